@@ -1,0 +1,64 @@
+/**
+ * What the API server needs to know about a kind. Adding a kind is one schema plus one
+ * KindDefinition registered in src/api/registry.ts; discovery, OpenAPI, validation, tables and
+ * storage all follow from it.
+ */
+import type { TSchema } from './schema.js';
+import type { KubeObject } from './meta.js';
+
+/** One bad field, reported as a Status cause. `path` is dotted with [i] indexes: `spec.template.spec.domain.devices.disks[0].name`. */
+export interface FieldError {
+  path: string;
+  message: string;
+  /** Kubernetes cause type; FieldValueInvalid when omitted. */
+  reason?: FieldErrorReason;
+}
+
+export type FieldErrorReason =
+  | 'FieldValueInvalid'
+  | 'FieldValueRequired'
+  | 'FieldValueNotSupported'
+  | 'FieldValueForbidden'
+  | 'FieldValueDuplicate'
+  | 'FieldValueTypeInvalid'
+  | 'FieldValueNotFound'
+  | 'FieldValueUnknown';
+
+export interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  /** Simple JSONPath such as `.status.printableStatus`; also published as additionalPrinterColumns. */
+  jsonPath: string;
+  description?: string;
+  /** 0: always shown; 1: only with `-o wide`. */
+  priority?: 0 | 1;
+  format?: string;
+}
+
+export interface KindDefinition<T extends KubeObject = KubeObject> {
+  /** '' for the core group. */
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames?: string[];
+  categories?: string[];
+  namespaced: boolean;
+  description: string;
+  /** Whole-object schema: apiVersion, kind, metadata, spec/data…, status. */
+  schema: TSchema;
+  /** With a status subresource, writes to the main resource ignore status and /status ignores the rest. */
+  statusSubresource: boolean;
+  /** Extra columns after NAME (and NAMESPACE) in `kubectl get`. AGE is added where the kind wants it. */
+  printerColumns: PrinterColumn[];
+  /** Checks beyond the schema, as KubeVirt's admission webhooks do. `old` is set on update. */
+  validate?: (obj: T, old: T | undefined) => FieldError[];
+  /** Non-fatal remarks returned as `Warning` headers (kubectl prints them). */
+  warnings?: (obj: T) => string[];
+  /** Server-side defaults applied on create and update, after validation. */
+  defaults?: (obj: T) => void;
+}
+
+export const apiVersionOf = (def: Pick<KindDefinition, 'group' | 'version'>): string =>
+  def.group === '' ? def.version : `${def.group}/${def.version}`;

@@ -1,0 +1,67 @@
+/**
+ * Small HTTP helpers: read a bounded body, write JSON, write a Status.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseYaml } from 'yaml';
+import { ApiError, statusFor } from './errors.js';
+
+/** Kubernetes refuses request bodies above 3 MiB. */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > limit) {
+    req.resume();
+    throw tooLarge(limit);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      req.resume();
+      throw tooLarge(limit);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+const tooLarge = (limit: number): ApiError =>
+  new ApiError('RequestEntityTooLarge', `the request is too large: limit is ${limit} bytes`);
+
+/** Decodes a JSON or YAML body; the content type only decides which error message reads best. */
+export function decodeBody(body: Buffer, contentType: string | undefined): unknown {
+  const text = body.toString('utf8');
+  if (text.trim() === '') throw new ApiError('BadRequest', 'the request body is empty');
+  const yaml = (contentType ?? '').includes('yaml');
+  try {
+    return yaml ? (parseYaml(text) as unknown) : (JSON.parse(text) as unknown);
+  } catch (err) {
+    const what = yaml ? 'YAML' : 'JSON';
+    throw new ApiError('BadRequest', `the request body is not valid ${what}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+}
+
+export function sendJson(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
+  sendRaw(res, code, JSON.stringify(body), warnings);
+}
+
+export function sendRaw(res: ServerResponse, code: number, json: string, warnings: string[] = []): void {
+  const headers: Record<string, string | string[]> = {
+    'Content-Type': 'application/json',
+    'Content-Length': String(Buffer.byteLength(json)),
+    'Cache-Control': 'no-cache, private',
+  };
+  if (warnings.length > 0) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  res.writeHead(code, headers);
+  res.end(json);
+}
+
+export function sendError(res: ServerResponse, err: ApiError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, err.code, statusFor(err));
+}

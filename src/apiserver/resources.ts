@@ -1,0 +1,207 @@
+/**
+ * HTTP handlers for resource paths: get, list, create, update, patch, delete, deletecollection.
+ * Watches live in watch.ts. Everything here parses the request into Registry calls and renders
+ * the result (plain object, list, or Table); API rules live in the Registry.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KindDefinition } from '../api/kind.js';
+import { apiVersionOf } from '../api/kind.js';
+import type { KubeObject } from '../api/meta.js';
+import { parseFieldSelector, parseLabelSelector } from '../api/selectors.js';
+import type { StoredObject } from '../store/store.js';
+import { ApiError, toApiError } from './errors.js';
+import { decodeBody, readBody, sendJson, sendRaw } from './http.js';
+import type { ResourceRoute } from './paths.js';
+import { applyPatch, isPatchType } from './patch/apply.js';
+import type { DeleteOptions, FieldValidation, Propagation, Registry } from './registry.js';
+import { renderTable, type IncludeObject } from './tables.js';
+
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  route: ResourceRoute;
+  query: URLSearchParams;
+  registry: Registry;
+  now: () => Date;
+}
+
+export const wantsTable = (req: IncomingMessage): boolean => (req.headers.accept ?? '').includes('as=Table');
+
+export const includeObjectOf = (query: URLSearchParams): IncludeObject => {
+  const v = query.get('includeObject');
+  return v === 'None' || v === 'Object' ? v : 'Metadata';
+};
+
+function writeOptions(query: URLSearchParams, subresource: string | undefined): { fieldValidation: FieldValidation; dryRun: boolean; subresource?: 'status' } {
+  const fv = query.get('fieldValidation') ?? 'Warn';
+  if (fv !== 'Strict' && fv !== 'Warn' && fv !== 'Ignore') {
+    throw new ApiError('BadRequest', `fieldValidation must be one of Strict, Warn or Ignore, not ${JSON.stringify(fv)}`);
+  }
+  if (subresource !== undefined && subresource !== 'status') throw new ApiError('NotFound', `the server could not find the requested subresource ${JSON.stringify(subresource)}`);
+  return { fieldValidation: fv, dryRun: query.getAll('dryRun').includes('All'), ...(subresource === 'status' ? { subresource } : {}) };
+}
+
+export async function handleResource(ctx: RequestContext): Promise<void> {
+  const { req, route } = ctx;
+  const method = req.method ?? 'GET';
+  if (route.name === undefined) {
+    if (method === 'GET') return list(ctx);
+    if (method === 'POST') return create(ctx);
+    if (method === 'DELETE') return deleteCollection(ctx);
+  } else {
+    if (method === 'GET') return get(ctx);
+    if (method === 'PUT') return update(ctx);
+    if (method === 'PATCH') return patch(ctx);
+    if (method === 'DELETE') return remove(ctx);
+  }
+  throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource`);
+}
+
+function respondObject(ctx: RequestContext, code: number, object: KubeObject, warnings: string[] = []): void {
+  if (wantsTable(ctx.req)) {
+    sendJson(ctx.res, code, renderTable(ctx.route.def, [object], object.metadata.resourceVersion ?? '', includeObjectOf(ctx.query), ctx.now()), warnings);
+  } else {
+    sendJson(ctx.res, code, object, warnings);
+  }
+}
+
+function get(ctx: RequestContext): void {
+  const { def, namespace, name, subresource } = ctx.route;
+  if (subresource !== undefined && subresource !== 'status') throw new ApiError('NotFound', `the server could not find the requested resource`);
+  const found = ctx.registry.get(def, namespace, name ?? '');
+  if (wantsTable(ctx.req)) respondObject(ctx, 200, found.object);
+  else sendRaw(ctx.res, 200, found.json);
+}
+
+interface Continue {
+  rv: number;
+  after: string;
+}
+
+const encodeContinue = (c: Continue): string => Buffer.from(JSON.stringify(c)).toString('base64url');
+
+function decodeContinue(token: string): Continue {
+  try {
+    const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Continue;
+    if (typeof c.rv === 'number' && typeof c.after === 'string') return c;
+  } catch {
+    // fall through to the error below
+  }
+  throw new ApiError('BadRequest', 'continue key is not valid: the token was not issued by this server');
+}
+
+/** Lists matching objects in key order; shared by list and the watch's initial state. */
+export function selectObjects(ctx: Pick<RequestContext, 'route' | 'query' | 'registry'>): { items: StoredObject[]; rv: number } {
+  const { def, namespace, allNamespaces } = ctx.route;
+  const labels = parseLabelSelector(ctx.query.get('labelSelector') ?? '');
+  const fields = parseFieldSelector(ctx.query.get('fieldSelector') ?? '');
+  const { items, rv } = ctx.registry.store.list(resourceKeyOf(def), allNamespaces ? undefined : def.namespaced ? namespace : '');
+  return { items: items.filter((o) => labels.matches(o.object.metadata.labels) && fields.matches(o.object)), rv };
+}
+
+const resourceKeyOf = (def: KindDefinition): string => `${def.group}/${def.plural}`;
+
+function list(ctx: RequestContext): void {
+  if (['true', '1'].includes(ctx.query.get('watch') ?? '')) throw new Error('watch is routed before list');
+  const { def } = ctx.route;
+  let { items, rv } = selectObjects(ctx);
+  const token = ctx.query.get('continue');
+  if (token !== null && token !== '') {
+    const c = decodeContinue(token);
+    items = items.filter((o) => `${o.namespace}/${o.name}` > c.after);
+    rv = c.rv;
+  }
+  const limit = Number(ctx.query.get('limit') ?? '0');
+  const listMeta: Record<string, unknown> = {};
+  if (Number.isInteger(limit) && limit > 0 && items.length > limit) {
+    const last = items[limit - 1];
+    listMeta['continue'] = encodeContinue({ rv, after: `${last?.namespace ?? ''}/${last?.name ?? ''}` });
+    listMeta['remainingItemCount'] = items.length - limit;
+    items = items.slice(0, limit);
+  }
+  if (wantsTable(ctx.req)) {
+    const table = renderTable(def, items.map((o) => o.object), String(rv), includeObjectOf(ctx.query), ctx.now(), listMeta);
+    sendJson(ctx.res, 200, table);
+    return;
+  }
+  const meta = JSON.stringify({ resourceVersion: String(rv), ...listMeta });
+  const json = `{"apiVersion":${JSON.stringify(apiVersionOf(def))},"kind":"${def.kind}List","metadata":${meta},"items":[${items.map((o) => o.json).join(',')}]}`;
+  sendRaw(ctx.res, 200, json);
+}
+
+async function body(ctx: RequestContext): Promise<unknown> {
+  return decodeBody(await readBody(ctx.req), ctx.req.headers['content-type']);
+}
+
+async function create(ctx: RequestContext): Promise<void> {
+  const { def, namespace, allNamespaces } = ctx.route;
+  if (def.namespaced && allNamespaces) {
+    throw new ApiError('MethodNotAllowed', `${def.plural} must be created in a namespace: POST /…/namespaces/NAMESPACE/${def.plural}`);
+  }
+  const input = await body(ctx);
+  const { object, warnings } = ctx.registry.create(def, namespace, input, writeOptions(ctx.query, undefined));
+  respondObject(ctx, 201, object, warnings);
+}
+
+async function update(ctx: RequestContext): Promise<void> {
+  const { def, namespace, name, subresource } = ctx.route;
+  const input = await body(ctx);
+  const { object, warnings } = ctx.registry.update(def, namespace, name ?? '', input, writeOptions(ctx.query, subresource));
+  respondObject(ctx, 200, object, warnings);
+}
+
+async function patch(ctx: RequestContext): Promise<void> {
+  const { def, namespace, name, subresource } = ctx.route;
+  const contentType = (ctx.req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+  if (!isPatchType(contentType)) {
+    throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml`);
+  }
+  const patchBody = decodeBody(await readBody(ctx.req), contentType === 'application/apply-patch+yaml' ? 'yaml' : 'json');
+  const options = writeOptions(ctx.query, subresource);
+  let current: StoredObject;
+  try {
+    current = ctx.registry.get(def, namespace, name ?? '');
+  } catch (err) {
+    // Server-side apply creates what does not exist yet.
+    if (contentType === 'application/apply-patch+yaml' && toApiError(err).reason === 'NotFound') {
+      const created = ctx.registry.create(def, namespace, patchBody, options);
+      respondObject(ctx, 201, created.object, created.warnings);
+      return;
+    }
+    throw err;
+  }
+  const patched = applyPatch(contentType, current.object, patchBody, def.schema);
+  const meta = (patched as KubeObject).metadata ?? {};
+  // A patch that does not name a resourceVersion applies to the version it was computed on.
+  if (meta.resourceVersion === undefined || contentType === 'application/apply-patch+yaml') meta.resourceVersion = String(current.rv);
+  const { object, warnings } = ctx.registry.update(def, namespace, name ?? '', patched, options);
+  respondObject(ctx, 200, object, warnings);
+}
+
+async function deleteOptions(ctx: RequestContext): Promise<DeleteOptions> {
+  const raw = await readBody(ctx.req);
+  const fromBody = raw.length > 0 ? (decodeBody(raw, ctx.req.headers['content-type']) as Record<string, unknown>) : {};
+  const policy = (ctx.query.get('propagationPolicy') ?? fromBody['propagationPolicy'] ?? (fromBody['orphanDependents'] === true ? 'Orphan' : undefined)) as string | undefined;
+  if (policy !== undefined && !['Background', 'Foreground', 'Orphan'].includes(policy)) {
+    throw new ApiError('Invalid', `propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Background", "Foreground", "Orphan"`, {
+      causes: [{ path: 'propagationPolicy', reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(policy)}` }],
+    });
+  }
+  const pre = fromBody['preconditions'] as DeleteOptions['preconditions'];
+  const dryRun = ctx.query.getAll('dryRun').includes('All') || (Array.isArray(fromBody['dryRun']) && fromBody['dryRun'].includes('All'));
+  return { ...(policy !== undefined ? { propagationPolicy: policy as Propagation } : {}), ...(pre !== undefined ? { preconditions: pre } : {}), dryRun };
+}
+
+async function remove(ctx: RequestContext): Promise<void> {
+  const { def, namespace, name } = ctx.route;
+  const object = ctx.registry.delete(def, namespace, name ?? '', await deleteOptions(ctx));
+  sendJson(ctx.res, 200, object);
+}
+
+async function deleteCollection(ctx: RequestContext): Promise<void> {
+  const { def } = ctx.route;
+  const options = await deleteOptions(ctx);
+  const { items, rv } = selectObjects(ctx);
+  const deleted = items.map((o) => ctx.registry.delete(def, o.namespace, o.name, options));
+  sendJson(ctx.res, 200, { apiVersion: apiVersionOf(def), kind: `${def.kind}List`, metadata: { resourceVersion: String(rv) }, items: deleted });
+}

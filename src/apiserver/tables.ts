@@ -1,0 +1,100 @@
+/**
+ * `meta.k8s.io/v1 Table` responses for `kubectl get`: the server renders the columns (and dates as
+ * ages, "5m"), as kube-apiserver does for additionalPrinterColumns.
+ */
+import type { KindDefinition, PrinterColumn } from '../api/kind.js';
+import type { KubeObject } from '../api/meta.js';
+
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
+
+const nameColumn: PrinterColumn = {
+  name: 'Name',
+  type: 'string',
+  format: 'name',
+  jsonPath: '.metadata.name',
+  description: 'Name must be unique within a namespace.',
+};
+const ageColumn: PrinterColumn = {
+  name: 'Age',
+  type: 'date',
+  jsonPath: '.metadata.creationTimestamp',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+};
+
+/** NAME, the kind's columns, and AGE at the end unless the kind places it itself. */
+export function columnsOf(def: KindDefinition): PrinterColumn[] {
+  const hasAge = def.printerColumns.some((c) => c.name.toUpperCase() === 'AGE');
+  return [nameColumn, ...def.printerColumns, ...(hasAge ? [] : [ageColumn])];
+}
+
+export function renderTable(def: KindDefinition, objects: KubeObject[], rv: string, include: IncludeObject, now: Date, listMeta: Record<string, unknown> = {}): unknown {
+  const columns = columnsOf(def);
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: { resourceVersion: rv, ...listMeta },
+    columnDefinitions: columns.map((c) => ({
+      name: c.name,
+      type: c.type === 'date' ? 'string' : c.type,
+      format: c.format ?? (c.type === 'date' ? 'date' : ''),
+      description: c.description ?? '',
+      priority: c.priority ?? 0,
+    })),
+    rows: objects.map((o) => ({ cells: columns.map((c) => cell(c, o, now)), object: rowObject(o, include) })),
+  };
+}
+
+function rowObject(o: KubeObject, include: IncludeObject): unknown {
+  if (include === 'None') return undefined;
+  if (include === 'Object') return o;
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
+}
+
+function cell(c: PrinterColumn, o: KubeObject, now: Date): unknown {
+  const v = evaluatePath(o, c.jsonPath);
+  if (v === undefined || v === null) return c.type === 'date' ? '<unknown>' : null;
+  if (c.type === 'date') {
+    const t = Date.parse(String(v));
+    return Number.isNaN(t) ? '<invalid>' : humanDuration((now.getTime() - t) / 1000);
+  }
+  if (typeof v === 'object') return JSON.stringify(v);
+  return v;
+}
+
+/** Evaluates the JSONPath subset printer columns use: `.a.b`, `[0]`, `[?(@.type=="Ready")]`. */
+export function evaluatePath(root: unknown, path: string): unknown {
+  const tokens = path.match(/\.[^.[]+|\[\?\(@\.[\w-]+==["'][^"']*["']\)\]|\[\d+\]/g) ?? [];
+  let v: unknown = root;
+  for (const token of tokens) {
+    if (v === undefined || v === null) return undefined;
+    if (token.startsWith('[?')) {
+      const m = /\[\?\(@\.([\w-]+)==["']([^"']*)["']\)\]/.exec(token);
+      if (m === null || !Array.isArray(v)) return undefined;
+      v = (v as Record<string, unknown>[]).find((item) => String(item[m[1] ?? '']) === m[2]);
+    } else if (token.startsWith('[')) {
+      v = Array.isArray(v) ? (v as unknown[])[Number(token.slice(1, -1))] : undefined;
+    } else {
+      v = typeof v === 'object' ? (v as Record<string, unknown>)[token.slice(1)] : undefined;
+    }
+  }
+  return v;
+}
+
+/** Kubernetes' HumanDuration: "45s", "3m20s", "5h", "3d4h", "2y10d". */
+export function humanDuration(seconds: number): string {
+  if (seconds < -1) return '<invalid>';
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 120) return `${s}s`;
+  const minutes = Math.floor(s / 60);
+  if (minutes < 10) return s % 60 === 0 ? `${minutes}m` : `${minutes}m${s % 60}s`;
+  if (minutes < 180) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
+  if (hours < 48) return `${hours}h`;
+  const days = Math.floor(hours / 24);
+  if (hours < 24 * 8) return hours % 24 === 0 ? `${days}d` : `${days}d${hours % 24}h`;
+  if (hours < 24 * 365 * 2) return `${days}d`;
+  const years = Math.floor(days / 365);
+  if (hours < 24 * 365 * 8) return days % 365 === 0 ? `${years}y` : `${years}y${days % 365}d`;
+  return `${years}y`;
+}

@@ -1,0 +1,126 @@
+/**
+ * The `hikube` command line: `hikube up` runs the platform; every other verb talks to it (or to a
+ * real cluster) through the Kubernetes API with a kubeconfig.
+ */
+import { parseArgs } from 'node:util';
+import { KubeApiError, KubeClient, resourcePath } from '../client/kube.js';
+import { dataPaths, defaultDataDir } from '../platform/paths.js';
+import { applyObject, readManifests } from './apply.js';
+import { describeError, UsageError } from './errors.js';
+import { OUTPUT_FORMATS, renderObjects, renderTable, type OutputFormat, type Table } from './output.js';
+import { runUp } from './up.js';
+import type { KubeObject } from '../api/meta.js';
+
+const USAGE = `Usage:
+  hikube up [--data-dir DIR] [--listen HOST:PORT]     run the platform in the foreground
+  hikube apply -f FILE|-                               create or update objects from a manifest
+  hikube get KIND [NAME] [-o table|wide|json|yaml|name] [-n NS | -A] [-l SELECTOR]
+  hikube delete KIND NAME [-n NS]
+
+Global flags: --kubeconfig FILE (else $KUBECONFIG, else DATA_DIR/kubeconfig), --data-dir DIR`;
+
+const globalOptions = {
+  kubeconfig: { type: 'string' },
+  'data-dir': { type: 'string' },
+  namespace: { type: 'string', short: 'n' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function client(values: { kubeconfig?: string | undefined; 'data-dir'?: string | undefined }): KubeClient {
+  const dir = values['data-dir'] ?? defaultDataDir();
+  return KubeClient.load(values.kubeconfig, dataPaths(dir).kubeconfig);
+}
+
+async function get(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...globalOptions, output: { type: 'string', short: 'o', default: 'table' }, 'all-namespaces': { type: 'boolean', short: 'A' }, selector: { type: 'string', short: 'l' } },
+  });
+  const [kind, name] = positionals;
+  if (kind === undefined) throw new UsageError('get needs a KIND, e.g. `hikube get vm`');
+  const format = values.output as OutputFormat;
+  if (!OUTPUT_FORMATS.includes(format)) throw new UsageError(`unknown output format ${JSON.stringify(values.output)}: use ${OUTPUT_FORMATS.join('|')}`);
+  const c = client(values);
+  const r = await c.resolve(kind);
+  const all = values['all-namespaces'] === true && name === undefined;
+  const namespace = all ? undefined : (values.namespace ?? c.namespace);
+  const query = values.selector !== undefined ? `?labelSelector=${encodeURIComponent(values.selector)}` : '';
+  const path = `${resourcePath(r, namespace, name)}${query}`;
+  if (format === 'table' || format === 'wide') {
+    const { value } = await c.call<Table>('GET', path, undefined, { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' });
+    if (value.rows.length === 0) {
+      process.stderr.write(`No resources found${r.namespaced && namespace !== undefined ? ` in ${namespace} namespace` : ''}.\n`);
+      return;
+    }
+    process.stdout.write(`${renderTable(value, format === 'wide', all && r.namespaced)}\n`);
+    return;
+  }
+  const { value } = await c.call<KubeObject & { items?: KubeObject[] }>('GET', path);
+  const objects = name === undefined ? (value.items ?? []) : [value];
+  process.stdout.write(`${renderObjects(objects, format, name !== undefined, r.plural, r.group)}\n`);
+}
+
+async function apply(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { ...globalOptions, filename: { type: 'string', short: 'f' } } });
+  if (values.filename === undefined) throw new UsageError('apply needs -f FILE (or -f - for standard input)');
+  const c = client(values);
+  let failed = 0;
+  for (const object of await readManifests(values.filename)) {
+    try {
+      const { line, warnings } = await applyObject(c, object, values.namespace);
+      for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
+      process.stdout.write(`${line}\n`);
+    } catch (err) {
+      failed++;
+      process.stderr.write(`${describeError(err)}\n`);
+    }
+  }
+  if (failed > 0) process.exitCode = 1;
+}
+
+async function remove(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: globalOptions });
+  const [kind, ...names] = positionals;
+  if (kind === undefined || names.length === 0) throw new UsageError('delete needs KIND and NAME, e.g. `hikube delete vm dev-vm`');
+  const c = client(values);
+  const r = await c.resolve(kind);
+  const namespace = values.namespace ?? c.namespace;
+  for (const name of names) {
+    await c.call('DELETE', resourcePath(r, namespace, name), { propagationPolicy: 'Background' });
+    process.stdout.write(`${r.kind.toLowerCase()}${r.group === '' ? '' : `.${r.group}`} "${name}" deleted\n`);
+  }
+}
+
+const commands: Record<string, (args: string[]) => Promise<void>> = { up: runUp, get, apply, delete: remove };
+
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === 'help' || verb === '--help' || verb === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return verb === undefined ? 1 : 0;
+  }
+  const command = commands[verb];
+  if (command === undefined) {
+    process.stderr.write(`error: unknown command ${JSON.stringify(verb)}\n${USAGE}\n`);
+    return 1;
+  }
+  try {
+    await command(rest);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    process.stderr.write(`${describeError(err)}\n`);
+    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) process.stderr.write(`${USAGE}\n`);
+    return err instanceof KubeApiError ? 1 : 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${describeError(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,37 @@
+/**
+ * `hikube up`: runs the platform in the foreground until Ctrl-C (SIGINT) or SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { startPlatform } from '../platform/platform.js';
+import { defaultDataDir } from '../platform/paths.js';
+import { UsageError } from './errors.js';
+
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
+  const port = Number(m?.[3]);
+  if (m === null || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--listen must be HOST:PORT (e.g. 127.0.0.1:6443), not ${JSON.stringify(value)}`);
+  }
+  return { host: m[1] ?? (m[2] === '' ? '127.0.0.1' : (m[2] ?? '127.0.0.1')), port };
+}
+
+export async function runUp(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' }, listen: { type: 'string', default: '127.0.0.1:6443' } } });
+  const dataDir = values['data-dir'] ?? defaultDataDir();
+  const { host, port } = parseListen(values.listen);
+  const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+  const platform = await startPlatform({ dataDir, host, port, log });
+  process.stdout.write(`hikube is up: API server listening on ${platform.url}\n`);
+  process.stdout.write(`data dir: ${dataDir}\nkubeconfig: ${platform.kubeconfigPath}\n`);
+  process.stdout.write(`try: kubectl --kubeconfig ${platform.kubeconfigPath} get vm\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log(`received ${signal}, shutting down`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await platform.stop();
+  log('stopped');
+}

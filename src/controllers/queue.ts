@@ -1,0 +1,83 @@
+/**
+ * A deduplicating work queue with per-key exponential backoff, the loop every controller runs:
+ * a key is processed at most once at a time; a failing key is retried later, a succeeding one
+ * forgets its failures. Time is injected so tests do not sleep.
+ */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export class WorkQueue {
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly delayed = new Map<string, unknown>();
+  private scheduled = false;
+  private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly process: (key: string) => Promise<void> | void,
+    private readonly onError: (key: string, err: unknown) => void,
+    private readonly timers: Timers = realTimers,
+    private readonly baseDelayMs = 50,
+    private readonly maxDelayMs = 30_000,
+  ) {}
+
+  add(key: string): void {
+    if (this.stopped) return;
+    this.dirty.add(key);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.drain());
+    }
+  }
+
+  private async drain(): Promise<void> {
+    while (this.dirty.size > 0 && !this.stopped) {
+      const key = this.dirty.values().next().value as string;
+      this.dirty.delete(key);
+      try {
+        await this.process(key);
+        this.failures.delete(key);
+      } catch (err) {
+        this.onError(key, err);
+        this.retryLater(key);
+      }
+    }
+    this.scheduled = false;
+    if (this.dirty.size === 0 && this.delayed.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private retryLater(key: string): void {
+    const n = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, n);
+    const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (n - 1));
+    if (this.delayed.has(key)) return;
+    this.delayed.set(
+      key,
+      this.timers.setTimeout(() => {
+        this.delayed.delete(key);
+        this.add(key);
+      }, delay),
+    );
+  }
+
+  /** Resolves when nothing is queued or waiting for a retry (tests use this instead of sleeping). */
+  idle(): Promise<void> {
+    if (!this.scheduled && this.dirty.size === 0 && this.delayed.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const h of this.delayed.values()) this.timers.clearTimeout(h);
+    this.delayed.clear();
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Where the platform keeps its state: `--data-dir`, else `$XDG_DATA_HOME/hikube`, else
+ * `~/.local/share/hikube`.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env['XDG_DATA_HOME'];
+  return join(xdg !== undefined && xdg !== '' ? xdg : join(homedir(), '.local', 'share'), 'hikube');
+}
+
+export const dataPaths = (dir: string) => ({
+  database: join(dir, 'state.db'),
+  pki: join(dir, 'pki'),
+  token: join(dir, 'pki', 'admin.token'),
+  kubeconfig: join(dir, 'kubeconfig'),
+});

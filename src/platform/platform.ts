@@ -1,0 +1,105 @@
+/**
+ * `hikube up`: assembles the embedded platform on one machine. Store → registry → API server,
+ * plus the controllers that act on API objects. Returns a handle whose stop() shuts it all down.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { seedObjects } from '../api/catalog.js';
+import { kinds, findKindByGvk } from '../api/registry.js';
+import { Registry } from '../apiserver/registry.js';
+import { ApiServer } from '../apiserver/server.js';
+import { ensureServingCerts } from '../apiserver/tls.js';
+import { GarbageCollector } from '../controllers/garbagecollector/controller.js';
+import { NamespaceController } from '../controllers/namespace/controller.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { renderKubeconfig } from './kubeconfig.js';
+import { dataPaths } from './paths.js';
+
+export interface PlatformOptions {
+  dataDir: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  log?: (message: string) => void;
+  /** Shorter bookmark interval for tests. */
+  bookmarkIntervalMs?: number;
+}
+
+export interface Platform {
+  url: string;
+  kubeconfigPath: string;
+  token: string;
+  registry: Registry;
+  stop(): Promise<void>;
+}
+
+const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public'];
+
+export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  const log = options.log ?? (() => undefined);
+  const paths = dataPaths(options.dataDir);
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const certs = await ensureServingCerts(paths.pki, [options.host]);
+  const token = await ensureToken(paths.token);
+  const store = new SqliteStore({ path: paths.database });
+  const registry = new Registry(store);
+  if (store.currentRv() === 0) seed(registry);
+
+  const gc = new GarbageCollector(registry, kinds, log);
+  const namespaces = new NamespaceController(registry, kinds, log);
+  gc.start();
+  namespaces.start();
+
+  const server = new ApiServer({
+    registry,
+    kinds,
+    certs,
+    tokens: [token],
+    ...(options.bookmarkIntervalMs !== undefined ? { watch: { bookmarkIntervalMs: options.bookmarkIntervalMs } } : {}),
+  });
+  let address: { host: string; port: number };
+  try {
+    address = await server.listen(options.host, options.port);
+  } catch (err) {
+    gc.stop();
+    namespaces.stop();
+    store.close();
+    throw err;
+  }
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  const url = `https://${host}:${address.port}`;
+  await writeFile(paths.kubeconfig, renderKubeconfig(url, certs.caCert, token), { mode: 0o600 });
+
+  return {
+    url,
+    kubeconfigPath: paths.kubeconfig,
+    token,
+    registry,
+    async stop() {
+      gc.stop();
+      namespaces.stop();
+      await server.close();
+      store.close();
+    },
+  };
+}
+
+async function ensureToken(path: string): Promise<string> {
+  if (existsSync(path)) return (await readFile(path, 'utf8')).trim();
+  const token = randomBytes(32).toString('base64url');
+  await writeFile(path, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+/** First start: the built-in namespaces and the catalog of instance types and preferences. */
+function seed(registry: Registry): void {
+  const nsDef = findKindByGvk('v1', 'Namespace');
+  if (nsDef === undefined) throw new Error('seed: Namespace kind missing');
+  for (const name of BUILTIN_NAMESPACES) registry.create(nsDef, '', { metadata: { name } });
+  for (const object of seedObjects()) {
+    const def = findKindByGvk(object.apiVersion, object.kind);
+    if (def === undefined) throw new Error(`seed: unknown kind ${object.apiVersion} ${object.kind}`);
+    registry.create(def, object.metadata.namespace ?? '', object);
+  }
+}

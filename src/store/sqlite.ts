@@ -1,0 +1,180 @@
+/**
+ * SQLite implementation of the Store port. WAL mode: a committed transaction is in the log before
+ * the call returns, so an acknowledged write survives `kill -9` of the server (not a power cut,
+ * which `synchronous=FULL` would also cover at a throughput cost). Every write is one transaction
+ * that stores the object, appends to the change history and advances the global resourceVersion.
+ * All objects are also held in memory, parsed and serialized, so reads never touch the disk.
+ */
+import Database from 'better-sqlite3';
+import type { KubeObject } from '../api/meta.js';
+import { StoreError, type ResourceKey, type Store, type StoreEvent, type StoredObject, type WatchEventType } from './store.js';
+
+export interface SqliteStoreOptions {
+  /** File path, or ':memory:' for tests. */
+  path: string;
+  /** How many changes are kept for watch resume. */
+  historySize?: number;
+}
+
+interface ObjectRow { resource: string; namespace: string; name: string; rv: number; json: string }
+interface EventRow extends ObjectRow { type: WatchEventType }
+
+const key = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly objects = new Map<ResourceKey, Map<string, StoredObject>>();
+  private readonly listeners = new Set<(event: StoreEvent) => void>();
+  private readonly historySize: number;
+  private rv = 0;
+  private oldestRetained = 0;
+  private readonly statements;
+
+  constructor(options: SqliteStoreOptions) {
+    this.historySize = options.historySize ?? 10_000;
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS objects (
+        resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+        rv INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (resource, namespace, name)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS changes (
+        rv INTEGER PRIMARY KEY, type TEXT NOT NULL, resource TEXT NOT NULL,
+        namespace TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);`);
+    this.statements = {
+      upsert: this.db.prepare<[string, string, string, number, string]>(
+        'INSERT OR REPLACE INTO objects (resource, namespace, name, rv, json) VALUES (?, ?, ?, ?, ?)',
+      ),
+      remove: this.db.prepare<[string, string, string]>('DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?'),
+      change: this.db.prepare<[number, string, string, string, string, string]>(
+        'INSERT INTO changes (rv, type, resource, namespace, name, json) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      setRv: this.db.prepare<[number]>("INSERT OR REPLACE INTO meta (key, value) VALUES ('rv', ?)"),
+      compact: this.db.prepare<[number]>('DELETE FROM changes WHERE rv <= ?'),
+      since: this.db.prepare<[number]>('SELECT rv, type, resource, namespace, name, json FROM changes WHERE rv > ? ORDER BY rv'),
+    };
+    this.load();
+  }
+
+  private load(): void {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'rv'").get() as { value: number } | undefined;
+    this.rv = row?.value ?? 0;
+    const oldest = this.db.prepare('SELECT MIN(rv) AS rv FROM changes').get() as { rv: number | null };
+    this.oldestRetained = oldest.rv === null ? this.rv : oldest.rv - 1;
+    for (const r of this.db.prepare('SELECT resource, namespace, name, rv, json FROM objects').iterate() as IterableIterator<ObjectRow>) {
+      this.bucket(r.resource).set(key(r.namespace, r.name), { ...r, object: JSON.parse(r.json) as KubeObject });
+    }
+  }
+
+  private bucket(resource: ResourceKey): Map<string, StoredObject> {
+    let b = this.objects.get(resource);
+    if (b === undefined) this.objects.set(resource, (b = new Map()));
+    return b;
+  }
+
+  get(resource: ResourceKey, namespace: string, name: string): StoredObject | undefined {
+    return this.objects.get(resource)?.get(key(namespace, name));
+  }
+
+  list(resource: ResourceKey, namespace?: string): { items: StoredObject[]; rv: number } {
+    const all = [...(this.objects.get(resource)?.values() ?? [])];
+    const items = namespace === undefined ? all : all.filter((o) => o.namespace === namespace);
+    items.sort((a, b) => (a.namespace === b.namespace ? cmp(a.name, b.name) : cmp(a.namespace, b.namespace)));
+    return { items, rv: this.rv };
+  }
+
+  create(resource: ResourceKey, object: KubeObject): StoredObject {
+    const { namespace, name } = identity(object);
+    if (this.get(resource, namespace, name) !== undefined) {
+      throw new StoreError('AlreadyExists', `${resource} ${key(namespace, name)} already exists`);
+    }
+    return this.write('ADDED', resource, object);
+  }
+
+  update(resource: ResourceKey, object: KubeObject, expectedRv?: number): StoredObject {
+    const { namespace, name } = identity(object);
+    this.expect(resource, namespace, name, expectedRv);
+    return this.write('MODIFIED', resource, object);
+  }
+
+  delete(resource: ResourceKey, namespace: string, name: string, expectedRv?: number): StoredObject {
+    const current = this.expect(resource, namespace, name, expectedRv);
+    return this.write('DELETED', resource, current.object);
+  }
+
+  private expect(resource: ResourceKey, namespace: string, name: string, expectedRv: number | undefined): StoredObject {
+    const current = this.get(resource, namespace, name);
+    if (current === undefined) throw new StoreError('NotFound', `${resource} ${key(namespace, name)} not found`);
+    if (expectedRv !== undefined && current.rv !== expectedRv) {
+      throw new StoreError('Conflict', `${resource} ${key(namespace, name)} is at ${current.rv}, not ${expectedRv}`);
+    }
+    return current;
+  }
+
+  private readonly commit = (type: WatchEventType, stored: StoredObject): void => {
+    const { resource, namespace, name, rv, json } = stored;
+    if (type === 'DELETED') this.statements.remove.run(resource, namespace, name);
+    else this.statements.upsert.run(resource, namespace, name, rv, json);
+    this.statements.change.run(rv, type, resource, namespace, name, json);
+    this.statements.setRv.run(rv);
+    if (rv % 1000 === 0 && rv - this.historySize > this.oldestRetained) {
+      this.oldestRetained = rv - this.historySize;
+      this.statements.compact.run(this.oldestRetained);
+    }
+  };
+
+  private readonly commitTx = (type: WatchEventType, stored: StoredObject): void =>
+    this.db.transaction(this.commit)(type, stored);
+
+  private write(type: WatchEventType, resource: ResourceKey, object: KubeObject): StoredObject {
+    const rv = this.rv + 1;
+    const { namespace, name } = identity(object);
+    const versioned: KubeObject = { ...object, metadata: { ...object.metadata, resourceVersion: String(rv) } };
+    const stored: StoredObject = { resource, namespace, name, rv, object: versioned, json: JSON.stringify(versioned) };
+    const previousOldest = this.oldestRetained;
+    try {
+      this.commitTx(type, stored);
+    } catch (err) {
+      this.oldestRetained = previousOldest;
+      throw err;
+    }
+    this.rv = rv;
+    if (type === 'DELETED') this.bucket(resource).delete(key(namespace, name));
+    else this.bucket(resource).set(key(namespace, name), stored);
+    const event: StoreEvent = { type, ...stored };
+    for (const listener of this.listeners) listener(event);
+    return stored;
+  }
+
+  currentRv(): number {
+    return this.rv;
+  }
+
+  changesSince(rv: number): StoreEvent[] {
+    if (rv < this.oldestRetained) {
+      throw new StoreError('Gone', `too old resource version: ${rv} (${this.oldestRetained + 1})`);
+    }
+    if (rv >= this.rv) return [];
+    return (this.statements.since.all(rv) as EventRow[]).map((r) => ({ ...r, object: JSON.parse(r.json) as KubeObject }));
+  }
+
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    this.listeners.clear();
+    this.db.close();
+  }
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function identity(object: KubeObject): { namespace: string; name: string } {
+  const name = object.metadata.name;
+  if (name === undefined || name === '') throw new Error('store: object without metadata.name');
+  return { namespace: object.metadata.namespace ?? '', name };
+}
