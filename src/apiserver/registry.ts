@@ -145,12 +145,13 @@ export class Registry {
     const raw = body as Record<string, unknown>;
     const apiVersion = apiVersionOf(def);
     if (raw['kind'] !== undefined && raw['kind'] !== def.kind) {
-      throw new ApiError('BadRequest', `the kind of the object (${String(raw['kind'])}) does not match the kind of the URL (${def.kind})`);
+      throw new ApiError('BadRequest', `the kind of the object (${JSON.stringify(raw['kind'])}) does not match the kind of the URL (${def.kind})`);
     }
     if (raw['apiVersion'] !== undefined && raw['apiVersion'] !== apiVersion) {
-      throw new ApiError('BadRequest', `the API version of the object (${String(raw['apiVersion'])}) does not match the URL (${apiVersion})`);
+      throw new ApiError('BadRequest', `the API version of the object (${JSON.stringify(raw['apiVersion'])}) does not match the URL (${apiVersion})`);
     }
-    const name = typeof (raw['metadata'] as ObjectMeta | undefined)?.name === 'string' ? String((raw['metadata'] as ObjectMeta).name) : '';
+    const rawName = (raw['metadata'] as ObjectMeta | undefined)?.name;
+    const name = typeof rawName === 'string' ? rawName : '';
     const structural = validateStructure({ ...raw, apiVersion, kind: def.kind }, def.schema as JsonSchema);
     const warnings: string[] = [];
     const mode = options.fieldValidation ?? 'Warn';

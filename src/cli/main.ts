@@ -58,7 +58,7 @@ async function get(args: string[]): Promise<void> {
   }
   const { value } = await c.call<KubeObject & { items?: KubeObject[] }>('GET', path);
   const objects = name === undefined ? (value.items ?? []) : [value];
-  process.stdout.write(`${renderObjects(objects, format, name !== undefined, r.plural, r.group)}\n`);
+  process.stdout.write(`${renderObjects(objects, format, name !== undefined, r.kind.toLowerCase(), r.group)}\n`);
 }
 
 async function apply(args: string[]): Promise<void> {

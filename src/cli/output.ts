@@ -27,8 +27,8 @@ export function renderTable(table: Table, wide: boolean, withNamespace: boolean)
 const cellText = (v: unknown): string => (v === null || v === undefined ? '<none>' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 /** A single object, or a List when there are several (as kubectl prints them). */
-export function renderObjects(objects: KubeObject[], format: 'json' | 'yaml' | 'name', single: boolean, plural: string, group: string): string {
-  if (format === 'name') return objects.map((o) => `${group === '' ? plural : `${plural}.${group}`}/${o.metadata.name ?? ''}`).join('\n');
+export function renderObjects(objects: KubeObject[], format: 'json' | 'yaml' | 'name', single: boolean, resource: string, group: string): string {
+  if (format === 'name') return objects.map((o) => `${group === '' ? resource : `${resource}.${group}`}/${o.metadata.name ?? ''}`).join('\n');
   const value = single && objects.length === 1 ? objects[0] : { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: objects };
   return format === 'json' ? JSON.stringify(value, null, 2) : stringify(value).trimEnd();
 }

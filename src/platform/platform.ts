@@ -24,6 +24,8 @@ export interface PlatformOptions {
   log?: (message: string) => void;
   /** Shorter bookmark interval for tests. */
   bookmarkIntervalMs?: number;
+  /** Changes kept for watch resume (default 10,000); smaller in tests of compaction. */
+  historySize?: number;
 }
 
 export interface Platform {
@@ -42,7 +44,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const certs = await ensureServingCerts(paths.pki, [options.host]);
   const token = await ensureToken(paths.token);
-  const store = new SqliteStore({ path: paths.database });
+  const store = new SqliteStore({ path: paths.database, ...(options.historySize !== undefined ? { historySize: options.historySize } : {}) });
   const registry = new Registry(store);
   if (store.currentRv() === 0) seed(registry);
 

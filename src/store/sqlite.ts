@@ -29,6 +29,7 @@ export class SqliteStore implements Store {
   private rv = 0;
   private oldestRetained = 0;
   private readonly statements;
+  private readonly commitTx: (type: WatchEventType, stored: StoredObject) => void;
 
   constructor(options: SqliteStoreOptions) {
     this.historySize = options.historySize ?? 10_000;
@@ -55,6 +56,7 @@ export class SqliteStore implements Store {
       compact: this.db.prepare<[number]>('DELETE FROM changes WHERE rv <= ?'),
       since: this.db.prepare<[number]>('SELECT rv, type, resource, namespace, name, json FROM changes WHERE rv > ? ORDER BY rv'),
     };
+    this.commitTx = this.db.transaction((type: WatchEventType, stored: StoredObject) => this.commit(type, stored));
     this.load();
   }
 
@@ -70,7 +72,7 @@ export class SqliteStore implements Store {
 
   private bucket(resource: ResourceKey): Map<string, StoredObject> {
     let b = this.objects.get(resource);
-    if (b === undefined) this.objects.set(resource, (b = new Map()));
+    if (b === undefined) this.objects.set(resource, (b = new Map<string, StoredObject>()));
     return b;
   }
 
@@ -125,8 +127,6 @@ export class SqliteStore implements Store {
     }
   };
 
-  private readonly commitTx = (type: WatchEventType, stored: StoredObject): void =>
-    this.db.transaction(this.commit)(type, stored);
 
   private write(type: WatchEventType, resource: ResourceKey, object: KubeObject): StoredObject {
     const rv = this.rv + 1;

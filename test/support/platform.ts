@@ -1,0 +1,59 @@
+/**
+ * Starts a real platform (real SQLite, real TLS API server) in the test process on a free port,
+ * and runs the real kubectl against it with its own cache dir.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startPlatform, type Platform } from '../../src/platform/platform.js';
+
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+export const examplesDir = join(repoRoot, 'examples');
+
+export interface TestPlatform extends Platform {
+  dataDir: string;
+  kubectl(args: string[], input?: string, env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }>;
+  hikube(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  cleanup(): Promise<void>;
+}
+
+export async function startTestPlatform(options: { dataDir?: string; bookmarkIntervalMs?: number; historySize?: number } = {}): Promise<TestPlatform> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'hikube-test-')));
+  const platform = await startPlatform({
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    ...(options.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: options.bookmarkIntervalMs } : {}),
+    ...(options.historySize !== undefined ? { historySize: options.historySize } : {}),
+  });
+  const cacheDir = join(dataDir, 'kube-cache');
+  return {
+    ...platform,
+    dataDir,
+    kubectl: (args, input, env = {}) =>
+      run('kubectl', ['--kubeconfig', platform.kubeconfigPath, '--cache-dir', cacheDir, ...args], input, { HOME: dataDir, ...env }),
+    hikube: (args, input) => run(join(repoRoot, 'bin', 'hikube'), ['--kubeconfig', platform.kubeconfigPath, ...args], input, {}),
+    async cleanup() {
+      await platform.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function run(cmd: string, args: string[], input: string | undefined, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err !== null && typeof err.code !== 'number') {
+        reject(new Error(`${cmd} ${args.join(' ')} failed to run: ${err.message}\n${stderr}`));
+        return;
+      }
+      resolve({ code: err === null ? 0 : Number(err.code), stdout, stderr });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+    else child.stdin?.end();
+  });
+}
+
+export { spawn };
