@@ -63,7 +63,7 @@ function cell(c: PrinterColumn, o: KubeObject, now: Date): unknown {
 
 /** Evaluates the JSONPath subset printer columns use: `.a.b`, `[0]`, `[?(@.type=="Ready")]`. */
 export function evaluatePath(root: unknown, path: string): unknown {
-  const tokens = path.match(/\.[^.[]+|\[\?\(@\.[\w-]+==["'][^"']*["']\)\]|\[\d+\]/g) ?? [];
+  const tokens = path.match(/\.(?:\\\.|[^.[\\])+|\[\?\(@\.[\w-]+==["'][^"']*["']\)\]|\[\d+\]/g) ?? [];
   let v: unknown = root;
   for (const token of tokens) {
     if (v === undefined || v === null) return undefined;
@@ -74,7 +74,7 @@ export function evaluatePath(root: unknown, path: string): unknown {
     } else if (token.startsWith('[')) {
       v = Array.isArray(v) ? (v as unknown[])[Number(token.slice(1, -1))] : undefined;
     } else {
-      v = typeof v === 'object' ? (v as Record<string, unknown>)[token.slice(1)] : undefined;
+      v = typeof v === 'object' ? (v as Record<string, unknown>)[token.slice(1).replaceAll('\\.', '.')] : undefined;
     }
   }
   return v;

@@ -1,6 +1,7 @@
 /** A raw watch stream, collecting events as they arrive. */
 import { readFileSync } from 'node:fs';
-import { request, type ClientRequest } from 'node:https';
+import type { ClientRequest } from 'node:http';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import type { TestPlatform } from './platform.js';
 
@@ -33,7 +34,7 @@ export function watch(p: TestPlatform, path: string, headers: Record<string, str
       res.on('end', () => resolve());
       res.on('close', () => resolve());
     });
-    req.on('error', (err) => (String(err).includes('socket hang up') ? resolve() : reject(err)));
+    req.on('error', (err: Error) => (String(err).includes('socket hang up') ? resolve() : reject(err)));
     req.end();
   });
   return { events, ended, stop: () => req?.destroy() };

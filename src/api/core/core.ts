@@ -1,0 +1,196 @@
+/**
+ * The core/v1 kinds the platform serves itself: namespaces, config and secrets (cloud-init, SSH
+ * keys, registry credentials), events (what `kubectl describe` shows), nodes (what the scheduler
+ * places VMIs on) and persistent volume claims (the disks of persistent VMs).
+ */
+import type { FieldError, KindDefinition } from '../kind.js';
+import { ObjectMeta } from '../meta.js';
+import { MapOf, Obj, Preserve, Quantity, StringEnum, StringMap, Type, type Static } from '../schema.js';
+import { Conditions } from '../kubevirt/status.js';
+
+const opt = Type.Optional;
+const core = { group: '', version: 'v1' } as const;
+const envelope = { apiVersion: Type.String(), kind: Type.String(), metadata: ObjectMeta };
+
+export const namespaceKind: KindDefinition = {
+  ...core,
+  kind: 'Namespace',
+  plural: 'namespaces',
+  singular: 'namespace',
+  shortNames: ['ns'],
+  namespaced: false,
+  description: 'Namespace provides a scope for names; deleting it deletes everything in it.',
+  schema: Obj('A namespace.', {
+    ...envelope,
+    spec: opt(Obj('Finalizers of the namespace.', { finalizers: opt(Type.Array(Type.String())) })),
+    status: opt(Obj('Phase of the namespace.', { phase: opt(StringEnum(['Active', 'Terminating'])), conditions: opt(Type.Array(Preserve())) })),
+  }),
+  statusSubresource: true,
+  printerColumns: [{ name: 'Status', type: 'string', jsonPath: '.status.phase' }],
+};
+
+const DATA_KEY = /^[-._a-zA-Z0-9]+$/;
+const checkKeys = (maps: [Record<string, unknown> | undefined, string][]): FieldError[] =>
+  maps.flatMap(([map, at]) =>
+    Object.keys(map ?? {})
+      .filter((k) => !DATA_KEY.test(k))
+      .map((k) => ({ path: `${at}[${k}]`, message: `Invalid value: ${JSON.stringify(k)}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'` })),
+  );
+
+export const configMapKind: KindDefinition = {
+  ...core,
+  kind: 'ConfigMap',
+  plural: 'configmaps',
+  singular: 'configmap',
+  shortNames: ['cm'],
+  namespaced: true,
+  description: 'ConfigMap holds configuration data, e.g. cloud-init user data or a CA bundle.',
+  schema: Obj('A config map.', { ...envelope, data: opt(StringMap()), binaryData: opt(StringMap()), immutable: opt(Type.Boolean()) }),
+  statusSubresource: false,
+  printerColumns: [{ name: 'Data', type: 'integer', jsonPath: '.data' }],
+  validate: (o) => checkKeys([[o['data'] as Record<string, unknown>, 'data'], [o['binaryData'] as Record<string, unknown>, 'binaryData']]),
+};
+
+export const secretKind: KindDefinition = {
+  ...core,
+  kind: 'Secret',
+  plural: 'secrets',
+  singular: 'secret',
+  namespaced: true,
+  description: 'Secret holds sensitive data: SSH keys, cloud-init with passwords, registry and HTTP credentials.',
+  schema: Obj('A secret.', { ...envelope, data: opt(StringMap('Base64 values.')), stringData: opt(StringMap('Plain values, merged into data on write.')), type: opt(Type.String()), immutable: opt(Type.Boolean()) }),
+  statusSubresource: false,
+  printerColumns: [
+    { name: 'Type', type: 'string', jsonPath: '.type' },
+    { name: 'Data', type: 'integer', jsonPath: '.data' },
+  ],
+  validate: (o) => {
+    const errors = checkKeys([[o['data'] as Record<string, unknown>, 'data'], [o['stringData'] as Record<string, unknown>, 'stringData']]);
+    for (const [k, v] of Object.entries((o['data'] as Record<string, string> | undefined) ?? {})) {
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) errors.push({ path: `data[${k}]`, message: 'Invalid value: must be base64 encoded' });
+    }
+    return errors;
+  },
+  defaults: (o) => {
+    const plain = o['stringData'] as Record<string, string> | undefined;
+    if (plain !== undefined) {
+      const data = (o['data'] as Record<string, string> | undefined) ?? {};
+      for (const [k, v] of Object.entries(plain)) data[k] = Buffer.from(v).toString('base64');
+      o['data'] = data;
+      delete o['stringData'];
+    }
+    o['type'] ??= 'Opaque';
+  },
+};
+
+export const ObjectReference = Obj('Reference to an object.', {
+  apiVersion: opt(Type.String()),
+  kind: opt(Type.String()),
+  name: opt(Type.String()),
+  namespace: opt(Type.String()),
+  uid: opt(Type.String()),
+  resourceVersion: opt(Type.String()),
+  fieldPath: opt(Type.String()),
+});
+
+export const Event = Obj('Something that happened to an object.', {
+  ...envelope,
+  involvedObject: ObjectReference,
+  reason: opt(Type.String({ description: 'Short CamelCase reason, shared with conditions: Started, FailedScheduling…' })),
+  message: opt(Type.String()),
+  type: opt(StringEnum(['Normal', 'Warning'])),
+  source: opt(Obj('Who reported it.', { component: opt(Type.String()), host: opt(Type.String()) })),
+  firstTimestamp: opt(Type.String()),
+  lastTimestamp: opt(Type.String()),
+  eventTime: opt(Type.String()),
+  count: opt(Type.Integer()),
+  reportingComponent: opt(Type.String()),
+  reportingInstance: opt(Type.String()),
+  action: opt(Type.String()),
+});
+export type Event = Static<typeof Event>;
+
+export const eventKind: KindDefinition = {
+  ...core,
+  kind: 'Event',
+  plural: 'events',
+  singular: 'event',
+  shortNames: ['ev'],
+  namespaced: true,
+  description: 'Event reports something that happened to an object (kubectl describe lists them).',
+  schema: Event,
+  statusSubresource: false,
+  printerColumns: [
+    { name: 'Last Seen', type: 'date', jsonPath: '.lastTimestamp' },
+    { name: 'Type', type: 'string', jsonPath: '.type' },
+    { name: 'Reason', type: 'string', jsonPath: '.reason' },
+    { name: 'Object', type: 'string', jsonPath: '.involvedObject.name' },
+    { name: 'Message', type: 'string', jsonPath: '.message' },
+  ],
+};
+
+export const Node = Obj('A machine that runs VMIs.', {
+  ...envelope,
+  spec: opt(Obj('Node settings.', { unschedulable: opt(Type.Boolean()), taints: opt(Type.Array(Preserve())), podCIDR: opt(Type.String()) })),
+  status: opt(
+    Obj('What the node offers and how it is.', {
+      capacity: opt(MapOf(Quantity())),
+      allocatable: opt(MapOf(Quantity())),
+      conditions: opt(Conditions),
+      addresses: opt(Type.Array(Obj('An address of the node.', { type: Type.String(), address: Type.String() }))),
+      nodeInfo: opt(StringMap()),
+    }, { 'x-kubernetes-preserve-unknown-fields': true }),
+  ),
+});
+
+export const nodeKind: KindDefinition = {
+  ...core,
+  kind: 'Node',
+  plural: 'nodes',
+  singular: 'node',
+  shortNames: ['no'],
+  namespaced: false,
+  description: 'Node is a host that runs VMIs; its status advertises allocatable CPU, memory and devices.',
+  schema: Node,
+  statusSubresource: true,
+  printerColumns: [
+    { name: 'Status', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
+    { name: 'CPU', type: 'string', jsonPath: '.status.allocatable.cpu', priority: 1 },
+    { name: 'Memory', type: 'string', jsonPath: '.status.allocatable.memory', priority: 1 },
+    { name: 'Accelerator', type: 'string', jsonPath: '.metadata.labels.hikube\\.io/accelerator', priority: 1 },
+  ],
+};
+
+export const PersistentVolumeClaimSpec = Obj('The storage requested.', {
+  accessModes: opt(Type.Array(StringEnum(['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod']))),
+  resources: opt(Obj('Requested size.', { requests: opt(MapOf(Quantity())), limits: opt(MapOf(Quantity())) })),
+  storageClassName: opt(Type.String()),
+  volumeMode: opt(StringEnum(['Filesystem', 'Block'])),
+  volumeName: opt(Type.String()),
+  dataSource: opt(Preserve()),
+  dataSourceRef: opt(Preserve()),
+  selector: opt(Preserve()),
+});
+
+export const persistentVolumeClaimKind: KindDefinition = {
+  ...core,
+  kind: 'PersistentVolumeClaim',
+  plural: 'persistentvolumeclaims',
+  singular: 'persistentvolumeclaim',
+  shortNames: ['pvc'],
+  namespaced: true,
+  description: 'PersistentVolumeClaim is a request for a persistent disk.',
+  schema: Obj('A claim.', {
+    ...envelope,
+    spec: PersistentVolumeClaimSpec,
+    status: opt(Obj('Binding state.', { phase: opt(StringEnum(['Pending', 'Bound', 'Lost'])), capacity: opt(MapOf(Quantity())), accessModes: opt(Type.Array(Type.String())), conditions: opt(Type.Array(Preserve())) }, { 'x-kubernetes-preserve-unknown-fields': true })),
+  }),
+  statusSubresource: true,
+  printerColumns: [
+    { name: 'Status', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Volume', type: 'string', jsonPath: '.spec.volumeName' },
+    { name: 'Capacity', type: 'string', jsonPath: '.status.capacity.storage' },
+    { name: 'Access Modes', type: 'string', jsonPath: '.spec.accessModes' },
+    { name: 'StorageClass', type: 'string', jsonPath: '.spec.storageClassName' },
+  ],
+};

@@ -1,0 +1,183 @@
+/**
+ * kubevirt.io/v1 DomainSpec: the virtual hardware of a VMI (CPU, memory, firmware, devices). Field
+ * names and shapes follow KubeVirt's API so that its manifests apply unchanged; the node agent turns
+ * this into a QEMU machine (src/hypervisor).
+ */
+import { Empty, IntOrString, ListMap, MapOf, Obj, Preserve, Quantity, StringEnum, Type, type Static } from '../schema.js';
+
+const opt = Type.Optional;
+
+export const ResourceList = MapOf(Quantity(), 'Resource name (cpu, memory, nvidia.com/gpu…) to quantity.');
+
+export const ResourceRequirements = Obj('Resources requested by and limiting the guest.', {
+  requests: opt(ResourceList),
+  limits: opt(ResourceList),
+  overcommitGuestOverhead: opt(Type.Boolean({ description: 'Do not reserve the hypervisor overhead on top of the guest memory.' })),
+});
+
+export const CPU = Obj('CPU topology and model of the guest.', {
+  cores: opt(Type.Integer({ minimum: 0, description: 'Cores per socket. Defaults to 1.' })),
+  sockets: opt(Type.Integer({ minimum: 0, description: 'Sockets. Defaults to 1.' })),
+  threads: opt(Type.Integer({ minimum: 0, description: 'Threads per core. Defaults to 1.' })),
+  maxSockets: opt(Type.Integer({ minimum: 0, description: 'Upper bound of sockets for CPU hotplug.' })),
+  model: opt(Type.String({ description: 'CPU model: host-passthrough, host-model or a named QEMU model.' })),
+  features: opt(ListMap(Obj('A CPU feature.', { name: Type.String(), policy: opt(Type.String()) }), 'name')),
+  dedicatedCpuPlacement: opt(Type.Boolean()),
+  isolateEmulatorThread: opt(Type.Boolean()),
+  realtime: opt(Preserve()),
+  numa: opt(Preserve()),
+});
+
+export const Memory = Obj('Memory of the guest.', {
+  guest: opt(Quantity('Memory the guest sees. Defaults to the memory request.')),
+  hugepages: opt(Obj('Back the guest with huge pages.', { pageSize: opt(Type.String()) })),
+  maxGuest: opt(Quantity('Upper bound for memory hotplug.')),
+});
+
+export const Firmware = Obj('Firmware of the guest.', {
+  uuid: opt(Type.String({ description: 'Firmware UUID (SMBIOS system UUID).' })),
+  serial: opt(Type.String({ description: 'SMBIOS system serial number.' })),
+  bootloader: opt(
+    Obj('BIOS or EFI.', {
+      bios: opt(Obj('Legacy BIOS.', { useSerial: opt(Type.Boolean()) })),
+      efi: opt(Obj('UEFI firmware.', { secureBoot: opt(Type.Boolean()), persistent: opt(Type.Boolean()) })),
+    }),
+  ),
+  kernelBoot: opt(Preserve('Boot a kernel and initrd directly.')),
+});
+
+const FeatureState = Obj('A feature switch.', { enabled: opt(Type.Boolean()) });
+
+export const Features = Obj('Hypervisor features.', {
+  acpi: opt(FeatureState),
+  apic: opt(Obj('APIC.', { enabled: opt(Type.Boolean()), endOfInterrupt: opt(Type.Boolean()) })),
+  smm: opt(FeatureState),
+  hyperv: opt(Preserve('Hyper-V enlightenments for Windows guests.')),
+  kvm: opt(Obj('KVM features.', { hidden: opt(Type.Boolean()) })),
+  pvspinlock: opt(FeatureState),
+});
+
+export const Clock = Obj('Guest clock.', {
+  utc: opt(Obj('UTC clock.', { offsetSeconds: opt(Type.Integer()) })),
+  timezone: opt(Type.String({ description: 'Timezone of the guest clock, e.g. Europe/Paris.' })),
+  timer: opt(Preserve()),
+});
+
+const DiskTarget = (what: string) =>
+  Obj(`Attach the volume as a ${what}.`, {
+    bus: opt(StringEnum(['virtio', 'sata', 'scsi', 'usb'], 'Bus type: virtio, sata, scsi or usb.')),
+    readonly: opt(Type.Boolean()),
+    pciAddress: opt(Type.String()),
+  });
+
+export const Disk = Obj('A disk device backed by the volume of the same name.', {
+  name: Type.String({ description: 'Name of the device; must match a volume name.' }),
+  disk: opt(DiskTarget('disk')),
+  lun: opt(Obj('Attach as a LUN.', { bus: opt(Type.String()), readonly: opt(Type.Boolean()), reservation: opt(Type.Boolean()) })),
+  cdrom: opt(Obj('Attach as a CD-ROM.', { bus: opt(StringEnum(['sata', 'scsi', 'usb'], 'Bus type.')), readonly: opt(Type.Boolean()), tray: opt(Type.String()) })),
+  bootOrder: opt(Type.Integer({ minimum: 1, description: 'Boot order; lower boots first. Devices without one are not bootable.' })),
+  serial: opt(Type.String({ description: 'Serial number the guest sees.' })),
+  cache: opt(StringEnum(['none', 'writethrough', 'writeback'], 'Host cache mode.')),
+  io: opt(StringEnum(['native', 'threads'], 'I/O mode.')),
+  dedicatedIOThread: opt(Type.Boolean()),
+  blockSize: opt(Preserve()),
+  shareable: opt(Type.Boolean()),
+  errorPolicy: opt(StringEnum(['stop', 'ignore', 'report', 'enospace'])),
+});
+export type Disk = Static<typeof Disk>;
+
+export const Port = Obj('A port forwarded to the guest (masquerade binding).', {
+  name: opt(Type.String()),
+  protocol: opt(StringEnum(['TCP', 'UDP'], 'TCP (default) or UDP.')),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+});
+
+export const Interface = Obj('A network interface, connected to the network of the same name.', {
+  name: Type.String({ description: 'Name of the interface; must match a network name.' }),
+  model: opt(Type.String({ description: 'NIC model: virtio (default), e1000, e1000e, rtl8139…' })),
+  macAddress: opt(Type.String({ description: 'MAC address; generated when absent.' })),
+  bootOrder: opt(Type.Integer({ minimum: 1 })),
+  pciAddress: opt(Type.String()),
+  ports: opt(Type.Array(Port)),
+  masquerade: opt(Empty('NAT binding to the pod network.')),
+  bridge: opt(Empty('Bridge binding.')),
+  sriov: opt(Empty('SR-IOV binding.')),
+  passt: opt(Empty('passt binding.')),
+  binding: opt(Obj('A network binding plugin.', { name: Type.String() })),
+  dhcpOptions: opt(Preserve()),
+  tag: opt(Type.String()),
+  state: opt(StringEnum(['up', 'down', 'absent'])),
+});
+export type Interface = Static<typeof Interface>;
+
+export const GPU = Obj('A GPU passed to the guest.', {
+  name: Type.String(),
+  deviceName: Type.String({ description: 'Resource name of the device, e.g. nvidia.com/gpu.' }),
+  virtualGPUOptions: opt(Preserve()),
+  tag: opt(Type.String()),
+});
+
+export const HostDevice = Obj('A host device passed to the guest.', {
+  name: Type.String(),
+  deviceName: Type.String(),
+  tag: opt(Type.String()),
+});
+
+export const Input = Obj('An input device.', {
+  name: Type.String(),
+  type: StringEnum(['tablet', 'keyboard'], 'Device type.'),
+  bus: opt(StringEnum(['usb', 'virtio'])),
+});
+
+export const Devices = Obj('Devices of the guest.', {
+  disks: opt(ListMap(Disk, 'name', 'Disks, CD-ROMs and LUNs.')),
+  interfaces: opt(ListMap(Interface, 'name', 'Network interfaces.')),
+  gpus: opt(ListMap(GPU, 'name')),
+  hostDevices: opt(ListMap(HostDevice, 'name')),
+  inputs: opt(ListMap(Input, 'name')),
+  filesystems: opt(Type.Array(Preserve())),
+  watchdog: opt(Preserve()),
+  rng: opt(Empty('A virtio RNG device fed from the host.')),
+  tpm: opt(Obj('A virtual TPM.', { persistent: opt(Type.Boolean()) })),
+  sound: opt(Obj('A sound device.', { name: Type.String(), model: opt(Type.String()) })),
+  autoattachPodInterface: opt(Type.Boolean({ description: 'Attach a default interface when none is listed. Defaults to true.' })),
+  autoattachGraphicsDevice: opt(Type.Boolean({ description: 'Attach a VGA device for VNC. Defaults to true.' })),
+  autoattachSerialConsole: opt(Type.Boolean({ description: 'Attach a serial console. Defaults to true.' })),
+  autoattachMemBalloon: opt(Type.Boolean({ description: 'Attach a memory balloon for guest memory statistics. Defaults to true.' })),
+  autoattachInputDevice: opt(Type.Boolean()),
+  autoattachVSOCK: opt(Type.Boolean()),
+  logSerialConsole: opt(Type.Boolean()),
+  networkInterfaceMultiqueue: opt(Type.Boolean()),
+  blockMultiQueue: opt(Type.Boolean()),
+  useVirtioTransitional: opt(Type.Boolean()),
+  clientPassthrough: opt(Empty()),
+  disableHotplug: opt(Type.Boolean()),
+});
+
+export const DomainSpec = Obj('The virtual hardware of the guest.', {
+  resources: opt(ResourceRequirements),
+  cpu: opt(CPU),
+  memory: opt(Memory),
+  machine: opt(Obj('Machine type.', { type: opt(Type.String({ description: 'QEMU machine type, e.g. q35 (default).' })) })),
+  firmware: opt(Firmware),
+  clock: opt(Clock),
+  features: opt(Features),
+  devices: Devices,
+  ioThreadsPolicy: opt(StringEnum(['shared', 'auto', 'supplementalPool'])),
+  chassis: opt(Preserve()),
+  launchSecurity: opt(Preserve()),
+});
+export type DomainSpec = Static<typeof DomainSpec>;
+
+/** Probe shape shared by liveness and readiness probes. */
+export const Probe = Obj('A health probe of the guest.', {
+  tcpSocket: opt(Obj('Connect to a TCP port.', { port: IntOrString(), host: opt(Type.String()) })),
+  httpGet: opt(Obj('GET an HTTP path.', { port: IntOrString(), path: opt(Type.String()), host: opt(Type.String()), scheme: opt(Type.String()) })),
+  exec: opt(Obj('Run a command through the guest agent.', { command: opt(Type.Array(Type.String())) })),
+  guestAgentPing: opt(Empty('Ping the guest agent.')),
+  initialDelaySeconds: opt(Type.Integer({ minimum: 0 })),
+  timeoutSeconds: opt(Type.Integer({ minimum: 1 })),
+  periodSeconds: opt(Type.Integer({ minimum: 1 })),
+  successThreshold: opt(Type.Integer({ minimum: 1 })),
+  failureThreshold: opt(Type.Integer({ minimum: 1 })),
+});

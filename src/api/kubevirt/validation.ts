@@ -1,0 +1,163 @@
+/**
+ * Admission rules beyond the schema, as KubeVirt's validating webhooks apply them: names that must
+ * match across lists, exactly one source per volume, resource sanity. Every rule reports a path
+ * relative to the object root, and all of them run: a user fixes every mistake in one round trip.
+ */
+import type { FieldError } from '../kind.js';
+import { parseQuantity } from '../quantity.js';
+import type { Disk, Interface } from './domain.js';
+import type { VirtualMachineInstanceSpec } from './vmi.js';
+import { NETWORK_SOURCES, VOLUME_SOURCES, type Network, type Volume } from './volumes.js';
+
+const MAC = /^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export interface VmiValidationContext {
+  /** The VM selects an instancetype: the template may not set what it provides. */
+  instancetype?: boolean;
+}
+
+export function validateVmiSpec(spec: VirtualMachineInstanceSpec, at: string, old?: VirtualMachineInstanceSpec, ctx: VmiValidationContext = {}): FieldError[] {
+  const errors: FieldError[] = [];
+  const domain = `${at}.domain`;
+  const disks = spec.domain.devices.disks ?? [];
+  const volumes = spec.volumes ?? [];
+  const interfaces = spec.domain.devices.interfaces ?? [];
+  const networks = spec.networks ?? [];
+
+  errors.push(...duplicates(disks, `${domain}.devices.disks`));
+  errors.push(...duplicates(volumes, `${at}.volumes`));
+  errors.push(...duplicates(interfaces, `${domain}.devices.interfaces`));
+  errors.push(...duplicates(networks, `${at}.networks`));
+  disks.forEach((d, i) => errors.push(...checkDisk(d, `${domain}.devices.disks[${i}]`)));
+  volumes.forEach((v, i) => errors.push(...exactlyOne(v, VOLUME_SOURCES, `${at}.volumes[${i}]`, 'volume')));
+  networks.forEach((n, i) => errors.push(...exactlyOne(n, NETWORK_SOURCES, `${at}.networks[${i}]`, 'network')));
+  interfaces.forEach((nic, i) => errors.push(...checkInterface(nic, networks, `${domain}.devices.interfaces[${i}]`)));
+  errors.push(...bootOrders(spec, domain));
+  errors.push(...resources(spec, domain, ctx));
+  if (spec.hostname !== undefined && !DNS_LABEL.test(spec.hostname)) {
+    errors.push({ path: `${at}.hostname`, message: `Invalid value: ${JSON.stringify(spec.hostname)}: must be a DNS label` });
+  }
+  if (old !== undefined && JSON.stringify(old) !== JSON.stringify(spec)) {
+    errors.push({ path: at, reason: 'FieldValueForbidden', message: 'Forbidden: the spec of a VirtualMachineInstance cannot change once created; change the VirtualMachine and restart it' });
+  }
+  return errors;
+}
+
+/** Remarks that do not stop the write: a disk with no volume applies, and the guest will not see it. */
+export function vmiSpecWarnings(spec: VirtualMachineInstanceSpec, at: string): string[] {
+  const volumes = new Set((spec.volumes ?? []).map((v) => v.name));
+  const out: string[] = [];
+  (spec.domain.devices.disks ?? []).forEach((d, i) => {
+    if (!volumes.has(d.name)) out.push(`${at}.domain.devices.disks[${i}].name: disk ${JSON.stringify(d.name)} has no volume of that name; the guest will start without it`);
+  });
+  const disks = new Set((spec.domain.devices.disks ?? []).map((d) => d.name));
+  (spec.volumes ?? []).forEach((v, i) => {
+    if (!disks.has(v.name) && v.cloudInitNoCloud === undefined && v.cloudInitConfigDrive === undefined) {
+      out.push(`${at}.volumes[${i}].name: volume ${JSON.stringify(v.name)} is not used by any disk`);
+    }
+  });
+  return out;
+}
+
+function duplicates(items: { name: string }[], at: string): FieldError[] {
+  const seen = new Set<string>();
+  const errors: FieldError[] = [];
+  items.forEach((item, i) => {
+    if (seen.has(item.name)) errors.push({ path: `${at}[${i}].name`, reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(item.name)}` });
+    seen.add(item.name);
+    if (!DNS_LABEL.test(item.name) || item.name.length > 63) {
+      errors.push({ path: `${at}[${i}].name`, message: `Invalid value: ${JSON.stringify(item.name)}: must be a DNS label (lower case letters, digits and '-')` });
+    }
+  });
+  return errors;
+}
+
+function exactlyOne(item: Volume | Network, sources: string[], at: string, what: string): FieldError[] {
+  const set = sources.filter((s) => (item as Record<string, unknown>)[s] !== undefined);
+  if (set.length === 1) return [];
+  if (set.length === 0) {
+    return [{ path: at, reason: 'FieldValueRequired', message: `Required value: a ${what} needs exactly one source (${sources.join(', ')})` }];
+  }
+  return [{ path: `${at}.${set[1] ?? ''}`, reason: 'FieldValueForbidden', message: `Forbidden: a ${what} has exactly one source; found ${set.join(' and ')}` }];
+}
+
+function checkDisk(disk: Disk, at: string): FieldError[] {
+  const targets = ['disk', 'lun', 'cdrom'].filter((t) => (disk as Record<string, unknown>)[t] !== undefined);
+  if (targets.length > 1) {
+    return [{ path: `${at}.${targets[1] ?? ''}`, reason: 'FieldValueForbidden', message: `Forbidden: a disk has one device type; found ${targets.join(' and ')}` }];
+  }
+  return [];
+}
+
+function checkInterface(nic: Interface, networks: Network[], at: string): FieldError[] {
+  const errors: FieldError[] = [];
+  const bindings = ['masquerade', 'bridge', 'sriov', 'passt', 'binding'].filter((b) => (nic as Record<string, unknown>)[b] !== undefined);
+  if (bindings.length > 1) errors.push({ path: `${at}.${bindings[1] ?? ''}`, reason: 'FieldValueForbidden', message: `Forbidden: an interface has one binding; found ${bindings.join(' and ')}` });
+  if (networks.length > 0 && !networks.some((n) => n.name === nic.name)) {
+    errors.push({ path: `${at}.name`, reason: 'FieldValueNotFound', message: `Not found: ${JSON.stringify(nic.name)}: no network of that name in spec.networks` });
+  }
+  if (nic.macAddress !== undefined && !MAC.test(nic.macAddress)) {
+    errors.push({ path: `${at}.macAddress`, message: `Invalid value: ${JSON.stringify(nic.macAddress)}: must be a MAC address such as 02:00:00:00:00:01` });
+  }
+  const network = networks.find((n) => n.name === nic.name);
+  if (network?.multus !== undefined && nic.masquerade !== undefined) {
+    errors.push({ path: `${at}.masquerade`, reason: 'FieldValueForbidden', message: 'Forbidden: masquerade is only for the default (pod) network' });
+  }
+  return errors;
+}
+
+function bootOrders(spec: VirtualMachineInstanceSpec, domain: string): FieldError[] {
+  const seen = new Map<number, string>();
+  const errors: FieldError[] = [];
+  const check = (order: number | undefined, path: string): void => {
+    if (order === undefined) return;
+    const other = seen.get(order);
+    if (other !== undefined) errors.push({ path, reason: 'FieldValueDuplicate', message: `Duplicate value: boot order ${order} is also used by ${other}` });
+    else seen.set(order, path);
+  };
+  (spec.domain.devices.disks ?? []).forEach((d, i) => check(d.bootOrder, `${domain}.devices.disks[${i}].bootOrder`));
+  (spec.domain.devices.interfaces ?? []).forEach((n, i) => check(n.bootOrder, `${domain}.devices.interfaces[${i}].bootOrder`));
+  return errors;
+}
+
+function resources(spec: VirtualMachineInstanceSpec, domain: string, ctx: VmiValidationContext): FieldError[] {
+  const errors: FieldError[] = [];
+  const req = spec.domain.resources?.requests ?? {};
+  const lim = spec.domain.resources?.limits ?? {};
+  const value = (q: string | number | undefined): number | undefined => (q === undefined ? undefined : parseQuantity(q)?.value);
+  for (const [name, list, kind] of [
+    ['memory', req, 'requests'],
+    ['memory', lim, 'limits'],
+    ['cpu', req, 'requests'],
+    ['cpu', lim, 'limits'],
+  ] as const) {
+    const v = value(list[name]);
+    if (v !== undefined && v <= 0) errors.push({ path: `${domain}.resources.${kind}.${name}`, message: `Invalid value: ${JSON.stringify(list[name])}: must be greater than zero` });
+  }
+  for (const name of ['memory', 'cpu'] as const) {
+    const r = value(req[name]);
+    const l = value(lim[name]);
+    if (r !== undefined && l !== undefined && l < r) {
+      errors.push({ path: `${domain}.resources.requests.${name}`, message: `Invalid value: ${JSON.stringify(req[name])}: must be less than or equal to the ${name} limit ${JSON.stringify(lim[name])}` });
+    }
+  }
+  const guest = value(spec.domain.memory?.guest);
+  if (ctx.instancetype === true) {
+    const provided: [unknown, string][] = [
+      [spec.domain.cpu?.cores, 'cpu.cores'],
+      [spec.domain.cpu?.sockets, 'cpu.sockets'],
+      [spec.domain.cpu?.threads, 'cpu.threads'],
+      [spec.domain.memory?.guest, 'memory.guest'],
+      [req['cpu'], 'resources.requests.cpu'],
+      [req['memory'], 'resources.requests.memory'],
+    ];
+    for (const [v, path] of provided) {
+      if (v !== undefined) errors.push({ path: `${domain}.${path}`, reason: 'FieldValueForbidden', message: `Forbidden: VM field ${domain}.${path} conflicts with the selected instance type` });
+    }
+  } else if (guest === undefined && value(req['memory']) === undefined && value(lim['memory']) === undefined) {
+    errors.push({ path: `${domain}.resources.requests.memory`, reason: 'FieldValueRequired', message: `Required value: set ${domain}.resources.requests.memory or ${domain}.memory.guest, or select an instance type` });
+  }
+  if (guest !== undefined && guest <= 0) errors.push({ path: `${domain}.memory.guest`, message: `Invalid value: must be greater than zero` });
+  return errors;
+}

@@ -1,0 +1,37 @@
+/**
+ * Every kind the platform serves. Discovery, OpenAPI, storage and the CLI all read this list; a
+ * new kind is a schema file plus one line here.
+ */
+import { configMapKind, eventKind, namespaceKind, nodeKind, persistentVolumeClaimKind, secretKind } from './core/core.js';
+import {
+  virtualMachineClusterInstancetypeKind,
+  virtualMachineClusterPreferenceKind,
+  virtualMachineInstancetypeKind,
+  virtualMachinePreferenceKind,
+} from './instancetype/instancetype.js';
+import { apiVersionOf, type KindDefinition } from './kind.js';
+import { virtualMachineKind } from './kubevirt/vm.js';
+import { virtualMachineInstanceKind } from './kubevirt/vmi.js';
+
+export const kinds: readonly KindDefinition[] = [
+  namespaceKind,
+  configMapKind,
+  secretKind,
+  eventKind,
+  nodeKind,
+  persistentVolumeClaimKind,
+  virtualMachineKind,
+  virtualMachineInstanceKind,
+  virtualMachineInstancetypeKind,
+  virtualMachineClusterInstancetypeKind,
+  virtualMachinePreferenceKind,
+  virtualMachineClusterPreferenceKind,
+];
+
+export function findKindByGvk(apiVersion: string, kind: string): KindDefinition | undefined {
+  return kinds.find((k) => k.kind === kind && apiVersionOf(k) === apiVersion);
+}
+
+export function findKindByResource(group: string, plural: string): KindDefinition | undefined {
+  return kinds.find((k) => k.group === group && k.plural === plural);
+}
