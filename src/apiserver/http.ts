@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, statusFor } from './errors.js';
+import { decodeProtobuf, isProtobuf } from './protobuf.js';
 
 /** Kubernetes refuses request bodies above 3 MiB. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -32,6 +33,7 @@ const tooLarge = (limit: number): ApiError =>
 
 /** Decodes a JSON or YAML body; the content type only decides which error message reads best. */
 export function decodeBody(body: Buffer, contentType: string | undefined): unknown {
+  if (isProtobuf(contentType)) return decodeProtobuf(body);
   const text = body.toString('utf8');
   if (text.trim() === '') throw new ApiError('BadRequest', 'the request body is empty');
   const yaml = (contentType ?? '').includes('yaml');

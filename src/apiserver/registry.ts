@@ -177,9 +177,7 @@ export class Registry {
       delete object.metadata.namespace;
     }
     causes.push(...validateMetadata(object.metadata, def, old !== undefined));
-    if (structural.errors.length === 0 && def.validate !== undefined && options.subresource !== 'status') {
-      causes.push(...def.validate(object, old));
-    }
+    if (def.validate !== undefined && options.subresource !== 'status') causes.push(...semanticErrors(def, object, old, structural.errors.length > 0));
     if (causes.length > 0) throw invalid(def.kind, def.group, name, causes);
     if (options.subresource !== 'status') warnings.push(...(def.warnings?.(object) ?? []));
     def.defaults?.(object);
@@ -237,6 +235,21 @@ export class Registry {
 
   private timestamp(): string {
     return this.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+}
+
+/**
+ * The kind's own rules run even when the schema found type errors, so that one round trip reports
+ * every mistake; on a mistyped object a rule may trip over a value it did not expect, and then only
+ * the schema's causes are reported.
+ */
+function semanticErrors(def: KindDefinition, object: KubeObject, old: KubeObject | undefined, mistyped: boolean): FieldError[] {
+  if (def.validate === undefined) return [];
+  if (!mistyped) return def.validate(object, old);
+  try {
+    return def.validate(object, old);
+  } catch {
+    return [];
   }
 }
 

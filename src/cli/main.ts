@@ -94,8 +94,25 @@ async function remove(args: string[]): Promise<void> {
 
 const commands: Record<string, (args: string[]) => Promise<void>> = { up: runUp, get, apply, delete: remove };
 
+/** Global flags may come before the verb (`hikube --kubeconfig F get vm`); they are moved after it. */
+function splitVerb(argv: string[]): [string | undefined, string[]] {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const arg = argv[i] ?? '';
+    if (arg === '--kubeconfig' || arg === '--data-dir' || arg === '-n' || arg === '--namespace') {
+      leading.push(arg, argv[i + 1] ?? '');
+      i += 2;
+    } else if (/^--(kubeconfig|data-dir|namespace)=/.test(arg)) {
+      leading.push(arg);
+      i += 1;
+    } else break;
+  }
+  return [argv[i], [...argv.slice(i + 1), ...leading]];
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [verb, ...rest] = argv;
+  const [verb, rest] = splitVerb(argv);
   if (verb === undefined || verb === 'help' || verb === '--help' || verb === '-h') {
     process.stdout.write(`${USAGE}\n`);
     return verb === undefined ? 1 : 0;

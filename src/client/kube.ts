@@ -61,6 +61,7 @@ export class KubeClient {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     if (payload !== undefined) {
       (options.headers as Record<string, string>)['Content-Type'] ??= 'application/json';
+      (options.headers as Record<string, string>)['Content-Length'] = String(Buffer.byteLength(payload));
     }
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise<Response>((resolve, reject) => {

@@ -50,7 +50,7 @@ async function assertAbsent(name: string): Promise<void> {
 describe('bad input', () => {
   test('an unknown field under fieldValidation=Strict: 400 naming the field; under Warn: a warning', async () => {
     const body = vm('strict-1', {}, { colour: 'blue' });
-    (body['spec'] as Record<string, unknown>)['template'] = { spec: { domain: { devices: {}, cpus: 2 } } };
+    (body['spec'] as Record<string, unknown>)['template'] = { spec: { domain: { devices: {}, cpus: 2, memory: { guest: '1Gi' } } } };
     const r = await raw(p, 'POST', `${VMS}?fieldValidation=Strict`, JSON.stringify(body));
     assertStatus(r, 400, 'BadRequest', ['spec.colour', 'spec.template.spec.domain.cpus']);
     assert.match(String(r.json['message']), /unknown field "spec.colour"/);

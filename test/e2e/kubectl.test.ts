@@ -74,7 +74,7 @@ describe('kubectl', () => {
     assert.match(await ok(['get', 'vm', '-l', 'tier=dev', '-o', 'name']), /^virtualmachine.kubevirt.io\/dev-vm\s*$/);
 
     await ok(['patch', 'vm', 'dev-vm', '--type', 'json', '-p', '[{"op":"replace","path":"/spec/template/spec/domain/resources/requests/memory","value":"2Gi"}]']);
-    const changed = (await readFile(join(examplesDir, 'dev-vm.yaml'), 'utf8')).replace('memory: 4Gi\n          cpu: 2\n        limits', 'memory: 3Gi\n          cpu: 2\n        limits');
+    const changed = (await readFile(join(examplesDir, 'dev-vm.yaml'), 'utf8')).replace(/(requests:\s+memory:) 4Gi/, '$1 3Gi');
     const file = join(p.dataDir, 'dev-vm-changed.yaml');
     await writeFile(file, changed);
     assert.match(await ok(['apply', '-f', file]), /virtualmachine.kubevirt.io\/dev-vm configured/);

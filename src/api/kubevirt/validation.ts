@@ -155,7 +155,7 @@ function resources(spec: VirtualMachineInstanceSpec, domain: string, ctx: VmiVal
     for (const [v, path] of provided) {
       if (v !== undefined) errors.push({ path: `${domain}.${path}`, reason: 'FieldValueForbidden', message: `Forbidden: VM field ${domain}.${path} conflicts with the selected instance type` });
     }
-  } else if (guest === undefined && value(req['memory']) === undefined && value(lim['memory']) === undefined) {
+  } else if (spec.domain.memory?.guest === undefined && req['memory'] === undefined && lim['memory'] === undefined) {
     errors.push({ path: `${domain}.resources.requests.memory`, reason: 'FieldValueRequired', message: `Required value: set ${domain}.resources.requests.memory or ${domain}.memory.guest, or select an instance type` });
   }
   if (guest !== undefined && guest <= 0) errors.push({ path: `${domain}.memory.guest`, message: `Invalid value: must be greater than zero` });

@@ -1,0 +1,144 @@
+/**
+ * kubectl writes built-in core kinds (`kubectl create namespace|configmap|secret`) as Kubernetes
+ * protobuf, with no JSON fallback. This decodes that wire format into the JSON shape for the few
+ * core kinds we serve, from small field tables (field number → name and type). Unknown fields are
+ * skipped, as protobuf readers do; a kind without a table is refused with 415.
+ */
+import { ApiError } from './errors.js';
+
+const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
+
+type FieldType = 'string' | 'bytes' | 'bool' | 'int' | { message: MessageTable } | { map: 'string' | 'bytes' };
+interface Field {
+  name: string;
+  type: FieldType;
+  repeated?: boolean;
+}
+type MessageTable = Record<number, Field>;
+
+const OwnerReference: MessageTable = {
+  1: { name: 'kind', type: 'string' },
+  3: { name: 'name', type: 'string' },
+  4: { name: 'uid', type: 'string' },
+  5: { name: 'apiVersion', type: 'string' },
+  6: { name: 'controller', type: 'bool' },
+  7: { name: 'blockOwnerDeletion', type: 'bool' },
+};
+
+const ObjectMeta: MessageTable = {
+  1: { name: 'name', type: 'string' },
+  2: { name: 'generateName', type: 'string' },
+  3: { name: 'namespace', type: 'string' },
+  5: { name: 'uid', type: 'string' },
+  6: { name: 'resourceVersion', type: 'string' },
+  7: { name: 'generation', type: 'int' },
+  11: { name: 'labels', type: { map: 'string' } },
+  12: { name: 'annotations', type: { map: 'string' } },
+  13: { name: 'ownerReferences', type: { message: OwnerReference }, repeated: true },
+  14: { name: 'finalizers', type: 'string', repeated: true },
+};
+
+const KINDS: Record<string, MessageTable> = {
+  Namespace: {
+    1: { name: 'metadata', type: { message: ObjectMeta } },
+    2: { name: 'spec', type: { message: { 1: { name: 'finalizers', type: 'string', repeated: true } } } },
+  },
+  ConfigMap: {
+    1: { name: 'metadata', type: { message: ObjectMeta } },
+    2: { name: 'data', type: { map: 'string' } },
+    3: { name: 'binaryData', type: { map: 'bytes' } },
+    4: { name: 'immutable', type: 'bool' },
+  },
+  Secret: {
+    1: { name: 'metadata', type: { message: ObjectMeta } },
+    2: { name: 'data', type: { map: 'bytes' } },
+    3: { name: 'type', type: 'string' },
+    4: { name: 'stringData', type: { map: 'string' } },
+    5: { name: 'immutable', type: 'bool' },
+  },
+};
+
+export const isProtobuf = (contentType: string | undefined): boolean => (contentType ?? '').includes('protobuf');
+
+export function decodeProtobuf(body: Buffer): Record<string, unknown> {
+  if (!body.subarray(0, 4).equals(MAGIC)) throw new ApiError('BadRequest', 'the protobuf body does not start with the Kubernetes magic number');
+  const envelope = readMessage(body.subarray(4), {
+    1: { name: 'typeMeta', type: { message: { 1: { name: 'apiVersion', type: 'string' }, 2: { name: 'kind', type: 'string' } } } },
+    2: { name: 'raw', type: 'bytes' },
+  });
+  const typeMeta = (envelope['typeMeta'] ?? {}) as { apiVersion?: string; kind?: string };
+  const table = typeMeta.kind === undefined ? undefined : KINDS[typeMeta.kind];
+  if (table === undefined || typeMeta.apiVersion !== 'v1') {
+    throw new ApiError('UnsupportedMediaType', `protobuf bodies are accepted for core/v1 ${Object.keys(KINDS).join(', ')}; send ${typeMeta.kind ?? 'this kind'} as application/json`);
+  }
+  const raw = Buffer.from(String(envelope['raw'] ?? ''), 'base64');
+  return { apiVersion: 'v1', kind: typeMeta.kind, ...readMessage(raw, table) };
+}
+
+class Reader {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+  get done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+  varint(): number {
+    let result = 0;
+    let shift = 1;
+    for (;;) {
+      const byte = this.buf[this.pos++];
+      if (byte === undefined) throw new ApiError('BadRequest', 'the protobuf body is truncated');
+      result += (byte & 0x7f) * shift;
+      if ((byte & 0x80) === 0) return result;
+      shift *= 128;
+    }
+  }
+  bytes(): Buffer {
+    const length = this.varint();
+    const out = this.buf.subarray(this.pos, this.pos + length);
+    if (out.length !== length) throw new ApiError('BadRequest', 'the protobuf body is truncated');
+    this.pos += length;
+    return out;
+  }
+  skip(wireType: number): void {
+    if (wireType === 0) this.varint();
+    else if (wireType === 1) this.pos += 8;
+    else if (wireType === 2) this.bytes();
+    else if (wireType === 5) this.pos += 4;
+    else throw new ApiError('BadRequest', `the protobuf body has an unsupported wire type ${wireType}`);
+  }
+}
+
+function readMessage(buf: Buffer, table: MessageTable): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const r = new Reader(buf);
+  while (!r.done) {
+    const key = r.varint();
+    const field = table[Math.floor(key / 8)];
+    const wireType = key % 8;
+    if (field === undefined) {
+      r.skip(wireType);
+      continue;
+    }
+    const value = readValue(r, field.type, wireType);
+    if (typeof field.type === 'object' && 'map' in field.type) {
+      const [k, v] = value as [string, unknown];
+      out[field.name] = { ...(out[field.name] as Record<string, unknown> | undefined), [k]: v };
+    } else if (field.repeated === true) {
+      out[field.name] = [...((out[field.name] as unknown[] | undefined) ?? []), value];
+    } else {
+      out[field.name] = value;
+    }
+  }
+  return out;
+}
+
+function readValue(r: Reader, type: FieldType, wireType: number): unknown {
+  if (type === 'int') return r.varint();
+  if (type === 'bool') return r.varint() !== 0;
+  const bytes = wireType === 2 ? r.bytes() : Buffer.alloc(0);
+  if (type === 'string') return bytes.toString('utf8');
+  if (type === 'bytes') return bytes.toString('base64');
+  if ('message' in type) return readMessage(bytes, type.message);
+  const entry = readMessage(bytes, { 1: { name: 'key', type: 'string' }, 2: { name: 'value', type: type.map } });
+  return [String(entry['key'] ?? ''), entry['value'] ?? ''];
+}
