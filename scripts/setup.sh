@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # Sets up everything Hikube VMs needs on a Debian 12 machine (run as root): system packages,
-# npm dependencies, and the build. Safe to run again: it only installs what is missing.
+# npm dependencies, the build, and the built-in guest images. Safe to run again: it only installs
+# what is missing, and images are rebuilt only when their build script changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian packages the runtime and the image builds need.
+packages=(
+  make g++ python3                            # native npm modules (better-sqlite3)
+  qemu-system-x86 qemu-utils ovmf             # the hypervisor, qemu-img, EFI firmware
+  genisoimage                                 # NoCloud seed ISOs (label cidata)
+  busybox-static cpio xz-utils zstd           # the hikube/tiny initramfs
+  mmdebstrap e2fsprogs                        # the debian:12 root filesystem and its ext4 disk
+)
 need=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+# /usr/bin/kubectl may be a dispatcher that is not Debian's package: only install when absent.
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
-command -v make >/dev/null 2>&1 || need+=(make)
-command -v g++ >/dev/null 2>&1 || need+=(g++)
-command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -20,4 +30,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npx tsc -p tsconfig.json
+
+scripts/images/build-all.sh
 echo "setup: done"

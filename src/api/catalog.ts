@@ -39,11 +39,46 @@ export interface OsPreference {
 }
 
 export const OS_PREFERENCES: readonly OsPreference[] = [
-  { name: 'ubuntu', displayName: 'Ubuntu', family: 'linux', versions: ['20.04', '22.04'], minCpu: 1, minMemory: '1Gi' },
-  { name: 'centos', displayName: 'CentOS', family: 'linux', versions: ['7', '8', 'stream9'], minCpu: 1, minMemory: '1Gi' },
-  { name: 'debian', displayName: 'Debian', family: 'linux', versions: ['11', '12'], minCpu: 1, minMemory: '512Mi' },
-  { name: 'windows', displayName: 'Windows Server', family: 'windows', versions: ['2019', '2022'], minCpu: 2, minMemory: '4Gi' },
-  { name: 'custom', displayName: 'Custom image', family: 'linux', versions: [], minCpu: 1, minMemory: '128Mi' },
+  {
+    name: 'ubuntu',
+    displayName: 'Ubuntu',
+    family: 'linux',
+    versions: ['20.04', '22.04'],
+    minCpu: 1,
+    minMemory: '1Gi',
+  },
+  {
+    name: 'centos',
+    displayName: 'CentOS',
+    family: 'linux',
+    versions: ['7', '8', 'stream9'],
+    minCpu: 1,
+    minMemory: '1Gi',
+  },
+  {
+    name: 'debian',
+    displayName: 'Debian',
+    family: 'linux',
+    versions: ['11', '12'],
+    minCpu: 1,
+    minMemory: '512Mi',
+  },
+  {
+    name: 'windows',
+    displayName: 'Windows Server',
+    family: 'windows',
+    versions: ['2019', '2022'],
+    minCpu: 2,
+    minMemory: '4Gi',
+  },
+  {
+    name: 'custom',
+    displayName: 'Custom image',
+    family: 'linux',
+    versions: [],
+    minCpu: 1,
+    minMemory: '128Mi',
+  },
 ];
 
 export const STORAGE_ANNOTATION = 'instancetype.hikube.io/storage';
@@ -77,7 +112,12 @@ const preference = (p: OsPreference): KubeObject => ({
     p.family === 'windows'
       ? {
           cpu: { preferredCPUTopology: 'preferSockets' },
-          devices: { preferredDiskBus: 'sata', preferredInterfaceModel: 'e1000e', preferredInputBus: 'usb', preferredInputType: 'tablet' },
+          devices: {
+            preferredDiskBus: 'sata',
+            preferredInterfaceModel: 'e1000e',
+            preferredInputBus: 'usb',
+            preferredInputType: 'tablet',
+          },
           features: { preferredHyperv: { relaxed: {}, vapic: {}, spinlocks: { spinlocks: 8191 } } },
           firmware: { preferredUseEfi: true },
           clock: { preferredClockOffset: { utc: {} } },

@@ -11,13 +11,32 @@ export interface Quantity {
   readonly text: string;
 }
 
-const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
-const DECIMAL: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+const BINARY: Record<string, number> = {
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+const DECIMAL: Record<string, number> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+};
 const FORM = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?\d+))?$/;
 
 /** Parses a quantity as the Kubernetes API accepts it; undefined when it is not one. */
 export function parseQuantity(input: string | number): Quantity | undefined {
-  if (typeof input === 'number') return Number.isFinite(input) ? { value: input, text: String(input) } : undefined;
+  if (typeof input === 'number')
+    return Number.isFinite(input) ? { value: input, text: String(input) } : undefined;
   const m = FORM.exec(input.trim());
   if (m === null) return undefined;
   const number = Number(m[1]);

@@ -2,7 +2,14 @@
  * Every kind the platform serves. Discovery, OpenAPI, storage and the CLI all read this list; a
  * new kind is a schema file plus one line here.
  */
-import { configMapKind, eventKind, namespaceKind, nodeKind, persistentVolumeClaimKind, secretKind } from './core/core.js';
+import {
+  configMapKind,
+  eventKind,
+  namespaceKind,
+  nodeKind,
+  persistentVolumeClaimKind,
+  secretKind,
+} from './core/core.js';
 import {
   virtualMachineClusterInstancetypeKind,
   virtualMachineClusterPreferenceKind,

@@ -4,7 +4,14 @@
  * served to kubectl (src/apiserver/openapi.ts). These helpers add the Kubernetes shapes JSON Schema
  * has no word for: quantities, int-or-string, string maps, and subtrees kept as they are.
  */
-import { Type, type TSchema, type TUnsafe, type ObjectOptions, type TProperties } from '@sinclair/typebox';
+import {
+  Type,
+  type TOptional,
+  type TSchema,
+  type TUnsafe,
+  type ObjectOptions,
+  type TProperties,
+} from '@sinclair/typebox';
 
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
 
@@ -26,7 +33,10 @@ export const IntOrString = (description?: string): TUnsafe<string | number> =>
   });
 
 /** A map with free keys, such as labels or a resource list. */
-export const MapOf = <T extends TSchema>(value: T, description?: string): TUnsafe<Record<string, T['static']>> =>
+export const MapOf = <T extends TSchema>(
+  value: T,
+  description?: string,
+): TUnsafe<Record<string, T['static']>> =>
   Type.Unsafe<Record<string, T['static']>>({
     type: 'object',
     additionalProperties: value,
@@ -66,5 +76,17 @@ export const ListMap = <T extends TSchema>(item: T, key: string, description?: s
  * A string restricted to a set of values, as `{type: string, enum: [...]}` (OpenAPI's form; TypeBox's
  * Union of Literals would render as anyOf). Use this for every enum, e.g. runStrategy or phase.
  */
-export const StringEnum = <const V extends readonly string[]>(values: V, description?: string): TUnsafe<V[number]> =>
-  Type.Unsafe<V[number]>({ type: 'string', enum: [...values], ...(description === undefined ? {} : { description }) });
+export const StringEnum = <const V extends readonly string[]>(
+  values: V,
+  description?: string,
+): TUnsafe<V[number]> =>
+  Type.Unsafe<V[number]>({
+    type: 'string',
+    enum: [...values],
+    ...(description === undefined ? {} : { description }),
+  });
+
+/** Type.Optional as a plain function (usable unbound, as `opt(...)` in the kind files). */
+export function opt<T extends TSchema>(schema: T): TOptional<T> {
+  return Type.Optional(schema) as TOptional<T>;
+}

@@ -54,7 +54,9 @@ function walk(v: unknown, s: JsonSchema, path: string, errors: FieldError[], unk
     case 'array': {
       if (!Array.isArray(v)) return typeError(v, 'array', path, errors);
       const itemSchema = s.items;
-      return itemSchema === undefined ? v : v.map((item, i) => walk(item, itemSchema, `${path}[${i}]`, errors, unknown));
+      return itemSchema === undefined
+        ? v
+        : v.map((item, i) => walk(item, itemSchema, `${path}[${i}]`, errors, unknown));
     }
     case 'string':
       if (typeof v !== 'string') return typeError(v, 'string', path, errors);
@@ -87,15 +89,25 @@ const shortValue = (v: unknown): unknown => (typeof v === 'object' && v !== null
 function checkEnum(v: unknown, s: JsonSchema, path: string, errors: FieldError[]): unknown {
   if (s.enum !== undefined && !s.enum.includes(v)) {
     const supported = s.enum.map((e) => JSON.stringify(e)).join(', ');
-    errors.push({ path, reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(v)}: supported values: ${supported}` });
+    errors.push({
+      path,
+      reason: 'FieldValueNotSupported',
+      message: `Unsupported value: ${JSON.stringify(v)}: supported values: ${supported}`,
+    });
   }
   return v;
 }
 
 /** TypeBox renders unions as anyOf: a union of literals is an enum, otherwise the first branch that fits wins. */
-function anyOf(v: unknown, branches: JsonSchema[], path: string, errors: FieldError[], unknown: string[]): unknown {
+function anyOf(
+  v: unknown,
+  branches: JsonSchema[],
+  path: string,
+  errors: FieldError[],
+  unknown: string[],
+): unknown {
   if (branches.every((b) => Object.hasOwn(b, 'const'))) {
-    return checkEnum(v as string, { enum: branches.map((b) => b['const']) }, path, errors);
+    return checkEnum(v, { enum: branches.map((b) => b['const']) }, path, errors);
   }
   for (const branch of branches) {
     const branchErrors: FieldError[] = [];
@@ -106,7 +118,11 @@ function anyOf(v: unknown, branches: JsonSchema[], path: string, errors: FieldEr
       return out;
     }
   }
-  errors.push({ path, reason: 'FieldValueTypeInvalid', message: `Invalid value: ${JSON.stringify(shortValue(v))}: does not match any allowed form` });
+  errors.push({
+    path,
+    reason: 'FieldValueTypeInvalid',
+    message: `Invalid value: ${JSON.stringify(shortValue(v))}: does not match any allowed form`,
+  });
   return v;
 }
 
@@ -141,7 +157,8 @@ function object(v: unknown, s: JsonSchema, path: string, errors: FieldError[], u
     else unknown.push(p);
   }
   for (const key of s.required ?? []) {
-    if (out[key] === undefined) errors.push({ path: childPath(path, key), reason: 'FieldValueRequired', message: 'Required value' });
+    if (out[key] === undefined)
+      errors.push({ path: childPath(path, key), reason: 'FieldValueRequired', message: 'Required value' });
   }
   return out;
 }

@@ -11,7 +11,12 @@ const SUB_VERBS = ['get', 'patch', 'update'];
 export const AGGREGATED_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 
 export const wantsAggregated = (accept: string | undefined): boolean =>
-  (accept ?? '').split(',').some((part) => part.includes('as=APIGroupDiscoveryList') && part.includes('v=v2') && !part.includes('v=v2beta1'));
+  (accept ?? '')
+    .split(',')
+    .some(
+      (part) =>
+        part.includes('as=APIGroupDiscoveryList') && part.includes('v=v2') && !part.includes('v=v2beta1'),
+    );
 
 export interface GroupVersion {
   group: string;
@@ -30,10 +35,15 @@ export function groupVersions(kinds: readonly KindDefinition[]): GroupVersion[] 
   return [...byKey.values()];
 }
 
-const gvString = (gv: { group: string; version: string }): string => (gv.group === '' ? gv.version : `${gv.group}/${gv.version}`);
+const gvString = (gv: { group: string; version: string }): string =>
+  gv.group === '' ? gv.version : `${gv.group}/${gv.version}`;
 
 export function apiVersions(serverAddress: string): unknown {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+  };
 }
 
 function apiGroup(name: string, gvs: GroupVersion[]): Record<string, unknown> {
@@ -43,10 +53,19 @@ function apiGroup(name: string, gvs: GroupVersion[]): Record<string, unknown> {
 
 export function apiGroupList(all: GroupVersion[]): unknown {
   const groups = [...new Set(all.filter((gv) => gv.group !== '').map((gv) => gv.group))];
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((g) => apiGroup(g, all.filter((gv) => gv.group === g))) };
+  return {
+    kind: 'APIGroupList',
+    apiVersion: 'v1',
+    groups: groups.map((g) =>
+      apiGroup(
+        g,
+        all.filter((gv) => gv.group === g),
+      ),
+    ),
+  };
 }
 
-export function apiGroupDoc(group: string, all: GroupVersion[]): unknown | undefined {
+export function apiGroupDoc(group: string, all: GroupVersion[]): unknown {
   const gvs = all.filter((gv) => gv.group === group);
   return gvs.length === 0 ? undefined : { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(group, gvs) };
 }
@@ -62,7 +81,13 @@ export function apiResourceList(gv: GroupVersion): unknown {
       ...(def.shortNames !== undefined ? { shortNames: def.shortNames } : {}),
       ...(def.categories !== undefined ? { categories: def.categories } : {}),
     };
-    const subs = subresources(def).map((sub) => ({ name: `${def.plural}/${sub}`, singularName: '', namespaced: def.namespaced, kind: def.kind, verbs: SUB_VERBS }));
+    const subs = subresources(def).map((sub) => ({
+      name: `${def.plural}/${sub}`,
+      singularName: '',
+      namespaced: def.namespaced,
+      kind: def.kind,
+      verbs: SUB_VERBS,
+    }));
     return [main, ...subs];
   });
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gvString(gv), resources };
@@ -99,7 +124,11 @@ export function aggregatedDiscovery(all: GroupVersion[], core: boolean): unknown
               verbs: VERBS,
               ...(def.shortNames !== undefined ? { shortNames: def.shortNames } : {}),
               ...(def.categories !== undefined ? { categories: def.categories } : {}),
-              subresources: subresources(def).map((subresource) => ({ subresource, responseKind, verbs: SUB_VERBS })),
+              subresources: subresources(def).map((subresource) => ({
+                subresource,
+                responseKind,
+                verbs: SUB_VERBS,
+              })),
             };
           }),
         })),

@@ -41,7 +41,10 @@ export function decodeBody(body: Buffer, contentType: string | undefined): unkno
     return yaml ? (parseYaml(text) as unknown) : (JSON.parse(text) as unknown);
   } catch (err) {
     const what = yaml ? 'YAML' : 'JSON';
-    throw new ApiError('BadRequest', `the request body is not valid ${what}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    throw new ApiError(
+      'BadRequest',
+      `the request body is not valid ${what}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+    );
   }
 }
 

@@ -13,7 +13,11 @@ export function validateMetadata(meta: ObjectMeta, def: KindDefinition, isUpdate
   const name = meta.name ?? '';
   if (name === '') {
     if (isUpdate || meta.generateName === undefined || meta.generateName === '') {
-      errors.push({ path: 'metadata.name', reason: 'FieldValueRequired', message: 'Required value: name or generateName is required' });
+      errors.push({
+        path: 'metadata.name',
+        reason: 'FieldValueRequired',
+        message: 'Required value: name or generateName is required',
+      });
     }
   } else {
     errors.push(...checkName(name, def.kind === 'Namespace' ? 'label' : 'subdomain', 'metadata.name'));
@@ -21,14 +25,24 @@ export function validateMetadata(meta: ObjectMeta, def: KindDefinition, isUpdate
   for (const [key, value] of Object.entries(meta.labels ?? {})) {
     const path = `metadata.labels`;
     if (!validQualifiedName(key)) {
-      errors.push({ path, message: `Invalid value: ${JSON.stringify(key)}: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character` });
+      errors.push({
+        path,
+        message: `Invalid value: ${JSON.stringify(key)}: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+      });
     }
     if (value !== '' && (value.length > 63 || !labelName.test(value))) {
-      errors.push({ path, message: `Invalid value: ${JSON.stringify(value)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character` });
+      errors.push({
+        path,
+        message: `Invalid value: ${JSON.stringify(value)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+      });
     }
   }
   for (const key of Object.keys(meta.annotations ?? {})) {
-    if (!validQualifiedName(key)) errors.push({ path: 'metadata.annotations', message: `Invalid value: ${JSON.stringify(key)}: not a valid annotation key` });
+    if (!validQualifiedName(key))
+      errors.push({
+        path: 'metadata.annotations',
+        message: `Invalid value: ${JSON.stringify(key)}: not a valid annotation key`,
+      });
   }
   return errors;
 }
@@ -51,6 +65,7 @@ function validQualifiedName(key: string): boolean {
   if (parts.length > 2) return false;
   const [prefixOrName, maybeName] = parts;
   const namePart = maybeName ?? prefixOrName ?? '';
-  if (maybeName !== undefined && (prefixOrName === undefined || !dnsSubdomain.test(prefixOrName))) return false;
+  if (maybeName !== undefined && (prefixOrName === undefined || !dnsSubdomain.test(prefixOrName)))
+    return false;
   return namePart.length > 0 && namePart.length <= 63 && labelName.test(namePart);
 }

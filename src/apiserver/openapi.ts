@@ -25,7 +25,9 @@ function publishedSchema(def: KindDefinition): Record<string, unknown> {
     ...plain,
     description: def.description,
     'x-kubernetes-group-version-kind': [{ group: def.group, version: def.version, kind: def.kind }],
-    'x-kubernetes-additional-printer-columns': columnsOf(def).slice(1).map((c) => ({ name: c.name, type: c.type, jsonPath: c.jsonPath, priority: c.priority ?? 0 })),
+    'x-kubernetes-additional-printer-columns': columnsOf(def)
+      .slice(1)
+      .map((c) => ({ name: c.name, type: c.type, jsonPath: c.jsonPath, priority: c.priority ?? 0 })),
   };
 }
 
@@ -48,7 +50,8 @@ function operations(def: KindDefinition): Operation[] {
     { method: 'delete', path: item, def, action: 'delete' },
   ];
   if (def.statusSubresource) {
-    for (const method of ['get', 'put', 'patch'] as const) ops.push({ method, path: `${item}/status`, def, action: method });
+    for (const method of ['get', 'put', 'patch'] as const)
+      ops.push({ method, path: `${item}/status`, def, action: method });
   }
   return ops;
 }
@@ -61,21 +64,40 @@ interface Parameter {
 }
 
 const pathParams = (path: string): Parameter[] =>
-  [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1] ?? '', in: 'path', required: true, schema: { type: 'string' } }));
+  [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    name: m[1] ?? '',
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
 
 const queryParams = ['dryRun', 'fieldManager', 'fieldValidation', 'force'];
 
 function v3Operation(op: Operation, ref: string): Record<string, unknown> {
   const params = [...pathParams(op.path)];
   if (op.method !== 'get' && op.method !== 'delete') {
-    params.push(...queryParams.map((name): Parameter => ({ name, in: 'query', required: false, schema: { type: 'string' } })));
+    params.push(
+      ...queryParams.map((name): Parameter => ({
+        name,
+        in: 'query',
+        required: false,
+        schema: { type: 'string' },
+      })),
+    );
   }
   const content = { 'application/json': { schema: { $ref: ref } } };
   return {
     operationId: `${op.action}${op.def.kind}`,
     parameters: params,
     ...(op.method === 'put' || op.method === 'post' || op.method === 'patch'
-      ? { requestBody: { content: op.method === 'patch' ? { 'application/merge-patch+json': { schema: { type: 'object' } } } : content } }
+      ? {
+          requestBody: {
+            content:
+              op.method === 'patch'
+                ? { 'application/merge-patch+json': { schema: { type: 'object' } } }
+                : content,
+          },
+        }
       : {}),
     responses: { '200': { description: 'OK', content } },
     'x-kubernetes-action': op.action,
@@ -102,7 +124,12 @@ export function buildOpenApi(gvs: GroupVersion[]): OpenApiDocs {
       const ref = `#/components/schemas/${definitionName(def)}`;
       for (const op of operations(def)) (docPaths[op.path] ??= {})[op.method] = v3Operation(op, ref);
     }
-    const doc = { openapi: '3.0.0', info: { title: 'Hikube VMs', version: SERVER_VERSION.gitVersion }, paths: docPaths, components: { schemas } };
+    const doc = {
+      openapi: '3.0.0',
+      info: { title: 'Hikube VMs', version: SERVER_VERSION.gitVersion },
+      paths: docPaths,
+      components: { schemas },
+    };
     const json = JSON.stringify(doc);
     const hash = createHash('sha512').update(json).digest('hex').slice(0, 128).toUpperCase();
     byGroupVersion.set(gvPath(gv), { json, hash });
@@ -120,7 +147,12 @@ function buildV2(gvs: GroupVersion[]): unknown {
     for (const op of operations(def)) {
       const params: unknown[] = pathParams(op.path).map(({ schema: _s, ...p }) => ({ ...p, type: 'string' }));
       if (op.method === 'post' || op.method === 'put' || op.method === 'patch') {
-        params.push({ name: 'body', in: 'body', required: true, schema: op.method === 'patch' ? { type: 'object' } : { $ref: ref } });
+        params.push({
+          name: 'body',
+          in: 'body',
+          required: true,
+          schema: op.method === 'patch' ? { type: 'object' } : { $ref: ref },
+        });
         params.push(...queryParams.map((name) => ({ name, in: 'query', type: 'string', uniqueItems: true })));
       }
       (paths[op.path] ??= {})[op.method] = {
@@ -128,9 +160,18 @@ function buildV2(gvs: GroupVersion[]): unknown {
         parameters: params,
         responses: { '200': { description: 'OK', schema: { $ref: ref } } },
         'x-kubernetes-action': op.action,
-        'x-kubernetes-group-version-kind': { group: op.def.group, version: op.def.version, kind: op.def.kind },
+        'x-kubernetes-group-version-kind': {
+          group: op.def.group,
+          version: op.def.version,
+          kind: op.def.kind,
+        },
       };
     }
   }
-  return { swagger: '2.0', info: { title: 'Hikube VMs', version: SERVER_VERSION.gitVersion }, paths, definitions };
+  return {
+    swagger: '2.0',
+    info: { title: 'Hikube VMs', version: SERVER_VERSION.gitVersion },
+    paths,
+    definitions,
+  };
 }

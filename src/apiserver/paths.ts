@@ -17,7 +17,10 @@ export type KindLookup = (group: string, version: string, plural: string) => Kin
 
 /** Returns undefined when the path is not a resource path of a known kind. */
 export function parseResourcePath(pathname: string, lookup: KindLookup): ResourceRoute | undefined {
-  const parts = pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
   let group: string;
   let version: string;
   let rest: string[];
@@ -45,7 +48,11 @@ export function parseResourcePath(pathname: string, lookup: KindLookup): Resourc
   return withOptional({ def, namespace: '', allNamespaces: def.namespaced }, rest[1], rest[2]);
 }
 
-function withOptional(route: ResourceRoute, name: string | undefined, subresource: string | undefined): ResourceRoute {
+function withOptional(
+  route: ResourceRoute,
+  name: string | undefined,
+  subresource: string | undefined,
+): ResourceRoute {
   if (name !== undefined) route.name = name;
   if (subresource !== undefined) route.subresource = subresource;
   return route;

@@ -8,7 +8,8 @@ import { ApiError } from './errors.js';
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
-type FieldType = 'string' | 'bytes' | 'bool' | 'int' | { message: MessageTable } | { map: 'string' | 'bytes' };
+type FieldType =
+  'string' | 'bytes' | 'bool' | 'int' | { message: MessageTable } | { map: 'string' | 'bytes' };
 interface Field {
   name: string;
   type: FieldType;
@@ -58,20 +59,28 @@ const KINDS: Record<string, MessageTable> = {
   },
 };
 
-export const isProtobuf = (contentType: string | undefined): boolean => (contentType ?? '').includes('protobuf');
+export const isProtobuf = (contentType: string | undefined): boolean =>
+  (contentType ?? '').includes('protobuf');
 
 export function decodeProtobuf(body: Buffer): Record<string, unknown> {
-  if (!body.subarray(0, 4).equals(MAGIC)) throw new ApiError('BadRequest', 'the protobuf body does not start with the Kubernetes magic number');
+  if (!body.subarray(0, 4).equals(MAGIC))
+    throw new ApiError('BadRequest', 'the protobuf body does not start with the Kubernetes magic number');
   const envelope = readMessage(body.subarray(4), {
-    1: { name: 'typeMeta', type: { message: { 1: { name: 'apiVersion', type: 'string' }, 2: { name: 'kind', type: 'string' } } } },
+    1: {
+      name: 'typeMeta',
+      type: { message: { 1: { name: 'apiVersion', type: 'string' }, 2: { name: 'kind', type: 'string' } } },
+    },
     2: { name: 'raw', type: 'bytes' },
   });
   const typeMeta = (envelope['typeMeta'] ?? {}) as { apiVersion?: string; kind?: string };
   const table = typeMeta.kind === undefined ? undefined : KINDS[typeMeta.kind];
   if (table === undefined || typeMeta.apiVersion !== 'v1') {
-    throw new ApiError('UnsupportedMediaType', `protobuf bodies are accepted for core/v1 ${Object.keys(KINDS).join(', ')}; send ${typeMeta.kind ?? 'this kind'} as application/json`);
+    throw new ApiError(
+      'UnsupportedMediaType',
+      `protobuf bodies are accepted for core/v1 ${Object.keys(KINDS).join(', ')}; send ${typeMeta.kind ?? 'this kind'} as application/json`,
+    );
   }
-  const raw = Buffer.from(String(envelope['raw'] ?? ''), 'base64');
+  const raw = Buffer.from(typeof envelope['raw'] === 'string' ? envelope['raw'] : '', 'base64');
   return { apiVersion: 'v1', kind: typeMeta.kind, ...readMessage(raw, table) };
 }
 
@@ -139,6 +148,9 @@ function readValue(r: Reader, type: FieldType, wireType: number): unknown {
   if (type === 'string') return bytes.toString('utf8');
   if (type === 'bytes') return bytes.toString('base64');
   if ('message' in type) return readMessage(bytes, type.message);
-  const entry = readMessage(bytes, { 1: { name: 'key', type: 'string' }, 2: { name: 'value', type: type.map } });
-  return [String(entry['key'] ?? ''), entry['value'] ?? ''];
+  const entry = readMessage(bytes, {
+    1: { name: 'key', type: 'string' },
+    2: { name: 'value', type: type.map },
+  });
+  return [typeof entry['key'] === 'string' ? entry['key'] : '', entry['value'] ?? ''];
 }

@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { KindDefinition, FieldError } from '../api/kind.js';
 import { apiVersionOf } from '../api/kind.js';
 import type { KubeObject, ObjectMeta } from '../api/meta.js';
-import { validateStructure, type JsonSchema } from '../api/validate.js';
+import { validateStructure } from '../api/validate.js';
 import type { ResourceKey, Store, StoredObject } from '../store/store.js';
 import { ApiError, invalid, notFound, qualifiedName } from './errors.js';
 import { validateMetadata } from './metadata.js';
@@ -38,7 +38,8 @@ export interface Clock {
   now(): Date;
 }
 
-export const resourceKey = (def: Pick<KindDefinition, 'group' | 'plural'>): ResourceKey => `${def.group}/${def.plural}`;
+export const resourceKey = (def: Pick<KindDefinition, 'group' | 'plural'>): ResourceKey =>
+  `${def.group}/${def.plural}`;
 
 export const NAMESPACE_FINALIZER = 'kubernetes';
 export const FOREGROUND_FINALIZER = 'foregroundDeletion';
@@ -61,7 +62,8 @@ export class Registry {
   create(def: KindDefinition, namespace: string, body: unknown, options: WriteOptions = {}): WriteResult {
     const { object, warnings } = this.admit(def, namespace, body, undefined, options);
     const meta = object.metadata;
-    if ((meta.name ?? '') === '' && meta.generateName !== undefined) meta.name = this.generateName(def, namespace, meta.generateName);
+    if ((meta.name ?? '') === '' && meta.generateName !== undefined)
+      meta.name = this.generateName(def, namespace, meta.generateName);
     this.checkNamespaceOpen(def, namespace);
     const now = this.timestamp();
     object.metadata = {
@@ -75,21 +77,34 @@ export class Registry {
     if (def.kind === 'Namespace') initNamespace(object);
     if (options.dryRun === true) return { object, warnings };
     if (this.store.get(resourceKey(def), scope(def, namespace), object.metadata.name ?? '') !== undefined) {
-      throw new ApiError('AlreadyExists', `${qualifiedName(def.plural, def.group, object.metadata.name ?? '')} already exists`, {
-        name: object.metadata.name ?? '',
-        group: def.group,
-        kind: def.plural,
-      });
+      throw new ApiError(
+        'AlreadyExists',
+        `${qualifiedName(def.plural, def.group, object.metadata.name ?? '')} already exists`,
+        {
+          name: object.metadata.name ?? '',
+          group: def.group,
+          kind: def.plural,
+        },
+      );
     }
     return { object: this.store.create(resourceKey(def), object).object, warnings };
   }
 
   /** PUT: the body replaces the object (or only its status, for the status subresource). */
-  update(def: KindDefinition, namespace: string, name: string, body: unknown, options: WriteOptions = {}): WriteResult {
+  update(
+    def: KindDefinition,
+    namespace: string,
+    name: string,
+    body: unknown,
+    options: WriteOptions = {},
+  ): WriteResult {
     const current = this.get(def, namespace, name);
     const { object, warnings } = this.admit(def, namespace, body, current.object, options);
     if (object.metadata.name !== name) {
-      throw new ApiError('BadRequest', `the name of the object (${object.metadata.name ?? ''}) does not match the name on the URL (${name})`);
+      throw new ApiError(
+        'BadRequest',
+        `the name of the object (${object.metadata.name ?? ''}) does not match the name on the URL (${name})`,
+      );
     }
     const sent = object.metadata.resourceVersion;
     const expected = sent === undefined || sent === '' ? undefined : Number(sent);
@@ -115,9 +130,13 @@ export class Registry {
     const current = this.get(def, namespace, name);
     const pre = options.preconditions;
     if (pre?.uid !== undefined && pre.uid !== current.object.metadata.uid) {
-      throw new ApiError('Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.object.metadata.uid ?? ''}`);
+      throw new ApiError(
+        'Conflict',
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.object.metadata.uid ?? ''}`,
+      );
     }
-    if (pre?.resourceVersion !== undefined && Number(pre.resourceVersion) !== current.rv) throw conflict(def, name);
+    if (pre?.resourceVersion !== undefined && Number(pre.resourceVersion) !== current.rv)
+      throw conflict(def, name);
     const object = structuredClone(current.object);
     const meta = object.metadata;
     const finalizers = new Set(meta.finalizers ?? []);
@@ -129,55 +148,82 @@ export class Registry {
     const pending = finalizers.size > 0 || namespaceFinalizers(def, object).length > 0;
     if (options.dryRun === true) return object;
     if (!pending) return this.store.delete(resourceKey(def), scope(def, namespace), name, current.rv).object;
-    if (meta.deletionTimestamp !== undefined && finalizers.size === (meta.finalizers ?? []).length) return current.object;
+    if (meta.deletionTimestamp !== undefined && finalizers.size === (meta.finalizers ?? []).length)
+      return current.object;
     meta.deletionTimestamp ??= this.timestamp();
     meta.deletionGracePeriodSeconds = 0;
     if (finalizers.size > 0) meta.finalizers = [...finalizers];
-    if (def.kind === 'Namespace') object['status'] = { ...(object['status'] as object | undefined), phase: 'Terminating' };
+    if (def.kind === 'Namespace')
+      object['status'] = { ...(object['status'] as object | undefined), phase: 'Terminating' };
     return this.store.update(resourceKey(def), object, current.rv).object;
   }
 
   /** Validates a body against the kind and the URL, returning a clean copy. */
-  private admit(def: KindDefinition, namespace: string, body: unknown, old: KubeObject | undefined, options: WriteOptions): WriteResult {
+  private admit(
+    def: KindDefinition,
+    namespace: string,
+    body: unknown,
+    old: KubeObject | undefined,
+    options: WriteOptions,
+  ): WriteResult {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new ApiError('BadRequest', `the body of the request must be a ${def.kind} object`);
     }
     const raw = body as Record<string, unknown>;
     const apiVersion = apiVersionOf(def);
     if (raw['kind'] !== undefined && raw['kind'] !== def.kind) {
-      throw new ApiError('BadRequest', `the kind of the object (${JSON.stringify(raw['kind'])}) does not match the kind of the URL (${def.kind})`);
+      throw new ApiError(
+        'BadRequest',
+        `the kind of the object (${JSON.stringify(raw['kind'])}) does not match the kind of the URL (${def.kind})`,
+      );
     }
     if (raw['apiVersion'] !== undefined && raw['apiVersion'] !== apiVersion) {
-      throw new ApiError('BadRequest', `the API version of the object (${JSON.stringify(raw['apiVersion'])}) does not match the URL (${apiVersion})`);
+      throw new ApiError(
+        'BadRequest',
+        `the API version of the object (${JSON.stringify(raw['apiVersion'])}) does not match the URL (${apiVersion})`,
+      );
     }
     const rawName = (raw['metadata'] as ObjectMeta | undefined)?.name;
     const name = typeof rawName === 'string' ? rawName : '';
-    const structural = validateStructure({ ...raw, apiVersion, kind: def.kind }, def.schema as JsonSchema);
+    const structural = validateStructure({ ...raw, apiVersion, kind: def.kind }, def.schema);
     const warnings: string[] = [];
     const mode = options.fieldValidation ?? 'Warn';
     if (structural.unknownFields.length > 0 && mode === 'Strict') {
       const list = structural.unknownFields.map((f) => `unknown field ${JSON.stringify(f)}`);
-      throw new ApiError('BadRequest', `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${list.join(', ')}`, {
-        name,
-        group: def.group,
-        kind: def.kind,
-        causes: structural.unknownFields.map((f) => ({ path: f, reason: 'FieldValueUnknown', message: `unknown field ${JSON.stringify(f)}` })),
-      });
+      throw new ApiError(
+        'BadRequest',
+        `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${list.join(', ')}`,
+        {
+          name,
+          group: def.group,
+          kind: def.kind,
+          causes: structural.unknownFields.map((f) => ({
+            path: f,
+            reason: 'FieldValueUnknown',
+            message: `unknown field ${JSON.stringify(f)}`,
+          })),
+        },
+      );
     }
-    if (mode === 'Warn') warnings.push(...structural.unknownFields.map((f) => `unknown field ${JSON.stringify(f)}`));
+    if (mode === 'Warn')
+      warnings.push(...structural.unknownFields.map((f) => `unknown field ${JSON.stringify(f)}`));
     const object = structural.value as KubeObject;
     object.metadata ??= {};
     const causes: FieldError[] = [...structural.errors];
     if (def.namespaced) {
       if (object.metadata.namespace !== undefined && object.metadata.namespace !== namespace) {
-        causes.push({ path: 'metadata.namespace', message: `Invalid value: ${JSON.stringify(object.metadata.namespace)}: does not match the namespace of the request (${namespace})` });
+        causes.push({
+          path: 'metadata.namespace',
+          message: `Invalid value: ${JSON.stringify(object.metadata.namespace)}: does not match the namespace of the request (${namespace})`,
+        });
       }
       object.metadata.namespace = namespace;
     } else {
       delete object.metadata.namespace;
     }
     causes.push(...validateMetadata(object.metadata, def, old !== undefined));
-    if (def.validate !== undefined && options.subresource !== 'status') causes.push(...semanticErrors(def, object, old, structural.errors.length > 0));
+    if (def.validate !== undefined && options.subresource !== 'status')
+      causes.push(...semanticErrors(def, object, old, structural.errors.length > 0));
     if (causes.length > 0) throw invalid(def.kind, def.group, name, causes);
     if (options.subresource !== 'status') warnings.push(...(def.warnings?.(object) ?? []));
     def.defaults?.(object);
@@ -185,7 +231,12 @@ export class Registry {
   }
 
   /** Carries over what the client may not change on this endpoint, and bumps generation on a spec change. */
-  private mergeUpdate(def: KindDefinition, old: KubeObject, incoming: KubeObject, subresource: 'status' | undefined): KubeObject {
+  private mergeUpdate(
+    def: KindDefinition,
+    old: KubeObject,
+    incoming: KubeObject,
+    subresource: 'status' | undefined,
+  ): KubeObject {
     let next: KubeObject;
     if (subresource === 'status') {
       next = { ...structuredClone(old), status: incoming['status'] };
@@ -219,7 +270,10 @@ export class Registry {
     const ns = this.store.get(namespaceResource, '', namespace);
     if (ns === undefined) throw notFound('namespaces', '', namespace);
     if (ns.object.metadata.deletionTimestamp !== undefined) {
-      throw new ApiError('Forbidden', `${def.plural} "${namespace}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`);
+      throw new ApiError(
+        'Forbidden',
+        `${def.plural} "${namespace}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+      );
     }
   }
 
@@ -234,7 +288,10 @@ export class Registry {
   }
 
   private timestamp(): string {
-    return this.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return this.clock
+      .now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
   }
 }
 
@@ -243,7 +300,12 @@ export class Registry {
  * every mistake; on a mistyped object a rule may trip over a value it did not expect, and then only
  * the schema's causes are reported.
  */
-function semanticErrors(def: KindDefinition, object: KubeObject, old: KubeObject | undefined, mistyped: boolean): FieldError[] {
+function semanticErrors(
+  def: KindDefinition,
+  object: KubeObject,
+  old: KubeObject | undefined,
+  mistyped: boolean,
+): FieldError[] {
   if (def.validate === undefined) return [];
   if (!mistyped) return def.validate(object, old);
   try {

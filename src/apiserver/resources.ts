@@ -32,13 +32,27 @@ export const includeObjectOf = (query: URLSearchParams): IncludeObject => {
   return v === 'None' || v === 'Object' ? v : 'Metadata';
 };
 
-function writeOptions(query: URLSearchParams, subresource: string | undefined): { fieldValidation: FieldValidation; dryRun: boolean; subresource?: 'status' } {
+function writeOptions(
+  query: URLSearchParams,
+  subresource: string | undefined,
+): { fieldValidation: FieldValidation; dryRun: boolean; subresource?: 'status' } {
   const fv = query.get('fieldValidation') ?? 'Warn';
   if (fv !== 'Strict' && fv !== 'Warn' && fv !== 'Ignore') {
-    throw new ApiError('BadRequest', `fieldValidation must be one of Strict, Warn or Ignore, not ${JSON.stringify(fv)}`);
+    throw new ApiError(
+      'BadRequest',
+      `fieldValidation must be one of Strict, Warn or Ignore, not ${JSON.stringify(fv)}`,
+    );
   }
-  if (subresource !== undefined && subresource !== 'status') throw new ApiError('NotFound', `the server could not find the requested subresource ${JSON.stringify(subresource)}`);
-  return { fieldValidation: fv, dryRun: query.getAll('dryRun').includes('All'), ...(subresource === 'status' ? { subresource } : {}) };
+  if (subresource !== undefined && subresource !== 'status')
+    throw new ApiError(
+      'NotFound',
+      `the server could not find the requested subresource ${JSON.stringify(subresource)}`,
+    );
+  return {
+    fieldValidation: fv,
+    dryRun: query.getAll('dryRun').includes('All'),
+    ...(subresource === 'status' ? { subresource } : {}),
+  };
 }
 
 export async function handleResource(ctx: RequestContext): Promise<void> {
@@ -59,7 +73,18 @@ export async function handleResource(ctx: RequestContext): Promise<void> {
 
 function respondObject(ctx: RequestContext, code: number, object: KubeObject, warnings: string[] = []): void {
   if (wantsTable(ctx.req)) {
-    sendJson(ctx.res, code, renderTable(ctx.route.def, [object], object.metadata.resourceVersion ?? '', includeObjectOf(ctx.query), ctx.now()), warnings);
+    sendJson(
+      ctx.res,
+      code,
+      renderTable(
+        ctx.route.def,
+        [object],
+        object.metadata.resourceVersion ?? '',
+        includeObjectOf(ctx.query),
+        ctx.now(),
+      ),
+      warnings,
+    );
   } else {
     sendJson(ctx.res, code, object, warnings);
   }
@@ -67,7 +92,8 @@ function respondObject(ctx: RequestContext, code: number, object: KubeObject, wa
 
 function get(ctx: RequestContext): void {
   const { def, namespace, name, subresource } = ctx.route;
-  if (subresource !== undefined && subresource !== 'status') throw new ApiError('NotFound', `the server could not find the requested resource`);
+  if (subresource !== undefined && subresource !== 'status')
+    throw new ApiError('NotFound', `the server could not find the requested resource`);
   const found = ctx.registry.get(def, namespace, name ?? '');
   if (wantsTable(ctx.req)) respondObject(ctx, 200, found.object);
   else sendRaw(ctx.res, 200, found.json);
@@ -91,12 +117,21 @@ function decodeContinue(token: string): Continue {
 }
 
 /** Lists matching objects in key order; shared by list and the watch's initial state. */
-export function selectObjects(ctx: Pick<RequestContext, 'route' | 'query' | 'registry'>): { items: StoredObject[]; rv: number } {
+export function selectObjects(ctx: Pick<RequestContext, 'route' | 'query' | 'registry'>): {
+  items: StoredObject[];
+  rv: number;
+} {
   const { def, namespace, allNamespaces } = ctx.route;
   const labels = parseLabelSelector(ctx.query.get('labelSelector') ?? '');
   const fields = parseFieldSelector(ctx.query.get('fieldSelector') ?? '');
-  const { items, rv } = ctx.registry.store.list(resourceKeyOf(def), allNamespaces ? undefined : def.namespaced ? namespace : '');
-  return { items: items.filter((o) => labels.matches(o.object.metadata.labels) && fields.matches(o.object)), rv };
+  const { items, rv } = ctx.registry.store.list(
+    resourceKeyOf(def),
+    allNamespaces ? undefined : def.namespaced ? namespace : '',
+  );
+  return {
+    items: items.filter((o) => labels.matches(o.object.metadata.labels) && fields.matches(o.object)),
+    rv,
+  };
 }
 
 const resourceKeyOf = (def: KindDefinition): string => `${def.group}/${def.plural}`;
@@ -120,7 +155,14 @@ function list(ctx: RequestContext): void {
     items = items.slice(0, limit);
   }
   if (wantsTable(ctx.req)) {
-    const table = renderTable(def, items.map((o) => o.object), String(rv), includeObjectOf(ctx.query), ctx.now(), listMeta);
+    const table = renderTable(
+      def,
+      items.map((o) => o.object),
+      String(rv),
+      includeObjectOf(ctx.query),
+      ctx.now(),
+      listMeta,
+    );
     sendJson(ctx.res, 200, table);
     return;
   }
@@ -136,7 +178,10 @@ async function body(ctx: RequestContext): Promise<unknown> {
 async function create(ctx: RequestContext): Promise<void> {
   const { def, namespace, allNamespaces } = ctx.route;
   if (def.namespaced && allNamespaces) {
-    throw new ApiError('MethodNotAllowed', `${def.plural} must be created in a namespace: POST /…/namespaces/NAMESPACE/${def.plural}`);
+    throw new ApiError(
+      'MethodNotAllowed',
+      `${def.plural} must be created in a namespace: POST /…/namespaces/NAMESPACE/${def.plural}`,
+    );
   }
   const input = await body(ctx);
   const { object, warnings } = ctx.registry.create(def, namespace, input, writeOptions(ctx.query, undefined));
@@ -146,7 +191,13 @@ async function create(ctx: RequestContext): Promise<void> {
 async function update(ctx: RequestContext): Promise<void> {
   const { def, namespace, name, subresource } = ctx.route;
   const input = await body(ctx);
-  const { object, warnings } = ctx.registry.update(def, namespace, name ?? '', input, writeOptions(ctx.query, subresource));
+  const { object, warnings } = ctx.registry.update(
+    def,
+    namespace,
+    name ?? '',
+    input,
+    writeOptions(ctx.query, subresource),
+  );
   respondObject(ctx, 200, object, warnings);
 }
 
@@ -154,9 +205,15 @@ async function patch(ctx: RequestContext): Promise<void> {
   const { def, namespace, name, subresource } = ctx.route;
   const contentType = (ctx.req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
   if (!isPatchType(contentType)) {
-    throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml`);
+    throw new ApiError(
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml`,
+    );
   }
-  const patchBody = decodeBody(await readBody(ctx.req), contentType === 'application/apply-patch+yaml' ? 'yaml' : 'json');
+  const patchBody = decodeBody(
+    await readBody(ctx.req),
+    contentType === 'application/apply-patch+yaml' ? 'yaml' : 'json',
+  );
   const options = writeOptions(ctx.query, subresource);
   let current: StoredObject;
   try {
@@ -173,23 +230,43 @@ async function patch(ctx: RequestContext): Promise<void> {
   const patched = applyPatch(contentType, current.object, patchBody, def.schema);
   const meta = (patched as KubeObject).metadata ?? {};
   // A patch that does not name a resourceVersion applies to the version it was computed on.
-  if (meta.resourceVersion === undefined || contentType === 'application/apply-patch+yaml') meta.resourceVersion = String(current.rv);
+  if (meta.resourceVersion === undefined || contentType === 'application/apply-patch+yaml')
+    meta.resourceVersion = String(current.rv);
   const { object, warnings } = ctx.registry.update(def, namespace, name ?? '', patched, options);
   respondObject(ctx, 200, object, warnings);
 }
 
 async function deleteOptions(ctx: RequestContext): Promise<DeleteOptions> {
   const raw = await readBody(ctx.req);
-  const fromBody = raw.length > 0 ? (decodeBody(raw, ctx.req.headers['content-type']) as Record<string, unknown>) : {};
-  const policy = (ctx.query.get('propagationPolicy') ?? fromBody['propagationPolicy'] ?? (fromBody['orphanDependents'] === true ? 'Orphan' : undefined)) as string | undefined;
+  const fromBody =
+    raw.length > 0 ? (decodeBody(raw, ctx.req.headers['content-type']) as Record<string, unknown>) : {};
+  const policy = (ctx.query.get('propagationPolicy') ??
+    fromBody['propagationPolicy'] ??
+    (fromBody['orphanDependents'] === true ? 'Orphan' : undefined)) as string | undefined;
   if (policy !== undefined && !['Background', 'Foreground', 'Orphan'].includes(policy)) {
-    throw new ApiError('Invalid', `propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Background", "Foreground", "Orphan"`, {
-      causes: [{ path: 'propagationPolicy', reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(policy)}` }],
-    });
+    throw new ApiError(
+      'Invalid',
+      `propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Background", "Foreground", "Orphan"`,
+      {
+        causes: [
+          {
+            path: 'propagationPolicy',
+            reason: 'FieldValueNotSupported',
+            message: `Unsupported value: ${JSON.stringify(policy)}`,
+          },
+        ],
+      },
+    );
   }
   const pre = fromBody['preconditions'] as DeleteOptions['preconditions'];
-  const dryRun = ctx.query.getAll('dryRun').includes('All') || (Array.isArray(fromBody['dryRun']) && fromBody['dryRun'].includes('All'));
-  return { ...(policy !== undefined ? { propagationPolicy: policy as Propagation } : {}), ...(pre !== undefined ? { preconditions: pre } : {}), dryRun };
+  const dryRun =
+    ctx.query.getAll('dryRun').includes('All') ||
+    (Array.isArray(fromBody['dryRun']) && fromBody['dryRun'].includes('All'));
+  return {
+    ...(policy !== undefined ? { propagationPolicy: policy as Propagation } : {}),
+    ...(pre !== undefined ? { preconditions: pre } : {}),
+    dryRun,
+  };
 }
 
 async function remove(ctx: RequestContext): Promise<void> {
@@ -203,5 +280,10 @@ async function deleteCollection(ctx: RequestContext): Promise<void> {
   const options = await deleteOptions(ctx);
   const { items, rv } = selectObjects(ctx);
   const deleted = items.map((o) => ctx.registry.delete(def, o.namespace, o.name, options));
-  sendJson(ctx.res, 200, { apiVersion: apiVersionOf(def), kind: `${def.kind}List`, metadata: { resourceVersion: String(rv) }, items: deleted });
+  sendJson(ctx.res, 200, {
+    apiVersion: apiVersionOf(def),
+    kind: `${def.kind}List`,
+    metadata: { resourceVersion: String(rv) },
+    items: deleted,
+  });
 }

@@ -29,7 +29,15 @@ export interface ApiServerOptions {
   ready?: () => boolean;
 }
 
-const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz', '/healthz/ping', '/livez/ping', '/readyz/ping']);
+const PUBLIC_PATHS = new Set([
+  '/version',
+  '/healthz',
+  '/livez',
+  '/readyz',
+  '/healthz/ping',
+  '/livez/ping',
+  '/readyz/ping',
+]);
 
 export class ApiServer {
   private readonly server: Server;
@@ -83,10 +91,12 @@ export class ApiServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
-    if (!PUBLIC_PATHS.has(path) && !this.authenticated(req)) throw new ApiError('Unauthorized', 'Unauthorized');
+    if (!PUBLIC_PATHS.has(path) && !this.authenticated(req))
+      throw new ApiError('Unauthorized', 'Unauthorized');
     if (this.serveNonResource(path, req, res)) return;
     const route = parseResourcePath(path, (g, v, p) => this.byPath.get(`${g}/${v}/${p}`));
-    if (route === undefined) throw new ApiError('NotFound', 'the server could not find the requested resource');
+    if (route === undefined)
+      throw new ApiError('NotFound', 'the server could not find the requested resource');
     const ctx = { req, res, route, query: url.searchParams, registry: this.options.registry, now: this.now };
     const watch = url.searchParams.get('watch');
     if (req.method === 'GET' && route.name === undefined && (watch === 'true' || watch === '1')) {
@@ -102,7 +112,15 @@ export class ApiServer {
     const aggregated = discovery.wantsAggregated(req.headers.accept);
     switch (path) {
       case '/version':
-        sendJson(res, 200, { ...SERVER_VERSION, gitCommit: '', gitTreeState: 'clean', buildDate: '', goVersion: '', compiler: 'node', platform: `${process.platform}/${process.arch}` });
+        sendJson(res, 200, {
+          ...SERVER_VERSION,
+          gitCommit: '',
+          gitTreeState: 'clean',
+          buildDate: '',
+          goVersion: '',
+          compiler: 'node',
+          platform: `${process.platform}/${process.arch}`,
+        });
         return true;
       case '/healthz':
       case '/livez':
@@ -140,10 +158,12 @@ export class ApiServer {
     }
     const parts = path.split('/').filter((p) => p !== '');
     if (parts[0] === 'api' && parts.length === 2) return this.sendResourceList(res, '', parts[1] ?? '');
-    if (parts[0] === 'apis' && parts.length === 3) return this.sendResourceList(res, parts[1] ?? '', parts[2] ?? '');
+    if (parts[0] === 'apis' && parts.length === 3)
+      return this.sendResourceList(res, parts[1] ?? '', parts[2] ?? '');
     if (parts[0] === 'apis' && parts.length === 2) {
       const doc = discovery.apiGroupDoc(parts[1] ?? '', this.gvs);
-      if (doc === undefined) throw new ApiError('NotFound', `the server could not find the requested resource`);
+      if (doc === undefined)
+        throw new ApiError('NotFound', `the server could not find the requested resource`);
       sendJson(res, 200, doc);
       return true;
     }
@@ -160,6 +180,9 @@ export class ApiServer {
 
 function sendAggregated(res: ServerResponse, doc: unknown): void {
   const json = JSON.stringify(doc);
-  res.writeHead(200, { 'Content-Type': discovery.AGGREGATED_CONTENT_TYPE, 'Content-Length': String(Buffer.byteLength(json)) });
+  res.writeHead(200, {
+    'Content-Type': discovery.AGGREGATED_CONTENT_TYPE,
+    'Content-Length': String(Buffer.byteLength(json)),
+  });
   res.end(json);
 }

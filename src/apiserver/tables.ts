@@ -27,7 +27,14 @@ export function columnsOf(def: KindDefinition): PrinterColumn[] {
   return [nameColumn, ...def.printerColumns, ...(hasAge ? [] : [ageColumn])];
 }
 
-export function renderTable(def: KindDefinition, objects: KubeObject[], rv: string, include: IncludeObject, now: Date, listMeta: Record<string, unknown> = {}): unknown {
+export function renderTable(
+  def: KindDefinition,
+  objects: KubeObject[],
+  rv: string,
+  include: IncludeObject,
+  now: Date,
+  listMeta: Record<string, unknown> = {},
+): unknown {
   const columns = columnsOf(def);
   return {
     kind: 'Table',
@@ -54,7 +61,7 @@ function cell(c: PrinterColumn, o: KubeObject, now: Date): unknown {
   const v = evaluatePath(o, c.jsonPath);
   if (v === undefined || v === null) return c.type === 'date' ? '<unknown>' : null;
   if (c.type === 'date') {
-    const t = Date.parse(String(v));
+    const t = typeof v === 'string' || typeof v === 'number' ? Date.parse(String(v)) : Number.NaN;
     return Number.isNaN(t) ? '<invalid>' : humanDuration((now.getTime() - t) / 1000);
   }
   if (typeof v === 'object') return JSON.stringify(v);
@@ -74,7 +81,10 @@ export function evaluatePath(root: unknown, path: string): unknown {
     } else if (token.startsWith('[')) {
       v = Array.isArray(v) ? (v as unknown[])[Number(token.slice(1, -1))] : undefined;
     } else {
-      v = typeof v === 'object' ? (v as Record<string, unknown>)[token.slice(1).replaceAll('\\.', '.')] : undefined;
+      v =
+        typeof v === 'object'
+          ? (v as Record<string, unknown>)[token.slice(1).replaceAll('\\.', '.')]
+          : undefined;
     }
   }
   return v;

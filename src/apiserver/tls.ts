@@ -26,7 +26,10 @@ const YEAR_MS = 365 * 24 * 3600 * 1000;
 
 async function pemKey(key: CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('pkcs8', key);
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trimEnd();
   return `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n`;
 }
 
@@ -56,7 +59,10 @@ export async function ensureServingCerts(dir: string, hosts: string[]): Promise<
       signingAlgorithm: alg,
       extensions: [
         new x509.BasicConstraintsExtension(true, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+        new x509.KeyUsagesExtension(
+          x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+          true,
+        ),
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       ],
     });
@@ -67,7 +73,10 @@ export async function ensureServingCerts(dir: string, hosts: string[]): Promise<
   }
   const ca = new x509.X509Certificate(caCertPem);
   const serverKeys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const names = [...new Set(['localhost', '127.0.0.1', ...hosts])].map((h) => ({ type: isIP(h) === 0 ? ('dns' as const) : ('ip' as const), value: h }));
+  const names = [...new Set(['localhost', '127.0.0.1', ...hosts])].map((h) => ({
+    type: isIP(h) === 0 ? ('dns' as const) : ('ip' as const),
+    value: h,
+  }));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: 'CN=hikube-apiserver',
@@ -79,7 +88,10 @@ export async function ensureServingCerts(dir: string, hosts: string[]): Promise<
     signingAlgorithm: alg,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+        true,
+      ),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension(names),
       await x509.AuthorityKeyIdentifierExtension.create(ca),

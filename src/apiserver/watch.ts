@@ -27,12 +27,23 @@ export function handleWatch(ctx: RequestContext, settings: WatchSettings): void 
   const include = includeObjectOf(query);
   const bookmarks = query.get('allowWatchBookmarks') === 'true';
   const matches = (e: StoreEvent): boolean =>
-    e.resource === resource && (namespace === undefined || e.namespace === namespace) && labels.matches(e.object.metadata.labels) && fields.matches(e.object);
+    e.resource === resource &&
+    (namespace === undefined || e.namespace === namespace) &&
+    labels.matches(e.object.metadata.labels) &&
+    fields.matches(e.object);
 
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
   res.flushHeaders();
   const send = (type: string, e: Pick<StoreEvent, 'object' | 'json'>): void => {
-    const object = table ? JSON.stringify(renderTable(def, [e.object], e.object.metadata.resourceVersion ?? '', include, ctx.now())) : e.json;
+    const object = table
+      ? JSON.stringify(
+          renderTable(def, [e.object], e.object.metadata.resourceVersion ?? '', include, ctx.now()),
+        )
+      : e.json;
     res.write(`{"type":"${type}","object":${object}}\n`);
   };
 
@@ -63,7 +74,8 @@ export function handleWatch(ctx: RequestContext, settings: WatchSettings): void 
       lastSent = rv;
     } else {
       const since = Number(rvParam);
-      if (!Number.isInteger(since) || since < 0) throw new ApiError('BadRequest', `invalid resourceVersion ${JSON.stringify(rvParam)}`);
+      if (!Number.isInteger(since) || since < 0)
+        throw new ApiError('BadRequest', `invalid resourceVersion ${JSON.stringify(rvParam)}`);
       for (const e of registry.store.changesSince(since)) {
         if (matches(e)) send(e.type, e);
       }
@@ -71,7 +83,12 @@ export function handleWatch(ctx: RequestContext, settings: WatchSettings): void 
     }
   } catch (err) {
     const apiErr = toApiError(err);
-    const status = apiErr.reason === 'Gone' ? statusFor(new ApiError('Gone', `too old resource version: ${rvParam} (${registry.store.currentRv()})`)) : statusFor(apiErr);
+    const status =
+      apiErr.reason === 'Gone'
+        ? statusFor(
+            new ApiError('Gone', `too old resource version: ${rvParam} (${registry.store.currentRv()})`),
+          )
+        : statusFor(apiErr);
     res.end(`{"type":"ERROR","object":${JSON.stringify(status)}}\n`);
     close();
     return;

@@ -18,9 +18,11 @@ export async function readManifests(file: string): Promise<KubeObject[]> {
     if (doc.errors.length > 0) throw new UsageError(`${file}: ${doc.errors[0]?.message ?? 'invalid YAML'}`);
     const value = doc.toJS() as unknown;
     if (value === null || value === undefined) continue;
-    if (typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`${file}: a document is not an object`);
+    if (typeof value !== 'object' || Array.isArray(value))
+      throw new UsageError(`${file}: a document is not an object`);
     const o = value as KubeObject;
-    if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string') throw new UsageError(`${file}: an object is missing apiVersion or kind`);
+    if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string')
+      throw new UsageError(`${file}: an object is missing apiVersion or kind`);
     if (o.kind.endsWith('List') && Array.isArray(o['items'])) objects.push(...(o['items'] as KubeObject[]));
     else objects.push(o);
   }
@@ -44,17 +46,30 @@ export function removals(before: unknown, after: unknown): unknown {
   return out;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export async function applyObject(client: KubeClient, object: KubeObject, namespaceFlag: string | undefined): Promise<{ line: string; warnings: string[] }> {
+export async function applyObject(
+  client: KubeClient,
+  object: KubeObject,
+  namespaceFlag: string | undefined,
+): Promise<{ line: string; warnings: string[] }> {
   const r = await client.resolveKind(object.apiVersion, object.kind);
-  const namespace = r.namespaced ? (object.metadata.namespace ?? namespaceFlag ?? client.namespace) : undefined;
+  const namespace = r.namespaced
+    ? (object.metadata.namespace ?? namespaceFlag ?? client.namespace)
+    : undefined;
   const name = object.metadata.name ?? '';
   const kind = r.kind.toLowerCase();
   const qualified = `${r.group === '' ? kind : `${kind}.${r.group}`}/${name}`;
   const desired = structuredClone(object);
   const { [LAST_APPLIED]: _previous, ...annotations } = desired.metadata.annotations ?? {};
-  const config = JSON.stringify({ ...desired, metadata: { ...desired.metadata, annotations: Object.keys(annotations).length > 0 ? annotations : undefined } });
+  const config = JSON.stringify({
+    ...desired,
+    metadata: {
+      ...desired.metadata,
+      annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
+    },
+  });
   desired.metadata.annotations = { ...annotations, [LAST_APPLIED]: `${config}\n` };
   const query = '?fieldManager=hikube-client-side-apply&fieldValidation=Strict';
   let live: KubeObject | undefined;
@@ -70,7 +85,9 @@ export async function applyObject(client: KubeClient, object: KubeObject, namesp
   const before = live.metadata.annotations?.[LAST_APPLIED];
   const previous = before === undefined ? {} : (JSON.parse(before) as unknown);
   const patch = removals(previous, desired);
-  const res = await client.call<KubeObject>('PATCH', `${resourcePath(r, namespace, name)}${query}`, patch, { 'Content-Type': 'application/merge-patch+json' });
+  const res = await client.call<KubeObject>('PATCH', `${resourcePath(r, namespace, name)}${query}`, patch, {
+    'Content-Type': 'application/merge-patch+json',
+  });
   const changed = res.value.metadata.resourceVersion !== live.metadata.resourceVersion;
   return { line: `${qualified} ${changed ? 'configured' : 'unchanged'}`, warnings: res.warnings };
 }

@@ -35,12 +35,20 @@ async function get(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...globalOptions, output: { type: 'string', short: 'o', default: 'table' }, 'all-namespaces': { type: 'boolean', short: 'A' }, selector: { type: 'string', short: 'l' } },
+    options: {
+      ...globalOptions,
+      output: { type: 'string', short: 'o', default: 'table' },
+      'all-namespaces': { type: 'boolean', short: 'A' },
+      selector: { type: 'string', short: 'l' },
+    },
   });
   const [kind, name] = positionals;
   if (kind === undefined) throw new UsageError('get needs a KIND, e.g. `hikube get vm`');
   const format = values.output as OutputFormat;
-  if (!OUTPUT_FORMATS.includes(format)) throw new UsageError(`unknown output format ${JSON.stringify(values.output)}: use ${OUTPUT_FORMATS.join('|')}`);
+  if (!OUTPUT_FORMATS.includes(format))
+    throw new UsageError(
+      `unknown output format ${JSON.stringify(values.output)}: use ${OUTPUT_FORMATS.join('|')}`,
+    );
   const c = client(values);
   const r = await c.resolve(kind);
   const all = values['all-namespaces'] === true && name === undefined;
@@ -48,9 +56,13 @@ async function get(args: string[]): Promise<void> {
   const query = values.selector !== undefined ? `?labelSelector=${encodeURIComponent(values.selector)}` : '';
   const path = `${resourcePath(r, namespace, name)}${query}`;
   if (format === 'table' || format === 'wide') {
-    const { value } = await c.call<Table>('GET', path, undefined, { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' });
+    const { value } = await c.call<Table>('GET', path, undefined, {
+      Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json',
+    });
     if (value.rows.length === 0) {
-      process.stderr.write(`No resources found${r.namespaced && namespace !== undefined ? ` in ${namespace} namespace` : ''}.\n`);
+      process.stderr.write(
+        `No resources found${r.namespaced && namespace !== undefined ? ` in ${namespace} namespace` : ''}.\n`,
+      );
       return;
     }
     process.stdout.write(`${renderTable(value, format === 'wide', all && r.namespaced)}\n`);
@@ -58,11 +70,16 @@ async function get(args: string[]): Promise<void> {
   }
   const { value } = await c.call<KubeObject & { items?: KubeObject[] }>('GET', path);
   const objects = name === undefined ? (value.items ?? []) : [value];
-  process.stdout.write(`${renderObjects(objects, format, name !== undefined, r.kind.toLowerCase(), r.group)}\n`);
+  process.stdout.write(
+    `${renderObjects(objects, format, name !== undefined, r.kind.toLowerCase(), r.group)}\n`,
+  );
 }
 
 async function apply(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { ...globalOptions, filename: { type: 'string', short: 'f' } } });
+  const { values } = parseArgs({
+    args,
+    options: { ...globalOptions, filename: { type: 'string', short: 'f' } },
+  });
   if (values.filename === undefined) throw new UsageError('apply needs -f FILE (or -f - for standard input)');
   const c = client(values);
   let failed = 0;
@@ -82,7 +99,8 @@ async function apply(args: string[]): Promise<void> {
 async function remove(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: globalOptions });
   const [kind, ...names] = positionals;
-  if (kind === undefined || names.length === 0) throw new UsageError('delete needs KIND and NAME, e.g. `hikube delete vm dev-vm`');
+  if (kind === undefined || names.length === 0)
+    throw new UsageError('delete needs KIND and NAME, e.g. `hikube delete vm dev-vm`');
   const c = client(values);
   const r = await c.resolve(kind);
   const namespace = values.namespace ?? c.namespace;
@@ -127,7 +145,11 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     process.stderr.write(`${describeError(err)}\n`);
-    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) process.stderr.write(`${USAGE}\n`);
+    if (
+      err instanceof UsageError ||
+      (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
+    )
+      process.stderr.write(`${USAGE}\n`);
     return err instanceof KubeApiError ? 1 : 1;
   }
 }

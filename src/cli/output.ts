@@ -21,14 +21,40 @@ export function renderTable(table: Table, wide: boolean, withNamespace: boolean)
     ...shown.map(({ i }) => cellText(r.cells[i])),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  return [header, ...rows].map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd((widths[i] ?? 0) + 3))).join('').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((v, i) => (i === r.length - 1 ? v : v.padEnd((widths[i] ?? 0) + 3)))
+        .join('')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
-const cellText = (v: unknown): string => (v === null || v === undefined ? '<none>' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const cellText = (v: unknown): string =>
+  v === null || v === undefined
+    ? '<none>'
+    : typeof v === 'string'
+      ? v
+      : typeof v === 'number' || typeof v === 'boolean'
+        ? v.toString()
+        : JSON.stringify(v);
 
 /** A single object, or a List when there are several (as kubectl prints them). */
-export function renderObjects(objects: KubeObject[], format: 'json' | 'yaml' | 'name', single: boolean, resource: string, group: string): string {
-  if (format === 'name') return objects.map((o) => `${group === '' ? resource : `${resource}.${group}`}/${o.metadata.name ?? ''}`).join('\n');
-  const value = single && objects.length === 1 ? objects[0] : { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: objects };
+export function renderObjects(
+  objects: KubeObject[],
+  format: 'json' | 'yaml' | 'name',
+  single: boolean,
+  resource: string,
+  group: string,
+): string {
+  if (format === 'name')
+    return objects
+      .map((o) => `${group === '' ? resource : `${resource}.${group}`}/${o.metadata.name ?? ''}`)
+      .join('\n');
+  const value =
+    single && objects.length === 1
+      ? objects[0]
+      : { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: objects };
   return format === 'json' ? JSON.stringify(value, null, 2) : stringify(value).trimEnd();
 }

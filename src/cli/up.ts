@@ -16,7 +16,10 @@ export function parseListen(value: string): { host: string; port: number } {
 }
 
 export async function runUp(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' }, listen: { type: 'string', default: '127.0.0.1:6443' } } });
+  const { values } = parseArgs({
+    args,
+    options: { 'data-dir': { type: 'string' }, listen: { type: 'string', default: '127.0.0.1:6443' } },
+  });
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const { host, port } = parseListen(values.listen);
   const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} ${m}\n`);

@@ -47,14 +47,21 @@ export class KubeClient {
   static load(explicit: string | undefined, fallback: string): KubeClient {
     const config = new KubeConfig();
     const env = process.env['KUBECONFIG'];
-    config.loadFromFile(explicit ?? (env !== undefined && env !== '' ? env.split(':')[0] ?? fallback : fallback));
+    config.loadFromFile(
+      explicit ?? (env !== undefined && env !== '' ? (env.split(':')[0] ?? fallback) : fallback),
+    );
     const cluster = config.getCurrentCluster();
     if (cluster === null) throw new Error('the kubeconfig has no current cluster');
     const context = config.getContextObject(config.getCurrentContext());
     return new KubeClient(config, cluster.server, context?.namespace ?? 'default');
   }
 
-  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
     const url = new URL(path, this.server);
     const options: RequestOptions = { method, headers: { Accept: 'application/json', ...headers } };
     await this.config.applyToHTTPSOptions(options);
@@ -69,10 +76,10 @@ export class KubeClient {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const warningHeader = res.headers['warning'];
-          const warnings = (Array.isArray(warningHeader) ? warningHeader : warningHeader === undefined ? [] : [warningHeader]).map((w) =>
-            w.replace(/^299 - "?|"?$/g, ''),
-          );
+          const warningHeader: string | string[] | undefined = res.headers['warning'];
+          const warnings = (
+            Array.isArray(warningHeader) ? warningHeader : warningHeader === undefined ? [] : [warningHeader]
+          ).map((w: string) => w.replace(/^299 - "?|"?$/g, ''));
           resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), warnings });
         });
         res.on('error', reject);
@@ -83,7 +90,12 @@ export class KubeClient {
   }
 
   /** Like request(), but a non-2xx answer becomes a KubeApiError carrying the server's Status. */
-  async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ value: T; warnings: string[] }> {
+  async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ value: T; warnings: string[] }> {
     const res = await this.request(method, path, body, headers);
     if (res.code < 200 || res.code > 299) {
       let status: Status | undefined;
@@ -92,7 +104,11 @@ export class KubeClient {
       } catch {
         status = undefined;
       }
-      throw new KubeApiError(res.code, status, status?.message ?? `the server answered ${res.code}: ${res.body.slice(0, 200)}`);
+      throw new KubeApiError(
+        res.code,
+        status,
+        status?.message ?? `the server answered ${res.code}: ${res.body.slice(0, 200)}`,
+      );
     }
     return { value: JSON.parse(res.body) as T, warnings: res.warnings };
   }
@@ -100,18 +116,46 @@ export class KubeClient {
   async discover(): Promise<ApiResource[]> {
     if (this.resources !== undefined) return this.resources;
     const found: ApiResource[] = [];
-    const collect = (group: string, version: string, list: { resources: { name: string; singularName: string; kind: string; namespaced: boolean; shortNames?: string[] }[] }): void => {
+    const collect = (
+      group: string,
+      version: string,
+      list: {
+        resources: {
+          name: string;
+          singularName: string;
+          kind: string;
+          namespaced: boolean;
+          shortNames?: string[];
+        }[];
+      },
+    ): void => {
       for (const r of list.resources) {
         if (r.name.includes('/')) continue;
-        found.push({ group, version, plural: r.name, singular: r.singularName, kind: r.kind, namespaced: r.namespaced, shortNames: r.shortNames ?? [] });
+        found.push({
+          group,
+          version,
+          plural: r.name,
+          singular: r.singularName,
+          kind: r.kind,
+          namespaced: r.namespaced,
+          shortNames: r.shortNames ?? [],
+        });
       }
     };
     const core = await this.call<{ versions: string[] }>('GET', '/api');
-    for (const v of core.value.versions) collect('', v, (await this.call<Parameters<typeof collect>[2]>('GET', `/api/${v}`)).value);
-    const groups = await this.call<{ groups: { name: string; preferredVersion: { version: string } }[] }>('GET', '/apis');
+    for (const v of core.value.versions)
+      collect('', v, (await this.call<Parameters<typeof collect>[2]>('GET', `/api/${v}`)).value);
+    const groups = await this.call<{ groups: { name: string; preferredVersion: { version: string } }[] }>(
+      'GET',
+      '/apis',
+    );
     for (const g of groups.value.groups) {
       const v = g.preferredVersion.version;
-      collect(g.name, v, (await this.call<Parameters<typeof collect>[2]>('GET', `/apis/${g.name}/${v}`)).value);
+      collect(
+        g.name,
+        v,
+        (await this.call<Parameters<typeof collect>[2]>('GET', `/apis/${g.name}/${v}`)).value,
+      );
     }
     return (this.resources = found);
   }
@@ -124,7 +168,10 @@ export class KubeClient {
     const match = (await this.discover()).find(
       (r) =>
         (group === '' || r.group === group) &&
-        (r.plural === lower || r.singular === lower || r.kind.toLowerCase() === lower || r.shortNames.includes(lower)),
+        (r.plural === lower ||
+          r.singular === lower ||
+          r.kind.toLowerCase() === lower ||
+          r.shortNames.includes(lower)),
     );
     if (match === undefined) throw new Error(`the server doesn't have a resource type "${name}"`);
     return match;
@@ -132,7 +179,9 @@ export class KubeClient {
 
   async resolveKind(apiVersion: string, kind: string): Promise<ApiResource> {
     const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-    const match = (await this.discover()).find((r) => r.group === group && r.version === version && r.kind === kind);
+    const match = (await this.discover()).find(
+      (r) => r.group === group && r.version === version && r.kind === kind,
+    );
     if (match === undefined) throw new Error(`no matches for kind "${kind}" in version "${apiVersion}"`);
     return match;
   }

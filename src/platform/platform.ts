@@ -44,7 +44,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const certs = await ensureServingCerts(paths.pki, [options.host]);
   const token = await ensureToken(paths.token);
-  const store = new SqliteStore({ path: paths.database, ...(options.historySize !== undefined ? { historySize: options.historySize } : {}) });
+  const store = new SqliteStore({
+    path: paths.database,
+    ...(options.historySize !== undefined ? { historySize: options.historySize } : {}),
+  });
   const registry = new Registry(store);
   if (store.currentRv() === 0) seed(registry);
 
@@ -58,7 +61,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     kinds,
     certs,
     tokens: [token],
-    ...(options.bookmarkIntervalMs !== undefined ? { watch: { bookmarkIntervalMs: options.bookmarkIntervalMs } } : {}),
+    ...(options.bookmarkIntervalMs !== undefined
+      ? { watch: { bookmarkIntervalMs: options.bookmarkIntervalMs } }
+      : {}),
   });
   let address: { host: string; port: number };
   try {

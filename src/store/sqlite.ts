@@ -7,7 +7,14 @@
  */
 import Database from 'better-sqlite3';
 import type { KubeObject } from '../api/meta.js';
-import { StoreError, type ResourceKey, type Store, type StoreEvent, type StoredObject, type WatchEventType } from './store.js';
+import {
+  StoreError,
+  type ResourceKey,
+  type Store,
+  type StoreEvent,
+  type StoredObject,
+  type WatchEventType,
+} from './store.js';
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests. */
@@ -16,8 +23,16 @@ export interface SqliteStoreOptions {
   historySize?: number;
 }
 
-interface ObjectRow { resource: string; namespace: string; name: string; rv: number; json: string }
-interface EventRow extends ObjectRow { type: WatchEventType }
+interface ObjectRow {
+  resource: string;
+  namespace: string;
+  name: string;
+  rv: number;
+  json: string;
+}
+interface EventRow extends ObjectRow {
+  type: WatchEventType;
+}
 
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
 
@@ -48,25 +63,37 @@ export class SqliteStore implements Store {
       upsert: this.db.prepare<[string, string, string, number, string]>(
         'INSERT OR REPLACE INTO objects (resource, namespace, name, rv, json) VALUES (?, ?, ?, ?, ?)',
       ),
-      remove: this.db.prepare<[string, string, string]>('DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?'),
+      remove: this.db.prepare<[string, string, string]>(
+        'DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?',
+      ),
       change: this.db.prepare<[number, string, string, string, string, string]>(
         'INSERT INTO changes (rv, type, resource, namespace, name, json) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       setRv: this.db.prepare<[number]>("INSERT OR REPLACE INTO meta (key, value) VALUES ('rv', ?)"),
       compact: this.db.prepare<[number]>('DELETE FROM changes WHERE rv <= ?'),
-      since: this.db.prepare<[number]>('SELECT rv, type, resource, namespace, name, json FROM changes WHERE rv > ? ORDER BY rv'),
+      since: this.db.prepare<[number]>(
+        'SELECT rv, type, resource, namespace, name, json FROM changes WHERE rv > ? ORDER BY rv',
+      ),
     };
-    this.commitTx = this.db.transaction((type: WatchEventType, stored: StoredObject) => this.commit(type, stored));
+    this.commitTx = this.db.transaction((type: WatchEventType, stored: StoredObject) =>
+      this.commit(type, stored),
+    );
     this.load();
   }
 
   private load(): void {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'rv'").get() as { value: number } | undefined;
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'rv'").get() as
+      { value: number } | undefined;
     this.rv = row?.value ?? 0;
     const oldest = this.db.prepare('SELECT MIN(rv) AS rv FROM changes').get() as { rv: number | null };
     this.oldestRetained = oldest.rv === null ? this.rv : oldest.rv - 1;
-    for (const r of this.db.prepare('SELECT resource, namespace, name, rv, json FROM objects').iterate() as IterableIterator<ObjectRow>) {
-      this.bucket(r.resource).set(key(r.namespace, r.name), { ...r, object: JSON.parse(r.json) as KubeObject });
+    for (const r of this.db
+      .prepare('SELECT resource, namespace, name, rv, json FROM objects')
+      .iterate() as IterableIterator<ObjectRow>) {
+      this.bucket(r.resource).set(key(r.namespace, r.name), {
+        ...r,
+        object: JSON.parse(r.json) as KubeObject,
+      });
     }
   }
 
@@ -106,11 +133,20 @@ export class SqliteStore implements Store {
     return this.write('DELETED', resource, current.object);
   }
 
-  private expect(resource: ResourceKey, namespace: string, name: string, expectedRv: number | undefined): StoredObject {
+  private expect(
+    resource: ResourceKey,
+    namespace: string,
+    name: string,
+    expectedRv: number | undefined,
+  ): StoredObject {
     const current = this.get(resource, namespace, name);
-    if (current === undefined) throw new StoreError('NotFound', `${resource} ${key(namespace, name)} not found`);
+    if (current === undefined)
+      throw new StoreError('NotFound', `${resource} ${key(namespace, name)} not found`);
     if (expectedRv !== undefined && current.rv !== expectedRv) {
-      throw new StoreError('Conflict', `${resource} ${key(namespace, name)} is at ${current.rv}, not ${expectedRv}`);
+      throw new StoreError(
+        'Conflict',
+        `${resource} ${key(namespace, name)} is at ${current.rv}, not ${expectedRv}`,
+      );
     }
     return current;
   }
@@ -127,12 +163,21 @@ export class SqliteStore implements Store {
     }
   };
 
-
   private write(type: WatchEventType, resource: ResourceKey, object: KubeObject): StoredObject {
     const rv = this.rv + 1;
     const { namespace, name } = identity(object);
-    const versioned: KubeObject = { ...object, metadata: { ...object.metadata, resourceVersion: String(rv) } };
-    const stored: StoredObject = { resource, namespace, name, rv, object: versioned, json: JSON.stringify(versioned) };
+    const versioned: KubeObject = {
+      ...object,
+      metadata: { ...object.metadata, resourceVersion: String(rv) },
+    };
+    const stored: StoredObject = {
+      resource,
+      namespace,
+      name,
+      rv,
+      object: versioned,
+      json: JSON.stringify(versioned),
+    };
     const previousOldest = this.oldestRetained;
     try {
       this.commitTx(type, stored);
@@ -157,7 +202,10 @@ export class SqliteStore implements Store {
       throw new StoreError('Gone', `too old resource version: ${rv} (${this.oldestRetained + 1})`);
     }
     if (rv >= this.rv) return [];
-    return (this.statements.since.all(rv) as EventRow[]).map((r) => ({ ...r, object: JSON.parse(r.json) as KubeObject }));
+    return (this.statements.since.all(rv) as EventRow[]).map((r) => ({
+      ...r,
+      object: JSON.parse(r.json) as KubeObject,
+    }));
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {

@@ -17,7 +17,11 @@ after(async () => {
 
 const VMS = '/apis/kubevirt.io/v1/namespaces/default/virtualmachines';
 
-const vm = (name: string, domain: Record<string, unknown> = {}, specExtra: Record<string, unknown> = {}): Record<string, unknown> => ({
+const vm = (
+  name: string,
+  domain: Record<string, unknown> = {},
+  specExtra: Record<string, unknown> = {},
+): Record<string, unknown> => ({
   apiVersion: 'kubevirt.io/v1',
   kind: 'VirtualMachine',
   metadata: { name },
@@ -33,14 +37,21 @@ interface Cause {
   reason: string;
   message: string;
 }
-const causesOf = (r: RawResponse): Cause[] => ((r.json['details'] as { causes?: Cause[] } | undefined)?.causes ?? []);
+const causesOf = (r: RawResponse): Cause[] =>
+  (r.json['details'] as { causes?: Cause[] } | undefined)?.causes ?? [];
 
 function assertStatus(r: RawResponse, code: number, reason: string, fields: string[] = []): void {
   assert.equal(r.code, code, r.body);
   assert.equal(r.json['kind'], 'Status', r.body);
   assert.equal(r.json['reason'], reason, r.body);
   assert.equal(r.json['code'], code);
-  assert.deepEqual(causesOf(r).map((c) => c.field).sort(), [...fields].sort(), r.body);
+  assert.deepEqual(
+    causesOf(r)
+      .map((c) => c.field)
+      .sort(),
+    [...fields].sort(),
+    r.body,
+  );
 }
 
 async function assertAbsent(name: string): Promise<void> {
@@ -50,7 +61,9 @@ async function assertAbsent(name: string): Promise<void> {
 describe('bad input', () => {
   test('an unknown field under fieldValidation=Strict: 400 naming the field; under Warn: a warning', async () => {
     const body = vm('strict-1', {}, { colour: 'blue' });
-    (body['spec'] as Record<string, unknown>)['template'] = { spec: { domain: { devices: {}, cpus: 2, memory: { guest: '1Gi' } } } };
+    (body['spec'] as Record<string, unknown>)['template'] = {
+      spec: { domain: { devices: {}, cpus: 2, memory: { guest: '1Gi' } } },
+    };
     const r = await raw(p, 'POST', `${VMS}?fieldValidation=Strict`, JSON.stringify(body));
     assertStatus(r, 400, 'BadRequest', ['spec.colour', 'spec.template.spec.domain.cpus']);
     assert.match(String(r.json['message']), /unknown field "spec.colour"/);
@@ -58,11 +71,20 @@ describe('bad input', () => {
     const warned = await raw(p, 'POST', VMS, JSON.stringify(body));
     assert.equal(warned.code, 201, warned.body);
     assert.match(String(warned.headers['warning']), /unknown field \\?"spec.colour\\?"/);
-    assert.equal((warned.json['spec'] as Record<string, unknown>)['colour'], undefined, 'unknown fields are dropped');
+    assert.equal(
+      (warned.json['spec'] as Record<string, unknown>)['colour'],
+      undefined,
+      'unknown fields are dropped',
+    );
   });
 
   test('memory: 4Gx is 422 Invalid at the memory path', async () => {
-    const r = await raw(p, 'POST', VMS, JSON.stringify(vm('mem', { resources: { requests: { memory: '4Gx' } } })));
+    const r = await raw(
+      p,
+      'POST',
+      VMS,
+      JSON.stringify(vm('mem', { resources: { requests: { memory: '4Gx' } } })),
+    );
     assertStatus(r, 422, 'Invalid', ['spec.template.spec.domain.resources.requests.memory']);
     assert.match(causesOf(r)[0]?.message ?? '', /4Gx/);
     await assertAbsent('mem');
@@ -80,7 +102,10 @@ describe('bad input', () => {
   test('KubeVirt admission rules: running with runStrategy is invalid', async () => {
     const r = await raw(p, 'POST', VMS, JSON.stringify(vm('both', {}, { running: true })));
     assert.equal(r.code, 422, r.body);
-    assert.ok(causesOf(r).some((c) => c.field === 'spec.running'), r.body);
+    assert.ok(
+      causesOf(r).some((c) => c.field === 'spec.running'),
+      r.body,
+    );
     await assertAbsent('both');
   });
 
@@ -94,9 +119,19 @@ describe('bad input', () => {
     const created = await raw(p, 'POST', VMS, JSON.stringify(vm('stale')));
     assert.equal(created.code, 201);
     const v1 = created.json as { metadata: { resourceVersion: string }; spec: Record<string, unknown> };
-    const first = await raw(p, 'PUT', `${VMS}/stale`, JSON.stringify({ ...v1, spec: { ...v1.spec, runStrategy: 'Always' } }));
+    const first = await raw(
+      p,
+      'PUT',
+      `${VMS}/stale`,
+      JSON.stringify({ ...v1, spec: { ...v1.spec, runStrategy: 'Always' } }),
+    );
     assert.equal(first.code, 200, first.body);
-    const second = await raw(p, 'PUT', `${VMS}/stale`, JSON.stringify({ ...v1, spec: { ...v1.spec, runStrategy: 'Manual' } }));
+    const second = await raw(
+      p,
+      'PUT',
+      `${VMS}/stale`,
+      JSON.stringify({ ...v1, spec: { ...v1.spec, runStrategy: 'Manual' } }),
+    );
     assertStatus(second, 409, 'Conflict');
     assert.match(String(second.json['message']), /the object has been modified/);
     const now = await raw(p, 'GET', `${VMS}/stale`);
@@ -104,14 +139,19 @@ describe('bad input', () => {
   });
 
   test('a 10 MB body is 413', async () => {
-    const big = JSON.stringify({ ...vm('big'), metadata: { name: 'big', annotations: { blob: 'x'.repeat(10 * 1024 * 1024) } } });
+    const big = JSON.stringify({
+      ...vm('big'),
+      metadata: { name: 'big', annotations: { blob: 'x'.repeat(10 * 1024 * 1024) } },
+    });
     assertStatus(await raw(p, 'POST', VMS, big), 413, 'RequestEntityTooLarge');
     await assertAbsent('big');
   });
 
   test('invalid JSON and invalid YAML are 400', async () => {
     assertStatus(await raw(p, 'POST', VMS, '{"apiVersion": "kubevirt.io/v1", kind'), 400, 'BadRequest');
-    const yaml = await raw(p, 'PATCH', `${VMS}/stale?fieldManager=t`, 'spec: [unclosed', { 'Content-Type': 'application/apply-patch+yaml' });
+    const yaml = await raw(p, 'PATCH', `${VMS}/stale?fieldManager=t`, 'spec: [unclosed', {
+      'Content-Type': 'application/apply-patch+yaml',
+    });
     assertStatus(yaml, 400, 'BadRequest');
     assert.match(String(yaml.json['message']), /not valid YAML/);
   });
@@ -124,7 +164,11 @@ describe('bad input', () => {
   });
 
   test('a namespace that does not exist is 404; an unknown resource is 404', async () => {
-    assertStatus(await raw(p, 'POST', '/apis/kubevirt.io/v1/namespaces/nope/virtualmachines', JSON.stringify(vm('n'))), 404, 'NotFound');
+    assertStatus(
+      await raw(p, 'POST', '/apis/kubevirt.io/v1/namespaces/nope/virtualmachines', JSON.stringify(vm('n'))),
+      404,
+      'NotFound',
+    );
     assertStatus(await raw(p, 'GET', '/apis/kubevirt.io/v1/namespaces/default/widgets'), 404, 'NotFound');
   });
 });

@@ -24,7 +24,11 @@ after(async () => {
 
 /** Starts `hikube up` on a free port and resolves once it prints where it listens. */
 async function up(dataDir: string): Promise<Child> {
-  const proc = spawn(join(repoRoot, 'bin', 'hikube'), ['up', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    join(repoRoot, 'bin', 'hikube'),
+    ['up', '--data-dir', dataDir, '--listen', '127.0.0.1:0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`hikube up did not start: ${out}`)), 20_000);
@@ -45,9 +49,12 @@ async function up(dataDir: string): Promise<Child> {
 }
 
 const exited = (proc: ChildProcess): Promise<number | null> =>
-  new Promise((resolve) => (proc.exitCode !== null ? resolve(proc.exitCode) : proc.once('exit', (code) => resolve(code))));
+  new Promise((resolve) =>
+    proc.exitCode !== null ? resolve(proc.exitCode) : proc.once('exit', (code) => resolve(code)),
+  );
 
-const cm = (name: string): string => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { n: name } });
+const cm = (name: string): string =>
+  JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { n: name } });
 const CMS = '/api/v1/namespaces/default/configmaps';
 
 describe('durability', () => {
@@ -55,7 +62,8 @@ describe('durability', () => {
     const dir = await mkdtemp(join(tmpdir(), 'hikube-dur-'));
     dirs.push(dir);
     const first = await up(dir);
-    for (let i = 0; i < 20; i++) assert.equal((await raw(first.platform, 'POST', CMS, cm(`keep-${i}`))).code, 201);
+    for (let i = 0; i < 20; i++)
+      assert.equal((await raw(first.platform, 'POST', CMS, cm(`keep-${i}`))).code, 201);
     first.proc.kill('SIGINT');
     assert.equal(await exited(first.proc), 0);
     const second = await up(dir);
@@ -95,7 +103,9 @@ describe('durability', () => {
     const second = await up(dir);
     try {
       const list = await raw(second.platform, 'GET', CMS);
-      const names = new Set((list.json['items'] as { metadata: { name: string } }[]).map((o) => o.metadata.name));
+      const names = new Set(
+        (list.json['items'] as { metadata: { name: string } }[]).map((o) => o.metadata.name),
+      );
       const lost = acknowledged.filter((n) => !names.has(n));
       assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.length} acknowledged creates were lost`);
       assert.ok(acknowledged.length >= 300);

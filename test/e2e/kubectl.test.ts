@@ -54,7 +54,10 @@ describe('kubectl', () => {
     assert.match(header, /^NAME\s+AGE\s+STATUS\s+READY/);
     assert.match(table, /^dev-vm\s+\d+s/m);
     assert.match(await ok(['get', 'vms', '-o', 'wide']), /^NAME\s+AGE/);
-    assert.equal((await ok(['get', 'virtualmachines.kubevirt.io', '-o', 'name'])).trim().split('\n').sort().join(','), 'virtualmachine.kubevirt.io/dev-vm,virtualmachine.kubevirt.io/gpu-vm,virtualmachine.kubevirt.io/prod-vm');
+    assert.equal(
+      (await ok(['get', 'virtualmachines.kubevirt.io', '-o', 'name'])).trim().split('\n').sort().join(','),
+      'virtualmachine.kubevirt.io/dev-vm,virtualmachine.kubevirt.io/gpu-vm,virtualmachine.kubevirt.io/prod-vm',
+    );
     assert.match(await ok(['get', 'vmclusterinstancetypes']), /cx1\.medium/);
     assert.match(await ok(['get', 'ns']), /^default\s+Active/m);
   });
@@ -71,19 +74,41 @@ describe('kubectl', () => {
     assert.equal(vm.metadata.labels?.['tier'], 'dev');
     assert.equal(vm.metadata.annotations?.['owner'], 'alice');
     assert.equal(vm.metadata.generation, 2, 'labels and annotations do not bump generation');
-    assert.match(await ok(['get', 'vm', '-l', 'tier=dev', '-o', 'name']), /^virtualmachine.kubevirt.io\/dev-vm\s*$/);
+    assert.match(
+      await ok(['get', 'vm', '-l', 'tier=dev', '-o', 'name']),
+      /^virtualmachine.kubevirt.io\/dev-vm\s*$/,
+    );
 
-    await ok(['patch', 'vm', 'dev-vm', '--type', 'json', '-p', '[{"op":"replace","path":"/spec/template/spec/domain/resources/requests/memory","value":"2Gi"}]']);
-    const changed = (await readFile(join(examplesDir, 'dev-vm.yaml'), 'utf8')).replace(/(requests:\s+memory:) 4Gi/, '$1 3Gi');
+    await ok([
+      'patch',
+      'vm',
+      'dev-vm',
+      '--type',
+      'json',
+      '-p',
+      '[{"op":"replace","path":"/spec/template/spec/domain/resources/requests/memory","value":"2Gi"}]',
+    ]);
+    const changed = (await readFile(join(examplesDir, 'dev-vm.yaml'), 'utf8')).replace(
+      /(requests:\s+memory:) 4Gi/,
+      '$1 3Gi',
+    );
     const file = join(p.dataDir, 'dev-vm-changed.yaml');
     await writeFile(file, changed);
     assert.match(await ok(['apply', '-f', file]), /virtualmachine.kubevirt.io\/dev-vm configured/);
     vm = JSON.parse(await ok(['get', 'vm', 'dev-vm', '-o', 'json'])) as KubeObject;
-    const domain = (vm['spec'] as { template: { spec: { domain: { resources: { requests: { memory: string } } } } }; running: boolean }).template.spec.domain;
+    const domain = (
+      vm['spec'] as {
+        template: { spec: { domain: { resources: { requests: { memory: string } } } } };
+        running: boolean;
+      }
+    ).template.spec.domain;
     assert.equal(domain.resources.requests.memory, '3Gi');
     assert.equal(vm.metadata.labels?.['tier'], 'dev', 'apply keeps fields it does not manage');
 
-    await ok(['edit', 'vm', 'dev-vm'], undefined, { KUBE_EDITOR: `sed -i -e s/owner:\\ alice/owner:\\ bob/`, EDITOR: '' });
+    await ok(['edit', 'vm', 'dev-vm'], undefined, {
+      KUBE_EDITOR: `sed -i -e s/owner:\\ alice/owner:\\ bob/`,
+      EDITOR: '',
+    });
     vm = JSON.parse(await ok(['get', 'vm', 'dev-vm', '-o', 'json'])) as KubeObject;
     assert.equal(vm.metadata.annotations?.['owner'], 'bob');
   });
@@ -98,13 +123,29 @@ describe('kubectl', () => {
   });
 
   test('get --watch sees ADDED, MODIFIED and DELETED', async () => {
-    const child = spawn('kubectl', ['--kubeconfig', p.kubeconfigPath, '--cache-dir', join(p.dataDir, 'kube-cache'), 'get', 'vm', '--watch', '--output-watch-events'], { env: { ...process.env, HOME: p.dataDir } });
+    const child = spawn(
+      'kubectl',
+      [
+        '--kubeconfig',
+        p.kubeconfigPath,
+        '--cache-dir',
+        join(p.dataDir, 'kube-cache'),
+        'get',
+        'vm',
+        '--watch',
+        '--output-watch-events',
+      ],
+      { env: { ...process.env, HOME: p.dataDir } },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     try {
       await eventually(() => out.includes('dev-vm'), 'the initial list in the watch');
-      await ok(['apply', '-f', '-'], 'apiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata:\n  name: watched\nspec:\n  runStrategy: Halted\n  template:\n    spec:\n      domain:\n        devices: {}\n        memory:\n          guest: 128Mi\n');
+      await ok(
+        ['apply', '-f', '-'],
+        'apiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata:\n  name: watched\nspec:\n  runStrategy: Halted\n  template:\n    spec:\n      domain:\n        devices: {}\n        memory:\n          guest: 128Mi\n',
+      );
       await eventually(() => /ADDED\s+watched/.test(out), `ADDED watched in:\n${out}`);
       await ok(['label', 'vm', 'watched', 'seen=yes']);
       await eventually(() => /MODIFIED\s+watched/.test(out), `MODIFIED watched in:\n${out}`);
@@ -125,7 +166,10 @@ describe('kubectl', () => {
     await ok(['apply', '-n', 'team-a', '-f', join(examplesDir, 'dev-vm.yaml')]);
     await ok(['create', 'configmap', 'settings', '-n', 'team-a', '--from-literal=a=b']);
     await ok(['delete', 'namespace', 'team-a']);
-    await eventually(async () => (await p.kubectl(['get', 'ns', 'team-a'])).code !== 0, 'namespace team-a to disappear');
+    await eventually(
+      async () => (await p.kubectl(['get', 'ns', 'team-a'])).code !== 0,
+      'namespace team-a to disappear',
+    );
     assert.match((await p.kubectl(['get', 'vm', '-n', 'team-a'])).stderr, /No resources found/);
   });
 });

@@ -18,33 +18,44 @@ after(async () => {
 });
 
 const CMS = '/api/v1/namespaces/default/configmaps';
-const cm = (name: string, labels: Record<string, string> = {}): string => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels }, data: { k: name } });
-const names = (body: Record<string, unknown>): string[] => (body['items'] as { metadata: { name: string } }[]).map((o) => o.metadata.name);
+const cm = (name: string, labels: Record<string, string> = {}): string =>
+  JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels }, data: { k: name } });
+const names = (body: Record<string, unknown>): string[] =>
+  (body['items'] as { metadata: { name: string } }[]).map((o) => o.metadata.name);
 
 describe('list', () => {
   test('label selectors (equality and set-based) and field selectors filter', async () => {
     await raw(p, 'POST', CMS, cm('web-1', { app: 'web', tier: 'front' }));
     await raw(p, 'POST', CMS, cm('web-2', { app: 'web', tier: 'back' }));
     await raw(p, 'POST', CMS, cm('db-1', { app: 'db' }));
-    const q = async (query: string): Promise<string[]> => names((await raw(p, 'GET', `${CMS}?${query}`)).json);
+    const q = async (query: string): Promise<string[]> =>
+      names((await raw(p, 'GET', `${CMS}?${query}`)).json);
     assert.deepEqual(await q('labelSelector=app%3Dweb'), ['web-1', 'web-2']);
     assert.deepEqual(await q('labelSelector=app%20in%20(web,db),tier!%3Dback'), ['db-1', 'web-1']);
     assert.deepEqual(await q('labelSelector=!tier'), ['db-1']);
     assert.deepEqual(await q('fieldSelector=metadata.name%3Dweb-2'), ['web-2']);
-    assert.deepEqual(await q('fieldSelector=metadata.namespace%3Ddefault,metadata.name!%3Dweb-2'), ['db-1', 'web-1']);
+    assert.deepEqual(await q('fieldSelector=metadata.namespace%3Ddefault,metadata.name!%3Dweb-2'), [
+      'db-1',
+      'web-1',
+    ]);
     const bad = await raw(p, 'GET', `${CMS}?labelSelector=app%20in%20web`);
     assert.equal(bad.code, 400, bad.body);
   });
 
   test('limit and continue page through everything exactly once', async () => {
-    for (let i = 0; i < 25; i++) await raw(p, 'POST', CMS, cm(`page-${String(i).padStart(2, '0')}`, { paged: 'yes' }));
+    for (let i = 0; i < 25; i++)
+      await raw(p, 'POST', CMS, cm(`page-${String(i).padStart(2, '0')}`, { paged: 'yes' }));
     const seen: string[] = [];
     let token = '';
     let pages = 0;
     do {
-      const r = await raw(p, 'GET', `${CMS}?labelSelector=paged&limit=10${token === '' ? '' : `&continue=${encodeURIComponent(token)}`}`);
+      const r = await raw(
+        p,
+        'GET',
+        `${CMS}?labelSelector=paged&limit=10${token === '' ? '' : `&continue=${encodeURIComponent(token)}`}`,
+      );
       seen.push(...names(r.json));
-      token = ((r.json['metadata'] as { continue?: string }).continue ?? '');
+      token = (r.json['metadata'] as { continue?: string }).continue ?? '';
       pages++;
     } while (token !== '');
     assert.equal(pages, 3);
@@ -54,7 +65,9 @@ describe('list', () => {
   });
 
   test('Table responses carry the columns and an age', async () => {
-    const r = await raw(p, 'GET', '/api/v1/namespaces', undefined, { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
+    const r = await raw(p, 'GET', '/api/v1/namespaces', undefined, {
+      Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io',
+    });
     assert.equal(r.json['kind'], 'Table');
     const cols = (r.json['columnDefinitions'] as { name: string }[]).map((c) => c.name);
     assert.deepEqual(cols, ['Name', 'Status', 'Age']);
@@ -75,7 +88,10 @@ describe('watch', () => {
       await eventually(() => w.events.length >= 2, 'two replayed events');
       await raw(p, 'POST', CMS, cm('w-c'));
       await eventually(() => w.events.length >= 3, 'the live event');
-      assert.deepEqual(w.events.map((e) => `${e.type} ${e.object.metadata?.name ?? ''}`), ['ADDED w-b', 'DELETED w-a', 'ADDED w-c']);
+      assert.deepEqual(
+        w.events.map((e) => `${e.type} ${e.object.metadata?.name ?? ''}`),
+        ['ADDED w-b', 'DELETED w-a', 'ADDED w-c'],
+      );
     } finally {
       w.stop();
     }
@@ -88,7 +104,10 @@ describe('watch', () => {
       await raw(p, 'POST', CMS, cm('db-2', { app: 'db' }));
       await raw(p, 'POST', CMS, cm('web-3', { app: 'web' }));
       await eventually(() => w.events.some((e) => e.object.metadata?.name === 'db-2'), 'db-2');
-      assert.deepEqual(w.events.map((e) => e.object.metadata?.name), ['db-1', 'db-2']);
+      assert.deepEqual(
+        w.events.map((e) => e.object.metadata?.name),
+        ['db-1', 'db-2'],
+      );
     } finally {
       w.stop();
     }
@@ -115,7 +134,9 @@ describe('watch', () => {
   });
 
   test('a Table watch streams one-row Tables', async () => {
-    const w = watch(p, `/api/v1/namespaces?watch=true`, { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
+    const w = watch(p, `/api/v1/namespaces?watch=true`, {
+      Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io',
+    });
     try {
       await eventually(() => w.events.length >= 1, 'a row');
       assert.equal(w.events[0]?.object.kind, 'Table');

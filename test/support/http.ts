@@ -11,12 +11,27 @@ export interface RawResponse {
   json: Record<string, unknown>;
 }
 
-export function raw(p: TestPlatform, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}, token: string | null = p.token): Promise<RawResponse> {
+export function raw(
+  p: TestPlatform,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+  token: string | null = p.token,
+): Promise<RawResponse> {
   const ca = readFileSync(join(p.dataDir, 'pki', 'ca.crt'));
   return new Promise((resolve, reject) => {
     const req = request(
       new URL(path, p.url),
-      { method, ca, headers: { ...(token === null ? {} : { Authorization: `Bearer ${token}` }), 'Content-Type': 'application/json', ...headers } },
+      {
+        method,
+        ca,
+        headers: {
+          ...(token === null ? {} : { Authorization: `Bearer ${token}` }),
+          'Content-Type': 'application/json',
+          ...headers,
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -49,7 +49,9 @@ export const widgetKind: KindDefinition = {
   printerColumns: [{ name: 'Phase', type: 'string', jsonPath: '.status.phase' }],
   validate: (obj) => {
     const spec = obj['spec'] as { count?: number } | undefined;
-    return spec?.count !== undefined && spec.count < 0 ? [{ path: 'spec.count', message: 'Invalid value: must be >= 0' }] : [];
+    return spec?.count !== undefined && spec.count < 0
+      ? [{ path: 'spec.count', message: 'Invalid value: must be >= 0' }]
+      : [];
   },
 };
 

@@ -14,12 +14,18 @@ export const examplesDir = join(repoRoot, 'examples');
 
 export interface TestPlatform extends Platform {
   dataDir: string;
-  kubectl(args: string[], input?: string, env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }>;
+  kubectl(
+    args: string[],
+    input?: string,
+    env?: Record<string, string>,
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
   hikube(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
   cleanup(): Promise<void>;
 }
 
-export async function startTestPlatform(options: { dataDir?: string; bookmarkIntervalMs?: number; historySize?: number } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(
+  options: { dataDir?: string; bookmarkIntervalMs?: number; historySize?: number } = {},
+): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'hikube-test-')));
   const platform = await startPlatform({
     dataDir,
@@ -33,8 +39,12 @@ export async function startTestPlatform(options: { dataDir?: string; bookmarkInt
     ...platform,
     dataDir,
     kubectl: (args, input, env = {}) =>
-      run('kubectl', ['--kubeconfig', platform.kubeconfigPath, '--cache-dir', cacheDir, ...args], input, { HOME: dataDir, ...env }),
-    hikube: (args, input) => run(join(repoRoot, 'bin', 'hikube'), ['--kubeconfig', platform.kubeconfigPath, ...args], input, {}),
+      run('kubectl', ['--kubeconfig', platform.kubeconfigPath, '--cache-dir', cacheDir, ...args], input, {
+        HOME: dataDir,
+        ...env,
+      }),
+    hikube: (args, input) =>
+      run(join(repoRoot, 'bin', 'hikube'), ['--kubeconfig', platform.kubeconfigPath, ...args], input, {}),
     async cleanup() {
       await platform.stop();
       await rm(dataDir, { recursive: true, force: true });
@@ -42,15 +52,25 @@ export async function startTestPlatform(options: { dataDir?: string; bookmarkInt
   };
 }
 
-export function run(cmd: string, args: string[], input: string | undefined, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  input: string | undefined,
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err !== null && typeof err.code !== 'number') {
-        reject(new Error(`${cmd} ${args.join(' ')} failed to run: ${err.message}\n${stderr}`));
-        return;
-      }
-      resolve({ code: err === null ? 0 : Number(err.code), stdout, stderr });
-    });
+    const child = execFile(
+      cmd,
+      args,
+      { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        if (err !== null && typeof err.code !== 'number') {
+          reject(new Error(`${cmd} ${args.join(' ')} failed to run: ${err.message}\n${stderr}`));
+          return;
+        }
+        resolve({ code: err === null ? 0 : Number(err.code), stdout, stderr });
+      },
+    );
     if (input !== undefined) child.stdin?.end(input);
     else child.stdin?.end();
   });

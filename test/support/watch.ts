@@ -7,7 +7,12 @@ import type { TestPlatform } from './platform.js';
 
 export interface WatchEvent {
   type: string;
-  object: { kind?: string; metadata?: { name?: string; resourceVersion?: string }; code?: number; rows?: { cells: unknown[] }[] };
+  object: {
+    kind?: string;
+    metadata?: { name?: string; resourceVersion?: string };
+    code?: number;
+    rows?: { cells: unknown[] }[];
+  };
 }
 
 export interface RawWatch {
@@ -21,19 +26,26 @@ export function watch(p: TestPlatform, path: string, headers: Record<string, str
   let buffer = '';
   let req: ClientRequest | undefined;
   const ended = new Promise<void>((resolve, reject) => {
-    req = request(new URL(path, p.url), { ca: readFileSync(join(p.dataDir, 'pki', 'ca.crt')), headers: { Authorization: `Bearer ${p.token}`, ...headers } }, (res) => {
-      res.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString('utf8');
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, nl).trim();
-          buffer = buffer.slice(nl + 1);
-          if (line !== '') events.push(JSON.parse(line) as WatchEvent);
-        }
-      });
-      res.on('end', () => resolve());
-      res.on('close', () => resolve());
-    });
+    req = request(
+      new URL(path, p.url),
+      {
+        ca: readFileSync(join(p.dataDir, 'pki', 'ca.crt')),
+        headers: { Authorization: `Bearer ${p.token}`, ...headers },
+      },
+      (res) => {
+        res.on('data', (chunk: Buffer) => {
+          buffer += chunk.toString('utf8');
+          let nl: number;
+          while ((nl = buffer.indexOf('\n')) >= 0) {
+            const line = buffer.slice(0, nl).trim();
+            buffer = buffer.slice(nl + 1);
+            if (line !== '') events.push(JSON.parse(line) as WatchEvent);
+          }
+        });
+        res.on('end', () => resolve());
+        res.on('close', () => resolve());
+      },
+    );
     req.on('error', (err: Error) => (String(err).includes('socket hang up') ? resolve() : reject(err)));
     req.end();
   });

@@ -5,10 +5,9 @@
  */
 import type { FieldError, KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
-import { MapOf, Obj, Preserve, Quantity, StringEnum, StringMap, Type, type Static } from '../schema.js';
+import { MapOf, Obj, Preserve, Quantity, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import { Conditions } from '../kubevirt/status.js';
 
-const opt = Type.Optional;
 const core = { group: '', version: 'v1' } as const;
 const envelope = { apiVersion: Type.String(), kind: Type.String(), metadata: ObjectMeta };
 
@@ -23,7 +22,12 @@ export const namespaceKind: KindDefinition = {
   schema: Obj('A namespace.', {
     ...envelope,
     spec: opt(Obj('Finalizers of the namespace.', { finalizers: opt(Type.Array(Type.String())) })),
-    status: opt(Obj('Phase of the namespace.', { phase: opt(StringEnum(['Active', 'Terminating'])), conditions: opt(Type.Array(Preserve())) })),
+    status: opt(
+      Obj('Phase of the namespace.', {
+        phase: opt(StringEnum(['Active', 'Terminating'])),
+        conditions: opt(Type.Array(Preserve())),
+      }),
+    ),
   }),
   statusSubresource: true,
   printerColumns: [{ name: 'Status', type: 'string', jsonPath: '.status.phase' }],
@@ -34,7 +38,10 @@ const checkKeys = (maps: [Record<string, unknown> | undefined, string][]): Field
   maps.flatMap(([map, at]) =>
     Object.keys(map ?? {})
       .filter((k) => !DATA_KEY.test(k))
-      .map((k) => ({ path: `${at}[${k}]`, message: `Invalid value: ${JSON.stringify(k)}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'` })),
+      .map((k) => ({
+        path: `${at}[${k}]`,
+        message: `Invalid value: ${JSON.stringify(k)}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'`,
+      })),
   );
 
 export const configMapKind: KindDefinition = {
@@ -45,10 +52,19 @@ export const configMapKind: KindDefinition = {
   shortNames: ['cm'],
   namespaced: true,
   description: 'ConfigMap holds configuration data, e.g. cloud-init user data or a CA bundle.',
-  schema: Obj('A config map.', { ...envelope, data: opt(StringMap()), binaryData: opt(StringMap()), immutable: opt(Type.Boolean()) }),
+  schema: Obj('A config map.', {
+    ...envelope,
+    data: opt(StringMap()),
+    binaryData: opt(StringMap()),
+    immutable: opt(Type.Boolean()),
+  }),
   statusSubresource: false,
   printerColumns: [{ name: 'Data', type: 'integer', jsonPath: '.data' }],
-  validate: (o) => checkKeys([[o['data'] as Record<string, unknown>, 'data'], [o['binaryData'] as Record<string, unknown>, 'binaryData']]),
+  validate: (o) =>
+    checkKeys([
+      [o['data'] as Record<string, unknown>, 'data'],
+      [o['binaryData'] as Record<string, unknown>, 'binaryData'],
+    ]),
 };
 
 export const secretKind: KindDefinition = {
@@ -57,17 +73,28 @@ export const secretKind: KindDefinition = {
   plural: 'secrets',
   singular: 'secret',
   namespaced: true,
-  description: 'Secret holds sensitive data: SSH keys, cloud-init with passwords, registry and HTTP credentials.',
-  schema: Obj('A secret.', { ...envelope, data: opt(StringMap('Base64 values.')), stringData: opt(StringMap('Plain values, merged into data on write.')), type: opt(Type.String()), immutable: opt(Type.Boolean()) }),
+  description:
+    'Secret holds sensitive data: SSH keys, cloud-init with passwords, registry and HTTP credentials.',
+  schema: Obj('A secret.', {
+    ...envelope,
+    data: opt(StringMap('Base64 values.')),
+    stringData: opt(StringMap('Plain values, merged into data on write.')),
+    type: opt(Type.String()),
+    immutable: opt(Type.Boolean()),
+  }),
   statusSubresource: false,
   printerColumns: [
     { name: 'Type', type: 'string', jsonPath: '.type' },
     { name: 'Data', type: 'integer', jsonPath: '.data' },
   ],
   validate: (o) => {
-    const errors = checkKeys([[o['data'] as Record<string, unknown>, 'data'], [o['stringData'] as Record<string, unknown>, 'stringData']]);
+    const errors = checkKeys([
+      [o['data'] as Record<string, unknown>, 'data'],
+      [o['stringData'] as Record<string, unknown>, 'stringData'],
+    ]);
     for (const [k, v] of Object.entries((o['data'] as Record<string, string> | undefined) ?? {})) {
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) errors.push({ path: `data[${k}]`, message: 'Invalid value: must be base64 encoded' });
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v))
+        errors.push({ path: `data[${k}]`, message: 'Invalid value: must be base64 encoded' });
     }
     return errors;
   },
@@ -96,7 +123,11 @@ export const ObjectReference = Obj('Reference to an object.', {
 export const Event = Obj('Something that happened to an object.', {
   ...envelope,
   involvedObject: ObjectReference,
-  reason: opt(Type.String({ description: 'Short CamelCase reason, shared with conditions: Started, FailedScheduling…' })),
+  reason: opt(
+    Type.String({
+      description: 'Short CamelCase reason, shared with conditions: Started, FailedScheduling…',
+    }),
+  ),
   message: opt(Type.String()),
   type: opt(StringEnum(['Normal', 'Warning'])),
   source: opt(Obj('Who reported it.', { component: opt(Type.String()), host: opt(Type.String()) })),
@@ -131,15 +162,27 @@ export const eventKind: KindDefinition = {
 
 export const Node = Obj('A machine that runs VMIs.', {
   ...envelope,
-  spec: opt(Obj('Node settings.', { unschedulable: opt(Type.Boolean()), taints: opt(Type.Array(Preserve())), podCIDR: opt(Type.String()) })),
+  spec: opt(
+    Obj('Node settings.', {
+      unschedulable: opt(Type.Boolean()),
+      taints: opt(Type.Array(Preserve())),
+      podCIDR: opt(Type.String()),
+    }),
+  ),
   status: opt(
-    Obj('What the node offers and how it is.', {
-      capacity: opt(MapOf(Quantity())),
-      allocatable: opt(MapOf(Quantity())),
-      conditions: opt(Conditions),
-      addresses: opt(Type.Array(Obj('An address of the node.', { type: Type.String(), address: Type.String() }))),
-      nodeInfo: opt(StringMap()),
-    }, { 'x-kubernetes-preserve-unknown-fields': true }),
+    Obj(
+      'What the node offers and how it is.',
+      {
+        capacity: opt(MapOf(Quantity())),
+        allocatable: opt(MapOf(Quantity())),
+        conditions: opt(Conditions),
+        addresses: opt(
+          Type.Array(Obj('An address of the node.', { type: Type.String(), address: Type.String() })),
+        ),
+        nodeInfo: opt(StringMap()),
+      },
+      { 'x-kubernetes-preserve-unknown-fields': true },
+    ),
   ),
 });
 
@@ -157,13 +200,22 @@ export const nodeKind: KindDefinition = {
     { name: 'Status', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
     { name: 'CPU', type: 'string', jsonPath: '.status.allocatable.cpu', priority: 1 },
     { name: 'Memory', type: 'string', jsonPath: '.status.allocatable.memory', priority: 1 },
-    { name: 'Accelerator', type: 'string', jsonPath: '.metadata.labels.hikube\\.io/accelerator', priority: 1 },
+    {
+      name: 'Accelerator',
+      type: 'string',
+      jsonPath: '.metadata.labels.hikube\\.io/accelerator',
+      priority: 1,
+    },
   ],
 };
 
 export const PersistentVolumeClaimSpec = Obj('The storage requested.', {
-  accessModes: opt(Type.Array(StringEnum(['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod']))),
-  resources: opt(Obj('Requested size.', { requests: opt(MapOf(Quantity())), limits: opt(MapOf(Quantity())) })),
+  accessModes: opt(
+    Type.Array(StringEnum(['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'])),
+  ),
+  resources: opt(
+    Obj('Requested size.', { requests: opt(MapOf(Quantity())), limits: opt(MapOf(Quantity())) }),
+  ),
   storageClassName: opt(Type.String()),
   volumeMode: opt(StringEnum(['Filesystem', 'Block'])),
   volumeName: opt(Type.String()),
@@ -183,7 +235,18 @@ export const persistentVolumeClaimKind: KindDefinition = {
   schema: Obj('A claim.', {
     ...envelope,
     spec: PersistentVolumeClaimSpec,
-    status: opt(Obj('Binding state.', { phase: opt(StringEnum(['Pending', 'Bound', 'Lost'])), capacity: opt(MapOf(Quantity())), accessModes: opt(Type.Array(Type.String())), conditions: opt(Type.Array(Preserve())) }, { 'x-kubernetes-preserve-unknown-fields': true })),
+    status: opt(
+      Obj(
+        'Binding state.',
+        {
+          phase: opt(StringEnum(['Pending', 'Bound', 'Lost'])),
+          capacity: opt(MapOf(Quantity())),
+          accessModes: opt(Type.Array(Type.String())),
+          conditions: opt(Type.Array(Preserve())),
+        },
+        { 'x-kubernetes-preserve-unknown-fields': true },
+      ),
+    ),
   }),
   statusSubresource: true,
   printerColumns: [

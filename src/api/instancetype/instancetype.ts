@@ -6,9 +6,7 @@
 import type { FieldError, KindDefinition } from '../kind.js';
 import { ObjectMeta, type KubeObject } from '../meta.js';
 import { parseQuantity } from '../quantity.js';
-import { Obj, Preserve, Quantity, StringMap, Type, type Static } from '../schema.js';
-
-const opt = Type.Optional;
+import { Obj, Preserve, Quantity, StringMap, Type, type Static, opt } from '../schema.js';
 
 export const InstancetypeSpec = Obj('The size of a VM.', {
   cpu: Obj('vCPUs given to the guest.', {
@@ -37,30 +35,57 @@ export const InstancetypeSpec = Obj('The size of a VM.', {
 export type InstancetypeSpec = Static<typeof InstancetypeSpec>;
 
 export const PreferenceSpec = Obj('Preferred hardware settings for a guest OS; the VM may override them.', {
-  cpu: opt(Obj('Preferred CPU topology.', { preferredCPUTopology: opt(Type.String({ description: 'preferSockets (default), preferCores, preferThreads, preferSpread or preferAny.' })), preferredCPUFeatures: opt(Type.Array(Preserve())) })),
+  cpu: opt(
+    Obj('Preferred CPU topology.', {
+      preferredCPUTopology: opt(
+        Type.String({
+          description: 'preferSockets (default), preferCores, preferThreads, preferSpread or preferAny.',
+        }),
+      ),
+      preferredCPUFeatures: opt(Type.Array(Preserve())),
+    }),
+  ),
   devices: opt(
-    Obj('Preferred devices.', {
-      preferredDiskBus: opt(Type.String()),
-      preferredCdromBus: opt(Type.String()),
-      preferredInterfaceModel: opt(Type.String()),
-      preferredInputBus: opt(Type.String()),
-      preferredInputType: opt(Type.String()),
-      preferredRng: opt(Preserve()),
-      preferredTPM: opt(Preserve()),
-      preferredAutoattachGraphicsDevice: opt(Type.Boolean()),
-      preferredAutoattachMemBalloon: opt(Type.Boolean()),
-      preferredAutoattachSerialConsole: opt(Type.Boolean()),
-      preferredUseVirtioTransitional: opt(Type.Boolean()),
-      preferredNetworkInterfaceMultiQueue: opt(Type.Boolean()),
-      preferredBlockMultiQueue: opt(Type.Boolean()),
-      preferredDiskDedicatedIoThread: opt(Type.Boolean()),
-    }, { 'x-kubernetes-preserve-unknown-fields': true }),
+    Obj(
+      'Preferred devices.',
+      {
+        preferredDiskBus: opt(Type.String()),
+        preferredCdromBus: opt(Type.String()),
+        preferredInterfaceModel: opt(Type.String()),
+        preferredInputBus: opt(Type.String()),
+        preferredInputType: opt(Type.String()),
+        preferredRng: opt(Preserve()),
+        preferredTPM: opt(Preserve()),
+        preferredAutoattachGraphicsDevice: opt(Type.Boolean()),
+        preferredAutoattachMemBalloon: opt(Type.Boolean()),
+        preferredAutoattachSerialConsole: opt(Type.Boolean()),
+        preferredUseVirtioTransitional: opt(Type.Boolean()),
+        preferredNetworkInterfaceMultiQueue: opt(Type.Boolean()),
+        preferredBlockMultiQueue: opt(Type.Boolean()),
+        preferredDiskDedicatedIoThread: opt(Type.Boolean()),
+      },
+      { 'x-kubernetes-preserve-unknown-fields': true },
+    ),
   ),
   features: opt(Preserve()),
-  firmware: opt(Obj('Preferred firmware.', { preferredUseBios: opt(Type.Boolean()), preferredUseBiosSerial: opt(Type.Boolean()), preferredUseEfi: opt(Type.Boolean()), preferredUseSecureBoot: opt(Type.Boolean()) })),
+  firmware: opt(
+    Obj('Preferred firmware.', {
+      preferredUseBios: opt(Type.Boolean()),
+      preferredUseBiosSerial: opt(Type.Boolean()),
+      preferredUseEfi: opt(Type.Boolean()),
+      preferredUseSecureBoot: opt(Type.Boolean()),
+    }),
+  ),
   machine: opt(Obj('Preferred machine type.', { preferredMachineType: opt(Type.String()) })),
-  clock: opt(Obj('Preferred clock.', { preferredClockOffset: opt(Preserve()), preferredTimer: opt(Preserve()) })),
-  requirements: opt(Obj('Minimum resources for this OS.', { cpu: opt(Obj('Minimum vCPUs.', { guest: Type.Integer() })), memory: opt(Obj('Minimum memory.', { guest: Quantity() })) })),
+  clock: opt(
+    Obj('Preferred clock.', { preferredClockOffset: opt(Preserve()), preferredTimer: opt(Preserve()) }),
+  ),
+  requirements: opt(
+    Obj('Minimum resources for this OS.', {
+      cpu: opt(Obj('Minimum vCPUs.', { guest: Type.Integer() })),
+      memory: opt(Obj('Minimum memory.', { guest: Quantity() })),
+    }),
+  ),
   preferredTerminationGracePeriodSeconds: opt(Type.Integer()),
   preferredSubdomain: opt(Type.String()),
   annotations: opt(StringMap()),
@@ -74,10 +99,17 @@ const objectSchema = (spec: typeof InstancetypeSpec | typeof PreferenceSpec, des
 const validateInstancetype = (obj: KubeObject): FieldError[] => {
   const spec = obj['spec'] as InstancetypeSpec;
   const memory = parseQuantity(spec.memory.guest);
-  return memory !== undefined && memory.value <= 0 ? [{ path: 'spec.memory.guest', message: 'Invalid value: must be greater than zero' }] : [];
+  return memory !== undefined && memory.value <= 0
+    ? [{ path: 'spec.memory.guest', message: 'Invalid value: must be greater than zero' }]
+    : [];
 };
 
-const base = { group: 'instancetype.kubevirt.io', version: 'v1beta1', categories: ['all'], statusSubresource: false };
+const base = {
+  group: 'instancetype.kubevirt.io',
+  version: 'v1beta1',
+  categories: ['all'],
+  statusSubresource: false,
+};
 
 const instancetypeColumns: KindDefinition['printerColumns'] = [
   { name: 'CPU', type: 'integer', jsonPath: '.spec.cpu.guest' },
@@ -106,7 +138,8 @@ export const virtualMachineClusterInstancetypeKind: KindDefinition = {
   singular: 'virtualmachineclusterinstancetype',
   shortNames: ['vmclusterinstancetype', 'vmclusterinstancetypes', 'vmcf', 'vmcfs'],
   namespaced: false,
-  description: 'VirtualMachineClusterInstancetype is a size of VM (vCPUs, memory, devices) usable in every namespace: the catalog.',
+  description:
+    'VirtualMachineClusterInstancetype is a size of VM (vCPUs, memory, devices) usable in every namespace: the catalog.',
   schema: objectSchema(InstancetypeSpec, 'A cluster-wide instance type.'),
   printerColumns: instancetypeColumns,
   validate: validateInstancetype,
@@ -119,7 +152,8 @@ export const virtualMachinePreferenceKind: KindDefinition = {
   singular: 'virtualmachinepreference',
   shortNames: ['vmpref', 'vmprefs', 'vmp', 'vmps'],
   namespaced: true,
-  description: 'VirtualMachinePreference holds the hardware preferences of a guest OS, usable in its namespace.',
+  description:
+    'VirtualMachinePreference holds the hardware preferences of a guest OS, usable in its namespace.',
   schema: objectSchema(PreferenceSpec, 'A namespaced preference.'),
   printerColumns: [],
 };
@@ -131,7 +165,8 @@ export const virtualMachineClusterPreferenceKind: KindDefinition = {
   singular: 'virtualmachineclusterpreference',
   shortNames: ['vmcp', 'vmcps', 'vmclusterpref', 'vmclusterprefs'],
   namespaced: false,
-  description: 'VirtualMachineClusterPreference holds the hardware preferences of a guest OS, usable in every namespace.',
+  description:
+    'VirtualMachineClusterPreference holds the hardware preferences of a guest OS, usable in every namespace.',
   schema: objectSchema(PreferenceSpec, 'A cluster-wide preference.'),
   printerColumns: [{ name: 'OS', type: 'string', jsonPath: '.metadata.annotations.hikube\\.io/os' }],
 };

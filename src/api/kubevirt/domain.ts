@@ -3,16 +3,28 @@
  * names and shapes follow KubeVirt's API so that its manifests apply unchanged; the node agent turns
  * this into a QEMU machine (src/hypervisor).
  */
-import { Empty, IntOrString, ListMap, MapOf, Obj, Preserve, Quantity, StringEnum, Type, type Static } from '../schema.js';
-
-const opt = Type.Optional;
+import {
+  Empty,
+  IntOrString,
+  ListMap,
+  MapOf,
+  Obj,
+  Preserve,
+  Quantity,
+  StringEnum,
+  Type,
+  type Static,
+  opt,
+} from '../schema.js';
 
 export const ResourceList = MapOf(Quantity(), 'Resource name (cpu, memory, nvidia.com/gpu…) to quantity.');
 
 export const ResourceRequirements = Obj('Resources requested by and limiting the guest.', {
   requests: opt(ResourceList),
   limits: opt(ResourceList),
-  overcommitGuestOverhead: opt(Type.Boolean({ description: 'Do not reserve the hypervisor overhead on top of the guest memory.' })),
+  overcommitGuestOverhead: opt(
+    Type.Boolean({ description: 'Do not reserve the hypervisor overhead on top of the guest memory.' }),
+  ),
 });
 
 export const CPU = Obj('CPU topology and model of the guest.', {
@@ -73,9 +85,26 @@ const DiskTarget = (what: string) =>
 export const Disk = Obj('A disk device backed by the volume of the same name.', {
   name: Type.String({ description: 'Name of the device; must match a volume name.' }),
   disk: opt(DiskTarget('disk')),
-  lun: opt(Obj('Attach as a LUN.', { bus: opt(Type.String()), readonly: opt(Type.Boolean()), reservation: opt(Type.Boolean()) })),
-  cdrom: opt(Obj('Attach as a CD-ROM.', { bus: opt(StringEnum(['sata', 'scsi', 'usb'], 'Bus type.')), readonly: opt(Type.Boolean()), tray: opt(Type.String()) })),
-  bootOrder: opt(Type.Integer({ minimum: 1, description: 'Boot order; lower boots first. Devices without one are not bootable.' })),
+  lun: opt(
+    Obj('Attach as a LUN.', {
+      bus: opt(Type.String()),
+      readonly: opt(Type.Boolean()),
+      reservation: opt(Type.Boolean()),
+    }),
+  ),
+  cdrom: opt(
+    Obj('Attach as a CD-ROM.', {
+      bus: opt(StringEnum(['sata', 'scsi', 'usb'], 'Bus type.')),
+      readonly: opt(Type.Boolean()),
+      tray: opt(Type.String()),
+    }),
+  ),
+  bootOrder: opt(
+    Type.Integer({
+      minimum: 1,
+      description: 'Boot order; lower boots first. Devices without one are not bootable.',
+    }),
+  ),
   serial: opt(Type.String({ description: 'Serial number the guest sees.' })),
   cache: opt(StringEnum(['none', 'writethrough', 'writeback'], 'Host cache mode.')),
   io: opt(StringEnum(['native', 'threads'], 'I/O mode.')),
@@ -140,10 +169,16 @@ export const Devices = Obj('Devices of the guest.', {
   rng: opt(Empty('A virtio RNG device fed from the host.')),
   tpm: opt(Obj('A virtual TPM.', { persistent: opt(Type.Boolean()) })),
   sound: opt(Obj('A sound device.', { name: Type.String(), model: opt(Type.String()) })),
-  autoattachPodInterface: opt(Type.Boolean({ description: 'Attach a default interface when none is listed. Defaults to true.' })),
-  autoattachGraphicsDevice: opt(Type.Boolean({ description: 'Attach a VGA device for VNC. Defaults to true.' })),
+  autoattachPodInterface: opt(
+    Type.Boolean({ description: 'Attach a default interface when none is listed. Defaults to true.' }),
+  ),
+  autoattachGraphicsDevice: opt(
+    Type.Boolean({ description: 'Attach a VGA device for VNC. Defaults to true.' }),
+  ),
   autoattachSerialConsole: opt(Type.Boolean({ description: 'Attach a serial console. Defaults to true.' })),
-  autoattachMemBalloon: opt(Type.Boolean({ description: 'Attach a memory balloon for guest memory statistics. Defaults to true.' })),
+  autoattachMemBalloon: opt(
+    Type.Boolean({ description: 'Attach a memory balloon for guest memory statistics. Defaults to true.' }),
+  ),
   autoattachInputDevice: opt(Type.Boolean()),
   autoattachVSOCK: opt(Type.Boolean()),
   logSerialConsole: opt(Type.Boolean()),
@@ -158,7 +193,11 @@ export const DomainSpec = Obj('The virtual hardware of the guest.', {
   resources: opt(ResourceRequirements),
   cpu: opt(CPU),
   memory: opt(Memory),
-  machine: opt(Obj('Machine type.', { type: opt(Type.String({ description: 'QEMU machine type, e.g. q35 (default).' })) })),
+  machine: opt(
+    Obj('Machine type.', {
+      type: opt(Type.String({ description: 'QEMU machine type, e.g. q35 (default).' })),
+    }),
+  ),
   firmware: opt(Firmware),
   clock: opt(Clock),
   features: opt(Features),
@@ -172,7 +211,14 @@ export type DomainSpec = Static<typeof DomainSpec>;
 /** Probe shape shared by liveness and readiness probes. */
 export const Probe = Obj('A health probe of the guest.', {
   tcpSocket: opt(Obj('Connect to a TCP port.', { port: IntOrString(), host: opt(Type.String()) })),
-  httpGet: opt(Obj('GET an HTTP path.', { port: IntOrString(), path: opt(Type.String()), host: opt(Type.String()), scheme: opt(Type.String()) })),
+  httpGet: opt(
+    Obj('GET an HTTP path.', {
+      port: IntOrString(),
+      path: opt(Type.String()),
+      host: opt(Type.String()),
+      scheme: opt(Type.String()),
+    }),
+  ),
   exec: opt(Obj('Run a command through the guest agent.', { command: opt(Type.Array(Type.String())) })),
   guestAgentPing: opt(Empty('Ping the guest agent.')),
   initialDelaySeconds: opt(Type.Integer({ minimum: 0 })),

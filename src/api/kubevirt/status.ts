@@ -2,9 +2,7 @@
  * KubeVirt's status vocabulary: phases, printable statuses, condition types and reasons. The
  * controllers, the CLI and the console import these; none of them re-declares a status string.
  */
-import { Obj, Preserve, StringEnum, Type, type Static } from '../schema.js';
-
-const opt = Type.Optional;
+import { Obj, Preserve, StringEnum, Type, type Static, opt } from '../schema.js';
 
 export const PRINTABLE_STATUSES = [
   'Stopped',
@@ -27,7 +25,15 @@ export const PRINTABLE_STATUSES = [
 ] as const;
 export type PrintableStatus = (typeof PRINTABLE_STATUSES)[number];
 
-export const VMI_PHASES = ['Pending', 'Scheduling', 'Scheduled', 'Running', 'Succeeded', 'Failed', 'Unknown'] as const;
+export const VMI_PHASES = [
+  'Pending',
+  'Scheduling',
+  'Scheduled',
+  'Running',
+  'Succeeded',
+  'Failed',
+  'Unknown',
+] as const;
 export type VmiPhase = (typeof VMI_PHASES)[number];
 
 export const RUN_STRATEGIES = ['Always', 'RerunOnFailure', 'Once', 'Manual', 'Halted'] as const;

@@ -17,7 +17,12 @@ export interface VmiValidationContext {
   instancetype?: boolean;
 }
 
-export function validateVmiSpec(spec: VirtualMachineInstanceSpec, at: string, old?: VirtualMachineInstanceSpec, ctx: VmiValidationContext = {}): FieldError[] {
+export function validateVmiSpec(
+  spec: VirtualMachineInstanceSpec,
+  at: string,
+  old?: VirtualMachineInstanceSpec,
+  ctx: VmiValidationContext = {},
+): FieldError[] {
   const errors: FieldError[] = [];
   const domain = `${at}.domain`;
   const disks = spec.domain.devices.disks ?? [];
@@ -31,15 +36,27 @@ export function validateVmiSpec(spec: VirtualMachineInstanceSpec, at: string, ol
   errors.push(...duplicates(networks, `${at}.networks`));
   disks.forEach((d, i) => errors.push(...checkDisk(d, `${domain}.devices.disks[${i}]`)));
   volumes.forEach((v, i) => errors.push(...exactlyOne(v, VOLUME_SOURCES, `${at}.volumes[${i}]`, 'volume')));
-  networks.forEach((n, i) => errors.push(...exactlyOne(n, NETWORK_SOURCES, `${at}.networks[${i}]`, 'network')));
-  interfaces.forEach((nic, i) => errors.push(...checkInterface(nic, networks, `${domain}.devices.interfaces[${i}]`)));
+  networks.forEach((n, i) =>
+    errors.push(...exactlyOne(n, NETWORK_SOURCES, `${at}.networks[${i}]`, 'network')),
+  );
+  interfaces.forEach((nic, i) =>
+    errors.push(...checkInterface(nic, networks, `${domain}.devices.interfaces[${i}]`)),
+  );
   errors.push(...bootOrders(spec, domain));
   errors.push(...resources(spec, domain, ctx));
   if (spec.hostname !== undefined && !DNS_LABEL.test(spec.hostname)) {
-    errors.push({ path: `${at}.hostname`, message: `Invalid value: ${JSON.stringify(spec.hostname)}: must be a DNS label` });
+    errors.push({
+      path: `${at}.hostname`,
+      message: `Invalid value: ${JSON.stringify(spec.hostname)}: must be a DNS label`,
+    });
   }
   if (old !== undefined && JSON.stringify(old) !== JSON.stringify(spec)) {
-    errors.push({ path: at, reason: 'FieldValueForbidden', message: 'Forbidden: the spec of a VirtualMachineInstance cannot change once created; change the VirtualMachine and restart it' });
+    errors.push({
+      path: at,
+      reason: 'FieldValueForbidden',
+      message:
+        'Forbidden: the spec of a VirtualMachineInstance cannot change once created; change the VirtualMachine and restart it',
+    });
   }
   return errors;
 }
@@ -49,7 +66,10 @@ export function vmiSpecWarnings(spec: VirtualMachineInstanceSpec, at: string): s
   const volumes = new Set((spec.volumes ?? []).map((v) => v.name));
   const out: string[] = [];
   (spec.domain.devices.disks ?? []).forEach((d, i) => {
-    if (!volumes.has(d.name)) out.push(`${at}.domain.devices.disks[${i}].name: disk ${JSON.stringify(d.name)} has no volume of that name; the guest will start without it`);
+    if (!volumes.has(d.name))
+      out.push(
+        `${at}.domain.devices.disks[${i}].name: disk ${JSON.stringify(d.name)} has no volume of that name; the guest will start without it`,
+      );
   });
   const disks = new Set((spec.domain.devices.disks ?? []).map((d) => d.name));
   (spec.volumes ?? []).forEach((v, i) => {
@@ -64,10 +84,18 @@ function duplicates(items: { name: string }[], at: string): FieldError[] {
   const seen = new Set<string>();
   const errors: FieldError[] = [];
   items.forEach((item, i) => {
-    if (seen.has(item.name)) errors.push({ path: `${at}[${i}].name`, reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(item.name)}` });
+    if (seen.has(item.name))
+      errors.push({
+        path: `${at}[${i}].name`,
+        reason: 'FieldValueDuplicate',
+        message: `Duplicate value: ${JSON.stringify(item.name)}`,
+      });
     seen.add(item.name);
     if (!DNS_LABEL.test(item.name) || item.name.length > 63) {
-      errors.push({ path: `${at}[${i}].name`, message: `Invalid value: ${JSON.stringify(item.name)}: must be a DNS label (lower case letters, digits and '-')` });
+      errors.push({
+        path: `${at}[${i}].name`,
+        message: `Invalid value: ${JSON.stringify(item.name)}: must be a DNS label (lower case letters, digits and '-')`,
+      });
     }
   });
   return errors;
@@ -77,32 +105,68 @@ function exactlyOne(item: Volume | Network, sources: string[], at: string, what:
   const set = sources.filter((s) => (item as Record<string, unknown>)[s] !== undefined);
   if (set.length === 1) return [];
   if (set.length === 0) {
-    return [{ path: at, reason: 'FieldValueRequired', message: `Required value: a ${what} needs exactly one source (${sources.join(', ')})` }];
+    return [
+      {
+        path: at,
+        reason: 'FieldValueRequired',
+        message: `Required value: a ${what} needs exactly one source (${sources.join(', ')})`,
+      },
+    ];
   }
-  return [{ path: `${at}.${set[1] ?? ''}`, reason: 'FieldValueForbidden', message: `Forbidden: a ${what} has exactly one source; found ${set.join(' and ')}` }];
+  return [
+    {
+      path: `${at}.${set[1] ?? ''}`,
+      reason: 'FieldValueForbidden',
+      message: `Forbidden: a ${what} has exactly one source; found ${set.join(' and ')}`,
+    },
+  ];
 }
 
 function checkDisk(disk: Disk, at: string): FieldError[] {
   const targets = ['disk', 'lun', 'cdrom'].filter((t) => (disk as Record<string, unknown>)[t] !== undefined);
   if (targets.length > 1) {
-    return [{ path: `${at}.${targets[1] ?? ''}`, reason: 'FieldValueForbidden', message: `Forbidden: a disk has one device type; found ${targets.join(' and ')}` }];
+    return [
+      {
+        path: `${at}.${targets[1] ?? ''}`,
+        reason: 'FieldValueForbidden',
+        message: `Forbidden: a disk has one device type; found ${targets.join(' and ')}`,
+      },
+    ];
   }
   return [];
 }
 
 function checkInterface(nic: Interface, networks: Network[], at: string): FieldError[] {
   const errors: FieldError[] = [];
-  const bindings = ['masquerade', 'bridge', 'sriov', 'passt', 'binding'].filter((b) => (nic as Record<string, unknown>)[b] !== undefined);
-  if (bindings.length > 1) errors.push({ path: `${at}.${bindings[1] ?? ''}`, reason: 'FieldValueForbidden', message: `Forbidden: an interface has one binding; found ${bindings.join(' and ')}` });
+  const bindings = ['masquerade', 'bridge', 'sriov', 'passt', 'binding'].filter(
+    (b) => (nic as Record<string, unknown>)[b] !== undefined,
+  );
+  if (bindings.length > 1)
+    errors.push({
+      path: `${at}.${bindings[1] ?? ''}`,
+      reason: 'FieldValueForbidden',
+      message: `Forbidden: an interface has one binding; found ${bindings.join(' and ')}`,
+    });
   if (networks.length > 0 && !networks.some((n) => n.name === nic.name)) {
-    errors.push({ path: `${at}.name`, reason: 'FieldValueNotFound', message: `Not found: ${JSON.stringify(nic.name)}: no network of that name in spec.networks` });
+    errors.push({
+      path: `${at}.name`,
+      reason: 'FieldValueNotFound',
+      message: `Not found: ${JSON.stringify(nic.name)}: no network of that name in spec.networks`,
+    });
   }
   if (nic.macAddress !== undefined && !MAC.test(nic.macAddress)) {
-    errors.push({ path: `${at}.macAddress`, message: `Invalid value: ${JSON.stringify(nic.macAddress)}: must be a MAC address such as 02:00:00:00:00:01` });
+    errors.push({
+      path: `${at}.macAddress`,
+      message: `Invalid value: ${JSON.stringify(nic.macAddress)}: must be a MAC address such as 02:00:00:00:00:01`,
+    });
   }
   const network = networks.find((n) => n.name === nic.name);
   if (network?.multus !== undefined && nic.masquerade !== undefined) {
-    errors.push({ path: `${at}.masquerade`, reason: 'FieldValueForbidden', message: 'Forbidden: masquerade is only for the default (pod) network' });
+    errors.push({
+      path: `${at}.masquerade`,
+      reason: 'FieldValueForbidden',
+      message: 'Forbidden: masquerade is only for the default (pod) network',
+    });
   }
   return errors;
 }
@@ -113,19 +177,33 @@ function bootOrders(spec: VirtualMachineInstanceSpec, domain: string): FieldErro
   const check = (order: number | undefined, path: string): void => {
     if (order === undefined) return;
     const other = seen.get(order);
-    if (other !== undefined) errors.push({ path, reason: 'FieldValueDuplicate', message: `Duplicate value: boot order ${order} is also used by ${other}` });
+    if (other !== undefined)
+      errors.push({
+        path,
+        reason: 'FieldValueDuplicate',
+        message: `Duplicate value: boot order ${order} is also used by ${other}`,
+      });
     else seen.set(order, path);
   };
-  (spec.domain.devices.disks ?? []).forEach((d, i) => check(d.bootOrder, `${domain}.devices.disks[${i}].bootOrder`));
-  (spec.domain.devices.interfaces ?? []).forEach((n, i) => check(n.bootOrder, `${domain}.devices.interfaces[${i}].bootOrder`));
+  (spec.domain.devices.disks ?? []).forEach((d, i) =>
+    check(d.bootOrder, `${domain}.devices.disks[${i}].bootOrder`),
+  );
+  (spec.domain.devices.interfaces ?? []).forEach((n, i) =>
+    check(n.bootOrder, `${domain}.devices.interfaces[${i}].bootOrder`),
+  );
   return errors;
 }
 
-function resources(spec: VirtualMachineInstanceSpec, domain: string, ctx: VmiValidationContext): FieldError[] {
+function resources(
+  spec: VirtualMachineInstanceSpec,
+  domain: string,
+  ctx: VmiValidationContext,
+): FieldError[] {
   const errors: FieldError[] = [];
   const req = spec.domain.resources?.requests ?? {};
   const lim = spec.domain.resources?.limits ?? {};
-  const value = (q: string | number | undefined): number | undefined => (q === undefined ? undefined : parseQuantity(q)?.value);
+  const value = (q: string | number | undefined): number | undefined =>
+    q === undefined ? undefined : parseQuantity(q)?.value;
   for (const [name, list, kind] of [
     ['memory', req, 'requests'],
     ['memory', lim, 'limits'],
@@ -133,13 +211,20 @@ function resources(spec: VirtualMachineInstanceSpec, domain: string, ctx: VmiVal
     ['cpu', lim, 'limits'],
   ] as const) {
     const v = value(list[name]);
-    if (v !== undefined && v <= 0) errors.push({ path: `${domain}.resources.${kind}.${name}`, message: `Invalid value: ${JSON.stringify(list[name])}: must be greater than zero` });
+    if (v !== undefined && v <= 0)
+      errors.push({
+        path: `${domain}.resources.${kind}.${name}`,
+        message: `Invalid value: ${JSON.stringify(list[name])}: must be greater than zero`,
+      });
   }
   for (const name of ['memory', 'cpu'] as const) {
     const r = value(req[name]);
     const l = value(lim[name]);
     if (r !== undefined && l !== undefined && l < r) {
-      errors.push({ path: `${domain}.resources.requests.${name}`, message: `Invalid value: ${JSON.stringify(req[name])}: must be less than or equal to the ${name} limit ${JSON.stringify(lim[name])}` });
+      errors.push({
+        path: `${domain}.resources.requests.${name}`,
+        message: `Invalid value: ${JSON.stringify(req[name])}: must be less than or equal to the ${name} limit ${JSON.stringify(lim[name])}`,
+      });
     }
   }
   const guest = value(spec.domain.memory?.guest);
@@ -153,11 +238,25 @@ function resources(spec: VirtualMachineInstanceSpec, domain: string, ctx: VmiVal
       [req['memory'], 'resources.requests.memory'],
     ];
     for (const [v, path] of provided) {
-      if (v !== undefined) errors.push({ path: `${domain}.${path}`, reason: 'FieldValueForbidden', message: `Forbidden: VM field ${domain}.${path} conflicts with the selected instance type` });
+      if (v !== undefined)
+        errors.push({
+          path: `${domain}.${path}`,
+          reason: 'FieldValueForbidden',
+          message: `Forbidden: VM field ${domain}.${path} conflicts with the selected instance type`,
+        });
     }
-  } else if (spec.domain.memory?.guest === undefined && req['memory'] === undefined && lim['memory'] === undefined) {
-    errors.push({ path: `${domain}.resources.requests.memory`, reason: 'FieldValueRequired', message: `Required value: set ${domain}.resources.requests.memory or ${domain}.memory.guest, or select an instance type` });
+  } else if (
+    spec.domain.memory?.guest === undefined &&
+    req['memory'] === undefined &&
+    lim['memory'] === undefined
+  ) {
+    errors.push({
+      path: `${domain}.resources.requests.memory`,
+      reason: 'FieldValueRequired',
+      message: `Required value: set ${domain}.resources.requests.memory or ${domain}.memory.guest, or select an instance type`,
+    });
   }
-  if (guest !== undefined && guest <= 0) errors.push({ path: `${domain}.memory.guest`, message: `Invalid value: must be greater than zero` });
+  if (guest !== undefined && guest <= 0)
+    errors.push({ path: `${domain}.memory.guest`, message: `Invalid value: must be greater than zero` });
   return errors;
 }

@@ -4,31 +4,48 @@
  */
 import type { FieldError, KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
-import { Obj, Preserve, StringEnum, StringMap, Type, type Static } from '../schema.js';
+import { Obj, Preserve, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import { Conditions, OpenStatus, PRINTABLE_STATUSES, RUN_STRATEGIES } from './status.js';
 import { validateVmiSpec, vmiSpecWarnings } from './validation.js';
-import { VirtualMachineInstanceTemplateSpec, type VirtualMachineInstanceSpec } from './vmi.js';
-
-const opt = Type.Optional;
+import { VirtualMachineInstanceTemplateSpec } from './vmi.js';
 
 const Matcher = (what: string, kinds: string[]) =>
   Obj(`Selects a ${what} by name.`, {
     name: opt(Type.String({ description: `Name of the ${what}.` })),
     kind: opt(StringEnum(kinds, `Kind of the ${what}; the cluster-wide kind is the default.`)),
-    revisionName: opt(Type.String({ description: 'The ControllerRevision holding the copy applied to this VM; set by the controller.' })),
+    revisionName: opt(
+      Type.String({
+        description: 'The ControllerRevision holding the copy applied to this VM; set by the controller.',
+      }),
+    ),
     inferFromVolume: opt(Type.String({ description: 'Infer the name from the labels of this volume.' })),
     inferFromVolumeFailurePolicy: opt(StringEnum(['Reject', 'Ignore'])),
   });
 
 export const DataVolumeTemplateSpec = Obj('A DataVolume created with the VM and owned by it.', {
-  metadata: opt(Obj('Name, labels and annotations of the DataVolume.', { name: opt(Type.String()), labels: opt(StringMap()), annotations: opt(StringMap()) }, { 'x-kubernetes-preserve-unknown-fields': true })),
+  metadata: opt(
+    Obj(
+      'Name, labels and annotations of the DataVolume.',
+      { name: opt(Type.String()), labels: opt(StringMap()), annotations: opt(StringMap()) },
+      { 'x-kubernetes-preserve-unknown-fields': true },
+    ),
+  ),
   spec: Preserve('A cdi.kubevirt.io/v1beta1 DataVolume spec.'),
 });
 
 export const VirtualMachineSpec = Obj('The desired state of the VM.', {
-  running: opt(Type.Boolean({ description: 'Deprecated: use runStrategy. true is Always, false is Halted. Mutually exclusive with runStrategy.' })),
-  runStrategy: opt(StringEnum(RUN_STRATEGIES, 'When a VMI should run: Always, RerunOnFailure, Once, Manual or Halted.')),
-  instancetype: opt(Matcher('instance type', ['VirtualMachineInstancetype', 'VirtualMachineClusterInstancetype'])),
+  running: opt(
+    Type.Boolean({
+      description:
+        'Deprecated: use runStrategy. true is Always, false is Halted. Mutually exclusive with runStrategy.',
+    }),
+  ),
+  runStrategy: opt(
+    StringEnum(RUN_STRATEGIES, 'When a VMI should run: Always, RerunOnFailure, Once, Manual or Halted.'),
+  ),
+  instancetype: opt(
+    Matcher('instance type', ['VirtualMachineInstancetype', 'VirtualMachineClusterInstancetype']),
+  ),
   preference: opt(Matcher('preference', ['VirtualMachinePreference', 'VirtualMachineClusterPreference'])),
   template: VirtualMachineInstanceTemplateSpec,
   dataVolumeTemplates: opt(Type.Array(DataVolumeTemplateSpec)),
@@ -37,15 +54,34 @@ export const VirtualMachineSpec = Obj('The desired state of the VM.', {
 export type VirtualMachineSpec = Static<typeof VirtualMachineSpec>;
 
 export const VirtualMachineStatus = OpenStatus('Observed state of the VM, written by the VM controller.', {
-  printableStatus: opt(StringEnum(PRINTABLE_STATUSES, 'A one-word summary of the VM state, as kubectl and the console print it.')),
+  printableStatus: opt(
+    StringEnum(
+      PRINTABLE_STATUSES,
+      'A one-word summary of the VM state, as kubectl and the console print it.',
+    ),
+  ),
   ready: opt(Type.Boolean({ description: 'The VMI is running and ready.' })),
   created: opt(Type.Boolean({ description: 'A VMI exists for this VM.' })),
   runStrategy: opt(Type.String()),
   conditions: opt(Conditions),
   observedGeneration: opt(Type.Integer()),
   desiredGeneration: opt(Type.Integer()),
-  stateChangeRequests: opt(Type.Array(Obj('A pending start or stop request.', { action: StringEnum(['Start', 'Stop']), data: opt(StringMap()), uid: opt(Type.String()) }))),
-  startFailure: opt(Obj('Restart back-off after failures.', { retryAfterTimestamp: opt(Type.String()), consecutiveFailCount: opt(Type.Integer()), lastFailedVMIUID: opt(Type.String()) })),
+  stateChangeRequests: opt(
+    Type.Array(
+      Obj('A pending start or stop request.', {
+        action: StringEnum(['Start', 'Stop']),
+        data: opt(StringMap()),
+        uid: opt(Type.String()),
+      }),
+    ),
+  ),
+  startFailure: opt(
+    Obj('Restart back-off after failures.', {
+      retryAfterTimestamp: opt(Type.String()),
+      consecutiveFailCount: opt(Type.Integer()),
+      lastFailedVMIUID: opt(Type.String()),
+    }),
+  ),
   volumeSnapshotStatuses: opt(Type.Array(Preserve())),
   volumeRequests: opt(Type.Array(Preserve())),
   instancetypeRef: opt(Preserve()),
@@ -55,34 +91,59 @@ export const VirtualMachineStatus = OpenStatus('Observed state of the VM, writte
   memoryDumpRequest: opt(Preserve()),
 });
 
-export const VirtualMachine = Obj('A virtual machine: its desired state and the template of the instance that runs it.', {
-  apiVersion: Type.String(),
-  kind: Type.String(),
-  metadata: ObjectMeta,
-  spec: VirtualMachineSpec,
-  status: opt(VirtualMachineStatus),
-});
+export const VirtualMachine = Obj(
+  'A virtual machine: its desired state and the template of the instance that runs it.',
+  {
+    apiVersion: Type.String(),
+    kind: Type.String(),
+    metadata: ObjectMeta,
+    spec: VirtualMachineSpec,
+    status: opt(VirtualMachineStatus),
+  },
+);
 export type VirtualMachine = Static<typeof VirtualMachine>;
 
 export function validateVm(vm: VirtualMachine): FieldError[] {
   const errors: FieldError[] = [];
   const spec = vm.spec;
   if (spec.running !== undefined && spec.runStrategy !== undefined) {
-    errors.push({ path: 'spec.running', reason: 'FieldValueInvalid', message: 'Invalid value: running and runStrategy are mutually exclusive; set only runStrategy' });
+    errors.push({
+      path: 'spec.running',
+      reason: 'FieldValueInvalid',
+      message: 'Invalid value: running and runStrategy are mutually exclusive; set only runStrategy',
+    });
   }
   const names = new Set<string>();
   (spec.dataVolumeTemplates ?? []).forEach((t, i) => {
     const name = t.metadata?.name;
-    if (name === undefined || name === '') errors.push({ path: `spec.dataVolumeTemplates[${i}].metadata.name`, reason: 'FieldValueRequired', message: 'Required value' });
-    else if (names.has(name)) errors.push({ path: `spec.dataVolumeTemplates[${i}].metadata.name`, reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(name)}` });
+    if (name === undefined || name === '')
+      errors.push({
+        path: `spec.dataVolumeTemplates[${i}].metadata.name`,
+        reason: 'FieldValueRequired',
+        message: 'Required value',
+      });
+    else if (names.has(name))
+      errors.push({
+        path: `spec.dataVolumeTemplates[${i}].metadata.name`,
+        reason: 'FieldValueDuplicate',
+        message: `Duplicate value: ${JSON.stringify(name)}`,
+      });
     else names.add(name);
   });
   const template = spec.template.spec;
   if (template === undefined) {
-    errors.push({ path: 'spec.template.spec', reason: 'FieldValueRequired', message: 'Required value: the VMI template needs a spec' });
+    errors.push({
+      path: 'spec.template.spec',
+      reason: 'FieldValueRequired',
+      message: 'Required value: the VMI template needs a spec',
+    });
     return errors;
   }
-  errors.push(...validateVmiSpec(template as VirtualMachineInstanceSpec, 'spec.template.spec', undefined, { instancetype: spec.instancetype !== undefined }));
+  errors.push(
+    ...validateVmiSpec(template, 'spec.template.spec', undefined, {
+      instancetype: spec.instancetype !== undefined,
+    }),
+  );
   return errors;
 }
 
@@ -95,18 +156,25 @@ export const virtualMachineKind: KindDefinition = {
   shortNames: ['vm', 'vms'],
   categories: ['all'],
   namespaced: true,
-  description: 'VirtualMachine handles the virtual machines: its runStrategy decides when a VirtualMachineInstance runs from its template.',
+  description:
+    'VirtualMachine handles the virtual machines: its runStrategy decides when a VirtualMachineInstance runs from its template.',
   schema: VirtualMachine,
   statusSubresource: true,
   printerColumns: [
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-    { name: 'Status', type: 'string', jsonPath: '.status.printableStatus', description: 'Human readable status' },
+    {
+      name: 'Status',
+      type: 'string',
+      jsonPath: '.status.printableStatus',
+      description: 'Human readable status',
+    },
     { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
   ],
   validate: (obj) => validateVm(obj as unknown as VirtualMachine),
   warnings: (obj) => {
     const spec = (obj as unknown as VirtualMachine).spec;
-    const out = spec.template.spec === undefined ? [] : vmiSpecWarnings(spec.template.spec as VirtualMachineInstanceSpec, 'spec.template.spec');
+    const out =
+      spec.template.spec === undefined ? [] : vmiSpecWarnings(spec.template.spec, 'spec.template.spec');
     if (spec.running !== undefined) out.push('spec.running is deprecated; use spec.runStrategy');
     return out;
   },

@@ -4,36 +4,42 @@
  */
 import type { KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
-import { Obj, Preserve, StringEnum, StringMap, Type, type Static } from '../schema.js';
+import { Obj, Preserve, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import { DomainSpec, Probe } from './domain.js';
 import { Conditions, OpenStatus, VMI_PHASES } from './status.js';
 import { validateVmiSpec, vmiSpecWarnings } from './validation.js';
 import { AccessCredential, Networks, Volumes } from './volumes.js';
 
-const opt = Type.Optional;
-
-export const VirtualMachineInstanceSpec = Obj('The desired guest: hardware, volumes, networks and placement.', {
-  domain: DomainSpec,
-  volumes: opt(Volumes),
-  networks: opt(Networks),
-  accessCredentials: opt(Type.Array(AccessCredential)),
-  nodeSelector: opt(StringMap('Labels a node must carry to run this VMI.')),
-  affinity: opt(Preserve('Node and VMI affinity, as for pods.')),
-  tolerations: opt(Type.Array(Preserve())),
-  topologySpreadConstraints: opt(Type.Array(Preserve())),
-  schedulerName: opt(Type.String()),
-  priorityClassName: opt(Type.String()),
-  evictionStrategy: opt(StringEnum(['None', 'LiveMigrate', 'LiveMigrateIfPossible', 'External'])),
-  terminationGracePeriodSeconds: opt(Type.Integer({ minimum: 0, description: 'Seconds the guest has to shut down (ACPI) before it is killed. Defaults to 30.' })),
-  startStrategy: opt(StringEnum(['Paused'], 'Paused: start the guest paused.')),
-  hostname: opt(Type.String({ description: 'Hostname of the guest; defaults to the VMI name.' })),
-  subdomain: opt(Type.String()),
-  livenessProbe: opt(Probe),
-  readinessProbe: opt(Probe),
-  dnsPolicy: opt(Type.String()),
-  dnsConfig: opt(Preserve()),
-  architecture: opt(Type.String({ description: 'CPU architecture; amd64 on this platform.' })),
-});
+export const VirtualMachineInstanceSpec = Obj(
+  'The desired guest: hardware, volumes, networks and placement.',
+  {
+    domain: DomainSpec,
+    volumes: opt(Volumes),
+    networks: opt(Networks),
+    accessCredentials: opt(Type.Array(AccessCredential)),
+    nodeSelector: opt(StringMap('Labels a node must carry to run this VMI.')),
+    affinity: opt(Preserve('Node and VMI affinity, as for pods.')),
+    tolerations: opt(Type.Array(Preserve())),
+    topologySpreadConstraints: opt(Type.Array(Preserve())),
+    schedulerName: opt(Type.String()),
+    priorityClassName: opt(Type.String()),
+    evictionStrategy: opt(StringEnum(['None', 'LiveMigrate', 'LiveMigrateIfPossible', 'External'])),
+    terminationGracePeriodSeconds: opt(
+      Type.Integer({
+        minimum: 0,
+        description: 'Seconds the guest has to shut down (ACPI) before it is killed. Defaults to 30.',
+      }),
+    ),
+    startStrategy: opt(StringEnum(['Paused'], 'Paused: start the guest paused.')),
+    hostname: opt(Type.String({ description: 'Hostname of the guest; defaults to the VMI name.' })),
+    subdomain: opt(Type.String()),
+    livenessProbe: opt(Probe),
+    readinessProbe: opt(Probe),
+    dnsPolicy: opt(Type.String()),
+    dnsConfig: opt(Preserve()),
+    architecture: opt(Type.String({ description: 'CPU architecture; amd64 on this platform.' })),
+  },
+);
 export type VirtualMachineInstanceSpec = Static<typeof VirtualMachineInstanceSpec>;
 
 export const VmiInterfaceStatus = Obj('What the node agent and guest agent know of one NIC.', {
@@ -59,29 +65,50 @@ export const GuestOSInfo = Obj('The guest operating system, from the guest agent
   id: opt(Type.String()),
 });
 
-export const VirtualMachineInstanceStatus = OpenStatus('Observed state of the guest, written by the controllers and the node agent.', {
-  phase: opt(StringEnum(VMI_PHASES, 'Lifecycle phase.')),
-  reason: opt(Type.String()),
-  nodeName: opt(Type.String({ description: 'The node running the guest.' })),
-  conditions: opt(Conditions),
-  phaseTransitionTimestamps: opt(Type.Array(Obj('When the VMI entered a phase.', { phase: opt(Type.String()), phaseTransitionTimestamp: opt(Type.String()) }))),
-  interfaces: opt(Type.Array(VmiInterfaceStatus)),
-  guestOSInfo: opt(GuestOSInfo),
-  qosClass: opt(Type.String()),
-  migrationMethod: opt(Type.String()),
-  launcherContainerImageVersion: opt(Type.String()),
-  activePods: opt(StringMap()),
-  volumeStatus: opt(Type.Array(Preserve())),
-  currentCPUTopology: opt(Obj('CPU topology the guest runs with.', { cores: opt(Type.Integer()), sockets: opt(Type.Integer()), threads: opt(Type.Integer()) })),
-  memory: opt(Preserve()),
-  machine: opt(Obj('Machine type the guest runs with.', { type: opt(Type.String()) })),
-  virtualMachineRevisionName: opt(Type.String()),
-  accelerator: opt(StringEnum(['kvm', 'tcg'], 'Hikube: the accelerator QEMU runs the guest with (KVM when it works on the node, TCG otherwise).')),
-  runtimeUser: opt(Type.Integer()),
-  selinuxContext: opt(Type.String()),
-  evacuationNodeName: opt(Type.String()),
-  fsFreezeStatus: opt(Type.String()),
-});
+export const VirtualMachineInstanceStatus = OpenStatus(
+  'Observed state of the guest, written by the controllers and the node agent.',
+  {
+    phase: opt(StringEnum(VMI_PHASES, 'Lifecycle phase.')),
+    reason: opt(Type.String()),
+    nodeName: opt(Type.String({ description: 'The node running the guest.' })),
+    conditions: opt(Conditions),
+    phaseTransitionTimestamps: opt(
+      Type.Array(
+        Obj('When the VMI entered a phase.', {
+          phase: opt(Type.String()),
+          phaseTransitionTimestamp: opt(Type.String()),
+        }),
+      ),
+    ),
+    interfaces: opt(Type.Array(VmiInterfaceStatus)),
+    guestOSInfo: opt(GuestOSInfo),
+    qosClass: opt(Type.String()),
+    migrationMethod: opt(Type.String()),
+    launcherContainerImageVersion: opt(Type.String()),
+    activePods: opt(StringMap()),
+    volumeStatus: opt(Type.Array(Preserve())),
+    currentCPUTopology: opt(
+      Obj('CPU topology the guest runs with.', {
+        cores: opt(Type.Integer()),
+        sockets: opt(Type.Integer()),
+        threads: opt(Type.Integer()),
+      }),
+    ),
+    memory: opt(Preserve()),
+    machine: opt(Obj('Machine type the guest runs with.', { type: opt(Type.String()) })),
+    virtualMachineRevisionName: opt(Type.String()),
+    accelerator: opt(
+      StringEnum(
+        ['kvm', 'tcg'],
+        'Hikube: the accelerator QEMU runs the guest with (KVM when it works on the node, TCG otherwise).',
+      ),
+    ),
+    runtimeUser: opt(Type.Integer()),
+    selinuxContext: opt(Type.String()),
+    evacuationNodeName: opt(Type.String()),
+    fsFreezeStatus: opt(Type.String()),
+  },
+);
 
 export const VirtualMachineInstance = Obj('A running virtual machine instance.', {
   apiVersion: Type.String(),
@@ -94,7 +121,18 @@ export type VirtualMachineInstance = Static<typeof VirtualMachineInstance>;
 
 /** Template of a VMI inside a VM (metadata + spec). */
 export const VirtualMachineInstanceTemplateSpec = Obj('The VMI created when the VM starts.', {
-  metadata: opt(Obj('Labels and annotations given to the VMI.', { labels: opt(StringMap()), annotations: opt(StringMap()), name: opt(Type.String()), namespace: opt(Type.String()) }, { 'x-kubernetes-preserve-unknown-fields': true })),
+  metadata: opt(
+    Obj(
+      'Labels and annotations given to the VMI.',
+      {
+        labels: opt(StringMap()),
+        annotations: opt(StringMap()),
+        name: opt(Type.String()),
+        namespace: opt(Type.String()),
+      },
+      { 'x-kubernetes-preserve-unknown-fields': true },
+    ),
+  ),
   spec: opt(VirtualMachineInstanceSpec),
 });
 
@@ -116,10 +154,24 @@ export const virtualMachineInstanceKind: KindDefinition = {
     { name: 'IP', type: 'string', jsonPath: '.status.interfaces[0].ipAddress' },
     { name: 'NodeName', type: 'string', jsonPath: '.status.nodeName' },
     { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
-    { name: 'Live-Migratable', type: 'string', jsonPath: '.status.conditions[?(@.type=="LiveMigratable")].status', priority: 1 },
-    { name: 'Paused', type: 'string', jsonPath: '.status.conditions[?(@.type=="Paused")].status', priority: 1 },
+    {
+      name: 'Live-Migratable',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="LiveMigratable")].status',
+      priority: 1,
+    },
+    {
+      name: 'Paused',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Paused")].status',
+      priority: 1,
+    },
   ],
-  validate: (obj, old) => validateVmiSpec(obj['spec'] as VirtualMachineInstanceSpec, 'spec', old === undefined ? undefined : (old['spec'] as VirtualMachineInstanceSpec)),
+  validate: (obj, old) =>
+    validateVmiSpec(
+      obj['spec'] as VirtualMachineInstanceSpec,
+      'spec',
+      old === undefined ? undefined : (old['spec'] as VirtualMachineInstanceSpec),
+    ),
   warnings: (obj) => vmiSpecWarnings(obj['spec'] as VirtualMachineInstanceSpec, 'spec'),
 };
-

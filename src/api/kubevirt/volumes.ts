@@ -2,9 +2,7 @@
  * kubevirt.io/v1 volumes and networks of a VMI: where each disk's bytes come from and which network
  * each interface joins. Exactly one source per volume and per network; checked in validation.ts.
  */
-import { Empty, ListMap, Obj, Preserve, Quantity, StringEnum, Type, type Static } from '../schema.js';
-
-const opt = Type.Optional;
+import { Empty, ListMap, Obj, Preserve, Quantity, StringEnum, Type, type Static, opt } from '../schema.js';
 
 const SecretRef = Obj('Reference to a Secret in the same namespace.', { name: Type.String() });
 
@@ -20,12 +18,15 @@ const CloudInit = (kind: string) =>
 
 export const VolumeSources = {
   containerDisk: opt(
-    Obj('An ephemeral disk from an OCI image holding /disk/*.qcow2 or .raw; changes are lost when the VMI stops.', {
-      image: Type.String({ description: 'Image reference, e.g. registry:5000/debian:12.' }),
-      imagePullPolicy: opt(StringEnum(['Always', 'IfNotPresent', 'Never'])),
-      imagePullSecret: opt(Type.String()),
-      path: opt(Type.String({ description: 'Path of the disk inside the image.' })),
-    }),
+    Obj(
+      'An ephemeral disk from an OCI image holding /disk/*.qcow2 or .raw; changes are lost when the VMI stops.',
+      {
+        image: Type.String({ description: 'Image reference, e.g. registry:5000/debian:12.' }),
+        imagePullPolicy: opt(StringEnum(['Always', 'IfNotPresent', 'Never'])),
+        imagePullSecret: opt(Type.String()),
+        path: opt(Type.String({ description: 'Path of the disk inside the image.' })),
+      },
+    ),
   ),
   cloudInitNoCloud: opt(CloudInit('NoCloud')),
   cloudInitConfigDrive: opt(CloudInit('ConfigDrive')),
@@ -36,12 +37,39 @@ export const VolumeSources = {
       hotpluggable: opt(Type.Boolean()),
     }),
   ),
-  dataVolume: opt(Obj('A CDI DataVolume in the same namespace.', { name: Type.String(), hotpluggable: opt(Type.Boolean()) })),
-  ephemeral: opt(Obj('A copy-on-write layer over a PVC, dropped when the VMI stops.', { persistentVolumeClaim: opt(Preserve()) })),
+  dataVolume: opt(
+    Obj('A CDI DataVolume in the same namespace.', {
+      name: Type.String(),
+      hotpluggable: opt(Type.Boolean()),
+    }),
+  ),
+  ephemeral: opt(
+    Obj('A copy-on-write layer over a PVC, dropped when the VMI stops.', {
+      persistentVolumeClaim: opt(Preserve()),
+    }),
+  ),
   emptyDisk: opt(Obj('A blank, temporary disk.', { capacity: Quantity('Size of the disk.') })),
-  hostDisk: opt(Obj('A disk image on the host.', { path: Type.String(), type: StringEnum(['Disk', 'DiskOrCreate']), capacity: opt(Quantity()) })),
-  configMap: opt(Obj('A ConfigMap as a disk.', { name: Type.String(), optional: opt(Type.Boolean()), volumeLabel: opt(Type.String()) })),
-  secret: opt(Obj('A Secret as a disk.', { secretName: Type.String(), optional: opt(Type.Boolean()), volumeLabel: opt(Type.String()) })),
+  hostDisk: opt(
+    Obj('A disk image on the host.', {
+      path: Type.String(),
+      type: StringEnum(['Disk', 'DiskOrCreate']),
+      capacity: opt(Quantity()),
+    }),
+  ),
+  configMap: opt(
+    Obj('A ConfigMap as a disk.', {
+      name: Type.String(),
+      optional: opt(Type.Boolean()),
+      volumeLabel: opt(Type.String()),
+    }),
+  ),
+  secret: opt(
+    Obj('A Secret as a disk.', {
+      secretName: Type.String(),
+      optional: opt(Type.Boolean()),
+      volumeLabel: opt(Type.String()),
+    }),
+  ),
   serviceAccount: opt(Obj('A service account token as a disk.', { serviceAccountName: Type.String() })),
   sysprep: opt(Preserve('Sysprep answer files for Windows.')),
   downwardAPI: opt(Preserve()),
@@ -55,10 +83,17 @@ export type Volume = Static<typeof Volume>;
 
 export const Network = Obj('A network the VMI joins; an interface of the same name connects to it.', {
   name: Type.String(),
-  pod: opt(Obj('The default network (the pod network in KubeVirt).', { vmNetworkCIDR: opt(Type.String()), vmIPv6NetworkCIDR: opt(Type.String()) })),
+  pod: opt(
+    Obj('The default network (the pod network in KubeVirt).', {
+      vmNetworkCIDR: opt(Type.String()),
+      vmIPv6NetworkCIDR: opt(Type.String()),
+    }),
+  ),
   multus: opt(
     Obj('A secondary network described by a NetworkAttachmentDefinition.', {
-      networkName: Type.String({ description: 'NetworkAttachmentDefinition name, optionally namespace/name.' }),
+      networkName: Type.String({
+        description: 'NetworkAttachmentDefinition name, optionally namespace/name.',
+      }),
       default: opt(Type.Boolean()),
     }),
   ),
@@ -72,7 +107,9 @@ export const Networks = ListMap(Network, 'name', 'Networks the interfaces refer 
 export const AccessCredential = Obj('Credentials injected into the guest.', {
   sshPublicKey: opt(
     Obj('SSH public keys from a Secret.', {
-      source: Obj('Where the keys come from.', { secret: Obj('A Secret whose values are authorized keys.', { secretName: Type.String() }) }),
+      source: Obj('Where the keys come from.', {
+        secret: Obj('A Secret whose values are authorized keys.', { secretName: Type.String() }),
+      }),
       propagationMethod: Obj('How the keys reach the guest.', {
         noCloud: opt(Empty()),
         configDrive: opt(Empty()),

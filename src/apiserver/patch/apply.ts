@@ -15,12 +15,14 @@ const PATCH_TYPES = [
 ] as const;
 export type PatchType = (typeof PATCH_TYPES)[number];
 
-export const isPatchType = (contentType: string): contentType is PatchType => (PATCH_TYPES as readonly string[]).includes(contentType);
+export const isPatchType = (contentType: string): contentType is PatchType =>
+  (PATCH_TYPES as readonly string[]).includes(contentType);
 
 export function applyPatch(type: PatchType, target: unknown, patch: unknown, schema: TSchema): unknown {
   switch (type) {
     case 'application/json-patch+json':
-      if (!Array.isArray(patch)) throw new ApiError('BadRequest', 'a JSON patch must be an array of operations');
+      if (!Array.isArray(patch))
+        throw new ApiError('BadRequest', 'a JSON patch must be an array of operations');
       return applyJsonPatch(target, patch);
     case 'application/merge-patch+json':
       return applyMergePatch(target, patch);
@@ -29,7 +31,7 @@ export function applyPatch(type: PatchType, target: unknown, patch: unknown, sch
     case 'application/apply-patch+yaml': {
       // Server-side apply without field ownership: the applied configuration is merged over the
       // live object (fields it no longer lists are kept; managedFields are not tracked).
-      const { managedFields: _m, ...meta } = ((patch as { metadata?: Record<string, unknown> }).metadata ?? {});
+      const { managedFields: _m, ...meta } = (patch as { metadata?: Record<string, unknown> }).metadata ?? {};
       return applyMergePatch(target, { ...(patch as object), metadata: meta });
     }
   }

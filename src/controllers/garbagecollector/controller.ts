@@ -5,7 +5,12 @@
  */
 import type { KindDefinition } from '../../api/kind.js';
 import type { KubeObject } from '../../api/meta.js';
-import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, resourceKey, type Registry } from '../../apiserver/registry.js';
+import {
+  FOREGROUND_FINALIZER,
+  ORPHAN_FINALIZER,
+  resourceKey,
+  type Registry,
+} from '../../apiserver/registry.js';
 import type { StoreEvent } from '../../store/store.js';
 import { WorkQueue } from '../queue.js';
 
@@ -15,7 +20,8 @@ interface Ref {
   name: string;
 }
 
-const refKey = (r: { resource: string; namespace: string; name: string }): string => `${r.resource}|${r.namespace}|${r.name}`;
+const refKey = (r: { resource: string; namespace: string; name: string }): string =>
+  `${r.resource}|${r.namespace}|${r.name}`;
 
 export class GarbageCollector {
   private readonly byResource = new Map<string, KindDefinition>();
@@ -32,7 +38,10 @@ export class GarbageCollector {
     log: (message: string) => void = () => undefined,
   ) {
     for (const def of kinds) this.byResource.set(resourceKey(def), def);
-    this.queue = new WorkQueue((key) => this.sync(key), (key, err) => log(`garbage collector: failed syncing ${key}: ${String(err)}`));
+    this.queue = new WorkQueue(
+      (key) => this.sync(key),
+      (key, err) => log(`garbage collector: failed syncing ${key}: ${String(err)}`),
+    );
   }
 
   start(): void {
@@ -84,7 +93,8 @@ export class GarbageCollector {
 
   private queueObject(uid: string): void {
     const ref = this.objects.get(uid);
-    if (ref !== undefined) this.queue.add(refKey({ resource: resourceKey(ref.def), namespace: ref.namespace, name: ref.name }));
+    if (ref !== undefined)
+      this.queue.add(refKey({ resource: resourceKey(ref.def), namespace: ref.namespace, name: ref.name }));
   }
 
   private sync(key: string): void {
@@ -103,12 +113,20 @@ export class GarbageCollector {
     const live = owners.filter((o) => this.objects.has(o.uid));
     const ownerInForeground = live.some((o) => {
       const ref = this.objects.get(o.uid);
-      const owner = ref === undefined ? undefined : this.registry.store.get(resourceKey(ref.def), ref.namespace, ref.name)?.object;
-      return owner?.metadata.deletionTimestamp !== undefined && (owner.metadata.finalizers ?? []).includes(FOREGROUND_FINALIZER);
+      const owner =
+        ref === undefined
+          ? undefined
+          : this.registry.store.get(resourceKey(ref.def), ref.namespace, ref.name)?.object;
+      return (
+        owner?.metadata.deletionTimestamp !== undefined &&
+        (owner.metadata.finalizers ?? []).includes(FOREGROUND_FINALIZER)
+      );
     });
     if (live.length === 0 || ownerInForeground) {
       if (object.metadata.deletionTimestamp === undefined) {
-        this.registry.delete(def, namespace, name, { propagationPolicy: ownerInForeground ? 'Foreground' : 'Background' });
+        this.registry.delete(def, namespace, name, {
+          propagationPolicy: ownerInForeground ? 'Foreground' : 'Background',
+        });
       }
     }
   }
@@ -145,7 +163,12 @@ export class GarbageCollector {
     this.removeFinalizer(owner, def, namespace, ORPHAN_FINALIZER);
   }
 
-  private removeFinalizer(owner: KubeObject, def: KindDefinition, namespace: string, finalizer: string): void {
+  private removeFinalizer(
+    owner: KubeObject,
+    def: KindDefinition,
+    namespace: string,
+    finalizer: string,
+  ): void {
     const copy = structuredClone(owner);
     copy.metadata.finalizers = (copy.metadata.finalizers ?? []).filter((f) => f !== finalizer);
     if (copy.metadata.finalizers.length === 0) delete copy.metadata.finalizers;

@@ -21,13 +21,17 @@ export class NamespaceController {
     if (ns === undefined) throw new Error('namespace controller: the Namespace kind is not registered');
     this.namespaceDef = ns;
     this.namespaced = kinds.filter((k) => k.namespaced);
-    this.queue = new WorkQueue((name) => this.sync(name), (name, err) => log(`namespace controller: failed syncing ${name}: ${String(err)}`));
+    this.queue = new WorkQueue(
+      (name) => this.sync(name),
+      (name, err) => log(`namespace controller: failed syncing ${name}: ${String(err)}`),
+    );
   }
 
   start(): void {
     const nsKey = resourceKey(this.namespaceDef);
     this.unsubscribe = this.registry.store.subscribe((e) => {
-      if (e.resource === nsKey && e.type !== 'DELETED' && e.object.metadata.deletionTimestamp !== undefined) this.queue.add(e.name);
+      if (e.resource === nsKey && e.type !== 'DELETED' && e.object.metadata.deletionTimestamp !== undefined)
+        this.queue.add(e.name);
       else if (e.type === 'DELETED' && e.namespace !== '') this.queue.add(e.namespace);
     });
     for (const ns of this.registry.store.list(nsKey).items) {
@@ -51,7 +55,8 @@ export class NamespaceController {
     for (const def of this.namespaced) {
       for (const o of this.registry.store.list(resourceKey(def), name).items) {
         remaining++;
-        if (o.object.metadata.deletionTimestamp === undefined) this.registry.delete(def, name, o.name, { propagationPolicy: 'Background' });
+        if (o.object.metadata.deletionTimestamp === undefined)
+          this.registry.delete(def, name, o.name, { propagationPolicy: 'Background' });
       }
     }
     if (remaining > 0) return;

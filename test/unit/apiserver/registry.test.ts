@@ -7,18 +7,26 @@ import { namespaceKind, widgetKind } from '../../support/kinds.js';
 
 let r: Registry;
 beforeEach(() => {
-  r = new Registry(new SqliteStore({ path: ':memory:' }), { now: () => new Date('2026-11-24T10:00:00.123Z') });
+  r = new Registry(new SqliteStore({ path: ':memory:' }), {
+    now: () => new Date('2026-11-24T10:00:00.123Z'),
+  });
   r.create(namespaceKind, '', { metadata: { name: 'default' } });
 });
 
 const apiError = (reason: string, fields?: string[]) => (err: unknown) => {
   assert.ok(err instanceof ApiError, String(err));
   assert.equal(err.reason, reason, err.message);
-  if (fields !== undefined) assert.deepEqual((err.details.causes ?? []).map((c) => c.path).sort(), fields.sort());
+  if (fields !== undefined)
+    assert.deepEqual((err.details.causes ?? []).map((c) => c.path).sort(), fields.sort());
   return true;
 };
 
-const widget = (spec: Record<string, unknown> = {}, name = 'w') => ({ apiVersion: 'test.hikube.io/v1', kind: 'Widget', metadata: { name }, spec });
+const widget = (spec: Record<string, unknown> = {}, name = 'w') => ({
+  apiVersion: 'test.hikube.io/v1',
+  kind: 'Widget',
+  metadata: { name },
+  spec,
+});
 
 describe('Registry', () => {
   test('create fills server fields and refuses a duplicate', () => {
@@ -38,13 +46,23 @@ describe('Registry', () => {
   });
 
   test('all schema and semantic errors come back together, with their paths', () => {
-    assert.throws(() => r.create(widgetKind, 'default', widget({ size: '4Gx', colour: 'green', count: 'many' }, 'Bad_Name')), apiError('Invalid', ['metadata.name', 'spec.colour', 'spec.count', 'spec.size']));
-    assert.throws(() => r.create(widgetKind, 'default', widget({ count: -1 })), apiError('Invalid', ['spec.count']));
+    assert.throws(
+      () =>
+        r.create(widgetKind, 'default', widget({ size: '4Gx', colour: 'green', count: 'many' }, 'Bad_Name')),
+      apiError('Invalid', ['metadata.name', 'spec.colour', 'spec.count', 'spec.size']),
+    );
+    assert.throws(
+      () => r.create(widgetKind, 'default', widget({ count: -1 })),
+      apiError('Invalid', ['spec.count']),
+    );
   });
 
   test('unknown fields: Strict refuses, Warn warns and drops, Ignore drops; preserved subtrees keep everything', () => {
     const body = widget({ shape: 'round', extra: { anything: { goes: 1 } } });
-    assert.throws(() => r.create(widgetKind, 'default', body, { fieldValidation: 'Strict' }), apiError('BadRequest', ['spec.shape']));
+    assert.throws(
+      () => r.create(widgetKind, 'default', body, { fieldValidation: 'Strict' }),
+      apiError('BadRequest', ['spec.shape']),
+    );
     const warned = r.create(widgetKind, 'default', body, { fieldValidation: 'Warn' });
     assert.deepEqual(warned.warnings, ['unknown field "spec.shape"']);
     assert.deepEqual(warned.object['spec'], { extra: { anything: { goes: 1 } } });
@@ -52,10 +70,20 @@ describe('Registry', () => {
 
   test('generation bumps on spec changes only; status goes through the status subresource only', () => {
     const created = r.create(widgetKind, 'default', widget({ count: 1 })).object;
-    const labelled = r.update(widgetKind, 'default', 'w', { ...created, metadata: { ...created.metadata, labels: { a: 'b' } }, status: { phase: 'Ignored' } }).object;
+    const labelled = r.update(widgetKind, 'default', 'w', {
+      ...created,
+      metadata: { ...created.metadata, labels: { a: 'b' } },
+      status: { phase: 'Ignored' },
+    }).object;
     assert.equal(labelled.metadata.generation, 1);
     assert.equal(labelled['status'], undefined, 'status is ignored on the main resource');
-    const statused = r.update(widgetKind, 'default', 'w', { ...labelled, spec: { count: 9 }, status: { phase: 'Ready' } }, { subresource: 'status' }).object;
+    const statused = r.update(
+      widgetKind,
+      'default',
+      'w',
+      { ...labelled, spec: { count: 9 }, status: { phase: 'Ready' } },
+      { subresource: 'status' },
+    ).object;
     assert.deepEqual(statused['status'], { phase: 'Ready' });
     assert.deepEqual(statused['spec'], { count: 1 }, 'spec is ignored on the status subresource');
     const respec = r.update(widgetKind, 'default', 'w', { ...statused, spec: { count: 2 } }).object;
@@ -72,11 +100,17 @@ describe('Registry', () => {
   test('a stale resourceVersion is a Conflict', () => {
     const created = r.create(widgetKind, 'default', widget({ count: 1 })).object;
     r.update(widgetKind, 'default', 'w', { ...created, spec: { count: 2 } });
-    assert.throws(() => r.update(widgetKind, 'default', 'w', { ...created, spec: { count: 3 } }), apiError('Conflict'));
+    assert.throws(
+      () => r.update(widgetKind, 'default', 'w', { ...created, spec: { count: 3 } }),
+      apiError('Conflict'),
+    );
   });
 
   test('finalizers hold a deletion until the last one is removed', () => {
-    r.create(widgetKind, 'default', { ...widget(), metadata: { name: 'w', finalizers: ['example.com/hold'] } });
+    r.create(widgetKind, 'default', {
+      ...widget(),
+      metadata: { name: 'w', finalizers: ['example.com/hold'] },
+    });
     const deleting = r.delete(widgetKind, 'default', 'w');
     assert.equal(deleting.metadata.deletionTimestamp, '2026-11-24T10:00:00Z');
     assert.ok(r.get(widgetKind, 'default', 'w'));

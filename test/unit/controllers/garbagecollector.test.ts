@@ -24,12 +24,21 @@ afterEach(() => {
   ns.stop();
 });
 
-const exists = (name: string, namespace = 'default'): boolean => r.store.get('test.hikube.io/widgets', namespace, name) !== undefined;
+const exists = (name: string, namespace = 'default'): boolean =>
+  r.store.get('test.hikube.io/widgets', namespace, name) !== undefined;
 
 function ownerAndChild(): { owner: KubeObject; child: KubeObject } {
   const owner = r.create(widgetKind, 'default', { metadata: { name: 'owner' } }).object;
-  const ref = { apiVersion: 'test.hikube.io/v1', kind: 'Widget', name: 'owner', uid: owner.metadata.uid ?? '', blockOwnerDeletion: true };
-  const child = r.create(widgetKind, 'default', { metadata: { name: 'child', ownerReferences: [ref] } }).object;
+  const ref = {
+    apiVersion: 'test.hikube.io/v1',
+    kind: 'Widget',
+    name: 'owner',
+    uid: owner.metadata.uid ?? '',
+    blockOwnerDeletion: true,
+  };
+  const child = r.create(widgetKind, 'default', {
+    metadata: { name: 'child', ownerReferences: [ref] },
+  }).object;
   return { owner, child };
 }
 
@@ -77,7 +86,10 @@ describe('namespace controller', () => {
     assert.ok(r.get(namespaceKind, '', 'team'), 'the namespace waits for b');
     const b = r.get(widgetKind, 'team', 'b').object;
     r.update(widgetKind, 'team', 'b', { ...b, metadata: { ...b.metadata, finalizers: [] } });
-    await eventually(() => r.store.get('/namespaces', '', 'team') === undefined, 'the namespace to be deleted');
+    await eventually(
+      () => r.store.get('/namespaces', '', 'team') === undefined,
+      'the namespace to be deleted',
+    );
     assert.ok(exists('owner') === false);
   });
 });

@@ -16,7 +16,8 @@ const vm = (name: string, ns = 'default', extra: Record<string, unknown> = {}): 
 });
 const R = 'kubevirt.io/virtualmachines';
 
-const storeError = (code: StoreError['code']) => (err: unknown) => err instanceof StoreError && err.code === code;
+const storeError = (code: StoreError['code']) => (err: unknown) =>
+  err instanceof StoreError && err.code === code;
 
 describe('SqliteStore', () => {
   test('create assigns increasing resourceVersions and get/list return what was stored', () => {
@@ -26,8 +27,14 @@ describe('SqliteStore', () => {
     const c = s.create(R, vm('a', 'other'));
     assert.deepEqual([a.rv, b.rv, c.rv], [1, 2, 3]);
     assert.equal(s.get(R, 'default', 'b')?.object.metadata.resourceVersion, '1');
-    assert.deepEqual(s.list(R).items.map((o) => `${o.namespace}/${o.name}`), ['default/a', 'default/b', 'other/a']);
-    assert.deepEqual(s.list(R, 'other').items.map((o) => o.name), ['a']);
+    assert.deepEqual(
+      s.list(R).items.map((o) => `${o.namespace}/${o.name}`),
+      ['default/a', 'default/b', 'other/a'],
+    );
+    assert.deepEqual(
+      s.list(R, 'other').items.map((o) => o.name),
+      ['a'],
+    );
     assert.equal(s.list(R).rv, 3);
     assert.throws(() => s.create(R, vm('a')), storeError('AlreadyExists'));
   });
@@ -52,8 +59,14 @@ describe('SqliteStore', () => {
     s.create(R, vm('a'));
     s.update(R, vm('a', 'default', { spec: { running: true } }));
     s.delete(R, 'default', 'a');
-    assert.deepEqual(seen.map((e) => `${e.type}@${e.rv}`), ['ADDED@1', 'MODIFIED@2', 'DELETED@3']);
-    assert.deepEqual(s.changesSince(1).map((e) => e.type), ['MODIFIED', 'DELETED']);
+    assert.deepEqual(
+      seen.map((e) => `${e.type}@${e.rv}`),
+      ['ADDED@1', 'MODIFIED@2', 'DELETED@3'],
+    );
+    assert.deepEqual(
+      s.changesSince(1).map((e) => e.type),
+      ['MODIFIED', 'DELETED'],
+    );
     assert.deepEqual(s.changesSince(3), []);
   });
 
@@ -75,8 +88,14 @@ describe('SqliteStore', () => {
       s.close();
       const again = new SqliteStore({ path });
       assert.equal(again.currentRv(), 3);
-      assert.deepEqual(again.list(R).items.map((o) => o.name), ['a']);
-      assert.deepEqual(again.changesSince(0).map((e) => e.type), ['ADDED', 'ADDED', 'DELETED']);
+      assert.deepEqual(
+        again.list(R).items.map((o) => o.name),
+        ['a'],
+      );
+      assert.deepEqual(
+        again.changesSince(0).map((e) => e.type),
+        ['ADDED', 'ADDED', 'DELETED'],
+      );
       assert.equal(again.create(R, vm('c')).rv, 4);
       again.close();
     } finally {
