@@ -4,6 +4,7 @@
  */
 import {
   configMapKind,
+  controllerRevisionKind,
   eventKind,
   namespaceKind,
   nodeKind,
@@ -27,6 +28,7 @@ export const kinds: readonly KindDefinition[] = [
   eventKind,
   nodeKind,
   persistentVolumeClaimKind,
+  controllerRevisionKind,
   virtualMachineKind,
   virtualMachineInstanceKind,
   virtualMachineInstancetypeKind,

@@ -27,6 +27,8 @@ export interface DeleteOptions {
   propagationPolicy?: Propagation;
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: boolean;
+  /** Seconds the object's owner (e.g. the node agent for a VMI) may take to finish; only ever shortened. */
+  gracePeriodSeconds?: number;
 }
 
 export interface WriteResult {
@@ -148,10 +150,13 @@ export class Registry {
     const pending = finalizers.size > 0 || namespaceFinalizers(def, object).length > 0;
     if (options.dryRun === true) return object;
     if (!pending) return this.store.delete(resourceKey(def), scope(def, namespace), name, current.rv).object;
-    if (meta.deletionTimestamp !== undefined && finalizers.size === (meta.finalizers ?? []).length)
+    const grace = options.gracePeriodSeconds;
+    const shorter = grace !== undefined && grace < (meta.deletionGracePeriodSeconds ?? Infinity);
+    if (meta.deletionTimestamp !== undefined && finalizers.size === (meta.finalizers ?? []).length && !shorter)
       return current.object;
     meta.deletionTimestamp ??= this.timestamp();
-    meta.deletionGracePeriodSeconds = 0;
+    // Unset means "the owner's default" (a VMI's terminationGracePeriodSeconds).
+    if (shorter) meta.deletionGracePeriodSeconds = grace;
     if (finalizers.size > 0) meta.finalizers = [...finalizers];
     if (def.kind === 'Namespace')
       object['status'] = { ...(object['status'] as object | undefined), phase: 'Terminating' };

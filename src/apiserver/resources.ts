@@ -259,12 +259,19 @@ async function deleteOptions(ctx: RequestContext): Promise<DeleteOptions> {
     );
   }
   const pre = fromBody['preconditions'] as DeleteOptions['preconditions'];
+  const graceText = ctx.query.get('gracePeriodSeconds');
+  const graceBody = fromBody['gracePeriodSeconds'];
+  const grace = graceText !== null ? Number(graceText) : typeof graceBody === 'number' ? graceBody : undefined;
+  if (grace !== undefined && !(Number.isInteger(grace) && grace >= 0)) {
+    throw new ApiError('BadRequest', `gracePeriodSeconds must be a non-negative integer, not ${JSON.stringify(graceText ?? graceBody)}`);
+  }
   const dryRun =
     ctx.query.getAll('dryRun').includes('All') ||
     (Array.isArray(fromBody['dryRun']) && fromBody['dryRun'].includes('All'));
   return {
     ...(policy !== undefined ? { propagationPolicy: policy as Propagation } : {}),
     ...(pre !== undefined ? { preconditions: pre } : {}),
+    ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
     dryRun,
   };
 }

@@ -16,6 +16,10 @@ import type { Registry } from './registry.js';
 import { handleResource } from './resources.js';
 import type { ServingCerts } from './tls.js';
 import { handleWatch, type WatchSettings } from './watch.js';
+import { matchSubresource, subresourceList, type Subresource } from './subresources.js';
+import type { Duplex } from 'node:stream';
+import { decodeBody, readBody } from './http.js';
+import { statusFor } from './errors.js';
 
 export interface ApiServerOptions {
   registry: Registry;
@@ -27,6 +31,8 @@ export interface ApiServerOptions {
   now?: () => Date;
   /** Health of the parts behind the API, for /readyz. */
   ready?: () => boolean;
+  /** Action and streaming subresources (start, stop, console, vnc…). */
+  subresources?: readonly Subresource[];
 }
 
 const PUBLIC_PATHS = new Set([
@@ -48,6 +54,7 @@ export class ApiServer {
   private readonly watchSettings: WatchSettings;
   private readonly now: () => Date;
   private address = '127.0.0.1:6443';
+  private readonly upgraded = new Set<Duplex>();
 
   constructor(private readonly options: ApiServerOptions) {
     this.gvs = discovery.groupVersions(options.kinds);
@@ -60,6 +67,64 @@ export class ApiServer {
       this.handle(req, res).catch((err: unknown) => sendError(res, toApiError(err)));
     });
     this.server.keepAliveTimeout = 60_000;
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Upgraded sockets are the server's no more: track them so close() can end them, and never
+      // let a reset on one crash the process.
+      socket.on('error', () => undefined);
+      this.upgraded.add(socket);
+      socket.once('close', () => this.upgraded.delete(socket));
+      this.upgrade(req, socket, head).catch((err: unknown) => rejectUpgrade(socket, toApiError(err)));
+    });
+  }
+
+  private get subresources(): readonly Subresource[] {
+    return this.options.subresources ?? [];
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    if (!this.authenticated(req)) throw new ApiError('Unauthorized', 'Unauthorized');
+    const route = matchSubresource(url.pathname, this.subresources);
+    if (route?.sub.upgrade === undefined)
+      throw new ApiError('NotFound', 'the server could not find the requested resource');
+    await route.sub.upgrade({
+      namespace: route.namespace,
+      name: route.name,
+      query: url.searchParams,
+      req,
+      socket,
+      head,
+    });
+  }
+
+  private async handleSubresource(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const route = matchSubresource(url.pathname, this.subresources);
+    if (route === undefined) return false;
+    const { sub } = route;
+    const verbs = sub.verbs ?? ['PUT'];
+    if (sub.handle === undefined || !verbs.includes(req.method ?? '')) {
+      throw new ApiError(
+        'MethodNotAllowed',
+        `${req.method ?? ''} is not supported on ${sub.resource}/${sub.name}`,
+      );
+    }
+    const raw = await readBody(req);
+    const body = raw.length === 0 ? {} : decodeBody(raw, req.headers['content-type']);
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new ApiError('BadRequest', 'the request body must be a JSON object');
+    const result = await sub.handle(
+      {
+        namespace: route.namespace,
+        name: route.name,
+        query: url.searchParams,
+        body: body as Record<string, unknown>,
+      },
+      { req, res },
+    );
+    if (res.headersSent) return true;
+    if (result === undefined) res.writeHead(202).end();
+    else sendJson(res, 200, result);
+    return true;
   }
 
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -78,6 +143,7 @@ export class ApiServer {
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
+    for (const socket of this.upgraded) socket.destroy();
     await closed;
   }
 
@@ -94,6 +160,7 @@ export class ApiServer {
     if (!PUBLIC_PATHS.has(path) && !this.authenticated(req))
       throw new ApiError('Unauthorized', 'Unauthorized');
     if (this.serveNonResource(path, req, res)) return;
+    if (await this.handleSubresource(req, res, url)) return;
     const route = parseResourcePath(path, (g, v, p) => this.byPath.get(`${g}/${v}/${p}`));
     if (route === undefined)
       throw new ApiError('NotFound', 'the server could not find the requested resource');
@@ -171,6 +238,10 @@ export class ApiServer {
   }
 
   private sendResourceList(res: ServerResponse, group: string, version: string): boolean {
+    if (this.subresources.some((s) => s.group === group && s.version === version)) {
+      sendJson(res, 200, subresourceList(group, version, this.subresources));
+      return true;
+    }
     const gv = this.gvs.find((g) => g.group === group && g.version === version);
     if (gv === undefined) throw new ApiError('NotFound', 'the server could not find the requested resource');
     sendJson(res, 200, discovery.apiResourceList(gv));
@@ -185,4 +256,11 @@ function sendAggregated(res: ServerResponse, doc: unknown): void {
     'Content-Length': String(Buffer.byteLength(json)),
   });
   res.end(json);
+}
+
+function rejectUpgrade(socket: Duplex, err: ApiError): void {
+  const json = JSON.stringify(statusFor(err));
+  socket.end(
+    `HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+  );
 }

@@ -9,6 +9,8 @@ import { applyObject, readManifests } from './apply.js';
 import { describeError, UsageError } from './errors.js';
 import { OUTPUT_FORMATS, renderObjects, renderTable, type OutputFormat, type Table } from './output.js';
 import { runUp } from './up.js';
+import { runConsole } from './console.js';
+import { runVnc } from './vnc.js';
 import type { KubeObject } from '../api/meta.js';
 
 const USAGE = `Usage:
@@ -16,6 +18,8 @@ const USAGE = `Usage:
   hikube apply -f FILE|-                               create or update objects from a manifest
   hikube get KIND [NAME] [-o table|wide|json|yaml|name] [-n NS | -A] [-l SELECTOR]
   hikube delete KIND NAME [-n NS]
+  hikube console NAME [-n NS] [--linger SECONDS]      attach to the serial console (Ctrl+] leaves)
+  hikube vnc NAME [-n NS] [--port P] [--address A]    serve the VM's screen to a local VNC viewer
 
 Global flags: --kubeconfig FILE (else $KUBECONFIG, else DATA_DIR/kubeconfig), --data-dir DIR`;
 
@@ -110,7 +114,14 @@ async function remove(args: string[]): Promise<void> {
   }
 }
 
-const commands: Record<string, (args: string[]) => Promise<void>> = { up: runUp, get, apply, delete: remove };
+const commands: Record<string, (args: string[]) => Promise<void>> = {
+  up: runUp,
+  get,
+  apply,
+  delete: remove,
+  console: runConsole,
+  vnc: runVnc,
+};
 
 /** Global flags may come before the verb (`hikube --kubeconfig F get vm`); they are moved after it. */
 function splitVerb(argv: string[]): [string | undefined, string[]] {

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { startPlatform } from '../platform/platform.js';
 import { defaultDataDir } from '../platform/paths.js';
 import { UsageError } from './errors.js';
+import { DEFAULT_OVERCOMMIT } from '../node/registration.js';
 
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
@@ -18,14 +19,27 @@ export function parseListen(value: string): { host: string; port: number } {
 export async function runUp(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { 'data-dir': { type: 'string' }, listen: { type: 'string', default: '127.0.0.1:6443' } },
+    options: {
+      'data-dir': { type: 'string' },
+      listen: { type: 'string', default: '127.0.0.1:6443' },
+      'node-name': { type: 'string' },
+      'cpu-overcommit': { type: 'string', default: String(DEFAULT_OVERCOMMIT.cpu) },
+      'memory-overcommit': { type: 'string', default: String(DEFAULT_OVERCOMMIT.memory) },
+    },
   });
+  const ratio = (flag: string, v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${flag} must be a positive number, not ${JSON.stringify(v)}`);
+    return n;
+  };
+  const overcommit = { cpu: ratio('cpu-overcommit', values['cpu-overcommit']), memory: ratio('memory-overcommit', values['memory-overcommit']) };
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const { host, port } = parseListen(values.listen);
   const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} ${m}\n`);
-  const platform = await startPlatform({ dataDir, host, port, log });
+  const platform = await startPlatform({ dataDir, host, port, log, overcommit, ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}) });
   process.stdout.write(`hikube is up: API server listening on ${platform.url}\n`);
   process.stdout.write(`data dir: ${dataDir}\nkubeconfig: ${platform.kubeconfigPath}\n`);
+  process.stdout.write(`node ${platform.nodeName}: guests run under ${platform.accel.toUpperCase()}\n`);
   process.stdout.write(`try: kubectl --kubeconfig ${platform.kubeconfigPath} get vm\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {

@@ -56,6 +56,13 @@ export class KubeClient {
     return new KubeClient(config, cluster.server, context?.namespace ?? 'default');
   }
 
+  /** CA, client certificate and credentials for connections made outside request() (WebSockets). */
+  async connectionOptions(): Promise<RequestOptions> {
+    const options: RequestOptions = {};
+    await this.config.applyToHTTPSOptions(options);
+    return options;
+  }
+
   async request(
     method: string,
     path: string,

@@ -13,6 +13,20 @@ import { ensureServingCerts } from '../apiserver/tls.js';
 import { GarbageCollector } from '../controllers/garbagecollector/controller.js';
 import { NamespaceController } from '../controllers/namespace/controller.js';
 import { SqliteStore } from '../store/sqlite.js';
+import { join } from 'node:path';
+import { actionSubresources } from '../apiserver/actions.js';
+import { streamSubresources } from '../apiserver/streams.js';
+import { ApiClient } from '../controllers/client.js';
+import { EventRecorder } from '../controllers/events.js';
+import { Scheduler } from '../controllers/scheduler/controller.js';
+import { VmController } from '../controllers/vm/controller.js';
+import type { Accel } from '../hypervisor/machine.js';
+import { detectAccelerator } from '../hypervisor/probe-qemu.js';
+import { genisoimage, qemuImg, qemuProcesses } from '../node/adapters.js';
+import { NodeAgent } from '../node/agent.js';
+import { DEFAULT_OVERCOMMIT, defaultNodeName, registerNode, type Overcommit } from '../node/registration.js';
+import { ImageStore, builtinImageDir } from '../storage/images.js';
+import { Provisioner } from '../storage/provisioner.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { dataPaths } from './paths.js';
 
@@ -26,6 +40,13 @@ export interface PlatformOptions {
   bookmarkIntervalMs?: number;
   /** Changes kept for watch resume (default 10,000); smaller in tests of compaction. */
   historySize?: number;
+  /** Name of this node (default: the host name). */
+  nodeName?: string;
+  /** Skip the KVM probe (tests, or a host known to lack KVM). */
+  accel?: Accel;
+  overcommit?: Overcommit;
+  /** Extra image directories searched before the built-in images. */
+  imageDirs?: string[];
 }
 
 export interface Platform {
@@ -33,6 +54,9 @@ export interface Platform {
   kubeconfigPath: string;
   token: string;
   registry: Registry;
+  nodeName: string;
+  accel: Accel;
+  agent: NodeAgent;
   stop(): Promise<void>;
 }
 
@@ -56,11 +80,45 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   gc.start();
   namespaces.start();
 
+  const accel = options.accel ?? (await detectAccelerator((reason) => log(`KVM is not usable here, guests run under TCG: ${reason}`)));
+  const nodeName = options.nodeName ?? defaultNodeName();
+  const api = new ApiClient(registry);
+  registerNode(api, nodeName, accel, options.overcommit ?? DEFAULT_OVERCOMMIT, new Date());
+  const provisioner = new Provisioner(api, new EventRecorder(api, 'persistentvolume-controller', nodeName), qemuImg, join(options.dataDir, 'volumes'), log);
+  const vms = new VmController({ api, events: new EventRecorder(api, 'virtualmachine-controller', nodeName), log });
+  const scheduler = new Scheduler(api, { cpuAllocationRatio: 10 }, undefined, log);
+  const agent = new NodeAgent({
+    api,
+    events: new EventRecorder(api, 'virt-handler', nodeName),
+    nodeName,
+    dataDir: options.dataDir,
+    accel,
+    images: new ImageStore([...(options.imageDirs ?? []), join(options.dataDir, 'images'), builtinImageDir()]),
+    disks: qemuImg,
+    iso: genisoimage,
+    processes: qemuProcesses,
+    claimPath: (ns, claim) => provisioner.claimPath(ns, claim),
+    log,
+  });
+  provisioner.start();
+  vms.start();
+  scheduler.start();
+  agent.start();
+  const stopControllers = (): void => {
+    agent.stop();
+    scheduler.stop();
+    vms.stop();
+    provisioner.stop();
+    gc.stop();
+    namespaces.stop();
+  };
+
   const server = new ApiServer({
     registry,
     kinds,
     certs,
     tokens: [token],
+    subresources: [...actionSubresources(registry, agent), ...streamSubresources(agent, { log })],
     ...(options.bookmarkIntervalMs !== undefined
       ? { watch: { bookmarkIntervalMs: options.bookmarkIntervalMs } }
       : {}),
@@ -69,8 +127,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   try {
     address = await server.listen(options.host, options.port);
   } catch (err) {
-    gc.stop();
-    namespaces.stop();
+    stopControllers();
     store.close();
     throw err;
   }
@@ -83,9 +140,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     kubeconfigPath: paths.kubeconfig,
     token,
     registry,
+    nodeName,
+    accel,
+    agent,
     async stop() {
-      gc.stop();
-      namespaces.stop();
+      stopControllers();
       await server.close();
       store.close();
     },

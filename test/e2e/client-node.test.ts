@@ -41,6 +41,7 @@ const GROUP = 'kubevirt.io';
 const VERSION = 'v1';
 const PLURAL = 'virtualmachines';
 
+/** A minimal valid VM. Spec changes below move runStrategy to Manual, which never starts a VMI. */
 const vm = (name: string, guest = '128Mi', labels: Record<string, string> = {}): VM => ({
   apiVersion: 'kubevirt.io/v1',
   kind: 'VirtualMachine',
@@ -177,15 +178,15 @@ describe('CustomObjectsApi on kubevirt.io/v1 VirtualMachines', () => {
         namespace: ns,
         plural: PLURAL,
         name: 'crud-1',
-        body: { metadata: { labels: { tier: 'gold' } }, spec: { runStrategy: 'Always' } },
+        body: { metadata: { labels: { tier: 'gold' } }, spec: { runStrategy: 'Manual' } },
       },
       mergePatch,
     )) as VM;
     assert.deepEqual(patched.metadata?.labels, { app: 'crud', tier: 'gold' });
-    assert.equal(patched.spec.runStrategy, 'Always');
+    assert.equal(patched.spec.runStrategy, 'Manual');
     assert.equal(patched.spec.template.spec.domain.memory?.guest, '256Mi');
     assert.equal(patched.metadata?.generation, 3);
-    assert.equal((await getVM(ns, 'crud-1')).spec.runStrategy, 'Always');
+    assert.equal((await getVM(ns, 'crud-1')).spec.runStrategy, 'Manual');
 
     // a merge patch that sets a label to null removes it
     const unlabelled = (await custom.patchNamespacedCustomObject(
@@ -330,8 +331,8 @@ describe('KubernetesObjectApi (discovery-driven, generic)', () => {
       ['generic-1'],
     );
 
-    const replaced = await objects.replace<VM>({ ...read, spec: { ...read.spec, runStrategy: 'Always' } });
-    assert.equal(replaced.spec.runStrategy, 'Always');
+    const replaced = await objects.replace<VM>({ ...read, spec: { ...read.spec, runStrategy: 'Manual' } });
+    assert.equal(replaced.spec.runStrategy, 'Manual');
 
     const patched = await objects.patch<KubernetesObject>(
       {
@@ -346,7 +347,7 @@ describe('KubernetesObjectApi (discovery-driven, generic)', () => {
       PatchStrategy.MergePatch,
     );
     assert.deepEqual(patched.metadata?.labels, { via: 'generic' });
-    assert.equal((patched as VM).spec.runStrategy, 'Always');
+    assert.equal((patched as VM).spec.runStrategy, 'Manual');
 
     await objects.delete({
       apiVersion: 'kubevirt.io/v1',
@@ -407,7 +408,7 @@ describe('Watch', () => {
           namespace: ns,
           plural: PLURAL,
           name: 'watched',
-          body: { spec: { runStrategy: 'Always' } },
+          body: { spec: { runStrategy: 'Manual' } },
         },
         mergePatch,
       );
@@ -424,7 +425,7 @@ describe('Watch', () => {
         events.map((e) => `${e.type} ${e.name}`),
         ['ADDED watched', 'MODIFIED watched', 'DELETED watched'],
       );
-      assert.equal(events[1]?.runStrategy, 'Always');
+      assert.equal(events[1]?.runStrategy, 'Manual');
       const rvs = events.map((e) => Number(e.rv));
       assert.ok(rvs[0]! < rvs[1]! && rvs[1]! < rvs[2]!, `resourceVersions ${rvs.join(',')}`);
       assert.equal(doneCalled, false, 'the watch ended early');
@@ -472,7 +473,7 @@ describe('informer', () => {
               namespace: ns,
               plural: PLURAL,
               name: `inf-${i}`,
-              body: { metadata: { labels: { batch: 'b', n: String(i) } }, spec: { runStrategy: 'Always' } },
+              body: { metadata: { labels: { batch: 'b', n: String(i) } }, spec: { runStrategy: 'Manual' } },
             },
             mergePatch,
           ),
@@ -490,8 +491,6 @@ describe('informer', () => {
         ),
       );
 
-      const server = await listVMs(ns);
-      assert.equal(server.items.length, 5 + N - 30);
       const snapshot = (items: readonly VM[]): string[] =>
         items
           .map(
@@ -499,11 +498,13 @@ describe('informer', () => {
               `${o.metadata?.name ?? ''} uid=${o.metadata?.uid ?? ''} rv=${o.metadata?.resourceVersion ?? ''} labels=${JSON.stringify(o.metadata?.labels ?? {})} run=${o.spec.runStrategy ?? ''}`,
           )
           .sort();
-      const want = snapshot(server.items);
+      // compare with a fresh server list on every probe: controllers may still be writing status
+      let want: string[] = [];
       let last: string[] = [];
       try {
         await eventually(
-          () => {
+          async () => {
+            want = snapshot((await listVMs(ns)).items);
             last = snapshot(informer.list(ns));
             return JSON.stringify(last) === JSON.stringify(want);
           },
@@ -513,12 +514,13 @@ describe('informer', () => {
       } catch (err) {
         assert.deepEqual(last, want, String(err));
       }
+      assert.equal(want.length, 5 + N - 30);
       assert.deepEqual(errors, []);
       assert.equal(counts.add, 5 + N);
       assert.equal(counts.delete, 30);
       assert.ok(counts.update >= 30, `updates seen: ${counts.update}`);
       // the patched-but-not-deleted objects carry the update
-      assert.equal(informer.get('inf-5', ns)?.spec.runStrategy, 'Always');
+      assert.equal(informer.get('inf-5', ns)?.spec.runStrategy, 'Manual');
       assert.equal(informer.get('inf-5', ns)?.metadata?.labels?.['batch'], 'b');
       assert.equal(informer.get('inf-15', ns), undefined);
       assert.equal(informer.get('inf-35', ns), undefined);
@@ -527,4 +529,35 @@ describe('informer', () => {
       await informer.stop();
     }
   });
+});
+
+// Divergences from kube-apiserver found by this suite, reported rather than fixed here: `todo`
+// tests run and print their failure, without failing the run. Remove `todo` once fixed.
+describe('Kubernetes parity (known divergences)', () => {
+  test(
+    'deleting a ConfigMap answers a Status Success, as kube-apiserver does for kinds without ReturnDeletedObject',
+    { todo: 'src: DELETE of a ConfigMap answers the deleted ConfigMap, not a Status' },
+    async () => {
+      await core.createNamespacedConfigMap({
+        namespace: 'default',
+        body: { metadata: { name: 'parity-cm' } },
+      });
+      const status = await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'parity-cm' });
+      assert.equal(status.kind, 'Status');
+      assert.equal(status.status, 'Success');
+      assert.equal(status.details?.name, 'parity-cm');
+      assert.equal(status.details?.kind, 'configmaps');
+    },
+  );
+
+  test(
+    'the built-in namespaces cannot be deleted: 403 Forbidden',
+    { todo: 'src: DELETE /api/v1/namespaces/kube-public (or default) is accepted and removes it' },
+    async () => {
+      const refused = await apiError(core.deleteNamespace({ name: 'kube-public' }));
+      assert.equal(refused.code, 403);
+      assert.equal(refused.status.reason, 'Forbidden');
+      assert.equal((await core.readNamespace({ name: 'kube-public' })).status?.phase, 'Active');
+    },
+  );
 });

@@ -257,3 +257,27 @@ export const persistentVolumeClaimKind: KindDefinition = {
     { name: 'StorageClass', type: 'string', jsonPath: '.spec.storageClassName' },
   ],
 };
+
+export const ControllerRevision = Obj('An immutable snapshot of state, e.g. the instance type a VM was started with.', {
+  ...envelope,
+  data: opt(Preserve('The recorded state.')),
+  revision: Type.Integer({ description: 'Revision number.' }),
+});
+export type ControllerRevision = Static<typeof ControllerRevision>;
+
+export const controllerRevisionKind: KindDefinition = {
+  group: 'apps',
+  version: 'v1',
+  kind: 'ControllerRevision',
+  plural: 'controllerrevisions',
+  singular: 'controllerrevision',
+  namespaced: true,
+  description: 'ControllerRevision holds an immutable snapshot: the VM controller records the instance type and preference a VM runs with.',
+  schema: ControllerRevision,
+  statusSubresource: false,
+  printerColumns: [{ name: 'Revision', type: 'integer', jsonPath: '.revision' }],
+  validate: (obj, old) =>
+    old !== undefined && JSON.stringify(old['data']) !== JSON.stringify(obj['data'])
+      ? [{ path: 'data', reason: 'FieldValueForbidden', message: 'Forbidden: field is immutable' }]
+      : [],
+};

@@ -2,6 +2,7 @@
  * KubeVirt's status vocabulary: phases, printable statuses, condition types and reasons. The
  * controllers, the CLI and the console import these; none of them re-declares a status string.
  */
+import type { TProperties } from '@sinclair/typebox';
 import { Obj, Preserve, StringEnum, Type, type Static, opt } from '../schema.js';
 
 export const PRINTABLE_STATUSES = [
@@ -73,7 +74,7 @@ export const Conditions = Type.Array(Condition, {
 });
 
 /** Status subtrees we keep as written when a field is not listed (forward compatibility with KubeVirt). */
-export const OpenStatus = (description: string, properties: Parameters<typeof Obj>[1]) =>
+export const OpenStatus = <P extends TProperties>(description: string, properties: P) =>
   Obj(description, properties, { 'x-kubernetes-preserve-unknown-fields': true });
 
 export const AnyList = Type.Array(Preserve());

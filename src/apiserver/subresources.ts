@@ -1,0 +1,78 @@
+/**
+ * Action subresources outside the resource store, as KubeVirt serves them under its
+ * `subresources.kubevirt.io` group: `PUT …/virtualmachines/NAME/start`, `…/stop`, and the
+ * WebSocket ones (`GET …/virtualmachineinstances/NAME/console`). Components register handlers;
+ * the API server authenticates, routes, and turns thrown errors into Status objects.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+export interface SubresourceRequest {
+  namespace: string;
+  name: string;
+  query: URLSearchParams;
+  /** The decoded JSON body, `{}` when there is none. */
+  body: Record<string, unknown>;
+}
+
+export interface UpgradeRequest {
+  namespace: string;
+  name: string;
+  query: URLSearchParams;
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+}
+
+export interface Subresource {
+  group: string;
+  version: string;
+  /** Plural of the parent resource, e.g. `virtualmachines`. */
+  resource: string;
+  /** e.g. `start`. */
+  name: string;
+  /** Verbs accepted by `handle` (PUT for KubeVirt's actions). */
+  verbs?: readonly string[];
+  /** Performs the action; the value returned is sent as JSON with 200, or 202 with no body when undefined. */
+  handle?(request: SubresourceRequest, raw: { req: IncomingMessage; res: ServerResponse }): Promise<unknown>;
+  /** Takes over an HTTP upgrade (WebSocket). Errors thrown before the handshake become a Status. */
+  upgrade?(request: UpgradeRequest): Promise<void>;
+}
+
+export interface SubresourceRoute {
+  sub: Subresource;
+  namespace: string;
+  name: string;
+}
+
+/** `/apis/G/V/namespaces/NS/RESOURCE/NAME/SUB` → the registered handler, or undefined. */
+export function matchSubresource(path: string, subs: readonly Subresource[]): SubresourceRoute | undefined {
+  const parts = path
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
+  if (parts.length !== 8 || parts[0] !== 'apis' || parts[3] !== 'namespaces') return undefined;
+  const [, group, version, , namespace = '', resource, name = '', subName] = parts;
+  const sub = subs.find(
+    (s) => s.group === group && s.version === version && s.resource === resource && s.name === subName,
+  );
+  return sub === undefined ? undefined : { sub, namespace, name };
+}
+
+/** The discovery resource list of a subresource-only group version (virtctl and kubectl look for it). */
+export function subresourceList(group: string, version: string, subs: readonly Subresource[]): unknown {
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: `${group}/${version}`,
+    resources: subs
+      .filter((s) => s.group === group && s.version === version)
+      .map((s) => ({
+        name: `${s.resource}/${s.name}`,
+        singularName: '',
+        namespaced: true,
+        kind: s.resource === 'virtualmachines' ? 'VirtualMachine' : 'VirtualMachineInstance',
+        verbs: s.upgrade !== undefined ? ['get'] : ['update'],
+      })),
+  };
+}

@@ -1,0 +1,388 @@
+/**
+ * The VM controller (KubeVirt's virt-controller role for VMs): keeps a VirtualMachineInstance
+ * running or not according to the VM's runStrategy and its pending start/stop requests, creates
+ * that VMI from the template expanded with the instance type and preference (recorded in a
+ * ControllerRevision so later edits of the instance type do not resize a running VM), backs off
+ * after failures, and writes the VM's status. It talks to nothing but API objects.
+ */
+import { createHash } from 'node:crypto';
+import { controllerRevisionKind, persistentVolumeClaimKind, type ControllerRevision } from '../../api/core/core.js';
+import {
+  virtualMachineClusterInstancetypeKind,
+  virtualMachineClusterPreferenceKind,
+  virtualMachineInstancetypeKind,
+  virtualMachinePreferenceKind,
+  type InstancetypeSpec,
+  type PreferenceSpec,
+} from '../../api/instancetype/instancetype.js';
+import type { KindDefinition } from '../../api/kind.js';
+import type { KubeObject } from '../../api/meta.js';
+import type { Condition } from '../../api/kubevirt/status.js';
+import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.js';
+import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
+import type { ApiClient } from '../client.js';
+import type { EventRecorder } from '../events.js';
+import { WorkQueue, realTimers, type Timers } from '../queue.js';
+import { ExpansionError, expandSpec } from './expand.js';
+import { isFinal, runStrategyOf, vmStatusView, type VmFacts } from './printable.js';
+
+export const VM_NAME_LABEL = 'vm.kubevirt.io/name';
+export const VM_GENERATION_ANNOTATION = 'kubevirt.io/vm-generation';
+export const TEMPLATE_HASH_ANNOTATION = 'hikube.io/template-hash';
+/** A VMI that ran this long without failing resets the crash-loop back-off. */
+const STABLE_RUN_MS = 60_000;
+
+interface StartFailure {
+  consecutiveFailCount?: number;
+  retryAfterTimestamp?: string;
+  lastFailedVMIUID?: string;
+}
+
+interface StateChangeRequest {
+  action: 'Start' | 'Stop';
+  uid?: string;
+  data?: Record<string, string>;
+}
+
+export interface VmControllerOptions {
+  api: ApiClient;
+  events: EventRecorder;
+  log?: (message: string) => void;
+  now?: () => Date;
+  timers?: Timers;
+}
+
+export class VmController {
+  private readonly queue: WorkQueue;
+  private readonly api: ApiClient;
+  private readonly events: EventRecorder;
+  private readonly now: () => Date;
+  private readonly timers: Timers;
+  private readonly wakeups = new Map<string, unknown>();
+  private unsubscribe: () => void = () => undefined;
+
+  constructor(options: VmControllerOptions) {
+    this.api = options.api;
+    this.events = options.events;
+    this.now = options.now ?? (() => new Date());
+    this.timers = options.timers ?? realTimers;
+    const log = options.log ?? (() => undefined);
+    this.queue = new WorkQueue(
+      (key) => this.sync(key),
+      (key, err) => log(`vm controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`),
+      this.timers,
+    );
+  }
+
+  start(): void {
+    this.unsubscribe = this.api.watch(
+      [virtualMachineKind, virtualMachineInstanceKind, persistentVolumeClaimKind],
+      (e, def) => {
+        if (def === persistentVolumeClaimKind) {
+          for (const vm of this.api.list<VirtualMachine>(virtualMachineKind, e.namespace)) this.enqueue(e.namespace, vm.metadata.name ?? '');
+        } else {
+          this.enqueue(e.namespace, e.name);
+        }
+      },
+    );
+    for (const vm of this.api.list<VirtualMachine>(virtualMachineKind)) this.enqueue(vm.metadata.namespace ?? '', vm.metadata.name ?? '');
+  }
+
+  stop(): void {
+    this.unsubscribe();
+    this.queue.stop();
+    for (const h of this.wakeups.values()) this.timers.clearTimeout(h);
+    this.wakeups.clear();
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private enqueue(namespace: string, name: string): void {
+    this.queue.add(`${namespace}/${name}`);
+  }
+
+  private wakeAt(key: string, at: Date): void {
+    const old = this.wakeups.get(key);
+    if (old !== undefined) this.timers.clearTimeout(old);
+    const delay = Math.max(0, at.getTime() - this.now().getTime()) + 10;
+    this.wakeups.set(
+      key,
+      this.timers.setTimeout(() => {
+        this.wakeups.delete(key);
+        this.queue.add(key);
+      }, delay),
+    );
+  }
+
+  private sync(key: string): void {
+    const [namespace = '', name = ''] = key.split('/');
+    const vm = this.api.get<VirtualMachine>(virtualMachineKind, namespace, name);
+    if (vm === undefined) return;
+    let vmi = this.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
+    if (vmi !== undefined && !ownedBy(vmi, vm)) vmi = undefined;
+    const status = (vm.status ?? {}) as NonNullable<VirtualMachine['status']>;
+    const failure: StartFailure = { ...(status.startFailure as StartFailure | undefined) };
+    const requests: StateChangeRequest[] = [...((status.stateChangeRequests as StateChangeRequest[] | undefined) ?? [])];
+    const facts: VmFacts = { missingPvcs: this.missingPvcs(vm), restartRequired: false, now: this.now() };
+    let revisions: RevisionRefs = {
+      instancetype: status.instancetypeRef as RevisionRef | undefined,
+      preference: status.preferenceRef as RevisionRef | undefined,
+    };
+
+    if (vmi !== undefined) this.observeFailure(vm, vmi, failure, key);
+    const backoffUntil = failure.retryAfterTimestamp !== undefined ? new Date(failure.retryAfterTimestamp) : undefined;
+    if (backoffUntil !== undefined) facts.backoffUntil = backoffUntil;
+    const backingOff = backoffUntil !== undefined && backoffUntil > facts.now;
+    if (backingOff) this.wakeAt(key, backoffUntil);
+
+    const create = (): void => {
+      if (facts.missingPvcs.length > 0 || backingOff) return;
+      try {
+        const made = this.createVmi(vm, revisions);
+        revisions = made.revisions;
+        vmi = made.vmi;
+      } catch (err) {
+        const reason = err instanceof ExpansionError ? 'FailedCreate' : 'FailedCreate';
+        const message = err instanceof Error ? err.message : String(err);
+        facts.createError = { reason, message };
+        this.events.record(vm, 'Warning', reason, `Error creating VirtualMachineInstance ${name}: ${message}`);
+      }
+    };
+    const stop = (why: string, grace?: number): void => {
+      if (vmi === undefined || vmi.metadata.deletionTimestamp !== undefined) return;
+      this.api.delete(virtualMachineInstanceKind, namespace, name, grace !== undefined ? { gracePeriodSeconds: grace } : {});
+      this.events.record(vm, 'Normal', 'SuccessfulDelete', `Stopped the virtual machine by deleting the virtual machine instance ${vmi.metadata.uid ?? ''}${why}`);
+      vmi = this.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
+    };
+
+    if (vm.metadata.deletionTimestamp !== undefined) {
+      stop('');
+    } else if (requests.length > 0) {
+      const request = requests[0];
+      if (request?.action === 'Stop') {
+        const grace = request.data?.['gracePeriod'];
+        if (vmi !== undefined && (request.uid === undefined || request.uid === vmi.metadata.uid)) {
+          stop('', grace === undefined ? undefined : Number(grace));
+          if (grace !== undefined && vmi?.metadata.deletionTimestamp !== undefined) {
+            this.api.delete(virtualMachineInstanceKind, namespace, name, { gracePeriodSeconds: Number(grace) });
+          }
+        } else {
+          requests.shift();
+        }
+      } else if (request?.action === 'Start') {
+        if (vmi === undefined) {
+          create();
+          if (vmi !== undefined) requests.shift();
+        } else if (isFinal(vmi)) {
+          stop('');
+        } else {
+          requests.shift();
+        }
+      }
+      if (requests.length > 0 && requests.length !== (status.stateChangeRequests as unknown[] | undefined)?.length) this.queue.add(key);
+    } else {
+      const strategy = runStrategyOf(vm);
+      if (strategy === 'Halted') stop('');
+      else if (strategy === 'Always') {
+        if (vmi === undefined) create();
+        else if (isFinal(vmi)) stop(vmi.status?.phase === 'Failed' ? ' after it failed' : ' after the guest shut down');
+      } else if (strategy === 'RerunOnFailure') {
+        if (vmi === undefined) create();
+        else if (vmi.status?.phase === 'Failed') stop(' after it failed');
+      } else if (strategy === 'Once') {
+        if (vmi === undefined && status.created !== true && status.printableStatus !== 'Stopped') create();
+      }
+    }
+
+    if (vmi !== undefined) {
+      facts.restartRequired = vmi.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] !== templateHash(vm);
+      const running = runningSince(vmi);
+      if (running !== undefined && failure.consecutiveFailCount !== undefined) {
+        if (facts.now.getTime() - running.getTime() >= STABLE_RUN_MS) {
+          delete failure.consecutiveFailCount;
+          delete failure.retryAfterTimestamp;
+        } else this.wakeAt(key, new Date(running.getTime() + STABLE_RUN_MS));
+      }
+    }
+    this.writeStatus(vm, vmi, facts, failure, requests, revisions);
+  }
+
+  /** Counts a failed VMI once, and sets when the next start may happen. */
+  private observeFailure(vm: VirtualMachine, vmi: VirtualMachineInstance, failure: StartFailure, key: string): void {
+    if (vmi.status?.phase !== 'Failed' || failure.lastFailedVMIUID === vmi.metadata.uid) return;
+    const count = (failure.consecutiveFailCount ?? 0) + 1;
+    failure.consecutiveFailCount = count;
+    failure.lastFailedVMIUID = vmi.metadata.uid ?? '';
+    const delayS = count <= 1 ? 0 : Math.min(300, 5 * 2 ** (count - 2));
+    const at = new Date(this.now().getTime() + delayS * 1000);
+    failure.retryAfterTimestamp = at.toISOString();
+    if (delayS > 0) {
+      this.events.record(vm, 'Warning', 'CrashLoopBackOff', `the virtual machine failed ${count} times in a row; next start in ${delayS}s`);
+      this.wakeAt(key, at);
+    }
+  }
+
+  private missingPvcs(vm: VirtualMachine): string[] {
+    const namespace = vm.metadata.namespace ?? '';
+    const templates = new Set((vm.spec.dataVolumeTemplates ?? []).map((t) => t.metadata?.name));
+    const claims = (vm.spec.template.spec?.volumes ?? []).flatMap((v) => {
+      if (v.persistentVolumeClaim !== undefined) return [v.persistentVolumeClaim.claimName];
+      if (v.dataVolume !== undefined && !templates.has(v.dataVolume.name)) return [v.dataVolume.name];
+      return [];
+    });
+    return claims.filter((c) => this.api.get(persistentVolumeClaimKind, namespace, c) === undefined);
+  }
+
+  private createVmi(vm: VirtualMachine, refs: RevisionRefs): { vmi: VirtualMachineInstance; revisions: RevisionRefs } {
+    const namespace = vm.metadata.namespace ?? '';
+    const name = vm.metadata.name ?? '';
+    const template = vm.spec.template;
+    if (template.spec === undefined) throw new Error('the VM template has no spec');
+    const it = this.revision<InstancetypeSpec>(vm, 'instancetype', refs.instancetype);
+    const pref = this.revision<PreferenceSpec>(vm, 'preference', refs.preference);
+    const spec = expandSpec(template.spec, it?.spec, pref?.spec);
+    spec.domain.firmware = { ...spec.domain.firmware, uuid: spec.domain.firmware?.uuid ?? firmwareUuid(vm) };
+    const vmi: VirtualMachineInstance = {
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'VirtualMachineInstance',
+      metadata: {
+        name,
+        namespace,
+        labels: { ...template.metadata?.labels, [VM_NAME_LABEL]: name },
+        annotations: {
+          ...template.metadata?.annotations,
+          [VM_GENERATION_ANNOTATION]: String(vm.metadata.generation ?? 1),
+          [TEMPLATE_HASH_ANNOTATION]: templateHash(vm),
+        },
+        ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name, uid: vm.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+      },
+      spec,
+      status: { phase: 'Pending' },
+    };
+    const created = this.api.create(virtualMachineInstanceKind, vmi);
+    this.events.record(vm, 'Normal', 'SuccessfulCreate', `Started the virtual machine by creating the new virtual machine instance ${name}`);
+    return { vmi: created, revisions: { instancetype: it?.ref, preference: pref?.ref } };
+  }
+
+  /** The instance type or preference the VM runs with: the recorded revision if any, else the current object, recorded now. */
+  private revision<S>(vm: VirtualMachine, which: 'instancetype' | 'preference', recorded: RevisionRef | undefined): { spec: S; ref: RevisionRef } | undefined {
+    const matcher = vm.spec[which];
+    if (matcher?.name === undefined) return undefined;
+    const namespace = vm.metadata.namespace ?? '';
+    const clusterKind = which === 'instancetype' ? 'VirtualMachineClusterInstancetype' : 'VirtualMachineClusterPreference';
+    const kind = matcher.kind ?? clusterKind;
+    if (recorded !== undefined && recorded.name === matcher.name && recorded.kind === kind) {
+      const rev = this.api.get<ControllerRevision>(controllerRevisionKind, namespace, recorded.controllerRevisionRef.name);
+      const data = rev?.data as { spec?: S } | undefined;
+      if (data?.spec !== undefined) return { spec: data.spec, ref: recorded };
+    }
+    const def = kindFor(which, kind);
+    const source = this.api.get<KubeObject & { spec: S }>(def, namespace, matcher.name);
+    if (source === undefined) {
+      throw new ExpansionError(`spec.${which}.name`, `${kind} ${JSON.stringify(matcher.name)} not found`);
+    }
+    const revName = `${vm.metadata.name ?? ''}-${matcher.name}-${(source.metadata.uid ?? '').slice(0, 8)}-${source.metadata.generation ?? 1}`;
+    if (this.api.get(controllerRevisionKind, namespace, revName) === undefined) {
+      this.api.create<ControllerRevision>(controllerRevisionKind, {
+        apiVersion: 'apps/v1',
+        kind: 'ControllerRevision',
+        metadata: {
+          name: revName,
+          namespace,
+          labels: { [VM_NAME_LABEL]: vm.metadata.name ?? '' },
+          ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: vm.metadata.name ?? '', uid: vm.metadata.uid ?? '', controller: true }],
+        },
+        data: { apiVersion: source.apiVersion, kind: source.kind, metadata: { name: matcher.name }, spec: source.spec },
+        revision: source.metadata.generation ?? 1,
+      });
+    }
+    return { spec: source.spec, ref: { name: matcher.name, kind, controllerRevisionRef: { name: revName } } };
+  }
+
+  private writeStatus(
+    vm: VirtualMachine,
+    vmi: VirtualMachineInstance | undefined,
+    facts: VmFacts,
+    failure: StartFailure,
+    requests: StateChangeRequest[],
+    revisions: RevisionRefs,
+  ): void {
+    const previous = (vm.status?.conditions ?? []) as Condition[];
+    const view = vmStatusView(vm, vmi, facts, previous);
+    const old = vm.status ?? {};
+    const next: Record<string, unknown> = {
+      ...old,
+      printableStatus: view.printableStatus,
+      ready: view.ready,
+      created: view.created,
+      runStrategy: runStrategyOf(vm),
+      conditions: view.conditions,
+      observedGeneration: vm.metadata.generation ?? 1,
+      desiredGeneration: vm.metadata.generation ?? 1,
+    };
+    setOrDelete(next, 'startFailure', Object.keys(failure).length > 0 ? failure : undefined);
+    setOrDelete(next, 'stateChangeRequests', requests.length > 0 ? requests : undefined);
+    setOrDelete(next, 'instancetypeRef', revisions.instancetype);
+    setOrDelete(next, 'preferenceRef', revisions.preference);
+    if (old.printableStatus !== view.printableStatus && view.printableStatus === 'ErrorPvcNotFound') {
+      this.events.record(vm, 'Warning', 'FailedPvcNotFound', `PVC ${facts.missingPvcs.join(', ')} not found: create it to start the VM`);
+    }
+    if (JSON.stringify(old) === JSON.stringify(next)) return;
+    this.api.mutate<VirtualMachine>(
+      virtualMachineKind,
+      vm.metadata.namespace ?? '',
+      vm.metadata.name ?? '',
+      (current) => {
+        if (current.metadata.uid !== vm.metadata.uid) return false;
+        current.status = next as NonNullable<VirtualMachine['status']>;
+        return true;
+      },
+      true,
+    );
+  }
+}
+
+interface RevisionRef {
+  name: string;
+  kind: string;
+  controllerRevisionRef: { name: string };
+}
+interface RevisionRefs {
+  instancetype: RevisionRef | undefined;
+  preference: RevisionRef | undefined;
+}
+
+function kindFor(which: 'instancetype' | 'preference', kind: string): KindDefinition {
+  if (which === 'instancetype') return kind === 'VirtualMachineInstancetype' ? virtualMachineInstancetypeKind : virtualMachineClusterInstancetypeKind;
+  return kind === 'VirtualMachinePreference' ? virtualMachinePreferenceKind : virtualMachineClusterPreferenceKind;
+}
+
+const ownedBy = (vmi: VirtualMachineInstance, vm: VirtualMachine): boolean =>
+  (vmi.metadata.ownerReferences ?? []).some((r) => r.uid === vm.metadata.uid && r.controller === true);
+
+function setOrDelete(o: Record<string, unknown>, key: string, value: unknown): void {
+  if (value === undefined) delete o[key];
+  else o[key] = value;
+}
+
+/** What the VMI was made from: a change means the running guest no longer matches the VM. */
+function templateHash(vm: VirtualMachine): string {
+  return createHash('sha256')
+    .update(JSON.stringify([vm.spec.template, vm.spec.instancetype?.name, vm.spec.instancetype?.kind, vm.spec.preference?.name, vm.spec.preference?.kind]))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** A stable firmware UUID per VM (SMBIOS system UUID), derived from the VM's uid. */
+function firmwareUuid(vm: VirtualMachine): string {
+  const h = createHash('sha1').update(`hikube-vm-firmware:${vm.metadata.uid ?? ''}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+}
+
+function runningSince(vmi: VirtualMachineInstance): Date | undefined {
+  if (vmi.status?.phase !== 'Running') return undefined;
+  const t = vmi.status.phaseTransitionTimestamps?.find((p) => p.phase === 'Running')?.phaseTransitionTimestamp;
+  return t === undefined ? undefined : new Date(t);
+}

@@ -1,0 +1,109 @@
+/**
+ * A VM's status as one pure function of the VM, its VMI and what the controller found: KubeVirt's
+ * printableStatus, the Ready/Paused/Failure/RestartRequired conditions, `ready` and `created`.
+ * Reasons here are the ones events use too.
+ */
+import type { Condition, PrintableStatus, RunStrategy } from '../../api/kubevirt/status.js';
+import type { VirtualMachine } from '../../api/kubevirt/vm.js';
+import type { VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
+
+export interface VmFacts {
+  /** PVCs the VM's volumes name that do not exist. */
+  missingPvcs: string[];
+  /** A restart is delayed after failures until then. */
+  backoffUntil?: Date;
+  /** Creating the VMI failed (e.g. the instance type is missing). */
+  createError?: { reason: string; message: string };
+  /** The VM's template changed since the VMI was created. */
+  restartRequired: boolean;
+  now: Date;
+}
+
+export interface VmStatusView {
+  printableStatus: PrintableStatus;
+  ready: boolean;
+  created: boolean;
+  conditions: Condition[];
+}
+
+export const runStrategyOf = (vm: VirtualMachine): RunStrategy =>
+  vm.spec.runStrategy ?? (vm.spec.running === true ? 'Always' : 'Halted');
+
+export const condition = (vmi: VirtualMachineInstance | undefined, type: string): Condition | undefined =>
+  vmi?.status?.conditions?.find((c) => c.type === type);
+
+export const isFinal = (vmi: VirtualMachineInstance): boolean => vmi.status?.phase === 'Succeeded' || vmi.status?.phase === 'Failed';
+
+export function printableStatus(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, facts: VmFacts): PrintableStatus {
+  if (vm.metadata.deletionTimestamp !== undefined) return 'Terminating';
+  const backingOff = facts.backoffUntil !== undefined && facts.backoffUntil > facts.now;
+  if (vmi === undefined) {
+    const wantsRun = runStrategyOf(vm) !== 'Halted' && runStrategyOf(vm) !== 'Manual';
+    if (wantsRun && facts.missingPvcs.length > 0) return 'ErrorPvcNotFound';
+    if (backingOff) return 'CrashLoopBackOff';
+    return 'Stopped';
+  }
+  if (vmi.metadata.deletionTimestamp !== undefined) return 'Stopping';
+  const phase = vmi.status?.phase ?? 'Pending';
+  const sync = condition(vmi, 'Synchronized');
+  switch (phase) {
+    case 'Pending':
+    case 'Scheduling':
+    case 'Scheduled': {
+      const scheduled = condition(vmi, 'PodScheduled');
+      if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') return 'ErrorUnschedulable';
+      if (sync?.status === 'False' && (sync.reason === 'ErrImagePull' || sync.reason === 'ImagePullBackOff')) return sync.reason;
+      if (sync?.status === 'False' && sync.reason === 'PvcNotFound') return 'ErrorPvcNotFound';
+      return 'Starting';
+    }
+    case 'Running':
+      return condition(vmi, 'Paused')?.status === 'True' ? 'Paused' : 'Running';
+    case 'Succeeded':
+    case 'Failed':
+      return backingOff ? 'CrashLoopBackOff' : 'Stopped';
+    default:
+      return 'Unknown';
+  }
+}
+
+export function vmStatusView(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, facts: VmFacts, previous: Condition[] = []): VmStatusView {
+  const ready = vmi !== undefined && vmi.status?.phase === 'Running' && condition(vmi, 'Ready')?.status === 'True';
+  const at = facts.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const wanted: Omit<Condition, 'lastTransitionTime' | 'lastProbeTime'>[] = [];
+  const vmiReady = condition(vmi, 'Ready');
+  wanted.push(
+    ready
+      ? { type: 'Ready', status: 'True', reason: 'Ready', message: '' }
+      : {
+          type: 'Ready',
+          status: 'False',
+          reason: vmi === undefined ? 'VMINotExists' : (vmiReady?.reason ?? 'NotReady'),
+          message: vmi === undefined ? 'VMI does not exist' : (vmiReady?.message ?? ''),
+        },
+  );
+  const paused = condition(vmi, 'Paused');
+  if (paused?.status === 'True') wanted.push({ type: 'Paused', status: 'True', reason: paused.reason ?? 'PausedByUser', message: paused.message ?? 'VMI was paused by user' });
+  const failure = failureOf(vmi, facts);
+  if (failure !== undefined) wanted.push({ type: 'Failure', status: 'True', ...failure });
+  if (facts.restartRequired) {
+    wanted.push({ type: 'RestartRequired', status: 'True', reason: 'RestartRequired', message: 'a non-live-updatable field was changed in the template spec' });
+  }
+  const scheduled = condition(vmi, 'PodScheduled');
+  if (scheduled?.status === 'False') wanted.push({ type: 'PodScheduled', status: 'False', reason: scheduled.reason ?? 'Unschedulable', message: scheduled.message ?? '' });
+  const conditions = wanted.map((c): Condition => {
+    const old = previous.find((p) => p.type === c.type);
+    const same = old !== undefined && old.status === c.status;
+    return { ...c, lastProbeTime: null, lastTransitionTime: same ? (old.lastTransitionTime ?? at) : at };
+  });
+  return { printableStatus: printableStatus(vm, vmi, facts), ready, created: vmi !== undefined, conditions };
+}
+
+function failureOf(vmi: VirtualMachineInstance | undefined, facts: VmFacts): { reason: string; message: string } | undefined {
+  if (facts.createError !== undefined) return facts.createError;
+  if (facts.missingPvcs.length > 0) {
+    return { reason: 'FailedPvcNotFound', message: `PVC ${facts.missingPvcs.map((n) => JSON.stringify(n)).join(', ')} not found` };
+  }
+  const sync = condition(vmi, 'Synchronized');
+  if (sync?.status === 'False') return { reason: sync.reason ?? 'FailedSync', message: sync.message ?? '' };
+  return undefined;
+}

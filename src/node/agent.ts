@@ -1,0 +1,393 @@
+/**
+ * The node agent (KubeVirt's virt-handler role): runs the VMIs the scheduler placed on this node.
+ * For each one it prepares the disks and the cloud-init seed, starts QEMU (detached, so guests
+ * outlive the control plane), reports phase and conditions, and carries out stops, pauses and
+ * power-downs. After a restart it re-attaches to the QEMUs still running instead of starting
+ * second copies.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { persistentVolumeClaimKind, secretKind } from '../api/core/core.js';
+import type { KubeObject } from '../api/meta.js';
+import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/kubevirt/vmi.js';
+import { StreamUnavailable, type GuestStreams } from '../apiserver/streams.js';
+import type { ApiClient } from '../controllers/client.js';
+import type { EventRecorder } from '../controllers/events.js';
+import { WorkQueue } from '../controllers/queue.js';
+import { removeCondition, setCondition, setPhase, type VmiStatus } from '../controllers/vmistatus.js';
+import { buildMachine } from '../hypervisor/build.js';
+import { MachineError } from '../hypervisor/errors.js';
+import type { Accel, NicBackend } from '../hypervisor/machine.js';
+import { renderArgv } from '../hypervisor/render.js';
+import type { ImageStore } from '../storage/images.js';
+import { pollGuestAgent } from './guestinfo.js';
+import type { DiskTool, IsoTool, QemuProcesses } from './ports.js';
+import { Runtime, runtimePaths } from './runtime.js';
+import { UndoStack } from './undo.js';
+import { prepareVolumes, VolumeError } from './volumes.js';
+
+export const NODE_AGENT_FINALIZER = 'kubevirt.io/virtualMachineControllerFinalize';
+const DEFAULT_GRACE_SECONDS = 30;
+
+export interface NodeAgentOptions {
+  api: ApiClient;
+  events: EventRecorder;
+  nodeName: string;
+  dataDir: string;
+  accel: Accel;
+  images: ImageStore;
+  disks: DiskTool;
+  iso: IsoTool;
+  processes: QemuProcesses;
+  /** Where PVC disk files live (the storage pool). */
+  claimPath: (namespace: string, claim: string) => string | undefined;
+  log?: (message: string) => void;
+  now?: () => Date;
+}
+
+/** Retry later without it counting as an error in the log. */
+class Requeue extends Error {}
+
+export class NodeAgent implements GuestStreams {
+  private readonly queue: WorkQueue;
+  private readonly runtimes = new Map<string, Runtime>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly log: (message: string) => void;
+  private readonly now: () => Date;
+  private unsubscribe: () => void = () => undefined;
+  private guestPoll: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: NodeAgentOptions) {
+    this.log = o.log ?? (() => undefined);
+    this.now = o.now ?? (() => new Date());
+    this.queue = new WorkQueue(
+      (key) => this.sync(key),
+      (key, err) => {
+        if (!(err instanceof Requeue)) this.log(`node agent: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`);
+      },
+      undefined,
+      500,
+      10_000,
+    );
+  }
+
+  start(): void {
+    this.unsubscribe = this.o.api.watch([virtualMachineInstanceKind], (e) => this.queue.add(`${e.namespace}/${e.name}`));
+    for (const vmi of this.o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind)) {
+      this.queue.add(`${vmi.metadata.namespace ?? ''}/${vmi.metadata.name ?? ''}`);
+    }
+    this.guestPoll = setInterval(() => void this.pollGuests(), 5000);
+    this.guestPoll.unref();
+  }
+
+  /** Stops watching and lets go of every QEMU, which keeps running. */
+  stop(): void {
+    this.unsubscribe();
+    this.queue.stop();
+    if (this.guestPoll !== undefined) clearInterval(this.guestPoll);
+    for (const t of this.timers.values()) clearTimeout(t);
+    for (const rt of this.runtimes.values()) rt.detach();
+    this.runtimes.clear();
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /** The pid of the QEMU running a VMI, if any (tests and metrics). */
+  pidOf(namespace: string, name: string): number | undefined {
+    const vmi = this.o.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
+    return vmi === undefined ? undefined : this.runtimes.get(vmi.metadata.uid ?? '')?.pid;
+  }
+
+  private later(key: string, ms: number): void {
+    const old = this.timers.get(key);
+    if (old !== undefined) clearTimeout(old);
+    const t = setTimeout(() => {
+      this.timers.delete(key);
+      this.queue.add(key);
+    }, ms);
+    t.unref();
+    this.timers.set(key, t);
+  }
+
+  private dirOf(vmi: VirtualMachineInstance): string {
+    return join(this.o.dataDir, 'run', vmi.metadata.namespace ?? '', `${vmi.metadata.name ?? ''}_${vmi.metadata.uid ?? ''}`);
+  }
+
+  private async sync(key: string): Promise<void> {
+    const [namespace = '', name = ''] = key.split('/');
+    const vmi = this.o.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
+    // A runtime whose VMI is gone (its finalizer was removed by hand): stop the guest it ran.
+    for (const [uid, rt] of this.runtimes) {
+      if (rt.paths.dir.startsWith(join(this.o.dataDir, 'run', namespace, `${name}_`)) && uid !== vmi?.metadata.uid) {
+        rt.kill();
+        rt.detach();
+        this.runtimes.delete(uid);
+      }
+    }
+    if (vmi === undefined || vmi.status?.nodeName !== this.o.nodeName) return;
+    const uid = vmi.metadata.uid ?? '';
+    let rt = this.runtimes.get(uid);
+    if (rt === undefined && existsSync(this.dirOf(vmi))) {
+      rt = await Runtime.reattach(uid, runtimePaths(this.dirOf(vmi)), this.o.processes, { changed: () => this.queue.add(key) });
+      if (rt !== undefined) {
+        this.runtimes.set(uid, rt);
+        this.log(`node agent: re-attached to QEMU pid ${rt.pid} of ${key}`);
+      }
+    }
+    const phase = vmi.status?.phase ?? 'Pending';
+
+    if (vmi.metadata.deletionTimestamp !== undefined) return this.terminate(key, vmi, rt);
+    if (phase === 'Succeeded' || phase === 'Failed') {
+      if (rt !== undefined) await this.release(vmi, rt);
+      await this.dropFinalizer(vmi);
+      return;
+    }
+    if (rt !== undefined) {
+      if (!rt.alive()) return this.finished(vmi, rt);
+      return this.report(vmi, rt);
+    }
+    if (phase === 'Running') {
+      // It ran here, and its QEMU is gone: it died while no agent was watching (or the host rebooted).
+      return this.finish(vmi, 'Failed', 'QEMUNotFound', 'the QEMU process of this VMI was not found when the node agent started (it stopped while the agent was down, or the host rebooted)');
+    }
+    if (phase === 'Scheduled') return this.launch(key, vmi);
+  }
+
+  private async launch(key: string, vmi: VirtualMachineInstance): Promise<void> {
+    const added = this.o.api.mutate<VirtualMachineInstance>(virtualMachineInstanceKind, vmi.metadata.namespace ?? '', vmi.metadata.name ?? '', (v) => {
+      if (v.metadata.uid !== vmi.metadata.uid || v.metadata.deletionTimestamp !== undefined) return false;
+      if (v.metadata.finalizers?.includes(NODE_AGENT_FINALIZER) === true) return false;
+      v.metadata.finalizers = [...(v.metadata.finalizers ?? []), NODE_AGENT_FINALIZER];
+      return true;
+    });
+    if (added === undefined || added.metadata.deletionTimestamp !== undefined) return;
+    const dir = this.dirOf(vmi);
+    const paths = runtimePaths(dir);
+    const undo = new UndoStack();
+    await mkdir(dir, { recursive: true });
+    undo.push('remove the runtime directory', () => rm(dir, { recursive: true, force: true }));
+    const namespace = vmi.metadata.namespace ?? '';
+    try {
+      const volumes = await prepareVolumes(vmi, {
+        dir,
+        images: this.o.images,
+        disks: this.o.disks,
+        iso: this.o.iso,
+        secrets: (n) => this.o.api.get<KubeObject & { data?: Record<string, string> }>(secretKind, namespace, n)?.data ?? undefined,
+        claimPath: (claim) => this.o.claimPath(namespace, claim),
+        undo,
+      });
+      const macs = macsOf(vmi);
+      const backends: Record<string, NicBackend> = {};
+      for (const nic of vmi.spec.domain.devices.interfaces ?? []) backends[nic.name] = { kind: 'user', restrict: true, hostForwards: [] };
+      const machine = buildMachine(vmi, { paths, volumes, macs, backends }, { accel: this.o.accel });
+      const argv = renderArgv(machine);
+      await writeFile(join(dir, 'qemu.argv'), `${argv.join('\n')}\n`);
+      const pid = await this.o.processes.launch(argv, join(dir, 'qemu.log'), paths.pidfile);
+      undo.push(`kill QEMU ${pid}`, () => this.o.processes.kill(pid, 'SIGKILL'));
+      const rt = await Runtime.open(vmi.metadata.uid ?? '', paths, pid, this.o.processes, { changed: () => this.queue.add(key) });
+      undo.commit();
+      this.runtimes.set(vmi.metadata.uid ?? '', rt);
+      for (const w of machine.warnings) this.o.events.record(vmi, 'Warning', 'DeviceSkipped', w);
+      this.o.events.record(vmi, 'Normal', 'Started', `VirtualMachineInstance started (QEMU pid ${pid}, ${this.o.accel.toUpperCase()})`);
+      this.writeStatus(vmi, (s) => {
+        setPhase(s, 'Running', this.now());
+        removeCondition(s, 'Synchronized');
+        s.interfaces = (vmi.spec.domain.devices.interfaces ?? []).map((nic) => ({ name: nic.name, mac: nic.macAddress ?? macs[nic.name] ?? '', infoSource: 'domain' }));
+        this.conditions(s, rt);
+      });
+    } catch (err) {
+      for (const f of await undo.rollback()) this.log(`node agent: ${f}`);
+      if (err instanceof VolumeError) {
+        this.writeStatus(vmi, (s) => setCondition(s, { type: 'Synchronized', status: 'False', reason: err.reason, message: err.message }, this.now()));
+        this.o.events.record(vmi, 'Warning', err.reason, err.message);
+        this.later(key, 5000);
+        throw new Requeue(err.message);
+      }
+      if (err instanceof MachineError) return this.finish(vmi, 'Failed', 'InvalidMachine', err.message);
+      const message = err instanceof Error ? err.message : String(err);
+      this.o.events.record(vmi, 'Warning', 'SyncFailed', `failed to start the guest: ${message}`);
+      return this.finish(vmi, 'Failed', 'SyncFailed', `failed to start the guest: ${message}`);
+    }
+  }
+
+  /** Graceful stop on deletion: ACPI power-down, then kill once the grace period is over. */
+  private async terminate(key: string, vmi: VirtualMachineInstance, rt: Runtime | undefined): Promise<void> {
+    if (rt !== undefined && rt.alive()) {
+      const grace = vmi.metadata.deletionGracePeriodSeconds ?? vmi.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+      const since = Date.parse(vmi.metadata.deletionTimestamp ?? '') || Date.now();
+      const deadline = Math.max(since, rt.stopRequestedAt ?? since) + grace * 1000;
+      if (grace === 0 || Date.now() >= deadline) {
+        rt.kill();
+        this.o.events.record(vmi, 'Normal', 'Killed', grace === 0 ? 'the guest was stopped forcefully' : `the guest did not power off within ${grace}s and was killed`);
+      } else if (rt.stopRequestedAt === undefined) {
+        try {
+          await rt.powerdown();
+          this.o.events.record(vmi, 'Normal', 'ShuttingDown', `signalled the guest to power off (grace period ${grace}s)`);
+        } catch {
+          rt.kill();
+        }
+      }
+      this.later(key, Math.min(1000, Math.max(50, deadline - Date.now())));
+      return;
+    }
+    if (rt !== undefined) await this.release(vmi, rt);
+    else await rm(this.dirOf(vmi), { recursive: true, force: true });
+    await this.dropFinalizer(vmi);
+  }
+
+  private async finished(vmi: VirtualMachineInstance, rt: Runtime): Promise<void> {
+    const clean = rt.guestShutdown || rt.stopRequestedAt !== undefined;
+    await this.release(vmi, rt);
+    if (clean) return this.finish(vmi, 'Succeeded', 'GuestShutdown', 'the guest powered off');
+    this.o.events.record(vmi, 'Warning', 'Crashed', 'the QEMU process exited unexpectedly');
+    return this.finish(vmi, 'Failed', 'Crashed', 'the QEMU process exited unexpectedly');
+  }
+
+  private async finish(vmi: VirtualMachineInstance, phase: 'Succeeded' | 'Failed', reason: string, message: string): Promise<void> {
+    this.writeStatus(vmi, (s) => {
+      setPhase(s, phase, this.now());
+      s.reason = reason;
+      setCondition(s, { type: 'Ready', status: 'False', reason, message }, this.now());
+      removeCondition(s, 'Paused');
+      removeCondition(s, 'AgentConnected');
+    });
+    await rm(this.dirOf(vmi), { recursive: true, force: true });
+    await this.dropFinalizer(vmi);
+  }
+
+  /** Forgets a runtime whose QEMU is gone, discarding its overlays. */
+  private async release(vmi: VirtualMachineInstance, rt: Runtime): Promise<void> {
+    rt.detach();
+    this.runtimes.delete(rt.uid);
+    await rm(this.dirOf(vmi), { recursive: true, force: true });
+  }
+
+  private dropFinalizer(vmi: VirtualMachineInstance): Promise<void> {
+    this.o.api.mutate<VirtualMachineInstance>(virtualMachineInstanceKind, vmi.metadata.namespace ?? '', vmi.metadata.name ?? '', (v) => {
+      if (v.metadata.uid !== vmi.metadata.uid || v.metadata.finalizers?.includes(NODE_AGENT_FINALIZER) !== true) return false;
+      v.metadata.finalizers = v.metadata.finalizers.filter((f) => f !== NODE_AGENT_FINALIZER);
+      return true;
+    });
+    return Promise.resolve();
+  }
+
+  private report(vmi: VirtualMachineInstance, rt: Runtime): void {
+    this.writeStatus(vmi, (s) => this.conditions(s, rt));
+  }
+
+  private conditions(s: VmiStatus, rt: Runtime): void {
+    s.accelerator = this.o.accel;
+    setCondition(s, { type: 'Ready', status: 'True', reason: 'Running', message: '' }, this.now());
+    if (rt.paused) setCondition(s, { type: 'Paused', status: 'True', reason: 'PausedByUser', message: 'VMI was paused by user' }, this.now());
+    else removeCondition(s, 'Paused');
+  }
+
+  private writeStatus(vmi: VirtualMachineInstance, change: (s: VmiStatus) => void): void {
+    this.o.api.mutate<VirtualMachineInstance>(
+      virtualMachineInstanceKind,
+      vmi.metadata.namespace ?? '',
+      vmi.metadata.name ?? '',
+      (v) => {
+        if (v.metadata.uid !== vmi.metadata.uid) return false;
+        const status = structuredClone(v.status ?? {});
+        change(status);
+        if (JSON.stringify(status) === JSON.stringify(v.status ?? {})) return false;
+        v.status = status;
+        return true;
+      },
+      true,
+    );
+  }
+
+  private async pollGuests(): Promise<void> {
+    for (const rt of [...this.runtimes.values()]) {
+      const vmi = this.o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind).find((v) => v.metadata.uid === rt.uid);
+      if (vmi === undefined || vmi.status?.phase !== 'Running' || rt.paused) continue;
+      const info = await pollGuestAgent(rt.agent);
+      this.writeStatus(vmi, (s) => {
+        if (info === undefined) {
+          removeCondition(s, 'AgentConnected');
+          return;
+        }
+        setCondition(s, { type: 'AgentConnected', status: 'True', reason: 'GuestAgentConnected', message: '' }, this.now());
+        if (info.os !== undefined) s.guestOSInfo = info.os;
+        for (const nic of s.interfaces ?? []) {
+          const seen = info.interfaces.find((g) => g.mac.toLowerCase() === (nic.mac ?? '').toLowerCase());
+          if (seen === undefined) continue;
+          nic.interfaceName = seen.name;
+          if (seen.ips[0] !== undefined) nic.ipAddress = seen.ips[0];
+          nic.ipAddresses = seen.ips;
+          nic.infoSource = 'domain, guest-agent';
+        }
+      });
+    }
+  }
+
+  // --- actions on a running guest (subresources) ---
+
+  private runtimeFor(namespace: string, name: string): Runtime {
+    const vmi = this.o.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
+    if (vmi === undefined) throw new StreamUnavailable('NotFound', `virtualmachineinstance.kubevirt.io ${JSON.stringify(name)} not found`);
+    const rt = this.runtimes.get(vmi.metadata.uid ?? '');
+    if (rt === undefined || !rt.alive()) throw new StreamUnavailable('Conflict', `VirtualMachineInstance ${JSON.stringify(name)} is not running`);
+    return rt;
+  }
+
+  async pause(namespace: string, name: string): Promise<void> {
+    const rt = this.runtimeFor(namespace, name);
+    if (rt.paused) throw new StreamUnavailable('Conflict', `VMI ${JSON.stringify(name)} is already paused`);
+    await rt.command('stop');
+    rt.paused = true;
+    this.queue.add(`${namespace}/${name}`);
+  }
+
+  async unpause(namespace: string, name: string): Promise<void> {
+    const rt = this.runtimeFor(namespace, name);
+    if (!rt.paused) throw new StreamUnavailable('Conflict', `VMI ${JSON.stringify(name)} is not paused`);
+    await rt.command('cont');
+    rt.paused = false;
+    this.queue.add(`${namespace}/${name}`);
+  }
+
+  /** Reboots the guest OS through the guest agent, or with an ACPI-less reset when asked to force. */
+  async softReboot(namespace: string, name: string): Promise<void> {
+    const rt = this.runtimeFor(namespace, name);
+    try {
+      await rt.agent.execute('guest-shutdown', { mode: 'reboot' }, 3000);
+    } catch (err) {
+      throw new StreamUnavailable('Conflict', `soft reboot needs the guest agent, which did not answer: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  serial(namespace: string, name: string): Promise<Duplex> {
+    return Promise.resolve(this.runtimeFor(namespace, name).serial.attach());
+  }
+
+  vnc(namespace: string, name: string): Promise<Duplex> {
+    const rt = this.runtimeFor(namespace, name);
+    return new Promise((resolve, reject) => {
+      const socket = createConnection(rt.paths.vnc);
+      socket.once('connect', () => resolve(socket));
+      socket.once('error', (err) => reject(new StreamUnavailable('Conflict', `VNC of ${JSON.stringify(name)} is not available: ${err.message}`)));
+    });
+  }
+}
+
+/** A stable, locally administered MAC per VM and interface (the same across restarts of the VM). */
+export function macsOf(vmi: VirtualMachineInstance): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const nic of vmi.spec.domain.devices.interfaces ?? []) {
+    const h = createHash('sha256').update(`${vmi.metadata.namespace ?? ''}/${vmi.metadata.name ?? ''}/${nic.name}`).digest();
+    out[nic.name] = ['02', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+  }
+  return out;
+}
+
+export const persistentVolumeClaims = persistentVolumeClaimKind;

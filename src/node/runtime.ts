@@ -1,0 +1,136 @@
+/**
+ * One running QEMU as the node agent sees it: its pid, its QMP connection (events tell a guest
+ * shutdown from a crash), the shared serial console and the guest agent channel. A Runtime is
+ * either launched here or re-attached to a QEMU that outlived a previous node agent.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectQmp, type QmpClient, type QmpEvent } from '../hypervisor/qmp.js';
+import type { RuntimePaths } from '../hypervisor/prepared.js';
+import { GuestAgent } from './guestagent.js';
+import type { QemuProcesses } from './ports.js';
+import { SerialFanout } from './serial.js';
+
+export function runtimePaths(dir: string): RuntimePaths {
+  return {
+    dir,
+    qmp: join(dir, 'qmp.sock'),
+    serial: join(dir, 'serial.sock'),
+    serialLog: join(dir, 'serial.log'),
+    vnc: join(dir, 'vnc.sock'),
+    guestAgent: join(dir, 'qga.sock'),
+    pidfile: join(dir, 'qemu.pid'),
+    efiVars: join(dir, 'efivars.fd'),
+  };
+}
+
+export interface RuntimeEvents {
+  /** QEMU stopped, paused, resumed or went away: the VMI's status needs another look. */
+  changed(): void;
+}
+
+export class Runtime {
+  /** The guest asked to power off (ACPI or `poweroff`): the exit that follows is a success. */
+  guestShutdown = false;
+  paused = false;
+  stopRequestedAt: number | undefined;
+  readonly serial: SerialFanout;
+  readonly agent: GuestAgent;
+  private qmp: QmpClient | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  private constructor(
+    readonly uid: string,
+    readonly paths: RuntimePaths,
+    readonly pid: number,
+    private readonly processes: QemuProcesses,
+    private readonly events: RuntimeEvents,
+  ) {
+    this.serial = new SerialFanout(paths.serial);
+    this.agent = new GuestAgent(paths.guestAgent);
+    // QMP's close tells us QEMU is gone at once; this poll is the safety net.
+    this.timer = setInterval(() => {
+      if (!this.alive()) events.changed();
+    }, 2000);
+    this.timer.unref();
+  }
+
+  /** After `launch`: connects to the new QEMU. */
+  static async open(uid: string, paths: RuntimePaths, pid: number, processes: QemuProcesses, events: RuntimeEvents): Promise<Runtime> {
+    const rt = new Runtime(uid, paths, pid, processes, events);
+    await rt.connect();
+    return rt;
+  }
+
+  /** Finds a QEMU left running by a previous node agent for this VMI; undefined when there is none. */
+  static async reattach(uid: string, paths: RuntimePaths, processes: QemuProcesses, events: RuntimeEvents): Promise<Runtime | undefined> {
+    if (!existsSync(paths.pidfile)) return undefined;
+    const pid = Number(readFileSync(paths.pidfile, 'utf8').trim());
+    if (!Number.isInteger(pid) || !processes.alive(pid, uid)) return undefined;
+    const rt = new Runtime(uid, paths, pid, processes, events);
+    try {
+      await rt.connect();
+    } catch {
+      // QEMU is alive but its QMP did not answer; the poll keeps watching the process.
+    }
+    return rt;
+  }
+
+  private async connect(): Promise<void> {
+    const qmp = await connectQmp(this.paths.qmp, { connectTimeoutMs: 5000, commandTimeoutMs: 5000 });
+    this.qmp = qmp;
+    qmp.on('event', (e: QmpEvent) => this.onEvent(e));
+    qmp.on('close', () => {
+      this.qmp = undefined;
+      this.events.changed();
+    });
+    const status = await qmp.execute<{ status: string }>('query-status');
+    this.paused = status.status === 'paused' || status.status === 'prelaunch';
+  }
+
+  private onEvent(e: QmpEvent): void {
+    switch (e.event) {
+      case 'SHUTDOWN':
+        if (e.data['guest'] === true) this.guestShutdown = true;
+        this.events.changed();
+        break;
+      case 'STOP':
+        this.paused = true;
+        this.events.changed();
+        break;
+      case 'RESUME':
+        this.paused = false;
+        this.events.changed();
+        break;
+      default:
+        break;
+    }
+  }
+
+  alive(): boolean {
+    return this.processes.alive(this.pid, this.uid);
+  }
+
+  async command<T>(name: string, args?: Record<string, unknown>): Promise<T> {
+    if (this.qmp === undefined) this.qmp = await connectQmp(this.paths.qmp, { connectTimeoutMs: 3000, commandTimeoutMs: 5000 });
+    return this.qmp.execute<T>(name, args);
+  }
+
+  /** ACPI power button: the guest decides how to shut down. */
+  async powerdown(): Promise<void> {
+    this.stopRequestedAt ??= Date.now();
+    await this.command('system_powerdown');
+  }
+
+  kill(): void {
+    this.processes.kill(this.pid, 'SIGKILL');
+  }
+
+  /** Lets go of QEMU without stopping it (the node agent is shutting down). */
+  detach(): void {
+    clearInterval(this.timer);
+    this.qmp?.destroy();
+    this.serial.close();
+    this.agent.close();
+  }
+}
