@@ -108,7 +108,7 @@ export class ApiServer {
         `${req.method ?? ''} is not supported on ${sub.resource}/${sub.name}`,
       );
     }
-    const raw = await readBody(req);
+    const raw = sub.streamBody === true ? Buffer.alloc(0) : await readBody(req);
     const body = raw.length === 0 ? {} : decodeBody(raw, req.headers['content-type']);
     if (typeof body !== 'object' || body === null || Array.isArray(body))
       throw new ApiError('BadRequest', 'the request body must be a JSON object');

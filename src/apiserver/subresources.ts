@@ -33,6 +33,10 @@ export interface Subresource {
   name: string;
   /** Verbs accepted by `handle` (PUT for KubeVirt's actions). */
   verbs?: readonly string[];
+  /** The parent resource is cluster-scoped: `/apis/G/V/RESOURCE/NAME/SUB`. */
+  clusterScoped?: boolean;
+  /** The handler reads the request body itself (uploads); `body` is then `{}`. */
+  streamBody?: boolean;
   /** Performs the action; the value returned is sent as JSON with 200, or 202 with no body when undefined. */
   handle?(request: SubresourceRequest, raw: { req: IncomingMessage; res: ServerResponse }): Promise<unknown>;
   /** Takes over an HTTP upgrade (WebSocket). Errors thrown before the handshake become a Status. */
@@ -51,11 +55,20 @@ export function matchSubresource(path: string, subs: readonly Subresource[]): Su
     .split('/')
     .filter((p) => p !== '')
     .map(decodeURIComponent);
-  if (parts.length !== 8 || parts[0] !== 'apis' || parts[3] !== 'namespaces') return undefined;
+  if (parts[0] !== 'apis') return undefined;
+  const find = (group?: string, version?: string, resource?: string, name?: string, cluster = false): Subresource | undefined =>
+    subs.find(
+      (s) =>
+        (s.clusterScoped === true) === cluster && s.group === group && s.version === version && s.resource === resource && s.name === name,
+    );
+  if (parts.length === 6) {
+    const [, group, version, resource, name = '', subName] = parts;
+    const sub = find(group, version, resource, subName, true);
+    return sub === undefined ? undefined : { sub, namespace: '', name };
+  }
+  if (parts.length !== 8 || parts[3] !== 'namespaces') return undefined;
   const [, group, version, , namespace = '', resource, name = '', subName] = parts;
-  const sub = subs.find(
-    (s) => s.group === group && s.version === version && s.resource === resource && s.name === subName,
-  );
+  const sub = find(group, version, resource, subName);
   return sub === undefined ? undefined : { sub, namespace, name };
 }
 
@@ -70,7 +83,7 @@ export function subresourceList(group: string, version: string, subs: readonly S
       .map((s) => ({
         name: `${s.resource}/${s.name}`,
         singularName: '',
-        namespaced: true,
+        namespaced: s.clusterScoped !== true,
         kind: s.resource === 'virtualmachines' ? 'VirtualMachine' : 'VirtualMachineInstance',
         verbs: s.upgrade !== undefined ? ['get'] : ['update'],
       })),

@@ -7,28 +7,12 @@
 import { finished } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { createWebSocketStream, type WebSocket } from 'ws';
-import { KubeClient } from '../client/kube.js';
 import { openVmiStream } from '../client/websocket.js';
-import { dataPaths, defaultDataDir } from '../platform/paths.js';
+import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
 
 /** Ctrl+], as in virtctl and telnet. */
 const ESCAPE = 0x1d;
-
-/** The connection flags every streaming command takes (the same as main's global flags). */
-export const connectionOptions = {
-  kubeconfig: { type: 'string' },
-  'data-dir': { type: 'string' },
-  namespace: { type: 'string', short: 'n' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-export function loadClient(values: {
-  kubeconfig?: string | undefined;
-  'data-dir'?: string | undefined;
-}): KubeClient {
-  return KubeClient.load(values.kubeconfig, dataPaths(values['data-dir'] ?? defaultDataDir()).kubeconfig);
-}
 
 export async function runConsole(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({

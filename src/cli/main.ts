@@ -3,14 +3,16 @@
  * real cluster) through the Kubernetes API with a kubeconfig.
  */
 import { parseArgs } from 'node:util';
-import { KubeApiError, KubeClient, resourcePath } from '../client/kube.js';
-import { dataPaths, defaultDataDir } from '../platform/paths.js';
+import { KubeApiError, resourcePath } from '../client/kube.js';
 import { applyObject, readManifests } from './apply.js';
 import { describeError, UsageError } from './errors.js';
 import { OUTPUT_FORMATS, renderObjects, renderTable, type OutputFormat, type Table } from './output.js';
 import { runUp } from './up.js';
 import { runConsole } from './console.js';
 import { runVnc } from './vnc.js';
+import { connectionOptions, loadClient } from './context.js';
+import { lifecycleCommands } from './lifecycle.js';
+import { runImage } from './image.js';
 import type { KubeObject } from '../api/meta.js';
 
 const USAGE = `Usage:
@@ -20,20 +22,14 @@ const USAGE = `Usage:
   hikube delete KIND NAME [-n NS]
   hikube console NAME [-n NS] [--linger SECONDS]      attach to the serial console (Ctrl+] leaves)
   hikube vnc NAME [-n NS] [--port P] [--address A]    serve the VM's screen to a local VNC viewer
+  hikube start|stop|restart NAME [--wait]              change whether a VM runs (stop: --grace-period N, --force)
+  hikube pause|unpause|softreboot NAME                 act on the running guest
+  hikube image import NAME FILE|--from IMAGE           add a disk image to the node's image store
 
 Global flags: --kubeconfig FILE (else $KUBECONFIG, else DATA_DIR/kubeconfig), --data-dir DIR`;
 
-const globalOptions = {
-  kubeconfig: { type: 'string' },
-  'data-dir': { type: 'string' },
-  namespace: { type: 'string', short: 'n' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-function client(values: { kubeconfig?: string | undefined; 'data-dir'?: string | undefined }): KubeClient {
-  const dir = values['data-dir'] ?? defaultDataDir();
-  return KubeClient.load(values.kubeconfig, dataPaths(dir).kubeconfig);
-}
+const globalOptions = connectionOptions;
+const client = loadClient;
 
 async function get(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -121,6 +117,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   delete: remove,
   console: runConsole,
   vnc: runVnc,
+  ...lifecycleCommands,
+  image: runImage,
 };
 
 /** Global flags may come before the verb (`hikube --kubeconfig F get vm`); they are moved after it. */

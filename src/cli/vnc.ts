@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { WebSocket } from 'ws';
 import type { KubeClient } from '../client/kube.js';
 import { openVmiStream, relay } from '../client/websocket.js';
-import { connectionOptions, loadClient } from './console.js';
+import { connectionOptions, loadClient } from './context.js';
 import { describeError, UsageError } from './errors.js';
 
 export async function runVnc(args: string[]): Promise<void> {

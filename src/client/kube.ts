@@ -117,7 +117,7 @@ export class KubeClient {
         status?.message ?? `the server answered ${res.code}: ${res.body.slice(0, 200)}`,
       );
     }
-    return { value: JSON.parse(res.body) as T, warnings: res.warnings };
+    return { value: (res.body === '' ? undefined : JSON.parse(res.body)) as T, warnings: res.warnings };
   }
 
   async discover(): Promise<ApiResource[]> {

@@ -23,6 +23,7 @@ import { buildMachine } from '../hypervisor/build.js';
 import { MachineError } from '../hypervisor/errors.js';
 import type { Accel, NicBackend } from '../hypervisor/machine.js';
 import { renderArgv } from '../hypervisor/render.js';
+import { effectiveInterfaces } from '../hypervisor/configurators/nics.js';
 import type { ImageStore } from '../storage/images.js';
 import { pollGuestAgent } from './guestinfo.js';
 import type { DiskTool, IsoTool, QemuProcesses } from './ports.js';
@@ -185,7 +186,7 @@ export class NodeAgent implements GuestStreams {
       });
       const macs = macsOf(vmi);
       const backends: Record<string, NicBackend> = {};
-      for (const nic of vmi.spec.domain.devices.interfaces ?? []) backends[nic.name] = { kind: 'user', restrict: true, hostForwards: [] };
+      for (const { iface: nic } of effectiveInterfaces(vmi.spec)) backends[nic.name] = { kind: 'user', restrict: true, hostForwards: [] };
       const machine = buildMachine(vmi, { paths, volumes, macs, backends }, { accel: this.o.accel });
       const argv = renderArgv(machine);
       await writeFile(join(dir, 'qemu.argv'), `${argv.join('\n')}\n`);
@@ -199,7 +200,7 @@ export class NodeAgent implements GuestStreams {
       this.writeStatus(vmi, (s) => {
         setPhase(s, 'Running', this.now());
         removeCondition(s, 'Synchronized');
-        s.interfaces = (vmi.spec.domain.devices.interfaces ?? []).map((nic) => ({ name: nic.name, mac: nic.macAddress ?? macs[nic.name] ?? '', infoSource: 'domain' }));
+        s.interfaces = effectiveInterfaces(vmi.spec).map(({ iface: nic }) => ({ name: nic.name, mac: nic.macAddress ?? macs[nic.name] ?? '', infoSource: 'domain' }));
         this.conditions(s, rt);
       });
     } catch (err) {
@@ -383,7 +384,7 @@ export class NodeAgent implements GuestStreams {
 /** A stable, locally administered MAC per VM and interface (the same across restarts of the VM). */
 export function macsOf(vmi: VirtualMachineInstance): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const nic of vmi.spec.domain.devices.interfaces ?? []) {
+  for (const { iface: nic } of effectiveInterfaces(vmi.spec)) {
     const h = createHash('sha256').update(`${vmi.metadata.namespace ?? ''}/${vmi.metadata.name ?? ''}/${nic.name}`).digest();
     out[nic.name] = ['02', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
   }

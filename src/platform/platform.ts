@@ -27,6 +27,7 @@ import { NodeAgent } from '../node/agent.js';
 import { DEFAULT_OVERCOMMIT, defaultNodeName, registerNode, type Overcommit } from '../node/registration.js';
 import { ImageStore, builtinImageDir } from '../storage/images.js';
 import { Provisioner } from '../storage/provisioner.js';
+import { imageImportSubresources } from '../storage/image-import.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { dataPaths } from './paths.js';
 
@@ -87,13 +88,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const provisioner = new Provisioner(api, new EventRecorder(api, 'persistentvolume-controller', nodeName), qemuImg, join(options.dataDir, 'volumes'), log);
   const vms = new VmController({ api, events: new EventRecorder(api, 'virtualmachine-controller', nodeName), log });
   const scheduler = new Scheduler(api, { cpuAllocationRatio: 10 }, undefined, log);
+  const images = new ImageStore([...(options.imageDirs ?? []), join(options.dataDir, 'images'), builtinImageDir()]);
   const agent = new NodeAgent({
     api,
     events: new EventRecorder(api, 'virt-handler', nodeName),
     nodeName,
     dataDir: options.dataDir,
     accel,
-    images: new ImageStore([...(options.imageDirs ?? []), join(options.dataDir, 'images'), builtinImageDir()]),
+    images,
     disks: qemuImg,
     iso: genisoimage,
     processes: qemuProcesses,
@@ -118,7 +120,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     kinds,
     certs,
     tokens: [token],
-    subresources: [...actionSubresources(registry, agent), ...streamSubresources(agent, { log })],
+    subresources: [
+      ...actionSubresources(registry, agent),
+      ...streamSubresources(agent, { log }),
+      ...imageImportSubresources(options.dataDir, images, qemuImg),
+    ],
     ...(options.bookmarkIntervalMs !== undefined
       ? { watch: { bookmarkIntervalMs: options.bookmarkIntervalMs } }
       : {}),

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { raw, type RawResponse } from '../support/http.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { eventually } from '../support/wait.js';
 
 let p: TestPlatform;
 before(async () => {
@@ -118,7 +119,9 @@ describe('bad input', () => {
   test('a stale resourceVersion is 409 Conflict and the object keeps its newer content', async () => {
     const created = await raw(p, 'POST', VMS, JSON.stringify(vm('stale')));
     assert.equal(created.code, 201);
-    const v1 = created.json as { metadata: { resourceVersion: string }; spec: Record<string, unknown> };
+    // The VM controller writes the new VM's status at once: read the object back after it settled.
+    await eventually(async () => ((await raw(p, 'GET', `${VMS}/stale`)).json['status'] as { printableStatus?: string } | undefined)?.printableStatus === 'Stopped', 'the VM controller to report the VM');
+    const v1 = (await raw(p, 'GET', `${VMS}/stale`)).json as { metadata: { resourceVersion: string }; spec: Record<string, unknown> };
     const first = await raw(
       p,
       'PUT',

@@ -15,9 +15,12 @@ work="$image_root/.work/hikube-tiny"
 rm -rf "$work"
 mkdir -p "$work"
 
+# Stale apt lists may name a kernel the mirror no longer has: refresh them once and ask again.
 kpkg="$(kernel_package)"
-dpkg-deb -x "$(download_deb "$kpkg")" "$work/kernel"
-dpkg-deb -x "$(download_deb busybox-static)" "$work/busybox"
+kdeb="$(download_deb "$kpkg")" || { apt-get update -qq && kpkg="$(kernel_package)" && kdeb="$(download_deb "$kpkg")"; }
+bdeb="$(download_deb busybox-static)" || { apt-get update -qq && bdeb="$(download_deb busybox-static)"; }
+dpkg-deb -x "$kdeb" "$work/kernel"
+dpkg-deb -x "$bdeb" "$work/busybox"
 kver="$(basename "$(find "$work/kernel/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n1)")"
 busybox="$work/busybox/bin/busybox"
 extract_vmlinux "$work/kernel/boot/vmlinuz-$kver" "$out/vmlinux"

@@ -61,7 +61,7 @@ export function validateVmiSpec(
   return errors;
 }
 
-/** Remarks that do not stop the write: a disk with no volume applies, and the guest will not see it. */
+/** Remarks that do not stop the write: a disk with no volume applies, and the guest will not see it. (A volume with no disk gets a virtio disk, as in KubeVirt.) */
 export function vmiSpecWarnings(spec: VirtualMachineInstanceSpec, at: string): string[] {
   const volumes = new Set((spec.volumes ?? []).map((v) => v.name));
   const out: string[] = [];
@@ -70,12 +70,6 @@ export function vmiSpecWarnings(spec: VirtualMachineInstanceSpec, at: string): s
       out.push(
         `${at}.domain.devices.disks[${i}].name: disk ${JSON.stringify(d.name)} has no volume of that name; the guest will start without it`,
       );
-  });
-  const disks = new Set((spec.domain.devices.disks ?? []).map((d) => d.name));
-  (spec.volumes ?? []).forEach((v, i) => {
-    if (!disks.has(v.name) && v.cloudInitNoCloud === undefined && v.cloudInitConfigDrive === undefined) {
-      out.push(`${at}.volumes[${i}].name: volume ${JSON.stringify(v.name)} is not used by any disk`);
-    }
   });
   return out;
 }
