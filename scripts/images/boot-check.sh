@@ -5,7 +5,7 @@
 # Prints the timings. Not part of the test suite (a Debian boot takes ~40 s under TCG).
 # Usage: boot-check.sh hikube-tiny|debian-12 [MEMORY]
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
 name="${1:?usage: boot-check.sh IMAGE_DIR_NAME [MEMORY]}"
@@ -19,7 +19,7 @@ tmp="$(mktemp -d)"
 qemu_pid=
 log_copy="${TMPDIR:-/tmp}/boot-check-$name.serial.log"
 cleanup() {
-  [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null || true
+  if [ -n "$qemu_pid" ]; then kill "$qemu_pid" 2>/dev/null || true; fi
   cp "$tmp/serial.log" "$log_copy" 2>/dev/null && echo "boot-check: serial log in $log_copy"
   rm -rf "$tmp"
 }
@@ -43,6 +43,7 @@ runcmd:
   - echo "user-data-ran-\$(hostname)" >/dev/console
 YAML
 else
+  # shellcheck disable=SC2016 # expanded by the guest
   printf '#!/bin/sh\necho user-data-ran-$(hostname)\n' >"$tmp/seed/user-data"
 fi
 genisoimage -quiet -V cidata -J -r -o "$tmp/seed.iso" "$tmp/seed/meta-data" "$tmp/seed/user-data"
@@ -90,7 +91,7 @@ else
 fi
 if [ -n "$disk" ]; then
   if [ -f "$tmp/key" ] && ssh -q -i "$tmp/key" -p "$ssh_port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-    -o ConnectTimeout=20 hikube@127.0.0.1 'echo "ssh: $(whoami)@$(hostname), sudo: $(sudo -n id -u)"; systemd-analyze time | head -n1'; then
+    -o ConnectTimeout=20 hikube@127.0.0.1 'echo "ssh: $(whoami)@$(hostname), sudo: $(sudo -n id -u)"; systemd-analyze time | head -n1; systemd-analyze blame | head -n8'; then
     echo "boot-check: ssh login with the user-data key works"
   else
     die "ssh login as hikube failed"

@@ -3,7 +3,7 @@
 # image with its image.json. An image whose build inputs did not change is skipped.
 # Usage: build-all.sh [NAME...]   NAME is a directory name: hikube-tiny, debian-12.
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
 build_tiny() { "$images_lib_dir/tiny/build.sh" "$1"; }

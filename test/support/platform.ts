@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPlatform, type Platform } from '../../src/platform/platform.js';
+import { qemuPids } from './guest.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const examplesDir = join(repoRoot, 'examples');
@@ -47,6 +48,14 @@ export async function startTestPlatform(
       run(join(repoRoot, 'bin', 'hikube'), ['--kubeconfig', platform.kubeconfigPath, ...args], input, {}),
     async cleanup() {
       await platform.stop();
+      // Guests outlive the platform by design: a test stops the ones it started.
+      for (const pid of qemuPids(dataDir)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
+      }
       await rm(dataDir, { recursive: true, force: true });
     },
   };

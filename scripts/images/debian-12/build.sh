@@ -5,7 +5,7 @@
 # partitions). Packages come from the machine's own apt sources.
 # Usage: build.sh OUT_DIR
 set -euo pipefail
-# shellcheck source=../lib.sh
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/../lib.sh"
 
 # dbus lets systemd-logind run, which turns the ACPI power button (QMP system_powerdown) into a
@@ -32,5 +32,5 @@ cp "$work/rootfs/boot/initrd.img-$kver" "$out/initrd.img"
 mkfs.ext4 -q -F -L hikube-root -d "$work/rootfs" "$work/disk.raw" "$disk_size"
 qemu-img convert -c -O qcow2 "$work/disk.raw" "$out/disk.qcow2"
 
-write_image_json "$out" debian:12 '["debian:12", "debian:bookworm"]' disk.qcow2 vmlinux initrd.img "$cmdline" 512Mi "hikube-debian: ready"
+write_image_json "$out" debian:12 '["debian:12", "debian:bookworm"]' disk.qcow2 vmlinux initrd.img "$cmdline" 256Mi "hikube-debian: ready"
 rm -rf "$work"

@@ -3,7 +3,7 @@
 # carrying the virtio, ISO 9660 and ACPI button modules. No disk: the whole system is the initramfs.
 # Usage: build.sh OUT_DIR
 set -euo pipefail
-# shellcheck source=../lib.sh
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/../lib.sh"
 
 # Modules the init needs; their dependencies are added from modules.dep.

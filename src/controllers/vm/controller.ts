@@ -184,7 +184,11 @@ export class VmController {
       if (requests.length > 0 && requests.length !== (status.stateChangeRequests as unknown[] | undefined)?.length) this.queue.add(key);
     } else {
       const strategy = runStrategyOf(vm);
-      if (strategy === 'Halted') stop('');
+      if (strategy === 'Halted') {
+        stop('');
+        // A VM the user stopped starts afresh: past crashes no longer delay it.
+        if (vmi === undefined) for (const k of Object.keys(failure)) delete failure[k as keyof StartFailure];
+      }
       else if (strategy === 'Always') {
         if (vmi === undefined) create();
         else if (isFinal(vmi)) stop(vmi.status?.phase === 'Failed' ? ' after it failed' : ' after the guest shut down');
