@@ -56,6 +56,8 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
   validate?: (obj: T, old: T | undefined) => FieldError[];
   /** Non-fatal remarks returned as `Warning` headers (kubectl prints them). */
   warnings?: (obj: T) => string[];
+  /** DELETE answers with a `Status` (Success) rather than the deleted object, as kube-apiserver does for most built-in kinds. */
+  deleteReturnsStatus?: boolean;
   /** Server-side defaults applied on create and update, after validation. */
   defaults?: (obj: T) => void;
 }

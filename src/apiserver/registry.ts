@@ -44,6 +44,8 @@ export const resourceKey = (def: Pick<KindDefinition, 'group' | 'plural'>): Reso
   `${def.group}/${def.plural}`;
 
 export const NAMESPACE_FINALIZER = 'kubernetes';
+/** Namespaces the platform itself relies on, as kube-apiserver protects them. */
+export const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 export const FOREGROUND_FINALIZER = 'foregroundDeletion';
 export const ORPHAN_FINALIZER = 'orphan';
 
@@ -130,6 +132,9 @@ export class Registry {
 
   delete(def: KindDefinition, namespace: string, name: string, options: DeleteOptions = {}): KubeObject {
     const current = this.get(def, namespace, name);
+    if (def.kind === 'Namespace' && def.group === '' && PROTECTED_NAMESPACES.has(name)) {
+      throw new ApiError('Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+    }
     const pre = options.preconditions;
     if (pre?.uid !== undefined && pre.uid !== current.object.metadata.uid) {
       throw new ApiError(

@@ -279,6 +279,16 @@ async function deleteOptions(ctx: RequestContext): Promise<DeleteOptions> {
 async function remove(ctx: RequestContext): Promise<void> {
   const { def, namespace, name } = ctx.route;
   const object = ctx.registry.delete(def, namespace, name ?? '', await deleteOptions(ctx));
+  if (def.deleteReturnsStatus === true && object.metadata.deletionTimestamp === undefined) {
+    sendJson(ctx.res, 200, {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      details: { name: object.metadata.name ?? '', kind: def.plural, uid: object.metadata.uid ?? '', ...(def.group !== '' ? { group: def.group } : {}) },
+    });
+    return;
+  }
   sendJson(ctx.res, 200, object);
 }
 

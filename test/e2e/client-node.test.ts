@@ -354,7 +354,11 @@ describe('KubernetesObjectApi (discovery-driven, generic)', () => {
     );
 
     const replaced = await retryOnConflict(async () => {
-      const current = await objects.read<VM>(read);
+      const current = await objects.read<VM>({
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachine',
+        metadata: { name: 'generic-1', namespace: ns },
+      });
       return objects.replace<VM>({ ...current, spec: { ...current.spec, runStrategy: 'Manual' } });
     });
     assert.equal(replaced.spec.runStrategy, 'Manual');
@@ -572,12 +576,10 @@ describe('informer', () => {
   });
 });
 
-// Divergences from kube-apiserver found by this suite, reported rather than fixed here: `todo`
-// tests run and print their failure, without failing the run. Remove `todo` once fixed.
-describe('Kubernetes parity (known divergences)', () => {
+// Divergences from kube-apiserver this suite found, now fixed.
+describe('Kubernetes parity', () => {
   test(
     'deleting a ConfigMap answers a Status Success, as kube-apiserver does for kinds without ReturnDeletedObject',
-    { todo: 'src: DELETE of a ConfigMap answers the deleted ConfigMap, not a Status' },
     async () => {
       await core.createNamespacedConfigMap({
         namespace: 'default',
@@ -593,7 +595,6 @@ describe('Kubernetes parity (known divergences)', () => {
 
   test(
     'the built-in namespaces cannot be deleted: 403 Forbidden',
-    { todo: 'src: DELETE /api/v1/namespaces/kube-public (or default) is accepted and removes it' },
     async () => {
       const refused = await apiError(core.deleteNamespace({ name: 'kube-public' }));
       assert.equal(refused.code, 403);

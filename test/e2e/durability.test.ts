@@ -3,55 +3,17 @@
  * The server runs as a real `hikube up` child process so it can be killed for real.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { repoRoot, type TestPlatform } from '../support/platform.js';
+import { exited, up } from '../support/up.js';
 import { raw } from '../support/http.js';
-import { readFile } from 'node:fs/promises';
-
-interface Child {
-  proc: ChildProcess;
-  platform: TestPlatform;
-}
 
 const dirs: string[] = [];
 after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
-
-/** Starts `hikube up` on a free port and resolves once it prints where it listens. */
-async function up(dataDir: string): Promise<Child> {
-  const proc = spawn(
-    join(repoRoot, 'bin', 'hikube'),
-    ['up', '--data-dir', dataDir, '--listen', '127.0.0.1:0'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hikube up did not start: ${out}`)), 20_000);
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (https:\/\/\S+)/.exec(out);
-      if (m?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    proc.on('exit', (code) => reject(new Error(`hikube up exited with ${String(code)}: ${out}`)));
-  });
-  const token = (await readFile(join(dataDir, 'pki', 'admin.token'), 'utf8')).trim();
-  const platform = { url, token, dataDir } as TestPlatform;
-  return { proc, platform };
-}
-
-const exited = (proc: ChildProcess): Promise<number | null> =>
-  new Promise((resolve) =>
-    proc.exitCode !== null ? resolve(proc.exitCode) : proc.once('exit', (code) => resolve(code)),
-  );
 
 const cm = (name: string): string =>
   JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { n: name } });

@@ -47,6 +47,7 @@ const checkKeys = (maps: [Record<string, unknown> | undefined, string][]): Field
 export const configMapKind: KindDefinition = {
   ...core,
   kind: 'ConfigMap',
+  deleteReturnsStatus: true,
   plural: 'configmaps',
   singular: 'configmap',
   shortNames: ['cm'],
@@ -70,6 +71,7 @@ export const configMapKind: KindDefinition = {
 export const secretKind: KindDefinition = {
   ...core,
   kind: 'Secret',
+  deleteReturnsStatus: true,
   plural: 'secrets',
   singular: 'secret',
   namespaced: true,
@@ -144,6 +146,7 @@ export type Event = Static<typeof Event>;
 export const eventKind: KindDefinition = {
   ...core,
   kind: 'Event',
+  deleteReturnsStatus: true,
   plural: 'events',
   singular: 'event',
   shortNames: ['ev'],
