@@ -90,6 +90,7 @@ export class ApiServer {
     await route.sub.upgrade({
       namespace: route.namespace,
       name: route.name,
+      args: route.args,
       query: url.searchParams,
       req,
       socket,
@@ -116,6 +117,7 @@ export class ApiServer {
       {
         namespace: route.namespace,
         name: route.name,
+        args: route.args,
         query: url.searchParams,
         body: body as Record<string, unknown>,
       },

@@ -38,6 +38,8 @@ export interface GuestStreams {
   serial(namespace: string, name: string): Promise<Duplex>;
   /** The guest's VNC server: an RFB stream, starting with the server's `RFB 003.008\n` greeting. */
   vnc(namespace: string, name: string): Promise<Duplex>;
+  /** A TCP connection to `port` inside the guest (KubeVirt's portforward subresource). */
+  portForward?(namespace: string, name: string, port: number): Promise<Duplex>;
 }
 
 export interface StreamOptions {
@@ -45,7 +47,7 @@ export interface StreamOptions {
   log?: (message: string) => void;
 }
 
-type Open = (namespace: string, name: string) => Promise<Duplex>;
+type Open = (namespace: string, name: string, args: string[]) => Promise<Duplex>;
 
 export function streamSubresources(streams: GuestStreams, options: StreamOptions = {}): Subresource[] {
   const log = options.log ?? (() => undefined);
@@ -56,20 +58,36 @@ export function streamSubresources(streams: GuestStreams, options: StreamOptions
     // Clients that offer no subprotocol are accepted too, as KubeVirt's virt-api does.
     handleProtocols: (offered) => (offered.has(PLAIN_PROTOCOL) ? PLAIN_PROTOCOL : false),
   });
-  const stream = (name: 'console' | 'vnc', open: Open): Subresource => ({
+  const stream = (name: 'console' | 'vnc' | 'portforward', open: Open): Subresource => ({
     group: 'subresources.kubevirt.io',
     version: 'v1',
     resource: 'virtualmachineinstances',
     name,
+    ...(name === 'portforward' ? { maxArgs: 2 } : {}),
     upgrade: (request) =>
       upgrade(wss, request, open, (message) =>
         log(`${name} of virtualmachineinstance ${request.namespace}/${request.name}: ${message}`),
       ),
   });
-  return [
+  const subs = [
     stream('console', (namespace, name) => streams.serial(namespace, name)),
     stream('vnc', (namespace, name) => streams.vnc(namespace, name)),
   ];
+  const forward = streams.portForward?.bind(streams);
+  if (forward !== undefined) {
+    subs.push(
+      stream('portforward', (namespace, name, args) => {
+        const [portText = '', protocol = 'tcp'] = args;
+        const port = Number(portText);
+        if (!Number.isInteger(port) || port < 1 || port > 65535) {
+          return Promise.reject(new ApiError('BadRequest', `portforward needs a port between 1 and 65535, not ${JSON.stringify(portText)}`));
+        }
+        if (protocol !== 'tcp') return Promise.reject(new ApiError('BadRequest', `portforward supports tcp only, not ${JSON.stringify(protocol)}`));
+        return forward(namespace, name, port);
+      }),
+    );
+  }
+  return subs;
 }
 
 async function upgrade(
@@ -85,7 +103,7 @@ async function upgrade(
   socket.on('error', onSocketError);
   let guest: Duplex;
   try {
-    guest = await open(request.namespace, request.name);
+    guest = await open(request.namespace, request.name, request.args);
   } catch (err) {
     throw refusal(err, request.name);
   }

@@ -10,6 +10,8 @@ import type { Duplex } from 'node:stream';
 export interface SubresourceRequest {
   namespace: string;
   name: string;
+  /** Path segments after the subresource name (e.g. the port of `portforward/22/tcp`). */
+  args: string[];
   query: URLSearchParams;
   /** The decoded JSON body, `{}` when there is none. */
   body: Record<string, unknown>;
@@ -18,6 +20,7 @@ export interface SubresourceRequest {
 export interface UpgradeRequest {
   namespace: string;
   name: string;
+  args: string[];
   query: URLSearchParams;
   req: IncomingMessage;
   socket: Duplex;
@@ -37,6 +40,8 @@ export interface Subresource {
   clusterScoped?: boolean;
   /** The handler reads the request body itself (uploads); `body` is then `{}`. */
   streamBody?: boolean;
+  /** How many path segments may follow the subresource name (`portforward/{port}/{protocol}`: 2). */
+  maxArgs?: number;
   /** Performs the action; the value returned is sent as JSON with 200, or 202 with no body when undefined. */
   handle?(request: SubresourceRequest, raw: { req: IncomingMessage; res: ServerResponse }): Promise<unknown>;
   /** Takes over an HTTP upgrade (WebSocket). Errors thrown before the handshake become a Status. */
@@ -47,6 +52,7 @@ export interface SubresourceRoute {
   sub: Subresource;
   namespace: string;
   name: string;
+  args: string[];
 }
 
 /** `/apis/G/V/namespaces/NS/RESOURCE/NAME/SUB` → the registered handler, or undefined. */
@@ -64,12 +70,14 @@ export function matchSubresource(path: string, subs: readonly Subresource[]): Su
   if (parts.length === 6) {
     const [, group, version, resource, name = '', subName] = parts;
     const sub = find(group, version, resource, subName, true);
-    return sub === undefined ? undefined : { sub, namespace: '', name };
+    return sub === undefined ? undefined : { sub, namespace: '', name, args: [] };
   }
-  if (parts.length !== 8 || parts[3] !== 'namespaces') return undefined;
+  if (parts.length < 8 || parts[3] !== 'namespaces') return undefined;
   const [, group, version, , namespace = '', resource, name = '', subName] = parts;
   const sub = find(group, version, resource, subName);
-  return sub === undefined ? undefined : { sub, namespace, name };
+  const args = parts.slice(8);
+  if (sub === undefined || args.length > (sub.maxArgs ?? 0)) return undefined;
+  return { sub, namespace, name, args };
 }
 
 /** The discovery resource list of a subresource-only group version (virtctl and kubectl look for it). */

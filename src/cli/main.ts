@@ -13,6 +13,7 @@ import { runVnc } from './vnc.js';
 import { connectionOptions, loadClient } from './context.js';
 import { lifecycleCommands } from './lifecycle.js';
 import { runImage } from './image.js';
+import { runPortForward, runSsh } from './portforward.js';
 import type { KubeObject } from '../api/meta.js';
 
 const USAGE = `Usage:
@@ -25,6 +26,8 @@ const USAGE = `Usage:
   hikube start|stop|restart NAME [--wait]              change whether a VM runs (stop: --grace-period N, --force)
   hikube pause|unpause|softreboot NAME                 act on the running guest
   hikube image import NAME FILE|--from IMAGE           add a disk image to the node's image store
+  hikube port-forward vm/NAME [HOST_PORT:]GUEST_PORT   forward local ports to the guest (--stdio for one stream)
+  hikube ssh [USER@]NAME [-i KEY] [-- COMMAND]         ssh into the guest through a port forward
 
 Global flags: --kubeconfig FILE (else $KUBECONFIG, else DATA_DIR/kubeconfig), --data-dir DIR`;
 
@@ -119,6 +122,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   vnc: runVnc,
   ...lifecycleCommands,
   image: runImage,
+  'port-forward': runPortForward,
+  ssh: runSsh,
 };
 
 /** Global flags may come before the verb (`hikube --kubeconfig F get vm`); they are moved after it. */

@@ -13,7 +13,7 @@ import { KubeApiError, type KubeClient } from './kube.js';
 /** The subprotocol KubeVirt's virt-api speaks: raw bytes in binary frames. */
 export const PLAIN_PROTOCOL = 'plain.kubevirt.io';
 
-export type VmiStream = 'console' | 'vnc';
+export type VmiStream = 'console' | 'vnc' | `portforward/${number}` | `portforward/${number}/tcp`;
 
 export function vmiStreamPath(namespace: string, name: string, stream: VmiStream): string {
   const ns = encodeURIComponent(namespace);

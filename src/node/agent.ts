@@ -371,6 +371,31 @@ export class NodeAgent implements GuestStreams {
     return Promise.resolve(this.runtimeFor(namespace, name).serial.attach());
   }
 
+  /**
+   * A connection to a TCP port of the guest. On the default network (QEMU user networking) a host
+   * forward on a free loopback port is added on first use, then reused.
+   */
+  async portForward(namespace: string, name: string, port: number): Promise<Duplex> {
+    const rt = this.runtimeFor(namespace, name);
+    const vmi = this.o.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
+    const pod = vmi === undefined ? undefined : podInterface(vmi);
+    if (pod === undefined) throw new StreamUnavailable('Conflict', `VMI ${JSON.stringify(name)} has no interface on the default network to forward to`);
+    let hostPort = rt.forwards.get(port);
+    if (hostPort === undefined) {
+      await rt.command('human-monitor-command', { 'command-line': `hostfwd_add netdev-${pod} tcp:127.0.0.1:0-:${port}` });
+      const table = await rt.command<string>('human-monitor-command', { 'command-line': 'info usernet' });
+      hostPort = hostForwardPort(table, port);
+      if (hostPort === undefined) throw new StreamUnavailable('Conflict', `could not set up a forward to port ${port} of ${JSON.stringify(name)}`);
+      rt.forwards.set(port, hostPort);
+    }
+    const target = hostPort;
+    return new Promise((resolve, reject) => {
+      const socket = createConnection({ host: '127.0.0.1', port: target });
+      socket.once('connect', () => resolve(socket));
+      socket.once('error', (err) => reject(new StreamUnavailable('Conflict', `port ${port} of ${JSON.stringify(name)} is not reachable: ${err.message}`)));
+    });
+  }
+
   vnc(namespace: string, name: string): Promise<Duplex> {
     const rt = this.runtimeFor(namespace, name);
     return new Promise((resolve, reject) => {
@@ -392,3 +417,19 @@ export function macsOf(vmi: VirtualMachineInstance): Record<string, string> {
 }
 
 export const persistentVolumeClaims = persistentVolumeClaimKind;
+
+/** The interface on the default (pod) network, whose QEMU netdev is `netdev-NAME`. */
+function podInterface(vmi: VirtualMachineInstance): string | undefined {
+  const pods = new Set((vmi.spec.networks ?? []).filter((n) => n.pod !== undefined).map((n) => n.name));
+  const found = effectiveInterfaces(vmi.spec).find(({ iface }) => pods.size === 0 || pods.has(iface.name));
+  return found?.iface.name;
+}
+
+/** The host port of the forward to `guestPort` in QEMU's `info usernet` table. */
+export function hostForwardPort(table: string, guestPort: number): number | undefined {
+  for (const line of table.split('\n')) {
+    const m = /TCP\[HOST_FORWARD\]\s+\d+\s+\S+\s+(\d+)\s+\S+\s+(\d+)/.exec(line);
+    if (m !== null && Number(m[2]) === guestPort) return Number(m[1]);
+  }
+  return undefined;
+}

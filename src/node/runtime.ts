@@ -34,6 +34,8 @@ export class Runtime {
   guestShutdown = false;
   paused = false;
   stopRequestedAt: number | undefined;
+  /** Guest port → host loopback port of the QEMU host forwards added for port-forwarding. */
+  readonly forwards = new Map<number, number>();
   readonly serial: SerialFanout;
   readonly agent: GuestAgent;
   private qmp: QmpClient | undefined;

@@ -42,6 +42,16 @@ export function validateVmiSpec(
   interfaces.forEach((nic, i) =>
     errors.push(...checkInterface(nic, networks, `${domain}.devices.interfaces[${i}]`)),
   );
+  if (networks.length === 0) {
+    // Without spec.networks only one interface can join the default network.
+    interfaces.slice(1).forEach((nic, i) =>
+      errors.push({
+        path: `${domain}.devices.interfaces[${i + 1}].name`,
+        reason: 'FieldValueNotFound',
+        message: `Not found: ${JSON.stringify(nic.name)}: no network of that name in ${at}.networks (only one interface joins the default network when networks are not listed)`,
+      }),
+    );
+  }
   errors.push(...bootOrders(spec, domain));
   errors.push(...resources(spec, domain, ctx));
   if (spec.hostname !== undefined && !DNS_LABEL.test(spec.hostname)) {

@@ -75,10 +75,16 @@ export class VmController {
   }
 
   start(): void {
+    const sources = [virtualMachineInstancetypeKind, virtualMachineClusterInstancetypeKind, virtualMachinePreferenceKind, virtualMachineClusterPreferenceKind];
     this.unsubscribe = this.api.watch(
-      [virtualMachineKind, virtualMachineInstanceKind, persistentVolumeClaimKind],
+      [virtualMachineKind, virtualMachineInstanceKind, persistentVolumeClaimKind, ...sources],
       (e, def) => {
-        if (def === persistentVolumeClaimKind) {
+        if (sources.includes(def)) {
+          // An instance type or preference appeared or changed: VMs waiting for it may start now.
+          for (const vm of this.api.list<VirtualMachine>(virtualMachineKind, def.namespaced ? e.namespace : undefined)) {
+            if (vm.status?.printableStatus !== 'Running') this.enqueue(vm.metadata.namespace ?? '', vm.metadata.name ?? '');
+          }
+        } else if (def === persistentVolumeClaimKind) {
           for (const vm of this.api.list<VirtualMachine>(virtualMachineKind, e.namespace)) this.enqueue(e.namespace, vm.metadata.name ?? '');
         } else {
           this.enqueue(e.namespace, e.name);

@@ -24,8 +24,10 @@ export function expandSpec(
 ): VirtualMachineInstanceSpec {
   const spec = structuredClone(template);
   if (instancetype !== undefined) applyInstancetype(spec, instancetype, preference);
-  if (preference !== undefined) applyPreference(spec, preference);
+  // KubeVirt's defaults first, so the preference shapes the devices they add too.
   defaultNetwork(spec);
+  defaultDisks(spec);
+  if (preference !== undefined) applyPreference(spec, preference);
   if (instancetype !== undefined && preference?.requirements !== undefined) checkRequirements(instancetype, preference);
   return spec;
 }
@@ -99,6 +101,14 @@ function defaultNetwork(spec: VirtualMachineInstanceSpec): void {
     return;
   }
   if (networks.length === 0) spec.networks = interfaces.map((nic) => ({ name: nic.name, pod: {} })).slice(0, 1);
+}
+
+/** A volume with no disk gets one (KubeVirt attaches every volume). */
+function defaultDisks(spec: VirtualMachineInstanceSpec): void {
+  const disks = spec.domain.devices.disks ?? [];
+  const named = new Set(disks.map((d) => d.name));
+  const missing = (spec.volumes ?? []).filter((v) => !named.has(v.name));
+  if (missing.length > 0) spec.domain.devices.disks = [...disks, ...missing.map((v) => ({ name: v.name, disk: {} }))];
 }
 
 function checkRequirements(it: InstancetypeSpec, pref: PreferenceSpec): void {

@@ -264,7 +264,6 @@ describe('validateVm', () => {
   // gets no network from the VM controller, so the VMI is refused and the VM can never start.
   test(
     'two NICs and no networks: the second one names no network',
-    { todo: 'src bug: validateVm accepts it; the VMI the controller then creates is refused (FailedCreate)' },
     () => {
       const vm = goodVm();
       delete tmpl(vm).networks;

@@ -164,7 +164,6 @@ describe('expandSpec: preference fills only what is absent', () => {
   // so a Windows guest gets an e1000e NIC and SATA disks it has drivers for.
   test(
     'the default NIC gets the preferred interface model',
-    { todo: 'src bug: expandSpec applies the preference before adding the default NIC' },
     () => {
       const spec = expandSpec(template(), undefined, windows);
       assert.deepEqual(spec.domain.devices.interfaces, [
@@ -175,7 +174,6 @@ describe('expandSpec: preference fills only what is absent', () => {
 
   test(
     'a volume with no disk gets a disk on the preferred bus',
-    { todo: 'src bug: the default disk of a volume is left to the node agent, which uses virtio' },
     () => {
       const spec = expandSpec(
         { domain: { devices: {} }, volumes: [{ name: 'root', containerDisk: { image: 'win:2022' } }] },
