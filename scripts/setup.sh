@@ -12,6 +12,7 @@ packages=(
   genisoimage                                 # NoCloud seed ISOs (label cidata)
   busybox-static cpio xz-utils zstd           # the hikube/tiny initramfs
   mmdebstrap e2fsprogs                        # the debian:12 root filesystem and its ext4 disk
+  openssh-client                              # hikube ssh
 )
 need=()
 for p in "${packages[@]}"; do

@@ -126,7 +126,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   ssh: runSsh,
 };
 
-/** Global flags may come before the verb (`hikube --kubeconfig F get vm`); they are moved after it. */
+/** Global flags may come before the verb (`hikube --kubeconfig F get vm`); they are moved just after it. */
 function splitVerb(argv: string[]): [string | undefined, string[]] {
   const leading: string[] = [];
   let i = 0;
@@ -140,7 +140,7 @@ function splitVerb(argv: string[]): [string | undefined, string[]] {
       i += 1;
     } else break;
   }
-  return [argv[i], [...argv.slice(i + 1), ...leading]];
+  return [argv[i], [...leading, ...argv.slice(i + 1)]];
 }
 
 export async function main(argv: string[]): Promise<number> {
