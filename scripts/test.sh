@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Builds, lints and runs every test (unit, HTTP in process, end to end with real kubectl).
-# Usage: scripts/test.sh [FILTER]   FILTER narrows to test files whose path contains it.
+# Builds, lints, checks formatting and runs every test (unit, HTTP in process, end to end with real
+# kubectl, client-node and QEMU guests).
+# Usage: scripts/test.sh [FILTER]   FILTER narrows to test files whose path contains it (and skips lint).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json
 filter="${1:-}"
+if [ -z "$filter" ]; then
+  npx eslint src test bench
+  npx prettier --check src test bench >/dev/null || { npx prettier --check src test bench; exit 1; }
+fi
 mapfile -t files < <(find dist/test -name '*.test.js' | sort | grep -F -- "$filter")
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files match '$filter'" >&2; exit 1; fi
 exec node --test --test-concurrency=2 "${files[@]}"

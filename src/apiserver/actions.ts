@@ -29,7 +29,10 @@ export function actionSubresources(registry: Registry, guests: GuestControl): Su
     resource: 'virtualmachines',
     name,
     handle: (r) => {
-      if (r.query.getAll('dryRun').includes('All') || (Array.isArray(r.body['dryRun']) && r.body['dryRun'].includes('All'))) {
+      if (
+        r.query.getAll('dryRun').includes('All') ||
+        (Array.isArray(r.body['dryRun']) && r.body['dryRun'].includes('All'))
+      ) {
         getVm(registry, r);
         return Promise.resolve(undefined);
       }
@@ -63,21 +66,28 @@ export function actionSubresources(registry: Registry, guests: GuestControl): Su
 }
 
 function getVm(registry: Registry, r: SubresourceRequest): VirtualMachine {
-  return structuredClone(registry.get(virtualMachineKind, r.namespace, r.name).object) as unknown as VirtualMachine;
+  return structuredClone(
+    registry.get(virtualMachineKind, r.namespace, r.name).object,
+  ) as unknown as VirtualMachine;
 }
 
 function getVmi(registry: Registry, r: SubresourceRequest): VirtualMachineInstance | undefined {
   try {
-    return registry.get(virtualMachineInstanceKind, r.namespace, r.name).object as unknown as VirtualMachineInstance;
+    return registry.get(virtualMachineInstanceKind, r.namespace, r.name)
+      .object as unknown as VirtualMachineInstance;
   } catch {
     return undefined;
   }
 }
 
-const strategyOf = (vm: VirtualMachine): string => vm.spec.runStrategy ?? (vm.spec.running === true ? 'Always' : 'Halted');
+const strategyOf = (vm: VirtualMachine): string =>
+  vm.spec.runStrategy ?? (vm.spec.running === true ? 'Always' : 'Halted');
 
 const active = (vmi: VirtualMachineInstance | undefined): boolean =>
-  vmi !== undefined && vmi.metadata.deletionTimestamp === undefined && vmi.status?.phase !== 'Succeeded' && vmi.status?.phase !== 'Failed';
+  vmi !== undefined &&
+  vmi.metadata.deletionTimestamp === undefined &&
+  vmi.status?.phase !== 'Succeeded' &&
+  vmi.status?.phase !== 'Failed';
 
 function setStrategy(registry: Registry, vm: VirtualMachine, strategy: 'Always' | 'Halted'): void {
   if (vm.spec.running !== undefined) vm.spec.running = strategy === 'Always';
@@ -85,21 +95,34 @@ function setStrategy(registry: Registry, vm: VirtualMachine, strategy: 'Always' 
   registry.update(virtualMachineKind, vm.metadata.namespace ?? '', vm.metadata.name ?? '', vm);
 }
 
-function queueRequests(registry: Registry, vm: VirtualMachine, requests: { action: 'Start' | 'Stop'; uid?: string; data?: Record<string, string> }[]): void {
+function queueRequests(
+  registry: Registry,
+  vm: VirtualMachine,
+  requests: { action: 'Start' | 'Stop'; uid?: string; data?: Record<string, string> }[],
+): void {
   const status = { ...(vm.status ?? {}) };
   if ((status.stateChangeRequests ?? []).length > 0) {
-    throw new ApiError('Conflict', `a start or stop request is already pending on VM ${JSON.stringify(vm.metadata.name ?? '')}; try again when it completes`);
+    throw new ApiError(
+      'Conflict',
+      `a start or stop request is already pending on VM ${JSON.stringify(vm.metadata.name ?? '')}; try again when it completes`,
+    );
   }
   status.stateChangeRequests = requests;
   vm.status = status;
-  registry.update(virtualMachineKind, vm.metadata.namespace ?? '', vm.metadata.name ?? '', vm, { subresource: 'status' });
+  registry.update(virtualMachineKind, vm.metadata.namespace ?? '', vm.metadata.name ?? '', vm, {
+    subresource: 'status',
+  });
 }
 
 function start(registry: Registry, r: SubresourceRequest): void {
   const vm = getVm(registry, r);
   const vmi = getVmi(registry, r);
   const strategy = strategyOf(vm);
-  if (strategy === 'Always' || active(vmi)) throw new ApiError('Conflict', `Operation cannot be fulfilled on virtualmachine.kubevirt.io "${r.name}": VM is already running`);
+  if (strategy === 'Always' || active(vmi))
+    throw new ApiError(
+      'Conflict',
+      `Operation cannot be fulfilled on virtualmachine.kubevirt.io "${r.name}": VM is already running`,
+    );
   if (strategy === 'Halted') setStrategy(registry, vm, 'Always');
   else queueRequests(registry, vm, [{ action: 'Start' }]);
 }
@@ -110,15 +133,21 @@ function stop(registry: Registry, r: SubresourceRequest): void {
   const strategy = strategyOf(vm);
   const grace = typeof r.body['gracePeriod'] === 'number' ? r.body['gracePeriod'] : undefined;
   if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) {
-    throw new ApiError('Invalid', 'gracePeriod must be a non-negative integer', { causes: [{ path: 'gracePeriod', message: `Invalid value: ${grace}` }] });
+    throw new ApiError('Invalid', 'gracePeriod must be a non-negative integer', {
+      causes: [{ path: 'gracePeriod', message: `Invalid value: ${grace}` }],
+    });
   }
   if (!active(vmi) && strategy !== 'Always' && strategy !== 'RerunOnFailure') {
     // A force stop (gracePeriod 0) of a VMI already shutting down is allowed: it shortens the wait.
     if (!(grace !== undefined && vmi !== undefined && vmi.metadata.deletionTimestamp !== undefined)) {
-      throw new ApiError('Conflict', `Operation cannot be fulfilled on virtualmachine.kubevirt.io "${r.name}": VM is not running`);
+      throw new ApiError(
+        'Conflict',
+        `Operation cannot be fulfilled on virtualmachine.kubevirt.io "${r.name}": VM is not running`,
+      );
     }
   }
-  if (strategy === 'Manual' && active(vmi)) queueRequests(registry, vm, [{ action: 'Stop', uid: vmi?.metadata.uid ?? '' }]);
+  if (strategy === 'Manual' && active(vmi))
+    queueRequests(registry, vm, [{ action: 'Stop', uid: vmi?.metadata.uid ?? '' }]);
   else if (strategy !== 'Halted') setStrategy(registry, vm, 'Halted');
   if (grace !== undefined && vmi !== undefined) {
     registry.delete(virtualMachineInstanceKind, r.namespace, r.name, { gracePeriodSeconds: grace });
@@ -129,9 +158,13 @@ function restart(registry: Registry, r: SubresourceRequest): void {
   const vm = getVm(registry, r);
   const vmi = getVmi(registry, r);
   if (vmi === undefined || vmi.metadata.deletionTimestamp !== undefined) {
-    throw new ApiError('Conflict', `Operation cannot be fulfilled on virtualmachine.kubevirt.io "${r.name}": VM is not running`);
+    throw new ApiError(
+      'Conflict',
+      `Operation cannot be fulfilled on virtualmachine.kubevirt.io "${r.name}": VM is not running`,
+    );
   }
   queueRequests(registry, vm, [{ action: 'Stop', uid: vmi.metadata.uid ?? '' }, { action: 'Start' }]);
   const grace = r.body['gracePeriodSeconds'];
-  if (typeof grace === 'number') registry.delete(virtualMachineInstanceKind, r.namespace, r.name, { gracePeriodSeconds: grace });
+  if (typeof grace === 'number')
+    registry.delete(virtualMachineInstanceKind, r.namespace, r.name, { gracePeriodSeconds: grace });
 }

@@ -133,7 +133,11 @@ export class Registry {
   delete(def: KindDefinition, namespace: string, name: string, options: DeleteOptions = {}): KubeObject {
     const current = this.get(def, namespace, name);
     if (def.kind === 'Namespace' && def.group === '' && PROTECTED_NAMESPACES.has(name)) {
-      throw new ApiError('Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+      throw new ApiError(
+        'Forbidden',
+        `namespaces "${name}" is forbidden: this namespace may not be deleted`,
+        { name, kind: 'namespaces' },
+      );
     }
     const pre = options.preconditions;
     if (pre?.uid !== undefined && pre.uid !== current.object.metadata.uid) {
@@ -157,7 +161,11 @@ export class Registry {
     if (!pending) return this.store.delete(resourceKey(def), scope(def, namespace), name, current.rv).object;
     const grace = options.gracePeriodSeconds;
     const shorter = grace !== undefined && grace < (meta.deletionGracePeriodSeconds ?? Infinity);
-    if (meta.deletionTimestamp !== undefined && finalizers.size === (meta.finalizers ?? []).length && !shorter)
+    if (
+      meta.deletionTimestamp !== undefined &&
+      finalizers.size === (meta.finalizers ?? []).length &&
+      !shorter
+    )
       return current.object;
     meta.deletionTimestamp ??= this.timestamp();
     // Unset means "the owner's default" (a VMI's terminationGracePeriodSeconds).

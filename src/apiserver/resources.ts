@@ -261,9 +261,13 @@ async function deleteOptions(ctx: RequestContext): Promise<DeleteOptions> {
   const pre = fromBody['preconditions'] as DeleteOptions['preconditions'];
   const graceText = ctx.query.get('gracePeriodSeconds');
   const graceBody = fromBody['gracePeriodSeconds'];
-  const grace = graceText !== null ? Number(graceText) : typeof graceBody === 'number' ? graceBody : undefined;
+  const grace =
+    graceText !== null ? Number(graceText) : typeof graceBody === 'number' ? graceBody : undefined;
   if (grace !== undefined && !(Number.isInteger(grace) && grace >= 0)) {
-    throw new ApiError('BadRequest', `gracePeriodSeconds must be a non-negative integer, not ${JSON.stringify(graceText ?? graceBody)}`);
+    throw new ApiError(
+      'BadRequest',
+      `gracePeriodSeconds must be a non-negative integer, not ${JSON.stringify(graceText ?? graceBody)}`,
+    );
   }
   const dryRun =
     ctx.query.getAll('dryRun').includes('All') ||
@@ -285,7 +289,12 @@ async function remove(ctx: RequestContext): Promise<void> {
       apiVersion: 'v1',
       metadata: {},
       status: 'Success',
-      details: { name: object.metadata.name ?? '', kind: def.plural, uid: object.metadata.uid ?? '', ...(def.group !== '' ? { group: def.group } : {}) },
+      details: {
+        name: object.metadata.name ?? '',
+        kind: def.plural,
+        uid: object.metadata.uid ?? '',
+        ...(def.group !== '' ? { group: def.group } : {}),
+      },
     });
     return;
   }

@@ -80,9 +80,17 @@ export function streamSubresources(streams: GuestStreams, options: StreamOptions
         const [portText = '', protocol = 'tcp'] = args;
         const port = Number(portText);
         if (!Number.isInteger(port) || port < 1 || port > 65535) {
-          return Promise.reject(new ApiError('BadRequest', `portforward needs a port between 1 and 65535, not ${JSON.stringify(portText)}`));
+          return Promise.reject(
+            new ApiError(
+              'BadRequest',
+              `portforward needs a port between 1 and 65535, not ${JSON.stringify(portText)}`,
+            ),
+          );
         }
-        if (protocol !== 'tcp') return Promise.reject(new ApiError('BadRequest', `portforward supports tcp only, not ${JSON.stringify(protocol)}`));
+        if (protocol !== 'tcp')
+          return Promise.reject(
+            new ApiError('BadRequest', `portforward supports tcp only, not ${JSON.stringify(protocol)}`),
+          );
         return forward(namespace, name, port);
       }),
     );

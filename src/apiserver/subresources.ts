@@ -62,10 +62,20 @@ export function matchSubresource(path: string, subs: readonly Subresource[]): Su
     .filter((p) => p !== '')
     .map(decodeURIComponent);
   if (parts[0] !== 'apis') return undefined;
-  const find = (group?: string, version?: string, resource?: string, name?: string, cluster = false): Subresource | undefined =>
+  const find = (
+    group?: string,
+    version?: string,
+    resource?: string,
+    name?: string,
+    cluster = false,
+  ): Subresource | undefined =>
     subs.find(
       (s) =>
-        (s.clusterScoped === true) === cluster && s.group === group && s.version === version && s.resource === resource && s.name === name,
+        (s.clusterScoped === true) === cluster &&
+        s.group === group &&
+        s.version === version &&
+        s.resource === resource &&
+        s.name === name,
     );
   if (parts.length === 6) {
     const [, group, version, resource, name = '', subName] = parts;

@@ -12,6 +12,9 @@ export const connectionOptions = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export function loadClient(values: { kubeconfig?: string | undefined; 'data-dir'?: string | undefined }): KubeClient {
+export function loadClient(values: {
+  kubeconfig?: string | undefined;
+  'data-dir'?: string | undefined;
+}): KubeClient {
   return KubeClient.load(values.kubeconfig, dataPaths(values['data-dir'] ?? defaultDataDir()).kubeconfig);
 }

@@ -14,8 +14,13 @@ const base = (name: string): string => `/apis/images.hikube.io/v1alpha1/images/$
 
 export async function runImage(args: string[]): Promise<void> {
   const [verb, ...rest] = args;
-  if (verb !== 'import') throw new UsageError('usage: hikube image import NAME FILE | hikube image import NAME --from IMAGE');
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { ...connectionOptions, from: { type: 'string' } } });
+  if (verb !== 'import')
+    throw new UsageError('usage: hikube image import NAME FILE | hikube image import NAME --from IMAGE');
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { ...connectionOptions, from: { type: 'string' } },
+  });
   const [name, file] = positionals;
   if (name === undefined || (file === undefined) === (values.from === undefined)) {
     throw new UsageError('image import needs NAME and either FILE or --from IMAGE');
@@ -30,22 +35,34 @@ export async function runImage(args: string[]): Promise<void> {
   const options = await c.connectionOptions();
   const url = new URL(`${base(name)}/upload`, c.server);
   await new Promise<void>((resolve, reject) => {
-    const req = httpsRequest(url, { ...options, method: 'PUT', headers: { ...(options.headers as Record<string, string>), 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        if ((res.statusCode ?? 0) >= 300) {
-          let status: Status | undefined;
-          try {
-            status = JSON.parse(body) as Status;
-          } catch {
-            status = undefined;
-          }
-          reject(new KubeApiError(res.statusCode ?? 0, status, status?.message ?? body));
-        } else resolve();
-      });
-    });
+    const req = httpsRequest(
+      url,
+      {
+        ...options,
+        method: 'PUT',
+        headers: {
+          ...(options.headers as Record<string, string>),
+          'Content-Type': 'application/octet-stream',
+          'Content-Length': String(size),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          if ((res.statusCode ?? 0) >= 300) {
+            let status: Status | undefined;
+            try {
+              status = JSON.parse(body) as Status;
+            } catch {
+              status = undefined;
+            }
+            reject(new KubeApiError(res.statusCode ?? 0, status, status?.message ?? body));
+          } else resolve();
+        });
+      },
+    );
     req.on('error', reject);
     let sent = 0;
     const tty = process.stderr.isTTY;

@@ -15,21 +15,41 @@ const path = (target: Target, namespace: string, name: string, action: string): 
   `/apis/subresources.kubevirt.io/v1/namespaces/${encodeURIComponent(namespace)}/${target}/${encodeURIComponent(name)}/${action}`;
 
 const settled: Record<string, PrintableStatus[]> = {
-  start: ['Running', 'ErrorUnschedulable', 'ErrImagePull', 'ImagePullBackOff', 'ErrorPvcNotFound', 'CrashLoopBackOff', 'DataVolumeError'],
+  start: [
+    'Running',
+    'ErrorUnschedulable',
+    'ErrImagePull',
+    'ImagePullBackOff',
+    'ErrorPvcNotFound',
+    'CrashLoopBackOff',
+    'DataVolumeError',
+  ],
   stop: ['Stopped'],
   restart: ['Running'],
   pause: ['Paused'],
   unpause: ['Running'],
 };
 
-async function waitFor(c: KubeClient, namespace: string, name: string, wanted: PrintableStatus[], timeoutS: number): Promise<string> {
+async function waitFor(
+  c: KubeClient,
+  namespace: string,
+  name: string,
+  wanted: PrintableStatus[],
+  timeoutS: number,
+): Promise<string> {
   const deadline = Date.now() + timeoutS * 1000;
   let last = '';
   for (;;) {
-    const { value } = await c.call<{ status?: { printableStatus?: string } }>('GET', `/apis/kubevirt.io/v1/namespaces/${encodeURIComponent(namespace)}/virtualmachines/${encodeURIComponent(name)}`);
+    const { value } = await c.call<{ status?: { printableStatus?: string } }>(
+      'GET',
+      `/apis/kubevirt.io/v1/namespaces/${encodeURIComponent(namespace)}/virtualmachines/${encodeURIComponent(name)}`,
+    );
     last = value.status?.printableStatus ?? '';
     if ((wanted as string[]).includes(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutS}s waiting for VM ${JSON.stringify(name)}: status is ${last || 'unknown'}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutS}s waiting for VM ${JSON.stringify(name)}: status is ${last || 'unknown'}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -48,19 +68,28 @@ function command(action: string, target: Target): (args: string[]) => Promise<vo
       },
     });
     const [name] = positionals;
-    if (name === undefined) throw new UsageError(`${action} needs a VM name, e.g. \`hikube ${action} dev-vm\``);
+    if (name === undefined)
+      throw new UsageError(`${action} needs a VM name, e.g. \`hikube ${action} dev-vm\``);
     const c = loadClient(values);
     const namespace = values.namespace ?? c.namespace;
     const body: Record<string, unknown> = {};
     const grace = values.force ? '0' : values['grace-period'];
     if (grace !== undefined) {
       const n = Number(grace);
-      if (!Number.isInteger(n) || n < 0) throw new UsageError(`--grace-period must be a non-negative integer, not ${JSON.stringify(grace)}`);
+      if (!Number.isInteger(n) || n < 0)
+        throw new UsageError(`--grace-period must be a non-negative integer, not ${JSON.stringify(grace)}`);
       body[action === 'restart' ? 'gracePeriodSeconds' : 'gracePeriod'] = n;
     }
     await c.call('PUT', path(target, namespace, name, action), body);
     const noun = target === 'virtualmachines' ? 'VM' : 'VMI';
-    const done: Record<string, string> = { start: 'was scheduled to start', stop: 'was scheduled to stop', restart: 'was scheduled to restart', pause: 'was paused', unpause: 'was unpaused', softreboot: 'was scheduled to soft reboot' };
+    const done: Record<string, string> = {
+      start: 'was scheduled to start',
+      stop: 'was scheduled to stop',
+      restart: 'was scheduled to restart',
+      pause: 'was paused',
+      unpause: 'was unpaused',
+      softreboot: 'was scheduled to soft reboot',
+    };
     process.stdout.write(`${noun} ${name} ${done[action] ?? action}\n`);
     const wanted = settled[action];
     if (values.wait && wanted !== undefined) {

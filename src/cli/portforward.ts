@@ -34,13 +34,19 @@ export async function runPortForward(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...connectionOptions, stdio: { type: 'boolean', default: false }, address: { type: 'string', default: '127.0.0.1' } },
+    options: {
+      ...connectionOptions,
+      stdio: { type: 'boolean', default: false },
+      address: { type: 'string', default: '127.0.0.1' },
+    },
   });
   const [target, ...portSpecs] = positionals;
-  if (target === undefined || portSpecs.length === 0) throw new UsageError('port-forward needs a VM and ports, e.g. `hikube port-forward vm/web 8080:80`');
+  if (target === undefined || portSpecs.length === 0)
+    throw new UsageError('port-forward needs a VM and ports, e.g. `hikube port-forward vm/web 8080:80`');
   const client = loadClient(values);
   const { name, namespace } = parseTarget(target, values.namespace ?? client.namespace);
-  const open = (remote: number): ReturnType<typeof openVmiStream> => openVmiStream(client, namespace, name, `portforward/${remote}/tcp`);
+  const open = (remote: number): ReturnType<typeof openVmiStream> =>
+    openVmiStream(client, namespace, name, `portforward/${remote}/tcp`);
   if (values.stdio) {
     const { remote } = parsePorts(portSpecs[0] ?? '');
     const ws = await open(remote);
@@ -57,7 +63,9 @@ export async function runPortForward(args: string[]): Promise<void> {
             open(remote).then(
               (ws) => relay(ws, socket),
               (err: unknown) => {
-                process.stderr.write(`error forwarding to port ${remote}: ${err instanceof Error ? err.message : String(err)}\n`);
+                process.stderr.write(
+                  `error forwarding to port ${remote}: ${err instanceof Error ? err.message : String(err)}\n`,
+                );
                 socket.destroy();
               },
             );
@@ -83,33 +91,50 @@ export async function runSsh(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...connectionOptions, identity: { type: 'string', short: 'i' }, port: { type: 'string', short: 'p', default: '22' }, 'known-hosts': { type: 'string' } },
+    options: {
+      ...connectionOptions,
+      identity: { type: 'string', short: 'i' },
+      port: { type: 'string', short: 'p', default: '22' },
+      'known-hosts': { type: 'string' },
+    },
   });
   const [target, ...command] = positionals;
   if (target === undefined) throw new UsageError('ssh needs a VM, e.g. `hikube ssh debian@web`');
   const at = target.lastIndexOf('@');
   const user = at >= 0 ? target.slice(0, at) : undefined;
   const client = loadClient(values);
-  const { name, namespace } = parseTarget(at >= 0 ? target.slice(at + 1) : target, values.namespace ?? client.namespace);
-  const self = [process.execPath, ...process.execArgv, process.argv[1] ?? ''].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const { name, namespace } = parseTarget(
+    at >= 0 ? target.slice(at + 1) : target,
+    values.namespace ?? client.namespace,
+  );
+  const self = [process.execPath, ...process.execArgv, process.argv[1] ?? '']
+    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+    .join(' ');
   const passthrough = [
     ...(values.kubeconfig !== undefined ? ['--kubeconfig', values.kubeconfig] : []),
     ...(values['data-dir'] !== undefined ? ['--data-dir', values['data-dir']] : []),
   ].map((a) => `'${a}'`);
   const proxy = `${self} port-forward --stdio ${passthrough.join(' ')} -n ${namespace} vmi/${name} ${values.port}`;
   const sshArgs = [
-    '-o', `ProxyCommand=${proxy}`,
-    '-o', `HostKeyAlias=vmi.${name}.${namespace}`,
-    '-o', `UserKnownHostsFile=${values['known-hosts'] ?? '/dev/null'}`,
-    '-o', 'StrictHostKeyChecking=no',
-    '-o', 'LogLevel=ERROR',
+    '-o',
+    `ProxyCommand=${proxy}`,
+    '-o',
+    `HostKeyAlias=vmi.${name}.${namespace}`,
+    '-o',
+    `UserKnownHostsFile=${values['known-hosts'] ?? '/dev/null'}`,
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'LogLevel=ERROR',
     ...(values.identity !== undefined ? ['-i', values.identity, '-o', 'IdentitiesOnly=yes'] : []),
     `${user !== undefined ? `${user}@` : ''}vmi.${name}.${namespace}`,
     ...command,
   ];
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn('ssh', sshArgs, { stdio: 'inherit' });
-    child.once('error', (err) => reject(new Error(`failed running ssh: ${err.message} (install openssh-client)`)));
+    child.once('error', (err) =>
+      reject(new Error(`failed running ssh: ${err.message} (install openssh-client)`)),
+    );
     child.once('exit', (c) => resolve(c ?? 1));
   });
   process.exitCode = code;

@@ -29,14 +29,25 @@ export async function runUp(args: string[]): Promise<void> {
   });
   const ratio = (flag: string, v: string): number => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${flag} must be a positive number, not ${JSON.stringify(v)}`);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new UsageError(`--${flag} must be a positive number, not ${JSON.stringify(v)}`);
     return n;
   };
-  const overcommit = { cpu: ratio('cpu-overcommit', values['cpu-overcommit']), memory: ratio('memory-overcommit', values['memory-overcommit']) };
+  const overcommit = {
+    cpu: ratio('cpu-overcommit', values['cpu-overcommit']),
+    memory: ratio('memory-overcommit', values['memory-overcommit']),
+  };
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const { host, port } = parseListen(values.listen);
   const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} ${m}\n`);
-  const platform = await startPlatform({ dataDir, host, port, log, overcommit, ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}) });
+  const platform = await startPlatform({
+    dataDir,
+    host,
+    port,
+    log,
+    overcommit,
+    ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}),
+  });
   process.stdout.write(`hikube is up: API server listening on ${platform.url}\n`);
   process.stdout.write(`data dir: ${dataDir}\nkubeconfig: ${platform.kubeconfigPath}\n`);
   process.stdout.write(`node ${platform.nodeName}: guests run under ${platform.accel.toUpperCase()}\n`);

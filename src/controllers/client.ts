@@ -25,7 +25,9 @@ export class ApiClient {
   }
 
   list<T extends KubeObject>(def: KindDefinition, namespace?: string): T[] {
-    return this.registry.store.list(resourceKey(def), namespace).items.map((o) => withRv(o.object, o.rv) as T);
+    return this.registry.store
+      .list(resourceKey(def), namespace)
+      .items.map((o) => withRv(o.object, o.rv) as T);
   }
 
   create<T extends KubeObject>(def: KindDefinition, object: T): T {
@@ -34,16 +36,24 @@ export class ApiClient {
 
   /** Replaces the object; fails with Conflict when metadata.resourceVersion is stale. */
   update<T extends KubeObject>(def: KindDefinition, object: T): T {
-    return this.registry.update(def, object.metadata.namespace ?? '', object.metadata.name ?? '', object).object as T;
-  }
-
-  updateStatus<T extends KubeObject>(def: KindDefinition, object: T): T {
-    return this.registry.update(def, object.metadata.namespace ?? '', object.metadata.name ?? '', object, { subresource: 'status' })
+    return this.registry.update(def, object.metadata.namespace ?? '', object.metadata.name ?? '', object)
       .object as T;
   }
 
+  updateStatus<T extends KubeObject>(def: KindDefinition, object: T): T {
+    return this.registry.update(def, object.metadata.namespace ?? '', object.metadata.name ?? '', object, {
+      subresource: 'status',
+    }).object as T;
+  }
+
   /** Reads, changes and writes back, retrying on conflicts. Returns undefined when the object is gone. */
-  mutate<T extends KubeObject>(def: KindDefinition, namespace: string, name: string, change: (o: T) => boolean | void, status = false): T | undefined {
+  mutate<T extends KubeObject>(
+    def: KindDefinition,
+    namespace: string,
+    name: string,
+    change: (o: T) => boolean | void,
+    status = false,
+  ): T | undefined {
     for (let attempt = 0; ; attempt++) {
       const current = this.get<T>(def, namespace, name);
       if (current === undefined) return undefined;
@@ -65,7 +75,10 @@ export class ApiClient {
   }
 
   /** Calls `listener` after every change of the given kinds. */
-  watch(defs: readonly KindDefinition[], listener: (event: StoreEvent, def: KindDefinition) => void): () => void {
+  watch(
+    defs: readonly KindDefinition[],
+    listener: (event: StoreEvent, def: KindDefinition) => void,
+  ): () => void {
     const byKey = new Map(defs.map((d) => [resourceKey(d), d]));
     return this.registry.store.subscribe((e) => {
       const def = byKey.get(e.resource);

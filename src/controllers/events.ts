@@ -21,9 +21,14 @@ export class EventRecorder {
   record(object: KubeObject, type: EventType, reason: string, message: string): void {
     const meta = object.metadata;
     const namespace = meta.namespace ?? 'default';
-    const digest = createHash('sha256').update(`${meta.uid ?? ''}|${type}|${reason}|${message}`).digest('hex').slice(0, 16);
+    const digest = createHash('sha256')
+      .update(`${meta.uid ?? ''}|${type}|${reason}|${message}`)
+      .digest('hex')
+      .slice(0, 16);
     const name = `${meta.name ?? ''}.${digest}`;
-    const at = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const at = this.now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
     try {
       const updated = this.api.mutate<Event>(eventKind, namespace, name, (e) => {
         e.count = (e.count ?? 1) + 1;

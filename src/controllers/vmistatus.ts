@@ -17,13 +17,20 @@ export function setPhase(status: VmiStatus, phase: VmiPhase, now: Date): void {
   status.phaseTransitionTimestamps = stamps;
 }
 
-export function setCondition(status: VmiStatus, c: Omit<Condition, 'lastTransitionTime' | 'lastProbeTime'>, now: Date): void {
+export function setCondition(
+  status: VmiStatus,
+  c: Omit<Condition, 'lastTransitionTime' | 'lastProbeTime'>,
+  now: Date,
+): void {
   const list = status.conditions ?? [];
   const old = list.find((x) => x.type === c.type);
   const next: Condition = {
     ...c,
     lastProbeTime: null,
-    lastTransitionTime: old !== undefined && old.status === c.status ? (old.lastTransitionTime ?? timestamp(now)) : timestamp(now),
+    lastTransitionTime:
+      old !== undefined && old.status === c.status
+        ? (old.lastTransitionTime ?? timestamp(now))
+        : timestamp(now),
   };
   status.conditions = [...list.filter((x) => x.type !== c.type), next];
 }

@@ -13,7 +13,12 @@ export const QEMU_BINARY = process.env['HIKUBE_QEMU'] ?? 'qemu-system-x86_64';
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`${cmd} ${args[0] ?? ''} failed: ${(stderr || err.message).trim().split('\n').slice(-3).join(' ')}`));
+      if (err !== null)
+        reject(
+          new Error(
+            `${cmd} ${args[0] ?? ''} failed: ${(stderr || err.message).trim().split('\n').slice(-3).join(' ')}`,
+          ),
+        );
       else resolve(stdout);
     });
   });
@@ -27,7 +32,10 @@ export const qemuImg: DiskTool = {
     await run('qemu-img', ['create', '-q', '-f', format, path, String(bytes)]);
   },
   async info(path) {
-    const out = JSON.parse(await run('qemu-img', ['info', '--output=json', '-U', path])) as { 'virtual-size': number; format: string };
+    const out = JSON.parse(await run('qemu-img', ['info', '--output=json', '-U', path])) as {
+      'virtual-size': number;
+      format: string;
+    };
     return { virtualSize: out['virtual-size'], format: out.format };
   },
   async resize(path, bytes) {
@@ -63,13 +71,23 @@ export const qemuProcesses: QemuProcesses = {
         if (code !== 0) {
           void readFile(logFile, 'utf8')
             .catch(() => '')
-            .then((text) => reject(new Error(`qemu exited with code ${String(code)}: ${text.trim().split('\n').slice(-3).join(' ')}`)));
+            .then((text) =>
+              reject(
+                new Error(
+                  `qemu exited with code ${String(code)}: ${text.trim().split('\n').slice(-3).join(' ')}`,
+                ),
+              ),
+            );
           return;
         }
         try {
           resolve(Number(readFileSync(pidfile, 'utf8').trim()));
         } catch (err) {
-          reject(new Error(`qemu started but wrote no pidfile ${pidfile}: ${err instanceof Error ? err.message : String(err)}`));
+          reject(
+            new Error(
+              `qemu started but wrote no pidfile ${pidfile}: ${err instanceof Error ? err.message : String(err)}`,
+            ),
+          );
         }
       });
       child.unref();

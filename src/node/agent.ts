@@ -68,7 +68,8 @@ export class NodeAgent implements GuestStreams {
     this.queue = new WorkQueue(
       (key) => this.sync(key),
       (key, err) => {
-        if (!(err instanceof Requeue)) this.log(`node agent: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`);
+        if (!(err instanceof Requeue))
+          this.log(`node agent: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`);
       },
       undefined,
       500,
@@ -77,7 +78,9 @@ export class NodeAgent implements GuestStreams {
   }
 
   start(): void {
-    this.unsubscribe = this.o.api.watch([virtualMachineInstanceKind], (e) => this.queue.add(`${e.namespace}/${e.name}`));
+    this.unsubscribe = this.o.api.watch([virtualMachineInstanceKind], (e) =>
+      this.queue.add(`${e.namespace}/${e.name}`),
+    );
     for (const vmi of this.o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind)) {
       this.queue.add(`${vmi.metadata.namespace ?? ''}/${vmi.metadata.name ?? ''}`);
     }
@@ -117,7 +120,12 @@ export class NodeAgent implements GuestStreams {
   }
 
   private dirOf(vmi: VirtualMachineInstance): string {
-    return join(this.o.dataDir, 'run', vmi.metadata.namespace ?? '', `${vmi.metadata.name ?? ''}_${vmi.metadata.uid ?? ''}`);
+    return join(
+      this.o.dataDir,
+      'run',
+      vmi.metadata.namespace ?? '',
+      `${vmi.metadata.name ?? ''}_${vmi.metadata.uid ?? ''}`,
+    );
   }
 
   private async sync(key: string): Promise<void> {
@@ -125,7 +133,10 @@ export class NodeAgent implements GuestStreams {
     const vmi = this.o.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
     // A runtime whose VMI is gone (its finalizer was removed by hand): stop the guest it ran.
     for (const [uid, rt] of this.runtimes) {
-      if (rt.paths.dir.startsWith(join(this.o.dataDir, 'run', namespace, `${name}_`)) && uid !== vmi?.metadata.uid) {
+      if (
+        rt.paths.dir.startsWith(join(this.o.dataDir, 'run', namespace, `${name}_`)) &&
+        uid !== vmi?.metadata.uid
+      ) {
         rt.kill();
         rt.detach();
         this.runtimes.delete(uid);
@@ -135,7 +146,9 @@ export class NodeAgent implements GuestStreams {
     const uid = vmi.metadata.uid ?? '';
     let rt = this.runtimes.get(uid);
     if (rt === undefined && existsSync(this.dirOf(vmi))) {
-      rt = await Runtime.reattach(uid, runtimePaths(this.dirOf(vmi)), this.o.processes, { changed: () => this.queue.add(key) });
+      rt = await Runtime.reattach(uid, runtimePaths(this.dirOf(vmi)), this.o.processes, {
+        changed: () => this.queue.add(key),
+      });
       if (rt !== undefined) {
         this.runtimes.set(uid, rt);
         this.log(`node agent: re-attached to QEMU pid ${rt.pid} of ${key}`);
@@ -155,18 +168,28 @@ export class NodeAgent implements GuestStreams {
     }
     if (phase === 'Running') {
       // It ran here, and its QEMU is gone: it died while no agent was watching (or the host rebooted).
-      return this.finish(vmi, 'Failed', 'QEMUNotFound', 'the QEMU process of this VMI was not found when the node agent started (it stopped while the agent was down, or the host rebooted)');
+      return this.finish(
+        vmi,
+        'Failed',
+        'QEMUNotFound',
+        'the QEMU process of this VMI was not found when the node agent started (it stopped while the agent was down, or the host rebooted)',
+      );
     }
     if (phase === 'Scheduled') return this.launch(key, vmi);
   }
 
   private async launch(key: string, vmi: VirtualMachineInstance): Promise<void> {
-    const added = this.o.api.mutate<VirtualMachineInstance>(virtualMachineInstanceKind, vmi.metadata.namespace ?? '', vmi.metadata.name ?? '', (v) => {
-      if (v.metadata.uid !== vmi.metadata.uid || v.metadata.deletionTimestamp !== undefined) return false;
-      if (v.metadata.finalizers?.includes(NODE_AGENT_FINALIZER) === true) return false;
-      v.metadata.finalizers = [...(v.metadata.finalizers ?? []), NODE_AGENT_FINALIZER];
-      return true;
-    });
+    const added = this.o.api.mutate<VirtualMachineInstance>(
+      virtualMachineInstanceKind,
+      vmi.metadata.namespace ?? '',
+      vmi.metadata.name ?? '',
+      (v) => {
+        if (v.metadata.uid !== vmi.metadata.uid || v.metadata.deletionTimestamp !== undefined) return false;
+        if (v.metadata.finalizers?.includes(NODE_AGENT_FINALIZER) === true) return false;
+        v.metadata.finalizers = [...(v.metadata.finalizers ?? []), NODE_AGENT_FINALIZER];
+        return true;
+      },
+    );
     if (added === undefined || added.metadata.deletionTimestamp !== undefined) return;
     const dir = this.dirOf(vmi);
     const paths = runtimePaths(dir);
@@ -180,33 +203,53 @@ export class NodeAgent implements GuestStreams {
         images: this.o.images,
         disks: this.o.disks,
         iso: this.o.iso,
-        secrets: (n) => this.o.api.get<KubeObject & { data?: Record<string, string> }>(secretKind, namespace, n)?.data ?? undefined,
+        secrets: (n) =>
+          this.o.api.get<KubeObject & { data?: Record<string, string> }>(secretKind, namespace, n)?.data ??
+          undefined,
         claimPath: (claim) => this.o.claimPath(namespace, claim),
         undo,
       });
       const macs = macsOf(vmi);
       const backends: Record<string, NicBackend> = {};
-      for (const { iface: nic } of effectiveInterfaces(vmi.spec)) backends[nic.name] = { kind: 'user', restrict: true, hostForwards: [] };
+      for (const { iface: nic } of effectiveInterfaces(vmi.spec))
+        backends[nic.name] = { kind: 'user', restrict: true, hostForwards: [] };
       const machine = buildMachine(vmi, { paths, volumes, macs, backends }, { accel: this.o.accel });
       const argv = renderArgv(machine);
       await writeFile(join(dir, 'qemu.argv'), `${argv.join('\n')}\n`);
       const pid = await this.o.processes.launch(argv, join(dir, 'qemu.log'), paths.pidfile);
       undo.push(`kill QEMU ${pid}`, () => this.o.processes.kill(pid, 'SIGKILL'));
-      const rt = await Runtime.open(vmi.metadata.uid ?? '', paths, pid, this.o.processes, { changed: () => this.queue.add(key) });
+      const rt = await Runtime.open(vmi.metadata.uid ?? '', paths, pid, this.o.processes, {
+        changed: () => this.queue.add(key),
+      });
       undo.commit();
       this.runtimes.set(vmi.metadata.uid ?? '', rt);
       for (const w of machine.warnings) this.o.events.record(vmi, 'Warning', 'DeviceSkipped', w);
-      this.o.events.record(vmi, 'Normal', 'Started', `VirtualMachineInstance started (QEMU pid ${pid}, ${this.o.accel.toUpperCase()})`);
+      this.o.events.record(
+        vmi,
+        'Normal',
+        'Started',
+        `VirtualMachineInstance started (QEMU pid ${pid}, ${this.o.accel.toUpperCase()})`,
+      );
       this.writeStatus(vmi, (s) => {
         setPhase(s, 'Running', this.now());
         removeCondition(s, 'Synchronized');
-        s.interfaces = effectiveInterfaces(vmi.spec).map(({ iface: nic }) => ({ name: nic.name, mac: nic.macAddress ?? macs[nic.name] ?? '', infoSource: 'domain' }));
+        s.interfaces = effectiveInterfaces(vmi.spec).map(({ iface: nic }) => ({
+          name: nic.name,
+          mac: nic.macAddress ?? macs[nic.name] ?? '',
+          infoSource: 'domain',
+        }));
         this.conditions(s, rt);
       });
     } catch (err) {
       for (const f of await undo.rollback()) this.log(`node agent: ${f}`);
       if (err instanceof VolumeError) {
-        this.writeStatus(vmi, (s) => setCondition(s, { type: 'Synchronized', status: 'False', reason: err.reason, message: err.message }, this.now()));
+        this.writeStatus(vmi, (s) =>
+          setCondition(
+            s,
+            { type: 'Synchronized', status: 'False', reason: err.reason, message: err.message },
+            this.now(),
+          ),
+        );
         this.o.events.record(vmi, 'Warning', err.reason, err.message);
         this.later(key, 5000);
         throw new Requeue(err.message);
@@ -221,16 +264,31 @@ export class NodeAgent implements GuestStreams {
   /** Graceful stop on deletion: ACPI power-down, then kill once the grace period is over. */
   private async terminate(key: string, vmi: VirtualMachineInstance, rt: Runtime | undefined): Promise<void> {
     if (rt !== undefined && rt.alive()) {
-      const grace = vmi.metadata.deletionGracePeriodSeconds ?? vmi.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+      const grace =
+        vmi.metadata.deletionGracePeriodSeconds ??
+        vmi.spec.terminationGracePeriodSeconds ??
+        DEFAULT_GRACE_SECONDS;
       const since = Date.parse(vmi.metadata.deletionTimestamp ?? '') || Date.now();
       const deadline = Math.max(since, rt.stopRequestedAt ?? since) + grace * 1000;
       if (grace === 0 || Date.now() >= deadline) {
         rt.kill();
-        this.o.events.record(vmi, 'Normal', 'Killed', grace === 0 ? 'the guest was stopped forcefully' : `the guest did not power off within ${grace}s and was killed`);
+        this.o.events.record(
+          vmi,
+          'Normal',
+          'Killed',
+          grace === 0
+            ? 'the guest was stopped forcefully'
+            : `the guest did not power off within ${grace}s and was killed`,
+        );
       } else if (rt.stopRequestedAt === undefined) {
         try {
           await rt.powerdown();
-          this.o.events.record(vmi, 'Normal', 'ShuttingDown', `signalled the guest to power off (grace period ${grace}s)`);
+          this.o.events.record(
+            vmi,
+            'Normal',
+            'ShuttingDown',
+            `signalled the guest to power off (grace period ${grace}s)`,
+          );
         } catch {
           rt.kill();
         }
@@ -251,7 +309,12 @@ export class NodeAgent implements GuestStreams {
     return this.finish(vmi, 'Failed', 'Crashed', 'the QEMU process exited unexpectedly');
   }
 
-  private async finish(vmi: VirtualMachineInstance, phase: 'Succeeded' | 'Failed', reason: string, message: string): Promise<void> {
+  private async finish(
+    vmi: VirtualMachineInstance,
+    phase: 'Succeeded' | 'Failed',
+    reason: string,
+    message: string,
+  ): Promise<void> {
     this.writeStatus(vmi, (s) => {
       setPhase(s, phase, this.now());
       s.reason = reason;
@@ -271,11 +334,20 @@ export class NodeAgent implements GuestStreams {
   }
 
   private dropFinalizer(vmi: VirtualMachineInstance): Promise<void> {
-    this.o.api.mutate<VirtualMachineInstance>(virtualMachineInstanceKind, vmi.metadata.namespace ?? '', vmi.metadata.name ?? '', (v) => {
-      if (v.metadata.uid !== vmi.metadata.uid || v.metadata.finalizers?.includes(NODE_AGENT_FINALIZER) !== true) return false;
-      v.metadata.finalizers = v.metadata.finalizers.filter((f) => f !== NODE_AGENT_FINALIZER);
-      return true;
-    });
+    this.o.api.mutate<VirtualMachineInstance>(
+      virtualMachineInstanceKind,
+      vmi.metadata.namespace ?? '',
+      vmi.metadata.name ?? '',
+      (v) => {
+        if (
+          v.metadata.uid !== vmi.metadata.uid ||
+          v.metadata.finalizers?.includes(NODE_AGENT_FINALIZER) !== true
+        )
+          return false;
+        v.metadata.finalizers = v.metadata.finalizers.filter((f) => f !== NODE_AGENT_FINALIZER);
+        return true;
+      },
+    );
     return Promise.resolve();
   }
 
@@ -286,7 +358,12 @@ export class NodeAgent implements GuestStreams {
   private conditions(s: VmiStatus, rt: Runtime): void {
     s.accelerator = this.o.accel;
     setCondition(s, { type: 'Ready', status: 'True', reason: 'Running', message: '' }, this.now());
-    if (rt.paused) setCondition(s, { type: 'Paused', status: 'True', reason: 'PausedByUser', message: 'VMI was paused by user' }, this.now());
+    if (rt.paused)
+      setCondition(
+        s,
+        { type: 'Paused', status: 'True', reason: 'PausedByUser', message: 'VMI was paused by user' },
+        this.now(),
+      );
     else removeCondition(s, 'Paused');
   }
 
@@ -309,7 +386,9 @@ export class NodeAgent implements GuestStreams {
 
   private async pollGuests(): Promise<void> {
     for (const rt of [...this.runtimes.values()]) {
-      const vmi = this.o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind).find((v) => v.metadata.uid === rt.uid);
+      const vmi = this.o.api
+        .list<VirtualMachineInstance>(virtualMachineInstanceKind)
+        .find((v) => v.metadata.uid === rt.uid);
       if (vmi === undefined || vmi.status?.phase !== 'Running' || rt.paused) continue;
       const info = await pollGuestAgent(rt.agent);
       this.writeStatus(vmi, (s) => {
@@ -317,7 +396,11 @@ export class NodeAgent implements GuestStreams {
           removeCondition(s, 'AgentConnected');
           return;
         }
-        setCondition(s, { type: 'AgentConnected', status: 'True', reason: 'GuestAgentConnected', message: '' }, this.now());
+        setCondition(
+          s,
+          { type: 'AgentConnected', status: 'True', reason: 'GuestAgentConnected', message: '' },
+          this.now(),
+        );
         if (info.os !== undefined) s.guestOSInfo = info.os;
         for (const nic of s.interfaces ?? []) {
           const seen = info.interfaces.find((g) => g.mac.toLowerCase() === (nic.mac ?? '').toLowerCase());
@@ -335,9 +418,17 @@ export class NodeAgent implements GuestStreams {
 
   private runtimeFor(namespace: string, name: string): Runtime {
     const vmi = this.o.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
-    if (vmi === undefined) throw new StreamUnavailable('NotFound', `virtualmachineinstance.kubevirt.io ${JSON.stringify(name)} not found`);
+    if (vmi === undefined)
+      throw new StreamUnavailable(
+        'NotFound',
+        `virtualmachineinstance.kubevirt.io ${JSON.stringify(name)} not found`,
+      );
     const rt = this.runtimes.get(vmi.metadata.uid ?? '');
-    if (rt === undefined || !rt.alive()) throw new StreamUnavailable('Conflict', `VirtualMachineInstance ${JSON.stringify(name)} is not running`);
+    if (rt === undefined || !rt.alive())
+      throw new StreamUnavailable(
+        'Conflict',
+        `VirtualMachineInstance ${JSON.stringify(name)} is not running`,
+      );
     return rt;
   }
 
@@ -363,7 +454,10 @@ export class NodeAgent implements GuestStreams {
     try {
       await rt.agent.execute('guest-shutdown', { mode: 'reboot' }, 3000);
     } catch (err) {
-      throw new StreamUnavailable('Conflict', `soft reboot needs the guest agent, which did not answer: ${err instanceof Error ? err.message : String(err)}`);
+      throw new StreamUnavailable(
+        'Conflict',
+        `soft reboot needs the guest agent, which did not answer: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 
@@ -379,20 +473,37 @@ export class NodeAgent implements GuestStreams {
     const rt = this.runtimeFor(namespace, name);
     const vmi = this.o.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
     const pod = vmi === undefined ? undefined : podInterface(vmi);
-    if (pod === undefined) throw new StreamUnavailable('Conflict', `VMI ${JSON.stringify(name)} has no interface on the default network to forward to`);
+    if (pod === undefined)
+      throw new StreamUnavailable(
+        'Conflict',
+        `VMI ${JSON.stringify(name)} has no interface on the default network to forward to`,
+      );
     let hostPort = rt.forwards.get(port);
     if (hostPort === undefined) {
-      await rt.command('human-monitor-command', { 'command-line': `hostfwd_add netdev-${pod} tcp:127.0.0.1:0-:${port}` });
+      await rt.command('human-monitor-command', {
+        'command-line': `hostfwd_add netdev-${pod} tcp:127.0.0.1:0-:${port}`,
+      });
       const table = await rt.command<string>('human-monitor-command', { 'command-line': 'info usernet' });
       hostPort = hostForwardPort(table, port);
-      if (hostPort === undefined) throw new StreamUnavailable('Conflict', `could not set up a forward to port ${port} of ${JSON.stringify(name)}`);
+      if (hostPort === undefined)
+        throw new StreamUnavailable(
+          'Conflict',
+          `could not set up a forward to port ${port} of ${JSON.stringify(name)}`,
+        );
       rt.forwards.set(port, hostPort);
     }
     const target = hostPort;
     return new Promise((resolve, reject) => {
       const socket = createConnection({ host: '127.0.0.1', port: target });
       socket.once('connect', () => resolve(socket));
-      socket.once('error', (err) => reject(new StreamUnavailable('Conflict', `port ${port} of ${JSON.stringify(name)} is not reachable: ${err.message}`)));
+      socket.once('error', (err) =>
+        reject(
+          new StreamUnavailable(
+            'Conflict',
+            `port ${port} of ${JSON.stringify(name)} is not reachable: ${err.message}`,
+          ),
+        ),
+      );
     });
   }
 
@@ -401,7 +512,14 @@ export class NodeAgent implements GuestStreams {
     return new Promise((resolve, reject) => {
       const socket = createConnection(rt.paths.vnc);
       socket.once('connect', () => resolve(socket));
-      socket.once('error', (err) => reject(new StreamUnavailable('Conflict', `VNC of ${JSON.stringify(name)} is not available: ${err.message}`)));
+      socket.once('error', (err) =>
+        reject(
+          new StreamUnavailable(
+            'Conflict',
+            `VNC of ${JSON.stringify(name)} is not available: ${err.message}`,
+          ),
+        ),
+      );
     });
   }
 }
@@ -410,7 +528,9 @@ export class NodeAgent implements GuestStreams {
 export function macsOf(vmi: VirtualMachineInstance): Record<string, string> {
   const out: Record<string, string> = {};
   for (const { iface: nic } of effectiveInterfaces(vmi.spec)) {
-    const h = createHash('sha256').update(`${vmi.metadata.namespace ?? ''}/${vmi.metadata.name ?? ''}/${nic.name}`).digest();
+    const h = createHash('sha256')
+      .update(`${vmi.metadata.namespace ?? ''}/${vmi.metadata.name ?? ''}/${nic.name}`)
+      .digest();
     out[nic.name] = ['02', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
   }
   return out;

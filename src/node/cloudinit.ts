@@ -31,12 +31,18 @@ export function sshKeysOf(vmi: VirtualMachineInstance, secrets: SecretLookup): s
   const keys: string[] = [];
   for (const cred of vmi.spec.accessCredentials ?? []) {
     const ssh = cred.sshPublicKey;
-    if (ssh === undefined || (ssh.propagationMethod.noCloud === undefined && ssh.propagationMethod.configDrive === undefined)) continue;
+    if (
+      ssh === undefined ||
+      (ssh.propagationMethod.noCloud === undefined && ssh.propagationMethod.configDrive === undefined)
+    )
+      continue;
     const name = ssh.source.secret.secretName;
     const data = secrets(name);
-    if (data === undefined) throw new CloudInitError(`secret ${JSON.stringify(name)} for accessCredentials not found`);
+    if (data === undefined)
+      throw new CloudInitError(`secret ${JSON.stringify(name)} for accessCredentials not found`);
     for (const v of Object.values(data)) {
-      for (const line of decode(v).split('\n')) if (line.trim() !== '' && !line.trim().startsWith('#')) keys.push(line.trim());
+      for (const line of decode(v).split('\n'))
+        if (line.trim() !== '' && !line.trim().startsWith('#')) keys.push(line.trim());
     }
   }
   return keys;
@@ -56,11 +62,16 @@ export function withSshKeys(userData: string, keys: string[]): string {
 
 export function renderSeed(vmi: VirtualMachineInstance, volume: Volume, secrets: SecretLookup): SeedIso {
   const source = volume.cloudInitNoCloud ?? volume.cloudInitConfigDrive;
-  if (source === undefined) throw new CloudInitError(`volume ${JSON.stringify(volume.name)} is not a cloud-init volume`);
+  if (source === undefined)
+    throw new CloudInitError(`volume ${JSON.stringify(volume.name)} is not a cloud-init volume`);
   const what = `volume ${JSON.stringify(volume.name)}`;
-  let userData = source.userData ?? (source.userDataBase64 !== undefined ? decode(source.userDataBase64) : undefined);
-  if (userData === undefined && source.secretRef !== undefined) userData = fromSecret(secrets, source.secretRef.name, ['userdata', 'userData'], what);
-  let networkData = source.networkData ?? (source.networkDataBase64 !== undefined ? decode(source.networkDataBase64) : undefined);
+  let userData =
+    source.userData ?? (source.userDataBase64 !== undefined ? decode(source.userDataBase64) : undefined);
+  if (userData === undefined && source.secretRef !== undefined)
+    userData = fromSecret(secrets, source.secretRef.name, ['userdata', 'userData'], what);
+  let networkData =
+    source.networkData ??
+    (source.networkDataBase64 !== undefined ? decode(source.networkDataBase64) : undefined);
   if (networkData === undefined && source.networkDataSecretRef !== undefined) {
     networkData = fromSecret(secrets, source.networkDataSecretRef.name, ['networkdata', 'networkData'], what);
   }

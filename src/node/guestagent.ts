@@ -59,7 +59,11 @@ export class GuestAgent {
     const run = async (): Promise<T> => {
       const id = Math.floor(Math.random() * 2 ** 31);
       await this.request({ execute: 'guest-sync', arguments: { id } }, (r) => r['return'] === id, timeoutMs);
-      const answer = await this.request(args === undefined ? { execute: command } : { execute: command, arguments: args }, () => true, timeoutMs);
+      const answer = await this.request(
+        args === undefined ? { execute: command } : { execute: command, arguments: args },
+        () => true,
+        timeoutMs,
+      );
       if (answer['error'] !== undefined) {
         const e = answer['error'] as { class?: string; desc?: string };
         throw new Error(`guest agent ${command} failed: ${e.desc ?? e.class ?? 'error'}`);
@@ -71,7 +75,11 @@ export class GuestAgent {
     return next;
   }
 
-  private request(message: unknown, accept: (r: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>> {
+  private request(
+    message: unknown,
+    accept: (r: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+  ): Promise<Record<string, unknown>> {
     const socket = this.ensure();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

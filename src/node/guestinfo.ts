@@ -49,7 +49,9 @@ export async function pollGuestAgent(agent: GuestAgent): Promise<GuestInfo | und
       .map((n) => ({
         name: n.name,
         mac: n['hardware-address'] ?? '',
-        ips: (n['ip-addresses'] ?? []).filter((a) => !a['ip-address'].startsWith('fe80')).map((a) => a['ip-address']),
+        ips: (n['ip-addresses'] ?? [])
+          .filter((a) => !a['ip-address'].startsWith('fe80'))
+          .map((a) => a['ip-address']),
       }));
   } catch {
     // Interfaces are optional.

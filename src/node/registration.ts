@@ -24,10 +24,15 @@ export const DEFAULT_OVERCOMMIT: Overcommit = { cpu: 8, memory: 1 };
 /** Memory kept for the host and the platform itself. */
 const RESERVED_MEMORY = 512 * 1024 * 1024;
 
-export const defaultNodeName = (): string => hostname().toLowerCase().replace(/[^a-z0-9.-]/g, '-');
+export const defaultNodeName = (): string =>
+  hostname()
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]/g, '-');
 
 function memTotal(): number {
-  const line = readFileSync('/proc/meminfo', 'utf8').split('\n').find((l) => l.startsWith('MemTotal:'));
+  const line = readFileSync('/proc/meminfo', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('MemTotal:'));
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? '0') * 1024;
 }
 
@@ -39,25 +44,51 @@ function nvidiaGpus(): number {
   }
 }
 
-export function registerNode(api: ApiClient, name: string, accel: Accel, overcommit: Overcommit, now: Date): void {
+export function registerNode(
+  api: ApiClient,
+  name: string,
+  accel: Accel,
+  overcommit: Overcommit,
+  now: Date,
+): void {
   const cores = availableParallelism();
   const memory = memTotal();
   const gpus = nvidiaGpus();
-  const allocMemory = Math.floor(((memory - RESERVED_MEMORY) * overcommit.memory) / (1024 * 1024)) * 1024 * 1024;
+  const allocMemory =
+    Math.floor(((memory - RESERVED_MEMORY) * overcommit.memory) / (1024 * 1024)) * 1024 * 1024;
   const status = {
-    capacity: { cpu: String(cores), memory: formatBytes(memory), 'nvidia.com/gpu': String(gpus), 'devices.kubevirt.io/kvm': accel === 'kvm' ? '1k' : '0' },
+    capacity: {
+      cpu: String(cores),
+      memory: formatBytes(memory),
+      'nvidia.com/gpu': String(gpus),
+      'devices.kubevirt.io/kvm': accel === 'kvm' ? '1k' : '0',
+    },
     allocatable: {
       cpu: String(cores * overcommit.cpu),
       memory: formatBytes(allocMemory),
       'nvidia.com/gpu': String(gpus),
       'devices.kubevirt.io/kvm': accel === 'kvm' ? '1k' : '0',
     },
-    conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: `hikube node agent is ready (accelerator: ${accel})`, lastHeartbeatTime: timestamp(now), lastTransitionTime: timestamp(now) }],
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'KubeletReady',
+        message: `hikube node agent is ready (accelerator: ${accel})`,
+        lastHeartbeatTime: timestamp(now),
+        lastTransitionTime: timestamp(now),
+      },
+    ],
     addresses: [
       { type: 'Hostname', address: name },
       { type: 'InternalIP', address: '127.0.0.1' },
     ],
-    nodeInfo: { architecture: process.arch === 'x64' ? 'amd64' : process.arch, operatingSystem: 'linux', kubeletVersion: 'hikube', kernelVersion: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim() },
+    nodeInfo: {
+      architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+      operatingSystem: 'linux',
+      kubeletVersion: 'hikube',
+      kernelVersion: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+    },
   };
   const labels = {
     'kubernetes.io/hostname': name,
@@ -68,13 +99,24 @@ export function registerNode(api: ApiClient, name: string, accel: Accel, overcom
   };
   const existing = api.get<KubeObject>(nodeKind, '', name);
   if (existing === undefined) {
-    api.create<KubeObject>(nodeKind, { apiVersion: 'v1', kind: 'Node', metadata: { name, labels }, spec: {} });
+    api.create<KubeObject>(nodeKind, {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, labels },
+      spec: {},
+    });
   } else {
     api.mutate<KubeObject>(nodeKind, '', name, (n) => {
       n.metadata.labels = { ...n.metadata.labels, ...labels };
     });
   }
-  api.mutate<KubeObject>(nodeKind, '', name, (n) => {
-    n['status'] = status;
-  }, true);
+  api.mutate<KubeObject>(
+    nodeKind,
+    '',
+    name,
+    (n) => {
+      n['status'] = status;
+    },
+    true,
+  );
 }

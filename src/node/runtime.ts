@@ -58,14 +58,25 @@ export class Runtime {
   }
 
   /** After `launch`: connects to the new QEMU. */
-  static async open(uid: string, paths: RuntimePaths, pid: number, processes: QemuProcesses, events: RuntimeEvents): Promise<Runtime> {
+  static async open(
+    uid: string,
+    paths: RuntimePaths,
+    pid: number,
+    processes: QemuProcesses,
+    events: RuntimeEvents,
+  ): Promise<Runtime> {
     const rt = new Runtime(uid, paths, pid, processes, events);
     await rt.connect();
     return rt;
   }
 
   /** Finds a QEMU left running by a previous node agent for this VMI; undefined when there is none. */
-  static async reattach(uid: string, paths: RuntimePaths, processes: QemuProcesses, events: RuntimeEvents): Promise<Runtime | undefined> {
+  static async reattach(
+    uid: string,
+    paths: RuntimePaths,
+    processes: QemuProcesses,
+    events: RuntimeEvents,
+  ): Promise<Runtime | undefined> {
     if (!existsSync(paths.pidfile)) return undefined;
     const pid = Number(readFileSync(paths.pidfile, 'utf8').trim());
     if (!Number.isInteger(pid) || !processes.alive(pid, uid)) return undefined;
@@ -114,7 +125,8 @@ export class Runtime {
   }
 
   async command<T>(name: string, args?: Record<string, unknown>): Promise<T> {
-    if (this.qmp === undefined) this.qmp = await connectQmp(this.paths.qmp, { connectTimeoutMs: 3000, commandTimeoutMs: 5000 });
+    if (this.qmp === undefined)
+      this.qmp = await connectQmp(this.paths.qmp, { connectTimeoutMs: 3000, commandTimeoutMs: 5000 });
     return this.qmp.execute<T>(name, args);
   }
 

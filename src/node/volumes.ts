@@ -37,7 +37,10 @@ export interface VolumeContext {
 /** Scratch space given to a containerDisk image that is only a kernel and initrd. */
 const SCRATCH_BYTES = 1024 * 1024 * 1024;
 
-export async function prepareVolumes(vmi: VirtualMachineInstance, ctx: VolumeContext): Promise<Record<string, PreparedVolume>> {
+export async function prepareVolumes(
+  vmi: VirtualMachineInstance,
+  ctx: VolumeContext,
+): Promise<Record<string, PreparedVolume>> {
   const out: Record<string, PreparedVolume> = {};
   for (const volume of vmi.spec.volumes ?? []) {
     const file = (suffix: string): string => join(ctx.dir, `${volume.name}.${suffix}`);
@@ -54,7 +57,11 @@ export async function prepareVolumes(vmi: VirtualMachineInstance, ctx: VolumeCon
       ctx.undo.push(`remove overlay of ${volume.name}`, () => rmQuiet(path));
       const prepared: PreparedVolume = { path, format: 'qcow2' };
       if (image.kernel !== undefined) {
-        prepared.kernelBoot = { kernel: image.kernel, ...(image.initrd !== undefined ? { initrd: image.initrd } : {}), ...(image.cmdline !== undefined ? { cmdline: image.cmdline } : {}) };
+        prepared.kernelBoot = {
+          kernel: image.kernel,
+          ...(image.initrd !== undefined ? { initrd: image.initrd } : {}),
+          ...(image.cmdline !== undefined ? { cmdline: image.cmdline } : {}),
+        };
       }
       out[volume.name] = prepared;
     } else if (volume.emptyDisk !== undefined) {
@@ -66,9 +73,17 @@ export async function prepareVolumes(vmi: VirtualMachineInstance, ctx: VolumeCon
     } else if (volume.persistentVolumeClaim !== undefined || volume.dataVolume !== undefined) {
       const claim = volume.persistentVolumeClaim?.claimName ?? volume.dataVolume?.name ?? '';
       const path = ctx.claimPath(claim);
-      if (path === undefined) throw new VolumeError('PvcNotFound', `PVC ${JSON.stringify(claim)} does not exist or is not bound yet`);
+      if (path === undefined)
+        throw new VolumeError(
+          'PvcNotFound',
+          `PVC ${JSON.stringify(claim)} does not exist or is not bound yet`,
+        );
       const info = await ctx.disks.info(path);
-      out[volume.name] = { path, format: info.format === 'raw' ? 'raw' : 'qcow2', ...(volume.persistentVolumeClaim?.readOnly === true ? { readonly: true } : {}) };
+      out[volume.name] = {
+        path,
+        format: info.format === 'raw' ? 'raw' : 'qcow2',
+        ...(volume.persistentVolumeClaim?.readOnly === true ? { readonly: true } : {}),
+      };
     } else if (volume.cloudInitNoCloud !== undefined || volume.cloudInitConfigDrive !== undefined) {
       let seed;
       try {

@@ -81,14 +81,30 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   gc.start();
   namespaces.start();
 
-  const accel = options.accel ?? (await detectAccelerator((reason) => log(`KVM is not usable here, guests run under TCG: ${reason}`)));
+  const accel =
+    options.accel ??
+    (await detectAccelerator((reason) => log(`KVM is not usable here, guests run under TCG: ${reason}`)));
   const nodeName = options.nodeName ?? defaultNodeName();
   const api = new ApiClient(registry);
   registerNode(api, nodeName, accel, options.overcommit ?? DEFAULT_OVERCOMMIT, new Date());
-  const provisioner = new Provisioner(api, new EventRecorder(api, 'persistentvolume-controller', nodeName), qemuImg, join(options.dataDir, 'volumes'), log);
-  const vms = new VmController({ api, events: new EventRecorder(api, 'virtualmachine-controller', nodeName), log });
+  const provisioner = new Provisioner(
+    api,
+    new EventRecorder(api, 'persistentvolume-controller', nodeName),
+    qemuImg,
+    join(options.dataDir, 'volumes'),
+    log,
+  );
+  const vms = new VmController({
+    api,
+    events: new EventRecorder(api, 'virtualmachine-controller', nodeName),
+    log,
+  });
   const scheduler = new Scheduler(api, { cpuAllocationRatio: 10 }, undefined, log);
-  const images = new ImageStore([...(options.imageDirs ?? []), join(options.dataDir, 'images'), builtinImageDir()]);
+  const images = new ImageStore([
+    ...(options.imageDirs ?? []),
+    join(options.dataDir, 'images'),
+    builtinImageDir(),
+  ]);
   const agent = new NodeAgent({
     api,
     events: new EventRecorder(api, 'virt-handler', nodeName),

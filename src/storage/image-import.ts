@@ -20,14 +20,24 @@ const slug = (ref: string): string => normalizeReference(ref).replace(/[/:@]/g, 
 function checkName(name: string): void {
   if (!REFERENCE.test(name)) {
     throw new ApiError('Invalid', `image name ${JSON.stringify(name)} is not a valid image reference`, {
-      causes: [{ path: 'metadata.name', message: `Invalid value: ${JSON.stringify(name)}: use lower-case letters, digits, '.', '-', '_', '/' and an optional :tag` }],
+      causes: [
+        {
+          path: 'metadata.name',
+          message: `Invalid value: ${JSON.stringify(name)}: use lower-case letters, digits, '.', '-', '_', '/' and an optional :tag`,
+        },
+      ],
     });
   }
 }
 
 export function imageImportSubresources(dataDir: string, store: ImageStore, disks: DiskTool): Subresource[] {
   const root = join(dataDir, 'images');
-  const base = { group: 'images.hikube.io', version: 'v1alpha1', resource: 'images', clusterScoped: true } as const;
+  const base = {
+    group: 'images.hikube.io',
+    version: 'v1alpha1',
+    resource: 'images',
+    clusterScoped: true,
+  } as const;
   return [
     {
       ...base,
@@ -42,12 +52,20 @@ export function imageImportSubresources(dataDir: string, store: ImageStore, disk
           await pipeline(req, createWriteStream(partial));
           const { format } = await disks.info(partial);
           if (format !== 'qcow2' && format !== 'raw') {
-            throw new ApiError('Invalid', `unsupported image format ${JSON.stringify(format)}: upload qcow2 or raw (convert with qemu-img convert -O qcow2)`);
+            throw new ApiError(
+              'Invalid',
+              `unsupported image format ${JSON.stringify(format)}: upload qcow2 or raw (convert with qemu-img convert -O qcow2)`,
+            );
           }
           await rm(dir, { recursive: true, force: true });
           await mkdir(dir, { recursive: true });
           await rename(partial, join(dir, `disk.${format}`));
-          const manifest: ImageManifest = { name: normalizeReference(r.name), aliases: [r.name], disk: `disk.${format}`, format };
+          const manifest: ImageManifest = {
+            name: normalizeReference(r.name),
+            aliases: [r.name],
+            disk: `disk.${format}`,
+            format,
+          };
           await writeFile(join(dir, 'image.json'), `${JSON.stringify(manifest, null, 2)}\n`);
           return { name: r.name, format, path: dir };
         } finally {
@@ -62,7 +80,9 @@ export function imageImportSubresources(dataDir: string, store: ImageStore, disk
         checkName(r.name);
         const from = r.body['from'];
         if (typeof from !== 'string' || from === '') {
-          throw new ApiError('Invalid', 'alias needs {"from": "IMAGE"}', { causes: [{ path: 'from', reason: 'FieldValueRequired', message: 'Required value' }] });
+          throw new ApiError('Invalid', 'alias needs {"from": "IMAGE"}', {
+            causes: [{ path: 'from', reason: 'FieldValueRequired', message: 'Required value' }],
+          });
         }
         let source;
         try {

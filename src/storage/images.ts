@@ -94,7 +94,8 @@ export class ImageStore {
 }
 
 function toLocal(dir: string, m: ImageManifest): LocalImage {
-  const abs = (p: string | null | undefined): string | undefined => (p === null || p === undefined || p === '' ? undefined : resolve(dir, p));
+  const abs = (p: string | null | undefined): string | undefined =>
+    p === null || p === undefined || p === '' ? undefined : resolve(dir, p);
   const image: LocalImage = { name: m.name, dir, format: m.format };
   const disk = abs(m.disk);
   const kernel = abs(m.kernel);

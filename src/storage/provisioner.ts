@@ -15,7 +15,12 @@ import { WorkQueue } from '../controllers/queue.js';
 import type { DiskTool } from '../node/ports.js';
 
 interface Claim extends KubeObject {
-  spec: { accessModes?: string[]; resources?: { requests?: Record<string, string | number> }; volumeName?: string; volumeMode?: string };
+  spec: {
+    accessModes?: string[];
+    resources?: { requests?: Record<string, string | number> };
+    volumeName?: string;
+    volumeMode?: string;
+  };
   status?: { phase?: string; capacity?: Record<string, string>; accessModes?: string[] };
 }
 
@@ -32,7 +37,8 @@ export class Provisioner {
   ) {
     this.queue = new WorkQueue(
       (key) => this.sync(key),
-      (key, err) => log(`provisioner: failed provisioning ${key}: ${err instanceof Error ? err.message : String(err)}`),
+      (key, err) =>
+        log(`provisioner: failed provisioning ${key}: ${err instanceof Error ? err.message : String(err)}`),
     );
   }
 
@@ -41,7 +47,8 @@ export class Provisioner {
       if (e.type === 'DELETED') void this.remove(e.object as Claim);
       else this.queue.add(`${e.namespace}/${e.name}`);
     });
-    for (const c of this.api.list<Claim>(persistentVolumeClaimKind)) this.queue.add(`${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}`);
+    for (const c of this.api.list<Claim>(persistentVolumeClaimKind))
+      this.queue.add(`${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}`);
   }
 
   stop(): void {
@@ -64,17 +71,28 @@ export class Provisioner {
   private async sync(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
-    if (claim === undefined || claim.metadata.deletionTimestamp !== undefined || claim.status?.phase === 'Bound') return;
+    if (
+      claim === undefined ||
+      claim.metadata.deletionTimestamp !== undefined ||
+      claim.status?.phase === 'Bound'
+    )
+      return;
     const requested = claim.spec.resources?.requests?.['storage'];
     const bytes = requested === undefined ? undefined : parseQuantity(requested)?.value;
     if (bytes === undefined || bytes <= 0) {
-      this.events.record(claim, 'Warning', 'ProvisioningFailed', 'spec.resources.requests.storage must be set to a positive size');
+      this.events.record(
+        claim,
+        'Warning',
+        'ProvisioningFailed',
+        'spec.resources.requests.storage must be set to a positive size',
+      );
       return;
     }
     const volumeName = `pvc-${claim.metadata.uid ?? ''}`;
     const size = Math.ceil(bytes / 1048576) * 1048576;
     await mkdir(this.dir, { recursive: true });
-    if (!existsSync(this.pathOf(volumeName))) await this.disks.createBlank(this.pathOf(volumeName), size, 'qcow2');
+    if (!existsSync(this.pathOf(volumeName)))
+      await this.disks.createBlank(this.pathOf(volumeName), size, 'qcow2');
     this.api.mutate<Claim>(persistentVolumeClaimKind, namespace, name, (c) => {
       if (c.metadata.uid !== claim.metadata.uid || c.spec.volumeName === volumeName) return false;
       c.spec.volumeName = volumeName;
@@ -86,16 +104,26 @@ export class Provisioner {
       name,
       (c) => {
         if (c.metadata.uid !== claim.metadata.uid) return false;
-        c.status = { phase: 'Bound', capacity: { storage: formatBytes(size) }, accessModes: c.spec.accessModes ?? ['ReadWriteOnce'] };
+        c.status = {
+          phase: 'Bound',
+          capacity: { storage: formatBytes(size) },
+          accessModes: c.spec.accessModes ?? ['ReadWriteOnce'],
+        };
         return true;
       },
       true,
     );
-    this.events.record(claim, 'Normal', 'ProvisioningSucceeded', `Successfully provisioned volume ${volumeName} (${formatBytes(size)})`);
+    this.events.record(
+      claim,
+      'Normal',
+      'ProvisioningSucceeded',
+      `Successfully provisioned volume ${volumeName} (${formatBytes(size)})`,
+    );
   }
 
   private async remove(claim: Claim): Promise<void> {
     const volumeName = claim.spec.volumeName;
-    if (volumeName !== undefined && volumeName === `pvc-${claim.metadata.uid ?? ''}`) await rm(this.pathOf(volumeName), { force: true });
+    if (volumeName !== undefined && volumeName === `pvc-${claim.metadata.uid ?? ''}`)
+      await rm(this.pathOf(volumeName), { force: true });
   }
 }

@@ -120,8 +120,16 @@ describe('bad input', () => {
     const created = await raw(p, 'POST', VMS, JSON.stringify(vm('stale')));
     assert.equal(created.code, 201);
     // The VM controller writes the new VM's status at once: read the object back after it settled.
-    await eventually(async () => ((await raw(p, 'GET', `${VMS}/stale`)).json['status'] as { printableStatus?: string } | undefined)?.printableStatus === 'Stopped', 'the VM controller to report the VM');
-    const v1 = (await raw(p, 'GET', `${VMS}/stale`)).json as { metadata: { resourceVersion: string }; spec: Record<string, unknown> };
+    await eventually(
+      async () =>
+        ((await raw(p, 'GET', `${VMS}/stale`)).json['status'] as { printableStatus?: string } | undefined)
+          ?.printableStatus === 'Stopped',
+      'the VM controller to report the VM',
+    );
+    const v1 = (await raw(p, 'GET', `${VMS}/stale`)).json as {
+      metadata: { resourceVersion: string };
+      spec: Record<string, unknown>;
+    };
     const first = await raw(
       p,
       'PUT',

@@ -578,28 +578,22 @@ describe('informer', () => {
 
 // Divergences from kube-apiserver this suite found, now fixed.
 describe('Kubernetes parity', () => {
-  test(
-    'deleting a ConfigMap answers a Status Success, as kube-apiserver does for kinds without ReturnDeletedObject',
-    async () => {
-      await core.createNamespacedConfigMap({
-        namespace: 'default',
-        body: { metadata: { name: 'parity-cm' } },
-      });
-      const status = await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'parity-cm' });
-      assert.equal(status.kind, 'Status');
-      assert.equal(status.status, 'Success');
-      assert.equal(status.details?.name, 'parity-cm');
-      assert.equal(status.details?.kind, 'configmaps');
-    },
-  );
+  test('deleting a ConfigMap answers a Status Success, as kube-apiserver does for kinds without ReturnDeletedObject', async () => {
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'parity-cm' } },
+    });
+    const status = await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'parity-cm' });
+    assert.equal(status.kind, 'Status');
+    assert.equal(status.status, 'Success');
+    assert.equal(status.details?.name, 'parity-cm');
+    assert.equal(status.details?.kind, 'configmaps');
+  });
 
-  test(
-    'the built-in namespaces cannot be deleted: 403 Forbidden',
-    async () => {
-      const refused = await apiError(core.deleteNamespace({ name: 'kube-public' }));
-      assert.equal(refused.code, 403);
-      assert.equal(refused.status.reason, 'Forbidden');
-      assert.equal((await core.readNamespace({ name: 'kube-public' })).status?.phase, 'Active');
-    },
-  );
+  test('the built-in namespaces cannot be deleted: 403 Forbidden', async () => {
+    const refused = await apiError(core.deleteNamespace({ name: 'kube-public' }));
+    assert.equal(refused.code, 403);
+    assert.equal(refused.status.reason, 'Forbidden');
+    assert.equal((await core.readNamespace({ name: 'kube-public' })).status?.phase, 'Active');
+  });
 });

@@ -73,42 +73,60 @@ spec:
 `;
 
 describe('debian:12 with cloud-init, the guest agent and ssh', () => {
-  test('the key from accessCredentials lets hikube ssh in; the guest agent reports the OS', { timeout: 240_000 }, async () => {
-    const key = join(p.dataDir, 'id_ed25519');
-    await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-    const pub = (await readFile(`${key}.pub`, 'utf8')).trim();
-    await ok(['apply', '-f', '-'], manifest(pub));
-    await waitStatus(p, 'deb', 'Running');
+  test(
+    'the key from accessCredentials lets hikube ssh in; the guest agent reports the OS',
+    { timeout: 240_000 },
+    async () => {
+      const key = join(p.dataDir, 'id_ed25519');
+      await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+      const pub = (await readFile(`${key}.pub`, 'utf8')).trim();
+      await ok(['apply', '-f', '-'], manifest(pub));
+      await waitStatus(p, 'deb', 'Running');
 
-    const out = await eventually(
-      async () => {
-        const r = await p.hikube(['ssh', 'debian@deb', '-i', key, '--', 'cat /etc/hostname; cat /run/hikube-test; cat ~/.ssh/authorized_keys']);
-        return r.code === 0 ? r.stdout : undefined;
-      },
-      'ssh into the guest through the port forward',
-      180_000,
-      3000,
-    );
-    const lines = out.trim().split('\n');
-    assert.equal(lines[0], 'deb', 'the hostname cloud-init set');
-    assert.equal(lines[1], 'cloud-init-ran');
-    assert.ok(lines.includes(pub), 'cloud-init installed the key from the Secret');
+      const out = await eventually(
+        async () => {
+          const r = await p.hikube([
+            'ssh',
+            'debian@deb',
+            '-i',
+            key,
+            '--',
+            'cat /etc/hostname; cat /run/hikube-test; cat ~/.ssh/authorized_keys',
+          ]);
+          return r.code === 0 ? r.stdout : undefined;
+        },
+        'ssh into the guest through the port forward',
+        180_000,
+        3000,
+      );
+      const lines = out.trim().split('\n');
+      assert.equal(lines[0], 'deb', 'the hostname cloud-init set');
+      assert.equal(lines[1], 'cloud-init-ran');
+      assert.ok(lines.includes(pub), 'cloud-init installed the key from the Secret');
 
-    const vmi = await eventually(
-      async () => {
-        const v = JSON.parse(await ok(['get', 'vmi', 'deb', '-o', 'json'])) as {
-          status: { conditions: { type: string; status: string }[]; guestOSInfo?: { prettyName?: string }; interfaces: { ipAddress?: string }[] };
-        };
-        return v.status.conditions.some((c) => c.type === 'AgentConnected' && c.status === 'True') && v.status.guestOSInfo?.prettyName !== undefined ? v : undefined;
-      },
-      'the guest agent to connect',
-      60_000,
-      1000,
-    );
-    assert.match(vmi.status.guestOSInfo?.prettyName ?? '', /Debian GNU\/Linux 12/);
-    assert.match(vmi.status.interfaces[0]?.ipAddress ?? '', /^10\.0\.2\.\d+$/);
+      const vmi = await eventually(
+        async () => {
+          const v = JSON.parse(await ok(['get', 'vmi', 'deb', '-o', 'json'])) as {
+            status: {
+              conditions: { type: string; status: string }[];
+              guestOSInfo?: { prettyName?: string };
+              interfaces: { ipAddress?: string }[];
+            };
+          };
+          return v.status.conditions.some((c) => c.type === 'AgentConnected' && c.status === 'True') &&
+            v.status.guestOSInfo?.prettyName !== undefined
+            ? v
+            : undefined;
+        },
+        'the guest agent to connect',
+        60_000,
+        1000,
+      );
+      assert.match(vmi.status.guestOSInfo?.prettyName ?? '', /Debian GNU\/Linux 12/);
+      assert.match(vmi.status.interfaces[0]?.ipAddress ?? '', /^10\.0\.2\.\d+$/);
 
-    const wrong = await p.hikube(['ssh', 'debian@deb', '-i', `${key}.pub`, '--', 'true']);
-    assert.notEqual(wrong.code, 0, 'a key that is not authorized is refused');
-  });
+      const wrong = await p.hikube(['ssh', 'debian@deb', '-i', `${key}.pub`, '--', 'true']);
+      assert.notEqual(wrong.code, 0, 'a key that is not authorized is refused');
+    },
+  );
 });

@@ -30,9 +30,14 @@ const hikube = async (args: string[]): Promise<string> => {
 
 describe('runtime: the tiny guest under QEMU', () => {
   test('a VM applied with kubectl runs; its console shell answers; user data set the hostname and ran', async () => {
-    await ok(['apply', '-f', '-'], tinyVm('tiny', { hostname: 'tiny-host', userData: '#!/bin/sh\necho "user-data says $(hostname)"' }));
+    await ok(
+      ['apply', '-f', '-'],
+      tinyVm('tiny', { hostname: 'tiny-host', userData: '#!/bin/sh\necho "user-data says $(hostname)"' }),
+    );
     await waitStatus(p, 'tiny', 'Running');
-    const vmi = JSON.parse(await ok(['get', 'vmi', 'tiny', '-o', 'json'])) as { status: { phase: string; nodeName: string; accelerator: string; interfaces: { mac: string }[] } };
+    const vmi = JSON.parse(await ok(['get', 'vmi', 'tiny', '-o', 'json'])) as {
+      status: { phase: string; nodeName: string; accelerator: string; interfaces: { mac: string }[] };
+    };
     assert.equal(vmi.status.phase, 'Running');
     assert.equal(vmi.status.nodeName, p.nodeName);
     assert.equal(vmi.status.accelerator, p.accel);
@@ -64,19 +69,25 @@ describe('runtime: the tiny guest under QEMU', () => {
     await waitStatus(p, 'tiny', 'Running');
     await paused.waitFor(/still-2/, 20_000, mark);
     paused.close();
-    const vmiBefore = JSON.parse(await ok(['get', 'vmi', 'tiny', '-o', 'json'])) as { metadata: { uid: string } };
+    const vmiBefore = JSON.parse(await ok(['get', 'vmi', 'tiny', '-o', 'json'])) as {
+      metadata: { uid: string };
+    };
 
     await hikube(['stop', 'tiny']);
     await waitStatus(p, 'tiny', 'Stopped');
     assert.equal(guestPids(p, 'tiny').length, 0, 'QEMU is gone after stop');
-    const stopped = JSON.parse(await ok(['get', 'vm', 'tiny', '-o', 'json'])) as { spec: { runStrategy: string } };
+    const stopped = JSON.parse(await ok(['get', 'vm', 'tiny', '-o', 'json'])) as {
+      spec: { runStrategy: string };
+    };
     assert.equal(stopped.spec.runStrategy, 'Halted');
     const events = await ok(['describe', 'vm', 'tiny']);
     assert.match(events, /SuccessfulDelete/);
 
     await hikube(['start', 'tiny']);
     await waitStatus(p, 'tiny', 'Running');
-    const vmiAfter = JSON.parse(await ok(['get', 'vmi', 'tiny', '-o', 'json'])) as { metadata: { uid: string } };
+    const vmiAfter = JSON.parse(await ok(['get', 'vmi', 'tiny', '-o', 'json'])) as {
+      metadata: { uid: string };
+    };
     assert.notEqual(vmiAfter.metadata.uid, vmiBefore.metadata.uid, 'start creates a new VMI');
   });
 
@@ -84,10 +95,15 @@ describe('runtime: the tiny guest under QEMU', () => {
     const [before] = guestPids(p, 'tiny');
     assert.ok(before !== undefined);
     await hikube(['restart', 'tiny']);
-    await eventually(() => {
-      const pids = guestPids(p, 'tiny');
-      return pids.length === 1 && pids[0] !== before;
-    }, 'a new QEMU after restart', 30_000, 100);
+    await eventually(
+      () => {
+        const pids = guestPids(p, 'tiny');
+        return pids.length === 1 && pids[0] !== before;
+      },
+      'a new QEMU after restart',
+      30_000,
+      100,
+    );
     await waitStatus(p, 'tiny', 'Running');
   });
 
@@ -95,17 +111,25 @@ describe('runtime: the tiny guest under QEMU', () => {
     const [first] = guestPids(p, 'tiny');
     assert.ok(first !== undefined);
     process.kill(first, 'SIGKILL');
-    await eventually(() => {
-      const pids = guestPids(p, 'tiny');
-      return pids.length === 1 && pids[0] !== first ? pids[0] : undefined;
-    }, 'QEMU to be started again after a crash', 30_000, 100);
+    await eventually(
+      () => {
+        const pids = guestPids(p, 'tiny');
+        return pids.length === 1 && pids[0] !== first ? pids[0] : undefined;
+      },
+      'QEMU to be started again after a crash',
+      30_000,
+      100,
+    );
     await waitStatus(p, 'tiny', 'Running');
     const [second] = guestPids(p, 'tiny');
     assert.ok(second !== undefined);
     process.kill(second, 'SIGKILL');
     await waitStatus(p, 'tiny', 'CrashLoopBackOff', 15_000);
     const v = await vm(p, 'tiny');
-    assert.equal((v.status?.startFailure as { consecutiveFailCount?: number } | undefined)?.consecutiveFailCount, 2);
+    assert.equal(
+      (v.status?.startFailure as { consecutiveFailCount?: number } | undefined)?.consecutiveFailCount,
+      2,
+    );
     await waitStatus(p, 'tiny', 'Running', 30_000);
 
     const started = Date.now();
@@ -126,7 +150,9 @@ describe('runtime: the tiny guest under QEMU', () => {
     await waitStatus(p, 'manual', 'Stopped');
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal(guestPids(p, 'manual').length, 0, 'no restart under Manual');
-    const vmi = JSON.parse(await ok(['get', 'vmi', 'manual', '-o', 'json'])) as { status: { phase: string; reason: string } };
+    const vmi = JSON.parse(await ok(['get', 'vmi', 'manual', '-o', 'json'])) as {
+      status: { phase: string; reason: string };
+    };
     assert.equal(vmi.status.phase, 'Failed');
     assert.equal(vmi.status.reason, 'Crashed');
 
@@ -146,14 +172,24 @@ describe('runtime: the tiny guest under QEMU', () => {
     const [before] = guestPids(p, 'tiny');
     console.send('\npoweroff -f\n');
     console.close();
-    await eventually(() => {
-      const pids = guestPids(p, 'tiny');
-      return pids.length === 1 && pids[0] !== before;
-    }, 'the guest to be booted again after it powered off', 30_000, 100);
+    await eventually(
+      () => {
+        const pids = guestPids(p, 'tiny');
+        return pids.length === 1 && pids[0] !== before;
+      },
+      'the guest to be booted again after it powered off',
+      30_000,
+      100,
+    );
     const v = await vm(p, 'tiny');
     assert.equal(v.status?.startFailure, undefined, 'a clean power-off is not a failure');
     await waitStatus(p, 'tiny', 'Running');
     await ok(['delete', 'vm', 'tiny']);
-    await eventually(() => guestPids(p, 'tiny').length === 0, 'QEMU to stop when the VM is deleted', 30_000, 100);
+    await eventually(
+      () => guestPids(p, 'tiny').length === 0,
+      'QEMU to stop when the VM is deleted',
+      30_000,
+      100,
+    );
   });
 });

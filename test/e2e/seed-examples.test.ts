@@ -44,7 +44,10 @@ describe('the seed examples', () => {
     await ok(['apply', '-f', join(examplesDir, 'dev-vm.yaml')]);
     const v = await waitStatus(p, 'dev-vm', 'ErrImagePull');
     const failure = v.status?.conditions?.find((c) => c.type === 'Failure');
-    assert.match(failure?.message ?? '', /image "ubuntu:20.04" is not in the local image store.*hikube image import ubuntu:20.04/);
+    assert.match(
+      failure?.message ?? '',
+      /image "ubuntu:20.04" is not in the local image store.*hikube image import ubuntu:20.04/,
+    );
     assert.match(await ok(['describe', 'vmi', 'dev-vm']), /ErrImagePull/);
     const imported = await p.hikube(['image', 'import', 'ubuntu:20.04', '--from', 'hikube/tiny']);
     assert.equal(imported.code, 0, imported.stderr);
@@ -58,14 +61,23 @@ describe('the seed examples', () => {
     assert.match(await ok(['describe', 'vm', 'prod-vm']), /PVC prod-vm-root, prod-vm-data not found/);
     await ok(['apply', '-f', '-'], pvc('prod-vm-root', '1Gi'));
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal((await vm(p, 'prod-vm')).status?.printableStatus, 'ErrorPvcNotFound', 'one claim is not enough');
+    assert.equal(
+      (await vm(p, 'prod-vm')).status?.printableStatus,
+      'ErrorPvcNotFound',
+      'one claim is not enough',
+    );
     await ok(['apply', '-f', '-'], pvc('prod-vm-data', '2Gi'));
     await eventually(async () => {
       const s = (await vm(p, 'prod-vm')).status?.printableStatus;
       return s !== undefined && s !== 'ErrorPvcNotFound' && s !== 'Stopped' ? s : undefined;
     }, 'prod-vm to leave ErrorPvcNotFound');
-    const claims = JSON.parse(await ok(['get', 'pvc', '-o', 'json'])) as { items: { status: { phase: string; capacity: { storage: string } } }[] };
-    assert.deepEqual(claims.items.map((c) => [c.status.phase, c.status.capacity.storage]).sort(), [['Bound', '1Gi'], ['Bound', '2Gi']]);
+    const claims = JSON.parse(await ok(['get', 'pvc', '-o', 'json'])) as {
+      items: { status: { phase: string; capacity: { storage: string } } }[];
+    };
+    assert.deepEqual(claims.items.map((c) => [c.status.phase, c.status.capacity.storage]).sort(), [
+      ['Bound', '1Gi'],
+      ['Bound', '2Gi'],
+    ]);
     await ok(['delete', 'vm', 'prod-vm', 'dev-vm', 'gpu-vm']);
   });
 });

@@ -22,7 +22,8 @@ after(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-const pidsOf = (name: string): number[] => qemuPids(`guest=default/${name},`).filter((pid) => qemuPids(dataDir).includes(pid));
+const pidsOf = (name: string): number[] =>
+  qemuPids(`guest=default/${name},`).filter((pid) => qemuPids(dataDir).includes(pid));
 
 async function killControlPlane(): Promise<void> {
   const c = child;
@@ -42,7 +43,12 @@ describe('guests survive the control plane', () => {
       const r = await raw(p, 'POST', VMS, JSON.stringify(parse(tinyVm(name, { runStrategy: strategy }))));
       assert.equal(r.code, 201, r.body);
     }
-    const start = await raw(p, 'PUT', '/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines/manual/start', '{}');
+    const start = await raw(
+      p,
+      'PUT',
+      '/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines/manual/start',
+      '{}',
+    );
     assert.equal(start.code, 202, start.body);
     await waitStatus(p, 'always', 'Running');
     await waitStatus(p, 'manual', 'Running');
@@ -53,7 +59,11 @@ describe('guests survive the control plane', () => {
     await killControlPlane();
     assert.deepEqual(pidsOf('always'), before.always, 'QEMU keeps running without the control plane');
     child = await up(dataDir);
-    await eventually(() => child?.output().includes('re-attached to QEMU') === true, 're-attach in the log', 20_000);
+    await eventually(
+      () => child?.output().includes('re-attached to QEMU') === true,
+      're-attach in the log',
+      20_000,
+    );
     await waitStatus(child.platform, 'always', 'Running');
     await waitStatus(child.platform, 'manual', 'Running');
     await new Promise((r) => setTimeout(r, 3000));
@@ -65,11 +75,20 @@ describe('guests survive the control plane', () => {
     await killControlPlane();
     const old = [...pidsOf('always'), ...pidsOf('manual')];
     for (const pid of old) process.kill(pid, 'SIGKILL');
-    await eventually(() => pidsOf('always').length === 0 && pidsOf('manual').length === 0, 'the guests to be gone', 10_000);
+    await eventually(
+      () => pidsOf('always').length === 0 && pidsOf('manual').length === 0,
+      'the guests to be gone',
+      10_000,
+    );
     child = await up(dataDir);
     const p = child.platform;
     await waitStatus(p, 'manual', 'Stopped', 30_000);
-    await eventually(() => pidsOf('always').length === 1 && !old.includes(pidsOf('always')[0] ?? 0), 'a new QEMU for the Always VM', 30_000, 100);
+    await eventually(
+      () => pidsOf('always').length === 1 && !old.includes(pidsOf('always')[0] ?? 0),
+      'a new QEMU for the Always VM',
+      30_000,
+      100,
+    );
     await waitStatus(p, 'always', 'Running');
     assert.equal(pidsOf('manual').length, 0, 'Manual is not restarted');
     const vmi = await raw(p, 'GET', '/apis/kubevirt.io/v1/namespaces/default/virtualmachineinstances/manual');

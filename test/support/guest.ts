@@ -14,7 +14,11 @@ export const VMS = '/apis/kubevirt.io/v1/namespaces/default/virtualmachines';
 export const VMIS = '/apis/kubevirt.io/v1/namespaces/default/virtualmachineinstances';
 
 export interface VmView {
-  status?: { printableStatus?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[]; startFailure?: unknown };
+  status?: {
+    printableStatus?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    startFailure?: unknown;
+  };
   metadata: { uid?: string };
 }
 
@@ -22,7 +26,12 @@ export async function vm(p: TestPlatform, name: string): Promise<VmView> {
   return (await raw(p, 'GET', `${VMS}/${name}`)).json as unknown as VmView;
 }
 
-export function waitStatus(p: TestPlatform, name: string, status: string, timeoutMs = 30_000): Promise<VmView> {
+export function waitStatus(
+  p: TestPlatform,
+  name: string,
+  status: string,
+  timeoutMs = 30_000,
+): Promise<VmView> {
   let last = '';
   return eventually(
     async () => {
@@ -45,7 +54,8 @@ export function qemuPids(marker: string): number[] {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
       const stat = read(`/proc/${entry}/stat`, 'utf8');
       const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (cmdline.startsWith('qemu-system') && cmdline.includes(marker) && state !== 'Z') pids.push(Number(entry));
+      if (cmdline.startsWith('qemu-system') && cmdline.includes(marker) && state !== 'Z')
+        pids.push(Number(entry));
     } catch {
       // The process went away while we looked.
     }
@@ -53,7 +63,8 @@ export function qemuPids(marker: string): number[] {
   return pids;
 }
 
-export const guestPids = (p: TestPlatform, name: string): number[] => qemuPids(`guest=default/${name},`).filter((pid) => qemuPids(p.dataDir).includes(pid));
+export const guestPids = (p: TestPlatform, name: string): number[] =>
+  qemuPids(`guest=default/${name},`).filter((pid) => qemuPids(p.dataDir).includes(pid));
 
 export interface Console {
   output(): string;
@@ -65,26 +76,42 @@ export interface Console {
 
 export async function openConsole(p: TestPlatform, name: string): Promise<Console> {
   const ca = readFileSync(join(p.dataDir, 'pki', 'ca.crt'));
-  const url = new URL(`/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachineinstances/${name}/console`, p.url.replace('https:', 'wss:'));
-  const ws = new WebSocket(url, ['plain.kubevirt.io'], { ca, headers: { Authorization: `Bearer ${p.token}` } });
+  const url = new URL(
+    `/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachineinstances/${name}/console`,
+    p.url.replace('https:', 'wss:'),
+  );
+  const ws = new WebSocket(url, ['plain.kubevirt.io'], {
+    ca,
+    headers: { Authorization: `Bearer ${p.token}` },
+  });
   let out = '';
   ws.on('message', (data: Buffer) => (out += data.toString('utf8')));
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`console refused: HTTP ${res.statusCode ?? 0}`)));
+    ws.once('unexpected-response', (_req, res) =>
+      reject(new Error(`console refused: HTTP ${res.statusCode ?? 0}`)),
+    );
   });
   return {
     output: () => out,
     send: (text) => ws.send(Buffer.from(text)),
     waitFor: (pattern, timeoutMs = 30_000, from = 0) =>
-      eventually(() => out.slice(from).match(pattern) ?? undefined, `console output matching ${String(pattern)}; got:\n${out.slice(-600)}`, timeoutMs, 50),
+      eventually(
+        () => out.slice(from).match(pattern) ?? undefined,
+        `console output matching ${String(pattern)}; got:\n${out.slice(-600)}`,
+        timeoutMs,
+        50,
+      ),
     close: () => ws.close(),
   };
 }
 
 /** A minimal VM manifest booting the tiny built-in image, with a #!/bin/sh user-data script. */
-export function tinyVm(name: string, opts: { runStrategy?: string; userData?: string; hostname?: string } = {}): string {
+export function tinyVm(
+  name: string,
+  opts: { runStrategy?: string; userData?: string; hostname?: string } = {},
+): string {
   const userData = opts.userData ?? '#!/bin/sh\necho user-data-ran';
   return [
     'apiVersion: kubevirt.io/v1',

@@ -12,9 +12,13 @@ export interface Child {
 
 /** Starts `hikube up` and resolves once it prints where it listens. */
 export async function up(dataDir: string, extraArgs: string[] = []): Promise<Child> {
-  const proc = spawn(join(repoRoot, 'bin', 'hikube'), ['up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    join(repoRoot, 'bin', 'hikube'),
+    ['up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...extraArgs],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
@@ -35,4 +39,6 @@ export async function up(dataDir: string, extraArgs: string[] = []): Promise<Chi
 }
 
 export const exited = (proc: ChildProcess): Promise<number | null> =>
-  new Promise((resolve) => (proc.exitCode !== null ? resolve(proc.exitCode) : proc.once('exit', (code) => resolve(code))));
+  new Promise((resolve) =>
+    proc.exitCode !== null ? resolve(proc.exitCode) : proc.once('exit', (code) => resolve(code)),
+  );

@@ -261,11 +261,14 @@ export const persistentVolumeClaimKind: KindDefinition = {
   ],
 };
 
-export const ControllerRevision = Obj('An immutable snapshot of state, e.g. the instance type a VM was started with.', {
-  ...envelope,
-  data: opt(Preserve('The recorded state.')),
-  revision: Type.Integer({ description: 'Revision number.' }),
-});
+export const ControllerRevision = Obj(
+  'An immutable snapshot of state, e.g. the instance type a VM was started with.',
+  {
+    ...envelope,
+    data: opt(Preserve('The recorded state.')),
+    revision: Type.Integer({ description: 'Revision number.' }),
+  },
+);
 export type ControllerRevision = Static<typeof ControllerRevision>;
 
 export const controllerRevisionKind: KindDefinition = {
@@ -275,7 +278,8 @@ export const controllerRevisionKind: KindDefinition = {
   plural: 'controllerrevisions',
   singular: 'controllerrevision',
   namespaced: true,
-  description: 'ControllerRevision holds an immutable snapshot: the VM controller records the instance type and preference a VM runs with.',
+  description:
+    'ControllerRevision holds an immutable snapshot: the VM controller records the instance type and preference a VM runs with.',
   schema: ControllerRevision,
   statusSubresource: false,
   printerColumns: [{ name: 'Revision', type: 'integer', jsonPath: '.revision' }],

@@ -30,7 +30,8 @@ export class Scheduler {
   ) {
     this.queue = new WorkQueue(
       (key) => this.sync(key),
-      (key, err) => log(`scheduler: failed scheduling ${key}: ${err instanceof Error ? err.message : String(err)}`),
+      (key, err) =>
+        log(`scheduler: failed scheduling ${key}: ${err instanceof Error ? err.message : String(err)}`),
     );
   }
 
@@ -76,7 +77,10 @@ export class Scheduler {
       }
       reasons.push(`node ${JSON.stringify(node.metadata.name ?? '')}: ${why.join('; ')}`);
     }
-    const message = nodes.length === 0 ? '0/0 nodes are available: no node has registered' : `0/${nodes.length} nodes are available: ${reasons.join(', ')}`;
+    const message =
+      nodes.length === 0
+        ? '0/0 nodes are available: no node has registered'
+        : `0/${nodes.length} nodes are available: ${reasons.join(', ')}`;
     this.api.mutate<VirtualMachineInstance>(
       virtualMachineInstanceKind,
       namespace,
@@ -86,7 +90,11 @@ export class Scheduler {
         const status = current.status ?? {};
         const before = JSON.stringify(status);
         setPhase(status, 'Pending', this.now());
-        setCondition(status, { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }, this.now());
+        setCondition(
+          status,
+          { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message },
+          this.now(),
+        );
         current.status = status;
         return JSON.stringify(status) !== before;
       },
@@ -101,12 +109,16 @@ export class Scheduler {
     const labels = node.metadata.labels ?? {};
     const selector = vmi.spec.nodeSelector ?? {};
     const mismatched = Object.entries(selector).filter(([k, v]) => labels[k] !== v);
-    if (mismatched.length > 0) return [`node does not match nodeSelector ${mismatched.map(([k, v]) => `${k}=${v}`).join(',')}`];
+    if (mismatched.length > 0)
+      return [`node does not match nodeSelector ${mismatched.map(([k, v]) => `${k}=${v}`).join(',')}`];
     const allocatable: Resources = {};
-    for (const [k, q] of Object.entries(node.status?.allocatable ?? {})) allocatable[k] = parseQuantity(q)?.value ?? 0;
+    for (const [k, q] of Object.entries(node.status?.allocatable ?? {}))
+      allocatable[k] = parseQuantity(q)?.value ?? 0;
     const placed = this.api
       .list<VirtualMachineInstance>(virtualMachineInstanceKind)
-      .filter((v) => v.status?.nodeName === node.metadata.name && v.metadata.uid !== vmi.metadata.uid && !isDone(v));
+      .filter(
+        (v) => v.status?.nodeName === node.metadata.name && v.metadata.uid !== vmi.metadata.uid && !isDone(v),
+      );
     return shortages(request, allocatable, sumResources(placed.map((v) => requestsOf(v, this.policy))));
   }
 
@@ -120,7 +132,16 @@ export class Scheduler {
         const status = current.status ?? {};
         status.nodeName = nodeName;
         setPhase(status, 'Scheduled', this.now());
-        setCondition(status, { type: 'PodScheduled', status: 'True', reason: 'Scheduled', message: `assigned to node ${nodeName}` }, this.now());
+        setCondition(
+          status,
+          {
+            type: 'PodScheduled',
+            status: 'True',
+            reason: 'Scheduled',
+            message: `assigned to node ${nodeName}`,
+          },
+          this.now(),
+        );
         current.status = status;
         return true;
       },
@@ -129,7 +150,8 @@ export class Scheduler {
   }
 }
 
-const isDone = (vmi: VirtualMachineInstance): boolean => vmi.status?.phase === 'Succeeded' || vmi.status?.phase === 'Failed';
+const isDone = (vmi: VirtualMachineInstance): boolean =>
+  vmi.status?.phase === 'Succeeded' || vmi.status?.phase === 'Failed';
 
 const isPending = (vmi: VirtualMachineInstance): boolean =>
   vmi.metadata.deletionTimestamp === undefined && (vmi.status?.nodeName ?? '') === '' && !isDone(vmi);

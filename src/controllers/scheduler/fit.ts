@@ -12,7 +12,8 @@ export interface SchedulingPolicy {
   cpuAllocationRatio: number;
 }
 
-const value = (q: string | number | undefined): number | undefined => (q === undefined ? undefined : parseQuantity(q)?.value);
+const value = (q: string | number | undefined): number | undefined =>
+  q === undefined ? undefined : parseQuantity(q)?.value;
 
 export function vcpusOf(vmi: VirtualMachineInstance): number {
   const cpu = vmi.spec.domain.cpu;
@@ -25,14 +26,22 @@ export function vcpusOf(vmi: VirtualMachineInstance): number {
 
 export function guestMemoryOf(vmi: VirtualMachineInstance): number {
   const d = vmi.spec.domain;
-  return value(d.memory?.guest) ?? value(d.resources?.requests?.['memory']) ?? value(d.resources?.limits?.['memory']) ?? 0;
+  return (
+    value(d.memory?.guest) ??
+    value(d.resources?.requests?.['memory']) ??
+    value(d.resources?.limits?.['memory']) ??
+    0
+  );
 }
 
 /** cpu in cores, memory in bytes, devices by resource name. */
 export function requestsOf(vmi: VirtualMachineInstance, policy: SchedulingPolicy): Resources {
   const res = vmi.spec.domain.resources;
   const out: Resources = {
-    cpu: value(res?.requests?.['cpu']) ?? value(res?.limits?.['cpu']) ?? vcpusOf(vmi) / policy.cpuAllocationRatio,
+    cpu:
+      value(res?.requests?.['cpu']) ??
+      value(res?.limits?.['cpu']) ??
+      vcpusOf(vmi) / policy.cpuAllocationRatio,
     memory: value(res?.requests?.['memory']) ?? value(res?.limits?.['memory']) ?? guestMemoryOf(vmi),
   };
   const devices: Resources = {};
@@ -72,7 +81,9 @@ export function shortages(request: Resources, allocatable: Resources, used: Reso
     const free = total - (used[name] ?? 0);
     if (want > free + 1e-9) {
       const inUse = used[name] ?? 0;
-      out.push(`insufficient ${name}: requested ${show(name, want)}, allocatable ${show(name, total)}${inUse > 0 ? ` (${show(name, inUse)} in use)` : ''}`);
+      out.push(
+        `insufficient ${name}: requested ${show(name, want)}, allocatable ${show(name, total)}${inUse > 0 ? ` (${show(name, inUse)} in use)` : ''}`,
+      );
     }
   }
   return out;

@@ -6,7 +6,11 @@
  * after failures, and writes the VM's status. It talks to nothing but API objects.
  */
 import { createHash } from 'node:crypto';
-import { controllerRevisionKind, persistentVolumeClaimKind, type ControllerRevision } from '../../api/core/core.js';
+import {
+  controllerRevisionKind,
+  persistentVolumeClaimKind,
+  type ControllerRevision,
+} from '../../api/core/core.js';
 import {
   virtualMachineClusterInstancetypeKind,
   virtualMachineClusterPreferenceKind,
@@ -17,7 +21,6 @@ import {
 } from '../../api/instancetype/instancetype.js';
 import type { KindDefinition } from '../../api/kind.js';
 import type { KubeObject } from '../../api/meta.js';
-import type { Condition } from '../../api/kubevirt/status.js';
 import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
 import type { ApiClient } from '../client.js';
@@ -69,29 +72,41 @@ export class VmController {
     const log = options.log ?? (() => undefined);
     this.queue = new WorkQueue(
       (key) => this.sync(key),
-      (key, err) => log(`vm controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`),
+      (key, err) =>
+        log(`vm controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`),
       this.timers,
     );
   }
 
   start(): void {
-    const sources = [virtualMachineInstancetypeKind, virtualMachineClusterInstancetypeKind, virtualMachinePreferenceKind, virtualMachineClusterPreferenceKind];
+    const sources = [
+      virtualMachineInstancetypeKind,
+      virtualMachineClusterInstancetypeKind,
+      virtualMachinePreferenceKind,
+      virtualMachineClusterPreferenceKind,
+    ];
     this.unsubscribe = this.api.watch(
       [virtualMachineKind, virtualMachineInstanceKind, persistentVolumeClaimKind, ...sources],
       (e, def) => {
         if (sources.includes(def)) {
           // An instance type or preference appeared or changed: VMs waiting for it may start now.
-          for (const vm of this.api.list<VirtualMachine>(virtualMachineKind, def.namespaced ? e.namespace : undefined)) {
-            if (vm.status?.printableStatus !== 'Running') this.enqueue(vm.metadata.namespace ?? '', vm.metadata.name ?? '');
+          for (const vm of this.api.list<VirtualMachine>(
+            virtualMachineKind,
+            def.namespaced ? e.namespace : undefined,
+          )) {
+            if (vm.status?.printableStatus !== 'Running')
+              this.enqueue(vm.metadata.namespace ?? '', vm.metadata.name ?? '');
           }
         } else if (def === persistentVolumeClaimKind) {
-          for (const vm of this.api.list<VirtualMachine>(virtualMachineKind, e.namespace)) this.enqueue(e.namespace, vm.metadata.name ?? '');
+          for (const vm of this.api.list<VirtualMachine>(virtualMachineKind, e.namespace))
+            this.enqueue(e.namespace, vm.metadata.name ?? '');
         } else {
           this.enqueue(e.namespace, e.name);
         }
       },
     );
-    for (const vm of this.api.list<VirtualMachine>(virtualMachineKind)) this.enqueue(vm.metadata.namespace ?? '', vm.metadata.name ?? '');
+    for (const vm of this.api.list<VirtualMachine>(virtualMachineKind))
+      this.enqueue(vm.metadata.namespace ?? '', vm.metadata.name ?? '');
   }
 
   stop(): void {
@@ -128,9 +143,11 @@ export class VmController {
     if (vm === undefined) return;
     let vmi = this.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
     if (vmi !== undefined && !ownedBy(vmi, vm)) vmi = undefined;
-    const status = (vm.status ?? {}) as NonNullable<VirtualMachine['status']>;
+    const status = vm.status ?? {};
     const failure: StartFailure = { ...(status.startFailure as StartFailure | undefined) };
-    const requests: StateChangeRequest[] = [...((status.stateChangeRequests as StateChangeRequest[] | undefined) ?? [])];
+    const requests: StateChangeRequest[] = [
+      ...((status.stateChangeRequests as StateChangeRequest[] | undefined) ?? []),
+    ];
     const facts: VmFacts = { missingPvcs: this.missingPvcs(vm), restartRequired: false, now: this.now() };
     let revisions: RevisionRefs = {
       instancetype: status.instancetypeRef as RevisionRef | undefined,
@@ -138,7 +155,8 @@ export class VmController {
     };
 
     if (vmi !== undefined) this.observeFailure(vm, vmi, failure, key);
-    const backoffUntil = failure.retryAfterTimestamp !== undefined ? new Date(failure.retryAfterTimestamp) : undefined;
+    const backoffUntil =
+      failure.retryAfterTimestamp !== undefined ? new Date(failure.retryAfterTimestamp) : undefined;
     if (backoffUntil !== undefined) facts.backoffUntil = backoffUntil;
     const backingOff = backoffUntil !== undefined && backoffUntil > facts.now;
     if (backingOff) this.wakeAt(key, backoffUntil);
@@ -153,13 +171,28 @@ export class VmController {
         const reason = err instanceof ExpansionError ? 'FailedCreate' : 'FailedCreate';
         const message = err instanceof Error ? err.message : String(err);
         facts.createError = { reason, message };
-        this.events.record(vm, 'Warning', reason, `Error creating VirtualMachineInstance ${name}: ${message}`);
+        this.events.record(
+          vm,
+          'Warning',
+          reason,
+          `Error creating VirtualMachineInstance ${name}: ${message}`,
+        );
       }
     };
     const stop = (why: string, grace?: number): void => {
       if (vmi === undefined || vmi.metadata.deletionTimestamp !== undefined) return;
-      this.api.delete(virtualMachineInstanceKind, namespace, name, grace !== undefined ? { gracePeriodSeconds: grace } : {});
-      this.events.record(vm, 'Normal', 'SuccessfulDelete', `Stopped the virtual machine by deleting the virtual machine instance ${vmi.metadata.uid ?? ''}${why}`);
+      this.api.delete(
+        virtualMachineInstanceKind,
+        namespace,
+        name,
+        grace !== undefined ? { gracePeriodSeconds: grace } : {},
+      );
+      this.events.record(
+        vm,
+        'Normal',
+        'SuccessfulDelete',
+        `Stopped the virtual machine by deleting the virtual machine instance ${vmi.metadata.uid ?? ''}${why}`,
+      );
       vmi = this.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
     };
 
@@ -172,7 +205,9 @@ export class VmController {
         if (vmi !== undefined && (request.uid === undefined || request.uid === vmi.metadata.uid)) {
           stop('', grace === undefined ? undefined : Number(grace));
           if (grace !== undefined && vmi?.metadata.deletionTimestamp !== undefined) {
-            this.api.delete(virtualMachineInstanceKind, namespace, name, { gracePeriodSeconds: Number(grace) });
+            this.api.delete(virtualMachineInstanceKind, namespace, name, {
+              gracePeriodSeconds: Number(grace),
+            });
           }
         } else {
           requests.shift();
@@ -187,17 +222,21 @@ export class VmController {
           requests.shift();
         }
       }
-      if (requests.length > 0 && requests.length !== (status.stateChangeRequests as unknown[] | undefined)?.length) this.queue.add(key);
+      if (
+        requests.length > 0 &&
+        requests.length !== (status.stateChangeRequests as unknown[] | undefined)?.length
+      )
+        this.queue.add(key);
     } else {
       const strategy = runStrategyOf(vm);
       if (strategy === 'Halted') {
         stop('');
         // A VM the user stopped starts afresh: past crashes no longer delay it.
         if (vmi === undefined) for (const k of Object.keys(failure)) delete failure[k as keyof StartFailure];
-      }
-      else if (strategy === 'Always') {
+      } else if (strategy === 'Always') {
         if (vmi === undefined) create();
-        else if (isFinal(vmi)) stop(vmi.status?.phase === 'Failed' ? ' after it failed' : ' after the guest shut down');
+        else if (isFinal(vmi))
+          stop(vmi.status?.phase === 'Failed' ? ' after it failed' : ' after the guest shut down');
       } else if (strategy === 'RerunOnFailure') {
         if (vmi === undefined) create();
         else if (vmi.status?.phase === 'Failed') stop(' after it failed');
@@ -220,7 +259,12 @@ export class VmController {
   }
 
   /** Counts a failed VMI once, and sets when the next start may happen. */
-  private observeFailure(vm: VirtualMachine, vmi: VirtualMachineInstance, failure: StartFailure, key: string): void {
+  private observeFailure(
+    vm: VirtualMachine,
+    vmi: VirtualMachineInstance,
+    failure: StartFailure,
+    key: string,
+  ): void {
     if (vmi.status?.phase !== 'Failed' || failure.lastFailedVMIUID === vmi.metadata.uid) return;
     const count = (failure.consecutiveFailCount ?? 0) + 1;
     failure.consecutiveFailCount = count;
@@ -229,7 +273,12 @@ export class VmController {
     const at = new Date(this.now().getTime() + delayS * 1000);
     failure.retryAfterTimestamp = at.toISOString();
     if (delayS > 0) {
-      this.events.record(vm, 'Warning', 'CrashLoopBackOff', `the virtual machine failed ${count} times in a row; next start in ${delayS}s`);
+      this.events.record(
+        vm,
+        'Warning',
+        'CrashLoopBackOff',
+        `the virtual machine failed ${count} times in a row; next start in ${delayS}s`,
+      );
       this.wakeAt(key, at);
     }
   }
@@ -245,7 +294,10 @@ export class VmController {
     return claims.filter((c) => this.api.get(persistentVolumeClaimKind, namespace, c) === undefined);
   }
 
-  private createVmi(vm: VirtualMachine, refs: RevisionRefs): { vmi: VirtualMachineInstance; revisions: RevisionRefs } {
+  private createVmi(
+    vm: VirtualMachine,
+    refs: RevisionRefs,
+  ): { vmi: VirtualMachineInstance; revisions: RevisionRefs } {
     const namespace = vm.metadata.namespace ?? '';
     const name = vm.metadata.name ?? '';
     const template = vm.spec.template;
@@ -266,25 +318,48 @@ export class VmController {
           [VM_GENERATION_ANNOTATION]: String(vm.metadata.generation ?? 1),
           [TEMPLATE_HASH_ANNOTATION]: templateHash(vm),
         },
-        ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name, uid: vm.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          {
+            apiVersion: 'kubevirt.io/v1',
+            kind: 'VirtualMachine',
+            name,
+            uid: vm.metadata.uid ?? '',
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
       spec,
       status: { phase: 'Pending' },
     };
     const created = this.api.create(virtualMachineInstanceKind, vmi);
-    this.events.record(vm, 'Normal', 'SuccessfulCreate', `Started the virtual machine by creating the new virtual machine instance ${name}`);
+    this.events.record(
+      vm,
+      'Normal',
+      'SuccessfulCreate',
+      `Started the virtual machine by creating the new virtual machine instance ${name}`,
+    );
     return { vmi: created, revisions: { instancetype: it?.ref, preference: pref?.ref } };
   }
 
   /** The instance type or preference the VM runs with: the recorded revision if any, else the current object, recorded now. */
-  private revision<S>(vm: VirtualMachine, which: 'instancetype' | 'preference', recorded: RevisionRef | undefined): { spec: S; ref: RevisionRef } | undefined {
+  private revision<S>(
+    vm: VirtualMachine,
+    which: 'instancetype' | 'preference',
+    recorded: RevisionRef | undefined,
+  ): { spec: S; ref: RevisionRef } | undefined {
     const matcher = vm.spec[which];
     if (matcher?.name === undefined) return undefined;
     const namespace = vm.metadata.namespace ?? '';
-    const clusterKind = which === 'instancetype' ? 'VirtualMachineClusterInstancetype' : 'VirtualMachineClusterPreference';
+    const clusterKind =
+      which === 'instancetype' ? 'VirtualMachineClusterInstancetype' : 'VirtualMachineClusterPreference';
     const kind = matcher.kind ?? clusterKind;
     if (recorded !== undefined && recorded.name === matcher.name && recorded.kind === kind) {
-      const rev = this.api.get<ControllerRevision>(controllerRevisionKind, namespace, recorded.controllerRevisionRef.name);
+      const rev = this.api.get<ControllerRevision>(
+        controllerRevisionKind,
+        namespace,
+        recorded.controllerRevisionRef.name,
+      );
       const data = rev?.data as { spec?: S } | undefined;
       if (data?.spec !== undefined) return { spec: data.spec, ref: recorded };
     }
@@ -302,9 +377,22 @@ export class VmController {
           name: revName,
           namespace,
           labels: { [VM_NAME_LABEL]: vm.metadata.name ?? '' },
-          ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: vm.metadata.name ?? '', uid: vm.metadata.uid ?? '', controller: true }],
+          ownerReferences: [
+            {
+              apiVersion: 'kubevirt.io/v1',
+              kind: 'VirtualMachine',
+              name: vm.metadata.name ?? '',
+              uid: vm.metadata.uid ?? '',
+              controller: true,
+            },
+          ],
         },
-        data: { apiVersion: source.apiVersion, kind: source.kind, metadata: { name: matcher.name }, spec: source.spec },
+        data: {
+          apiVersion: source.apiVersion,
+          kind: source.kind,
+          metadata: { name: matcher.name },
+          spec: source.spec,
+        },
         revision: source.metadata.generation ?? 1,
       });
     }
@@ -319,7 +407,7 @@ export class VmController {
     requests: StateChangeRequest[],
     revisions: RevisionRefs,
   ): void {
-    const previous = (vm.status?.conditions ?? []) as Condition[];
+    const previous = vm.status?.conditions ?? [];
     const view = vmStatusView(vm, vmi, facts, previous);
     const old = vm.status ?? {};
     const next: Record<string, unknown> = {
@@ -337,7 +425,12 @@ export class VmController {
     setOrDelete(next, 'instancetypeRef', revisions.instancetype);
     setOrDelete(next, 'preferenceRef', revisions.preference);
     if (old.printableStatus !== view.printableStatus && view.printableStatus === 'ErrorPvcNotFound') {
-      this.events.record(vm, 'Warning', 'FailedPvcNotFound', `PVC ${facts.missingPvcs.join(', ')} not found: create it to start the VM`);
+      this.events.record(
+        vm,
+        'Warning',
+        'FailedPvcNotFound',
+        `PVC ${facts.missingPvcs.join(', ')} not found: create it to start the VM`,
+      );
     }
     if (JSON.stringify(old) === JSON.stringify(next)) return;
     this.api.mutate<VirtualMachine>(
@@ -346,7 +439,7 @@ export class VmController {
       vm.metadata.name ?? '',
       (current) => {
         if (current.metadata.uid !== vm.metadata.uid) return false;
-        current.status = next as NonNullable<VirtualMachine['status']>;
+        current.status = next;
         return true;
       },
       true,
@@ -365,8 +458,13 @@ interface RevisionRefs {
 }
 
 function kindFor(which: 'instancetype' | 'preference', kind: string): KindDefinition {
-  if (which === 'instancetype') return kind === 'VirtualMachineInstancetype' ? virtualMachineInstancetypeKind : virtualMachineClusterInstancetypeKind;
-  return kind === 'VirtualMachinePreference' ? virtualMachinePreferenceKind : virtualMachineClusterPreferenceKind;
+  if (which === 'instancetype')
+    return kind === 'VirtualMachineInstancetype'
+      ? virtualMachineInstancetypeKind
+      : virtualMachineClusterInstancetypeKind;
+  return kind === 'VirtualMachinePreference'
+    ? virtualMachinePreferenceKind
+    : virtualMachineClusterPreferenceKind;
 }
 
 const ownedBy = (vmi: VirtualMachineInstance, vm: VirtualMachine): boolean =>
@@ -380,19 +478,31 @@ function setOrDelete(o: Record<string, unknown>, key: string, value: unknown): v
 /** What the VMI was made from: a change means the running guest no longer matches the VM. */
 function templateHash(vm: VirtualMachine): string {
   return createHash('sha256')
-    .update(JSON.stringify([vm.spec.template, vm.spec.instancetype?.name, vm.spec.instancetype?.kind, vm.spec.preference?.name, vm.spec.preference?.kind]))
+    .update(
+      JSON.stringify([
+        vm.spec.template,
+        vm.spec.instancetype?.name,
+        vm.spec.instancetype?.kind,
+        vm.spec.preference?.name,
+        vm.spec.preference?.kind,
+      ]),
+    )
     .digest('hex')
     .slice(0, 16);
 }
 
 /** A stable firmware UUID per VM (SMBIOS system UUID), derived from the VM's uid. */
 function firmwareUuid(vm: VirtualMachine): string {
-  const h = createHash('sha1').update(`hikube-vm-firmware:${vm.metadata.uid ?? ''}`).digest('hex');
+  const h = createHash('sha1')
+    .update(`hikube-vm-firmware:${vm.metadata.uid ?? ''}`)
+    .digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }
 
 function runningSince(vmi: VirtualMachineInstance): Date | undefined {
   if (vmi.status?.phase !== 'Running') return undefined;
-  const t = vmi.status.phaseTransitionTimestamps?.find((p) => p.phase === 'Running')?.phaseTransitionTimestamp;
+  const t = vmi.status.phaseTransitionTimestamps?.find(
+    (p) => p.phase === 'Running',
+  )?.phaseTransitionTimestamp;
   return t === undefined ? undefined : new Date(t);
 }

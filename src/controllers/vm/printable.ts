@@ -32,9 +32,14 @@ export const runStrategyOf = (vm: VirtualMachine): RunStrategy =>
 export const condition = (vmi: VirtualMachineInstance | undefined, type: string): Condition | undefined =>
   vmi?.status?.conditions?.find((c) => c.type === type);
 
-export const isFinal = (vmi: VirtualMachineInstance): boolean => vmi.status?.phase === 'Succeeded' || vmi.status?.phase === 'Failed';
+export const isFinal = (vmi: VirtualMachineInstance): boolean =>
+  vmi.status?.phase === 'Succeeded' || vmi.status?.phase === 'Failed';
 
-export function printableStatus(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, facts: VmFacts): PrintableStatus {
+export function printableStatus(
+  vm: VirtualMachine,
+  vmi: VirtualMachineInstance | undefined,
+  facts: VmFacts,
+): PrintableStatus {
   if (vm.metadata.deletionTimestamp !== undefined) return 'Terminating';
   const backingOff = facts.backoffUntil !== undefined && facts.backoffUntil > facts.now;
   if (vmi === undefined) {
@@ -52,7 +57,8 @@ export function printableStatus(vm: VirtualMachine, vmi: VirtualMachineInstance 
     case 'Scheduled': {
       const scheduled = condition(vmi, 'PodScheduled');
       if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') return 'ErrorUnschedulable';
-      if (sync?.status === 'False' && (sync.reason === 'ErrImagePull' || sync.reason === 'ImagePullBackOff')) return sync.reason;
+      if (sync?.status === 'False' && (sync.reason === 'ErrImagePull' || sync.reason === 'ImagePullBackOff'))
+        return sync.reason;
       if (sync?.status === 'False' && sync.reason === 'PvcNotFound') return 'ErrorPvcNotFound';
       return 'Starting';
     }
@@ -66,8 +72,14 @@ export function printableStatus(vm: VirtualMachine, vmi: VirtualMachineInstance 
   }
 }
 
-export function vmStatusView(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, facts: VmFacts, previous: Condition[] = []): VmStatusView {
-  const ready = vmi !== undefined && vmi.status?.phase === 'Running' && condition(vmi, 'Ready')?.status === 'True';
+export function vmStatusView(
+  vm: VirtualMachine,
+  vmi: VirtualMachineInstance | undefined,
+  facts: VmFacts,
+  previous: Condition[] = [],
+): VmStatusView {
+  const ready =
+    vmi !== undefined && vmi.status?.phase === 'Running' && condition(vmi, 'Ready')?.status === 'True';
   const at = facts.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const wanted: Omit<Condition, 'lastTransitionTime' | 'lastProbeTime'>[] = [];
   const vmiReady = condition(vmi, 'Ready');
@@ -82,14 +94,31 @@ export function vmStatusView(vm: VirtualMachine, vmi: VirtualMachineInstance | u
         },
   );
   const paused = condition(vmi, 'Paused');
-  if (paused?.status === 'True') wanted.push({ type: 'Paused', status: 'True', reason: paused.reason ?? 'PausedByUser', message: paused.message ?? 'VMI was paused by user' });
+  if (paused?.status === 'True')
+    wanted.push({
+      type: 'Paused',
+      status: 'True',
+      reason: paused.reason ?? 'PausedByUser',
+      message: paused.message ?? 'VMI was paused by user',
+    });
   const failure = failureOf(vmi, facts);
   if (failure !== undefined) wanted.push({ type: 'Failure', status: 'True', ...failure });
   if (facts.restartRequired) {
-    wanted.push({ type: 'RestartRequired', status: 'True', reason: 'RestartRequired', message: 'a non-live-updatable field was changed in the template spec' });
+    wanted.push({
+      type: 'RestartRequired',
+      status: 'True',
+      reason: 'RestartRequired',
+      message: 'a non-live-updatable field was changed in the template spec',
+    });
   }
   const scheduled = condition(vmi, 'PodScheduled');
-  if (scheduled?.status === 'False') wanted.push({ type: 'PodScheduled', status: 'False', reason: scheduled.reason ?? 'Unschedulable', message: scheduled.message ?? '' });
+  if (scheduled?.status === 'False')
+    wanted.push({
+      type: 'PodScheduled',
+      status: 'False',
+      reason: scheduled.reason ?? 'Unschedulable',
+      message: scheduled.message ?? '',
+    });
   const conditions = wanted.map((c): Condition => {
     const old = previous.find((p) => p.type === c.type);
     const same = old !== undefined && old.status === c.status;
@@ -98,10 +127,16 @@ export function vmStatusView(vm: VirtualMachine, vmi: VirtualMachineInstance | u
   return { printableStatus: printableStatus(vm, vmi, facts), ready, created: vmi !== undefined, conditions };
 }
 
-function failureOf(vmi: VirtualMachineInstance | undefined, facts: VmFacts): { reason: string; message: string } | undefined {
+function failureOf(
+  vmi: VirtualMachineInstance | undefined,
+  facts: VmFacts,
+): { reason: string; message: string } | undefined {
   if (facts.createError !== undefined) return facts.createError;
   if (facts.missingPvcs.length > 0) {
-    return { reason: 'FailedPvcNotFound', message: `PVC ${facts.missingPvcs.map((n) => JSON.stringify(n)).join(', ')} not found` };
+    return {
+      reason: 'FailedPvcNotFound',
+      message: `PVC ${facts.missingPvcs.map((n) => JSON.stringify(n)).join(', ')} not found`,
+    };
   }
   const sync = condition(vmi, 'Synchronized');
   if (sync?.status === 'False') return { reason: sync.reason ?? 'FailedSync', message: sync.message ?? '' };

@@ -634,25 +634,22 @@ describe('VM controller: volumes, instance types, template changes', { timeout: 
     );
   });
 
-  test(
-    'a VM waiting for its instance type starts once the instance type is created',
-    async () => {
-      const spec = template();
-      delete spec.domain.resources;
-      createVm({ runStrategy: 'Always', instancetype: { name: 'huge' }, template: { spec } });
-      // A fix may retry a failed create with backoff instead of watching instance types: allow both.
-      await settle(true);
-      api.create(virtualMachineClusterInstancetypeKind, {
-        apiVersion: 'instancetype.kubevirt.io/v1beta1',
-        kind: 'VirtualMachineClusterInstancetype',
-        metadata: { name: 'huge' },
-        spec: { cpu: { guest: 2 }, memory: { guest: '2Gi' } },
-      });
-      time.advance(300_000);
-      await settle(true);
-      assert.ok(getVmi(), 'a VMI once the instance type exists');
-    },
-  );
+  test('a VM waiting for its instance type starts once the instance type is created', async () => {
+    const spec = template();
+    delete spec.domain.resources;
+    createVm({ runStrategy: 'Always', instancetype: { name: 'huge' }, template: { spec } });
+    // A fix may retry a failed create with backoff instead of watching instance types: allow both.
+    await settle(true);
+    api.create(virtualMachineClusterInstancetypeKind, {
+      apiVersion: 'instancetype.kubevirt.io/v1beta1',
+      kind: 'VirtualMachineClusterInstancetype',
+      metadata: { name: 'huge' },
+      spec: { cpu: { guest: 2 }, memory: { guest: '2Gi' } },
+    });
+    time.advance(300_000);
+    await settle(true);
+    assert.ok(getVmi(), 'a VMI once the instance type exists');
+  });
 });
 
 describe('VM controller: Events', { timeout: 20_000 }, () => {

@@ -162,27 +162,19 @@ describe('expandSpec: preference fills only what is absent', () => {
   // KubeVirt adds the default NIC and a disk per disk-less volume before applying the preference
   // (virt-controller's VM controller: SetDefaultVolumeDisk, SetDefaultNetworkInterface, then ApplyToVMI),
   // so a Windows guest gets an e1000e NIC and SATA disks it has drivers for.
-  test(
-    'the default NIC gets the preferred interface model',
-    () => {
-      const spec = expandSpec(template(), undefined, windows);
-      assert.deepEqual(spec.domain.devices.interfaces, [
-        { name: 'default', masquerade: {}, model: 'e1000e' },
-      ]);
-    },
-  );
+  test('the default NIC gets the preferred interface model', () => {
+    const spec = expandSpec(template(), undefined, windows);
+    assert.deepEqual(spec.domain.devices.interfaces, [{ name: 'default', masquerade: {}, model: 'e1000e' }]);
+  });
 
-  test(
-    'a volume with no disk gets a disk on the preferred bus',
-    () => {
-      const spec = expandSpec(
-        { domain: { devices: {} }, volumes: [{ name: 'root', containerDisk: { image: 'win:2022' } }] },
-        undefined,
-        windows,
-      );
-      assert.deepEqual(spec.domain.devices.disks, [{ name: 'root', disk: { bus: 'sata' } }]);
-    },
-  );
+  test('a volume with no disk gets a disk on the preferred bus', () => {
+    const spec = expandSpec(
+      { domain: { devices: {} }, volumes: [{ name: 'root', containerDisk: { image: 'win:2022' } }] },
+      undefined,
+      windows,
+    );
+    assert.deepEqual(spec.domain.devices.disks, [{ name: 'root', disk: { bus: 'sata' } }]);
+  });
 
   const firmwares: [
     string,
