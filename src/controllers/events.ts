@@ -62,3 +62,24 @@ export class EventRecorder {
     }
   }
 }
+
+/** Events expire, as in Kubernetes (one hour by default): a periodic sweep deletes older ones. */
+export function startEventExpiry(
+  api: ApiClient,
+  ttlMs = 3_600_000,
+  everyMs = 600_000,
+  now: () => Date = () => new Date(),
+): () => void {
+  const sweep = (): void => {
+    const cutoff = now().getTime() - ttlMs;
+    for (const e of api.list<Event>(eventKind)) {
+      const last = Date.parse(e.lastTimestamp ?? e.metadata.creationTimestamp ?? '');
+      if (Number.isFinite(last) && last < cutoff)
+        api.delete(eventKind, e.metadata.namespace ?? '', e.metadata.name ?? '');
+    }
+  };
+  const timer = setInterval(sweep, everyMs);
+  timer.unref();
+  sweep();
+  return () => clearInterval(timer);
+}

@@ -63,7 +63,10 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 
 /** Connects to a QMP socket and negotiates capabilities; rejects (never hangs) past connectTimeoutMs. */
 export async function connectQmp(path: string, options: QmpOptions = {}): Promise<QmpClient> {
-  const client = new QmpClient(createConnection(path), options);
+  const socket = createConnection(path);
+  // A QMP connection never keeps the process alive on its own (the API server does).
+  socket.unref();
+  const client = new QmpClient(socket, options);
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   try {
     await withTimeout(

@@ -61,6 +61,7 @@ export class NodeAgent implements GuestStreams {
   private readonly now: () => Date;
   private unsubscribe: () => void = () => undefined;
   private guestPoll: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(private readonly o: NodeAgentOptions) {
     this.log = o.log ?? (() => undefined);
@@ -90,6 +91,7 @@ export class NodeAgent implements GuestStreams {
 
   /** Stops watching and lets go of every QEMU, which keeps running. */
   stop(): void {
+    this.stopped = true;
     this.unsubscribe();
     this.queue.stop();
     if (this.guestPoll !== undefined) clearInterval(this.guestPoll);
@@ -149,6 +151,10 @@ export class NodeAgent implements GuestStreams {
       rt = await Runtime.reattach(uid, runtimePaths(this.dirOf(vmi)), this.o.processes, {
         changed: () => this.queue.add(key),
       });
+      if (rt !== undefined && this.stopped) {
+        rt.detach();
+        return;
+      }
       if (rt !== undefined) {
         this.runtimes.set(uid, rt);
         this.log(`node agent: re-attached to QEMU pid ${rt.pid} of ${key}`);
@@ -222,6 +228,11 @@ export class NodeAgent implements GuestStreams {
         changed: () => this.queue.add(key),
       });
       undo.commit();
+      if (this.stopped) {
+        // The agent stopped while this guest was starting: it runs on, and the next agent re-attaches.
+        rt.detach();
+        return;
+      }
       this.runtimes.set(vmi.metadata.uid ?? '', rt);
       for (const w of machine.warnings) this.o.events.record(vmi, 'Warning', 'DeviceSkipped', w);
       this.o.events.record(

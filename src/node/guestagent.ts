@@ -34,6 +34,7 @@ export class GuestAgent {
   private ensure(): Socket {
     if (this.socket !== undefined && !this.socket.destroyed) return this.socket;
     const socket = createConnection(this.path);
+    socket.unref();
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       this.buffer += chunk;

@@ -20,13 +20,15 @@ export class SerialFanout {
   private connect(): void {
     if (this.closed) return;
     const socket = createConnection(this.path);
+    // The platform's lifetime is the API server's; a console connection never keeps it alive.
+    socket.unref();
     socket.on('data', (chunk: Buffer) => {
       for (const c of this.clients) c.push(chunk);
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
       if (this.socket === socket) this.socket = undefined;
-      if (!this.closed) this.retry = setTimeout(() => this.connect(), 500);
+      if (!this.closed) this.retry = setTimeout(() => this.connect(), 500).unref();
     });
     this.socket = socket;
   }

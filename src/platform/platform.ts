@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { actionSubresources } from '../apiserver/actions.js';
 import { streamSubresources } from '../apiserver/streams.js';
 import { ApiClient } from '../controllers/client.js';
-import { EventRecorder } from '../controllers/events.js';
+import { EventRecorder, startEventExpiry } from '../controllers/events.js';
 import { Scheduler } from '../controllers/scheduler/controller.js';
 import { VmController } from '../controllers/vm/controller.js';
 import type { Accel } from '../hypervisor/machine.js';
@@ -118,11 +118,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     claimPath: (ns, claim) => provisioner.claimPath(ns, claim),
     log,
   });
+  const stopEventExpiry = startEventExpiry(api);
   provisioner.start();
   vms.start();
   scheduler.start();
   agent.start();
   const stopControllers = (): void => {
+    stopEventExpiry();
     agent.stop();
     scheduler.stop();
     vms.stop();
