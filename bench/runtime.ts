@@ -252,6 +252,7 @@ async function runWave(t: Extract<Task, { op: 'wave' }>): Promise<WaveVm[]> {
           const r = rows.get(ev.object.metadata?.name ?? '');
           if (r === undefined) continue;
           const phase = ev.object.status?.phase ?? '';
+          if (process.env['BENCH_DEBUG'] !== undefined) console.error(`DEBUG ${t.ep.base} ${ev.type} ${r.name} ${phase}`);
           if (Number.isNaN(r.vmiMs)) r.vmiMs = since(r.name, now);
           if (phase === 'Scheduled' && Number.isNaN(r.scheduledMs)) r.scheduledMs = since(r.name, now);
           if (phase === 'Running' && Number.isNaN(r.runningMs)) r.runningMs = since(r.name, now);
@@ -996,6 +997,12 @@ async function main(): Promise<void> {
       timeoutMs: 180_000,
     });
     const memFailed = memRows.filter((r) => Number.isNaN(r.runningMs));
+    if (memFailed.length > 0) {
+      const dbg = keepAlive(up.ep);
+      const vmi = await send(dbg, up.ep, 'GET', `${VMIS_PATH(NS)}/${memFailed[0]?.name ?? ''}`);
+      const events = await send(dbg, up.ep, 'GET', `/api/v1/namespaces/${NS}/events`);
+      console.error(vmi.body.toString('utf8'), events.body.toString('utf8').slice(-4000));
+    }
     if (memFailed.length > 0) throw new Error(
         `(c): ${memFailed.length} VMs not Running: ${JSON.stringify(memFailed[0])}\nhikube up said:\n${up.stderr().slice(-3000)}`,
       );

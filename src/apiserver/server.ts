@@ -33,6 +33,16 @@ export interface ApiServerOptions {
   ready?: () => boolean;
   /** Action and streaming subresources (start, stop, console, vnc…). */
   subresources?: readonly Subresource[];
+  /** Extra authenticated GET routes outside the resource tree (/metrics, the metrics query API). */
+  routes?: readonly ExtraRoute[];
+  /** Told of every finished request, with its status code and duration (request metrics). */
+  observe?: (req: IncomingMessage, code: number, seconds: number) => void;
+}
+
+export interface ExtraRoute {
+  /** An exact path, or a pattern the whole path must match (its groups are passed on). */
+  path: string | RegExp;
+  handle(req: IncomingMessage, res: ServerResponse, url: URL, match: readonly string[]): Promise<void> | void;
 }
 
 const PUBLIC_PATHS = new Set([
@@ -64,6 +74,11 @@ export class ApiServer {
     this.watchSettings = { bookmarkIntervalMs: 10_000, defaultTimeoutSeconds: 1800, ...options.watch };
     this.now = options.now ?? (() => new Date());
     this.server = createServer({ key: options.certs.key, cert: options.certs.cert }, (req, res) => {
+      const observe = options.observe;
+      if (observe !== undefined) {
+        const started = performance.now();
+        res.once('close', () => observe(req, res.statusCode, (performance.now() - started) / 1000));
+      }
       this.handle(req, res).catch((err: unknown) => sendError(res, toApiError(err)));
     });
     this.server.keepAliveTimeout = 60_000;
@@ -161,6 +176,7 @@ export class ApiServer {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (!PUBLIC_PATHS.has(path) && !this.authenticated(req))
       throw new ApiError('Unauthorized', 'Unauthorized');
+    if (await this.serveRoute(path, req, res, url)) return;
     if (this.serveNonResource(path, req, res)) return;
     if (await this.handleSubresource(req, res, url)) return;
     const route = parseResourcePath(path, (g, v, p) => this.byPath.get(`${g}/${v}/${p}`));
@@ -173,6 +189,28 @@ export class ApiServer {
       return;
     }
     await handleResource(ctx);
+  }
+
+  private async serveRoute(
+    path: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+  ): Promise<boolean> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    for (const route of this.options.routes ?? []) {
+      const match =
+        typeof route.path === 'string' ? (route.path === path ? [path] : null) : route.path.exec(path);
+      if (match === null) continue;
+      await route.handle(
+        req,
+        res,
+        url,
+        [...match].map((m) => m ?? ''),
+      );
+      return true;
+    }
+    return false;
   }
 
   /** Version, health, discovery and OpenAPI. Returns false when the path is not one of them. */

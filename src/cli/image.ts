@@ -13,15 +13,9 @@ import { UsageError } from './errors.js';
 const base = (name: string): string => `/apis/images.hikube.io/v1alpha1/images/${encodeURIComponent(name)}`;
 
 export async function runImage(args: string[]): Promise<void> {
-  const [verb, ...rest] = args;
-  if (verb !== 'import')
-    throw new UsageError('usage: hikube image import NAME FILE | hikube image import NAME --from IMAGE');
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: { ...connectionOptions, from: { type: 'string' } },
-  });
-  const [name, file] = positionals;
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...connectionOptions, from: { type: 'string' } } });
+  const [verb, name, file] = positionals;
+  if (verb !== 'import') throw new UsageError('usage: hikube image import NAME FILE | hikube image import NAME --from IMAGE');
   if (name === undefined || (file === undefined) === (values.from === undefined)) {
     throw new UsageError('image import needs NAME and either FILE or --from IMAGE');
   }

@@ -25,6 +25,8 @@ import type { Accel, NicBackend } from '../hypervisor/machine.js';
 import { renderArgv } from '../hypervisor/render.js';
 import { effectiveInterfaces } from '../hypervisor/configurators/nics.js';
 import type { ImageStore } from '../storage/images.js';
+import type { RuntimePaths } from '../hypervisor/prepared.js';
+import type { GuestAgent } from './guestagent.js';
 import { pollGuestAgent } from './guestinfo.js';
 import type { DiskTool, IsoTool, QemuProcesses } from './ports.js';
 import { Runtime, runtimePaths } from './runtime.js';
@@ -48,6 +50,20 @@ export interface NodeAgentOptions {
   claimPath: (namespace: string, claim: string) => string | undefined;
   log?: (message: string) => void;
   now?: () => Date;
+}
+
+/** A running guest as metrics collection sees it (see NodeAgent.running). */
+export interface RunningGuest {
+  namespace: string;
+  name: string;
+  uid: string;
+  pid: number;
+  paths: RuntimePaths;
+  paused: boolean;
+  command<T>(name: string, args?: Record<string, unknown>): Promise<T>;
+  agent: GuestAgent;
+  /** `netdev` is the QEMU netdev id; `pod` marks the NIC on the default (user) network. */
+  nics: { name: string; mac: string; netdev: string; pod: boolean }[];
 }
 
 /** Retry later without it counting as an error in the log. */
@@ -108,6 +124,37 @@ export class NodeAgent implements GuestStreams {
   pidOf(namespace: string, name: string): number | undefined {
     const vmi = this.o.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
     return vmi === undefined ? undefined : this.runtimes.get(vmi.metadata.uid ?? '')?.pid;
+  }
+
+  /**
+   * Read-only views of the guests running on this node, for metrics collection: identity, the
+   * QEMU pid and runtime paths, QMP, the guest agent, and the NICs with their QEMU netdev names.
+   */
+  running(): RunningGuest[] {
+    const out: RunningGuest[] = [];
+    for (const vmi of this.o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind)) {
+      const rt = this.runtimes.get(vmi.metadata.uid ?? '');
+      if (rt === undefined) continue;
+      const macs = macsOf(vmi);
+      const pod = podInterface(vmi);
+      out.push({
+        namespace: vmi.metadata.namespace ?? '',
+        name: vmi.metadata.name ?? '',
+        uid: rt.uid,
+        pid: rt.pid,
+        paths: rt.paths,
+        paused: rt.paused,
+        command: <T>(name: string, args?: Record<string, unknown>) => rt.command<T>(name, args),
+        agent: rt.agent,
+        nics: effectiveInterfaces(vmi.spec).map(({ iface }) => ({
+          name: iface.name,
+          mac: iface.macAddress ?? macs[iface.name] ?? '',
+          netdev: `netdev-${iface.name}`,
+          pod: iface.name === pod,
+        })),
+      });
+    }
+    return out;
   }
 
   private later(key: string, ms: number): void {

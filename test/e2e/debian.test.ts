@@ -91,7 +91,8 @@ describe('debian:12 with cloud-init, the guest agent and ssh', () => {
             '-i',
             key,
             '--',
-            'cat /etc/hostname; cat /run/hikube-test; cat ~/.ssh/authorized_keys',
+            // sshd answers before cloud-init's last stage has run: retry until runcmd's file exists.
+            'test -f /run/hikube-test && cat /etc/hostname /run/hikube-test ~/.ssh/authorized_keys',
           ]);
           return r.code === 0 ? r.stdout : undefined;
         },

@@ -1,0 +1,62 @@
+/**
+ * Where each resource lives in the Kubernetes API. The console reaches the platform only through
+ * these paths, so it works unchanged against a KubeVirt cluster.
+ */
+export interface Resource {
+  /** '' for the core group. */
+  group: string;
+  version: string;
+  plural: string;
+  namespaced: boolean;
+}
+
+export const VMS: Resource = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachines', namespaced: true };
+export const VMIS: Resource = {
+  group: 'kubevirt.io',
+  version: 'v1',
+  plural: 'virtualmachineinstances',
+  namespaced: true,
+};
+export const CLUSTER_INSTANCETYPES: Resource = {
+  group: 'instancetype.kubevirt.io',
+  version: 'v1beta1',
+  plural: 'virtualmachineclusterinstancetypes',
+  namespaced: false,
+};
+export const CLUSTER_PREFERENCES: Resource = {
+  group: 'instancetype.kubevirt.io',
+  version: 'v1beta1',
+  plural: 'virtualmachineclusterpreferences',
+  namespaced: false,
+};
+export const NAMESPACES: Resource = { group: '', version: 'v1', plural: 'namespaces', namespaced: false };
+export const SECRETS: Resource = { group: '', version: 'v1', plural: 'secrets', namespaced: true };
+export const EVENTS: Resource = { group: '', version: 'v1', plural: 'events', namespaced: true };
+
+/** KubeVirt's action and streaming subresources. */
+export const SUBRESOURCES = { group: 'subresources.kubevirt.io', version: 'v1' };
+
+export const apiVersionOf = (r: Pick<Resource, 'group' | 'version'>): string =>
+  r.group === '' ? r.version : `${r.group}/${r.version}`;
+
+/** `/apis/G/V[/namespaces/NS]/PLURAL[/NAME[/SUB]]`; no namespace on a namespaced resource lists all. */
+export function resourcePath(
+  r: Pick<Resource, 'group' | 'version' | 'plural'>,
+  namespace?: string,
+  name?: string,
+  sub?: string,
+): string {
+  const parts = [r.group === '' ? '/api' : `/apis/${r.group}`, r.version];
+  if (namespace !== undefined) parts.push('namespaces', encodeURIComponent(namespace));
+  parts.push(r.plural);
+  if (name !== undefined) parts.push(encodeURIComponent(name));
+  if (sub !== undefined) parts.push(sub);
+  return parts.join('/');
+}
+
+export const subresourcePath = (
+  plural: 'virtualmachines' | 'virtualmachineinstances',
+  namespace: string,
+  name: string,
+  sub: string,
+): string => resourcePath({ ...SUBRESOURCES, plural }, namespace, name, sub);

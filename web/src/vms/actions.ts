@@ -1,0 +1,106 @@
+/**
+ * The lifecycle of a VM as action descriptors over KubeVirt's subresources
+ * (PUT …/virtualmachines/NAME/start|stop|restart, …/virtualmachineinstances/NAME/pause|unpause)
+ * and DELETE of the VM. The rules mirror what the API server accepts, so a disabled action says
+ * what the server would have answered.
+ */
+import { api } from '../api/client';
+import { resourcePath, subresourcePath, VMS } from '../api/resources';
+import type { Action } from '../components/actions';
+import {
+  isActive,
+  isPaused,
+  isRunning,
+  isTerminating,
+  nameOf,
+  namespaceOf,
+  runStrategy,
+  type VmView,
+} from './selectors';
+
+const vmSub = (v: VmView, sub: string, body: unknown = {}) =>
+  api.put(subresourcePath('virtualmachines', namespaceOf(v.vm), nameOf(v.vm), sub), body);
+const vmiSub = (v: VmView, sub: string) =>
+  api.put(subresourcePath('virtualmachineinstances', namespaceOf(v.vm), nameOf(v.vm), sub));
+
+const deleting = (v: VmView): string | undefined =>
+  isTerminating(v.vm) ? 'The VM is being deleted' : undefined;
+
+export const startAction: Action<VmView> = {
+  id: 'start',
+  label: 'Start',
+  enabled: (v) =>
+    deleting(v) ??
+    (isActive(v.vmi)
+      ? 'The VM is already running'
+      : runStrategy(v.vm) === 'Always'
+        ? 'Its run strategy (Always) starts it by itself'
+        : true),
+  run: (v) => vmSub(v, 'start'),
+};
+
+const stoppable = (v: VmView): true | string => {
+  const strategy = runStrategy(v.vm);
+  if (isActive(v.vmi) || strategy === 'Always' || strategy === 'RerunOnFailure') return true;
+  return 'The VM is not running';
+};
+
+export const stopAction: Action<VmView> = {
+  id: 'stop',
+  label: 'Stop',
+  enabled: (v) => deleting(v) ?? (isTerminating(v.vmi) ? 'The VM is already stopping' : stoppable(v)),
+  run: (v) => vmSub(v, 'stop'),
+};
+
+export const forceStopAction: Action<VmView> = {
+  id: 'force-stop',
+  label: 'Force stop',
+  danger: true,
+  confirm: { title: 'Force stop', verb: 'Force stop' },
+  enabled: (v) => deleting(v) ?? (isTerminating(v.vmi) ? true : stoppable(v)),
+  run: (v) => vmSub(v, 'stop', { gracePeriod: 0 }),
+};
+
+export const restartAction: Action<VmView> = {
+  id: 'restart',
+  label: 'Restart',
+  enabled: (v) =>
+    deleting(v) ?? (v.vmi === undefined || isTerminating(v.vmi) ? 'The VM is not running' : true),
+  run: (v) => vmSub(v, 'restart'),
+};
+
+export const pauseAction: Action<VmView> = {
+  id: 'pause',
+  label: 'Pause',
+  enabled: (v) =>
+    deleting(v) ?? (!isRunning(v.vmi) ? 'The VM is not running' : isPaused(v.vmi) ? 'The VM is already paused' : true),
+  run: (v) => vmiSub(v, 'pause'),
+};
+
+export const unpauseAction: Action<VmView> = {
+  id: 'unpause',
+  label: 'Unpause',
+  enabled: (v) => deleting(v) ?? (isPaused(v.vmi) ? true : 'The VM is not paused'),
+  run: (v) => vmiSub(v, 'unpause'),
+};
+
+export const deleteAction: Action<VmView> = {
+  id: 'delete',
+  label: 'Delete',
+  danger: true,
+  confirm: { title: 'Delete', verb: 'Delete' },
+  enabled: (v) => deleting(v) ?? true,
+  run: (v) => api.delete(resourcePath(VMS, namespaceOf(v.vm), nameOf(v.vm))),
+};
+
+export const VM_ACTIONS: readonly Action<VmView>[] = [
+  startAction,
+  stopAction,
+  restartAction,
+  pauseAction,
+  unpauseAction,
+  forceStopAction,
+  deleteAction,
+];
+
+export const BULK_ACTIONS: readonly Action<VmView>[] = [startAction, stopAction, deleteAction];
