@@ -24,7 +24,7 @@
  * BENCH_INTERVAL_MS (100).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { createConnection } from 'node:net';
@@ -52,7 +52,6 @@ const QEMU = process.env['HIKUBE_QEMU'] ?? 'qemu-system-x86_64';
 const MARKER = 'hikube-tiny: ready';
 const NS = 'bench';
 const POLL_MS = 20;
-const MiB = 2 ** 20;
 
 const TARGETS = { runningP50Ms: 500, runningP95Ms: 1000, bootRatio: 1.1, perVmMiB: 10 };
 /** KubeVirt's figures these targets are set against (not measured here). */
@@ -119,7 +118,7 @@ const keepAlive = (ep: Endpoint, maxSockets = 1): Agent =>
 
 interface ObjectView {
   metadata?: { name?: string; deletionTimestamp?: string; resourceVersion?: string };
-  status?: { phase?: string };
+  status?: { phase?: string; reason?: string };
 }
 
 async function listObjects(agent: Agent, ep: Endpoint, path: string): Promise<ObjectView[]> {
@@ -146,6 +145,16 @@ function runDirOf(dataDir: string, namespace: string, name: string): string | un
     return entry === undefined ? undefined : join(base, entry);
   } catch {
     return undefined;
+  }
+}
+
+/** The process exists and is not a zombie (a daemonized QEMU's parent, PID 1, may reap it late). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -252,11 +261,10 @@ async function runWave(t: Extract<Task, { op: 'wave' }>): Promise<WaveVm[]> {
           const r = rows.get(ev.object.metadata?.name ?? '');
           if (r === undefined) continue;
           const phase = ev.object.status?.phase ?? '';
-          if (process.env['BENCH_DEBUG'] !== undefined) console.error(`DEBUG ${t.ep.base} ${ev.type} ${r.name} ${phase}`);
           if (Number.isNaN(r.vmiMs)) r.vmiMs = since(r.name, now);
           if (phase === 'Scheduled' && Number.isNaN(r.scheduledMs)) r.scheduledMs = since(r.name, now);
           if (phase === 'Running' && Number.isNaN(r.runningMs)) r.runningMs = since(r.name, now);
-          if (phase === 'Failed' && r.failed === '') r.failed = 'VMI Failed';
+          if (phase === 'Failed' && r.failed === '') r.failed = `VMI Failed: ${JSON.stringify(ev.object.status)}`;
         }
         check();
       });
@@ -404,7 +412,7 @@ async function runBareLaunch(t: Extract<Task, { op: 'bareLaunch' }>): Promise<La
     } catch {
       // gone
     }
-    await until('bare QEMU to exit', () => !existsSync(`/proc/${pid}`), 10_000, 10);
+    await until('bare QEMU to exit', () => !alive(pid), 10_000, 10);
   }
 }
 
@@ -786,14 +794,122 @@ function summarise(rows: WaveVm[], paused: boolean, serial: boolean, wallMs: num
   return out;
 }
 
+/** (c): the RSS of `hikube up` with no VM, then with MEM_PAUSED paused + MEM_RUNNING running VMs. */
+async function memoryPhase(
+  client: Client,
+  up: { child: ChildProcess; ep: Endpoint; stderr: () => string },
+  childDir: string,
+  log: (msg: string) => void,
+): Promise<Record<string, unknown>> {
+  const pid = up.child.pid ?? 0;
+  await createNamespace(up.ep, NS);
+  await sleep(3000);
+  const rssCold = await sampleRss(pid);
+  const fdCold = fdCount(pid);
+  // one create/delete cycle first, so that the idle figure includes the code and caches any VM needs
+  log('    warm-up cycle: 1 paused + 1 running VM, created and deleted');
+  await client.wave({
+    ep: up.ep,
+    namespace: NS,
+    vms: [vmBody('w0', true), vmBody('w1', false)],
+    intervalMs: INTERVAL_MS,
+    timeoutMs: 120_000,
+    serial: { dataDir: childDir, marker: MARKER },
+  });
+  await clearNamespace(up.ep, NS, childDir);
+  await sleep(5000);
+  const rss0 = await sampleRss(pid);
+  const fd0 = fdCount(pid);
+  log(`    idle: ${r1(rssCold / 1024)} MiB fresh, ${r1(rss0 / 1024)} MiB after the warm-up cycle; creating the VMs`);
+  const rows = await client.wave({
+    ep: up.ep,
+    namespace: NS,
+    vms: [
+      ...Array.from({ length: MEM_RUNNING }, (_, i) => vmBody(`mr${i}`, false)),
+      ...Array.from({ length: MEM_PAUSED }, (_, i) => vmBody(`mp${i}`, true)),
+    ],
+    intervalMs: INTERVAL_MS,
+    timeoutMs: 180_000,
+  });
+  const failed = rows.filter((r) => Number.isNaN(r.runningMs));
+  if (failed.length > 0)
+    throw new Error(
+      `(c): ${failed.length} VMs not Running: ${JSON.stringify(failed[0])}\nhikube up said:\n${up.stderr().slice(-3000)}`,
+    );
+  // let the running guests boot, and a guest-agent poll round (every 5 s) pass
+  await until(
+    'the running guests of (c) to be ready',
+    () =>
+      Array.from({ length: MEM_RUNNING }, (_, i) => runDirOf(childDir, NS, `mr${i}`)).every(
+        (d) => d !== undefined && fileHas(join(d, 'serial.log'), MARKER),
+      ),
+    120_000,
+    200,
+  );
+  await sleep(6000);
+  const n = MEM_PAUSED + MEM_RUNNING;
+  const rssM = await sampleRss(pid);
+  const fdM = fdCount(pid);
+  const status = procStatus(pid);
+  const qemus = qemuPids(childDir);
+  const qemuRss = qemus.map((q) => rssKiB(q) / 1024);
+  const runningPids = new Set(
+    Array.from({ length: MEM_RUNNING }, (_, i) => qemuPids(`guest=${NS}/mr${i},`)).flat(),
+  );
+  const helpers = helperProcesses(pid, childDir);
+  log(`    with ${n} VMs: ${r1(rssM / 1024)} MiB, ${qemus.length} QEMUs, ${helpers.length} other processes; deleting them`);
+  const cleanup = await clearNamespace(up.ep, NS, childDir);
+  await sleep(3000);
+  const rssAfter = await sampleRss(pid);
+  const perVmMiB = (rssM - rss0) / n / 1024;
+  const pausedRss = qemuRss.filter((_, i) => !runningPids.has(qemus[i] ?? 0));
+  const runningRss = qemuRss.filter((_, i) => runningPids.has(qemus[i] ?? 0));
+  return {
+    vms: n,
+    paused: MEM_PAUSED,
+    running: MEM_RUNNING,
+    hikubeRssMiB: {
+      idleFresh: r1(rssCold / 1024),
+      idleAfterWarmup: r1(rss0 / 1024),
+      withVms: r1(rssM / 1024),
+      afterDeletingThem: r1(rssAfter / 1024),
+      peak: r1((status['VmHWM'] ?? NaN) / 1024),
+    },
+    perVmMiB: r2(perVmMiB),
+    perVmMiBFromFreshIdle: r2((rssM - rssCold) / n / 1024),
+    hikubeThreads: status['Threads'] ?? null,
+    fds: { idleFresh: fdCold, idle: fd0, withVms: fdM, perVm: r2((fdM - fd0) / n) },
+    qemuProcesses: qemus.length,
+    qemuRssMiB: {
+      pausedMedian: r1(median(pausedRss)),
+      runningMedian: r1(median(runningRss)),
+      total: r0(qemuRss.reduce((a, b) => a + b, 0)),
+    },
+    perVmOverRunningQemuRss: r2(perVmMiB / median(runningRss)),
+    helperProcesses: helpers,
+    cleanupSeconds: r1(cleanup),
+    met: perVmMiB <= TARGETS.perVmMiB && helpers.length === 0,
+  };
+}
+
+/** SIGTERM, and wait for the exit (SIGKILL after 15 s). */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const log = (msg: string): void =>
     console.error(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-  const root = await mkdtemp(join(tmpdir(), 'hikube-bench-runtime-'));
-  const dataDir = join(root, 'data');
-  const bareDir = join(root, 'bare');
-  const childDir = join(root, 'child');
+  const root = await mkdtemp(join(tmpdir(), 'hkrt-'));
+  const dataDir = join(root, 'd');
+  const bareDir = join(root, 'b');
+  const childDir = join(root, 'c');
   await mkdir(bareDir, { recursive: true });
   const client = new Client();
   const results: Record<string, unknown> = {
@@ -830,13 +946,13 @@ async function main(): Promise<void> {
     const warm = await client.wave({
       ep,
       namespace: NS,
-      vms: [vmBody('warm-0', true), vmBody('warm-1', true)],
+      vms: [vmBody('w0', true), vmBody('w1', true)],
       intervalMs: INTERVAL_MS,
       timeoutMs: 60_000,
     });
     if (warm.some((w) => Number.isNaN(w.runningMs))) throw new Error(`warm-up VM not Running: ${JSON.stringify(warm)}`);
-    const warmDir = runDirOf(dataDir, NS, 'warm-0');
-    if (warmDir === undefined) throw new Error('no runtime dir for warm-0');
+    const warmDir = runDirOf(dataDir, NS, 'w0');
+    if (warmDir === undefined) throw new Error('no runtime dir for w0');
     const platformArgv = readFileSync(join(warmDir, 'qemu.argv'), 'utf8').split('\n').filter((l) => l !== '');
     for (const f of readdirSync(warmDir)) {
       const p = join(warmDir, f);
@@ -876,7 +992,7 @@ async function main(): Promise<void> {
     const pausedRows = await client.wave({
       ep,
       namespace: NS,
-      vms: Array.from({ length: VMS_PAUSED }, (_, i) => vmBody(`p-${i}`, true)),
+      vms: Array.from({ length: VMS_PAUSED }, (_, i) => vmBody(`p${i}`, true)),
       intervalMs: INTERVAL_MS,
       timeoutMs: 180_000,
     });
@@ -893,7 +1009,7 @@ async function main(): Promise<void> {
     const unpausedRows = await client.wave({
       ep,
       namespace: NS,
-      vms: Array.from({ length: VMS_UNPAUSED }, (_, i) => vmBody(`u-${i}`, false)),
+      vms: Array.from({ length: VMS_UNPAUSED }, (_, i) => vmBody(`u${i}`, false)),
       intervalMs: INTERVAL_MS,
       timeoutMs: 240_000,
       serial: { dataDir, marker: MARKER },
@@ -929,12 +1045,12 @@ async function main(): Promise<void> {
       const [r] = await client.wave({
         ep,
         namespace: NS,
-        vms: [vmBody(`b-${i}`, false)],
+        vms: [vmBody(`b${i}`, false)],
         intervalMs: 0,
         timeoutMs: 120_000,
         serial: { dataDir, marker: MARKER },
       });
-      if (r === undefined || Number.isNaN(r.markerMs)) throw new Error(`boot b-${i}: no marker: ${JSON.stringify(r)}`);
+      if (r === undefined || Number.isNaN(r.markerMs)) throw new Error(`boot b${i}: no marker: ${JSON.stringify(r)}`);
       platformBoots.push(r.markerMs);
       platformBootsRunning.push(r.runningMs);
       await clearNamespace(ep, NS, dataDir);
@@ -968,102 +1084,9 @@ async function main(): Promise<void> {
     log(`(c) memory: hikube up as a child, 0 VMs, then ${MEM_PAUSED} paused + ${MEM_RUNNING} running VMs`);
     const up = await startChild(childDir, results['accel'] as string);
     child = up.child;
-    const pid = child.pid ?? 0;
-    await createNamespace(up.ep, NS);
-    await sleep(3000);
-    const rssCold = await sampleRss(pid);
-    const fdCold = fdCount(pid);
-    // one create/delete cycle, so that the idle figure includes the code and caches any VM needs
-    await client.wave({
-      ep: up.ep,
-      namespace: NS,
-      vms: [vmBody('warm-0', true), vmBody('warm-1', false)],
-      intervalMs: INTERVAL_MS,
-      timeoutMs: 120_000,
-      serial: { dataDir: childDir, marker: MARKER },
-    });
-    await clearNamespace(up.ep, NS, childDir);
-    await sleep(6000);
-    const rss0 = await sampleRss(pid);
-    const fd0 = fdCount(pid);
-    const memRows = await client.wave({
-      ep: up.ep,
-      namespace: NS,
-      vms: [
-        ...Array.from({ length: MEM_RUNNING }, (_, i) => vmBody(`m-run-${i}`, false)),
-        ...Array.from({ length: MEM_PAUSED }, (_, i) => vmBody(`m-paused-${i}`, true)),
-      ],
-      intervalMs: INTERVAL_MS,
-      timeoutMs: 180_000,
-    });
-    const memFailed = memRows.filter((r) => Number.isNaN(r.runningMs));
-    if (memFailed.length > 0) {
-      const dbg = keepAlive(up.ep);
-      const vmi = await send(dbg, up.ep, 'GET', `${VMIS_PATH(NS)}/${memFailed[0]?.name ?? ''}`);
-      const events = await send(dbg, up.ep, 'GET', `/api/v1/namespaces/${NS}/events`);
-      console.error(vmi.body.toString('utf8'), events.body.toString('utf8').slice(-4000));
-    }
-    if (memFailed.length > 0) throw new Error(
-        `(c): ${memFailed.length} VMs not Running: ${JSON.stringify(memFailed[0])}\nhikube up said:\n${up.stderr().slice(-3000)}`,
-      );
-    // let the running guests boot and one guest-agent poll round (every 5 s) pass
-    await until(
-      'the running guests of (c) to be ready',
-      () =>
-        Array.from({ length: MEM_RUNNING }, (_, i) => runDirOf(childDir, NS, `m-run-${i}`)).every(
-          (d) => d !== undefined && fileHas(join(d, 'serial.log'), MARKER),
-        ),
-      120_000,
-      200,
-    );
-    await sleep(6000);
-    const n = MEM_PAUSED + MEM_RUNNING;
-    const rssM = await sampleRss(pid);
-    const fdM = fdCount(pid);
-    const status = procStatus(pid);
-    const qemus = qemuPids(childDir);
-    const qemuRss = qemus.map((q) => rssKiB(q) / 1024);
-    const runningPids = new Set(
-      Array.from({ length: MEM_RUNNING }, (_, i) => qemuPids(`guest=${NS}/m-run-${i},`)).flat(),
-    );
-    const helpers = helperProcesses(pid, childDir);
-    const memCleanup = await clearNamespace(up.ep, NS, childDir);
-    await sleep(3000);
-    const rssAfter = await sampleRss(pid);
-    const perVmMiB = (rssM - rss0) / n / 1024;
-    const pausedRss = qemuRss.filter((_, i) => !runningPids.has(qemus[i] ?? 0));
-    const runningRss = qemuRss.filter((_, i) => runningPids.has(qemus[i] ?? 0));
-    results['memory'] = {
-      vms: n,
-      paused: MEM_PAUSED,
-      running: MEM_RUNNING,
-      hikubeRssMiB: {
-        idleFresh: r1(rssCold / 1024),
-        idleAfterWarmup: r1(rss0 / 1024),
-        withVms: r1(rssM / 1024),
-        afterDeletingThem: r1(rssAfter / 1024),
-        peak: r1((status['VmHWM'] ?? NaN) / 1024),
-      },
-      perVmMiB: r2(perVmMiB),
-      perVmMiBFromFreshIdle: r2((rssM - rssCold) / n / 1024),
-      hikubeThreads: status['Threads'] ?? null,
-      fds: { idleFresh: fdCold, idle: fd0, withVms: fdM, perVm: r2((fdM - fd0) / n) },
-      qemuProcesses: qemus.length,
-      qemuRssMiB: {
-        pausedMedian: r1(median(pausedRss)),
-        runningMedian: r1(median(runningRss)),
-        total: r0(qemuRss.reduce((a, b) => a + b, 0)),
-      },
-      perVmOverRunningQemuRss: r2(perVmMiB / median(runningRss)),
-      helperProcesses: helpers,
-      cleanupSeconds: r1(memCleanup),
-      met: perVmMiB <= TARGETS.perVmMiB && helpers.length === 0,
-    };
-    child.kill('SIGTERM');
-    await new Promise<void>((resolve) => {
-      if (child === undefined || child.exitCode !== null) resolve();
-      else child.once('exit', () => resolve());
-    });
+    results['memory'] = await memoryPhase(client, up, childDir, log);
+    log('    stopping hikube up (SIGTERM)');
+    await stopChild(child);
     child = undefined;
   } finally {
     await client.close();

@@ -13,6 +13,7 @@ packages=(
   busybox-static cpio xz-utils zstd           # the hikube/tiny initramfs
   mmdebstrap e2fsprogs                        # the debian:12 root filesystem and its ext4 disk
   openssh-client                              # hikube ssh
+  prometheus                                  # promtool, which checks /metrics in the tests
 )
 need=()
 for p in "${packages[@]}"; do

@@ -20,6 +20,13 @@ import {
 import { apiVersionOf, type KindDefinition } from './kind.js';
 import { virtualMachineKind } from './kubevirt/vm.js';
 import { virtualMachineInstanceKind } from './kubevirt/vmi.js';
+import { dataSourceKind } from './cdi/datasource.js';
+import { dataVolumeKind } from './cdi/datavolume.js';
+import { persistentVolumeKind } from './storage/persistentvolume.js';
+import { storageClassKind } from './storage/storageclass.js';
+import { serviceKind } from './core/service.js';
+import { endpointSliceKind } from './network/endpointslice.js';
+import { networkAttachmentDefinitionKind } from './network/nad.js';
 
 export const kinds: readonly KindDefinition[] = [
   namespaceKind,
@@ -35,6 +42,13 @@ export const kinds: readonly KindDefinition[] = [
   virtualMachineClusterInstancetypeKind,
   virtualMachinePreferenceKind,
   virtualMachineClusterPreferenceKind,
+  storageClassKind,
+  persistentVolumeKind,
+  dataVolumeKind,
+  dataSourceKind,
+  serviceKind,
+  endpointSliceKind,
+  networkAttachmentDefinitionKind,
 ];
 
 export function findKindByGvk(apiVersion: string, kind: string): KindDefinition | undefined {

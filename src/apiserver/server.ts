@@ -20,6 +20,7 @@ import { matchSubresource, subresourceList, type Subresource } from './subresour
 import type { Duplex } from 'node:stream';
 import { decodeBody, readBody } from './http.js';
 import { statusFor } from './errors.js';
+import type { ConsoleSite } from './static.js';
 
 export interface ApiServerOptions {
   registry: Registry;
@@ -37,6 +38,8 @@ export interface ApiServerOptions {
   routes?: readonly ExtraRoute[];
   /** Told of every finished request, with its status code and duration (request metrics). */
   observe?: (req: IncomingMessage, code: number, seconds: number) => void;
+  /** The web console's files, served publicly at / and /console/* (src/apiserver/static.ts). */
+  console?: ConsoleSite;
 }
 
 export interface ExtraRoute {
@@ -166,14 +169,16 @@ export class ApiServer {
 
   private authenticated(req: IncomingMessage): boolean {
     const header = req.headers.authorization ?? '';
-    if (!header.startsWith('Bearer ')) return false;
-    const given = Buffer.from(header.slice('Bearer '.length).trim());
+    const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : webSocketToken(req);
+    if (token === undefined) return false;
+    const given = Buffer.from(token);
     return this.tokens.some((t) => t.length === given.length && timingSafeEqual(t, given));
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (this.options.console !== undefined && (await this.options.console.serve(req, res))) return;
     if (!PUBLIC_PATHS.has(path) && !this.authenticated(req))
       throw new ApiError('Unauthorized', 'Unauthorized');
     if (await this.serveRoute(path, req, res, url)) return;
@@ -296,6 +301,19 @@ function sendAggregated(res: ServerResponse, doc: unknown): void {
     'Content-Length': String(Buffer.byteLength(json)),
   });
   res.end(json);
+}
+
+/**
+ * Browsers cannot set headers on a WebSocket: like kube-apiserver, accept the bearer token as the
+ * subprotocol `base64url.bearer.authorization.k8s.io.<unpadded base64url token>` of an upgrade.
+ */
+const BEARER_PROTOCOL = 'base64url.bearer.authorization.k8s.io.';
+function webSocketToken(req: IncomingMessage): string | undefined {
+  if (req.headers.upgrade?.toLowerCase() !== 'websocket') return undefined;
+  const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const encoded = offered.find((p) => p.startsWith(BEARER_PROTOCOL))?.slice(BEARER_PROTOCOL.length);
+  if (encoded === undefined || !/^[A-Za-z0-9_-]+$/.test(encoded)) return undefined;
+  return Buffer.from(encoded, 'base64url').toString('utf8');
 }
 
 function rejectUpgrade(socket: Duplex, err: ApiError): void {

@@ -13,7 +13,11 @@ import { runVnc } from './vnc.js';
 import { connectionOptions, loadClient } from './context.js';
 import { lifecycleCommands } from './lifecycle.js';
 import { runImage } from './image.js';
+import { runDisk } from './disk.js';
 import { runPortForward, runSsh } from './portforward.js';
+import { runExpose } from './expose.js';
+import { runTop } from './top.js';
+import { runMetrics } from './metrics.js';
 import type { KubeObject } from '../api/meta.js';
 
 const USAGE = `Usage:
@@ -26,8 +30,15 @@ const USAGE = `Usage:
   hikube start|stop|restart NAME [--wait]              change whether a VM runs (stop: --grace-period N, --force)
   hikube pause|unpause|softreboot NAME                 act on the running guest
   hikube image import NAME FILE|--from IMAGE           add a disk image to the node's image store
+  hikube image upload dv NAME --image-path FILE [--size SIZE]   upload a disk image into a new DataVolume
+  hikube disk create NAME --size SIZE [--from-url URL|--from-disk D|--from-datasource DS|--upload FILE] [--wait]
+  hikube disk list|resize NAME SIZE|delete NAME        persistent disks (DataVolumes and their PVCs)
   hikube port-forward vm/NAME [HOST_PORT:]GUEST_PORT   forward local ports to the guest (--stdio for one stream)
   hikube ssh [USER@]NAME [-i KEY] [-- COMMAND]         ssh into the guest through a port forward
+  hikube expose vm NAME --port P [--target-port T] [--type ClusterIP|NodePort|LoadBalancer] [--name SVC] [--protocol TCP|UDP]
+                                                       a Service in front of the VM (as virtctl expose)
+  hikube top vm [NAME] [-A] [--watch]                  CPU, memory, network and disk usage of running VMs
+  hikube metrics NAME [--metric M] [--since 1h] [--step 1m] [-o json]   a VM's metrics history
 
 Global flags: --kubeconfig FILE (else $KUBECONFIG, else DATA_DIR/kubeconfig), --data-dir DIR`;
 
@@ -122,8 +133,12 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   vnc: runVnc,
   ...lifecycleCommands,
   image: runImage,
+  disk: runDisk,
   'port-forward': runPortForward,
   ssh: runSsh,
+  expose: runExpose,
+  top: runTop,
+  metrics: runMetrics,
 };
 
 /** Global flags may come before the verb (`hikube --kubeconfig F get vm`); they are moved just after it. */

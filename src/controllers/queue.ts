@@ -3,6 +3,8 @@
  * a key is processed at most once at a time; a failing key is retried later, a succeeding one
  * forgets its failures. Time is injected so tests do not sleep.
  */
+import { reconcileErrors, workqueueDepth } from '../metrics/registry.js';
+
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
@@ -14,6 +16,8 @@ export const realTimers: Timers = {
 };
 
 export class WorkQueue {
+  /** Reported as the `name` label of workqueue_depth and `controller` of reconcile errors. */
+  name = 'unnamed';
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly delayed = new Map<string, unknown>();
@@ -32,6 +36,7 @@ export class WorkQueue {
   add(key: string): void {
     if (this.stopped) return;
     this.dirty.add(key);
+    workqueueDepth.set({ name: this.name }, this.dirty.size);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => void this.drain());
@@ -42,10 +47,12 @@ export class WorkQueue {
     while (this.dirty.size > 0 && !this.stopped) {
       const key = this.dirty.values().next().value as string;
       this.dirty.delete(key);
+      workqueueDepth.set({ name: this.name }, this.dirty.size);
       try {
         await this.process(key);
         this.failures.delete(key);
       } catch (err) {
+        reconcileErrors.inc({ controller: this.name });
         this.onError(key, err);
         this.retryLater(key);
       }

@@ -66,6 +66,7 @@ export class Collector {
   private running: Promise<void> | undefined;
   private lastRound = { seconds: 0, cpuSeconds: 0, vms: 0 };
   private rounds = 0;
+  private stopped = false;
   private cpuTotal = 0;
 
   constructor(private readonly o: CollectorOptions) {
@@ -86,6 +87,7 @@ export class Collector {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.unsubscribe();
@@ -129,7 +131,7 @@ export class Collector {
     const next = new Map(samples.map((s) => [s.uid, s]));
     this.previous = new Map([...this.latest].filter(([uid]) => next.has(uid)));
     this.latest = next;
-    if (this.o.store !== undefined && samples.length > 0) {
+    if (this.o.store !== undefined && samples.length > 0 && !this.stopped) {
       try {
         this.o.store.append(samples);
         this.o.store.maintain(this.now());

@@ -206,7 +206,10 @@ export function vmiInfoFamily(vmis: readonly VirtualMachineInstance[]): Family {
     name: 'kubevirt_vmi_info',
     help: 'Information about VirtualMachineInstances.',
     type: 'gauge',
-    samples: vmis.map((v) => ({ labels: infoLabels(v), value: 1 })),
+    samples: vmis.map((v) => {
+      const info = infoLabels(v);
+      return { labels: Object.fromEntries(INFO_LABELS.map((k) => [k, info[k]])), value: 1 };
+    }),
   };
 }
 

@@ -35,7 +35,7 @@ export function blockSeries(entries: readonly BlockStatsEntry[]): Series[] {
     const drive = driveName(e);
     if (drive === undefined) continue;
     const s = e.stats;
-    const num = (k: string): number => (typeof s[k] === 'number' ? (s[k] as number) : 0);
+    const num = (k: string): number => (typeof s[k] === 'number' ? s[k] : 0);
     const labels = { drive };
     out.push(
       {

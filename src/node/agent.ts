@@ -21,7 +21,7 @@ import { WorkQueue } from '../controllers/queue.js';
 import { removeCondition, setCondition, setPhase, type VmiStatus } from '../controllers/vmistatus.js';
 import { buildMachine } from '../hypervisor/build.js';
 import { MachineError } from '../hypervisor/errors.js';
-import type { Accel, NicBackend } from '../hypervisor/machine.js';
+import type { Accel } from '../hypervisor/machine.js';
 import { renderArgv } from '../hypervisor/render.js';
 import { effectiveInterfaces } from '../hypervisor/configurators/nics.js';
 import type { ImageStore } from '../storage/images.js';
@@ -32,6 +32,8 @@ import type { DiskTool, IsoTool, QemuProcesses } from './ports.js';
 import { Runtime, runtimePaths } from './runtime.js';
 import { UndoStack } from './undo.js';
 import { prepareVolumes, VolumeError } from './volumes.js';
+import { userNetworking } from '../network/host.js';
+import { NetworkError, type NetworkSetup } from '../network/setup.js';
 
 export const NODE_AGENT_FINALIZER = 'kubevirt.io/virtualMachineControllerFinalize';
 const DEFAULT_GRACE_SECONDS = 30;
@@ -48,6 +50,8 @@ export interface NodeAgentOptions {
   processes: QemuProcesses;
   /** Where PVC disk files live (the storage pool). */
   claimPath: (namespace: string, claim: string) => string | undefined;
+  /** Host side of the NICs (src/network); user networking only when absent. */
+  network?: NetworkSetup;
   log?: (message: string) => void;
   now?: () => Date;
 }
@@ -75,6 +79,7 @@ export class NodeAgent implements GuestStreams {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly log: (message: string) => void;
   private readonly now: () => Date;
+  private readonly network: NetworkSetup;
   private unsubscribe: () => void = () => undefined;
   private guestPoll: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -82,6 +87,7 @@ export class NodeAgent implements GuestStreams {
   constructor(private readonly o: NodeAgentOptions) {
     this.log = o.log ?? (() => undefined);
     this.now = o.now ?? (() => new Date());
+    this.network = o.network ?? userNetworking;
     this.queue = new WorkQueue(
       (key) => this.sync(key),
       (key, err) => {
@@ -92,6 +98,7 @@ export class NodeAgent implements GuestStreams {
       500,
       10_000,
     );
+    this.queue.name = 'virt-handler';
   }
 
   start(): void {
@@ -157,6 +164,22 @@ export class NodeAgent implements GuestStreams {
     return out;
   }
 
+  /**
+   * Grows the disk a running guest has open on `path` (QMP block_resize on its format node): the
+   * guest sees the new size at once. False when no guest on this node has that file open.
+   */
+  async resizeVolume(path: string, bytes: number): Promise<boolean> {
+    for (const rt of this.runtimes.values()) {
+      if (!rt.alive()) continue;
+      const devices = await rt.command<{ inserted?: { file?: string; 'node-name'?: string } }[]>('query-block');
+      const node = devices.find((d) => d.inserted?.file === path)?.inserted?.['node-name'];
+      if (node === undefined) continue;
+      await rt.command('block_resize', { 'node-name': node, size: bytes });
+      return true;
+    }
+    return false;
+  }
+
   private later(key: string, ms: number): void {
     const old = this.timers.get(key);
     if (old !== undefined) clearTimeout(old);
@@ -189,6 +212,7 @@ export class NodeAgent implements GuestStreams {
         rt.kill();
         rt.detach();
         this.runtimes.delete(uid);
+        await this.network.release(uid);
       }
     }
     if (vmi === undefined || vmi.status?.nodeName !== this.o.nodeName) return;
@@ -263,14 +287,17 @@ export class NodeAgent implements GuestStreams {
         undo,
       });
       const macs = macsOf(vmi);
-      const backends: Record<string, NicBackend> = {};
-      for (const { iface: nic } of effectiveInterfaces(vmi.spec))
-        backends[nic.name] = { kind: 'user', restrict: true, hostForwards: [] };
-      const machine = buildMachine(vmi, { paths, volumes, macs, backends }, { accel: this.o.accel });
+      const network = await this.network.prepare(vmi, macs, undo);
+      const machine = buildMachine(
+        vmi,
+        { paths, volumes, macs, backends: network.backends },
+        { accel: this.o.accel },
+      );
       const argv = renderArgv(machine);
       await writeFile(join(dir, 'qemu.argv'), `${argv.join('\n')}\n`);
       const pid = await this.o.processes.launch(argv, join(dir, 'qemu.log'), paths.pidfile);
       undo.push(`kill QEMU ${pid}`, () => this.o.processes.kill(pid, 'SIGKILL'));
+      await network.started();
       const rt = await Runtime.open(vmi.metadata.uid ?? '', paths, pid, this.o.processes, {
         changed: () => this.queue.add(key),
       });
@@ -294,13 +321,14 @@ export class NodeAgent implements GuestStreams {
         s.interfaces = effectiveInterfaces(vmi.spec).map(({ iface: nic }) => ({
           name: nic.name,
           mac: nic.macAddress ?? macs[nic.name] ?? '',
+          ...network.addresses[nic.name],
           infoSource: 'domain',
         }));
         this.conditions(s, rt);
       });
     } catch (err) {
       for (const f of await undo.rollback()) this.log(`node agent: ${f}`);
-      if (err instanceof VolumeError) {
+      if (err instanceof VolumeError || err instanceof NetworkError) {
         this.writeStatus(vmi, (s) =>
           setCondition(
             s,
@@ -355,7 +383,10 @@ export class NodeAgent implements GuestStreams {
       return;
     }
     if (rt !== undefined) await this.release(vmi, rt);
-    else await rm(this.dirOf(vmi), { recursive: true, force: true });
+    else {
+      await rm(this.dirOf(vmi), { recursive: true, force: true });
+      await this.network.release(vmi.metadata.uid ?? '');
+    }
     await this.dropFinalizer(vmi);
   }
 
@@ -381,14 +412,16 @@ export class NodeAgent implements GuestStreams {
       removeCondition(s, 'AgentConnected');
     });
     await rm(this.dirOf(vmi), { recursive: true, force: true });
+    await this.network.release(vmi.metadata.uid ?? '');
     await this.dropFinalizer(vmi);
   }
 
-  /** Forgets a runtime whose QEMU is gone, discarding its overlays. */
+  /** Forgets a runtime whose QEMU is gone, discarding its overlays and releasing its network. */
   private async release(vmi: VirtualMachineInstance, rt: Runtime): Promise<void> {
     rt.detach();
     this.runtimes.delete(rt.uid);
     await rm(this.dirOf(vmi), { recursive: true, force: true });
+    await this.network.release(rt.uid);
   }
 
   private dropFinalizer(vmi: VirtualMachineInstance): Promise<void> {

@@ -16,6 +16,7 @@ import { SqliteStore } from '../store/sqlite.js';
 import { join } from 'node:path';
 import { actionSubresources } from '../apiserver/actions.js';
 import { streamSubresources } from '../apiserver/streams.js';
+import { consoleSite, CONSOLE_PREFIX } from '../apiserver/static.js';
 import { ApiClient } from '../controllers/client.js';
 import { EventRecorder, startEventExpiry } from '../controllers/events.js';
 import { Scheduler } from '../controllers/scheduler/controller.js';
@@ -26,10 +27,13 @@ import { genisoimage, qemuImg, qemuProcesses } from '../node/adapters.js';
 import { NodeAgent } from '../node/agent.js';
 import { DEFAULT_OVERCOMMIT, defaultNodeName, registerNode, type Overcommit } from '../node/registration.js';
 import { ImageStore, builtinImageDir } from '../storage/images.js';
-import { Provisioner } from '../storage/provisioner.js';
+import { createStorage, storageSeedObjects } from '../storage/index.js';
 import { imageImportSubresources } from '../storage/image-import.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { dataPaths } from './paths.js';
+import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/index.js';
+import { createNetworking, type Networking } from '../network/index.js';
+import type { NetworkOptions } from '../network/options.js';
 
 export interface PlatformOptions {
   dataDir: string;
@@ -48,16 +52,24 @@ export interface PlatformOptions {
   overcommit?: Overcommit;
   /** Extra image directories searched before the built-in images. */
   imageDirs?: string[];
+  /** Metrics collection interval and history retention (tests use a short interval). */
+  metrics?: MetricsOptions;
+  /** Load balancer pool, service range, guest outbound NAT, secondary networks (src/network/options.ts). */
+  network?: NetworkOptions;
 }
 
 export interface Platform {
   url: string;
+  /** The web console (web/dist, served by the API server). */
+  consoleUrl: string;
   kubeconfigPath: string;
   token: string;
   registry: Registry;
   nodeName: string;
   accel: Accel;
   agent: NodeAgent;
+  metrics: Metrics;
+  network: Networking;
   stop(): Promise<void>;
 }
 
@@ -87,13 +99,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const nodeName = options.nodeName ?? defaultNodeName();
   const api = new ApiClient(registry);
   registerNode(api, nodeName, accel, options.overcommit ?? DEFAULT_OVERCOMMIT, new Date());
-  const provisioner = new Provisioner(
+  // Storage: the pool (claims, volumes, expansion), DataVolumes, DataSources, the upload endpoint.
+  const storage = createStorage({
     api,
-    new EventRecorder(api, 'persistentvolume-controller', nodeName),
-    qemuImg,
-    join(options.dataDir, 'volumes'),
+    nodeName,
+    dataDir: options.dataDir,
+    onlineResize: (path, bytes) => agent.resizeVolume(path, bytes),
     log,
-  );
+  });
   const vms = new VmController({
     api,
     events: new EventRecorder(api, 'virtualmachine-controller', nodeName),
@@ -105,6 +118,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     join(options.dataDir, 'images'),
     builtinImageDir(),
   ]);
+  // Networking: the NICs' host side for the node agent; services, load balancers and readiness
+  // probes over the guests it runs (started below, stopped with the controllers).
+  const network = createNetworking({ api, nodeName, dataDir: options.dataDir, options: options.network, log });
   const agent = new NodeAgent({
     api,
     events: new EventRecorder(api, 'virt-handler', nodeName),
@@ -115,20 +131,31 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     disks: qemuImg,
     iso: genisoimage,
     processes: qemuProcesses,
-    claimPath: (ns, claim) => provisioner.claimPath(ns, claim),
+    claimPath: (ns, claim) => storage.claimPath(ns, claim),
+    network: network.setup,
     log,
   });
   const stopEventExpiry = startEventExpiry(api);
-  provisioner.start();
+  storage.start();
   vms.start();
   scheduler.start();
   agent.start();
+  network.start(agent);
+  const metrics = startMetrics({
+    api,
+    guests: agent,
+    dataDir: options.dataDir,
+    options: options.metrics,
+    log,
+  });
   const stopControllers = (): void => {
+    metrics.stop();
+    void network.stop();
     stopEventExpiry();
     agent.stop();
     scheduler.stop();
     vms.stop();
-    provisioner.stop();
+    storage.stop();
     gc.stop();
     namespaces.stop();
   };
@@ -138,11 +165,15 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     kinds,
     certs,
     tokens: [token],
+    console: consoleSite(),
     subresources: [
       ...actionSubresources(registry, agent),
       ...streamSubresources(agent, { log }),
       ...imageImportSubresources(options.dataDir, images, qemuImg),
+      ...storage.subresources,
     ],
+    routes: metrics.routes,
+    observe: metrics.observe,
     ...(options.bookmarkIntervalMs !== undefined
       ? { watch: { bookmarkIntervalMs: options.bookmarkIntervalMs } }
       : {}),
@@ -161,12 +192,15 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   return {
     url,
+    consoleUrl: `${url}${CONSOLE_PREFIX}/`,
     kubeconfigPath: paths.kubeconfig,
     token,
     registry,
     nodeName,
     accel,
     agent,
+    metrics,
+    network,
     async stop() {
       stopControllers();
       await server.close();
@@ -187,7 +221,7 @@ function seed(registry: Registry): void {
   const nsDef = findKindByGvk('v1', 'Namespace');
   if (nsDef === undefined) throw new Error('seed: Namespace kind missing');
   for (const name of BUILTIN_NAMESPACES) registry.create(nsDef, '', { metadata: { name } });
-  for (const object of seedObjects()) {
+  for (const object of [...seedObjects(), ...storageSeedObjects()]) {
     const def = findKindByGvk(object.apiVersion, object.kind);
     if (def === undefined) throw new Error(`seed: unknown kind ${object.apiVersion} ${object.kind}`);
     registry.create(def, object.metadata.namespace ?? '', object);

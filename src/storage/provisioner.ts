@@ -1,54 +1,89 @@
 /**
- * The storage pool, first cut: every PersistentVolumeClaim gets a thin qcow2 file of the size it
- * requests in the data dir, and is Bound. The file goes when the claim is deleted. (Storage
- * classes, expansion and in-use protection come with the images and disks work.)
+ * The storage pool's controller (Kubernetes' persistent volume controller, external provisioner,
+ * resizer and pvc-protection controller, for one local pool). For each PersistentVolumeClaim it:
+ * - provisions: picks the claim's class (or the default one), makes a thin disk file in the class's
+ *   pool, records it as a PersistentVolume, and binds the claim (phase Bound, capacity);
+ * - protects: a claim carries `kubernetes.io/pvc-protection`, removed on deletion only once no
+ *   unfinished VMI uses the claim, so a disk never disappears under a running guest;
+ * - expands: a bound claim asking for more grows its disk, online (QMP block_resize, through
+ *   the node agent) when a running guest has it open, else offline with qemu-img;
+ * - reclaims: when the claim is gone, its volume's file and PV go too (reclaimPolicy Delete).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import { persistentVolumeClaimKind } from '../api/core/core.js';
-import type { KubeObject } from '../api/meta.js';
-import { formatBytes, parseQuantity } from '../api/quantity.js';
+import { dataVolumeKind, type DataVolume } from '../api/cdi/datavolume.js';
+import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/kubevirt/vmi.js';
+import { formatBytes } from '../api/quantity.js';
+import { persistentVolumeKind, type PersistentVolume } from '../api/storage/persistentvolume.js';
+import {
+  LOCAL_POOL_PROVISIONER,
+  storageClassKind,
+  type StorageClass,
+} from '../api/storage/storageclass.js';
 import type { ApiClient } from '../controllers/client.js';
 import type { EventRecorder } from '../controllers/events.js';
-import { WorkQueue } from '../controllers/queue.js';
-import type { DiskTool } from '../node/ports.js';
+import { WorkQueue, type Timers } from '../controllers/queue.js';
+import {
+  PVC_PROTECTION_FINALIZER,
+  capacityBytes,
+  claimKey,
+  classFor,
+  requestedBytes,
+  usersOf,
+  type Claim,
+} from './claims.js';
+import { formatFor, poolDir, roundUpMiB, volumeFile, type VolumeMode } from './pool.js';
+import type { ImageTool, OnlineResize } from './ports.js';
 
-interface Claim extends KubeObject {
-  spec: {
-    accessModes?: string[];
-    resources?: { requests?: Record<string, string | number> };
-    volumeName?: string;
-    volumeMode?: string;
-  };
-  status?: { phase?: string; capacity?: Record<string, string>; accessModes?: string[] };
+export interface ProvisionerOptions {
+  api: ApiClient;
+  events: EventRecorder;
+  images: ImageTool;
+  /** The default pool: DATA_DIR/volumes. */
+  dir: string;
+  /** Grows a disk a running guest has open (the node agent); absent in tests without guests. */
+  onlineResize?: OnlineResize;
+  log?: (message: string) => void;
+  timers?: Timers;
 }
 
 export class Provisioner {
   private readonly queue: WorkQueue;
   private unsubscribe: () => void = () => undefined;
+  private readonly api: ApiClient;
 
-  constructor(
-    private readonly api: ApiClient,
-    private readonly events: EventRecorder,
-    private readonly disks: DiskTool,
-    private readonly dir: string,
-    log: (m: string) => void = () => undefined,
-  ) {
+  constructor(private readonly o: ProvisionerOptions) {
+    this.api = o.api;
+    const log = o.log ?? (() => undefined);
     this.queue = new WorkQueue(
       (key) => this.sync(key),
       (key, err) =>
-        log(`provisioner: failed provisioning ${key}: ${err instanceof Error ? err.message : String(err)}`),
+        log(`provisioner: failed syncing claim ${key}: ${err instanceof Error ? err.message : String(err)}`),
+      o.timers,
     );
   }
 
   start(): void {
-    this.unsubscribe = this.api.watch([persistentVolumeClaimKind], (e) => {
-      if (e.type === 'DELETED') void this.remove(e.object as Claim);
-      else this.queue.add(`${e.namespace}/${e.name}`);
-    });
-    for (const c of this.api.list<Claim>(persistentVolumeClaimKind))
-      this.queue.add(`${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}`);
+    this.unsubscribe = this.api.watch(
+      [persistentVolumeClaimKind, virtualMachineInstanceKind, storageClassKind],
+      (e, def) => {
+        if (def === persistentVolumeClaimKind) {
+          if (e.type === 'DELETED') void this.reclaim(e.object as Claim);
+          else this.queue.add(`${e.namespace}/${e.name}`);
+        } else if (def === virtualMachineInstanceKind) {
+          // A guest stopped: claims waiting for it to let go may be deleted now.
+          for (const c of this.api.list<Claim>(persistentVolumeClaimKind, e.namespace))
+            if (c.metadata.deletionTimestamp !== undefined) this.queue.add(claimKey(c));
+        } else {
+          for (const c of this.api.list<Claim>(persistentVolumeClaimKind))
+            if (c.status?.phase !== 'Bound') this.queue.add(claimKey(c));
+        }
+      },
+    );
+    for (const c of this.api.list<Claim>(persistentVolumeClaimKind)) this.queue.add(claimKey(c));
+    void this.reclaimOrphans();
   }
 
   stop(): void {
@@ -56,74 +91,280 @@ export class Provisioner {
     this.queue.stop();
   }
 
-  /** The disk file of a bound claim, or undefined. */
-  claimPath(namespace: string, name: string): string | undefined {
-    const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
-    if (claim?.status?.phase !== 'Bound' || claim.spec.volumeName === undefined) return undefined;
-    const path = this.pathOf(claim.spec.volumeName);
-    return existsSync(path) ? path : undefined;
+  idle(): Promise<void> {
+    return this.queue.idle();
   }
 
-  private pathOf(volumeName: string): string {
-    return join(this.dir, `${volumeName}.qcow2`);
+  /**
+   * The disk file of a claim a guest may use now: bound, its file present, and not still being
+   * filled by the DataVolume that owns it. Undefined otherwise.
+   */
+  claimPath(namespace: string, name: string): string | undefined {
+    const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
+    if (claim === undefined) return undefined;
+    const owner = (claim.metadata.ownerReferences ?? []).find(
+      (r) => r.kind === 'DataVolume' && r.controller === true,
+    );
+    if (owner !== undefined) {
+      const dv = this.api.get<DataVolume>(dataVolumeKind, namespace, owner.name);
+      if (dv !== undefined && dv.metadata.uid === owner.uid && dv.status?.phase !== 'Succeeded')
+        return undefined;
+    }
+    return this.volumePath(namespace, name);
+  }
+
+  /** The disk file of a bound claim, populated or not (for the DataVolume controller). */
+  volumePath(namespace: string, name: string): string | undefined {
+    const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
+    if (claim?.status?.phase !== 'Bound' || claim.spec.volumeName === undefined) return undefined;
+    const path = this.volumeOf(claim)?.spec.hostPath?.path;
+    return path !== undefined && existsSync(path) ? path : undefined;
+  }
+
+  private volumeOf(claim: Claim): PersistentVolume | undefined {
+    const pv =
+      claim.spec.volumeName === undefined
+        ? undefined
+        : this.api.get<PersistentVolume>(persistentVolumeKind, '', claim.spec.volumeName);
+    return pv?.spec.claimRef?.uid === claim.metadata.uid ? pv : undefined;
   }
 
   private async sync(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
-    const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
-    if (
-      claim === undefined ||
-      claim.metadata.deletionTimestamp !== undefined ||
-      claim.status?.phase === 'Bound'
-    )
-      return;
-    const requested = claim.spec.resources?.requests?.['storage'];
-    const bytes = requested === undefined ? undefined : parseQuantity(requested)?.value;
-    if (bytes === undefined || bytes <= 0) {
-      this.events.record(
+    let claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
+    if (claim === undefined) return;
+    if (claim.metadata.deletionTimestamp !== undefined) return this.release(claim);
+    if (!(claim.metadata.finalizers ?? []).includes(PVC_PROTECTION_FINALIZER)) {
+      claim = this.api.mutate<Claim>(persistentVolumeClaimKind, namespace, name, (c) => {
+        if (c.metadata.uid !== claim?.metadata.uid || c.metadata.deletionTimestamp !== undefined) return false;
+        if ((c.metadata.finalizers ?? []).includes(PVC_PROTECTION_FINALIZER)) return false;
+        c.metadata.finalizers = [...(c.metadata.finalizers ?? []), PVC_PROTECTION_FINALIZER];
+        return true;
+      });
+      if (claim === undefined || claim.metadata.deletionTimestamp !== undefined) return;
+    }
+    if (claim.status?.phase === 'Bound' && this.volumeOf(claim) !== undefined) return this.expand(claim);
+    return this.provision(claim);
+  }
+
+  /** pvc-protection: lets a deleted claim go once no guest holds it. */
+  private release(claim: Claim): void {
+    if (!(claim.metadata.finalizers ?? []).includes(PVC_PROTECTION_FINALIZER)) return;
+    const vmis = this.api.list<VirtualMachineInstance>(virtualMachineInstanceKind, claim.metadata.namespace);
+    if (usersOf(claim.metadata.name ?? '', vmis).length > 0) return; // a VMI change re-queues it
+    this.api.mutate<Claim>(
+      persistentVolumeClaimKind,
+      claim.metadata.namespace ?? '',
+      claim.metadata.name ?? '',
+      (c) => {
+        if (c.metadata.uid !== claim.metadata.uid) return false;
+        c.metadata.finalizers = (c.metadata.finalizers ?? []).filter((f) => f !== PVC_PROTECTION_FINALIZER);
+        return true;
+      },
+    );
+  }
+
+  private pending(claim: Claim, reason: string, message: string, warning = true): void {
+    this.writeStatus(claim, (s) => {
+      s.phase = 'Pending';
+    });
+    this.o.events.record(claim, warning ? 'Warning' : 'Normal', reason, message);
+  }
+
+  private async provision(claim: Claim): Promise<void> {
+    const classes = this.api.list<StorageClass>(storageClassKind);
+    const cls = classFor(claim, classes);
+    if (cls === undefined)
+      return this.pending(
+        claim,
+        'FailedBinding',
+        'no persistent volumes available for this claim and no storage class is set',
+        false,
+      );
+    if (cls.sc === undefined)
+      return this.pending(claim, 'ProvisioningFailed', `storageclass.storage.k8s.io "${cls.name}" not found`);
+    if (cls.sc.provisioner !== LOCAL_POOL_PROVISIONER)
+      return this.pending(
+        claim,
+        'ExternalProvisioning',
+        `Waiting for a volume to be created either by the external provisioner '${cls.sc.provisioner}' or manually by the system administrator`,
+        false,
+      );
+    const bytes = requestedBytes(claim);
+    if (bytes === undefined || !(bytes > 0))
+      return this.pending(claim, 'ProvisioningFailed', 'spec.resources.requests.storage must be a positive size');
+    const size = roundUpMiB(bytes);
+    const mode: VolumeMode = claim.spec.volumeMode ?? 'Filesystem';
+    const volumeName = `pvc-${claim.metadata.uid ?? ''}`;
+    const accessModes = claim.spec.accessModes ?? ['ReadWriteOnce'];
+    let pv = this.api.get<PersistentVolume>(persistentVolumeKind, '', volumeName);
+    if (pv === undefined) {
+      const path = volumeFile(poolDir(this.o.dir, cls.sc), volumeName, mode);
+      await mkdir(dirname(path), { recursive: true });
+      try {
+        if (!existsSync(path)) await this.o.images.create(path, size, formatFor(mode));
+      } catch (err) {
+        const message = `failed creating the disk of volume ${volumeName} in ${dirname(path)}: ${err instanceof Error ? err.message : String(err)}`;
+        this.pending(claim, 'ProvisioningFailed', message);
+        throw new Error(message);
+      }
+      pv = this.api.create<PersistentVolume>(persistentVolumeKind, {
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: {
+          name: volumeName,
+          annotations: { 'pv.kubernetes.io/provisioned-by': LOCAL_POOL_PROVISIONER },
+        },
+        spec: {
+          capacity: { storage: formatBytes(size) },
+          accessModes,
+          persistentVolumeReclaimPolicy: cls.sc.reclaimPolicy ?? 'Delete',
+          storageClassName: cls.name,
+          volumeMode: mode,
+          claimRef: {
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            namespace: claim.metadata.namespace ?? '',
+            name: claim.metadata.name ?? '',
+            uid: claim.metadata.uid ?? '',
+          },
+          hostPath: { path, type: 'File' },
+        },
+        status: { phase: 'Bound' },
+      });
+    }
+    const bound = this.api.mutate<Claim>(
+      persistentVolumeClaimKind,
+      claim.metadata.namespace ?? '',
+      claim.metadata.name ?? '',
+      (c) => {
+        if (c.metadata.uid !== claim.metadata.uid) return false;
+        if (c.spec.volumeName === volumeName && c.spec.storageClassName !== undefined) return false;
+        c.spec.volumeName = volumeName;
+        c.spec.storageClassName ??= cls.name;
+        return true;
+      },
+    );
+    if (bound === undefined) return;
+    const capacity = pv.spec.capacity?.['storage'] ?? formatBytes(size);
+    this.writeStatus(bound, (s) => {
+      s.phase = 'Bound';
+      s.capacity = { storage: capacity };
+      s.accessModes = accessModes;
+    });
+    this.o.events.record(
+      claim,
+      'Normal',
+      'ProvisioningSucceeded',
+      `Successfully provisioned volume ${volumeName} (${String(capacity)}, ${mode === 'Block' ? 'raw' : 'qcow2'}, class ${cls.name})`,
+    );
+  }
+
+  /** A bound claim asking for more than its capacity: grow its disk, online if a guest runs on it. */
+  private async expand(claim: Claim): Promise<void> {
+    const want = requestedBytes(claim);
+    const have = capacityBytes(claim);
+    if (want === undefined || have === undefined || want <= have) return;
+    const className = claim.spec.storageClassName ?? '';
+    const sc = this.api.get<StorageClass>(storageClassKind, '', className);
+    if (sc?.allowVolumeExpansion !== true) {
+      this.o.events.record(
         claim,
         'Warning',
-        'ProvisioningFailed',
-        'spec.resources.requests.storage must be set to a positive size',
+        'VolumeResizeFailed',
+        `storageclass "${className}" does not allow volume expansion: the claim keeps ${formatBytes(have)}`,
       );
       return;
     }
-    const volumeName = `pvc-${claim.metadata.uid ?? ''}`;
-    const size = Math.ceil(bytes / 1048576) * 1048576;
-    await mkdir(this.dir, { recursive: true });
-    if (!existsSync(this.pathOf(volumeName)))
-      await this.disks.createBlank(this.pathOf(volumeName), size, 'qcow2');
-    this.api.mutate<Claim>(persistentVolumeClaimKind, namespace, name, (c) => {
-      if (c.metadata.uid !== claim.metadata.uid || c.spec.volumeName === volumeName) return false;
-      c.spec.volumeName = volumeName;
-      return true;
+    const pv = this.volumeOf(claim);
+    const path = pv?.spec.hostPath?.path;
+    if (pv === undefined || path === undefined) return;
+    const size = roundUpMiB(want);
+    const mode: VolumeMode = pv.spec.volumeMode ?? 'Filesystem';
+    this.o.events.record(claim, 'Normal', 'Resizing', `External resizer is resizing volume ${pv.metadata.name ?? ''}`);
+    let online: boolean;
+    try {
+      online = (await this.o.onlineResize?.(path, size)) ?? false;
+      if (!online) await this.o.images.resize(path, formatFor(mode), size);
+    } catch (err) {
+      const message = `failed growing volume ${pv.metadata.name ?? ''} to ${formatBytes(size)}: ${err instanceof Error ? err.message : String(err)}`;
+      this.o.events.record(claim, 'Warning', 'VolumeResizeFailed', message);
+      throw new Error(message);
+    }
+    this.api.mutate<PersistentVolume>(persistentVolumeKind, '', pv.metadata.name ?? '', (v) => {
+      v.spec.capacity = { ...v.spec.capacity, storage: formatBytes(size) };
     });
+    this.writeStatus(claim, (s) => {
+      s.capacity = { ...s.capacity, storage: formatBytes(size) };
+      s.allocatedResources = { storage: formatBytes(size) };
+    });
+    this.o.events.record(
+      claim,
+      'Normal',
+      'VolumeResizeSuccessful',
+      online
+        ? `resize volume to ${formatBytes(size)} succeeded, online: the running guest sees the new size`
+        : `resize volume to ${formatBytes(size)} succeeded`,
+    );
+  }
+
+  /** The claim is gone: its volume goes too (reclaimPolicy Delete) or is kept as Released (Retain). */
+  private async reclaim(claim: Claim): Promise<void> {
+    const pv =
+      (claim.spec.volumeName !== undefined
+        ? this.api.get<PersistentVolume>(persistentVolumeKind, '', claim.spec.volumeName)
+        : undefined) ??
+      this.api
+        .list<PersistentVolume>(persistentVolumeKind)
+        .find((v) => v.spec.claimRef?.uid === claim.metadata.uid);
+    if (pv === undefined || pv.spec.claimRef?.uid !== claim.metadata.uid) return;
+    await this.reclaimVolume(pv);
+  }
+
+  private async reclaimVolume(pv: PersistentVolume): Promise<void> {
+    if (pv.spec.persistentVolumeReclaimPolicy === 'Delete') {
+      const path = pv.spec.hostPath?.path;
+      if (path !== undefined) await rm(path, { force: true });
+      this.api.delete(persistentVolumeKind, '', pv.metadata.name ?? '');
+    } else {
+      this.api.mutate<PersistentVolume>(
+        persistentVolumeKind,
+        '',
+        pv.metadata.name ?? '',
+        (v) => {
+          if (v.status?.phase === 'Released') return false;
+          v.status = { ...v.status, phase: 'Released' };
+          return true;
+        },
+        true,
+      );
+    }
+  }
+
+  /** Volumes whose claim was deleted while the platform was down. */
+  private async reclaimOrphans(): Promise<void> {
+    const claims = new Set(this.api.list<Claim>(persistentVolumeClaimKind).map((c) => c.metadata.uid));
+    for (const pv of this.api.list<PersistentVolume>(persistentVolumeKind)) {
+      const ref = pv.spec.claimRef;
+      if (ref?.uid !== undefined && !claims.has(ref.uid) && pv.status?.phase !== 'Released')
+        await this.reclaimVolume(pv);
+    }
+  }
+
+  private writeStatus(claim: Claim, change: (s: NonNullable<Claim['status']>) => void): void {
     this.api.mutate<Claim>(
       persistentVolumeClaimKind,
-      namespace,
-      name,
+      claim.metadata.namespace ?? '',
+      claim.metadata.name ?? '',
       (c) => {
         if (c.metadata.uid !== claim.metadata.uid) return false;
-        c.status = {
-          phase: 'Bound',
-          capacity: { storage: formatBytes(size) },
-          accessModes: c.spec.accessModes ?? ['ReadWriteOnce'],
-        };
+        const status = structuredClone(c.status ?? {});
+        change(status);
+        if (JSON.stringify(status) === JSON.stringify(c.status ?? {})) return false;
+        c.status = status;
         return true;
       },
       true,
     );
-    this.events.record(
-      claim,
-      'Normal',
-      'ProvisioningSucceeded',
-      `Successfully provisioned volume ${volumeName} (${formatBytes(size)})`,
-    );
-  }
-
-  private async remove(claim: Claim): Promise<void> {
-    const volumeName = claim.spec.volumeName;
-    if (volumeName !== undefined && volumeName === `pvc-${claim.metadata.uid ?? ''}`)
-      await rm(this.pathOf(volumeName), { force: true });
   }
 }

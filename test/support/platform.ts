@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPlatform, type Platform } from '../../src/platform/platform.js';
+import { startPlatform, type Platform, type PlatformOptions } from '../../src/platform/platform.js';
 import { qemuPids } from './guest.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -25,7 +25,12 @@ export interface TestPlatform extends Platform {
 }
 
 export async function startTestPlatform(
-  options: { dataDir?: string; bookmarkIntervalMs?: number; historySize?: number } = {},
+  options: {
+    dataDir?: string;
+    bookmarkIntervalMs?: number;
+    historySize?: number;
+    metrics?: PlatformOptions['metrics'];
+  } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'hikube-test-')));
   const platform = await startPlatform({
@@ -34,6 +39,7 @@ export async function startTestPlatform(
     port: 0,
     ...(options.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: options.bookmarkIntervalMs } : {}),
     ...(options.historySize !== undefined ? { historySize: options.historySize } : {}),
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
   });
   const cacheDir = join(dataDir, 'kube-cache');
   return {

@@ -3,8 +3,10 @@
  * keys, registry credentials), events (what `kubectl describe` shows), nodes (what the scheduler
  * places VMIs on) and persistent volume claims (the disks of persistent VMs).
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { FieldError, KindDefinition } from '../kind.js';
-import { ObjectMeta } from '../meta.js';
+import { ObjectMeta, type KubeObject } from '../meta.js';
+import { parseQuantity } from '../quantity.js';
 import { MapOf, Obj, Preserve, Quantity, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import { Conditions } from '../kubevirt/status.js';
 
@@ -259,7 +261,58 @@ export const persistentVolumeClaimKind: KindDefinition = {
     { name: 'Access Modes', type: 'string', jsonPath: '.spec.accessModes' },
     { name: 'StorageClass', type: 'string', jsonPath: '.spec.storageClassName' },
   ],
+  validate: (o, old) => validateClaimUpdate(o, old),
 };
+
+type ClaimSpec = Static<typeof PersistentVolumeClaimSpec>;
+
+/**
+ * Kubernetes' rules for a claim: a positive size; once created, only the requested size may change
+ * (and only grow), and the binder may fill in volumeName and a missing storageClassName.
+ */
+function validateClaimUpdate(obj: KubeObject, oldObj: KubeObject | undefined): FieldError[] {
+  const spec = obj['spec'] as ClaimSpec;
+  const errors: FieldError[] = [];
+  const size = spec.resources?.requests?.['storage'];
+  const bytes = size === undefined ? undefined : parseQuantity(size)?.value;
+  if (bytes === undefined)
+    errors.push({
+      path: 'spec.resources.requests.storage',
+      reason: 'FieldValueRequired',
+      message: 'Required value',
+    });
+  else if (!(bytes > 0))
+    errors.push({
+      path: 'spec.resources.requests.storage',
+      message: `Invalid value: ${JSON.stringify(size)}: must be greater than zero`,
+    });
+  if (oldObj === undefined) return errors;
+  const old = oldObj['spec'] as ClaimSpec;
+  const fixed = (s: ClaimSpec, filled: ClaimSpec): ClaimSpec => {
+    const copy = structuredClone(s);
+    delete copy.resources?.requests;
+    if (copy.volumeName === undefined && filled.volumeName !== undefined) copy.volumeName = filled.volumeName;
+    if (copy.storageClassName === undefined && filled.storageClassName !== undefined)
+      copy.storageClassName = filled.storageClassName;
+    return copy;
+  };
+  if (!isDeepStrictEqual(fixed(spec, {}), fixed(old, spec)))
+    errors.push({
+      path: 'spec',
+      reason: 'FieldValueForbidden',
+      message:
+        'Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
+    });
+  const oldSize = old.resources?.requests?.['storage'];
+  const oldBytes = oldSize === undefined ? undefined : parseQuantity(oldSize)?.value;
+  if (bytes !== undefined && oldBytes !== undefined && bytes < oldBytes)
+    errors.push({
+      path: 'spec.resources.requests.storage',
+      reason: 'FieldValueForbidden',
+      message: 'Forbidden: field can not be less than previous value',
+    });
+  return errors;
+}
 
 export const ControllerRevision = Obj(
   'An immutable snapshot of state, e.g. the instance type a VM was started with.',

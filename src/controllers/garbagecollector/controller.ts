@@ -42,6 +42,7 @@ export class GarbageCollector {
       (key) => this.sync(key),
       (key, err) => log(`garbage collector: failed syncing ${key}: ${String(err)}`),
     );
+    this.queue.name = 'garbage-collector';
   }
 
   start(): void {

@@ -25,6 +25,7 @@ export class NamespaceController {
       (name) => this.sync(name),
       (name, err) => log(`namespace controller: failed syncing ${name}: ${String(err)}`),
     );
+    this.queue.name = 'namespace';
   }
 
   start(): void {

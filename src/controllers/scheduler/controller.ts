@@ -33,6 +33,7 @@ export class Scheduler {
       (key, err) =>
         log(`scheduler: failed scheduling ${key}: ${err instanceof Error ? err.message : String(err)}`),
     );
+    this.queue.name = 'scheduler';
   }
 
   start(): void {

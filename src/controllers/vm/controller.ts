@@ -23,6 +23,7 @@ import type { KindDefinition } from '../../api/kind.js';
 import type { KubeObject } from '../../api/meta.js';
 import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
+import { dataVolumeKind, type DataVolume } from '../../api/cdi/datavolume.js';
 import type { ApiClient } from '../client.js';
 import type { EventRecorder } from '../events.js';
 import { WorkQueue, realTimers, type Timers } from '../queue.js';
@@ -76,6 +77,7 @@ export class VmController {
         log(`vm controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`),
       this.timers,
     );
+    this.queue.name = 'virtualmachine';
   }
 
   start(): void {
@@ -86,7 +88,7 @@ export class VmController {
       virtualMachineClusterPreferenceKind,
     ];
     this.unsubscribe = this.api.watch(
-      [virtualMachineKind, virtualMachineInstanceKind, persistentVolumeClaimKind, ...sources],
+      [virtualMachineKind, virtualMachineInstanceKind, persistentVolumeClaimKind, dataVolumeKind, ...sources],
       (e, def) => {
         if (sources.includes(def)) {
           // An instance type or preference appeared or changed: VMs waiting for it may start now.
@@ -97,7 +99,7 @@ export class VmController {
             if (vm.status?.printableStatus !== 'Running')
               this.enqueue(vm.metadata.namespace ?? '', vm.metadata.name ?? '');
           }
-        } else if (def === persistentVolumeClaimKind) {
+        } else if (def === persistentVolumeClaimKind || def === dataVolumeKind) {
           for (const vm of this.api.list<VirtualMachine>(virtualMachineKind, e.namespace))
             this.enqueue(e.namespace, vm.metadata.name ?? '');
         } else {
@@ -148,7 +150,13 @@ export class VmController {
     const requests: StateChangeRequest[] = [
       ...((status.stateChangeRequests as StateChangeRequest[] | undefined) ?? []),
     ];
-    const facts: VmFacts = { missingPvcs: this.missingPvcs(vm), restartRequired: false, now: this.now() };
+    if (vm.metadata.deletionTimestamp === undefined) this.ensureDataVolumes(vm);
+    const facts: VmFacts = {
+      missingPvcs: this.missingPvcs(vm),
+      restartRequired: false,
+      now: this.now(),
+      ...this.volumeFacts(vm),
+    };
     let revisions: RevisionRefs = {
       instancetype: status.instancetypeRef as RevisionRef | undefined,
       preference: status.preferenceRef as RevisionRef | undefined,
@@ -163,6 +171,8 @@ export class VmController {
 
     const create = (): void => {
       if (facts.missingPvcs.length > 0 || backingOff) return;
+      // As KubeVirt: no VMI before its DataVolumes are populated.
+      if ((facts.dataVolumes?.pending.length ?? 0) + (facts.dataVolumes?.errors.length ?? 0) > 0) return;
       try {
         const made = this.createVmi(vm, revisions);
         revisions = made.revisions;
@@ -288,10 +298,89 @@ export class VmController {
     const templates = new Set((vm.spec.dataVolumeTemplates ?? []).map((t) => t.metadata?.name));
     const claims = (vm.spec.template.spec?.volumes ?? []).flatMap((v) => {
       if (v.persistentVolumeClaim !== undefined) return [v.persistentVolumeClaim.claimName];
-      if (v.dataVolume !== undefined && !templates.has(v.dataVolume.name)) return [v.dataVolume.name];
+      if (
+        v.dataVolume !== undefined &&
+        !templates.has(v.dataVolume.name) &&
+        this.api.get(dataVolumeKind, namespace, v.dataVolume.name) === undefined
+      )
+        return [v.dataVolume.name];
       return [];
     });
     return claims.filter((c) => this.api.get(persistentVolumeClaimKind, namespace, c) === undefined);
+  }
+
+  /** Creates the DataVolumes of spec.dataVolumeTemplates that do not exist yet, owned by the VM. */
+  private ensureDataVolumes(vm: VirtualMachine): void {
+    const namespace = vm.metadata.namespace ?? '';
+    for (const t of vm.spec.dataVolumeTemplates ?? []) {
+      const name = t.metadata?.name;
+      if (name === undefined || this.api.get(dataVolumeKind, namespace, name) !== undefined) continue;
+      try {
+        this.api.create<DataVolume>(dataVolumeKind, {
+          apiVersion: 'cdi.kubevirt.io/v1beta1',
+          kind: 'DataVolume',
+          metadata: {
+            name,
+            namespace,
+            ...(t.metadata?.labels !== undefined ? { labels: t.metadata.labels } : {}),
+            ...(t.metadata?.annotations !== undefined ? { annotations: t.metadata.annotations } : {}),
+            ownerReferences: [
+              {
+                apiVersion: 'kubevirt.io/v1',
+                kind: 'VirtualMachine',
+                name: vm.metadata.name ?? '',
+                uid: vm.metadata.uid ?? '',
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
+          },
+          spec: t.spec as DataVolume['spec'],
+        });
+        this.events.record(vm, 'Normal', 'SuccessfulDataVolumeCreate', `Created DataVolume ${name}`);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        this.events.record(vm, 'Warning', 'FailedDataVolumeCreate', `Error creating DataVolume ${name}: ${message}`);
+      }
+    }
+  }
+
+  /** DataVolumes not populated yet or failed, and claims not bound yet, among the VM's volumes. */
+  private volumeFacts(vm: VirtualMachine): Pick<VmFacts, 'dataVolumes' | 'unboundPvcs'> {
+    const namespace = vm.metadata.namespace ?? '';
+    const templates = new Set((vm.spec.dataVolumeTemplates ?? []).map((t) => t.metadata?.name));
+    const pending: string[] = [];
+    const errors: string[] = [];
+    const unbound: string[] = [];
+    let usesDataVolumes = false;
+    const checkDv = (name: string, dv: DataVolume | undefined): void => {
+      usesDataVolumes = true;
+      if (dv === undefined) {
+        if (templates.has(name)) pending.push(`${name} (not created yet)`);
+        return;
+      }
+      const phase = dv.status?.phase ?? 'Pending';
+      const running = dv.status?.conditions?.find((c) => c.type === 'Running');
+      if (phase === 'Failed') errors.push(`DataVolume ${name} failed: ${running?.message ?? ''}`);
+      else if (running?.status === 'False' && running.reason !== undefined && !['Pending', 'Completed'].includes(running.reason))
+        errors.push(`DataVolume ${name}: ${running.message ?? running.reason}`);
+      else if (phase !== 'Succeeded')
+        pending.push(`${name} (${phase}${dv.status?.progress !== undefined && dv.status.progress !== 'N/A' ? ` ${dv.status.progress}` : ''})`);
+    };
+    for (const v of vm.spec.template.spec?.volumes ?? []) {
+      const name = v.dataVolume?.name ?? v.persistentVolumeClaim?.claimName;
+      if (name === undefined) continue;
+      const dv = this.api.get<DataVolume>(dataVolumeKind, namespace, name);
+      const claim = this.api.get<KubeObject & { status?: { phase?: string } }>(persistentVolumeClaimKind, namespace, name);
+      const owner = claim?.metadata.ownerReferences?.find((r) => r.kind === 'DataVolume' && r.controller === true);
+      if (v.dataVolume !== undefined && (dv !== undefined || claim === undefined)) checkDv(name, dv);
+      else if (owner !== undefined && dv?.metadata.uid === owner.uid) checkDv(name, dv);
+      else if (claim?.status?.phase === 'Pending') unbound.push(name);
+    }
+    return {
+      ...(usesDataVolumes ? { dataVolumes: { pending, errors } } : {}),
+      ...(unbound.length > 0 ? { unboundPvcs: unbound } : {}),
+    };
   }
 
   private createVmi(

@@ -16,6 +16,10 @@ export interface VmFacts {
   createError?: { reason: string; message: string };
   /** The VM's template changed since the VMI was created. */
   restartRequired: boolean;
+  /** Set when the VM's volumes use DataVolumes: those still being populated, and those that failed. */
+  dataVolumes?: { pending: string[]; errors: string[] };
+  /** Claims the volumes use that exist but are not bound yet. */
+  unboundPvcs?: string[];
   now: Date;
 }
 
@@ -45,6 +49,9 @@ export function printableStatus(
   if (vmi === undefined) {
     const wantsRun = runStrategyOf(vm) !== 'Halted' && runStrategyOf(vm) !== 'Manual';
     if (wantsRun && facts.missingPvcs.length > 0) return 'ErrorPvcNotFound';
+    if ((facts.dataVolumes?.errors.length ?? 0) > 0) return 'DataVolumeError';
+    if ((facts.dataVolumes?.pending.length ?? 0) > 0) return 'Provisioning';
+    if (wantsRun && (facts.unboundPvcs?.length ?? 0) > 0) return 'WaitingForVolumeBinding';
     if (backingOff) return 'CrashLoopBackOff';
     return 'Stopped';
   }
@@ -57,6 +64,7 @@ export function printableStatus(
     case 'Scheduled': {
       const scheduled = condition(vmi, 'PodScheduled');
       if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') return 'ErrorUnschedulable';
+      if ((facts.unboundPvcs?.length ?? 0) > 0) return 'WaitingForVolumeBinding';
       if (sync?.status === 'False' && (sync.reason === 'ErrImagePull' || sync.reason === 'ImagePullBackOff'))
         return sync.reason;
       if (sync?.status === 'False' && sync.reason === 'PvcNotFound') return 'ErrorPvcNotFound';
@@ -111,6 +119,15 @@ export function vmStatusView(
       message: 'a non-live-updatable field was changed in the template spec',
     });
   }
+  const dvs = facts.dataVolumes;
+  if (dvs !== undefined) {
+    const notReady = [...dvs.errors, ...dvs.pending];
+    wanted.push(
+      notReady.length === 0
+        ? { type: 'DataVolumesReady', status: 'True', reason: 'AllDVsReady', message: 'All of the VMI\'s DVs are bound and ready' }
+        : { type: 'DataVolumesReady', status: 'False', reason: 'NotAllDVsReady', message: `Not all of the VMI's DVs are ready: ${notReady.join('; ')}` },
+    );
+  }
   const scheduled = condition(vmi, 'PodScheduled');
   if (scheduled?.status === 'False')
     wanted.push({
@@ -132,6 +149,8 @@ function failureOf(
   facts: VmFacts,
 ): { reason: string; message: string } | undefined {
   if (facts.createError !== undefined) return facts.createError;
+  const dvErrors = facts.dataVolumes?.errors ?? [];
+  if (dvErrors.length > 0) return { reason: 'DataVolumeError', message: dvErrors.join('; ') };
   if (facts.missingPvcs.length > 0) {
     return {
       reason: 'FailedPvcNotFound',

@@ -91,7 +91,7 @@ function Shell() {
               itemId="vms"
               isActive={route.page !== 'notFound'}
               to={hrefOf({ page: 'vms' })}
-              onClick={(e) => linkClick({ page: 'vms' })(e as React.MouseEvent)}
+              onClick={(e) => linkClick({ page: 'vms' })(e as unknown as React.MouseEvent)}
             >
               Virtual machines
             </NavItem>

@@ -70,8 +70,8 @@ export function LoginPage({ reason }: { reason: string | undefined }) {
           <FormHelperText>
             <HelperText>
               <HelperTextItem>
-                `hikube up` writes it to DATA_DIR/pki/admin.token; a kubeconfig pasted whole works too. It
-                is kept in this tab only.
+                <code>hikube up</code> writes it to <code>DATA_DIR/pki/admin.token</code>; a kubeconfig
+                pasted whole works too. It is kept in this browser tab only.
               </HelperTextItem>
             </HelperText>
           </FormHelperText>

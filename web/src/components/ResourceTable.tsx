@@ -45,8 +45,6 @@ export function ResourceTable<T>({ ariaLabel, rows, rowKey, columns, selection, 
   }, [rows, columns, sort]);
   const keys = sorted.map(rowKey);
   const allSelected = selection !== undefined && keys.length > 0 && keys.every((k) => selection.selected.has(k));
-  const visibility = (c: Column<T>): ThProps['visibility'] =>
-    c.visibleFrom === undefined ? undefined : ['hidden', c.visibleFrom === 'md' ? 'visibleOnMd' : c.visibleFrom === 'lg' ? 'visibleOnLg' : 'visibleOnXl'];
   return (
     <Table aria-label={ariaLabel} variant="compact">
       <Thead>
@@ -64,7 +62,7 @@ export function ResourceTable<T>({ ariaLabel, rows, rowKey, columns, selection, 
             <Th
               key={c.id}
               {...(c.width !== undefined ? { width: c.width } : {})}
-              {...(visibility(c) !== undefined ? { visibility: visibility(c) } : {})}
+              {...visibility(c)}
               {...(c.sortValue !== undefined
                 ? {
                     sort: {
@@ -106,7 +104,7 @@ export function ResourceTable<T>({ ariaLabel, rows, rowKey, columns, selection, 
                   key={c.id}
                   dataLabel={c.title}
                   data-testid={`cell-${c.id}`}
-                  {...(visibility(c) !== undefined ? { visibility: visibility(c) } : {})}
+                  {...visibility(c)}
                 >
                   {c.cell(row)}
                 </Td>
@@ -118,4 +116,10 @@ export function ResourceTable<T>({ ariaLabel, rows, rowKey, columns, selection, 
       </Tbody>
     </Table>
   );
+}
+
+const VISIBLE_ON = { md: 'visibleOnMd', lg: 'visibleOnLg', xl: 'visibleOnXl' } as const;
+
+function visibility<T>(c: Column<T>): { visibility?: NonNullable<ThProps['visibility']> } {
+  return c.visibleFrom === undefined ? {} : { visibility: ['hidden', VISIBLE_ON[c.visibleFrom]] };
 }

@@ -1,0 +1,411 @@
+/**
+ * The DataVolume controller (CDI's datavolume, import, clone and upload controllers in one): for
+ * each DataVolume it makes the PVC of the same name (owned by the DataVolume, so it goes with it),
+ * waits for the PVC to be bound, then fills the volume from the source: an http(s) import, a clone
+ * of another PVC (host-assisted: qemu-img convert), an upload (through the upload endpoint), or a
+ * blank disk. Transfers run in the background and report CDI's phases and progress; transient
+ * failures are retried with back-off, permanent ones end in phase Failed with the reason.
+ */
+import type { Readable } from 'node:stream';
+import { persistentVolumeClaimKind } from '../../api/core/core.js';
+import { dataSourceKind } from '../../api/cdi/datasource.js';
+import { dataVolumeKind, sourceKind, type DataVolume } from '../../api/cdi/datavolume.js';
+import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
+import { formatBytes } from '../../api/quantity.js';
+import { ApiError, notFound } from '../../apiserver/errors.js';
+import { capacityBytes, usersOf, type Claim } from '../../storage/claims.js';
+import { asImportError, type ImportError } from '../../storage/import/errors.js';
+import { openHttp, redact } from '../../storage/import/http.js';
+import {
+  populateFromFile,
+  populateFromStream,
+  type PopulateResult,
+  type Target,
+} from '../../storage/import/populate.js';
+import { formatFor, roundUpMiB } from '../../storage/pool.js';
+import type { ImageTool } from '../../storage/ports.js';
+import type { ApiClient } from '../client.js';
+import type { EventRecorder } from '../events.js';
+import { WorkQueue, realTimers, type Timers } from '../queue.js';
+import { resolveSource, sizeFor, Unresolved, type ResolvedSource } from './sources.js';
+import { isFinalPhase, reduceDvStatus, type DvEvent, type SourceKind } from './status.js';
+
+export const CDI_LABEL = { app: 'containerized-data-importer' };
+export const ANN_SOURCE = 'cdi.kubevirt.io/storage.import.source';
+export const ANN_ENDPOINT = 'cdi.kubevirt.io/storage.import.endpoint';
+export const ANN_CONTENT_TYPE = 'cdi.kubevirt.io/storage.contentType';
+
+export interface DataVolumeControllerOptions {
+  api: ApiClient;
+  events: EventRecorder;
+  images: ImageTool;
+  /** The disk file of a bound claim, populated or not (the provisioner's volume). */
+  volumePath: (namespace: string, claim: string) => string | undefined;
+  log?: (message: string) => void;
+  now?: () => Date;
+  timers?: Timers;
+  /** Transient failures are retried this many times (default 5), after retryBaseMs·2^n (default 1 s). */
+  retries?: number;
+  retryBaseMs?: number;
+  /** Status updates of progress at most this often (default 1 s). */
+  progressIntervalMs?: number;
+}
+
+interface Job {
+  abort: AbortController;
+  kind: SourceKind;
+}
+
+export class DataVolumeController {
+  private readonly queue: WorkQueue;
+  private readonly api: ApiClient;
+  private readonly now: () => Date;
+  private readonly timers: Timers;
+  private readonly log: (message: string) => void;
+  private readonly jobs = new Map<string, Job>();
+  private readonly retries = new Map<string, unknown>();
+  private unsubscribe: () => void = () => undefined;
+  private stopped = false;
+
+  constructor(private readonly o: DataVolumeControllerOptions) {
+    this.api = o.api;
+    this.now = o.now ?? (() => new Date());
+    this.timers = o.timers ?? realTimers;
+    this.log = o.log ?? (() => undefined);
+    this.queue = new WorkQueue(
+      (key) => this.sync(key),
+      (key, err) =>
+        this.log(`datavolume controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`),
+      this.timers,
+    );
+  }
+
+  start(): void {
+    this.unsubscribe = this.api.watch(
+      [dataVolumeKind, persistentVolumeClaimKind, dataSourceKind, virtualMachineInstanceKind],
+      (e, def) => {
+        if (def === dataVolumeKind) {
+          if (e.type === 'DELETED') this.cancel(e.object.metadata.uid ?? '');
+          this.queue.add(`${e.namespace}/${e.name}`);
+          return;
+        }
+        const owner = (e.object.metadata.ownerReferences ?? []).find(
+          (r) => r.kind === 'DataVolume' && r.controller === true,
+        );
+        if (def === persistentVolumeClaimKind && owner !== undefined) this.queue.add(`${e.namespace}/${owner.name}`);
+        // A source appeared, got bound, or a guest let go of it: DataVolumes waiting may go on.
+        for (const dv of this.api.list<DataVolume>(dataVolumeKind))
+          if (!isFinalPhase(dv.status?.phase) && !this.busy(dv)) this.queue.add(keyOf(dv));
+      },
+    );
+    for (const dv of this.api.list<DataVolume>(dataVolumeKind)) this.queue.add(keyOf(dv));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe();
+    this.queue.stop();
+    for (const job of this.jobs.values()) job.abort.abort();
+    for (const t of this.retries.values()) this.timers.clearTimeout(t);
+    this.jobs.clear();
+    this.retries.clear();
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private busy(dv: DataVolume): boolean {
+    const uid = dv.metadata.uid ?? '';
+    return this.jobs.has(uid) || this.retries.has(uid);
+  }
+
+  private cancel(uid: string): void {
+    this.jobs.get(uid)?.abort.abort();
+    this.jobs.delete(uid);
+    const t = this.retries.get(uid);
+    if (t !== undefined) this.timers.clearTimeout(t);
+    this.retries.delete(uid);
+  }
+
+  private sync(key: string): void {
+    const [namespace = '', name = ''] = key.split('/');
+    const dv = this.api.get<DataVolume>(dataVolumeKind, namespace, name);
+    if (dv === undefined) return;
+    if (dv.metadata.deletionTimestamp !== undefined) return this.cancel(dv.metadata.uid ?? '');
+    if (isFinalPhase(dv.status?.phase) || this.busy(dv)) return;
+    let source: ResolvedSource;
+    let size: number;
+    try {
+      source = resolveSource(this.api, dv);
+      size = sizeFor(this.api, dv, source);
+    } catch (err) {
+      if (!(err instanceof Unresolved)) throw err;
+      this.apply(dv, { type: 'ClaimMissing', reason: err.reason, message: err.message });
+      this.o.events.record(dv, 'Warning', err.reason === 'NotFound' ? 'NotFound' : 'Invalid', err.message);
+      return;
+    }
+    const claim = this.ensureClaim(dv, size, source);
+    if (claim === undefined) return;
+    if (claim.status?.phase !== 'Bound') {
+      if (dv.status?.phase === undefined) this.o.events.record(dv, 'Normal', 'Pending', `PVC ${name} Pending`);
+      this.apply(dv, { type: 'ClaimPending', claim: name });
+      return;
+    }
+    const bound = this.apply(dv, { type: 'ClaimBound', claim: name });
+    if (dv.status?.phase === undefined || dv.status.phase === 'Pending')
+      this.o.events.record(dv, 'Normal', 'Bound', `PVC ${name} Bound`);
+    const path = this.o.volumePath(namespace, name);
+    if (bound === undefined || path === undefined) return;
+    const target: Target = {
+      path,
+      format: formatFor(claim.spec.volumeMode ?? 'Filesystem'),
+      bytes: capacityBytes(claim) ?? roundUpMiB(size),
+    };
+    switch (source.kind) {
+      case 'blank':
+        this.apply(bound, { type: 'Succeeded', source: 'blank' });
+        this.o.events.record(dv, 'Normal', 'ImportSucceeded', `Successfully imported into PVC ${name}`);
+        return;
+      case 'upload':
+        if (bound.status?.phase !== 'UploadReady') {
+          this.apply(bound, { type: 'Running', source: 'upload', message: `Upload into ${name} ready` });
+          this.o.events.record(dv, 'Normal', 'UploadReady', `Upload into ${name} ready`);
+        }
+        return;
+      case 'http': {
+        const http = source.http;
+        const checksum = source.checksum;
+        this.run(bound, 'http', `Import into ${name} in progress`, (signal, onProgress) =>
+          populateFromStream(() => openHttp(http, signal), target, {
+            images: this.o.images,
+            onProgress,
+            signal,
+            ...(checksum !== undefined ? { checksum } : {}),
+          }),
+        );
+        return;
+      }
+      case 'pvc':
+        return this.clone(bound, source, target);
+    }
+  }
+
+  private clone(dv: DataVolume, source: { namespace: string; name: string }, target: Target): void {
+    const from = `${source.namespace}/${source.name}`;
+    const into = `${dv.metadata.namespace ?? ''}/${dv.metadata.name ?? ''}`;
+    const wait = (why: string, reason: string): void => {
+      this.apply(dv, { type: 'Scheduled', source: 'pvc', message: why });
+      this.o.events.record(dv, reason === 'CloneScheduled' ? 'Normal' : 'Warning', reason, why);
+    };
+    const src = this.api.get<Claim>(persistentVolumeClaimKind, source.namespace, source.name);
+    if (src === undefined) return wait(`source PVC ${from} not found`, 'CloneSourceNotFound');
+    const srcPath = this.sourcePath(src);
+    if (srcPath === undefined) return wait(`source PVC ${from} is not ready (bound and populated) yet`, 'CloneScheduled');
+    const users = usersOf(
+      source.name,
+      this.api.list<VirtualMachineInstance>(virtualMachineInstanceKind, source.namespace),
+    );
+    if (users.length > 0)
+      return wait(`source PVC ${from} is in use by VMI ${users.join(', ')}: stop it to clone`, 'CloneSourceInUse');
+    this.run(dv, 'pvc', `Cloning from ${from} into ${into} in progress`, (signal, onProgress) =>
+      populateFromFile(srcPath, target, { images: this.o.images, onProgress, signal }),
+    );
+  }
+
+  /** The file of a source claim, once bound and (when a DataVolume fills it) populated. */
+  private sourcePath(src: Claim): string | undefined {
+    const owner = (src.metadata.ownerReferences ?? []).find((r) => r.kind === 'DataVolume' && r.controller === true);
+    if (owner !== undefined) {
+      const dv = this.api.get<DataVolume>(dataVolumeKind, src.metadata.namespace ?? '', owner.name);
+      if (dv?.metadata.uid === owner.uid && dv.status?.phase !== 'Succeeded') return undefined;
+    }
+    if (src.status?.phase !== 'Bound') return undefined;
+    return this.o.volumePath(src.metadata.namespace ?? '', src.metadata.name ?? '');
+  }
+
+  /** The DataVolume's claim: created if missing; undefined (and said why) when a foreign one holds the name. */
+  private ensureClaim(dv: DataVolume, size: number, source: ResolvedSource): Claim | undefined {
+    const namespace = dv.metadata.namespace ?? '';
+    const name = dv.metadata.name ?? '';
+    const existing = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
+    if (existing !== undefined) {
+      const owned = (existing.metadata.ownerReferences ?? []).some((r) => r.uid === dv.metadata.uid);
+      if (owned) return existing;
+      const message = `Resource "${name}" already exists and is not managed by DataVolume`;
+      this.apply(dv, { type: 'ClaimMissing', reason: 'ErrResourceExists', message });
+      this.o.events.record(dv, 'Warning', 'ErrResourceExists', message);
+      return undefined;
+    }
+    const spec = dv.spec.storage ?? dv.spec.pvc ?? {};
+    const annotations: Record<string, string> = {
+      [ANN_CONTENT_TYPE]: dv.spec.contentType ?? 'kubevirt',
+      [ANN_SOURCE]: source.kind === 'blank' ? 'none' : source.kind,
+    };
+    if (source.kind === 'http') annotations[ANN_ENDPOINT] = redact(new URL(source.http.url));
+    const claim: Claim = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: {
+        name,
+        namespace,
+        labels: { ...CDI_LABEL, ...dv.metadata.labels },
+        annotations,
+        ownerReferences: [
+          {
+            apiVersion: 'cdi.kubevirt.io/v1beta1',
+            kind: 'DataVolume',
+            name,
+            uid: dv.metadata.uid ?? '',
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: {
+        accessModes: (spec.accessModes as Claim['spec']['accessModes']) ?? ['ReadWriteOnce'],
+        volumeMode: spec.volumeMode ?? 'Filesystem',
+        resources: { requests: { storage: formatBytes(roundUpMiB(size)) } },
+        ...(spec.storageClassName !== undefined ? { storageClassName: spec.storageClassName } : {}),
+      },
+    };
+    return this.api.create<Claim>(persistentVolumeClaimKind, claim);
+  }
+
+  /** Starts a transfer in the background; its outcome comes back as status and events. */
+  private run(
+    dv: DataVolume,
+    kind: SourceKind,
+    message: string,
+    transfer: (signal: AbortSignal, onProgress: (percent: number) => void) => Promise<PopulateResult>,
+  ): void {
+    const uid = dv.metadata.uid ?? '';
+    const name = dv.metadata.name ?? '';
+    const abort = new AbortController();
+    this.jobs.set(uid, { abort, kind });
+    const clone = kind === 'pvc';
+    if (dv.status?.phase !== (clone ? 'CloneInProgress' : 'ImportInProgress'))
+      this.o.events.record(
+        dv,
+        'Normal',
+        clone ? 'CloneScheduled' : 'ImportScheduled',
+        clone ? message.replace('in progress', 'scheduled') : `Import into ${name} scheduled`,
+      );
+    this.apply(dv, { type: 'Running', source: kind, message });
+    this.o.events.record(dv, 'Normal', clone ? 'CloneInProgress' : 'ImportInProgress', message);
+    transfer(abort.signal, this.progressReporter(dv))
+      .then(
+        () => {
+          if (abort.signal.aborted || this.stopped) return;
+          this.apply(dv, { type: 'Succeeded', source: kind });
+          this.o.events.record(
+            dv,
+            'Normal',
+            clone ? 'CloneSucceeded' : 'ImportSucceeded',
+            clone ? message.replace(/^Cloning(.*) in progress$/, 'Successfully cloned$1') : `Successfully imported into PVC ${name}`,
+          );
+        },
+        (err: unknown) => {
+          if (abort.signal.aborted || this.stopped) return;
+          this.failed(dv, kind, asImportError(err, clone ? 'cloning' : 'importing'));
+        },
+      )
+      .finally(() => {
+        if (this.jobs.get(uid)?.abort === abort) this.jobs.delete(uid);
+      });
+  }
+
+  private failed(dv: DataVolume, kind: SourceKind, e: ImportError): void {
+    const uid = dv.metadata.uid ?? '';
+    const current = this.api.get<DataVolume>(dataVolumeKind, dv.metadata.namespace ?? '', dv.metadata.name ?? '');
+    if (current?.metadata.uid !== uid) return;
+    const attempts = current.status?.restartCount ?? 0;
+    const max = this.o.retries ?? 5;
+    const what = kind === 'pvc' ? 'Clone' : 'Import';
+    if (e.permanent || attempts >= max) {
+      const message = e.permanent ? e.message : `${e.message} (gave up after ${attempts + 1} attempts)`;
+      this.apply(current, { type: 'Failed', reason: e.reason, message });
+      this.o.events.record(current, 'Warning', `${what}Failed`, message);
+      return;
+    }
+    const delay = (this.o.retryBaseMs ?? 1000) * 2 ** attempts;
+    const message = `${e.message}; retrying in ${Math.round(delay / 100) / 10}s`;
+    this.apply(current, { type: 'Retrying', reason: e.reason, message });
+    this.o.events.record(current, 'Warning', 'Error', message);
+    this.retries.set(
+      uid,
+      this.timers.setTimeout(() => {
+        this.retries.delete(uid);
+        this.queue.add(keyOf(current));
+      }, delay),
+    );
+  }
+
+  private progressReporter(dv: DataVolume): (percent: number) => void {
+    const every = this.o.progressIntervalMs ?? 1000;
+    let last = 0;
+    return (percent) => {
+      const t = Date.now();
+      if (t - last < every || this.stopped) return;
+      last = t;
+      this.apply(dv, { type: 'Progress', percent });
+    };
+  }
+
+  /** Streams an upload into a DataVolume whose source is `upload` (the upload proxy's job). */
+  async upload(namespace: string, name: string, body: Readable, length: number | undefined): Promise<PopulateResult> {
+    const dv = this.api.get<DataVolume>(dataVolumeKind, namespace, name);
+    if (dv === undefined) throw notFound('datavolumes', 'cdi.kubevirt.io', name);
+    const kind = sourceKind(dv.spec);
+    if (kind !== 'upload')
+      throw new ApiError('BadRequest', `DataVolume ${name} does not take uploads: its source is ${kind ?? 'a DataSource'}`);
+    const uid = dv.metadata.uid ?? '';
+    if (dv.status?.phase === 'Succeeded')
+      throw new ApiError('Conflict', `DataVolume ${name} already holds an upload: create another DataVolume`);
+    if (dv.status?.phase !== 'UploadReady')
+      throw new ApiError('Conflict', `DataVolume ${name} is not ready for an upload yet (phase ${dv.status?.phase ?? 'none'})`);
+    if (this.jobs.has(uid)) throw new ApiError('Conflict', `an upload into ${name} is already in progress`);
+    const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
+    const path = this.o.volumePath(namespace, name);
+    if (claim === undefined || path === undefined)
+      throw new ApiError('Conflict', `the PVC of DataVolume ${name} is not bound yet`);
+    const abort = new AbortController();
+    this.jobs.set(uid, { abort, kind: 'upload' });
+    try {
+      const result = await populateFromStream(async () => Promise.resolve({ stream: body, total: length }), {
+        path,
+        format: formatFor(claim.spec.volumeMode ?? 'Filesystem'),
+        bytes: capacityBytes(claim) ?? 0,
+      }, { images: this.o.images, signal: abort.signal, onProgress: this.progressReporter(dv) });
+      this.apply(dv, { type: 'Succeeded', source: 'upload' });
+      this.o.events.record(dv, 'Normal', 'UploadSucceeded', `Successfully uploaded into ${name}`);
+      return result;
+    } catch (err) {
+      const e = asImportError(err, `uploading into ${name}`);
+      this.o.events.record(dv, 'Warning', 'UploadFailed', e.message);
+      this.apply(dv, { type: 'Progress', percent: 0 });
+      throw new ApiError(e.permanent ? 'BadRequest' : 'InternalError', `upload into ${name} failed: ${e.message}`);
+    } finally {
+      if (this.jobs.get(uid)?.abort === abort) this.jobs.delete(uid);
+    }
+  }
+
+  private apply(dv: DataVolume, event: DvEvent): DataVolume | undefined {
+    if (this.stopped) return undefined;
+    return this.api.mutate<DataVolume>(
+      dataVolumeKind,
+      dv.metadata.namespace ?? '',
+      dv.metadata.name ?? '',
+      (current) => {
+        if (current.metadata.uid !== dv.metadata.uid) return false;
+        const next = reduceDvStatus(current.status, event, this.now());
+        if (JSON.stringify(next) === JSON.stringify(current.status ?? {})) return false;
+        current.status = next;
+        return true;
+      },
+      true,
+    );
+  }
+}
+
+const keyOf = (dv: DataVolume): string => `${dv.metadata.namespace ?? ''}/${dv.metadata.name ?? ''}`;

@@ -1,0 +1,96 @@
+/**
+ * Keeps each DataSource's Ready condition: True once the PVC it names is bound and, when a
+ * DataVolume fills it, populated; so `kubectl get datasources` says which golden images can be
+ * cloned now. DataVolumes read the DataSource themselves and wait on the PVC, not on this.
+ */
+import { persistentVolumeClaimKind } from '../../api/core/core.js';
+import { dataSourceKind, type DataSource } from '../../api/cdi/datasource.js';
+import { dataVolumeKind, type DataVolume } from '../../api/cdi/datavolume.js';
+import type { Claim } from '../../storage/claims.js';
+import type { ApiClient } from '../client.js';
+import { WorkQueue, type Timers } from '../queue.js';
+import { timestamp } from '../vmistatus.js';
+
+export class DataSourceController {
+  private readonly queue: WorkQueue;
+  private unsubscribe: () => void = () => undefined;
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly now: () => Date = () => new Date(),
+    timers?: Timers,
+  ) {
+    this.queue = new WorkQueue(
+      (key) => this.sync(key),
+      () => undefined,
+      timers,
+    );
+  }
+
+  start(): void {
+    this.unsubscribe = this.api.watch([dataSourceKind, persistentVolumeClaimKind, dataVolumeKind], (e, def) => {
+      if (def === dataSourceKind) this.queue.add(`${e.namespace}/${e.name}`);
+      else for (const ds of this.api.list<DataSource>(dataSourceKind)) this.queue.add(keyOf(ds));
+    });
+    for (const ds of this.api.list<DataSource>(dataSourceKind)) this.queue.add(keyOf(ds));
+  }
+
+  stop(): void {
+    this.unsubscribe();
+    this.queue.stop();
+  }
+
+  private sync(key: string): void {
+    const [namespace = '', name = ''] = key.split('/');
+    const ds = this.api.get<DataSource>(dataSourceKind, namespace, name);
+    if (ds === undefined) return;
+    const ready = this.readiness(ds);
+    this.api.mutate<DataSource>(
+      dataSourceKind,
+      namespace,
+      name,
+      (current) => {
+        const old = current.status?.conditions?.find((c) => c.type === 'Ready');
+        if (old?.status === ready.status && old.reason === ready.reason && old.message === ready.message)
+          return false;
+        current.status = {
+          ...current.status,
+          source: current.spec.source,
+          conditions: [
+            {
+              type: 'Ready',
+              status: ready.status,
+              reason: ready.reason,
+              message: ready.message,
+              lastTransitionTime: timestamp(this.now()),
+              lastHeartbeatTime: timestamp(this.now()),
+            },
+          ],
+        };
+        return true;
+      },
+      true,
+    );
+  }
+
+  private readiness(ds: DataSource): { status: 'True' | 'False'; reason: string; message: string } {
+    const ref = ds.spec.source.pvc;
+    if (ref === undefined) return { status: 'False', reason: 'NoSource', message: 'No source PVC set' };
+    const namespace = ref.namespace ?? ds.metadata.namespace ?? '';
+    const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, ref.name);
+    if (claim === undefined)
+      return { status: 'False', reason: 'NotFound', message: `PVC ${namespace}/${ref.name} not found` };
+    const dv = this.api.get<DataVolume>(dataVolumeKind, namespace, ref.name);
+    if (dv !== undefined && dv.status?.phase !== 'Succeeded')
+      return {
+        status: 'False',
+        reason: dv.status?.phase ?? 'Pending',
+        message: `DataVolume ${namespace}/${ref.name} is ${dv.status?.phase ?? 'Pending'}`,
+      };
+    if (claim.status?.phase !== 'Bound')
+      return { status: 'False', reason: 'Pending', message: `PVC ${namespace}/${ref.name} is not bound` };
+    return { status: 'True', reason: 'Ready', message: 'DataSource is ready to be consumed' };
+  }
+}
+
+const keyOf = (ds: DataSource): string => `${ds.metadata.namespace ?? ''}/${ds.metadata.name ?? ''}`;

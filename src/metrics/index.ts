@@ -1,0 +1,58 @@
+/**
+ * Monitoring, assembled: the collector on the node agent, the history file, and the HTTP routes
+ * and request hook the API server takes. `hikube up` calls startMetrics once.
+ */
+import { join } from 'node:path';
+import type { ApiClient } from '../controllers/client.js';
+import type { ExtraRoute } from '../apiserver/server.js';
+import type { RunningGuest } from '../node/agent.js';
+import { Collector } from './collector.js';
+import { observeApiRequest } from './registry.js';
+import { metricsRoutes } from './routes.js';
+import { MetricsStore, type RetentionOptions } from './tsdb.js';
+
+export interface MetricsOptions {
+  /** Collection interval; default 10 s. */
+  intervalMs?: number;
+  /** History settings, or false for none. */
+  history?: RetentionOptions | false;
+}
+
+export interface Metrics {
+  collector: Collector;
+  store: MetricsStore | undefined;
+  routes: ExtraRoute[];
+  observe: typeof observeApiRequest;
+  stop(): void;
+}
+
+export function startMetrics(o: {
+  api: ApiClient;
+  guests: { running(): RunningGuest[] };
+  dataDir: string;
+  options?: MetricsOptions | undefined;
+  log?: (message: string) => void;
+}): Metrics {
+  const history = o.options?.history;
+  const store =
+    history === false ? undefined : new MetricsStore(join(o.dataDir, 'metrics.db'), history ?? {});
+  const collector = new Collector({
+    api: o.api,
+    guests: o.guests,
+    ...(store !== undefined ? { store } : {}),
+    ...(o.options?.intervalMs !== undefined ? { intervalMs: o.options.intervalMs } : {}),
+    ...(o.log !== undefined ? { log: o.log } : {}),
+  });
+  collector.start();
+  return {
+    collector,
+    store,
+    routes: metricsRoutes(collector, store),
+    observe: observeApiRequest,
+    /** A round still in flight finds the history closed and drops its write. */
+    stop() {
+      void collector.stop();
+      store?.close();
+    },
+  };
+}

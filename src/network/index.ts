@@ -1,0 +1,123 @@
+/**
+ * The networking component as the platform wires it: the NetworkSetup the node agent prepares NICs
+ * with (default network, secondary network segments), and, once the agent runs, the service
+ * controller with the node's L4 proxy and the readiness prober, which reach guests through QEMU
+ * host forwards. One handle; stop() closes every listener (guests and segments stay, as QEMU does).
+ */
+import { virtualMachineInstanceKind } from '../api/kubevirt/vmi.js';
+import { networkAttachmentDefinitionKind, type NetworkAttachmentDefinition } from '../api/network/nad.js';
+import type { ApiClient } from '../controllers/client.js';
+import { EventRecorder } from '../controllers/events.js';
+import { ServiceController } from '../controllers/service/controller.js';
+import { serviceKind } from '../api/core/service.js';
+import { QmpForwards, type GuestList } from './forwards.js';
+import { HostNetworking } from './host.js';
+import { linuxLinks } from './linux.js';
+import type { LinkTool } from './links.js';
+import { resolveNetworkOptions, type NetworkOptions, type ResolvedNetworkOptions } from './options.js';
+import { ReadinessProber, type GuestAgentAccess } from './probes.js';
+import { ServiceProxy } from './proxy/proxy.js';
+import { Segments } from './segments.js';
+import type { NetworkSetup } from './setup.js';
+
+export interface NetworkingOptions {
+  api: ApiClient;
+  nodeName: string;
+  dataDir: string;
+  options?: NetworkOptions | undefined;
+  links?: LinkTool;
+  log?: (message: string) => void;
+}
+
+export interface Networking {
+  setup: NetworkSetup;
+  options: ResolvedNetworkOptions;
+  segments: Segments;
+  /** Available once started. */
+  proxy: ServiceProxy | undefined;
+  services: ServiceController | undefined;
+  /** Starts services and probes over the guests the node agent runs. */
+  start(guests: GuestList): void;
+  stop(): Promise<void>;
+}
+
+export function createNetworking(o: NetworkingOptions): Networking {
+  const options = resolveNetworkOptions(o.options);
+  const links = o.links ?? linuxLinks;
+  const log = o.log ?? (() => undefined);
+  const segments = new Segments(o.dataDir, links, log);
+  const setup = new HostNetworking({
+    outbound: options.outbound,
+    segments,
+    ...(options.bridges ? {} : { disabledReason: 'secondary networks are disabled on this node (bridges: false)' }),
+    networkConfig: (namespace, name) => {
+      const nad = o.api.get<NetworkAttachmentDefinition>(networkAttachmentDefinitionKind, namespace, name);
+      return nad === undefined ? undefined : (nad.spec?.config ?? '');
+    },
+    unavailable: () => links.unavailable(),
+  });
+  const handle: Networking = {
+    setup,
+    options,
+    segments,
+    proxy: undefined,
+    services: undefined,
+    start(guests) {
+      const forwards = new QmpForwards(guests);
+      const events = new EventRecorder(o.api, 'service-controller', o.nodeName);
+      const proxy = new ServiceProxy(forwards, (e) => {
+        const [namespace = '', name = ''] = e.service.split('/');
+        const svc = o.api.get(serviceKind, namespace, name);
+        if (svc === undefined) return;
+        const port = e.backend.port;
+        if (e.healthy) events.record(svc, 'Normal', 'BackendHealthy', `backend ${e.backend.name} (port ${port}) passes its health check`);
+        else events.record(svc, 'Warning', 'BackendUnhealthy', `backend ${e.backend.name} (port ${port}) taken out: ${e.backend.reason}`);
+      });
+      const prober = new ReadinessProber(forwards, guestAgentAccess(guests), (uid) => controller.readinessChanged(uid));
+      const controller = new ServiceController({ api: o.api, events, proxy, prober, network: options, nodeName: o.nodeName, log });
+      const unwatch = o.api.watch([virtualMachineInstanceKind], () =>
+        forwards.prune(new Set(guests.running().map((g) => g.uid))),
+      );
+      handle.proxy = proxy;
+      handle.services = controller;
+      stopProber = () => {
+        unwatch();
+        prober.stop();
+      };
+      controller.start();
+    },
+    async stop() {
+      handle.services?.stop();
+      stopProber();
+      await handle.proxy?.stop();
+    },
+  };
+  let stopProber = (): void => undefined;
+  return handle;
+}
+
+/** The guest agents of running guests, for exec and guestAgentPing readiness probes. */
+function guestAgentAccess(guests: GuestList): GuestAgentAccess {
+  const agentOf = (uid: string) => {
+    const g = guests.running().find((x) => x.uid === uid);
+    if (g === undefined) throw new Error(`no running guest with uid ${uid}`);
+    return g.agent;
+  };
+  return {
+    async ping(uid) {
+      await agentOf(uid).execute('guest-ping', undefined, 2000);
+    },
+    async exec(uid, command, timeoutMs) {
+      const agent = agentOf(uid);
+      const [path = '', ...arg] = command;
+      const { pid } = await agent.execute<{ pid: number }>('guest-exec', { path, arg, 'capture-output': true }, timeoutMs);
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const s = await agent.execute<{ exited: boolean; exitcode?: number }>('guest-exec-status', { pid }, timeoutMs);
+        if (s.exited) return s.exitcode ?? 1;
+        if (Date.now() > deadline) throw new Error(`command did not finish within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The storage side of `hikube up`, assembled in one place: the pool's provisioner (claims →
+ * volumes, protection, expansion), CDI's DataVolume and DataSource controllers, the upload
+ * endpoint, and what the first start seeds (the default StorageClass).
+ */
+import { join } from 'node:path';
+import type { KubeObject } from '../api/meta.js';
+import { defaultStorageClass } from '../api/storage/storageclass.js';
+import type { Subresource } from '../apiserver/subresources.js';
+import type { ApiClient } from '../controllers/client.js';
+import { DataVolumeController } from '../controllers/datavolume/controller.js';
+import { DataSourceController } from '../controllers/datavolume/datasource.js';
+import { EventRecorder } from '../controllers/events.js';
+import type { OnlineResize } from './ports.js';
+import { Provisioner } from './provisioner.js';
+import { qemuImgTool } from './qemu-img.js';
+import { uploadSubresources } from './upload.js';
+
+export interface StorageOptions {
+  api: ApiClient;
+  nodeName: string;
+  dataDir: string;
+  /** Grows a disk a running guest has open (the node agent's resizeVolume). */
+  onlineResize: OnlineResize;
+  log: (message: string) => void;
+}
+
+export interface Storage {
+  /** The disk file of a claim a guest may use now (bound and populated). */
+  claimPath(namespace: string, claim: string): string | undefined;
+  subresources: Subresource[];
+  start(): void;
+  stop(): void;
+}
+
+export function storageSeedObjects(): KubeObject[] {
+  return [defaultStorageClass()];
+}
+
+export function createStorage(o: StorageOptions): Storage {
+  const provisioner = new Provisioner({
+    api: o.api,
+    events: new EventRecorder(o.api, 'persistentvolume-controller', o.nodeName),
+    images: qemuImgTool,
+    dir: join(o.dataDir, 'volumes'),
+    onlineResize: o.onlineResize,
+    log: o.log,
+  });
+  const dataVolumes = new DataVolumeController({
+    api: o.api,
+    events: new EventRecorder(o.api, 'datavolume-controller', o.nodeName),
+    images: qemuImgTool,
+    volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
+    log: o.log,
+  });
+  const dataSources = new DataSourceController(o.api);
+  return {
+    claimPath: (ns, claim) => provisioner.claimPath(ns, claim),
+    subresources: uploadSubresources(dataVolumes),
+    start() {
+      provisioner.start();
+      dataVolumes.start();
+      dataSources.start();
+    },
+    stop() {
+      dataSources.stop();
+      dataVolumes.stop();
+      provisioner.stop();
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * A real browser for the console's end-to-end tests: Debian's Chromium driven by playwright-core
+ * (playwright's own browser downloads do not work offline). A missing Chromium fails the tests rather
+ * than skipping them. Screenshots go to a folder outside the repository; axe-core checks accessibility.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import axe from 'axe-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env['HIKUBE_CHROMIUM'] ?? '/usr/bin/chromium';
+/** Where the tests leave their screenshots (artifacts, never committed). */
+export const SHOTS_DIR = process.env['HIKUBE_SHOTS_DIR'] ?? join(tmpdir(), 'hikube-console-shots');
+export const VIEWPORT = { width: 1280, height: 800 };
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}: install Debian's package (apt-get install chromium; scripts/setup.sh does)`,
+    );
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}
+
+export interface TestPage {
+  context: BrowserContext;
+  page: Page;
+  /** Console errors and uncaught exceptions seen so far, as "where: message". */
+  errors: string[];
+}
+
+/** A fresh context at 1280×800 that trusts the platform's private CA (ignoreHTTPSErrors). */
+export async function openPage(browser: Browser): Promise<TestPage> {
+  const context = await browser.newContext({ viewport: VIEWPORT, ignoreHTTPSErrors: true });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
+  });
+  page.on('pageerror', (err) => errors.push(`page: ${err.message}`));
+  return { context, page, errors };
+}
+
+/** Saves a full-viewport screenshot as SHOTS_DIR/NAME.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(SHOTS_DIR, { recursive: true });
+  const path = join(SHOTS_DIR, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: string[];
+}
+
+/**
+ * Runs axe-core in the page (evaluated through the DevTools protocol, so the console's
+ * Content-Security-Policy stays on) and returns the violations of the given impacts.
+ */
+export async function axeViolations(
+  page: Page,
+  impacts: readonly string[] = ['serious', 'critical'],
+): Promise<AxeViolation[]> {
+  await page.evaluate(axe.source);
+  const results = await page.evaluate(async () => {
+    // Runs in the page: its globals are the browser's (this file is compiled without DOM types).
+    const page = globalThis as unknown as { axe: { run(ctx: unknown): Promise<AxeResults> }; document: unknown };
+    const r = await page.axe.run(page.document);
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact ?? null,
+      help: v.help,
+      nodes: v.nodes.map((n) => n.target.join(' ')),
+    }));
+  });
+  return results.filter((v) => v.impact !== null && impacts.includes(v.impact));
+}
+
+interface AxeResults {
+  violations: {
+    id: string;
+    impact?: string | null;
+    help: string;
+    nodes: { target: string[] }[];
+  }[];
+}
+
+export const describeViolations = (violations: readonly AxeViolation[]): string =>
+  violations.map((v) => `${v.impact ?? ''} ${v.id}: ${v.help}\n  ${v.nodes.join('\n  ')}`).join('\n');

@@ -1,0 +1,412 @@
+/**
+ * The create wizard: general (name, namespace, instance type, image), access (SSH key, cloud-init
+ * user data), review (the YAML of what will be created). "Next" asks the API server to validate with
+ * a dry run, so its field errors (Status causes) show next to the fields before anything is created.
+ */
+import {
+  Alert,
+  Checkbox,
+  CodeBlock,
+  CodeBlockCode,
+  Form,
+  FormGroup,
+  FormHelperText,
+  FormSelect,
+  FormSelectOption,
+  HelperText,
+  HelperTextItem,
+  PageSection,
+  Radio,
+  TextArea,
+  TextInput,
+  Title,
+  Wizard,
+  WizardFooter,
+  WizardStep,
+  useWizardContext,
+} from '@patternfly/react-core';
+import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
+import { useMemo, useState, type ReactNode } from 'react';
+import { stringify } from 'yaml';
+import { STORAGE_ANNOTATION } from '../../../../src/api/catalog.js';
+import { parseQuantity } from '../../../../src/api/quantity.js';
+import { api, ApiStatusError, errorMessage } from '../../api/client';
+import { CLUSTER_INSTANCETYPES, NAMESPACES, resourcePath, SECRETS, VMS } from '../../api/resources';
+import type { ClusterInstancetype, KubeObject, VirtualMachine } from '../../api/types';
+import { useWatchList } from '../../api/useWatch';
+import { navigate } from '../../app/router';
+import {
+  buildSecret,
+  buildVm,
+  checkSshKey,
+  errorsFromStatus,
+  IMAGES,
+  imageOf,
+  STEP_OF_FIELD,
+  type FieldErrors,
+  type FormField,
+  secretNameOf,
+  type VmForm,
+} from './model';
+import { checkUserData } from './userdata';
+
+const initialForm: VmForm = {
+  name: '',
+  namespace: 'default',
+  instancetype: 'u1.small',
+  imageId: 'tiny',
+  customImage: '',
+  sshKey: '',
+  userData: IMAGES[0]?.defaultUserData ?? '',
+  start: true,
+};
+
+export default function CreateVmPage() {
+  const [form, setForm] = useState<VmForm>(initialForm);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const set = <K extends keyof VmForm>(key: K, value: VmForm[K]) => {
+    setForm((f) => ({ ...f, [key]: value }));
+    const field = key === 'customImage' || key === 'imageId' ? 'image' : key;
+    setErrors((e) => ({ ...e, [field]: undefined, general: undefined }));
+  };
+  const namespaces = useWatchList<KubeObject>(NAMESPACES);
+  const types = useWatchList<ClusterInstancetype>(CLUSTER_INSTANCETYPES);
+
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h1">Create a virtual machine</Title>
+      </PageSection>
+      <PageSection isFilled aria-label="Create VM wizard">
+        <Wizard
+          height={640}
+          onClose={() => navigate({ page: 'vms' })}
+          footer={<Footer form={form} setErrors={setErrors} />}
+          isVisitRequired
+        >
+          <WizardStep name="General" id="general">
+            <Form onSubmit={(e) => e.preventDefault()} aria-label="General">
+              <FormGroup label="Name" isRequired fieldId="vm-name">
+                <TextInput
+                  id="vm-name"
+                  value={form.name}
+                  onChange={(_e, v) => set('name', v)}
+                  isRequired
+                  validated={errors.name !== undefined ? 'error' : 'default'}
+                  aria-describedby="vm-name-help"
+                />
+                <FieldHelp id="vm-name-help" errors={errors.name}>
+                  Lowercase letters, digits and dashes; the guest's hostname too.
+                </FieldHelp>
+              </FormGroup>
+              <FormGroup label="Namespace" isRequired fieldId="vm-namespace">
+                <FormSelect
+                  id="vm-namespace"
+                  value={form.namespace}
+                  onChange={(_e, v) => set('namespace', v)}
+                  validated={errors.namespace !== undefined ? 'error' : 'default'}
+                  aria-describedby="vm-namespace-help"
+                >
+                  {(namespaces.items.length > 0 ? namespaces.items : [{ metadata: { name: 'default' } }]).map((n) => (
+                    <FormSelectOption key={n.metadata.name} value={n.metadata.name} label={n.metadata.name ?? ''} />
+                  ))}
+                </FormSelect>
+                <FieldHelp id="vm-namespace-help" errors={errors.namespace} />
+              </FormGroup>
+              <FormGroup label="Instance type" isRequired role="radiogroup" fieldId="vm-instancetype" isStack>
+                <InstancetypeTable
+                  types={types.items}
+                  value={form.instancetype}
+                  onChange={(v) => set('instancetype', v)}
+                />
+                <FieldHelp id="vm-instancetype-help" errors={errors.instancetype} />
+              </FormGroup>
+              <FormGroup label="Operating system image" isRequired role="radiogroup" fieldId="vm-image" isStack>
+                {IMAGES.map((img) => (
+                  <Radio
+                    key={img.id}
+                    id={`vm-image-${img.id}`}
+                    name="vm-image"
+                    label={img.label}
+                    description={img.description}
+                    isChecked={form.imageId === img.id}
+                    onChange={() => {
+                      set('imageId', img.id);
+                      if (form.userData === imageOf(form).defaultUserData) set('userData', img.defaultUserData);
+                    }}
+                  />
+                ))}
+                {form.imageId === 'custom' && (
+                  <TextInput
+                    id="vm-custom-image"
+                    aria-label="Custom image reference"
+                    placeholder="registry:5000/fedora:40"
+                    value={form.customImage}
+                    onChange={(_e, v) => set('customImage', v)}
+                    validated={errors.image !== undefined ? 'error' : 'default'}
+                  />
+                )}
+                <FieldHelp id="vm-image-help" errors={errors.image} />
+              </FormGroup>
+              <Checkbox
+                id="vm-start"
+                label="Start the VM once created"
+                isChecked={form.start}
+                onChange={(_e, v) => set('start', v)}
+              />
+            </Form>
+          </WizardStep>
+          <WizardStep name="Access and cloud-init" id="access">
+            <Form onSubmit={(e) => e.preventDefault()} aria-label="Access and cloud-init">
+              <FormGroup label="SSH public key" fieldId="vm-ssh-key">
+                <TextArea
+                  id="vm-ssh-key"
+                  className="hk-mono"
+                  value={form.sshKey}
+                  onChange={(_e, v) => set('sshKey', v)}
+                  rows={3}
+                  resizeOrientation="vertical"
+                  placeholder="ssh-ed25519 AAAAC3Nza… you@laptop"
+                  validated={errors.sshKey !== undefined ? 'error' : 'default'}
+                  aria-describedby="vm-ssh-key-help"
+                />
+                <FieldHelp id="vm-ssh-key-help" errors={errors.sshKey}>
+                  Optional. Kept in a Secret and given to the guest through cloud-init (accessCredentials).
+                </FieldHelp>
+              </FormGroup>
+              <FormGroup label="Cloud-init user data" fieldId="vm-user-data">
+                <TextArea
+                  id="vm-user-data"
+                  className="hk-mono"
+                  value={form.userData}
+                  onChange={(_e, v) => set('userData', v)}
+                  rows={10}
+                  resizeOrientation="vertical"
+                  spellCheck={false}
+                  validated={errors.userData !== undefined ? 'error' : 'default'}
+                  aria-describedby="vm-user-data-help"
+                />
+                <FieldHelp id="vm-user-data-help" errors={errors.userData}>
+                  #cloud-config YAML, or a script starting with #!.
+                </FieldHelp>
+              </FormGroup>
+            </Form>
+          </WizardStep>
+          <WizardStep name="Review" id="review">
+            <Review form={form} errors={errors.general} />
+          </WizardStep>
+        </Wizard>
+      </PageSection>
+    </>
+  );
+}
+
+function FieldHelp({ id, errors, children }: { id: string; errors: string[] | undefined; children?: ReactNode }) {
+  if (errors === undefined && children === undefined) return null;
+  return (
+    <FormHelperText>
+      <HelperText id={id} isLiveRegion>
+        {errors !== undefined
+          ? errors.map((e) => (
+              <HelperTextItem key={e} variant="error" data-testid={`${id.replace(/-help$/, '')}-error`}>
+                {e}
+              </HelperTextItem>
+            ))
+          : <HelperTextItem>{children}</HelperTextItem>}
+      </HelperText>
+    </FormHelperText>
+  );
+}
+
+function InstancetypeTable({
+  types,
+  value,
+  onChange,
+}: {
+  types: ClusterInstancetype[];
+  value: string;
+  onChange(name: string): void;
+}) {
+  return (
+    <Table aria-label="Instance types" variant="compact" isStriped>
+      <Thead>
+        <Tr>
+          <Th screenReaderText="Choice" />
+          <Th>Name</Th>
+          <Th>vCPU</Th>
+          <Th>Memory</Th>
+          <Th>Disk</Th>
+          <Th>For</Th>
+        </Tr>
+      </Thead>
+      <Tbody>
+        {[...types].sort(bySize).map((t, rowIndex) => {
+          const name = t.metadata.name ?? '';
+          return (
+            <Tr key={name} isClickable onRowClick={() => onChange(name)} isRowSelected={value === name}>
+              <Td
+                select={{
+                  rowIndex,
+                  variant: 'radio',
+                  isSelected: value === name,
+                  onSelect: () => onChange(name),
+                  props: { 'aria-label': `Instance type ${name}`, name: 'vm-instancetype' },
+                }}
+              />
+              <Td dataLabel="Name">{name}</Td>
+              <Td dataLabel="vCPU">{t.spec.cpu.guest}</Td>
+              <Td dataLabel="Memory">{String(t.spec.memory.guest)}</Td>
+              <Td dataLabel="Disk">{t.metadata.annotations?.[STORAGE_ANNOTATION] ?? ''}</Td>
+              <Td dataLabel="For">{t.metadata.annotations?.['instancetype.kubevirt.io/description'] ?? ''}</Td>
+            </Tr>
+          );
+        })}
+      </Tbody>
+    </Table>
+  );
+}
+
+function Review({ form, errors }: { form: VmForm; errors: string[] | undefined }) {
+  const yaml = useMemo(() => {
+    const secret = buildSecret(form);
+    return [secret, buildVm(form)]
+      .filter((o) => o !== undefined)
+      .map((o) => stringify(o))
+      .join('---\n');
+  }, [form]);
+  return (
+    <>
+      {errors !== undefined && (
+        <Alert variant="danger" isInline title="The API server refused this VM" data-testid="create-error">
+          <ul>
+            {errors.map((e) => (
+              <li key={e}>{e}</li>
+            ))}
+          </ul>
+        </Alert>
+      )}
+      <Title headingLevel="h2" size="md">
+        What will be created
+      </Title>
+      <CodeBlock>
+        <CodeBlockCode data-testid="create-yaml">{yaml}</CodeBlockCode>
+      </CodeBlock>
+    </>
+  );
+}
+
+/** Local checks first (user data, SSH key), then the server's own with a dry run of each object. */
+async function check(form: VmForm, step: string): Promise<FieldErrors> {
+  const errors: FieldErrors = {};
+  if (step !== 'general') {
+    const ud = checkUserData(form.userData);
+    if (ud !== undefined) errors.userData = [ud];
+    const key = checkSshKey(form.sshKey);
+    if (key !== undefined) errors.sshKey = [key];
+    if (Object.keys(errors).length > 0) return errors;
+  }
+  const dry = { fieldValidation: 'Strict', dryRun: 'All' };
+  const secret = buildSecret(form);
+  return (
+    (await attempt('vm', () => api.create(resourcePath(VMS, form.namespace), buildVm(form), dry))) ??
+    (secret !== undefined && step !== 'general'
+      ? await attempt('secret', () => api.create(resourcePath(SECRETS, form.namespace), secret, dry))
+      : undefined) ??
+    {}
+  );
+}
+
+/**
+ * Creates the SSH key's Secret, then the VM (so the guest finds its key at first boot), then makes
+ * the VM the Secret's owner so that deleting the VM deletes it. A refused VM takes its Secret back.
+ */
+async function create(form: VmForm): Promise<FieldErrors> {
+  const checked = await check(form, 'review');
+  if (Object.values(checked).some((e) => e !== undefined)) return checked;
+  const secret = buildSecret(form);
+  const secrets = resourcePath(SECRETS, form.namespace);
+  if (secret !== undefined) {
+    const failed = await attempt('secret', () => api.create(secrets, secret));
+    if (failed !== undefined) return failed;
+  }
+  let vm: VirtualMachine | undefined;
+  const failed = await attempt('vm', async () => {
+    vm = await api.create<VirtualMachine>(resourcePath(VMS, form.namespace), buildVm(form), {
+      fieldValidation: 'Strict',
+    });
+  });
+  if (failed !== undefined) {
+    if (secret !== undefined) await api.delete(`${secrets}/${encodeURIComponent(secretNameOf(form))}`).catch(() => undefined);
+    return failed;
+  }
+  if (secret !== undefined && vm !== undefined) {
+    const owner = {
+      apiVersion: vm.apiVersion,
+      kind: vm.kind,
+      name: vm.metadata.name ?? '',
+      uid: vm.metadata.uid ?? '',
+    };
+    await api
+      .mergePatch(`${secrets}/${encodeURIComponent(secretNameOf(form))}`, { metadata: { ownerReferences: [owner] } })
+      .catch(() => undefined); // the VM runs either way; the Secret then outlives it
+  }
+  return {};
+}
+
+/** Runs one API call; a refusal becomes the form's field errors. */
+async function attempt(object: 'vm' | 'secret', call: () => Promise<unknown>): Promise<FieldErrors | undefined> {
+  try {
+    await call();
+    return undefined;
+  } catch (err) {
+    if (err instanceof ApiStatusError) return errorsFromStatus(err.message, err.causes, object);
+    return { general: [errorMessage(err)] };
+  }
+}
+
+function Footer({ form, setErrors }: { form: VmForm; setErrors(e: FieldErrors): void }) {
+  const { activeStep, goToNextStep, goToPrevStep, goToStepById, close } = useWizardContext();
+  const [busy, setBusy] = useState(false);
+  const step = String(activeStep.id);
+  const next = async () => {
+    setBusy(true);
+    try {
+      const errors = step === 'review' ? await create(form) : await check(form, step);
+      setErrors(errors);
+      const fields = (Object.keys(errors) as (FormField | 'general')[]).filter((f) => errors[f] !== undefined);
+      if (fields.length === 0) {
+        if (step === 'review') navigate({ page: 'vm', namespace: form.namespace, name: form.name, tab: 'overview' });
+        else await goToNextStep();
+        return;
+      }
+      const target = fields.map((f) => STEP_OF_FIELD[f]).sort(stepOrder)[0];
+      if (target !== undefined && target !== step) goToStepById(target);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <WizardFooter
+      activeStep={activeStep}
+      onNext={() => void next()}
+      onBack={() => void goToPrevStep()}
+      onClose={close}
+      nextButtonText={step === 'review' ? 'Create' : 'Next'}
+      isNextDisabled={busy || form.name.trim() === ''}
+      isBackDisabled={step === 'general'}
+    />
+  );
+}
+
+const ORDER = ['general', 'access', 'review'];
+const stepOrder = (a: string, b: string): number => ORDER.indexOf(a) - ORDER.indexOf(b);
+
+/** Smallest first: vCPU, then memory, then name. */
+function bySize(a: ClusterInstancetype, b: ClusterInstancetype): number {
+  const memory = (t: ClusterInstancetype) => parseQuantity(t.spec.memory.guest)?.value ?? 0;
+  return (
+    a.spec.cpu.guest - b.spec.cpu.guest ||
+    memory(a) - memory(b) ||
+    (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '')
+  );
+}

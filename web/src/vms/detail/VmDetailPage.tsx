@@ -1,0 +1,106 @@
+/**
+ * One VM: its header (status, actions) and tabs for the overview, the serial console, VNC and the
+ * YAML. The console, VNC and YAML tabs are lazy chunks (xterm.js, noVNC, CodeMirror).
+ */
+import {
+  Breadcrumb,
+  BreadcrumbItem,
+  EmptyState,
+  EmptyStateBody,
+  Flex,
+  FlexItem,
+  PageSection,
+  Tab,
+  Tabs,
+  TabTitleText,
+  Title,
+} from '@patternfly/react-core';
+import { lazy, Suspense } from 'react';
+import { VMIS, VMS } from '../../api/resources';
+import type { VirtualMachine, VirtualMachineInstance } from '../../api/types';
+import { useWatchObject } from '../../api/useWatch';
+import { Loading } from '../../app/App';
+import { hrefOf, linkClick, navigate, type VmTab } from '../../app/router';
+import { ActionsMenu } from '../../components/ActionsMenu';
+import { Link } from '../../components/Link';
+import { useNotices } from '../../components/Notices';
+import { VM_ACTIONS } from '../actions';
+import { printableStatus, type VmView } from '../selectors';
+import { StatusLabel } from '../StatusLabel';
+import { Overview } from './Overview';
+
+const ConsoleTab = lazy(() => import('./ConsoleTab'));
+const VncTab = lazy(() => import('./VncTab'));
+const YamlTab = lazy(() => import('./YamlTab'));
+
+export default function VmDetailPage({ namespace, name, tab }: { namespace: string; name: string; tab: VmTab }) {
+  const vm = useWatchObject<VirtualMachine>(VMS, namespace, name);
+  const vmi = useWatchObject<VirtualMachineInstance>(VMIS, namespace, name);
+  const { notices, report } = useNotices();
+  const breadcrumb = (
+    <Breadcrumb>
+      <BreadcrumbItem to={hrefOf({ page: 'vms' })} onClick={linkClick({ page: 'vms' })}>
+        Virtual machines
+      </BreadcrumbItem>
+      <BreadcrumbItem isActive>{name}</BreadcrumbItem>
+    </Breadcrumb>
+  );
+  if (!vm.loaded) return <Loading />;
+  if (vm.object === undefined) {
+    return (
+      <PageSection>
+        {breadcrumb}
+        <EmptyState titleText={`VM "${name}" not found`} headingLevel="h1">
+          <EmptyStateBody>
+            There is no VM {name} in namespace {namespace} (any more). <Link to={{ page: 'vms' }}>Back to the list</Link>
+          </EmptyStateBody>
+        </EmptyState>
+      </PageSection>
+    );
+  }
+  const view: VmView = { vm: vm.object, vmi: vmi.object };
+  const go = (t: VmTab) => navigate({ page: 'vm', namespace, name, tab: t }, true);
+  return (
+    <>
+      {notices}
+      <PageSection>
+        {breadcrumb}
+        <Flex alignItems={{ default: 'alignItemsCenter' }} justifyContent={{ default: 'justifyContentSpaceBetween' }}>
+          <Flex alignItems={{ default: 'alignItemsCenter' }}>
+            <FlexItem>
+              <Title headingLevel="h1">{name}</Title>
+            </FlexItem>
+            <FlexItem>
+              <StatusLabel status={printableStatus(view.vm)} />
+            </FlexItem>
+          </Flex>
+          <FlexItem>
+            <ActionsMenu actions={VM_ACTIONS} target={view} targetName={`VM "${name}"`} onError={report} />
+          </FlexItem>
+        </Flex>
+      </PageSection>
+      <PageSection type="tabs">
+        <Tabs activeKey={tab} onSelect={(_e, k) => go(k as VmTab)} aria-label="VM details" mountOnEnter unmountOnExit usePageInsets>
+          <Tab eventKey="overview" title={<TabTitleText>Overview</TabTitleText>}>
+            <Panel>{tab === 'overview' && <Overview view={view} />}</Panel>
+          </Tab>
+          <Tab eventKey="console" title={<TabTitleText>Serial console</TabTitleText>}>
+            <Panel>{tab === 'console' && <ConsoleTab view={view} />}</Panel>
+          </Tab>
+          <Tab eventKey="vnc" title={<TabTitleText>VNC</TabTitleText>}>
+            <Panel>{tab === 'vnc' && <VncTab view={view} />}</Panel>
+          </Tab>
+          <Tab eventKey="yaml" title={<TabTitleText>YAML</TabTitleText>}>
+            <Panel>{tab === 'yaml' && <YamlTab vm={view.vm} />}</Panel>
+          </Tab>
+        </Tabs>
+      </PageSection>
+    </>
+  );
+}
+
+const Panel = ({ children }: { children: React.ReactNode }) => (
+  <PageSection isFilled>
+    <Suspense fallback={<Loading />}>{children}</Suspense>
+  </PageSection>
+);
