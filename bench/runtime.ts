@@ -33,7 +33,9 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import WebSocket from 'ws';
 import { parse } from 'yaml';
+import { genisoimage, qemuImg, qemuProcesses } from '../src/node/adapters.js';
 import { startPlatform, type Platform } from '../src/platform/platform.js';
 import { qemuPids, tinyVm } from '../test/support/guest.js';
 
@@ -174,14 +176,19 @@ type Task =
       op: 'wave';
       ep: Endpoint;
       namespace: string;
-      vms: { name: string; body: string }[];
+      vms: { name: string; body: string; paused: boolean }[];
       intervalMs: number;
       timeoutMs: number;
       /** Also wait for the ready marker in each VM's serial.log. */
       serial?: { dataDir: string; marker: string };
     }
   | { op: 'bareBoot'; argv: string[]; serialLog: string; marker: string; timeoutMs: number }
-  | { op: 'bareLaunch'; argv: string[]; qmp: string; pidfile: string; timeoutMs: number };
+  | { op: 'bareLaunch'; argv: string[]; qmp: string; pidfile: string; timeoutMs: number; keep?: boolean }
+  | {
+      op: 'bareLaunchBatch';
+      launches: { argv: string[]; qmp: string; pidfile: string }[];
+      concurrency: number;
+    };
 
 /** Per VM, milliseconds after its create request was sent (NaN: not seen). */
 interface WaveVm {
@@ -206,6 +213,7 @@ interface LaunchResult {
   daemonizedMs: number;
   /** spawn → QMP answered query-status (what the node agent waits for before Running). */
   qmpMs: number;
+  pid: number;
 }
 
 async function runWave(t: Extract<Task, { op: 'wave' }>): Promise<WaveVm[]> {
@@ -236,8 +244,11 @@ async function runWave(t: Extract<Task, { op: 'wave' }>): Promise<WaveVm[]> {
   const dirs = new Map<string, string>();
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (finish = resolve));
+  const paused = new Set(t.vms.filter((v) => v.paused).map((v) => v.name));
+  // a paused guest prints nothing: only the running ones are waited for on the serial console
   const complete = (r: WaveVm): boolean =>
-    r.failed !== '' || (!Number.isNaN(r.runningMs) && (t.serial === undefined || !Number.isNaN(r.markerMs)));
+    r.failed !== '' ||
+    (!Number.isNaN(r.runningMs) && (t.serial === undefined || paused.has(r.name) || !Number.isNaN(r.markerMs)));
   const check = (): void => {
     if ([...rows.values()].every(complete)) finish();
   };
@@ -278,7 +289,7 @@ async function runWave(t: Extract<Task, { op: 'wave' }>): Promise<WaveVm[]> {
     if (t.serial === undefined) return;
     const now = performance.now();
     for (const r of rows.values()) {
-      if (!Number.isNaN(r.markerMs) || !sent.has(r.name)) continue;
+      if (!Number.isNaN(r.markerMs) || !sent.has(r.name) || paused.has(r.name)) continue;
       let dir = dirs.get(r.name);
       if (dir === undefined) {
         dir = runDirOf(t.serial.dataDir, t.namespace, r.name);
@@ -405,14 +416,43 @@ async function runBareLaunch(t: Extract<Task, { op: 'bareLaunch' }>): Promise<La
   const pid = Number(readFileSync(t.pidfile, 'utf8').trim());
   try {
     await qmpQueryStatus(t.qmp);
-    return { daemonizedMs, qmpMs: performance.now() - t0 };
+    return { daemonizedMs, qmpMs: performance.now() - t0, pid };
   } finally {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
+    if (t.keep !== true) await killAndWait(pid);
+  }
+}
+
+async function killAndWait(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+  await until('bare QEMU to exit', () => !alive(pid), 10_000, 10);
+}
+
+/** Launches that stay up, `concurrency` at a time: how fast can this host start paused QEMUs? */
+async function runBareLaunchBatch(
+  t: Extract<Task, { op: 'bareLaunchBatch' }>,
+): Promise<{ totalMs: number; launchMs: number[] }> {
+  let next = 0;
+  const launchMs: number[] = [];
+  const pids: number[] = [];
+  const t0 = performance.now();
+  const slot = async (): Promise<void> => {
+    while (next < t.launches.length) {
+      const l = t.launches[next++];
+      if (l === undefined) return;
+      const r = await runBareLaunch({ op: 'bareLaunch', ...l, timeoutMs: 30_000, keep: true });
+      launchMs.push(r.qmpMs);
+      pids.push(r.pid);
     }
-    await until('bare QEMU to exit', () => !alive(pid), 10_000, 10);
+  };
+  try {
+    await Promise.all(Array.from({ length: t.concurrency }, slot));
+    return { totalMs: performance.now() - t0, launchMs };
+  } finally {
+    await Promise.all(pids.map(killAndWait));
   }
 }
 
@@ -428,6 +468,8 @@ function clientWorker(): void {
           return runBareBoot(msg.task);
         case 'bareLaunch':
           return runBareLaunch(msg.task);
+        case 'bareLaunchBatch':
+          return runBareLaunchBatch(msg.task);
       }
     };
     run().then(
@@ -472,6 +514,11 @@ class Client {
   bareLaunch(t: Omit<Extract<Task, { op: 'bareLaunch' }>, 'op'>): Promise<LaunchResult> {
     return this.call({ op: 'bareLaunch', ...t }) as Promise<LaunchResult>;
   }
+  bareLaunchBatch(
+    t: Omit<Extract<Task, { op: 'bareLaunchBatch' }>, 'op'>,
+  ): Promise<{ totalMs: number; launchMs: number[] }> {
+    return this.call({ op: 'bareLaunchBatch', ...t }) as Promise<{ totalMs: number; launchMs: number[] }>;
+  }
 
   private call(task: Task): Promise<unknown> {
     const id = this.nextId++;
@@ -487,10 +534,10 @@ class Client {
 }
 
 /** The tiny VM (test/support/guest.ts), as JSON, optionally started paused. */
-function vmBody(name: string, paused: boolean): { name: string; body: string } {
+function vmBody(name: string, paused: boolean): { name: string; body: string; paused: boolean } {
   const vm = parse(tinyVm(name)) as { spec: { template: { spec: Record<string, unknown> } } };
   if (paused) vm.spec.template.spec['startStrategy'] = 'Paused';
-  return { name, body: JSON.stringify(vm) };
+  return { name, body: JSON.stringify(vm), paused };
 }
 
 /**
@@ -703,10 +750,64 @@ function helperProcesses(hikubePid: number, dataDir: string): { pid: number; cmd
 }
 
 /** `bin/hikube up` as a child; resolves once it prints its URL. */
-async function startChild(dataDir: string, accel: string): Promise<{ child: ChildProcess; ep: Endpoint; stderr: () => string }> {
+/** A Chrome DevTools protocol session on the child's inspector: to force a GC and read its heap. */
+class Inspector {
+  private nextId = 1;
+  private readonly pending = new Map<number, (msg: { result?: unknown; error?: { message?: string } }) => void>();
+
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const msg = JSON.parse(data.toString('utf8')) as { id?: number; result?: unknown; error?: { message?: string } };
+      if (msg.id === undefined) return;
+      this.pending.get(msg.id)?.(msg);
+      this.pending.delete(msg.id);
+    });
+  }
+
+  static async connect(url: string): Promise<Inspector> {
+    const ws = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new Inspector(ws);
+  }
+
+  call<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, (msg) => {
+        if (msg.error !== undefined) reject(new Error(`${method}: ${msg.error.message ?? 'error'}`));
+        else resolve(msg.result as T);
+      });
+      this.ws.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+interface ChildPlatform {
+  child: ChildProcess;
+  ep: Endpoint;
+  inspector: Inspector;
+  stderr: () => string;
+}
+
+/**
+ * `bin/hikube up` as a child, with the inspector on a loopback port (NODE_OPTIONS) so that the
+ * bench can force a GC in it; resolves once it prints its URL.
+ */
+async function startChild(dataDir: string, accel: string): Promise<ChildPlatform> {
   const bin = fileURLToPath(new URL('../../bin/hikube', import.meta.url));
   const child = spawn(bin, ['up', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
-    env: { ...process.env, HIKUBE_ACCEL: accel },
+    env: {
+      ...process.env,
+      HIKUBE_ACCEL: accel,
+      NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --inspect=127.0.0.1:0`.trim(),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -727,9 +828,37 @@ async function startChild(dataDir: string, accel: string): Promise<{ child: Chil
       reject(new Error(`hikube up exited ${String(code)}: ${stderr}`));
     });
   });
+  const debuggerUrl = /Debugger listening on (ws:\/\/\S+)/.exec(stderr)?.[1];
+  if (debuggerUrl === undefined) throw new Error(`hikube up: no inspector URL in its stderr: ${stderr}`);
+  const inspector = await Inspector.connect(debuggerUrl);
   const ca = await readFile(join(dataDir, 'pki', 'ca.crt'), 'utf8');
   const token = (await readFile(join(dataDir, 'pki', 'admin.token'), 'utf8')).trim();
-  return { child, ep: { base: url, token, ca }, stderr: () => stderr };
+  return { child, ep: { base: url, token, ca }, inspector, stderr: () => stderr };
+}
+
+interface MemorySample {
+  /** VmRSS, median of 5 samples over 0.8 s, as the process runs (KiB) */
+  rssKiB: number;
+  /** VmRSS after two forced full GCs (KiB) */
+  rssAfterGcKiB: number;
+  /** process.memoryUsage() after those GCs (bytes) */
+  heapUsed: number;
+  external: number;
+  fds: number;
+}
+
+async function memorySample(pid: number, inspector: Inspector): Promise<MemorySample> {
+  const rssKiB = await sampleRss(pid);
+  await inspector.call('HeapProfiler.collectGarbage');
+  await inspector.call('HeapProfiler.collectGarbage');
+  await sleep(300);
+  const rssAfterGcKiB = await sampleRss(pid, 3, 100);
+  const evaluated = await inspector.call<{ result: { value: string } }>('Runtime.evaluate', {
+    expression: 'JSON.stringify(process.memoryUsage())',
+    returnByValue: true,
+  });
+  const usage = JSON.parse(evaluated.result.value) as { heapUsed: number; external: number };
+  return { rssKiB, rssAfterGcKiB, heapUsed: usage.heapUsed, external: usage.external, fds: fdCount(pid) };
 }
 
 // --- the phases ---
@@ -744,6 +873,8 @@ interface WaveSummary {
   createToRunning: { p50Ms: number; p95Ms: number; maxMs: number; minMs: number };
   /** medians of the steps, each from the create request */
   stepsP50Ms: { response: number; vmiSeen: number; scheduled: number; running: number };
+  /** median time between successive VMIs reaching Running (the node agent's pace once it is behind) */
+  runningIntervalP50Ms: number;
   createToMarker?: { p50Ms: number; p95Ms: number; maxMs: number; seen: number };
   wallSeconds: number;
   met: boolean;
@@ -772,6 +903,13 @@ function summarise(rows: WaveVm[], paused: boolean, serial: boolean, wallMs: num
       scheduled: r1(median(rows.map((r) => r.scheduledMs))),
       running: r1(median(running)),
     },
+    runningIntervalP50Ms: r1(
+      median(
+        sorted(rows.map((r) => r.sentAtMs + r.runningMs).filter((x) => !Number.isNaN(x)))
+          .map((x, i, all) => x - (all[i - 1] ?? NaN))
+          .slice(1),
+      ),
+    ),
     wallSeconds: r1(wallMs / 1000),
     met:
       failed.length === 0 && pct(running, 50) < TARGETS.runningP50Ms && pct(running, 95) < TARGETS.runningP95Ms,
@@ -794,19 +932,20 @@ function summarise(rows: WaveVm[], paused: boolean, serial: boolean, wallMs: num
   return out;
 }
 
-/** (c): the RSS of `hikube up` with no VM, then with MEM_PAUSED paused + MEM_RUNNING running VMs. */
+/**
+ * (c): the memory of `hikube up` with no VM (after one create/delete cycle, so that it includes the
+ * code and caches any VM needs), then with MEM_PAUSED paused + MEM_RUNNING running VMs.
+ */
 async function memoryPhase(
   client: Client,
-  up: { child: ChildProcess; ep: Endpoint; stderr: () => string },
+  up: ChildPlatform,
   childDir: string,
   log: (msg: string) => void,
 ): Promise<Record<string, unknown>> {
   const pid = up.child.pid ?? 0;
   await createNamespace(up.ep, NS);
-  await sleep(3000);
-  const rssCold = await sampleRss(pid);
-  const fdCold = fdCount(pid);
-  // one create/delete cycle first, so that the idle figure includes the code and caches any VM needs
+  await sleep(2000);
+  const fresh = await memorySample(pid, up.inspector);
   log('    warm-up cycle: 1 paused + 1 running VM, created and deleted');
   await client.wave({
     ep: up.ep,
@@ -817,10 +956,10 @@ async function memoryPhase(
     serial: { dataDir: childDir, marker: MARKER },
   });
   await clearNamespace(up.ep, NS, childDir);
-  await sleep(5000);
-  const rss0 = await sampleRss(pid);
-  const fd0 = fdCount(pid);
-  log(`    idle: ${r1(rssCold / 1024)} MiB fresh, ${r1(rss0 / 1024)} MiB after the warm-up cycle; creating the VMs`);
+  await sleep(3000);
+  const idle = await memorySample(pid, up.inspector);
+  const mib = (kib: number): number => r1(kib / 1024);
+  log(`    idle: ${mib(idle.rssAfterGcKiB)} MiB after GC (${mib(idle.rssKiB)} MiB before); creating the VMs`);
   const rows = await client.wave({
     ep: up.ep,
     namespace: NS,
@@ -830,62 +969,58 @@ async function memoryPhase(
     ],
     intervalMs: INTERVAL_MS,
     timeoutMs: 180_000,
+    serial: { dataDir: childDir, marker: MARKER },
   });
-  const failed = rows.filter((r) => Number.isNaN(r.runningMs));
+  const failed = rows.filter((r) => r.failed !== '' || Number.isNaN(r.runningMs));
   if (failed.length > 0)
     throw new Error(
       `(c): ${failed.length} VMs not Running: ${JSON.stringify(failed[0])}\nhikube up said:\n${up.stderr().slice(-3000)}`,
     );
-  // let the running guests boot, and a guest-agent poll round (every 5 s) pass
-  await until(
-    'the running guests of (c) to be ready',
-    () =>
-      Array.from({ length: MEM_RUNNING }, (_, i) => runDirOf(childDir, NS, `mr${i}`)).every(
-        (d) => d !== undefined && fileHas(join(d, 'serial.log'), MARKER),
-      ),
-    120_000,
-    200,
-  );
+  // one guest-agent poll round (every 5 s) and a few serial-console reconnects pass
   await sleep(6000);
   const n = MEM_PAUSED + MEM_RUNNING;
-  const rssM = await sampleRss(pid);
-  const fdM = fdCount(pid);
-  const status = procStatus(pid);
+  const loaded = await memorySample(pid, up.inspector);
+  const threads = procStatus(pid)['Threads'] ?? null;
+  const peakKiB = procStatus(pid)['VmHWM'] ?? NaN;
   const qemus = qemuPids(childDir);
-  const qemuRss = qemus.map((q) => rssKiB(q) / 1024);
-  const runningPids = new Set(
-    Array.from({ length: MEM_RUNNING }, (_, i) => qemuPids(`guest=${NS}/mr${i},`)).flat(),
-  );
+  const qemuRss = new Map(qemus.map((q) => [q, rssKiB(q) / 1024]));
+  const runningPids = new Set(Array.from({ length: MEM_RUNNING }, (_, i) => qemuPids(`guest=${NS}/mr${i},`)).flat());
   const helpers = helperProcesses(pid, childDir);
-  log(`    with ${n} VMs: ${r1(rssM / 1024)} MiB, ${qemus.length} QEMUs, ${helpers.length} other processes; deleting them`);
+  log(
+    `    with ${n} VMs: ${mib(loaded.rssAfterGcKiB)} MiB after GC (${mib(loaded.rssKiB)} MiB before), ${qemus.length} QEMUs, ${helpers.length} other processes; deleting them`,
+  );
   const cleanup = await clearNamespace(up.ep, NS, childDir);
-  await sleep(3000);
-  const rssAfter = await sampleRss(pid);
-  const perVmMiB = (rssM - rss0) / n / 1024;
-  const pausedRss = qemuRss.filter((_, i) => !runningPids.has(qemus[i] ?? 0));
-  const runningRss = qemuRss.filter((_, i) => runningPids.has(qemus[i] ?? 0));
+  await sleep(2000);
+  const after = await memorySample(pid, up.inspector);
+  const perVm = (a: number, b: number): number => r2((a - b) / n);
+  const perVmMiB = (loaded.rssAfterGcKiB - idle.rssAfterGcKiB) / n / 1024;
+  const pausedRss = qemus.filter((q) => !runningPids.has(q)).map((q) => qemuRss.get(q) ?? NaN);
+  const runningRss = qemus.filter((q) => runningPids.has(q)).map((q) => qemuRss.get(q) ?? NaN);
+  const view = (m: MemorySample): Record<string, number> => ({
+    rssMiB: mib(m.rssKiB),
+    rssAfterGcMiB: mib(m.rssAfterGcKiB),
+    heapUsedMiB: r1(m.heapUsed / 2 ** 20),
+    externalMiB: r1(m.external / 2 ** 20),
+    fds: m.fds,
+  });
   return {
     vms: n,
     paused: MEM_PAUSED,
     running: MEM_RUNNING,
-    hikubeRssMiB: {
-      idleFresh: r1(rssCold / 1024),
-      idleAfterWarmup: r1(rss0 / 1024),
-      withVms: r1(rssM / 1024),
-      afterDeletingThem: r1(rssAfter / 1024),
-      peak: r1((status['VmHWM'] ?? NaN) / 1024),
-    },
+    hikube: { fresh: view(fresh), idle: view(idle), withVms: view(loaded), afterDeletingThem: view(after) },
+    hikubePeakRssMiB: mib(peakKiB),
+    hikubeThreadsWithVms: threads,
     perVmMiB: r2(perVmMiB),
-    perVmMiBFromFreshIdle: r2((rssM - rssCold) / n / 1024),
-    hikubeThreads: status['Threads'] ?? null,
-    fds: { idleFresh: fdCold, idle: fd0, withVms: fdM, perVm: r2((fdM - fd0) / n) },
+    perVmMiBWithoutGc: r2((loaded.rssKiB - idle.rssKiB) / n / 1024),
+    perVmHeapKiB: perVm(loaded.heapUsed / 1024, idle.heapUsed / 1024),
+    perVmFds: perVm(loaded.fds, idle.fds),
     qemuProcesses: qemus.length,
     qemuRssMiB: {
       pausedMedian: r1(median(pausedRss)),
       runningMedian: r1(median(runningRss)),
-      total: r0(qemuRss.reduce((a, b) => a + b, 0)),
+      total: r0([...qemuRss.values()].reduce((a, b) => a + b, 0)),
     },
-    perVmOverRunningQemuRss: r2(perVmMiB / median(runningRss)),
+    perVmPercentOfRunningQemuRss: r1((100 * perVmMiB) / median(runningRss)),
     helperProcesses: helpers,
     cleanupSeconds: r1(cleanup),
     met: perVmMiB <= TARGETS.perVmMiB && helpers.length === 0,
@@ -900,6 +1035,36 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Diagnostics for (a): how long each launch spends in the external tools the node agent runs. The
+ * platform gets these adapter objects by reference, so wrapping their methods here times every
+ * call the agent makes (while `on` is set).
+ */
+class ToolTimes {
+  on = false;
+  readonly ms: Record<string, number[]> = { qemuImgCreate: [], genisoimage: [], qemuLaunch: [] };
+
+  install(): void {
+    const wrap = <A extends unknown[], R>(label: string, fn: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        const t0 = performance.now();
+        try {
+          return await fn(...args);
+        } finally {
+          if (this.on) this.ms[label]?.push(performance.now() - t0);
+        }
+      };
+    qemuImg.createBlank = wrap('qemuImgCreate', qemuImg.createBlank.bind(qemuImg));
+    qemuImg.createOverlay = wrap('qemuImgCreate', qemuImg.createOverlay.bind(qemuImg));
+    genisoimage.build = wrap('genisoimage', genisoimage.build.bind(genisoimage));
+    qemuProcesses.launch = wrap('qemuLaunch', qemuProcesses.launch.bind(qemuProcesses));
+  }
+
+  medians(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.ms).map(([k, v]) => [k, r1(median(v))]));
+  }
 }
 
 async function main(): Promise<void> {
@@ -933,6 +1098,8 @@ async function main(): Promise<void> {
 
   try {
     const t0 = performance.now();
+    const tools = new ToolTimes();
+    tools.install();
     platform = await startPlatform({ dataDir, host: '127.0.0.1', port: 0 });
     results['platformStartSeconds'] = r1((performance.now() - t0) / 1000);
     results['accel'] = platform.accel;
@@ -964,44 +1131,87 @@ async function main(): Promise<void> {
     // (a) baseline: the same argv, launched bare (paused, daemonized), one at a time
     log(`(a) baseline: ${LAUNCHES} bare launches of the same QEMU argv (-S -daemonize, then QMP)`);
     const launchArgv = bareArgv(platformArgv, warmDir, bareDir, 'paused-daemon');
-    const launches: LaunchResult[] = [];
-    for (let i = 0; i < LAUNCHES; i++) {
-      launches.push(
-        await client.bareLaunch({
-          argv: launchArgv,
-          qmp: join(bareDir, 'qmp.sock'),
-          pidfile: join(bareDir, 'qemu.pid'),
-          timeoutMs: 30_000,
-        }),
-      );
-    }
-    const launchQmp = launches.map((l) => l.qmpMs);
-    const bareLaunch = {
-      launches: LAUNCHES,
-      daemonizedP50Ms: r1(median(launches.map((l) => l.daemonizedMs))),
-      qmpP50Ms: r1(median(launchQmp)),
-      qmpP95Ms: r1(pct(launchQmp, 95)),
-      samplesMs: launchQmp.map(r1),
+    const bareLaunches = async (): Promise<Record<string, number | number[]>> => {
+      const launches: LaunchResult[] = [];
+      for (let i = 0; i < LAUNCHES; i++) {
+        launches.push(
+          await client.bareLaunch({
+            argv: launchArgv,
+            qmp: join(bareDir, 'qmp.sock'),
+            pidfile: join(bareDir, 'qemu.pid'),
+            timeoutMs: 30_000,
+          }),
+        );
+      }
+      const qmp = launches.map((l) => l.qmpMs);
+      return {
+        launches: LAUNCHES,
+        daemonizedP50Ms: r1(median(launches.map((l) => l.daemonizedMs))),
+        qmpP50Ms: r1(median(qmp)),
+        qmpP95Ms: r1(pct(qmp, 95)),
+        samplesMs: qmp.map(r1),
+      };
     };
+    const bareLaunch = await bareLaunches();
 
-    // (a) the big wave, paused
-    log(`(a) ${VMS_PAUSED} paused VMs, created ${INTERVAL_MS} ms apart`);
+    // (a) the big wave, paused. A paused tiny QEMU holds ~150 MiB (kernel and initrd are loaded
+    // into guest RAM before -S takes effect; the TCG buffer): on a shared machine, do not go
+    // beyond what is available, less 2 GiB.
+    const available = meminfo()['MemAvailable'] ?? 0;
+    const fit = Math.floor((available - 2 * 2 ** 30) / (160 * 2 ** 20));
+    const pausedVms = Math.max(1, Math.min(VMS_PAUSED, fit));
+    if (pausedVms < VMS_PAUSED) log(`(a) only ${pausedVms} paused VMs fit in the available memory`);
+    log(`(a) ${pausedVms} paused VMs, created ${INTERVAL_MS} ms apart`);
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
+    tools.on = true;
     let w0 = performance.now();
     const pausedRows = await client.wave({
       ep,
       namespace: NS,
-      vms: Array.from({ length: VMS_PAUSED }, (_, i) => vmBody(`p${i}`, true)),
+      vms: Array.from({ length: pausedVms }, (_, i) => vmBody(`p${i}`, true)),
       intervalMs: INTERVAL_MS,
       timeoutMs: 180_000,
     });
     const pausedWall = performance.now() - w0;
     loop.disable();
+    tools.on = false;
     const pausedQemus = qemuPids(dataDir).length;
     const paused = summarise(pausedRows, true, false, pausedWall);
-    log(`    p50 ${paused.createToRunning.p50Ms} ms, p95 ${paused.createToRunning.p95Ms} ms; ${pausedQemus} QEMUs; cleaning up`);
+    log(
+      `    p50 ${paused.createToRunning.p50Ms} ms, p95 ${paused.createToRunning.p95Ms} ms; ${pausedQemus} QEMUs; ${LAUNCHES} bare launches again, beside them`,
+    );
+    // the same bare launches with the wave's QEMUs still there: does a crowded host slow QEMU down?
+    const bareLaunchBeside = await bareLaunches();
+    log('    cleaning up');
     const pausedCleanup = await clearNamespace(ep, NS, dataDir);
+
+    // (a) diagnostics: how fast this host starts paused QEMUs that stay up, one at a time and 4 at
+    // a time (the node agent starts one at a time)
+    const batchSize = 2 * LAUNCHES;
+    log(`(a) diagnostics: ${batchSize} bare launches that stay up, 1 at a time, then 4 at a time`);
+    const batchLaunches: { argv: string[]; qmp: string; pidfile: string }[] = [];
+    for (let i = 0; i < batchSize; i++) {
+      const dir = join(bareDir, `l${i}`);
+      await mkdir(dir, { recursive: true });
+      for (const f of readdirSync(bareDir)) if (/\.(iso|qcow2)$/.test(f)) copyFileSync(join(bareDir, f), join(dir, f));
+      batchLaunches.push({
+        argv: bareArgv(platformArgv, warmDir, dir, 'paused-daemon'),
+        qmp: join(dir, 'qmp.sock'),
+        pidfile: join(dir, 'qemu.pid'),
+      });
+    }
+    const throughput: Record<string, Record<string, number>> = {};
+    for (const concurrency of [1, 4]) {
+      const r = await client.bareLaunchBatch({ launches: batchLaunches, concurrency });
+      throughput[`concurrency${concurrency}`] = {
+        launches: batchSize,
+        perSecond: r1((batchSize / r.totalMs) * 1000),
+        launchP50Ms: r1(median(r.launchMs)),
+        launchP95Ms: r1(pct(r.launchMs, 95)),
+      };
+      await sleep(1000);
+    }
 
     // (a) the small wave, unpaused: the guests boot, concurrently, under TCG
     log(`(a) ${VMS_UNPAUSED} unpaused VMs, created ${INTERVAL_MS} ms apart (waiting for their ready markers too)`);
@@ -1021,6 +1231,9 @@ async function main(): Promise<void> {
       paused: {
         ...paused,
         qemusRunningAtEnd: pausedQemus,
+        requested: VMS_PAUSED,
+        externalToolsP50Ms: tools.medians(),
+        memAvailableGiBBefore: r1(available / 2 ** 30),
         cleanupSeconds: r1(pausedCleanup),
         eventLoopDelayMs: {
           p50: r1(loop.percentile(50) / 1e6),
@@ -1030,7 +1243,9 @@ async function main(): Promise<void> {
       },
       unpaused: { ...unpaused, cleanupSeconds: r1(unpausedCleanup) },
       bareLaunch,
-      ratioP50ToBareLaunch: r1(paused.createToRunning.p50Ms / bareLaunch.qmpP50Ms),
+      bareLaunchBesideTheWave: bareLaunchBeside,
+      bareLaunchThroughput: throughput,
+      ratioP50ToBareLaunch: r1(paused.createToRunning.p50Ms / (bareLaunch['qmpP50Ms'] as number)),
       kubevirtP50OverOursP50: r0(KUBEVIRT.vmiCreationToRunningP50Ms / paused.createToRunning.p50Ms),
       kubevirtP95OverOursP95: r0(KUBEVIRT.vmiCreationToRunningP95Ms / paused.createToRunning.p95Ms),
     };
@@ -1086,6 +1301,7 @@ async function main(): Promise<void> {
     child = up.child;
     results['memory'] = await memoryPhase(client, up, childDir, log);
     log('    stopping hikube up (SIGTERM)');
+    up.inspector.close();
     await stopChild(child);
     child = undefined;
   } finally {
@@ -1113,16 +1329,16 @@ function report(results: Record<string, unknown>): void {
     paused: WaveSummary & { eventLoopDelayMs: Record<string, number> };
     unpaused: WaveSummary;
     bareLaunch: Record<string, number>;
+    bareLaunchBesideTheWave: Record<string, number>;
     ratioP50ToBareLaunch: number;
     kubevirtP50OverOursP50: number;
     kubevirtP95OverOursP95: number;
   };
   const b = results['bootToMarker'] as Record<string, number | boolean>;
   const mem = results['memory'] as Record<string, unknown> & {
-    hikubeRssMiB: Record<string, number>;
+    hikube: Record<string, Record<string, number>>;
     qemuRssMiB: Record<string, number>;
     helperProcesses: unknown[];
-    fds: Record<string, number>;
   };
   const yes = (v: unknown): string => (v === true ? 'yes' : 'NO');
   const wave = (w: WaveSummary): string =>
@@ -1133,7 +1349,7 @@ function report(results: Record<string, unknown>): void {
     [
       `(a) ${c.paused.vms} paused VMs, ${c.paused.intervalMs} ms apart: create -> VMI Running`,
       wave(c.paused),
-      `bare QEMU launch p50 ${c.bareLaunch['qmpP50Ms']} ms; KubeVirt p50 18 s, p95 28 s`,
+      `bare QEMU launch p50 ${c.bareLaunch['qmpP50Ms']} ms (${c.bareLaunchBesideTheWave['qmpP50Ms']} ms beside the wave); KubeVirt p50 18 s, p95 28 s`,
       `${c.ratioP50ToBareLaunch}x bare; KubeVirt/us ${c.kubevirtP50OverOursP50}x (p50), ${c.kubevirtP95OverOursP95}x (p95)`,
       `p50 < ${TARGETS.runningP50Ms} ms, p95 < ${TARGETS.runningP95Ms} ms`,
       yes(c.paused.met),
@@ -1164,15 +1380,15 @@ function report(results: Record<string, unknown>): void {
     ],
     [
       `(c) hikube RSS per VM (${mem['vms'] as number} VMs: ${mem['paused'] as number} paused + ${mem['running'] as number} running)`,
-      `${mem['perVmMiB'] as number} MiB (${mem.hikubeRssMiB['idleAfterWarmup']} -> ${mem.hikubeRssMiB['withVms']} MiB)`,
+      `${mem['perVmMiB'] as number} MiB (${mem.hikube['idle']?.['rssAfterGcMiB'] ?? NaN} -> ${mem.hikube['withVms']?.['rssAfterGcMiB'] ?? NaN} MiB after GC; ${mem['perVmMiBWithoutGc'] as number} MiB without)`,
       `QEMU RSS ${mem.qemuRssMiB['runningMedian']} MiB running, ${mem.qemuRssMiB['pausedMedian']} MiB paused; KubeVirt launcher 240 MiB`,
-      `${mem['perVmOverRunningQemuRss'] as number}x QEMU`,
+      `${mem['perVmPercentOfRunningQemuRss'] as number}% of a running QEMU`,
       `<= ${TARGETS.perVmMiB} MiB`,
       yes(mem['perVmMiB'] as number <= TARGETS.perVmMiB),
     ],
     [
       `(c) helper processes per VM besides QEMU`,
-      `${mem.helperProcesses.length} (fds per VM: ${mem.fds['perVm']})`,
+      `${mem.helperProcesses.length} (fds per VM: ${mem['perVmFds'] as number})`,
       'KubeVirt: virt-launcher pod',
       '-',
       '0',
@@ -1188,9 +1404,12 @@ function report(results: Record<string, unknown>): void {
     console.log(r.map((cell, j) => cell.padEnd(widths[j] ?? 0)).join('  '));
     if (i === 0) console.log(widths.map((n) => '-'.repeat(n)).join('  '));
   });
-  const p = c.paused;
+  const p = c.paused as typeof c.paused & { externalToolsP50Ms: Record<string, number> };
+  const tools = p.externalToolsP50Ms;
   console.log(
-    `\n(a) steps, p50 from the create request (paused wave): response ${p.stepsP50Ms.response} ms, VMI seen ${p.stepsP50Ms.vmiSeen} ms, Scheduled ${p.stepsP50Ms.scheduled} ms, Running ${p.stepsP50Ms.running} ms; platform event-loop delay p99 ${p.eventLoopDelayMs['p99']} ms, max ${p.eventLoopDelayMs['max']} ms`,
+    `\n(a) paused wave, p50 from the create request: response ${p.stepsP50Ms.response} ms, VMI seen ${p.stepsP50Ms.vmiSeen} ms, Scheduled ${p.stepsP50Ms.scheduled} ms, Running ${p.stepsP50Ms.running} ms.` +
+      `\n    One VMI reaches Running every ${p.runningIntervalP50Ms} ms (p50); per launch, the node agent spends p50 ${tools['qemuImgCreate']} ms in qemu-img create, ${tools['genisoimage']} ms in genisoimage, ${tools['qemuLaunch']} ms launching QEMU.` +
+      `\n    Platform event-loop delay p99 ${p.eventLoopDelayMs['p99']} ms, max ${p.eventLoopDelayMs['max']} ms.`,
   );
 }
 

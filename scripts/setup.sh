@@ -13,6 +13,7 @@ packages=(
   busybox-static cpio xz-utils zstd           # the hikube/tiny initramfs
   mmdebstrap e2fsprogs                        # the debian:12 root filesystem and its ext4 disk
   openssh-client                              # hikube ssh
+  chromium                                    # the web console's end-to-end tests (playwright-core)
   prometheus                                  # promtool, which checks /metrics in the tests
 )
 need=()
@@ -32,6 +33,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npx tsc -p tsconfig.json
+npm run build:web
 
 scripts/images/build-all.sh
 echo "setup: done"

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Builds, lints, checks formatting and runs every test (unit, HTTP in process, end to end with real
-# kubectl, client-node and QEMU guests).
+# kubectl, client-node, QEMU guests and Chromium against the console).
 # Usage: scripts/test.sh [FILTER]   FILTER narrows to test files whose path contains it (and skips lint).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json
+npx tsc -p web/tsconfig.json
+npm run --silent build:web >/dev/null
 filter="${1:-}"
 if [ -z "$filter" ]; then
-  npx eslint src test bench
-  npx prettier --check src test bench >/dev/null || { npx prettier --check src test bench; exit 1; }
+  npx eslint src test bench web
+  npx prettier --check src test bench web >/dev/null || { npx prettier --check src test bench web; exit 1; }
 fi
 mapfile -t files < <(find dist/test -name '*.test.js' | sort | grep -F -- "$filter")
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files match '$filter'" >&2; exit 1; fi

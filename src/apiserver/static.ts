@@ -11,7 +11,16 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 /** Paths that belong to the API (and the metrics endpoint), never to the console. */
-export const API_PREFIXES = ['/api', '/apis', '/openapi', '/version', '/healthz', '/readyz', '/livez', '/metrics'];
+export const API_PREFIXES = [
+  '/api',
+  '/apis',
+  '/openapi',
+  '/version',
+  '/healthz',
+  '/readyz',
+  '/livez',
+  '/metrics',
+];
 
 /** Where the console's URLs live; `/` serves its page too. */
 export const CONSOLE_PREFIX = '/console';
@@ -150,7 +159,10 @@ function send(req: IncomingMessage, res: ServerResponse, entry: CachedFile, page
 }
 
 function sendText(res: ServerResponse, code: number, text: string): true {
-  res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(code, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
   res.end(text);
   return true;
 }

@@ -69,7 +69,12 @@ async function create(args: string[]): Promise<void> {
     (k) => values[k as keyof typeof values] !== undefined,
   );
   if (sources.length > 1) throw new UsageError(`give at most one of --${sources.join(', --')}`);
-  if (values.size === undefined && values['from-disk'] === undefined && values['from-datasource'] === undefined && values.upload === undefined)
+  if (
+    values.size === undefined &&
+    values['from-disk'] === undefined &&
+    values['from-datasource'] === undefined &&
+    values.upload === undefined
+  )
     throw new UsageError('disk create needs --size (e.g. --size 10Gi)');
   if (values.size !== undefined && parseQuantity(values.size) === undefined)
     throw new UsageError(`--size ${JSON.stringify(values.size)} is not a quantity such as 10Gi`);
@@ -96,9 +101,13 @@ async function create(args: string[]): Promise<void> {
   const spec: Record<string, unknown> = { storage };
   if (values['from-url'] !== undefined)
     spec['source'] = {
-      http: { url: values['from-url'], ...(values.checksum !== undefined ? { checksum: values.checksum } : {}) },
+      http: {
+        url: values['from-url'],
+        ...(values.checksum !== undefined ? { checksum: values.checksum } : {}),
+      },
     };
-  else if (values['from-disk'] !== undefined) spec['source'] = { pvc: { name: values['from-disk'], namespace } };
+  else if (values['from-disk'] !== undefined)
+    spec['source'] = { pvc: { name: values['from-disk'], namespace } };
   else if (values['from-datasource'] !== undefined)
     spec['sourceRef'] = { kind: 'DataSource', name: values['from-datasource'] };
   else spec['source'] = { blank: {} };
@@ -124,7 +133,12 @@ interface Claim extends KubeObject {
 }
 interface Dv extends KubeObject {
   spec: {
-    source?: { http?: { url: string }; pvc?: { name: string; namespace?: string }; upload?: object; blank?: object };
+    source?: {
+      http?: { url: string };
+      pvc?: { name: string; namespace?: string };
+      upload?: object;
+      blank?: object;
+    };
     sourceRef?: { name: string };
   };
   status?: { phase?: string; progress?: string };
@@ -145,23 +159,30 @@ async function list(args: string[]): Promise<void> {
   });
   const format = values.output as OutputFormat;
   if (!OUTPUT_FORMATS.includes(format))
-    throw new UsageError(`unknown output format ${JSON.stringify(values.output)}: use ${OUTPUT_FORMATS.join('|')}`);
+    throw new UsageError(
+      `unknown output format ${JSON.stringify(values.output)}: use ${OUTPUT_FORMATS.join('|')}`,
+    );
   const c = loadClient(values);
   const all = values['all-namespaces'] === true;
   const namespace = all ? undefined : (values.namespace ?? c.namespace);
   const claims = (await c.call<{ items: Claim[] }>('GET', pvcPath(namespace))).value.items;
   if (format === 'json' || format === 'yaml' || format === 'name') {
-    if (format === 'name') process.stdout.write(claims.map((o) => `persistentvolumeclaim/${o.metadata.name ?? ''}\n`).join(''));
+    if (format === 'name')
+      process.stdout.write(claims.map((o) => `persistentvolumeclaim/${o.metadata.name ?? ''}\n`).join(''));
     else {
       const value = { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: claims };
-      process.stdout.write(`${format === 'json' ? JSON.stringify(value, null, 2) : stringify(value).trimEnd()}\n`);
+      process.stdout.write(
+        `${format === 'json' ? JSON.stringify(value, null, 2) : stringify(value).trimEnd()}\n`,
+      );
     }
     return;
   }
   const nsPart = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
-  const dvs = (await c.call<{ items: Dv[] }>('GET', `/apis/cdi.kubevirt.io/v1beta1${nsPart}/datavolumes`)).value.items;
-  const vmis = (await c.call<{ items: Vmi[] }>('GET', `/apis/kubevirt.io/v1${nsPart}/virtualmachineinstances`)).value
-    .items;
+  const dvs = (await c.call<{ items: Dv[] }>('GET', `/apis/cdi.kubevirt.io/v1beta1${nsPart}/datavolumes`))
+    .value.items;
+  const vmis = (
+    await c.call<{ items: Vmi[] }>('GET', `/apis/kubevirt.io/v1${nsPart}/virtualmachineinstances`)
+  ).value.items;
   const key = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
   const rows = claims.map((claim) => {
     const dv = dvs.find((d) => key(d) === key(claim));
@@ -221,10 +242,15 @@ async function resize(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...connectionOptions, wait: { type: 'boolean', default: false }, timeout: { type: 'string', default: '120' } },
+    options: {
+      ...connectionOptions,
+      wait: { type: 'boolean', default: false },
+      timeout: { type: 'string', default: '120' },
+    },
   });
   const [name, size] = positionals;
-  if (name === undefined || size === undefined) throw new UsageError(`disk resize needs NAME and SIZE\n${USAGE}`);
+  if (name === undefined || size === undefined)
+    throw new UsageError(`disk resize needs NAME and SIZE\n${USAGE}`);
   const want = parseQuantity(size);
   if (want === undefined) throw new UsageError(`${JSON.stringify(size)} is not a quantity such as 20Gi`);
   const c = loadClient(values);
@@ -241,13 +267,20 @@ async function resize(args: string[]): Promise<void> {
   process.stdout.write(`disk ${name} is now ${size}\n`);
 }
 
-async function waitCapacity(c: KubeClient, namespace: string, name: string, bytes: number, timeoutS: number): Promise<void> {
+async function waitCapacity(
+  c: KubeClient,
+  namespace: string,
+  name: string,
+  bytes: number,
+  timeoutS: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutS * 1000;
   for (;;) {
     const { value } = await c.call<Claim>('GET', pvcPath(namespace, name));
     const have = parseQuantity(value.status?.capacity?.storage ?? '0')?.value ?? 0;
     if (have >= bytes) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutS}s waiting for disk ${name} to grow`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutS}s waiting for disk ${name} to grow`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -275,7 +308,9 @@ async function remove(args: string[]): Promise<void> {
         (v) =>
           v.status?.phase !== 'Succeeded' &&
           v.status?.phase !== 'Failed' &&
-          (v.spec.volumes ?? []).some((vol) => (vol.persistentVolumeClaim?.claimName ?? vol.dataVolume?.name) === name),
+          (v.spec.volumes ?? []).some(
+            (vol) => (vol.persistentVolumeClaim?.claimName ?? vol.dataVolume?.name) === name,
+          ),
       )
       .map((v) => v.metadata.name ?? '');
     process.stdout.write(

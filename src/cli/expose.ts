@@ -37,25 +37,33 @@ export async function runExpose(args: string[]): Promise<void> {
     },
   });
   const [what, target] = positionals;
-  if ((what !== 'vm' && what !== 'vmi' && what !== 'virtualmachine' && what !== 'virtualmachineinstance') || target === undefined)
+  if (
+    (what !== 'vm' && what !== 'vmi' && what !== 'virtualmachine' && what !== 'virtualmachineinstance') ||
+    target === undefined
+  )
     throw new UsageError('expose needs a VM, e.g. `hikube expose vm web --port 80 --type LoadBalancer`');
   const port = Number(values.port);
   if (values.port === undefined || !Number.isInteger(port) || port < 1 || port > 65535)
     throw new UsageError('expose needs --port, the service port (1-65535)');
   const type = values.type as ServiceType;
-  if (!TYPES.includes(type)) throw new UsageError(`--type must be one of ${TYPES.join(', ')}, not ${JSON.stringify(values.type)}`);
+  if (!TYPES.includes(type))
+    throw new UsageError(`--type must be one of ${TYPES.join(', ')}, not ${JSON.stringify(values.type)}`);
   const protocol = values.protocol.toUpperCase();
-  if (protocol !== 'TCP' && protocol !== 'UDP') throw new UsageError(`--protocol must be TCP or UDP, not ${JSON.stringify(values.protocol)}`);
+  if (protocol !== 'TCP' && protocol !== 'UDP')
+    throw new UsageError(`--protocol must be TCP or UDP, not ${JSON.stringify(values.protocol)}`);
   const rawTarget = values['target-port'];
   const targetPort = rawTarget === undefined ? port : /^\d+$/.test(rawTarget) ? Number(rawTarget) : rawTarget;
 
   const client = loadClient(values);
   const namespace = values.namespace ?? client.namespace;
   const isVm = what === 'vm' || what === 'virtualmachine';
-  const r = await client.resolve(isVm ? 'virtualmachines.kubevirt.io' : 'virtualmachineinstances.kubevirt.io');
+  const r = await client.resolve(
+    isVm ? 'virtualmachines.kubevirt.io' : 'virtualmachineinstances.kubevirt.io',
+  );
   const { value: object } = await client.call<Labeled>('GET', resourcePath(r, namespace, target));
   const labels = isVm ? object.spec?.template?.metadata?.labels : object.metadata.labels;
-  const selector = labels !== undefined && Object.keys(labels).length > 0 ? labels : { [VM_NAME_LABEL]: target };
+  const selector =
+    labels !== undefined && Object.keys(labels).length > 0 ? labels : { [VM_NAME_LABEL]: target };
 
   const service: Service = {
     apiVersion: 'v1',
@@ -69,7 +77,7 @@ export async function runExpose(args: string[]): Promise<void> {
           ...(values['port-name'] !== undefined ? { name: values['port-name'] } : {}),
           port,
           targetPort,
-          protocol: protocol as 'TCP' | 'UDP',
+          protocol: protocol,
         },
       ],
       ...(values['load-balancer-ip'] !== undefined ? { loadBalancerIP: values['load-balancer-ip'] } : {}),
@@ -81,5 +89,8 @@ export async function runExpose(args: string[]): Promise<void> {
     : (await client.call<Service>('POST', resourcePath(svcs, namespace), service)).value;
   if (values.output === 'yaml') process.stdout.write(`${stringify(created)}`);
   else if (values.output === 'json') process.stdout.write(`${JSON.stringify(created, null, 2)}\n`);
-  else process.stdout.write(`Service ${created.metadata.name ?? ''} successfully exposed for ${isVm ? 'vm' : 'vmi'} ${target}\n`);
+  else
+    process.stdout.write(
+      `Service ${created.metadata.name ?? ''} successfully exposed for ${isVm ? 'vm' : 'vmi'} ${target}\n`,
+    );
 }

@@ -79,7 +79,9 @@ async function runUpload(args: string[]): Promise<void> {
   const name = first === 'dv' ? second : first;
   const file = values['image-path'] ?? (first === 'dv' ? third : second);
   if (name === undefined || file === undefined)
-    throw new UsageError('image upload needs a name and a file: hikube image upload dv NAME --image-path FILE [--size 10Gi]');
+    throw new UsageError(
+      'image upload needs a name and a file: hikube image upload dv NAME --image-path FILE [--size 10Gi]',
+    );
   const c = loadClient(values);
   const namespace = values.namespace ?? c.namespace;
   await uploadDisk(c, namespace, name, file, {
@@ -111,7 +113,8 @@ export async function uploadDisk(
 ): Promise<void> {
   if (o.create) {
     const size = o.size ?? (await guessSize(file));
-    if (parseQuantity(size) === undefined) throw new UsageError(`--size ${JSON.stringify(size)} is not a quantity such as 10Gi`);
+    if (parseQuantity(size) === undefined)
+      throw new UsageError(`--size ${JSON.stringify(size)} is not a quantity such as 10Gi`);
     await c.call('POST', dvPath(namespace), {
       apiVersion: 'cdi.kubevirt.io/v1beta1',
       kind: 'DataVolume',
@@ -174,7 +177,10 @@ async function guessSize(file: string): Promise<string> {
     await fh.read(head, 0, 32, 0);
     if (head[0] === 0x1f || head.subarray(0, 6).equals(Buffer.from('fd377a585a00', 'hex')))
       throw new UsageError(`${file} is compressed: give the size of the disk with --size (e.g. --size 10Gi)`);
-    const bytes = head.subarray(0, 4).toString('latin1') === 'QFI\xfb' ? Number(head.readBigUInt64BE(24)) : statSync(file).size;
+    const bytes =
+      head.subarray(0, 4).toString('latin1') === 'QFI\xfb'
+        ? Number(head.readBigUInt64BE(24))
+        : statSync(file).size;
     return formatBytes(Math.max(1, Math.ceil(bytes / 1048576)) * 1048576);
   } finally {
     await fh.close();

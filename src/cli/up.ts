@@ -49,7 +49,9 @@ export async function runUp(args: string[]): Promise<void> {
     ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}),
   });
   process.stdout.write(`hikube is up: API server listening on ${platform.url}\n`);
-  process.stdout.write(`console: ${platform.consoleUrl} (log in with the token in ${dataDir}/pki/admin.token)\n`);
+  process.stdout.write(
+    `console: ${platform.consoleUrl} (log in with the token in ${dataDir}/pki/admin.token)\n`,
+  );
   process.stdout.write(`data dir: ${dataDir}\nkubeconfig: ${platform.kubeconfigPath}\n`);
   process.stdout.write(`node ${platform.nodeName}: guests run under ${platform.accel.toUpperCase()}\n`);
   process.stdout.write(`try: kubectl --kubeconfig ${platform.kubeconfigPath} get vm\n`);

@@ -25,7 +25,9 @@ export function podInterfaceName(vmi: VirtualMachineInstance): string | undefine
 }
 
 /** The NetworkAttachmentDefinition each secondary interface joins, as `namespace/name`, keyed by interface. */
-export function secondaryNetworks(vmi: VirtualMachineInstance): Record<string, { namespace: string; name: string }> {
+export function secondaryNetworks(
+  vmi: VirtualMachineInstance,
+): Record<string, { namespace: string; name: string }> {
   const out: Record<string, { namespace: string; name: string }> = {};
   const own = vmi.metadata.namespace ?? 'default';
   for (const { iface } of effectiveInterfaces(vmi.spec)) {

@@ -26,7 +26,9 @@ export interface GuestList {
 }
 
 /** `info usernet` rows of host forwards: protocol, host address and port → guest port. */
-export function parseUsernet(table: string): { protocol: Protocol; host: string; hostPort: number; guestPort: number }[] {
+export function parseUsernet(
+  table: string,
+): { protocol: Protocol; host: string; hostPort: number; guestPort: number }[] {
   const out: { protocol: Protocol; host: string; hostPort: number; guestPort: number }[] = [];
   for (const line of table.split('\n')) {
     const m = /(TCP|UDP)\[HOST_FORWARD\]\s+\d+\s+(\S+)\s+(\d+)\s+\S+\s+(\d+)/.exec(line);
@@ -72,18 +74,23 @@ export class QmpForwards implements GuestForwards {
     const table = (): Promise<string> =>
       guest.command<string>('human-monitor-command', { 'command-line': 'info usernet' });
     const rows = parseUsernet(await table());
-    const existing = rows.find((f) => f.protocol === protocol && f.guestPort === port && f.host === '127.0.0.1');
+    const existing = rows.find(
+      (f) => f.protocol === protocol && f.guestPort === port && f.host === '127.0.0.1',
+    );
     if (existing !== undefined) return { host: '127.0.0.1', port: existing.hostPort };
     const before = new Set(rows.map((f) => `${f.protocol}/${f.hostPort}`));
     const reply = await guest.command<string>('human-monitor-command', {
       'command-line': `hostfwd_add ${nic.netdev} ${protocol}:127.0.0.1:0-:${port}`,
     });
-    if (reply.trim() !== '') throw new ForwardError(`hostfwd_add failed for ${guest.namespace}/${guest.name}: ${reply.trim()}`);
+    if (reply.trim() !== '')
+      throw new ForwardError(`hostfwd_add failed for ${guest.namespace}/${guest.name}: ${reply.trim()}`);
     const added = parseUsernet(await table()).find(
       (f) => f.protocol === protocol && f.guestPort === port && !before.has(`${f.protocol}/${f.hostPort}`),
     );
     if (added === undefined)
-      throw new ForwardError(`no host forward to ${protocol}/${port} of ${guest.namespace}/${guest.name} after adding it`);
+      throw new ForwardError(
+        `no host forward to ${protocol}/${port} of ${guest.namespace}/${guest.name} after adding it`,
+      );
     return { host: '127.0.0.1', port: added.hostPort };
   }
 }

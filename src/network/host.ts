@@ -14,7 +14,13 @@ import { effectiveInterfaces } from '../hypervisor/configurators/nics.js';
 import type { NicBackend } from '../hypervisor/machine.js';
 import { DEFAULT_GUEST_ADDRESS, defaultBackend, podInterfaceName, secondaryNetworks } from './default.js';
 import type { Segments } from './segments.js';
-import { NetworkError, type InterfaceAddress, type NetworkSetup, type PreparedNetwork, type Undo } from './setup.js';
+import {
+  NetworkError,
+  type InterfaceAddress,
+  type NetworkSetup,
+  type PreparedNetwork,
+  type Undo,
+} from './setup.js';
 
 /** Namespaces whose NetworkAttachmentDefinitions every namespace may use (Multus' globalNamespaces). */
 export const GLOBAL_NETWORK_NAMESPACES = ['default'];
@@ -52,11 +58,20 @@ export class HostNetworking implements NetworkSetup {
       const ref = secondary[iface.name];
       if (ref === undefined) {
         backends[iface.name] = defaultBackend(this.o.outbound !== false);
-        if (iface.name === pod) addresses[iface.name] = { ipAddress: DEFAULT_GUEST_ADDRESS, ipAddresses: [DEFAULT_GUEST_ADDRESS] };
+        if (iface.name === pod)
+          addresses[iface.name] = { ipAddress: DEFAULT_GUEST_ADDRESS, ipAddresses: [DEFAULT_GUEST_ADDRESS] };
         continue;
       }
       const network = (vmi.spec.networks ?? []).find((n) => n.name === iface.name) as Network;
-      const config = await this.secondary(vmi, iface.name, network, ref, iface.bridge !== undefined);
+      // Bridge is the binding of secondary networks, and the one an interface without a binding gets.
+      const others = [iface.masquerade, iface.sriov, iface.passt, iface.binding].some((b) => b !== undefined);
+      const config = await this.secondary(
+        vmi,
+        iface.name,
+        network,
+        ref,
+        iface.bridge !== undefined || !others,
+      );
       const segments = this.o.segments;
       if (segments === undefined) throw new Error('unreachable: secondary networks checked');
       const names = [vmi.metadata.name ?? '', vmi.spec.hostname].filter(
@@ -78,7 +93,8 @@ export class HostNetworking implements NetworkSetup {
         );
       }
       backends[iface.name] = { kind: 'tap', ifname: attachment.tap };
-      if (attachment.ip !== undefined) addresses[iface.name] = { ipAddress: attachment.ip, ipAddresses: [attachment.ip] };
+      if (attachment.ip !== undefined)
+        addresses[iface.name] = { ipAddress: attachment.ip, ipAddresses: [attachment.ip] };
       joins.push({ ref, iface: iface.name });
     }
     return {
@@ -121,9 +137,15 @@ export class HostNetworking implements NetworkSetup {
         `${what}: a VM may only use NetworkAttachmentDefinitions of its own namespace or of ${GLOBAL_NETWORK_NAMESPACES.join(', ')}`,
       );
     if (network.multus?.default === true)
-      throw new NetworkError('NetworkNotSupported', `${what}: replacing the default network (multus.default) is not supported`);
+      throw new NetworkError(
+        'NetworkNotSupported',
+        `${what}: replacing the default network (multus.default) is not supported`,
+      );
     if (!bridgeBinding)
-      throw new NetworkError('NetworkNotSupported', `${what}: secondary networks take the bridge binding (bridge: {})`);
+      throw new NetworkError(
+        'NetworkNotSupported',
+        `${what}: secondary networks take the bridge binding (bridge: {})`,
+      );
     const raw = this.o.networkConfig(ref.namespace, ref.name);
     if (raw === undefined)
       throw new NetworkError('NetworkNotFound', `${what}: the NetworkAttachmentDefinition does not exist`);
@@ -136,7 +158,11 @@ export class HostNetworking implements NetworkSetup {
         'NetworkNotSupported',
         `${what}: CNI plugin ${JSON.stringify(config.type)} is not supported on this node; use "bridge"`,
       );
-    const reason = this.o.disabledReason ?? (this.o.segments === undefined ? 'secondary networks are not enabled on this node' : await this.hostReason());
+    const reason =
+      this.o.disabledReason ??
+      (this.o.segments === undefined
+        ? 'secondary networks are not enabled on this node'
+        : await this.hostReason());
     if (reason !== undefined)
       throw new NetworkError('NetworkUnavailable', `${what} cannot be set up on this node: ${reason}`);
     return config;

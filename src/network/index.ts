@@ -49,7 +49,9 @@ export function createNetworking(o: NetworkingOptions): Networking {
   const setup = new HostNetworking({
     outbound: options.outbound,
     segments,
-    ...(options.bridges ? {} : { disabledReason: 'secondary networks are disabled on this node (bridges: false)' }),
+    ...(options.bridges
+      ? {}
+      : { disabledReason: 'secondary networks are disabled on this node (bridges: false)' }),
     networkConfig: (namespace, name) => {
       const nad = o.api.get<NetworkAttachmentDefinition>(networkAttachmentDefinitionKind, namespace, name);
       return nad === undefined ? undefined : (nad.spec?.config ?? '');
@@ -70,11 +72,33 @@ export function createNetworking(o: NetworkingOptions): Networking {
         const svc = o.api.get(serviceKind, namespace, name);
         if (svc === undefined) return;
         const port = e.backend.port;
-        if (e.healthy) events.record(svc, 'Normal', 'BackendHealthy', `backend ${e.backend.name} (port ${port}) passes its health check`);
-        else events.record(svc, 'Warning', 'BackendUnhealthy', `backend ${e.backend.name} (port ${port}) taken out: ${e.backend.reason}`);
+        if (e.healthy)
+          events.record(
+            svc,
+            'Normal',
+            'BackendHealthy',
+            `backend ${e.backend.name} (port ${port}) passes its health check`,
+          );
+        else
+          events.record(
+            svc,
+            'Warning',
+            'BackendUnhealthy',
+            `backend ${e.backend.name} (port ${port}) taken out: ${e.backend.reason}`,
+          );
       });
-      const prober = new ReadinessProber(forwards, guestAgentAccess(guests), (uid) => controller.readinessChanged(uid));
-      const controller = new ServiceController({ api: o.api, events, proxy, prober, network: options, nodeName: o.nodeName, log });
+      const prober = new ReadinessProber(forwards, guestAgentAccess(guests), (uid) =>
+        controller.readinessChanged(uid),
+      );
+      const controller = new ServiceController({
+        api: o.api,
+        events,
+        proxy,
+        prober,
+        network: options,
+        nodeName: o.nodeName,
+        log,
+      });
       const unwatch = o.api.watch([virtualMachineInstanceKind], () =>
         forwards.prune(new Set(guests.running().map((g) => g.uid))),
       );
@@ -110,10 +134,18 @@ function guestAgentAccess(guests: GuestList): GuestAgentAccess {
     async exec(uid, command, timeoutMs) {
       const agent = agentOf(uid);
       const [path = '', ...arg] = command;
-      const { pid } = await agent.execute<{ pid: number }>('guest-exec', { path, arg, 'capture-output': true }, timeoutMs);
+      const { pid } = await agent.execute<{ pid: number }>(
+        'guest-exec',
+        { path, arg, 'capture-output': true },
+        timeoutMs,
+      );
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const s = await agent.execute<{ exited: boolean; exitcode?: number }>('guest-exec-status', { pid }, timeoutMs);
+        const s = await agent.execute<{ exited: boolean; exitcode?: number }>(
+          'guest-exec-status',
+          { pid },
+          timeoutMs,
+        );
         if (s.exited) return s.exitcode ?? 1;
         if (Date.now() > deadline) throw new Error(`command did not finish within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 100));

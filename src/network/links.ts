@@ -12,7 +12,12 @@ export interface LinkTool {
   /** Deletes the namespace and everything in it (its bridge, the taps moved into it). */
   deleteNamespace(netns: string): Promise<void>;
   /** A bridge in `netns`, up, with `address` (CIDR) on it when given. */
-  addBridge(netns: string, bridge: string, address: string | undefined, mtu: number | undefined): Promise<void>;
+  addBridge(
+    netns: string,
+    bridge: string,
+    address: string | undefined,
+    mtu: number | undefined,
+  ): Promise<void>;
   /** A persistent tap in the host namespace, where QEMU (which runs there) opens it. */
   addTap(name: string): Promise<void>;
   /** Moves a tap QEMU holds into `netns` and enslaves it to the bridge, up. */

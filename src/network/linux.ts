@@ -11,7 +11,11 @@ function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: 15_000 }, (err, stdout, stderr) => {
       if (err !== null)
-        reject(new Error(`${cmd} ${args.join(' ')}: ${(stderr || err.message).trim().split('\n').slice(-2).join(' ')}`));
+        reject(
+          new Error(
+            `${cmd} ${args.join(' ')}: ${(stderr || err.message).trim().split('\n').slice(-2).join(' ')}`,
+          ),
+        );
       else resolve(stdout);
     });
   });
@@ -95,10 +99,15 @@ export const linuxLinks: LinkTool = {
       });
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.once('error', (e) => reject(new Error(`failed starting dnsmasq: ${e.message} (install dnsmasq)`)));
+      child.once('error', (e) =>
+        reject(new Error(`failed starting dnsmasq: ${e.message} (install dnsmasq)`)),
+      );
       child.once('exit', (code) => {
         if (code === 0 && pidOf(pidfile) !== undefined) resolve();
-        else reject(new Error(`dnsmasq exited with ${String(code)}: ${err.trim().split('\n').slice(-2).join(' ')}`));
+        else
+          reject(
+            new Error(`dnsmasq exited with ${String(code)}: ${err.trim().split('\n').slice(-2).join(' ')}`),
+          );
       });
       child.unref();
     });

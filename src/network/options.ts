@@ -35,15 +35,18 @@ export function resolveNetworkOptions(o: NetworkOptions = {}, env = process.env)
   for (const raw of poolText.map((p) => p.trim()).filter((p) => p !== '')) {
     if (raw.includes('/')) {
       const cidr = parseCidr(raw);
-      if (cidr === undefined) throw new Error(`load balancer pool: ${JSON.stringify(raw)} is not an IPv4 CIDR`);
+      if (cidr === undefined)
+        throw new Error(`load balancer pool: ${JSON.stringify(raw)} is not an IPv4 CIDR`);
       const size = 2 ** (32 - cidr.prefix);
-      for (let n = cidr.network + 1; n < cidr.network + size - 1 && pool.length < MAX_POOL; n++) pool.push(formatIpv4(n));
+      for (let n = cidr.network + 1; n < cidr.network + size - 1 && pool.length < MAX_POOL; n++)
+        pool.push(formatIpv4(n));
     } else if (parseIpv4(raw) !== undefined) pool.push(raw);
     else throw new Error(`load balancer pool: ${JSON.stringify(raw)} is not an IPv4 address`);
   }
   if (pool.length === 0) throw new Error('load balancer pool is empty');
   const cidr = parseCidr(o.serviceCidr ?? '127.16.0.0/16');
-  if (cidr === undefined) throw new Error(`service CIDR ${JSON.stringify(o.serviceCidr)} is not an IPv4 CIDR`);
+  if (cidr === undefined)
+    throw new Error(`service CIDR ${JSON.stringify(o.serviceCidr)} is not an IPv4 CIDR`);
   const size = 2 ** (32 - cidr.prefix);
   return {
     loadBalancerPool: pool,

@@ -59,7 +59,10 @@ export class ReadinessProber {
       const p = target.probe;
       const t: Tracked = {
         target,
-        state: new HealthState({ healthyThreshold: p.successThreshold ?? 1, unhealthyThreshold: p.failureThreshold ?? 3 }),
+        state: new HealthState({
+          healthyThreshold: p.successThreshold ?? 1,
+          unhealthyThreshold: p.failureThreshold ?? 3,
+        }),
         timer: undefined,
         stopped: false,
       };

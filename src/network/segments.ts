@@ -155,7 +155,8 @@ export class Segments {
   destroyAll(): Promise<void> {
     return this.exclusive(async () => {
       for (const state of await this.all()) {
-        for (const a of state.attachments) await this.links.deleteTap(a.tap, state.netns).catch(() => undefined);
+        for (const a of state.attachments)
+          await this.links.deleteTap(a.tap, state.netns).catch(() => undefined);
         await this.teardown(state);
       }
     });

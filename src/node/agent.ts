@@ -171,7 +171,8 @@ export class NodeAgent implements GuestStreams {
   async resizeVolume(path: string, bytes: number): Promise<boolean> {
     for (const rt of this.runtimes.values()) {
       if (!rt.alive()) continue;
-      const devices = await rt.command<{ inserted?: { file?: string; 'node-name'?: string } }[]>('query-block');
+      const devices =
+        await rt.command<{ inserted?: { file?: string; 'node-name'?: string } }[]>('query-block');
       const node = devices.find((d) => d.inserted?.file === path)?.inserted?.['node-name'];
       if (node === undefined) continue;
       await rt.command('block_resize', { 'node-name': node, size: bytes });

@@ -120,7 +120,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   ]);
   // Networking: the NICs' host side for the node agent; services, load balancers and readiness
   // probes over the guests it runs (started below, stopped with the controllers).
-  const network = createNetworking({ api, nodeName, dataDir: options.dataDir, options: options.network, log });
+  const network = createNetworking({
+    api,
+    nodeName,
+    dataDir: options.dataDir,
+    options: options.network,
+    log,
+  });
   const agent = new NodeAgent({
     api,
     events: new EventRecorder(api, 'virt-handler', nodeName),

@@ -25,7 +25,8 @@ export interface Claim extends KubeObject {
 
 export const claimKey = (c: KubeObject): string => `${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}`;
 
-export const requestedBytes = (c: Claim): number | undefined => bytesOf(c.spec.resources?.requests?.['storage']);
+export const requestedBytes = (c: Claim): number | undefined =>
+  bytesOf(c.spec.resources?.requests?.['storage']);
 
 export const capacityBytes = (c: Claim): number | undefined => bytesOf(c.status?.capacity?.['storage']);
 
@@ -34,7 +35,10 @@ function bytesOf(q: string | number | undefined): number | undefined {
 }
 
 /** The class a claim names, else the default class (the newest, when several claim to be). */
-export function classFor(claim: Claim, classes: StorageClass[]): { name: string; sc: StorageClass | undefined } | undefined {
+export function classFor(
+  claim: Claim,
+  classes: StorageClass[],
+): { name: string; sc: StorageClass | undefined } | undefined {
   const named = claim.spec.storageClassName;
   if (named !== undefined && named !== '')
     return { name: named, sc: classes.find((c) => c.metadata.name === named) };

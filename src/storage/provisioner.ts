@@ -17,11 +17,7 @@ import { dataVolumeKind, type DataVolume } from '../api/cdi/datavolume.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/kubevirt/vmi.js';
 import { formatBytes } from '../api/quantity.js';
 import { persistentVolumeKind, type PersistentVolume } from '../api/storage/persistentvolume.js';
-import {
-  LOCAL_POOL_PROVISIONER,
-  storageClassKind,
-  type StorageClass,
-} from '../api/storage/storageclass.js';
+import { LOCAL_POOL_PROVISIONER, storageClassKind, type StorageClass } from '../api/storage/storageclass.js';
 import type { ApiClient } from '../controllers/client.js';
 import type { EventRecorder } from '../controllers/events.js';
 import { WorkQueue, type Timers } from '../controllers/queue.js';
@@ -136,7 +132,8 @@ export class Provisioner {
     if (claim.metadata.deletionTimestamp !== undefined) return this.release(claim);
     if (!(claim.metadata.finalizers ?? []).includes(PVC_PROTECTION_FINALIZER)) {
       claim = this.api.mutate<Claim>(persistentVolumeClaimKind, namespace, name, (c) => {
-        if (c.metadata.uid !== claim?.metadata.uid || c.metadata.deletionTimestamp !== undefined) return false;
+        if (c.metadata.uid !== claim?.metadata.uid || c.metadata.deletionTimestamp !== undefined)
+          return false;
         if ((c.metadata.finalizers ?? []).includes(PVC_PROTECTION_FINALIZER)) return false;
         c.metadata.finalizers = [...(c.metadata.finalizers ?? []), PVC_PROTECTION_FINALIZER];
         return true;
@@ -192,7 +189,11 @@ export class Provisioner {
       );
     const bytes = requestedBytes(claim);
     if (bytes === undefined || !(bytes > 0))
-      return this.pending(claim, 'ProvisioningFailed', 'spec.resources.requests.storage must be a positive size');
+      return this.pending(
+        claim,
+        'ProvisioningFailed',
+        'spec.resources.requests.storage must be a positive size',
+      );
     const size = roundUpMiB(bytes);
     const mode: VolumeMode = claim.spec.volumeMode ?? 'Filesystem';
     const volumeName = `pvc-${claim.metadata.uid ?? ''}`;
@@ -281,7 +282,12 @@ export class Provisioner {
     if (pv === undefined || path === undefined) return;
     const size = roundUpMiB(want);
     const mode: VolumeMode = pv.spec.volumeMode ?? 'Filesystem';
-    this.o.events.record(claim, 'Normal', 'Resizing', `External resizer is resizing volume ${pv.metadata.name ?? ''}`);
+    this.o.events.record(
+      claim,
+      'Normal',
+      'Resizing',
+      `External resizer is resizing volume ${pv.metadata.name ?? ''}`,
+    );
     let online: boolean;
     try {
       online = (await this.o.onlineResize?.(path, size)) ?? false;

@@ -76,11 +76,10 @@ export const qemuImgTool: ImageTool = {
   },
   convert(src, srcFormat, dst, dstFormat, options = {}) {
     return new Promise((resolve, reject) => {
-      const child = spawn(
-        'qemu-img',
-        ['convert', '-p', '-W', '-f', srcFormat, '-O', dstFormat, src, dst],
-        { stdio: ['ignore', 'pipe', 'pipe'], ...(options.signal !== undefined ? { signal: options.signal } : {}) },
-      );
+      const child = spawn('qemu-img', ['convert', '-p', '-W', '-f', srcFormat, '-O', dstFormat, src, dst], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.stdout.on('data', (d: Buffer) => {

@@ -17,7 +17,12 @@ export const uploadPath = (namespace: string, name: string): string =>
 
 /** Who fills the DataVolume (the DataVolume controller). */
 export interface UploadTarget {
-  upload(namespace: string, name: string, body: Readable, length: number | undefined): Promise<PopulateResult>;
+  upload(
+    namespace: string,
+    name: string,
+    body: Readable,
+    length: number | undefined,
+  ): Promise<PopulateResult>;
 }
 
 export function uploadSubresources(target: UploadTarget): Subresource[] {
@@ -31,7 +36,12 @@ export function uploadSubresources(target: UploadTarget): Subresource[] {
       streamBody: true,
       async handle(r, { req }) {
         const length = Number(req.headers['content-length']);
-        const result = await target.upload(r.namespace, r.name, req, Number.isFinite(length) ? length : undefined);
+        const result = await target.upload(
+          r.namespace,
+          r.name,
+          req,
+          Number.isFinite(length) ? length : undefined,
+        );
         return {
           kind: 'UploadResult',
           apiVersion: `${UPLOAD_GROUP}/${UPLOAD_VERSION}`,

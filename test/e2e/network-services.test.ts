@@ -48,11 +48,18 @@ const hikube = async (args: string[]): Promise<string> => {
 const json = async <T>(args: string[]): Promise<T> => JSON.parse(await ok([...args, '-o', 'json'])) as T;
 
 interface SvcView {
-  spec: { clusterIP: string; ports: { port: number; nodePort?: number; protocol: string; targetPort: number }[]; selector: Record<string, string> };
+  spec: {
+    clusterIP: string;
+    ports: { port: number; nodePort?: number; protocol: string; targetPort: number }[];
+    selector: Record<string, string>;
+  };
   status?: { loadBalancer?: { ingress?: { ip: string; ports: { port: number; protocol: string }[] }[] } };
 }
 interface SliceList {
-  items: { endpoints: { addresses: string[]; conditions: { ready: boolean }; targetRef: { name: string } }[]; ports: { port: number }[] }[];
+  items: {
+    endpoints: { addresses: string[]; conditions: { ready: boolean }; targetRef: { name: string } }[];
+    ports: { port: number }[];
+  }[];
 }
 
 const lbAddress = async (name: string): Promise<{ ip: string; port: number }> =>
@@ -80,7 +87,10 @@ describe('network: default network and services', () => {
     const port = (hostServer.address() as AddressInfo).port;
     const callHome = `(for i in $(seq 1 60); do echo "hello from $(hostname)" | nc 10.0.2.2 ${port} && break; sleep 1; done) &`;
     for (const name of ['web-a', 'web-b'])
-      await ok(['apply', '-f', '-'], guestVm(name, { labels: { app: 'web' }, userData: serverUserData(callHome) }));
+      await ok(
+        ['apply', '-f', '-'],
+        guestVm(name, { labels: { app: 'web' }, userData: serverUserData(callHome) }),
+      );
     await waitStatus(p, 'web-a', 'Running', 60_000);
     await waitStatus(p, 'web-b', 'Running', 60_000);
     await eventually(
@@ -89,17 +99,37 @@ describe('network: default network and services', () => {
       60_000,
       200,
     );
-    const vmi = await json<{ status: { interfaces: { name: string; mac: string; ipAddress: string }[] } }>(['get', 'vmi', 'web-a']);
+    const vmi = await json<{ status: { interfaces: { name: string; mac: string; ipAddress: string }[] } }>([
+      'get',
+      'vmi',
+      'web-a',
+    ]);
     assert.equal(vmi.status.interfaces[0]?.name, 'default');
     assert.equal(vmi.status.interfaces[0]?.ipAddress, '10.0.2.15');
     assert.match(vmi.status.interfaces[0]?.mac ?? '', /^02(:[0-9a-f]{2}){5}$/);
   });
 
   test('hikube expose makes a LoadBalancer; connections alternate between the VMs; cluster IP and node port answer', async () => {
-    const out = await hikube(['expose', 'vm', 'web-a', '--name', 'web', '--port', '80', '--target-port', String(HTTP_PORT), '--type', 'LoadBalancer']);
+    const out = await hikube([
+      'expose',
+      'vm',
+      'web-a',
+      '--name',
+      'web',
+      '--port',
+      '80',
+      '--target-port',
+      String(HTTP_PORT),
+      '--type',
+      'LoadBalancer',
+    ]);
     assert.match(out, /Service web successfully exposed for vm web-a/);
     const svc = await json<SvcView>(['get', 'svc', 'web']);
-    assert.deepEqual(svc.spec.selector, { app: 'web' }, 'the selector is the template labels, as virtctl makes it');
+    assert.deepEqual(
+      svc.spec.selector,
+      { app: 'web' },
+      'the selector is the template labels, as virtctl makes it',
+    );
     assert.match(svc.spec.clusterIP, /^127\./);
     const lb = await lbAddress('web');
     assert.equal(lb.ip, '127.0.0.1');
@@ -111,7 +141,8 @@ describe('network: default network and services', () => {
       300,
     );
     const seq = await names(() => httpName(lb.ip, lb.port), 6);
-    for (let i = 1; i < seq.length; i++) assert.notEqual(seq[i], seq[i - 1], `round robin alternates: ${seq.join(',')}`);
+    for (let i = 1; i < seq.length; i++)
+      assert.notEqual(seq[i], seq[i - 1], `round robin alternates: ${seq.join(',')}`);
     assert.deepEqual(new Set(seq), new Set(['web-a', 'web-b']));
 
     const slices = await json<SliceList>(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=web']);
@@ -123,7 +154,11 @@ describe('network: default network and services', () => {
     assert.equal(slices.items[0]?.ports[0]?.port, HTTP_PORT);
 
     const fresh = await json<SvcView>(['get', 'svc', 'web']);
-    assert.match(await httpName(fresh.spec.clusterIP, 80), /^web-[ab]$/, 'the cluster IP answers on the service port');
+    assert.match(
+      await httpName(fresh.spec.clusterIP, 80),
+      /^web-[ab]$/,
+      'the cluster IP answers on the service port',
+    );
     const nodePort = fresh.spec.ports[0]?.nodePort ?? 0;
     assert.ok(nodePort >= 30000 && nodePort <= 32767);
     assert.match(await httpName('127.0.0.1', nodePort), /^web-[ab]$/, 'the node port answers');
@@ -160,7 +195,21 @@ describe('network: default network and services', () => {
   });
 
   test('UDP is balanced too', async () => {
-    await hikube(['expose', 'vm', 'web-a', '--name', 'echo', '--port', '5353', '--target-port', String(UDP_PORT), '--protocol', 'UDP', '--type', 'LoadBalancer']);
+    await hikube([
+      'expose',
+      'vm',
+      'web-a',
+      '--name',
+      'echo',
+      '--port',
+      '5353',
+      '--target-port',
+      String(UDP_PORT),
+      '--protocol',
+      'UDP',
+      '--type',
+      'LoadBalancer',
+    ]);
     const lb = await lbAddress('echo');
     await eventually(
       async () => {
@@ -184,7 +233,10 @@ describe('network: default network and services', () => {
     );
     await waitStatus(p, 'web-b', 'Stopped', 30_000);
     const slices = await json<SliceList>(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=web']);
-    assert.deepEqual(slices.items[0]?.endpoints.map((e) => e.targetRef.name), ['web-a']);
+    assert.deepEqual(
+      slices.items[0]?.endpoints.map((e) => e.targetRef.name),
+      ['web-a'],
+    );
     await hikube(['start', 'web-b']);
     await eventually(
       async () => new Set(await names(() => httpName(lb.ip, lb.port), 4)).size === 2,
@@ -199,7 +251,11 @@ describe('network: default network and services', () => {
       ['apply', '-f', '-'],
       guestVm('web-c', {
         labels: { app: 'probed' },
-        readinessProbe: ['httpGet: {port: 8080, path: /ready.html}', 'periodSeconds: 1', 'failureThreshold: 1'],
+        readinessProbe: [
+          'httpGet: {port: 8080, path: /ready.html}',
+          'periodSeconds: 1',
+          'failureThreshold: 1',
+        ],
       }),
     );
     await hikube(['expose', 'vm', 'web-c', '--name', 'probed', '--port', '8080', '--type', 'NodePort']);
@@ -208,12 +264,21 @@ describe('network: default network and services', () => {
     try {
       await console.waitFor(/hikube-tiny: ready/, 60_000);
       const slice = async (): Promise<boolean | undefined> =>
-        (await json<SliceList>(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=probed'])).items[0]?.endpoints[0]?.conditions.ready;
+        (await json<SliceList>(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=probed'])).items[0]
+          ?.endpoints[0]?.conditions.ready;
       await eventually(async () => (await slice()) === false, 'web-c listed, not ready', 20_000, 200);
       const svc = await json<SvcView>(['get', 'svc', 'probed']);
-      await assert.rejects(httpName('127.0.0.1', svc.spec.ports[0]?.nodePort ?? 0, 2000), 'no backend while not ready');
+      await assert.rejects(
+        httpName('127.0.0.1', svc.spec.ports[0]?.nodePort ?? 0, 2000),
+        'no backend while not ready',
+      );
       console.send('\necho ok > /tmp/www/ready.html\n');
-      await eventually(async () => (await slice()) === true, 'web-c ready once /ready.html exists', 20_000, 200);
+      await eventually(
+        async () => (await slice()) === true,
+        'web-c ready once /ready.html exists',
+        20_000,
+        200,
+      );
       await eventually(
         async () => (await httpName('127.0.0.1', svc.spec.ports[0]?.nodePort ?? 0, 2000)) === 'web-c',
         'web-c to answer through its node port',
@@ -226,11 +291,18 @@ describe('network: default network and services', () => {
   });
 
   test('the MAC address is the same after a restart', async () => {
-    const before = await json<{ metadata: { uid: string }; status: { interfaces: { mac: string }[] } }>(['get', 'vmi', 'web-a']);
+    const before = await json<{ metadata: { uid: string }; status: { interfaces: { mac: string }[] } }>([
+      'get',
+      'vmi',
+      'web-a',
+    ]);
     await hikube(['restart', 'web-a']);
     const after = await eventually(
       async () => {
-        const v = await json<{ metadata: { uid: string }; status?: { phase?: string; interfaces?: { mac: string }[] } }>(['get', 'vmi', 'web-a']);
+        const v = await json<{
+          metadata: { uid: string };
+          status?: { phase?: string; interfaces?: { mac: string }[] };
+        }>(['get', 'vmi', 'web-a']);
         return v.metadata.uid !== before.metadata.uid && v.status?.phase === 'Running' ? v : undefined;
       },
       'a new VMI after restart',

@@ -46,8 +46,22 @@ export async function openPage(browser: Browser): Promise<TestPage> {
   return { context, page, errors };
 }
 
+/**
+ * Waits for transitions to finish (a menu fading in): colours read mid-fade fail contrast checks and
+ * screenshots show ghosts. Endless animations (a blinking cursor) do not count.
+ */
+export async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const doc = (globalThis as unknown as { document: { getAnimations(): AnimationLike[] } }).document;
+    return doc
+      .getAnimations()
+      .every((a) => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity);
+  });
+}
+
 /** Saves a full-viewport screenshot as SHOTS_DIR/NAME.png and returns its path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
+  await settled(page);
   await mkdir(SHOTS_DIR, { recursive: true });
   const path = join(SHOTS_DIR, `${name}.png`);
   await page.screenshot({ path });
@@ -69,10 +83,14 @@ export async function axeViolations(
   page: Page,
   impacts: readonly string[] = ['serious', 'critical'],
 ): Promise<AxeViolation[]> {
+  await settled(page);
   await page.evaluate(axe.source);
   const results = await page.evaluate(async () => {
     // Runs in the page: its globals are the browser's (this file is compiled without DOM types).
-    const page = globalThis as unknown as { axe: { run(ctx: unknown): Promise<AxeResults> }; document: unknown };
+    const page = globalThis as unknown as {
+      axe: { run(ctx: unknown): Promise<AxeResults> };
+      document: unknown;
+    };
     const r = await page.axe.run(page.document);
     return r.violations.map((v) => ({
       id: v.id,
@@ -82,6 +100,11 @@ export async function axeViolations(
     }));
   });
   return results.filter((v) => v.impact !== null && impacts.includes(v.impact));
+}
+
+interface AnimationLike {
+  playState: string;
+  effect: { getTiming(): { iterations?: number } } | null;
 }
 
 interface AxeResults {

@@ -108,10 +108,14 @@ export function guestVm(name: string, o: GuestVmOptions = {}): string {
     'spec:',
     '  runStrategy: Always',
     '  template:',
-    ...(labels.length > 0 ? ['    metadata:', '      labels:', ...labels.map(([k, v]) => `        ${k}: "${v}"`)] : []),
+    ...(labels.length > 0
+      ? ['    metadata:', '      labels:', ...labels.map(([k, v]) => `        ${k}: "${v}"`)]
+      : []),
     '    spec:',
     '      terminationGracePeriodSeconds: 5',
-    ...(o.readinessProbe !== undefined ? ['      readinessProbe:', ...o.readinessProbe.map((l) => `        ${l}`)] : []),
+    ...(o.readinessProbe !== undefined
+      ? ['      readinessProbe:', ...o.readinessProbe.map((l) => `        ${l}`)]
+      : []),
     '      domain:',
     '        devices:',
     '          disks:',
@@ -121,7 +125,12 @@ export function guestVm(name: string, o: GuestVmOptions = {}): string {
     `          - name: default`,
     '            masquerade: {}',
     ...(ports.length > 0
-      ? ['            ports:', ...ports.map((p) => `            - {name: ${p.name}, port: ${p.port}, protocol: ${p.protocol ?? 'TCP'}}`)]
+      ? [
+          '            ports:',
+          ...ports.map(
+            (p) => `            - {name: ${p.name}, port: ${p.port}, protocol: ${p.protocol ?? 'TCP'}}`,
+          ),
+        ]
       : []),
     ...nets.map(([iface]) => `          - {name: ${iface}, bridge: {}}`),
     '        memory: {guest: 128Mi}',
@@ -156,7 +165,8 @@ export function httpName(host: string, port: number, timeoutMs = 5000): Promise<
     socket.once('close', () => {
       clearTimeout(timer);
       const m = /\r\n\r\n([\s\S]*)$/.exec(data);
-      if (!data.startsWith('HTTP/1.') || m === null) reject(new Error(`not an HTTP answer: ${JSON.stringify(data.slice(0, 80))}`));
+      if (!data.startsWith('HTTP/1.') || m === null)
+        reject(new Error(`not an HTTP answer: ${JSON.stringify(data.slice(0, 80))}`));
       else resolve((m[1] ?? '').trim());
     });
   });

@@ -1,7 +1,11 @@
 /** The part of noVNC's RFB class the console uses (noVNC ships no types). */
 declare module '@novnc/novnc' {
   export default class RFB extends EventTarget {
-    constructor(target: HTMLElement, urlOrChannel: string | WebSocket, options?: { shared?: boolean; credentials?: { password?: string } });
+    constructor(
+      target: HTMLElement,
+      urlOrChannel: string | WebSocket,
+      options?: { shared?: boolean; credentials?: { password?: string } },
+    );
     scaleViewport: boolean;
     resizeSession: boolean;
     viewOnly: boolean;

@@ -14,11 +14,15 @@ export function parseChecksum(text: string): Checksum | string {
   const at = text.indexOf(':');
   if (at < 0) return `${JSON.stringify(text)}: expected 'algorithm:hash'`;
   const algorithm = text.slice(0, at).trim().toLowerCase();
-  const hex = text.slice(at + 1).trim().toLowerCase();
+  const hex = text
+    .slice(at + 1)
+    .trim()
+    .toLowerCase();
   const length = LENGTHS[algorithm];
   if (length === undefined)
     return `unsupported hash algorithm ${JSON.stringify(algorithm)}: supported algorithms are: md5, sha1, sha256, sha512`;
-  if (hex.length !== length) return `invalid ${algorithm} hash length: expected ${length} hex characters, got ${hex.length}`;
+  if (hex.length !== length)
+    return `invalid ${algorithm} hash length: expected ${length} hex characters, got ${hex.length}`;
   if (!/^[0-9a-f]+$/.test(hex)) return 'checksum hash is not valid hexadecimal';
   return { algorithm: algorithm as Checksum['algorithm'], hex };
 }

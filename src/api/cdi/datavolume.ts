@@ -140,7 +140,18 @@ export const DataVolume = Obj('A DataVolume.', {
 });
 export type DataVolume = Static<typeof DataVolume>;
 
-const SOURCES = ['http', 'registry', 'pvc', 'upload', 'blank', 's3', 'gcs', 'imageio', 'vddk', 'snapshot'] as const;
+const SOURCES = [
+  'http',
+  'registry',
+  'pvc',
+  'upload',
+  'blank',
+  's3',
+  'gcs',
+  'imageio',
+  'vddk',
+  'snapshot',
+] as const;
 const SUPPORTED: readonly string[] = ['http', 'pvc', 'upload', 'blank'];
 
 /** The requested size of a DataVolume, in bytes, if one is given. */
@@ -160,10 +171,17 @@ export function validateDataVolume(dv: DataVolume, old: DataVolume | undefined):
   const errors: FieldError[] = [];
   const spec = dv.spec;
   if (old !== undefined && JSON.stringify(old.spec) !== JSON.stringify(spec))
-    errors.push({ path: 'spec', reason: 'FieldValueForbidden', message: 'Forbidden: a DataVolume spec is immutable' });
+    errors.push({
+      path: 'spec',
+      reason: 'FieldValueForbidden',
+      message: 'Forbidden: a DataVolume spec is immutable',
+    });
   const set = SOURCES.filter((k) => spec.source?.[k] !== undefined);
   if (spec.sourceRef !== undefined && spec.source !== undefined)
-    errors.push({ path: 'spec.sourceRef', message: 'Invalid value: set either source or sourceRef, not both' });
+    errors.push({
+      path: 'spec.sourceRef',
+      message: 'Invalid value: set either source or sourceRef, not both',
+    });
   else if (spec.sourceRef === undefined && set.length !== 1)
     errors.push({
       path: 'spec.source',
@@ -185,7 +203,9 @@ export function validateDataVolume(dv: DataVolume, old: DataVolume | undefined):
       path: 'spec.storage',
       reason: spec.pvc === undefined ? 'FieldValueRequired' : 'FieldValueInvalid',
       message:
-        spec.pvc === undefined ? 'Required value: spec.storage or spec.pvc' : 'Invalid value: set spec.storage or spec.pvc, not both',
+        spec.pvc === undefined
+          ? 'Required value: spec.storage or spec.pvc'
+          : 'Invalid value: set spec.storage or spec.pvc, not both',
     });
   const sized = spec.storage ?? spec.pvc;
   const at = spec.storage !== undefined ? 'spec.storage' : 'spec.pvc';
@@ -198,7 +218,10 @@ export function validateDataVolume(dv: DataVolume, old: DataVolume | undefined):
       message: 'Required value: the size of the volume',
     });
   if (raw !== undefined && !((parseQuantity(raw)?.value ?? 0) > 0))
-    errors.push({ path: `${at}.resources.requests.storage`, message: `Invalid value: ${JSON.stringify(raw)}: must be a positive size` });
+    errors.push({
+      path: `${at}.resources.requests.storage`,
+      message: `Invalid value: ${JSON.stringify(raw)}: must be a positive size`,
+    });
   const http = spec.source?.http;
   if (http !== undefined) {
     let url: URL | undefined;
@@ -208,14 +231,21 @@ export function validateDataVolume(dv: DataVolume, old: DataVolume | undefined):
       url = undefined;
     }
     if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
-      errors.push({ path: 'spec.source.http.url', message: `Invalid value: ${JSON.stringify(http.url)}: must be an http or https URL` });
+      errors.push({
+        path: 'spec.source.http.url',
+        message: `Invalid value: ${JSON.stringify(http.url)}: must be an http or https URL`,
+      });
     if (http.checksum !== undefined) {
       const parsed = parseChecksum(http.checksum);
-      if (typeof parsed === 'string') errors.push({ path: 'spec.source.http.checksum', message: `Invalid value: ${parsed}` });
+      if (typeof parsed === 'string')
+        errors.push({ path: 'spec.source.http.checksum', message: `Invalid value: ${parsed}` });
     }
     (http.extraHeaders ?? []).forEach((h, i) => {
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+:/.test(h))
-        errors.push({ path: `spec.source.http.extraHeaders[${i}]`, message: 'Invalid value: must be `Name: value`' });
+        errors.push({
+          path: `spec.source.http.extraHeaders[${i}]`,
+          message: 'Invalid value: must be `Name: value`',
+        });
     });
   }
   if (spec.source?.pvc !== undefined && spec.source.pvc.name === '')
@@ -237,10 +267,26 @@ export const dataVolumeKind: KindDefinition = {
   schema: DataVolume,
   statusSubresource: true,
   printerColumns: [
-    { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'The phase the data volume is in' },
-    { name: 'Progress', type: 'string', jsonPath: '.status.progress', description: 'Transfer progress in percentage if known, N/A otherwise' },
-    { name: 'Restarts', type: 'integer', jsonPath: '.status.restartCount', description: 'The number of times the transfer has been restarted.' },
+    {
+      name: 'Phase',
+      type: 'string',
+      jsonPath: '.status.phase',
+      description: 'The phase the data volume is in',
+    },
+    {
+      name: 'Progress',
+      type: 'string',
+      jsonPath: '.status.progress',
+      description: 'Transfer progress in percentage if known, N/A otherwise',
+    },
+    {
+      name: 'Restarts',
+      type: 'integer',
+      jsonPath: '.status.restartCount',
+      description: 'The number of times the transfer has been restarted.',
+    },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
-  validate: (o, old) => validateDataVolume(o as unknown as DataVolume, old as unknown as DataVolume | undefined),
+  validate: (o, old) =>
+    validateDataVolume(o as unknown as DataVolume, old as unknown as DataVolume | undefined),
 };

@@ -125,8 +125,8 @@ export const serviceKind: KindDefinition = {
     },
     { name: 'Selector', type: 'string', jsonPath: '.spec.selector', priority: 1 },
   ],
-  validate: (obj, old) => validateService(obj as unknown as Service, old as unknown as Service | undefined),
-  defaults: (obj) => defaultService(obj as unknown as Service),
+  validate: (obj, old) => validateService(obj, old),
+  defaults: (obj) => defaultService(obj),
 };
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -210,7 +210,10 @@ export function validateService(svc: Service, old: Service | undefined): FieldEr
   });
   const ip = spec.clusterIP;
   if (ip !== undefined && ip !== '' && ip !== 'None' && !IPV4.test(ip))
-    errors.push({ path: 'spec.clusterIP', message: `Invalid value: ${JSON.stringify(ip)}: must be an IPv4 address or None` });
+    errors.push({
+      path: 'spec.clusterIP',
+      message: `Invalid value: ${JSON.stringify(ip)}: must be an IPv4 address or None`,
+    });
   if (ip === 'None' && type !== 'ClusterIP')
     errors.push({
       path: 'spec.clusterIP',

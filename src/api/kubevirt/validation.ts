@@ -39,6 +39,7 @@ export function validateVmiSpec(
   networks.forEach((n, i) =>
     errors.push(...exactlyOne(n, NETWORK_SOURCES, `${at}.networks[${i}]`, 'network')),
   );
+  errors.push(...checkNetworks(networks, `${at}.networks`));
   interfaces.forEach((nic, i) =>
     errors.push(...checkInterface(nic, networks, `${domain}.devices.interfaces[${i}]`)),
   );
@@ -124,6 +125,31 @@ function exactlyOne(item: Volume | Network, sources: string[], at: string, what:
       message: `Forbidden: a ${what} has exactly one source; found ${set.join(' and ')}`,
     },
   ];
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** One pod network at most; Multus references are `name` or `namespace/name`. */
+function checkNetworks(networks: Network[], at: string): FieldError[] {
+  const errors: FieldError[] = [];
+  const pods = networks.flatMap((n, i) => (n.pod !== undefined ? [i] : []));
+  for (const i of pods.slice(1))
+    errors.push({
+      path: `${at}[${i}].pod`,
+      reason: 'FieldValueForbidden',
+      message: 'Forbidden: only one network may be the pod network',
+    });
+  networks.forEach((n, i) => {
+    const ref = n.multus?.networkName;
+    if (ref === undefined) return;
+    const parts = ref.split('/');
+    if (parts.length > 2 || parts.some((p) => !DNS_SUBDOMAIN.test(p) || p.length > 253))
+      errors.push({
+        path: `${at}[${i}].multus.networkName`,
+        message: `Invalid value: ${JSON.stringify(ref)}: a NetworkAttachmentDefinition name, or namespace/name`,
+      });
+  });
+  return errors;
 }
 
 function checkDisk(disk: Disk, at: string): FieldError[] {

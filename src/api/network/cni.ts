@@ -53,7 +53,11 @@ export function parseCidr(text: string): { network: number; prefix: number } | u
 export const netmaskOf = (prefix: number): string => formatIpv4(2 ** 32 - 2 ** (32 - prefix));
 
 /** Parses spec.config; `errors` receives one cause per problem. */
-export function parseCniConfig(config: string | undefined, errors: FieldError[], at = 'spec.config'): CniConfig | undefined {
+export function parseCniConfig(
+  config: string | undefined,
+  errors: FieldError[],
+  at = 'spec.config',
+): CniConfig | undefined {
   if (config === undefined || config.trim() === '') {
     errors.push({
       path: at,
@@ -66,7 +70,10 @@ export function parseCniConfig(config: string | undefined, errors: FieldError[],
   try {
     raw = JSON.parse(config);
   } catch (err) {
-    errors.push({ path: at, message: `Invalid value: not JSON: ${err instanceof Error ? err.message : String(err)}` });
+    errors.push({
+      path: at,
+      message: `Invalid value: not JSON: ${err instanceof Error ? err.message : String(err)}`,
+    });
     return undefined;
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -101,7 +108,13 @@ export function parseCniConfig(config: string | undefined, errors: FieldError[],
 
 function parseIpam(ipam: Record<string, unknown>, errors: FieldError[], at: string): Ipv4Range | undefined {
   const type = ipam['type'];
-  if (type !== undefined && type !== 'host-local' && type !== 'static' && type !== 'whereabouts' && type !== 'dhcp') {
+  if (
+    type !== undefined &&
+    type !== 'host-local' &&
+    type !== 'static' &&
+    type !== 'whereabouts' &&
+    type !== 'dhcp'
+  ) {
     errors.push({
       path: at,
       reason: 'FieldValueNotSupported',

@@ -20,9 +20,7 @@ export const PersistentVolume = Obj('A provisioned volume.', {
     storageClassName: opt(Type.String()),
     volumeMode: opt(StringEnum(['Filesystem', 'Block'])),
     claimRef: opt(ObjectReference),
-    hostPath: opt(
-      Obj('A file or directory on the node.', { path: Type.String(), type: opt(Type.String()) }),
-    ),
+    hostPath: opt(Obj('A file or directory on the node.', { path: Type.String(), type: opt(Type.String()) })),
     local: opt(Obj('A local disk or directory.', { path: Type.String(), fsType: opt(Type.String()) })),
     mountOptions: opt(Type.Array(Type.String())),
     nodeAffinity: opt(Preserve()),

@@ -17,7 +17,9 @@ export const StorageClass = Obj('A class of storage: its provisioner and what it
   apiVersion: Type.String(),
   kind: Type.String(),
   metadata: ObjectMeta,
-  provisioner: Type.String({ description: 'Who provisions volumes of this class, e.g. hikube.io/local-pool.' }),
+  provisioner: Type.String({
+    description: 'Who provisions volumes of this class, e.g. hikube.io/local-pool.',
+  }),
   parameters: opt(StringMap('Provisioner settings; hikube.io/local-pool reads `path` (the pool directory).')),
   reclaimPolicy: opt(StringEnum(['Delete', 'Retain'], 'What happens to a volume when its claim goes.')),
   allowVolumeExpansion: opt(Type.Boolean({ description: 'Claims of this class may grow.' })),
@@ -42,7 +44,11 @@ function validateStorageClass(sc: StorageClass, old: StorageClass | undefined): 
   if (old !== undefined) {
     for (const field of IMMUTABLE) {
       if (JSON.stringify(sc[field] ?? null) !== JSON.stringify(old[field] ?? null))
-        errors.push({ path: field, reason: 'FieldValueForbidden', message: 'Forbidden: updates to this field are forbidden' });
+        errors.push({
+          path: field,
+          reason: 'FieldValueForbidden',
+          message: 'Forbidden: updates to this field are forbidden',
+        });
     }
   }
   return errors;

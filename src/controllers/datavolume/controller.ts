@@ -75,7 +75,9 @@ export class DataVolumeController {
     this.queue = new WorkQueue(
       (key) => this.sync(key),
       (key, err) =>
-        this.log(`datavolume controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`),
+        this.log(
+          `datavolume controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`,
+        ),
       this.timers,
     );
   }
@@ -92,7 +94,8 @@ export class DataVolumeController {
         const owner = (e.object.metadata.ownerReferences ?? []).find(
           (r) => r.kind === 'DataVolume' && r.controller === true,
         );
-        if (def === persistentVolumeClaimKind && owner !== undefined) this.queue.add(`${e.namespace}/${owner.name}`);
+        if (def === persistentVolumeClaimKind && owner !== undefined)
+          this.queue.add(`${e.namespace}/${owner.name}`);
         // A source appeared, got bound, or a guest let go of it: DataVolumes waiting may go on.
         for (const dv of this.api.list<DataVolume>(dataVolumeKind))
           if (!isFinalPhase(dv.status?.phase) && !this.busy(dv)) this.queue.add(keyOf(dv));
@@ -148,7 +151,8 @@ export class DataVolumeController {
     const claim = this.ensureClaim(dv, size, source);
     if (claim === undefined) return;
     if (claim.status?.phase !== 'Bound') {
-      if (dv.status?.phase === undefined) this.o.events.record(dv, 'Normal', 'Pending', `PVC ${name} Pending`);
+      if (dv.status?.phase === undefined)
+        this.o.events.record(dv, 'Normal', 'Pending', `PVC ${name} Pending`);
       this.apply(dv, { type: 'ClaimPending', claim: name });
       return;
     }
@@ -201,13 +205,17 @@ export class DataVolumeController {
     const src = this.api.get<Claim>(persistentVolumeClaimKind, source.namespace, source.name);
     if (src === undefined) return wait(`source PVC ${from} not found`, 'CloneSourceNotFound');
     const srcPath = this.sourcePath(src);
-    if (srcPath === undefined) return wait(`source PVC ${from} is not ready (bound and populated) yet`, 'CloneScheduled');
+    if (srcPath === undefined)
+      return wait(`source PVC ${from} is not ready (bound and populated) yet`, 'CloneScheduled');
     const users = usersOf(
       source.name,
       this.api.list<VirtualMachineInstance>(virtualMachineInstanceKind, source.namespace),
     );
     if (users.length > 0)
-      return wait(`source PVC ${from} is in use by VMI ${users.join(', ')}: stop it to clone`, 'CloneSourceInUse');
+      return wait(
+        `source PVC ${from} is in use by VMI ${users.join(', ')}: stop it to clone`,
+        'CloneSourceInUse',
+      );
     this.run(dv, 'pvc', `Cloning from ${from} into ${into} in progress`, (signal, onProgress) =>
       populateFromFile(srcPath, target, { images: this.o.images, onProgress, signal }),
     );
@@ -215,7 +223,9 @@ export class DataVolumeController {
 
   /** The file of a source claim, once bound and (when a DataVolume fills it) populated. */
   private sourcePath(src: Claim): string | undefined {
-    const owner = (src.metadata.ownerReferences ?? []).find((r) => r.kind === 'DataVolume' && r.controller === true);
+    const owner = (src.metadata.ownerReferences ?? []).find(
+      (r) => r.kind === 'DataVolume' && r.controller === true,
+    );
     if (owner !== undefined) {
       const dv = this.api.get<DataVolume>(dataVolumeKind, src.metadata.namespace ?? '', owner.name);
       if (dv?.metadata.uid === owner.uid && dv.status?.phase !== 'Succeeded') return undefined;
@@ -302,7 +312,9 @@ export class DataVolumeController {
             dv,
             'Normal',
             clone ? 'CloneSucceeded' : 'ImportSucceeded',
-            clone ? message.replace(/^Cloning(.*) in progress$/, 'Successfully cloned$1') : `Successfully imported into PVC ${name}`,
+            clone
+              ? message.replace(/^Cloning(.*) in progress$/, 'Successfully cloned$1')
+              : `Successfully imported into PVC ${name}`,
           );
         },
         (err: unknown) => {
@@ -317,7 +329,11 @@ export class DataVolumeController {
 
   private failed(dv: DataVolume, kind: SourceKind, e: ImportError): void {
     const uid = dv.metadata.uid ?? '';
-    const current = this.api.get<DataVolume>(dataVolumeKind, dv.metadata.namespace ?? '', dv.metadata.name ?? '');
+    const current = this.api.get<DataVolume>(
+      dataVolumeKind,
+      dv.metadata.namespace ?? '',
+      dv.metadata.name ?? '',
+    );
     if (current?.metadata.uid !== uid) return;
     const attempts = current.status?.restartCount ?? 0;
     const max = this.o.retries ?? 5;
@@ -353,17 +369,28 @@ export class DataVolumeController {
   }
 
   /** Streams an upload into a DataVolume whose source is `upload` (the upload proxy's job). */
-  async upload(namespace: string, name: string, body: Readable, length: number | undefined): Promise<PopulateResult> {
+  async upload(
+    namespace: string,
+    name: string,
+    body: Readable,
+    length: number | undefined,
+  ): Promise<PopulateResult> {
     const dv = this.api.get<DataVolume>(dataVolumeKind, namespace, name);
     if (dv === undefined) throw notFound('datavolumes', 'cdi.kubevirt.io', name);
     const kind = sourceKind(dv.spec);
     if (kind !== 'upload')
-      throw new ApiError('BadRequest', `DataVolume ${name} does not take uploads: its source is ${kind ?? 'a DataSource'}`);
+      throw new ApiError(
+        'BadRequest',
+        `DataVolume ${name} does not take uploads: its source is ${kind ?? 'a DataSource'}`,
+      );
     const uid = dv.metadata.uid ?? '';
     if (dv.status?.phase === 'Succeeded')
       throw new ApiError('Conflict', `DataVolume ${name} already holds an upload: create another DataVolume`);
     if (dv.status?.phase !== 'UploadReady')
-      throw new ApiError('Conflict', `DataVolume ${name} is not ready for an upload yet (phase ${dv.status?.phase ?? 'none'})`);
+      throw new ApiError(
+        'Conflict',
+        `DataVolume ${name} is not ready for an upload yet (phase ${dv.status?.phase ?? 'none'})`,
+      );
     if (this.jobs.has(uid)) throw new ApiError('Conflict', `an upload into ${name} is already in progress`);
     const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
     const path = this.o.volumePath(namespace, name);
@@ -372,11 +399,15 @@ export class DataVolumeController {
     const abort = new AbortController();
     this.jobs.set(uid, { abort, kind: 'upload' });
     try {
-      const result = await populateFromStream(async () => Promise.resolve({ stream: body, total: length }), {
-        path,
-        format: formatFor(claim.spec.volumeMode ?? 'Filesystem'),
-        bytes: capacityBytes(claim) ?? 0,
-      }, { images: this.o.images, signal: abort.signal, onProgress: this.progressReporter(dv) });
+      const result = await populateFromStream(
+        async () => Promise.resolve({ stream: body, total: length }),
+        {
+          path,
+          format: formatFor(claim.spec.volumeMode ?? 'Filesystem'),
+          bytes: capacityBytes(claim) ?? 0,
+        },
+        { images: this.o.images, signal: abort.signal, onProgress: this.progressReporter(dv) },
+      );
       this.apply(dv, { type: 'Succeeded', source: 'upload' });
       this.o.events.record(dv, 'Normal', 'UploadSucceeded', `Successfully uploaded into ${name}`);
       return result;
@@ -384,7 +415,10 @@ export class DataVolumeController {
       const e = asImportError(err, `uploading into ${name}`);
       this.o.events.record(dv, 'Warning', 'UploadFailed', e.message);
       this.apply(dv, { type: 'Progress', percent: 0 });
-      throw new ApiError(e.permanent ? 'BadRequest' : 'InternalError', `upload into ${name} failed: ${e.message}`);
+      throw new ApiError(
+        e.permanent ? 'BadRequest' : 'InternalError',
+        `upload into ${name} failed: ${e.message}`,
+      );
     } finally {
       if (this.jobs.get(uid)?.abort === abort) this.jobs.delete(uid);
     }

@@ -28,10 +28,13 @@ export class DataSourceController {
   }
 
   start(): void {
-    this.unsubscribe = this.api.watch([dataSourceKind, persistentVolumeClaimKind, dataVolumeKind], (e, def) => {
-      if (def === dataSourceKind) this.queue.add(`${e.namespace}/${e.name}`);
-      else for (const ds of this.api.list<DataSource>(dataSourceKind)) this.queue.add(keyOf(ds));
-    });
+    this.unsubscribe = this.api.watch(
+      [dataSourceKind, persistentVolumeClaimKind, dataVolumeKind],
+      (e, def) => {
+        if (def === dataSourceKind) this.queue.add(`${e.namespace}/${e.name}`);
+        else for (const ds of this.api.list<DataSource>(dataSourceKind)) this.queue.add(keyOf(ds));
+      },
+    );
     for (const ds of this.api.list<DataSource>(dataSourceKind)) this.queue.add(keyOf(ds));
   }
 

@@ -78,7 +78,10 @@ export function resolveSource(api: ApiClient, dv: DataVolume): ResolvedSource {
     const checksum = h.checksum === undefined ? undefined : parseChecksum(h.checksum);
     return typeof checksum === 'object' ? { kind: 'http', http, checksum } : { kind: 'http', http };
   }
-  throw new Unresolved('Unsupported', `the source of DataVolume ${dv.metadata.name ?? ''} is not supported here`);
+  throw new Unresolved(
+    'Unsupported',
+    `the source of DataVolume ${dv.metadata.name ?? ''} is not supported here`,
+  );
 }
 
 function secretData(api: ApiClient, namespace: string, name: string): Record<string, string> {
@@ -97,7 +100,10 @@ export function sizeFor(api: ApiClient, dv: DataVolume, source: ResolvedSource):
     const src = api.get<Claim>(persistentVolumeClaimKind, source.namespace, source.name);
     const bytes = src === undefined ? undefined : capacityBytes(src);
     if (bytes !== undefined) return bytes;
-    throw new Unresolved('NotFound', `source PVC ${source.namespace}/${source.name} is not bound yet: its size is unknown`);
+    throw new Unresolved(
+      'NotFound',
+      `source PVC ${source.namespace}/${source.name} is not bound yet: its size is unknown`,
+    );
   }
   throw new Unresolved('Invalid', 'the DataVolume requests no size');
 }

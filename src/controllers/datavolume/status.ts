@@ -53,7 +53,8 @@ const COMPLETE: Record<SourceKind, string> = {
 export const formatProgress = (percent: number): string =>
   `${Math.min(100, Math.max(0, percent)).toFixed(2)}%`;
 
-export const isFinalPhase = (phase: string | undefined): boolean => phase === 'Succeeded' || phase === 'Failed';
+export const isFinalPhase = (phase: string | undefined): boolean =>
+  phase === 'Succeeded' || phase === 'Failed';
 
 export function reduceDvStatus(previous: DvStatus | undefined, event: DvEvent, now: Date): DvStatus {
   const s: DvStatus = structuredClone(previous ?? {});

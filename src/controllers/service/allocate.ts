@@ -10,7 +10,11 @@ import { NODE_PORT_RANGE, type Service } from '../../api/core/service.js';
 
 const seed = (text: string): number => createHash('sha256').update(text).digest().readUInt32BE(0);
 
-export function allocateClusterIp(uid: string, range: { first: number; last: number }, taken: ReadonlySet<string>): string {
+export function allocateClusterIp(
+  uid: string,
+  range: { first: number; last: number },
+  taken: ReadonlySet<string>,
+): string {
   const size = range.last - range.first + 1;
   const start = seed(uid) % size;
   for (let i = 0; i < size; i++) {
@@ -50,7 +54,11 @@ export function usedLoadBalancerPorts(services: Service[], except: string): Map<
  * spec.loadBalancerIP, else the first pool address where its ports are free, else the first.
  * undefined when it asks for an address outside the pool.
  */
-export function pickLoadBalancerAddress(svc: Service, pool: string[], used: Map<string, Set<string>>): string | undefined {
+export function pickLoadBalancerAddress(
+  svc: Service,
+  pool: string[],
+  used: Map<string, Set<string>>,
+): string | undefined {
   const requested = svc.spec?.loadBalancerIP;
   if (requested !== undefined && requested !== '') return pool.includes(requested) ? requested : undefined;
   const current = svc.status?.loadBalancer?.ingress?.[0]?.ip;

@@ -34,14 +34,18 @@ export function loadBalancing(svc: Service): LoadBalancing {
     if (raw === undefined) return fallback;
     const n = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-      problems.push(`annotation ${key}: ${JSON.stringify(raw)} is not a number in ${min}-${max}; using ${fallback / scale}`);
+      problems.push(
+        `annotation ${key}: ${JSON.stringify(raw)} is not a number in ${min}-${max}; using ${fallback / scale}`,
+      );
       return fallback;
     }
     return n * scale;
   };
   const enabledRaw = a[Annotations.healthCheck] ?? 'true';
   if (enabledRaw !== 'true' && enabledRaw !== 'false')
-    problems.push(`annotation ${Annotations.healthCheck}: ${JSON.stringify(enabledRaw)} is not true or false; using true`);
+    problems.push(
+      `annotation ${Annotations.healthCheck}: ${JSON.stringify(enabledRaw)} is not true or false; using true`,
+    );
   const health: HealthCheckSpec = {
     enabled: enabledRaw !== 'false',
     periodMs: number(Annotations.period, DEFAULT_HEALTH_CHECK.periodMs, 0.1, 3600, 1000),
@@ -54,7 +58,9 @@ export function loadBalancing(svc: Service): LoadBalancing {
     if (port !== 0) health.port = port;
   }
   if (!(ALGORITHMS as readonly string[]).includes(algorithm)) {
-    problems.push(`annotation ${Annotations.algorithm}: ${JSON.stringify(algorithm)} is not one of ${ALGORITHMS.join(', ')}; using round-robin`);
+    problems.push(
+      `annotation ${Annotations.algorithm}: ${JSON.stringify(algorithm)} is not one of ${ALGORITHMS.join(', ')}; using round-robin`,
+    );
     return { algorithm: 'round-robin', health, problems };
   }
   return { algorithm: algorithm as Algorithm, health, problems };

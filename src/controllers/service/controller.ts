@@ -14,15 +14,31 @@ import type { FrontendSpec, ProxyServiceSpec, ServiceProxy } from '../../network
 import type { ApiClient } from '../client.js';
 import type { EventRecorder } from '../events.js';
 import { WorkQueue } from '../queue.js';
-import { allocateClusterIp, allocateNodePort, pickLoadBalancerAddress, usedLoadBalancerPorts } from './allocate.js';
+import {
+  allocateClusterIp,
+  allocateNodePort,
+  pickLoadBalancerAddress,
+  usedLoadBalancerPorts,
+} from './allocate.js';
 import { loadBalancing } from './annotations.js';
-import { backendsOf, endpointSliceFor, MANAGED_BY, MANAGED_BY_LABEL, namedPorts, portKey } from './endpoints.js';
+import {
+  backendsOf,
+  endpointSliceFor,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  namedPorts,
+  portKey,
+} from './endpoints.js';
+
+/** What the controller needs of the node's proxy and prober (the real ones, or fakes in tests). */
+export type ProxyControl = Pick<ServiceProxy, 'apply' | 'remove'>;
+export type Readiness = Pick<ReadinessProber, 'ready' | 'sync'>;
 
 export interface ServiceControllerOptions {
   api: ApiClient;
   events: EventRecorder;
-  proxy: ServiceProxy;
-  prober: ReadinessProber;
+  proxy: ProxyControl;
+  prober: Readiness;
   network: ResolvedNetworkOptions;
   nodeName: string;
   log?: (message: string) => void;
@@ -42,7 +58,9 @@ export class ServiceController {
       (key) => this.sync(key),
       (key, err) => {
         if (!(err instanceof Retry))
-          o.log?.(`service controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`);
+          o.log?.(
+            `service controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`,
+          );
       },
       undefined,
       500,
@@ -51,18 +69,22 @@ export class ServiceController {
   }
 
   start(): void {
-    this.unsubscribe = this.o.api.watch([serviceKind, virtualMachineInstanceKind, endpointSliceKind], (e, def) => {
-      if (def === serviceKind) this.queue.add(`${e.namespace}/${e.name}`);
-      else if (def === endpointSliceKind) {
-        const owner = (e.object.metadata.labels ?? {})['kubernetes.io/service-name'];
-        if (owner !== undefined) this.queue.add(`${e.namespace}/${owner}`);
-      } else {
-        this.syncProbes();
-        this.requeueNamespace(e.namespace);
-      }
-    });
+    this.unsubscribe = this.o.api.watch(
+      [serviceKind, virtualMachineInstanceKind, endpointSliceKind],
+      (e, def) => {
+        if (def === serviceKind) this.queue.add(`${e.namespace}/${e.name}`);
+        else if (def === endpointSliceKind) {
+          const owner = (e.object.metadata.labels ?? {})['kubernetes.io/service-name'];
+          if (owner !== undefined) this.queue.add(`${e.namespace}/${owner}`);
+        } else {
+          this.syncProbes();
+          this.requeueNamespace(e.namespace);
+        }
+      },
+    );
     this.syncProbes();
-    for (const s of this.o.api.list<Service>(serviceKind)) this.queue.add(`${s.metadata.namespace ?? ''}/${s.metadata.name ?? ''}`);
+    for (const s of this.o.api.list<Service>(serviceKind))
+      this.queue.add(`${s.metadata.namespace ?? ''}/${s.metadata.name ?? ''}`);
   }
 
   stop(): void {
@@ -76,7 +98,9 @@ export class ServiceController {
 
   /** A readiness probe changed its verdict on the VMI with this uid. */
   readinessChanged(uid: string): void {
-    const vmi = this.o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind).find((v) => v.metadata.uid === uid);
+    const vmi = this.o.api
+      .list<VirtualMachineInstance>(virtualMachineInstanceKind)
+      .find((v) => v.metadata.uid === uid);
     if (vmi !== undefined) this.requeueNamespace(vmi.metadata.namespace ?? '');
   }
 
@@ -88,8 +112,17 @@ export class ServiceController {
   private syncProbes(): void {
     const targets = this.o.api
       .list<VirtualMachineInstance>(virtualMachineInstanceKind)
-      .filter((v) => v.status?.phase === 'Running' && v.status.nodeName === this.o.nodeName && v.spec.readinessProbe !== undefined)
-      .map((v) => ({ uid: v.metadata.uid ?? '', probe: v.spec.readinessProbe ?? {}, namedPorts: namedPorts(v) }));
+      .filter(
+        (v) =>
+          v.status?.phase === 'Running' &&
+          v.status.nodeName === this.o.nodeName &&
+          v.spec.readinessProbe !== undefined,
+      )
+      .map((v) => ({
+        uid: v.metadata.uid ?? '',
+        probe: v.spec.readinessProbe ?? {},
+        namedPorts: namedPorts(v),
+      }));
     this.o.prober.sync(targets);
   }
 
@@ -110,8 +143,10 @@ export class ServiceController {
       this.o.api.update<Service>(serviceKind, svc);
       return;
     }
-    const backends = backendsOf(svc, this.o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind, namespace), (uid) =>
-      this.o.prober.ready(uid),
+    const backends = backendsOf(
+      svc,
+      this.o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind, namespace),
+      (uid) => this.o.prober.ready(uid),
     );
     this.writeSlice(svc, backends);
     const lb = loadBalancing(svc);
@@ -119,7 +154,11 @@ export class ServiceController {
     const type = svc.spec?.type ?? 'ClusterIP';
     const lbAddress =
       type === 'LoadBalancer'
-        ? pickLoadBalancerAddress(svc, this.o.network.loadBalancerPool, usedLoadBalancerPorts(this.o.api.list<Service>(serviceKind), svc.metadata.uid ?? ''))
+        ? pickLoadBalancerAddress(
+            svc,
+            this.o.network.loadBalancerPool,
+            usedLoadBalancerPorts(this.o.api.list<Service>(serviceKind), svc.metadata.uid ?? ''),
+          )
         : undefined;
     if (type === 'LoadBalancer' && lbAddress === undefined)
       this.o.events.record(
@@ -134,7 +173,10 @@ export class ServiceController {
       algorithm: lb.algorithm,
       health: lb.health,
       ...(affinity
-        ? { affinityMs: (svc.spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS) * 1000 }
+        ? {
+            affinityMs:
+              (svc.spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS) * 1000,
+          }
         : {}),
       ports: (svc.spec?.ports ?? []).map((p, i) => {
         const pk = portKey(p, i);
@@ -144,7 +186,8 @@ export class ServiceController {
           frontends.push({ kind: 'cluster', address: clusterIP, port: p.port });
         if ((type === 'NodePort' || type === 'LoadBalancer') && p.nodePort !== undefined && p.nodePort !== 0)
           frontends.push({ kind: 'node', address: this.o.network.nodeAddress, port: p.nodePort });
-        if (lbAddress !== undefined) frontends.push({ kind: 'loadBalancer', address: lbAddress, port: p.port, anyPortIfTaken: true });
+        if (lbAddress !== undefined)
+          frontends.push({ kind: 'loadBalancer', address: lbAddress, port: p.port, anyPortIfTaken: true });
         return {
           name: pk,
           protocol: p.protocol === 'UDP' ? 'udp' : 'tcp',
@@ -161,10 +204,18 @@ export class ServiceController {
       for (const f of frontends[portKey(p, i)] ?? []) {
         if (f.error === undefined) continue;
         failed = true;
-        this.o.events.record(svc, 'Warning', 'FailedToListen', `${f.kind} frontend of port ${p.port}/${p.protocol ?? 'TCP'}: ${f.error}`);
+        this.o.events.record(
+          svc,
+          'Warning',
+          'FailedToListen',
+          `${f.kind} frontend of port ${p.port}/${p.protocol ?? 'TCP'}: ${f.error}`,
+        );
       }
     }
-    this.writeStatus(svc, type === 'LoadBalancer' && lbAddress !== undefined ? { ip: lbAddress, frontends } : undefined);
+    this.writeStatus(
+      svc,
+      type === 'LoadBalancer' && lbAddress !== undefined ? { ip: lbAddress, frontends } : undefined,
+    );
     if (failed) throw new Retry('a frontend could not listen');
   }
 
@@ -180,7 +231,8 @@ export class ServiceController {
       spec.clusterIPs = [spec.clusterIP];
       changed = true;
     }
-    const wantsNodePorts = type === 'NodePort' || (type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false);
+    const wantsNodePorts =
+      type === 'NodePort' || (type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false);
     if (wantsNodePorts) {
       const taken = new Set(others.flatMap((s) => (s.spec?.ports ?? []).map((p) => p.nodePort ?? 0)));
       (spec.ports ?? []).forEach((p, i) => {
@@ -204,25 +256,39 @@ export class ServiceController {
       );
     if (selector === undefined || Object.keys(selector).length === 0) {
       // Without a selector the user manages the endpoints (as in Kubernetes).
-      for (const s of existing) this.o.api.delete(endpointSliceKind, s.metadata.namespace ?? '', s.metadata.name ?? '');
+      for (const s of existing)
+        this.o.api.delete(endpointSliceKind, s.metadata.namespace ?? '', s.metadata.name ?? '');
       return;
     }
     const desired = endpointSliceFor(svc, backends, this.o.nodeName);
     const current = existing.find((s) => s.metadata.name === desired.metadata.name);
     for (const s of existing)
-      if (s !== current) this.o.api.delete(endpointSliceKind, s.metadata.namespace ?? '', s.metadata.name ?? '');
+      if (s !== current)
+        this.o.api.delete(endpointSliceKind, s.metadata.namespace ?? '', s.metadata.name ?? '');
     if (current === undefined) {
       this.o.api.create<EndpointSlice>(endpointSliceKind, desired);
       return;
     }
-    if (JSON.stringify([current.endpoints, current.ports, current.addressType]) === JSON.stringify([desired.endpoints, desired.ports, desired.addressType]))
+    if (
+      JSON.stringify([current.endpoints, current.ports, current.addressType]) ===
+      JSON.stringify([desired.endpoints, desired.ports, desired.addressType])
+    )
       return;
-    this.o.api.update<EndpointSlice>(endpointSliceKind, { ...desired, metadata: { ...current.metadata, ...desired.metadata, resourceVersion: current.metadata.resourceVersion ?? '' } });
+    this.o.api.update<EndpointSlice>(endpointSliceKind, {
+      ...desired,
+      metadata: {
+        ...current.metadata,
+        ...desired.metadata,
+        resourceVersion: current.metadata.resourceVersion ?? '',
+      },
+    });
   }
 
   private writeStatus(
     svc: Service,
-    lb: { ip: string; frontends: Record<string, { kind: string; listening?: number; error?: string }[]> } | undefined,
+    lb:
+      | { ip: string; frontends: Record<string, { kind: string; listening?: number; error?: string }[]> }
+      | undefined,
   ): void {
     const ingress =
       lb === undefined

@@ -70,8 +70,7 @@ export function backendsOf(
       const n = typeof target === 'number' ? target : /^\d+$/.test(target) ? Number(target) : named[target];
       if (n !== undefined) ports[portKey(p, i)] = n;
     });
-    const address =
-      vmi.status.interfaces?.find((x) => x.name === pod)?.ipAddress ?? DEFAULT_GUEST_ADDRESS;
+    const address = vmi.status.interfaces?.find((x) => x.name === pod)?.ipAddress ?? DEFAULT_GUEST_ADDRESS;
     out.push({
       vmi,
       uid,
@@ -87,7 +86,10 @@ export function backendsOf(
 }
 
 export function sliceName(svc: Service): string {
-  const h = createHash('sha256').update(svc.metadata.uid ?? '').digest('hex').slice(0, 5);
+  const h = createHash('sha256')
+    .update(svc.metadata.uid ?? '')
+    .digest('hex')
+    .slice(0, 5);
   return `${(svc.metadata.name ?? '').slice(0, 56)}-${h}`;
 }
 

@@ -335,12 +335,17 @@ export class VmController {
               },
             ],
           },
-          spec: t.spec as DataVolume['spec'],
+          spec: t.spec,
         });
         this.events.record(vm, 'Normal', 'SuccessfulDataVolumeCreate', `Created DataVolume ${name}`);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        this.events.record(vm, 'Warning', 'FailedDataVolumeCreate', `Error creating DataVolume ${name}: ${message}`);
+        this.events.record(
+          vm,
+          'Warning',
+          'FailedDataVolumeCreate',
+          `Error creating DataVolume ${name}: ${message}`,
+        );
       }
     }
   }
@@ -362,17 +367,26 @@ export class VmController {
       const phase = dv.status?.phase ?? 'Pending';
       const running = dv.status?.conditions?.find((c) => c.type === 'Running');
       if (phase === 'Failed') errors.push(`DataVolume ${name} failed: ${running?.message ?? ''}`);
-      else if (running?.status === 'False' && running.reason !== undefined && !['Pending', 'Completed'].includes(running.reason))
+      else if (
+        running?.status === 'False' &&
+        running.reason !== undefined &&
+        !['Pending', 'Completed'].includes(running.reason)
+      )
         errors.push(`DataVolume ${name}: ${running.message ?? running.reason}`);
-      else if (phase !== 'Succeeded')
-        pending.push(`${name} (${phase}${dv.status?.progress !== undefined && dv.status.progress !== 'N/A' ? ` ${dv.status.progress}` : ''})`);
+      else if (phase !== 'Succeeded') pending.push(`${name} (${phase})`);
     };
     for (const v of vm.spec.template.spec?.volumes ?? []) {
       const name = v.dataVolume?.name ?? v.persistentVolumeClaim?.claimName;
       if (name === undefined) continue;
       const dv = this.api.get<DataVolume>(dataVolumeKind, namespace, name);
-      const claim = this.api.get<KubeObject & { status?: { phase?: string } }>(persistentVolumeClaimKind, namespace, name);
-      const owner = claim?.metadata.ownerReferences?.find((r) => r.kind === 'DataVolume' && r.controller === true);
+      const claim = this.api.get<KubeObject & { status?: { phase?: string } }>(
+        persistentVolumeClaimKind,
+        namespace,
+        name,
+      );
+      const owner = claim?.metadata.ownerReferences?.find(
+        (r) => r.kind === 'DataVolume' && r.controller === true,
+      );
       if (v.dataVolume !== undefined && (dv !== undefined || claim === undefined)) checkDv(name, dv);
       else if (owner !== undefined && dv?.metadata.uid === owner.uid) checkDv(name, dv);
       else if (claim?.status?.phase === 'Pending') unbound.push(name);

@@ -124,8 +124,18 @@ export function vmStatusView(
     const notReady = [...dvs.errors, ...dvs.pending];
     wanted.push(
       notReady.length === 0
-        ? { type: 'DataVolumesReady', status: 'True', reason: 'AllDVsReady', message: 'All of the VMI\'s DVs are bound and ready' }
-        : { type: 'DataVolumesReady', status: 'False', reason: 'NotAllDVsReady', message: `Not all of the VMI's DVs are ready: ${notReady.join('; ')}` },
+        ? {
+            type: 'DataVolumesReady',
+            status: 'True',
+            reason: 'AllDVsReady',
+            message: "All of the VMI's DVs are bound and ready",
+          }
+        : {
+            type: 'DataVolumesReady',
+            status: 'False',
+            reason: 'NotAllDVsReady',
+            message: `Not all of the VMI's DVs are ready: ${notReady.join('; ')}`,
+          },
     );
   }
   const scheduled = condition(vmi, 'PodScheduled');

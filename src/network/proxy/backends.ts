@@ -88,7 +88,8 @@ export class Backend {
     this.checking = true;
     try {
       const failure = await this.probe();
-      if (!this.stopped && this.health.observe(failure)) this.events.changed(this.view(), this.health.healthy === true);
+      if (!this.stopped && this.health.observe(failure))
+        this.events.changed(this.view(), this.health.healthy === true);
     } finally {
       this.checking = false;
       if (!this.stopped) {

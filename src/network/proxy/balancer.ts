@@ -27,7 +27,10 @@ export class Balancer {
     if (candidates.length === 0) return undefined;
     if (this.affinityMs !== undefined && client !== undefined) {
       const sticky = this.affinity.get(client);
-      const found = sticky !== undefined && sticky.until > this.now() ? candidates.find((c) => c.id === sticky.id) : undefined;
+      const found =
+        sticky !== undefined && sticky.until > this.now()
+          ? candidates.find((c) => c.id === sticky.id)
+          : undefined;
       const chosen = found ?? this.choose(candidates);
       this.affinity.set(client, { id: chosen.id, until: this.now() + this.affinityMs });
       return chosen;

@@ -32,7 +32,11 @@ export const DEFAULT_HEALTH_CHECK: HealthCheckSpec = {
 export const SETTLE_MS = 200;
 
 /** Resolves undefined when the port answers, else why not. */
-export function tcpCheck(target: HostPort, timeoutMs: number, settleMs = SETTLE_MS): Promise<string | undefined> {
+export function tcpCheck(
+  target: HostPort,
+  timeoutMs: number,
+  settleMs = SETTLE_MS,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = connect({ host: target.host, port: target.port });
     let done = false;
@@ -56,7 +60,12 @@ export function tcpCheck(target: HostPort, timeoutMs: number, settleMs = SETTLE_
 }
 
 /** An HTTP GET answered with a 2xx or 3xx status, as Kubernetes' httpGet probe. */
-export function httpCheck(target: HostPort, path: string, host: string, timeoutMs: number): Promise<string | undefined> {
+export function httpCheck(
+  target: HostPort,
+  path: string,
+  host: string,
+  timeoutMs: number,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = connect({ host: target.host, port: target.port });
     let head = '';
@@ -70,7 +79,9 @@ export function httpCheck(target: HostPort, path: string, host: string, timeoutM
     };
     const timer = setTimeout(() => finish(`no HTTP answer within ${timeoutMs} ms`), Math.max(1, timeoutMs));
     socket.once('connect', () =>
-      socket.write(`GET ${path} HTTP/1.0\r\nHost: ${host}\r\nUser-Agent: hikube-probe\r\nConnection: close\r\n\r\n`),
+      socket.write(
+        `GET ${path} HTTP/1.0\r\nHost: ${host}\r\nUser-Agent: hikube-probe\r\nConnection: close\r\n\r\n`,
+      ),
     );
     socket.on('data', (d: Buffer) => {
       head += d.toString('latin1');
@@ -99,7 +110,10 @@ export class HealthState {
     if (failure === undefined) {
       this.passes++;
       this.failures = 0;
-      if (this.healthy !== true && (this.healthy === undefined || this.passes >= this.spec.healthyThreshold)) {
+      if (
+        this.healthy !== true &&
+        (this.healthy === undefined || this.passes >= this.spec.healthyThreshold)
+      ) {
         this.healthy = true;
         this.reason = '';
       }
@@ -107,7 +121,8 @@ export class HealthState {
       this.failures++;
       this.passes = 0;
       this.reason = failure;
-      if (this.healthy === undefined || (this.healthy && this.failures >= this.spec.unhealthyThreshold)) this.healthy = false;
+      if (this.healthy === undefined || (this.healthy && this.failures >= this.spec.unhealthyThreshold))
+        this.healthy = false;
     }
     return before !== this.healthy;
   }

@@ -97,7 +97,14 @@ export class ServiceProxy {
         };
         ps = {
           protocol: port.protocol,
-          backends: new BackendSet(port.protocol, spec.health, spec.algorithm, spec.affinityMs, this.forwards, events),
+          backends: new BackendSet(
+            port.protocol,
+            spec.health,
+            spec.algorithm,
+            spec.affinityMs,
+            this.forwards,
+            events,
+          ),
           listeners: new Map(),
           errors: new Map(),
         };
@@ -157,14 +164,20 @@ export class ServiceProxy {
         }
       }
       const error = ps.errors.get(k);
-      out.push({ ...f, ...(l !== undefined ? { listening: l.listening.port } : {}), ...(error !== undefined ? { error } : {}) });
+      out.push({
+        ...f,
+        ...(l !== undefined ? { listening: l.listening.port } : {}),
+        ...(error !== undefined ? { error } : {}),
+      });
     }
     return out;
   }
 
   private async open(ps: PortState, f: FrontendSpec): Promise<Listening> {
     const listen = (port: number): Promise<Listening> =>
-      ps.protocol === 'tcp' ? listenTcp(f.address, port, () => ps.backends) : listenUdp(f.address, port, () => ps.backends);
+      ps.protocol === 'tcp'
+        ? listenTcp(f.address, port, () => ps.backends)
+        : listenUdp(f.address, port, () => ps.backends);
     try {
       return await listen(f.port);
     } catch (err) {

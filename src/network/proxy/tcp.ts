@@ -46,7 +46,12 @@ function splice(client: Socket, set: BackendSet, tried: Set<string>): void {
     client.resetAndDestroy();
     return;
   }
-  const upstream = connect({ host: backend.target.host, port: backend.target.port, noDelay: true, allowHalfOpen: true });
+  const upstream = connect({
+    host: backend.target.host,
+    port: backend.target.port,
+    noDelay: true,
+    allowHalfOpen: true,
+  });
   let connected = false;
   upstream.once('connect', () => {
     connected = true;
@@ -58,7 +63,8 @@ function splice(client: Socket, set: BackendSet, tried: Set<string>): void {
   });
   upstream.on('error', (err: NodeJS.ErrnoException) => {
     if (!connected) {
-      if (err.code === 'ECONNREFUSED') backend.refused(`its host forward refused a connection: ${err.message}`);
+      if (err.code === 'ECONNREFUSED')
+        backend.refused(`its host forward refused a connection: ${err.message}`);
       tried.add(backend.id);
       splice(client, set, tried);
       return;

@@ -57,7 +57,8 @@ export async function openHttp(source: HttpSource, signal?: AbortSignal): Promis
 
 function statusError(code: number, text: string, url: URL): ImportError {
   const what = `HTTP ${code}${text !== '' ? ` ${text}` : ''} from ${redact(url)}`;
-  if (code === 404 || code === 410) return new ImportError('NotFound', `${what}: the image is not there`, true);
+  if (code === 404 || code === 410)
+    return new ImportError('NotFound', `${what}: the image is not there`, true);
   if (code === 401 || code === 403)
     return new ImportError('Unauthorized', `${what}: check the credentials in secretRef`, true);
   if (code === 408 || code === 429 || code >= 500) return new ImportError('Error', what, false);

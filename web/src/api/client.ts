@@ -93,8 +93,7 @@ export const api = {
     request<T>('PUT', path, { body, ...(query === undefined ? {} : { query }) }),
   mergePatch: <T>(path: string, body: unknown) =>
     request<T>('PATCH', path, { body, contentType: 'application/merge-patch+json' }),
-  delete: <T>(path: string, body?: unknown) =>
-    request<T>('DELETE', path, body === undefined ? {} : { body }),
+  delete: <T>(path: string, body?: unknown) => request<T>('DELETE', path, body === undefined ? {} : { body }),
   /** KubeVirt's action subresources answer PUT with 202 and no body. */
   put: (path: string, body: unknown = {}) => request<void>('PUT', path, { body }),
 };

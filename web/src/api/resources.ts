@@ -10,7 +10,12 @@ export interface Resource {
   namespaced: boolean;
 }
 
-export const VMS: Resource = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachines', namespaced: true };
+export const VMS: Resource = {
+  group: 'kubevirt.io',
+  version: 'v1',
+  plural: 'virtualmachines',
+  namespaced: true,
+};
 export const VMIS: Resource = {
   group: 'kubevirt.io',
   version: 'v1',

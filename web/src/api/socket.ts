@@ -20,7 +20,10 @@ export function openVmiSocket(namespace: string, name: string, stream: 'console'
   const path = subresourcePath('virtualmachineinstances', namespace, name, stream);
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
   const token = getToken();
-  const ws = new WebSocket(url, token === undefined ? [PLAIN_PROTOCOL] : [PLAIN_PROTOCOL, bearerProtocol(token)]);
+  const ws = new WebSocket(
+    url,
+    token === undefined ? [PLAIN_PROTOCOL] : [PLAIN_PROTOCOL, bearerProtocol(token)],
+  );
   ws.binaryType = 'arraybuffer';
   return ws;
 }

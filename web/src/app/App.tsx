@@ -16,8 +16,6 @@ import {
   PageSidebar,
   PageSidebarBody,
   SkipToContent,
-  Spinner,
-  Bullseye,
   Toolbar,
   ToolbarContent,
   ToolbarItem,
@@ -26,6 +24,7 @@ import {
 } from '@patternfly/react-core';
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { LoginPage } from '../auth/LoginPage';
+import { Loading } from '../components/Loading';
 import { getToken, onSessionChange, signOut } from '../auth/session';
 import { VmListPage } from '../vms/VmListPage';
 import { hrefOf, linkClick, useRoute } from './router';
@@ -48,17 +47,15 @@ export function App() {
   return <Shell />;
 }
 
-export const Loading = () => (
-  <Bullseye>
-    <Spinner aria-label="Loading" />
-  </Bullseye>
-);
-
 function Shell() {
   const route = useRoute();
   useEffect(() => {
     document.title =
-      route.page === 'vm' ? `${route.name} · Hikube VMs` : route.page === 'create' ? 'Create VM · Hikube VMs' : 'Virtual machines · Hikube VMs';
+      route.page === 'vm'
+        ? `${route.name} · Hikube VMs`
+        : route.page === 'create'
+          ? 'Create VM · Hikube VMs'
+          : 'Virtual machines · Hikube VMs';
   }, [route]);
   const masthead = (
     <Masthead>
@@ -110,7 +107,9 @@ function Shell() {
       <Suspense fallback={<Loading />}>
         {route.page === 'vms' && <VmListPage />}
         {route.page === 'create' && <CreateVmPage />}
-        {route.page === 'vm' && <VmDetailPage namespace={route.namespace} name={route.name} tab={route.tab} />}
+        {route.page === 'vm' && (
+          <VmDetailPage namespace={route.namespace} name={route.name} tab={route.tab} />
+        )}
         {route.page === 'notFound' && (
           <EmptyState titleText="Page not found" headingLevel="h1">
             <EmptyStateBody>Nothing lives at {route.path}.</EmptyStateBody>

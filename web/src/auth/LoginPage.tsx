@@ -36,7 +36,8 @@ export function LoginPage({ reason }: { reason: string | undefined }) {
       }
       const res = await fetch('/apis/kubevirt.io/v1', { headers: authHeaders(token) });
       if (res.status === 401) setError('The API server rejected this token.');
-      else if (!res.ok) setError(`The API server answered HTTP ${res.status}; is KubeVirt's API served here?`);
+      else if (!res.ok)
+        setError(`The API server answered HTTP ${res.status}; is KubeVirt's API served here?`);
       else signIn(token);
     } catch (err) {
       setError(`Cannot read this: ${err instanceof Error ? err.message : String(err)}`);
@@ -70,14 +71,20 @@ export function LoginPage({ reason }: { reason: string | undefined }) {
           <FormHelperText>
             <HelperText>
               <HelperTextItem>
-                <code>hikube up</code> writes it to <code>DATA_DIR/pki/admin.token</code>; a kubeconfig
-                pasted whole works too. It is kept in this browser tab only.
+                <code>hikube up</code> writes it to <code>DATA_DIR/pki/admin.token</code>; a kubeconfig pasted
+                whole works too. It is kept in this browser tab only.
               </HelperTextItem>
             </HelperText>
           </FormHelperText>
         </FormGroup>
         <ActionGroup>
-          <Button type="submit" variant="primary" isBlock isLoading={busy} isDisabled={busy || text.trim() === ''}>
+          <Button
+            type="submit"
+            variant="primary"
+            isBlock
+            isLoading={busy}
+            isDisabled={busy || text.trim() === ''}
+          >
             Log in
           </Button>
         </ActionGroup>

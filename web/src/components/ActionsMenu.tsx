@@ -23,15 +23,23 @@ export interface ActionsMenuProps<T> {
   target: T;
   /** Shown in confirmations: `Delete VM "tiny"?`. */
   targetName: string;
-  onError(message: string): void;
+  onError: (message: string) => void;
   variant?: 'kebab' | 'button';
 }
 
-export function ActionsMenu<T>({ actions, target, targetName, onError, variant = 'button' }: ActionsMenuProps<T>) {
+export function ActionsMenu<T>({
+  actions,
+  target,
+  targetName,
+  onError,
+  variant = 'button',
+}: ActionsMenuProps<T>) {
   const [open, setOpen] = useState(false);
   const [confirming, setConfirming] = useState<Action<T> | undefined>(undefined);
   const run = (action: Action<T>) => {
-    action.run(target).catch((err: unknown) => onError(`${action.label} ${targetName}: ${errorMessage(err)}`));
+    action
+      .run(target)
+      .catch((err: unknown) => onError(`${action.label} ${targetName}: ${errorMessage(err)}`));
   };
   return (
     <>
@@ -41,7 +49,14 @@ export function ActionsMenu<T>({ actions, target, targetName, onError, variant =
         popperProps={{ position: 'right' }}
         toggle={(ref) =>
           variant === 'kebab' ? (
-            <MenuToggle ref={ref} variant="plain" aria-label={`Actions for ${targetName}`} onClick={() => setOpen(!open)} isExpanded={open} icon={<EllipsisVIcon />} />
+            <MenuToggle
+              ref={ref}
+              variant="plain"
+              aria-label={`Actions for ${targetName}`}
+              onClick={() => setOpen(!open)}
+              isExpanded={open}
+              icon={<EllipsisVIcon />}
+            />
           ) : (
             <MenuToggle ref={ref} onClick={() => setOpen(!open)} isExpanded={open}>
               Actions
@@ -101,11 +116,17 @@ export function ConfirmModal({
   title: string;
   verb: string;
   children: React.ReactNode;
-  onConfirm(): void;
-  onCancel(): void;
+  onConfirm: () => void;
+  onCancel: () => void;
 }) {
   return (
-    <Modal isOpen variant="small" onClose={onCancel} aria-labelledby="confirm-title" aria-describedby="confirm-body">
+    <Modal
+      isOpen
+      variant="small"
+      onClose={onCancel}
+      aria-labelledby="confirm-title"
+      aria-describedby="confirm-body"
+    >
       <ModalHeader title={title} titleIconVariant="warning" labelId="confirm-title" />
       <ModalBody id="confirm-body">{children}</ModalBody>
       <ModalFooter>

@@ -2,7 +2,7 @@
 import { Alert, AlertActionCloseButton, AlertGroup } from '@patternfly/react-core';
 import { useCallback, useState } from 'react';
 
-export function useNotices(): { notices: React.ReactNode; report(message: string): void } {
+export function useNotices(): { notices: React.ReactNode; report: (message: string) => void } {
   const [messages, setMessages] = useState<{ id: number; text: string }[]>([]);
   const report = useCallback(
     (text: string) => setMessages((m) => [...m, { id: Date.now() + Math.random(), text }]),
@@ -17,7 +17,9 @@ export function useNotices(): { notices: React.ReactNode; report(message: string
           title={m.text}
           timeout={12_000}
           onTimeout={() => setMessages((all) => all.filter((x) => x.id !== m.id))}
-          actionClose={<AlertActionCloseButton onClose={() => setMessages((all) => all.filter((x) => x.id !== m.id))} />}
+          actionClose={
+            <AlertActionCloseButton onClose={() => setMessages((all) => all.filter((x) => x.id !== m.id))} />
+          }
         />
       ))}
     </AlertGroup>

@@ -30,7 +30,9 @@ export async function runOnAll<T>(
   const eligible = targets.filter((t) => action.enabled(t) === true);
   return results.flatMap((r, i) =>
     r.status === 'rejected'
-      ? [`${action.label} ${describe(eligible[i] as T)}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`]
+      ? [
+          `${action.label} ${describe(eligible[i] as T)}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`,
+        ]
       : [],
   );
 }

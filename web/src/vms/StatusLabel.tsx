@@ -39,7 +39,11 @@ export const ALL_STATUSES = Object.keys(STATUS_TONES) as PrintableStatus[];
 export function StatusLabel({ status }: { status: PrintableStatus }) {
   const tone = STATUS_TONES[status];
   return (
-    <Label color={tone.color} {...(tone.status !== undefined ? { status: tone.status } : {})} data-testid="vm-status">
+    <Label
+      color={tone.color}
+      {...(tone.status !== undefined ? { status: tone.status } : {})}
+      data-testid="vm-status"
+    >
       {status}
     </Label>
   );

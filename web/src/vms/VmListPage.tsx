@@ -35,7 +35,7 @@ import { ActionsMenu, ConfirmModal } from '../components/ActionsMenu';
 import { useNotices } from '../components/Notices';
 import { ResourceTable } from '../components/ResourceTable';
 import { useNow } from '../components/useNow';
-import { Loading } from '../app/App';
+import { Loading } from '../components/Loading';
 import { BULK_ACTIONS, VM_ACTIONS } from './actions';
 import { vmColumns } from './columns';
 import { ALL_STATUSES } from './StatusLabel';
@@ -74,7 +74,9 @@ export function VmListPage() {
       {notices}
       <PageSection>
         <Title headingLevel="h1">Virtual machines</Title>
-        <Content component="p">KubeVirt VirtualMachines in every namespace, as the API server reports them, live.</Content>
+        <Content component="p">
+          KubeVirt VirtualMachines in every namespace, as the API server reports them, live.
+        </Content>
       </PageSection>
       <PageSection aria-label="Virtual machine list">
         {vms.error !== undefined && (
@@ -105,7 +107,11 @@ export function VmListPage() {
                   />
                 </ToolbarItem>
                 <ToolbarItem>
-                  <StatusFilter value={status} onChange={setStatus} present={views.map((v) => printableStatus(v.vm))} />
+                  <StatusFilter
+                    value={status}
+                    onChange={setStatus}
+                    present={views.map((v) => printableStatus(v.vm))}
+                  />
                 </ToolbarItem>
                 <ToolbarItem>{create}</ToolbarItem>
                 <ToolbarItem>
@@ -120,7 +126,13 @@ export function VmListPage() {
               columns={columns}
               selection={{ selected, onChange: setSelected }}
               rowActions={(v) => (
-                <ActionsMenu actions={VM_ACTIONS} target={v} targetName={`VM "${nameOf(v.vm)}"`} onError={report} variant="kebab" />
+                <ActionsMenu
+                  actions={VM_ACTIONS}
+                  target={v}
+                  targetName={`VM "${nameOf(v.vm)}"`}
+                  onError={report}
+                  variant="kebab"
+                />
               )}
             />
             {rows.length === 0 && (
@@ -141,7 +153,7 @@ function StatusFilter({
   present,
 }: {
   value: PrintableStatus | 'all';
-  onChange(v: PrintableStatus | 'all'): void;
+  onChange: (v: PrintableStatus | 'all') => void;
   present: PrintableStatus[];
 }) {
   const [open, setOpen] = useState(false);
@@ -157,7 +169,7 @@ function StatusFilter({
         setOpen(false);
       }}
       toggle={(ref) => (
-        <MenuToggle ref={ref} onClick={() => setOpen(!open)} isExpanded={open} aria-label="Filter by status">
+        <MenuToggle ref={ref} onClick={() => setOpen(!open)} isExpanded={open}>
           {value === 'all' ? 'All statuses' : value}
         </MenuToggle>
       )}
@@ -174,7 +186,15 @@ function StatusFilter({
   );
 }
 
-function BulkActions({ targets, onError, onDone }: { targets: VmView[]; onError(m: string): void; onDone(): void }) {
+function BulkActions({
+  targets,
+  onError,
+  onDone,
+}: {
+  targets: VmView[];
+  onError: (m: string) => void;
+  onDone: () => void;
+}) {
   const [open, setOpen] = useState(false);
   const [confirming, setConfirming] = useState<Action<VmView> | undefined>(undefined);
   const run = (action: Action<VmView>) => {
@@ -189,7 +209,12 @@ function BulkActions({ targets, onError, onDone }: { targets: VmView[]; onError(
         isOpen={open}
         onOpenChange={setOpen}
         toggle={(ref) => (
-          <MenuToggle ref={ref} onClick={() => setOpen(!open)} isExpanded={open} isDisabled={targets.length === 0}>
+          <MenuToggle
+            ref={ref}
+            onClick={() => setOpen(!open)}
+            isExpanded={open}
+            isDisabled={targets.length === 0}
+          >
             {targets.length === 0 ? 'Bulk actions' : `Bulk actions (${targets.length} selected)`}
           </MenuToggle>
         )}

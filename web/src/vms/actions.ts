@@ -73,7 +73,8 @@ export const pauseAction: Action<VmView> = {
   id: 'pause',
   label: 'Pause',
   enabled: (v) =>
-    deleting(v) ?? (!isRunning(v.vmi) ? 'The VM is not running' : isPaused(v.vmi) ? 'The VM is already paused' : true),
+    deleting(v) ??
+    (!isRunning(v.vmi) ? 'The VM is not running' : isPaused(v.vmi) ? 'The VM is already paused' : true),
   run: (v) => vmiSub(v, 'pause'),
 };
 

@@ -26,23 +26,33 @@ export const vmColumns = (now: number): Column<VmView>[] => [
       </Link>
     ),
   },
-  { id: 'namespace', title: 'Namespace', sortValue: (v) => namespaceOf(v.vm), cell: (v) => namespaceOf(v.vm) },
+  {
+    id: 'namespace',
+    title: 'Namespace',
+    sortValue: (v) => namespaceOf(v.vm),
+    cell: (v) => namespaceOf(v.vm),
+  },
   {
     id: 'status',
     title: 'Status',
     sortValue: (v) => printableStatus(v.vm),
     cell: (v) => <StatusLabel status={printableStatus(v.vm)} />,
   },
-  { id: 'instancetype', title: 'Instance type', sortValue: (v) => instanceTypeOf(v.vm), cell: (v) => instanceTypeOf(v.vm), visibleFrom: 'md' },
-  { id: 'os', title: 'OS', sortValue: (v) => osOf(v), cell: (v) => osOf(v), visibleFrom: 'lg' },
+  {
+    id: 'instancetype',
+    title: 'Instance type',
+    sortValue: (v) => instanceTypeOf(v.vm),
+    cell: (v) => instanceTypeOf(v.vm),
+    visibleFrom: 'md',
+  },
+  { id: 'os', title: 'OS', cell: (v) => osOf(v), visibleFrom: 'lg' },
   {
     id: 'ip',
     title: 'IP address',
-    sortValue: (v) => ipsOf(v.vmi)[0] ?? '',
     cell: (v) => <span className="hk-mono">{ipsOf(v.vmi).join(', ')}</span>,
     visibleFrom: 'md',
   },
-  { id: 'node', title: 'Node', sortValue: (v) => nodeOf(v.vmi), cell: (v) => nodeOf(v.vmi), visibleFrom: 'lg' },
+  { id: 'node', title: 'Node', cell: (v) => nodeOf(v.vmi), visibleFrom: 'lg' },
   {
     id: 'age',
     title: 'Age',

@@ -15,7 +15,8 @@ export const namespaceOf = (o: { metadata: { namespace?: string } }): string => 
 export const keyOf = (o: { metadata: { name?: string; namespace?: string } }): string =>
   `${namespaceOf(o)}/${nameOf(o)}`;
 
-export const printableStatus = (vm: VirtualMachine): PrintableStatus => vm.status?.printableStatus ?? 'Unknown';
+export const printableStatus = (vm: VirtualMachine): PrintableStatus =>
+  vm.status?.printableStatus ?? 'Unknown';
 
 export const runStrategy = (vm: VirtualMachine): string =>
   vm.spec.runStrategy ?? (vm.spec.running === true ? 'Always' : 'Halted');
@@ -47,7 +48,10 @@ export function instanceTypeOf(vm: VirtualMachine): string {
   const domain = vm.spec.template.spec?.domain;
   const cpu = domain?.cpu?.cores ?? domain?.cpu?.sockets;
   const memory = domain?.memory?.guest ?? domain?.resources?.requests?.['memory'];
-  const parts = [cpu !== undefined ? `${cpu} vCPU` : undefined, memory !== undefined ? String(memory) : undefined];
+  const parts = [
+    cpu !== undefined ? `${cpu} vCPU` : undefined,
+    memory !== undefined ? String(memory) : undefined,
+  ];
   return parts.filter((p) => p !== undefined).join(', ');
 }
 
@@ -59,14 +63,16 @@ export const imageOf = (vm: VirtualMachine): string | undefined =>
 export function osOf(view: VmView): string {
   const info = view.vmi?.status?.guestOSInfo;
   if (info?.prettyName !== undefined && info.prettyName !== '') return info.prettyName;
-  if (info?.name !== undefined && info.name !== '') return [info.name, info.version].filter(Boolean).join(' ');
+  if (info?.name !== undefined && info.name !== '')
+    return [info.name, info.version].filter(Boolean).join(' ');
   return view.vm.spec.preference?.name ?? imageOf(view.vm) ?? '';
 }
 
 export function ipsOf(vmi: VirtualMachineInstance | undefined): string[] {
   const ips = new Set<string>();
   for (const nic of vmi?.status?.interfaces ?? []) {
-    for (const ip of nic.ipAddresses ?? (nic.ipAddress !== undefined ? [nic.ipAddress] : [])) if (ip !== '') ips.add(ip);
+    for (const ip of nic.ipAddresses ?? (nic.ipAddress !== undefined ? [nic.ipAddress] : []))
+      if (ip !== '') ips.add(ip);
   }
   return [...ips];
 }

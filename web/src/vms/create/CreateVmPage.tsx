@@ -30,25 +30,21 @@ import { useMemo, useState, type ReactNode } from 'react';
 import { stringify } from 'yaml';
 import { STORAGE_ANNOTATION } from '../../../../src/api/catalog.js';
 import { parseQuantity } from '../../../../src/api/quantity.js';
-import { api, ApiStatusError, errorMessage } from '../../api/client';
-import { CLUSTER_INSTANCETYPES, NAMESPACES, resourcePath, SECRETS, VMS } from '../../api/resources';
-import type { ClusterInstancetype, KubeObject, VirtualMachine } from '../../api/types';
+import { CLUSTER_INSTANCETYPES, NAMESPACES } from '../../api/resources';
+import type { ClusterInstancetype, KubeObject } from '../../api/types';
 import { useWatchList } from '../../api/useWatch';
 import { navigate } from '../../app/router';
 import {
   buildSecret,
   buildVm,
-  checkSshKey,
-  errorsFromStatus,
   IMAGES,
   imageOf,
   STEP_OF_FIELD,
   type FieldErrors,
   type FormField,
-  secretNameOf,
   type VmForm,
 } from './model';
-import { checkUserData } from './userdata';
+import { check, create } from './submit';
 
 const initialForm: VmForm = {
   name: '',
@@ -107,9 +103,15 @@ export default function CreateVmPage() {
                   validated={errors.namespace !== undefined ? 'error' : 'default'}
                   aria-describedby="vm-namespace-help"
                 >
-                  {(namespaces.items.length > 0 ? namespaces.items : [{ metadata: { name: 'default' } }]).map((n) => (
-                    <FormSelectOption key={n.metadata.name} value={n.metadata.name} label={n.metadata.name ?? ''} />
-                  ))}
+                  {(namespaces.items.length > 0 ? namespaces.items : [{ metadata: { name: 'default' } }]).map(
+                    (n) => (
+                      <FormSelectOption
+                        key={n.metadata.name}
+                        value={n.metadata.name}
+                        label={n.metadata.name ?? ''}
+                      />
+                    ),
+                  )}
                 </FormSelect>
                 <FieldHelp id="vm-namespace-help" errors={errors.namespace} />
               </FormGroup>
@@ -121,7 +123,13 @@ export default function CreateVmPage() {
                 />
                 <FieldHelp id="vm-instancetype-help" errors={errors.instancetype} />
               </FormGroup>
-              <FormGroup label="Operating system image" isRequired role="radiogroup" fieldId="vm-image" isStack>
+              <FormGroup
+                label="Operating system image"
+                isRequired
+                role="radiogroup"
+                fieldId="vm-image"
+                isStack
+              >
                 {IMAGES.map((img) => (
                   <Radio
                     key={img.id}
@@ -132,7 +140,8 @@ export default function CreateVmPage() {
                     isChecked={form.imageId === img.id}
                     onChange={() => {
                       set('imageId', img.id);
-                      if (form.userData === imageOf(form).defaultUserData) set('userData', img.defaultUserData);
+                      if (form.userData === imageOf(form).defaultUserData)
+                        set('userData', img.defaultUserData);
                     }}
                   />
                 ))}
@@ -201,18 +210,28 @@ export default function CreateVmPage() {
   );
 }
 
-function FieldHelp({ id, errors, children }: { id: string; errors: string[] | undefined; children?: ReactNode }) {
+function FieldHelp({
+  id,
+  errors,
+  children,
+}: {
+  id: string;
+  errors: string[] | undefined;
+  children?: ReactNode;
+}) {
   if (errors === undefined && children === undefined) return null;
   return (
     <FormHelperText>
       <HelperText id={id} isLiveRegion>
-        {errors !== undefined
-          ? errors.map((e) => (
-              <HelperTextItem key={e} variant="error" data-testid={`${id.replace(/-help$/, '')}-error`}>
-                {e}
-              </HelperTextItem>
-            ))
-          : <HelperTextItem>{children}</HelperTextItem>}
+        {errors !== undefined ? (
+          errors.map((e) => (
+            <HelperTextItem key={e} variant="error" data-testid={`${id.replace(/-help$/, '')}-error`}>
+              {e}
+            </HelperTextItem>
+          ))
+        ) : (
+          <HelperTextItem>{children}</HelperTextItem>
+        )}
       </HelperText>
     </FormHelperText>
   );
@@ -225,7 +244,7 @@ function InstancetypeTable({
 }: {
   types: ClusterInstancetype[];
   value: string;
-  onChange(name: string): void;
+  onChange: (name: string) => void;
 }) {
   return (
     <Table aria-label="Instance types" variant="compact" isStriped>
@@ -240,24 +259,26 @@ function InstancetypeTable({
         </Tr>
       </Thead>
       <Tbody>
-        {[...types].sort(bySize).map((t, rowIndex) => {
+        {[...types].sort(bySize).map((t) => {
           const name = t.metadata.name ?? '';
           return (
             <Tr key={name} isClickable onRowClick={() => onChange(name)} isRowSelected={value === name}>
-              <Td
-                select={{
-                  rowIndex,
-                  variant: 'radio',
-                  isSelected: value === name,
-                  onSelect: () => onChange(name),
-                  props: { 'aria-label': `Instance type ${name}`, name: 'vm-instancetype' },
-                }}
-              />
+              <Td className="pf-v6-c-table__check">
+                <Radio
+                  id={`vm-instancetype-${name}`}
+                  name="vm-instancetype"
+                  aria-label={`Instance type ${name}`}
+                  isChecked={value === name}
+                  onChange={() => onChange(name)}
+                />
+              </Td>
               <Td dataLabel="Name">{name}</Td>
               <Td dataLabel="vCPU">{t.spec.cpu.guest}</Td>
               <Td dataLabel="Memory">{String(t.spec.memory.guest)}</Td>
               <Td dataLabel="Disk">{t.metadata.annotations?.[STORAGE_ANNOTATION] ?? ''}</Td>
-              <Td dataLabel="For">{t.metadata.annotations?.['instancetype.kubevirt.io/description'] ?? ''}</Td>
+              <Td dataLabel="For">
+                {t.metadata.annotations?.['instancetype.kubevirt.io/description'] ?? ''}
+              </Td>
             </Tr>
           );
         })}
@@ -295,76 +316,7 @@ function Review({ form, errors }: { form: VmForm; errors: string[] | undefined }
   );
 }
 
-/** Local checks first (user data, SSH key), then the server's own with a dry run of each object. */
-async function check(form: VmForm, step: string): Promise<FieldErrors> {
-  const errors: FieldErrors = {};
-  if (step !== 'general') {
-    const ud = checkUserData(form.userData);
-    if (ud !== undefined) errors.userData = [ud];
-    const key = checkSshKey(form.sshKey);
-    if (key !== undefined) errors.sshKey = [key];
-    if (Object.keys(errors).length > 0) return errors;
-  }
-  const dry = { fieldValidation: 'Strict', dryRun: 'All' };
-  const secret = buildSecret(form);
-  return (
-    (await attempt('vm', () => api.create(resourcePath(VMS, form.namespace), buildVm(form), dry))) ??
-    (secret !== undefined && step !== 'general'
-      ? await attempt('secret', () => api.create(resourcePath(SECRETS, form.namespace), secret, dry))
-      : undefined) ??
-    {}
-  );
-}
-
-/**
- * Creates the SSH key's Secret, then the VM (so the guest finds its key at first boot), then makes
- * the VM the Secret's owner so that deleting the VM deletes it. A refused VM takes its Secret back.
- */
-async function create(form: VmForm): Promise<FieldErrors> {
-  const checked = await check(form, 'review');
-  if (Object.values(checked).some((e) => e !== undefined)) return checked;
-  const secret = buildSecret(form);
-  const secrets = resourcePath(SECRETS, form.namespace);
-  if (secret !== undefined) {
-    const failed = await attempt('secret', () => api.create(secrets, secret));
-    if (failed !== undefined) return failed;
-  }
-  let vm: VirtualMachine | undefined;
-  const failed = await attempt('vm', async () => {
-    vm = await api.create<VirtualMachine>(resourcePath(VMS, form.namespace), buildVm(form), {
-      fieldValidation: 'Strict',
-    });
-  });
-  if (failed !== undefined) {
-    if (secret !== undefined) await api.delete(`${secrets}/${encodeURIComponent(secretNameOf(form))}`).catch(() => undefined);
-    return failed;
-  }
-  if (secret !== undefined && vm !== undefined) {
-    const owner = {
-      apiVersion: vm.apiVersion,
-      kind: vm.kind,
-      name: vm.metadata.name ?? '',
-      uid: vm.metadata.uid ?? '',
-    };
-    await api
-      .mergePatch(`${secrets}/${encodeURIComponent(secretNameOf(form))}`, { metadata: { ownerReferences: [owner] } })
-      .catch(() => undefined); // the VM runs either way; the Secret then outlives it
-  }
-  return {};
-}
-
-/** Runs one API call; a refusal becomes the form's field errors. */
-async function attempt(object: 'vm' | 'secret', call: () => Promise<unknown>): Promise<FieldErrors | undefined> {
-  try {
-    await call();
-    return undefined;
-  } catch (err) {
-    if (err instanceof ApiStatusError) return errorsFromStatus(err.message, err.causes, object);
-    return { general: [errorMessage(err)] };
-  }
-}
-
-function Footer({ form, setErrors }: { form: VmForm; setErrors(e: FieldErrors): void }) {
+function Footer({ form, setErrors }: { form: VmForm; setErrors: (e: FieldErrors) => void }) {
   const { activeStep, goToNextStep, goToPrevStep, goToStepById, close } = useWizardContext();
   const [busy, setBusy] = useState(false);
   const step = String(activeStep.id);
@@ -373,9 +325,12 @@ function Footer({ form, setErrors }: { form: VmForm; setErrors(e: FieldErrors): 
     try {
       const errors = step === 'review' ? await create(form) : await check(form, step);
       setErrors(errors);
-      const fields = (Object.keys(errors) as (FormField | 'general')[]).filter((f) => errors[f] !== undefined);
+      const fields = (Object.keys(errors) as (FormField | 'general')[]).filter(
+        (f) => errors[f] !== undefined,
+      );
       if (fields.length === 0) {
-        if (step === 'review') navigate({ page: 'vm', namespace: form.namespace, name: form.name, tab: 'overview' });
+        if (step === 'review')
+          navigate({ page: 'vm', namespace: form.namespace, name: form.name, tab: 'overview' });
         else await goToNextStep();
         return;
       }

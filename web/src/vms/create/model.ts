@@ -18,21 +18,24 @@ export interface ImageChoice {
 }
 
 /** The built-in images (`scripts/images/`) plus a custom reference; the images issue adds a catalog. */
+const TINY: ImageChoice = {
+  id: 'tiny',
+  label: 'Hikube tiny',
+  description: 'hikube/tiny: a busybox shell on the serial console, boots in seconds. Runs #! user data.',
+  image: 'hikube/tiny',
+  defaultUserData: '#!/bin/sh\necho "hello from $(hostname)"',
+};
+
 export const IMAGES: readonly ImageChoice[] = [
-  {
-    id: 'tiny',
-    label: 'Hikube tiny',
-    description: 'hikube/tiny: a busybox shell on the serial console, boots in seconds. Runs #! user data.',
-    image: 'hikube/tiny',
-    defaultUserData: '#!/bin/sh\necho "hello from $(hostname)"',
-  },
+  TINY,
   {
     id: 'debian12',
     label: 'Debian 12',
     description: 'debian:12: cloud-init, OpenSSH server and the QEMU guest agent.',
     image: 'debian:12',
     preference: 'debian',
-    defaultUserData: '#cloud-config\nuser: debian\npassword: debian\nchpasswd: { expire: false }\nssh_pwauth: false',
+    defaultUserData:
+      '#cloud-config\nuser: debian\npassword: debian\nchpasswd: { expire: false }\nssh_pwauth: false',
   },
   {
     id: 'custom',
@@ -67,7 +70,7 @@ export const STEP_OF_FIELD: Record<FormField | 'general', 'general' | 'access' |
   general: 'review',
 };
 
-export const imageOf = (form: VmForm): ImageChoice => IMAGES.find((i) => i.id === form.imageId) ?? IMAGES[0]!;
+export const imageOf = (form: VmForm): ImageChoice => IMAGES.find((i) => i.id === form.imageId) ?? TINY;
 export const imageRef = (form: VmForm): string => {
   const choice = imageOf(form);
   return choice.id === 'custom' ? form.customImage.trim() : choice.image;
@@ -116,7 +119,7 @@ export function buildVm(form: VmForm): VirtualMachine {
         },
       },
     },
-  } as VirtualMachine;
+  };
 }
 
 export function buildSecret(form: VmForm): Secret | undefined {
@@ -153,7 +156,8 @@ export function errorsFromStatus(
   object: 'vm' | 'secret',
 ): FieldErrors {
   const errors: FieldErrors = {};
-  const add = (field: FormField | 'general', text: string) => (errors[field] = [...(errors[field] ?? []), text]);
+  const add = (field: FormField | 'general', text: string) =>
+    (errors[field] = [...(errors[field] ?? []), text]);
   for (const c of causes) {
     const field = fieldOfPath(c.field ?? '', object);
     add(field, field === 'general' && c.field !== undefined ? `${c.field}: ${c.message}` : c.message);
@@ -165,7 +169,8 @@ export function errorsFromStatus(
   return errors;
 }
 
-export const SSH_KEY = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
+export const SSH_KEY =
+  /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
 
 /** Checks the browser can make before asking the server: key lines that cannot be keys. */
 export function checkSshKey(text: string): string | undefined {

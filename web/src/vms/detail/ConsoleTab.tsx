@@ -3,7 +3,16 @@
  * raw bytes in binary frames both ways). A lazy chunk: xterm.js loads only when this tab opens.
  */
 import '@xterm/xterm/css/xterm.css';
-import { Button, Content, EmptyState, EmptyStateBody, Label, Toolbar, ToolbarContent, ToolbarItem } from '@patternfly/react-core';
+import {
+  Button,
+  Content,
+  EmptyState,
+  EmptyStateBody,
+  Label,
+  Toolbar,
+  ToolbarContent,
+  ToolbarItem,
+} from '@patternfly/react-core';
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import { useEffect, useRef, useState } from 'react';
@@ -21,7 +30,9 @@ export default function ConsoleTab({ view }: { view: VmView }) {
     );
   }
   // A new instance (after a restart) is a new console: key on its uid.
-  return <SerialConsole key={view.vmi?.metadata.uid} namespace={namespaceOf(view.vm)} name={nameOf(view.vm)} />;
+  return (
+    <SerialConsole key={view.vmi?.metadata.uid} namespace={namespaceOf(view.vm)} name={nameOf(view.vm)} />
+  );
 }
 
 function SerialConsole({ namespace, name }: { namespace: string; name: string }) {
@@ -54,7 +65,15 @@ function SerialConsole({ namespace, name }: { namespace: string; name: string })
     ws.onmessage = (e: MessageEvent<ArrayBuffer | string>) =>
       term.write(typeof e.data === 'string' ? e.data : new Uint8Array(e.data));
     ws.onclose = (e) =>
-      setState({ kind: 'closed', reason: e.reason !== '' ? e.reason : e.code === 1006 ? 'the connection was refused or lost' : 'the guest went away' });
+      setState({
+        kind: 'closed',
+        reason:
+          e.reason !== ''
+            ? e.reason
+            : e.code === 1006
+              ? 'the connection was refused or lost'
+              : 'the guest went away',
+      });
     const data = term.onData((d) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(encoder.encode(d));
     });
@@ -78,11 +97,17 @@ function SerialConsole({ namespace, name }: { namespace: string; name: string })
         <ToolbarContent>
           <ToolbarItem>
             {state.kind === 'connected' ? (
-              <Label color="green" status="success" data-testid="console-state">Connected</Label>
+              <Label color="green" status="success" data-testid="console-state">
+                Connected
+              </Label>
             ) : state.kind === 'connecting' ? (
-              <Label color="blue" data-testid="console-state">Connecting…</Label>
+              <Label color="blue" data-testid="console-state">
+                Connecting…
+              </Label>
             ) : (
-              <Label color="grey" data-testid="console-state">Disconnected: {state.reason}</Label>
+              <Label color="grey" data-testid="console-state">
+                Disconnected: {state.reason}
+              </Label>
             )}
           </ToolbarItem>
           {state.kind === 'closed' && (

@@ -41,16 +41,38 @@ export function Overview({ view }: { view: VmView }) {
   const agent = conditionOf(vmi?.status?.conditions, 'AgentConnected')?.status === 'True';
   const items: [string, ReactNode][] = [
     ['Namespace', namespaceOf(vm)],
-    ['Created', vm.metadata.creationTimestamp !== undefined ? `${age(vm.metadata.creationTimestamp, now)} ago (${new Date(vm.metadata.creationTimestamp).toLocaleString()})` : ''],
+    [
+      'Created',
+      vm.metadata.creationTimestamp !== undefined
+        ? `${age(vm.metadata.creationTimestamp, now)} ago (${new Date(vm.metadata.creationTimestamp).toLocaleString()})`
+        : '',
+    ],
     ['Run strategy', runStrategy(vm)],
     ['Instance type', instanceTypeOf(vm) || '—'],
     ['Preference', vm.spec.preference?.name ?? '—'],
-    ['Image', <span className="hk-mono" key="image">{imageOf(vm) ?? '—'}</span>],
+    [
+      'Image',
+      <span className="hk-mono" key="image">
+        {imageOf(vm) ?? '—'}
+      </span>,
+    ],
     ['Phase', vmi?.status?.phase ?? 'No instance'],
     ['Node', nodeOf(vmi) || '—'],
-    ['IP addresses', <span className="hk-mono" key="ips">{ipsOf(vmi).join(', ') || '—'}</span>],
+    [
+      'IP addresses',
+      <span className="hk-mono" key="ips">
+        {ipsOf(vmi).join(', ') || '—'}
+      </span>,
+    ],
     ['Accelerator', vmi?.status?.accelerator?.toUpperCase() ?? '—'],
-    ['Guest OS', info !== undefined ? `${osOf(view)}${info.kernelRelease !== undefined ? ` (kernel ${info.kernelRelease})` : ''}` : agent ? osOf(view) : 'Unknown: no guest agent connected'],
+    [
+      'Guest OS',
+      info !== undefined
+        ? `${osOf(view)}${info.kernelRelease !== undefined ? ` (kernel ${info.kernelRelease})` : ''}`
+        : agent
+          ? osOf(view)
+          : 'Unknown: no guest agent connected',
+    ],
   ];
   return (
     <Grid hasGutter>
@@ -62,7 +84,9 @@ export function Overview({ view }: { view: VmView }) {
               {items.map(([term, value]) => (
                 <DescriptionListGroup key={term}>
                   <DescriptionListTerm>{term}</DescriptionListTerm>
-                  <DescriptionListDescription data-testid={`detail-${term.toLowerCase().replace(/ /g, '-')}`}>{value}</DescriptionListDescription>
+                  <DescriptionListDescription data-testid={`detail-${term.toLowerCase().replace(/ /g, '-')}`}>
+                    {value}
+                  </DescriptionListDescription>
                 </DescriptionListGroup>
               ))}
             </DescriptionList>
@@ -101,26 +125,28 @@ function Conditions({ rows, now }: { rows: { object: string; c: Condition }[]; n
     <Table aria-label="Conditions" variant="compact">
       <Thead>
         <Tr>
-          <Th>Object</Th>
-          <Th>Type</Th>
-          <Th>Status</Th>
-          <Th>Reason</Th>
-          <Th>Changed</Th>
+          <Th modifier="nowrap">Type</Th>
+          <Th modifier="nowrap">Status</Th>
+          <Th modifier="nowrap">Reason</Th>
+          <Th modifier="nowrap">Changed</Th>
         </Tr>
       </Thead>
       <Tbody>
         {rows.map(({ object, c }) => (
           <Tr key={`${object}/${c.type}`}>
-            <Td dataLabel="Object">{object}</Td>
-            <Td dataLabel="Type">{c.type}</Td>
+            <Td dataLabel="Type">
+              {c.type} <span className="pf-v6-u-text-color-subtle">({object})</span>
+            </Td>
             <Td dataLabel="Status">{c.status}</Td>
-            <Td dataLabel="Reason">
+            <Td dataLabel="Reason" modifier="breakWord">
               {c.reason ?? ''}
               {c.message !== undefined && c.message !== '' && (
                 <div className="pf-v6-u-font-size-sm pf-v6-u-text-color-subtle">{c.message}</div>
               )}
             </Td>
-            <Td dataLabel="Changed">{typeof c.lastTransitionTime === 'string' ? age(c.lastTransitionTime, now) : ''}</Td>
+            <Td dataLabel="Changed">
+              {typeof c.lastTransitionTime === 'string' ? age(c.lastTransitionTime, now) : ''}
+            </Td>
           </Tr>
         ))}
       </Tbody>
@@ -141,8 +167,7 @@ function Events({ namespace, uids, now }: { namespace: string; uids: (string | u
     enabled: vmiUid !== undefined,
   });
   const events = useMemo(
-    () =>
-      [...forVm.items, ...forVmi.items].sort((a, b) => Date.parse(lastSeen(b)) - Date.parse(lastSeen(a))),
+    () => [...forVm.items, ...forVmi.items].sort((a, b) => Date.parse(lastSeen(b)) - Date.parse(lastSeen(a))),
     [forVm.items, forVmi.items],
   );
   if (events.length === 0) return <Content component="p">No events.</Content>;
@@ -150,19 +175,25 @@ function Events({ namespace, uids, now }: { namespace: string; uids: (string | u
     <Table aria-label="Events" variant="compact">
       <Thead>
         <Tr>
-          <Th>Type</Th>
-          <Th>Reason</Th>
-          <Th>Object</Th>
+          <Th modifier="nowrap">Type</Th>
+          <Th modifier="nowrap">Reason</Th>
+          <Th modifier="nowrap">Object</Th>
           <Th>Message</Th>
-          <Th>From</Th>
-          <Th>Last seen</Th>
+          <Th modifier="nowrap">From</Th>
+          <Th modifier="nowrap">Last seen</Th>
         </Tr>
       </Thead>
       <Tbody>
         {events.map((e) => (
           <Tr key={e.metadata.uid ?? e.metadata.name}>
             <Td dataLabel="Type">
-              {e.type === 'Warning' ? <Label color="orange" status="warning">Warning</Label> : 'Normal'}
+              {e.type === 'Warning' ? (
+                <Label color="orange" status="warning">
+                  Warning
+                </Label>
+              ) : (
+                'Normal'
+              )}
             </Td>
             <Td dataLabel="Reason">{e.reason ?? ''}</Td>
             <Td dataLabel="Object">{e.involvedObject.kind ?? ''}</Td>

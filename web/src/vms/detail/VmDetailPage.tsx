@@ -19,7 +19,7 @@ import { lazy, Suspense } from 'react';
 import { VMIS, VMS } from '../../api/resources';
 import type { VirtualMachine, VirtualMachineInstance } from '../../api/types';
 import { useWatchObject } from '../../api/useWatch';
-import { Loading } from '../../app/App';
+import { Loading } from '../../components/Loading';
 import { hrefOf, linkClick, navigate, type VmTab } from '../../app/router';
 import { ActionsMenu } from '../../components/ActionsMenu';
 import { Link } from '../../components/Link';
@@ -33,7 +33,15 @@ const ConsoleTab = lazy(() => import('./ConsoleTab'));
 const VncTab = lazy(() => import('./VncTab'));
 const YamlTab = lazy(() => import('./YamlTab'));
 
-export default function VmDetailPage({ namespace, name, tab }: { namespace: string; name: string; tab: VmTab }) {
+export default function VmDetailPage({
+  namespace,
+  name,
+  tab,
+}: {
+  namespace: string;
+  name: string;
+  tab: VmTab;
+}) {
   const vm = useWatchObject<VirtualMachine>(VMS, namespace, name);
   const vmi = useWatchObject<VirtualMachineInstance>(VMIS, namespace, name);
   const { notices, report } = useNotices();
@@ -52,7 +60,8 @@ export default function VmDetailPage({ namespace, name, tab }: { namespace: stri
         {breadcrumb}
         <EmptyState titleText={`VM "${name}" not found`} headingLevel="h1">
           <EmptyStateBody>
-            There is no VM {name} in namespace {namespace} (any more). <Link to={{ page: 'vms' }}>Back to the list</Link>
+            There is no VM {name} in namespace {namespace} (any more).{' '}
+            <Link to={{ page: 'vms' }}>Back to the list</Link>
           </EmptyStateBody>
         </EmptyState>
       </PageSection>
@@ -65,7 +74,10 @@ export default function VmDetailPage({ namespace, name, tab }: { namespace: stri
       {notices}
       <PageSection>
         {breadcrumb}
-        <Flex alignItems={{ default: 'alignItemsCenter' }} justifyContent={{ default: 'justifyContentSpaceBetween' }}>
+        <Flex
+          alignItems={{ default: 'alignItemsCenter' }}
+          justifyContent={{ default: 'justifyContentSpaceBetween' }}
+        >
           <Flex alignItems={{ default: 'alignItemsCenter' }}>
             <FlexItem>
               <Title headingLevel="h1">{name}</Title>
@@ -80,7 +92,14 @@ export default function VmDetailPage({ namespace, name, tab }: { namespace: stri
         </Flex>
       </PageSection>
       <PageSection type="tabs">
-        <Tabs activeKey={tab} onSelect={(_e, k) => go(k as VmTab)} aria-label="VM details" mountOnEnter unmountOnExit usePageInsets>
+        <Tabs
+          activeKey={tab}
+          onSelect={(_e, k) => go(k as VmTab)}
+          aria-label="VM details"
+          mountOnEnter
+          unmountOnExit
+          usePageInsets
+        >
           <Tab eventKey="overview" title={<TabTitleText>Overview</TabTitleText>}>
             <Panel>{tab === 'overview' && <Overview view={view} />}</Panel>
           </Tab>

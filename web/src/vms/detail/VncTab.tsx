@@ -2,7 +2,15 @@
  * The guest's screen: noVNC over KubeVirt's vnc WebSocket. noVNC takes the WebSocket we open (with
  * the token subprotocol) rather than a URL. A lazy chunk: noVNC loads only when this tab opens.
  */
-import { Button, EmptyState, EmptyStateBody, Label, Toolbar, ToolbarContent, ToolbarItem } from '@patternfly/react-core';
+import {
+  Button,
+  EmptyState,
+  EmptyStateBody,
+  Label,
+  Toolbar,
+  ToolbarContent,
+  ToolbarItem,
+} from '@patternfly/react-core';
 import RFB from '@novnc/novnc';
 import { useEffect, useRef, useState } from 'react';
 import { openVmiSocket } from '../../api/socket';
@@ -36,7 +44,10 @@ function Screen({ namespace, name }: { namespace: string; name: string }) {
     client.focusOnClick = true;
     const connected = () => setState({ kind: 'connected' });
     const disconnected = (e: CustomEvent<{ clean: boolean }>) =>
-      setState({ kind: 'closed', reason: e.detail.clean ? 'the guest went away' : 'the connection was refused or lost' });
+      setState({
+        kind: 'closed',
+        reason: e.detail.clean ? 'the guest went away' : 'the connection was refused or lost',
+      });
     client.addEventListener('connect', connected);
     client.addEventListener('disconnect', disconnected);
     rfb.current = client;
@@ -53,15 +64,25 @@ function Screen({ namespace, name }: { namespace: string; name: string }) {
         <ToolbarContent>
           <ToolbarItem>
             {state.kind === 'connected' ? (
-              <Label color="green" status="success" data-testid="vnc-state">Connected</Label>
+              <Label color="green" status="success" data-testid="vnc-state">
+                Connected
+              </Label>
             ) : state.kind === 'connecting' ? (
-              <Label color="blue" data-testid="vnc-state">Connecting…</Label>
+              <Label color="blue" data-testid="vnc-state">
+                Connecting…
+              </Label>
             ) : (
-              <Label color="grey" data-testid="vnc-state">Disconnected: {state.reason}</Label>
+              <Label color="grey" data-testid="vnc-state">
+                Disconnected: {state.reason}
+              </Label>
             )}
           </ToolbarItem>
           <ToolbarItem>
-            <Button variant="secondary" isDisabled={state.kind !== 'connected'} onClick={() => rfb.current?.sendCtrlAltDel()}>
+            <Button
+              variant="secondary"
+              isDisabled={state.kind !== 'connected'}
+              onClick={() => rfb.current?.sendCtrlAltDel()}
+            >
               Send Ctrl+Alt+Del
             </Button>
           </ToolbarItem>
@@ -74,7 +95,13 @@ function Screen({ namespace, name }: { namespace: string; name: string }) {
           )}
         </ToolbarContent>
       </Toolbar>
-      <div className="hk-vnc" ref={host} data-testid="vnc-screen" aria-label={`Screen of ${name}`} role="application" />
+      <div
+        className="hk-vnc"
+        ref={host}
+        data-testid="vnc-screen"
+        aria-label={`Screen of ${name}`}
+        role="application"
+      />
     </>
   );
 }
