@@ -13,8 +13,11 @@ packages=(
   busybox-static cpio xz-utils zstd           # the hikube/tiny initramfs
   mmdebstrap e2fsprogs                        # the debian:12 root filesystem and its ext4 disk
   openssh-client                              # hikube ssh
+  iproute2 dnsmasq-base                       # secondary networks: namespaces, bridges, taps, DHCP/DNS (no system service)
+  wrk                                         # the load balancer benchmark (bench/network.ts)
   chromium                                    # the web console's end-to-end tests (playwright-core)
   prometheus                                  # promtool, which checks /metrics in the tests
+  docker-registry                             # an OCI registry on loopback: DataVolume registry imports in the tests
 )
 need=()
 for p in "${packages[@]}"; do

@@ -65,15 +65,13 @@ export class HostNetworking implements NetworkSetup {
       const network = (vmi.spec.networks ?? []).find((n) => n.name === iface.name) as Network;
       // Bridge is the binding of secondary networks, and the one an interface without a binding gets.
       const others = [iface.masquerade, iface.sriov, iface.passt, iface.binding].some((b) => b !== undefined);
-      const config = await this.secondary(
+      const { config, segments } = await this.secondary(
         vmi,
         iface.name,
         network,
         ref,
         iface.bridge !== undefined || !others,
       );
-      const segments = this.o.segments;
-      if (segments === undefined) throw new Error('unreachable: secondary networks checked');
       const names = [vmi.metadata.name ?? '', vmi.spec.hostname].filter(
         (n, i, all): n is string => n !== undefined && n !== '' && all.indexOf(n) === i,
       );
@@ -121,14 +119,14 @@ export class HostNetworking implements NetworkSetup {
     await this.o.segments?.release(uid);
   }
 
-  /** Checks a secondary network can be joined here and returns its parsed configuration. */
+  /** Checks a secondary network can be joined here; returns its parsed configuration and the segments. */
   private async secondary(
     vmi: VirtualMachineInstance,
     iface: string,
     network: Network,
     ref: { namespace: string; name: string },
     bridgeBinding: boolean,
-  ): Promise<CniConfig> {
+  ): Promise<{ config: CniConfig; segments: Segments }> {
     const what = `network ${JSON.stringify(iface)} (NetworkAttachmentDefinition ${ref.namespace}/${ref.name})`;
     const own = vmi.metadata.namespace ?? 'default';
     if (ref.namespace !== own && !GLOBAL_NETWORK_NAMESPACES.includes(ref.namespace))
@@ -158,14 +156,16 @@ export class HostNetworking implements NetworkSetup {
         'NetworkNotSupported',
         `${what}: CNI plugin ${JSON.stringify(config.type)} is not supported on this node; use "bridge"`,
       );
+    const segments = this.o.segments;
     const reason =
       this.o.disabledReason ??
-      (this.o.segments === undefined
-        ? 'secondary networks are not enabled on this node'
-        : await this.hostReason());
-    if (reason !== undefined)
-      throw new NetworkError('NetworkUnavailable', `${what} cannot be set up on this node: ${reason}`);
-    return config;
+      (segments === undefined ? 'secondary networks are not enabled on this node' : await this.hostReason());
+    if (reason !== undefined || segments === undefined)
+      throw new NetworkError(
+        'NetworkUnavailable',
+        `${what} cannot be set up on this node: ${reason ?? 'secondary networks are not enabled on this node'}`,
+      );
+    return { config, segments };
   }
 
   private hostReason(): Promise<string | undefined> {

@@ -49,10 +49,13 @@ export class Provisioner {
   private readonly queue: WorkQueue;
   private unsubscribe: () => void = () => undefined;
   private readonly api: ApiClient;
+  private readonly log: (message: string) => void;
+  private stopped = false;
 
   constructor(private readonly o: ProvisionerOptions) {
     this.api = o.api;
     const log = o.log ?? (() => undefined);
+    this.log = log;
     this.queue = new WorkQueue(
       (key) => this.sync(key),
       (key, err) =>
@@ -66,7 +69,7 @@ export class Provisioner {
       [persistentVolumeClaimKind, virtualMachineInstanceKind, storageClassKind],
       (e, def) => {
         if (def === persistentVolumeClaimKind) {
-          if (e.type === 'DELETED') void this.reclaim(e.object as Claim);
+          if (e.type === 'DELETED') this.background(this.reclaim(e.object as Claim));
           else this.queue.add(`${e.namespace}/${e.name}`);
         } else if (def === virtualMachineInstanceKind) {
           // A guest stopped: claims waiting for it to let go may be deleted now.
@@ -79,10 +82,11 @@ export class Provisioner {
       },
     );
     for (const c of this.api.list<Claim>(persistentVolumeClaimKind)) this.queue.add(claimKey(c));
-    void this.reclaimOrphans();
+    this.background(this.reclaimOrphans());
   }
 
   stop(): void {
+    this.stopped = true;
     this.unsubscribe();
     this.queue.stop();
   }
@@ -314,6 +318,14 @@ export class Provisioner {
     );
   }
 
+  /** Work started outside the queue: its failure is logged, and nothing is written once stopped. */
+  private background(work: Promise<void>): void {
+    work.catch((err: unknown) => {
+      if (!this.stopped)
+        this.log(`provisioner: failed reclaiming a volume: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+
   /** The claim is gone: its volume goes too (reclaimPolicy Delete) or is kept as Released (Retain). */
   private async reclaim(claim: Claim): Promise<void> {
     const pv =
@@ -331,6 +343,7 @@ export class Provisioner {
     if (pv.spec.persistentVolumeReclaimPolicy === 'Delete') {
       const path = pv.spec.hostPath?.path;
       if (path !== undefined) await rm(path, { force: true });
+      if (this.stopped) return;
       this.api.delete(persistentVolumeKind, '', pv.metadata.name ?? '');
     } else {
       this.api.mutate<PersistentVolume>(

@@ -1,6 +1,7 @@
 /**
  * Disks end to end, without guests: the seeded default StorageClass, claims, DataVolumes imported
- * over http from a loopback server, kubectl's view of them (get sc, pvc, pv, dv), the `hikube
+ * over http from a loopback server and pulled from a real OCI registry on loopback (Debian's
+ * docker-registry), kubectl's view of them (get sc, pvc, pv, dv), the `hikube
  * disk` and `hikube image upload` commands with their progress output, resize and delete, and an
  * import into a pool too small for it (a 16 MiB tmpfs) that fails saying so and leaves no partial
  * file. Guests using these disks: storage-vm.test.ts.
@@ -22,6 +23,7 @@ import {
   type ImageServer,
   type Images,
 } from '../unit/storage/image-server.js';
+import { pushContainerDisk, startRegistry, type Registry } from '../unit/storage/registry-server.js';
 
 let p: TestPlatform;
 let fixtures: Images;
@@ -195,6 +197,32 @@ describe('DataVolumes over kubectl', () => {
       async () => (await p.kubectl(['get', 'pvc', 'gz'])).code !== 0,
       'the claims to go with their DataVolumes',
     );
+  });
+});
+
+describe('DataVolumes from an OCI registry', () => {
+  let registry: Registry;
+  before(async () => {
+    registry = await startRegistry();
+    await pushContainerDisk(registry.host, 'containerdisks/golden', '1.0', join(fixtures.dir, 'disk.qcow2'));
+  });
+  after(async () => {
+    await registry.stop();
+  });
+
+  test('a containerDisk pulled by tag fills the volume; a wrong tag fails with the reason', async () => {
+    const dv = (name: string, tag: string): string =>
+      `---\napiVersion: cdi.kubevirt.io/v1beta1\nkind: DataVolume\nmetadata: {name: ${name}}\nspec:\n  source: {registry: {url: "docker://${registry.host}/containerdisks/golden:${tag}"}}\n  storage: {resources: {requests: {storage: 16Mi}}}\n`;
+    await kubectl(['apply', '-f', '-'], dv('from-registry', '1.0') + dv('wrong-tag', '9.9'));
+    const ok = await finished('from-registry');
+    assert.equal(ok.status?.phase, 'Succeeded');
+    assert.equal(firstBytes(await diskPath('from-registry'), 'qcow2'), GOLDEN);
+    const bad = await finished('wrong-tag');
+    assert.equal(bad.status?.phase, 'Failed');
+    const running = bad.status?.conditions?.find((c) => c.type === 'Running');
+    assert.equal(running?.reason, 'NotFound');
+    assert.match(running?.message ?? '', /containerdisks\/golden:9\.9: manifest unknown/);
+    await kubectl(['delete', 'dv', 'from-registry', 'wrong-tag']);
   });
 });
 

@@ -152,7 +152,7 @@ const SOURCES = [
   'vddk',
   'snapshot',
 ] as const;
-const SUPPORTED: readonly string[] = ['http', 'pvc', 'upload', 'blank'];
+const SUPPORTED: readonly string[] = ['http', 'registry', 'pvc', 'upload', 'blank'];
 
 /** The requested size of a DataVolume, in bytes, if one is given. */
 export function requestedBytes(spec: DataVolumeSpec): number | undefined {
@@ -196,7 +196,7 @@ export function validateDataVolume(dv: DataVolume, old: DataVolume | undefined):
     errors.push({
       path: `spec.source.${kind}`,
       reason: 'FieldValueNotSupported',
-      message: `Unsupported value: ${JSON.stringify(kind)}: this platform imports from http, upload, pvc and blank`,
+      message: `Unsupported value: ${JSON.stringify(kind)}: this platform imports from http, registry, upload, pvc and blank`,
     });
   if ((spec.pvc === undefined) === (spec.storage === undefined))
     errors.push({
@@ -247,6 +247,21 @@ export function validateDataVolume(dv: DataVolume, old: DataVolume | undefined):
           message: 'Invalid value: must be `Name: value`',
         });
     });
+  }
+  const registry = spec.source?.registry;
+  if (registry !== undefined) {
+    if (registry.imageStream !== undefined)
+      errors.push({
+        path: 'spec.source.registry.imageStream',
+        reason: 'FieldValueNotSupported',
+        message: 'Unsupported value: image streams are OpenShift objects: use url',
+      });
+    else if (registry.url === undefined || !/^docker:\/\/[^/]+/.test(registry.url))
+      errors.push({
+        path: 'spec.source.registry.url',
+        reason: registry.url === undefined ? 'FieldValueRequired' : 'FieldValueInvalid',
+        message: `Invalid value: ${JSON.stringify(registry.url ?? '')}: must be docker://REGISTRY/IMAGE[:TAG|@DIGEST]`,
+      });
   }
   if (spec.source?.pvc !== undefined && spec.source.pvc.name === '')
     errors.push({ path: 'spec.source.pvc.name', reason: 'FieldValueRequired', message: 'Required value' });

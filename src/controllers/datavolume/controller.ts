@@ -18,6 +18,7 @@ import { asImportError, type ImportError } from '../../storage/import/errors.js'
 import { openHttp, redact } from '../../storage/import/http.js';
 import {
   populateFromFile,
+  populateFromRegistry,
   populateFromStream,
   type PopulateResult,
   type Target,
@@ -190,6 +191,13 @@ export class DataVolumeController {
         );
         return;
       }
+      case 'registry': {
+        const registry = source.registry;
+        this.run(bound, 'registry', `Import into ${name} in progress`, (signal, onProgress) =>
+          populateFromRegistry(registry, target, { images: this.o.images, onProgress, signal }),
+        );
+        return;
+      }
       case 'pvc':
         return this.clone(bound, source, target);
     }
@@ -253,6 +261,7 @@ export class DataVolumeController {
       [ANN_SOURCE]: source.kind === 'blank' ? 'none' : source.kind,
     };
     if (source.kind === 'http') annotations[ANN_ENDPOINT] = redact(new URL(source.http.url));
+    if (source.kind === 'registry') annotations[ANN_ENDPOINT] = source.registry.url;
     const claim: Claim = {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',

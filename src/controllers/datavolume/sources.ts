@@ -10,11 +10,13 @@ import { requestedBytes, sourceKind, type DataVolume } from '../../api/cdi/datav
 import type { KubeObject } from '../../api/meta.js';
 import { capacityBytes, type Claim } from '../../storage/claims.js';
 import type { HttpSource } from '../../storage/import/http.js';
+import type { RegistrySource } from '../../storage/import/registry.js';
 import type { ApiClient } from '../client.js';
 import type { SourceKind } from './status.js';
 
 export type ResolvedSource =
   | { kind: 'http'; http: HttpSource; checksum?: Checksum }
+  | { kind: 'registry'; registry: RegistrySource }
   | { kind: 'pvc'; namespace: string; name: string }
   | { kind: 'upload' }
   | { kind: 'blank' };
@@ -49,6 +51,24 @@ export function resolveSource(api: ApiClient, dv: DataVolume): ResolvedSource {
     return { kind: 'pvc', namespace: source.pvc.namespace ?? namespace, name: source.pvc.name };
   if (kind === 'upload') return { kind: 'upload' };
   if (kind === 'blank') return { kind: 'blank' };
+  if (kind === 'registry' && source?.registry?.url !== undefined) {
+    const r = source.registry;
+    const registry: RegistrySource = { url: r.url ?? '' };
+    if (r.secretRef !== undefined) {
+      const data = secretData(api, namespace, r.secretRef);
+      const user = data['accessKeyId'];
+      const password = data['secretKey'];
+      if (user === undefined || password === undefined)
+        throw new Unresolved('NotFound', `Secret ${r.secretRef} needs the keys accessKeyId and secretKey`);
+      registry.auth = { user, password };
+    }
+    if (r.certConfigMap !== undefined) {
+      const cm = api.get<Data>(configMapKind, namespace, r.certConfigMap);
+      if (cm === undefined) throw new Unresolved('NotFound', `ConfigMap ${r.certConfigMap} not found`);
+      registry.ca = Object.values(cm.data ?? {});
+    }
+    return { kind: 'registry', registry };
+  }
   if (kind === 'http' && source?.http !== undefined) {
     const h = source.http;
     const http: HttpSource = { url: h.url };

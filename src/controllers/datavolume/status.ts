@@ -8,7 +8,7 @@ import type { DataVolume, DataVolumeCondition, DataVolumePhase } from '../../api
 import { timestamp } from '../vmistatus.js';
 
 export type DvStatus = NonNullable<DataVolume['status']>;
-export type SourceKind = 'http' | 'pvc' | 'upload' | 'blank';
+export type SourceKind = 'http' | 'registry' | 'pvc' | 'upload' | 'blank';
 
 export const DvReason = {
   Bound: 'Bound',
@@ -32,18 +32,21 @@ export type DvEvent =
 
 const SCHEDULED: Record<SourceKind, DataVolumePhase> = {
   http: 'ImportScheduled',
+  registry: 'ImportScheduled',
   blank: 'ImportScheduled',
   pvc: 'CloneScheduled',
   upload: 'UploadScheduled',
 };
 const RUNNING: Record<SourceKind, DataVolumePhase> = {
   http: 'ImportInProgress',
+  registry: 'ImportInProgress',
   blank: 'ImportInProgress',
   pvc: 'CloneInProgress',
   upload: 'UploadReady',
 };
 const COMPLETE: Record<SourceKind, string> = {
   http: 'Import Complete',
+  registry: 'Import Complete',
   blank: 'Import Complete',
   pvc: 'Clone Complete',
   upload: 'Upload Complete',

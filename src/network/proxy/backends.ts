@@ -88,7 +88,9 @@ export class Backend {
     this.checking = true;
     try {
       const failure = await this.probe();
-      if (!this.stopped && this.health.observe(failure))
+      const before = this.health.healthy;
+      // A new backend's first verdict is not news (a booting guest fails until its server is up).
+      if (!this.stopped && this.health.observe(failure) && before !== undefined)
         this.events.changed(this.view(), this.health.healthy === true);
     } finally {
       this.checking = false;

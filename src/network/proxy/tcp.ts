@@ -5,7 +5,7 @@
  * the next one is tried, so a client never notices a dead VM that health checks have not caught yet.
  */
 import { createServer, connect, type Socket } from 'node:net';
-import type { BackendSet } from './backends.js';
+import type { Backend, BackendSet } from './backends.js';
 
 export interface Listening {
   address: string;
@@ -39,37 +39,71 @@ export function listenTcp(address: string, port: number, backends: () => Backend
   });
 }
 
+/**
+ * QEMU listens for host forwards with a backlog of 1: under a burst of new connections the kernel
+ * drops SYNs and the client's retransmission comes a second later. A connect to loopback that has
+ * not completed within this time was dropped, so it is retried at once instead.
+ */
+export const CONNECT_RETRY_MS = 100;
+const CONNECT_ATTEMPTS = 20;
+
+/** Connects `client` to a backend, then relays both ways. */
 function splice(client: Socket, set: BackendSet, tried: Set<string>): void {
-  if (client.destroyed) return;
-  const backend = set.pick(client.remoteAddress, tried);
-  if (backend?.target === undefined) {
-    client.resetAndDestroy();
-    return;
-  }
-  const upstream = connect({
-    host: backend.target.host,
-    port: backend.target.port,
-    noDelay: true,
-    allowHalfOpen: true,
-  });
-  let connected = false;
-  upstream.once('connect', () => {
-    connected = true;
-    backend.active++;
-    upstream.once('close', () => backend.active--);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.resume();
-  });
-  upstream.on('error', (err: NodeJS.ErrnoException) => {
-    if (!connected) {
+  let upstream: Socket | undefined;
+  let backend: Backend | undefined;
+  let attempts = 0;
+  let done = false;
+  const fail = (): void => {
+    done = true;
+    if (!client.destroyed) client.resetAndDestroy();
+  };
+  const attempt = (): void => {
+    if (client.destroyed || done) return;
+    backend = set.pick(client.remoteAddress, tried);
+    const target = backend?.target;
+    if (backend === undefined || target === undefined || ++attempts > CONNECT_ATTEMPTS) return fail();
+    const chosen = backend;
+    const socket = connect({ host: target.host, port: target.port, noDelay: true, allowHalfOpen: true });
+    upstream = socket;
+    const retry = setTimeout(() => {
+      socket.destroy();
+      attempt();
+    }, CONNECT_RETRY_MS);
+    let connected = false;
+    socket.once('connect', () => {
+      connected = true;
+      clearTimeout(retry);
+      relay(client, socket, chosen);
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (connected) return;
+      clearTimeout(retry);
       if (err.code === 'ECONNREFUSED')
-        backend.refused(`its host forward refused a connection: ${err.message}`);
-      tried.add(backend.id);
-      splice(client, set, tried);
-      return;
-    }
-    client.destroy();
+        chosen.refused(`its host forward refused a connection: ${err.message}`);
+      tried.add(chosen.id);
+      attempt();
+    });
+  };
+  client.on('error', () => undefined);
+  client.once('close', () => {
+    if (upstream !== undefined && upstream.connecting) upstream.destroy();
   });
+  attempt();
+}
+
+function relay(client: Socket, upstream: Socket, backend: Backend): void {
+  backend.active++;
+  upstream.once('close', () => backend.active--);
+  client.pipe(upstream);
+  upstream.pipe(client);
+  client.resume();
+  upstream.on('error', () => client.destroy());
   client.on('error', () => upstream.destroy());
+  // A side that goes away without ending (reset, or the listener closing) takes the other with it.
+  client.once('close', () => {
+    if (!upstream.writableEnded) upstream.destroy();
+  });
+  upstream.once('close', () => {
+    if (!client.writableEnded) client.destroy();
+  });
 }

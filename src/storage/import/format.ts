@@ -5,12 +5,13 @@
  * of this host.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { ImageInfo, ImageTool } from '../ports.js';
 import { ImportError, asImportError } from './errors.js';
+import { SparseFileWriter } from './sparse.js';
 
 export type Compression = 'gzip' | 'xz' | 'none';
 
@@ -65,9 +66,14 @@ export async function decompress(
 ): Promise<void> {
   if (kind === 'gzip') {
     try {
-      await pipeline(createReadStream(src), createGunzip(), createWriteStream(dest), {
-        ...(signal !== undefined ? { signal } : {}),
-      });
+      await pipeline(
+        createReadStream(src, { highWaterMark: 1 << 20 }),
+        createGunzip(),
+        new SparseFileWriter(dest),
+        {
+          ...(signal !== undefined ? { signal } : {}),
+        },
+      );
     } catch (err) {
       const e = asImportError(err, 'decompressing gzip');
       if (e.reason !== 'Error') throw e;
@@ -82,7 +88,7 @@ export async function decompress(
     });
     let stderr = '';
     xz.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const written = pipeline(xz.stdout, createWriteStream(dest));
+    const written = pipeline(xz.stdout, new SparseFileWriter(dest));
     xz.on('error', (err) => reject(asImportError(err, 'decompressing xz')));
     xz.on('close', (code) => {
       written.then(

@@ -14,6 +14,8 @@ import type { ImageTool, PoolFormat } from '../ports.js';
 import { ImportError, asImportError } from './errors.js';
 import { decompress, inspect, readHead, sniff } from './format.js';
 import type { OpenedSource } from './http.js';
+import { RegistryClient, type RegistrySource } from './registry.js';
+import { SparseFileWriter } from './sparse.js';
 import { receive } from './transfer.js';
 
 export interface Target {
@@ -86,6 +88,42 @@ export async function populateFromStream(
     throw asImportError(err, 'importing the image');
   } finally {
     await Promise.all([download, plain, out].map((f) => rm(f, { force: true })));
+  }
+}
+
+/** A containerDisk from a registry: its `disk/*` file, then as an imported file. */
+export async function populateFromRegistry(
+  source: RegistrySource,
+  target: Target,
+  options: PopulateOptions,
+): Promise<PopulateResult> {
+  const blob = `${target.path}.layer.part`;
+  const download = `${target.path}.download.part`;
+  const plain = `${target.path}.plain.part`;
+  const out = `${target.path}.import.part`;
+  const progress = options.onProgress ?? (() => undefined);
+  try {
+    const client = new RegistryClient(source, undefined, options.signal);
+    await client.extractDisk(
+      blob,
+      () => new SparseFileWriter(download),
+      (n, total) => progress((RECEIVE_SHARE * n) / Math.max(1, total)),
+    );
+    await rm(blob, { force: true });
+    progress(RECEIVE_SHARE);
+    const compression = sniff(await readHead(download));
+    let image = download;
+    if (compression !== 'none') {
+      await decompress(download, plain, compression, options.signal);
+      image = plain;
+    }
+    const info = await inspect(options.images, image);
+    await convertInto(image, info.format, info.virtualSize, out, target, options, RECEIVE_SHARE);
+    return { sourceFormat: info.format, compression, virtualSize: info.virtualSize, received: 0 };
+  } catch (err) {
+    throw asImportError(err, 'pulling the image');
+  } finally {
+    await Promise.all([blob, download, plain, out].map((f) => rm(f, { force: true })));
   }
 }
 

@@ -4,11 +4,11 @@
  * decompression). A body shorter than its Content-Length is a dropped connection, not an image.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Checksum } from '../../api/cdi/checksum.js';
 import { ImportError, asImportError } from './errors.js';
+import { SparseFileWriter } from './sparse.js';
 
 export interface ReceiveOptions {
   total: number | undefined;
@@ -23,6 +23,7 @@ export async function receive(stream: Readable, dest: string, options: ReceiveOp
   const hash: Hash | undefined =
     options.checksum === undefined ? undefined : createHash(options.checksum.algorithm);
   const meter = new Transform({
+    highWaterMark: 1 << 20,
     transform(chunk: Buffer, _enc, done) {
       received += chunk.length;
       hash?.update(chunk);
@@ -31,7 +32,7 @@ export async function receive(stream: Readable, dest: string, options: ReceiveOp
     },
   });
   try {
-    await pipeline(stream, meter, createWriteStream(dest), {
+    await pipeline(stream, meter, new SparseFileWriter(dest), {
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
     });
   } catch (err) {

@@ -18,11 +18,15 @@ const svc = (spec: NonNullable<Service['spec']>): Service => ({
   metadata: { name: 'web', namespace: 'default' },
   spec,
 });
-const paths = (errors: FieldError[]): string[] => errors.map((e) => `${e.path}: ${e.reason ?? 'FieldValueInvalid'}`);
+const paths = (errors: FieldError[]): string[] =>
+  errors.map((e) => `${e.path}: ${e.reason ?? 'FieldValueInvalid'}`);
 
 describe('Service admission', () => {
   test('a ClusterIP service with one port passes', () => {
-    assert.deepEqual(validateService(svc({ selector: { app: 'web' }, ports: [{ port: 80 }] }), undefined), []);
+    assert.deepEqual(
+      validateService(svc({ selector: { app: 'web' }, ports: [{ port: 80 }] }), undefined),
+      [],
+    );
   });
 
   const cases: [string, NonNullable<Service['spec']>, string[]][] = [
@@ -30,18 +34,47 @@ describe('Service admission', () => {
     [
       'two unnamed ports, one SCTP',
       { ports: [{ port: 80 }, { port: 81, protocol: 'SCTP' }] },
-      ['spec.ports[0].name: FieldValueRequired', 'spec.ports[1].name: FieldValueRequired', 'spec.ports[1].protocol: FieldValueNotSupported'],
+      [
+        'spec.ports[0].name: FieldValueRequired',
+        'spec.ports[1].name: FieldValueRequired',
+        'spec.ports[1].protocol: FieldValueNotSupported',
+      ],
     ],
     [
       'duplicate name and port',
-      { ports: [{ name: 'a', port: 80 }, { name: 'a', port: 80 }] },
+      {
+        ports: [
+          { name: 'a', port: 80 },
+          { name: 'a', port: 80 },
+        ],
+      },
       ['spec.ports[1].name: FieldValueDuplicate', 'spec.ports[1]: FieldValueDuplicate'],
     ],
-    ['a node port on a ClusterIP service', { ports: [{ port: 80, nodePort: 30001 }] }, ['spec.ports[0].nodePort: FieldValueForbidden']],
-    ['a node port out of range', { type: 'NodePort', ports: [{ port: 80, nodePort: 80 }] }, ['spec.ports[0].nodePort: FieldValueInvalid']],
-    ['a bad target port name', { ports: [{ port: 80, targetPort: 'Web_Port' }] }, ['spec.ports[0].targetPort: FieldValueInvalid']],
-    ['a bad cluster IP', { clusterIP: '300.1.1.1', ports: [{ port: 80 }] }, ['spec.clusterIP: FieldValueInvalid']],
-    ['a headless LoadBalancer', { type: 'LoadBalancer', clusterIP: 'None', ports: [{ port: 80 }] }, ['spec.clusterIP: FieldValueInvalid']],
+    [
+      'a node port on a ClusterIP service',
+      { ports: [{ port: 80, nodePort: 30001 }] },
+      ['spec.ports[0].nodePort: FieldValueForbidden'],
+    ],
+    [
+      'a node port out of range',
+      { type: 'NodePort', ports: [{ port: 80, nodePort: 80 }] },
+      ['spec.ports[0].nodePort: FieldValueInvalid'],
+    ],
+    [
+      'a bad target port name',
+      { ports: [{ port: 80, targetPort: 'Web_Port' }] },
+      ['spec.ports[0].targetPort: FieldValueInvalid'],
+    ],
+    [
+      'a bad cluster IP',
+      { clusterIP: '300.1.1.1', ports: [{ port: 80 }] },
+      ['spec.clusterIP: FieldValueInvalid'],
+    ],
+    [
+      'a headless LoadBalancer',
+      { type: 'LoadBalancer', clusterIP: 'None', ports: [{ port: 80 }] },
+      ['spec.clusterIP: FieldValueInvalid'],
+    ],
     ['an ExternalName without a name', { type: 'ExternalName' }, ['spec.externalName: FieldValueRequired']],
   ];
   for (const [name, spec, expected] of cases)
@@ -51,7 +84,11 @@ describe('Service admission', () => {
     const old = svc({ clusterIP: '127.16.0.5', ports: [{ port: 80 }] });
     const now = svc({ clusterIP: '127.16.0.6', ports: [{ port: 80 }] });
     assert.deepEqual(paths(validateService(now, old)), ['spec.clusterIP: FieldValueForbidden']);
-    assert.deepEqual(validateService(svc({ ports: [{ port: 80 }] }), old), [], 'leaving it out is not a change');
+    assert.deepEqual(
+      validateService(svc({ ports: [{ port: 80 }] }), old),
+      [],
+      'leaving it out is not a change',
+    );
   });
 
   test('defaults: type, protocol, target port, affinity, families', () => {
@@ -84,26 +121,29 @@ describe('NetworkAttachmentDefinition config', () => {
     assert.equal(out?.bridge, 'br1');
     const ipam = out?.ipam;
     assert.ok(ipam !== undefined);
-    assert.deepEqual([formatIpv4(ipam.network), ipam.prefix, formatIpv4(ipam.start), formatIpv4(ipam.end), formatIpv4(ipam.gateway), ipam.gatewayGiven], [
-      '10.10.0.0',
-      24,
-      '10.10.0.20',
-      '10.10.0.30',
-      '10.10.0.254',
-      true,
-    ]);
+    assert.deepEqual(
+      [
+        formatIpv4(ipam.network),
+        ipam.prefix,
+        formatIpv4(ipam.start),
+        formatIpv4(ipam.end),
+        formatIpv4(ipam.gateway),
+        ipam.gatewayGiven,
+      ],
+      ['10.10.0.0', 24, '10.10.0.20', '10.10.0.30', '10.10.0.254', true],
+    );
   });
 
   test('ranges form, and defaults: gateway .1, range from .2 to the last host', () => {
-    const { out } = parse('{"type":"bridge","ipam":{"type":"host-local","ranges":[[{"subnet":"192.168.7.0/28"}]]}}');
+    const { out } = parse(
+      '{"type":"bridge","ipam":{"type":"host-local","ranges":[[{"subnet":"192.168.7.0/28"}]]}}',
+    );
     const ipam = out?.ipam;
     assert.ok(ipam !== undefined);
-    assert.deepEqual([formatIpv4(ipam.gateway), formatIpv4(ipam.start), formatIpv4(ipam.end), ipam.gatewayGiven], [
-      '192.168.7.1',
-      '192.168.7.2',
-      '192.168.7.14',
-      false,
-    ]);
+    assert.deepEqual(
+      [formatIpv4(ipam.gateway), formatIpv4(ipam.start), formatIpv4(ipam.end), ipam.gatewayGiven],
+      ['192.168.7.1', '192.168.7.2', '192.168.7.14', false],
+    );
   });
 
   test('no IPAM: a plain L2 segment', () => {
@@ -115,26 +155,53 @@ describe('NetworkAttachmentDefinition config', () => {
     ['not JSON', '{type: bridge', /not JSON/],
     ['no type', '{"ipam":{}}', /the CNI plugin "type"/],
     ['a bad subnet', '{"type":"bridge","ipam":{"subnet":"10.0.0.0/33"}}', /an IPv4 CIDR/],
-    ['a range outside the subnet', '{"type":"bridge","ipam":{"subnet":"10.0.0.0/24","rangeStart":"10.0.1.5"}}', /rangeStart "10.0.1.5": must be a host address in 10.0.0.0\/24/],
-    ['an unknown IPAM type', '{"type":"bridge","ipam":{"type":"dhcpd","subnet":"10.0.0.0/24"}}', /Unsupported value: ipam type "dhcpd"/],
-    ['a long bridge name', '{"type":"bridge","bridge":"a-very-long-bridge-name"}', /an interface name of 1-15/],
+    [
+      'a range outside the subnet',
+      '{"type":"bridge","ipam":{"subnet":"10.0.0.0/24","rangeStart":"10.0.1.5"}}',
+      /rangeStart "10.0.1.5": must be a host address in 10.0.0.0\/24/,
+    ],
+    [
+      'an unknown IPAM type',
+      '{"type":"bridge","ipam":{"type":"dhcpd","subnet":"10.0.0.0/24"}}',
+      /Unsupported value: ipam type "dhcpd"/,
+    ],
+    [
+      'a long bridge name',
+      '{"type":"bridge","bridge":"a-very-long-bridge-name"}',
+      /an interface name of 1-15/,
+    ],
   ];
   for (const [name, config, message] of bad)
     test(name, () => assert.match(parse(config).errors.join('; '), message));
 
   test('admission reports the config problems under spec.config', () => {
     const errors = networkAttachmentDefinitionKind.validate?.(
-      { apiVersion: 'k8s.cni.cncf.io/v1', kind: 'NetworkAttachmentDefinition', metadata: { name: 'n' }, spec: { config: '{' } },
+      {
+        apiVersion: 'k8s.cni.cncf.io/v1',
+        kind: 'NetworkAttachmentDefinition',
+        metadata: { name: 'n' },
+        spec: { config: '{' },
+      },
       undefined,
     );
-    assert.deepEqual(errors?.map((e) => e.path), ['spec.config']);
+    assert.deepEqual(
+      errors?.map((e) => e.path),
+      ['spec.config'],
+    );
   });
 });
 
 describe('VMI network rules', () => {
-  const spec = (networks: NonNullable<VirtualMachineInstanceSpec['networks']>): VirtualMachineInstanceSpec => ({
+  const spec = (
+    networks: NonNullable<VirtualMachineInstanceSpec['networks']>,
+  ): VirtualMachineInstanceSpec => ({
     domain: {
-      devices: { interfaces: networks.map((n) => ({ name: n.name, ...(n.pod !== undefined ? { masquerade: {} } : { bridge: {} }) })) },
+      devices: {
+        interfaces: networks.map((n) => ({
+          name: n.name,
+          ...(n.pod !== undefined ? { masquerade: {} } : { bridge: {} }),
+        })),
+      },
       memory: { guest: '128Mi' },
     },
     networks,
@@ -142,14 +209,30 @@ describe('VMI network rules', () => {
 
   test('a pod network and a Multus network, by name and by namespace/name', () => {
     assert.deepEqual(
-      validateVmiSpec(spec([{ name: 'default', pod: {} }, { name: 'lan', multus: { networkName: 'lan' } }, { name: 'db', multus: { networkName: 'infra/db-net' } }]), 'spec'),
+      validateVmiSpec(
+        spec([
+          { name: 'default', pod: {} },
+          { name: 'lan', multus: { networkName: 'lan' } },
+          { name: 'db', multus: { networkName: 'infra/db-net' } },
+        ]),
+        'spec',
+      ),
       [],
     );
   });
 
   test('two pod networks, and a malformed networkName', () => {
     assert.deepEqual(
-      paths(validateVmiSpec(spec([{ name: 'a', pod: {} }, { name: 'b', pod: {} }, { name: 'c', multus: { networkName: 'x/y/z' } }]), 'spec')),
+      paths(
+        validateVmiSpec(
+          spec([
+            { name: 'a', pod: {} },
+            { name: 'b', pod: {} },
+            { name: 'c', multus: { networkName: 'x/y/z' } },
+          ]),
+          'spec',
+        ),
+      ),
       ['spec.networks[1].pod: FieldValueForbidden', 'spec.networks[2].multus.networkName: FieldValueInvalid'],
     );
   });

@@ -6,7 +6,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Service } from '../../../src/api/core/service.js';
-import { allocateClusterIp, allocateNodePort, pickLoadBalancerAddress, usedLoadBalancerPorts } from '../../../src/controllers/service/allocate.js';
+import {
+  allocateClusterIp,
+  allocateNodePort,
+  pickLoadBalancerAddress,
+  usedLoadBalancerPorts,
+} from '../../../src/controllers/service/allocate.js';
 import { Annotations, loadBalancing } from '../../../src/controllers/service/annotations.js';
 import { parseUsernet } from '../../../src/network/forwards.js';
 import { resolveNetworkOptions } from '../../../src/network/options.js';
@@ -19,7 +24,10 @@ describe('balancer', () => {
   test('round robin takes each backend in turn', () => {
     const b = new Balancer('round-robin', undefined);
     const list = backends(0, 0, 0);
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map(() => b.pick(list)?.id), ['b0', 'b1', 'b2', 'b0', 'b1', 'b2']);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map(() => b.pick(list)?.id),
+      ['b0', 'b1', 'b2', 'b0', 'b1', 'b2'],
+    );
   });
 
   test('least connections takes the least busy; ties rotate', () => {
@@ -36,7 +44,14 @@ describe('balancer', () => {
     const first = b.pick(list, '10.0.0.1')?.id;
     assert.equal(b.pick(list, '10.0.0.1')?.id, first);
     assert.equal(b.pick(list, '10.0.0.1')?.id, first);
-    assert.equal(b.pick(list.filter((x) => x.id !== first), '10.0.0.1')?.id !== first, true, 'moves when its backend is gone');
+    assert.equal(
+      b.pick(
+        list.filter((x) => x.id !== first),
+        '10.0.0.1',
+      )?.id !== first,
+      true,
+      'moves when its backend is gone',
+    );
     now = 5000;
     assert.ok(b.pick(list, '10.0.0.2') !== undefined);
   });
@@ -73,7 +88,11 @@ describe('health state', () => {
 });
 
 describe('service annotations', () => {
-  const svc = (annotations: Record<string, string>): Service => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's', annotations } });
+  const svc = (annotations: Record<string, string>): Service => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 's', annotations },
+  });
 
   test('defaults: round robin, checks every 2 s with a 1 s timeout, out after 2 failures', () => {
     assert.deepEqual(loadBalancing(svc({})), {
@@ -96,19 +115,31 @@ describe('service annotations', () => {
     );
     assert.deepEqual(lb, {
       algorithm: 'least-connections',
-      health: { enabled: true, periodMs: 500, timeoutMs: 200, healthyThreshold: 3, unhealthyThreshold: 1, port: 8081 },
+      health: {
+        enabled: true,
+        periodMs: 500,
+        timeoutMs: 200,
+        healthyThreshold: 3,
+        unhealthyThreshold: 1,
+        port: 8081,
+      },
       problems: [],
     });
     assert.equal(loadBalancing(svc({ [Annotations.healthCheck]: 'false' })).health.enabled, false);
   });
 
   test('bad values are reported and replaced by their defaults', () => {
-    const lb = loadBalancing(svc({ [Annotations.algorithm]: 'random', [Annotations.period]: 'soon', [Annotations.unhealthy]: '0' }));
+    const lb = loadBalancing(
+      svc({ [Annotations.algorithm]: 'random', [Annotations.period]: 'soon', [Annotations.unhealthy]: '0' }),
+    );
     assert.equal(lb.algorithm, 'round-robin');
     assert.equal(lb.health.periodMs, 2000);
     assert.equal(lb.health.unhealthyThreshold, 2);
     assert.equal(lb.problems.length, 3);
-    assert.match(lb.problems.join('\n'), /lb\.hikube\.io\/algorithm: "random" is not one of round-robin, least-connections/);
+    assert.match(
+      lb.problems.join('\n'),
+      /lb\.hikube\.io\/algorithm: "random" is not one of round-robin, least-connections/,
+    );
   });
 });
 
@@ -134,18 +165,38 @@ describe('allocation', () => {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: uid, uid },
-      spec: { type: 'LoadBalancer', ports: [{ port, protocol: 'TCP' }], ...(requested !== undefined ? { loadBalancerIP: requested } : {}) },
+      spec: {
+        type: 'LoadBalancer',
+        ports: [{ port, protocol: 'TCP' }],
+        ...(requested !== undefined ? { loadBalancerIP: requested } : {}),
+      },
       ...(ip !== undefined ? { status: { loadBalancer: { ingress: [{ ip }] } } } : {}),
     });
     const pool = ['127.0.0.1', '127.0.100.1'];
     const others = [lb('a', 80, '127.0.0.1')];
     const used = usedLoadBalancerPorts(others, 'b');
-    assert.equal(pickLoadBalancerAddress(lb('b', 80), pool, used), '127.0.100.1', 'port 80 is taken on the first address');
+    assert.equal(
+      pickLoadBalancerAddress(lb('b', 80), pool, used),
+      '127.0.100.1',
+      'port 80 is taken on the first address',
+    );
     assert.equal(pickLoadBalancerAddress(lb('b', 443), pool, used), '127.0.0.1');
-    assert.equal(pickLoadBalancerAddress(lb('b', 80, '127.0.0.1'), pool, used), '127.0.0.1', 'keeps its address');
+    assert.equal(
+      pickLoadBalancerAddress(lb('b', 80, '127.0.0.1'), pool, used),
+      '127.0.0.1',
+      'keeps its address',
+    );
     assert.equal(pickLoadBalancerAddress(lb('b', 80, undefined, '127.0.100.1'), pool, used), '127.0.100.1');
-    assert.equal(pickLoadBalancerAddress(lb('b', 80, undefined, '10.1.1.1'), pool, used), undefined, 'not in the pool');
-    assert.equal(pickLoadBalancerAddress(lb('c', 80), ['127.0.0.1'], used), '127.0.0.1', 'shares the only address');
+    assert.equal(
+      pickLoadBalancerAddress(lb('b', 80, undefined, '10.1.1.1'), pool, used),
+      undefined,
+      'not in the pool',
+    );
+    assert.equal(
+      pickLoadBalancerAddress(lb('c', 80), ['127.0.0.1'], used),
+      '127.0.0.1',
+      'shares the only address',
+    );
   });
 
   test('network options: pool from CIDRs, service range, defaults', () => {
@@ -153,9 +204,15 @@ describe('allocation', () => {
     assert.deepEqual(o.loadBalancerPool, ['127.0.50.1', '127.0.50.2', '127.0.0.1']);
     assert.deepEqual(o.serviceRange, { first: 0x7f100001, last: 0x7f10fffe });
     assert.equal(o.outbound, true);
-    assert.deepEqual(resolveNetworkOptions({}, { HIKUBE_LB_POOL: '127.0.9.9', HIKUBE_GUEST_OUTBOUND: '0' }).loadBalancerPool, ['127.0.9.9']);
+    assert.deepEqual(
+      resolveNetworkOptions({}, { HIKUBE_LB_POOL: '127.0.9.9', HIKUBE_GUEST_OUTBOUND: '0' }).loadBalancerPool,
+      ['127.0.9.9'],
+    );
     assert.equal(resolveNetworkOptions({}, { HIKUBE_GUEST_OUTBOUND: '0' }).outbound, false);
-    assert.throws(() => resolveNetworkOptions({ loadBalancerPool: ['lb.example'] }, {}), /not an IPv4 address/);
+    assert.throws(
+      () => resolveNetworkOptions({ loadBalancerPool: ['lb.example'] }, {}),
+      /not an IPv4 address/,
+    );
   });
 });
 

@@ -10,7 +10,11 @@ import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { GuestForwards, HostPort, Protocol } from '../../../src/network/forwards.js';
 import type { HealthCheckSpec } from '../../../src/network/proxy/health.js';
-import { ServiceProxy, type ProxyHealthEvent, type ProxyServiceSpec } from '../../../src/network/proxy/proxy.js';
+import {
+  ServiceProxy,
+  type ProxyHealthEvent,
+  type ProxyServiceSpec,
+} from '../../../src/network/proxy/proxy.js';
 import { eventually } from '../../support/wait.js';
 
 /** Forwards that point at whatever the test registered for a uid. */
@@ -18,7 +22,9 @@ class FakeForwards implements GuestForwards {
   readonly targets = new Map<string, number>();
   forward(uid: string, protocol: Protocol, port: number): Promise<HostPort> {
     const p = this.targets.get(`${uid}/${protocol}/${port}`);
-    return p === undefined ? Promise.reject(new Error(`no forward for ${uid}`)) : Promise.resolve({ host: '127.0.0.1', port: p });
+    return p === undefined
+      ? Promise.reject(new Error(`no forward for ${uid}`))
+      : Promise.resolve({ host: '127.0.0.1', port: p });
   }
 }
 
@@ -40,7 +46,13 @@ function ask(port: number): Promise<string> {
   });
 }
 
-const fast: HealthCheckSpec = { enabled: true, periodMs: 100, timeoutMs: 300, healthyThreshold: 1, unhealthyThreshold: 1 };
+const fast: HealthCheckSpec = {
+  enabled: true,
+  periodMs: 100,
+  timeoutMs: 300,
+  healthyThreshold: 1,
+  unhealthyThreshold: 1,
+};
 
 let forwards: FakeForwards;
 let proxy: ServiceProxy;
@@ -69,7 +81,14 @@ async function tcpService(names: string[], check = fast): Promise<{ port: number
   const spec: ProxyServiceSpec = {
     algorithm: 'round-robin',
     health: check,
-    ports: [{ name: '0', protocol: 'tcp', frontends: [{ kind: 'loadBalancer', address: '127.0.0.1', port: 0 }], backends }],
+    ports: [
+      {
+        name: '0',
+        protocol: 'tcp',
+        frontends: [{ kind: 'loadBalancer', address: '127.0.0.1', port: 0 }],
+        backends,
+      },
+    ],
   };
   const out = await proxy.apply('default/web', spec);
   const port = out['0']?.[0]?.listening;
@@ -80,7 +99,11 @@ async function tcpService(names: string[], check = fast): Promise<{ port: number
 describe('service proxy', () => {
   test('TCP: nothing before the first health check passes, then round robin', async () => {
     const { port } = await tcpService(['a', 'b']);
-    await eventually(() => proxy.backends('default/web', '0').every((b) => b.healthy === true), 'both healthy', 5000);
+    await eventually(
+      () => proxy.backends('default/web', '0').every((b) => b.healthy === true),
+      'both healthy',
+      5000,
+    );
     const seq = [];
     for (let i = 0; i < 6; i++) seq.push(await ask(port));
     assert.deepEqual(seq, ['a', 'b', 'a', 'b', 'a', 'b']);
@@ -88,19 +111,31 @@ describe('service proxy', () => {
 
   test('a backend whose server stops is out after its check; back when it returns; events tell', async () => {
     const { port } = await tcpService(['a', 'b']);
-    await eventually(() => proxy.backends('default/web', '0').every((b) => b.healthy === true), 'both healthy', 5000);
+    await eventually(
+      () => proxy.backends('default/web', '0').every((b) => b.healthy === true),
+      'both healthy',
+      5000,
+    );
     const b = servers[1];
     assert.ok(b !== undefined);
     const bPort = portOf(b);
     await new Promise<void>((r) => b.close(() => r()));
     // Until the check runs, a connection to b is refused by its (closed) forward: the proxy tries a.
     for (let i = 0; i < 4; i++) assert.equal(await ask(port), 'a');
-    await eventually(() => proxy.backends('default/web', '0').find((x) => x.uid === 'b')?.healthy === false, 'b out', 5000);
+    await eventually(
+      () => proxy.backends('default/web', '0').find((x) => x.uid === 'b')?.healthy === false,
+      'b out',
+      5000,
+    );
     assert.ok(health.some((e) => e.backend.uid === 'b' && !e.healthy));
     const again = createServer((c) => c.end('b'));
     servers.push(again);
     await new Promise<void>((r) => again.listen(bPort, '127.0.0.1', r));
-    await eventually(() => proxy.backends('default/web', '0').find((x) => x.uid === 'b')?.healthy === true, 'b back', 5000);
+    await eventually(
+      () => proxy.backends('default/web', '0').find((x) => x.uid === 'b')?.healthy === true,
+      'b back',
+      5000,
+    );
     const seen = new Set<string>();
     for (let i = 0; i < 4; i++) seen.add(await ask(port));
     assert.deepEqual(seen, new Set(['a', 'b']));
@@ -118,7 +153,14 @@ describe('service proxy', () => {
     const out = await proxy.apply('default/echo', {
       algorithm: 'least-connections',
       health: { ...fast, enabled: false },
-      ports: [{ name: 'e', protocol: 'tcp', frontends: [{ kind: 'cluster', address: '127.0.0.1', port: 0 }], backends: [{ uid: 'e', namespace: 'd', name: 'e', port: 7 }] }],
+      ports: [
+        {
+          name: 'e',
+          protocol: 'tcp',
+          frontends: [{ kind: 'cluster', address: '127.0.0.1', port: 0 }],
+          backends: [{ uid: 'e', namespace: 'd', name: 'e', port: 7 }],
+        },
+      ],
     });
     const port = out['e']?.[0]?.listening ?? 0;
     await eventually(() => proxy.backends('default/echo', 'e')[0]?.healthy === true, 'echo usable', 5000);
@@ -148,10 +190,21 @@ describe('service proxy', () => {
       const out = await proxy.apply('default/dns', {
         algorithm: 'round-robin',
         health: fast,
-        ports: [{ name: 'dns', protocol: 'udp', frontends: [{ kind: 'loadBalancer', address: '127.0.0.1', port: 0 }], backends }],
+        ports: [
+          {
+            name: 'dns',
+            protocol: 'udp',
+            frontends: [{ kind: 'loadBalancer', address: '127.0.0.1', port: 0 }],
+            backends,
+          },
+        ],
       });
       const port = out['dns']?.[0]?.listening ?? 0;
-      await eventually(() => proxy.backends('default/dns', 'dns').every((b) => b.healthy === true), 'UDP backends usable', 5000);
+      await eventually(
+        () => proxy.backends('default/dns', 'dns').every((b) => b.healthy === true),
+        'UDP backends usable',
+        5000,
+      );
       const udpAsk = (socket: UdpSocket, text: string): Promise<string> =>
         new Promise((resolve) => {
           socket.once('message', (m) => resolve(m.toString()));
@@ -163,7 +216,11 @@ describe('service proxy', () => {
         const first = await udpAsk(c1, 'x');
         assert.equal(await udpAsk(c1, 'y'), first.replace(':x', ':y'), 'a client keeps its backend');
         const other = await udpAsk(c2, 'z');
-        assert.notEqual(other.split(':')[0], first.split(':')[0], 'the next client goes to the other backend');
+        assert.notEqual(
+          other.split(':')[0],
+          first.split(':')[0],
+          'the next client goes to the other backend',
+        );
       } finally {
         c1.close();
         c2.close();

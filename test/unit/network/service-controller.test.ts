@@ -32,7 +32,13 @@ const proxy: ProxyControl = {
     applied.set(key, spec);
     return Promise.resolve(
       Object.fromEntries(
-        spec.ports.map((p) => [p.name, p.frontends.map((f) => ({ ...f, listening: f.kind === 'loadBalancer' ? (lbPort ?? f.port) : f.port }))]),
+        spec.ports.map((p) => [
+          p.name,
+          p.frontends.map((f) => ({
+            ...f,
+            listening: f.kind === 'loadBalancer' ? (lbPort ?? f.port) : f.port,
+          })),
+        ]),
       ),
     );
   },
@@ -70,7 +76,11 @@ afterEach(() => {
   store.close();
 });
 
-function vmi(name: string, labels: Record<string, string>, state: { phase?: string; ready?: boolean; paused?: boolean } = {}): string {
+function vmi(
+  name: string,
+  labels: Record<string, string>,
+  state: { phase?: string; ready?: boolean; paused?: boolean } = {},
+): string {
   const created = api.create<VirtualMachineInstance>(virtualMachineInstanceKind, {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachineInstance',
@@ -96,7 +106,12 @@ function vmi(name: string, labels: Record<string, string>, state: { phase?: stri
 }
 
 function service(name: string, spec: Service['spec'] & object): Service {
-  return api.create<Service>(serviceKind, { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NS }, spec });
+  return api.create<Service>(serviceKind, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: NS },
+    spec,
+  });
 }
 
 const get = (name: string): Service => {
@@ -105,7 +120,9 @@ const get = (name: string): Service => {
   return s;
 };
 const slice = (name: string): EndpointSlice | undefined =>
-  api.list<EndpointSlice>(endpointSliceKind, NS).find((s) => s.metadata.labels?.['kubernetes.io/service-name'] === name);
+  api
+    .list<EndpointSlice>(endpointSliceKind, NS)
+    .find((s) => s.metadata.labels?.['kubernetes.io/service-name'] === name);
 
 describe('service controller', () => {
   test('a LoadBalancer over the ready VMIs its selector matches: allocation, slice, proxy, status', async () => {
@@ -114,14 +131,20 @@ describe('service controller', () => {
     vmi('web-paused', { app: 'web' }, { paused: true });
     vmi('web-pending', { app: 'web' }, { phase: 'Scheduled' });
     vmi('db', { app: 'db' });
-    service('web', { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 'http' }] });
+    service('web', {
+      type: 'LoadBalancer',
+      selector: { app: 'web' },
+      ports: [{ port: 80, targetPort: 'http' }],
+    });
     await controller.idle();
 
     const svc = get('web');
     assert.match(svc.spec?.clusterIP ?? '', /^127\.16\.\d+\.\d+$/);
     const nodePort = svc.spec?.ports?.[0]?.nodePort ?? 0;
     assert.ok(nodePort >= 30000 && nodePort <= 32767);
-    assert.deepEqual(svc.status?.loadBalancer?.ingress, [{ ip: '127.0.0.1', ipMode: 'Proxy', ports: [{ port: 80, protocol: 'TCP' }] }]);
+    assert.deepEqual(svc.status?.loadBalancer?.ingress, [
+      { ip: '127.0.0.1', ipMode: 'Proxy', ports: [{ port: 80, protocol: 'TCP' }] },
+    ]);
 
     const s = slice('web');
     assert.deepEqual(
@@ -136,10 +159,13 @@ describe('service controller', () => {
     assert.equal(s?.metadata.ownerReferences?.[0]?.uid, svc.metadata.uid);
 
     const spec = applied.get('default/web');
-    assert.deepEqual(spec?.ports[0]?.backends.map((x) => [x.uid, x.port]), [
-      [a, 8080],
-      [b, 8080],
-    ]);
+    assert.deepEqual(
+      spec?.ports[0]?.backends.map((x) => [x.uid, x.port]),
+      [
+        [a, 8080],
+        [b, 8080],
+      ],
+    );
     assert.deepEqual(spec?.ports[0]?.frontends, [
       { kind: 'cluster', address: svc.spec?.clusterIP, port: 80 },
       { kind: 'node', address: '127.0.0.1', port: nodePort },
@@ -157,12 +183,21 @@ describe('service controller', () => {
     notReady.add(a);
     controller.readinessChanged(a);
     await controller.idle();
-    assert.deepEqual(applied.get('default/web')?.ports[0]?.backends.map((x) => x.name), ['web-b']);
-    assert.equal(slice('web')?.endpoints.find((e) => e.targetRef?.name === 'web-a')?.conditions?.ready, false);
+    assert.deepEqual(
+      applied.get('default/web')?.ports[0]?.backends.map((x) => x.name),
+      ['web-b'],
+    );
+    assert.equal(
+      slice('web')?.endpoints.find((e) => e.targetRef?.name === 'web-a')?.conditions?.ready,
+      false,
+    );
 
     api.delete(virtualMachineInstanceKind, NS, 'web-b');
     await controller.idle();
-    assert.deepEqual(slice('web')?.endpoints.map((e) => e.targetRef?.name), ['web-a']);
+    assert.deepEqual(
+      slice('web')?.endpoints.map((e) => e.targetRef?.name),
+      ['web-a'],
+    );
     assert.deepEqual(applied.get('default/web')?.ports[0]?.backends, []);
   });
 
@@ -170,7 +205,9 @@ describe('service controller', () => {
     lbPort = 41234;
     service('udp', { type: 'LoadBalancer', selector: { app: 'x' }, ports: [{ port: 53, protocol: 'UDP' }] });
     await controller.idle();
-    assert.deepEqual(get('udp').status?.loadBalancer?.ingress?.[0]?.ports, [{ port: 41234, protocol: 'UDP' }]);
+    assert.deepEqual(get('udp').status?.loadBalancer?.ingress?.[0]?.ports, [
+      { port: 41234, protocol: 'UDP' },
+    ]);
     assert.equal(applied.get('default/udp')?.ports[0]?.protocol, 'udp');
     api.delete(serviceKind, NS, 'udp');
     await controller.idle();
@@ -185,7 +222,10 @@ describe('service controller', () => {
       metadata: {
         name: 'manual',
         namespace: NS,
-        annotations: { 'lb.hikube.io/algorithm': 'least-connections', 'lb.hikube.io/health-check-period-seconds': '1' },
+        annotations: {
+          'lb.hikube.io/algorithm': 'least-connections',
+          'lb.hikube.io/health-check-period-seconds': '1',
+        },
       },
       spec: { type: 'NodePort', ports: [{ port: 80 }] },
     });

@@ -85,7 +85,9 @@ describe('DataVolume admission', () => {
     [
       'an unsupported source',
       { source: { s3: { url: 's3://b/x' } }, ...sized },
-      ['spec.source.s3: Unsupported value: "s3": this platform imports from http, upload, pvc and blank'],
+      [
+        'spec.source.s3: Unsupported value: "s3": this platform imports from http, registry, upload, pvc and blank',
+      ],
     ],
   ];
   for (const [name, spec, want] of cases)

@@ -1,0 +1,310 @@
+/**
+ * Load balancer benchmark: throughput and latency through a Service's load balancer against a
+ * direct connection to one backend, in the same run, with many concurrent connections (wrk).
+ *
+ * (a) Real guests: two tiny VMs (TCG) serving a page with busybox httpd. Rounds alternate three
+ *     targets: DIRECT (the host forward of VM 0, what the proxy itself connects to), LB-1 (a
+ *     LoadBalancer selecting VM 0 only: the proxy's cost on the same backend) and LB-2 (a
+ *     LoadBalancer over both VMs). busybox httpd answers one request per connection, so every
+ *     request is a new TCP connection through QEMU user networking.
+ * (b) The proxy alone: the same ServiceProxy in front of a Node HTTP server on loopback (a child
+ *     process), against that server directly; keep-alive connections, then one connection per
+ *     request. This isolates what the proxy adds from what a TCG guest costs.
+ *
+ * The platform and the proxy run on this process's main thread; wrk runs as its own process.
+ * Usage: npm run build && node dist/bench/network.js
+ * Env: BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_THREADS (2).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { KubeObject } from '../src/api/meta.js';
+import { findKindByGvk } from '../src/api/registry.js';
+import { serviceKind, type Service } from '../src/api/core/service.js';
+import { ApiClient } from '../src/controllers/client.js';
+import type { GuestForwards } from '../src/network/forwards.js';
+import { ServiceProxy } from '../src/network/proxy/proxy.js';
+import { startPlatform, type Platform } from '../src/platform/platform.js';
+import { qemuPids } from '../test/support/guest.js';
+import { guestVm, httpName } from '../test/support/network.js';
+import { repoRoot } from '../test/support/platform.js';
+import { eventually } from '../test/support/wait.js';
+
+const env = (name: string, fallback: number): number => {
+  const v = Number(process.env[name] ?? '');
+  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
+};
+const ROUNDS = env('BENCH_ROUNDS', 3);
+const SECONDS = env('BENCH_SECONDS', 10);
+const CONNECTIONS = env('BENCH_CONNECTIONS', 64);
+const THREADS = env('BENCH_THREADS', 2);
+const NS = 'default';
+const TARGETS = { throughputRatio: 0.8, addedP99Ms: 1 };
+
+interface WrkResult {
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  requests: number;
+  errors: number;
+}
+
+/** Milliseconds from wrk's "1.23ms", "850.00us", "1.02s". */
+function ms(text: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text.trim());
+  if (m === null) return Number.NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 'ms' ? v : m[2] === 's' ? v * 1000 : v * 60_000;
+}
+
+/** wrk with many connections (throughput), or with one (`single`: latency without queueing). */
+function wrk(url: string, extra: string[] = [], single = false): Promise<WrkResult> {
+  return new Promise((resolve, reject) => {
+    const args = [
+      ...(single ? ['-t', '1', '-c', '1'] : ['-t', String(THREADS), '-c', String(CONNECTIONS)]),
+      '-d',
+      `${SECONDS}s`,
+      '--latency',
+      ...extra,
+      url,
+    ];
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('error', (err) => reject(new Error(`wrk: ${err.message} (apt-get install wrk)`)));
+    child.once('exit', () => {
+      const pct = (p: string): number => ms(new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(out)?.[1] ?? '');
+      const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      resolve({
+        rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN),
+        p50: pct('50'),
+        p90: pct('90'),
+        p99: pct('99'),
+        requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
+        // Read errors are connections the server closed (busybox httpd closes after each answer).
+        errors: non2xx + (errors === null ? 0 : Number(errors[1]) + Number(errors[3]) + Number(errors[4])),
+      });
+    });
+  });
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+};
+
+function create(p: Platform, yaml: string): void {
+  const object = parse(yaml) as KubeObject;
+  const def = findKindByGvk(object.apiVersion, object.kind);
+  if (def === undefined) throw new Error(`unknown kind ${object.kind}`);
+  p.registry.create(def, object.metadata.namespace ?? NS, object);
+}
+
+async function series(
+  targets: Record<string, () => Promise<WrkResult>>,
+): Promise<Record<string, WrkResult[]>> {
+  const out: Record<string, WrkResult[]> = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, run] of Object.entries(targets)) {
+      const r = await run();
+      out[name]?.push(r);
+      process.stdout.write(
+        `  round ${round + 1} ${name.padEnd(14)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}\n`,
+      );
+    }
+  }
+  return out;
+}
+
+const summary = (rs: WrkResult[]) => ({
+  rps: median(rs.map((r) => r.rps)),
+  p50: median(rs.map((r) => r.p50)),
+  p99: median(rs.map((r) => r.p99)),
+  errors: rs.reduce((a, r) => a + r.errors, 0),
+});
+
+async function guests(): Promise<Record<string, unknown>> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'hikube-bench-net-'));
+  const p = await startPlatform({
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    network: { loadBalancerPool: ['127.0.0.1'] },
+  });
+  const api = new ApiClient(p.registry);
+  try {
+    for (const name of ['bench-0', 'bench-1']) create(p, guestVm(name, { labels: { app: 'bench' } }));
+    const lb = (name: string, selector: Record<string, string>): void =>
+      create(
+        p,
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name, namespace: NS },
+          spec: { type: 'LoadBalancer', selector, ports: [{ port: 80, targetPort: 8080 }] },
+        }),
+      );
+    lb('lb-one', { 'vm.kubevirt.io/name': 'bench-0' });
+    lb('lb-two', { app: 'bench' });
+    const address = (name: string) =>
+      eventually(
+        () => {
+          const svc = api.get<Service>(serviceKind, NS, name);
+          const ing = svc?.status?.loadBalancer?.ingress?.[0];
+          const port = ing?.ports?.[0]?.port;
+          return ing?.ip === undefined || port === undefined ? undefined : `http://${ing.ip}:${port}/`;
+        },
+        `address of ${name}`,
+        120_000,
+        200,
+      );
+    const one = await address('lb-one');
+    const two = await address('lb-two');
+    const direct = await eventually(
+      () => {
+        const b = p.network.proxy?.backends(`${NS}/lb-one`, '0')[0];
+        return b?.healthy === true && b.target !== undefined
+          ? `http://${b.target.host}:${b.target.port}/`
+          : undefined;
+      },
+      'the backend of lb-one to pass its health check',
+      120_000,
+      200,
+    );
+    await eventually(
+      async () =>
+        new Set([
+          await httpName('127.0.0.1', Number(new URL(two).port)),
+          await httpName('127.0.0.1', Number(new URL(two).port)),
+        ]).size === 2,
+      'both VMs behind lb-two',
+      120_000,
+      300,
+    );
+    process.stdout.write(`(a) real guests: direct ${direct}, lb-one ${one}, lb-two ${two}\n`);
+    await wrk(direct, ['-d', '3s']); // warm-up: TCG translates the guest's network path once
+    return await series({
+      direct: () => wrk(direct),
+      'lb-1 backend': () => wrk(one),
+      'lb-2 backends': () => wrk(two),
+      'direct c=1': () => wrk(direct, [], true),
+      'lb-1 c=1': () => wrk(one, [], true),
+    });
+  } finally {
+    await p.stop();
+    for (const pid of qemuPids(dataDir)) process.kill(pid, 'SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function proxyAlone(): Promise<Record<string, unknown>> {
+  const server: ChildProcess = spawn(
+    process.execPath,
+    [
+      '-e',
+      "require('http').createServer((q,s)=>s.end('ok\\n')).listen(0,'127.0.0.1',function(){console.log(this.address().port)})",
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    const port = await new Promise<number>((resolve) =>
+      server.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+    );
+    const forwards: GuestForwards = { forward: () => Promise.resolve({ host: '127.0.0.1', port }) };
+    const proxy = new ServiceProxy(forwards);
+    const out = await proxy.apply('bench/alone', {
+      algorithm: 'round-robin',
+      health: { enabled: true, periodMs: 2000, timeoutMs: 1000, healthyThreshold: 1, unhealthyThreshold: 2 },
+      ports: [
+        {
+          name: '0',
+          protocol: 'tcp',
+          frontends: [{ kind: 'loadBalancer', address: '127.0.0.1', port: 0 }],
+          backends: [{ uid: 'x', namespace: 'bench', name: 'x', port: 80 }],
+        },
+      ],
+    });
+    const lbPort = out['0']?.[0]?.listening ?? 0;
+    await eventually(
+      () => proxy.backends('bench/alone', '0')[0]?.healthy === true,
+      'backend healthy',
+      10_000,
+    );
+    const direct = `http://127.0.0.1:${port}/`;
+    const lb = `http://127.0.0.1:${lbPort}/`;
+    process.stdout.write(`(b) proxy alone: direct ${direct}, lb ${lb}\n`);
+    const close = ['-H', 'Connection: close'];
+    const runs = await series({
+      'direct k-a': () => wrk(direct),
+      'lb k-a': () => wrk(lb),
+      'direct close': () => wrk(direct, close),
+      'lb close': () => wrk(lb, close),
+      'direct c=1': () => wrk(direct, [], true),
+      'lb c=1': () => wrk(lb, [], true),
+    });
+    await proxy.stop();
+    return runs;
+  } finally {
+    server.kill();
+  }
+}
+
+async function main(): Promise<void> {
+  const load = [loadavg()];
+  const a = await guests();
+  const b = await proxyAlone();
+  load.push(loadavg());
+  const rows = [
+    ['(a) guests', a, 'lb-1 backend', 'direct'],
+    ['(a) guests', a, 'lb-2 backends', 'direct'],
+    ['(a) guests', a, 'lb-1 c=1', 'direct c=1'],
+    ['(b) proxy alone', b, 'lb k-a', 'direct k-a'],
+    ['(b) proxy alone', b, 'lb close', 'direct close'],
+    ['(b) proxy alone', b, 'lb c=1', 'direct c=1'],
+  ] as const;
+  process.stdout.write('\nmedians over rounds (ratio and added p99: median of the per-round pairs)\n');
+  const verdicts = rows.map(([group, runs, lbName, directName]) => {
+    const lbRuns = runs[lbName] as WrkResult[];
+    const directRuns = runs[directName] as WrkResult[];
+    const lb = summary(lbRuns);
+    const direct = summary(directRuns);
+    const ratio = median(lbRuns.map((r, i) => r.rps / (directRuns[i]?.rps ?? Number.NaN)));
+    const added = median(lbRuns.map((r, i) => r.p99 - (directRuns[i]?.p99 ?? Number.NaN)));
+    const line = `${group.padEnd(16)} ${lbName.padEnd(14)} ${lb.rps.toFixed(0).padStart(7)} req/s p99 ${lb.p99.toFixed(2)} ms | ${directName.padEnd(13)} ${direct.rps.toFixed(0).padStart(7)} req/s p99 ${direct.p99.toFixed(2)} ms | ratio ${ratio.toFixed(2)} added p99 ${added.toFixed(2)} ms`;
+    process.stdout.write(`${line}\n`);
+    return {
+      group,
+      lb: lbName,
+      direct: directName,
+      ratio,
+      addedP99Ms: added,
+      lbSummary: lb,
+      directSummary: direct,
+    };
+  });
+  const result = {
+    when: new Date().toISOString(),
+    git: execFileSync('git', ['describe', '--always', '--dirty'], { cwd: repoRoot, encoding: 'utf8' }).trim(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: load },
+    settings: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, threads: THREADS },
+    targets: TARGETS,
+    verdicts,
+    runs: { guests: a, proxyAlone: b },
+  };
+  await writeFile(join(repoRoot, 'bench', 'results', 'network.json'), `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write('wrote bench/results/network.json\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
