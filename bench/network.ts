@@ -122,12 +122,17 @@ async function series(
   return out;
 }
 
-const summary = (rs: WrkResult[]) => ({
-  rps: median(rs.map((r) => r.rps)),
-  p50: median(rs.map((r) => r.p50)),
-  p99: median(rs.map((r) => r.p99)),
-  errors: rs.reduce((a, r) => a + r.errors, 0),
-});
+/** Medians over the runs that completed requests; `stalled` counts those that did not. */
+const summary = (all: WrkResult[]) => {
+  const rs = all.filter((r) => r.requests > 0);
+  return {
+    rps: median(rs.map((r) => r.rps)),
+    p50: median(rs.map((r) => r.p50)),
+    p99: median(rs.map((r) => r.p99)),
+    errors: rs.reduce((a, r) => a + r.errors, 0),
+    stalled: all.length - rs.length,
+  };
+};
 
 async function guests(): Promise<Record<string, unknown>> {
   const dataDir = await mkdtemp(join(tmpdir(), 'hikube-bench-net-'));
@@ -274,15 +279,22 @@ async function main(): Promise<void> {
     const directRuns = runs[directName] as WrkResult[];
     const lb = summary(lbRuns);
     const direct = summary(directRuns);
-    const ratio = median(lbRuns.map((r, i) => r.rps / (directRuns[i]?.rps ?? Number.NaN)));
-    const added = median(lbRuns.map((r, i) => r.p99 - (directRuns[i]?.p99 ?? Number.NaN)));
-    const line = `${group.padEnd(16)} ${lbName.padEnd(14)} ${lb.rps.toFixed(0).padStart(7)} req/s p99 ${lb.p99.toFixed(2)} ms | ${directName.padEnd(13)} ${direct.rps.toFixed(0).padStart(7)} req/s p99 ${direct.p99.toFixed(2)} ms | ratio ${ratio.toFixed(2)} added p99 ${added.toFixed(2)} ms`;
+    // Pairs of the same round; a run that completed no request (a stalled guest) is left out.
+    const pairs = lbRuns.flatMap((r, i) => {
+      const d = directRuns[i];
+      return d !== undefined && d.requests > 0 && r.requests > 0 ? [[r, d] as const] : [];
+    });
+    const ratio = median(pairs.map(([r, d]) => r.rps / d.rps));
+    const added = median(pairs.map(([r, d]) => r.p99 - d.p99));
+    const addedP50 = median(pairs.map(([r, d]) => r.p50 - d.p50));
+    const line = `${group.padEnd(16)} ${lbName.padEnd(14)} ${lb.rps.toFixed(0).padStart(7)} req/s p99 ${lb.p99.toFixed(2)} ms | ${directName.padEnd(13)} ${direct.rps.toFixed(0).padStart(7)} req/s p99 ${direct.p99.toFixed(2)} ms | ratio ${ratio.toFixed(2)} added p50 ${addedP50.toFixed(2)} ms p99 ${added.toFixed(2)} ms`;
     process.stdout.write(`${line}\n`);
     return {
       group,
       lb: lbName,
       direct: directName,
       ratio,
+      addedP50Ms: addedP50,
       addedP99Ms: added,
       lbSummary: lb,
       directSummary: direct,

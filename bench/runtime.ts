@@ -155,11 +155,16 @@ function runDirOf(dataDir: string, namespace: string, name: string): string | un
   }
 }
 
-/** The process exists and is not a zombie (a daemonized QEMU's parent, PID 1, may reap it late). */
+/**
+ * The process still holds anything: it exists and is not a zombie, or it is a zombie whose other
+ * threads are still exiting (they keep the files, and QEMU's image locks, open). A daemonized
+ * QEMU's parent is PID 1, which may reap it late.
+ */
 function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') return true;
+    return readdirSync(`/proc/${pid}/task`).length > 1;
   } catch {
     return false;
   }
@@ -409,6 +414,18 @@ function qmpQueryStatus(path: string): Promise<void> {
 }
 
 async function runBareLaunch(t: Extract<Task, { op: 'bareLaunch' }>): Promise<LaunchResult> {
+  // the image lock of the previous run's QEMU can outlive its process by a moment: retry that
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await bareLaunchOnce(t);
+    } catch (err) {
+      if (attempt >= 10 || !(err instanceof Error) || !err.message.includes('lock')) throw err;
+      await sleep(200);
+    }
+  }
+}
+
+async function bareLaunchOnce(t: Extract<Task, { op: 'bareLaunch' }>): Promise<LaunchResult> {
   await rm(t.pidfile, { force: true });
   let stderr = '';
   const t0 = performance.now();

@@ -131,7 +131,9 @@ export async function uploadDisk(
     });
     process.stderr.write(`DataVolume ${namespace}/${name} created (${size})\n`);
   }
-  await waitForPhase(c, namespace, name, ['UploadReady'], o.timeoutS);
+  const phase = await waitForPhase(c, namespace, name, ['UploadReady', 'Succeeded'], o.timeoutS);
+  if (phase === 'Succeeded')
+    throw new Error(`DataVolume ${name} already holds an upload: create another one (or delete it first)`);
   const result = await putFile(c, uploadPath(namespace, name), file, `uploading ${name}`);
   const r = JSON.parse(result) as { sourceFormat?: string; compression?: string; virtualSize?: number };
   process.stdout.write(

@@ -11,7 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { persistentVolumeClaimKind } from '../api/core/core.js';
 import { dataVolumeKind, type DataVolume } from '../api/cdi/datavolume.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/kubevirt/vmi.js';
@@ -117,7 +117,7 @@ export class Provisioner {
   volumePath(namespace: string, name: string): string | undefined {
     const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
     if (claim?.status?.phase !== 'Bound' || claim.spec.volumeName === undefined) return undefined;
-    const path = this.volumeOf(claim)?.spec.hostPath?.path;
+    const path = poolFileOf(this.volumeOf(claim));
     return path !== undefined && existsSync(path) ? path : undefined;
   }
 
@@ -282,7 +282,7 @@ export class Provisioner {
       return;
     }
     const pv = this.volumeOf(claim);
-    const path = pv?.spec.hostPath?.path;
+    const path = poolFileOf(pv);
     if (pv === undefined || path === undefined) return;
     const size = roundUpMiB(want);
     const mode: VolumeMode = pv.spec.volumeMode ?? 'Filesystem';
@@ -322,7 +322,9 @@ export class Provisioner {
   private background(work: Promise<void>): void {
     work.catch((err: unknown) => {
       if (!this.stopped)
-        this.log(`provisioner: failed reclaiming a volume: ${err instanceof Error ? err.message : String(err)}`);
+        this.log(
+          `provisioner: failed reclaiming a volume: ${err instanceof Error ? err.message : String(err)}`,
+        );
     });
   }
 
@@ -341,7 +343,7 @@ export class Provisioner {
 
   private async reclaimVolume(pv: PersistentVolume): Promise<void> {
     if (pv.spec.persistentVolumeReclaimPolicy === 'Delete') {
-      const path = pv.spec.hostPath?.path;
+      const path = poolFileOf(pv);
       if (path !== undefined) await rm(path, { force: true });
       if (this.stopped) return;
       this.api.delete(persistentVolumeKind, '', pv.metadata.name ?? '');
@@ -386,4 +388,17 @@ export class Provisioner {
       true,
     );
   }
+}
+
+/**
+ * The disk file of a volume this pool provisioned, named after the volume (`pvc-UID.qcow2|.img`,
+ * UID its claim's): a PersistentVolume written by hand that points at another host file is never
+ * opened for a guest, grown or deleted.
+ */
+function poolFileOf(pv: PersistentVolume | undefined): string | undefined {
+  const path = pv?.spec.hostPath?.path;
+  const name = pv?.metadata.name;
+  if (path === undefined || name === undefined || name !== `pvc-${pv?.spec.claimRef?.uid ?? ''}`)
+    return undefined;
+  return basename(path) === `${name}.qcow2` || basename(path) === `${name}.img` ? path : undefined;
 }

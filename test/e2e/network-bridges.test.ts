@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -109,6 +109,23 @@ describe('network: secondary networks (bridges)', () => {
       );
       ips[name] = vmi.status?.interfaces?.find((i) => i.name === 'lan')?.ipAddress ?? '';
     }
+    // Every guest holds its lease (so a probe that fails below fails for isolation, not absence).
+    for (const [name, namespace, net] of vms) {
+      const leases = join(
+        p.dataDir,
+        'network',
+        'segments',
+        p.network.segments.idOf({ namespace, name: net }),
+        'leases',
+      );
+      await eventually(
+        async () => (await readFile(leases, 'utf8').catch(() => '')).includes(` ${ips[name] ?? '?'} `),
+        `${namespace}/${name} to hold its lease ${ips[name] ?? '?'}`,
+        60_000,
+        300,
+      );
+    }
+
     assert.deepEqual(ips, { a1: '10.50.0.10', a2: '10.50.0.11', b1: '10.50.0.50', o1: '10.50.0.90' });
     assert.equal(netnsList().length, 3, 'one namespace per network in use');
 
@@ -204,7 +221,8 @@ describe('network: secondary networks (bridges)', () => {
     } finally {
       await q.stop();
       for (const pid of qemuPids(dataDir)) process.kill(pid, 'SIGKILL');
-      await rm(dataDir, { recursive: true, force: true });
+      // The agent may still be writing the retried VMI's directory: rm retries.
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     }
   });
 });

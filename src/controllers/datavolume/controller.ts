@@ -331,8 +331,16 @@ export class DataVolumeController {
           this.failed(dv, kind, asImportError(err, clone ? 'cloning' : 'importing'));
         },
       )
+      .catch((err: unknown) => {
+        if (!this.stopped)
+          this.log(
+            `datavolume controller: failed reporting on ${name}: ${err instanceof Error ? err.message : String(err)}`,
+          );
+      })
       .finally(() => {
         if (this.jobs.get(uid)?.abort === abort) this.jobs.delete(uid);
+        // Whatever happened, look again (a report that failed to be written is retried by the sync).
+        if (!this.stopped) this.queue.add(keyOf(dv));
       });
   }
 

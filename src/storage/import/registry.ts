@@ -201,7 +201,8 @@ export class RegistryClient {
         throw new ImportError('Unauthorized', `${this.describe()} needs credentials: set secretRef`, true);
       return `Basic ${basic}`;
     }
-    const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const params: Record<string, string> = {};
+    for (const m of challenge.matchAll(/(\w+)="([^"]*)"/g)) if (m[1] !== undefined) params[m[1]] = m[2] ?? '';
     const realm = params['realm'];
     if (!/^bearer/i.test(challenge) || realm === undefined)
       throw new ImportError(

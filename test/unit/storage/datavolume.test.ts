@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -239,6 +239,23 @@ describe('claims and the default storage class', () => {
     await eventually(() => claim('held') === undefined, 'the claim to go once the VMI finished');
     await eventually(() => !existsSync(path), 'the disk file to go');
     assert.equal(api.list(persistentVolumeKind).length, 0);
+  });
+
+  test('a volume edited to point at another host file is neither given to a guest nor deleted', async () => {
+    dv('edited', { source: { blank: {} } });
+    await settled('edited');
+    const victim = join(pool, 'victim.txt');
+    writeFileSync(victim, 'precious');
+    const name = claim('edited')?.spec.volumeName ?? '';
+    api.mutate<PersistentVolume>(persistentVolumeKind, '', name, (pv) => {
+      pv.spec.hostPath = { path: victim, type: 'File' };
+    });
+    assert.equal(provisioner.claimPath(NS, 'edited'), undefined);
+    api.delete(dataVolumeKind, NS, 'edited');
+    api.delete(persistentVolumeClaimKind, NS, 'edited');
+    await eventually(() => claim('edited') === undefined, 'the claim to go');
+    await provisioner.idle();
+    assert.equal(readFileSync(victim, 'utf8'), 'precious');
   });
 
   test('expansion: offline with qemu-img, online through the node agent when a guest has the disk open', async () => {

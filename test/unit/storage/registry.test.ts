@@ -8,6 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ImportError } from '../../../src/storage/import/errors.js';
@@ -80,6 +82,59 @@ describe('importing a containerDisk from a registry', () => {
       readdirSync(pool).filter((f) => f.endsWith('.part')),
       [],
     );
+  });
+
+  test('through the Bearer token flow, with the credentials of a secret', async () => {
+    // A gate in front of the registry, as Docker Hub or Quay: 401 with a Bearer challenge, and a
+    // token service that wants basic auth.
+    const gate = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://gate');
+      if (url.pathname === '/token') {
+        const ok = req.headers.authorization === `Basic ${Buffer.from('puller:pw').toString('base64')}`;
+        const scope = url.searchParams.get('scope');
+        res.writeHead(ok && scope === 'repository:disks/tiny:pull' ? 200 : 401, {
+          'Content-Type': 'application/json',
+        });
+        res.end(ok ? JSON.stringify({ token: 'T0KEN' }) : '{}');
+        return;
+      }
+      if (req.headers.authorization !== 'Bearer T0KEN') {
+        const realm = `http://${req.headers.host ?? ''}/token`;
+        res.writeHead(401, {
+          'WWW-Authenticate': `Bearer realm="${realm}",service="gate",scope="repository:disks/tiny:pull"`,
+        });
+        res.end();
+        return;
+      }
+      const upstream = httpRequest(
+        `http://${registry.host}${req.url ?? '/'}`,
+        { headers: { accept: req.headers.accept ?? '' } },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      upstream.end();
+    });
+    await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+    const gateHost = `127.0.0.1:${(gate.address() as AddressInfo).port}`;
+    try {
+      const path = join(pool, 'gated.qcow2');
+      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path, '32M']);
+      const target = { path, format: 'qcow2' as const, bytes: 32 * 1048576 };
+      await populateFromRegistry(
+        { url: `docker://${gateHost}/disks/tiny:v1`, auth: { user: 'puller', password: 'pw' } },
+        target,
+        { images: qemuImgTool },
+      );
+      await assert.rejects(
+        populateFromRegistry({ url: `docker://${gateHost}/disks/tiny:v1` }, target, { images: qemuImgTool }),
+        /the token service refused \(HTTP 401\)/,
+      );
+    } finally {
+      gate.closeAllConnections();
+      await new Promise((r) => gate.close(r));
+    }
   });
 
   test('a wrong tag is NotFound; an image without a disk is refused', async () => {
