@@ -50,6 +50,8 @@ interface WrkResult {
   p99: number;
   requests: number;
   errors: number;
+  /** CPU time of this process (where the proxy runs) per request during the run, in µs. */
+  cpuUsPerRequest: number;
 }
 
 /** Milliseconds from wrk's "1.23ms", "850.00us", "1.02s". */
@@ -71,6 +73,7 @@ function wrk(url: string, extra: string[] = [], single = false): Promise<WrkResu
       ...extra,
       url,
     ];
+    const cpu = process.cpuUsage();
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -80,12 +83,15 @@ function wrk(url: string, extra: string[] = [], single = false): Promise<WrkResu
       const pct = (p: string): number => ms(new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(out)?.[1] ?? '');
       const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
       const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      const used = process.cpuUsage(cpu);
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
       resolve({
         rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN),
         p50: pct('50'),
         p90: pct('90'),
         p99: pct('99'),
-        requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
+        requests,
+        cpuUsPerRequest: requests > 0 ? (used.user + used.system) / requests : Number.NaN,
         // Read errors are connections the server closed (busybox httpd closes after each answer).
         errors: non2xx + (errors === null ? 0 : Number(errors[1]) + Number(errors[3]) + Number(errors[4])),
       });
@@ -115,7 +121,7 @@ async function series(
       const r = await run();
       out[name]?.push(r);
       process.stdout.write(
-        `  round ${round + 1} ${name.padEnd(14)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}\n`,
+        `  round ${round + 1} ${name.padEnd(14)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  cpu ${r.cpuUsPerRequest.toFixed(1)} µs/req\n`,
       );
     }
   }
@@ -130,6 +136,7 @@ const summary = (all: WrkResult[]) => {
     p50: median(rs.map((r) => r.p50)),
     p99: median(rs.map((r) => r.p99)),
     errors: rs.reduce((a, r) => a + r.errors, 0),
+    cpuUsPerRequest: median(rs.map((r) => r.cpuUsPerRequest)),
     stalled: all.length - rs.length,
   };
 };

@@ -7,12 +7,16 @@
  *     process, its disks, the cloud-init ISO and QMP all exist, the guest CPU does not run; this is
  *     the control plane + QEMU launch path, which is what KubeVirt's figure measures. A small wave
  *     of unpaused guests (which really boot, concurrently, under TCG) is reported too.
- *     Baseline: the same QEMU argv launched bare (spawn, -daemonize, QMP answers), one at a time.
+ *     Baselines: the same QEMU argv launched bare (spawn, -daemonize, QMP answers), one at a time,
+ *     before the wave, every 3 s during it and beside its QEMUs; and bare launches that stay up, 1
+ *     and 4 at a time. Diagnostics: the time each start spends in qemu-img, genisoimage and the
+ *     QEMU launch (the node agent's adapters, wrapped), and the platform's event-loop delay.
  * (b) Create request → the guest's ready marker on its serial console, against bare
  *     qemu-system-x86_64 run in the foreground with the argv the platform used (serial to a file),
  *     alternating, one at a time.
  * (c) The platform's own memory per running VM beyond QEMU's: `bin/hikube up` as a child process,
- *     its VmRSS with 0 VMs and with M VMs; plus the processes it keeps per VM (none but QEMU).
+ *     its VmRSS after forced GCs (through its inspector) with 0 VMs and with M VMs; plus the
+ *     processes it keeps per VM (none but QEMU) and its file descriptors.
  *
  * The platform for (a) and (b) runs on this process's main thread (startPlatform); the client
  * (creates, the VMI watch, serial-log polling, bare QEMU runs) runs in a worker thread, so its

@@ -35,6 +35,9 @@ import { prepareVolumes, VolumeError } from './volumes.js';
 import { userNetworking } from '../network/host.js';
 import { NetworkError, type NetworkSetup } from '../network/setup.js';
 
+/** QEMU launches in flight at once (boots serialise on 2 cores, launches do not). */
+const MAX_PARALLEL_STARTS = 4;
+
 export const NODE_AGENT_FINALIZER = 'kubevirt.io/virtualMachineControllerFinalize';
 const DEFAULT_GRACE_SECONDS = 30;
 
@@ -83,6 +86,12 @@ export class NodeAgent implements GuestStreams {
   private unsubscribe: () => void = () => undefined;
   private guestPoll: NodeJS.Timeout | undefined;
   private stopped = false;
+  private polling = false;
+  /** VMIs (by uid) whose start is under way, and the queue key of each runtime. */
+  private readonly starting = new Set<string>();
+  private readonly keys = new Map<string, string>();
+  private activeStarts = 0;
+  private readonly startSlots: (() => void)[] = [];
 
   constructor(private readonly o: NodeAgentOptions) {
     this.log = o.log ?? (() => undefined);
@@ -192,13 +201,13 @@ export class NodeAgent implements GuestStreams {
     this.timers.set(key, t);
   }
 
+  /**
+   * The VMI's runtime directory. Kept short because unix socket paths are limited to 107 bytes:
+   * the uid's first 12 hex digits make it unique, the name (cut at 20) makes it readable.
+   */
   private dirOf(vmi: VirtualMachineInstance): string {
-    return join(
-      this.o.dataDir,
-      'run',
-      vmi.metadata.namespace ?? '',
-      `${vmi.metadata.name ?? ''}_${vmi.metadata.uid ?? ''}`,
-    );
+    const uid = (vmi.metadata.uid ?? '').replace(/-/g, '').slice(0, 12);
+    return join(this.o.dataDir, 'run', `${(vmi.metadata.name ?? '').slice(0, 20)}-${uid}`);
   }
 
   private async sync(key: string): Promise<void> {
@@ -206,10 +215,8 @@ export class NodeAgent implements GuestStreams {
     const vmi = this.o.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
     // A runtime whose VMI is gone (its finalizer was removed by hand): stop the guest it ran.
     for (const [uid, rt] of this.runtimes) {
-      if (
-        rt.paths.dir.startsWith(join(this.o.dataDir, 'run', namespace, `${name}_`)) &&
-        uid !== vmi?.metadata.uid
-      ) {
+      if (this.keys.get(uid) === key && uid !== vmi?.metadata.uid) {
+        this.keys.delete(uid);
         rt.kill();
         rt.detach();
         this.runtimes.delete(uid);
@@ -218,6 +225,7 @@ export class NodeAgent implements GuestStreams {
     }
     if (vmi === undefined || vmi.status?.nodeName !== this.o.nodeName) return;
     const uid = vmi.metadata.uid ?? '';
+    if (this.starting.has(uid)) return;
     let rt = this.runtimes.get(uid);
     if (rt === undefined && existsSync(this.dirOf(vmi))) {
       rt = await Runtime.reattach(uid, runtimePaths(this.dirOf(vmi)), this.o.processes, {
@@ -229,6 +237,7 @@ export class NodeAgent implements GuestStreams {
       }
       if (rt !== undefined) {
         this.runtimes.set(uid, rt);
+        this.keys.set(uid, key);
         this.log(`node agent: re-attached to QEMU pid ${rt.pid} of ${key}`);
       }
     }
@@ -253,7 +262,41 @@ export class NodeAgent implements GuestStreams {
         'the QEMU process of this VMI was not found when the node agent started (it stopped while the agent was down, or the host rebooted)',
       );
     }
-    if (phase === 'Scheduled') return this.launch(key, vmi);
+    if (phase === 'Scheduled') this.startInBackground(key, vmi);
+  }
+
+  /**
+   * Starts run side by side (up to MAX_PARALLEL_STARTS), so a burst of creates does not queue
+   * behind each QEMU launch; the queue goes on with other VMIs meanwhile. A VMI being started is
+   * not touched by sync until its start has finished.
+   */
+  private startInBackground(key: string, vmi: VirtualMachineInstance): void {
+    const uid = vmi.metadata.uid ?? '';
+    if (this.starting.has(uid)) return;
+    this.starting.add(uid);
+    const run = async (): Promise<void> => {
+      while (this.activeStarts >= MAX_PARALLEL_STARTS)
+        await new Promise<void>((r) => this.startSlots.push(r));
+      this.activeStarts++;
+      try {
+        await this.launch(key, vmi);
+      } finally {
+        this.activeStarts--;
+        this.startSlots.shift()?.();
+      }
+    };
+    let retryLater = false;
+    run()
+      .catch((err: unknown) => {
+        // A Requeue has already set a timer for the next try (e.g. an image not imported yet).
+        if (err instanceof Requeue) retryLater = true;
+        else
+          this.log(`node agent: failed starting ${key}: ${err instanceof Error ? err.message : String(err)}`);
+      })
+      .finally(() => {
+        this.starting.delete(uid);
+        if (!retryLater) this.queue.add(key);
+      });
   }
 
   private async launch(key: string, vmi: VirtualMachineInstance): Promise<void> {
@@ -309,6 +352,7 @@ export class NodeAgent implements GuestStreams {
         return;
       }
       this.runtimes.set(vmi.metadata.uid ?? '', rt);
+      this.keys.set(vmi.metadata.uid ?? '', key);
       for (const w of machine.warnings) this.o.events.record(vmi, 'Warning', 'DeviceSkipped', w);
       this.o.events.record(
         vmi,
@@ -421,6 +465,7 @@ export class NodeAgent implements GuestStreams {
   private async release(vmi: VirtualMachineInstance, rt: Runtime): Promise<void> {
     rt.detach();
     this.runtimes.delete(rt.uid);
+    this.keys.delete(rt.uid);
     await rm(this.dirOf(vmi), { recursive: true, force: true });
     await this.network.release(rt.uid);
   }
@@ -477,10 +522,23 @@ export class NodeAgent implements GuestStreams {
   }
 
   private async pollGuests(): Promise<void> {
-    for (const rt of [...this.runtimes.values()]) {
-      const vmi = this.o.api
+    if (this.polling) return; // a slow round (guests without an agent) is not overlapped by the next
+    this.polling = true;
+    try {
+      await this.pollGuestsOnce();
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async pollGuestsOnce(): Promise<void> {
+    const byUid = new Map(
+      this.o.api
         .list<VirtualMachineInstance>(virtualMachineInstanceKind)
-        .find((v) => v.metadata.uid === rt.uid);
+        .map((v) => [v.metadata.uid ?? '', v]),
+    );
+    for (const rt of [...this.runtimes.values()]) {
+      const vmi = byUid.get(rt.uid);
       if (vmi === undefined || vmi.status?.phase !== 'Running' || rt.paused) continue;
       const info = await pollGuestAgent(rt.agent);
       this.writeStatus(vmi, (s) => {

@@ -79,7 +79,7 @@ export class Runtime {
   ): Promise<Runtime | undefined> {
     if (!existsSync(paths.pidfile)) return undefined;
     const pid = Number(readFileSync(paths.pidfile, 'utf8').trim());
-    if (!Number.isInteger(pid) || !processes.alive(pid, uid)) return undefined;
+    if (!Number.isInteger(pid) || !processes.alive(pid, paths.dir)) return undefined;
     const rt = new Runtime(uid, paths, pid, processes, events);
     try {
       await rt.connect();
@@ -121,7 +121,7 @@ export class Runtime {
   }
 
   alive(): boolean {
-    return this.processes.alive(this.pid, this.uid);
+    return this.processes.alive(this.pid, this.paths.dir);
   }
 
   async command<T>(name: string, args?: Record<string, unknown>): Promise<T> {
