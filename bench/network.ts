@@ -188,7 +188,10 @@ async function guests(): Promise<Record<string, unknown>> {
       'the backend of lb-one to pass its health check',
       120_000,
       200,
-    );
+    ).catch((err: unknown) => {
+      const seen = JSON.stringify(p.network.proxy?.backends(`${NS}/lb-one`, '0'));
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; backends: ${seen}`);
+    });
     await eventually(
       async () =>
         new Set([

@@ -148,11 +148,11 @@ async function until(
   }
 }
 
-/** The runtime directory of VM `name` (DATA_DIR/run/NS/NAME_UID), if it exists. */
-function runDirOf(dataDir: string, namespace: string, name: string): string | undefined {
-  const base = join(dataDir, 'run', namespace);
+/** The runtime directory of VM `name` (DATA_DIR/run/NAME-UIDPREFIX, see NodeAgent.dirOf), if it exists. */
+function runDirOf(dataDir: string, _namespace: string, name: string): string | undefined {
+  const base = join(dataDir, 'run');
   try {
-    const entry = readdirSync(base).find((e) => e.startsWith(`${name}_`));
+    const entry = readdirSync(base).find((e) => e.startsWith(`${name.slice(0, 20)}-`));
     return entry === undefined ? undefined : join(base, entry);
   } catch {
     return undefined;

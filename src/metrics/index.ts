@@ -49,10 +49,9 @@ export function startMetrics(o: {
     store,
     routes: metricsRoutes(collector, store),
     observe: observeApiRequest,
-    /** A round still in flight finds the history closed and drops its write. */
+    /** The history is closed once a round still in flight has finished. */
     stop() {
-      void collector.stop();
-      store?.close();
+      void collector.stop().finally(() => store?.close());
     },
   };
 }

@@ -526,6 +526,9 @@ export class NodeAgent implements GuestStreams {
     this.polling = true;
     try {
       await this.pollGuestsOnce();
+    } catch (err) {
+      // The agent may have stopped (and the store closed) while guests were being asked.
+      if (!this.stopped) this.log(`node agent: guest agent poll failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       this.polling = false;
     }
@@ -539,6 +542,7 @@ export class NodeAgent implements GuestStreams {
     );
     for (const rt of [...this.runtimes.values()]) {
       const vmi = byUid.get(rt.uid);
+      if (this.stopped) return;
       if (vmi === undefined || vmi.status?.phase !== 'Running' || rt.paused) continue;
       const info = await pollGuestAgent(rt.agent);
       this.writeStatus(vmi, (s) => {

@@ -102,7 +102,15 @@ const read = (serial: string): string =>
   `dd if=${dev(serial)} bs=512 skip=4096 count=1 2>/dev/null | head -n1 | tr -d '\\000'`;
 
 async function boot(name: string): Promise<Console> {
-  await waitStatus(p, name, 'Running', 120_000);
+  try {
+    await waitStatus(p, name, 'Running', 120_000);
+  } catch (err) {
+    const vmi = await p.kubectl(['get', 'vmi', name, '-o', 'yaml']);
+    const v = await vm(p, name);
+    throw new Error(
+      `${(err as Error).message}\nVM status: ${JSON.stringify(v.status)}\nVMI: ${vmi.stdout.slice(-1500)}${vmi.stderr}`,
+    );
+  }
   const c = await openConsole(p, name);
   await c.waitFor(/hikube-tiny: ready/, 60_000);
   return c;

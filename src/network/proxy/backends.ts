@@ -30,34 +30,9 @@ export interface HealthEvents {
   changed(backend: BackendView, healthy: boolean): void;
 }
 
-/** At most `max` holders at once; the others wait in order. */
-export class Gate {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private readonly max: number) {}
-
-  enter(run: () => void): void {
-    if (this.active < this.max) {
-      this.active++;
-      run();
-    } else this.waiting.push(run);
-  }
-
-  leave(): void {
-    const next = this.waiting.shift();
-    if (next !== undefined) next();
-    else this.active--;
-  }
-}
-
-/** New connections being opened to one backend at once (see tcp.ts: QEMU's listen backlog is 1). */
-export const CONNECTS_IN_FLIGHT = 2;
-
 export class Backend {
   target: HostPort | undefined;
   active = 0;
-  readonly connects = new Gate(CONNECTS_IN_FLIGHT);
   readonly health: HealthState;
   private timer: NodeJS.Timeout | undefined;
   private checking = false;

@@ -41,9 +41,8 @@ export function listenTcp(address: string, port: number, backends: () => Backend
 
 /**
  * QEMU listens for host forwards with a backlog of 1: under a burst of new connections the kernel
- * drops SYNs and the client's retransmission comes a second later. So connections to one backend
- * are opened a few at a time (Backend.connects), and a connect to loopback that has not completed
- * within CONNECT_RETRY_MS was dropped: it is retried at once instead of a second later.
+ * drops SYNs and the client's retransmission comes a second later. A connect to loopback that has
+ * not completed within CONNECT_RETRY_MS was dropped: it is retried at once instead.
  */
 export const CONNECT_RETRY_MS = 100;
 const CONNECT_ATTEMPTS = 20;
@@ -60,42 +59,34 @@ function splice(client: Socket, set: BackendSet, tried: Set<string>): void {
   const attempt = (): void => {
     if (client.destroyed || done) return;
     const chosen = set.pick(client.remoteAddress, tried);
-    if (chosen === undefined || ++attempts > CONNECT_ATTEMPTS) return fail();
-    chosen.connects.enter(() => {
-      const target = chosen.target;
-      if (client.destroyed || target === undefined) {
-        chosen.connects.leave();
-        if (!client.destroyed) attempt();
-        return;
-      }
-      const socket = connect({ host: target.host, port: target.port, noDelay: true, allowHalfOpen: true });
-      upstream = socket;
-      let settled = false;
-      /** The first outcome frees the connect slot; later events are the relay's business. */
-      const settle = (): boolean => {
-        if (settled) return false;
-        settled = true;
-        clearTimeout(retry);
-        chosen.connects.leave();
-        return true;
-      };
-      const retry = setTimeout(() => {
-        if (!settle()) return;
-        socket.destroy();
-        attempt();
-      }, CONNECT_RETRY_MS);
-      socket.once('connect', () => {
-        if (settle()) relay(client, socket, chosen);
-      });
-      socket.on('error', (err: NodeJS.ErrnoException) => {
-        if (!settle()) return;
-        if (err.code === 'ECONNREFUSED')
-          chosen.refused(`its host forward refused a connection: ${err.message}`);
-        tried.add(chosen.id);
-        attempt();
-      });
-      socket.once('close', () => settle());
+    const target = chosen?.target;
+    if (chosen === undefined || target === undefined || ++attempts > CONNECT_ATTEMPTS) return fail();
+    const socket = connect({ host: target.host, port: target.port, noDelay: true, allowHalfOpen: true });
+    upstream = socket;
+    let settled = false;
+    /** The first outcome decides; later events are the relay's business. */
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(retry);
+      return true;
+    };
+    const retry = setTimeout(() => {
+      if (!settle()) return;
+      socket.destroy();
+      attempt();
+    }, CONNECT_RETRY_MS);
+    socket.once('connect', () => {
+      if (settle()) relay(client, socket, chosen);
     });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (!settle()) return;
+      if (err.code === 'ECONNREFUSED')
+        chosen.refused(`its host forward refused a connection: ${err.message}`);
+      tried.add(chosen.id);
+      attempt();
+    });
+    socket.once('close', () => settle());
   };
   client.on('error', () => undefined);
   client.once('close', () => {
