@@ -528,7 +528,8 @@ export class NodeAgent implements GuestStreams {
       await this.pollGuestsOnce();
     } catch (err) {
       // The agent may have stopped (and the store closed) while guests were being asked.
-      if (!this.stopped) this.log(`node agent: guest agent poll failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (!this.stopped)
+        this.log(`node agent: guest agent poll failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       this.polling = false;
     }
