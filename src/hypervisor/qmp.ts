@@ -68,9 +68,12 @@ export async function connectQmp(path: string, options: QmpOptions = {}): Promis
   socket.unref();
   const client = new QmpClient(socket, options);
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const handshake = client.handshake();
+  // If the timeout wins, the handshake still settles (rejected by destroy()): nobody may be left unhandled.
+  handshake.catch(() => undefined);
   try {
     await withTimeout(
-      client.handshake(),
+      handshake,
       timeoutMs,
       () => new QmpTimeoutError(`no QMP greeting from ${path} within ${timeoutMs} ms`),
     );

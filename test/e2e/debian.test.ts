@@ -75,7 +75,7 @@ spec:
 describe('debian:12 with cloud-init, the guest agent and ssh', () => {
   test(
     'the key from accessCredentials lets hikube ssh in; the guest agent reports the OS',
-    { timeout: 240_000 },
+    { timeout: 420_000 },
     async () => {
       const key = join(p.dataDir, 'id_ed25519');
       await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
@@ -97,7 +97,7 @@ describe('debian:12 with cloud-init, the guest agent and ssh', () => {
           return r.code === 0 ? r.stdout : undefined;
         },
         'ssh into the guest through the port forward',
-        180_000,
+        300_000,
         3000,
       );
       const lines = out.trim().split('\n');

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { openConsole, waitStatus } from '../support/guest.js';
+import { openConsole, tinyVm, waitStatus } from '../support/guest.js';
 import { guestVm, HTTP_PORT, httpName, serverUserData, UDP_PORT, udpAsk } from '../support/network.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
@@ -310,5 +310,28 @@ describe('network: default network and services', () => {
       200,
     );
     assert.equal(after.status?.interfaces?.[0]?.mac, before.status.interfaces[0]?.mac);
+  });
+
+  test('expose: a VM template without labels is selected by vm.kubevirt.io/name; bad flags are refused', async () => {
+    await ok(['apply', '-f', '-'], tinyVm('quiet', { runStrategy: 'Halted' }));
+    const svc = JSON.parse(
+      await hikube([
+        'expose',
+        'vm',
+        'quiet',
+        '--port',
+        '22',
+        '--type',
+        'NodePort',
+        '--dry-run',
+        '-o',
+        'json',
+      ]),
+    ) as SvcView & { spec: { type: string } };
+    assert.deepEqual(svc.spec.selector, { 'vm.kubevirt.io/name': 'quiet' });
+    assert.equal(svc.spec.type, 'NodePort');
+    const bad = await p.hikube(['expose', 'vm', 'quiet', '--port', '22', '--type', 'Ingress']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--type must be one of ClusterIP, NodePort, LoadBalancer/);
   });
 });
