@@ -14,7 +14,7 @@ packages=(
   mmdebstrap e2fsprogs                        # the debian:12 root filesystem and its ext4 disk
   openssh-client                              # hikube ssh
   iproute2 dnsmasq-base                       # secondary networks: namespaces, bridges, taps, DHCP/DNS (no system service)
-  wrk                                         # the load balancer benchmark (bench/network.ts)
+  wrk curl                                    # benchmarks' baselines (bench/network.ts, bench/storage.ts)
   chromium                                    # the web console's end-to-end tests (playwright-core)
   prometheus                                  # promtool, which checks /metrics in the tests
   docker-registry                             # an OCI registry on loopback: DataVolume registry imports in the tests
@@ -30,6 +30,10 @@ if [ "${#need[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+# Debian's docker-registry package starts a registry on :5000 under systemd; the tests start their own.
+if [ -d /run/systemd/system ] && systemctl is-enabled docker-registry >/dev/null 2>&1; then
+  systemctl disable --now docker-registry >/dev/null 2>&1 || true
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

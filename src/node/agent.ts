@@ -11,7 +11,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { persistentVolumeClaimKind, secretKind } from '../api/core/core.js';
+import { secretKind } from '../api/core/core.js';
 import type { KubeObject } from '../api/meta.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/kubevirt/vmi.js';
 import { StreamUnavailable, type GuestStreams } from '../apiserver/streams.js';
@@ -690,8 +690,6 @@ export function macsOf(vmi: VirtualMachineInstance): Record<string, string> {
   }
   return out;
 }
-
-export const persistentVolumeClaims = persistentVolumeClaimKind;
 
 /** The interface on the default (pod) network, whose QEMU netdev is `netdev-NAME`. */
 function podInterface(vmi: VirtualMachineInstance): string | undefined {

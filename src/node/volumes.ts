@@ -4,6 +4,7 @@
  * cloud-init seed ISO. Everything created is registered on the undo stack so a failed start
  * leaves nothing behind.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VirtualMachineInstance } from '../api/kubevirt/vmi.js';
 import { parseQuantity } from '../api/quantity.js';
@@ -54,7 +55,7 @@ export async function prepareVolumes(
       const path = file('qcow2');
       if (image.disk !== undefined) await ctx.disks.createOverlay(image.disk, image.format, path);
       else await ctx.disks.createBlank(path, SCRATCH_BYTES, 'qcow2');
-      ctx.undo.push(`remove overlay of ${volume.name}`, () => rmQuiet(path));
+      ctx.undo.push(`remove overlay of ${volume.name}`, () => rm(path, { force: true }));
       const prepared: PreparedVolume = { path, format: 'qcow2' };
       if (image.kernel !== undefined) {
         prepared.kernelBoot = {
@@ -68,7 +69,7 @@ export async function prepareVolumes(
       const bytes = parseQuantity(volume.emptyDisk.capacity)?.value ?? 0;
       const path = file('qcow2');
       await ctx.disks.createBlank(path, Math.ceil(bytes / 512) * 512, 'qcow2');
-      ctx.undo.push(`remove empty disk ${volume.name}`, () => rmQuiet(path));
+      ctx.undo.push(`remove empty disk ${volume.name}`, () => rm(path, { force: true }));
       out[volume.name] = { path, format: 'qcow2' };
     } else if (volume.persistentVolumeClaim !== undefined || volume.dataVolume !== undefined) {
       const claim = volume.persistentVolumeClaim?.claimName ?? volume.dataVolume?.name ?? '';
@@ -93,15 +94,10 @@ export async function prepareVolumes(
       }
       const path = file('iso');
       await ctx.iso.build(path, seed.label, seed.files);
-      ctx.undo.push(`remove seed ISO ${volume.name}`, () => rmQuiet(path));
+      ctx.undo.push(`remove seed ISO ${volume.name}`, () => rm(path, { force: true }));
       out[volume.name] = { path, format: 'raw', readonly: true };
     }
     // Other sources (configMap, secret, serviceAccount, hostDisk…) come with later issues; their disks are skipped with a warning.
   }
   return out;
-}
-
-async function rmQuiet(path: string): Promise<void> {
-  const { rm } = await import('node:fs/promises');
-  await rm(path, { force: true });
 }

@@ -31,6 +31,8 @@ export interface LocalImage {
   initrd?: string;
   cmdline?: string;
   readyMarker?: string;
+  /** Name and aliases, normalized (`name:tag`). */
+  names: string[];
 }
 
 export class ImageNotFound extends Error {
@@ -80,23 +82,24 @@ export class ImageStore {
     return out;
   }
 
+  /** The first image, in directory order, named or aliased `reference`; each image.json is read once. */
   resolve(reference: string): LocalImage {
     const want = normalizeReference(reference);
-    for (const root of this.dirs) {
-      for (const image of this.list().filter((i) => i.dir.startsWith(root))) {
-        const manifest = JSON.parse(readFileSync(join(image.dir, 'image.json'), 'utf8')) as ImageManifest;
-        const names = [manifest.name, ...(manifest.aliases ?? [])].map(normalizeReference);
-        if (names.includes(want)) return image;
-      }
-    }
-    throw new ImageNotFound(reference);
+    const found = this.list().find((image) => image.names.includes(want));
+    if (found === undefined) throw new ImageNotFound(reference);
+    return found;
   }
 }
 
 function toLocal(dir: string, m: ImageManifest): LocalImage {
   const abs = (p: string | null | undefined): string | undefined =>
     p === null || p === undefined || p === '' ? undefined : resolve(dir, p);
-  const image: LocalImage = { name: m.name, dir, format: m.format };
+  const image: LocalImage = {
+    name: m.name,
+    dir,
+    format: m.format,
+    names: [m.name, ...(m.aliases ?? [])].map(normalizeReference),
+  };
   const disk = abs(m.disk);
   const kernel = abs(m.kernel);
   const initrd = abs(m.initrd);

@@ -178,7 +178,7 @@ export class VmController {
         revisions = made.revisions;
         vmi = made.vmi;
       } catch (err) {
-        const reason = err instanceof ExpansionError ? 'FailedCreate' : 'FailedCreate';
+        const reason = 'FailedCreate';
         const message = err instanceof Error ? err.message : String(err);
         facts.createError = { reason, message };
         this.events.record(
