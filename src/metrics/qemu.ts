@@ -187,8 +187,6 @@ export async function collectQemu(qmp: Qmp, state: QemuState, intervalS: number)
     state.domainBytes = m['base-memory'] + (m['plugged-memory'] ?? 0);
   }
   out.push({ name: 'kubevirt_vmi_memory_domain_bytes', type: 'gauge', labels: {}, value: state.domainBytes });
-  const blocks = qmp<BlockStatsEntry[]>('query-blockstats');
-  let balloon: Promise<BalloonStats | undefined> = Promise.resolve(undefined);
   if (state.balloon === undefined) {
     try {
       await qmp('qom-set', {
@@ -201,11 +199,17 @@ export async function collectQemu(qmp: Qmp, state: QemuState, intervalS: number)
       state.balloon = false;
     }
   }
-  if (state.balloon)
-    balloon = qmp<BalloonStats>('qom-get', { path: BALLOON_QOM_PATH, property: 'guest-stats' });
-  out.push(...blockSeries(await blocks));
-  const b = await balloon.catch(() => undefined);
-  if (b !== undefined) out.push(...balloonSeries(b));
+  // Both asked at once, and both awaited together: a failing one is never left unhandled.
+  const [blocks, balloon] = await Promise.all([
+    qmp<BlockStatsEntry[]>('query-blockstats'),
+    state.balloon
+      ? qmp<BalloonStats>('qom-get', { path: BALLOON_QOM_PATH, property: 'guest-stats' }).catch(
+          () => undefined,
+        )
+      : undefined,
+  ]);
+  out.push(...blockSeries(blocks));
+  if (balloon !== undefined) out.push(...balloonSeries(balloon));
   return out;
 }
 

@@ -39,6 +39,7 @@ export class Runtime {
   readonly serial: SerialFanout;
   readonly agent: GuestAgent;
   private qmp: QmpClient | undefined;
+  private reconnecting: Promise<QmpClient> | undefined;
   private readonly timer: NodeJS.Timeout;
 
   private constructor(
@@ -125,8 +126,14 @@ export class Runtime {
   }
 
   async command<T>(name: string, args?: Record<string, unknown>): Promise<T> {
-    if (this.qmp === undefined)
-      this.qmp = await connectQmp(this.paths.qmp, { connectTimeoutMs: 3000, commandTimeoutMs: 5000 });
+    if (this.qmp !== undefined) return this.qmp.execute<T>(name, args);
+    // Callers asking at once share one reconnection rather than each opening a socket.
+    this.reconnecting ??= connectQmp(this.paths.qmp, {
+      connectTimeoutMs: 3000,
+      commandTimeoutMs: 5000,
+    }).finally(() => (this.reconnecting = undefined));
+    const qmp = await this.reconnecting;
+    this.qmp ??= qmp;
     return this.qmp.execute<T>(name, args);
   }
 
