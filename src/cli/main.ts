@@ -21,7 +21,8 @@ import { runMetrics } from './metrics.js';
 import type { KubeObject } from '../api/meta.js';
 
 const USAGE = `Usage:
-  hikube up [--data-dir DIR] [--listen HOST:PORT]     run the platform in the foreground
+  hikube up [--data-dir DIR] [--listen HOST:PORT] [--lb-pool ADDR|CIDR,...] [--no-bridges]
+                                                       run the platform in the foreground
   hikube apply -f FILE|-                               create or update objects from a manifest
   hikube get KIND [NAME] [-o table|wide|json|yaml|name] [-n NS | -A] [-l SELECTOR]
   hikube delete KIND NAME [-n NS]

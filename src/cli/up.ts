@@ -6,6 +6,7 @@ import { startPlatform } from '../platform/platform.js';
 import { defaultDataDir } from '../platform/paths.js';
 import { UsageError } from './errors.js';
 import { DEFAULT_OVERCOMMIT } from '../node/registration.js';
+import { resolveNetworkOptions, type NetworkOptions } from '../network/options.js';
 
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
@@ -25,6 +26,8 @@ export async function runUp(args: string[]): Promise<void> {
       'node-name': { type: 'string' },
       'cpu-overcommit': { type: 'string', default: String(DEFAULT_OVERCOMMIT.cpu) },
       'memory-overcommit': { type: 'string', default: String(DEFAULT_OVERCOMMIT.memory) },
+      'lb-pool': { type: 'string' },
+      'no-bridges': { type: 'boolean', default: false },
     },
   });
   const ratio = (flag: string, v: string): number => {
@@ -37,6 +40,13 @@ export async function runUp(args: string[]): Promise<void> {
     cpu: ratio('cpu-overcommit', values['cpu-overcommit']),
     memory: ratio('memory-overcommit', values['memory-overcommit']),
   };
+  const network: NetworkOptions = { bridges: !values['no-bridges'] };
+  if (values['lb-pool'] !== undefined) network.loadBalancerPool = values['lb-pool'].split(',');
+  try {
+    resolveNetworkOptions(network);
+  } catch (err) {
+    throw new UsageError(`--lb-pool: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const { host, port } = parseListen(values.listen);
   const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} ${m}\n`);
@@ -46,6 +56,7 @@ export async function runUp(args: string[]): Promise<void> {
     port,
     log,
     overcommit,
+    network,
     ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}),
   });
   process.stdout.write(`hikube is up: API server listening on ${platform.url}\n`);

@@ -2,13 +2,14 @@
  * The node's NetworkSetup: every VMI gets user networking on the default network (outbound NAT,
  * 10.0.2.15), and a tap on an isolated segment for each secondary network it names (a
  * NetworkAttachmentDefinition of its own namespace or of `default`, with a `bridge` binding).
+ * A host-bridge NetworkAttachmentDefinition puts the tap on an existing bridge of the host instead.
  * A secondary network that cannot be joined stops the launch with a NetworkError, which the node
  * agent reports as a condition on the VMI and retries; VMIs on the default network only never
  * touch bridges, so they run whatever the host allows.
  */
 import type { Network } from '../api/kubevirt/volumes.js';
 import type { VirtualMachineInstance } from '../api/kubevirt/vmi.js';
-import { parseCniConfig, BRIDGE_PLUGINS, type CniConfig } from '../api/network/cni.js';
+import { checkHostBridge, parseCniConfig, BRIDGE_PLUGINS, type CniConfig } from '../api/network/cni.js';
 import type { FieldError } from '../api/kind.js';
 import { effectiveInterfaces } from '../hypervisor/configurators/nics.js';
 import type { NicBackend } from '../hypervisor/machine.js';
@@ -32,8 +33,8 @@ export interface HostNetworkingOptions {
   segments?: Segments;
   /** Why secondary networks are off here, when known without asking the host (e.g. disabled by option). */
   disabledReason?: string;
-  /** The NetworkAttachmentDefinition's spec.config, or undefined when it does not exist. */
-  networkConfig(namespace: string, name: string): string | undefined;
+  /** The NetworkAttachmentDefinition's spec.config and mode, or undefined when it does not exist. */
+  networkConfig(namespace: string, name: string): { config: string; hostBridge: boolean } | undefined;
   /** Why bridges cannot be made on this host; asked once, when a VMI first needs them. */
   unavailable?: () => Promise<string | undefined>;
 }
@@ -144,11 +145,15 @@ export class HostNetworking implements NetworkSetup {
         'NetworkNotSupported',
         `${what}: secondary networks take the bridge binding (bridge: {})`,
       );
-    const raw = this.o.networkConfig(ref.namespace, ref.name);
-    if (raw === undefined)
+    const nad = this.o.networkConfig(ref.namespace, ref.name);
+    if (nad === undefined)
       throw new NetworkError('NetworkNotFound', `${what}: the NetworkAttachmentDefinition does not exist`);
     const errors: FieldError[] = [];
-    const config = parseCniConfig(raw, errors);
+    const config = parseCniConfig(nad.config, errors);
+    if (config !== undefined && nad.hostBridge) {
+      config.hostBridge = true;
+      checkHostBridge(config, errors);
+    }
     if (config === undefined || errors.length > 0)
       throw new NetworkError('NetworkNotSupported', `${what}: ${errors.map((e) => e.message).join('; ')}`);
     if (!(BRIDGE_PLUGINS as readonly string[]).includes(config.type))

@@ -5,6 +5,7 @@
  * host forwards. One handle; stop() closes every listener (guests and segments stay, as QEMU does).
  */
 import { virtualMachineInstanceKind } from '../api/kubevirt/vmi.js';
+import { HOST_BRIDGE_ANNOTATION } from '../api/network/cni.js';
 import { networkAttachmentDefinitionKind, type NetworkAttachmentDefinition } from '../api/network/nad.js';
 import type { ApiClient } from '../controllers/client.js';
 import { EventRecorder } from '../controllers/events.js';
@@ -54,7 +55,12 @@ export function createNetworking(o: NetworkingOptions): Networking {
       : { disabledReason: 'secondary networks are disabled on this node (bridges: false)' }),
     networkConfig: (namespace, name) => {
       const nad = o.api.get<NetworkAttachmentDefinition>(networkAttachmentDefinitionKind, namespace, name);
-      return nad === undefined ? undefined : (nad.spec?.config ?? '');
+      return nad === undefined
+        ? undefined
+        : {
+            config: nad.spec?.config ?? '',
+            hostBridge: nad.metadata.annotations?.[HOST_BRIDGE_ANNOTATION] === 'true',
+          };
     },
     unavailable: () => links.unavailable(),
   });

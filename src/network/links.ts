@@ -22,7 +22,11 @@ export interface LinkTool {
   addTap(name: string): Promise<void>;
   /** Moves a tap QEMU holds into `netns` and enslaves it to the bridge, up. */
   joinBridge(tap: string, netns: string, bridge: string): Promise<void>;
-  /** Deletes a tap wherever it is (the host namespace, or `netns`); no error when it is gone. */
+  /** Whether a bridge of this name exists in the host namespace (host-bridge networks). */
+  hostBridgeExists(bridge: string): boolean;
+  /** Enslaves a tap QEMU holds to a bridge of the host namespace, up (the tap stays there). */
+  joinHostBridge(tap: string, bridge: string): Promise<void>;
+  /** Deletes a tap wherever it is (the host namespace, or `netns` unless empty); no error when it is gone. */
   deleteTap(tap: string, netns: string): Promise<void>;
   /** Starts dnsmasq in `netns` (it daemonizes, writing `pidfile`); resolves once it serves. */
   startDnsmasq(netns: string, args: string[], pidfile: string): Promise<void>;

@@ -79,9 +79,13 @@ export const linuxLinks: LinkTool = {
     await ip(['link', 'set', tap, 'netns', netns]);
     await ip(['-n', netns, 'link', 'set', tap, 'master', bridge, 'up']);
   },
+  hostBridgeExists: (bridge) => existsSync(`/sys/class/net/${bridge}/bridge`),
+  async joinHostBridge(tap, bridge) {
+    await ip(['link', 'set', tap, 'master', bridge, 'up']);
+  },
   async deleteTap(tap, netns) {
     for (const where of [['-n', netns], []]) {
-      if (where.length > 0 && !existsSync(`/run/netns/${netns}`)) continue;
+      if (where.length > 0 && (netns === '' || !existsSync(`/run/netns/${netns}`))) continue;
       try {
         await ip([...where, 'link', 'del', tap]);
         return;

@@ -8,6 +8,10 @@
  * host namespace, where its default network and host forwards live), then moved into the segment's
  * namespace and enslaved to its bridge. State lives in DATA_DIR/network/segments/ID/state.json, so
  * segments, leases and taps are found again after a control-plane restart (guests outlive it).
+ *
+ * A host-bridge network (CniConfig.hostBridge, the seed's "direct connection") keeps the same state
+ * and lifecycle without a namespace or dnsmasq: its taps stay in the host namespace, enslaved to the
+ * existing bridge the configuration names, and the network the bridge is on serves addresses.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -36,6 +40,7 @@ export interface Attachment {
 
 interface SegmentState {
   ref: SegmentRef;
+  /** Empty for a host-bridge network. */
   netns: string;
   bridge: string;
   config: CniConfig;
@@ -123,7 +128,8 @@ export class Segments {
       const state = await this.load(ref);
       const a = state?.attachments.find((x) => x.uid === uid && x.iface === iface);
       if (state === undefined || a === undefined || a.joined) return;
-      await this.links.joinBridge(a.tap, state.netns, state.bridge);
+      if (state.config.hostBridge === true) await this.links.joinHostBridge(a.tap, state.bridge);
+      else await this.links.joinBridge(a.tap, state.netns, state.bridge);
       a.joined = true;
       await this.save(state);
     });
@@ -163,6 +169,7 @@ export class Segments {
   }
 
   private async ensureSegment(ref: SegmentRef, config: CniConfig): Promise<SegmentState> {
+    if (config.hostBridge === true) return this.ensureHostBridge(ref, config);
     const state: SegmentState = (await this.load(ref)) ?? {
       ref,
       netns: this.netnsOf(ref),
@@ -189,6 +196,19 @@ export class Segments {
       await this.writeHosts(state);
       await this.links.startDnsmasq(state.netns, this.dnsmasqArgs(state), this.pidfile(ref));
     }
+    return state;
+  }
+
+  /** The host's bridge is not ours: it must exist, and nothing is created beside the state. */
+  private async ensureHostBridge(ref: SegmentRef, config: CniConfig): Promise<SegmentState> {
+    const bridge = config.bridge ?? '';
+    if (!this.links.hostBridgeExists(bridge))
+      throw new Error(
+        `host bridge ${JSON.stringify(bridge)} does not exist on this node (create it, with its uplink, before VMs join it)`,
+      );
+    const state: SegmentState = (await this.load(ref)) ?? { ref, netns: '', bridge, config, attachments: [] };
+    await mkdir(this.dir(ref), { recursive: true });
+    await this.save(state);
     return state;
   }
 
@@ -244,6 +264,10 @@ export class Segments {
   }
 
   private async teardown(state: SegmentState): Promise<void> {
+    if (state.config.hostBridge === true) {
+      await rm(this.dir(state.ref), { recursive: true, force: true });
+      return;
+    }
     this.log(`network: removing segment ${state.ref.namespace}/${state.ref.name} (namespace ${state.netns})`);
     this.links.signal(this.pidfile(state.ref), 'SIGTERM');
     await this.links.deleteNamespace(state.netns);

@@ -27,6 +27,32 @@ export interface CniConfig {
   mtu?: number;
   /** Absent: a plain L2 segment, the guests configure their addresses themselves. */
   ipam?: Ipv4Range;
+  /**
+   * "Direct connection": NICs join the existing host bridge named `bridge` (e.g. one holding the
+   * uplink) instead of an isolated segment. Set from the NetworkAttachmentDefinition's
+   * `hikube.io/host-bridge: "true"` annotation, never from the CNI JSON.
+   */
+  hostBridge?: boolean;
+}
+
+/** Annotation of a NetworkAttachmentDefinition whose VMs join a bridge of the host (see CniConfig). */
+export const HOST_BRIDGE_ANNOTATION = 'hikube.io/host-bridge';
+
+/** The rules a host-bridge network adds to its CNI configuration; one cause per problem. */
+export function checkHostBridge(config: CniConfig, errors: FieldError[], at = 'spec.config'): void {
+  if (config.bridge === undefined)
+    errors.push({
+      path: at,
+      reason: 'FieldValueRequired',
+      message: `Required value: "bridge", the name of the host bridge VMs join (annotation ${HOST_BRIDGE_ANNOTATION})`,
+    });
+  if (config.ipam !== undefined)
+    errors.push({
+      path: at,
+      reason: 'FieldValueForbidden',
+      message:
+        'Forbidden: "ipam" on a host-bridge network: guests get their addresses from the network the bridge is on, not from this node',
+    });
 }
 
 export function parseIpv4(text: string): number | undefined {

@@ -1,12 +1,14 @@
 /**
  * k8s.cni.cncf.io/v1 NetworkAttachmentDefinition (Multus): a secondary network VMs join through
  * `spec.networks[].multus.networkName` with a `bridge: {}` interface. Each one is an isolated L2
- * segment on the node, with DHCP and DNS when its CNI config has IPAM (src/network/segments.ts).
+ * segment on the node, with DHCP and DNS when its CNI config has IPAM (src/network/segments.ts);
+ * with the `hikube.io/host-bridge: "true"` annotation, VMs join an existing bridge of the host
+ * instead (the seed's "direct connection").
  */
 import type { FieldError, KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { Obj, Type, type Static, opt } from '../schema.js';
-import { parseCniConfig } from './cni.js';
+import { checkHostBridge, HOST_BRIDGE_ANNOTATION, parseCniConfig } from './cni.js';
 
 export const NetworkAttachmentDefinition = Obj('A secondary network.', {
   apiVersion: Type.String(),
@@ -41,8 +43,16 @@ export const networkAttachmentDefinitionKind: KindDefinition = {
   printerColumns: [],
   validate: (obj) => {
     const errors: FieldError[] = [];
-    const spec = (obj as unknown as NetworkAttachmentDefinition).spec;
-    parseCniConfig(spec?.config, errors);
+    const nad = obj as unknown as NetworkAttachmentDefinition;
+    const config = parseCniConfig(nad.spec?.config, errors);
+    const mode = nad.metadata.annotations?.[HOST_BRIDGE_ANNOTATION];
+    if (mode !== undefined && mode !== 'true' && mode !== 'false')
+      errors.push({
+        path: `metadata.annotations[${HOST_BRIDGE_ANNOTATION}]`,
+        reason: 'FieldValueNotSupported',
+        message: `Unsupported value: ${JSON.stringify(mode)}: supported values: "true", "false"`,
+      });
+    if (mode === 'true' && config !== undefined) checkHostBridge(config, errors);
     return errors;
   },
 };

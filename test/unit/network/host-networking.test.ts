@@ -21,6 +21,7 @@ class FakeLinks implements LinkTool {
   readonly calls: string[] = [];
   readonly namespaces = new Set<string>();
   readonly daemons = new Set<string>();
+  readonly hostBridges = new Set<string>();
   reason: string | undefined;
   failDnsmasq = false;
 
@@ -52,6 +53,13 @@ class FakeLinks implements LinkTool {
     this.calls.push(`join ${tap} ${netns} ${bridge}`);
     return Promise.resolve();
   }
+  hostBridgeExists(bridge: string) {
+    return this.hostBridges.has(bridge);
+  }
+  joinHostBridge(tap: string, bridge: string) {
+    this.calls.push(`join-host ${tap} ${bridge}`);
+    return Promise.resolve();
+  }
   deleteTap(tap: string) {
     this.calls.push(`tap del ${tap}`);
     return Promise.resolve();
@@ -78,6 +86,7 @@ let dir: string;
 let links: FakeLinks;
 let segments: Segments;
 let nads: Record<string, string>;
+let hostBridgeNads: Set<string>;
 let net: HostNetworking;
 
 beforeEach(async () => {
@@ -89,10 +98,15 @@ beforeEach(async () => {
     'default/plain': '{"type":"bridge"}',
     'default/mac': '{"type":"macvlan"}',
     'other/lan': CONFIG,
+    'default/uplink': '{"type":"bridge","bridge":"brlan"}',
   };
+  hostBridgeNads = new Set(['default/uplink']);
   net = new HostNetworking({
     segments,
-    networkConfig: (ns, name) => nads[`${ns}/${name}`],
+    networkConfig: (ns, name) => {
+      const config = nads[`${ns}/${name}`];
+      return config === undefined ? undefined : { config, hostBridge: hostBridgeNads.has(`${ns}/${name}`) };
+    },
     unavailable: () => links.unavailable(),
   });
 });
@@ -130,6 +144,42 @@ function vmi(
 const macs = { default: '02:00:00:00:00:01', lan: '02:00:00:00:00:02' };
 
 describe('host networking', () => {
+  test('a host-bridge network: the tap joins the existing host bridge; no namespace, no dnsmasq, no address', async () => {
+    await assert.rejects(
+      net.prepare(vmi('a', { lan: 'uplink' }), macs, new UndoStack()),
+      (err: unknown) =>
+        err instanceof NetworkError && /host bridge "brlan" does not exist on this node/.test(err.message),
+    );
+    links.hostBridges.add('brlan');
+    const a = await net.prepare(vmi('a', { lan: 'uplink' }), macs, new UndoStack());
+    const tap = Segments.tapName('uid-a', 'lan');
+    assert.deepEqual(a.backends['lan'], { kind: 'tap', ifname: tap });
+    assert.equal(a.addresses['lan'], undefined, 'the LAN hands out the address');
+    await a.started();
+    assert.deepEqual(
+      links.calls.filter((c) => !c.startsWith('tap del')),
+      [`tap add ${tap}`, `join-host ${tap} brlan`],
+    );
+    await net.release('uid-a');
+    assert.ok(links.calls.includes(`tap del ${tap}`));
+    assert.ok(!links.calls.some((c) => c.startsWith('netns') || c.startsWith('dnsmasq')));
+    assert.ok(
+      !existsSync(join(dir, 'network', 'segments', segments.idOf({ namespace: 'default', name: 'uplink' }))),
+    );
+  });
+
+  test('a host-bridge network with IPAM or without a bridge name is refused', async () => {
+    links.hostBridges.add('br0');
+    nads['default/uplink'] = CONFIG;
+    await assert.rejects(
+      net.prepare(vmi('a', { lan: 'uplink' }), macs, new UndoStack()),
+      (err: unknown) =>
+        err instanceof NetworkError &&
+        /"bridge", the name of the host bridge/.test(err.message) &&
+        /Forbidden: "ipam"/.test(err.message),
+    );
+  });
+
   test('the default network: user networking with outbound NAT, and the address QEMU hands out', async () => {
     const p = await net.prepare(vmi('a'), macs, new UndoStack());
     assert.deepEqual(p.backends, { default: { kind: 'user', restrict: false, hostForwards: [] } });

@@ -1,0 +1,70 @@
+/**
+ * `hikube up` flags that shape networking: a bad --lb-pool is a usage error before anything starts;
+ * a good one is where LoadBalancer services get their address.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { raw } from '../support/http.js';
+import { repoRoot } from '../support/platform.js';
+import { up } from '../support/up.js';
+import { eventually } from '../support/wait.js';
+
+describe('hikube up flags', () => {
+  test('--lb-pool that is not an address or CIDR is refused, and nothing is created', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hikube-up-'));
+    try {
+      const r = spawnSync(
+        join(repoRoot, 'bin', 'hikube'),
+        [
+          'up',
+          '--data-dir',
+          join(dir, 'data'),
+          '--listen',
+          '127.0.0.1:0',
+          '--lb-pool',
+          '127.0.0.1,10.0.0.0/99',
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /--lb-pool: load balancer pool: "10\.0\.0\.0\/99" is not an IPv4 CIDR/);
+      assert.equal(spawnSync('test', ['-e', join(dir, 'data')]).status, 1, 'no data dir was made');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('LoadBalancer services get their address from --lb-pool', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hikube-up-'));
+    const child = await up(dir, ['--lb-pool', '127.0.111.0/30']);
+    try {
+      const svc = {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web' },
+        spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 8080 }] },
+      };
+      const r = await raw(child.platform, 'POST', '/api/v1/namespaces/default/services', JSON.stringify(svc));
+      assert.equal(r.code, 201, r.body);
+      const ingress = await eventually(
+        async () => {
+          const got = await raw(child.platform, 'GET', '/api/v1/namespaces/default/services/web');
+          const s = JSON.parse(got.body) as { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } };
+          return s.status?.loadBalancer?.ingress?.[0]?.ip;
+        },
+        'the service to get a load balancer address',
+        20_000,
+        200,
+      );
+      assert.equal(ingress, '127.0.111.1');
+    } finally {
+      child.proc.kill('SIGTERM');
+      await new Promise((r) => child.proc.once('exit', r));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
