@@ -28,6 +28,8 @@ export interface ApiServerOptions {
   certs: ServingCerts;
   /** Bearer tokens accepted as the admin user. */
   tokens: readonly string[];
+  /** Bearer tokens that may only read `/metrics` (for Prometheus); anything else gets 403. */
+  scrapeTokens?: readonly string[];
   watch?: Partial<WatchSettings>;
   now?: () => Date;
   /** Health of the parts behind the API, for /readyz. */
@@ -64,6 +66,7 @@ export class ApiServer {
   private readonly openapi: OpenApiDocs;
   private readonly byPath = new Map<string, KindDefinition>();
   private readonly tokens: Buffer[];
+  private readonly scrapeTokens: Buffer[];
   private readonly watchSettings: WatchSettings;
   private readonly now: () => Date;
   private address = '127.0.0.1:6443';
@@ -74,6 +77,7 @@ export class ApiServer {
     this.openapi = buildOpenApi(this.gvs);
     for (const def of options.kinds) this.byPath.set(`${def.group}/${def.version}/${def.plural}`, def);
     this.tokens = options.tokens.map((t) => Buffer.from(t));
+    this.scrapeTokens = (options.scrapeTokens ?? []).map((t) => Buffer.from(t));
     this.watchSettings = { bookmarkIntervalMs: 10_000, defaultTimeoutSeconds: 1800, ...options.watch };
     this.now = options.now ?? (() => new Date());
     this.server = createServer({ key: options.certs.key, cert: options.certs.cert }, (req, res) => {
@@ -168,19 +172,34 @@ export class ApiServer {
   }
 
   private authenticated(req: IncomingMessage): boolean {
+    return this.identify(req) === 'admin';
+  }
+
+  /** Who the bearer token (or WebSocket subprotocol token) names, if anyone. */
+  private identify(req: IncomingMessage): 'admin' | 'scraper' | undefined {
     const header = req.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : webSocketToken(req);
-    if (token === undefined) return false;
+    if (token === undefined) return undefined;
     const given = Buffer.from(token);
-    return this.tokens.some((t) => t.length === given.length && timingSafeEqual(t, given));
+    const known = (list: Buffer[]): boolean =>
+      list.some((t) => t.length === given.length && timingSafeEqual(t, given));
+    if (known(this.tokens)) return 'admin';
+    return known(this.scrapeTokens) ? 'scraper' : undefined;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (this.options.console !== undefined && (await this.options.console.serve(req, res))) return;
-    if (!PUBLIC_PATHS.has(path) && !this.authenticated(req))
-      throw new ApiError('Unauthorized', 'Unauthorized');
+    if (!PUBLIC_PATHS.has(path)) {
+      const who = this.identify(req);
+      if (who === undefined) throw new ApiError('Unauthorized', 'Unauthorized');
+      if (who === 'scraper' && !(path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')))
+        throw new ApiError(
+          'Forbidden',
+          `the scrape token may only GET /metrics, not ${req.method ?? ''} ${path}`,
+        );
+    }
     if (await this.serveRoute(path, req, res, url)) return;
     if (this.serveNonResource(path, req, res)) return;
     if (await this.handleSubresource(req, res, url)) return;

@@ -14,5 +14,7 @@ export const dataPaths = (dir: string) => ({
   database: join(dir, 'state.db'),
   pki: join(dir, 'pki'),
   token: join(dir, 'pki', 'admin.token'),
+  /** Read-only access to /metrics, for a Prometheus scrape job's bearer_token_file. */
+  scrapeToken: join(dir, 'pki', 'scrape.token'),
   kubeconfig: join(dir, 'kubeconfig'),
 });

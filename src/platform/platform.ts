@@ -81,6 +81,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const certs = await ensureServingCerts(paths.pki, [options.host]);
   const token = await ensureToken(paths.token);
+  const scrapeToken = await ensureToken(paths.scrapeToken);
   const store = new SqliteStore({
     path: paths.database,
     ...(options.historySize !== undefined ? { historySize: options.historySize } : {}),
@@ -171,6 +172,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     kinds,
     certs,
     tokens: [token],
+    scrapeTokens: [scrapeToken],
     console: consoleSite(),
     subresources: [
       ...actionSubresources(registry, agent),

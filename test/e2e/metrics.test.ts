@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseText, type ParsedSample } from '../../src/metrics/exposition.js';
 import { openConsole, waitStatus, type Console } from '../support/guest.js';
@@ -219,6 +221,26 @@ describe('monitoring: tiny guests under load', () => {
     assert.match(r.stdout, /^apiserver_request_duration_seconds_bucket\{.*verb="list".*\} \d+/m);
     const unauthenticated = await raw(p, 'GET', '/metrics', undefined, {}, null);
     assert.equal(unauthenticated.code, 401);
+  });
+
+  test('the scrape token reads /metrics and nothing else', async () => {
+    const scrapeToken = readFileSync(join(p.dataDir, 'pki', 'scrape.token'), 'utf8').trim();
+    assert.notEqual(scrapeToken, p.token);
+    const scraped = await raw(p, 'GET', '/metrics', undefined, {}, scrapeToken);
+    assert.equal(scraped.code, 200);
+    assert.match(scraped.body, /^kubevirt_vmi_phase_count\{/m);
+    for (const [method, path] of [
+      ['GET', '/api/v1/namespaces/default/secrets'],
+      ['GET', '/apis/kubevirt.io/v1/virtualmachines'],
+      ['DELETE', '/apis/kubevirt.io/v1/namespaces/default/virtualmachines/busy'],
+      ['GET', '/apis/metrics.hikube.io/v1alpha1/virtualmachineinstances'],
+    ] as const) {
+      const r = await raw(p, method, path, undefined, {}, scrapeToken);
+      assert.equal(r.code, 403, `${method} ${path}: ${r.body}`);
+      assert.equal(r.json['reason'], 'Forbidden');
+      assert.match(String(r.json['message']), /the scrape token may only GET \/metrics/);
+    }
+    assert.equal((await raw(p, 'GET', '/metrics', undefined, {}, `${scrapeToken}x`)).code, 401);
   });
 
   test("metrics served inside the guest appear in /metrics with the VM's labels", async () => {
