@@ -16,6 +16,7 @@ import { collectGuestAgent, collectQemu, type QemuState } from './qemu.js';
 import { controlPlane } from './registry.js';
 import type { Series, VmSample } from './sample.js';
 import type { MetricsStore } from './tsdb.js';
+import type { NicCounters } from '../network/counters.js';
 
 export interface CollectorOptions {
   api: ApiClient;
@@ -27,6 +28,11 @@ export interface CollectorOptions {
   concurrency?: number;
   now?: () => number;
   log?: (message: string) => void;
+  /**
+   * Host-side counters of NICs that have a tap (secondary networks), keyed `UID/INTERFACE`, read
+   * once per round. Those NICs get their network metrics from here, with or without a guest agent.
+   */
+  nicCounters?: () => Promise<Map<string, NicCounters>>;
 }
 
 interface VmState {
@@ -117,9 +123,16 @@ export class Collector {
     );
     const samples: VmSample[] = [];
     const queue = [...guests];
+    const counters =
+      guests.length === 0 || this.o.nicCounters === undefined
+        ? new Map<string, NicCounters>()
+        : await this.o.nicCounters().catch((err: unknown) => {
+            this.log(`metrics: NIC counters: ${err instanceof Error ? err.message : String(err)}`);
+            return new Map<string, NicCounters>();
+          });
     const worker = async (): Promise<void> => {
       for (let g = queue.shift(); g !== undefined; g = queue.shift()) {
-        const sample = await this.collectOne(g, vmis.get(g.uid));
+        const sample = await this.collectOne(g, vmis.get(g.uid), counters);
         if (sample !== undefined) samples.push(sample);
       }
     };
@@ -153,6 +166,7 @@ export class Collector {
   private async collectOne(
     g: RunningGuest,
     vmi: VirtualMachineInstance | undefined,
+    counters: Map<string, NicCounters>,
   ): Promise<VmSample | undefined> {
     const proc = readQemuProcess(g.pid);
     if (proc === undefined) return undefined;
@@ -185,7 +199,13 @@ export class Collector {
       { name: 'kubevirt_vmi_memory_resident_bytes', type: 'gauge', labels: {}, value: proc.rssBytes },
     ];
     const networks = new Map((vmi?.spec.networks ?? []).map((n) => [n.name, n.name] as const));
-    const nics = g.nics.map((n) => ({ ...n, ...(networks.has(n.name) ? { network: n.name } : {}) }));
+    const allNics = g.nics.map((n) => ({ ...n, ...(networks.has(n.name) ? { network: n.name } : {}) }));
+    // NICs with host-side counters are counted there; the guest agent covers the others.
+    const nics = allNics.filter((n) => !counters.has(`${g.uid}/${n.name}`));
+    for (const n of allNics) {
+      const c = counters.get(`${g.uid}/${n.name}`);
+      if (c !== undefined) series.push(...nicCounterSeries(n, c));
+    }
     const tasks: Promise<Series[]>[] = [
       collectQemu(g.command.bind(g), state.qemu, this.intervalMs / 1000).catch(() => []),
     ];
@@ -337,3 +357,18 @@ export class Collector {
 }
 
 const round = (v: number): number => Math.round(v * 100) / 100;
+
+function nicCounterSeries(nic: { name: string; network?: string }, c: NicCounters): Series[] {
+  const labels = { interface: nic.name, ...(nic.network !== undefined ? { network: nic.network } : {}) };
+  const counter = (name: string, value: number): Series => ({ name, type: 'counter', labels, value });
+  return [
+    counter('kubevirt_vmi_network_receive_bytes_total', c.rxBytes),
+    counter('kubevirt_vmi_network_transmit_bytes_total', c.txBytes),
+    counter('kubevirt_vmi_network_receive_packets_total', c.rxPackets),
+    counter('kubevirt_vmi_network_transmit_packets_total', c.txPackets),
+    counter('kubevirt_vmi_network_receive_errors_total', c.rxErrors),
+    counter('kubevirt_vmi_network_transmit_errors_total', c.txErrors),
+    counter('kubevirt_vmi_network_receive_packets_dropped_total', c.rxDropped),
+    counter('kubevirt_vmi_network_transmit_packets_dropped_total', c.txDropped),
+  ];
+}

@@ -7,6 +7,7 @@ import type { ApiClient } from '../controllers/client.js';
 import type { ExtraRoute } from '../apiserver/server.js';
 import type { RunningGuest } from '../node/agent.js';
 import { Collector } from './collector.js';
+import type { NicCounters } from '../network/counters.js';
 import { observeApiRequest } from './registry.js';
 import { metricsRoutes } from './routes.js';
 import { MetricsStore, type RetentionOptions } from './tsdb.js';
@@ -32,6 +33,7 @@ export function startMetrics(o: {
   dataDir: string;
   options?: MetricsOptions | undefined;
   log?: (message: string) => void;
+  nicCounters?: () => Promise<Map<string, NicCounters>>;
 }): Metrics {
   const history = o.options?.history;
   const store =
@@ -42,6 +44,7 @@ export function startMetrics(o: {
     ...(store !== undefined ? { store } : {}),
     ...(o.options?.intervalMs !== undefined ? { intervalMs: o.options.intervalMs } : {}),
     ...(o.log !== undefined ? { log: o.log } : {}),
+    ...(o.nicCounters !== undefined ? { nicCounters: o.nicCounters } : {}),
   });
   collector.start();
   return {

@@ -33,6 +33,7 @@ import { renderKubeconfig } from './kubeconfig.js';
 import { dataPaths } from './paths.js';
 import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/index.js';
 import { createNetworking, type Networking } from '../network/index.js';
+import { readNicCounters } from '../network/counters.js';
 import type { NetworkOptions } from '../network/options.js';
 
 export interface PlatformOptions {
@@ -154,6 +155,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     dataDir: options.dataDir,
     options: options.metrics,
     log,
+    nicCounters: () => readNicCounters(network.segments),
   });
   const stopControllers = (): void => {
     metrics.stop();

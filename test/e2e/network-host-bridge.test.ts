@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parseText } from '../../src/metrics/exposition.js';
 import { openConsole } from '../support/guest.js';
 import { guestVm, serverUserData } from '../support/network.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
@@ -32,7 +33,7 @@ let lanDir: string;
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
 
 before(async () => {
-  p = await startTestPlatform();
+  p = await startTestPlatform({ metrics: { intervalMs: 1000 } });
   lanDir = await mkdtemp(join(tmpdir(), 'hikube-lan-'));
   ip('link', 'add', BRIDGE, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0');
   ip('link', 'set', BRIDGE, 'up');
@@ -72,6 +73,14 @@ const ok = async (args: string[], input?: string): Promise<string> => {
   assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 };
+
+/** The guest's counter for its `lan` NIC in /metrics, or undefined while there is none. */
+async function lanCounter(name: string): Promise<number | undefined> {
+  const text = await ok(['get', '--raw', '/metrics']);
+  return parseText(text).find(
+    (s) => s.name === name && s.labels['name'] === 'direct' && s.labels['interface'] === 'lan',
+  )?.value;
+}
 
 const hostBridgeNad = (name: string, config: string): string => `apiVersion: k8s.cni.cncf.io/v1
 kind: NetworkAttachmentDefinition
@@ -154,6 +163,30 @@ describe('network: host bridge (direct connection)', () => {
         1000,
       );
       assert.equal(body, 'direct');
+
+      // Network metrics of the NIC come from its tap, on the host: no guest agent in this guest.
+      const rxBefore = await eventually(
+        () => lanCounter('kubevirt_vmi_network_receive_bytes_total'),
+        'a receive counter for the lan NIC',
+        30_000,
+        500,
+      );
+      const txBefore = (await lanCounter('kubevirt_vmi_network_transmit_bytes_total')) ?? 0;
+      const ping = spawnSync(
+        'ip',
+        ['netns', 'exec', LAN, 'busybox', 'ping', '-q', '-c', '8', '-s', '1400', guestIp],
+        { encoding: 'utf8' },
+      );
+      assert.equal(ping.status, 0, ping.stdout + ping.stderr);
+      // 8 echo requests of 1428 IP bytes in, 8 replies out.
+      await eventually(
+        async () =>
+          ((await lanCounter('kubevirt_vmi_network_receive_bytes_total')) ?? 0) - rxBefore >= 8 * 1428 &&
+          ((await lanCounter('kubevirt_vmi_network_transmit_bytes_total')) ?? 0) - txBefore >= 8 * 1428,
+        'the lan counters to count the pings both ways',
+        20_000,
+        500,
+      );
       // No namespace or DHCP server of ours was made for this network.
       const segments = await p.network.segments.list();
       assert.deepEqual(
