@@ -2,7 +2,9 @@
  * The scheduler: places each pending VMI on a node that is ready, matches its nodeSelector and
  * still has the CPU, memory and devices it asks for (allocatable minus what the VMIs already there
  * request). A VMI that fits nowhere stays Pending with a PodScheduled=False condition saying what
- * is short; it is retried whenever a node or another VMI changes.
+ * is short; it is retried whenever a node changes or capacity frees up. What each node's VMIs
+ * request is kept in an index fed by the (synchronous) change feed, so placing a VMI costs no
+ * re-listing of every VMI.
  */
 import { nodeKind } from '../../api/core/core.js';
 import type { KubeObject } from '../../api/meta.js';
@@ -21,6 +23,9 @@ interface NodeObject extends KubeObject {
 export class Scheduler {
   private readonly queue: WorkQueue;
   private unsubscribe: () => void = () => undefined;
+  /** node name → uid → requests, for the VMIs bound there and not finished. */
+  private readonly placed = new Map<string, Map<string, Resources>>();
+  private readonly nodeOf = new Map<string, string>();
 
   constructor(
     private readonly api: ApiClient,
@@ -38,14 +43,38 @@ export class Scheduler {
 
   start(): void {
     this.unsubscribe = this.api.watch([virtualMachineInstanceKind, nodeKind], (e, def) => {
-      if (def === virtualMachineInstanceKind && e.type !== 'DELETED') {
-        if (isPending(e.object as VirtualMachineInstance)) this.queue.add(`${e.namespace}/${e.name}`);
+      if (def === virtualMachineInstanceKind) {
+        const vmi = e.object as VirtualMachineInstance;
+        const freed = this.track(vmi, e.type === 'DELETED');
+        if (e.type !== 'DELETED' && isPending(vmi)) this.queue.add(`${e.namespace}/${e.name}`);
+        // A placed VMI went away or finished: capacity freed up for the ones waiting.
+        if (freed) this.requeuePending();
         return;
       }
-      // A node changed or a VMI went away: capacity may have freed up for the ones waiting.
       this.requeuePending();
     });
+    for (const vmi of this.api.list<VirtualMachineInstance>(virtualMachineInstanceKind))
+      this.track(vmi, false);
     this.requeuePending();
+  }
+
+  /** Keeps the index of placed VMIs; returns whether this change freed capacity on a node. */
+  private track(vmi: VirtualMachineInstance, deleted: boolean): boolean {
+    const uid = vmi.metadata.uid ?? '';
+    const node = vmi.status?.nodeName ?? '';
+    const before = this.nodeOf.get(uid);
+    if (deleted || node === '' || isDone(vmi)) {
+      if (before === undefined) return false;
+      this.placed.get(before)?.delete(uid);
+      this.nodeOf.delete(uid);
+      return true;
+    }
+    if (before !== undefined && before !== node) this.placed.get(before)?.delete(uid);
+    let onNode = this.placed.get(node);
+    if (onNode === undefined) this.placed.set(node, (onNode = new Map<string, Resources>()));
+    onNode.set(uid, requestsOf(vmi, this.policy));
+    this.nodeOf.set(uid, node);
+    return before !== undefined && before !== node;
   }
 
   stop(): void {
@@ -115,12 +144,10 @@ export class Scheduler {
     const allocatable: Resources = {};
     for (const [k, q] of Object.entries(node.status?.allocatable ?? {}))
       allocatable[k] = parseQuantity(q)?.value ?? 0;
-    const placed = this.api
-      .list<VirtualMachineInstance>(virtualMachineInstanceKind)
-      .filter(
-        (v) => v.status?.nodeName === node.metadata.name && v.metadata.uid !== vmi.metadata.uid && !isDone(v),
-      );
-    return shortages(request, allocatable, sumResources(placed.map((v) => requestsOf(v, this.policy))));
+    const placed = [...(this.placed.get(node.metadata.name ?? '') ?? new Map<string, Resources>())]
+      .filter(([uid]) => uid !== vmi.metadata.uid)
+      .map(([, r]) => r);
+    return shortages(request, allocatable, sumResources(placed));
   }
 
   private bind(vmi: VirtualMachineInstance, nodeName: string): void {
