@@ -36,9 +36,10 @@ export const ScheduleReason = {
   NoVirtualMachines: 'NoVirtualMachines',
 } as const;
 
+const SELECTOR_OPERATORS: readonly string[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 const LabelSelectorRequirement = Obj('A label requirement.', {
   key: Type.String(),
-  operator: StringEnum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+  operator: StringEnum(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const),
   values: opt(Type.Array(Type.String())),
 });
 
@@ -115,8 +116,10 @@ export function validateSnapshotSchedule(s: SnapshotSchedule): FieldError[] {
     if (!(err instanceof CronError)) throw err;
     invalid('spec.schedule', s.spec.schedule, err.message);
   }
+  // A bad operator is the schema's cause (spec.selector.matchExpressions[i].operator) already.
+  const operators = (s.spec.selector.matchExpressions ?? []).map((e) => e.operator);
   try {
-    labelSelectorFromObject(s.spec.selector);
+    if (operators.every((o) => SELECTOR_OPERATORS.includes(o))) labelSelectorFromObject(s.spec.selector);
   } catch (err) {
     if (!(err instanceof SelectorError)) throw err;
     invalid('spec.selector', s.spec.selector, err.message);
