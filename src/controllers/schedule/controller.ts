@@ -142,6 +142,7 @@ export class ScheduleController {
     const namespace = schedule.metadata.namespace ?? '';
     const name = schedule.metadata.name ?? '';
     const cron = parseCron(schedule.spec.schedule);
+    const unavailable = this.unavailable(namespace, name);
     let next: Date | undefined;
     if (schedule.spec.suspend === true) {
       delete status.nextScheduleTime;
@@ -154,8 +155,6 @@ export class ScheduleController {
     } else {
       const known = Date.parse(status.nextScheduleTime ?? '');
       const fresh = status.observedGeneration === schedule.metadata.generation && Number.isFinite(known);
-      // The snapshot kind must be there before a due time is consumed (a run is not silently lost).
-      this.snapshots.list(namespace, name);
       if (!fresh) next = cron.next(now);
       else if (known > now.getTime()) next = new Date(known);
       else {
@@ -169,17 +168,31 @@ export class ScheduleController {
             ScheduleReason.MissedSchedule,
             `missed ${due.length - 1}${due.length >= 1000 ? ' or more' : ''} scheduled runs from ${timestamp(new Date(known))}; taking one catch-up run for ${timestamp(at)}`,
           );
-        this.run(schedule, status, at, now);
+        if (unavailable === undefined) this.run(schedule, status, at, now);
+        else this.skip(schedule, status, at, unavailable);
         next = cron.next(now);
       }
       if (next !== undefined) status.nextScheduleTime = timestamp(next);
-      setCondition(status, now, {
-        type: ScheduleCondition.Ready,
-        status: 'True',
-        reason: ScheduleReason.Scheduled,
-        message: next === undefined ? 'the schedule never fires again' : `next run at ${timestamp(next)}`,
-      });
+      setCondition(
+        status,
+        now,
+        unavailable !== undefined
+          ? {
+              type: ScheduleCondition.Ready,
+              status: 'False',
+              reason: ScheduleReason.SnapshotsUnavailable,
+              message: `${unavailable}: runs are skipped until they are`,
+            }
+          : {
+              type: ScheduleCondition.Ready,
+              status: 'True',
+              reason: ScheduleReason.Scheduled,
+              message:
+                next === undefined ? 'the schedule never fires again' : `next run at ${timestamp(next)}`,
+            },
+      );
     }
+    if (unavailable !== undefined) return next;
     const snapshots = this.snapshots.list(namespace, name);
     this.follow(schedule, status, snapshots, now);
     const retention: Retention = {
@@ -203,6 +216,24 @@ export class ScheduleController {
       (a, b) => (b === undefined ? a : a === undefined || b < a ? b : a),
       undefined,
     );
+  }
+
+  /** Why snapshots cannot be made here, or undefined when they can. */
+  private unavailable(namespace: string, name: string): string | undefined {
+    try {
+      this.snapshots.list(namespace, name);
+      return undefined;
+    } catch (err) {
+      if (err instanceof SnapshotsUnavailable) return err.message;
+      throw err;
+    }
+  }
+
+  /** A due run that cannot be taken: it counts as a failure, and is not made up later. */
+  private skip(schedule: SnapshotSchedule, status: SnapshotScheduleStatus, at: Date, why: string): void {
+    status.failures = (status.failures ?? 0) + 1;
+    status.lastError = `skipped the run of ${timestamp(at)}: ${why}`;
+    this.events.record(schedule, 'Warning', ScheduleReason.SnapshotsUnavailable, status.lastError);
   }
 
   /** One run: a snapshot of every selected VM, named after the scheduled time `at`. */

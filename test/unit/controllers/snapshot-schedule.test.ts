@@ -344,18 +344,24 @@ describe('snapshot schedule controller', () => {
     assert.match(eventsOf('NoVirtualMachines')[0]?.message ?? '', /matches the selector app=db/);
   });
 
-  test('without the snapshot kind the schedule says so in a condition and takes no run', async () => {
+  test('without the snapshot kind the schedule says so, and due runs are skipped as failures', async () => {
     snapshots.available = false;
     controller.stop();
     controller = newController();
     createVm('web');
     await createSchedule('u', { schedule: '* * * * *', selector: {} });
-    await advance(5 * MINUTE);
     const ready = condition('u', 'Ready');
     assert.equal(ready?.status, 'False');
     assert.equal(ready?.reason, 'SnapshotsUnavailable');
     assert.match(ready?.message ?? '', /not served/);
-    assert.equal(schedule('u').status?.lastScheduleTime, undefined);
+    assert.equal(schedule('u').status?.nextScheduleTime, '2024-05-01T12:01:00Z');
+    await advance(3 * MINUTE);
+    const status = schedule('u').status;
+    assert.equal(status?.lastScheduleTime, undefined);
+    assert.equal(status?.nextScheduleTime, '2024-05-01T12:04:00Z');
+    assert.equal(status?.failures, 3);
+    assert.match(status?.lastError ?? '', /^skipped the run of 2024-05-01T12:03:00Z: .*not served/);
+    assert.equal(eventsOf('SnapshotsUnavailable').length, 3);
   });
 
   test('snapshot names stay valid object names for long VM names', () => {
