@@ -164,4 +164,8 @@ export const snapshotScheduleKind: KindDefinition = {
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
   validate: (o) => validateSnapshotSchedule(o as unknown as SnapshotSchedule),
+  defaults: (o) => {
+    const s = o as unknown as SnapshotSchedule;
+    s.spec.suspend ??= false;
+  },
 };

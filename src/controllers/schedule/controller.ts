@@ -192,7 +192,10 @@ export class ScheduleController {
             },
       );
     }
-    if (unavailable !== undefined) return next;
+    if (unavailable !== undefined) {
+      status.snapshots = 0;
+      return next;
+    }
     const snapshots = this.snapshots.list(namespace, name);
     this.follow(schedule, status, snapshots, now);
     const retention: Retention = {
