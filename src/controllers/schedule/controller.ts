@@ -10,6 +10,8 @@
  * schedule has no next run; on resume (like any spec change) the next run is computed from now,
  * so suspension does not cause a catch-up. Snapshot names carry the scheduled time, so a run
  * retried after a crash finds its snapshots already there instead of taking them twice.
+ * Where the platform does not serve VirtualMachineSnapshots, the schedule still shows its next
+ * run, says so in its Ready condition, and counts each due run it had to skip as a failure.
  */
 import { createHash } from 'node:crypto';
 import { firingsBetween, lastFiringBetween, parseCron } from '../../api/hikube/cron.js';
