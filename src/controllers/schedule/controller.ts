@@ -13,7 +13,6 @@
  * Where the platform does not serve VirtualMachineSnapshots, the schedule still shows its next
  * run, says so in its Ready condition, and counts each due run it had to skip as a failure.
  */
-import { createHash } from 'node:crypto';
 import { firingsBetween, lastFiringBetween, parseCron } from '../../api/hikube/cron.js';
 import { parseDuration } from '../../api/hikube/duration.js';
 import {
@@ -25,7 +24,6 @@ import {
   type SnapshotSchedule,
   type SnapshotScheduleStatus,
 } from '../../api/hikube/snapshotschedule.js';
-import type { Condition } from '../../api/kubevirt/status.js';
 import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.js';
 import { labelSelectorFromObject } from '../../api/selectors.js';
 import type { ApiClient } from '../client.js';
@@ -33,6 +31,7 @@ import type { EventRecorder } from '../events.js';
 import { WorkQueue, realTimers, type Timers } from '../queue.js';
 import { timestamp } from '../vmistatus.js';
 import { nextExpiry, toPrune, type Retention } from './retention.js';
+import { removeCondition, setCondition, snapshotName } from './status.js';
 import {
   isFinal,
   SnapshotsUnavailable,
@@ -379,35 +378,4 @@ export class ScheduleController {
     if (handle !== undefined) this.timers.clearTimeout(handle);
     this.wakeups.delete(key);
   }
-}
-
-/** `<vm>-<schedule>-<yyyymmddhhmm>` (UTC), shortened with a hash where it would pass 253 characters. */
-export function snapshotName(vm: string, schedule: string, at: Date): string {
-  const stamp = timestamp(at).replace(/[-:T]/g, '').slice(0, 12);
-  const base = `${vm}-${schedule}`;
-  const room = 253 - stamp.length - 1;
-  if (base.length <= room) return `${base}-${stamp}`;
-  const hash = createHash('sha256').update(base).digest('hex').slice(0, 8);
-  return `${base.slice(0, room - hash.length - 1).replace(/[-.]+$/, '')}-${hash}-${stamp}`;
-}
-
-type WithConditions = { conditions?: Condition[] };
-
-function setCondition(
-  status: WithConditions,
-  now: Date,
-  c: Omit<Condition, 'lastTransitionTime' | 'lastProbeTime'>,
-): void {
-  const list = status.conditions ?? [];
-  const old = list.find((x) => x.type === c.type);
-  const lastTransitionTime =
-    old !== undefined && old.status === c.status
-      ? (old.lastTransitionTime ?? timestamp(now))
-      : timestamp(now);
-  status.conditions = [...list.filter((x) => x.type !== c.type), { ...c, lastTransitionTime }];
-  status.conditions.sort((a, b) => a.type.localeCompare(b.type));
-}
-
-function removeCondition(status: WithConditions, type: string): void {
-  if (status.conditions !== undefined) status.conditions = status.conditions.filter((c) => c.type !== type);
 }
