@@ -27,6 +27,7 @@ import { storageClassKind } from './storage/storageclass.js';
 import { serviceKind } from './core/service.js';
 import { endpointSliceKind } from './network/endpointslice.js';
 import { networkAttachmentDefinitionKind } from './network/nad.js';
+import { snapshotScheduleKind } from './hikube/snapshotschedule.js';
 
 export const kinds: readonly KindDefinition[] = [
   namespaceKind,
@@ -49,6 +50,7 @@ export const kinds: readonly KindDefinition[] = [
   serviceKind,
   endpointSliceKind,
   networkAttachmentDefinitionKind,
+  snapshotScheduleKind,
 ];
 
 export function findKindByGvk(apiVersion: string, kind: string): KindDefinition | undefined {

@@ -18,6 +18,7 @@ import { runPortForward, runSsh } from './portforward.js';
 import { runExpose } from './expose.js';
 import { runTop } from './top.js';
 import { runMetrics } from './metrics.js';
+import { withSnapshotSchedules } from './snapshot-schedule.js';
 import type { KubeObject } from '../api/meta.js';
 
 const USAGE = `Usage:
@@ -40,6 +41,8 @@ const USAGE = `Usage:
                                                        a Service in front of the VM (as virtctl expose)
   hikube top vm [NAME] [-A] [--watch]                  CPU, memory, network and disk usage of running VMs
   hikube metrics NAME [--metric M] [--since 1h] [--step 1m] [-o json]   a VM's metrics history
+  hikube snapshot schedule create NAME --schedule CRON --selector SEL [--keep N] [--max-age 7d]
+  hikube snapshot schedule list|delete|suspend|resume NAME   scheduled snapshots (cron in UTC)
 
 Global flags: --kubeconfig FILE (else $KUBECONFIG, else DATA_DIR/kubeconfig), --data-dir DIR`;
 
@@ -140,6 +143,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   expose: runExpose,
   top: runTop,
   metrics: runMetrics,
+  snapshot: withSnapshotSchedules(),
 };
 
 /** Global flags may come before the verb (`hikube --kubeconfig F get vm`); they are moved just after it. */

@@ -21,6 +21,8 @@ import { ApiClient } from '../controllers/client.js';
 import { EventRecorder, startEventExpiry } from '../controllers/events.js';
 import { Scheduler } from '../controllers/scheduler/controller.js';
 import { VmController } from '../controllers/vm/controller.js';
+import { ScheduleController } from '../controllers/schedule/controller.js';
+import { apiScheduleSnapshots } from '../controllers/schedule/api-snapshots.js';
 import type { Accel } from '../hypervisor/machine.js';
 import { detectAccelerator } from '../hypervisor/probe-qemu.js';
 import { genisoimage, qemuImg, qemuProcesses } from '../node/adapters.js';
@@ -143,12 +145,20 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     network: network.setup,
     log,
   });
+  // Snapshot schedules: VirtualMachineSnapshots on a cron schedule, pruned by retention.
+  const schedules = new ScheduleController({
+    api,
+    events: new EventRecorder(api, 'snapshot-schedule-controller', nodeName),
+    snapshots: apiScheduleSnapshots(api),
+    log,
+  });
   const stopEventExpiry = startEventExpiry(api);
   storage.start();
   vms.start();
   scheduler.start();
   agent.start();
   network.start(agent);
+  schedules.start();
   const metrics = startMetrics({
     api,
     guests: agent,
@@ -159,6 +169,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   });
   const stopControllers = (): void => {
     metrics.stop();
+    schedules.stop();
     void network.stop();
     stopEventExpiry();
     agent.stop();
