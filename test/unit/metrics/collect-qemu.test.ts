@@ -33,6 +33,7 @@ describe('collectQemu', () => {
   test('with the balloon driver, block and balloon statistics come from one round', async () => {
     const asked: string[] = [];
     const qmp: Qmp = async <T>(name: string): Promise<T> => {
+      await Promise.resolve();
       asked.push(name);
       if (name === 'query-memory-size-summary') return { 'base-memory': 64 << 20 } as T;
       if (name === 'query-blockstats')
