@@ -29,6 +29,7 @@ import type { EventRecorder } from '../events.js';
 import { WorkQueue, realTimers, type Timers } from '../queue.js';
 import { ExpansionError, expandSpec } from './expand.js';
 import { isFinal, runStrategyOf, vmStatusView, type VmFacts } from './printable.js';
+import { claimRef, referencesOf, ReferenceIndex, sourceRef } from './references.js';
 
 export const VM_NAME_LABEL = 'vm.kubevirt.io/name';
 export const VM_GENERATION_ANNOTATION = 'kubevirt.io/vm-generation';
@@ -58,6 +59,7 @@ export interface VmControllerOptions {
 
 export class VmController {
   private readonly queue: WorkQueue;
+  private readonly references = new ReferenceIndex();
   private readonly api: ApiClient;
   private readonly events: EventRecorder;
   private readonly now: () => Date;
@@ -91,24 +93,26 @@ export class VmController {
       [virtualMachineKind, virtualMachineInstanceKind, persistentVolumeClaimKind, dataVolumeKind, ...sources],
       (e, def) => {
         if (sources.includes(def)) {
-          // An instance type or preference appeared or changed: VMs waiting for it may start now.
-          for (const vm of this.api.list<VirtualMachine>(
-            virtualMachineKind,
-            def.namespaced ? e.namespace : undefined,
-          )) {
-            if (vm.status?.printableStatus !== 'Running')
-              this.enqueue(vm.metadata.namespace ?? '', vm.metadata.name ?? '');
-          }
+          // An instance type or preference appeared or changed: the VMs naming it may start now.
+          for (const key of this.references.usersOf(sourceRef(def.kind, e.namespace, e.name)))
+            this.queue.add(key);
         } else if (def === persistentVolumeClaimKind || def === dataVolumeKind) {
-          for (const vm of this.api.list<VirtualMachine>(virtualMachineKind, e.namespace))
-            this.enqueue(e.namespace, vm.metadata.name ?? '');
+          for (const key of this.references.usersOf(claimRef(e.namespace, e.name))) this.queue.add(key);
         } else {
+          if (def === virtualMachineKind)
+            this.references.set(
+              `${e.namespace}/${e.name}`,
+              e.type === 'DELETED' ? new Set() : referencesOf(e.object as VirtualMachine),
+            );
           this.enqueue(e.namespace, e.name);
         }
       },
     );
-    for (const vm of this.api.list<VirtualMachine>(virtualMachineKind))
-      this.enqueue(vm.metadata.namespace ?? '', vm.metadata.name ?? '');
+    for (const vm of this.api.list<VirtualMachine>(virtualMachineKind)) {
+      const key = `${vm.metadata.namespace ?? ''}/${vm.metadata.name ?? ''}`;
+      this.references.set(key, referencesOf(vm));
+      this.queue.add(key);
+    }
   }
 
   stop(): void {
