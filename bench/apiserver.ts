@@ -13,23 +13,20 @@
  * Env: BENCH_CREATES (3000 per round), BENCH_CREATE_ROUNDS (3), BENCH_LIST_OBJECTS (10000),
  * BENCH_LIST_RUNS (20), BENCH_WATCH_UPDATES (500).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer, request, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { ensureServingCerts } from '../src/apiserver/tls.js';
 import { startPlatform } from '../src/platform/platform.js';
+import { machine } from './support/machine.js';
+import { env, median, pct, r1, r2 } from './support/stats.js';
 
-const env = (name: string, fallback: number): number => {
-  const v = Number(process.env[name] ?? '');
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
 const CREATES = env('BENCH_CREATES', 3000);
 const CREATE_ROUNDS = env('BENCH_CREATE_ROUNDS', 3);
 const LIST_OBJECTS = env('BENCH_LIST_OBJECTS', 10_000);
@@ -458,49 +455,6 @@ class Baseline {
   }
 }
 
-const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
-/** Nearest-rank percentile. */
-function pct(xs: number[], p: number): number {
-  const s = sorted(xs);
-  if (s.length === 0) return NaN;
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
-}
-const median = (xs: number[]): number => {
-  const s = sorted(xs);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
-};
-const r1 = (x: number): number => Math.round(x * 10) / 10;
-const r2 = (x: number): number => Math.round(x * 100) / 100;
-
-function gitDescribe(): string {
-  try {
-    const cwd = fileURLToPath(new URL('../../', import.meta.url));
-    return execFileSync('git', ['describe', '--always', '--dirty'], {
-      cwd,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
-async function machine(): Promise<Record<string, unknown>> {
-  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
-  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
-  return {
-    cpus: cpus().length,
-    cpuModel: model,
-    memTotalGiB: r1(totalmem() / 2 ** 30),
-    memFreeGiB: r1(freemem() / 2 ** 30),
-    node: process.version,
-    platform: `${process.platform}/${process.arch}`,
-    loadAverage1mAtStart: r2(loadavg()[0] ?? NaN),
-    commit: gitDescribe(),
-  };
-}
-
 async function main(): Promise<void> {
   const started = performance.now();
   const log = (msg: string): void =>
@@ -526,7 +480,7 @@ async function main(): Promise<void> {
   const bep: Endpoint = { base: await baseline.listen(), token: platform.token, ca };
   const client = new Client();
   const results: Record<string, unknown> = {
-    machine: await machine(),
+    machine: machine(),
     date: new Date().toISOString(),
     targets: TARGETS,
   };
@@ -836,7 +790,7 @@ function report(results: Record<string, unknown>): void {
   ]);
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   console.log(
-    `\nHikube API server benchmarks — ${String(m['cpus'])} x ${String(m['cpuModel'])}, ${String(m['memTotalGiB'])} GiB, node ${String(m['node'])}, commit ${String(m['commit'])}, load average ${String(m['loadAverage1mAtStart'])} -> ${String(results['loadAverage1mAtEnd'])}\n`,
+    `\nHikube API server benchmarks — ${String(m['cpus'])} x ${String(m['cpuModel'])}, ${String(m['memTotalGiB'])} GiB, node ${String(m['node'])}, commit ${String(m['commit'])}, load average ${String((m['loadAverageAtStart'] as number[])[0])} -> ${String(results['loadAverage1mAtEnd'])}\n`,
   );
   rows.forEach((r, i) => {
     console.log(r.map((cell, j) => cell.padEnd(widths[j] ?? 0)).join('  '));

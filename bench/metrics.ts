@@ -28,11 +28,8 @@ import { findKindByGvk } from '../src/api/registry.js';
 import { parseStat } from '../src/metrics/procfs.js';
 import { startPlatform, type Platform } from '../src/platform/platform.js';
 import { tinyVm } from '../test/support/guest.js';
+import { env, median, pct, round } from './support/stats.js';
 
-const env = (name: string, fallback: number): number => {
-  const v = Number(process.env[name] ?? '');
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-};
 const VMS = env('BENCH_VMS', 100);
 const RUNNING = env('BENCH_RUNNING', 5);
 const ROUNDS = env('BENCH_ROUNDS', 20);
@@ -40,12 +37,6 @@ const SCRAPES = env('BENCH_SCRAPES', 20);
 const INTERVAL_S = 10;
 const TARGET_PERCENT = 2;
 const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
-
-const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
-};
-const median = (xs: number[]): number => quantile(xs, 0.5);
 
 function qemuCpuSeconds(pids: readonly number[]): number {
   let total = 0;
@@ -115,9 +106,9 @@ function summarize(label: string, costs: RoundCost[]): Record<string, number | s
     vms,
     cpuMsPerRoundP50: round(cpu),
     cpuMsPerRoundP95: round(
-      quantile(
+      pct(
         costs.map((c) => c.cpuMs),
-        0.95,
+        95,
       ),
     ),
     cpuMsPerVm: round(cpu / Math.max(1, vms), 3),
@@ -127,8 +118,6 @@ function summarize(label: string, costs: RoundCost[]): Record<string, number | s
     percentWithQemuSideAt10s: round(((cpu + qemu) / (INTERVAL_S * 1000)) * 100, 3),
   };
 }
-
-const round = (v: number, digits = 2): number => Math.round(v * 10 ** digits) / 10 ** digits;
 
 function scrapeOnce(p: Platform, dataDir: string): Promise<{ ms: number; bytes: number }> {
   const ca = readFileSync(join(dataDir, 'pki', 'ca.crt'));
@@ -174,9 +163,9 @@ async function main(): Promise<void> {
       phase: `/metrics scrape, ${VMS} VMs`,
       p50Ms: round(median(scrapes.map((s) => s.ms))),
       p95Ms: round(
-        quantile(
+        pct(
           scrapes.map((s) => s.ms),
-          0.95,
+          95,
         ),
       ),
       bytes: scrapes[0]?.bytes ?? 0,

@@ -31,11 +31,8 @@ import { qemuPids } from '../test/support/guest.js';
 import { guestVm, httpName } from '../test/support/network.js';
 import { repoRoot } from '../test/support/platform.js';
 import { eventually } from '../test/support/wait.js';
+import { env, median } from './support/stats.js';
 
-const env = (name: string, fallback: number): number => {
-  const v = Number(process.env[name] ?? '');
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-};
 const ROUNDS = env('BENCH_ROUNDS', 3);
 const SECONDS = env('BENCH_SECONDS', 10);
 const CONNECTIONS = env('BENCH_CONNECTIONS', 64);
@@ -98,12 +95,6 @@ function wrk(url: string, extra: string[] = [], single = false): Promise<WrkResu
     });
   });
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-};
 
 function create(p: Platform, yaml: string): void {
   const object = parse(yaml) as KubeObject;

@@ -32,7 +32,7 @@ import { copyFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { createConnection } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -40,13 +40,11 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import WebSocket from 'ws';
 import { parse } from 'yaml';
 import { genisoimage, qemuImg, qemuProcesses } from '../src/node/adapters.js';
+import { machine as describeMachine, meminfo } from './support/machine.js';
+import { env, median, pct, r0, r1, r2 } from './support/stats.js';
 import { startPlatform, type Platform } from '../src/platform/platform.js';
 import { qemuPids, tinyVm } from '../test/support/guest.js';
 
-const env = (name: string, fallback: number): number => {
-  const v = Number(process.env[name] ?? '');
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-};
 const VMS_PAUSED = env('BENCH_VMS', 100);
 const VMS_UNPAUSED = env('BENCH_VMS_UNPAUSED', 10);
 const BOOTS = env('BENCH_BOOTS', 5);
@@ -677,68 +675,19 @@ function bareArgv(
 
 // --- statistics and the machine ---
 
-const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
-/** Nearest-rank percentile. */
-function pct(xs: number[], p: number): number {
-  const s = sorted(xs.filter((x) => !Number.isNaN(x)));
-  if (s.length === 0) return NaN;
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
-}
-const median = (xs: number[]): number => {
-  const s = sorted(xs.filter((x) => !Number.isNaN(x)));
-  const m = Math.floor(s.length / 2);
-  if (s.length === 0) return NaN;
-  return s.length % 2 === 1 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
-};
-const r0 = (x: number): number => Math.round(x);
-const r1 = (x: number): number => Math.round(x * 10) / 10;
-const r2 = (x: number): number => Math.round(x * 100) / 100;
-
-function gitDescribe(): string {
-  try {
-    const cwd = fileURLToPath(new URL('../../', import.meta.url));
-    return execFileSync('git', ['describe', '--always', '--dirty'], {
-      cwd,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
-function meminfo(): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of readFileSync('/proc/meminfo', 'utf8').split('\n')) {
-    const m = /^(\w+):\s+(\d+)/.exec(line);
-    if (m !== null) out[m[1] ?? ''] = Number(m[2]) * 1024;
-  }
-  return out;
-}
-
-async function machine(): Promise<Record<string, unknown>> {
-  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
-  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
-  const mem = meminfo();
+/** The shared machine description, plus QEMU's version, swap and the QEMUs already running. */
+function machine(): Record<string, unknown> {
   let qemu = 'unknown';
   try {
     qemu = execFileSync(QEMU, ['--version'], { encoding: 'utf8' }).split('\n')[0] ?? qemu;
   } catch {
     // reported as unknown
   }
-  const la = loadavg();
   return {
-    cpus: cpus().length,
-    cpuModel: model,
-    memTotalGiB: r1((mem['MemTotal'] ?? 0) / 2 ** 30),
-    memAvailableGiBAtStart: r1((mem['MemAvailable'] ?? 0) / 2 ** 30),
-    swapGiB: r1((mem['SwapTotal'] ?? 0) / 2 ** 30),
-    kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
-    node: process.version,
+    ...describeMachine(),
+    swapGiB: r1((meminfo()['SwapTotal'] ?? 0) / 2 ** 30),
     qemu,
-    loadAverageAtStart: la.map(r2),
     otherQemusAtStart: qemuPids('').length,
-    commit: gitDescribe(),
   };
 }
 
@@ -949,7 +898,10 @@ function summarise(rows: WaveVm[], paused: boolean, serial: boolean, wallMs: num
     },
     runningIntervalP50Ms: r1(
       median(
-        sorted(rows.map((r) => r.sentAtMs + r.runningMs).filter((x) => !Number.isNaN(x)))
+        rows
+          .map((r) => r.sentAtMs + r.runningMs)
+          .filter((x) => !Number.isNaN(x))
+          .sort((a, b) => a - b)
           .map((x, i, all) => x - (all[i - 1] ?? NaN))
           .slice(1),
       ),
@@ -1127,7 +1079,7 @@ async function main(): Promise<void> {
   await mkdir(bareDir, { recursive: true });
   const client = new Client();
   const results: Record<string, unknown> = {
-    machine: await machine(),
+    machine: machine(),
     date: new Date().toISOString(),
     targets: TARGETS,
     kubevirt: KUBEVIRT,

@@ -21,7 +21,7 @@ import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs'
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { createReadStream } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -29,22 +29,14 @@ import { findKindByGvk } from '../src/api/registry.js';
 import { qemuImg } from '../src/node/adapters.js';
 import { startPlatform, type Platform } from '../src/platform/platform.js';
 import { uploadPath } from '../src/storage/upload.js';
+import { machine } from './support/machine.js';
+import { env, median, round } from './support/stats.js';
 
-const env = (name: string, fallback: number): number => {
-  const v = Number(process.env[name] ?? '');
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
 const IMAGE_MIB = env('BENCH_IMAGE_MIB', 2048);
 const ROUNDS = env('BENCH_ROUNDS', 3);
 const OVERLAYS = env('BENCH_OVERLAYS', 20);
 const TARGET_RATIO = 0.8;
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-};
-const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 const log = (m: string): void => void process.stderr.write(`${m}\n`);
 
 /** Half random (incompressible, allocated), half zeros (sparse after conversion), like a used disk. */
@@ -234,23 +226,7 @@ async function main(): Promise<void> {
 
   const gib = bytes / 2 ** 30;
   const result = {
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model.split(' ').slice(0, 2).join(' ') ?? '',
-      memTotalGiB: round(totalmem() / 2 ** 30, 1),
-      node: process.version,
-      loadAverage1mAtStart: round(loadavg()[0] ?? 0),
-      commit: (() => {
-        try {
-          const root = fileURLToPath(new URL('../../', import.meta.url));
-          const head = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD']).toString().trim();
-          const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain']).toString().trim() !== '';
-          return `${head}${dirty ? '-dirty' : ''}`;
-        } catch {
-          return 'unknown';
-        }
-      })(),
-    },
+    machine: machine(),
     date: new Date().toISOString(),
     image: { bytes, content: 'raw, first half random, second half zeros' },
     import: {
