@@ -64,6 +64,9 @@ export async function runUp(args: string[]): Promise<void> {
     `console: ${platform.consoleUrl} (log in with the token in ${dataDir}/pki/admin.token)\n`,
   );
   process.stdout.write(`data dir: ${dataDir}\nkubeconfig: ${platform.kubeconfigPath}\n`);
+  process.stdout.write(
+    `metrics: ${platform.url}/metrics (Prometheus: bearer token in ${dataDir}/pki/scrape.token, CA ${dataDir}/pki/ca.crt)\n`,
+  );
   process.stdout.write(`node ${platform.nodeName}: guests run under ${platform.accel.toUpperCase()}\n`);
   process.stdout.write(`try: kubectl --kubeconfig ${platform.kubeconfigPath} get vm\n`);
   await new Promise<void>((resolve) => {
