@@ -27,6 +27,10 @@ import { storageClassKind } from './storage/storageclass.js';
 import { serviceKind } from './core/service.js';
 import { endpointSliceKind } from './network/endpointslice.js';
 import { networkAttachmentDefinitionKind } from './network/nad.js';
+import { virtualMachineSnapshotKind } from './snapshot/snapshot.js';
+import { virtualMachineSnapshotContentKind } from './snapshot/content.js';
+import { virtualMachineRestoreKind } from './snapshot/restore.js';
+import { virtualMachineCloneKind } from './clone/clone.js';
 
 export const kinds: readonly KindDefinition[] = [
   namespaceKind,
@@ -49,6 +53,10 @@ export const kinds: readonly KindDefinition[] = [
   serviceKind,
   endpointSliceKind,
   networkAttachmentDefinitionKind,
+  virtualMachineSnapshotKind,
+  virtualMachineSnapshotContentKind,
+  virtualMachineRestoreKind,
+  virtualMachineCloneKind,
 ];
 
 export function findKindByGvk(apiVersion: string, kind: string): KindDefinition | undefined {
