@@ -18,6 +18,7 @@ import { runPortForward, runSsh } from './portforward.js';
 import { runExpose } from './expose.js';
 import { runTop } from './top.js';
 import { runMetrics } from './metrics.js';
+import { runClone, runRestore, runSnapshot } from './snapshot.js';
 import type { KubeObject } from '../api/meta.js';
 
 const USAGE = `Usage:
@@ -39,6 +40,9 @@ const USAGE = `Usage:
                                                        a Service in front of the VM (as virtctl expose)
   hikube top vm [NAME] [-A] [--watch]                  CPU, memory, network and disk usage of running VMs
   hikube metrics NAME [--metric M] [--since 1h] [--step 1m] [-o json]   a VM's metrics history
+  hikube snapshot create VM [--name N] [--wait] | list [VM] | delete NAME...   VM snapshots
+  hikube restore VM SNAPSHOT [--to NEWVM] [--stop] [--wait]   bring a snapshot back (onto VM or a new VM)
+  hikube clone SOURCE [TARGET] [--full] [--from-snapshot] [--wait]   a new VM from a VM or a snapshot
 
 Global flags: --kubeconfig FILE (else $KUBECONFIG, else DATA_DIR/kubeconfig), --data-dir DIR`;
 
@@ -139,6 +143,9 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   expose: runExpose,
   top: runTop,
   metrics: runMetrics,
+  snapshot: runSnapshot,
+  restore: runRestore,
+  clone: runClone,
 };
 
 /** Global flags may come before the verb (`hikube --kubeconfig F get vm`); they are moved just after it. */
