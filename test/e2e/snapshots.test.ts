@@ -163,7 +163,8 @@ describe('snapshots of a running guest', () => {
   });
 
   test('deleting the middle of three snapshots frees its space; the others stay restorable; live snapshots under writes are sound', async () => {
-    const c = await boot('src');
+    const c = await openConsole(p, 'src'); // still running from the test above
+    await sh(c, 'true');
     const dir = await layerDir('data');
     const chunk = (text: string): string =>
       `dd if=/dev/urandom of=${DEV} bs=1M count=4 seek=8 conv=fsync 2>/dev/null; ${write(text)}`;
