@@ -243,7 +243,13 @@ export class Registry {
     if (def.validate !== undefined && options.subresource !== 'status')
       causes.push(...semanticErrors(def, object, old, structural.errors.length > 0));
     if (causes.length === 0 && def.validateWith !== undefined && options.subresource !== 'status')
-      causes.push(...def.validateWith(object, old, (d, ns, n) => this.store.get(resourceKey(d), scope(d, ns), n)?.object as never));
+      causes.push(
+        ...def.validateWith(
+          object,
+          old,
+          (d, ns, n) => this.store.get(resourceKey(d), scope(d, ns), n)?.object as never,
+        ),
+      );
     if (causes.length > 0) throw invalid(def.kind, def.group, name, causes);
     if (options.subresource !== 'status') warnings.push(...(def.warnings?.(object) ?? []));
     def.defaults?.(object);

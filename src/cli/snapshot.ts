@@ -66,7 +66,8 @@ async function create(args: string[]): Promise<void> {
   process.stdout.write(`virtualmachinesnapshot.snapshot.kubevirt.io/${name} created\n`);
   if (values.wait === true)
     await waitFor(c, path(SNAPSHOTS, 'virtualmachinesnapshots', ns, name), Number(values.timeout), (o) => {
-      const st = (o as { status?: { phase?: string; readyToUse?: boolean; error?: { message?: string } } }).status;
+      const st = (o as { status?: { phase?: string; readyToUse?: boolean; error?: { message?: string } } })
+        .status;
       if (st?.phase === 'Failed') throw new Error(`snapshot ${name} failed: ${st.error?.message ?? ''}`);
       return st?.readyToUse === true;
     });
@@ -79,7 +80,8 @@ async function list(args: string[]): Promise<void> {
     options: { ...connectionOptions, output: { type: 'string', short: 'o', default: 'table' } },
   });
   const format = values.output as OutputFormat;
-  if (!OUTPUT_FORMATS.includes(format)) throw new UsageError(`unknown output format ${JSON.stringify(values.output)}`);
+  if (!OUTPUT_FORMATS.includes(format))
+    throw new UsageError(`unknown output format ${JSON.stringify(values.output)}`);
   const [vm] = positionals;
   const c = loadClient(values);
   const ns = values.namespace ?? c.namespace;
@@ -97,20 +99,30 @@ async function list(args: string[]): Promise<void> {
     process.stdout.write(`${renderTable(value, format === 'wide', false)}\n`);
     return;
   }
-  const { value } = await c.call<{ items: (KubeObject & { spec: { source: { name: string } } })[] }>('GET', base);
+  const { value } = await c.call<{ items: (KubeObject & { spec: { source: { name: string } } })[] }>(
+    'GET',
+    base,
+  );
   const items = value.items.filter((s) => vm === undefined || s.spec.source.name === vm);
-  process.stdout.write(`${renderObjects(items, format, false, 'virtualmachinesnapshot', 'snapshot.kubevirt.io')}\n`);
+  process.stdout.write(
+    `${renderObjects(items, format, false, 'virtualmachinesnapshot', 'snapshot.kubevirt.io')}\n`,
+  );
 }
 
 async function remove(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...connectionOptions, ...waitOptions } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...connectionOptions, ...waitOptions },
+  });
   if (positionals.length === 0) throw new UsageError(`snapshot delete needs a NAME\n${USAGE}`);
   const c = loadClient(values);
   const ns = values.namespace ?? c.namespace;
   for (const name of positionals) {
     await c.call('DELETE', path(SNAPSHOTS, 'virtualmachinesnapshots', ns, name));
     process.stdout.write(`virtualmachinesnapshot.snapshot.kubevirt.io "${name}" deleted\n`);
-    if (values.wait === true) await waitGone(c, path(SNAPSHOTS, 'virtualmachinesnapshots', ns, name), Number(values.timeout));
+    if (values.wait === true)
+      await waitGone(c, path(SNAPSHOTS, 'virtualmachinesnapshots', ns, name), Number(values.timeout));
   }
 }
 
@@ -127,7 +139,8 @@ export async function runRestore(args: string[]): Promise<void> {
     },
   });
   const [vm, snapshot] = positionals;
-  if (vm === undefined || snapshot === undefined) throw new UsageError(`restore needs VM and SNAPSHOT\n${USAGE}`);
+  if (vm === undefined || snapshot === undefined)
+    throw new UsageError(`restore needs VM and SNAPSHOT\n${USAGE}`);
   const c = loadClient(values);
   const ns = values.namespace ?? c.namespace;
   const name = values.name ?? `${values.to ?? vm}-restore-${randomBytes(3).toString('hex')}`;
@@ -144,7 +157,11 @@ export async function runRestore(args: string[]): Promise<void> {
   process.stdout.write(`virtualmachinerestore.snapshot.kubevirt.io/${name} created\n`);
   if (values.wait === true)
     await waitFor(c, path(SNAPSHOTS, 'virtualmachinerestores', ns, name), Number(values.timeout), (o) => {
-      const st = (o as { status?: { complete?: boolean; conditions?: { type: string; status: string; message?: string }[] } }).status;
+      const st = (
+        o as {
+          status?: { complete?: boolean; conditions?: { type: string; status: string; message?: string }[] };
+        }
+      ).status;
       const failure = st?.conditions?.find((x) => x.type === 'Failure' && x.status === 'True');
       if (failure !== undefined) throw new Error(`restore ${name} failed: ${failure.message ?? ''}`);
       return st?.complete === true;
@@ -177,20 +194,30 @@ export async function runClone(args: string[]): Promise<void> {
       source: fromSnapshot
         ? { apiGroup: 'snapshot.kubevirt.io', kind: 'VirtualMachineSnapshot', name: source }
         : { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: source },
-      ...(target !== undefined ? { target: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: target } } : {}),
+      ...(target !== undefined
+        ? { target: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: target } }
+        : {}),
     },
   });
   process.stdout.write(`virtualmachineclone.clone.kubevirt.io/${name} created\n`);
   if (values.wait === true)
     await waitFor(c, path(CLONES, 'virtualmachineclones', ns, name), Number(values.timeout), (o) => {
-      const st = (o as { status?: { phase?: string; conditions?: { type: string; message?: string }[] } }).status;
+      const st = (o as { status?: { phase?: string; conditions?: { type: string; message?: string }[] } })
+        .status;
       if (st?.phase === 'Failed')
-        throw new Error(`clone ${name} failed: ${st.conditions?.find((x) => x.type === 'Ready')?.message ?? ''}`);
+        throw new Error(
+          `clone ${name} failed: ${st.conditions?.find((x) => x.type === 'Ready')?.message ?? ''}`,
+        );
       return st?.phase === 'Succeeded';
     });
 }
 
-async function waitFor(c: KubeClient, at: string, timeoutS: number, done: (o: KubeObject) => boolean): Promise<void> {
+async function waitFor(
+  c: KubeClient,
+  at: string,
+  timeoutS: number,
+  done: (o: KubeObject) => boolean,
+): Promise<void> {
   const deadline = Date.now() + timeoutS * 1000;
   for (;;) {
     const { value } = await c.call<KubeObject>('GET', at);

@@ -76,8 +76,22 @@ export async function pointTo(volumePath: string, layer: string): Promise<void> 
 /** A new empty layer over `backing`, of the same virtual size. */
 export async function createLayer(qemuImg: QemuImgRunner, backing: string, path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const info = JSON.parse(await qemuImg(['info', '-U', '--output=json', backing])) as { 'virtual-size': number };
-  await qemuImg(['create', '-q', '-f', 'qcow2', '-u', '-b', backing, '-F', 'qcow2', path, String(info['virtual-size'])]);
+  const info = JSON.parse(await qemuImg(['info', '-U', '--output=json', backing])) as {
+    'virtual-size': number;
+  };
+  await qemuImg([
+    'create',
+    '-q',
+    '-f',
+    'qcow2',
+    '-u',
+    '-b',
+    backing,
+    '-F',
+    'qcow2',
+    path,
+    String(info['virtual-size']),
+  ]);
 }
 
 /** Offline snapshot of a volume no guest has open: returns the frozen layer (the former active). */
@@ -109,7 +123,8 @@ export async function restoreOffline(
     await qemuImg(['convert', '-U', '-O', 'qcow2', layer, next]);
   } else await createLayer(qemuImg, layer, next);
   await pointTo(volumePath, next);
-  if (old !== undefined && old !== volumePath && (await childrenOf(old)).length === 0) await rm(old, { force: true });
+  if (old !== undefined && old !== volumePath && (await childrenOf(old)).length === 0)
+    await rm(old, { force: true });
   return next;
 }
 
@@ -126,7 +141,8 @@ export async function childrenOf(layer: string): Promise<string[]> {
   const files: string[] = [];
   for (const entry of await readdir(pool, { withFileTypes: true })) {
     if (entry.isDirectory() && entry.name.endsWith(LAYERS_SUFFIX)) {
-      for (const f of await readdir(join(pool, entry.name))) if (f.endsWith('.qcow2')) files.push(join(pool, entry.name, f));
+      for (const f of await readdir(join(pool, entry.name)))
+        if (f.endsWith('.qcow2')) files.push(join(pool, entry.name, f));
     } else if (entry.isFile() && entry.name.endsWith('.qcow2')) files.push(join(pool, entry.name));
   }
   for (const f of files) {
@@ -148,7 +164,16 @@ export async function deleteLayer(qemuImg: QemuImgRunner, layer: string, live: L
   const parent = await backingOf(layer).catch(() => undefined);
   for (const child of await childrenOf(layer)) {
     if (await live(child, parent)) continue;
-    await qemuImg(['rebase', '-q', '-f', 'qcow2', '-b', parent ?? '', ...(parent !== undefined ? ['-F', 'qcow2'] : []), child]);
+    await qemuImg([
+      'rebase',
+      '-q',
+      '-f',
+      'qcow2',
+      '-b',
+      parent ?? '',
+      ...(parent !== undefined ? ['-F', 'qcow2'] : []),
+      child,
+    ]);
   }
   await rm(layer, { force: true });
   await rmdir(dirname(layer)).catch(() => undefined);

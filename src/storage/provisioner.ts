@@ -11,7 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { removeVolume } from './layers.js';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { persistentVolumeClaimKind } from '../api/core/core.js';
 import { dataVolumeKind, type DataVolume } from '../api/cdi/datavolume.js';

@@ -28,7 +28,11 @@ export const CLONE_PHASES = [
 export type ClonePhase = (typeof CLONE_PHASES)[number];
 
 const Filters = (what: string) =>
-  opt(Type.Array(Type.String(), { description: `${what} keys copied to the clone; "*" all, "!key" none of key.` }));
+  opt(
+    Type.Array(Type.String(), {
+      description: `${what} keys copied to the clone; "*" all, "!key" none of key.`,
+    }),
+  );
 
 export const VirtualMachineClone = Obj('A clone of a VM or of a VM snapshot.', {
   apiVersion: Type.String(),
@@ -39,8 +43,15 @@ export const VirtualMachineClone = Obj('A clone of a VM or of a VM snapshot.', {
     target: opt(TypedLocalObjectReference),
     annotationFilters: Filters('Annotation'),
     labelFilters: Filters('Label'),
-    template: opt(Obj('Filters of the VMI template metadata.', { annotationFilters: Filters('Annotation'), labelFilters: Filters('Label') })),
-    newMacAddresses: opt(StringMap('Interface name → MAC address; interfaces not listed get a new random MAC.')),
+    template: opt(
+      Obj('Filters of the VMI template metadata.', {
+        annotationFilters: Filters('Annotation'),
+        labelFilters: Filters('Label'),
+      }),
+    ),
+    newMacAddresses: opt(
+      StringMap('Interface name → MAC address; interfaces not listed get a new random MAC.'),
+    ),
     newSMBiosSerial: opt(Type.String({ description: 'SMBIOS serial of the clone (default: a new one).' })),
     patches: opt(Type.Array(Type.String(), { description: 'JSON patches applied to the target VM.' })),
   }),
@@ -64,17 +75,27 @@ export function validateClone(c: VirtualMachineClone, old: VirtualMachineClone |
   if (c.spec.target !== undefined) {
     errors.push(...checkVmReference(c.spec.target, 'spec.target'));
     if (c.spec.source.kind === 'VirtualMachine' && c.spec.target.name === c.spec.source.name)
-      errors.push({ path: 'spec.target.name', message: 'Invalid value: target and source must be different VMs' });
+      errors.push({
+        path: 'spec.target.name',
+        message: 'Invalid value: target and source must be different VMs',
+      });
   }
   for (const [iface, mac] of Object.entries(c.spec.newMacAddresses ?? {}))
     if (!MAC.test(mac))
-      errors.push({ path: `spec.newMacAddresses.${iface}`, message: `Invalid value: ${JSON.stringify(mac)}: not a MAC address` });
+      errors.push({
+        path: `spec.newMacAddresses.${iface}`,
+        message: `Invalid value: ${JSON.stringify(mac)}: not a MAC address`,
+      });
   (c.spec.patches ?? []).forEach((p, i) => {
     try {
       const parsed: unknown = JSON.parse(p);
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        throw new Error('not an object');
     } catch {
-      errors.push({ path: `spec.patches[${i}]`, message: `Invalid value: ${JSON.stringify(p)}: not a JSON patch operation` });
+      errors.push({
+        path: `spec.patches[${i}]`,
+        message: `Invalid value: ${JSON.stringify(p)}: not a JSON patch operation`,
+      });
     }
   });
   if (old !== undefined && JSON.stringify(old.spec) !== JSON.stringify(c.spec))
@@ -88,17 +109,32 @@ export function checkCloneRefs(c: VirtualMachineClone, lookup: ObjectLookup): Fi
   const errors: FieldError[] = [];
   const { kind, name } = c.spec.source;
   if (kind === 'VirtualMachine' && lookup(virtualMachineKind, ns, name) === undefined)
-    errors.push({ path: 'spec.source.name', reason: 'FieldValueNotFound', message: `Not found: VirtualMachine ${JSON.stringify(name)} does not exist` });
+    errors.push({
+      path: 'spec.source.name',
+      reason: 'FieldValueNotFound',
+      message: `Not found: VirtualMachine ${JSON.stringify(name)} does not exist`,
+    });
   if (kind === 'VirtualMachineSnapshot') {
     const s = lookup<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, name);
     if (s === undefined)
-      errors.push({ path: 'spec.source.name', reason: 'FieldValueNotFound', message: `Not found: VirtualMachineSnapshot ${JSON.stringify(name)} does not exist` });
+      errors.push({
+        path: 'spec.source.name',
+        reason: 'FieldValueNotFound',
+        message: `Not found: VirtualMachineSnapshot ${JSON.stringify(name)} does not exist`,
+      });
     else if (s.status?.readyToUse !== true)
-      errors.push({ path: 'spec.source.name', message: `Invalid value: ${JSON.stringify(name)}: VirtualMachineSnapshot is not ready to use` });
+      errors.push({
+        path: 'spec.source.name',
+        message: `Invalid value: ${JSON.stringify(name)}: VirtualMachineSnapshot is not ready to use`,
+      });
   }
   const target = c.spec.target?.name;
   if (target !== undefined && lookup(virtualMachineKind, ns, target) !== undefined)
-    errors.push({ path: 'spec.target.name', reason: 'FieldValueDuplicate', message: `Duplicate value: VirtualMachine ${JSON.stringify(target)} already exists` });
+    errors.push({
+      path: 'spec.target.name',
+      reason: 'FieldValueDuplicate',
+      message: `Duplicate value: VirtualMachine ${JSON.stringify(target)} already exists`,
+    });
   return errors;
 }
 
@@ -111,7 +147,8 @@ export const virtualMachineCloneKind: KindDefinition = {
   shortNames: ['vmclone', 'vmclones'],
   categories: ['all'],
   namespaced: true,
-  description: 'VirtualMachineClone makes a new VM from a VM or a VirtualMachineSnapshot, with new identities.',
+  description:
+    'VirtualMachineClone makes a new VM from a VM or a VirtualMachineSnapshot, with new identities.',
   schema: VirtualMachineClone,
   statusSubresource: true,
   printerColumns: [
@@ -119,7 +156,8 @@ export const virtualMachineCloneKind: KindDefinition = {
     { name: 'SourceVirtualMachine', type: 'string', jsonPath: '.spec.source.name' },
     { name: 'TargetVirtualMachine', type: 'string', jsonPath: '.spec.target.name' },
   ],
-  validateWith: (o, old, lookup) => (old === undefined ? checkCloneRefs(o as unknown as VirtualMachineClone, lookup) : []),
+  validateWith: (o, old, lookup) =>
+    old === undefined ? checkCloneRefs(o as unknown as VirtualMachineClone, lookup) : [],
   validate: (o, old) =>
     validateClone(o as unknown as VirtualMachineClone, old as unknown as VirtualMachineClone | undefined),
 };

@@ -33,7 +33,15 @@ export const SnapshotError = Obj('The last error.', {
 
 /** A Go duration such as `5m`, `1h30m` or `90s`, as failureDeadline takes. */
 const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 export function parseDurationMs(text: string): number | undefined {
   if (text === '0' || text === '0s') return 0;
@@ -65,7 +73,8 @@ export function checkVmReference(
       reason: 'FieldValueNotSupported',
       message: `Unsupported value: ${JSON.stringify(ref.apiGroup)}: supported values: ${JSON.stringify(group)}`,
     });
-  if (ref.name === '') errors.push({ path: `${at}.name`, reason: 'FieldValueRequired', message: 'Required value' });
+  if (ref.name === '')
+    errors.push({ path: `${at}.name`, reason: 'FieldValueRequired', message: 'Required value' });
   return errors;
 }
 

@@ -58,7 +58,8 @@ export const virtualMachineSnapshotContentKind: KindDefinition = {
   singular: 'virtualmachinesnapshotcontent',
   shortNames: ['vmsnapshotcontent', 'vmsnapshotcontents'],
   namespaced: true,
-  description: 'VirtualMachineSnapshotContent holds what a VirtualMachineSnapshot took: the VM spec and its disks.',
+  description:
+    'VirtualMachineSnapshotContent holds what a VirtualMachineSnapshot took: the VM spec and its disks.',
   schema: VirtualMachineSnapshotContent,
   statusSubresource: true,
   printerColumns: [

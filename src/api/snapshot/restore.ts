@@ -17,7 +17,12 @@ import {
 } from './common.js';
 
 /** What to do when the target VM runs: KubeVirt's targetReadinessPolicy. */
-export const TARGET_READINESS_POLICIES = ['FailImmediate', 'StopTarget', 'WaitGracePeriod', 'WaitEventually'] as const;
+export const TARGET_READINESS_POLICIES = [
+  'FailImmediate',
+  'StopTarget',
+  'WaitGracePeriod',
+  'WaitEventually',
+] as const;
 export type TargetReadinessPolicy = (typeof TARGET_READINESS_POLICIES)[number];
 export const DEFAULT_TARGET_READINESS_POLICY: TargetReadinessPolicy = 'WaitGracePeriod';
 /** How long WaitGracePeriod waits for the target to stop (KubeVirt's is 5 minutes). */
@@ -34,7 +39,9 @@ export const VirtualMachineRestore = Obj('A restore of a VirtualMachineSnapshot.
     target: TypedLocalObjectReference,
     virtualMachineSnapshotName: Type.String(),
     patches: opt(
-      Type.Array(Type.String(), { description: 'JSON patches applied to a new target VM before it is created.' }),
+      Type.Array(Type.String(), {
+        description: 'JSON patches applied to a new target VM before it is created.',
+      }),
     ),
     targetReadinessPolicy: opt(StringEnum(TARGET_READINESS_POLICIES)),
     volumeRestorePolicy: opt(StringEnum(VOLUME_RESTORE_POLICIES)),
@@ -71,16 +78,27 @@ export const VirtualMachineRestore = Obj('A restore of a VirtualMachineSnapshot.
 });
 export type VirtualMachineRestore = Static<typeof VirtualMachineRestore>;
 
-export function validateRestore(r: VirtualMachineRestore, old: VirtualMachineRestore | undefined): FieldError[] {
+export function validateRestore(
+  r: VirtualMachineRestore,
+  old: VirtualMachineRestore | undefined,
+): FieldError[] {
   const errors = checkVmReference(r.spec.target, 'spec.target');
   if (r.spec.virtualMachineSnapshotName === '')
-    errors.push({ path: 'spec.virtualMachineSnapshotName', reason: 'FieldValueRequired', message: 'Required value' });
+    errors.push({
+      path: 'spec.virtualMachineSnapshotName',
+      reason: 'FieldValueRequired',
+      message: 'Required value',
+    });
   (r.spec.patches ?? []).forEach((p, i) => {
     try {
       const parsed: unknown = JSON.parse(p);
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        throw new Error('not an object');
     } catch {
-      errors.push({ path: `spec.patches[${i}]`, message: `Invalid value: ${JSON.stringify(p)}: not a JSON patch operation` });
+      errors.push({
+        path: `spec.patches[${i}]`,
+        message: `Invalid value: ${JSON.stringify(p)}: not a JSON patch operation`,
+      });
     }
   });
   if (old !== undefined && JSON.stringify(old.spec) !== JSON.stringify(r.spec))
@@ -141,5 +159,8 @@ export const virtualMachineRestoreKind: KindDefinition = {
   validateWith: (o, old, lookup) =>
     old === undefined ? checkRestoreRefs(o as unknown as VirtualMachineRestore, lookup) : [],
   validate: (o, old) =>
-    validateRestore(o as unknown as VirtualMachineRestore, old as unknown as VirtualMachineRestore | undefined),
+    validateRestore(
+      o as unknown as VirtualMachineRestore,
+      old as unknown as VirtualMachineRestore | undefined,
+    ),
 };

@@ -35,10 +35,16 @@ export const VirtualMachineSnapshot = Obj('A snapshot of a VirtualMachine.', {
   spec: Obj('What to snapshot.', {
     source: TypedLocalObjectReference,
     deletionPolicy: opt(
-      StringEnum(['Delete', 'Retain'] as const, 'Whether the content goes with the snapshot (Delete, the default).'),
+      StringEnum(
+        ['Delete', 'Retain'] as const,
+        'Whether the content goes with the snapshot (Delete, the default).',
+      ),
     ),
     failureDeadline: opt(
-      Type.String({ description: 'How long the snapshot may take before it fails (a duration, default 5m; 0 waits forever).' }),
+      Type.String({
+        description:
+          'How long the snapshot may take before it fails (a duration, default 5m; 0 waits forever).',
+      }),
     ),
   }),
   status: opt(
@@ -62,7 +68,10 @@ export const VirtualMachineSnapshot = Obj('A snapshot of a VirtualMachine.', {
 });
 export type VirtualMachineSnapshot = Static<typeof VirtualMachineSnapshot>;
 
-export function validateSnapshot(s: VirtualMachineSnapshot, old: VirtualMachineSnapshot | undefined): FieldError[] {
+export function validateSnapshot(
+  s: VirtualMachineSnapshot,
+  old: VirtualMachineSnapshot | undefined,
+): FieldError[] {
   const errors = checkVmReference(s.spec.source, 'spec.source');
   const deadline = s.spec.failureDeadline;
   if (deadline !== undefined && parseDurationMs(deadline) === undefined)
@@ -71,14 +80,21 @@ export function validateSnapshot(s: VirtualMachineSnapshot, old: VirtualMachineS
       message: `Invalid value: ${JSON.stringify(deadline)}: a duration such as "5m" or "90s"`,
     });
   if (old !== undefined && JSON.stringify(old.spec.source) !== JSON.stringify(s.spec.source))
-    errors.push({ path: 'spec.source', reason: 'FieldValueForbidden', message: 'Forbidden: spec.source is immutable' });
+    errors.push({
+      path: 'spec.source',
+      reason: 'FieldValueForbidden',
+      message: 'Forbidden: spec.source is immutable',
+    });
   return errors;
 }
 
 /** On create: the source VM exists (KubeVirt would leave the snapshot waiting; a typo is better told at once). */
 export function checkSnapshotSource(s: VirtualMachineSnapshot, lookup: ObjectLookup): FieldError[] {
   const ns = s.metadata.namespace ?? '';
-  if (s.spec.source.kind !== 'VirtualMachine' || lookup(virtualMachineKind, ns, s.spec.source.name) !== undefined)
+  if (
+    s.spec.source.kind !== 'VirtualMachine' ||
+    lookup(virtualMachineKind, ns, s.spec.source.name) !== undefined
+  )
     return [];
   return [
     {
@@ -98,7 +114,8 @@ export const virtualMachineSnapshotKind: KindDefinition = {
   shortNames: ['vmsnapshot', 'vmsnapshots'],
   categories: ['all'],
   namespaced: true,
-  description: 'VirtualMachineSnapshot is a point-in-time copy of a VirtualMachine: its spec and its persistent disks.',
+  description:
+    'VirtualMachineSnapshot is a point-in-time copy of a VirtualMachine: its spec and its persistent disks.',
   schema: VirtualMachineSnapshot,
   statusSubresource: true,
   printerColumns: [
@@ -111,7 +128,10 @@ export const virtualMachineSnapshotKind: KindDefinition = {
     { name: 'Indications', type: 'string', jsonPath: '.status.indications', priority: 1 },
   ],
   validate: (o, old) =>
-    validateSnapshot(o as unknown as VirtualMachineSnapshot, old as unknown as VirtualMachineSnapshot | undefined),
+    validateSnapshot(
+      o as unknown as VirtualMachineSnapshot,
+      old as unknown as VirtualMachineSnapshot | undefined,
+    ),
   validateWith: (o, old, lookup) =>
     old === undefined ? checkSnapshotSource(o as unknown as VirtualMachineSnapshot, lookup) : [],
   defaults: (o) => {

@@ -17,7 +17,7 @@ import {
   type ClonePhase,
   type VirtualMachineClone,
 } from '../../api/clone/clone.js';
-import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.js';
+import type { VirtualMachine } from '../../api/kubevirt/vm.js';
 import { setCondition } from '../../api/snapshot/common.js';
 import { virtualMachineRestoreKind, type VirtualMachineRestore } from '../../api/snapshot/restore.js';
 import { virtualMachineSnapshotKind, type VirtualMachineSnapshot } from '../../api/snapshot/snapshot.js';
@@ -30,7 +30,7 @@ export const CLONE_LABEL = 'clone.hikube.io/clone';
 
 type Status = NonNullable<VirtualMachineClone['status']>;
 
-export async function syncClone(ctx: SnapshotContext, ns: string, name: string): Promise<void> {
+export function syncClone(ctx: SnapshotContext, ns: string, name: string): void {
   const { api } = ctx;
   const clone = api.get<VirtualMachineClone>(virtualMachineCloneKind, ns, name);
   if (clone === undefined || clone.metadata.deletionTimestamp !== undefined) return;
@@ -46,17 +46,37 @@ export async function syncClone(ctx: SnapshotContext, ns: string, name: string):
     uid,
   };
   const setStatus = (change: (st: Status) => void): void => {
-    api.mutate<VirtualMachineClone>(virtualMachineCloneKind, ns, name, (c) => {
-      c.status ??= {};
-      change(c.status);
-    }, true);
+    api.mutate<VirtualMachineClone>(
+      virtualMachineCloneKind,
+      ns,
+      name,
+      (c) => {
+        c.status ??= {};
+        change(c.status);
+      },
+      true,
+    );
   };
   const move = (next: ClonePhase, reason: string, message: string): void =>
     setStatus((st) => {
       st.phase = next;
       st.creationTime ??= now;
-      st.conditions = setCondition(st.conditions, 'Progressing', next === 'Succeeded' ? 'False' : 'True', reason, message, now);
-      st.conditions = setCondition(st.conditions, 'Ready', next === 'Succeeded' ? 'True' : 'False', reason, message, now);
+      st.conditions = setCondition(
+        st.conditions,
+        'Progressing',
+        next === 'Succeeded' ? 'False' : 'True',
+        reason,
+        message,
+        now,
+      );
+      st.conditions = setCondition(
+        st.conditions,
+        'Ready',
+        next === 'Succeeded' ? 'True' : 'False',
+        reason,
+        message,
+        now,
+      );
     });
   const fail = (reason: string, message: string): void => {
     setStatus((st) => {
@@ -68,14 +88,20 @@ export async function syncClone(ctx: SnapshotContext, ns: string, name: string):
   };
 
   const fromSnapshot = clone.spec.source.kind === 'VirtualMachineSnapshot';
-  const targetName = clone.status?.targetName ?? clone.spec.target?.name ?? `clone-${randomBytes(4).toString('hex')}`;
+  const targetName =
+    clone.status?.targetName ?? clone.spec.target?.name ?? `clone-${randomBytes(4).toString('hex')}`;
   if (phase === undefined || phase === 'Unknown') {
     const snapshotName = fromSnapshot ? clone.spec.source.name : `tmp-snapshot-${uid}`;
     if (!fromSnapshot && api.get(virtualMachineSnapshotKind, ns, snapshotName) === undefined)
       api.create<VirtualMachineSnapshot>(virtualMachineSnapshotKind, {
         apiVersion: 'snapshot.kubevirt.io/v1beta1',
         kind: 'VirtualMachineSnapshot',
-        metadata: { name: snapshotName, namespace: ns, labels: { [CLONE_LABEL]: name }, ownerReferences: full ? [owner] : [] },
+        metadata: {
+          name: snapshotName,
+          namespace: ns,
+          labels: { [CLONE_LABEL]: name },
+          ownerReferences: full ? [owner] : [],
+        },
         spec: { source: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: clone.spec.source.name } },
       });
     setStatus((st) => {
@@ -88,7 +114,8 @@ export async function syncClone(ctx: SnapshotContext, ns: string, name: string):
   const snap = api.get<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, snapshotName);
   if (phase === 'SnapshotInProgress') {
     if (snap === undefined) return fail('SnapshotDeleted', `snapshot ${snapshotName} is gone`);
-    if (snap.status?.phase === 'Failed') return fail('SnapshotFailed', snap.status.error?.message ?? 'snapshot failed');
+    if (snap.status?.phase === 'Failed')
+      return fail('SnapshotFailed', snap.status.error?.message ?? 'snapshot failed');
     if (snap.status?.readyToUse !== true) return;
     return move('CreatingTargetVM', 'CreatingTargetVM', `creating VirtualMachine ${targetName}`);
   }
@@ -96,7 +123,11 @@ export async function syncClone(ctx: SnapshotContext, ns: string, name: string):
     const content =
       snap?.status?.virtualMachineSnapshotContentName === undefined
         ? undefined
-        : api.get<VirtualMachineSnapshotContent>(virtualMachineSnapshotContentKind, ns, snap.status.virtualMachineSnapshotContentName);
+        : api.get<VirtualMachineSnapshotContent>(
+            virtualMachineSnapshotContentKind,
+            ns,
+            snap.status.virtualMachineSnapshotContentName,
+          );
     const source = content?.spec.source.virtualMachine as unknown as VirtualMachine | undefined;
     if (source === undefined) return fail('SnapshotDeleted', `snapshot ${snapshotName} has no content`);
     const restoreName = `restore-${uid}`;
@@ -123,25 +154,38 @@ export async function syncClone(ctx: SnapshotContext, ns: string, name: string):
     return move('RestoreInProgress', 'RestoreInProgress', `restore ${restoreName} in progress`);
   }
   if (phase === 'RestoreInProgress') {
-    const restore = api.get<VirtualMachineRestore>(virtualMachineRestoreKind, ns, clone.status?.restoreName ?? '');
+    const restore = api.get<VirtualMachineRestore>(
+      virtualMachineRestoreKind,
+      ns,
+      clone.status?.restoreName ?? '',
+    );
     if (restore === undefined) return fail('RestoreDeleted', 'the restore is gone');
     const failure = restore.status?.conditions?.find((c) => c.type === 'Failure' && c.status === 'True');
     if (failure !== undefined) return fail('RestoreFailed', failure.message ?? 'restore failed');
     if (restore.status?.complete !== true) return;
     if (full && !fromSnapshot) api.delete(virtualMachineSnapshotKind, ns, snapshotName);
     move('Succeeded', 'Succeeded', `VirtualMachine ${targetName} created`);
-    ctx.events.record(clone, 'Normal', 'CloneSucceeded', `Successfully cloned ${clone.spec.source.name} into ${targetName}`);
+    ctx.events.record(
+      clone,
+      'Normal',
+      'CloneSucceeded',
+      `Successfully cloned ${clone.spec.source.name} into ${targetName}`,
+    );
   }
 }
 
 /** Keys kept by a filter list: "*" every key, "key" that key, "!key" not that key (later wins). */
-export function filterKeys(map: Record<string, string> | undefined, filters: string[] | undefined): Record<string, string> {
+export function filterKeys(
+  map: Record<string, string> | undefined,
+  filters: string[] | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(map ?? {})) {
     let keep = filters === undefined;
     for (const f of filters ?? []) {
       if (f === '*' || f === k) keep = true;
-      else if (f === `!${k}` || (f.startsWith('!') && f.endsWith('*') && k.startsWith(f.slice(1, -1)))) keep = false;
+      else if (f === `!${k}` || (f.startsWith('!') && f.endsWith('*') && k.startsWith(f.slice(1, -1))))
+        keep = false;
       else if (f.endsWith('*') && k.startsWith(f.slice(0, -1))) keep = true;
     }
     if (keep) out[k] = v;
@@ -154,7 +198,11 @@ type Op = { op: 'add' | 'replace' | 'remove'; path: string; value?: unknown };
 /** The JSON patches that turn the snapshot's VM into the clone: identity, metadata filters, the user's patches. */
 export function clonePatches(clone: VirtualMachineClone, source: VirtualMachine): Op[] {
   const ops: Op[] = [];
-  ops.push({ op: 'replace', path: '/metadata/labels', value: filterKeys(source.metadata.labels, clone.spec.labelFilters) });
+  ops.push({
+    op: 'replace',
+    path: '/metadata/labels',
+    value: filterKeys(source.metadata.labels, clone.spec.labelFilters),
+  });
   ops.push({
     op: 'replace',
     path: '/metadata/annotations',
@@ -166,29 +214,38 @@ export function clonePatches(clone: VirtualMachineClone, source: VirtualMachine)
       ops.push({
         op: 'replace',
         path: '/spec/template/metadata/labels',
-        value: filterKeys(template.metadata.labels as Record<string, string>, clone.spec.template?.labelFilters),
+        value: filterKeys(template.metadata.labels, clone.spec.template?.labelFilters),
       });
     if (template.metadata.annotations !== undefined)
       ops.push({
         op: 'replace',
         path: '/spec/template/metadata/annotations',
-        value: filterKeys(template.metadata.annotations as Record<string, string>, clone.spec.template?.annotationFilters),
+        value: filterKeys(template.metadata.annotations, clone.spec.template?.annotationFilters),
       });
   }
   const domain = template.spec?.domain;
   (domain?.devices.interfaces ?? []).forEach((iface, i) => {
     const mac = clone.spec.newMacAddresses?.[iface.name];
     const at = `/spec/template/spec/domain/devices/interfaces/${i}/macAddress`;
-    if (mac !== undefined) ops.push({ op: iface.macAddress === undefined ? 'add' : 'replace', path: at, value: mac });
+    if (mac !== undefined)
+      ops.push({ op: iface.macAddress === undefined ? 'add' : 'replace', path: at, value: mac });
     else if (iface.macAddress !== undefined) ops.push({ op: 'remove', path: at });
   });
   const firmware = domain?.firmware;
-  if (firmware?.uuid !== undefined) ops.push({ op: 'remove', path: '/spec/template/spec/domain/firmware/uuid' });
+  if (firmware?.uuid !== undefined)
+    ops.push({ op: 'remove', path: '/spec/template/spec/domain/firmware/uuid' });
   const serial = clone.spec.newSMBiosSerial;
   if (serial !== undefined) {
-    if (firmware === undefined) ops.push({ op: 'add', path: '/spec/template/spec/domain/firmware', value: { serial } });
-    else ops.push({ op: firmware.serial === undefined ? 'add' : 'replace', path: '/spec/template/spec/domain/firmware/serial', value: serial });
-  } else if (firmware?.serial !== undefined) ops.push({ op: 'remove', path: '/spec/template/spec/domain/firmware/serial' });
+    if (firmware === undefined)
+      ops.push({ op: 'add', path: '/spec/template/spec/domain/firmware', value: { serial } });
+    else
+      ops.push({
+        op: firmware.serial === undefined ? 'add' : 'replace',
+        path: '/spec/template/spec/domain/firmware/serial',
+        value: serial,
+      });
+  } else if (firmware?.serial !== undefined)
+    ops.push({ op: 'remove', path: '/spec/template/spec/domain/firmware/serial' });
   for (const p of clone.spec.patches ?? []) ops.push(JSON.parse(p) as Op);
   return ops;
 }

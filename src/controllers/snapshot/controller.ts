@@ -75,7 +75,10 @@ export class SnapshotController {
     this.ctx = { ...o, now: o.now ?? (() => new Date()), later: (key, ms) => this.later(key, ms) };
     this.queue = new WorkQueue(
       (key) => this.sync(key),
-      (key, err) => log(`snapshot controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`),
+      (key, err) =>
+        log(
+          `snapshot controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`,
+        ),
       undefined,
       200,
       10_000,
@@ -127,7 +130,7 @@ export class SnapshotController {
     if (kind === virtualMachineSnapshotKind.kind) await this.syncSnapshot(ns, name);
     else if (kind === virtualMachineSnapshotContentKind.kind) await this.syncContent(ns, name);
     else if (kind === virtualMachineRestoreKind.kind) await syncRestore(this.ctx, ns, name);
-    else if (kind === virtualMachineCloneKind.kind) await syncClone(this.ctx, ns, name);
+    else if (kind === virtualMachineCloneKind.kind) syncClone(this.ctx, ns, name);
   }
 
   private async syncSnapshot(ns: string, name: string): Promise<void> {
@@ -136,9 +139,14 @@ export class SnapshotController {
     if (snap === undefined) return;
     const contentName = contentNameOf(snap.metadata.uid ?? '');
     if (snap.metadata.deletionTimestamp !== undefined) {
-      const content = api.get<VirtualMachineSnapshotContent>(virtualMachineSnapshotContentKind, ns, contentName);
+      const content = api.get<VirtualMachineSnapshotContent>(
+        virtualMachineSnapshotContentKind,
+        ns,
+        contentName,
+      );
       if (content !== undefined && (snap.spec.deletionPolicy ?? 'Delete') === 'Delete') {
-        if (content.metadata.deletionTimestamp === undefined) api.delete(virtualMachineSnapshotContentKind, ns, contentName);
+        if (content.metadata.deletionTimestamp === undefined)
+          api.delete(virtualMachineSnapshotContentKind, ns, contentName);
         return; // the content's deletion requeues the snapshot
       }
       this.releaseVm(snap);
@@ -166,7 +174,14 @@ export class SnapshotController {
         st.phase = 'Failed';
         st.readyToUse = false;
         st.error = { time: now.toISOString(), message };
-        st.conditions = setCondition(st.conditions, 'Progressing', 'False', reason, message, now.toISOString());
+        st.conditions = setCondition(
+          st.conditions,
+          'Progressing',
+          'False',
+          reason,
+          message,
+          now.toISOString(),
+        );
         st.conditions = setCondition(st.conditions, 'Ready', 'False', reason, message, now.toISOString());
         st.conditions = setCondition(st.conditions, 'Failure', 'True', reason, message, now.toISOString());
       });
@@ -174,20 +189,44 @@ export class SnapshotController {
       this.releaseVm(snap);
     };
     if (deadline > 0 && now.getTime() - started > deadline)
-      return fail('FailureDeadlineExceeded', `snapshot did not complete within ${snap.spec.failureDeadline ?? DEFAULT_FAILURE_DEADLINE}`);
-    if (vm === undefined) return fail('SourceNotFound', `VirtualMachine ${JSON.stringify(snap.spec.source.name)} does not exist`);
+      return fail(
+        'FailureDeadlineExceeded',
+        `snapshot did not complete within ${snap.spec.failureDeadline ?? DEFAULT_FAILURE_DEADLINE}`,
+      );
+    if (vm === undefined)
+      return fail('SourceNotFound', `VirtualMachine ${JSON.stringify(snap.spec.source.name)} does not exist`);
     if (phase === undefined) {
       this.setStatus(snap, (st) => {
         st.phase = 'InProgress';
         st.readyToUse = false;
         st.sourceUID = vm.metadata.uid ?? '';
         st.creationTime = null;
-        st.conditions = setCondition(st.conditions, 'Progressing', 'True', 'InProgress', 'Source locked and operation in progress', now.toISOString());
-        st.conditions = setCondition(st.conditions, 'Ready', 'False', 'NotReady', 'Not ready', now.toISOString());
+        st.conditions = setCondition(
+          st.conditions,
+          'Progressing',
+          'True',
+          'InProgress',
+          'Source locked and operation in progress',
+          now.toISOString(),
+        );
+        st.conditions = setCondition(
+          st.conditions,
+          'Ready',
+          'False',
+          'NotReady',
+          'Not ready',
+          now.toISOString(),
+        );
       });
-      api.mutate<VirtualMachine>(virtualMachineKind, ns, vm.metadata.name ?? '', (v) => {
-        v.status = { ...v.status, snapshotInProgress: name };
-      }, true);
+      api.mutate<VirtualMachine>(
+        virtualMachineKind,
+        ns,
+        vm.metadata.name ?? '',
+        (v) => {
+          v.status = { ...v.status, snapshotInProgress: name };
+        },
+        true,
+      );
       return;
     }
     const vmi = api.get<VirtualMachineInstance>(virtualMachineInstanceKind, ns, vm.metadata.name ?? '');
@@ -207,7 +246,9 @@ export class SnapshotController {
       }
       volumes.push({ name: v.name, path });
     }
-    const agent = (vmi?.status?.conditions ?? []).some((c) => c.type === 'AgentConnected' && c.status === 'True');
+    const agent = (vmi?.status?.conditions ?? []).some(
+      (c) => c.type === 'AgentConnected' && c.status === 'True',
+    );
     const taken = await this.ctx.snapshotter.take({
       namespace: ns,
       vmName: vm.metadata.name ?? '',
@@ -263,7 +304,7 @@ export class SnapshotController {
               labels: vm.metadata.labels ?? {},
               annotations: vm.metadata.annotations ?? {},
             },
-            spec: structuredClone(vm.spec) as unknown as Record<string, unknown>,
+            spec: structuredClone(vm.spec),
           },
         },
         virtualMachineSnapshotName: name,
@@ -274,7 +315,11 @@ export class SnapshotController {
     created.status = {
       creationTime: stamp,
       readyToUse: true,
-      volumeSnapshotStatus: backups.map((b) => ({ volumeSnapshotName: b.volumeSnapshotName, creationTime: stamp, readyToUse: true })),
+      volumeSnapshotStatus: backups.map((b) => ({
+        volumeSnapshotName: b.volumeSnapshotName,
+        creationTime: stamp,
+        readyToUse: true,
+      })),
     };
     api.updateStatus(virtualMachineSnapshotContentKind, created);
     this.setStatus(snap, (st) => {
@@ -284,14 +329,29 @@ export class SnapshotController {
       st.virtualMachineSnapshotContentName = contentName;
       st.indications = taken.indications;
       st.snapshotVolumes = { includedVolumes: included.map((v) => v.name), excludedVolumes: excluded };
-      st.conditions = setCondition(st.conditions, 'Progressing', 'False', 'Succeeded', 'Operation complete', stamp);
+      st.conditions = setCondition(
+        st.conditions,
+        'Progressing',
+        'False',
+        'Succeeded',
+        'Operation complete',
+        stamp,
+      );
       st.conditions = setCondition(st.conditions, 'Ready', 'True', 'Succeeded', 'Operation complete', stamp);
     });
-    this.ctx.events.record(snap, 'Normal', 'SuccessfulVirtualMachineSnapshotContentCreate', `Successfully created VirtualMachineSnapshotContent ${contentName}`);
+    this.ctx.events.record(
+      snap,
+      'Normal',
+      'SuccessfulVirtualMachineSnapshotContentCreate',
+      `Successfully created VirtualMachineSnapshotContent ${contentName}`,
+    );
     this.releaseVm(snap);
   }
 
-  private setStatus(snap: VirtualMachineSnapshot, change: (st: NonNullable<VirtualMachineSnapshot['status']>) => void): void {
+  private setStatus(
+    snap: VirtualMachineSnapshot,
+    change: (st: NonNullable<VirtualMachineSnapshot['status']>) => void,
+  ): void {
     this.ctx.api.mutate<VirtualMachineSnapshot>(
       virtualMachineSnapshotKind,
       snap.metadata.namespace ?? '',
@@ -323,7 +383,8 @@ export class SnapshotController {
     const content = api.get<VirtualMachineSnapshotContent>(virtualMachineSnapshotContentKind, ns, name);
     if (content === undefined || content.metadata.deletionTimestamp === undefined) return;
     if (!(content.metadata.finalizers ?? []).includes(CONTENT_FINALIZER)) return;
-    for (const layer of Object.values(layersOf(content))) if (layer !== '') await this.ctx.snapshotter.deleteLayer(layer);
+    for (const layer of Object.values(layersOf(content)))
+      if (layer !== '') await this.ctx.snapshotter.deleteLayer(layer);
     api.mutate<VirtualMachineSnapshotContent>(virtualMachineSnapshotContentKind, ns, name, (c) => {
       c.metadata.finalizers = (c.metadata.finalizers ?? []).filter((f) => f !== CONTENT_FINALIZER);
     });

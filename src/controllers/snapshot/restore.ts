@@ -38,10 +38,16 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
   const now = ctx.now().toISOString();
   const key = `VirtualMachineRestore:${ns}/${name}`;
   const setStatus = (change: (st: Status) => void): void => {
-    api.mutate<VirtualMachineRestore>(virtualMachineRestoreKind, ns, name, (r) => {
-      r.status ??= {};
-      change(r.status);
-    }, true);
+    api.mutate<VirtualMachineRestore>(
+      virtualMachineRestoreKind,
+      ns,
+      name,
+      (r) => {
+        r.status ??= {};
+        change(r.status);
+      },
+      true,
+    );
   };
   const progress = (reason: string, message: string): void =>
     setStatus((st) => {
@@ -59,13 +65,24 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
     ctx.events.record(restore, 'Warning', 'VirtualMachineRestoreError', message);
   };
 
-  const snap = api.get<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, restore.spec.virtualMachineSnapshotName);
+  const snap = api.get<VirtualMachineSnapshot>(
+    virtualMachineSnapshotKind,
+    ns,
+    restore.spec.virtualMachineSnapshotName,
+  );
   const content =
     snap?.status?.virtualMachineSnapshotContentName === undefined
       ? undefined
-      : api.get<VirtualMachineSnapshotContent>(virtualMachineSnapshotContentKind, ns, snap.status.virtualMachineSnapshotContentName);
+      : api.get<VirtualMachineSnapshotContent>(
+          virtualMachineSnapshotContentKind,
+          ns,
+          snap.status.virtualMachineSnapshotContentName,
+        );
   if (snap === undefined || content === undefined || snap.status?.readyToUse !== true)
-    return fail('SnapshotNotReady', `VirtualMachineSnapshot ${JSON.stringify(restore.spec.virtualMachineSnapshotName)} is not ready to use`);
+    return fail(
+      'SnapshotNotReady',
+      `VirtualMachineSnapshot ${JSON.stringify(restore.spec.virtualMachineSnapshotName)} is not ready to use`,
+    );
   const source = content.spec.source.virtualMachine as unknown as VirtualMachine | undefined;
   if (source === undefined) return fail('SnapshotNotReady', 'the snapshot content holds no VirtualMachine');
   const layers = layersOf(content);
@@ -73,14 +90,20 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
   const targetName = restore.spec.target.name;
   const target = api.get<VirtualMachine>(virtualMachineKind, ns, targetName);
 
-  if (target !== undefined && target.metadata.labels?.['restore.hikube.io/created-by'] !== restore.metadata.uid) {
+  if (
+    target !== undefined &&
+    target.metadata.labels?.['restore.hikube.io/created-by'] !== restore.metadata.uid
+  ) {
     // Onto the existing VM: it must be stopped first.
     const vmi = api.get<VirtualMachineInstance>(virtualMachineInstanceKind, ns, targetName);
     if (vmi !== undefined) {
       const policy = restore.spec.targetReadinessPolicy ?? DEFAULT_TARGET_READINESS_POLICY;
       const waited = Date.now() - Date.parse(restore.metadata.creationTimestamp ?? now);
       if (policy === 'FailImmediate' || (policy === 'WaitGracePeriod' && waited > TARGET_GRACE_PERIOD_MS))
-        return fail('TargetNotReady', `VirtualMachine ${JSON.stringify(targetName)} is running; stop it first`);
+        return fail(
+          'TargetNotReady',
+          `VirtualMachine ${JSON.stringify(targetName)} is running; stop it first`,
+        );
       if (policy === 'StopTarget')
         api.mutate<VirtualMachine>(virtualMachineKind, ns, targetName, (v) => {
           if (v.spec.runStrategy === 'Halted' && v.spec.running === undefined) return false;
@@ -92,12 +115,32 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
       return;
     }
     setStatus((st) => {
-      st.conditions = setCondition(st.conditions, 'Progressing', 'True', 'RestoreInProgress', 'Restoring volumes', now);
-      st.conditions = setCondition(st.conditions, 'Ready', 'False', 'RestoreInProgress', 'Restoring volumes', now);
+      st.conditions = setCondition(
+        st.conditions,
+        'Progressing',
+        'True',
+        'RestoreInProgress',
+        'Restoring volumes',
+        now,
+      );
+      st.conditions = setCondition(
+        st.conditions,
+        'Ready',
+        'False',
+        'RestoreInProgress',
+        'Restoring volumes',
+        now,
+      );
     });
-    api.mutate<VirtualMachine>(virtualMachineKind, ns, targetName, (v) => {
-      v.status = { ...v.status, restoreInProgress: name };
-    }, true);
+    api.mutate<VirtualMachine>(
+      virtualMachineKind,
+      ns,
+      targetName,
+      (v) => {
+        v.status = { ...v.status, restoreInProgress: name };
+      },
+      true,
+    );
     const restores: Restored = [];
     const work: { path: string; layer: string }[] = [];
     for (const b of content.spec.volumeBackups ?? []) {
@@ -105,9 +148,16 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
       const path = ctx.claimPath(ns, claim);
       const layer = layers[b.volumeSnapshotName ?? ''];
       if (path === undefined || layer === undefined)
-        return fail('VolumeNotFound', `claim ${JSON.stringify(claim)} of volume ${JSON.stringify(b.volumeName)} is not there to restore into`);
+        return fail(
+          'VolumeNotFound',
+          `claim ${JSON.stringify(claim)} of volume ${JSON.stringify(b.volumeName)} is not there to restore into`,
+        );
       work.push({ path, layer });
-      restores.push({ volumeName: b.volumeName, persistentVolumeClaim: claim, volumeSnapshotName: b.volumeSnapshotName ?? '' });
+      restores.push({
+        volumeName: b.volumeName,
+        persistentVolumeClaim: claim,
+        volumeSnapshotName: b.volumeSnapshotName ?? '',
+      });
     }
     await ctx.snapshotter.restore(work, full);
     api.mutate<VirtualMachine>(virtualMachineKind, ns, targetName, (v) => {
@@ -119,10 +169,16 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
       if (running !== undefined) v.spec.running = running;
       if (runStrategy !== undefined) v.spec.runStrategy = runStrategy;
     });
-    api.mutate<VirtualMachine>(virtualMachineKind, ns, targetName, (v) => {
-      if (v.status?.restoreInProgress === undefined) return false;
-      delete v.status.restoreInProgress;
-    }, true);
+    api.mutate<VirtualMachine>(
+      virtualMachineKind,
+      ns,
+      targetName,
+      (v) => {
+        if (v.status?.restoreInProgress === undefined) return false;
+        delete v.status.restoreInProgress;
+      },
+      true,
+    );
     return complete(ctx, restore, restores, now);
   }
 
@@ -131,15 +187,26 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
   const restores: Restored = [];
   const claimOf: Record<string, string> = {};
   for (const b of content.spec.volumeBackups ?? []) {
-    const meta = (b.persistentVolumeClaim.metadata ?? {}) as { name?: string; labels?: Record<string, string> };
+    const meta = (b.persistentVolumeClaim.metadata ?? {}) as {
+      name?: string;
+      labels?: Record<string, string>;
+    };
     const override = restore.spec.volumeRestoreOverrides?.find((o) => o.volumeName === b.volumeName);
-    const claimName = override?.restoreName ?? (policy === 'InPlace' ? (meta.name ?? '') : restoredClaimNameOf(restore.metadata.uid ?? '', b.volumeName));
+    const claimName =
+      override?.restoreName ??
+      (policy === 'InPlace'
+        ? (meta.name ?? '')
+        : restoredClaimNameOf(restore.metadata.uid ?? '', b.volumeName));
     claimOf[meta.name ?? ''] = claimName;
-    restores.push({ volumeName: b.volumeName, persistentVolumeClaim: claimName, volumeSnapshotName: b.volumeSnapshotName ?? '' });
+    restores.push({
+      volumeName: b.volumeName,
+      persistentVolumeClaim: claimName,
+      volumeSnapshotName: b.volumeSnapshotName ?? '',
+    });
     const existing = api.get<Claim>(persistentVolumeClaimKind, ns, claimName);
     const marker = `restore.hikube.io/restored-from`;
     if (existing === undefined) {
-      const spec = structuredClone(b.persistentVolumeClaim.spec ?? {}) as Record<string, unknown>;
+      const spec: Record<string, unknown> = structuredClone(b.persistentVolumeClaim.spec ?? {});
       delete spec['volumeName'];
       delete spec['dataSource'];
       delete spec['dataSourceRef'];
@@ -150,7 +217,10 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
           name: claimName,
           namespace: ns,
           labels: { ...(meta.labels ?? {}), ...(override?.labels ?? {}) },
-          annotations: { ...(override?.annotations ?? {}), 'restore.hikube.io/restore-uid': restore.metadata.uid ?? '' },
+          annotations: {
+            ...(override?.annotations ?? {}),
+            'restore.hikube.io/restore-uid': restore.metadata.uid ?? '',
+          },
         },
         spec,
       });
@@ -166,7 +236,8 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
         return progress('CreatingVolumes', `waiting for claim ${claimName} to be bound`);
       }
       const layer = layers[b.volumeSnapshotName ?? ''];
-      if (layer === undefined) return fail('VolumeNotFound', `snapshot has no layer for volume ${b.volumeName}`);
+      if (layer === undefined)
+        return fail('VolumeNotFound', `snapshot has no layer for volume ${b.volumeName}`);
       await ctx.snapshotter.restore([{ path, layer }], full);
       api.mutate<Claim>(persistentVolumeClaimKind, ns, claimName, (c) => {
         c.metadata.annotations = { ...c.metadata.annotations, [marker]: b.volumeSnapshotName ?? '' };
@@ -177,7 +248,9 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
   if (vm === undefined) {
     const spec = structuredClone(source.spec);
     for (const v of spec.template.spec?.volumes ?? []) {
-      if (v.persistentVolumeClaim !== undefined) v.persistentVolumeClaim.claimName = claimOf[v.persistentVolumeClaim.claimName] ?? v.persistentVolumeClaim.claimName;
+      if (v.persistentVolumeClaim !== undefined)
+        v.persistentVolumeClaim.claimName =
+          claimOf[v.persistentVolumeClaim.claimName] ?? v.persistentVolumeClaim.claimName;
       if (v.dataVolume !== undefined) {
         const claimName = claimOf[v.dataVolume.name] ?? v.dataVolume.name;
         delete v.dataVolume;
@@ -191,19 +264,29 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
       metadata: {
         name: targetName,
         namespace: ns,
-        labels: { ...(source.metadata.labels ?? {}), 'restore.hikube.io/created-by': restore.metadata.uid ?? '' },
+        labels: {
+          ...(source.metadata.labels ?? {}),
+          'restore.hikube.io/created-by': restore.metadata.uid ?? '',
+        },
         annotations: { ...(source.metadata.annotations ?? {}) },
       },
       spec,
     };
     try {
-      for (const p of restore.spec.patches ?? []) object = applyJsonPatch(object, [JSON.parse(p)]) as VirtualMachine;
+      for (const p of restore.spec.patches ?? [])
+        object = applyJsonPatch(object, [JSON.parse(p)]) as VirtualMachine;
     } catch (err) {
-      return fail('PatchFailed', `applying spec.patches: ${err instanceof Error ? err.message : String(err)}`);
+      return fail(
+        'PatchFailed',
+        `applying spec.patches: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     object.metadata.name = targetName;
     object.metadata.namespace = ns;
-    object.metadata.labels = { ...object.metadata.labels, 'restore.hikube.io/created-by': restore.metadata.uid ?? '' };
+    object.metadata.labels = {
+      ...object.metadata.labels,
+      'restore.hikube.io/created-by': restore.metadata.uid ?? '',
+    };
     vm = api.create<VirtualMachine>(virtualMachineKind, object);
   }
   if ((restore.spec.volumeOwnershipPolicy ?? 'VM') === 'VM')
@@ -212,13 +295,24 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
         if ((c.metadata.ownerReferences ?? []).some((o) => o.uid === vm.metadata.uid)) return false;
         c.metadata.ownerReferences = [
           ...(c.metadata.ownerReferences ?? []),
-          { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: targetName, uid: vm.metadata.uid ?? '', blockOwnerDeletion: true },
+          {
+            apiVersion: 'kubevirt.io/v1',
+            kind: 'VirtualMachine',
+            name: targetName,
+            uid: vm.metadata.uid ?? '',
+            blockOwnerDeletion: true,
+          },
         ];
       });
   complete(ctx, restore, restores, now);
 }
 
-function complete(ctx: SnapshotContext, restore: VirtualMachineRestore, restores: Restored, now: string): void {
+function complete(
+  ctx: SnapshotContext,
+  restore: VirtualMachineRestore,
+  restores: Restored,
+  now: string,
+): void {
   ctx.api.mutate<VirtualMachineRestore>(
     virtualMachineRestoreKind,
     restore.metadata.namespace ?? '',
@@ -229,10 +323,29 @@ function complete(ctx: SnapshotContext, restore: VirtualMachineRestore, restores
       r.status.restoreTime = now;
       r.status.complete = true;
       r.status.deletedDataVolumes = [];
-      r.status.conditions = setCondition(r.status.conditions, 'Progressing', 'False', 'Succeeded', 'Operation complete', now);
-      r.status.conditions = setCondition(r.status.conditions, 'Ready', 'True', 'Succeeded', 'Operation complete', now);
+      r.status.conditions = setCondition(
+        r.status.conditions,
+        'Progressing',
+        'False',
+        'Succeeded',
+        'Operation complete',
+        now,
+      );
+      r.status.conditions = setCondition(
+        r.status.conditions,
+        'Ready',
+        'True',
+        'Succeeded',
+        'Operation complete',
+        now,
+      );
     },
     true,
   );
-  ctx.events.record(restore, 'Normal', 'VirtualMachineRestoreComplete', `Successfully completed VirtualMachineRestore ${restore.metadata.name ?? ''}`);
+  ctx.events.record(
+    restore,
+    'Normal',
+    'VirtualMachineRestoreComplete',
+    `Successfully completed VirtualMachineRestore ${restore.metadata.name ?? ''}`,
+  );
 }

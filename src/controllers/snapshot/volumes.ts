@@ -22,7 +22,8 @@ export function persistentVolumes(vm: Pick<VirtualMachine, 'spec'>): {
   for (const v of vm.spec.template.spec?.volumes ?? []) {
     if (v.persistentVolumeClaim !== undefined)
       included.push({ name: v.name, claimName: v.persistentVolumeClaim.claimName, dataVolume: false });
-    else if (v.dataVolume !== undefined) included.push({ name: v.name, claimName: v.dataVolume.name, dataVolume: true });
+    else if (v.dataVolume !== undefined)
+      included.push({ name: v.name, claimName: v.dataVolume.name, dataVolume: true });
     else excluded.push(v.name);
   }
   return { included, excluded };
