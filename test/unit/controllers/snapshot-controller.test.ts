@@ -100,6 +100,7 @@ function makeVm(name: string, running = false): VirtualMachine {
       template: {
         spec: {
           domain: {
+            memory: { guest: '128Mi' },
             firmware: { uuid: '11111111-2222-3333-4444-555555555555', serial: 'abc' },
             devices: { interfaces: [{ name: 'default', masquerade: {}, macAddress: '02:00:00:00:00:01' }] },
           },
@@ -279,7 +280,7 @@ describe('VirtualMachineRestore', () => {
       apiVersion: 'kubevirt.io/v1',
       kind: 'VirtualMachineInstance',
       metadata: { name: 'app', namespace: NS },
-      spec: { domain: { devices: {} } },
+      spec: { domain: { memory: { guest: '128Mi' }, devices: {} } },
     } as KubeObject);
     assert.ok(vmi);
     restoreOf('r1', 'app', 's1', 'StopTarget');
@@ -314,7 +315,7 @@ describe('VirtualMachineRestore', () => {
       apiVersion: 'kubevirt.io/v1',
       kind: 'VirtualMachineInstance',
       metadata: { name: 'app', namespace: NS },
-      spec: { domain: { devices: {} } },
+      spec: { domain: { memory: { guest: '128Mi' }, devices: {} } },
     } as KubeObject);
     restoreOf('r', 'app', 's1', 'FailImmediate');
     await settle();
