@@ -3,8 +3,9 @@
  * SnapshotInProgress; a source that is a snapshot skips this), then a VirtualMachineRestore onto
  * the target with JSON patches that give the clone its own identity (CreatingTargetVM, then
  * RestoreInProgress), then Succeeded. The patches drop the source's MAC addresses (or set
- * newMacAddresses), firmware UUID and SMBIOS serial (or set newSMBiosSerial); MACs and the UUID
- * are then derived from the clone's name, and cloud-init's instance-id is the new VMI's uid.
+ * newMacAddresses), firmware UUID, hostname and SMBIOS serial (or set newSMBiosSerial); MACs, the
+ * UUID and the hostname are then derived from the clone's name, and cloud-init's instance-id is
+ * the new VMI's uid.
  *
  * A linked clone reads the snapshot's layers, so the snapshot a clone of a VM took stays (labelled
  * with the clone); deleting it later merges its layers into the clone. A full clone
@@ -231,6 +232,8 @@ export function clonePatches(clone: VirtualMachineClone, source: VirtualMachine)
       ops.push({ op: iface.macAddress === undefined ? 'add' : 'replace', path: at, value: mac });
     else if (iface.macAddress !== undefined) ops.push({ op: 'remove', path: at });
   });
+  // The hostname (cloud-init's local-hostname) then defaults to the clone's name.
+  if (template.spec?.hostname !== undefined) ops.push({ op: 'remove', path: '/spec/template/spec/hostname' });
   const firmware = domain?.firmware;
   if (firmware?.uuid !== undefined)
     ops.push({ op: 'remove', path: '/spec/template/spec/domain/firmware/uuid' });

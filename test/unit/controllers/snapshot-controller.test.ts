@@ -121,7 +121,7 @@ function makeClaim(name: string): void {
     kind: 'PersistentVolumeClaim',
     metadata: { name, namespace: NS },
     spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-  } as KubeObject);
+  });
   bound.add(name);
 }
 
@@ -221,7 +221,7 @@ describe('VirtualMachineSnapshot', () => {
           kind: 'VirtualMachineSnapshot',
           metadata: { name: 'x', namespace: NS },
           spec: { source: { apiGroup: 'v1', kind: 'Pod', name: 'p' }, failureDeadline: '5 minutes' },
-        } as KubeObject),
+        }),
       ),
       [
         'spec.source.kind: Unsupported value: "Pod": supported values: "VirtualMachine"',
@@ -281,7 +281,7 @@ describe('VirtualMachineRestore', () => {
       kind: 'VirtualMachineInstance',
       metadata: { name: 'app', namespace: NS },
       spec: { domain: { memory: { guest: '128Mi' }, devices: {} } },
-    } as KubeObject);
+    });
     assert.ok(vmi);
     restoreOf('r1', 'app', 's1', 'StopTarget');
     await settle();
@@ -316,7 +316,7 @@ describe('VirtualMachineRestore', () => {
       kind: 'VirtualMachineInstance',
       metadata: { name: 'app', namespace: NS },
       spec: { domain: { memory: { guest: '128Mi' }, devices: {} } },
-    } as KubeObject);
+    });
     restoreOf('r', 'app', 's1', 'FailImmediate');
     await settle();
     const failure = getRestore('r')?.status?.conditions?.find((c) => c.type === 'Failure');
@@ -436,7 +436,7 @@ describe('VirtualMachineClone', () => {
             source: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'ghost' },
             target: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'taken' },
           },
-        } as KubeObject),
+        }),
       ),
       [
         'spec.source.name: Not found: VirtualMachine "ghost" does not exist',
