@@ -123,6 +123,7 @@ async function benchSize(root: string, sizeGiB: number): Promise<Row> {
             namespace: 'bench',
             vmName: 'vm',
             freeze: false,
+            running: true,
             volumes: [{ name: 'data', path: volume }],
           }),
         ),

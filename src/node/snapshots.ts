@@ -34,6 +34,8 @@ export interface TakeRequest {
   volumes: SnapshotVolume[];
   /** Freeze the guest's filesystems first (its agent is connected). */
   freeze: boolean;
+  /** The VMI runs: the snapshot must go through its QEMU, never behind its back with qemu-img. */
+  running: boolean;
 }
 
 export interface TakeResult {
@@ -77,6 +79,8 @@ export class NodeSnapshotter implements Snapshotter {
 
   async take(req: TakeRequest): Promise<TakeResult> {
     const guest = this.guests().find((g) => g.namespace === req.namespace && g.name === req.vmName);
+    if (guest === undefined && req.running)
+      throw new Error(`the QEMU of ${req.namespace}/${req.vmName} is not attached to this node agent yet`);
     if (guest === undefined) {
       const layers: Record<string, string> = {};
       for (const v of req.volumes) layers[v.name] = await snapshotOffline(this.qemuImg, v.path);
@@ -87,6 +91,7 @@ export class NodeSnapshotter implements Snapshotter {
 
   private async takeLive(guest: RunningGuest, req: TakeRequest): Promise<TakeResult> {
     const indications: Indication[] = ['Online'];
+    if (req.volumes.length === 0) return { layers: {}, indications: [...indications, 'NoGuestAgent'] };
     const devices = await guest.command<BlockDevice[]>('query-block');
     const plan: { volume: SnapshotVolume; node: string; frozen: string; next: string }[] = [];
     for (const volume of req.volumes) {

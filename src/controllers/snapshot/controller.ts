@@ -253,6 +253,7 @@ export class SnapshotController {
       namespace: ns,
       vmName: vm.metadata.name ?? '',
       volumes,
+      running,
       freeze: running && agent,
     });
     const uid = snap.metadata.uid ?? '';
