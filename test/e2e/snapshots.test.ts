@@ -5,10 +5,12 @@
  * (snapshots-chain.test.ts: deleting a middle snapshot, snapshots under writes.)
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { boot as bootOn, gone as goneOn, read, sh, tinyOnClaim, write } from '../support/disk-guest.js';
 import { vm, type Console } from '../support/guest.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { eventually } from '../support/wait.js';
 
 let p: TestPlatform;
 before(async () => {
@@ -73,6 +75,9 @@ describe('snapshots of a running guest', () => {
     const restored = await vm(p, 'src');
     assert.equal((restored as { spec?: { runStrategy?: string } }).spec?.runStrategy, 'Halted');
     await gone('vmi', 'src');
+    // A snapshot of the stopped VM is taken offline: no Online indication.
+    await hikube(['snapshot', 'create', 'src', '--name', 'offline', '--wait']);
+    assert.deepEqual((await json<Snap>(['get', 'vmsnapshot', 'offline'])).status?.indications, []);
     await hikube(['start', 'src']);
     c = await boot('src');
     assert.equal(await sh(c, read), 'first', 'the restored disk reads what it held at the snapshot');
@@ -107,6 +112,34 @@ describe('snapshots of a running guest', () => {
     dolly.close();
     c.close();
     await kubectl(['delete', 'vm', 'copy', 'dolly', '--wait=false']);
+
+    // A full clone: its disk has no backing file, and the snapshot it took is gone.
+    await hikube(['clone', 'src', 'sheep', '--full', '--wait']);
+    const sheep = JSON.parse(await kubectl(['get', 'vm', 'sheep', '-o', 'json'])) as {
+      spec: { template: { spec: { volumes: { persistentVolumeClaim?: { claimName: string } }[] } } };
+    };
+    const claim = sheep.spec.template.spec.volumes.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim
+      ?.claimName;
+    assert.ok(claim);
+    const pv = (await kubectl(['get', 'pvc', claim, '-o', 'jsonpath={.spec.volumeName}'])).trim();
+    const file = (await kubectl(['get', 'pv', pv, '-o', 'jsonpath={.spec.hostPath.path}'])).trim();
+    const info = JSON.parse(
+      execFileSync('qemu-img', ['info', '-U', '--output=json', file], { encoding: 'utf8' }),
+    ) as {
+      'backing-filename'?: string;
+    };
+    assert.equal(info['backing-filename'], undefined, 'a full clone reads no snapshot layer');
+    await eventually(
+      async () =>
+        (
+          await json<{ items: { metadata: { labels?: Record<string, string> } }[] }>(['get', 'vmsnapshot'])
+        ).items.filter((s) => s.metadata.labels?.['clone.hikube.io/clone']?.startsWith('sheep') === true)
+          .length === 0,
+      'the full clone to delete its snapshot',
+      30_000,
+      200,
+    );
+    await kubectl(['delete', 'vm', 'sheep', '--wait=false']);
   });
 });
 
