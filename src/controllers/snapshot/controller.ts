@@ -189,10 +189,7 @@ export class SnapshotController {
       this.releaseVm(snap);
     };
     if (deadline > 0 && now.getTime() - started > deadline)
-      return fail(
-        'FailureDeadlineExceeded',
-        `snapshot did not complete within ${snap.spec.failureDeadline ?? DEFAULT_FAILURE_DEADLINE}`,
-      );
+      return fail('FailureDeadlineExceeded', 'snapshot deadline exceeded');
     if (vm === undefined)
       return fail('SourceNotFound', `VirtualMachine ${JSON.stringify(snap.spec.source.name)} does not exist`);
     if (phase === undefined) {

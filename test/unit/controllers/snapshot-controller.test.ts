@@ -209,7 +209,7 @@ describe('VirtualMachineSnapshot', () => {
     });
     await settle();
     assert.equal(getSnap('t')?.status?.phase, 'Failed');
-    assert.match(getSnap('t')?.status?.error?.message ?? '', /within 5m/);
+    assert.match(getSnap('t')?.status?.error?.message ?? '', /^snapshot deadline exceeded$/);
   });
 
   test('admission: unknown VM, bad kind and group, bad deadline, immutable source', () => {
