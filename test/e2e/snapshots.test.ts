@@ -108,6 +108,8 @@ describe('snapshots of a running guest', () => {
     assert.equal(await macOf('src'), '02:00:00:aa:bb:cc');
     assert.notEqual(await macOf('dolly'), '02:00:00:aa:bb:cc');
     assert.equal(await uuidOf('src'), '5d307ca9-b3ef-428c-8861-06e72d69f223');
+    assert.equal(await sh(c, 'hostname'), 'src-host');
+    assert.equal(await sh(dolly, 'hostname'), 'dolly', 'the clone is named after itself');
     assert.notEqual(await uuidOf('dolly'), '5d307ca9-b3ef-428c-8861-06e72d69f223');
     dolly.close();
     c.close();

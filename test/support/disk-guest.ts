@@ -1,5 +1,6 @@
 /**
- * A hikube/tiny guest with one PVC disk (serial `data`) for the snapshot tests: the VM manifest,
+ * A hikube/tiny guest with one PVC disk (serial `data`) and a hostname (`NAME-host`, from the
+ * NoCloud seed) for the snapshot tests: the VM manifest,
  * shell commands on its serial console, and a line written to and read from a fixed sector.
  */
 import { openConsole, waitStatus, type Console } from './guest.js';
@@ -15,6 +16,7 @@ spec:
   template:
     spec:
       terminationGracePeriodSeconds: 5
+      hostname: ${name}-host
       domain:
         memory: {guest: 128Mi}
         firmware: {uuid: 5d307ca9-b3ef-428c-8861-06e72d69f223, serial: src-serial}
@@ -22,6 +24,7 @@ spec:
           disks:
           - {name: root, serial: root, disk: {}}
           - {name: data, serial: data, disk: {}}
+          - {name: cloudinit, disk: {}}
           interfaces:
           - {name: default, masquerade: {}, macAddress: "02:00:00:aa:bb:cc"}
       networks:
@@ -29,6 +32,7 @@ spec:
       volumes:
       - {name: root, containerDisk: {image: hikube/tiny}}
       - {name: data, persistentVolumeClaim: {claimName: ${claim}}}
+      - {name: cloudinit, cloudInitNoCloud: {userData: "#!/bin/sh\\necho booted"}}
 `;
 }
 
