@@ -54,6 +54,12 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
   printerColumns: PrinterColumn[];
   /** Checks beyond the schema, as KubeVirt's admission webhooks do. `old` is set on update. */
   validate?: (obj: T, old: T | undefined) => FieldError[];
+  /**
+   * Checks that need other objects (an admission webhook's lookups): the source VM of a snapshot
+   * exists, the snapshot a restore names is ready. Runs on create and update once the object is
+   * well-typed and passed `validate`.
+   */
+  validateWith?: (obj: T, old: T | undefined, lookup: ObjectLookup) => FieldError[];
   /** Non-fatal remarks returned as `Warning` headers (kubectl prints them). */
   warnings?: (obj: T) => string[];
   /** DELETE answers with a `Status` (Success) rather than the deleted object, as kube-apiserver does for most built-in kinds. */
@@ -61,6 +67,13 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
   /** Server-side defaults applied on create and update, after validation. */
   defaults?: (obj: T) => void;
 }
+
+/** Reads another object during admission (undefined when it does not exist). */
+export type ObjectLookup = <O extends KubeObject = KubeObject>(
+  def: KindDefinition,
+  namespace: string,
+  name: string,
+) => O | undefined;
 
 export const apiVersionOf = (def: Pick<KindDefinition, 'group' | 'version'>): string =>
   def.group === '' ? def.version : `${def.group}/${def.version}`;

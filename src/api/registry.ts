@@ -28,6 +28,10 @@ import { serviceKind } from './core/service.js';
 import { endpointSliceKind } from './network/endpointslice.js';
 import { networkAttachmentDefinitionKind } from './network/nad.js';
 import { snapshotScheduleKind } from './hikube/snapshotschedule.js';
+import { virtualMachineSnapshotKind } from './snapshot/snapshot.js';
+import { virtualMachineSnapshotContentKind } from './snapshot/content.js';
+import { virtualMachineRestoreKind } from './snapshot/restore.js';
+import { virtualMachineCloneKind } from './clone/clone.js';
 
 export const kinds: readonly KindDefinition[] = [
   namespaceKind,
@@ -51,6 +55,10 @@ export const kinds: readonly KindDefinition[] = [
   endpointSliceKind,
   networkAttachmentDefinitionKind,
   snapshotScheduleKind,
+  virtualMachineSnapshotKind,
+  virtualMachineSnapshotContentKind,
+  virtualMachineRestoreKind,
+  virtualMachineCloneKind,
 ];
 
 export function findKindByGvk(apiVersion: string, kind: string): KindDefinition | undefined {

@@ -18,7 +18,7 @@ import { runPortForward, runSsh } from './portforward.js';
 import { runExpose } from './expose.js';
 import { runTop } from './top.js';
 import { runMetrics } from './metrics.js';
-import { withSnapshotSchedules } from './snapshot-schedule.js';
+import { runClone, runRestore, runSnapshot } from './snapshot.js';
 import type { KubeObject } from '../api/meta.js';
 
 const USAGE = `Usage:
@@ -43,6 +43,9 @@ const USAGE = `Usage:
   hikube metrics NAME [--metric M] [--since 1h] [--step 1m] [-o json]   a VM's metrics history
   hikube snapshot schedule create NAME --schedule CRON --selector SEL [--keep N] [--max-age 7d]
   hikube snapshot schedule list|delete|suspend|resume NAME   scheduled snapshots (cron in UTC)
+  hikube snapshot create VM [--name N] [--wait] | list [VM] | delete NAME...   VM snapshots
+  hikube restore VM SNAPSHOT [--to NEWVM] [--stop] [--wait]   bring a snapshot back (onto VM or a new VM)
+  hikube clone SOURCE [TARGET] [--full] [--from-snapshot] [--wait]   a new VM from a VM or a snapshot
 
 Global flags: --kubeconfig FILE (else $KUBECONFIG, else DATA_DIR/kubeconfig), --data-dir DIR`;
 
@@ -143,7 +146,9 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   expose: runExpose,
   top: runTop,
   metrics: runMetrics,
-  snapshot: withSnapshotSchedules(),
+  snapshot: runSnapshot,
+  restore: runRestore,
+  clone: runClone,
 };
 
 /** Global flags may come before the verb (`hikube --kubeconfig F get vm`); they are moved just after it. */

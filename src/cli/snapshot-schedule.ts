@@ -28,21 +28,6 @@ const RESOURCE = 'snapshotschedules';
 const schedulesPath = (namespace: string | undefined, name?: string): string =>
   `/apis/${HIKUBE_GROUP}/${HIKUBE_VERSION}${namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`}/${RESOURCE}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
 
-/**
- * `hikube snapshot …`: `schedule` is handled here; every other verb goes to `other` (the
- * snapshot create|list|delete commands) when given.
- */
-export function withSnapshotSchedules(
-  other?: (args: string[]) => Promise<void>,
-): (args: string[]) => Promise<void> {
-  return async (args) => {
-    const [verb, rest] = subVerb(args);
-    if (verb === 'schedule' || verb === 'schedules') return runSnapshotSchedule(rest);
-    if (other !== undefined) return other(args);
-    throw new UsageError(USAGE);
-  };
-}
-
 export async function runSnapshotSchedule(args: string[]): Promise<void> {
   const [verb, rest] = subVerb(args);
   switch (verb) {

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -177,7 +177,9 @@ export class NodeAgent implements GuestStreams {
    * Grows the disk a running guest has open on `path` (QMP block_resize on its format node): the
    * guest sees the new size at once. False when no guest on this node has that file open.
    */
-  async resizeVolume(path: string, bytes: number): Promise<boolean> {
+  async resizeVolume(volumePath: string, bytes: number): Promise<boolean> {
+    // A guest has the volume's active layer open by its real path (src/storage/layers.ts).
+    const path = await realpath(volumePath).catch(() => volumePath);
     for (const rt of this.runtimes.values()) {
       if (!rt.alive()) continue;
       const devices =

@@ -10,6 +10,7 @@ import type { VirtualMachineInstance } from '../api/kubevirt/vmi.js';
 import { parseQuantity } from '../api/quantity.js';
 import type { PreparedVolume } from '../hypervisor/prepared.js';
 import type { ImageStore } from '../storage/images.js';
+import { adopt } from '../storage/layers.js';
 import { renderSeed, type SecretLookup } from './cloudinit.js';
 import type { DiskTool, IsoTool } from './ports.js';
 import type { UndoStack } from './undo.js';
@@ -79,9 +80,12 @@ export async function prepareVolumes(
           'PvcNotFound',
           `PVC ${JSON.stringify(claim)} does not exist or is not bound yet`,
         );
-      const info = await ctx.disks.info(path);
+      // The guest opens the active layer by its real path, never the volume's symlink, so that
+      // snapshots can move the symlink without changing what QEMU has open (src/storage/layers.ts).
+      const active = await adopt(path);
+      const info = await ctx.disks.info(active);
       out[volume.name] = {
-        path,
+        path: active,
         format: info.format === 'raw' ? 'raw' : 'qcow2',
         ...(volume.persistentVolumeClaim?.readOnly === true ? { readonly: true } : {}),
       };

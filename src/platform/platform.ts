@@ -32,6 +32,9 @@ import { ImageStore, builtinImageDir } from '../storage/images.js';
 import { createStorage, storageSeedObjects } from '../storage/index.js';
 import { imageImportSubresources } from '../storage/image-import.js';
 import { renderKubeconfig } from './kubeconfig.js';
+import { SnapshotController } from '../controllers/snapshot/controller.js';
+import { NodeSnapshotter } from '../node/snapshots.js';
+import { runQemuImg } from '../storage/qemu-img.js';
 import { dataPaths } from './paths.js';
 import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/index.js';
 import { createNetworking, type Networking } from '../network/index.js';
@@ -152,11 +155,20 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     snapshots: apiScheduleSnapshots(api),
     log,
   });
+  // Snapshots, restores and clones: layers of the pool's volumes, live through the node agent's QMP.
+  const snapshots = new SnapshotController({
+    api,
+    events: new EventRecorder(api, 'snapshot-controller', nodeName),
+    snapshotter: new NodeSnapshotter(() => agent.running(), runQemuImg, log),
+    claimPath: (ns, claim) => storage.claimPath(ns, claim),
+    log,
+  });
   const stopEventExpiry = startEventExpiry(api);
   storage.start();
   vms.start();
   scheduler.start();
   agent.start();
+  snapshots.start();
   network.start(agent);
   schedules.start();
   const metrics = startMetrics({
@@ -172,6 +184,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     schedules.stop();
     void network.stop();
     stopEventExpiry();
+    snapshots.stop();
     agent.stop();
     scheduler.stop();
     vms.stop();

@@ -10,7 +10,8 @@
  * - reclaims: when the claim is gone, its volume's file and PV go too (reclaimPolicy Delete).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { removeVolume } from './layers.js';
+import { mkdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { persistentVolumeClaimKind } from '../api/core/core.js';
 import { dataVolumeKind, type DataVolume } from '../api/cdi/datavolume.js';
@@ -344,7 +345,8 @@ export class Provisioner {
   private async reclaimVolume(pv: PersistentVolume): Promise<void> {
     if (pv.spec.persistentVolumeReclaimPolicy === 'Delete') {
       const path = poolFileOf(pv);
-      if (path !== undefined) await rm(path, { force: true });
+      // The file, or the symlink and active layer of a snapshotted volume (layers.ts).
+      if (path !== undefined) await removeVolume(path);
       if (this.stopped) return;
       this.api.delete(persistentVolumeKind, '', pv.metadata.name ?? '');
     } else {

@@ -99,3 +99,6 @@ export const qemuImgTool: ImageTool = {
     await run(['resize', '-q', '-f', format, path, String(bytes)]);
   },
 };
+
+/** qemu-img with any arguments, for the snapshot layers (layers.ts). */
+export const runQemuImg = (args: string[]): Promise<string> => run(args);

@@ -177,6 +177,8 @@ export class VmController {
       if (facts.missingPvcs.length > 0 || backingOff) return;
       // As KubeVirt: no VMI before its DataVolumes are populated.
       if ((facts.dataVolumes?.pending.length ?? 0) + (facts.dataVolumes?.errors.length ?? 0) > 0) return;
+      // As KubeVirt: no new VMI while a snapshot or a restore holds the VM (src/controllers/snapshot).
+      if (status.snapshotInProgress !== undefined || status.restoreInProgress !== undefined) return;
       try {
         const made = this.createVmi(vm, revisions);
         revisions = made.revisions;
