@@ -13,6 +13,9 @@ import {
 } from '../../../src/controllers/schedule/snapshots.js';
 import type { SnapshotStatus } from '../../support/schedule-snapshots.js';
 
+/** VMs the harness has in namespaces `default` and `other`; any other name does not exist. */
+export const CONTRACT_VMS = ['web', 'db'];
+
 export interface ContractHarness {
   port: ScheduleSnapshots;
   /** The same implementation where the snapshot kind is not served. */
@@ -108,6 +111,14 @@ export function scheduleSnapshotsContract(name: string, make: () => ContractHarn
       stop();
       h.port.create('default', request('b', 'web', 'nightly', '2024-05-01T12:00:00Z'));
       assert.deepEqual(seen, ['default/nightly', 'default/nightly', 'default/nightly']);
+    });
+
+    test('a snapshot of a VM that does not exist is refused, and nothing is created', () => {
+      assert.throws(
+        () => h.port.create('default', request('g', 'ghost', 'nightly', '2024-05-01T12:00:00Z')),
+        /ghost/,
+      );
+      assert.deepEqual(h.port.list('default', 'nightly'), []);
     });
 
     test('without the snapshot kind every call says SnapshotsUnavailable and watch is a no-op', () => {

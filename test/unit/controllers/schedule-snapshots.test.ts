@@ -19,7 +19,8 @@ import {
 } from '../../../src/controllers/schedule/api-snapshots.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
 import { FakeScheduleSnapshots } from '../../support/schedule-snapshots.js';
-import { scheduleSnapshotsContract } from './schedule-snapshots.contract.js';
+import { CONTRACT_VMS, scheduleSnapshotsContract } from './schedule-snapshots.contract.js';
+import { virtualMachineKind, type VirtualMachine } from '../../../src/api/kubevirt/vm.js';
 
 /** A stand-in with KubeVirt's field names, for as long as the platform does not register the kind. */
 const standInSnapshotKind: KindDefinition = {
@@ -60,6 +61,18 @@ function apiHarness() {
   if (nsDef === undefined) throw new Error('Namespace kind missing');
   for (const name of ['default', 'other']) registry.create(nsDef, '', { metadata: { name } });
   const api = new ApiClient(registry);
+  // The real kind's admission wants the source VM to exist.
+  for (const namespace of ['default', 'other'])
+    for (const name of CONTRACT_VMS)
+      api.create<VirtualMachine>(virtualMachineKind, {
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachine',
+        metadata: { name, namespace },
+        spec: {
+          runStrategy: 'Halted',
+          template: { spec: { domain: { devices: {}, memory: { guest: '64Mi' } } } },
+        },
+      });
   return { store, api };
 }
 
@@ -89,6 +102,7 @@ scheduleSnapshotsContract(`API adapter (${kindName})`, () => {
 
 scheduleSnapshotsContract('in-memory fake', () => {
   const fake = new FakeScheduleSnapshots();
+  fake.refuse = (r) => (CONTRACT_VMS.includes(r.vm) ? undefined : `VirtualMachine "${r.vm}" does not exist`);
   const unavailable = new FakeScheduleSnapshots();
   unavailable.available = false;
   return {
