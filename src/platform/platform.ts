@@ -29,6 +29,8 @@ import { DEFAULT_OVERCOMMIT, defaultNodeName, registerNode, type Overcommit } fr
 import { ImageStore, builtinImageDir } from '../storage/images.js';
 import { createStorage, storageSeedObjects } from '../storage/index.js';
 import { imageImportSubresources } from '../storage/image-import.js';
+import { ContainerDisks, parseMirrors } from '../storage/containerdisk.js';
+import { qemuImgTool } from '../storage/qemu-img.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { dataPaths } from './paths.js';
 import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/index.js';
@@ -56,6 +58,8 @@ export interface PlatformOptions {
   metrics?: MetricsOptions;
   /** Load balancer pool, service range, guest outbound NAT, secondary networks (src/network/options.ts). */
   network?: NetworkOptions;
+  /** Registry host → mirror host for containerDisk pulls (default: HIKUBE_REGISTRY_MIRRORS, `host=mirror,…`). */
+  registryMirrors?: Record<string, string>;
 }
 
 export interface Platform {
@@ -133,7 +137,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     nodeName,
     dataDir: options.dataDir,
     accel,
-    images,
+    images: new ContainerDisks({
+      store: images,
+      dir: join(options.dataDir, 'images'),
+      images: qemuImgTool,
+      mirrors: options.registryMirrors ?? parseMirrors(process.env['HIKUBE_REGISTRY_MIRRORS'] ?? ''),
+      log,
+    }),
     disks: qemuImg,
     iso: genisoimage,
     processes: qemuProcesses,

@@ -30,6 +30,7 @@ export async function startTestPlatform(
     bookmarkIntervalMs?: number;
     historySize?: number;
     metrics?: PlatformOptions['metrics'];
+    registryMirrors?: PlatformOptions['registryMirrors'];
   } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'hikube-test-')));
@@ -40,6 +41,7 @@ export async function startTestPlatform(
     ...(options.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: options.bookmarkIntervalMs } : {}),
     ...(options.historySize !== undefined ? { historySize: options.historySize } : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+    ...(options.registryMirrors !== undefined ? { registryMirrors: options.registryMirrors } : {}),
   });
   const cacheDir = join(dataDir, 'kube-cache');
   return {
