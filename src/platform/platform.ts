@@ -31,6 +31,7 @@ import { createStorage, storageSeedObjects } from '../storage/index.js';
 import { imageImportSubresources } from '../storage/image-import.js';
 import { ContainerDisks, parseMirrors } from '../storage/containerdisk.js';
 import { qemuImgTool } from '../storage/qemu-img.js';
+import { OsImageController } from '../storage/os-images.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { dataPaths } from './paths.js';
 import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/index.js';
@@ -151,8 +152,18 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     network: network.setup,
     log,
   });
+  // The OS catalog's golden images that are local (built-in or imported): DataSources Ready offline.
+  const osImages = new OsImageController({
+    api,
+    store: images,
+    importedDir: join(options.dataDir, 'images'),
+    disks: qemuImg,
+    volumePath: (ns, claim) => storage.volumePath(ns, claim),
+    log,
+  });
   const stopEventExpiry = startEventExpiry(api);
   storage.start();
+  osImages.start();
   vms.start();
   scheduler.start();
   agent.start();
@@ -171,6 +182,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     agent.stop();
     scheduler.stop();
     vms.stop();
+    osImages.stop();
     storage.stop();
     gc.stop();
     namespaces.stop();

@@ -15,6 +15,7 @@ import type { OnlineResize } from './ports.js';
 import { Provisioner } from './provisioner.js';
 import { qemuImgTool } from './qemu-img.js';
 import { uploadSubresources } from './upload.js';
+import { osCatalogObjects } from './os-catalog.js';
 
 export interface StorageOptions {
   api: ApiClient;
@@ -28,13 +29,15 @@ export interface StorageOptions {
 export interface Storage {
   /** The disk file of a claim a guest may use now (bound and populated). */
   claimPath(namespace: string, claim: string): string | undefined;
+  /** The disk file of a bound claim, populated or not. */
+  volumePath(namespace: string, claim: string): string | undefined;
   subresources: Subresource[];
   start(): void;
   stop(): void;
 }
 
 export function storageSeedObjects(): KubeObject[] {
-  return [defaultStorageClass()];
+  return [defaultStorageClass(), ...osCatalogObjects()];
 }
 
 export function createStorage(o: StorageOptions): Storage {
@@ -56,6 +59,7 @@ export function createStorage(o: StorageOptions): Storage {
   const dataSources = new DataSourceController(o.api);
   return {
     claimPath: (ns, claim) => provisioner.claimPath(ns, claim),
+    volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
     subresources: uploadSubresources(dataVolumes),
     start() {
       provisioner.start();

@@ -6,6 +6,7 @@
  * and the names of the local images that already hold it. Nothing here is fetched by itself: an
  * image is pulled or imported when a VM or `hikube image import NAME` asks for it.
  */
+import type { KubeObject } from '../api/meta.js';
 import { normalizeReference } from './images.js';
 
 /** Where the golden images' DataSources and PVCs live (KubeVirt's convention). */
@@ -17,6 +18,8 @@ export const UPSTREAM_ANNOTATION = 'os.hikube.io/upstream';
 export const CONTAINERDISK_ANNOTATION = 'os.hikube.io/containerdisk';
 export const LOCAL_IMAGE_ANNOTATION = 'os.hikube.io/local-image';
 export const DISPLAY_NAME_ANNOTATION = 'os.hikube.io/display-name';
+/** The OS and version, as a label value (`ubuntu-22.04`). */
+export const OS_LABEL = 'os.hikube.io/os';
 /** JSON of the kernel boot a VM from this image needs (`firmware.kernelBoot`), for images without a boot loader. */
 export const KERNEL_BOOT_ANNOTATION = 'os.hikube.io/kernel-boot';
 
@@ -160,4 +163,38 @@ export function catalogReference(reference: string): { image: OsImage; full: str
   const want = normalizeReference(reference);
   const image = OS_IMAGES.find((o) => o.shortNames.some((s) => normalizeReference(s) === want));
   return image?.containerDisk === undefined ? undefined : { image, full: image.containerDisk };
+}
+
+export const osLabel = (os: string): string =>
+  os
+    .toLowerCase()
+    .replace(/[^a-z0-9.]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+
+/** The golden DataSource of a catalog entry (seeded at first start; users may edit or delete it). */
+export function osDataSource(o: OsImage): KubeObject {
+  const upstream = o.url ?? (o.containerDisk !== undefined ? `docker://${o.containerDisk}` : undefined);
+  return {
+    apiVersion: 'cdi.kubevirt.io/v1beta1',
+    kind: 'DataSource',
+    metadata: {
+      name: o.name,
+      namespace: OS_IMAGES_NAMESPACE,
+      labels: { [DEFAULT_PREFERENCE_LABEL]: o.preference, [OS_LABEL]: osLabel(o.os) },
+      annotations: {
+        [DISPLAY_NAME_ANNOTATION]: o.displayName,
+        [UPSTREAM_ANNOTATION]: upstream ?? 'user-supplied: import an ISO or disk image',
+        ...(o.containerDisk !== undefined ? { [CONTAINERDISK_ANNOTATION]: o.containerDisk } : {}),
+      },
+    },
+    spec: { source: { pvc: { namespace: OS_IMAGES_NAMESPACE, name: o.name } } },
+  };
+}
+
+/** What the first start seeds: the namespace of the golden images and one DataSource per OS. */
+export function osCatalogObjects(): KubeObject[] {
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: OS_IMAGES_NAMESPACE } },
+    ...OS_IMAGES.map(osDataSource),
+  ];
 }

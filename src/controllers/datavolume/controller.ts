@@ -13,7 +13,7 @@ import { dataVolumeKind, sourceKind, type DataVolume } from '../../api/cdi/datav
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
 import { formatBytes } from '../../api/quantity.js';
 import { ApiError, notFound } from '../../apiserver/errors.js';
-import { capacityBytes, usersOf, type Claim } from '../../storage/claims.js';
+import { awaitingPopulation, capacityBytes, usersOf, type Claim } from '../../storage/claims.js';
 import { asImportError, type ImportError } from '../../storage/import/errors.js';
 import { openHttp, redact } from '../../storage/import/http.js';
 import {
@@ -238,7 +238,7 @@ export class DataVolumeController {
       const dv = this.api.get<DataVolume>(dataVolumeKind, src.metadata.namespace ?? '', owner.name);
       if (dv?.metadata.uid === owner.uid && dv.status?.phase !== 'Succeeded') return undefined;
     }
-    if (src.status?.phase !== 'Bound') return undefined;
+    if (src.status?.phase !== 'Bound' || awaitingPopulation(src)) return undefined;
     return this.o.volumePath(src.metadata.namespace ?? '', src.metadata.name ?? '');
   }
 
