@@ -133,7 +133,7 @@ export function vmManifest(p: VmPlan): KubeObject {
         },
       },
     },
-  } as KubeObject;
+  };
 }
 
 export async function runVm(args: string[]): Promise<void> {
