@@ -36,6 +36,7 @@ const USAGE = `Usage:
   hikube image upload dv NAME --image-path FILE [--size SIZE]   upload a disk image into a new DataVolume
   hikube disk create NAME --size SIZE [--from-url URL|--from-disk D|--from-datasource DS|--upload FILE] [--wait]
   hikube disk list|resize NAME SIZE|delete NAME        persistent disks (DataVolumes and their PVCs)
+  hikube disk attach|detach VM DISK [--bus B]          add or remove a disk of a stopped VM
   hikube port-forward vm/NAME [HOST_PORT:]GUEST_PORT   forward local ports to the guest (--stdio for one stream)
   hikube ssh [USER@]NAME [-i KEY] [-- COMMAND]         ssh into the guest through a port forward
   hikube expose vm NAME --port P [--target-port T] [--type ClusterIP|NodePort|LoadBalancer] [--name SVC] [--protocol TCP|UDP]

@@ -251,6 +251,53 @@ describe('hikube vm create', () => {
       status: { capacity: { storage: string } };
     };
     assert.equal(pvc.status.capacity.storage, '10Gi');
+  });
+
+  test('disk attach/detach: refused while the VM runs; a stopped VM gets or loses the disk at its next start', async () => {
+    await hikube(['disk', 'create', 'extra', '--size', '16Mi', '--wait']);
+    const running = await p.hikube(['disk', 'attach', 'small', 'extra']);
+    assert.notEqual(running.code, 0);
+    assert.match(running.stderr, /cannot attach a disk while small runs \(phase Running\): stop it first/);
+    await hikube(['stop', 'small', '--wait']);
+    await eventually(async () => (await p.kubectl(['get', 'vmi', 'small'])).code !== 0, 'VMI gone', 30_000);
+    assert.match(
+      (await hikube(['disk', 'attach', 'small', 'extra', '--bus', 'virtio'])).stdout,
+      /disk extra attached to small: the guest sees it at its next start/,
+    );
+    const again = await p.hikube(['disk', 'attach', 'small', 'extra']);
+    assert.match(again.stderr, /disk extra is already attached to small \(as extra\)/);
+    const missing = await p.hikube(['disk', 'attach', 'small', 'nope']);
+    assert.match(missing.stderr, /disk nope not found in default/);
+    const blocks = async (): Promise<string> => {
+      await hikube(['start', 'small', '--wait']);
+      await waitStatus(p, 'small', 'Running', 120_000);
+      const c = await openConsole(p, 'small');
+      try {
+        await c.waitFor(/hikube-tiny: ready/, 90_000);
+        c.send('echo "@@B"; ls /sys/block | grep vd | tr "\\n" " "; echo "@@E"\n');
+        const m = await c.waitFor(/@@B\r?\n([^@]*)@@E/, 20_000);
+        return (m[1] ?? '').trim();
+      } finally {
+        c.close();
+      }
+    };
+    assert.equal(await blocks(), 'vda vdb');
+    const vm = JSON.parse(await kubectl(['get', 'vm', 'small', '-o', 'json'])) as {
+      spec: { template: { spec: { volumes: { name: string; dataVolume?: { name: string } }[] } } };
+    };
+    assert.deepEqual(
+      vm.spec.template.spec.volumes.find((v) => v.name === 'extra'),
+      { name: 'extra', dataVolume: { name: 'extra' } },
+    );
+    await hikube(['stop', 'small', '--wait']);
+    await eventually(async () => (await p.kubectl(['get', 'vmi', 'small'])).code !== 0, 'VMI gone', 30_000);
+    assert.match(
+      (await hikube(['disk', 'detach', 'small', 'extra'])).stdout,
+      /disk extra detached from small/,
+    );
+    const notThere = await p.hikube(['disk', 'detach', 'small', 'extra']);
+    assert.match(notThere.stderr, /disk extra is not attached to small/);
+    assert.equal(await blocks(), 'vda');
     await kubectl(['delete', 'vm', 'small', '--wait=false']);
   });
 });
