@@ -104,8 +104,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const nodeName = options.nodeName ?? defaultNodeName();
   const api = new ApiClient(registry);
   registerNode(api, nodeName, accel, options.overcommit ?? DEFAULT_OVERCOMMIT, new Date());
+  const registryMirrors =
+    options.registryMirrors ?? parseMirrors(process.env['HIKUBE_REGISTRY_MIRRORS'] ?? '');
   // Storage: the pool (claims, volumes, expansion), DataVolumes, DataSources, the upload endpoint.
   const storage = createStorage({
+    registryMirrors,
     api,
     nodeName,
     dataDir: options.dataDir,
@@ -142,7 +145,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       store: images,
       dir: join(options.dataDir, 'images'),
       images: qemuImgTool,
-      mirrors: options.registryMirrors ?? parseMirrors(process.env['HIKUBE_REGISTRY_MIRRORS'] ?? ''),
+      mirrors: registryMirrors,
       log,
     }),
     disks: qemuImg,

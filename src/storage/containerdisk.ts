@@ -65,7 +65,16 @@ const namesRegistry = (ref: string): boolean => {
   return ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
 };
 
-/** `quay.io=127.0.0.1:5000,docker.io=…` → a mirror map. */
+/**
+ * The mirror of a registry host: its own entry, else the catch-all `*` (e.g. an offline machine's),
+ * which leaves registries on loopback alone.
+ */
+export function mirrorFor(mirrors: Record<string, string> | undefined, registry: string): string | undefined {
+  const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(registry);
+  return mirrors?.[registry] ?? (loopback ? undefined : mirrors?.['*']);
+}
+
+/** `quay.io=127.0.0.1:5000,*=…` → a mirror map. */
 export function parseMirrors(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of text.split(',')) {
@@ -140,7 +149,12 @@ export class ContainerDisks implements ImageSource {
       (err: unknown) => {
         const failures = (this.failures.get(key)?.failures ?? 0) + 1;
         const at = this.now();
-        const message = `failed to pull image ${JSON.stringify(full)}: ${err instanceof Error ? err.message : String(err)}`;
+        const why = err instanceof Error ? err.message : String(err);
+        const message =
+          full === reference
+            ? `failed to pull image ${JSON.stringify(full)}: ${why}`
+            : `image ${JSON.stringify(reference)} is not in the local image store and pulling ${full} failed (${why}): ` +
+              `import it with \`hikube image import ${reference} FILE\``;
         this.o.log?.(`containerDisk: ${message}`);
         this.failures.set(key, {
           message,
@@ -157,12 +171,14 @@ export class ContainerDisks implements ImageSource {
 
   /** Pulls `full` into the image store; the directory appears whole or not at all. */
   private async pull(full: string, aliases: string[], progress: Pull): Promise<void> {
-    const ref = parseReference(`docker://${full}`);
-    const from = { ...ref, registry: this.o.mirrors?.[ref.registry] ?? ref.registry };
+    const mirror = mirrorFor(this.o.mirrors, parseReference(`docker://${full}`).registry);
     const tmp = join(this.o.dir, `.pull-${slug(full)}-${process.pid}-${this.now()}`);
     await mkdir(join(tmp, 'boot'), { recursive: true });
     try {
-      const client = new RegistryClient({ url: `docker://${full}` }, from);
+      const client = new RegistryClient({
+        url: `docker://${full}`,
+        ...(mirror !== undefined ? { mirror } : {}),
+      });
       let disk: string | undefined;
       const download = join(tmp, 'disk.download');
       const files = await client.pullFiles(

@@ -23,6 +23,8 @@ export interface StorageOptions {
   dataDir: string;
   /** Grows a disk a running guest has open (the node agent's resizeVolume). */
   onlineResize: OnlineResize;
+  /** Registry host (or `*`) → mirror, for registry imports. */
+  registryMirrors?: Record<string, string>;
   log: (message: string) => void;
 }
 
@@ -53,6 +55,7 @@ export function createStorage(o: StorageOptions): Storage {
     api: o.api,
     events: new EventRecorder(o.api, 'datavolume-controller', o.nodeName),
     images: qemuImgTool,
+    ...(o.registryMirrors !== undefined ? { mirrors: o.registryMirrors } : {}),
     volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
     log: o.log,
   });

@@ -36,6 +36,7 @@ before(async () => {
     'boot/initrd.img': join(tinyDir, 'initrd.img'),
   });
   await pushContainerDisk(registry.host, 'containerdisks/ubuntu', '22.04', join(fixtures.dir, 'disk.qcow2'));
+  await pushContainerDisk(registry.host, 'containerdisks/debian', '11', join(fixtures.dir, 'disk.qcow2'));
   p = await startTestPlatform({ registryMirrors: { 'quay.io': registry.host } });
 });
 after(async () => {
@@ -185,6 +186,29 @@ describe('containerDisks from a registry', () => {
     assert.equal(manifest.name, 'quay.io/containerdisks/ubuntu:22.04');
     assert.deepEqual(manifest.aliases, ['ubuntu:22.04']);
     await kubectl(['delete', 'vm', 'short', '--wait=false']);
+  });
+
+  test('hikube image import of a catalog OS with no file imports its upstream containerdisk (here a mirror)', async () => {
+    const r = await hikube(['image', 'import', 'debian-11']);
+    assert.match(
+      r,
+      /importing Debian 11 \(bullseye\) from quay\.io\/containerdisks\/debian:11 into kubevirt-os-images\/debian-11/,
+    );
+    await eventually(
+      async () => {
+        const ds = JSON.parse(
+          await kubectl(['get', 'datasource', 'debian-11', '-n', 'kubevirt-os-images', '-o', 'json']),
+        ) as { status?: { conditions?: { type: string; status: string }[] } };
+        return ds.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      },
+      'debian-11 Ready',
+      30_000,
+      250,
+    );
+    assert.match(
+      await hikube(['image', 'list']),
+      /\ndebian-11\s+debian-11\s+10Gi\s+docker:\/\/quay\.io\/containerdisks\/debian:11\s+Ready\n/,
+    );
   });
 
   test('a wrong tag and an unreachable registry: ErrImagePull, then ImagePullBackOff, with the reason', async () => {

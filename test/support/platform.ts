@@ -41,7 +41,8 @@ export async function startTestPlatform(
     ...(options.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: options.bookmarkIntervalMs } : {}),
     ...(options.historySize !== undefined ? { historySize: options.historySize } : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
-    ...(options.registryMirrors !== undefined ? { registryMirrors: options.registryMirrors } : {}),
+    // Offline by construction: registries not mapped by the test go to a closed loopback port.
+    registryMirrors: { '*': '127.0.0.1:1', ...options.registryMirrors },
   });
   const cacheDir = join(dataDir, 'kube-cache');
   return {

@@ -20,6 +20,8 @@ import { extractEach, extractFirst } from './tar.js';
 
 export interface RegistrySource {
   url: string;
+  /** The host[:port] to pull from instead of the reference's registry (a mirror). */
+  mirror?: string;
   auth?: { user: string; password: string };
   ca?: string[];
   insecureSkipVerify?: boolean;
@@ -76,7 +78,8 @@ export class RegistryClient {
     readonly ref: ImageReference = parseReference(src.url),
     private readonly signal?: AbortSignal,
   ) {
-    this.base = `${plainHttp(ref.registry) ? 'http' : 'https'}://${ref.registry}/v2/${ref.repository}`;
+    const host = src.mirror ?? ref.registry;
+    this.base = `${plainHttp(host) ? 'http' : 'https'}://${host}/v2/${ref.repository}`;
   }
 
   private describe(): string {

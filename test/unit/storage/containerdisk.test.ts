@@ -11,7 +11,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ContainerDisks, parseMirrors, type Acquired } from '../../../src/storage/containerdisk.js';
+import {
+  ContainerDisks,
+  mirrorFor,
+  parseMirrors,
+  type Acquired,
+} from '../../../src/storage/containerdisk.js';
 import { ImageStore } from '../../../src/storage/images.js';
 import { findOsImage } from '../../../src/storage/os-catalog.js';
 import { qemuImgTool } from '../../../src/storage/qemu-img.js';
@@ -48,6 +53,15 @@ describe('what a containerDisk reference names', () => {
       assert.equal(findOsImage(n)?.name, 'ubuntu-2204', n);
     assert.equal(findOsImage('windows-2022')?.preference, 'windows');
     assert.equal(findOsImage('nope'), undefined);
+  });
+
+  test('mirrors: its own entry, else the catch-all, never for a loopback registry', () => {
+    const m = { 'quay.io': 'mirror:5000', '*': '127.0.0.1:1' };
+    assert.equal(mirrorFor(m, 'quay.io'), 'mirror:5000');
+    assert.equal(mirrorFor(m, 'registry-1.docker.io'), '127.0.0.1:1');
+    assert.equal(mirrorFor(m, '127.0.0.1:5000'), undefined);
+    assert.equal(mirrorFor(m, 'localhost:5000'), undefined);
+    assert.equal(mirrorFor(undefined, 'quay.io'), undefined);
   });
 
   test('mirrors', () => {
