@@ -107,8 +107,12 @@ export async function detachDisk(args: string[]): Promise<void> {
   );
   if (volume === undefined || (volume.persistentVolumeClaim === undefined && volume.dataVolume === undefined))
     throw new UsageError(`disk ${disk} is not attached to ${vmName}`);
-  spec.volumes = (spec.volumes ?? []).filter((v) => v !== volume);
-  spec.domain.devices.disks = (spec.domain.devices.disks ?? []).filter((d) => d.name !== volume.name);
-  await c.call('PUT', path(namespace, 'kubevirt.io/v1', 'virtualmachines', vmName), vm);
+  await c.call(
+    'PUT',
+    `${path(namespace, 'subresources.kubevirt.io/v1', 'virtualmachines', vmName)}/removevolume`,
+    {
+      name: volume.name,
+    },
+  );
   process.stdout.write(`disk ${disk} detached from ${vmName} (the disk itself is kept)\n`);
 }

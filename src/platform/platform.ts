@@ -15,6 +15,7 @@ import { NamespaceController } from '../controllers/namespace/controller.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { join } from 'node:path';
 import { actionSubresources } from '../apiserver/actions.js';
+import { volumeSubresources } from '../apiserver/volumes.js';
 import { streamSubresources } from '../apiserver/streams.js';
 import { consoleSite, CONSOLE_PREFIX } from '../apiserver/static.js';
 import { ApiClient } from '../controllers/client.js';
@@ -199,6 +200,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     console: consoleSite(),
     subresources: [
       ...actionSubresources(registry, agent),
+      ...volumeSubresources(registry),
       ...streamSubresources(agent, { log }),
       ...imageImportSubresources(options.dataDir, images, qemuImg),
       ...storage.subresources,

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { openConsole, waitStatus } from '../support/guest.js';
+import { raw } from '../support/http.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 import { makeImages, type Images } from '../unit/storage/image-server.js';
@@ -263,6 +264,28 @@ describe('hikube vm create', () => {
     assert.match(
       (await hikube(['disk', 'attach', 'small', 'extra', '--bus', 'virtio'])).stdout,
       /disk extra attached to small: the guest sees it at its next start/,
+    );
+    // KubeVirt's subresources themselves: bad options get one cause per field.
+    const sub = '/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines/small';
+    const json = { 'Content-Type': 'application/json' };
+    const bad = await raw(
+      p,
+      'PUT',
+      `${sub}/addvolume`,
+      JSON.stringify({ disk: { disk: { bus: 'floppy' } }, volumeSource: {} }),
+      json,
+    );
+    assert.equal(bad.code, 422);
+    const causes = (bad.json['details'] as { causes: { field: string; message: string }[] }).causes;
+    assert.deepEqual(
+      causes.map((x) => x.field),
+      ['name', 'volumeSource', 'disk.disk.bus'],
+    );
+    const gone = await raw(p, 'PUT', `${sub}/removevolume`, JSON.stringify({ name: 'nothing' }), json);
+    assert.equal(gone.code, 404);
+    assert.match(
+      String(gone.json['message']),
+      /Unable to remove volume \[nothing\] because it does not exist/,
     );
     const again = await p.hikube(['disk', 'attach', 'small', 'extra']);
     assert.match(again.stderr, /disk extra is already attached to small \(as extra\)/);
