@@ -105,7 +105,7 @@ export async function listImages(args: string[]): Promise<void> {
 }
 
 /** `hikube image import NAME` for a catalog name: a DataVolume filling its golden PVC from upstream. */
-export async function importUpstream(c: KubeClient, name: string, size: string): Promise<void> {
+export async function importUpstream(c: KubeClient, name: string, size: string): Promise<string> {
   const entry = findOsImage(name);
   if (entry === undefined)
     throw new UsageError(
@@ -122,9 +122,7 @@ export async function importUpstream(c: KubeClient, name: string, size: string):
       `${entry.displayName} has no public image: import yours with hikube image import ${entry.name} FILE`,
     );
   await createGoldenDv(c, entry.name, source, size);
-  process.stdout.write(
-    `importing ${entry.displayName} from ${entry.containerDisk ?? entry.url ?? ''} into ${OS_IMAGES_NAMESPACE}/${entry.name} (hikube image list shows the progress)\n`,
-  );
+  return `importing ${entry.displayName} from ${entry.containerDisk ?? entry.url ?? ''} into ${OS_IMAGES_NAMESPACE}/${entry.name} (hikube image list shows the progress)\n`;
 }
 
 /** `hikube image import NAME URL`: an http(s) or docker:// URL imported into the golden PVC NAME. */

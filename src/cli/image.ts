@@ -55,7 +55,10 @@ export async function runImage(args: string[]): Promise<void> {
   if (parseQuantity(values.size) === undefined)
     throw new UsageError(`--size ${JSON.stringify(values.size)} is not a quantity such as 10Gi`);
   const c = loadClient(values);
-  if (file === undefined && values.from === undefined) return importUpstream(c, name, values.size);
+  if (file === undefined && values.from === undefined) {
+    process.stdout.write(await importUpstream(c, name, values.size));
+    return;
+  }
   if (file !== undefined && /^(https?|docker):\/\//.test(file)) return importUrl(c, name, file, values.size);
   if (values.from !== undefined) {
     await c.call('PUT', `${base(name)}/alias`, { from: values.from });

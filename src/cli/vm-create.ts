@@ -243,12 +243,11 @@ export async function runVm(args: string[]): Promise<void> {
       `/api/v1/namespaces/${OS_IMAGES_NAMESPACE}/persistentvolumeclaims/${encodeURIComponent(osName)}`,
     );
     if (golden === undefined) {
-      process.stderr.write(`the ${osName} image is not here yet: `);
-      await importUpstream(c, osName, '10Gi').catch((err: unknown) => {
-        process.stderr.write(
+      const said = await importUpstream(c, osName, '10Gi').catch(
+        (err: unknown) =>
           `${err instanceof Error ? err.message : String(err)}\nthe VM waits (Provisioning) until it is imported\n`,
-        );
-      });
+      );
+      process.stderr.write(`the ${osName} image is not here yet: ${said}`);
     }
   }
   await c.call(

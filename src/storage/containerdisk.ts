@@ -10,7 +10,7 @@
  * does: `ErrImagePull` with the reason, then `ImagePullBackOff` until the next try (10 s, doubling
  * up to 5 min).
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, rmSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatBytes } from '../api/quantity.js';
@@ -93,6 +93,10 @@ export class ContainerDisks implements ImageSource {
 
   constructor(private readonly o: ContainerDiskOptions) {
     this.now = o.now ?? Date.now;
+    // Pulls cut short by a crash or a kill leave their working directories: they are never resumed.
+    if (existsSync(o.dir))
+      for (const entry of readdirSync(o.dir))
+        if (entry.startsWith('.pull-')) rmSync(join(o.dir, entry), { recursive: true, force: true });
   }
 
   /** The registry reference a containerDisk image names: itself, or the catalog's for a short name. */

@@ -37,6 +37,7 @@ before(async () => {
   });
   await pushContainerDisk(registry.host, 'containerdisks/ubuntu', '22.04', join(fixtures.dir, 'disk.qcow2'));
   await pushContainerDisk(registry.host, 'containerdisks/debian', '11', join(fixtures.dir, 'disk.qcow2'));
+  await pushContainerDisk(registry.host, 'containerdisks/ubuntu', '24.04', join(fixtures.dir, 'disk.qcow2'));
   p = await startTestPlatform({ registryMirrors: { 'quay.io': registry.host } });
 });
 after(async () => {
@@ -209,6 +210,28 @@ describe('containerDisks from a registry', () => {
       await hikube(['image', 'list']),
       /\ndebian-11\s+debian-11\s+10Gi\s+docker:\/\/quay\.io\/containerdisks\/debian:11\s+Ready\n/,
     );
+  });
+
+  test('hikube vm create with an OS not imported yet imports it from upstream first, then clones its root disk', async () => {
+    const r = await p.hikube(['vm', 'create', 'noble', '--instancetype', 'u1.small', '--os', 'ubuntu-24.04']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /the ubuntu-2404 image is not here yet: importing Ubuntu 24\.04 LTS from quay\.io\/containerdisks\/ubuntu:24\.04/,
+    );
+    assert.match(
+      r.stdout,
+      /virtualmachine\.kubevirt\.io\/noble created \(u1\.small, ubuntu-2404, root disk 10Gi\)/,
+    );
+    // The fixture disk has no boot loader: what matters is that the VM got its disks and started.
+    await waitStatus(p, 'noble', 'Running', 120_000);
+    const dv = JSON.parse(await kubectl(['get', 'dv', 'noble-root', '-o', 'json'])) as {
+      spec: { sourceRef: { name: string } };
+      status: { phase: string };
+    };
+    assert.equal(dv.spec.sourceRef.name, 'ubuntu-2404');
+    assert.equal(dv.status.phase, 'Succeeded');
+    await kubectl(['delete', 'vm', 'noble', '--wait=false']);
   });
 
   test('a wrong tag and an unreachable registry: ErrImagePull, then ImagePullBackOff, with the reason', async () => {
