@@ -51,16 +51,15 @@ function makeDisk(path: string, mib: number): void {
   execFileSync('rm', ['-f', raw]);
 }
 
-const vmi = (image: string, uid: string): VirtualMachineInstance =>
-  ({
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachineInstance',
-    metadata: { name: 'bench', namespace: 'default', uid },
-    spec: {
-      domain: { devices: { disks: [{ name: 'root', disk: {} }] } },
-      volumes: [{ name: 'root', containerDisk: { image } }],
-    },
-  });
+const vmi = (image: string, uid: string): VirtualMachineInstance => ({
+  apiVersion: 'kubevirt.io/v1',
+  kind: 'VirtualMachineInstance',
+  metadata: { name: 'bench', namespace: 'default', uid },
+  spec: {
+    domain: { devices: { disks: [{ name: 'root', disk: {} }] } },
+    volumes: [{ name: 'root', containerDisk: { image } }],
+  },
+});
 
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'hikube-bench-cd-'));
