@@ -47,7 +47,8 @@ export function parseReference(url: string): ImageReference {
   const slash = ref.indexOf('/');
   const first = slash < 0 ? '' : ref.slice(0, slash);
   const explicit = first.includes('.') || first.includes(':') || first === 'localhost';
-  const registry = explicit ? first : 'registry-1.docker.io';
+  // Docker Hub is named docker.io in references but served by registry-1.docker.io.
+  const registry = explicit && first !== 'docker.io' ? first : 'registry-1.docker.io';
   let rest = explicit ? ref.slice(slash + 1) : ref;
   if (!explicit && !rest.includes('/')) rest = `library/${rest}`;
   const at = rest.indexOf('@');
