@@ -11,6 +11,7 @@ import type { KubeObject } from '../api/meta.js';
 import { parseQuantity } from '../api/quantity.js';
 import { KubeApiError, type KubeClient } from '../client/kube.js';
 import { connectionOptions, loadClient } from './context.js';
+import { attachDisk, detachDisk } from './disk-attach.js';
 import { UsageError } from './errors.js';
 import { dvPath, subVerb, uploadDisk, waitForPhase } from './image.js';
 import { OUTPUT_FORMATS, renderTable, type OutputFormat } from './output.js';
@@ -24,7 +25,9 @@ const USAGE = `usage:
                           [--volume-mode Filesystem|Block] [--access-mode MODE] [--wait]
   hikube disk list [-o table|wide|json|yaml|name] [-A]
   hikube disk resize NAME SIZE [--wait]
-  hikube disk delete NAME...`;
+  hikube disk delete NAME...
+  hikube disk attach VM DISK [--bus virtio|sata|scsi|usb]    (a stopped VM)
+  hikube disk detach VM DISK`;
 
 export async function runDisk(args: string[]): Promise<void> {
   const [verb, rest] = subVerb(args);
@@ -39,6 +42,10 @@ export async function runDisk(args: string[]): Promise<void> {
     case 'delete':
     case 'rm':
       return remove(rest);
+    case 'attach':
+      return attachDisk(rest);
+    case 'detach':
+      return detachDisk(rest);
     default:
       throw new UsageError(USAGE);
   }

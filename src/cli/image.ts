@@ -13,6 +13,7 @@ import type { Status } from '../api/meta.js';
 import { parseQuantity, formatBytes } from '../api/quantity.js';
 import { KubeApiError, type KubeClient } from '../client/kube.js';
 import { uploadPath } from '../storage/upload.js';
+import { importUpstream, importUrl, listImages } from './image-catalog.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
 
@@ -35,20 +36,30 @@ export function subVerb(args: string[]): [string | undefined, string[]] {
 export async function runImage(args: string[]): Promise<void> {
   const [verb, rest] = subVerb(args);
   if (verb === 'upload') return runUpload(rest);
+  if (verb === 'list' || verb === 'ls') return listImages(rest);
   if (verb !== 'import')
     throw new UsageError(
-      'usage: hikube image import NAME FILE | hikube image import NAME --from IMAGE | hikube image upload dv NAME --image-path FILE',
+      'usage: hikube image list | hikube image import NAME [FILE|URL] | hikube image import NAME --from IMAGE | hikube image upload dv NAME --image-path FILE',
     );
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { ...connectionOptions, from: { type: 'string' } },
+    options: { ...connectionOptions, from: { type: 'string' }, size: { type: 'string', default: '10Gi' } },
   });
   const [name, file] = positionals;
-  if (name === undefined || (file === undefined) === (values.from === undefined)) {
-    throw new UsageError('image import needs NAME and either FILE or --from IMAGE');
+  if (name === undefined || (file !== undefined && values.from !== undefined)) {
+    throw new UsageError(
+      'image import needs NAME and FILE, URL or --from IMAGE (or nothing, for a catalog OS)',
+    );
   }
+  if (parseQuantity(values.size) === undefined)
+    throw new UsageError(`--size ${JSON.stringify(values.size)} is not a quantity such as 10Gi`);
   const c = loadClient(values);
+  if (file === undefined && values.from === undefined) {
+    process.stdout.write(await importUpstream(c, name, values.size));
+    return;
+  }
+  if (file !== undefined && /^(https?|docker):\/\//.test(file)) return importUrl(c, name, file, values.size);
   if (values.from !== undefined) {
     await c.call('PUT', `${base(name)}/alias`, { from: values.from });
     process.stdout.write(`image ${name} now names ${values.from}\n`);

@@ -14,6 +14,7 @@ import { connectionOptions, loadClient } from './context.js';
 import { lifecycleCommands } from './lifecycle.js';
 import { runImage } from './image.js';
 import { runDisk } from './disk.js';
+import { runVm } from './vm-create.js';
 import { runPortForward, runSsh } from './portforward.js';
 import { runExpose } from './expose.js';
 import { runTop } from './top.js';
@@ -31,10 +32,13 @@ const USAGE = `Usage:
   hikube vnc NAME [-n NS] [--port P] [--address A]    serve the VM's screen to a local VNC viewer
   hikube start|stop|restart NAME [--wait]              change whether a VM runs (stop: --grace-period N, --force)
   hikube pause|unpause|softreboot NAME                 act on the running guest
-  hikube image import NAME FILE|--from IMAGE           add a disk image to the node's image store
+  hikube image list [-o wide|json|yaml|name]           the OS catalog and imported images (name, OS, size, source, status)
+  hikube image import NAME [FILE|URL|--from IMAGE]     add a disk image (a catalog NAME alone: from its upstream)
+  hikube vm create NAME --instancetype T --os OS [--ssh-key F] [--user-data F] [--disk name=N,size=S]... [--dry-run -o yaml]
   hikube image upload dv NAME --image-path FILE [--size SIZE]   upload a disk image into a new DataVolume
   hikube disk create NAME --size SIZE [--from-url URL|--from-disk D|--from-datasource DS|--upload FILE] [--wait]
   hikube disk list|resize NAME SIZE|delete NAME        persistent disks (DataVolumes and their PVCs)
+  hikube disk attach|detach VM DISK [--bus B]          add or remove a disk of a stopped VM
   hikube port-forward vm/NAME [HOST_PORT:]GUEST_PORT   forward local ports to the guest (--stdio for one stream)
   hikube ssh [USER@]NAME [-i KEY] [-- COMMAND]         ssh into the guest through a port forward
   hikube expose vm NAME --port P [--target-port T] [--type ClusterIP|NodePort|LoadBalancer] [--name SVC] [--protocol TCP|UDP]
@@ -141,6 +145,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   ...lifecycleCommands,
   image: runImage,
   disk: runDisk,
+  vm: runVm,
   'port-forward': runPortForward,
   ssh: runSsh,
   expose: runExpose,

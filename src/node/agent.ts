@@ -24,7 +24,7 @@ import { MachineError } from '../hypervisor/errors.js';
 import type { Accel } from '../hypervisor/machine.js';
 import { renderArgv } from '../hypervisor/render.js';
 import { effectiveInterfaces } from '../hypervisor/configurators/nics.js';
-import type { ImageStore } from '../storage/images.js';
+import type { ImageSource } from '../storage/containerdisk.js';
 import type { RuntimePaths } from '../hypervisor/prepared.js';
 import type { GuestAgent } from './guestagent.js';
 import { pollGuestAgent } from './guestinfo.js';
@@ -47,7 +47,7 @@ export interface NodeAgentOptions {
   nodeName: string;
   dataDir: string;
   accel: Accel;
-  images: ImageStore;
+  images: ImageSource;
   disks: DiskTool;
   iso: IsoTool;
   processes: QemuProcesses;
@@ -356,6 +356,8 @@ export class NodeAgent implements GuestStreams {
       this.runtimes.set(vmi.metadata.uid ?? '', rt);
       this.keys.set(vmi.metadata.uid ?? '', key);
       for (const w of machine.warnings) this.o.events.record(vmi, 'Warning', 'DeviceSkipped', w);
+      if (vmi.status?.conditions?.some((c) => c.type === 'Synchronized' && c.reason === 'Pulling') === true)
+        this.o.events.record(vmi, 'Normal', 'Pulled', 'Successfully pulled the images of its containerDisks');
       this.o.events.record(
         vmi,
         'Normal',
@@ -376,6 +378,7 @@ export class NodeAgent implements GuestStreams {
     } catch (err) {
       for (const f of await undo.rollback()) this.log(`node agent: ${f}`);
       if (err instanceof VolumeError || err instanceof NetworkError) {
+        const before = vmi.status?.conditions?.find((c) => c.type === 'Synchronized')?.reason;
         this.writeStatus(vmi, (s) =>
           setCondition(
             s,
@@ -383,8 +386,11 @@ export class NodeAgent implements GuestStreams {
             this.now(),
           ),
         );
-        this.o.events.record(vmi, 'Warning', err.reason, err.message);
-        this.later(key, 5000);
+        // A pull in progress is told once (its progress is in the condition), errors each time.
+        if (err instanceof NetworkError) this.o.events.record(vmi, 'Warning', err.reason, err.message);
+        else if (err.eventType === 'Warning' || before !== err.reason)
+          this.o.events.record(vmi, err.eventType, err.reason, err.message);
+        this.later(key, err instanceof VolumeError ? (err.retryInMs ?? 5000) : 5000);
         throw new Requeue(err.message);
       }
       if (err instanceof MachineError) return this.finish(vmi, 'Failed', 'InvalidMachine', err.message);

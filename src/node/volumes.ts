@@ -4,13 +4,16 @@
  * cloud-init seed ISO. Everything created is registered on the undo stack so a failed start
  * leaves nothing behind.
  */
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { VirtualMachineInstance } from '../api/kubevirt/vmi.js';
 import { parseQuantity } from '../api/quantity.js';
 import type { PreparedVolume } from '../hypervisor/prepared.js';
 import type { ImageStore } from '../storage/images.js';
 import { adopt } from '../storage/layers.js';
+import type { ImageSource } from '../storage/containerdisk.js';
+import type { LocalImage } from '../storage/images.js';
 import { renderSeed, type SecretLookup } from './cloudinit.js';
 import type { DiskTool, IsoTool } from './ports.js';
 import type { UndoStack } from './undo.js';
@@ -20,6 +23,10 @@ export class VolumeError extends Error {
   constructor(
     readonly reason: string,
     message: string,
+    /** When to try again (default 5 s). */
+    readonly retryInMs?: number,
+    /** Normal for a wait that is no error (an image being pulled). */
+    readonly eventType: 'Normal' | 'Warning' = 'Warning',
   ) {
     super(message);
   }
@@ -27,7 +34,7 @@ export class VolumeError extends Error {
 
 export interface VolumeContext {
   dir: string;
-  images: ImageStore;
+  images: ImageSource;
   disks: DiskTool;
   iso: IsoTool;
   secrets: SecretLookup;
@@ -39,26 +46,70 @@ export interface VolumeContext {
 /** Scratch space given to a containerDisk image that is only a kernel and initrd. */
 const SCRATCH_BYTES = 1024 * 1024 * 1024;
 
+/** `spec.domain.firmware.kernelBoot` (KubeVirt): a kernel and initrd taken from a container image. */
+interface KernelBootSpec {
+  kernelArgs?: string;
+  container?: { image?: string; kernelPath?: string; initrdPath?: string };
+}
+
+/**
+ * Every image the VMI needs, before anything is created: a missing one is pulled in the
+ * background and the start waits (VolumeError Pulling), or fails to (ErrImagePull…).
+ */
+function acquireImages(vmi: VirtualMachineInstance, ctx: VolumeContext): Map<string, LocalImage> {
+  const refs = (vmi.spec.volumes ?? []).flatMap((v) =>
+    v.containerDisk !== undefined ? [v.containerDisk.image] : [],
+  );
+  const kernelImage = kernelBootOf(vmi)?.container?.image;
+  if (kernelImage !== undefined) refs.push(kernelImage);
+  const out = new Map<string, LocalImage>();
+  let waiting: VolumeError | undefined;
+  for (const ref of refs) {
+    const got = ctx.images.acquire(ref, vmi.metadata.uid ?? '');
+    if (got.state === 'ready') out.set(ref, got.image);
+    else if (got.state === 'failed') throw new VolumeError(got.reason, got.message, got.retryInMs);
+    else waiting ??= new VolumeError('Pulling', got.message, got.retryInMs, 'Normal');
+  }
+  if (waiting !== undefined) throw waiting;
+  return out;
+}
+
+const kernelBootOf = (vmi: VirtualMachineInstance): KernelBootSpec | undefined =>
+  (vmi.spec.domain.firmware as { kernelBoot?: KernelBootSpec } | undefined)?.kernelBoot;
+
+/** A file of an image: at its path in the image, else (built-in images keep them flat) by its name. */
+function imageFile(image: LocalImage, path: string): string {
+  const inside = join(image.dir, path);
+  if (existsSync(inside)) return inside;
+  const flat = join(image.dir, basename(path));
+  if (existsSync(flat)) return flat;
+  throw new VolumeError('ErrImagePull', `image ${JSON.stringify(image.name)} has no file ${path}`);
+}
+
+function kernelOf(image: LocalImage): string {
+  if (image.kernel !== undefined) return image.kernel;
+  throw new VolumeError('ErrImagePull', `image ${JSON.stringify(image.name)} has no kernel: set kernelPath`);
+}
+
 export async function prepareVolumes(
   vmi: VirtualMachineInstance,
   ctx: VolumeContext,
 ): Promise<Record<string, PreparedVolume>> {
+  const images = acquireImages(vmi, ctx);
   const out: Record<string, PreparedVolume> = {};
+  const kernelBoot = kernelBootOf(vmi);
   for (const volume of vmi.spec.volumes ?? []) {
     const file = (suffix: string): string => join(ctx.dir, `${volume.name}.${suffix}`);
     if (volume.containerDisk !== undefined) {
-      let image;
-      try {
-        image = ctx.images.resolve(volume.containerDisk.image);
-      } catch (err) {
-        throw new VolumeError('ErrImagePull', err instanceof Error ? err.message : String(err));
-      }
+      const image = images.get(volume.containerDisk.image);
+      if (image === undefined)
+        throw new VolumeError('ErrImagePull', `image ${volume.containerDisk.image} vanished`);
       const path = file('qcow2');
       if (image.disk !== undefined) await ctx.disks.createOverlay(image.disk, image.format, path);
       else await ctx.disks.createBlank(path, SCRATCH_BYTES, 'qcow2');
       ctx.undo.push(`remove overlay of ${volume.name}`, () => rm(path, { force: true }));
       const prepared: PreparedVolume = { path, format: 'qcow2' };
-      if (image.kernel !== undefined) {
+      if (image.kernel !== undefined && kernelBoot === undefined) {
         prepared.kernelBoot = {
           kernel: image.kernel,
           ...(image.initrd !== undefined ? { initrd: image.initrd } : {}),
@@ -102,6 +153,23 @@ export async function prepareVolumes(
       out[volume.name] = { path, format: 'raw', readonly: true };
     }
     // Other sources (configMap, secret, serviceAccount, hostDisk…) come with later issues; their disks are skipped with a warning.
+  }
+  const container = kernelBoot?.container;
+  if (container?.image !== undefined) {
+    const image = images.get(container.image);
+    const first = (vmi.spec.domain.devices.disks ?? []).map((d) => out[d.name]).find((v) => v !== undefined);
+    if (image !== undefined && first !== undefined) {
+      const cmdline = kernelBoot?.kernelArgs ?? image.cmdline;
+      first.kernelBoot = {
+        kernel: container.kernelPath !== undefined ? imageFile(image, container.kernelPath) : kernelOf(image),
+        ...(container.initrdPath !== undefined
+          ? { initrd: imageFile(image, container.initrdPath) }
+          : image.initrd !== undefined
+            ? { initrd: image.initrd }
+            : {}),
+        ...(cmdline !== undefined ? { cmdline } : {}),
+      };
+    }
   }
   return out;
 }

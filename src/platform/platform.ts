@@ -15,6 +15,7 @@ import { NamespaceController } from '../controllers/namespace/controller.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { join } from 'node:path';
 import { actionSubresources } from '../apiserver/actions.js';
+import { volumeSubresources } from '../apiserver/volumes.js';
 import { streamSubresources } from '../apiserver/streams.js';
 import { consoleSite, CONSOLE_PREFIX } from '../apiserver/static.js';
 import { ApiClient } from '../controllers/client.js';
@@ -31,6 +32,9 @@ import { DEFAULT_OVERCOMMIT, defaultNodeName, registerNode, type Overcommit } fr
 import { ImageStore, builtinImageDir } from '../storage/images.js';
 import { createStorage, storageSeedObjects } from '../storage/index.js';
 import { imageImportSubresources } from '../storage/image-import.js';
+import { ContainerDisks, parseMirrors } from '../storage/containerdisk.js';
+import { qemuImgTool } from '../storage/qemu-img.js';
+import { OsImageController } from '../storage/os-images.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { SnapshotController } from '../controllers/snapshot/controller.js';
 import { NodeSnapshotter } from '../node/snapshots.js';
@@ -62,6 +66,8 @@ export interface PlatformOptions {
   metrics?: MetricsOptions;
   /** Load balancer pool, service range, guest outbound NAT, secondary networks (src/network/options.ts). */
   network?: NetworkOptions;
+  /** Registry host → mirror host for containerDisk pulls (default: HIKUBE_REGISTRY_MIRRORS, `host=mirror,…`). */
+  registryMirrors?: Record<string, string>;
 }
 
 export interface Platform {
@@ -106,8 +112,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const nodeName = options.nodeName ?? defaultNodeName();
   const api = new ApiClient(registry);
   registerNode(api, nodeName, accel, options.overcommit ?? DEFAULT_OVERCOMMIT, new Date());
+  const registryMirrors =
+    options.registryMirrors ?? parseMirrors(process.env['HIKUBE_REGISTRY_MIRRORS'] ?? '');
   // Storage: the pool (claims, volumes, expansion), DataVolumes, DataSources, the upload endpoint.
   const storage = createStorage({
+    registryMirrors,
     api,
     nodeName,
     dataDir: options.dataDir,
@@ -140,7 +149,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     nodeName,
     dataDir: options.dataDir,
     accel,
-    images,
+    images: new ContainerDisks({
+      store: images,
+      dir: join(options.dataDir, 'images'),
+      images: qemuImgTool,
+      mirrors: registryMirrors,
+      log,
+    }),
     disks: qemuImg,
     iso: genisoimage,
     processes: qemuProcesses,
@@ -163,8 +178,18 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     claimPath: (ns, claim) => storage.claimPath(ns, claim),
     log,
   });
+  // The OS catalog's golden images that are local (built-in or imported): DataSources Ready offline.
+  const osImages = new OsImageController({
+    api,
+    store: images,
+    importedDir: join(options.dataDir, 'images'),
+    disks: qemuImg,
+    volumePath: (ns, claim) => storage.volumePath(ns, claim),
+    log,
+  });
   const stopEventExpiry = startEventExpiry(api);
   storage.start();
+  osImages.start();
   vms.start();
   scheduler.start();
   agent.start();
@@ -188,6 +213,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     agent.stop();
     scheduler.stop();
     vms.stop();
+    osImages.stop();
     storage.stop();
     gc.stop();
     namespaces.stop();
@@ -202,6 +228,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     console: consoleSite(),
     subresources: [
       ...actionSubresources(registry, agent),
+      ...volumeSubresources(registry),
       ...streamSubresources(agent, { log }),
       ...imageImportSubresources(options.dataDir, images, qemuImg),
       ...storage.subresources,

@@ -70,3 +70,12 @@ export const holdsDisks = (vmi: VirtualMachineInstance): boolean =>
 export function usersOf(claim: string, vmis: VirtualMachineInstance[]): string[] {
   return vmis.filter((v) => holdsDisks(v) && claimsOf(v).includes(claim)).map((v) => v.metadata.name ?? '');
 }
+
+/** CDI's annotation of a claim's population; hikube's golden images carry it until their disk is in place. */
+export const POPULATION_PHASE_ANNOTATION = 'cdi.kubevirt.io/storage.pod.phase';
+
+/** A claim still being filled by something other than a DataVolume (a golden image of the OS catalog). */
+export const awaitingPopulation = (c: Claim): boolean => {
+  const phase = c.metadata.annotations?.[POPULATION_PHASE_ANNOTATION];
+  return phase !== undefined && phase !== 'Succeeded';
+};

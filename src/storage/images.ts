@@ -1,9 +1,8 @@
 /**
  * The local image store: where a `containerDisk.image` reference is looked up on this node. Images
  * are directories holding an `image.json` (name, aliases, disk, kernel, initrd, cmdline) — the
- * built-in ones made by setup under `.cache/images`, and those imported into the data dir. The real
- * registry importer arrives with CDI; until then an unknown reference is an image pull error whose
- * message says how to import it.
+ * built-in ones made by setup under `.cache/images`, those imported into the data dir, and those
+ * pulled from registries (containerdisk.ts keeps them there too, with their source and digest).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -19,6 +18,9 @@ export interface ImageManifest {
   cmdline?: string;
   minMemory?: string;
   readyMarker?: string;
+  /** Pulled images: the registry reference and the manifest digest they came from. */
+  source?: string;
+  digest?: string;
 }
 
 export interface LocalImage {
@@ -33,6 +35,8 @@ export interface LocalImage {
   readyMarker?: string;
   /** Name and aliases, normalized (`name:tag`). */
   names: string[];
+  source?: string;
+  digest?: string;
 }
 
 export class ImageNotFound extends Error {
@@ -84,10 +88,14 @@ export class ImageStore {
 
   /** The first image, in directory order, named or aliased `reference`; each image.json is read once. */
   resolve(reference: string): LocalImage {
-    const want = normalizeReference(reference);
-    const found = this.list().find((image) => image.names.includes(want));
+    const found = this.find(reference);
     if (found === undefined) throw new ImageNotFound(reference);
     return found;
+  }
+
+  find(reference: string): LocalImage | undefined {
+    const want = normalizeReference(reference);
+    return this.list().find((image) => image.names.includes(want));
   }
 }
 
@@ -108,5 +116,7 @@ function toLocal(dir: string, m: ImageManifest): LocalImage {
   if (initrd !== undefined) image.initrd = initrd;
   if (m.cmdline !== undefined) image.cmdline = m.cmdline;
   if (m.readyMarker !== undefined) image.readyMarker = m.readyMarker;
+  if (m.source !== undefined) image.source = m.source;
+  if (m.digest !== undefined) image.digest = m.digest;
   return image;
 }

@@ -15,6 +15,7 @@ import type { OnlineResize } from './ports.js';
 import { Provisioner } from './provisioner.js';
 import { qemuImgTool } from './qemu-img.js';
 import { uploadSubresources } from './upload.js';
+import { osCatalogObjects } from './os-catalog.js';
 
 export interface StorageOptions {
   api: ApiClient;
@@ -22,19 +23,23 @@ export interface StorageOptions {
   dataDir: string;
   /** Grows a disk a running guest has open (the node agent's resizeVolume). */
   onlineResize: OnlineResize;
+  /** Registry host (or `*`) → mirror, for registry imports. */
+  registryMirrors?: Record<string, string>;
   log: (message: string) => void;
 }
 
 export interface Storage {
   /** The disk file of a claim a guest may use now (bound and populated). */
   claimPath(namespace: string, claim: string): string | undefined;
+  /** The disk file of a bound claim, populated or not. */
+  volumePath(namespace: string, claim: string): string | undefined;
   subresources: Subresource[];
   start(): void;
   stop(): void;
 }
 
 export function storageSeedObjects(): KubeObject[] {
-  return [defaultStorageClass()];
+  return [defaultStorageClass(), ...osCatalogObjects()];
 }
 
 export function createStorage(o: StorageOptions): Storage {
@@ -50,12 +55,14 @@ export function createStorage(o: StorageOptions): Storage {
     api: o.api,
     events: new EventRecorder(o.api, 'datavolume-controller', o.nodeName),
     images: qemuImgTool,
+    ...(o.registryMirrors !== undefined ? { mirrors: o.registryMirrors } : {}),
     volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
     log: o.log,
   });
   const dataSources = new DataSourceController(o.api);
   return {
     claimPath: (ns, claim) => provisioner.claimPath(ns, claim),
+    volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
     subresources: uploadSubresources(dataVolumes),
     start() {
       provisioner.start();

@@ -24,6 +24,7 @@ import type { EventRecorder } from '../controllers/events.js';
 import { WorkQueue, type Timers } from '../controllers/queue.js';
 import {
   PVC_PROTECTION_FINALIZER,
+  awaitingPopulation,
   capacityBytes,
   claimKey,
   classFor,
@@ -102,7 +103,7 @@ export class Provisioner {
    */
   claimPath(namespace: string, name: string): string | undefined {
     const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
-    if (claim === undefined) return undefined;
+    if (claim === undefined || awaitingPopulation(claim)) return undefined;
     const owner = (claim.metadata.ownerReferences ?? []).find(
       (r) => r.kind === 'DataVolume' && r.controller === true,
     );

@@ -30,6 +30,7 @@ export async function startTestPlatform(
     bookmarkIntervalMs?: number;
     historySize?: number;
     metrics?: PlatformOptions['metrics'];
+    registryMirrors?: PlatformOptions['registryMirrors'];
   } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'hikube-test-')));
@@ -40,6 +41,8 @@ export async function startTestPlatform(
     ...(options.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: options.bookmarkIntervalMs } : {}),
     ...(options.historySize !== undefined ? { historySize: options.historySize } : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+    // Offline by construction: registries not mapped by the test go to a closed loopback port.
+    registryMirrors: { '*': '127.0.0.1:1', ...options.registryMirrors },
   });
   const cacheDir = join(dataDir, 'kube-cache');
   return {

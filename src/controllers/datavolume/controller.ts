@@ -13,7 +13,9 @@ import { dataVolumeKind, sourceKind, type DataVolume } from '../../api/cdi/datav
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
 import { formatBytes } from '../../api/quantity.js';
 import { ApiError, notFound } from '../../apiserver/errors.js';
-import { capacityBytes, usersOf, type Claim } from '../../storage/claims.js';
+import { mirrorFor } from '../../storage/containerdisk.js';
+import { parseReference } from '../../storage/import/registry.js';
+import { awaitingPopulation, capacityBytes, usersOf, type Claim } from '../../storage/claims.js';
 import { asImportError, type ImportError } from '../../storage/import/errors.js';
 import { openHttp, redact } from '../../storage/import/http.js';
 import {
@@ -40,6 +42,8 @@ export interface DataVolumeControllerOptions {
   api: ApiClient;
   events: EventRecorder;
   images: ImageTool;
+  /** Registry host (or `*`) → the mirror registry imports pull from. */
+  mirrors?: Record<string, string>;
   /** The disk file of a bound claim, populated or not (the provisioner's volume). */
   volumePath: (namespace: string, claim: string) => string | undefined;
   log?: (message: string) => void;
@@ -192,7 +196,8 @@ export class DataVolumeController {
         return;
       }
       case 'registry': {
-        const registry = source.registry;
+        const mirror = mirrorFor(this.o.mirrors, parseReference(source.registry.url).registry);
+        const registry = { ...source.registry, ...(mirror !== undefined ? { mirror } : {}) };
         this.run(bound, 'registry', `Import into ${name} in progress`, (signal, onProgress) =>
           populateFromRegistry(registry, target, { images: this.o.images, onProgress, signal }),
         );
@@ -238,7 +243,7 @@ export class DataVolumeController {
       const dv = this.api.get<DataVolume>(dataVolumeKind, src.metadata.namespace ?? '', owner.name);
       if (dv?.metadata.uid === owner.uid && dv.status?.phase !== 'Succeeded') return undefined;
     }
-    if (src.status?.phase !== 'Bound') return undefined;
+    if (src.status?.phase !== 'Bound' || awaitingPopulation(src)) return undefined;
     return this.o.volumePath(src.metadata.namespace ?? '', src.metadata.name ?? '');
   }
 

@@ -6,7 +6,8 @@
 import { persistentVolumeClaimKind } from '../../api/core/core.js';
 import { dataSourceKind, type DataSource } from '../../api/cdi/datasource.js';
 import { dataVolumeKind, type DataVolume } from '../../api/cdi/datavolume.js';
-import type { Claim } from '../../storage/claims.js';
+import { awaitingPopulation, type Claim } from '../../storage/claims.js';
+import { UPSTREAM_ANNOTATION } from '../../storage/os-catalog.js';
 import type { ApiClient } from '../client.js';
 import { WorkQueue, type Timers } from '../queue.js';
 import { timestamp } from '../vmistatus.js';
@@ -81,8 +82,23 @@ export class DataSourceController {
     if (ref === undefined) return { status: 'False', reason: 'NoSource', message: 'No source PVC set' };
     const namespace = ref.namespace ?? ds.metadata.namespace ?? '';
     const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, ref.name);
-    if (claim === undefined)
-      return { status: 'False', reason: 'NotFound', message: `PVC ${namespace}/${ref.name} not found` };
+    if (claim === undefined) {
+      const upstream = ds.metadata.annotations?.[UPSTREAM_ANNOTATION];
+      return {
+        status: 'False',
+        reason: 'NotFound',
+        message:
+          upstream === undefined
+            ? `PVC ${namespace}/${ref.name} not found`
+            : `PVC ${namespace}/${ref.name} not found: not imported yet (hikube image import ${ds.metadata.name ?? ''} [FILE|URL])`,
+      };
+    }
+    if (awaitingPopulation(claim))
+      return {
+        status: 'False',
+        reason: 'Pending',
+        message: `PVC ${namespace}/${ref.name} is being populated`,
+      };
     const dv = this.api.get<DataVolume>(dataVolumeKind, namespace, ref.name);
     if (dv !== undefined && dv.status?.phase !== 'Succeeded')
       return {

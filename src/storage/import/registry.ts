@@ -16,10 +16,12 @@ import { pipeline } from 'node:stream/promises';
 import { rootCertificates } from 'node:tls';
 import { createGunzip } from 'node:zlib';
 import { ImportError, asImportError } from './errors.js';
-import { extractFirst } from './tar.js';
+import { extractEach, extractFirst } from './tar.js';
 
 export interface RegistrySource {
   url: string;
+  /** The host[:port] to pull from instead of the reference's registry (a mirror). */
+  mirror?: string;
   auth?: { user: string; password: string };
   ca?: string[];
   insecureSkipVerify?: boolean;
@@ -45,7 +47,8 @@ export function parseReference(url: string): ImageReference {
   const slash = ref.indexOf('/');
   const first = slash < 0 ? '' : ref.slice(0, slash);
   const explicit = first.includes('.') || first.includes(':') || first === 'localhost';
-  const registry = explicit ? first : 'registry-1.docker.io';
+  // Docker Hub is named docker.io in references but served by registry-1.docker.io.
+  const registry = explicit && first !== 'docker.io' ? first : 'registry-1.docker.io';
   let rest = explicit ? ref.slice(slash + 1) : ref;
   if (!explicit && !rest.includes('/')) rest = `library/${rest}`;
   const at = rest.indexOf('@');
@@ -66,6 +69,8 @@ interface Manifest {
 }
 
 export class RegistryClient {
+  /** The digest of the image manifest last fetched (after an index picked linux/amd64). */
+  digest: string | undefined;
   private token: string | undefined;
   private readonly base: string;
 
@@ -74,7 +79,8 @@ export class RegistryClient {
     readonly ref: ImageReference = parseReference(src.url),
     private readonly signal?: AbortSignal,
   ) {
-    this.base = `${plainHttp(ref.registry) ? 'http' : 'https'}://${ref.registry}/v2/${ref.repository}`;
+    const host = src.mirror ?? ref.registry;
+    this.base = `${plainHttp(host) ? 'http' : 'https'}://${host}/v2/${ref.repository}`;
   }
 
   private describe(): string {
@@ -85,10 +91,8 @@ export class RegistryClient {
   async manifest(reference = this.ref.reference): Promise<Manifest> {
     const res = await this.get(`${this.base}/manifests/${reference}`, { Accept: MANIFEST_TYPES.join(', ') });
     const body = await readAll(res);
-    if (
-      reference.startsWith('sha256:') &&
-      `sha256:${createHash('sha256').update(body).digest('hex')}` !== reference
-    )
+    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    if (reference.startsWith('sha256:') && digest !== reference)
       throw new ImportError('Error', `the manifest of ${this.describe()} does not match its digest`, true);
     const m = JSON.parse(body.toString('utf8')) as Manifest;
     if (m.manifests !== undefined) {
@@ -97,7 +101,67 @@ export class RegistryClient {
         throw new ImportError('UnsupportedFormat', `${this.describe()} has no linux/amd64 image`, true);
       return this.manifest(pick.digest);
     }
+    this.digest = digest;
     return m;
+  }
+
+  /**
+   * Copies files of the image out, going down the layers from the top one (an upper layer's copy
+   * of a path wins): every file for which `sinkFor` gives a sink, once. Returns the paths copied.
+   */
+  async pullFiles(
+    blobFile: string,
+    sinkFor: (path: string) => Writable | undefined,
+    onBytes?: (n: number, total: number) => void,
+  ): Promise<string[]> {
+    const m = await this.manifest();
+    const layers = [...(m.layers ?? [])].reverse();
+    const total = layers.reduce((n, l) => n + (l.size ?? 0), 0);
+    const found: string[] = [];
+    let received = 0;
+    for (const layer of layers) {
+      await this.fetchLayer(layer, blobFile, (n) => onBytes?.((received += n), total));
+      const input = createReadStream(blobFile, { highWaterMark: 1 << 20 });
+      const gz = layer.mediaType === undefined || /gzip/.test(layer.mediaType);
+      await extractEach(gz ? input.pipe(createGunzip()) : input, (p) => {
+        if (found.includes(p) || p.split('/').some((part) => part.startsWith('.wh.'))) return undefined;
+        const sink = sinkFor(p);
+        if (sink !== undefined) found.push(p);
+        return sink;
+      });
+      input.destroy();
+    }
+    return found;
+  }
+
+  /** One layer into `blobFile`, its digest checked. */
+  private async fetchLayer(
+    layer: { digest: string },
+    blobFile: string,
+    onChunk: (n: number) => void,
+  ): Promise<void> {
+    const res = await this.get(`${this.base}/blobs/${layer.digest}`, {});
+    const hash = createHash('sha256');
+    const meter = new Transform({
+      transform(chunk: Buffer, _e, done) {
+        hash.update(chunk);
+        onChunk(chunk.length);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(res, meter, createWriteStream(blobFile), {
+        ...(this.signal !== undefined ? { signal: this.signal } : {}),
+      });
+    } catch (err) {
+      throw asImportError(err, `pulling layer ${layer.digest.slice(0, 19)} of ${this.describe()}`);
+    }
+    if (`sha256:${hash.digest('hex')}` !== layer.digest)
+      throw new ImportError(
+        'Error',
+        `layer ${layer.digest} of ${this.describe()} does not match its digest`,
+        false,
+      );
   }
 
   /**
@@ -114,29 +178,7 @@ export class RegistryClient {
     const total = layers.reduce((n, l) => n + (l.size ?? 0), 0);
     let received = 0;
     for (const layer of layers) {
-      const res = await this.get(`${this.base}/blobs/${layer.digest}`, {});
-      const hash = createHash('sha256');
-      const meter = new Transform({
-        transform(chunk: Buffer, _e, done) {
-          hash.update(chunk);
-          received += chunk.length;
-          onBytes?.(received, total);
-          done(null, chunk);
-        },
-      });
-      try {
-        await pipeline(res, meter, createWriteStream(blobFile), {
-          ...(this.signal !== undefined ? { signal: this.signal } : {}),
-        });
-      } catch (err) {
-        throw asImportError(err, `pulling layer ${layer.digest.slice(0, 19)} of ${this.describe()}`);
-      }
-      if (`sha256:${hash.digest('hex')}` !== layer.digest)
-        throw new ImportError(
-          'Error',
-          `layer ${layer.digest} of ${this.describe()} does not match its digest`,
-          false,
-        );
+      await this.fetchLayer(layer, blobFile, (n) => onBytes?.((received += n), total));
       const gz = layer.mediaType === undefined || /gzip/.test(layer.mediaType);
       const input = createReadStream(blobFile, { highWaterMark: 1 << 20 });
       const tar = gz ? input.pipe(createGunzip()) : input;

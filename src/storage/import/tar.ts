@@ -1,5 +1,5 @@
 /**
- * Finds one file in a tar stream (a container image layer) and copies it out: enough of ustar,
+ * Finds files in a tar stream (a container image layer) and copies them out: enough of ustar,
  * pax (`path=` records) and GNU long names to read what image builders write. A containerDisk
  * keeps its disk at `/disk/NAME` (KubeVirt's convention); whiteouts and other entries are skipped.
  */
@@ -82,11 +82,32 @@ export async function extractFirst(
   wanted: (path: string) => boolean,
   sink: Writable,
 ): Promise<TarEntry | undefined> {
+  let found: TarEntry | undefined;
+  await extractEach(
+    stream,
+    (path) => (found === undefined && wanted(path) ? sink : undefined),
+    (e) => {
+      found = e;
+      return true;
+    },
+  );
+  return found;
+}
+
+/**
+ * Copies every regular file for which `sinkFor` gives a sink (ended afterwards); `done` is told of
+ * each one copied and may end the walk early by answering true.
+ */
+export async function extractEach(
+  stream: Readable,
+  sinkFor: (path: string) => Writable | undefined,
+  done: (entry: TarEntry) => boolean = () => false,
+): Promise<void> {
   const r = new Reader(stream);
   let longName: string | undefined;
   for (;;) {
     const header = await r.read(BLOCK);
-    if (header.length < BLOCK || header.every((x) => x === 0)) return undefined;
+    if (header.length < BLOCK || header.every((x) => x === 0)) return;
     const size = octal(header, 124, 12);
     const type = String.fromCharCode(header[156] ?? 0x30);
     const prefix = text(header, 345, 155);
@@ -99,13 +120,16 @@ export async function extractFirst(
       continue;
     }
     name = name.replace(/^\.?\//, '');
-    if ((type === '0' || type === '\0') && wanted(name)) {
+    const sink = type === '0' || type === '\0' ? sinkFor(name) : undefined;
+    if (sink !== undefined) {
       await r.pipe(size, sink);
       await new Promise<void>((resolve, reject) => {
         sink.once('error', reject);
         sink.end(() => resolve());
       });
-      return { name, size };
+      if (done({ name, size })) return;
+      await r.skip(padded(size) - size);
+      continue;
     }
     await r.skip(padded(size));
   }

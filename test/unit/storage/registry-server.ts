@@ -118,13 +118,24 @@ export async function pushContainerDisk(
   tag: string,
   diskFile: string | undefined,
   extraTopLayer = false,
+  /** More files of the disk layer: path in the image → host file (e.g. boot/vmlinux). */
+  files: Record<string, string> = {},
 ): Promise<string> {
   const layers: Buffer[] = [];
+  const more = Object.entries(files).map(([name, from]) => ({ name, data: readFileSync(from) }));
+  const dirs = [...new Set(more.map((f) => `${f.name.split('/').slice(0, -1).join('/')}/`))];
   if (diskFile !== undefined)
-    layers.push(tar([{ name: 'disk/' }, { name: 'disk/disk.qcow2', data: readFileSync(diskFile) }]));
+    layers.push(
+      tar([
+        { name: 'disk/' },
+        { name: 'disk/disk.qcow2', data: readFileSync(diskFile) },
+        ...dirs.map((name) => ({ name })),
+        ...more,
+      ]),
+    );
   if (extraTopLayer || diskFile === undefined)
     layers.push(tar([{ name: 'etc/' }, { name: 'etc/motd', data: Buffer.from('not a disk\n') }]));
-  const gz = layers.map((l) => gzipSync(l));
+  const gz = layers.map((l) => gzipSync(l, { level: 1 }));
   const config = Buffer.from(
     JSON.stringify({
       architecture: 'amd64',

@@ -25,6 +25,7 @@ describe('image references', () => {
     ['docker://127.0.0.1:5000/disks/tiny', '127.0.0.1:5000 disks/tiny latest'],
     ['docker://localhost/tiny@sha256:abc', 'localhost tiny sha256:abc'],
     ['docker://ubuntu:22.04', 'registry-1.docker.io library/ubuntu 22.04'],
+    ['docker://docker.io/library/debian:12', 'registry-1.docker.io library/debian 12'],
     [
       'docker://kubevirt/fedora-cloud-container-disk-demo',
       'registry-1.docker.io kubevirt/fedora-cloud-container-disk-demo latest',
