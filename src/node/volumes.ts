@@ -10,7 +10,6 @@ import { basename, join } from 'node:path';
 import type { VirtualMachineInstance } from '../api/kubevirt/vmi.js';
 import { parseQuantity } from '../api/quantity.js';
 import type { PreparedVolume } from '../hypervisor/prepared.js';
-import type { ImageStore } from '../storage/images.js';
 import { adopt } from '../storage/layers.js';
 import type { ImageSource } from '../storage/containerdisk.js';
 import type { LocalImage } from '../storage/images.js';
