@@ -7,13 +7,24 @@ import { Card, CardBody, CardTitle, Content } from '@patternfly/react-core';
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { formatValue, latestOf, pointsOf, type ChartSpec, type Columns } from './series';
+import { formatValue, latestOf, MIN_SPAN, pointsOf, type ChartSpec, type Columns } from './series';
 
 const HEIGHT = 180;
 const FONT = '12px RedHatText, "Red Hat Text", Helvetica, Arial, sans-serif';
 const AXIS = { stroke: '#4d4d4d', font: FONT, grid: { stroke: '#e0e0e0', width: 1 }, ticks: { show: false } };
 
-export function TimeSeriesChart({ chart, columns }: { chart: ChartSpec; columns: Columns }) {
+export function TimeSeriesChart({
+  chart,
+  columns,
+  span,
+}: {
+  chart: ChartSpec;
+  columns: Columns;
+  /** The time axis, unix seconds: the whole range asked for, not only where there are points. */
+  span: [number, number] | undefined;
+}) {
+  const spanRef = useRef(span);
+  spanRef.current = span;
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
 
@@ -26,7 +37,10 @@ export function TimeSeriesChart({ chart, columns }: { chart: ChartSpec; columns:
         height: HEIGHT,
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+        scales: {
+          x: { time: true, range: (_u, min, max) => spanRef.current ?? [min, max] },
+          y: { range: (_u, _min, max) => [0, Math.max(max * 1.1, MIN_SPAN[chart.unit])] },
+        },
         axes: [
           AXIS,
           { ...AXIS, size: 72, values: (_u, ticks) => ticks.map((t) => formatValue(chart.unit, t)) },

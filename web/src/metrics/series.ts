@@ -6,6 +6,9 @@
  */
 
 export interface SeriesList {
+  /** RFC 3339: the range the answer covers, what the charts' time axis spans. */
+  start: string;
+  end: string;
   step: string;
   series: {
     metric: string;
@@ -94,6 +97,15 @@ export const pointsOf = (columns: Columns): number =>
 /** The last non-null value of each line. */
 export const latestOf = (columns: Columns): (number | undefined)[] =>
   columns.slice(1).map((col) => (col as (number | null)[]).findLast((v) => v !== null) ?? undefined);
+
+/** The least the value axis spans, so an idle VM's flat line does not fill the chart with noise. */
+export const MIN_SPAN: Record<Unit, number> = { cpu: 0.05, bytes: 1024 * 1024, bytesPerSecond: 1024 };
+
+/** The time axis of a SeriesList, in unix seconds. */
+export const timeSpanOf = (list: SeriesList): [number, number] => [
+  Date.parse(list.start) / 1000,
+  Date.parse(list.end) / 1000,
+];
 
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 

@@ -23,6 +23,7 @@ import {
   type Columns,
   type RangeId,
   type SeriesList,
+  timeSpanOf,
 } from '../../metrics/series';
 import { TimeSeriesChart } from '../../metrics/TimeSeriesChart';
 import { nameOf, namespaceOf, type VmView } from '../selectors';
@@ -94,7 +95,11 @@ export default function MetricsTab({ view }: { view: VmView }) {
       <Grid hasGutter>
         {CHARTS.map((chart, i) => (
           <GridItem key={chart.id} xl={6}>
-            <TimeSeriesChart chart={chart} columns={columns[i] ?? [[]]} />
+            <TimeSeriesChart
+              chart={chart}
+              columns={columns[i] ?? [[]]}
+              span={list === undefined ? undefined : timeSpanOf(list)}
+            />
           </GridItem>
         ))}
       </Grid>
