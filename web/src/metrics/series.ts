@@ -101,11 +101,15 @@ export const latestOf = (columns: Columns): (number | undefined)[] =>
 /** The least the value axis spans, so an idle VM's flat line does not fill the chart with noise. */
 export const MIN_SPAN: Record<Unit, number> = { cpu: 0.05, bytes: 1024 * 1024, bytesPerSecond: 1024 };
 
-/** The time axis of a SeriesList, in unix seconds. */
-export const timeSpanOf = (list: SeriesList): [number, number] => [
-  Date.parse(list.start) / 1000,
-  Date.parse(list.end) / 1000,
-];
+/**
+ * The time axis of a SeriesList, in unix seconds: the range asked for, starting no earlier than
+ * the VM's creation (there is no history before it), so a new VM's chart is not a sliver.
+ */
+export function timeSpanOf(list: SeriesList, createdAt: string | undefined): [number, number] {
+  const created = createdAt === undefined ? NaN : Date.parse(createdAt);
+  const start = Math.max(Date.parse(list.start), Number.isNaN(created) ? -Infinity : created);
+  return [start / 1000, Date.parse(list.end) / 1000];
+}
 
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 

@@ -98,7 +98,7 @@ export default function MetricsTab({ view }: { view: VmView }) {
             <TimeSeriesChart
               chart={chart}
               columns={columns[i] ?? [[]]}
-              span={list === undefined ? undefined : timeSpanOf(list)}
+              span={list === undefined ? undefined : timeSpanOf(list, view.vm.metadata.creationTimestamp)}
             />
           </GridItem>
         ))}
