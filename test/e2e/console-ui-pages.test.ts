@@ -404,17 +404,18 @@ describe('web console: VM tabs and catalog pages', () => {
   test('390 px wide: no page scrolls sideways, the navigation opens from its button', async () => {
     needBrowser();
     await page.setViewportSize({ width: 390, height: 844 });
+    // Each page with what shows it has loaded (rows render as cards this narrow).
     const paths = [
-      ['40-narrow-vm-list', '/console/vms'],
-      ['41-narrow-vm-overview', `/console/ns/default/vms/${NAME}`],
-      ['42-narrow-vm-disks', `/console/ns/default/vms/${NAME}/disks`],
-      ['43-narrow-vm-metrics', `/console/ns/default/vms/${NAME}/metrics`],
-      ['44-narrow-images', '/console/images'],
-      ['45-narrow-volumes', '/console/volumes'],
-      ['46-narrow-services', '/console/services'],
-      ['47-narrow-instance-types', '/console/instancetypes'],
+      ['40-narrow-vm-list', '/console/vms', `row-default/${NAME}`],
+      ['41-narrow-vm-overview', `/console/ns/default/vms/${NAME}`, 'detail-node'],
+      ['42-narrow-vm-disks', `/console/ns/default/vms/${NAME}/disks`, 'row-data'],
+      ['43-narrow-vm-metrics', `/console/ns/default/vms/${NAME}/metrics`, 'chart-cpu'],
+      ['44-narrow-images', '/console/images', 'row-default/imported'],
+      ['45-narrow-volumes', '/console/volumes', `row-default/${NAME}-data`],
+      ['46-narrow-services', '/console/services', 'row-default/pages-web'],
+      ['47-narrow-instance-types', '/console/instancetypes', 'row-Cluster/u1.small'],
     ] as const;
-    for (const [shot, path] of paths) {
+    for (const [shot, path, ready] of paths) {
       await page.evaluate((to) => {
         const w = globalThis as unknown as {
           history: { pushState(a: null, b: string, c: string): void };
@@ -425,6 +426,7 @@ describe('web console: VM tabs and catalog pages', () => {
         w.dispatchEvent(new w.PopStateEvent('popstate'));
       }, path);
       await page.locator('main h1').first().waitFor();
+      await page.getByTestId(ready).first().waitFor();
       const overflow = await page.evaluate(() => {
         const d = (
           globalThis as unknown as {

@@ -8,7 +8,7 @@ import type { DataVolume, PersistentVolumeClaim, VirtualMachine } from '../api/t
 import { useWatchList } from '../api/useWatch';
 import { useNotices } from '../components/Notices';
 import { ResourceTable, type Column } from '../components/ResourceTable';
-import { claimSize, dataVolumeStatus } from '../vms/disks';
+import { claimSize, dataVolumeStatus, usersOf } from '../vms/disks';
 import { keyOf, nameOf, namespaceOf } from '../vms/selectors';
 import { CatalogPage, Empty } from './CatalogPage';
 import { DeleteButton } from './DeleteButton';
@@ -17,17 +17,6 @@ interface VolumeRow {
   claim: PersistentVolumeClaim;
   dataVolume: DataVolume | undefined;
   users: VirtualMachine[];
-}
-
-/** The VMs whose template names the claim (directly or through a DataVolume of the same name). */
-export function usersOf(claim: PersistentVolumeClaim, vms: readonly VirtualMachine[]): VirtualMachine[] {
-  return vms.filter(
-    (vm) =>
-      namespaceOf(vm) === namespaceOf(claim) &&
-      (vm.spec.template.spec?.volumes ?? []).some(
-        (v) => (v.persistentVolumeClaim?.claimName ?? v.dataVolume?.name) === nameOf(claim),
-      ),
-  );
 }
 
 const columns: Column<VolumeRow>[] = [

@@ -2,8 +2,8 @@
  * Images as the API has them: DataSources (stable names of golden images) and DataVolumes (imports
  * from a URL or a registry, uploads, clones), with what an import form turns into.
  */
-import { apiVersionOf, DATAVOLUMES } from '../api/resources';
-import type { DataVolume } from '../api/types';
+import { apiVersionOf, DATAVOLUMES } from '../api/resources.js';
+import type { DataVolume } from '../api/types.js';
 
 /** Where a DataVolume's content comes from, as one line. */
 export function sourceOf(dv: DataVolume): string {

@@ -4,9 +4,9 @@
  * import progress). Adding a disk is a blank DataVolume plus a disk and a volume in the VM's
  * template (while the VM is stopped); resizing is a patch of the claim's storage request.
  */
-import { apiVersionOf, DATAVOLUMES } from '../api/resources';
-import type { DataVolume, PersistentVolumeClaim, VirtualMachine, Volume } from '../api/types';
-import { isActive, nameOf, namespaceOf, type VmView } from './selectors';
+import { apiVersionOf, DATAVOLUMES } from '../api/resources.js';
+import type { DataVolume, PersistentVolumeClaim, VirtualMachine, Volume } from '../api/types.js';
+import { isActive, nameOf, namespaceOf, type VmView } from './selectors.js';
 
 export interface DiskRow {
   name: string;
@@ -108,4 +108,15 @@ export function withDataVolumeDisk(vm: VirtualMachine, disk: string, dataVolume:
   spec.domain.devices.disks = [...(spec.domain.devices.disks ?? []), { name: disk, disk: { bus: 'virtio' } }];
   spec.volumes = [...(spec.volumes ?? []), { name: disk, dataVolume: { name: dataVolume } }];
   return next;
+}
+
+/** The VMs whose template names the claim (directly or through a DataVolume of the same name). */
+export function usersOf(claim: PersistentVolumeClaim, vms: readonly VirtualMachine[]): VirtualMachine[] {
+  return vms.filter(
+    (vm) =>
+      namespaceOf(vm) === namespaceOf(claim) &&
+      (vm.spec.template.spec?.volumes ?? []).some(
+        (v) => (v.persistentVolumeClaim?.claimName ?? v.dataVolume?.name) === nameOf(claim),
+      ),
+  );
 }

@@ -3,8 +3,8 @@
  * VMI reports of each (MAC, IPs), the Services whose selector matches it, and the Service that
  * "Expose a port" creates, built as `hikube expose vm` (and `virtctl expose`) builds it.
  */
-import type { Service, ServiceType, VirtualMachine, VirtualMachineInstance } from '../api/types';
-import { nameOf, namespaceOf } from './selectors';
+import type { Service, ServiceType, VirtualMachine, VirtualMachineInstance } from '../api/types.js';
+import { nameOf, namespaceOf } from './selectors.js';
 
 /** The label KubeVirt's VM controller puts on every VMI it creates, naming its VM. */
 export const VM_NAME_LABEL = 'vm.kubevirt.io/name';
