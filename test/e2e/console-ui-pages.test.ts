@@ -308,6 +308,14 @@ describe('web console: VM tabs and catalog pages', () => {
       /^$/,
       'an unused image',
     );
+    const used = disk.getByRole('button', { name: `Delete DataVolume "${NAME}-data": Used by ${NAME}` });
+    assert.equal(
+      await used.getAttribute('aria-disabled'),
+      'true',
+      'a disk in use cannot be deleted, and says why',
+    );
+    const unused = page.getByRole('button', { name: 'Delete DataVolume "imported"', exact: true });
+    assert.notEqual(await unused.getAttribute('aria-disabled'), 'true');
     await checkPage('33-volumes');
   });
 

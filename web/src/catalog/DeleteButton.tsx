@@ -1,5 +1,5 @@
 /** A row's delete, confirmed first; the API's refusal shows as a toast through `onError`. */
-import { Button } from '@patternfly/react-core';
+import { Button, Tooltip } from '@patternfly/react-core';
 import { useState } from 'react';
 import { api, errorMessage } from '../api/client';
 import { ConfirmModal } from '../components/ActionsMenu';
@@ -8,13 +8,24 @@ export function DeleteButton({
   path,
   what,
   onError,
+  why,
 }: {
   path: string;
+  /** Why it may not be deleted now: the button stays, disabled, saying so. */
+  why?: string | undefined;
   /** `DataVolume "x"`. */
   what: string;
   onError: (message: string) => void;
 }) {
   const [confirming, setConfirming] = useState(false);
+  if (why !== undefined)
+    return (
+      <Tooltip content={why}>
+        <Button variant="link" isInline isAriaDisabled aria-label={`Delete ${what}: ${why}`}>
+          Delete
+        </Button>
+      </Tooltip>
+    );
   return (
     <>
       <Button

@@ -83,19 +83,18 @@ export default function VolumesPage() {
           rows={rows}
           rowKey={(r) => keyOf(r.claim)}
           columns={columns}
-          rowActions={(r) =>
-            r.users.length > 0 ? null : (
-              <DeleteButton
-                path={
-                  r.dataVolume !== undefined
-                    ? resourcePath(DATAVOLUMES, namespaceOf(r.claim), nameOf(r.claim))
-                    : resourcePath(PVCS, namespaceOf(r.claim), nameOf(r.claim))
-                }
-                what={`${r.dataVolume !== undefined ? 'DataVolume' : 'claim'} "${nameOf(r.claim)}"`}
-                onError={report}
-              />
-            )
-          }
+          rowActions={(r) => (
+            <DeleteButton
+              path={
+                r.dataVolume !== undefined
+                  ? resourcePath(DATAVOLUMES, namespaceOf(r.claim), nameOf(r.claim))
+                  : resourcePath(PVCS, namespaceOf(r.claim), nameOf(r.claim))
+              }
+              what={`${r.dataVolume !== undefined ? 'DataVolume' : 'claim'} "${nameOf(r.claim)}"`}
+              onError={report}
+              why={r.users.length > 0 ? `Used by ${r.users.map((vm) => nameOf(vm)).join(', ')}` : undefined}
+            />
+          )}
         />
       )}
     </CatalogPage>
