@@ -235,6 +235,13 @@ describe('web console: VM tabs and catalog pages', () => {
     );
     await add.click();
     await page.fill('#disk-name', 'data');
+    await page.fill('#disk-size', 'lots');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await waitText(
+      page.getByTestId('add-disk-error'),
+      /spec\.storage\.resources\.requests\.storage/,
+      'the API refusing the size, with its field',
+    );
     await page.fill('#disk-size', '64Mi');
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     const row = page.getByTestId('row-data');
@@ -268,6 +275,15 @@ describe('web console: VM tabs and catalog pages', () => {
     await nav('Images').click();
     await page.getByRole('heading', { name: 'Images', level: 1 }).waitFor();
     await page.getByRole('button', { name: 'Import image' }).click();
+    await page.fill('#import-name', 'Not_A_Name');
+    await page.fill('#import-url', `${server.url}/slow/disk.raw`);
+    await page.fill('#import-size', '64Mi');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await waitText(
+      page.getByTestId('import-error'),
+      /metadata\.name/,
+      'the API refusing the name, with its field',
+    );
     await page.fill('#import-name', 'imported');
     await page.fill('#import-url', `${server.url}/slow/disk.raw`);
     await page.fill('#import-size', '64Mi');
