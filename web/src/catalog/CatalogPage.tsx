@@ -40,7 +40,7 @@ export function CatalogPage({
       </PageSection>
       <PageSection isFilled>
         {error !== undefined && (
-          <Alert variant="warning" isInline title="The list could not be refreshed" className="pf-v6-u-mb-md">
+          <Alert variant="warning" isInline title="The list could not be refreshed" className="hk-gap-below">
             {error.message}
           </Alert>
         )}
@@ -52,14 +52,14 @@ export function CatalogPage({
 
 /** A section heading over one of a page's tables. */
 export const SectionTitle = ({ children }: { children: ReactNode }) => (
-  <Title headingLevel="h2" className="pf-v6-u-mt-lg pf-v6-u-mb-sm">
+  <Title headingLevel="h2" className="hk-section-title">
     {children}
   </Title>
 );
 
 /** What an empty table says instead. */
 export const Empty = ({ children }: { children: ReactNode }) => (
-  <Content component="p" className="pf-v6-u-text-color-subtle">
+  <Content component="p" className="hk-subtle">
     {children}
   </Content>
 );

@@ -48,7 +48,7 @@ export default function DisksTab({ view }: { view: VmView }) {
   const why = whyNoNewDisk(view);
   return (
     <>
-      <Flex className="pf-v6-u-mb-md" alignItems={{ default: 'alignItemsCenter' }}>
+      <Flex className="hk-gap-below" alignItems={{ default: 'alignItemsCenter' }}>
         <FlexItem>
           <Button
             variant="secondary"

@@ -65,7 +65,7 @@ export default function MetricsTab({ view }: { view: VmView }) {
   );
   return (
     <>
-      <Flex className="pf-v6-u-mb-md" alignItems={{ default: 'alignItemsCenter' }}>
+      <Flex className="hk-gap-below" alignItems={{ default: 'alignItemsCenter' }}>
         <FlexItem>
           <label htmlFor="metrics-range">Time range</label>
         </FlexItem>

@@ -82,7 +82,7 @@ export default function NetworkTab({ view }: { view: VmView }) {
         <Card>
           <CardTitle component="h2">Services</CardTitle>
           <CardBody>
-            <Button variant="secondary" className="pf-v6-u-mb-md" onClick={() => setExposing(true)}>
+            <Button variant="secondary" className="hk-gap-below" onClick={() => setExposing(true)}>
               Expose a port
             </Button>
             {mine.length === 0 ? (
