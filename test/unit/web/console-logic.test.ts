@@ -12,7 +12,7 @@ import type {
   VirtualMachine,
 } from '../../../web/src/api/types.js';
 import { describeConfig } from '../../../web/src/catalog/networks.js';
-import { importDataVolume, progressOf, sourceOf } from '../../../web/src/catalog/images.js';
+import { dataSourceFor, importDataVolume, progressOf, sourceOf } from '../../../web/src/catalog/images.js';
 import {
   CHARTS,
   columnsOf,
@@ -291,6 +291,10 @@ describe('images and networks', () => {
       registry: { url: 'docker://r/i:1' },
     });
     assert.equal(sourceOf(dv), 'http://h/d.qcow2');
+    assert.deepEqual(dataSourceFor(dv, ' golden ').spec, {
+      source: { pvc: { name: 'debian', namespace: 'default' } },
+    });
+    assert.equal(dataSourceFor(dv, ' golden ').metadata.name, 'golden');
   });
 
   test('progress is the percentage of status.progress, none for N/A', () => {

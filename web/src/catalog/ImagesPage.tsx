@@ -1,10 +1,12 @@
 /**
  * Images: the DataSources that name golden images, and the DataVolumes that import them, with each
  * import's phase and progress bar live from `status.progress`. "Import image" creates a DataVolume
- * from an http(s) URL or a registry reference (docker://…).
+ * from an http(s) URL or a registry reference (docker://…); "Make golden image" names a
+ * DataVolume's claim with a DataSource.
  */
 import {
   Button,
+  Flex,
   FormGroup,
   FormSelect,
   FormSelectOption,
@@ -24,7 +26,14 @@ import { ResourceTable, type Column } from '../components/ResourceTable';
 import { nameOf, namespaceOf } from '../vms/selectors';
 import { CatalogPage, Empty, SectionTitle } from './CatalogPage';
 import { DeleteButton } from './DeleteButton';
-import { importDataVolume, progressOf, requestedSize, sourceOf, type ImportForm } from './images';
+import {
+  dataSourceFor,
+  importDataVolume,
+  progressOf,
+  requestedSize,
+  sourceOf,
+  type ImportForm,
+} from './images';
 
 const key = (o: { metadata: { name?: string; namespace?: string } }) => `${namespaceOf(o)}/${nameOf(o)}`;
 
@@ -79,6 +88,7 @@ export default function ImagesPage() {
   const sources = useWatchList<DataSource>(DATASOURCES);
   const volumes = useWatchList<DataVolume>(DATAVOLUMES);
   const [importing, setImporting] = useState(false);
+  const [publishing, setPublishing] = useState<DataVolume | undefined>(undefined);
   const { notices, report } = useNotices();
   return (
     <CatalogPage
@@ -114,15 +124,28 @@ export default function ImagesPage() {
           rowKey={key}
           columns={dataVolumeColumns}
           rowActions={(d) => (
-            <DeleteButton
-              path={resourcePath(DATAVOLUMES, namespaceOf(d), nameOf(d))}
-              what={`DataVolume "${nameOf(d)}"`}
-              onError={report}
-            />
+            <Flex flexWrap={{ default: 'nowrap' }}>
+              <Button
+                variant="link"
+                isInline
+                onClick={() => setPublishing(d)}
+                aria-label={`Make golden image of "${nameOf(d)}"`}
+              >
+                Make golden image
+              </Button>
+              <DeleteButton
+                path={resourcePath(DATAVOLUMES, namespaceOf(d), nameOf(d))}
+                what={`DataVolume "${nameOf(d)}"`}
+                onError={report}
+              />
+            </Flex>
           )}
         />
       )}
       {importing && <ImportModal onClose={() => setImporting(false)} />}
+      {publishing !== undefined && (
+        <PublishModal dataVolume={publishing} onClose={() => setPublishing(undefined)} />
+      )}
     </CatalogPage>
   );
 }
@@ -167,6 +190,27 @@ function ImportModal({ onClose }: { onClose: () => void }) {
       </FormGroup>
       <FormGroup label="Disk size" isRequired fieldId="import-size">
         <TextInput id="import-size" isRequired value={form.size} onChange={(_e, v) => set({ size: v })} />
+      </FormGroup>
+    </FormModal>
+  );
+}
+
+/** A DataSource naming the DataVolume's claim: VMs and disks then clone it by that name. */
+function PublishModal({ dataVolume, onClose }: { dataVolume: DataVolume; onClose: () => void }) {
+  const [name, setName] = useState(nameOf(dataVolume));
+  const submit = async () => {
+    await api.create(resourcePath(DATASOURCES, namespaceOf(dataVolume)), dataSourceFor(dataVolume, name));
+  };
+  return (
+    <FormModal
+      id="publish"
+      title={`Make "${nameOf(dataVolume)}" a golden image`}
+      submitLabel="Create DataSource"
+      onSubmit={submit}
+      onClose={onClose}
+    >
+      <FormGroup label="DataSource name" isRequired fieldId="publish-name">
+        <TextInput id="publish-name" isRequired value={name} onChange={(_e, v) => setName(v)} />
       </FormGroup>
     </FormModal>
   );

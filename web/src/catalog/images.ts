@@ -2,8 +2,8 @@
  * Images as the API has them: DataSources (stable names of golden images) and DataVolumes (imports
  * from a URL or a registry, uploads, clones), with what an import form turns into.
  */
-import { apiVersionOf, DATAVOLUMES } from '../api/resources.js';
-import type { DataVolume } from '../api/types.js';
+import { apiVersionOf, DATASOURCES, DATAVOLUMES } from '../api/resources.js';
+import type { DataSource, DataVolume } from '../api/types.js';
 
 /** Where a DataVolume's content comes from, as one line. */
 export function sourceOf(dv: DataVolume): string {
@@ -44,5 +44,16 @@ export function importDataVolume(form: ImportForm): DataVolume {
       source: form.kind === 'http' ? { http: { url } } : { registry: { url } },
       storage: { resources: { requests: { storage: form.size.trim() } } },
     },
+  };
+}
+
+/** A DataSource (a golden image's stable name) pointing at the claim a DataVolume filled. */
+export function dataSourceFor(dv: DataVolume, name: string): DataSource {
+  const namespace = dv.metadata.namespace ?? 'default';
+  return {
+    apiVersion: apiVersionOf(DATASOURCES),
+    kind: 'DataSource',
+    metadata: { name: name.trim(), namespace },
+    spec: { source: { pvc: { name: dv.status?.claimName ?? dv.metadata.name ?? '', namespace } } },
   };
 }
