@@ -309,7 +309,8 @@ describe('web console: VM tabs and catalog pages', () => {
     await screenshot(page, '31-images-importing');
     await waitText(row.getByTestId('cell-phase'), /^Succeeded$/, 'the import to finish', 60_000);
     await waitText(row.getByTestId('cell-source'), /\/slow\/disk\.raw$/, 'its source URL');
-    await row.getByRole('button', { name: 'Make golden image of "imported"' }).click();
+    await row.getByRole('button', { name: 'Actions for DataVolume "imported"' }).click();
+    await page.getByRole('menuitem', { name: 'Make golden image' }).click();
     await page.fill('#publish-name', 'golden');
     await page.getByRole('button', { name: 'Create DataSource' }).click();
     const golden = page.getByTestId('row-default/golden');

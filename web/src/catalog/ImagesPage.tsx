@@ -6,7 +6,6 @@
  */
 import {
   Button,
-  Flex,
   FormGroup,
   FormSelect,
   FormSelectOption,
@@ -25,7 +24,8 @@ import { useNotices } from '../components/Notices';
 import { ResourceTable, type Column } from '../components/ResourceTable';
 import { nameOf, namespaceOf } from '../vms/selectors';
 import { CatalogPage, Empty, SectionTitle } from './CatalogPage';
-import { DeleteButton } from './DeleteButton';
+import { useDelete } from './DeleteButton';
+import { RowMenu } from '../components/RowMenu';
 import {
   dataSourceFor,
   importDataVolume,
@@ -90,6 +90,7 @@ export default function ImagesPage() {
   const [importing, setImporting] = useState(false);
   const [publishing, setPublishing] = useState<DataVolume | undefined>(undefined);
   const { notices, report } = useNotices();
+  const remove = useDelete(report);
   return (
     <CatalogPage
       title="Images"
@@ -124,24 +125,31 @@ export default function ImagesPage() {
           rowKey={key}
           columns={dataVolumeColumns}
           rowActions={(d) => (
-            <Flex flexWrap={{ default: 'nowrap' }}>
-              <Button
-                variant="link"
-                isInline
-                onClick={() => setPublishing(d)}
-                aria-label={`Make golden image of "${nameOf(d)}"`}
-              >
-                Make golden image
-              </Button>
-              <DeleteButton
-                path={resourcePath(DATAVOLUMES, namespaceOf(d), nameOf(d))}
-                what={`DataVolume "${nameOf(d)}"`}
-                onError={report}
-              />
-            </Flex>
+            <RowMenu
+              label={`Actions for DataVolume "${nameOf(d)}"`}
+              items={[
+                {
+                  id: 'publish',
+                  label: 'Make golden image',
+                  onClick: () => setPublishing(d),
+                  why: d.status?.phase === 'Succeeded' ? undefined : 'The import has not finished',
+                },
+                {
+                  id: 'delete',
+                  label: 'Delete',
+                  danger: true,
+                  onClick: () =>
+                    remove.ask(
+                      resourcePath(DATAVOLUMES, namespaceOf(d), nameOf(d)),
+                      `DataVolume "${nameOf(d)}"`,
+                    ),
+                },
+              ]}
+            />
           )}
         />
       )}
+      {remove.modal}
       {importing && <ImportModal onClose={() => setImporting(false)} />}
       {publishing !== undefined && (
         <PublishModal dataVolume={publishing} onClose={() => setPublishing(undefined)} />
