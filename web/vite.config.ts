@@ -18,6 +18,8 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: false,
     reportCompressedSize: true,
+    // bench/console-bundle.ts reads it to measure the first load and each lazy chunk.
+    manifest: true,
   },
   server: {
     // `npx vite --config web/vite.config.ts` during development: the API of a running `hikube up`.

@@ -16,6 +16,7 @@ import WebSocket from 'ws';
 import { stringify } from 'yaml';
 import {
   axeViolations,
+  consoleErrors,
   describeViolations,
   launchBrowser,
   openPage,
@@ -136,8 +137,16 @@ describe('web console', () => {
     // A marker that only survives if the page is never reloaded from here on.
     await page.evaluate(() => ((globalThis as unknown as { hkNoReload: boolean }).hkNoReload = true));
     await checkPage('02-vm-list-empty');
-    const heavy = requested.filter((u) => /\/(ConsoleTab|VncTab|YamlTab|CreateVmPage)-/.test(u));
-    assert.deepEqual(heavy, [], 'xterm.js, noVNC, CodeMirror and the wizard load only when opened');
+    const heavy = requested.filter((u) =>
+      /\/(ConsoleTab|VncTab|YamlTab|MetricsTab|DisksTab|NetworkTab|CreateVmPage|VmDetailPage|ImagesPage|VolumesPage|NetworksPage|ServicesPage|InstanceTypesPage)-/.test(
+        u,
+      ),
+    );
+    assert.deepEqual(
+      heavy,
+      [],
+      'xterm.js, noVNC, CodeMirror, uPlot and the other pages load only when opened',
+    );
     await page.getByRole('button', { name: 'Create VM' }).click();
     await page.locator('#vm-name').waitFor();
     await page.getByRole('radio', { name: 'Instance type u1.small' }).waitFor();
@@ -379,15 +388,16 @@ describe('web console', () => {
     for (const f of files)
       size[f.endsWith('.css') ? 'css' : 'js'] += gzipSync(await readFile(join(dist, f))).length;
     process.stdout.write(`# first load (gzip): ${size.js} B of scripts, ${size.css} B of styles\n`);
-    assert.ok(size.js < 200_000, `scripts of the first load: ${size.js} B gzipped, budget 200 kB`);
-    assert.ok(size.css < 120_000, `styles of the first load: ${size.css} B gzipped, budget 120 kB`);
+    // Measured at 123 kB and 69 kB (docs/benchmarks.md, "Console bundle"): every page is lazy.
+    assert.ok(size.js < 140_000, `scripts of the first load: ${size.js} B gzipped, budget 140 kB`);
+    assert.ok(size.css < 80_000, `styles of the first load: ${size.css} B gzipped, budget 80 kB`);
   });
 
   test('no errors in the browser console', () => {
     needBrowser();
     // 4xx answers the pages provoked on purpose (the rejected token, the invalid name and YAML) are
     // logged by Chromium as failed loads; nothing else may be.
-    const unexpected = tab.errors.filter(
+    const unexpected = consoleErrors(tab).filter(
       (e) => !/Failed to load resource: the server responded with a status of (401|422)/.test(e),
     );
     assert.deepEqual(unexpected, []);

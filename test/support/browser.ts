@@ -1,18 +1,20 @@
 /**
  * A real browser for the console's end-to-end tests: Debian's Chromium driven by playwright-core
  * (playwright's own browser downloads do not work offline). A missing Chromium fails the tests rather
- * than skipping them. Screenshots go to a folder outside the repository; axe-core checks accessibility.
+ * than skipping them. Screenshots go to test-output/screenshots (gitignored); axe-core checks accessibility.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import axe from 'axe-core';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env['HIKUBE_CHROMIUM'] ?? '/usr/bin/chromium';
-/** Where the tests leave their screenshots (artifacts, never committed). */
-export const SHOTS_DIR = process.env['HIKUBE_SHOTS_DIR'] ?? join(tmpdir(), 'hikube-console-shots');
+/** Where the tests leave their screenshots: test-output/ of the repository, gitignored (artifacts). */
+export const SHOTS_DIR =
+  process.env['HIKUBE_SHOTS_DIR'] ??
+  fileURLToPath(new URL('../../../test-output/screenshots', import.meta.url));
 export const VIEWPORT = { width: 1280, height: 800 };
 
 export async function launchBrowser(): Promise<Browser> {
@@ -45,6 +47,15 @@ export async function openPage(browser: Browser): Promise<TestPage> {
   page.on('pageerror', (err) => errors.push(`page: ${err.message}`));
   return { context, page, errors };
 }
+
+/**
+ * The errors the console itself caused: Chromium's own log of requests the host aborted under it
+ * is left out. It aborts requests in flight with ERR_NETWORK_CHANGED whenever an address of the host
+ * changes (a VM's tap device, a load balancer address, other tests on the machine); the console
+ * retries them (watches, lazy chunks), and what it fails to recover from still shows up here.
+ */
+export const consoleErrors = (page: TestPage): string[] =>
+  page.errors.filter((e) => !/^console: Failed to load resource: net::ERR_NETWORK_CHANGED /.test(e));
 
 /**
  * Waits for transitions to finish (a menu fading in): colours read mid-fade fail contrast checks and

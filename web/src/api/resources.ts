@@ -65,3 +65,46 @@ export const subresourcePath = (
   name: string,
   sub: string,
 ): string => resourcePath({ ...SUBRESOURCES, plural }, namespace, name, sub);
+
+// Storage, images and networks: the catalog pages and the VM's disk and network tabs.
+export const PVCS: Resource = {
+  group: '',
+  version: 'v1',
+  plural: 'persistentvolumeclaims',
+  namespaced: true,
+};
+export const SERVICES: Resource = { group: '', version: 'v1', plural: 'services', namespaced: true };
+export const DATAVOLUMES: Resource = {
+  group: 'cdi.kubevirt.io',
+  version: 'v1beta1',
+  plural: 'datavolumes',
+  namespaced: true,
+};
+export const DATASOURCES: Resource = {
+  group: 'cdi.kubevirt.io',
+  version: 'v1beta1',
+  plural: 'datasources',
+  namespaced: true,
+};
+export const NADS: Resource = {
+  group: 'k8s.cni.cncf.io',
+  version: 'v1',
+  plural: 'network-attachment-definitions',
+  namespaced: true,
+};
+export const INSTANCETYPES: Resource = {
+  group: 'instancetype.kubevirt.io',
+  version: 'v1beta1',
+  plural: 'virtualmachineinstancetypes',
+  namespaced: true,
+};
+export const PREFERENCES: Resource = {
+  group: 'instancetype.kubevirt.io',
+  version: 'v1beta1',
+  plural: 'virtualmachinepreferences',
+  namespaced: true,
+};
+
+/** The VM history API (src/metrics/routes.ts): not a Kubernetes kind, a read-only aggregated API. */
+export const seriesPath = (namespace: string, name: string): string =>
+  `/apis/metrics.hikube.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/virtualmachineinstances/${encodeURIComponent(name)}/series`;

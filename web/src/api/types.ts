@@ -28,3 +28,26 @@ export interface KubeList<T> {
   metadata: { resourceVersion?: string };
   items: T[];
 }
+export type { DataVolume, DataVolumePhase } from '../../../src/api/cdi/datavolume.js';
+export type { DataSource } from '../../../src/api/cdi/datasource.js';
+export type { Service, ServicePort, ServiceType } from '../../../src/api/core/service.js';
+export type { NetworkAttachmentDefinition } from '../../../src/api/network/nad.js';
+export type { Volume, Network } from '../../../src/api/kubevirt/volumes.js';
+export type { Disk, Interface } from '../../../src/api/kubevirt/domain.js';
+
+export interface PersistentVolumeClaim extends KubeObject {
+  spec: {
+    accessModes?: string[];
+    resources?: { requests?: Record<string, string> };
+    storageClassName?: string;
+    volumeMode?: string;
+    volumeName?: string;
+  };
+  status?: { phase?: string; capacity?: Record<string, string> };
+}
+export interface Instancetype extends KubeObject {
+  spec: InstancetypeSpec;
+}
+export interface Preference extends KubeObject {
+  spec: PreferenceSpec;
+}

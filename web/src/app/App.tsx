@@ -1,6 +1,6 @@
 /**
  * The console's shell: the login gate, the masthead and navigation, and the page for the route.
- * Pages other than the VM list are lazy chunks.
+ * Every page is a lazy chunk: the first load is the shell and the login form.
  */
 import {
   Button,
@@ -9,6 +9,8 @@ import {
   MastheadContent,
   MastheadLogo,
   MastheadMain,
+  MastheadToggle,
+  PageToggleButton,
   Nav,
   NavItem,
   NavList,
@@ -22,15 +24,32 @@ import {
   EmptyState,
   EmptyStateBody,
 } from '@patternfly/react-core';
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { Suspense, useEffect, useState } from 'react';
 import { LoginPage } from '../auth/LoginPage';
 import { Loading } from '../components/Loading';
 import { getToken, onSessionChange, signOut } from '../auth/session';
-import { VmListPage } from '../vms/VmListPage';
-import { hrefOf, linkClick, useRoute } from './router';
+import { PageErrorBoundary } from '../components/PageErrorBoundary';
+import { lazyRetry } from './lazy';
+import { hrefOf, linkClick, useRoute, type Route } from './router';
 
-const CreateVmPage = lazy(() => import('../vms/create/CreateVmPage'));
-const VmDetailPage = lazy(() => import('../vms/detail/VmDetailPage'));
+const VmListPage = lazyRetry(() => import('../vms/VmListPage').then((m) => ({ default: m.VmListPage })));
+const CreateVmPage = lazyRetry(() => import('../vms/create/CreateVmPage'));
+const VmDetailPage = lazyRetry(() => import('../vms/detail/VmDetailPage'));
+const ImagesPage = lazyRetry(() => import('../catalog/ImagesPage'));
+const VolumesPage = lazyRetry(() => import('../catalog/VolumesPage'));
+const NetworksPage = lazyRetry(() => import('../catalog/NetworksPage'));
+const ServicesPage = lazyRetry(() => import('../catalog/ServicesPage'));
+const InstanceTypesPage = lazyRetry(() => import('../catalog/InstanceTypesPage'));
+
+/** The navigation: each section and the routes that belong to it. */
+const SECTIONS: { route: Route; label: string; owns: Route['page'][] }[] = [
+  { route: { page: 'vms' }, label: 'Virtual machines', owns: ['vms', 'create', 'vm'] },
+  { route: { page: 'images' }, label: 'Images', owns: ['images'] },
+  { route: { page: 'volumes' }, label: 'Volumes', owns: ['volumes'] },
+  { route: { page: 'networks' }, label: 'Networks', owns: ['networks'] },
+  { route: { page: 'services' }, label: 'Services', owns: ['services'] },
+  { route: { page: 'instancetypes' }, label: 'Instance types', owns: ['instancetypes'] },
+];
 
 export function App() {
   const [token, setToken] = useState(getToken());
@@ -60,6 +79,9 @@ function Shell() {
   const masthead = (
     <Masthead>
       <MastheadMain>
+        <MastheadToggle>
+          <PageToggleButton isHamburgerButton aria-label="Navigation" />
+        </MastheadToggle>
         <MastheadBrand>
           <MastheadLogo href={hrefOf({ page: 'vms' })} onClick={linkClick({ page: 'vms' })}>
             <span className="hk-brand">Hikube VMs</span>
@@ -84,14 +106,17 @@ function Shell() {
       <PageSidebarBody>
         <Nav aria-label="Console sections">
           <NavList>
-            <NavItem
-              itemId="vms"
-              isActive={route.page !== 'notFound'}
-              to={hrefOf({ page: 'vms' })}
-              onClick={(e) => linkClick({ page: 'vms' })(e as unknown as React.MouseEvent)}
-            >
-              Virtual machines
-            </NavItem>
+            {SECTIONS.map((s) => (
+              <NavItem
+                key={s.route.page}
+                itemId={s.route.page}
+                isActive={s.owns.includes(route.page)}
+                to={hrefOf(s.route)}
+                onClick={(e) => linkClick(s.route)(e as unknown as React.MouseEvent)}
+              >
+                {s.label}
+              </NavItem>
+            ))}
           </NavList>
         </Nav>
       </PageSidebarBody>
@@ -101,21 +126,29 @@ function Shell() {
     <Page
       masthead={masthead}
       sidebar={sidebar}
+      isManagedSidebar
       mainContainerId="main"
       skipToContent={<SkipToContent href="#main">Skip to content</SkipToContent>}
     >
-      <Suspense fallback={<Loading />}>
-        {route.page === 'vms' && <VmListPage />}
-        {route.page === 'create' && <CreateVmPage />}
-        {route.page === 'vm' && (
-          <VmDetailPage namespace={route.namespace} name={route.name} tab={route.tab} />
-        )}
-        {route.page === 'notFound' && (
-          <EmptyState titleText="Page not found" headingLevel="h1">
-            <EmptyStateBody>Nothing lives at {route.path}.</EmptyStateBody>
-          </EmptyState>
-        )}
-      </Suspense>
+      <PageErrorBoundary resetKey={hrefOf(route)}>
+        <Suspense fallback={<Loading />}>
+          {route.page === 'vms' && <VmListPage />}
+          {route.page === 'create' && <CreateVmPage />}
+          {route.page === 'vm' && (
+            <VmDetailPage namespace={route.namespace} name={route.name} tab={route.tab} />
+          )}
+          {route.page === 'images' && <ImagesPage />}
+          {route.page === 'volumes' && <VolumesPage />}
+          {route.page === 'networks' && <NetworksPage />}
+          {route.page === 'services' && <ServicesPage />}
+          {route.page === 'instancetypes' && <InstanceTypesPage />}
+          {route.page === 'notFound' && (
+            <EmptyState titleText="Page not found" headingLevel="h1">
+              <EmptyStateBody>Nothing lives at {route.path}.</EmptyStateBody>
+            </EmptyState>
+          )}
+        </Suspense>
+      </PageErrorBoundary>
     </Page>
   );
 }

@@ -6,13 +6,18 @@ import { useSyncExternalStore } from 'react';
 
 export const BASE = '/console';
 
+/** The catalog pages of the navigation, by their path segment. */
+export const CATALOG_PAGES = ['images', 'volumes', 'networks', 'services', 'instancetypes'] as const;
+export type CatalogPage = (typeof CATALOG_PAGES)[number];
+
 export type Route =
   | { page: 'vms' }
+  | { page: CatalogPage }
   | { page: 'create' }
   | { page: 'vm'; namespace: string; name: string; tab: VmTab }
   | { page: 'notFound'; path: string };
 
-export const VM_TABS = ['overview', 'console', 'vnc', 'yaml'] as const;
+export const VM_TABS = ['overview', 'metrics', 'disks', 'network', 'console', 'vnc', 'yaml'] as const;
 export type VmTab = (typeof VM_TABS)[number];
 
 export function parseRoute(pathname: string): Route {
@@ -23,6 +28,8 @@ export function parseRoute(pathname: string): Route {
     .map(decodeURIComponent);
   if (parts.length === 0 || (parts.length === 1 && parts[0] === 'vms')) return { page: 'vms' };
   if (parts.length === 2 && parts[0] === 'vms' && parts[1] === 'new') return { page: 'create' };
+  if (parts.length === 1 && (CATALOG_PAGES as readonly string[]).includes(parts[0] ?? ''))
+    return { page: parts[0] as CatalogPage };
   if (parts[0] === 'ns' && parts[2] === 'vms' && parts.length >= 4 && parts.length <= 5) {
     const tab = (VM_TABS as readonly string[]).includes(parts[4] ?? '') ? (parts[4] as VmTab) : 'overview';
     return { page: 'vm', namespace: parts[1] ?? '', name: parts[3] ?? '', tab };
@@ -42,6 +49,8 @@ export function hrefOf(route: Route): string {
     }
     case 'notFound':
       return route.path;
+    default:
+      return `${BASE}/${route.page}`;
   }
 }
 

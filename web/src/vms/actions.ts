@@ -94,6 +94,61 @@ export const deleteAction: Action<VmView> = {
   run: (v) => api.delete(resourcePath(VMS, namespaceOf(v.vm), nameOf(v.vm))),
 };
 
+/** "Unknown" while discovery is asked, null when the server does not serve the group. */
+type Served = string | null | undefined;
+
+const unavailable = (version: Served, what: string): string | undefined =>
+  version === undefined
+    ? 'Checking what this server serves…'
+    : version === null
+      ? `${what} are not available on this server`
+      : undefined;
+
+const stamp = (): string => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').toLowerCase();
+
+/** VirtualMachineSnapshot (snapshot.kubevirt.io), when discovery finds the group. */
+export const snapshotAction = (version: Served): Action<VmView> => ({
+  id: 'snapshot',
+  label: 'Take snapshot',
+  enabled: (v) => unavailable(version, 'snapshots') ?? deleting(v) ?? true,
+  run: (v) =>
+    api.create(
+      resourcePath(
+        { group: 'snapshot.kubevirt.io', version: version ?? '', plural: 'virtualmachinesnapshots' },
+        namespaceOf(v.vm),
+      ),
+      {
+        apiVersion: `snapshot.kubevirt.io/${version ?? ''}`,
+        kind: 'VirtualMachineSnapshot',
+        metadata: { name: `${nameOf(v.vm)}-snapshot-${stamp()}` },
+        spec: { source: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: nameOf(v.vm) } },
+      },
+    ),
+});
+
+/** VirtualMachineClone (clone.kubevirt.io), which works through snapshots: it needs both groups. */
+export const cloneAction = (version: Served, snapshots: Served): Action<VmView> => ({
+  id: 'clone',
+  label: 'Clone',
+  enabled: (v) =>
+    unavailable(snapshots, 'snapshots') ?? unavailable(version, 'clones') ?? deleting(v) ?? true,
+  run: (v) => {
+    const ref = (name: string) => ({ apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name });
+    return api.create(
+      resourcePath(
+        { group: 'clone.kubevirt.io', version: version ?? '', plural: 'virtualmachineclones' },
+        namespaceOf(v.vm),
+      ),
+      {
+        apiVersion: `clone.kubevirt.io/${version ?? ''}`,
+        kind: 'VirtualMachineClone',
+        metadata: { name: `${nameOf(v.vm)}-clone-${stamp()}` },
+        spec: { source: ref(nameOf(v.vm)), target: ref(`${nameOf(v.vm)}-clone`) },
+      },
+    );
+  },
+});
+
 export const VM_ACTIONS: readonly Action<VmView>[] = [
   startAction,
   stopAction,

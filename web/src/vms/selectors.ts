@@ -2,7 +2,7 @@
  * Small selectors over typed VM and VMI objects: every page reads a VM through these, so the list,
  * the detail page and the actions agree on what "running" or "its IP" means.
  */
-import type { Condition, PrintableStatus, VirtualMachine, VirtualMachineInstance } from '../api/types';
+import type { Condition, PrintableStatus, VirtualMachine, VirtualMachineInstance } from '../api/types.js';
 
 /** A VM with its current instance (undefined when none exists). */
 export interface VmView {

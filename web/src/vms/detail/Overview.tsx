@@ -135,13 +135,13 @@ function Conditions({ rows, now }: { rows: { object: string; c: Condition }[]; n
         {rows.map(({ object, c }) => (
           <Tr key={`${object}/${c.type}`}>
             <Td dataLabel="Type">
-              {c.type} <span className="pf-v6-u-text-color-subtle">({object})</span>
+              {c.type} <span className="hk-subtle">({object})</span>
             </Td>
             <Td dataLabel="Status">{c.status}</Td>
             <Td dataLabel="Reason" modifier="breakWord">
               {c.reason ?? ''}
               {c.message !== undefined && c.message !== '' && (
-                <div className="pf-v6-u-font-size-sm pf-v6-u-text-color-subtle">{c.message}</div>
+                <div className="hk-small hk-subtle">{c.message}</div>
               )}
             </Td>
             <Td dataLabel="Changed">

@@ -1,6 +1,7 @@
 /**
- * One VM: its header (status, actions) and tabs for the overview, the serial console, VNC and the
- * YAML. The console, VNC and YAML tabs are lazy chunks (xterm.js, noVNC, CodeMirror).
+ * One VM: its header (status, actions) and tabs for the overview, metrics, disks, network, the
+ * serial console, VNC and the YAML. Every tab but the overview is a lazy chunk (uPlot, xterm.js,
+ * noVNC, CodeMirror load only when their tab opens).
  */
 import {
   Breadcrumb,
@@ -15,7 +16,9 @@ import {
   TabTitleText,
   Title,
 } from '@patternfly/react-core';
-import { lazy, Suspense } from 'react';
+import { Suspense, useMemo } from 'react';
+import { lazyRetry } from '../../app/lazy';
+import { useApiGroup } from '../../api/discovery';
 import { VMIS, VMS } from '../../api/resources';
 import type { VirtualMachine, VirtualMachineInstance } from '../../api/types';
 import { useWatchObject } from '../../api/useWatch';
@@ -24,14 +27,17 @@ import { hrefOf, linkClick, navigate, type VmTab } from '../../app/router';
 import { ActionsMenu } from '../../components/ActionsMenu';
 import { Link } from '../../components/Link';
 import { useNotices } from '../../components/Notices';
-import { VM_ACTIONS } from '../actions';
+import { cloneAction, snapshotAction, VM_ACTIONS } from '../actions';
 import { printableStatus, type VmView } from '../selectors';
 import { StatusLabel } from '../StatusLabel';
 import { Overview } from './Overview';
 
-const ConsoleTab = lazy(() => import('./ConsoleTab'));
-const VncTab = lazy(() => import('./VncTab'));
-const YamlTab = lazy(() => import('./YamlTab'));
+const MetricsTab = lazyRetry(() => import('./MetricsTab'));
+const DisksTab = lazyRetry(() => import('./DisksTab'));
+const NetworkTab = lazyRetry(() => import('./NetworkTab'));
+const ConsoleTab = lazyRetry(() => import('./ConsoleTab'));
+const VncTab = lazyRetry(() => import('./VncTab'));
+const YamlTab = lazyRetry(() => import('./YamlTab'));
 
 export default function VmDetailPage({
   namespace,
@@ -45,6 +51,17 @@ export default function VmDetailPage({
   const vm = useWatchObject<VirtualMachine>(VMS, namespace, name);
   const vmi = useWatchObject<VirtualMachineInstance>(VMIS, namespace, name);
   const { notices, report } = useNotices();
+  const snapshots = useApiGroup('snapshot.kubevirt.io');
+  const clones = useApiGroup('clone.kubevirt.io');
+  const actions = useMemo(
+    () => [
+      ...VM_ACTIONS.slice(0, -1),
+      snapshotAction(snapshots),
+      cloneAction(clones, snapshots),
+      ...VM_ACTIONS.slice(-1),
+    ],
+    [snapshots, clones],
+  );
   const breadcrumb = (
     <Breadcrumb>
       <BreadcrumbItem to={hrefOf({ page: 'vms' })} onClick={linkClick({ page: 'vms' })}>
@@ -87,7 +104,7 @@ export default function VmDetailPage({
             </FlexItem>
           </Flex>
           <FlexItem>
-            <ActionsMenu actions={VM_ACTIONS} target={view} targetName={`VM "${name}"`} onError={report} />
+            <ActionsMenu actions={actions} target={view} targetName={`VM "${name}"`} onError={report} />
           </FlexItem>
         </Flex>
       </PageSection>
@@ -102,6 +119,15 @@ export default function VmDetailPage({
         >
           <Tab eventKey="overview" title={<TabTitleText>Overview</TabTitleText>}>
             <Panel>{tab === 'overview' && <Overview view={view} />}</Panel>
+          </Tab>
+          <Tab eventKey="metrics" title={<TabTitleText>Metrics</TabTitleText>}>
+            <Panel>{tab === 'metrics' && <MetricsTab view={view} />}</Panel>
+          </Tab>
+          <Tab eventKey="disks" title={<TabTitleText>Disks</TabTitleText>}>
+            <Panel>{tab === 'disks' && <DisksTab view={view} />}</Panel>
+          </Tab>
+          <Tab eventKey="network" title={<TabTitleText>Network</TabTitleText>}>
+            <Panel>{tab === 'network' && <NetworkTab view={view} />}</Panel>
           </Tab>
           <Tab eventKey="console" title={<TabTitleText>Serial console</TabTitleText>}>
             <Panel>{tab === 'console' && <ConsoleTab view={view} />}</Panel>

@@ -89,7 +89,7 @@ export default function YamlTab({ vm }: { vm: VirtualMachine }) {
 
   return (
     <>
-      <Flex className="pf-v6-u-mb-md">
+      <Flex className="hk-gap-below">
         <FlexItem>
           <Button variant="primary" onClick={() => void save()} isDisabled={!dirty || busy} isLoading={busy}>
             Save

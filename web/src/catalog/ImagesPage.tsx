@@ -1,0 +1,225 @@
+/**
+ * Images: the DataSources that name golden images, and the DataVolumes that import them, with each
+ * import's phase and progress bar live from `status.progress`. "Import image" creates a DataVolume
+ * from an http(s) URL or a registry reference (docker://…); "Make golden image" names a
+ * DataVolume's claim with a DataSource.
+ */
+import {
+  Button,
+  FormGroup,
+  FormSelect,
+  FormSelectOption,
+  Progress,
+  ProgressMeasureLocation,
+  ProgressSize,
+  TextInput,
+} from '@patternfly/react-core';
+import { useState } from 'react';
+import { api } from '../api/client';
+import { DATASOURCES, DATAVOLUMES, resourcePath } from '../api/resources';
+import type { DataSource, DataVolume } from '../api/types';
+import { useWatchList } from '../api/useWatch';
+import { FormModal } from '../components/FormModal';
+import { useNotices } from '../components/Notices';
+import { ResourceTable, type Column } from '../components/ResourceTable';
+import { nameOf, namespaceOf } from '../vms/selectors';
+import { CatalogPage, Empty, SectionTitle } from './CatalogPage';
+import { useDelete } from './DeleteButton';
+import { RowMenu } from '../components/RowMenu';
+import {
+  dataSourceFor,
+  importDataVolume,
+  progressOf,
+  requestedSize,
+  sourceOf,
+  type ImportForm,
+} from './images';
+
+const key = (o: { metadata: { name?: string; namespace?: string } }) => `${namespaceOf(o)}/${nameOf(o)}`;
+
+const dataSourceColumns: Column<DataSource>[] = [
+  { id: 'name', title: 'Name', cell: nameOf, sortValue: nameOf },
+  { id: 'namespace', title: 'Namespace', cell: namespaceOf, sortValue: namespaceOf },
+  {
+    id: 'pvc',
+    title: 'PVC',
+    cell: (d) =>
+      d.spec.source.pvc !== undefined
+        ? `${d.spec.source.pvc.namespace ?? namespaceOf(d)}/${d.spec.source.pvc.name}`
+        : '',
+  },
+  {
+    id: 'ready',
+    title: 'Ready',
+    cell: (d) => d.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown',
+  },
+];
+
+function ProgressCell({ dv }: { dv: DataVolume }) {
+  const phase = dv.status?.phase ?? 'Pending';
+  const progress = progressOf(dv);
+  if (phase === 'Succeeded' || phase === 'Failed' || progress === undefined) return <>{phase}</>;
+  return (
+    <Progress
+      value={progress}
+      title={phase}
+      size={ProgressSize.sm}
+      measureLocation={ProgressMeasureLocation.outside}
+      label={dv.status?.progress}
+      aria-label={`Import of ${nameOf(dv)}`}
+    />
+  );
+}
+
+const dataVolumeColumns: Column<DataVolume>[] = [
+  { id: 'name', title: 'Name', cell: nameOf, sortValue: nameOf },
+  { id: 'namespace', title: 'Namespace', cell: namespaceOf, sortValue: namespaceOf, visibleFrom: 'md' },
+  {
+    id: 'source',
+    title: 'Source',
+    cell: (d) => <span className="hk-mono hk-break">{sourceOf(d)}</span>,
+    visibleFrom: 'md',
+  },
+  { id: 'size', title: 'Size', cell: requestedSize },
+  { id: 'phase', title: 'Phase', cell: (d) => <ProgressCell dv={d} />, width: 25 },
+];
+
+export default function ImagesPage() {
+  const sources = useWatchList<DataSource>(DATASOURCES);
+  const volumes = useWatchList<DataVolume>(DATAVOLUMES);
+  const [importing, setImporting] = useState(false);
+  const [publishing, setPublishing] = useState<DataVolume | undefined>(undefined);
+  const { notices, report } = useNotices();
+  const remove = useDelete(report);
+  return (
+    <CatalogPage
+      title="Images"
+      description="Golden images (DataSources) and the DataVolumes that import disk images."
+      loaded={sources.loaded && volumes.loaded}
+      error={sources.error ?? volumes.error}
+      toolbar={
+        <Button variant="primary" onClick={() => setImporting(true)}>
+          Import image
+        </Button>
+      }
+    >
+      {notices}
+      <SectionTitle>DataSources</SectionTitle>
+      {sources.items.length === 0 ? (
+        <Empty>No DataSource yet.</Empty>
+      ) : (
+        <ResourceTable
+          ariaLabel="DataSources"
+          rows={sources.items}
+          rowKey={key}
+          columns={dataSourceColumns}
+        />
+      )}
+      <SectionTitle>DataVolumes</SectionTitle>
+      {volumes.items.length === 0 ? (
+        <Empty>No DataVolume yet: import an image by URL or from a registry.</Empty>
+      ) : (
+        <ResourceTable
+          ariaLabel="DataVolumes"
+          rows={volumes.items}
+          rowKey={key}
+          columns={dataVolumeColumns}
+          rowActions={(d) => (
+            <RowMenu
+              label={`Actions for DataVolume "${nameOf(d)}"`}
+              items={[
+                {
+                  id: 'publish',
+                  label: 'Make golden image',
+                  onClick: () => setPublishing(d),
+                  why: d.status?.phase === 'Succeeded' ? undefined : 'The import has not finished',
+                },
+                {
+                  id: 'delete',
+                  label: 'Delete',
+                  danger: true,
+                  onClick: () =>
+                    remove.ask(
+                      resourcePath(DATAVOLUMES, namespaceOf(d), nameOf(d)),
+                      `DataVolume "${nameOf(d)}"`,
+                    ),
+                },
+              ]}
+            />
+          )}
+        />
+      )}
+      {remove.modal}
+      {importing && <ImportModal onClose={() => setImporting(false)} />}
+      {publishing !== undefined && (
+        <PublishModal dataVolume={publishing} onClose={() => setPublishing(undefined)} />
+      )}
+    </CatalogPage>
+  );
+}
+
+function ImportModal({ onClose }: { onClose: () => void }) {
+  const [form, setForm] = useState<ImportForm>({
+    name: '',
+    namespace: 'default',
+    kind: 'http',
+    url: '',
+    size: '10Gi',
+  });
+  const set = (patch: Partial<ImportForm>) => setForm((f) => ({ ...f, ...patch }));
+  const submit = async () => {
+    await api.create(resourcePath(DATAVOLUMES, form.namespace), importDataVolume(form));
+  };
+  return (
+    <FormModal id="import" title="Import an image" submitLabel="Import" onSubmit={submit} onClose={onClose}>
+      <FormGroup label="Name" isRequired fieldId="import-name">
+        <TextInput id="import-name" isRequired value={form.name} onChange={(_e, v) => set({ name: v })} />
+      </FormGroup>
+      <FormGroup label="Namespace" isRequired fieldId="import-namespace">
+        <TextInput
+          id="import-namespace"
+          isRequired
+          value={form.namespace}
+          onChange={(_e, v) => set({ namespace: v })}
+        />
+      </FormGroup>
+      <FormGroup label="Source" fieldId="import-kind">
+        <FormSelect
+          id="import-kind"
+          value={form.kind}
+          onChange={(_e, v) => set({ kind: v as ImportForm['kind'] })}
+        >
+          <FormSelectOption value="http" label="URL (http or https)" />
+          <FormSelectOption value="registry" label="Registry (docker://image:tag)" />
+        </FormSelect>
+      </FormGroup>
+      <FormGroup label={form.kind === 'http' ? 'URL' : 'Image reference'} isRequired fieldId="import-url">
+        <TextInput id="import-url" isRequired value={form.url} onChange={(_e, v) => set({ url: v })} />
+      </FormGroup>
+      <FormGroup label="Disk size" isRequired fieldId="import-size">
+        <TextInput id="import-size" isRequired value={form.size} onChange={(_e, v) => set({ size: v })} />
+      </FormGroup>
+    </FormModal>
+  );
+}
+
+/** A DataSource naming the DataVolume's claim: VMs and disks then clone it by that name. */
+function PublishModal({ dataVolume, onClose }: { dataVolume: DataVolume; onClose: () => void }) {
+  const [name, setName] = useState(nameOf(dataVolume));
+  const submit = async () => {
+    await api.create(resourcePath(DATASOURCES, namespaceOf(dataVolume)), dataSourceFor(dataVolume, name));
+  };
+  return (
+    <FormModal
+      id="publish"
+      title={`Make "${nameOf(dataVolume)}" a golden image`}
+      submitLabel="Create DataSource"
+      onSubmit={submit}
+      onClose={onClose}
+    >
+      <FormGroup label="DataSource name" isRequired fieldId="publish-name">
+        <TextInput id="publish-name" isRequired value={name} onChange={(_e, v) => setName(v)} />
+      </FormGroup>
+    </FormModal>
+  );
+}
