@@ -54,6 +54,11 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
   printerColumns: PrinterColumn[];
   /** Checks beyond the schema, as KubeVirt's admission webhooks do. `old` is set on update. */
   validate?: (obj: T, old: T | undefined) => FieldError[];
+  /**
+   * Checks that read other objects (an instance type in the catalog, a disk the object names), run
+   * after `validate` on create and update, as a validating admission webhook would.
+   */
+  admit?: (obj: T, old: T | undefined, lookup: ObjectLookup) => FieldError[];
   /** Non-fatal remarks returned as `Warning` headers (kubectl prints them). */
   warnings?: (obj: T) => string[];
   /** DELETE answers with a `Status` (Success) rather than the deleted object, as kube-apiserver does for most built-in kinds. */
@@ -61,6 +66,9 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
   /** Server-side defaults applied on create and update, after validation. */
   defaults?: (obj: T) => void;
 }
+
+/** Reads a stored object during admission (namespace is ignored for cluster-scoped kinds). */
+export type ObjectLookup = (def: KindDefinition, namespace: string, name: string) => KubeObject | undefined;
 
 export const apiVersionOf = (def: Pick<KindDefinition, 'group' | 'version'>): string =>
   def.group === '' ? def.version : `${def.group}/${def.version}`;

@@ -27,6 +27,8 @@ import { storageClassKind } from './storage/storageclass.js';
 import { serviceKind } from './core/service.js';
 import { endpointSliceKind } from './network/endpointslice.js';
 import { networkAttachmentDefinitionKind } from './network/nad.js';
+import { vmDiskKind } from './cozystack/vmdisk.js';
+import { vmInstanceKind } from './cozystack/vminstance.js';
 
 export const kinds: readonly KindDefinition[] = [
   namespaceKind,
@@ -49,6 +51,8 @@ export const kinds: readonly KindDefinition[] = [
   serviceKind,
   endpointSliceKind,
   networkAttachmentDefinitionKind,
+  vmDiskKind,
+  vmInstanceKind,
 ];
 
 export function findKindByGvk(apiVersion: string, kind: string): KindDefinition | undefined {

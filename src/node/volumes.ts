@@ -99,5 +99,42 @@ export async function prepareVolumes(
     }
     // Other sources (configMap, secret, serviceAccount, hostDisk…) come with later issues; their disks are skipped with a warning.
   }
+  attachKernelBoot(vmi, ctx, out);
   return out;
+}
+
+/**
+ * KubeVirt's `firmware.kernelBoot.container`: the kernel and initrd come from an image (here, one of
+ * the node's image store) and boot the VM's first disk, for root filesystems without a boot loader.
+ */
+function attachKernelBoot(
+  vmi: VirtualMachineInstance,
+  ctx: VolumeContext,
+  out: Record<string, PreparedVolume>,
+): void {
+  const kb = vmi.spec.domain.firmware?.kernelBoot as
+    | { kernelArgs?: string; container?: { image?: string } }
+    | undefined;
+  const ref = kb?.container?.image;
+  if (ref === undefined || ref === '') return;
+  let image;
+  try {
+    image = ctx.images.resolve(ref);
+  } catch (err) {
+    throw new VolumeError('ErrImagePull', err instanceof Error ? err.message : String(err));
+  }
+  if (image.kernel === undefined)
+    throw new VolumeError('ErrImagePull', `image ${JSON.stringify(ref)} has no kernel for firmware.kernelBoot`);
+  const disks = [...(vmi.spec.domain.devices.disks ?? [])].sort(
+    (a, b) => (a.bootOrder ?? Infinity) - (b.bootOrder ?? Infinity),
+  );
+  const boot = disks.find((d) => out[d.name] !== undefined && out[d.name]?.kernelBoot === undefined);
+  const volume = boot === undefined ? undefined : out[boot.name];
+  if (volume === undefined) return;
+  const cmdline = kb?.kernelArgs ?? image.cmdline;
+  volume.kernelBoot = {
+    kernel: image.kernel,
+    ...(image.initrd !== undefined ? { initrd: image.initrd } : {}),
+    ...(cmdline !== undefined ? { cmdline } : {}),
+  };
 }

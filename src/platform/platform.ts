@@ -21,6 +21,7 @@ import { ApiClient } from '../controllers/client.js';
 import { EventRecorder, startEventExpiry } from '../controllers/events.js';
 import { Scheduler } from '../controllers/scheduler/controller.js';
 import { VmController } from '../controllers/vm/controller.js';
+import { CozystackController } from '../controllers/cozystack/controller.js';
 import type { Accel } from '../hypervisor/machine.js';
 import { detectAccelerator } from '../hypervisor/probe-qemu.js';
 import { genisoimage, qemuImg, qemuProcesses } from '../node/adapters.js';
@@ -112,6 +113,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     events: new EventRecorder(api, 'virtualmachine-controller', nodeName),
     log,
   });
+  // Hikube's VMInstance and VMDisk, compiled to VirtualMachines, DataVolumes, Secrets and Services.
+  const cozystack = new CozystackController({
+    api,
+    events: new EventRecorder(api, 'cozystack-controller', nodeName),
+    log,
+  });
   const scheduler = new Scheduler(api, { cpuAllocationRatio: 10 }, undefined, log);
   const images = new ImageStore([
     ...(options.imageDirs ?? []),
@@ -144,6 +151,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const stopEventExpiry = startEventExpiry(api);
   storage.start();
   vms.start();
+  cozystack.start();
   scheduler.start();
   agent.start();
   network.start(agent);
@@ -161,6 +169,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     agent.stop();
     scheduler.stop();
     vms.stop();
+    cozystack.stop();
     storage.stop();
     gc.stop();
     namespaces.stop();
