@@ -243,7 +243,9 @@ export class Registry {
     if (def.validate !== undefined && options.subresource !== 'status')
       causes.push(...semanticErrors(def, object, old, structural.errors.length > 0));
     if (def.admit !== undefined && options.subresource !== 'status' && causes.length === 0)
-      causes.push(...def.admit(object, old, (d, ns, n) => this.store.get(resourceKey(d), scope(d, ns), n)?.object));
+      causes.push(
+        ...def.admit(object, old, (d, ns, n) => this.store.get(resourceKey(d), scope(d, ns), n)?.object),
+      );
     if (causes.length > 0) throw invalid(def.kind, def.group, name, causes);
     if (options.subresource !== 'status') warnings.push(...(def.warnings?.(object) ?? []));
     def.defaults?.(object);

@@ -17,6 +17,8 @@ import type { LinkTool } from './links.js';
 import { resolveNetworkOptions, type NetworkOptions, type ResolvedNetworkOptions } from './options.js';
 import { ReadinessProber, type GuestAgentAccess } from './probes.js';
 import { ServiceProxy } from './proxy/proxy.js';
+import { WholeIpProxy } from './proxy/wholeip.js';
+import { linuxNat, natTableName, type NatTool } from './nat.js';
 import { Segments } from './segments.js';
 import type { NetworkSetup } from './setup.js';
 
@@ -26,6 +28,8 @@ export interface NetworkingOptions {
   dataDir: string;
   options?: NetworkOptions | undefined;
   links?: LinkTool;
+  /** Whole-address load balancers' NAT (default: nftables and conntrack). */
+  nat?: NatTool;
   log?: (message: string) => void;
 }
 
@@ -87,6 +91,8 @@ export function createNetworking(o: NetworkingOptions): Networking {
             `backend ${e.backend.name} (port ${port}) taken out: ${e.backend.reason}`,
           );
       });
+      const wholeIp = new WholeIpProxy(forwards, o.nat ?? linuxNat(natTableName(o.dataDir)), log);
+      stopWholeIp = () => wholeIp.stop();
       const prober = new ReadinessProber(forwards, guestAgentAccess(guests), (uid) =>
         controller.readinessChanged(uid),
       );
@@ -95,6 +101,7 @@ export function createNetworking(o: NetworkingOptions): Networking {
         events,
         proxy,
         prober,
+        wholeIp,
         network: options,
         nodeName: o.nodeName,
         log,
@@ -114,9 +121,11 @@ export function createNetworking(o: NetworkingOptions): Networking {
       handle.services?.stop();
       stopProber();
       await handle.proxy?.stop();
+      await stopWholeIp().catch((err: Error) => log(`whole-IP load balancers: ${err.message}`));
     },
   };
   let stopProber = (): void => undefined;
+  let stopWholeIp = (): Promise<void> => Promise.resolve();
   return handle;
 }
 

@@ -113,8 +113,7 @@ function attachKernelBoot(
   out: Record<string, PreparedVolume>,
 ): void {
   const kb = vmi.spec.domain.firmware?.kernelBoot as
-    | { kernelArgs?: string; container?: { image?: string } }
-    | undefined;
+    { kernelArgs?: string; container?: { image?: string } } | undefined;
   const ref = kb?.container?.image;
   if (ref === undefined || ref === '') return;
   let image;
@@ -124,7 +123,10 @@ function attachKernelBoot(
     throw new VolumeError('ErrImagePull', err instanceof Error ? err.message : String(err));
   }
   if (image.kernel === undefined)
-    throw new VolumeError('ErrImagePull', `image ${JSON.stringify(ref)} has no kernel for firmware.kernelBoot`);
+    throw new VolumeError(
+      'ErrImagePull',
+      `image ${JSON.stringify(ref)} has no kernel for firmware.kernelBoot`,
+    );
   const disks = [...(vmi.spec.domain.devices.disks ?? [])].sort(
     (a, b) => (a.bootOrder ?? Infinity) - (b.bootOrder ?? Infinity),
   );

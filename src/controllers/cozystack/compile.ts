@@ -28,9 +28,9 @@ import {
 import type { VirtualMachine } from '../../api/kubevirt/vm.js';
 import type { KubeObject, OwnerReference } from '../../api/meta.js';
 import { parseQuantity } from '../../api/quantity.js';
+import { WHOLE_IP_ANNOTATION } from '../service/allocate.js';
 
-/** Service annotations Cozystack's cozy-proxy reads. */
-export const WHOLE_IP_ANNOTATION = 'networking.cozystack.io/wholeIP';
+/** Service annotations Cozystack's cozy-proxy reads (wholeIP is served by src/network/proxy/wholeip.ts). */
 export const ALLOW_ICMP_ANNOTATION = 'networking.cozystack.io/allowICMP';
 /** The port of a Service that only exists to name the VM (headless) or to carry a whole address. */
 export const PLACEHOLDER_PORT = 65535;

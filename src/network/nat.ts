@@ -1,0 +1,111 @@
+/**
+ * The kernel side of whole-address load balancers (Cozystack's `networking.cozystack.io/wholeIP`):
+ * an nftables NAT rule sends every TCP port of the address to the one port the proxy listens on,
+ * and conntrack tells the proxy which port the client asked for. One table per data dir
+ * (`hikube_<hash>`), replaced whole on each change, so two platforms on one host never share rules.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+
+export interface WholeIpRedirect {
+  /** The load balancer address; every TCP connection to it… */
+  address: string;
+  /** …goes to this port of the same address, where the proxy listens. */
+  port: number;
+}
+
+/** The port at the side-effect boundary: rules in, original destinations out. */
+export interface NatTool {
+  /** Makes the redirects exactly these (an empty list removes the table). */
+  apply(redirects: WholeIpRedirect[]): Promise<void>;
+  /** The port a redirected connection (client address and port → address:port) was made to. */
+  originalPort(
+    client: string,
+    clientPort: number,
+    address: string,
+    port: number,
+  ): Promise<number | undefined>;
+  /** Why whole-address balancing cannot work here, if it cannot. */
+  unavailable(): Promise<string | undefined>;
+}
+
+export const natTableName = (dataDir: string): string =>
+  `hikube_${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
+
+/** The nft script replacing the table with these redirects (output hook: clients on this host). */
+export function renderRuleset(table: string, redirects: WholeIpRedirect[]): string {
+  const lines = [`table ip ${table}`, `delete table ip ${table}`];
+  if (redirects.length === 0) return `${lines.join('\n')}\n`;
+  lines.push(
+    `table ip ${table} {`,
+    '  chain output {',
+    '    type nat hook output priority -100; policy accept;',
+    ...redirects.map(
+      (r) => `    ip daddr ${r.address} tcp dport != ${r.port} dnat to ${r.address}:${r.port}`,
+    ),
+    '  }',
+    '  chain prerouting {',
+    '    type nat hook prerouting priority -100; policy accept;',
+    ...redirects.map(
+      (r) => `    ip daddr ${r.address} tcp dport != ${r.port} dnat to ${r.address}:${r.port}`,
+    ),
+    '  }',
+    '}',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The original destination port of a NATed connection, from a /proc/net/nf_conntrack listing: the
+ * entry whose original tuple starts at the client and whose reply comes from address:port.
+ */
+export function findOriginalPort(
+  table: string,
+  client: string,
+  clientPort: number,
+  address: string,
+  port: number,
+): number | undefined {
+  for (const line of table.split('\n')) {
+    if (!/\btcp\b/.test(line)) continue;
+    const tuples = [...line.matchAll(/src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)/g)];
+    const [orig, reply] = tuples;
+    if (orig === undefined || reply === undefined) continue;
+    if (orig[1] !== client || Number(orig[3]) !== clientPort) continue;
+    if (reply[1] !== address || Number(reply[3]) !== port) continue;
+    return Number(orig[4]);
+  }
+  return undefined;
+}
+
+const CONNTRACK = '/proc/net/nf_conntrack';
+
+export function linuxNat(table: string): NatTool {
+  return {
+    apply: (redirects) =>
+      new Promise((resolve, reject) => {
+        const child = spawn('nft', ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.once('error', reject);
+        child.once('close', (code) =>
+          code === 0 ? resolve() : reject(new Error(`nft failed (${code ?? 'signal'}): ${stderr.trim()}`)),
+        );
+        child.stdin.end(renderRuleset(table, redirects));
+      }),
+    async originalPort(client, clientPort, address, port) {
+      return findOriginalPort(await readFile(CONNTRACK, 'utf8'), client, clientPort, address, port);
+    },
+    unavailable: () =>
+      new Promise((resolve) => {
+        execFile('nft', ['list', 'tables'], { timeout: 10_000 }, (err) => {
+          if (err !== null) return resolve(`nft is not usable here: ${err.message}`);
+          readFile(CONNTRACK, 'utf8').then(
+            () => resolve(undefined),
+            (e: Error) => resolve(`${CONNTRACK} is not readable: ${e.message}`),
+          );
+        });
+      }),
+  };
+}
