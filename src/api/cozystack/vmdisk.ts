@@ -176,9 +176,8 @@ export const vmDiskKind: KindDefinition = {
     { name: 'StorageClass', type: 'string', jsonPath: '.status.storageClass' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
-  validate: (o, old) => validateVMDisk(o as unknown as VMDisk, old as unknown as VMDisk | undefined),
-  admit: (o, old, lookup) =>
-    admitVMDisk(o as unknown as VMDisk, old as unknown as VMDisk | undefined, lookup),
+  validate: (o, old) => validateVMDisk(o, old),
+  admit: (o, old, lookup) => admitVMDisk(o, old, lookup),
   defaults: (o) => {
     const spec = ((o as unknown as VMDisk).spec ??= {});
     spec.storage ??= DEFAULT_DISK_SIZE;

@@ -235,7 +235,7 @@ export const vmInstanceKind: KindDefinition = {
     { name: 'InstanceType', type: 'string', jsonPath: '.spec.instanceType', priority: 1 },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
-  validate: (o) => validateVMInstance(o as unknown as VMInstance),
+  validate: (o) => validateVMInstance(o),
   admit: (o, old, lookup) =>
-    old?.metadata.deletionTimestamp !== undefined ? [] : admitVMInstance(o as unknown as VMInstance, lookup),
+    old?.metadata.deletionTimestamp !== undefined ? [] : admitVMInstance(o, lookup),
 };

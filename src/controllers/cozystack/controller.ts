@@ -29,7 +29,7 @@ import { requestedBytes, type Claim } from '../../storage/claims.js';
 import type { ApiClient } from '../client.js';
 import type { EventRecorder } from '../events.js';
 import { WorkQueue } from '../queue.js';
-import { compileDisk, compileInstance, type Secret } from './compile.js';
+import { compileDisk, compileInstance } from './compile.js';
 
 export interface CozystackControllerOptions {
   api: ApiClient;

@@ -40,7 +40,27 @@ const instance = (name: string, spec: VMInstance['spec'] = {}): VMInstance => ({
   metadata: { name, namespace: NS, uid: `uid-${name}` },
   spec,
 });
-type Spec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** The compiled VM spec, typed loosely enough for assertions. */
+interface VmView {
+  runStrategy: string;
+  instancetype?: unknown;
+  preference?: unknown;
+  template: {
+    metadata: { labels: Record<string, string> };
+    spec: {
+      domain: {
+        cpu?: unknown;
+        resources?: unknown;
+        firmware: { uuid: string };
+        devices: { disks: unknown[]; gpus?: unknown };
+      };
+      volumes: unknown[];
+      accessCredentials?: unknown;
+      networks: { name: string; multus?: { networkName: string } }[];
+    };
+  };
+}
+const view = (vm: VirtualMachine): VmView => vm.spec as unknown as VmView;
 const decode = (b64: string | undefined): string => Buffer.from(b64 ?? '', 'base64').toString('utf8');
 
 describe('compiling a VMDisk', () => {
@@ -95,13 +115,13 @@ describe('compiling a VMInstance', () => {
     const { vm, secrets, service } = compileInstance(instance('web', { disks: [{ name: 'system' }] }), {
       disks,
     });
-    const spec = vm.spec as Spec;
+    const spec = view(vm);
     assert.equal(vm.metadata.name, 'vm-instance-web');
-    assert.equal(spec['runStrategy'], 'Always');
-    assert.deepEqual(spec['instancetype'], { kind: 'VirtualMachineClusterInstancetype', name: 'u1.medium' });
-    assert.deepEqual(spec['preference'], { kind: 'VirtualMachineClusterPreference', name: 'ubuntu' });
-    assert.equal(spec['template'].spec.domain.cpu, undefined, 'the instance type sizes the VM');
-    assert.deepEqual(spec['template'].spec.volumes, [
+    assert.equal(spec.runStrategy, 'Always');
+    assert.deepEqual(spec.instancetype, { kind: 'VirtualMachineClusterInstancetype', name: 'u1.medium' });
+    assert.deepEqual(spec.preference, { kind: 'VirtualMachineClusterPreference', name: 'ubuntu' });
+    assert.equal(spec.template.spec.domain.cpu, undefined, 'the instance type sizes the VM');
+    assert.deepEqual(spec.template.spec.volumes, [
       { name: 'disk-system', dataVolume: { name: 'vm-disk-system' } },
     ]);
     assert.deepEqual(secrets, []);
@@ -111,11 +131,7 @@ describe('compiling a VMInstance', () => {
       'app.kubernetes.io/name': 'vm-instance',
       'app.kubernetes.io/instance': 'vm-instance-web',
     });
-    assert.deepEqual(
-      spec['template'].metadata.labels,
-      service.spec?.selector,
-      'the VMI carries the selector',
-    );
+    assert.deepEqual(spec.template.metadata.labels, service.spec?.selector, 'the VMI carries the selector');
     assert.equal(vm.metadata.ownerReferences?.[0]?.kind, 'VMInstance');
     assert.equal(service.metadata.ownerReferences?.[0]?.uid, 'uid-web');
   });
@@ -134,7 +150,7 @@ describe('compiling a VMInstance', () => {
       }),
       { disks },
     );
-    const t = (vm.spec as Spec)['template'].spec;
+    const t = view(vm).template.spec;
     assert.deepEqual(t.domain.devices.disks, [
       { name: 'disk-system', disk: {}, bootOrder: 1 },
       { name: 'disk-iso', cdrom: { bus: 'sata' }, bootOrder: 2 },
@@ -187,12 +203,12 @@ describe('compiling a VMInstance', () => {
       }),
       { disks },
     );
-    const spec = vm.spec as Spec;
-    assert.equal(spec['runStrategy'], 'Halted');
-    assert.equal(spec['instancetype'], undefined);
-    assert.deepEqual(spec['template'].spec.domain.cpu, { cores: 2, sockets: 1 });
-    assert.deepEqual(spec['template'].spec.domain.resources, { requests: { memory: '3Gi' } });
-    assert.equal(spec['template'].spec.networks[1].multus.networkName, `${NS}/old`, 'subnets is the alias');
+    const spec = view(vm);
+    assert.equal(spec.runStrategy, 'Halted');
+    assert.equal(spec.instancetype, undefined);
+    assert.deepEqual(spec.template.spec.domain.cpu, { cores: 2, sockets: 1 });
+    assert.deepEqual(spec.template.spec.domain.resources, { requests: { memory: '3Gi' } });
+    assert.equal(spec.template.spec.networks[1]?.multus?.networkName, `${NS}/old`, 'subnets is the alias');
     const init = decode(secrets.find((s) => s.metadata.name?.endsWith('cloud-init'))?.data?.['userdata']);
     assert.equal(init, `#cloud-config\nssh_authorized_keys:\n  - ${JSON.stringify(KEY)}\n`);
     assert.equal(service.metadata.annotations?.['networking.cozystack.io/wholeIP'], 'true');
@@ -208,7 +224,7 @@ describe('compiling a VMInstance', () => {
     assert.equal(stableUuid(NS, 'web', '', 'kept-uuid'), 'kept-uuid');
     assert.notEqual(stableUuid(NS, 'web', 'upd1', 'kept-uuid'), 'kept-uuid');
     const { vm } = compileInstance(instance('web', { cloudInitSeed: 'upd1' }), { disks });
-    assert.equal((vm.spec as Spec)['template'].spec.domain.firmware.uuid, stableUuid(NS, 'web', 'upd1'));
+    assert.equal(view(vm).template.spec.domain.firmware.uuid, stableUuid(NS, 'web', 'upd1'));
   });
 });
 
@@ -367,8 +383,9 @@ describe('what the API refuses', () => {
   test('the catalog serves the s1 and u1 series and the Hikube preferences', () => {
     const types = seedObjects().filter((o) => o.kind === 'VirtualMachineClusterInstancetype');
     const size = (name: string): [number, string] | undefined => {
-      const t = types.find((o) => o.metadata.name === name) as { spec: Spec } | undefined;
-      return t === undefined ? undefined : [t.spec['cpu'].guest, t.spec['memory'].guest];
+      const t = types.find((o) => o.metadata.name === name) as
+        { spec: { cpu: { guest: number }; memory: { guest: string } } } | undefined;
+      return t === undefined ? undefined : [t.spec.cpu.guest, t.spec.memory.guest];
     };
     assert.deepEqual(size('s1.small'), [1, '2Gi']);
     assert.deepEqual(size('s1.8xlarge'), [64, '128Gi']);
