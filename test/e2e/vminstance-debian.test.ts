@@ -44,7 +44,10 @@ const instance = async (name: string): Promise<InstanceView> =>
   JSON.parse(await kubectl(['get', 'vminstance', name, '-o', 'json'])) as InstanceView;
 
 describe("Hikube's quick start on debian-12", () => {
-  test('SSH with the key of sshKeys through the external address', { timeout: 480_000 }, async () => {
+  test('SSH with the key of sshKeys through the external address', { timeout: 480_000 }, async (t) => {
+    const started = Date.now();
+    const mark = (what: string): void =>
+      t.diagnostic(`${what} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const key = join(p.dataDir, 'id_ed25519');
     await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
     const pub = (await readFile(`${key}.pub`, 'utf8')).trim();
@@ -82,6 +85,14 @@ spec:
     - echo cloud-init-ran > /run/hikube-test
 `,
     );
+    await eventually(
+      async () =>
+        (await kubectl(['get', 'vmdisk', 'debian', '-o', 'jsonpath={.status.phase}'])) === 'Succeeded',
+      'the import of the debian disk',
+      240_000,
+      500,
+    );
+    mark('disk imported');
     const endpoint = await eventually(
       async () => (await instance('deb')).status?.externalEndpoints?.[0],
       'the external endpoint of deb',
@@ -102,6 +113,7 @@ spec:
       360_000,
       3000,
     );
+    mark('ssh answered');
     const lines = out.trim().split('\n');
     assert.equal(lines[0], 'cloud-init-ran');
     assert.ok(lines.includes(pub), 'the key of sshKeys is authorized');

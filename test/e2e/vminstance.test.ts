@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openConsole, waitStatus, type Console } from '../support/guest.js';
 import { httpName } from '../support/network.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { repoRoot, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 import {
   GOLDEN,
@@ -354,5 +354,26 @@ spec:
     assert.equal((await p.kubectl(['get', 'vminstance', 'bad'])).code, 1);
     assert.equal((await p.kubectl(['get', 'vm', 'vm-instance-bad'])).code, 1);
     await kubectl(['delete', 'vmdisk', 'grow']);
+  });
+
+  test('the example manifest pair is accepted once the catalog has debian-12', async () => {
+    // The golden image catalog (DataSources in kubevirt-os-images) may already have it.
+    if ((await p.kubectl(['get', 'namespace', 'kubevirt-os-images'])).code !== 0)
+      await kubectl(['create', 'namespace', 'kubevirt-os-images']);
+    if ((await p.kubectl(['get', 'datasource', '-n', 'kubevirt-os-images', 'debian-12'])).code !== 0)
+      await kubectl(
+        ['create', '-f', '-'],
+        'apiVersion: cdi.kubevirt.io/v1beta1\nkind: DataSource\nmetadata: {name: debian-12, namespace: kubevirt-os-images}\nspec: {source: {pvc: {name: debian-12, namespace: kubevirt-os-images}}}\n',
+      );
+    const examples = join(repoRoot, 'examples', 'hikube');
+    const refused = await p.kubectl(['apply', '--dry-run=server', '-f', join(examples, 'vminstance.yaml')]);
+    assert.notEqual(refused.code, 0, 'the disk does not exist yet');
+    assert.match(refused.stderr, /spec\.disks\[0\]\.name: Not found: "vm-system-disk"/);
+    assert.match(await kubectl(['apply', '-f', join(examples, 'vmdisk.yaml')]), /vmdisk.* created/);
+    assert.match(
+      await kubectl(['apply', '--dry-run=server', '-f', join(examples, 'vminstance.yaml')]),
+      /vminstance.*my-first-vm created \(server dry run\)/,
+    );
+    await kubectl(['delete', 'vmdisk', 'vm-system-disk']);
   });
 });
