@@ -242,7 +242,7 @@ export class Registry {
     causes.push(...validateMetadata(object.metadata, def, old !== undefined));
     if (def.validate !== undefined && options.subresource !== 'status')
       causes.push(...semanticErrors(def, object, old, structural.errors.length > 0));
-    if (def.admit !== undefined && options.subresource !== 'status' && causes.length === 0)
+    if (def.admit !== undefined && options.subresource !== 'status' && structural.errors.length === 0)
       causes.push(
         ...def.admit(object, old, (d, ns, n) => this.store.get(resourceKey(d), scope(d, ns), n)?.object),
       );

@@ -5,6 +5,7 @@
  * DataVolume's phase and progress here. Field names and defaults are Cozystack's vm-disk chart's.
  */
 import { dataSourceKind } from '../cdi/datasource.js';
+import { storageClassKind } from '../storage/storageclass.js';
 import type { FieldError, KindDefinition, ObjectLookup } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { parseQuantity } from '../quantity.js';
@@ -143,18 +144,29 @@ export function validateVMDisk(disk: VMDisk, old: VMDisk | undefined): FieldErro
   return errors;
 }
 
-/** A golden image must be in the catalog when the disk is created. */
+/** A golden image must be in the catalog, and a named storage class must exist, when the disk is created. */
 export function admitVMDisk(disk: VMDisk, old: VMDisk | undefined, lookup: ObjectLookup): FieldError[] {
+  if (old !== undefined) return [];
+  const errors: FieldError[] = [];
   const image = disk.spec?.source?.image?.name;
-  if (old !== undefined || image === undefined || image === '') return [];
-  if (lookup(dataSourceKind, GOLDEN_IMAGES_NAMESPACE, image) !== undefined) return [];
-  return [
-    {
+  if (
+    image !== undefined &&
+    image !== '' &&
+    lookup(dataSourceKind, GOLDEN_IMAGES_NAMESPACE, image) === undefined
+  )
+    errors.push({
       path: 'spec.source.image.name',
       reason: 'FieldValueNotFound',
       message: `Not found: ${JSON.stringify(image)}: no such image in the catalog (DataSources of namespace ${GOLDEN_IMAGES_NAMESPACE})`,
-    },
-  ];
+    });
+  const sc = disk.spec?.storageClass;
+  if (sc !== undefined && sc !== '' && lookup(storageClassKind, '', sc) === undefined)
+    errors.push({
+      path: 'spec.storageClass',
+      reason: 'FieldValueNotFound',
+      message: `Not found: ${JSON.stringify(sc)}: no such StorageClass (kubectl get storageclass)`,
+    });
+  return errors;
 }
 
 export const vmDiskKind: KindDefinition = {

@@ -310,7 +310,7 @@ describe('what the API refuses', () => {
     );
   });
 
-  test('a VMDisk of an image the catalog lacks, a bad URL, a bad size', () => {
+  test('a VMDisk of an image the catalog lacks, of an unknown class, a bad URL, a bad size', () => {
     assert.deepEqual(
       refused(() => create(vmDiskKind, disk('x', { source: { image: { name: 'windows-95' } } }))).map((c) => [
         c.path,
@@ -323,6 +323,13 @@ describe('what the API refuses', () => {
         create(vmDiskKind, disk('y', { source: { http: { url: 'ftp://host/d.img' } }, storage: '0' })),
       ).map((c) => c.path),
       ['spec.source.http.url', 'spec.storage'],
+    );
+    assert.deepEqual(
+      refused(() => create(vmDiskKind, disk('w', { storageClass: 'replicated' }))).map((c) => [
+        c.path,
+        c.reason,
+      ]),
+      [['spec.storageClass', 'FieldValueNotFound']],
     );
     assert.ok(create(vmDiskKind, disk('z', { source: { image: { name: 'debian-12' } } })));
   });
@@ -356,6 +363,16 @@ describe('what the API refuses', () => {
       refused(() => create(vmInstanceKind, instance('vm', { resources: { cpu: 2 } }))).map((c) => c.path),
       ['spec.resources.sockets', 'spec.resources.memory'],
       'resources alone mean no instance type',
+    );
+    assert.deepEqual(
+      refused(() =>
+        create(
+          vmInstanceKind,
+          instance('vm', { resources: { cpu: 1, memory: '1Gi' }, disks: [{ name: 'nope' }] }),
+        ),
+      ).map((c) => c.path),
+      ['spec.resources.sockets', 'spec.disks[0].name'],
+      'every cause in one answer',
     );
     assert.deepEqual(
       refused(() =>
