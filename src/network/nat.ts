@@ -11,16 +11,21 @@ import { readFile } from 'node:fs/promises';
 export interface WholeIpRedirect {
   /** The load balancer address; every TCP connection to it… */
   address: string;
-  /** …goes to this port of the same address, where the proxy listens. */
+  /** …goes to this port of the same address, where the proxy listens… */
   port: number;
+  /** …and every UDP datagram to this one. */
+  udpPort: number;
 }
+
+export type NatProtocol = 'tcp' | 'udp';
 
 /** The port at the side-effect boundary: rules in, original destinations out. */
 export interface NatTool {
   /** Makes the redirects exactly these (an empty list removes the table). */
   apply(redirects: WholeIpRedirect[]): Promise<void>;
-  /** The port a redirected connection (client address and port → address:port) was made to. */
+  /** The port a redirected connection or datagram (client address and port → address:port) was sent to. */
   originalPort(
+    protocol: NatProtocol,
     client: string,
     clientPort: number,
     address: string,
@@ -37,19 +42,19 @@ export const natTableName = (dataDir: string): string =>
 export function renderRuleset(table: string, redirects: WholeIpRedirect[]): string {
   const lines = [`table ip ${table}`, `delete table ip ${table}`];
   if (redirects.length === 0) return `${lines.join('\n')}\n`;
+  const rules = redirects.flatMap((r) => [
+    `    ip daddr ${r.address} tcp dport != ${r.port} dnat to ${r.address}:${r.port}`,
+    `    ip daddr ${r.address} udp dport != ${r.udpPort} dnat to ${r.address}:${r.udpPort}`,
+  ]);
   lines.push(
     `table ip ${table} {`,
     '  chain output {',
     '    type nat hook output priority -100; policy accept;',
-    ...redirects.map(
-      (r) => `    ip daddr ${r.address} tcp dport != ${r.port} dnat to ${r.address}:${r.port}`,
-    ),
+    ...rules,
     '  }',
     '  chain prerouting {',
     '    type nat hook prerouting priority -100; policy accept;',
-    ...redirects.map(
-      (r) => `    ip daddr ${r.address} tcp dport != ${r.port} dnat to ${r.address}:${r.port}`,
-    ),
+    ...rules,
     '  }',
     '}',
   );
@@ -62,13 +67,14 @@ export function renderRuleset(table: string, redirects: WholeIpRedirect[]): stri
  */
 export function findOriginalPort(
   table: string,
+  protocol: NatProtocol,
   client: string,
   clientPort: number,
   address: string,
   port: number,
 ): number | undefined {
   for (const line of table.split('\n')) {
-    if (!/\btcp\b/.test(line)) continue;
+    if (!line.includes(` ${protocol} `)) continue;
     const tuples = [...line.matchAll(/src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)/g)];
     const [orig, reply] = tuples;
     if (orig === undefined || reply === undefined) continue;
@@ -94,8 +100,9 @@ export function linuxNat(table: string): NatTool {
         );
         child.stdin.end(renderRuleset(table, redirects));
       }),
-    async originalPort(client, clientPort, address, port) {
-      return findOriginalPort(await readFile(CONNTRACK, 'utf8'), client, clientPort, address, port);
+    async originalPort(protocol, client, clientPort, address, port) {
+      const listing = await readFile(CONNTRACK, 'utf8');
+      return findOriginalPort(listing, protocol, client, clientPort, address, port);
     },
     unavailable: () =>
       new Promise((resolve) => {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openConsole, waitStatus, type Console } from '../support/guest.js';
-import { httpName } from '../support/network.js';
+import { httpName, udpAsk, udpEchoBase64 } from '../support/network.js';
 import { repoRoot, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 import {
@@ -110,11 +110,14 @@ spec:
   storage: 64Mi
 `;
 
-const USER_DATA = [
+/** HTTP on 8080 (the hostname) and 8081 ("other-port"), a UDP echo on 9001. */
+const userData = (): string[] => [
   '#!/bin/sh',
   'mkdir -p /tmp/a /tmp/b && hostname > /tmp/a/index.html && echo other-port > /tmp/b/index.html',
   'httpd -p 8080 -h /tmp/a',
   'httpd -p 8081 -h /tmp/b',
+  `echo ${udpEchoBase64()} | base64 -d > /tmp/udpecho && chmod +x /tmp/udpecho`,
+  '/tmp/udpecho 9001 &',
   'echo user-data-ran',
 ];
 
@@ -131,7 +134,7 @@ const tinyInstance = (name: string, extra: string[] = []): string =>
     '  disks:',
     '  - name: data',
     '  cloudInit: |',
-    ...USER_DATA.map((l) => `    ${l}`),
+    ...userData().map((l) => `    ${l}`),
     ...extra.map((l) => `  ${l}`),
     '',
   ].join('\n');
@@ -186,7 +189,11 @@ describe('VMInstance and VMDisk on tiny guests', () => {
       );
       const hl = await p.hikube(['get', 'vminstance', 't1', '-o', 'wide']);
       assert.equal(hl.code, 0, hl.stderr);
-      assert.match(hl.stdout, /t1\s+Running/);
+      assert.match(hl.stdout, /ENDPOINT\s+INSTANCETYPE/);
+      assert.match(
+        hl.stdout,
+        new RegExp(`t1\\s+Running\\s+10\\.0\\.2\\.15\\s+\\S+\\s+${address.replace(/\./g, '\\.')}:8080\\s`),
+      );
 
       // PortList: 8080 goes to the guest, 8081 (served by the guest too) is not forwarded.
       assert.equal(
@@ -199,6 +206,7 @@ describe('VMInstance and VMDisk on tiny guests', () => {
         'vm-instance-t1',
       );
       assert.equal(await dial(address, 8081), 'ECONNREFUSED', 'a port not in externalPorts is refused');
+      await assert.rejects(udpAsk(address, 9001, 'ping', 1500), /no UDP answer/, 'nor is UDP forwarded');
 
       // WholeIP: the same address forwards any port.
       await kubectl([
@@ -237,6 +245,15 @@ describe('VMInstance and VMDisk on tiny guests', () => {
         'other-port',
       );
       assert.equal(await httpName(whole, 8080), 'vm-instance-t1');
+      assert.equal(
+        await eventually(
+          () => udpAsk(whole, 9001, 'ping').catch(() => undefined),
+          'UDP 9001 through WholeIP',
+          20_000,
+          200,
+        ),
+        'vm-instance-t1 ping',
+      );
 
       // A new seed: a new SMBIOS UUID, once the VM restarts (RestartRequired says so).
       const before = await sh(c, 'cat /sys/class/dmi/id/product_uuid');

@@ -232,6 +232,13 @@ export const vmInstanceKind: KindDefinition = {
       jsonPath: '.status.externalAddress',
       description: 'Load balancer address',
     },
+    {
+      name: 'Endpoint',
+      type: 'string',
+      jsonPath: '.status.externalEndpoints[0]',
+      description: 'address:port of the first external port',
+      priority: 1,
+    },
     { name: 'InstanceType', type: 'string', jsonPath: '.spec.instanceType', priority: 1 },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],

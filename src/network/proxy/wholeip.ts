@@ -4,11 +4,15 @@
  * address; the NAT tool sends every other port there and answers, per connection, which port the
  * client dialled; the connection then goes to that port of a ready guest through its host forward
  * (added on first use). A port the guest does not serve is reset by the guest, as it would be on
- * a real address. TCP only: UDP datagrams to the address are not forwarded.
+ * a real address. UDP likewise: each client (address and port) is a session with its own upstream
+ * socket to the port it sent to, its answers going back from the listening socket (conntrack
+ * turns their source back into the address and port the client used).
  */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { GuestForwards } from '../forwards.js';
 import type { NatTool, WholeIpRedirect } from '../nat.js';
+import { UDP_IDLE_MS } from './udp.js';
 
 export interface WholeIpSpec {
   address: string;
@@ -21,7 +25,17 @@ interface Entry {
   server: Server;
   port: number;
   sockets: Set<Socket>;
+  udp: UdpSocket;
+  udpPort: number;
+  sessions: Map<string, UdpSession>;
   next: number;
+}
+
+interface UdpSession {
+  /** Datagrams that arrived before the upstream was ready. */
+  pending: Buffer[];
+  upstream?: UdpSocket;
+  timer: NodeJS.Timeout;
 }
 
 export class WholeIpProxy {
@@ -57,7 +71,9 @@ export class WholeIpProxy {
     if (entry === undefined) return;
     this.entries.delete(key);
     for (const s of entry.sockets) s.destroy();
+    for (const key of [...entry.sessions.keys()]) endSession(entry, key);
     await new Promise<void>((done) => entry.server.close(() => done()));
+    await new Promise<void>((done) => entry.udp.close(() => done()));
     await this.sync().catch((err: Error) => this.log(`whole-IP rules: ${err.message}`));
   }
 
@@ -69,13 +85,24 @@ export class WholeIpProxy {
     const redirects: WholeIpRedirect[] = [...this.entries.values()].map((e) => ({
       address: e.spec.address,
       port: e.port,
+      udpPort: e.udpPort,
     }));
     return this.nat.apply(redirects);
   }
 
-  private listen(spec: WholeIpSpec): Promise<Entry> {
+  private async listen(spec: WholeIpSpec): Promise<Entry> {
     const sockets = new Set<Socket>();
-    const entry: Entry = { spec, server: undefined as unknown as Server, port: 0, sockets, next: 0 };
+    const udp = createSocket({ type: 'udp4' });
+    const entry: Entry = {
+      spec,
+      server: undefined as unknown as Server,
+      port: 0,
+      sockets,
+      udp,
+      udpPort: 0,
+      sessions: new Map(),
+      next: 0,
+    };
     const server = createServer({ pauseOnConnect: true, allowHalfOpen: true, noDelay: true }, (client) => {
       sockets.add(client);
       client.once('close', () => sockets.delete(client));
@@ -83,15 +110,84 @@ export class WholeIpProxy {
       void this.forward(entry, client);
     });
     entry.server = server;
-    return new Promise((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: spec.address, port: 0, exclusive: true }, () => {
         server.off('error', reject);
         const addr = server.address();
         entry.port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-        resolve(entry);
+        resolve();
       });
     });
+    udp.on('message', (msg, rinfo) => this.datagram(entry, msg, rinfo));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind({ address: spec.address, port: 0, exclusive: true }, () => {
+          udp.off('error', reject);
+          udp.on('error', () => undefined);
+          entry.udpPort = udp.address().port;
+          resolve();
+        });
+      });
+    } catch (err) {
+      server.close();
+      throw err;
+    }
+    return entry;
+  }
+
+  private datagram(entry: Entry, msg: Buffer, client: { address: string; port: number }): void {
+    const key = `${client.address}:${client.port}`;
+    const existing = entry.sessions.get(key);
+    if (existing !== undefined) {
+      existing.timer.refresh();
+      if (existing.upstream === undefined) existing.pending.push(msg);
+      else existing.upstream.send(msg);
+      return;
+    }
+    const session: UdpSession = {
+      pending: [msg],
+      timer: setTimeout(() => endSession(entry, key), UDP_IDLE_MS),
+    };
+    session.timer.unref();
+    entry.sessions.set(key, session);
+    void this.openSession(entry, key, session, client);
+  }
+
+  private async openSession(
+    entry: Entry,
+    key: string,
+    session: UdpSession,
+    client: { address: string; port: number },
+  ): Promise<void> {
+    const { spec } = entry;
+    try {
+      const wanted = await this.nat.originalPort(
+        'udp',
+        client.address,
+        client.port,
+        spec.address,
+        entry.udpPort,
+      );
+      const uid = spec.backends[entry.next++ % Math.max(1, spec.backends.length)];
+      if (uid === undefined) throw new Error('no ready guest');
+      const target = await this.forwards.forward(uid, 'udp', wanted ?? entry.udpPort);
+      if (entry.sessions.get(key) !== session) return;
+      const upstream = createSocket({ type: 'udp4' });
+      session.upstream = upstream;
+      upstream.on('message', (answer) => {
+        session.timer.refresh();
+        entry.udp.send(answer, client.port, client.address);
+      });
+      upstream.on('error', () => endSession(entry, key));
+      upstream.connect(target.port, target.host, () => {
+        for (const m of session.pending.splice(0)) upstream.send(m);
+      });
+    } catch (err) {
+      this.log(`whole-IP ${spec.address}/udp: ${err instanceof Error ? err.message : String(err)}`);
+      endSession(entry, key);
+    }
   }
 
   private async forward(entry: Entry, client: Socket): Promise<void> {
@@ -102,6 +198,7 @@ export class WholeIpProxy {
     let wanted: number | undefined;
     try {
       wanted = await this.nat.originalPort(
+        'tcp',
         client.remoteAddress ?? '',
         client.remotePort ?? 0,
         spec.address,
@@ -135,4 +232,12 @@ export class WholeIpProxy {
       if (!client.writableEnded) client.destroy();
     });
   }
+}
+
+function endSession(entry: Entry, key: string): void {
+  const s = entry.sessions.get(key);
+  if (s === undefined) return;
+  entry.sessions.delete(key);
+  clearTimeout(s.timer);
+  s.upstream?.close();
 }

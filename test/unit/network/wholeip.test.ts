@@ -55,10 +55,11 @@ describe('the NAT of whole-IP addresses', () => {
     const table = natTableName('/var/lib/hikube');
     assert.match(table, /^hikube_[0-9a-f]{8}$/);
     assert.notEqual(natTableName('/other'), table);
-    const script = renderRuleset(table, [{ address: '127.77.0.1', port: 40001 }]);
+    const script = renderRuleset(table, [{ address: '127.77.0.1', port: 40001, udpPort: 40002 }]);
     assert.match(script, new RegExp(`^table ip ${table}\\ndelete table ip ${table}\\n`));
     assert.match(script, /type nat hook output priority -100/);
     assert.match(script, /ip daddr 127\.77\.0\.1 tcp dport != 40001 dnat to 127\.77\.0\.1:40001/);
+    assert.match(script, /ip daddr 127\.77\.0\.1 udp dport != 40002 dnat to 127\.77\.0\.1:40002/);
     assert.equal(renderRuleset(table, []), `table ip ${table}\ndelete table ip ${table}\n`, 'empty: removed');
   });
 
@@ -66,10 +67,17 @@ describe('the NAT of whole-IP addresses', () => {
     const listing = [
       'ipv4     2 udp      17 29 src=127.0.0.1 dst=127.0.0.53 sport=5353 dport=53 src=127.0.0.53 dst=127.0.0.1 sport=53 dport=5353 mark=0 zone=0 use=2',
       'ipv4     2 tcp      6 431999 ESTABLISHED src=127.0.0.1 dst=127.77.0.1 sport=51000 dport=8081 src=127.77.0.1 dst=127.0.0.1 sport=40001 dport=51000 [ASSURED] mark=0 zone=0 use=2',
+      'ipv4     2 udp      17 29 src=127.0.0.1 dst=127.77.0.1 sport=40100 dport=9001 [UNREPLIED] src=127.77.0.1 dst=127.0.0.1 sport=40002 dport=40100 mark=0 zone=0 use=2',
       'ipv4     2 tcp      6 431999 ESTABLISHED src=127.0.0.1 dst=127.77.0.1 sport=51002 dport=22 src=127.77.0.1 dst=127.0.0.1 sport=40001 dport=51002 [ASSURED] mark=0 zone=0 use=2',
     ].join('\n');
-    assert.equal(findOriginalPort(listing, '127.0.0.1', 51000, '127.77.0.1', 40001), 8081);
-    assert.equal(findOriginalPort(listing, '127.0.0.1', 51002, '127.77.0.1', 40001), 22);
-    assert.equal(findOriginalPort(listing, '127.0.0.1', 51003, '127.77.0.1', 40001), undefined);
+    assert.equal(findOriginalPort(listing, 'tcp', '127.0.0.1', 51000, '127.77.0.1', 40001), 8081);
+    assert.equal(findOriginalPort(listing, 'tcp', '127.0.0.1', 51002, '127.77.0.1', 40001), 22);
+    assert.equal(findOriginalPort(listing, 'tcp', '127.0.0.1', 51003, '127.77.0.1', 40001), undefined);
+    assert.equal(findOriginalPort(listing, 'udp', '127.0.0.1', 40100, '127.77.0.1', 40002), 9001);
+    assert.equal(
+      findOriginalPort(listing, 'udp', '127.0.0.1', 51000, '127.77.0.1', 40001),
+      undefined,
+      'not TCP',
+    );
   });
 });
