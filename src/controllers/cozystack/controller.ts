@@ -39,6 +39,8 @@ export interface CozystackControllerOptions {
 }
 
 const INSTANCE_PREFIX = 'vm-instance-';
+/** On the VM: the VMInstance runStrategy last written to it. */
+export const APPLIED_RUN_STRATEGY = 'vm-instance.hikube.io/applied-run-strategy';
 const DISK_PREFIX = 'vm-disk-';
 
 export class CozystackController {
@@ -242,6 +244,15 @@ export class CozystackController {
       ...(kernelImage !== undefined ? { kernelImage } : {}),
       ...(existingUuid !== undefined ? { existingUuid } : {}),
     });
+    // start/stop on the VM change its runStrategy (KubeVirt's subresources): that stands until the
+    // VMInstance's own runStrategy changes, which the annotation records.
+    const desiredRun = compiled.vm.spec.runStrategy ?? 'Always';
+    if (
+      existing?.metadata.annotations?.[APPLIED_RUN_STRATEGY] === desiredRun &&
+      existing.spec.runStrategy !== undefined
+    )
+      compiled.vm.spec.runStrategy = existing.spec.runStrategy;
+    compiled.vm.metadata.annotations = { [APPLIED_RUN_STRATEGY]: desiredRun };
 
     for (const suffix of ['ssh-keys', 'cloud-init']) {
       const secretName = `${full}-${suffix}`;
@@ -263,7 +274,9 @@ export class CozystackController {
       // The VM controller adds revisionName to the matchers: compare without it.
       (cur, next) =>
         isDeepStrictEqual(withoutRevisions(cur.spec), next.spec) &&
-        isDeepStrictEqual(cur.metadata.labels, next.metadata.labels),
+        isDeepStrictEqual(cur.metadata.labels, next.metadata.labels) &&
+        cur.metadata.annotations?.[APPLIED_RUN_STRATEGY] ===
+          next.metadata.annotations?.[APPLIED_RUN_STRATEGY],
       (cur, next) => {
         // The VM controller writes revisionName into the matchers: an unchanged name keeps its revision.
         const spec = structuredClone(next.spec);
@@ -273,6 +286,7 @@ export class CozystackController {
           spec.preference = { ...cur.spec.preference, ...spec.preference };
         cur.spec = spec;
         cur.metadata.labels = next.metadata.labels ?? {};
+        cur.metadata.annotations = { ...cur.metadata.annotations, ...next.metadata.annotations };
       },
     );
     const service = this.applyService(compiled.service, inst);

@@ -523,6 +523,21 @@ describe('the reconciler', () => {
     );
   });
 
+  test("a stop on the VM stands until the VMInstance's runStrategy changes", async () => {
+    create(vmInstanceKind, instance('web', { instanceType: 'u1.small' }));
+    await controller.idle();
+    // hikube stop / virtctl stop: the VM's runStrategy becomes Halted.
+    api.mutate<VirtualMachine>(virtualMachineKind, NS, 'vm-instance-web', (vm) => {
+      vm.spec.runStrategy = 'Halted';
+    });
+    await controller.idle();
+    assert.equal(get<VirtualMachine>(virtualMachineKind, 'vm-instance-web')?.spec.runStrategy, 'Halted');
+    const inst = get<VMInstance>(vmInstanceKind, 'web') as VMInstance;
+    update(vmInstanceKind, { ...inst, spec: { ...inst.spec, runStrategy: 'Manual' } });
+    await controller.idle();
+    assert.equal(get<VirtualMachine>(virtualMachineKind, 'vm-instance-web')?.spec.runStrategy, 'Manual');
+  });
+
   test('an unknown disk shows on the Ready condition once the disk is gone', async () => {
     create(vmDiskKind, disk('system'));
     create(vmInstanceKind, instance('web', { disks: [{ name: 'system' }] }));
