@@ -370,7 +370,16 @@ spec:
     assert.equal((await p.kubectl(['get', 'vmdisk', 'two'])).code, 1);
     assert.equal((await p.kubectl(['get', 'vminstance', 'bad'])).code, 1);
     assert.equal((await p.kubectl(['get', 'vm', 'vm-instance-bad'])).code, 1);
+    assert.ok(await kubectl(['get', 'datavolume', 'vm-disk-grow', '-o', 'name']));
     await kubectl(['delete', 'vmdisk', 'grow']);
+    await eventually(
+      async () =>
+        (await p.kubectl(['get', 'datavolume', 'vm-disk-grow'])).code !== 0 &&
+        (await p.kubectl(['get', 'pvc', 'vm-disk-grow'])).code !== 0,
+      'a deleted VMDisk to take its DataVolume and PVC',
+      30_000,
+      300,
+    );
   });
 
   test('the example manifest pair is accepted once the catalog has debian-12', async () => {
