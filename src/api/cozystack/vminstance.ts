@@ -156,12 +156,16 @@ export function validateVMInstance(vm: VMInstance): FieldError[] {
       });
     seen.add(d.name);
   });
+  const netField = (spec.networks ?? []).length > 0 ? 'networks' : 'subnets';
   networksOf(spec).forEach((n, i) => {
-    if ((n.name ?? '') === '')
+    const at = `spec.${netField}[${i}].name`;
+    const nn = n.name ?? '';
+    if (nn === '') errors.push({ path: at, reason: 'FieldValueRequired', message: 'Required value' });
+    // It names the VM's interface too, beside the pod network's "default".
+    else if (nn === 'default' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(nn))
       errors.push({
-        path: `spec.${(spec.networks ?? []).length > 0 ? 'networks' : 'subnets'}[${i}].name`,
-        reason: 'FieldValueRequired',
-        message: 'Required value',
+        path: at,
+        message: `Invalid value: ${JSON.stringify(nn)}: must be a DNS label other than "default"`,
       });
   });
   (spec.externalPorts ?? []).forEach((p, i) => {

@@ -26,6 +26,7 @@ import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.j
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
 import type { KubeObject } from '../../api/meta.js';
 import { requestedBytes, type Claim } from '../../storage/claims.js';
+import { ApiError } from '../../apiserver/errors.js';
 import type { ApiClient } from '../client.js';
 import type { EventRecorder } from '../events.js';
 import { WorkQueue } from '../queue.js';
@@ -254,6 +255,29 @@ export class CozystackController {
       compiled.vm.spec.runStrategy = existing.spec.runStrategy;
     compiled.vm.metadata.annotations = { [APPLIED_RUN_STRATEGY]: desiredRun };
 
+    let vm: VirtualMachine;
+    let service: Service | undefined;
+    try {
+      ({ vm, service } = this.write(compiled, inst));
+    } catch (err) {
+      // A compiled object the API refuses (e.g. resources below the profile's requirements).
+      if (!(err instanceof ApiError) || err.reason === 'Conflict') throw err;
+      this.o.events.record(inst, 'Warning', 'FailedCreate', err.message);
+      this.setFailure(inst, err.message);
+      throw err;
+    }
+
+    const vmi = this.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, full);
+    this.setInstanceStatus(inst, vm, vmi, service, missing);
+  }
+
+  /** Writes the compiled Secrets, VM and Service; returns the VM and Service as stored. */
+  private write(
+    compiled: ReturnType<typeof compileInstance>,
+    inst: VMInstance,
+  ): { vm: VirtualMachine; service: Service | undefined } {
+    const namespace = inst.metadata.namespace ?? '';
+    const full = compiled.vm.metadata.name ?? '';
     for (const suffix of ['ssh-keys', 'cloud-init']) {
       const secretName = `${full}-${suffix}`;
       const want = compiled.secrets.find((s) => s.metadata.name === secretName);
@@ -290,9 +314,24 @@ export class CozystackController {
       },
     );
     const service = this.applyService(compiled.service, inst);
+    return { vm, service };
+  }
 
-    const vmi = this.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, full);
-    this.setInstanceStatus(inst, vm, vmi, service, missing);
+  private setFailure(inst: VMInstance, message: string): void {
+    this.api.mutate<VMInstance>(
+      vmInstanceKind,
+      inst.metadata.namespace ?? '',
+      inst.metadata.name ?? '',
+      (i) => {
+        const before = i.status ?? {};
+        const ready: Condition = { type: 'Ready', status: 'False', reason: 'FailedCreate', message };
+        const conditions = mergeConditions(before.conditions, [ready], this.now());
+        if (isDeepStrictEqual(before.conditions, conditions)) return false;
+        i.status = { ...before, conditions };
+        return true;
+      },
+      true,
+    );
   }
 
   /** Creates the object, or updates it when `same` says it differs; returns what is stored. */

@@ -24,6 +24,7 @@ import { CozystackController } from '../../../src/controllers/cozystack/controll
 import { EventRecorder } from '../../../src/controllers/events.js';
 import type { Claim } from '../../../src/storage/claims.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
+import { eventually } from '../../support/wait.js';
 
 const NS = 'tenant';
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDw2kDYpdyHo5SgmCzLSIbYtUAyyWjgcIHAQT6jfLOuD alice@example';
@@ -391,6 +392,12 @@ describe('what the API refuses', () => {
     );
     assert.deepEqual(
       refused(() =>
+        create(vmInstanceKind, instance('vm', { networks: [{ name: 'default' }, { name: 'Lan_1' }] })),
+      ).map((c) => c.path),
+      ['spec.networks[0].name', 'spec.networks[1].name'],
+    );
+    assert.deepEqual(
+      refused(() =>
         create(vmInstanceKind, instance('vm', { externalMethod: 'Everything' as 'WholeIP' })),
       ).map((c) => [c.path, c.reason]),
       [['spec.externalMethod', 'FieldValueNotSupported']],
@@ -536,6 +543,35 @@ describe('the reconciler', () => {
     update(vmInstanceKind, { ...inst, spec: { ...inst.spec, runStrategy: 'Manual' } });
     await controller.idle();
     assert.equal(get<VirtualMachine>(virtualMachineKind, 'vm-instance-web')?.spec.runStrategy, 'Manual');
+  });
+
+  test('a VM the API refuses shows on the VMInstance (FailedCreate) and is retried', async () => {
+    controller.stop();
+    const logged: string[] = [];
+    controller = new CozystackController({
+      api,
+      events: new EventRecorder(api, 'cozystack-controller', 'node-1'),
+      log: (m) => logged.push(m),
+    });
+    controller.start();
+    // A VMDisk name may hold a dot; a KubeVirt disk name may not.
+    create(vmDiskKind, disk('sys.v1'));
+    create(vmInstanceKind, instance('web', { disks: [{ name: 'sys.v1' }] }));
+    // The failing key stays queued for its retry: poll instead of waiting for idle.
+    const ready = await eventually(
+      () =>
+        get<VMInstance>(vmInstanceKind, 'web')?.status?.conditions?.find(
+          (c) => c.type === 'Ready' && c.reason === 'FailedCreate',
+        ),
+      'the FailedCreate condition',
+    );
+    assert.equal(ready?.reason, 'FailedCreate');
+    assert.match(
+      ready?.message ?? '',
+      /VirtualMachine\.kubevirt\.io "vm-instance-web" is invalid: .*disk-sys\.v1/,
+    );
+    assert.ok(logged.length > 0, 'the failure is logged and retried');
+    assert.equal(get(virtualMachineKind, 'vm-instance-web'), undefined, 'nothing half-made');
   });
 
   test('an unknown disk shows on the Ready condition once the disk is gone', async () => {
