@@ -4,7 +4,7 @@
  * and conntrack tells the proxy which port the client asked for. One table per data dir
  * (`hikube_<hash>`), replaced whole on each change, so two platforms on one host never share rules.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
@@ -31,8 +31,6 @@ export interface NatTool {
     address: string,
     port: number,
   ): Promise<number | undefined>;
-  /** Why whole-address balancing cannot work here, if it cannot. */
-  unavailable(): Promise<string | undefined>;
 }
 
 export const natTableName = (dataDir: string): string =>
@@ -104,15 +102,5 @@ export function linuxNat(table: string): NatTool {
       const listing = await readFile(CONNTRACK, 'utf8');
       return findOriginalPort(listing, protocol, client, clientPort, address, port);
     },
-    unavailable: () =>
-      new Promise((resolve) => {
-        execFile('nft', ['list', 'tables'], { timeout: 10_000 }, (err) => {
-          if (err !== null) return resolve(`nft is not usable here: ${err.message}`);
-          readFile(CONNTRACK, 'utf8').then(
-            () => resolve(undefined),
-            (e: Error) => resolve(`${CONNTRACK} is not readable: ${e.message}`),
-          );
-        });
-      }),
   };
 }
