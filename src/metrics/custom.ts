@@ -6,7 +6,7 @@
  * reused. The samples come back under their own names, with the VM's labels added on exposure.
  */
 import { request } from 'node:http';
-import { hostForwardPort } from '../node/agent.js';
+import { ensureHostForward } from '../network/forwards.js';
 import { parseText, validLabelName, validMetricName, type ParsedSample } from './exposition.js';
 import type { Qmp } from './qemu.js';
 import type { Series } from './sample.js';
@@ -65,17 +65,8 @@ function familyName(s: ParsedSample): string {
 }
 
 /** The host port forwarding to `guestPort` on the VM's default network, added if missing. */
-export async function hostPortFor(qmp: Qmp, netdev: string, guestPort: number): Promise<number> {
-  const table = await qmp<string>('human-monitor-command', { 'command-line': 'info usernet' });
-  const existing = hostForwardPort(table, guestPort);
-  if (existing !== undefined) return existing;
-  await qmp('human-monitor-command', {
-    'command-line': `hostfwd_add ${netdev} tcp:127.0.0.1:0-:${guestPort}`,
-  });
-  const after = await qmp<string>('human-monitor-command', { 'command-line': 'info usernet' });
-  const port = hostForwardPort(after, guestPort);
-  if (port === undefined) throw new Error(`could not forward a host port to guest port ${guestPort}`);
-  return port;
+export function hostPortFor(qmp: Qmp, netdev: string, guestPort: number): Promise<number> {
+  return ensureHostForward(qmp, netdev, 'tcp', guestPort);
 }
 
 /** GETs the guest's metrics; rejects on timeout, a non-200 answer or a body over the limit. */

@@ -71,26 +71,45 @@ export class QmpForwards implements GuestForwards {
     const nic = guest.nics.find((n) => n.pod);
     if (nic === undefined)
       throw new ForwardError(`${guest.namespace}/${guest.name} has no interface on the default network`);
-    const table = (): Promise<string> =>
-      guest.command<string>('human-monitor-command', { 'command-line': 'info usernet' });
-    const rows = parseUsernet(await table());
-    const existing = rows.find(
-      (f) => f.protocol === protocol && f.guestPort === port && f.host === '127.0.0.1',
+    const hostPort = await ensureHostForward((c, a) => guest.command(c, a), nic.netdev, protocol, port).catch(
+      (err: unknown) => {
+        throw new ForwardError(
+          `${guest.namespace}/${guest.name}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      },
     );
-    if (existing !== undefined) return { host: '127.0.0.1', port: existing.hostPort };
-    const before = new Set(rows.map((f) => `${f.protocol}/${f.hostPort}`));
-    const reply = await guest.command<string>('human-monitor-command', {
-      'command-line': `hostfwd_add ${nic.netdev} ${protocol}:127.0.0.1:0-:${port}`,
-    });
-    if (reply.trim() !== '')
-      throw new ForwardError(`hostfwd_add failed for ${guest.namespace}/${guest.name}: ${reply.trim()}`);
-    const added = parseUsernet(await table()).find(
-      (f) => f.protocol === protocol && f.guestPort === port && !before.has(`${f.protocol}/${f.hostPort}`),
-    );
-    if (added === undefined)
-      throw new ForwardError(
-        `no host forward to ${protocol}/${port} of ${guest.namespace}/${guest.name} after adding it`,
-      );
-    return { host: '127.0.0.1', port: added.hostPort };
+    return { host: '127.0.0.1', port: hostPort };
   }
+}
+
+/** A QMP call, as the node agent's runtimes and RunningGuest offer it. */
+export type QmpCall = <T>(name: string, args?: Record<string, unknown>) => Promise<T>;
+
+/**
+ * The loopback host port that forwards to `guestPort`/`protocol` through the QEMU netdev `netdev`
+ * (user networking): an existing forward when there is one, else a new one on a free port. The
+ * one place host forwards are added (port-forward, services and probes, custom metrics).
+ */
+export async function ensureHostForward(
+  qmp: QmpCall,
+  netdev: string,
+  protocol: Protocol,
+  guestPort: number,
+): Promise<number> {
+  const table = async (): Promise<ReturnType<typeof parseUsernet>> =>
+    parseUsernet(await qmp<string>('human-monitor-command', { 'command-line': 'info usernet' }));
+  const rows = await table();
+  const ours = (f: (typeof rows)[number]): boolean =>
+    f.protocol === protocol && f.guestPort === guestPort && f.host === '127.0.0.1';
+  const existing = rows.find(ours);
+  if (existing !== undefined) return existing.hostPort;
+  const before = new Set(rows.map((f) => `${f.protocol}/${f.hostPort}`));
+  const reply = await qmp<string>('human-monitor-command', {
+    'command-line': `hostfwd_add ${netdev} ${protocol}:127.0.0.1:0-:${guestPort}`,
+  });
+  if (reply.trim() !== '') throw new ForwardError(`hostfwd_add failed: ${reply.trim()}`);
+  const added = (await table()).find((f) => ours(f) && !before.has(`${f.protocol}/${f.hostPort}`));
+  if (added === undefined)
+    throw new ForwardError(`no host forward to ${protocol}/${guestPort} after adding it`);
+  return added.hostPort;
 }

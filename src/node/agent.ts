@@ -8,13 +8,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, realpath, rm, writeFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
 import { secretKind } from '../api/core/core.js';
 import type { KubeObject } from '../api/meta.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/kubevirt/vmi.js';
-import { StreamUnavailable, type GuestStreams } from '../apiserver/streams.js';
 import type { ApiClient } from '../controllers/client.js';
 import type { EventRecorder } from '../controllers/events.js';
 import { WorkQueue } from '../controllers/queue.js';
@@ -29,9 +26,11 @@ import type { RuntimePaths } from '../hypervisor/prepared.js';
 import type { GuestAgent } from './guestagent.js';
 import { pollGuestAgent } from './guestinfo.js';
 import type { DiskTool, IsoTool, QemuProcesses } from './ports.js';
+import { GuestActions } from './guest-actions.js';
 import { Runtime, runtimePaths } from './runtime.js';
 import { UndoStack } from './undo.js';
 import { prepareVolumes, VolumeError } from './volumes.js';
+import { podInterfaceName } from '../network/default.js';
 import { userNetworking } from '../network/host.js';
 import { NetworkError, type NetworkSetup } from '../network/setup.js';
 
@@ -76,7 +75,9 @@ export interface RunningGuest {
 /** Retry later without it counting as an error in the log. */
 class Requeue extends Error {}
 
-export class NodeAgent implements GuestStreams {
+export class NodeAgent {
+  /** Pause, soft reboot, console, VNC and port forwarding on the guests this agent runs. */
+  readonly actions: GuestActions;
   private readonly queue: WorkQueue;
   private readonly runtimes = new Map<string, Runtime>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -108,6 +109,12 @@ export class NodeAgent implements GuestStreams {
       10_000,
     );
     this.queue.name = 'virt-handler';
+    this.actions = new GuestActions({
+      vmi: (namespace, name) =>
+        this.o.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name),
+      runtime: (uid) => this.runtimes.get(uid),
+      changed: (namespace, name) => this.queue.add(`${namespace}/${name}`),
+    });
   }
 
   start(): void {
@@ -152,7 +159,7 @@ export class NodeAgent implements GuestStreams {
       const rt = this.runtimes.get(vmi.metadata.uid ?? '');
       if (rt === undefined) continue;
       const macs = macsOf(vmi);
-      const pod = podInterface(vmi);
+      const pod = podInterfaceName(vmi);
       out.push({
         namespace: vmi.metadata.namespace ?? '',
         name: vmi.metadata.name ?? '',
@@ -576,115 +583,6 @@ export class NodeAgent implements GuestStreams {
       });
     }
   }
-
-  // --- actions on a running guest (subresources) ---
-
-  private runtimeFor(namespace: string, name: string): Runtime {
-    const vmi = this.o.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
-    if (vmi === undefined)
-      throw new StreamUnavailable(
-        'NotFound',
-        `virtualmachineinstance.kubevirt.io ${JSON.stringify(name)} not found`,
-      );
-    const rt = this.runtimes.get(vmi.metadata.uid ?? '');
-    if (rt === undefined || !rt.alive())
-      throw new StreamUnavailable(
-        'Conflict',
-        `VirtualMachineInstance ${JSON.stringify(name)} is not running`,
-      );
-    return rt;
-  }
-
-  async pause(namespace: string, name: string): Promise<void> {
-    const rt = this.runtimeFor(namespace, name);
-    if (rt.paused) throw new StreamUnavailable('Conflict', `VMI ${JSON.stringify(name)} is already paused`);
-    await rt.command('stop');
-    rt.paused = true;
-    this.queue.add(`${namespace}/${name}`);
-  }
-
-  async unpause(namespace: string, name: string): Promise<void> {
-    const rt = this.runtimeFor(namespace, name);
-    if (!rt.paused) throw new StreamUnavailable('Conflict', `VMI ${JSON.stringify(name)} is not paused`);
-    await rt.command('cont');
-    rt.paused = false;
-    this.queue.add(`${namespace}/${name}`);
-  }
-
-  /** Reboots the guest OS through the guest agent, or with an ACPI-less reset when asked to force. */
-  async softReboot(namespace: string, name: string): Promise<void> {
-    const rt = this.runtimeFor(namespace, name);
-    try {
-      await rt.agent.execute('guest-shutdown', { mode: 'reboot' }, 3000);
-    } catch (err) {
-      throw new StreamUnavailable(
-        'Conflict',
-        `soft reboot needs the guest agent, which did not answer: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
-  }
-
-  serial(namespace: string, name: string): Promise<Duplex> {
-    return Promise.resolve(this.runtimeFor(namespace, name).serial.attach());
-  }
-
-  /**
-   * A connection to a TCP port of the guest. On the default network (QEMU user networking) a host
-   * forward on a free loopback port is added on first use, then reused.
-   */
-  async portForward(namespace: string, name: string, port: number): Promise<Duplex> {
-    const rt = this.runtimeFor(namespace, name);
-    const vmi = this.o.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
-    const pod = vmi === undefined ? undefined : podInterface(vmi);
-    if (pod === undefined)
-      throw new StreamUnavailable(
-        'Conflict',
-        `VMI ${JSON.stringify(name)} has no interface on the default network to forward to`,
-      );
-    let hostPort = rt.forwards.get(port);
-    if (hostPort === undefined) {
-      await rt.command('human-monitor-command', {
-        'command-line': `hostfwd_add netdev-${pod} tcp:127.0.0.1:0-:${port}`,
-      });
-      const table = await rt.command<string>('human-monitor-command', { 'command-line': 'info usernet' });
-      hostPort = hostForwardPort(table, port);
-      if (hostPort === undefined)
-        throw new StreamUnavailable(
-          'Conflict',
-          `could not set up a forward to port ${port} of ${JSON.stringify(name)}`,
-        );
-      rt.forwards.set(port, hostPort);
-    }
-    const target = hostPort;
-    return new Promise((resolve, reject) => {
-      const socket = createConnection({ host: '127.0.0.1', port: target });
-      socket.once('connect', () => resolve(socket));
-      socket.once('error', (err) =>
-        reject(
-          new StreamUnavailable(
-            'Conflict',
-            `port ${port} of ${JSON.stringify(name)} is not reachable: ${err.message}`,
-          ),
-        ),
-      );
-    });
-  }
-
-  vnc(namespace: string, name: string): Promise<Duplex> {
-    const rt = this.runtimeFor(namespace, name);
-    return new Promise((resolve, reject) => {
-      const socket = createConnection(rt.paths.vnc);
-      socket.once('connect', () => resolve(socket));
-      socket.once('error', (err) =>
-        reject(
-          new StreamUnavailable(
-            'Conflict',
-            `VNC of ${JSON.stringify(name)} is not available: ${err.message}`,
-          ),
-        ),
-      );
-    });
-  }
 }
 
 /** A stable, locally administered MAC per VM and interface (the same across restarts of the VM). */
@@ -697,20 +595,4 @@ export function macsOf(vmi: VirtualMachineInstance): Record<string, string> {
     out[nic.name] = ['02', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
   }
   return out;
-}
-
-/** The interface on the default (pod) network, whose QEMU netdev is `netdev-NAME`. */
-function podInterface(vmi: VirtualMachineInstance): string | undefined {
-  const pods = new Set((vmi.spec.networks ?? []).filter((n) => n.pod !== undefined).map((n) => n.name));
-  const found = effectiveInterfaces(vmi.spec).find(({ iface }) => pods.size === 0 || pods.has(iface.name));
-  return found?.iface.name;
-}
-
-/** The host port of the forward to `guestPort` in QEMU's `info usernet` table. */
-export function hostForwardPort(table: string, guestPort: number): number | undefined {
-  for (const line of table.split('\n')) {
-    const m = /TCP\[HOST_FORWARD\]\s+\d+\s+\S+\s+(\d+)\s+\S+\s+(\d+)/.exec(line);
-    if (m !== null && Number(m[2]) === guestPort) return Number(m[1]);
-  }
-  return undefined;
 }

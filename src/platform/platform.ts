@@ -236,9 +236,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     scrapeTokens: [scrapeToken],
     console: consoleSite(),
     subresources: [
-      ...actionSubresources(registry, agent),
+      ...actionSubresources(registry, agent.actions),
       ...volumeSubresources(registry),
-      ...streamSubresources(agent, { log }),
+      ...streamSubresources(agent.actions, { log }),
       ...imageImportSubresources(options.dataDir, images, qemuImg),
       ...storage.subresources,
     ],
