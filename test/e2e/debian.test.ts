@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../support/wait.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { waitStatus } from '../support/guest.js';
 
 let p: TestPlatform;
@@ -21,11 +21,7 @@ after(async () => {
   await p.cleanup();
 });
 
-const ok = async (args: string[], input?: string): Promise<string> => {
-  const r = await p.kubectl(args, input);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
+const ok = (args: string[], input?: string): Promise<string> => kubectlOk(p, args, input);
 
 const manifest = (pub: string): string => `apiVersion: v1
 kind: Secret

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import type { KubeObject } from '../../src/api/meta.js';
-import { examplesDir, startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { kubectlOk, examplesDir, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 
 let p: TestPlatform;
@@ -21,11 +21,8 @@ after(async () => {
   await p.cleanup();
 });
 
-const ok = async (args: string[], input?: string, env?: Record<string, string>): Promise<string> => {
-  const r = await p.kubectl(args, input, env);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
+const ok = (args: string[], input?: string, env?: Record<string, string>): Promise<string> =>
+  kubectlOk(p, args, input, env);
 
 describe('kubectl', () => {
   test('applies the three seed examples unchanged and reads them back intact', async () => {

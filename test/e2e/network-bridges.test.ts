@@ -17,7 +17,7 @@ import { startPlatform, type Platform } from '../../src/platform/platform.js';
 import { openConsole, qemuPids, waitStatus, type Console } from '../support/guest.js';
 import { raw } from '../support/http.js';
 import { guestVm, serverUserData } from '../support/network.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 
 let p: TestPlatform;
@@ -29,11 +29,7 @@ after(async () => {
   await p.cleanup();
 });
 
-const ok = async (args: string[], input?: string): Promise<string> => {
-  const r = await p.kubectl(args, input);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
+const ok = (args: string[], input?: string): Promise<string> => kubectlOk(p, args, input);
 
 const nad = (
   name: string,

@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { parseText } from '../../src/metrics/exposition.js';
 import { openConsole } from '../support/guest.js';
 import { guestVm, serverUserData } from '../support/network.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 
 const tag = Math.floor(Math.random() * 0xffff)
@@ -68,11 +68,7 @@ after(async () => {
   await p.cleanup();
 });
 
-const ok = async (args: string[], input?: string): Promise<string> => {
-  const r = await p.kubectl(args, input);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
+const ok = (args: string[], input?: string): Promise<string> => kubectlOk(p, args, input);
 
 /** The guest's counter for its `lan` NIC in /metrics, or undefined while there is none. */
 async function lanCounter(name: string): Promise<number | undefined> {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { guestPids, openConsole, tinyVm, vm, waitStatus } from '../support/guest.js';
 import { eventually } from '../support/wait.js';
 
@@ -17,11 +17,7 @@ after(async () => {
   await p.cleanup();
 });
 
-const ok = async (args: string[], input?: string): Promise<string> => {
-  const r = await p.kubectl(args, input);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
+const ok = (args: string[], input?: string): Promise<string> => kubectlOk(p, args, input);
 const hikube = async (args: string[]): Promise<string> => {
   const r = await p.hikube(args);
   assert.equal(r.code, 0, `hikube ${args.join(' ')} failed: ${r.stderr}`);

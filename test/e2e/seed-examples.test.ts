@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { guestPids, vm, waitStatus } from '../support/guest.js';
-import { examplesDir, startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { kubectlOk, examplesDir, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 
 let p: TestPlatform;
@@ -19,11 +19,7 @@ after(async () => {
   await p.cleanup();
 });
 
-const ok = async (args: string[], input?: string): Promise<string> => {
-  const r = await p.kubectl(args, input);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
+const ok = (args: string[], input?: string): Promise<string> => kubectlOk(p, args, input);
 
 const pvc = (name: string, size: string): string =>
   `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: ${name}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: ${size}\n`;

@@ -2,6 +2,7 @@
  * Starts a real platform (real SQLite, real TLS API server) in the test process on a free port,
  * and runs the real kubectl against it with its own cache dir.
  */
+import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,18 @@ export interface TestPlatform extends Platform {
   ): Promise<{ code: number; stdout: string; stderr: string }>;
   hikube(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
   cleanup(): Promise<void>;
+}
+
+/** Runs kubectl against `p` and returns its stdout; a non-zero exit fails the test with kubectl's stderr. */
+export async function kubectlOk(
+  p: TestPlatform,
+  args: string[],
+  input?: string,
+  env?: Record<string, string>,
+): Promise<string> {
+  const r = await p.kubectl(args, input, env);
+  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
 }
 
 export async function startTestPlatform(
