@@ -99,7 +99,11 @@ describe('hikube vnc', () => {
       () => /^VNC listening on 127\.0\.0\.1:(\d+)$/m.exec(stdout)?.[1],
       `the listening line (stdout: ${stdout}, stderr: ${stderr})`,
     );
-    assert.match(stderr, new RegExp(`vncviewer 127\\.0\\.0\\.1::${port}`));
+    // stdout and stderr are two pipes: the hint on stderr may come a moment after the port line.
+    await eventually(
+      () => new RegExp(`vncviewer 127\\.0\\.0\\.1::${port}`).test(stderr) || undefined,
+      `the viewer hint on stderr (${stderr})`,
+    );
 
     const viewer = connect(Number(port), '127.0.0.1');
     let received = '';
