@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { KubeObject } from '../api/meta.js';
-import { defaultStorageClass } from '../api/storage/storageclass.js';
+import { defaultStorageClass, replicatedStorageClass } from '../api/storage/storageclass.js';
 import type { Subresource } from '../apiserver/subresources.js';
 import type { ApiClient } from '../controllers/client.js';
 import { DataVolumeController } from '../controllers/datavolume/controller.js';
@@ -39,7 +39,7 @@ export interface Storage {
 }
 
 export function storageSeedObjects(): KubeObject[] {
-  return [defaultStorageClass(), ...osCatalogObjects()];
+  return [defaultStorageClass(), replicatedStorageClass(), ...osCatalogObjects()];
 }
 
 export function createStorage(o: StorageOptions): Storage {

@@ -122,6 +122,26 @@ describe('storage classes and claims', () => {
     assert.match(table, /\nlocal\s+hikube\.io\/local-pool\s+Delete\s+Immediate\s+true\s+/);
     const sc = await json<{ metadata: { annotations: Record<string, string> } }>(['get', 'sc', 'local']);
     assert.equal(sc.metadata.annotations['storageclass.kubernetes.io/is-default-class'], 'true');
+    // Hikube's manifests name their class "replicated": the same pool here, not the default.
+    assert.match(table, /\nreplicated\s+hikube\.io\/local-pool\s+Delete\s+Immediate\s+true\s+/);
+    const replicated = await json<{ metadata: { annotations?: Record<string, string> } }>([
+      'get',
+      'sc',
+      'replicated',
+    ]);
+    assert.equal(replicated.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'], undefined);
+  });
+
+  test('a claim of class replicated (Hikube manifests) is bound from the local pool', async () => {
+    await kubectl(
+      ['apply', '-f', '-'],
+      'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: hikube-disk}\nspec:\n  storageClassName: replicated\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 16Mi}}\n',
+    );
+    await eventually(async () => {
+      const c = await json<Pvc>(['get', 'pvc', 'hikube-disk']);
+      return c.status?.phase === 'Bound' || undefined;
+    }, 'hikube-disk bound');
+    await kubectl(['delete', 'pvc', 'hikube-disk']);
   });
 
   test('a Block claim is bound to a raw volume with its access modes; kubectl shows the PV', async () => {

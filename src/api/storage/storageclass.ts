@@ -101,3 +101,26 @@ export function defaultStorageClass(): StorageClass {
     allowVolumeExpansion: true,
   };
 }
+
+/**
+ * Hikube's clusters call their default class `replicated`, and its manifests name it. Here it is
+ * the same local pool under that name (nothing is replicated on one machine), so those manifests
+ * apply unchanged; the description annotation says so.
+ */
+export function replicatedStorageClass(): StorageClass {
+  return {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: {
+      name: 'replicated',
+      annotations: {
+        'storageclass.kubernetes.io/description':
+          "Hikube's class name, served by this machine's local pool: not replicated on a single node",
+      },
+    },
+    provisioner: LOCAL_POOL_PROVISIONER,
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'Immediate',
+    allowVolumeExpansion: true,
+  };
+}
