@@ -108,3 +108,32 @@ export const PREFERENCES: Resource = {
 /** The VM history API (src/metrics/routes.ts): not a Kubernetes kind, a read-only aggregated API. */
 export const seriesPath = (namespace: string, name: string): string =>
   `/apis/metrics.hikube.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/virtualmachineinstances/${encodeURIComponent(name)}/series`;
+
+// Snapshots (snapshot.kubevirt.io) and Hikube's snapshot schedules (hikube.io): the VM's Snapshots
+// tab and the Snapshot schedules page, shown once discovery finds the groups.
+export const SNAPSHOT_GROUP = 'snapshot.kubevirt.io';
+export const SNAPSHOTS: Resource = {
+  group: SNAPSHOT_GROUP,
+  version: 'v1beta1',
+  plural: 'virtualmachinesnapshots',
+  namespaced: true,
+};
+export const SNAPSHOT_CONTENTS: Resource = {
+  group: SNAPSHOT_GROUP,
+  version: 'v1beta1',
+  plural: 'virtualmachinesnapshotcontents',
+  namespaced: true,
+};
+export const RESTORES: Resource = {
+  group: SNAPSHOT_GROUP,
+  version: 'v1beta1',
+  plural: 'virtualmachinerestores',
+  namespaced: true,
+};
+export const HIKUBE_GROUP = 'hikube.io';
+export const SNAPSHOT_SCHEDULES: Resource = {
+  group: HIKUBE_GROUP,
+  version: 'v1alpha1',
+  plural: 'snapshotschedules',
+  namespaced: true,
+};

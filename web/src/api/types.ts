@@ -51,3 +51,11 @@ export interface Instancetype extends KubeObject {
 export interface Preference extends KubeObject {
   spec: PreferenceSpec;
 }
+export type {
+  VirtualMachineSnapshot,
+  SnapshotPhase,
+  Indication,
+} from '../../../src/api/snapshot/snapshot.js';
+export type { VirtualMachineSnapshotContent } from '../../../src/api/snapshot/content.js';
+export type { VirtualMachineRestore, TargetReadinessPolicy } from '../../../src/api/snapshot/restore.js';
+export type { SnapshotSchedule, SnapshotScheduleSpec } from '../../../src/api/hikube/snapshotschedule.js';

@@ -40,6 +40,7 @@ const VolumesPage = lazyRetry(() => import('../catalog/VolumesPage'));
 const NetworksPage = lazyRetry(() => import('../catalog/NetworksPage'));
 const ServicesPage = lazyRetry(() => import('../catalog/ServicesPage'));
 const InstanceTypesPage = lazyRetry(() => import('../catalog/InstanceTypesPage'));
+const SnapshotSchedulesPage = lazyRetry(() => import('../catalog/SnapshotSchedulesPage'));
 
 /** The navigation: each section and the routes that belong to it. */
 const SECTIONS: { route: Route; label: string; owns: Route['page'][] }[] = [
@@ -49,6 +50,7 @@ const SECTIONS: { route: Route; label: string; owns: Route['page'][] }[] = [
   { route: { page: 'networks' }, label: 'Networks', owns: ['networks'] },
   { route: { page: 'services' }, label: 'Services', owns: ['services'] },
   { route: { page: 'instancetypes' }, label: 'Instance types', owns: ['instancetypes'] },
+  { route: { page: 'snapshotschedules' }, label: 'Snapshot schedules', owns: ['snapshotschedules'] },
 ];
 
 export function App() {
@@ -142,6 +144,7 @@ function Shell() {
           {route.page === 'networks' && <NetworksPage />}
           {route.page === 'services' && <ServicesPage />}
           {route.page === 'instancetypes' && <InstanceTypesPage />}
+          {route.page === 'snapshotschedules' && <SnapshotSchedulesPage />}
           {route.page === 'notFound' && (
             <EmptyState titleText="Page not found" headingLevel="h1">
               <EmptyStateBody>Nothing lives at {route.path}.</EmptyStateBody>
