@@ -5,7 +5,7 @@
  */
 import { Button, FormGroup, TextInput } from '@patternfly/react-core';
 import { useMemo, useState } from 'react';
-import { api } from '../api/client';
+import { api, ApiStatusError, errorMessage } from '../api/client';
 import { useApiGroup } from '../api/discovery';
 import { HIKUBE_GROUP, resourcePath, SNAPSHOT_SCHEDULES } from '../api/resources';
 import type { SnapshotSchedule } from '../api/types';
@@ -15,11 +15,17 @@ import { useNotices } from '../components/Notices';
 import { ResourceTable, type Column } from '../components/ResourceTable';
 import { RowMenu } from '../components/RowMenu';
 import { useNow } from '../components/useNow';
-import { errorMessage } from '../api/client';
 import { age, keyOf, nameOf, namespaceOf, until } from '../vms/selectors';
 import { CatalogPage, Empty } from './CatalogPage';
 import { useDelete } from './DeleteButton';
-import { buildSchedule, retentionText, scheduleState, selectorText, type ScheduleForm } from './schedules';
+import {
+  buildSchedule,
+  formCauses,
+  retentionText,
+  scheduleState,
+  selectorText,
+  type ScheduleForm,
+} from './schedules';
 
 function columns(now: number): Column<SnapshotSchedule>[] {
   return [
@@ -173,6 +179,9 @@ function CreateScheduleModal({ onClose }: { onClose: () => void }) {
     maxAge: '',
   });
   const submit = async () => {
+    const causes = formCauses(form);
+    if (causes.length > 0)
+      throw new ApiStatusError(422, 'Invalid', `SnapshotSchedule "${form.name.trim()}" is invalid`, causes);
     const schedule = buildSchedule(form);
     await api.create(resourcePath(SNAPSHOT_SCHEDULES, form.namespace.trim()), schedule, {
       fieldValidation: 'Strict',

@@ -2,11 +2,10 @@
  * Snapshot schedules as the console shows and creates them: the selector in kubectl's notation
  * (`app=web,tier!=db,!legacy`) both ways, and the SnapshotSchedule a create form becomes. Text the
  * form cannot turn into a selector or a count gets a Status cause on its API field, as the server's
- * own refusals do, so both show under the same input.
+ * own refusals do, so both show under the same input (formCauses, before anything is sent).
  */
-import { ApiStatusError } from '../api/client';
-import { apiVersionOf, SNAPSHOT_SCHEDULES } from '../api/resources';
-import type { SnapshotSchedule, SnapshotScheduleSpec, StatusCause } from '../api/types';
+import { apiVersionOf, SNAPSHOT_SCHEDULES } from '../api/resources.js';
+import type { SnapshotSchedule, SnapshotScheduleSpec, StatusCause } from '../api/types.js';
 
 type Selector = SnapshotScheduleSpec['selector'];
 type Requirement = NonNullable<Selector['matchExpressions']>[number];
@@ -61,11 +60,10 @@ export interface ScheduleForm {
   maxAge: string;
 }
 
-/** The schedule the form describes, or an ApiStatusError with a cause per field it cannot read. */
-export function buildSchedule(form: ScheduleForm): SnapshotSchedule {
+/** Causes for what the form cannot turn into a schedule (the selector, the count); [] when none. */
+export function formCauses(form: ScheduleForm): StatusCause[] {
   const causes: StatusCause[] = [];
-  const selector = parseSelector(form.selector);
-  if (selector === undefined)
+  if (parseSelector(form.selector) === undefined)
     causes.push({
       reason: 'FieldValueInvalid',
       field: 'spec.selector',
@@ -78,8 +76,13 @@ export function buildSchedule(form: ScheduleForm): SnapshotSchedule {
       field: 'spec.retention.count',
       message: `Invalid value: ${JSON.stringify(keep)}: a whole number of snapshots`,
     });
-  if (causes.length > 0)
-    throw new ApiStatusError(422, 'Invalid', `SnapshotSchedule "${form.name.trim()}" is invalid`, causes);
+  return causes;
+}
+
+/** The schedule the form describes (check formCauses first). */
+export function buildSchedule(form: ScheduleForm): SnapshotSchedule {
+  const selector = parseSelector(form.selector);
+  const keep = form.keep.trim();
   const maxAge = form.maxAge.trim();
   const retention = {
     ...(keep !== '' ? { count: Number(keep) } : {}),

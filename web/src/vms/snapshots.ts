@@ -5,15 +5,15 @@
  * may not run now, mirroring the API server's restore admission.
  */
 import { formatBytes, parseQuantity } from '../../../src/api/quantity.js';
-import { apiVersionOf, RESTORES, SNAPSHOTS } from '../api/resources';
+import { apiVersionOf, RESTORES, SNAPSHOTS } from '../api/resources.js';
 import type {
   TargetReadinessPolicy,
   VirtualMachine,
   VirtualMachineRestore,
   VirtualMachineSnapshot,
   VirtualMachineSnapshotContent,
-} from '../api/types';
-import { nameOf, namespaceOf } from './selectors';
+} from '../api/types.js';
+import { nameOf, namespaceOf } from './selectors.js';
 
 const VM_REF = { apiGroup: 'kubevirt.io', kind: 'VirtualMachine' } as const;
 
