@@ -84,7 +84,8 @@ async function waitText(
   });
 }
 
-const nav = (label: string) => page.getByRole('navigation').getByRole('link', { name: label, exact: true });
+const nav = (label: string) =>
+  page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: label, exact: true });
 const vmStatus = () => page.locator('main [data-testid="vm-status"]').first();
 const snapshotMenu = async (snapshot: string, item: string) => {
   await page.getByRole('button', { name: `Actions for snapshot "${snapshot}"`, exact: true }).click();
