@@ -14,6 +14,7 @@ packages=(
   mmdebstrap e2fsprogs                        # the debian:12 root filesystem and its ext4 disk
   openssh-client                              # hikube ssh
   iproute2 dnsmasq-base                       # secondary networks: namespaces, bridges, taps, DHCP/DNS (no system service)
+  nftables                                    # whole-IP load balancers (VMInstance externalMethod: WholeIP)
   wrk curl                                    # benchmarks' baselines (bench/network.ts, bench/storage.ts)
   chromium                                    # the web console's end-to-end tests (playwright-core)
   prometheus                                  # promtool, which checks /metrics in the tests

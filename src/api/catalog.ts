@@ -26,7 +26,32 @@ export const INSTANCE_SIZES: readonly InstanceSize[] = [
   { name: 'u1.medium', cpu: 1, memory: 4, storage: 20, usage: 'Universal' },
   { name: 'u1.large', cpu: 2, memory: 8, storage: 40, usage: 'Universal' },
   { name: 'u1.xlarge', cpu: 4, memory: 16, storage: 80, usage: 'Universal' },
+  // Hikube's published series beside the seed's: u1 (1 vCPU : 4 GiB) completed, s1 (1:2).
+  ...series('u1', 4, [8, 16, 32], 'Universal'),
+  ...series('s1', 2, [1, 2, 4, 8, 16, 32, 64], 'Standard'),
 ];
+
+/** Sizes small, medium, large, xlarge, 2xlarge, 4xlarge, 8xlarge… of one series, by vCPU count. */
+function series(prefix: string, gibPerCpu: number, cpus: number[], usage: string): InstanceSize[] {
+  const names: Record<number, string> = {
+    1: 'small',
+    2: 'medium',
+    4: 'large',
+    8: 'xlarge',
+    16: '2xlarge',
+    32: '4xlarge',
+    64: '8xlarge',
+  };
+  // u1 starts one step later: u1.medium is 1 vCPU (Hikube's naming).
+  const shift = prefix === 'u1' ? 2 : 1;
+  return cpus.map((cpu) => ({
+    name: `${prefix}.${names[cpu * shift] ?? `${cpu}cpu`}`,
+    cpu,
+    memory: cpu * gibPerCpu,
+    storage: cpu * gibPerCpu * 5,
+    usage,
+  }));
+}
 
 export interface OsPreference {
   name: string;
@@ -36,6 +61,8 @@ export interface OsPreference {
   versions: string[];
   minCpu: number;
   minMemory: string;
+  /** Windows with the virtio drivers installed: virtio disks and NICs rather than sata/e1000e. */
+  virtio?: boolean;
 }
 
 export const OS_PREFERENCES: readonly OsPreference[] = [
@@ -48,6 +75,15 @@ export const OS_PREFERENCES: readonly OsPreference[] = [
     minMemory: '1Gi',
   },
   {
+    name: 'centos.stream9',
+    displayName: 'CentOS Stream 9',
+    family: 'linux',
+    versions: ['stream9'],
+    minCpu: 1,
+    minMemory: '1Gi',
+  },
+  {
+    // Kept as an alias of centos.stream9 (Hikube's older name).
     name: 'centos',
     displayName: 'CentOS',
     family: 'linux',
@@ -70,6 +106,15 @@ export const OS_PREFERENCES: readonly OsPreference[] = [
     versions: ['2019', '2022'],
     minCpu: 2,
     minMemory: '4Gi',
+  },
+  {
+    name: 'windows.2k25.virtio',
+    displayName: 'Windows Server 2025 (virtio)',
+    family: 'windows',
+    versions: ['2025'],
+    minCpu: 2,
+    minMemory: '4Gi',
+    virtio: true,
   },
   {
     name: 'custom',
@@ -113,8 +158,8 @@ const preference = (p: OsPreference): KubeObject => ({
       ? {
           cpu: { preferredCPUTopology: 'preferSockets' },
           devices: {
-            preferredDiskBus: 'sata',
-            preferredInterfaceModel: 'e1000e',
+            preferredDiskBus: p.virtio === true ? 'virtio' : 'sata',
+            preferredInterfaceModel: p.virtio === true ? 'virtio' : 'e1000e',
             preferredInputBus: 'usb',
             preferredInputType: 'tablet',
           },

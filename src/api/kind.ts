@@ -55,11 +55,11 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
   /** Checks beyond the schema, as KubeVirt's admission webhooks do. `old` is set on update. */
   validate?: (obj: T, old: T | undefined) => FieldError[];
   /**
-   * Checks that need other objects (an admission webhook's lookups): the source VM of a snapshot
-   * exists, the snapshot a restore names is ready. Runs on create and update once the object is
-   * well-typed and passed `validate`.
+   * Checks that read other objects, as a validating admission webhook would: an instance type in
+   * the catalog, the disks a VMInstance names, the source VM of a snapshot, a restore's snapshot
+   * being ready. Runs on create and update once the object is well-typed, after `validate`.
    */
-  validateWith?: (obj: T, old: T | undefined, lookup: ObjectLookup) => FieldError[];
+  admit?: (obj: T, old: T | undefined, lookup: ObjectLookup) => FieldError[];
   /** Non-fatal remarks returned as `Warning` headers (kubectl prints them). */
   warnings?: (obj: T) => string[];
   /** DELETE answers with a `Status` (Success) rather than the deleted object, as kube-apiserver does for most built-in kinds. */

@@ -32,6 +32,8 @@ import { virtualMachineSnapshotKind } from './snapshot/snapshot.js';
 import { virtualMachineSnapshotContentKind } from './snapshot/content.js';
 import { virtualMachineRestoreKind } from './snapshot/restore.js';
 import { virtualMachineCloneKind } from './clone/clone.js';
+import { vmDiskKind } from './cozystack/vmdisk.js';
+import { vmInstanceKind } from './cozystack/vminstance.js';
 
 export const kinds: readonly KindDefinition[] = [
   namespaceKind,
@@ -59,6 +61,8 @@ export const kinds: readonly KindDefinition[] = [
   virtualMachineSnapshotContentKind,
   virtualMachineRestoreKind,
   virtualMachineCloneKind,
+  vmDiskKind,
+  vmInstanceKind,
 ];
 
 export function findKindByGvk(apiVersion: string, kind: string): KindDefinition | undefined {

@@ -242,9 +242,9 @@ export class Registry {
     causes.push(...validateMetadata(object.metadata, def, old !== undefined));
     if (def.validate !== undefined && options.subresource !== 'status')
       causes.push(...semanticErrors(def, object, old, structural.errors.length > 0));
-    if (causes.length === 0 && def.validateWith !== undefined && options.subresource !== 'status')
+    if (def.admit !== undefined && options.subresource !== 'status' && structural.errors.length === 0)
       causes.push(
-        ...def.validateWith(
+        ...def.admit(
           object,
           old,
           (d, ns, n) => this.store.get(resourceKey(d), scope(d, ns), n)?.object as never,

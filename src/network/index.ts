@@ -18,6 +18,8 @@ import type { LinkTool } from './links.js';
 import { resolveNetworkOptions, type NetworkOptions, type ResolvedNetworkOptions } from './options.js';
 import { ReadinessProber, type GuestAgentAccess } from './probes.js';
 import { ServiceProxy } from './proxy/proxy.js';
+import { WholeIpProxy } from './proxy/wholeip.js';
+import { linuxNat, natTableName, type NatTool } from './nat.js';
 import { Segments } from './segments.js';
 import type { NetworkSetup } from './setup.js';
 
@@ -27,6 +29,8 @@ export interface NetworkingOptions {
   dataDir: string;
   options?: NetworkOptions | undefined;
   links?: LinkTool;
+  /** Whole-address load balancers' NAT (default: nftables and conntrack). */
+  nat?: NatTool;
   log?: (message: string) => void;
 }
 
@@ -93,6 +97,8 @@ export function createNetworking(o: NetworkingOptions): Networking {
             `backend ${e.backend.name} (port ${port}) taken out: ${e.backend.reason}`,
           );
       });
+      const wholeIp = new WholeIpProxy(forwards, o.nat ?? linuxNat(natTableName(o.dataDir)), log);
+      stopWholeIp = () => wholeIp.stop();
       const prober = new ReadinessProber(forwards, guestAgentAccess(guests), (uid) =>
         controller.readinessChanged(uid),
       );
@@ -101,6 +107,7 @@ export function createNetworking(o: NetworkingOptions): Networking {
         events,
         proxy,
         prober,
+        wholeIp,
         network: options,
         nodeName: o.nodeName,
         log,
@@ -120,9 +127,11 @@ export function createNetworking(o: NetworkingOptions): Networking {
       handle.services?.stop();
       stopProber();
       await handle.proxy?.stop();
+      await stopWholeIp().catch((err: Error) => log(`whole-IP load balancers: ${err.message}`));
     },
   };
   let stopProber = (): void => undefined;
+  let stopWholeIp = (): Promise<void> => Promise.resolve();
   return handle;
 }
 

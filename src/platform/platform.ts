@@ -24,6 +24,7 @@ import { Scheduler } from '../controllers/scheduler/controller.js';
 import { VmController } from '../controllers/vm/controller.js';
 import { ScheduleController } from '../controllers/schedule/controller.js';
 import { apiScheduleSnapshots } from '../controllers/schedule/api-snapshots.js';
+import { CozystackController } from '../controllers/cozystack/controller.js';
 import type { Accel } from '../hypervisor/machine.js';
 import { detectAccelerator } from '../hypervisor/probe-qemu.js';
 import { genisoimage, qemuImg, qemuProcesses } from '../node/adapters.js';
@@ -128,6 +129,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     events: new EventRecorder(api, 'virtualmachine-controller', nodeName),
     log,
   });
+  // Hikube's VMInstance and VMDisk, compiled to VirtualMachines, DataVolumes, Secrets and Services.
+  const cozystack = new CozystackController({
+    api,
+    events: new EventRecorder(api, 'cozystack-controller', nodeName),
+    log,
+  });
   const scheduler = new Scheduler(api, { cpuAllocationRatio: 10 }, undefined, log);
   const images = new ImageStore([
     ...(options.imageDirs ?? []),
@@ -191,6 +198,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   storage.start();
   osImages.start();
   vms.start();
+  cozystack.start();
   scheduler.start();
   agent.start();
   snapshots.start();
@@ -214,6 +222,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     scheduler.stop();
     vms.stop();
     osImages.stop();
+    cozystack.stop();
     storage.stop();
     gc.stop();
     namespaces.stop();

@@ -156,7 +156,7 @@ export const virtualMachineCloneKind: KindDefinition = {
     { name: 'SourceVirtualMachine', type: 'string', jsonPath: '.spec.source.name' },
     { name: 'TargetVirtualMachine', type: 'string', jsonPath: '.spec.target.name' },
   ],
-  validateWith: (o, old, lookup) =>
+  admit: (o, old, lookup) =>
     old === undefined ? checkCloneRefs(o as unknown as VirtualMachineClone, lookup) : [],
   validate: (o, old) =>
     validateClone(o as unknown as VirtualMachineClone, old as unknown as VirtualMachineClone | undefined),

@@ -156,7 +156,7 @@ export const virtualMachineRestoreKind: KindDefinition = {
     { name: 'RestoreTime', type: 'date', jsonPath: '.status.restoreTime' },
     { name: 'Error', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message' },
   ],
-  validateWith: (o, old, lookup) =>
+  admit: (o, old, lookup) =>
     old === undefined ? checkRestoreRefs(o as unknown as VirtualMachineRestore, lookup) : [],
   validate: (o, old) =>
     validateRestore(

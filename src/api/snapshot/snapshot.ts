@@ -132,7 +132,7 @@ export const virtualMachineSnapshotKind: KindDefinition = {
       o as unknown as VirtualMachineSnapshot,
       old as unknown as VirtualMachineSnapshot | undefined,
     ),
-  validateWith: (o, old, lookup) =>
+  admit: (o, old, lookup) =>
     old === undefined ? checkSnapshotSource(o as unknown as VirtualMachineSnapshot, lookup) : [],
   defaults: (o) => {
     const s = o as unknown as VirtualMachineSnapshot;

@@ -43,6 +43,7 @@ export function usedLoadBalancerPorts(services: Service[], except: string): Map<
       if (ing.ip === undefined) continue;
       const set = used.get(ing.ip) ?? new Set<string>();
       for (const p of s.spec.ports ?? []) set.add(`${p.port}/${p.protocol ?? 'TCP'}`);
+      if (isWholeIp(s)) set.add(WHOLE);
       used.set(ing.ip, set);
     }
   }
@@ -60,11 +61,25 @@ export function pickLoadBalancerAddress(
   used: Map<string, Set<string>>,
 ): string | undefined {
   const requested = svc.spec?.loadBalancerIP;
-  if (requested !== undefined && requested !== '') return pool.includes(requested) ? requested : undefined;
+  const whole = isWholeIp(svc);
+  // A whole address is the service's alone, and never the node's own (its NAT takes every port).
+  const fits = (ip: string): boolean =>
+    whole ? (used.get(ip)?.size ?? 0) === 0 && !reserved.has(ip) : !(used.get(ip)?.has(WHOLE) ?? false);
+  if (requested !== undefined && requested !== '')
+    return pool.includes(requested) && fits(requested) ? requested : undefined;
   const current = svc.status?.loadBalancer?.ingress?.[0]?.ip;
-  if (current !== undefined && pool.includes(current)) return current;
+  if (current !== undefined && pool.includes(current) && fits(current)) return current;
   const ports = (svc.spec?.ports ?? []).map((p) => `${p.port}/${p.protocol ?? 'TCP'}`);
-  return pool.find((ip) => ports.every((p) => !(used.get(ip)?.has(p) ?? false))) ?? pool[0];
+  const free = pool.find((ip) => fits(ip) && ports.every((p) => !(used.get(ip)?.has(p) ?? false)));
+  return free ?? (whole ? undefined : pool.find(fits));
 }
+
+/** Cozystack's annotation: every port of the load balancer address goes to the VM. */
+export const WHOLE_IP_ANNOTATION = 'networking.cozystack.io/wholeIP';
+const WHOLE = '*';
+export const isWholeIp = (svc: Service): boolean =>
+  svc.spec?.type === 'LoadBalancer' && svc.metadata.annotations?.[WHOLE_IP_ANNOTATION] === 'true';
+/** Addresses a whole-address load balancer may never take: the host's own loopback. */
+const reserved = new Set(['127.0.0.1']);
 
 export const isIpv4 = (text: string): boolean => parseIpv4(text) !== undefined;

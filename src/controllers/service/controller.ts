@@ -11,12 +11,14 @@ import { endpointSliceKind, type EndpointSlice } from '../../api/network/endpoin
 import type { ResolvedNetworkOptions } from '../../network/options.js';
 import type { ReadinessProber } from '../../network/probes.js';
 import type { FrontendSpec, ProxyServiceSpec, ServiceProxy } from '../../network/proxy/proxy.js';
+import type { WholeIpProxy } from '../../network/proxy/wholeip.js';
 import type { ApiClient } from '../client.js';
 import type { EventRecorder } from '../events.js';
 import { WorkQueue } from '../queue.js';
 import {
   allocateClusterIp,
   allocateNodePort,
+  isWholeIp,
   pickLoadBalancerAddress,
   usedLoadBalancerPorts,
 } from './allocate.js';
@@ -33,12 +35,15 @@ import {
 /** What the controller needs of the node's proxy and prober (the real ones, or fakes in tests). */
 export type ProxyControl = Pick<ServiceProxy, 'apply' | 'remove'>;
 export type Readiness = Pick<ReadinessProber, 'ready' | 'sync'>;
+export type WholeIpControl = Pick<WholeIpProxy, 'apply' | 'remove'>;
 
 export interface ServiceControllerOptions {
   api: ApiClient;
   events: EventRecorder;
   proxy: ProxyControl;
   prober: Readiness;
+  /** Whole-address load balancers (absent: such services get an address but no forwarding). */
+  wholeIp?: WholeIpControl;
   network: ResolvedNetworkOptions;
   nodeName: string;
   log?: (message: string) => void;
@@ -131,11 +136,13 @@ export class ServiceController {
     const cached = this.o.api.get<Service>(serviceKind, namespace, name);
     if (cached === undefined || cached.metadata.deletionTimestamp !== undefined) {
       await this.o.proxy.remove(key);
+      await this.o.wholeIp?.remove(key);
       return;
     }
     const svc = structuredClone(cached);
     if (svc.spec?.type === 'ExternalName') {
       await this.o.proxy.remove(key);
+      await this.o.wholeIp?.remove(key);
       return;
     }
     // Allocation writes the spec; the change comes back through the watch for the rest.
@@ -160,7 +167,15 @@ export class ServiceController {
             usedLoadBalancerPorts(this.o.api.list<Service>(serviceKind), svc.metadata.uid ?? ''),
           )
         : undefined;
-    if (type === 'LoadBalancer' && lbAddress === undefined)
+    const whole = lbAddress !== undefined && isWholeIp(svc);
+    if (type === 'LoadBalancer' && lbAddress === undefined && isWholeIp(svc))
+      this.o.events.record(
+        svc,
+        'Warning',
+        'LoadBalancerPoolExhausted',
+        'no load balancer address is free for a whole-IP service (it needs one of its own, never 127.0.0.1)',
+      );
+    else if (type === 'LoadBalancer' && lbAddress === undefined)
       this.o.events.record(
         svc,
         'Warning',
@@ -186,7 +201,7 @@ export class ServiceController {
           frontends.push({ kind: 'cluster', address: clusterIP, port: p.port });
         if ((type === 'NodePort' || type === 'LoadBalancer') && p.nodePort !== undefined && p.nodePort !== 0)
           frontends.push({ kind: 'node', address: this.o.network.nodeAddress, port: p.nodePort });
-        if (lbAddress !== undefined)
+        if (lbAddress !== undefined && !whole)
           frontends.push({ kind: 'loadBalancer', address: lbAddress, port: p.port, anyPortIfTaken: true });
         return {
           name: pk,
@@ -200,6 +215,20 @@ export class ServiceController {
     };
     const frontends = await this.o.proxy.apply(key, spec);
     let failed = false;
+    if (whole && this.o.wholeIp !== undefined) {
+      const ready = backends.filter((b) => b.ready).map((b) => b.uid);
+      try {
+        await this.o.wholeIp.apply(key, { address: lbAddress, backends: ready });
+      } catch (err) {
+        failed = true;
+        this.o.events.record(
+          svc,
+          'Warning',
+          'FailedToListen',
+          `whole-IP load balancer on ${lbAddress}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    } else await this.o.wholeIp?.remove(key);
     for (const [i, p] of (svc.spec?.ports ?? []).entries()) {
       for (const f of frontends[portKey(p, i)] ?? []) {
         if (f.error === undefined) continue;

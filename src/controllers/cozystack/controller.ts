@@ -1,0 +1,503 @@
+/**
+ * The Cozystack reconciler: keeps the objects compiled from each VMDisk and VMInstance (compile.ts)
+ * in step with them, and reports back. What Cozystack does with Helm releases and pre-upgrade Jobs
+ * running `kubectl patch`, done as one controller: a VMDisk's DataVolume is created once (its spec
+ * is immutable) and its PVC grown when the disk grows; a VMInstance's VirtualMachine, Secrets and
+ * Service are created or updated on every change (a Service whose type changes is recreated, as
+ * its cluster IP cannot change). Owner references make a deleted VMInstance take its VM, Service
+ * and Secrets with it, never its VMDisks.
+ */
+import { KERNEL_BOOT_ANNOTATION } from '../../storage/os-catalog.js';
+import { isDeepStrictEqual } from 'node:util';
+import { dataSourceKind } from '../../api/cdi/datasource.js';
+import { dataVolumeKind, type DataVolume } from '../../api/cdi/datavolume.js';
+import { persistentVolumeClaimKind, secretKind } from '../../api/core/core.js';
+import { serviceKind, type Service } from '../../api/core/service.js';
+import {
+  diskBytes,
+  diskObjectName,
+  GOLDEN_IMAGES_NAMESPACE,
+  KERNEL_IMAGE_ANNOTATION,
+  vmDiskKind,
+  type VMDisk,
+} from '../../api/cozystack/vmdisk.js';
+import { instanceObjectName, vmInstanceKind, type VMInstance } from '../../api/cozystack/vminstance.js';
+import type { Condition } from '../../api/kubevirt/status.js';
+import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.js';
+import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
+import type { KubeObject } from '../../api/meta.js';
+import { requestedBytes, type Claim } from '../../storage/claims.js';
+import { ApiError } from '../../apiserver/errors.js';
+import type { ApiClient } from '../client.js';
+import type { EventRecorder } from '../events.js';
+import { WorkQueue } from '../queue.js';
+import { compileDisk, compileInstance } from './compile.js';
+
+export interface CozystackControllerOptions {
+  api: ApiClient;
+  events: EventRecorder;
+  log?: (message: string) => void;
+  now?: () => Date;
+}
+
+const INSTANCE_PREFIX = 'vm-instance-';
+/** On the VM: the VMInstance runStrategy last written to it. */
+export const APPLIED_RUN_STRATEGY = 'vm-instance.hikube.io/applied-run-strategy';
+const DISK_PREFIX = 'vm-disk-';
+
+export class CozystackController {
+  private readonly queue: WorkQueue;
+  private readonly api: ApiClient;
+  private readonly now: () => Date;
+  private unsubscribe: () => void = () => undefined;
+
+  constructor(private readonly o: CozystackControllerOptions) {
+    this.api = o.api;
+    this.now = o.now ?? (() => new Date());
+    this.queue = new WorkQueue(
+      (key) => this.sync(key),
+      (key, err) =>
+        o.log?.(
+          `cozystack controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+    );
+    this.queue.name = 'cozystack';
+  }
+
+  start(): void {
+    const watched = [
+      vmDiskKind,
+      vmInstanceKind,
+      dataVolumeKind,
+      persistentVolumeClaimKind,
+      virtualMachineKind,
+      virtualMachineInstanceKind,
+      serviceKind,
+      secretKind,
+      dataSourceKind,
+    ];
+    this.unsubscribe = this.api.watch(watched, (e, def) => {
+      const ns = e.namespace;
+      if (def === vmDiskKind) {
+        this.queue.add(`disk/${ns}/${e.name}`);
+        this.requeueInstances(ns);
+      } else if (def === vmInstanceKind) this.queue.add(`instance/${ns}/${e.name}`);
+      else if (def === dataVolumeKind || def === persistentVolumeClaimKind) {
+        if (e.name.startsWith(DISK_PREFIX)) this.queue.add(`disk/${ns}/${e.name.slice(DISK_PREFIX.length)}`);
+      } else if (def === dataSourceKind) {
+        for (const d of this.api.list<VMDisk>(vmDiskKind)) this.queue.add(`disk/${keyOf(d)}`);
+      } else {
+        const name =
+          e.object.metadata.labels?.['app.kubernetes.io/instance'] ??
+          (e.object.metadata.ownerReferences ?? []).find((r) => r.kind === 'VMInstance')?.name;
+        if (name?.startsWith(INSTANCE_PREFIX) === true)
+          this.queue.add(`instance/${ns}/${name.slice(INSTANCE_PREFIX.length)}`);
+        else if (name !== undefined && def !== secretKind) this.queue.add(`instance/${ns}/${name}`);
+      }
+    });
+    for (const d of this.api.list<VMDisk>(vmDiskKind)) this.queue.add(`disk/${keyOf(d)}`);
+    for (const i of this.api.list<VMInstance>(vmInstanceKind)) this.queue.add(`instance/${keyOf(i)}`);
+  }
+
+  stop(): void {
+    this.unsubscribe();
+    this.queue.stop();
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private requeueInstances(namespace: string): void {
+    for (const i of this.api.list<VMInstance>(vmInstanceKind, namespace))
+      this.queue.add(`instance/${keyOf(i)}`);
+  }
+
+  private sync(key: string): void {
+    const [what, namespace = '', name = ''] = key.split('/');
+    if (what === 'disk') this.syncDisk(namespace, name);
+    else this.syncInstance(namespace, name);
+  }
+
+  // --- VMDisk ---------------------------------------------------------------------------------
+
+  private syncDisk(namespace: string, name: string): void {
+    const disk = this.api.get<VMDisk>(vmDiskKind, namespace, name);
+    if (disk === undefined || disk.metadata.deletionTimestamp !== undefined) return;
+    const dvName = diskObjectName(name);
+    let dv = this.api.get<DataVolume>(dataVolumeKind, namespace, dvName);
+    if (dv !== undefined && !ownedBy(dv, disk)) {
+      // Left by a deleted disk of the same name, on its way out: wait for the garbage collector.
+      this.setDiskStatus(disk, undefined, undefined, {
+        type: 'Ready',
+        status: 'False',
+        reason: 'Conflict',
+        message: `DataVolume ${dvName} belongs to another object`,
+      });
+      return;
+    }
+    if (dv === undefined) {
+      dv = this.api.create<DataVolume>(dataVolumeKind, compileDisk(disk, this.kernelImageFor(disk)));
+      this.o.events.record(disk, 'Normal', 'SuccessfulCreate', `Created DataVolume ${dvName}`);
+    }
+    const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, dvName);
+    const wanted = diskBytes(disk.spec);
+    const asked = claim === undefined ? undefined : requestedBytes(claim);
+    if (claim?.status?.phase === 'Bound' && wanted !== undefined && asked !== undefined && wanted > asked) {
+      this.api.mutate<Claim>(persistentVolumeClaimKind, namespace, dvName, (c) => {
+        c.spec.resources = {
+          ...c.spec.resources,
+          requests: { ...c.spec.resources?.requests, storage: String(disk.spec?.storage) },
+        };
+      });
+      this.o.events.record(
+        disk,
+        'Normal',
+        'Resizing',
+        `Growing PVC ${dvName} to ${String(disk.spec?.storage)}`,
+      );
+    }
+    const phase = dv.status?.phase;
+    const running = dv.status?.conditions?.find((c) => c.type === 'Running');
+    const ready: Condition =
+      phase === 'Succeeded'
+        ? { type: 'Ready', status: 'True', reason: 'Ready', message: `PVC ${dvName} is ready` }
+        : {
+            type: 'Ready',
+            status: 'False',
+            reason: phase === 'Failed' ? 'ImportFailed' : (running?.reason ?? phase ?? 'Pending'),
+            message: running?.message ?? `DataVolume ${dvName} is ${phase ?? 'Pending'}`,
+          };
+    this.setDiskStatus(disk, dv, claim, ready);
+  }
+
+  /** The node image to kernel-boot a disk from: its own annotation, else its golden image's. */
+  private kernelImageFor(disk: VMDisk): string | undefined {
+    const own = disk.metadata.annotations?.[KERNEL_IMAGE_ANNOTATION];
+    if (own !== undefined) return own;
+    const image = disk.spec?.source?.image?.name;
+    if (image !== undefined) {
+      // The OS catalog marks its images that boot by direct kernel (src/storage/os-images.ts).
+      const ann = this.api.get(dataSourceKind, GOLDEN_IMAGES_NAMESPACE, image)?.metadata.annotations;
+      return ann?.[KERNEL_IMAGE_ANNOTATION] ?? kernelBootImage(ann?.[KERNEL_BOOT_ANNOTATION]);
+    }
+    const from = disk.spec?.source?.disk?.name;
+    if (from !== undefined)
+      return this.api.get(dataVolumeKind, disk.metadata.namespace ?? '', diskObjectName(from))?.metadata
+        .annotations?.[KERNEL_IMAGE_ANNOTATION];
+    return undefined;
+  }
+
+  private setDiskStatus(
+    disk: VMDisk,
+    dv: DataVolume | undefined,
+    claim: Claim | undefined,
+    ready: Condition,
+  ): void {
+    this.api.mutate<VMDisk>(
+      vmDiskKind,
+      disk.metadata.namespace ?? '',
+      disk.metadata.name ?? '',
+      (d) => {
+        const before = d.status ?? {};
+        const capacity = claim?.status?.capacity?.['storage'];
+        const next: NonNullable<VMDisk['status']> = {
+          ...(dv?.status?.phase !== undefined ? { phase: dv.status.phase } : {}),
+          ...(dv?.status?.progress !== undefined ? { progress: dv.status.progress } : {}),
+          ...(claim !== undefined ? { claimName: claim.metadata.name ?? '' } : {}),
+          ...(capacity !== undefined ? { capacity: String(capacity) } : {}),
+          ...(claim?.spec.storageClassName !== undefined
+            ? { storageClass: claim.spec.storageClassName }
+            : {}),
+          observedGeneration: d.metadata.generation ?? 1,
+          conditions: mergeConditions(before.conditions, [ready], this.now()),
+        };
+        if (isDeepStrictEqual(before, next)) return false;
+        d.status = next;
+        return true;
+      },
+      true,
+    );
+  }
+
+  // --- VMInstance -----------------------------------------------------------------------------
+
+  private syncInstance(namespace: string, name: string): void {
+    const inst = this.api.get<VMInstance>(vmInstanceKind, namespace, name);
+    if (inst === undefined || inst.metadata.deletionTimestamp !== undefined) return;
+    const full = instanceObjectName(name);
+    const disks = new Map<string, VMDisk>();
+    const missing: string[] = [];
+    for (const d of inst.spec?.disks ?? []) {
+      const found = this.api.get<VMDisk>(vmDiskKind, namespace, d.name);
+      if (found === undefined) missing.push(d.name);
+      else disks.set(d.name, found);
+    }
+    const bootDisk = inst.spec?.disks?.[0]?.name;
+    const kernelImage =
+      bootDisk === undefined
+        ? undefined
+        : this.api.get<DataVolume>(dataVolumeKind, namespace, diskObjectName(bootDisk))?.metadata
+            .annotations?.[KERNEL_IMAGE_ANNOTATION];
+    const existing = this.api.get<VirtualMachine>(virtualMachineKind, namespace, full);
+    if (existing !== undefined && !ownedBy(existing, inst)) return; // another object's VM; the GC removes it first
+    const existingUuid = existing?.spec.template.spec?.domain.firmware?.uuid;
+    const compiled = compileInstance(inst, {
+      disks,
+      ...(kernelImage !== undefined ? { kernelImage } : {}),
+      ...(existingUuid !== undefined ? { existingUuid } : {}),
+    });
+    // start/stop on the VM change its runStrategy (KubeVirt's subresources): that stands until the
+    // VMInstance's own runStrategy changes, which the annotation records.
+    const desiredRun = compiled.vm.spec.runStrategy ?? 'Always';
+    if (
+      existing?.metadata.annotations?.[APPLIED_RUN_STRATEGY] === desiredRun &&
+      existing.spec.runStrategy !== undefined
+    )
+      compiled.vm.spec.runStrategy = existing.spec.runStrategy;
+    compiled.vm.metadata.annotations = { [APPLIED_RUN_STRATEGY]: desiredRun };
+
+    let vm: VirtualMachine;
+    let service: Service | undefined;
+    try {
+      ({ vm, service } = this.write(compiled, inst));
+    } catch (err) {
+      // A compiled object the API refuses (e.g. resources below the profile's requirements).
+      if (!(err instanceof ApiError) || err.reason === 'Conflict') throw err;
+      this.o.events.record(inst, 'Warning', 'FailedCreate', err.message);
+      this.setFailure(inst, err.message);
+      throw err;
+    }
+
+    const vmi = this.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, full);
+    this.setInstanceStatus(inst, vm, vmi, service, missing);
+  }
+
+  /** Writes the compiled Secrets, VM and Service; returns the VM and Service as stored. */
+  private write(
+    compiled: ReturnType<typeof compileInstance>,
+    inst: VMInstance,
+  ): { vm: VirtualMachine; service: Service | undefined } {
+    const namespace = inst.metadata.namespace ?? '';
+    const full = compiled.vm.metadata.name ?? '';
+    for (const suffix of ['ssh-keys', 'cloud-init']) {
+      const secretName = `${full}-${suffix}`;
+      const want = compiled.secrets.find((s) => s.metadata.name === secretName);
+      if (want === undefined) this.deleteOwned(secretKind, namespace, secretName, inst);
+      else
+        this.apply(
+          secretKind,
+          want,
+          (cur, next) => isDeepStrictEqual(cur.data, next.data),
+          (cur, next) => {
+            cur.data = next.data ?? {};
+          },
+        );
+    }
+    const vm = this.apply(
+      virtualMachineKind,
+      compiled.vm,
+      // The VM controller adds revisionName to the matchers: compare without it.
+      (cur, next) =>
+        isDeepStrictEqual(withoutRevisions(cur.spec), next.spec) &&
+        isDeepStrictEqual(cur.metadata.labels, next.metadata.labels) &&
+        cur.metadata.annotations?.[APPLIED_RUN_STRATEGY] ===
+          next.metadata.annotations?.[APPLIED_RUN_STRATEGY],
+      (cur, next) => {
+        // The VM controller writes revisionName into the matchers: an unchanged name keeps its revision.
+        const spec = structuredClone(next.spec);
+        if (spec.instancetype !== undefined && cur.spec.instancetype?.name === spec.instancetype.name)
+          spec.instancetype = { ...cur.spec.instancetype, ...spec.instancetype };
+        if (spec.preference !== undefined && cur.spec.preference?.name === spec.preference.name)
+          spec.preference = { ...cur.spec.preference, ...spec.preference };
+        cur.spec = spec;
+        cur.metadata.labels = next.metadata.labels ?? {};
+        cur.metadata.annotations = { ...cur.metadata.annotations, ...next.metadata.annotations };
+      },
+    );
+    const service = this.applyService(compiled.service, inst);
+    return { vm, service };
+  }
+
+  private setFailure(inst: VMInstance, message: string): void {
+    this.api.mutate<VMInstance>(
+      vmInstanceKind,
+      inst.metadata.namespace ?? '',
+      inst.metadata.name ?? '',
+      (i) => {
+        const before = i.status ?? {};
+        const ready: Condition = { type: 'Ready', status: 'False', reason: 'FailedCreate', message };
+        const conditions = mergeConditions(before.conditions, [ready], this.now());
+        if (isDeepStrictEqual(before.conditions, conditions)) return false;
+        i.status = { ...before, conditions };
+        return true;
+      },
+      true,
+    );
+  }
+
+  /** Creates the object, or updates it when `same` says it differs; returns what is stored. */
+  private apply<T extends KubeObject>(
+    def: typeof secretKind,
+    want: T,
+    same: (cur: T, next: T) => boolean,
+    change: (cur: T, next: T) => void,
+  ): T {
+    const namespace = want.metadata.namespace ?? '';
+    const name = want.metadata.name ?? '';
+    const cur = this.api.get<T>(def, namespace, name);
+    if (cur === undefined) return this.api.create<T>(def, want);
+    if (same(cur, want)) return cur;
+    return (
+      this.api.mutate<T>(def, namespace, name, (c) => {
+        change(c, want);
+        c.metadata.ownerReferences = want.metadata.ownerReferences ?? [];
+      }) ?? cur
+    );
+  }
+
+  private applyService(want: Service, inst: VMInstance): Service | undefined {
+    const namespace = want.metadata.namespace ?? '';
+    const name = want.metadata.name ?? '';
+    const cur = this.api.get<Service>(serviceKind, namespace, name);
+    if (cur !== undefined && !ownedBy(cur, inst)) return undefined;
+    if (cur !== undefined && (cur.spec?.type ?? 'ClusterIP') !== want.spec?.type) {
+      // A headless service cannot become a load balancer in place (the cluster IP is immutable).
+      this.api.delete(serviceKind, namespace, name);
+      this.o.events.record(
+        inst,
+        'Normal',
+        'ServiceRecreated',
+        `Service ${name} is now ${want.spec?.type ?? ''}`,
+      );
+    } else if (cur !== undefined) {
+      const ours = (s: Service): unknown => ({
+        annotations: s.metadata.annotations ?? {},
+        selector: s.spec?.selector,
+        ports: (s.spec?.ports ?? []).map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort })),
+        policy: s.spec?.externalTrafficPolicy,
+      });
+      if (isDeepStrictEqual(ours(cur), ours(want))) return cur;
+      return this.api.mutate<Service>(serviceKind, namespace, name, (s) => {
+        s.metadata.annotations = want.metadata.annotations ?? {};
+        if (want.metadata.annotations === undefined) delete s.metadata.annotations;
+        const keep = new Map((s.spec?.ports ?? []).map((p) => [p.port, p.nodePort]));
+        s.spec = {
+          ...s.spec,
+          ...want.spec,
+          ports: (want.spec?.ports ?? []).map((p) => {
+            const nodePort = keep.get(p.port);
+            return nodePort === undefined ? p : { ...p, nodePort };
+          }),
+        };
+      });
+    }
+    return this.api.create<Service>(serviceKind, want);
+  }
+
+  private deleteOwned(def: typeof secretKind, namespace: string, name: string, owner: KubeObject): void {
+    const cur = this.api.get(def, namespace, name);
+    if (cur !== undefined && ownedBy(cur, owner)) this.api.delete(def, namespace, name);
+  }
+
+  private setInstanceStatus(
+    inst: VMInstance,
+    vm: VirtualMachine,
+    vmi: VirtualMachineInstance | undefined,
+    service: Service | undefined,
+    missing: string[],
+  ): void {
+    const vmReady = vm.status?.conditions?.find((c) => c.type === 'Ready');
+    const restart = vm.status?.conditions?.find((c) => c.type === 'RestartRequired');
+    const conditions: Condition[] = [
+      missing.length > 0
+        ? {
+            type: 'Ready',
+            status: 'False',
+            reason: 'DiskNotFound',
+            message: `VMDisk ${missing.map((m) => JSON.stringify(m)).join(', ')} not found`,
+          }
+        : vmReady?.status === 'True'
+          ? { type: 'Ready', status: 'True', reason: 'Ready', message: '' }
+          : {
+              type: 'Ready',
+              status: 'False',
+              reason: vmReady?.reason ?? 'NotReady',
+              message: vmReady?.message ?? `VirtualMachine ${vm.metadata.name ?? ''} is not ready`,
+            },
+    ];
+    if (restart?.status === 'True')
+      conditions.push({
+        type: 'RestartRequired',
+        status: 'True',
+        reason: 'RestartRequired',
+        message: `the change needs a restart of the VM: hikube restart ${vm.metadata.name ?? ''} (or virtctl restart)`,
+      });
+    const ips = (vmi?.status?.interfaces ?? []).flatMap(
+      (i) => i.ipAddresses ?? (i.ipAddress !== undefined ? [i.ipAddress] : []),
+    );
+    const ingress =
+      service?.spec?.type === 'LoadBalancer' ? service.status?.loadBalancer?.ingress?.[0] : undefined;
+    const endpoints =
+      ingress?.ip === undefined ? [] : (ingress.ports ?? []).map((p) => `${ingress.ip ?? ''}:${p.port}`);
+    this.api.mutate<VMInstance>(
+      vmInstanceKind,
+      inst.metadata.namespace ?? '',
+      inst.metadata.name ?? '',
+      (i) => {
+        const before = i.status ?? {};
+        const printable = vm.status?.printableStatus;
+        const uuid = vm.spec.template.spec?.domain.firmware?.uuid;
+        const next: NonNullable<VMInstance['status']> = {
+          ...(printable !== undefined ? { printableStatus: printable } : {}),
+          ...(ips[0] !== undefined ? { ipAddress: ips[0], ipAddresses: ips } : {}),
+          ...(ingress?.ip !== undefined ? { externalAddress: ingress.ip } : {}),
+          ...(endpoints.length > 0 ? { externalEndpoints: endpoints } : {}),
+          virtualMachine: vm.metadata.name ?? '',
+          ...(uuid !== undefined ? { firmwareUUID: uuid } : {}),
+          observedGeneration: i.metadata.generation ?? 1,
+          conditions: mergeConditions(before.conditions, conditions, this.now()),
+        };
+        if (isDeepStrictEqual(before, next)) return false;
+        i.status = next;
+        return true;
+      },
+      true,
+    );
+  }
+}
+
+function withoutRevisions(spec: VirtualMachine['spec']): VirtualMachine['spec'] {
+  const out = structuredClone(spec);
+  if (out.instancetype !== undefined) delete out.instancetype.revisionName;
+  if (out.preference !== undefined) delete out.preference.revisionName;
+  return out;
+}
+
+const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+
+const ownedBy = (o: KubeObject, owner: KubeObject): boolean =>
+  (o.metadata.ownerReferences ?? []).some((r) => r.uid === owner.metadata.uid);
+
+/** Conditions in the given order, keeping lastTransitionTime when the status did not change. */
+function mergeConditions(before: Condition[] | undefined, wanted: Condition[], now: Date): Condition[] {
+  const at = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return wanted.map((c) => {
+    const old = before?.find((b) => b.type === c.type);
+    return {
+      ...c,
+      lastTransitionTime: old !== undefined && old.status === c.status ? (old.lastTransitionTime ?? at) : at,
+    };
+  });
+}
+
+/** The image of a catalog DataSource's kernel-boot annotation (JSON of firmware.kernelBoot). */
+function kernelBootImage(json: string | undefined): string | undefined {
+  if (json === undefined) return undefined;
+  try {
+    const image = (JSON.parse(json) as { container?: { image?: unknown } }).container?.image;
+    return typeof image === 'string' && image !== '' ? image : undefined;
+  } catch {
+    return undefined;
+  }
+}
