@@ -137,3 +137,20 @@ export const SNAPSHOT_SCHEDULES: Resource = {
   plural: 'snapshotschedules',
   namespaced: true,
 };
+
+// Hikube's own VM kinds (apps.cozystack.io): the create wizard's default and their list pages.
+export const COZYSTACK_GROUP = 'apps.cozystack.io';
+export const VMDISKS: Resource = {
+  group: COZYSTACK_GROUP,
+  version: 'v1alpha1',
+  plural: 'vmdisks',
+  namespaced: true,
+};
+export const VMINSTANCES: Resource = {
+  group: COZYSTACK_GROUP,
+  version: 'v1alpha1',
+  plural: 'vminstances',
+  namespaced: true,
+};
+/** Where the OS catalog's golden images live, as DataSources (a VMDisk's `source.image.name`). */
+export const OS_IMAGES_NAMESPACE = 'kubevirt-os-images';

@@ -59,3 +59,5 @@ export type {
 export type { VirtualMachineSnapshotContent } from '../../../src/api/snapshot/content.js';
 export type { VirtualMachineRestore, TargetReadinessPolicy } from '../../../src/api/snapshot/restore.js';
 export type { SnapshotSchedule, SnapshotScheduleSpec } from '../../../src/api/hikube/snapshotschedule.js';
+export type { VMDisk, VMDiskSpec } from '../../../src/api/cozystack/vmdisk.js';
+export type { VMInstance, VMInstanceSpec } from '../../../src/api/cozystack/vminstance.js';

@@ -14,6 +14,8 @@ export const CATALOG_PAGES = [
   'services',
   'instancetypes',
   'snapshotschedules',
+  'vminstances',
+  'vmdisks',
 ] as const;
 export type CatalogPage = (typeof CATALOG_PAGES)[number];
 
