@@ -170,6 +170,9 @@ describe('web console', () => {
     const cause = causes.find((c) => c.field === 'metadata.name');
     assert.ok(cause !== undefined, `the API names metadata.name: ${expected.body}`);
 
+    // The Hikube VMInstance + VMDisk pair is the default (console-ui-hikube.test.ts): this test makes a VM.
+    assert.equal(await page.getByRole('radio', { name: /^Hikube VMInstance \+ VMDisk/ }).isChecked(), true);
+    await page.getByRole('radio', { name: /^KubeVirt VirtualMachine/ }).check();
     await page.fill('#vm-name', 'Bad_Name');
     await page.getByRole('button', { name: 'Next' }).click();
     const error = page.getByTestId('vm-name-error');
