@@ -35,10 +35,10 @@ export const diskUsers = (d: VMDisk, instances: readonly VMInstance[]): VMInstan
       (i.spec?.disks ?? []).some((x) => x.name === d.metadata.name),
   );
 
-/** `127.0.0.5 (127.0.0.5:22, 127.0.0.5:80)`, '' when not external. */
+/** `127.0.0.5 (ports 22, 80)` from the endpoints (address:port), 'pending' until an address comes. */
 export function externalText(i: VMInstance): string {
   const address = i.status?.externalAddress;
   if (address === undefined || address === '') return i.spec?.external === true ? 'pending' : '';
-  const endpoints = i.status?.externalEndpoints ?? [];
-  return endpoints.length === 0 ? address : `${address} (${endpoints.join(', ')})`;
+  const ports = (i.status?.externalEndpoints ?? []).map((e) => e.slice(e.lastIndexOf(':') + 1));
+  return ports.length === 0 ? address : `${address} (ports ${ports.join(', ')})`;
 }
