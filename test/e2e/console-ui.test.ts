@@ -334,6 +334,7 @@ describe('web console', () => {
     needBrowser();
     const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx8cMbR2hmbCHgBQHp1nGJ0mK0AbvGkR8Em3C1DRU7L you@laptop';
     await page.getByRole('button', { name: 'Create VM' }).click();
+    await page.getByRole('radio', { name: /^KubeVirt VirtualMachine/ }).check();
     await page.fill('#vm-name', 'with-key');
     await page.getByRole('radio', { name: 'Instance type u1.small' }).check();
     await page.getByRole('checkbox', { name: 'Start the VM once created' }).uncheck();
