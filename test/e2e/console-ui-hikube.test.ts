@@ -18,6 +18,7 @@ import {
   openPage,
   screenshot,
   SHOTS_DIR,
+  VIEWPORT,
   type TestPage,
 } from '../support/browser.js';
 import { guestPids, openConsole } from '../support/guest.js';
@@ -69,6 +70,36 @@ async function waitText(
     await screenshot(page, `failed-${what.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
     throw err;
   });
+}
+
+/** At 390 px wide: PATH shows READY (a test id) without scrolling sideways; screenshot and axe. */
+async function narrow(shot: string, path: string, ready: string): Promise<void> {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.evaluate((to) => {
+      const w = globalThis as unknown as {
+        history: { pushState(a: null, b: string, c: string): void };
+        dispatchEvent(e: unknown): void;
+        PopStateEvent: new (t: string) => unknown;
+      };
+      w.history.pushState(null, '', to);
+      w.dispatchEvent(new w.PopStateEvent('popstate'));
+    }, path);
+    await page.locator('main h1').first().waitFor();
+    await page.getByTestId(ready).first().waitFor();
+    const overflow = await page.evaluate(() => {
+      const d = (
+        globalThis as unknown as {
+          document: { documentElement: { scrollWidth: number; clientWidth: number } };
+        }
+      ).document;
+      return d.documentElement.scrollWidth - d.documentElement.clientWidth;
+    });
+    assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow} px at 390 px`);
+    await checkPage(shot);
+  } finally {
+    await page.setViewportSize(VIEWPORT);
+  }
 }
 
 const nav = (label: string) =>
@@ -183,6 +214,8 @@ describe('web console: a Hikube VMInstance and VMDisk from the wizard', () => {
     const del = row.getByRole('button', { name: `Delete VMDisk "${NAME}-disk": Used by ${NAME}` });
     assert.equal(await del.getAttribute('aria-disabled'), 'true');
     await checkPage('75-vm-disks');
+    await narrow('76-narrow-vm-disks', '/console/vmdisks', `row-default/${NAME}-disk`);
+    await narrow('77-narrow-vm-instances', '/console/vminstances', `row-default/${NAME}`);
   });
 
   test('deleting the VMInstance stops its guest and keeps its disk, which can then be deleted', async () => {

@@ -18,6 +18,7 @@ import {
   openPage,
   screenshot,
   SHOTS_DIR,
+  VIEWPORT,
   type TestPage,
 } from '../support/browser.js';
 import { tinyOnClaim } from '../support/disk-guest.js';
@@ -82,6 +83,36 @@ async function waitText(
     await screenshot(page, `failed-${what.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
     throw err;
   });
+}
+
+/** At 390 px wide: PATH shows READY (a test id) without scrolling sideways; screenshot and axe. */
+async function narrow(shot: string, path: string, ready: string): Promise<void> {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.evaluate((to) => {
+      const w = globalThis as unknown as {
+        history: { pushState(a: null, b: string, c: string): void };
+        dispatchEvent(e: unknown): void;
+        PopStateEvent: new (t: string) => unknown;
+      };
+      w.history.pushState(null, '', to);
+      w.dispatchEvent(new w.PopStateEvent('popstate'));
+    }, path);
+    await page.locator('main h1').first().waitFor();
+    await page.getByTestId(ready).first().waitFor();
+    const overflow = await page.evaluate(() => {
+      const d = (
+        globalThis as unknown as {
+          document: { documentElement: { scrollWidth: number; clientWidth: number } };
+        }
+      ).document;
+      return d.documentElement.scrollWidth - d.documentElement.clientWidth;
+    });
+    assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow} px at 390 px`);
+    await checkPage(shot);
+  } finally {
+    await page.setViewportSize(VIEWPORT);
+  }
 }
 
 const nav = (label: string) =>
@@ -188,6 +219,7 @@ describe('web console: snapshots and snapshot schedules', () => {
 
   test('delete the snapshot: it leaves the list', async () => {
     needBrowser();
+    await narrow('65-narrow-vm-snapshots', `/console/ns/default/vms/${NAME}/snapshots`, 'row-s1');
     await snapshotMenu('s1', 'Delete');
     await page.getByTestId('confirm').click();
     await page.getByTestId('row-s1').waitFor({ state: 'detached', timeout: 30_000 });
@@ -235,6 +267,7 @@ describe('web console: snapshots and snapshot schedules', () => {
     await waitText(row.getByTestId('cell-keep'), /^newest 3$/, 'its retention');
     await waitText(row.getByTestId('cell-state'), /^Active$/, 'the schedule Active');
     await checkPage('64-snapshot-schedules');
+    await narrow('66-narrow-snapshot-schedules', '/console/snapshotschedules', 'row-default/nightly');
     await page.getByRole('button', { name: 'Actions for schedule "nightly"' }).click();
     await page.getByRole('menuitem', { name: 'Suspend' }).click();
     await waitText(row.getByTestId('cell-state'), /^Suspended$/, 'the schedule suspended');

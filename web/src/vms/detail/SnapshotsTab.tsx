@@ -56,14 +56,10 @@ const When = ({ time, now }: { time: string | undefined; now: number }) =>
     </time>
   );
 
+/** The first column is not sortable, so the rows keep their order (newest first) until asked. */
 function snapshotColumns(now: number): Column<SnapshotRow>[] {
   return [
-    {
-      id: 'name',
-      title: 'Name',
-      cell: (r) => <span className="hk-break">{r.name}</span>,
-      sortValue: (r) => r.name,
-    },
+    { id: 'name', title: 'Name', cell: (r) => <span className="hk-break">{r.name}</span> },
     {
       id: 'phase',
       title: 'Phase',
