@@ -138,7 +138,7 @@ describe('console: VM instances and VM disks pages', () => {
           externalEndpoints: ['127.0.0.5:22', '127.0.0.5:80'],
         }),
       ),
-      '127.0.0.5 (ports 22, 80)',
+      '127.0.0.5 (:22, :80)',
     );
     assert.equal(externalText(instance('x', [], 'ns', { externalAddress: '127.0.0.5' })), '127.0.0.5');
   });

@@ -35,10 +35,15 @@ export const diskUsers = (d: VMDisk, instances: readonly VMInstance[]): VMInstan
       (i.spec?.disks ?? []).some((x) => x.name === d.metadata.name),
   );
 
-/** `127.0.0.5 (ports 22, 80)` from the endpoints (address:port), 'pending' until an address comes. */
+/**
+ * `127.0.0.5 (:22, :36443)`: the address and the ports it serves (externalEndpoints; a port taken
+ * on the address is served on another), 'pending' until an address comes.
+ */
 export function externalText(i: VMInstance): string {
   const address = i.status?.externalAddress;
   if (address === undefined || address === '') return i.spec?.external === true ? 'pending' : '';
-  const ports = (i.status?.externalEndpoints ?? []).map((e) => e.slice(e.lastIndexOf(':') + 1));
-  return ports.length === 0 ? address : `${address} (ports ${ports.join(', ')})`;
+  const served = (i.status?.externalEndpoints ?? []).map((e) =>
+    e.startsWith(`${address}:`) ? e.slice(address.length) : e,
+  );
+  return served.length === 0 ? address : `${address} (${served.join(', ')})`;
 }
