@@ -8,6 +8,10 @@
  * to delete a disk in use. Screenshots at 1280×800, axe-core, no console errors.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import {
@@ -24,21 +28,30 @@ import {
 import { guestPids, openConsole } from '../support/guest.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
+import { serveImages, type ImageServer } from '../unit/storage/image-server.js';
 
 const NAME = 'hk-tiny';
 const VM = `vm-instance-${NAME}`;
 
 let p: TestPlatform;
+let server: ImageServer;
+let imagesDir: string;
 let browser: Browser | undefined;
 let tab: TestPage;
 let page: Page;
 
 before(async () => {
   p = await startTestPlatform();
+  imagesDir = await mkdtemp(join(tmpdir(), 'hikube-console-vmdisk-'));
+  // 24 MiB served 64 KiB every 20 ms by the /slow/ path: a few seconds of import to watch.
+  writeFileSync(join(imagesDir, 'disk.raw'), Buffer.alloc(24 * 1048576));
+  server = await serveImages(imagesDir);
 });
 after(async () => {
   await browser?.close();
   await p?.cleanup();
+  await server?.close();
+  if (imagesDir !== undefined) await rm(imagesDir, { recursive: true, force: true });
 });
 
 function needBrowser(): void {
@@ -229,6 +242,39 @@ describe('web console: a Hikube VMInstance and VMDisk from the wizard', () => {
     await narrow('77-narrow-vm-instances', '/console/vminstances', `row-default/${NAME}`);
   });
 
+  test('a VMDisk imported by URL shows its progress live, then Succeeded', async () => {
+    needBrowser();
+    await nav('VM disks').click();
+    await page.getByTestId(`row-default/${NAME}-disk`).waitFor();
+    const r = await p.kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: apps.cozystack.io/v1alpha1
+kind: VMDisk
+metadata: {name: imported}
+spec:
+  source: {http: {url: "${server.url}/slow/disk.raw"}}
+  storage: 64Mi
+`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const row = page.getByTestId('row-default/imported');
+    const bar = row.getByRole('progressbar');
+    const seen = await eventually(
+      async () => {
+        const now = Number((await bar.getAttribute('aria-valuenow', { timeout: 200 })) ?? 'NaN');
+        return now > 0 && now < 100 ? now : undefined;
+      },
+      'a progress bar between 0 and 100%',
+      60_000,
+      50,
+    );
+    assert.ok(seen > 0 && seen < 100);
+    await screenshot(page, '78-vm-disks-importing');
+    await waitText(row.getByTestId('cell-phase'), /^Succeeded$/, 'the import to finish', 90_000);
+    await waitText(row.getByTestId('cell-source'), /\/slow\/disk\.raw$/, 'its source URL');
+    await waitText(row.getByTestId('cell-size'), /^64Mi$/, 'its size');
+  });
+
   test('deleting the VMInstance stops its guest and keeps its disk, which can then be deleted', async () => {
     needBrowser();
     await nav('VM instances').click();
@@ -241,7 +287,9 @@ describe('web console: a Hikube VMInstance and VMDisk from the wizard', () => {
     await waitText(row.getByTestId('cell-users'), /^$/, 'the disk unused now');
     await page.getByRole('button', { name: `Delete VMDisk "${NAME}-disk"`, exact: true }).click();
     await page.getByTestId('confirm').click();
-    await page.getByText('No VM disk yet.').waitFor({ timeout: 30_000 });
+    await row.waitFor({ state: 'detached', timeout: 30_000 });
+    const gone = await p.kubectl(['get', 'vmdisk', `${NAME}-disk`]);
+    assert.notEqual(gone.code, 0, 'the VMDisk is gone from the server');
   });
 
   test('no errors in the browser console', () => {
