@@ -170,6 +170,9 @@ describe('web console', () => {
     const cause = causes.find((c) => c.field === 'metadata.name');
     assert.ok(cause !== undefined, `the API names metadata.name: ${expected.body}`);
 
+    // The Hikube VMInstance + VMDisk pair is the default (console-ui-hikube.test.ts): this test makes a VM.
+    assert.equal(await page.getByRole('radio', { name: /^Hikube VMInstance \+ VMDisk/ }).isChecked(), true);
+    await page.getByRole('radio', { name: /^KubeVirt VirtualMachine/ }).check();
     await page.fill('#vm-name', 'Bad_Name');
     await page.getByRole('button', { name: 'Next' }).click();
     const error = page.getByTestId('vm-name-error');
@@ -331,6 +334,7 @@ describe('web console', () => {
     needBrowser();
     const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx8cMbR2hmbCHgBQHp1nGJ0mK0AbvGkR8Em3C1DRU7L you@laptop';
     await page.getByRole('button', { name: 'Create VM' }).click();
+    await page.getByRole('radio', { name: /^KubeVirt VirtualMachine/ }).check();
     await page.fill('#vm-name', 'with-key');
     await page.getByRole('radio', { name: 'Instance type u1.small' }).check();
     await page.getByRole('checkbox', { name: 'Start the VM once created' }).uncheck();

@@ -108,3 +108,49 @@ export const PREFERENCES: Resource = {
 /** The VM history API (src/metrics/routes.ts): not a Kubernetes kind, a read-only aggregated API. */
 export const seriesPath = (namespace: string, name: string): string =>
   `/apis/metrics.hikube.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/virtualmachineinstances/${encodeURIComponent(name)}/series`;
+
+// Snapshots (snapshot.kubevirt.io) and Hikube's snapshot schedules (hikube.io): the VM's Snapshots
+// tab and the Snapshot schedules page, shown once discovery finds the groups.
+export const SNAPSHOT_GROUP = 'snapshot.kubevirt.io';
+export const SNAPSHOTS: Resource = {
+  group: SNAPSHOT_GROUP,
+  version: 'v1beta1',
+  plural: 'virtualmachinesnapshots',
+  namespaced: true,
+};
+export const SNAPSHOT_CONTENTS: Resource = {
+  group: SNAPSHOT_GROUP,
+  version: 'v1beta1',
+  plural: 'virtualmachinesnapshotcontents',
+  namespaced: true,
+};
+export const RESTORES: Resource = {
+  group: SNAPSHOT_GROUP,
+  version: 'v1beta1',
+  plural: 'virtualmachinerestores',
+  namespaced: true,
+};
+export const HIKUBE_GROUP = 'hikube.io';
+export const SNAPSHOT_SCHEDULES: Resource = {
+  group: HIKUBE_GROUP,
+  version: 'v1alpha1',
+  plural: 'snapshotschedules',
+  namespaced: true,
+};
+
+// Hikube's own VM kinds (apps.cozystack.io): the create wizard's default and their list pages.
+export const COZYSTACK_GROUP = 'apps.cozystack.io';
+export const VMDISKS: Resource = {
+  group: COZYSTACK_GROUP,
+  version: 'v1alpha1',
+  plural: 'vmdisks',
+  namespaced: true,
+};
+export const VMINSTANCES: Resource = {
+  group: COZYSTACK_GROUP,
+  version: 'v1alpha1',
+  plural: 'vminstances',
+  namespaced: true,
+};
+/** Where the OS catalog's golden images live, as DataSources (a VMDisk's `source.image.name`). */
+export const OS_IMAGES_NAMESPACE = 'kubevirt-os-images';

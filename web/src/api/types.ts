@@ -51,3 +51,13 @@ export interface Instancetype extends KubeObject {
 export interface Preference extends KubeObject {
   spec: PreferenceSpec;
 }
+export type {
+  VirtualMachineSnapshot,
+  SnapshotPhase,
+  Indication,
+} from '../../../src/api/snapshot/snapshot.js';
+export type { VirtualMachineSnapshotContent } from '../../../src/api/snapshot/content.js';
+export type { VirtualMachineRestore, TargetReadinessPolicy } from '../../../src/api/snapshot/restore.js';
+export type { SnapshotSchedule, SnapshotScheduleSpec } from '../../../src/api/hikube/snapshotschedule.js';
+export type { VMDisk, VMDiskSpec } from '../../../src/api/cozystack/vmdisk.js';
+export type { VMInstance, VMInstanceSpec } from '../../../src/api/cozystack/vminstance.js';

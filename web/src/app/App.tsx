@@ -40,15 +40,21 @@ const VolumesPage = lazyRetry(() => import('../catalog/VolumesPage'));
 const NetworksPage = lazyRetry(() => import('../catalog/NetworksPage'));
 const ServicesPage = lazyRetry(() => import('../catalog/ServicesPage'));
 const InstanceTypesPage = lazyRetry(() => import('../catalog/InstanceTypesPage'));
+const SnapshotSchedulesPage = lazyRetry(() => import('../catalog/SnapshotSchedulesPage'));
+const VmInstancesPage = lazyRetry(() => import('../hikube/VmInstancesPage'));
+const VmDisksPage = lazyRetry(() => import('../hikube/VmDisksPage'));
 
 /** The navigation: each section and the routes that belong to it. */
 const SECTIONS: { route: Route; label: string; owns: Route['page'][] }[] = [
   { route: { page: 'vms' }, label: 'Virtual machines', owns: ['vms', 'create', 'vm'] },
+  { route: { page: 'vminstances' }, label: 'VM instances', owns: ['vminstances'] },
+  { route: { page: 'vmdisks' }, label: 'VM disks', owns: ['vmdisks'] },
   { route: { page: 'images' }, label: 'Images', owns: ['images'] },
   { route: { page: 'volumes' }, label: 'Volumes', owns: ['volumes'] },
   { route: { page: 'networks' }, label: 'Networks', owns: ['networks'] },
   { route: { page: 'services' }, label: 'Services', owns: ['services'] },
   { route: { page: 'instancetypes' }, label: 'Instance types', owns: ['instancetypes'] },
+  { route: { page: 'snapshotschedules' }, label: 'Snapshot schedules', owns: ['snapshotschedules'] },
 ];
 
 export function App() {
@@ -142,6 +148,9 @@ function Shell() {
           {route.page === 'networks' && <NetworksPage />}
           {route.page === 'services' && <ServicesPage />}
           {route.page === 'instancetypes' && <InstanceTypesPage />}
+          {route.page === 'snapshotschedules' && <SnapshotSchedulesPage />}
+          {route.page === 'vminstances' && <VmInstancesPage />}
+          {route.page === 'vmdisks' && <VmDisksPage />}
           {route.page === 'notFound' && (
             <EmptyState titleText="Page not found" headingLevel="h1">
               <EmptyStateBody>Nothing lives at {route.path}.</EmptyStateBody>

@@ -7,7 +7,16 @@ import { useSyncExternalStore } from 'react';
 export const BASE = '/console';
 
 /** The catalog pages of the navigation, by their path segment. */
-export const CATALOG_PAGES = ['images', 'volumes', 'networks', 'services', 'instancetypes'] as const;
+export const CATALOG_PAGES = [
+  'images',
+  'volumes',
+  'networks',
+  'services',
+  'instancetypes',
+  'snapshotschedules',
+  'vminstances',
+  'vmdisks',
+] as const;
 export type CatalogPage = (typeof CATALOG_PAGES)[number];
 
 export type Route =
@@ -17,7 +26,16 @@ export type Route =
   | { page: 'vm'; namespace: string; name: string; tab: VmTab }
   | { page: 'notFound'; path: string };
 
-export const VM_TABS = ['overview', 'metrics', 'disks', 'network', 'console', 'vnc', 'yaml'] as const;
+export const VM_TABS = [
+  'overview',
+  'metrics',
+  'disks',
+  'network',
+  'snapshots',
+  'console',
+  'vnc',
+  'yaml',
+] as const;
 export type VmTab = (typeof VM_TABS)[number];
 
 export function parseRoute(pathname: string): Route {

@@ -104,7 +104,9 @@ const unavailable = (version: Served, what: string): string | undefined =>
       ? `${what} are not available on this server`
       : undefined;
 
-const stamp = (): string => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').toLowerCase();
+/** A UTC timestamp for generated names: 20261127t181500. */
+export const stamp = (): string =>
+  new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').toLowerCase();
 
 /** VirtualMachineSnapshot (snapshot.kubevirt.io), when discovery finds the group. */
 export const snapshotAction = (version: Served): Action<VmView> => ({

@@ -82,7 +82,15 @@ export const nodeOf = (vmi: VirtualMachineInstance | undefined): string => vmi?.
 /** Age as kubectl prints it: 45s, 12m, 3h, 5d. */
 export function age(timestamp: string | undefined, now: number): string {
   if (timestamp === undefined) return '';
-  const s = Math.max(0, Math.floor((now - Date.parse(timestamp)) / 1000));
+  return span(now - Date.parse(timestamp));
+}
+
+/** Time left until `timestamp`, as age() prints it (0s once it is past). */
+export const until = (timestamp: string | undefined, now: number): string =>
+  timestamp === undefined ? '' : span(Date.parse(timestamp) - now);
+
+function span(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
   if (s < 120) return `${s}s`;
   const m = Math.floor(s / 60);
   if (m < 120) return `${m}m`;

@@ -1,7 +1,10 @@
 /**
- * The create wizard: general (name, namespace, instance type, image), access (SSH key, cloud-init
- * user data), review (the YAML of what will be created). "Next" asks the API server to validate with
- * a dry run, so its field errors (Status causes) show next to the fields before anything is created.
+ * The create wizard: general (what to create, name, namespace, instance type, image or disk),
+ * access (SSH key, cloud-init user data, external ports), review (the YAML of what will be created).
+ * It creates a Hikube VMInstance and its VMDisk (the default, as Hikube's dashboard does, when the
+ * server serves apps.cozystack.io) or a KubeVirt VirtualMachine. "Next" asks the API server to
+ * validate with a dry run, so its field errors (Status causes) show next to the fields before
+ * anything is created.
  */
 import {
   Alert,
@@ -26,12 +29,20 @@ import {
   useWizardContext,
 } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
-import { useMemo, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { stringify } from 'yaml';
 import { STORAGE_ANNOTATION } from '../../../../src/api/catalog.js';
 import { parseQuantity } from '../../../../src/api/quantity.js';
-import { CLUSTER_INSTANCETYPES, NAMESPACES } from '../../api/resources';
-import type { ClusterInstancetype, KubeObject } from '../../api/types';
+import { useApiGroup } from '../../api/discovery';
+import {
+  CLUSTER_INSTANCETYPES,
+  CLUSTER_PREFERENCES,
+  COZYSTACK_GROUP,
+  DATASOURCES,
+  NAMESPACES,
+  OS_IMAGES_NAMESPACE,
+} from '../../api/resources';
+import type { ClusterInstancetype, ClusterPreference, DataSource, KubeObject } from '../../api/types';
 import { useWatchList } from '../../api/useWatch';
 import { navigate } from '../../app/router';
 import {
@@ -44,9 +55,11 @@ import {
   type FormField,
   type VmForm,
 } from './model';
+import { buildVmDisk, buildVmInstance, diskNameOf } from './hikube';
 import { check, create } from './submit';
 
 const initialForm: VmForm = {
+  mode: 'hikube',
   name: '',
   namespace: 'default',
   instancetype: 'u1.small',
@@ -55,18 +68,63 @@ const initialForm: VmForm = {
   sshKey: '',
   userData: IMAGES[0]?.defaultUserData ?? '',
   start: true,
+  instanceProfile: '',
+  diskSource: 'image',
+  diskImage: '',
+  diskUrl: '',
+  diskSize: '5Gi',
+  external: false,
+  externalPorts: '22',
 };
+
+/** Which form field an input belongs to, for clearing its errors when it changes. */
+const FIELD_OF: Partial<Record<keyof VmForm, FormField>> = {
+  customImage: 'image',
+  imageId: 'image',
+  diskSource: 'disk',
+  diskImage: 'disk',
+  diskUrl: 'disk',
+  external: 'externalPorts',
+};
+
+const DEFAULT_PREFERENCE_LABEL = 'instancetype.kubevirt.io/default-preference';
+const DISPLAY_NAME_ANNOTATION = 'os.hikube.io/display-name';
+const isReady = (d: DataSource): boolean =>
+  d.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
 
 export default function CreateVmPage() {
   const [form, setForm] = useState<VmForm>(initialForm);
   const [errors, setErrors] = useState<FieldErrors>({});
   const set = <K extends keyof VmForm>(key: K, value: VmForm[K]) => {
     setForm((f) => ({ ...f, [key]: value }));
-    const field = key === 'customImage' || key === 'imageId' ? 'image' : key;
-    setErrors((e) => ({ ...e, [field]: undefined, general: undefined }));
+    if (key === 'mode') setErrors({});
+    else setErrors((e) => ({ ...e, [FIELD_OF[key] ?? key]: undefined, general: undefined }));
   };
   const namespaces = useWatchList<KubeObject>(NAMESPACES);
   const types = useWatchList<ClusterInstancetype>(CLUSTER_INSTANCETYPES);
+  const hikube = useApiGroup(COZYSTACK_GROUP);
+  const served = hikube !== null && hikube !== undefined;
+  const preferences = useWatchList<ClusterPreference>(CLUSTER_PREFERENCES, { enabled: served });
+  const images = useWatchList<DataSource>(DATASOURCES, { namespace: OS_IMAGES_NAMESPACE, enabled: served });
+  const catalog = useMemo(
+    () => [...images.items].sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '')),
+    [images.items],
+  );
+  // Without Hikube's kinds on this server, the wizard makes a VirtualMachine.
+  useEffect(() => {
+    if (hikube === null) setForm((f) => ({ ...f, mode: 'kubevirt' }));
+  }, [hikube]);
+  const pickImage = (d: DataSource | undefined) => {
+    if (d === undefined) return;
+    set('diskImage', d.metadata.name ?? '');
+    const preference = d.metadata.labels?.[DEFAULT_PREFERENCE_LABEL];
+    if (preference !== undefined) set('instanceProfile', preference);
+  };
+  // The first golden image that is ready, once the catalog is known.
+  useEffect(() => {
+    if (form.diskImage === '' && catalog.length > 0) pickImage(catalog.find(isReady) ?? catalog[0]);
+  }, [catalog]);
+  const hikubeMode = form.mode === 'hikube';
 
   return (
     <>
@@ -82,6 +140,29 @@ export default function CreateVmPage() {
         >
           <WizardStep name="General" id="general">
             <Form onSubmit={(e) => e.preventDefault()} aria-label="General">
+              <FormGroup label="Create" isRequired role="radiogroup" fieldId="vm-mode" isStack>
+                <Radio
+                  id="vm-mode-hikube"
+                  name="vm-mode"
+                  label="Hikube VMInstance + VMDisk (default)"
+                  description={
+                    hikube === null
+                      ? `This server does not serve ${COZYSTACK_GROUP}.`
+                      : "A VMDisk that outlives the VM and a VMInstance booting from it, as Hikube's dashboard creates them."
+                  }
+                  isChecked={hikubeMode}
+                  isDisabled={hikube === null}
+                  onChange={() => set('mode', 'hikube')}
+                />
+                <Radio
+                  id="vm-mode-kubevirt"
+                  name="vm-mode"
+                  label="KubeVirt VirtualMachine"
+                  description="A VirtualMachine with a container disk root (reset at each start) and cloud-init."
+                  isChecked={!hikubeMode}
+                  onChange={() => set('mode', 'kubevirt')}
+                />
+              </FormGroup>
               <FormGroup label="Name" isRequired fieldId="vm-name">
                 <TextInput
                   id="vm-name"
@@ -123,40 +204,53 @@ export default function CreateVmPage() {
                 />
                 <FieldHelp id="vm-instancetype-help" errors={errors.instancetype} />
               </FormGroup>
-              <FormGroup
-                label="Operating system image"
-                isRequired
-                role="radiogroup"
-                fieldId="vm-image"
-                isStack
-              >
-                {IMAGES.map((img) => (
-                  <Radio
-                    key={img.id}
-                    id={`vm-image-${img.id}`}
-                    name="vm-image"
-                    label={img.label}
-                    description={img.description}
-                    isChecked={form.imageId === img.id}
-                    onChange={() => {
-                      set('imageId', img.id);
-                      if (form.userData === imageOf(form).defaultUserData)
-                        set('userData', img.defaultUserData);
-                    }}
-                  />
-                ))}
-                {form.imageId === 'custom' && (
-                  <TextInput
-                    id="vm-custom-image"
-                    aria-label="Custom image reference"
-                    placeholder="registry:5000/fedora:40"
-                    value={form.customImage}
-                    onChange={(_e, v) => set('customImage', v)}
-                    validated={errors.image !== undefined ? 'error' : 'default'}
-                  />
-                )}
-                <FieldHelp id="vm-image-help" errors={errors.image} />
-              </FormGroup>
+              {hikubeMode ? (
+                <HikubeDisk
+                  form={form}
+                  errors={errors}
+                  set={set}
+                  catalog={catalog}
+                  preferences={preferences.items}
+                  pickImage={pickImage}
+                />
+              ) : (
+                <>
+                  <FormGroup
+                    label="Operating system image"
+                    isRequired
+                    role="radiogroup"
+                    fieldId="vm-image"
+                    isStack
+                  >
+                    {IMAGES.map((img) => (
+                      <Radio
+                        key={img.id}
+                        id={`vm-image-${img.id}`}
+                        name="vm-image"
+                        label={img.label}
+                        description={img.description}
+                        isChecked={form.imageId === img.id}
+                        onChange={() => {
+                          set('imageId', img.id);
+                          if (form.userData === imageOf(form).defaultUserData)
+                            set('userData', img.defaultUserData);
+                        }}
+                      />
+                    ))}
+                    {form.imageId === 'custom' && (
+                      <TextInput
+                        id="vm-custom-image"
+                        aria-label="Custom image reference"
+                        placeholder="registry:5000/fedora:40"
+                        value={form.customImage}
+                        onChange={(_e, v) => set('customImage', v)}
+                        validated={errors.image !== undefined ? 'error' : 'default'}
+                      />
+                    )}
+                    <FieldHelp id="vm-image-help" errors={errors.image} />
+                  </FormGroup>
+                </>
+              )}
               <Checkbox
                 id="vm-start"
                 label="Start the VM once created"
@@ -199,6 +293,31 @@ export default function CreateVmPage() {
                   #cloud-config YAML, or a script starting with #!.
                 </FieldHelp>
               </FormGroup>
+              {hikubeMode && (
+                <FormGroup label="External access" fieldId="vm-external" isStack>
+                  <Checkbox
+                    id="vm-external"
+                    label="Reachable on a load balancer address (external)"
+                    isChecked={form.external}
+                    onChange={(_e, v) => set('external', v)}
+                  />
+                  {form.external && (
+                    <TextInput
+                      id="vm-external-ports"
+                      aria-label="External ports"
+                      value={form.externalPorts}
+                      onChange={(_e, v) => set('externalPorts', v)}
+                      validated={errors.externalPorts !== undefined ? 'error' : 'default'}
+                      aria-describedby="vm-external-ports-help"
+                    />
+                  )}
+                  <FieldHelp id="vm-external-ports-help" errors={errors.externalPorts}>
+                    {form.external
+                      ? 'The ports forwarded to the guest (externalPorts), e.g. 22, 80.'
+                      : 'Without it the VM gets a DNS name inside the cluster only.'}
+                  </FieldHelp>
+                </FormGroup>
+              )}
             </Form>
           </WizardStep>
           <WizardStep name="Review" id="review">
@@ -234,6 +353,121 @@ function FieldHelp({
         )}
       </HelperText>
     </FormHelperText>
+  );
+}
+
+/** The Hikube mode's boot disk: a golden image of the OS catalog or an http URL, its size, the profile. */
+function HikubeDisk({
+  form,
+  errors,
+  set,
+  catalog,
+  preferences,
+  pickImage,
+}: {
+  form: VmForm;
+  errors: FieldErrors;
+  set: <K extends keyof VmForm>(key: K, value: VmForm[K]) => void;
+  catalog: DataSource[];
+  preferences: ClusterPreference[];
+  pickImage: (d: DataSource | undefined) => void;
+}) {
+  const diskName = diskNameOf({ name: form.name === '' ? 'NAME' : form.name });
+  return (
+    <>
+      <FormGroup
+        label={`System disk (VMDisk ${diskName})`}
+        isRequired
+        role="radiogroup"
+        fieldId="vm-disk"
+        isStack
+      >
+        <Radio
+          id="vm-disk-image"
+          name="vm-disk-source"
+          label="An image of the OS catalog"
+          isChecked={form.diskSource === 'image'}
+          onChange={() => set('diskSource', 'image')}
+        />
+        {form.diskSource === 'image' && (
+          <FormSelect
+            id="vm-disk-catalog"
+            aria-label="Catalog image"
+            value={form.diskImage}
+            onChange={(_e, v) => pickImage(catalog.find((d) => d.metadata.name === v))}
+            validated={errors.disk !== undefined ? 'error' : 'default'}
+            aria-describedby="vm-disk-help"
+          >
+            {catalog.length === 0 && <FormSelectOption value="" label="No image in the catalog" isDisabled />}
+            {catalog.map((d) => {
+              const name = d.metadata.name ?? '';
+              const display = d.metadata.annotations?.[DISPLAY_NAME_ANNOTATION] ?? name;
+              return (
+                <FormSelectOption
+                  key={name}
+                  value={name}
+                  label={`${display} (${name})${isReady(d) ? '' : ': not imported yet'}`}
+                />
+              );
+            })}
+          </FormSelect>
+        )}
+        <Radio
+          id="vm-disk-http"
+          name="vm-disk-source"
+          label="An image at an http(s) URL"
+          isChecked={form.diskSource === 'http'}
+          onChange={() => set('diskSource', 'http')}
+        />
+        {form.diskSource === 'http' && (
+          <TextInput
+            id="vm-disk-url"
+            aria-label="Image URL"
+            placeholder="https://example.org/disk.qcow2"
+            value={form.diskUrl}
+            onChange={(_e, v) => set('diskUrl', v)}
+            validated={errors.disk !== undefined ? 'error' : 'default'}
+            aria-describedby="vm-disk-help"
+          />
+        )}
+        <FieldHelp id="vm-disk-help" errors={errors.disk}>
+          Golden images are DataSources of namespace {OS_IMAGES_NAMESPACE}; the disk is a copy of one.
+        </FieldHelp>
+      </FormGroup>
+      <FormGroup label="Disk size" isRequired fieldId="vm-disk-size">
+        <TextInput
+          id="vm-disk-size"
+          isRequired
+          value={form.diskSize}
+          onChange={(_e, v) => set('diskSize', v)}
+          validated={errors.diskSize !== undefined ? 'error' : 'default'}
+          aria-describedby="vm-disk-size-help"
+        />
+        <FieldHelp id="vm-disk-size-help" errors={errors.diskSize}>
+          At least the image&apos;s size; it may grow later, never shrink.
+        </FieldHelp>
+      </FormGroup>
+      <FormGroup label="Instance profile" fieldId="vm-profile">
+        <FormSelect
+          id="vm-profile"
+          value={form.instanceProfile}
+          onChange={(_e, v) => set('instanceProfile', v)}
+          validated={errors.instanceProfile !== undefined ? 'error' : 'default'}
+          aria-describedby="vm-profile-help"
+        >
+          <FormSelectOption value="" label="None" />
+          {[...preferences]
+            .map((p) => p.metadata.name ?? '')
+            .sort()
+            .map((n) => (
+              <FormSelectOption key={n} value={n} label={n} />
+            ))}
+        </FormSelect>
+        <FieldHelp id="vm-profile-help" errors={errors.instanceProfile}>
+          Devices and firmware for the guest OS (a VirtualMachineClusterPreference); the image suggests one.
+        </FieldHelp>
+      </FormGroup>
+    </>
   );
 }
 
@@ -289,8 +523,11 @@ function InstancetypeTable({
 
 function Review({ form, errors }: { form: VmForm; errors: string[] | undefined }) {
   const yaml = useMemo(() => {
-    const secret = buildSecret(form);
-    return [secret, buildVm(form)]
+    const objects =
+      form.mode === 'hikube'
+        ? [buildVmDisk(form), buildVmInstance(form)]
+        : [buildSecret(form), buildVm(form)];
+    return objects
       .filter((o) => o !== undefined)
       .map((o) => stringify(o))
       .join('---\n');
@@ -330,7 +567,11 @@ function Footer({ form, setErrors }: { form: VmForm; setErrors: (e: FieldErrors)
       );
       if (fields.length === 0) {
         if (step === 'review')
-          navigate({ page: 'vm', namespace: form.namespace, name: form.name, tab: 'overview' });
+          navigate(
+            form.mode === 'hikube'
+              ? { page: 'vminstances' }
+              : { page: 'vm', namespace: form.namespace, name: form.name, tab: 'overview' },
+          );
         else await goToNextStep();
         return;
       }

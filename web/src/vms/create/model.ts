@@ -5,6 +5,7 @@
  */
 import { apiVersionOf, SECRETS, VMS } from '../../api/resources';
 import type { Secret, StatusCause, VirtualMachine } from '../../api/types';
+import { hikubeFieldOfPath, type CreateMode, type HikubeForm } from './hikube';
 
 export interface ImageChoice {
   id: string;
@@ -46,18 +47,24 @@ export const IMAGES: readonly ImageChoice[] = [
   },
 ];
 
-export interface VmForm {
-  name: string;
-  namespace: string;
-  instancetype: string;
+/** Both modes' values: the KubeVirt mode reads imageId and customImage, the Hikube mode the rest. */
+export interface VmForm extends HikubeForm {
+  mode: CreateMode;
   imageId: string;
   customImage: string;
-  sshKey: string;
-  userData: string;
-  start: boolean;
 }
 
-export type FormField = 'name' | 'namespace' | 'instancetype' | 'image' | 'sshKey' | 'userData';
+export type FormField =
+  | 'name'
+  | 'namespace'
+  | 'instancetype'
+  | 'image'
+  | 'sshKey'
+  | 'userData'
+  | 'instanceProfile'
+  | 'disk'
+  | 'diskSize'
+  | 'externalPorts';
 export type FieldErrors = { [F in FormField | 'general']?: string[] | undefined };
 
 export const STEP_OF_FIELD: Record<FormField | 'general', 'general' | 'access' | 'review'> = {
@@ -67,6 +74,10 @@ export const STEP_OF_FIELD: Record<FormField | 'general', 'general' | 'access' |
   image: 'general',
   sshKey: 'access',
   userData: 'access',
+  instanceProfile: 'general',
+  disk: 'general',
+  diskSize: 'general',
+  externalPorts: 'access',
   general: 'review',
 };
 
@@ -137,7 +148,10 @@ export function buildSecret(form: VmForm): Secret | undefined {
 const base64 = (text: string): string => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
 
 /** Which form field an API field path belongs to (`spec.template.spec.volumes[0].containerDisk.image` → image). */
-export function fieldOfPath(path: string, object: 'vm' | 'secret'): FormField | 'general' {
+export type CreatedObject = 'vm' | 'secret' | 'vmdisk' | 'vminstance';
+
+export function fieldOfPath(path: string, object: CreatedObject): FormField | 'general' {
+  if (object === 'vmdisk' || object === 'vminstance') return hikubeFieldOfPath(path, object);
   if (object === 'secret') return 'sshKey';
   if (path === 'metadata.name' || path.startsWith('metadata.name')) return 'name';
   if (path.startsWith('metadata.namespace')) return 'namespace';
@@ -153,7 +167,7 @@ export function fieldOfPath(path: string, object: 'vm' | 'secret'): FormField | 
 export function errorsFromStatus(
   message: string,
   causes: readonly StatusCause[],
-  object: 'vm' | 'secret',
+  object: CreatedObject,
 ): FieldErrors {
   const errors: FieldErrors = {};
   const add = (field: FormField | 'general', text: string) =>

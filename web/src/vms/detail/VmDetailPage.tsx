@@ -1,5 +1,5 @@
 /**
- * One VM: its header (status, actions) and tabs for the overview, metrics, disks, network, the
+ * One VM: its header (status, actions) and tabs for the overview, metrics, disks, network, snapshots, the
  * serial console, VNC and the YAML. Every tab but the overview is a lazy chunk (uPlot, xterm.js,
  * noVNC, CodeMirror load only when their tab opens).
  */
@@ -35,6 +35,7 @@ import { Overview } from './Overview';
 const MetricsTab = lazyRetry(() => import('./MetricsTab'));
 const DisksTab = lazyRetry(() => import('./DisksTab'));
 const NetworkTab = lazyRetry(() => import('./NetworkTab'));
+const SnapshotsTab = lazyRetry(() => import('./SnapshotsTab'));
 const ConsoleTab = lazyRetry(() => import('./ConsoleTab'));
 const VncTab = lazyRetry(() => import('./VncTab'));
 const YamlTab = lazyRetry(() => import('./YamlTab'));
@@ -128,6 +129,9 @@ export default function VmDetailPage({
           </Tab>
           <Tab eventKey="network" title={<TabTitleText>Network</TabTitleText>}>
             <Panel>{tab === 'network' && <NetworkTab view={view} />}</Panel>
+          </Tab>
+          <Tab eventKey="snapshots" title={<TabTitleText>Snapshots</TabTitleText>}>
+            <Panel>{tab === 'snapshots' && <SnapshotsTab view={view} />}</Panel>
           </Tab>
           <Tab eventKey="console" title={<TabTitleText>Serial console</TabTitleText>}>
             <Panel>{tab === 'console' && <ConsoleTab view={view} />}</Panel>
