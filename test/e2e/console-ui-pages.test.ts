@@ -321,6 +321,29 @@ describe('web console: VM tabs and catalog pages', () => {
     await checkPage('32-images');
   });
 
+  test('Images: a local file uploaded from the browser lands in an upload DataVolume', async () => {
+    needBrowser();
+    await page.getByRole('button', { name: 'Import image' }).click();
+    await page.fill('#import-name', 'uploaded');
+    await page.selectOption('#import-kind', 'upload');
+    await page.fill('#import-size', '64Mi');
+    // Without a file the form says so, and nothing is created.
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.getByText('Choose the disk image file to upload').waitFor();
+    assert.equal(
+      (await raw(p, 'GET', '/apis/cdi.kubevirt.io/v1beta1/namespaces/default/datavolumes/uploaded')).code,
+      404,
+    );
+    await page.setInputFiles('#import-file', join(imagesDir, 'disk.raw'));
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const row = page.getByTestId('row-default/uploaded');
+    await waitText(row.getByTestId('cell-source'), /^upload$/, 'an upload DataVolume');
+    await waitText(row.getByTestId('cell-phase'), /^Succeeded$/, 'the upload to finish', 60_000);
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    const dv = await raw(p, 'GET', '/apis/cdi.kubevirt.io/v1beta1/namespaces/default/datavolumes/uploaded');
+    assert.equal((dv.json['status'] as { phase?: string } | undefined)?.phase, 'Succeeded');
+  });
+
   test('Volumes: the added disk is used by the VM, the imported image by none', async () => {
     needBrowser();
     await nav('Volumes').click();

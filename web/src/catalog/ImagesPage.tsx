@@ -15,7 +15,7 @@ import {
   TextInput,
 } from '@patternfly/react-core';
 import { useState } from 'react';
-import { api } from '../api/client';
+import { api, ApiStatusError, authHeaders } from '../api/client';
 import { DATASOURCES, DATAVOLUMES, resourcePath } from '../api/resources';
 import type { DataSource, DataVolume } from '../api/types';
 import { useWatchList } from '../api/useWatch';
@@ -32,6 +32,7 @@ import {
   progressOf,
   requestedSize,
   sourceOf,
+  uploadPath,
   type ImportForm,
 } from './images';
 
@@ -166,9 +167,18 @@ function ImportModal({ onClose }: { onClose: () => void }) {
     url: '',
     size: '10Gi',
   });
+  const [file, setFile] = useState<File | undefined>(undefined);
+  const [sent, setSent] = useState<number | undefined>(undefined);
   const set = (patch: Partial<ImportForm>) => setForm((f) => ({ ...f, ...patch }));
   const submit = async () => {
-    await api.create(resourcePath(DATAVOLUMES, form.namespace), importDataVolume(form));
+    if (form.kind === 'upload' && file === undefined) throw new Error('Choose the disk image file to upload');
+    const dv = importDataVolume(form);
+    await api.create(resourcePath(DATAVOLUMES, form.namespace), dv);
+    if (form.kind !== 'upload' || file === undefined) return;
+    const name = dv.metadata.name ?? '';
+    await untilUploadReady(form.namespace, name);
+    setSent(0);
+    await uploadFile(uploadPath(form.namespace, name), file, setSent);
   };
   return (
     <FormModal id="import" title="Import an image" submitLabel="Import" onSubmit={submit} onClose={onClose}>
@@ -191,16 +201,85 @@ function ImportModal({ onClose }: { onClose: () => void }) {
         >
           <FormSelectOption value="http" label="URL (http or https)" />
           <FormSelectOption value="registry" label="Registry (docker://image:tag)" />
+          <FormSelectOption value="upload" label="Upload a file from this computer" />
         </FormSelect>
       </FormGroup>
-      <FormGroup label={form.kind === 'http' ? 'URL' : 'Image reference'} isRequired fieldId="import-url">
-        <TextInput id="import-url" isRequired value={form.url} onChange={(_e, v) => set({ url: v })} />
-      </FormGroup>
+      {form.kind === 'upload' ? (
+        <FormGroup
+          label="Disk image (qcow2, raw, ISO, VMDK, VHD(X); gz or xz)"
+          isRequired
+          fieldId="import-file"
+        >
+          <input
+            id="import-file"
+            type="file"
+            required
+            onChange={(e) => setFile(e.currentTarget.files?.[0] ?? undefined)}
+          />
+        </FormGroup>
+      ) : (
+        <FormGroup label={form.kind === 'http' ? 'URL' : 'Image reference'} isRequired fieldId="import-url">
+          <TextInput id="import-url" isRequired value={form.url} onChange={(_e, v) => set({ url: v })} />
+        </FormGroup>
+      )}
       <FormGroup label="Disk size" isRequired fieldId="import-size">
         <TextInput id="import-size" isRequired value={form.size} onChange={(_e, v) => set({ size: v })} />
       </FormGroup>
+      {sent !== undefined && (
+        <Progress
+          value={sent}
+          title={sent < 100 ? 'Uploading' : 'Uploaded; converting'}
+          size={ProgressSize.sm}
+          measureLocation={ProgressMeasureLocation.outside}
+          aria-label="Upload"
+          data-testid="upload-progress"
+        />
+      )}
     </FormModal>
   );
+}
+
+/** Waits (up to a minute) for an upload DataVolume to accept its bytes. */
+async function untilUploadReady(namespace: string, name: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const dv = await api.get<DataVolume>(resourcePath(DATAVOLUMES, namespace, name));
+    const phase = dv.status?.phase;
+    if (phase === 'UploadReady') return;
+    if (phase === 'Failed' || phase === 'Succeeded')
+      throw new Error(`DataVolume "${name}" is ${phase}, not waiting for an upload`);
+    if (Date.now() > deadline) throw new Error(`DataVolume "${name}" did not become UploadReady`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** PUTs the file with XMLHttpRequest, whose upload events give the progress fetch() does not. */
+function uploadFile(path: string, file: File, progress: (percent: number) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', path);
+    for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) progress(Math.round((e.loaded / e.total) * 1000) / 10);
+    };
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        progress(100);
+        resolve();
+        return;
+      }
+      let message = `upload failed: HTTP ${xhr.status}`;
+      try {
+        message = (JSON.parse(xhr.responseText) as { message?: string }).message ?? message;
+      } catch {
+        // not a Status
+      }
+      reject(new ApiStatusError(xhr.status, 'UploadFailed', message));
+    };
+    xhr.onerror = () => reject(new Error('the upload was interrupted'));
+    xhr.send(file);
+  });
 }
 
 /** A DataSource naming the DataVolume's claim: VMs and disks then clone it by that name. */

@@ -29,7 +29,8 @@ export const requestedSize = (dv: DataVolume): string =>
 export interface ImportForm {
   name: string;
   namespace: string;
-  kind: 'http' | 'registry';
+  /** `upload`: the browser sends a local file to the DataVolume's upload endpoint. */
+  kind: 'http' | 'registry' | 'upload';
   url: string;
   size: string;
 }
@@ -41,11 +42,20 @@ export function importDataVolume(form: ImportForm): DataVolume {
     kind: 'DataVolume',
     metadata: { name: form.name.trim(), namespace: form.namespace },
     spec: {
-      source: form.kind === 'http' ? { http: { url } } : { registry: { url } },
+      source:
+        form.kind === 'upload'
+          ? { upload: {} }
+          : form.kind === 'http'
+            ? { http: { url } }
+            : { registry: { url } },
       storage: { resources: { requests: { storage: form.size.trim() } } },
     },
   };
 }
+
+/** CDI's upload endpoint of a DataVolume (the upload proxy's path, served by the API server). */
+export const uploadPath = (namespace: string, name: string): string =>
+  `/apis/upload.cdi.kubevirt.io/v1beta1/namespaces/${encodeURIComponent(namespace)}/datavolumes/${encodeURIComponent(name)}/upload`;
 
 /** A DataSource (a golden image's stable name) pointing at the claim a DataVolume filled. */
 export function dataSourceFor(dv: DataVolume, name: string): DataSource {
