@@ -102,7 +102,9 @@ export class NodeSnapshotter implements Snapshotter {
       plan.push({ volume, node, frozen: active, next: newLayerPath(volume.path) });
     }
     let frozen = false;
-    if (req.freeze) {
+    // A paused guest runs no code: its disks are quiet, and its agent cannot answer a freeze.
+    if (guest.paused) indications.push('Paused');
+    else if (req.freeze) {
       try {
         await guest.agent.execute<number>('guest-fsfreeze-freeze', undefined, 10_000);
         frozen = true;

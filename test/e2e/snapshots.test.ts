@@ -65,6 +65,16 @@ describe('snapshots of a running guest', () => {
     assert.match(await kubectl(['get', 'vmsnapshotcontent', content]), /true/);
     assert.match(await hikube(['snapshot', 'list', 'src']), /s1\s+VirtualMachine\s+src\s+Succeeded\s+true/);
 
+    // A paused guest is snapshotted without asking its agent anything: indication Paused.
+    await hikube(['pause', 'src']);
+    await hikube(['snapshot', 'create', 'src', '--name', 'while-paused', '--wait']);
+    assert.deepEqual((await json<Snap>(['get', 'vmsnapshot', 'while-paused'])).status?.indications, [
+      'Online',
+      'Paused',
+    ]);
+    await hikube(['unpause', 'src']);
+    await hikube(['snapshot', 'delete', 'while-paused']);
+
     // The guest keeps running on the new layer; the change is after the snapshot.
     await sh(c, write('second'));
     assert.equal(await sh(c, read), 'second');
