@@ -3,31 +3,17 @@
  * raw bytes in binary frames both ways). A lazy chunk: xterm.js loads only when this tab opens.
  */
 import '@xterm/xterm/css/xterm.css';
-import {
-  Button,
-  Content,
-  EmptyState,
-  EmptyStateBody,
-  Label,
-  Toolbar,
-  ToolbarContent,
-  ToolbarItem,
-} from '@patternfly/react-core';
+import { Content, ToolbarItem } from '@patternfly/react-core';
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import { useEffect, useRef, useState } from 'react';
 import { openVmiSocket } from '../../api/socket';
 import { isRunning, nameOf, namespaceOf, type VmView } from '../selectors';
-
-type State = { kind: 'connecting' } | { kind: 'connected' } | { kind: 'closed'; reason: string };
+import { closedReason, NotRunning, StreamToolbar, type StreamState } from './stream';
 
 export default function ConsoleTab({ view }: { view: VmView }) {
   if (!isRunning(view.vmi)) {
-    return (
-      <EmptyState titleText="The VM is not running" headingLevel="h2" variant="sm">
-        <EmptyStateBody>Start it: the serial console connects once its guest runs.</EmptyStateBody>
-      </EmptyState>
-    );
+    return <NotRunning>Start it: the serial console connects once its guest runs.</NotRunning>;
   }
   // A new instance (after a restart) is a new console: key on its uid.
   return (
@@ -37,7 +23,7 @@ export default function ConsoleTab({ view }: { view: VmView }) {
 
 function SerialConsole({ namespace, name }: { namespace: string; name: string }) {
   const host = useRef<HTMLDivElement>(null);
-  const [state, setState] = useState<State>({ kind: 'connecting' });
+  const [state, setState] = useState<StreamState>({ kind: 'connecting' });
   const [attempt, setAttempt] = useState(0);
   useEffect(() => {
     const element = host.current;
@@ -64,16 +50,7 @@ function SerialConsole({ namespace, name }: { namespace: string; name: string })
     };
     ws.onmessage = (e: MessageEvent<ArrayBuffer | string>) =>
       term.write(typeof e.data === 'string' ? e.data : new Uint8Array(e.data));
-    ws.onclose = (e) =>
-      setState({
-        kind: 'closed',
-        reason:
-          e.reason !== ''
-            ? e.reason
-            : e.code === 1006
-              ? 'the connection was refused or lost'
-              : 'the guest went away',
-      });
+    ws.onclose = (e) => setState({ kind: 'closed', reason: closedReason(e.reason, e.code !== 1006) });
     const data = term.onData((d) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(encoder.encode(d));
     });
@@ -93,35 +70,11 @@ function SerialConsole({ namespace, name }: { namespace: string; name: string })
   }, [namespace, name, attempt]);
   return (
     <>
-      <Toolbar>
-        <ToolbarContent>
-          <ToolbarItem>
-            {state.kind === 'connected' ? (
-              <Label color="green" status="success" data-testid="console-state">
-                Connected
-              </Label>
-            ) : state.kind === 'connecting' ? (
-              <Label color="blue" data-testid="console-state">
-                Connecting…
-              </Label>
-            ) : (
-              <Label color="grey" data-testid="console-state">
-                Disconnected: {state.reason}
-              </Label>
-            )}
-          </ToolbarItem>
-          {state.kind === 'closed' && (
-            <ToolbarItem>
-              <Button variant="secondary" onClick={() => setAttempt((a) => a + 1)}>
-                Reconnect
-              </Button>
-            </ToolbarItem>
-          )}
-          <ToolbarItem>
-            <Content component="small">Serial port ttyS0. Press Enter for a prompt.</Content>
-          </ToolbarItem>
-        </ToolbarContent>
-      </Toolbar>
+      <StreamToolbar testid="console-state" state={state} onReconnect={() => setAttempt((a) => a + 1)}>
+        <ToolbarItem>
+          <Content component="small">Serial port ttyS0. Press Enter for a prompt.</Content>
+        </ToolbarItem>
+      </StreamToolbar>
       <div className="hk-terminal" ref={host} data-testid="serial-console" />
     </>
   );
