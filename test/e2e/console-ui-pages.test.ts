@@ -13,17 +13,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import {
-  axeViolations,
   consoleErrors,
-  describeViolations,
   launchBrowser,
   openPage,
   screenshot,
   SHOTS_DIR,
   VIEWPORT,
   type TestPage,
+  needBrowser as needBrowserIn,
+  checkPage as checkPageIn,
+  waitText as waitTextIn,
 } from '../support/browser.js';
 import { guestPids, VMS } from '../support/guest.js';
 import { raw } from '../support/http.js';
@@ -73,36 +74,11 @@ after(async () => {
   if (imagesDir !== undefined) await rm(imagesDir, { recursive: true, force: true });
 });
 
-function needBrowser(): void {
-  if (browser === undefined) assert.fail('no browser: see the failure of "Debian\'s Chromium starts"');
-}
-
-async function checkPage(name: string): Promise<void> {
-  await screenshot(page, name);
-  const violations = await axeViolations(page);
-  assert.deepEqual(violations, [], `accessibility of ${name}:\n${describeViolations(violations)}`);
-}
-
-async function waitText(
-  locator: ReturnType<Page['locator']>,
-  pattern: RegExp,
-  what: string,
-  timeoutMs = 30_000,
-) {
-  let last = '';
-  await eventually(
-    async () => {
-      last = (await locator.textContent({ timeout: 1000 }).catch(() => '')) ?? '';
-      return pattern.test(last);
-    },
-    `${what} (last seen: ${JSON.stringify(last.slice(-300))})`,
-    timeoutMs,
-    100,
-  ).catch(async (err: unknown) => {
-    await screenshot(page, `failed-${what.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
-    throw err;
-  });
-}
+const needBrowser = (): void => needBrowserIn(browser);
+const checkPage = (name: string, options?: { axe?: boolean }): Promise<void> =>
+  checkPageIn(page, name, options);
+const waitText = (locator: Locator, pattern: RegExp, what: string, timeoutMs?: number): Promise<void> =>
+  waitTextIn(page, locator, pattern, what, timeoutMs);
 
 const nav = (label: string) => page.getByRole('navigation').getByRole('link', { name: label, exact: true });
 const vmTab = (label: string) => page.getByRole('tab', { name: label, exact: true });

@@ -9,17 +9,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import {
-  axeViolations,
   consoleErrors,
-  describeViolations,
   launchBrowser,
   openPage,
-  screenshot,
   SHOTS_DIR,
-  VIEWPORT,
   type TestPage,
+  needBrowser as needBrowserIn,
+  checkPage as checkPageIn,
+  waitText as waitTextIn,
+  checkNarrow,
 } from '../support/browser.js';
 import { tinyOnClaim } from '../support/disk-guest.js';
 import { guestPids, vm } from '../support/guest.js';
@@ -54,66 +54,13 @@ after(async () => {
   await p?.cleanup();
 });
 
-function needBrowser(): void {
-  if (browser === undefined) assert.fail('no browser: see the failure of "Debian\'s Chromium starts"');
-}
-
-async function checkPage(name: string): Promise<void> {
-  await screenshot(page, name);
-  const violations = await axeViolations(page);
-  assert.deepEqual(violations, [], `accessibility of ${name}:\n${describeViolations(violations)}`);
-}
-
-async function waitText(
-  locator: ReturnType<Page['locator']>,
-  pattern: RegExp,
-  what: string,
-  timeoutMs = 30_000,
-) {
-  let last = '';
-  await eventually(
-    async () => {
-      last = (await locator.textContent({ timeout: 1000 }).catch(() => '')) ?? '';
-      return pattern.test(last);
-    },
-    `${what} (last seen: ${JSON.stringify(last.slice(-300))})`,
-    timeoutMs,
-    100,
-  ).catch(async (err: unknown) => {
-    await screenshot(page, `failed-${what.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
-    throw err;
-  });
-}
-
-/** At 390 px wide: PATH shows READY (a test id) without scrolling sideways; screenshot and axe. */
-async function narrow(shot: string, path: string, ready: string): Promise<void> {
-  await page.setViewportSize({ width: 390, height: 844 });
-  try {
-    await page.evaluate((to) => {
-      const w = globalThis as unknown as {
-        history: { pushState(a: null, b: string, c: string): void };
-        dispatchEvent(e: unknown): void;
-        PopStateEvent: new (t: string) => unknown;
-      };
-      w.history.pushState(null, '', to);
-      w.dispatchEvent(new w.PopStateEvent('popstate'));
-    }, path);
-    await page.locator('main h1').first().waitFor();
-    await page.getByTestId(ready).first().waitFor();
-    const overflow = await page.evaluate(() => {
-      const d = (
-        globalThis as unknown as {
-          document: { documentElement: { scrollWidth: number; clientWidth: number } };
-        }
-      ).document;
-      return d.documentElement.scrollWidth - d.documentElement.clientWidth;
-    });
-    assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow} px at 390 px`);
-    await checkPage(shot);
-  } finally {
-    await page.setViewportSize(VIEWPORT);
-  }
-}
+const needBrowser = (): void => needBrowserIn(browser);
+const checkPage = (name: string, options?: { axe?: boolean }): Promise<void> =>
+  checkPageIn(page, name, options);
+const waitText = (locator: Locator, pattern: RegExp, what: string, timeoutMs?: number): Promise<void> =>
+  waitTextIn(page, locator, pattern, what, timeoutMs);
+const narrow = (shot: string, path: string, ready: string): Promise<void> =>
+  checkNarrow(page, shot, path, ready);
 
 const nav = (label: string) =>
   page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: label, exact: true });

@@ -11,18 +11,19 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { stringify } from 'yaml';
 import {
-  axeViolations,
   consoleErrors,
-  describeViolations,
   launchBrowser,
   openPage,
   screenshot,
   SHOTS_DIR,
   type TestPage,
+  needBrowser as needBrowserIn,
+  checkPage as checkPageIn,
+  waitText as waitTextIn,
 } from '../support/browser.js';
 import { VMS, guestPids, vm } from '../support/guest.js';
 import { raw } from '../support/http.js';
@@ -44,39 +45,14 @@ after(async () => {
   await p?.cleanup();
 });
 
-/** Every browser test starts here: without Chromium each one fails, naming the first failure. */
-function needBrowser(): void {
-  if (browser === undefined) assert.fail('no browser: see the failure of "Debian\'s Chromium starts"');
-}
-
-/** Screenshot, then axe: no serious or critical violation on this page. */
-async function checkPage(name: string, { axe = true } = {}): Promise<void> {
-  await screenshot(page, name);
-  if (!axe) return;
-  const violations = await axeViolations(page);
-  assert.deepEqual(violations, [], `accessibility of ${name}:\n${describeViolations(violations)}`);
-}
+const needBrowser = (): void => needBrowserIn(browser);
+const checkPage = (name: string, options?: { axe?: boolean }): Promise<void> =>
+  checkPageIn(page, name, options);
+const waitText = (locator: Locator, pattern: RegExp, what: string, timeoutMs?: number): Promise<void> =>
+  waitTextIn(page, locator, pattern, what, timeoutMs);
 
 const statusIn = (scope: string) => page.locator(`${scope} [data-testid="vm-status"]`).first();
 const row = (name: string) => page.locator(`[data-testid="row-default/${name}"]`);
-
-async function waitText(
-  locator: ReturnType<Page['locator']>,
-  pattern: RegExp,
-  what: string,
-  timeoutMs = 30_000,
-) {
-  let last = '';
-  await eventually(
-    async () => {
-      last = (await locator.textContent({ timeout: 1000 }).catch(() => '')) ?? '';
-      return pattern.test(last);
-    },
-    `${what} (last seen: ${JSON.stringify(last.slice(-300))})`,
-    timeoutMs,
-    100,
-  );
-}
 
 describe('web console', () => {
   test("Debian's Chromium starts (a missing browser fails the suite, it is never skipped)", async () => {

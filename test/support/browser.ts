@@ -3,12 +3,14 @@
  * (playwright's own browser downloads do not work offline). A missing Chromium fails the tests rather
  * than skipping them. Screenshots go to test-output/screenshots (gitignored); axe-core checks accessibility.
  */
+import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import axe from 'axe-core';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { eventually } from './wait.js';
 
 export const CHROMIUM = process.env['HIKUBE_CHROMIUM'] ?? '/usr/bin/chromium';
 /** Where the tests leave their screenshots: test-output/ of the repository, gitignored (artifacts). */
@@ -129,3 +131,69 @@ interface AxeResults {
 
 export const describeViolations = (violations: readonly AxeViolation[]): string =>
   violations.map((v) => `${v.impact ?? ''} ${v.id}: ${v.help}\n  ${v.nodes.join('\n  ')}`).join('\n');
+
+/** Every browser test starts here: without Chromium each one fails, naming the first failure. */
+export function needBrowser(browser: Browser | undefined): void {
+  if (browser === undefined) assert.fail('no browser: see the failure of "Debian\'s Chromium starts"');
+}
+
+/** Screenshot, then axe: no serious or critical violation on this page. */
+export async function checkPage(page: Page, name: string, { axe: withAxe = true } = {}): Promise<void> {
+  await screenshot(page, name);
+  if (!withAxe) return;
+  const violations = await axeViolations(page);
+  assert.deepEqual(violations, [], `accessibility of ${name}:\n${describeViolations(violations)}`);
+}
+
+/** Waits until the locator's text matches; on timeout, saves a screenshot named after `what`. */
+export async function waitText(
+  page: Page,
+  locator: Locator,
+  pattern: RegExp,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  let last = '';
+  await eventually(
+    async () => {
+      last = (await locator.textContent({ timeout: 1000 }).catch(() => '')) ?? '';
+      return pattern.test(last);
+    },
+    `${what} (last seen: ${JSON.stringify(last.slice(-300))})`,
+    timeoutMs,
+    100,
+  ).catch(async (err: unknown) => {
+    await screenshot(page, `failed-${what.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
+    throw err;
+  });
+}
+
+/** At 390 px wide: PATH shows READY (a test id) without scrolling sideways; screenshot and axe. */
+export async function checkNarrow(page: Page, shot: string, path: string, ready: string): Promise<void> {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.evaluate((to) => {
+      const w = globalThis as unknown as {
+        history: { pushState(a: null, b: string, c: string): void };
+        dispatchEvent(e: unknown): void;
+        PopStateEvent: new (t: string) => unknown;
+      };
+      w.history.pushState(null, '', to);
+      w.dispatchEvent(new w.PopStateEvent('popstate'));
+    }, path);
+    await page.locator('main h1').first().waitFor();
+    await page.getByTestId(ready).first().waitFor();
+    const overflow = await page.evaluate(() => {
+      const d = (
+        globalThis as unknown as {
+          document: { documentElement: { scrollWidth: number; clientWidth: number } };
+        }
+      ).document;
+      return d.documentElement.scrollWidth - d.documentElement.clientWidth;
+    });
+    assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow} px at 390 px`);
+    await checkPage(page, shot);
+  } finally {
+    await page.setViewportSize(VIEWPORT);
+  }
+}
