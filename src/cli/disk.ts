@@ -14,7 +14,7 @@ import { connectionOptions, loadClient } from './context.js';
 import { attachDisk, detachDisk } from './disk-attach.js';
 import { UsageError } from './errors.js';
 import { dvPath, subVerb, uploadDisk, waitForPhase } from './image.js';
-import { OUTPUT_FORMATS, renderTable, type OutputFormat } from './output.js';
+import { renderTable, outputFormat, listFlags } from './output.js';
 
 const pvcPath = (namespace: string | undefined, name?: string): string =>
   `/api/v1${namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`}/persistentvolumeclaims${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
@@ -160,15 +160,10 @@ async function list(args: string[]): Promise<void> {
     args,
     options: {
       ...connectionOptions,
-      output: { type: 'string', short: 'o', default: 'table' },
-      'all-namespaces': { type: 'boolean', short: 'A' },
+      ...listFlags,
     },
   });
-  const format = values.output as OutputFormat;
-  if (!OUTPUT_FORMATS.includes(format))
-    throw new UsageError(
-      `unknown output format ${JSON.stringify(values.output)}: use ${OUTPUT_FORMATS.join('|')}`,
-    );
+  const format = outputFormat(values.output);
   const c = loadClient(values);
   const all = values['all-namespaces'] === true;
   const namespace = all ? undefined : (values.namespace ?? c.namespace);

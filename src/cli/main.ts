@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { KubeApiError, resourcePath } from '../client/kube.js';
 import { applyObject, readManifests } from './apply.js';
 import { describeError, UsageError } from './errors.js';
-import { OUTPUT_FORMATS, renderObjects, renderTable, type OutputFormat, type Table } from './output.js';
+import { renderObjects, renderTable, type Table, outputFormat } from './output.js';
 import { runUp } from './up.js';
 import { runConsole } from './console.js';
 import { runVnc } from './vnc.js';
@@ -69,11 +69,7 @@ async function get(args: string[]): Promise<void> {
   });
   const [kind, name] = positionals;
   if (kind === undefined) throw new UsageError('get needs a KIND, e.g. `hikube get vm`');
-  const format = values.output as OutputFormat;
-  if (!OUTPUT_FORMATS.includes(format))
-    throw new UsageError(
-      `unknown output format ${JSON.stringify(values.output)}: use ${OUTPUT_FORMATS.join('|')}`,
-    );
+  const format = outputFormat(values.output);
   const c = client(values);
   const r = await c.resolve(kind);
   const all = values['all-namespaces'] === true && name === undefined;

@@ -4,9 +4,24 @@
  */
 import { stringify } from 'yaml';
 import type { KubeObject } from '../api/meta.js';
+import { UsageError } from './errors.js';
 
 export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml', 'name'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** The `-o` of a listing command, checked: an unknown format is a usage error naming the known ones. */
+export function outputFormat(value: string | undefined): OutputFormat {
+  const format = (value ?? 'table') as OutputFormat;
+  if (!OUTPUT_FORMATS.includes(format))
+    throw new UsageError(`unknown output format ${JSON.stringify(value)}: use ${OUTPUT_FORMATS.join('|')}`);
+  return format;
+}
+
+/** `-o` and `-A`, the flags every listing command takes besides the connection's. */
+export const listFlags = {
+  output: { type: 'string', short: 'o', default: 'table' },
+  'all-namespaces': { type: 'boolean', short: 'A' },
+} as const;
 
 export interface Table {
   columnDefinitions: { name: string; priority: number }[];

@@ -11,7 +11,7 @@ import { parseLabelSelector, SelectorError, type LabelSelector } from '../api/se
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
 import { subVerb } from './image.js';
-import { OUTPUT_FORMATS, renderObjects, renderTable, type OutputFormat, type Table } from './output.js';
+import { renderObjects, renderTable, type Table, outputFormat, listFlags } from './output.js';
 
 const USAGE = `usage:
   hikube snapshot schedule create NAME --schedule CRON --selector SELECTOR [--keep N] [--max-age AGE]
@@ -147,15 +147,10 @@ async function list(args: string[]): Promise<void> {
     args,
     options: {
       ...connectionOptions,
-      output: { type: 'string', short: 'o', default: 'table' },
-      'all-namespaces': { type: 'boolean', short: 'A' },
+      ...listFlags,
     },
   });
-  const format = values.output as OutputFormat;
-  if (!OUTPUT_FORMATS.includes(format))
-    throw new UsageError(
-      `unknown output format ${JSON.stringify(values.output)}: use ${OUTPUT_FORMATS.join('|')}`,
-    );
+  const format = outputFormat(values.output);
   const c = loadClient(values);
   const all = values['all-namespaces'] === true;
   const namespace = all ? undefined : (values.namespace ?? c.namespace);

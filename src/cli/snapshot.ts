@@ -12,7 +12,7 @@ import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
 import { subVerb } from './image.js';
 import { runSnapshotSchedule } from './snapshot-schedule.js';
-import { OUTPUT_FORMATS, renderObjects, renderTable, type OutputFormat, type Table } from './output.js';
+import { renderObjects, renderTable, type Table, outputFormat } from './output.js';
 
 const SNAPSHOTS = 'snapshot.kubevirt.io/v1beta1';
 const CLONES = 'clone.kubevirt.io/v1beta1';
@@ -82,9 +82,7 @@ async function list(args: string[]): Promise<void> {
     allowPositionals: true,
     options: { ...connectionOptions, output: { type: 'string', short: 'o', default: 'table' } },
   });
-  const format = values.output as OutputFormat;
-  if (!OUTPUT_FORMATS.includes(format))
-    throw new UsageError(`unknown output format ${JSON.stringify(values.output)}`);
+  const format = outputFormat(values.output);
   const [vm] = positionals;
   const c = loadClient(values);
   const ns = values.namespace ?? c.namespace;

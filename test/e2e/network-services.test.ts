@@ -11,7 +11,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { openConsole, tinyVm, waitStatus } from '../support/guest.js';
 import { guestVm, HTTP_PORT, httpName, serverUserData, UDP_PORT, udpAsk } from '../support/network.js';
-import { kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { hikubeOk, kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 
 let p: TestPlatform;
@@ -36,11 +36,7 @@ after(async () => {
 });
 
 const ok = (args: string[], input?: string): Promise<string> => kubectlOk(p, args, input);
-const hikube = async (args: string[]): Promise<string> => {
-  const r = await p.hikube(args);
-  assert.equal(r.code, 0, `hikube ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
+const hikube = (args: string[]): Promise<string> => hikubeOk(p, args);
 const json = async <T>(args: string[]): Promise<T> => JSON.parse(await ok([...args, '-o', 'json'])) as T;
 
 interface SvcView {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { hikubeOk, kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { guestPids, openConsole, tinyVm, vm, waitStatus } from '../support/guest.js';
 import { eventually } from '../support/wait.js';
 
@@ -18,11 +18,7 @@ after(async () => {
 });
 
 const ok = (args: string[], input?: string): Promise<string> => kubectlOk(p, args, input);
-const hikube = async (args: string[]): Promise<string> => {
-  const r = await p.hikube(args);
-  assert.equal(r.code, 0, `hikube ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
+const hikube = (args: string[]): Promise<string> => hikubeOk(p, args);
 
 describe('runtime: the tiny guest under QEMU', () => {
   test('a VM applied with kubectl runs; its console shell answers; user data set the hostname and ran', async () => {

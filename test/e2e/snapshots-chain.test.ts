@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { boot as bootOn, DEV, gone as goneOn, read, sh, tinyOnClaim, write } from '../support/disk-guest.js';
 import type { Console } from '../support/guest.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { kubectlOk, hikubeOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 
 let p: TestPlatform;
 before(async () => {
@@ -20,16 +20,8 @@ after(async () => {
   await p.cleanup();
 });
 
-const kubectl = async (args: string[], input?: string): Promise<string> => {
-  const r = await p.kubectl(args, input);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
-const hikube = async (args: string[]): Promise<string> => {
-  const r = await p.hikube(args);
-  assert.equal(r.code, 0, `hikube ${args.join(' ')} failed: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-};
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(p, args, input);
+const hikube = (args: string[]): Promise<string> => hikubeOk(p, args);
 
 /** The layer directory of a claim's volume, and the bytes its files take. */
 async function layerDir(claim: string): Promise<string> {

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { boot as bootOn, gone as goneOn, read, sh, tinyOnClaim, write } from '../support/disk-guest.js';
 import { vm, type Console } from '../support/guest.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { kubectlOk, hikubeOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 
 let p: TestPlatform;
@@ -20,16 +20,8 @@ after(async () => {
   await p.cleanup();
 });
 
-const kubectl = async (args: string[], input?: string): Promise<string> => {
-  const r = await p.kubectl(args, input);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
-const hikube = async (args: string[]): Promise<string> => {
-  const r = await p.hikube(args);
-  assert.equal(r.code, 0, `hikube ${args.join(' ')} failed: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-};
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(p, args, input);
+const hikube = (args: string[]): Promise<string> => hikubeOk(p, args);
 const json = async <T>(args: string[]): Promise<T> => JSON.parse(await kubectl([...args, '-o', 'json'])) as T;
 
 interface Snap {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openConsole, vm, waitStatus, type Console } from '../support/guest.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { kubectlOk, hikubeOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 import {
   GOLDEN,
@@ -39,16 +39,8 @@ after(async () => {
   await rm(fixtures.dir, { recursive: true, force: true });
 });
 
-const kubectl = async (args: string[], input?: string): Promise<string> => {
-  const r = await p.kubectl(args, input);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
-const hikube = async (args: string[]): Promise<string> => {
-  const r = await p.hikube(args);
-  assert.equal(r.code, 0, `hikube ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(p, args, input);
+const hikube = (args: string[]): Promise<string> => hikubeOk(p, args);
 const json = async <T>(args: string[]): Promise<T> => JSON.parse(await kubectl([...args, '-o', 'json'])) as T;
 
 /** A tiny VM whose disks are identified in the guest by serial: `root` (scratch) and one per volume. */

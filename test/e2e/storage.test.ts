@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 import {
   GOLDEN,
@@ -51,11 +51,7 @@ after(async () => {
   await rm(fixtures.dir, { recursive: true, force: true });
 });
 
-const kubectl = async (args: string[], input?: string): Promise<string> => {
-  const r = await p.kubectl(args, input);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(p, args, input);
 const hikube = async (args: string[]): Promise<{ stdout: string; stderr: string }> => {
   const r = await p.hikube(args);
   assert.equal(r.code, 0, `hikube ${args.join(' ')} failed: ${r.stderr}`);

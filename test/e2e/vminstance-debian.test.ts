@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { repoRoot, startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { kubectlOk, repoRoot, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 import { serveImages, type ImageServer } from '../unit/storage/image-server.js';
 
@@ -32,11 +32,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const kubectl = async (args: string[], input?: string): Promise<string> => {
-  const r = await p.kubectl(args, input);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(p, args, input);
 interface InstanceView {
   status?: { printableStatus?: string; externalEndpoints?: string[] };
 }

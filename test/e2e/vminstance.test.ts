@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openConsole, waitStatus, type Console } from '../support/guest.js';
 import { httpName, udpAsk, udpEchoBase64 } from '../support/network.js';
-import { repoRoot, startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { kubectlOk, repoRoot, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 import {
   GOLDEN,
@@ -45,11 +45,7 @@ after(async () => {
   await rm(fixtures.dir, { recursive: true, force: true });
 });
 
-const kubectl = async (args: string[], input?: string): Promise<string> => {
-  const r = await p.kubectl(args, input);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(p, args, input);
 const json = async <T>(args: string[]): Promise<T> => JSON.parse(await kubectl([...args, '-o', 'json'])) as T;
 
 interface Cond {

@@ -37,6 +37,13 @@ export async function kubectlOk(
   return r.stdout;
 }
 
+/** Runs the hikube CLI against `p` and returns its stdout; a non-zero exit fails the test with its output. */
+export async function hikubeOk(p: TestPlatform, args: string[], input?: string): Promise<string> {
+  const r = await p.hikube(args, input);
+  assert.equal(r.code, 0, `hikube ${args.join(' ')} failed: ${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
 export async function startTestPlatform(
   options: {
     dataDir?: string;
