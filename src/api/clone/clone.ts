@@ -10,7 +10,13 @@ import { virtualMachineKind } from '../kubevirt/vm.js';
 import { virtualMachineSnapshotKind, type VirtualMachineSnapshot } from '../snapshot/snapshot.js';
 import { ObjectMeta } from '../meta.js';
 import { Obj, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
-import { SnapshotCondition, TypedLocalObjectReference, checkVmReference } from '../snapshot/common.js';
+import {
+  SnapshotCondition,
+  TypedLocalObjectReference,
+  checkPatches,
+  checkSpecUnchanged,
+  checkVmReference,
+} from '../snapshot/common.js';
 
 export const CLONE_GROUP = 'clone.kubevirt.io';
 export const CLONE_VERSION = 'v1beta1';
@@ -86,20 +92,8 @@ export function validateClone(c: VirtualMachineClone, old: VirtualMachineClone |
         path: `spec.newMacAddresses.${iface}`,
         message: `Invalid value: ${JSON.stringify(mac)}: not a MAC address`,
       });
-  (c.spec.patches ?? []).forEach((p, i) => {
-    try {
-      const parsed: unknown = JSON.parse(p);
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-        throw new Error('not an object');
-    } catch {
-      errors.push({
-        path: `spec.patches[${i}]`,
-        message: `Invalid value: ${JSON.stringify(p)}: not a JSON patch operation`,
-      });
-    }
-  });
-  if (old !== undefined && JSON.stringify(old.spec) !== JSON.stringify(c.spec))
-    errors.push({ path: 'spec', reason: 'FieldValueForbidden', message: 'Forbidden: spec is immutable' });
+  checkPatches(c.spec.patches, errors);
+  checkSpecUnchanged(old, c, errors);
   return errors;
 }
 

@@ -99,3 +99,30 @@ export function setCondition(
   });
   return out.sort((a, b) => a.type.localeCompare(b.type));
 }
+
+/** Each of `patches` (KubeVirt's JSON patch operations, one per string) must parse as a JSON object. */
+export function checkPatches(patches: readonly string[] | undefined, errors: FieldError[]): void {
+  (patches ?? []).forEach((p, i) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(p);
+    } catch {
+      parsed = undefined;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      errors.push({
+        path: `spec.patches[${i}]`,
+        message: `Invalid value: ${JSON.stringify(p)}: not a JSON patch operation`,
+      });
+  });
+}
+
+/** A restore's or a clone's spec never changes once created. */
+export function checkSpecUnchanged(
+  old: { spec: unknown } | undefined,
+  now: { spec: unknown },
+  errors: FieldError[],
+): void {
+  if (old !== undefined && JSON.stringify(old.spec) !== JSON.stringify(now.spec))
+    errors.push({ path: 'spec', reason: 'FieldValueForbidden', message: 'Forbidden: spec is immutable' });
+}

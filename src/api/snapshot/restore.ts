@@ -9,6 +9,8 @@ import { virtualMachineSnapshotKind, type VirtualMachineSnapshot } from './snaps
 import { ObjectMeta } from '../meta.js';
 import { Obj, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import {
+  checkPatches,
+  checkSpecUnchanged,
   SNAPSHOT_GROUP,
   SNAPSHOT_VERSION,
   SnapshotCondition,
@@ -89,20 +91,8 @@ export function validateRestore(
       reason: 'FieldValueRequired',
       message: 'Required value',
     });
-  (r.spec.patches ?? []).forEach((p, i) => {
-    try {
-      const parsed: unknown = JSON.parse(p);
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-        throw new Error('not an object');
-    } catch {
-      errors.push({
-        path: `spec.patches[${i}]`,
-        message: `Invalid value: ${JSON.stringify(p)}: not a JSON patch operation`,
-      });
-    }
-  });
-  if (old !== undefined && JSON.stringify(old.spec) !== JSON.stringify(r.spec))
-    errors.push({ path: 'spec', reason: 'FieldValueForbidden', message: 'Forbidden: spec is immutable' });
+  checkPatches(r.spec.patches, errors);
+  checkSpecUnchanged(old, r, errors);
   return errors;
 }
 
