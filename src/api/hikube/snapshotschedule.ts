@@ -11,7 +11,7 @@ import { Conditions } from '../kubevirt/status.js';
 import { Obj, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import { labelSelectorFromObject, SelectorError } from '../selectors.js';
 import { CronError, parseCron } from './cron.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../duration.js';
 
 export const HIKUBE_GROUP = 'hikube.io';
 export const HIKUBE_VERSION = 'v1alpha1';

@@ -31,27 +31,6 @@ export const SnapshotError = Obj('The last error.', {
   message: opt(Type.String()),
 });
 
-/** A Go duration such as `5m`, `1h30m` or `90s`, as failureDeadline takes. */
-const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
-const UNIT_MS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-export function parseDurationMs(text: string): number | undefined {
-  if (text === '0' || text === '0s') return 0;
-  if (!DURATION.test(text)) return undefined;
-  let total = 0;
-  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g))
-    total += Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 0);
-  return total;
-}
-
 /** The source or target of a snapshot, restore or clone: this platform snapshots VirtualMachines. */
 export function checkVmReference(
   ref: TypedLocalObjectReference | undefined,

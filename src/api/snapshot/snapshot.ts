@@ -4,6 +4,7 @@
  * (live when the VM runs, through QMP, with the guest's filesystems frozen when its agent is
  * connected) and records what it took in a VirtualMachineSnapshotContent.
  */
+import { parseDuration } from '../duration.js';
 import type { FieldError, KindDefinition, ObjectLookup } from '../kind.js';
 import { virtualMachineKind } from '../kubevirt/vm.js';
 import { ObjectMeta } from '../meta.js';
@@ -15,7 +16,6 @@ import {
   SnapshotError,
   TypedLocalObjectReference,
   checkVmReference,
-  parseDurationMs,
 } from './common.js';
 
 export const SNAPSHOT_PHASES = ['Unknown', 'InProgress', 'Succeeded', 'Failed', 'Deleting'] as const;
@@ -74,7 +74,7 @@ export function validateSnapshot(
 ): FieldError[] {
   const errors = checkVmReference(s.spec.source, 'spec.source');
   const deadline = s.spec.failureDeadline;
-  if (deadline !== undefined && parseDurationMs(deadline) === undefined)
+  if (deadline !== undefined && parseDuration(deadline) === undefined)
     errors.push({
       path: 'spec.failureDeadline',
       message: `Invalid value: ${JSON.stringify(deadline)}: a duration such as "5m" or "90s"`,

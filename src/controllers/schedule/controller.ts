@@ -14,7 +14,7 @@
  * run, says so in its Ready condition, and counts each due run it had to skip as a failure.
  */
 import { firingsBetween, lastFiringBetween, parseCron } from '../../api/hikube/cron.js';
-import { parseDuration } from '../../api/hikube/duration.js';
+import { parseDuration } from '../../api/duration.js';
 import {
   SCHEDULE_LABEL,
   SCHEDULED_TIME_ANNOTATION,

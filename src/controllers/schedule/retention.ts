@@ -3,7 +3,7 @@
  * `maxAge`. Only final snapshots (Succeeded or Failed) ever go: one still InProgress, or not yet
  * picked up by the snapshot controller, is never deleted under it. Pure, so it is table-tested.
  */
-import { formatDuration } from '../../api/hikube/duration.js';
+import { formatDuration } from '../../api/duration.js';
 import { isFinal, type ScheduledSnapshot } from './snapshots.js';
 
 export interface Retention {

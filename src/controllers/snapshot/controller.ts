@@ -10,7 +10,8 @@ import type { KindDefinition } from '../../api/kind.js';
 import type { KubeObject } from '../../api/meta.js';
 import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
-import { parseDurationMs, setCondition } from '../../api/snapshot/common.js';
+import { parseDuration } from '../../api/duration.js';
+import { setCondition } from '../../api/snapshot/common.js';
 import {
   virtualMachineSnapshotContentKind,
   type VirtualMachineSnapshotContent,
@@ -166,7 +167,7 @@ export class SnapshotController {
     const phase = snap.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') return;
     const now = this.ctx.now();
-    const deadline = parseDurationMs(snap.spec.failureDeadline ?? DEFAULT_FAILURE_DEADLINE) ?? 0;
+    const deadline = parseDuration(snap.spec.failureDeadline ?? DEFAULT_FAILURE_DEADLINE) ?? 0;
     const started = Date.parse(snap.metadata.creationTimestamp ?? now.toISOString());
     const vm = api.get<VirtualMachine>(virtualMachineKind, ns, snap.spec.source.name);
     const fail = (reason: string, message: string): void => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CronError, firingsBetween, lastFiringBetween, parseCron } from '../../../src/api/hikube/cron.js';
-import { formatDuration, parseDuration } from '../../../src/api/hikube/duration.js';
+import { formatDuration, parseDuration } from '../../../src/api/duration.js';
 import { snapshotScheduleKind } from '../../../src/api/hikube/snapshotschedule.js';
 import type { FieldError } from '../../../src/api/kind.js';
 import { findKindByGvk } from '../../../src/api/registry.js';

@@ -14,7 +14,7 @@ import type { KubeObject } from '../../../src/api/meta.js';
 import { findKindByGvk } from '../../../src/api/registry.js';
 import { virtualMachineKind, type VirtualMachine } from '../../../src/api/kubevirt/vm.js';
 import { virtualMachineInstanceKind } from '../../../src/api/kubevirt/vmi.js';
-import { parseDurationMs } from '../../../src/api/snapshot/common.js';
+import { parseDuration } from '../../../src/api/duration.js';
 import {
   virtualMachineSnapshotContentKind,
   type VirtualMachineSnapshotContent,
@@ -242,9 +242,9 @@ describe('VirtualMachineSnapshot', () => {
       ),
       ['spec.source: Forbidden: spec.source is immutable'],
     );
-    assert.equal(parseDurationMs('1h30m'), 5_400_000);
-    assert.equal(parseDurationMs('90s'), 90_000);
-    assert.equal(parseDurationMs('soon'), undefined);
+    assert.equal(parseDuration('1h30m'), 5_400_000);
+    assert.equal(parseDuration('90s'), 90_000);
+    assert.equal(parseDuration('soon'), undefined);
   });
 });
 
