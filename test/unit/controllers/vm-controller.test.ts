@@ -26,43 +26,12 @@ import {
 import { Registry } from '../../../src/apiserver/registry.js';
 import { ApiClient } from '../../../src/controllers/client.js';
 import { EventRecorder } from '../../../src/controllers/events.js';
-import type { Timers } from '../../../src/controllers/queue.js';
 import { VmController } from '../../../src/controllers/vm/controller.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
+import { FakeTime } from '../../support/fake-time.js';
 
 const NS = 'default';
 
-/** A clock and timers that move only when the test says so. */
-class FakeTime implements Timers {
-  now = new Date('2024-05-01T12:00:00.000Z');
-  private seq = 0;
-  private readonly pending = new Map<number, { at: number; fn: () => void }>();
-
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.pending.set(id, { at: this.now.getTime() + ms, fn });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-
-  /** Moves time forward by `ms`, firing the timers that fall due, earliest first. */
-  advance(ms: number): void {
-    const until = this.now.getTime() + ms;
-    for (;;) {
-      const due = [...this.pending.entries()]
-        .filter(([, t]) => t.at <= until)
-        .sort((a, b) => a[1].at - b[1].at)[0];
-      if (due === undefined) break;
-      this.pending.delete(due[0]);
-      this.now = new Date(Math.max(this.now.getTime(), due[1].at));
-      due[1].fn();
-    }
-    this.now = new Date(until);
-  }
-}
 
 let time: FakeTime;
 let store: SqliteStore;
