@@ -25,6 +25,7 @@ import {
   needBrowser as needBrowserIn,
   checkPage as checkPageIn,
   waitText as waitTextIn,
+  checkNarrow,
 } from '../support/browser.js';
 import { guestPids, VMS } from '../support/guest.js';
 import { raw } from '../support/http.js';
@@ -435,7 +436,6 @@ describe('web console: VM tabs and catalog pages', () => {
 
   test('390 px wide: no page scrolls sideways, the navigation opens from its button', async () => {
     needBrowser();
-    await page.setViewportSize({ width: 390, height: 844 });
     // Each page with what shows it has loaded (rows render as cards this narrow).
     const paths = [
       ['40-narrow-vm-list', '/console/vms', `row-default/${NAME}`],
@@ -447,29 +447,8 @@ describe('web console: VM tabs and catalog pages', () => {
       ['46-narrow-services', '/console/services', 'row-default/pages-web'],
       ['47-narrow-instance-types', '/console/instancetypes', 'row-Cluster/u1.small'],
     ] as const;
-    for (const [shot, path, ready] of paths) {
-      await page.evaluate((to) => {
-        const w = globalThis as unknown as {
-          history: { pushState(a: null, b: string, c: string): void };
-          dispatchEvent(e: unknown): void;
-          PopStateEvent: new (t: string) => unknown;
-        };
-        w.history.pushState(null, '', to);
-        w.dispatchEvent(new w.PopStateEvent('popstate'));
-      }, path);
-      await page.locator('main h1').first().waitFor();
-      await page.getByTestId(ready).first().waitFor();
-      const overflow = await page.evaluate(() => {
-        const d = (
-          globalThis as unknown as {
-            document: { documentElement: { scrollWidth: number; clientWidth: number } };
-          }
-        ).document;
-        return d.documentElement.scrollWidth - d.documentElement.clientWidth;
-      });
-      assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow} px at 390 px`);
-      await checkPage(shot);
-    }
+    for (const [shot, path, ready] of paths) await checkNarrow(page, shot, path, ready);
+    await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('button', { name: 'Navigation' }).click();
     await nav('Images').click();
     await page.getByRole('heading', { name: 'Images', level: 1 }).waitFor();
