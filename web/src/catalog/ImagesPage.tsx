@@ -20,6 +20,7 @@ import { DATASOURCES, DATAVOLUMES, resourcePath } from '../api/resources';
 import type { DataSource, DataVolume } from '../api/types';
 import { useWatchList } from '../api/useWatch';
 import { FormModal } from '../components/FormModal';
+import { ImportPhase } from '../components/ImportPhase';
 import { useNotices } from '../components/Notices';
 import { ResourceTable, type Column } from '../components/ResourceTable';
 import { nameOf, namespaceOf } from '../vms/selectors';
@@ -29,7 +30,6 @@ import { RowMenu } from '../components/RowMenu';
 import {
   dataSourceFor,
   importDataVolume,
-  progressOf,
   requestedSize,
   sourceOf,
   uploadPath,
@@ -57,19 +57,7 @@ const dataSourceColumns: Column<DataSource>[] = [
 ];
 
 function ProgressCell({ dv }: { dv: DataVolume }) {
-  const phase = dv.status?.phase ?? 'Pending';
-  const progress = progressOf(dv);
-  if (phase === 'Succeeded' || phase === 'Failed' || progress === undefined) return <>{phase}</>;
-  return (
-    <Progress
-      value={progress}
-      title={phase}
-      size={ProgressSize.sm}
-      measureLocation={ProgressMeasureLocation.outside}
-      label={dv.status?.progress}
-      aria-label={`Import of ${nameOf(dv)}`}
-    />
-  );
+  return <ImportPhase name={nameOf(dv)} phase={dv.status?.phase} progress={dv.status?.progress} />;
 }
 
 const dataVolumeColumns: Column<DataVolume>[] = [

@@ -17,11 +17,13 @@ export function sourceOf(dv: DataVolume): string {
   return '';
 }
 
-/** "47.30%" → 47.3; undefined for "N/A" or no progress. */
-export function progressOf(dv: DataVolume): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)%$/.exec(dv.status?.progress ?? '');
+/** CDI's "47.30%" → 47.3; undefined for "N/A" or no progress. */
+export function percentOf(progress: string | undefined): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(progress ?? '');
   return m === null ? undefined : Number(m[1]);
 }
+
+export const progressOf = (dv: DataVolume): number | undefined => percentOf(dv.status?.progress);
 
 export const requestedSize = (dv: DataVolume): string =>
   String((dv.spec.storage ?? dv.spec.pvc)?.resources?.requests?.['storage'] ?? '');

@@ -2,13 +2,13 @@
  * Hikube VMDisks (apps.cozystack.io): source, phase with the import's progress, size, storage
  * class and the VMInstances that attach each, live. A disk in use cannot be deleted.
  */
-import { Progress, ProgressMeasureLocation, ProgressSize } from '@patternfly/react-core';
 import { useApiGroup } from '../api/discovery';
 import { COZYSTACK_GROUP, resourcePath, VMDISKS, VMINSTANCES } from '../api/resources';
 import type { VMDisk, VMInstance } from '../api/types';
 import { useWatchList } from '../api/useWatch';
 import { CatalogPage, Empty } from '../catalog/CatalogPage';
 import { DeleteButton } from '../catalog/DeleteButton';
+import { ImportPhase } from '../components/ImportPhase';
 import { useNotices } from '../components/Notices';
 import { ResourceTable, type Column } from '../components/ResourceTable';
 import { keyOf, nameOf, namespaceOf } from '../vms/selectors';
@@ -20,17 +20,11 @@ interface DiskRow {
 }
 
 function PhaseCell({ disk }: { disk: VMDisk }) {
-  const phase = disk.status?.phase ?? 'Pending';
-  const progress = diskProgress(disk);
-  if (progress === undefined) return <>{phase}</>;
   return (
-    <Progress
-      value={progress}
-      title={phase}
-      size={ProgressSize.sm}
-      measureLocation={ProgressMeasureLocation.outside}
-      label={disk.status?.progress}
-      aria-label={`Import of ${nameOf(disk)}`}
+    <ImportPhase
+      name={nameOf(disk)}
+      phase={disk.status?.phase}
+      progress={diskProgress(disk) === undefined ? undefined : disk.status?.progress}
     />
   );
 }

@@ -4,6 +4,7 @@
  * external endpoints and the KubeVirt VM it is compiled to.
  */
 import type { VMDisk, VMInstance } from '../api/types.js';
+import { percentOf } from '../catalog/images.js';
 
 export const instanceVmName = (name: string): string => `vm-instance-${name}`;
 
@@ -23,8 +24,7 @@ export const diskSize = (d: VMDisk): string => String(d.status?.capacity ?? d.sp
 export function diskProgress(d: VMDisk): number | undefined {
   const phase = d.status?.phase;
   if (phase === 'Succeeded' || phase === 'Failed') return undefined;
-  const m = /^(\d+(?:\.\d+)?)%$/.exec(d.status?.progress ?? '');
-  return m === null ? undefined : Number(m[1]);
+  return percentOf(d.status?.progress);
 }
 
 /** The instances of the disk's namespace that attach it. */
