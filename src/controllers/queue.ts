@@ -21,6 +21,7 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly delayed = new Map<string, unknown>();
+  private readonly wakes = new Map<string, unknown>();
   private scheduled = false;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
@@ -41,6 +42,32 @@ export class WorkQueue {
       this.scheduled = true;
       setImmediate(() => void this.drain());
     }
+  }
+
+  /**
+   * Adds `key` once `delayMs` has passed (a controller waiting on time: a backoff ending, a
+   * schedule falling due). A later call for the same key replaces the earlier one. Unlike
+   * retries, a wake-up does not hold `idle()`: tests with an injected clock move time themselves.
+   */
+  addAfter(key: string, delayMs: number): void {
+    this.cancelWake(key);
+    if (this.stopped) return;
+    this.wakes.set(
+      key,
+      this.timers.setTimeout(
+        () => {
+          this.wakes.delete(key);
+          this.add(key);
+        },
+        Math.max(0, delayMs),
+      ),
+    );
+  }
+
+  cancelWake(key: string): void {
+    const handle = this.wakes.get(key);
+    if (handle !== undefined) this.timers.clearTimeout(handle);
+    this.wakes.delete(key);
   }
 
   private async drain(): Promise<void> {
@@ -83,8 +110,9 @@ export class WorkQueue {
 
   stop(): void {
     this.stopped = true;
-    for (const h of this.delayed.values()) this.timers.clearTimeout(h);
+    for (const h of [...this.delayed.values(), ...this.wakes.values()]) this.timers.clearTimeout(h);
     this.delayed.clear();
+    this.wakes.clear();
     for (const w of this.idleWaiters.splice(0)) w();
   }
 }

@@ -80,7 +80,6 @@ export class NodeAgent {
   readonly actions: GuestActions;
   private readonly queue: WorkQueue;
   private readonly runtimes = new Map<string, Runtime>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly log: (message: string) => void;
   private readonly now: () => Date;
   private readonly network: NetworkSetup;
@@ -134,7 +133,6 @@ export class NodeAgent {
     this.unsubscribe();
     this.queue.stop();
     if (this.guestPoll !== undefined) clearInterval(this.guestPoll);
-    for (const t of this.timers.values()) clearTimeout(t);
     for (const rt of this.runtimes.values()) rt.detach();
     this.runtimes.clear();
   }
@@ -200,14 +198,7 @@ export class NodeAgent {
   }
 
   private later(key: string, ms: number): void {
-    const old = this.timers.get(key);
-    if (old !== undefined) clearTimeout(old);
-    const t = setTimeout(() => {
-      this.timers.delete(key);
-      this.queue.add(key);
-    }, ms);
-    t.unref();
-    this.timers.set(key, t);
+    this.queue.addAfter(key, ms);
   }
 
   /**

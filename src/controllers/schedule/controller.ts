@@ -59,7 +59,6 @@ export class ScheduleController {
   private readonly events: EventRecorder;
   private readonly now: () => Date;
   private readonly timers: Timers;
-  private readonly wakeups = new Map<string, unknown>();
   private unsubscribe: (() => void)[] = [];
 
   constructor(o: ScheduleControllerOptions) {
@@ -96,7 +95,6 @@ export class ScheduleController {
   stop(): void {
     for (const u of this.unsubscribe) u();
     this.queue.stop();
-    for (const key of [...this.wakeups.keys()]) this.disarm(key);
   }
 
   idle(): Promise<void> {
@@ -361,21 +359,11 @@ export class ScheduleController {
   }
 
   private arm(key: string, wake: Date | undefined, now: Date): void {
-    this.disarm(key);
-    if (wake === undefined) return;
-    const delay = Math.min(MAX_WAIT_MS, Math.max(0, wake.getTime() - now.getTime()));
-    this.wakeups.set(
-      key,
-      this.timers.setTimeout(() => {
-        this.wakeups.delete(key);
-        this.queue.add(key);
-      }, delay),
-    );
+    if (wake === undefined) this.disarm(key);
+    else this.queue.addAfter(key, Math.min(MAX_WAIT_MS, wake.getTime() - now.getTime()));
   }
 
   private disarm(key: string): void {
-    const handle = this.wakeups.get(key);
-    if (handle !== undefined) this.timers.clearTimeout(handle);
-    this.wakeups.delete(key);
+    this.queue.cancelWake(key);
   }
 }

@@ -64,7 +64,6 @@ export class VmController {
   private readonly events: EventRecorder;
   private readonly now: () => Date;
   private readonly timers: Timers;
-  private readonly wakeups = new Map<string, unknown>();
   private unsubscribe: () => void = () => undefined;
 
   constructor(options: VmControllerOptions) {
@@ -118,8 +117,6 @@ export class VmController {
   stop(): void {
     this.unsubscribe();
     this.queue.stop();
-    for (const h of this.wakeups.values()) this.timers.clearTimeout(h);
-    this.wakeups.clear();
   }
 
   idle(): Promise<void> {
@@ -131,16 +128,7 @@ export class VmController {
   }
 
   private wakeAt(key: string, at: Date): void {
-    const old = this.wakeups.get(key);
-    if (old !== undefined) this.timers.clearTimeout(old);
-    const delay = Math.max(0, at.getTime() - this.now().getTime()) + 10;
-    this.wakeups.set(
-      key,
-      this.timers.setTimeout(() => {
-        this.wakeups.delete(key);
-        this.queue.add(key);
-      }, delay),
-    );
+    this.queue.addAfter(key, at.getTime() - this.now().getTime() + 10);
   }
 
   private sync(key: string): void {
