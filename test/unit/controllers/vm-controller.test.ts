@@ -32,7 +32,6 @@ import { FakeTime } from '../../support/fake-time.js';
 
 const NS = 'default';
 
-
 let time: FakeTime;
 let store: SqliteStore;
 let registry: Registry;
