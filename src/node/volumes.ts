@@ -11,6 +11,7 @@ import type { VirtualMachineInstance } from '../api/kubevirt/vmi.js';
 import { parseQuantity } from '../api/quantity.js';
 import type { PreparedVolume } from '../hypervisor/prepared.js';
 import { adopt } from '../storage/layers.js';
+import { formatOfVolume } from '../storage/pool.js';
 import type { ImageSource } from '../storage/containerdisk.js';
 import type { LocalImage } from '../storage/images.js';
 import { renderSeed, type SecretLookup } from './cloudinit.js';
@@ -133,10 +134,9 @@ export async function prepareVolumes(
       // The guest opens the active layer by its real path, never the volume's symlink, so that
       // snapshots can move the symlink without changing what QEMU has open (src/storage/layers.ts).
       const active = await adopt(path);
-      const info = await ctx.disks.info(active);
       out[volume.name] = {
         path: active,
-        format: info.format === 'raw' ? 'raw' : 'qcow2',
+        format: formatOfVolume(path),
         ...(volume.persistentVolumeClaim?.readOnly === true ? { readonly: true } : {}),
       };
     } else if (volume.cloudInitNoCloud !== undefined || volume.cloudInitConfigDrive !== undefined) {

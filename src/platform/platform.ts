@@ -239,7 +239,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ...actionSubresources(registry, agent.actions),
       ...volumeSubresources(registry),
       ...streamSubresources(agent.actions, { log }),
-      ...imageImportSubresources(options.dataDir, images, qemuImg),
+      ...imageImportSubresources(options.dataDir, images, qemuImgTool),
       ...storage.subresources,
     ],
     routes: metrics.routes,

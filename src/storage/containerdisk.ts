@@ -15,7 +15,7 @@ import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatBytes } from '../api/quantity.js';
 import { asImportError, ImportError } from './import/errors.js';
-import { decompress, inspect, readHead, sniff } from './import/format.js';
+import { intoImageStore } from './import/format.js';
 import { parseReference, RegistryClient } from './import/registry.js';
 import { SparseFileWriter } from './import/sparse.js';
 import { normalizeReference, type ImageManifest, type ImageStore, type LocalImage } from './images.js';
@@ -216,7 +216,7 @@ export class ContainerDisks implements ImageSource {
         ...(client.digest !== undefined ? { digest: client.digest } : {}),
       };
       if (disk !== undefined) {
-        const { file, format } = await this.prepareDisk(tmp, download);
+        const { file, format } = await intoImageStore(this.o.images, download, tmp);
         await chmod(join(tmp, file), 0o444);
         manifest.disk = file;
         manifest.format = format;
@@ -230,29 +230,6 @@ export class ContainerDisks implements ImageSource {
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
-  }
-
-  /** The pulled disk, decompressed and checked; qcow2 and raw are kept, other formats become qcow2. */
-  private async prepareDisk(
-    tmp: string,
-    download: string,
-  ): Promise<{ file: string; format: 'qcow2' | 'raw' }> {
-    let image = download;
-    const compression = sniff(await readHead(download));
-    if (compression !== 'none') {
-      image = join(tmp, 'disk.plain');
-      await decompress(download, image, compression);
-      await rm(download, { force: true });
-    }
-    const info = await inspect(this.o.images, image);
-    if (info.format === 'qcow2' || info.format === 'raw') {
-      const file = `disk.${info.format === 'raw' ? 'img' : 'qcow2'}`;
-      await rename(image, join(tmp, file));
-      return { file, format: info.format };
-    }
-    await this.o.images.convert(image, info.format, join(tmp, 'disk.qcow2'), 'qcow2');
-    await rm(image, { force: true });
-    return { file: 'disk.qcow2', format: 'qcow2' };
   }
 }
 

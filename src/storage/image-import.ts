@@ -1,7 +1,8 @@
 /**
  * Imports into the local image store through the API, so `hikube image import` works from any
- * machine that has a kubeconfig: `PUT …/images/NAME/upload` streams a qcow2 or raw disk image,
- * `PUT …/images/NAME/alias` names an existing image anew (e.g. the tiny image as `ubuntu:20.04`).
+ * machine that has a kubeconfig: `PUT …/images/NAME/upload` streams a disk image (optionally gzip
+ * or xz compressed) that passes the inspection rule (inspect.ts); qcow2 and raw are kept, other
+ * formats are converted to qcow2; `PUT …/images/NAME/alias` names an existing image anew (e.g. the tiny image as `ubuntu:20.04`).
  * A stopgap until CDI's DataVolume importers and upload proxy arrive with the images work.
  */
 import { createWriteStream, existsSync } from 'node:fs';
@@ -10,8 +11,10 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ApiError } from '../apiserver/errors.js';
 import type { Subresource } from '../apiserver/subresources.js';
-import type { DiskTool } from '../node/ports.js';
+import { asImportError } from './import/errors.js';
+import { intoImageStore } from './import/format.js';
 import { normalizeReference, type ImageManifest, type ImageStore } from './images.js';
+import type { ImageTool } from './ports.js';
 
 const REFERENCE = /^[a-z0-9]+([._/-][a-z0-9]+)*(:[\w][\w.-]{0,127})?$/;
 
@@ -30,7 +33,7 @@ function checkName(name: string): void {
   }
 }
 
-export function imageImportSubresources(dataDir: string, store: ImageStore, disks: DiskTool): Subresource[] {
+export function imageImportSubresources(dataDir: string, store: ImageStore, images: ImageTool): Subresource[] {
   const root = join(dataDir, 'images');
   const base = {
     group: 'images.hikube.io',
@@ -48,28 +51,32 @@ export function imageImportSubresources(dataDir: string, store: ImageStore, disk
         const dir = join(root, slug(r.name));
         const partial = join(root, `.${slug(r.name)}.${process.pid}.${Date.now()}.part`);
         await mkdir(root, { recursive: true });
+        await mkdir(partial, { recursive: true });
         try {
-          await pipeline(req, createWriteStream(partial));
-          const { format } = await disks.info(partial);
-          if (format !== 'qcow2' && format !== 'raw') {
+          await pipeline(req, createWriteStream(join(partial, 'received.part')));
+          let disk;
+          try {
+            disk = await intoImageStore(images, join(partial, 'received.part'), partial);
+          } catch (err) {
+            const e = asImportError(err, `importing image ${r.name}`);
             throw new ApiError(
-              'Invalid',
-              `unsupported image format ${JSON.stringify(format)}: upload qcow2 or raw (convert with qemu-img convert -O qcow2)`,
+              e.permanent ? 'BadRequest' : 'InternalError',
+              `image ${r.name} was not imported: ${e.message}`,
             );
           }
-          await rm(dir, { recursive: true, force: true });
-          await mkdir(dir, { recursive: true });
-          await rename(partial, join(dir, `disk.${format}`));
+          await rm(join(partial, 'received.part'), { force: true });
           const manifest: ImageManifest = {
             name: normalizeReference(r.name),
             aliases: [r.name],
-            disk: `disk.${format}`,
-            format,
+            disk: disk.file,
+            format: disk.format,
           };
-          await writeFile(join(dir, 'image.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-          return { name: r.name, format, path: dir };
+          await writeFile(join(partial, 'image.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+          await rm(dir, { recursive: true, force: true });
+          await rename(partial, dir);
+          return { name: r.name, format: disk.format, path: dir };
         } finally {
-          await rm(partial, { force: true });
+          await rm(partial, { recursive: true, force: true });
         }
       },
     },

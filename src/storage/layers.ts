@@ -76,7 +76,7 @@ export async function pointTo(volumePath: string, layer: string): Promise<void> 
 /** A new empty layer over `backing`, of the same virtual size. */
 export async function createLayer(qemuImg: QemuImgRunner, backing: string, path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const info = JSON.parse(await qemuImg(['info', '-U', '--output=json', backing])) as {
+  const info = JSON.parse(await qemuImg(['info', '-U', '--output=json', '-f', 'qcow2', backing])) as {
     'virtual-size': number;
   };
   await qemuImg([
@@ -120,7 +120,7 @@ export async function restoreOffline(
   const next = newLayerPath(volumePath);
   if (full) {
     await mkdir(dirname(next), { recursive: true });
-    await qemuImg(['convert', '-U', '-O', 'qcow2', layer, next]);
+    await qemuImg(['convert', '-U', '-f', 'qcow2', '-O', 'qcow2', layer, next]);
   } else await createLayer(qemuImg, layer, next);
   await pointTo(volumePath, next);
   if (old !== undefined && old !== volumePath && (await childrenOf(old)).length === 0)

@@ -20,6 +20,12 @@ export function poolDir(defaultDir: string, sc: StorageClass | undefined): strin
 export const volumeFile = (dir: string, volumeName: string, mode: VolumeMode): string =>
   join(dir, `${volumeName}.${mode === 'Block' ? 'img' : 'qcow2'}`);
 
+/**
+ * The format of a volume file, from its name as `volumeFile` gives it: never probed, since a guest
+ * may write any header (a qcow2 one naming a host file) into a raw volume.
+ */
+export const formatOfVolume = (path: string): PoolFormat => (path.endsWith('.img') ? 'raw' : 'qcow2');
+
 /** Sizes are kept in whole MiB, as qemu-img and most provisioners round them. */
 export const roundUpMiB = (bytes: number): number => Math.ceil(bytes / 1048576) * 1048576;
 

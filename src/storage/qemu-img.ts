@@ -3,6 +3,7 @@
  * ("Image is not in qcow2 format", "No space left on device").
  */
 import { execFile, spawn } from 'node:child_process';
+import { openArgs } from './inspect.js';
 import type { ImageInfo, ImageTool } from './ports.js';
 
 function run(args: string[], signal?: AbortSignal): Promise<string> {
@@ -39,9 +40,7 @@ interface RawInfo {
 
 export const qemuImgTool: ImageTool = {
   async info(path, format) {
-    const out = JSON.parse(
-      await run(['info', '--output=json', '-U', ...(format !== undefined ? ['-f', format] : []), path]),
-    ) as RawInfo;
+    const out = JSON.parse(await run(['info', '--output=json', '-U', ...openArgs(path, format)])) as RawInfo;
     const info: ImageInfo = {
       format: out.format,
       virtualSize: out['virtual-size'],
@@ -56,7 +55,7 @@ export const qemuImgTool: ImageTool = {
   },
   check(path, format) {
     return new Promise((resolve, reject) => {
-      execFile('qemu-img', ['check', '-U', '-f', format, path], (err, stdout, stderr) => {
+      execFile('qemu-img', ['check', '-U', ...openArgs(path, format)], (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
         // 0 sound, 3 only leaked clusters, 63 no checker for this format; 1 and 2: not sound.
         if (code === 0 || code === 3 || code === 63) resolve([]);
@@ -76,7 +75,9 @@ export const qemuImgTool: ImageTool = {
   },
   convert(src, srcFormat, dst, dstFormat, options = {}) {
     return new Promise((resolve, reject) => {
-      const child = spawn('qemu-img', ['convert', '-p', '-W', '-f', srcFormat, '-O', dstFormat, src, dst], {
+      // A pool volume is read through the layers the platform made; anything else follows nothing.
+      const source = options.poolVolume === true ? ['-f', srcFormat, src] : openArgs(src, srcFormat);
+      const child = spawn('qemu-img', ['convert', '-p', '-W', ...source, '-O', dstFormat, dst], {
         stdio: ['ignore', 'pipe', 'pipe'],
         ...(options.signal !== undefined ? { signal: options.signal } : {}),
       });

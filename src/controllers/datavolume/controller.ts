@@ -230,7 +230,11 @@ export class DataVolumeController {
         'CloneSourceInUse',
       );
     this.run(dv, 'pvc', `Cloning from ${from} into ${into} in progress`, (signal, onProgress) =>
-      populateFromFile(srcPath, target, { images: this.o.images, onProgress, signal }),
+      populateFromFile(srcPath, formatFor(src.spec.volumeMode ?? 'Filesystem'), target, {
+        images: this.o.images,
+        onProgress,
+        signal,
+      }),
     );
   }
 

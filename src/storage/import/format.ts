@@ -1,29 +1,20 @@
 /**
  * What an imported file is: gzip or xz compressed (undone here), an archive or another
- * compression (refused), then a disk image qemu-img understands. Only standalone images of the
- * formats CDI accepts are let in: a backing file or external data file could point at any file
- * of this host.
+ * compression (refused), then a disk image that passes the inspection rule (../inspect.ts) and
+ * `qemu-img check`.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { detectFile, refused, type DiskFormat } from '../inspect.js';
 import type { ImageInfo, ImageTool } from '../ports.js';
 import { ImportError, asImportError } from './errors.js';
 import { SparseFileWriter } from './sparse.js';
 
 export type Compression = 'gzip' | 'xz' | 'none';
-
-/** qemu-img format names accepted, with the names users know them by. */
-export const ACCEPTED_FORMATS: Record<string, string> = {
-  raw: 'raw (or ISO)',
-  qcow2: 'qcow2',
-  vmdk: 'VMDK',
-  vpc: 'VHD',
-  vhdx: 'VHDX',
-  vdi: 'VDI',
-};
 
 const UNSUPPORTED_MAGIC: [string, Buffer, number][] = [
   ['a zip archive', Buffer.from('504b0304', 'hex'), 0],
@@ -110,39 +101,60 @@ export async function decompress(
   });
 }
 
-/** qemu-img's view of the (decompressed) file, refusing what may not be imported. */
-export async function inspect(images: ImageTool, path: string): Promise<ImageInfo> {
+/**
+ * The (decompressed) file through the inspection rule (../inspect.ts), then qemu-img's view of it,
+ * opened the safe way: what is returned has `format` set from the header, never probed.
+ */
+export async function inspect(images: ImageTool, path: string): Promise<ImageInfo & { format: DiskFormat }> {
   sniff(await readHead(path));
+  const detected = await detectFile(path);
   let info: ImageInfo;
   try {
-    info = await images.info(path);
+    info = await images.info(path, detected.format);
   } catch (err) {
     throw new ImportError(
       'CorruptImage',
-      `the image is corrupt or not a disk image: ${err instanceof Error ? err.message : String(err)}`,
+      `the ${detected.kind} image is corrupt: ${err instanceof Error ? err.message : String(err)}`,
       true,
     );
   }
-  if (ACCEPTED_FORMATS[info.format] === undefined)
-    throw new ImportError(
-      'UnsupportedFormat',
-      `unsupported image format ${JSON.stringify(info.format)}: import ${Object.values(ACCEPTED_FORMATS).join(', ')}, optionally gzip or xz compressed`,
-      true,
-    );
+  // qemu-img reports what the header names even though it did not open it: a second net.
   if (info.backingFile !== undefined || info.dataFile !== undefined)
-    throw new ImportError(
-      'UnsupportedFormat',
-      `the image refers to another file (${info.backingFile ?? info.dataFile ?? ''}): import a standalone image (qemu-img convert -O qcow2 IN OUT)`,
-      true,
-    );
-  if (info.encrypted)
-    throw new ImportError('UnsupportedFormat', 'the image is encrypted: import an unencrypted image', true);
-  const problems = await images.check(path, info.format);
+    throw refused(`the image refers to another file (${info.backingFile ?? info.dataFile ?? ''})`);
+  if (info.encrypted) throw refused('the image is encrypted');
+  const problems = await images.check(path, detected.format);
   if (problems.length > 0)
     throw new ImportError(
       'CorruptImage',
-      `the ${ACCEPTED_FORMATS[info.format] ?? info.format} image is corrupt: ${problems.slice(0, 2).join('; ')}${problems.length > 2 ? ` (and ${problems.length - 2} more errors)` : ''}`,
+      `the ${detected.kind} image is corrupt: ${problems.slice(0, 2).join('; ')}${problems.length > 2 ? ` (and ${problems.length - 2} more errors)` : ''}`,
       true,
     );
-  return info;
+  return { ...info, format: detected.format };
+}
+
+/**
+ * A received file made an image-store disk in `dir`: decompressed, inspected, kept when it is
+ * qcow2 or raw, converted to qcow2 otherwise. The result names the file inside `dir`.
+ */
+export async function intoImageStore(
+  images: ImageTool,
+  received: string,
+  dir: string,
+): Promise<{ file: string; format: 'qcow2' | 'raw'; virtualSize: number }> {
+  let image = received;
+  const compression = sniff(await readHead(received));
+  if (compression !== 'none') {
+    image = join(dir, 'disk.plain');
+    await decompress(received, image, compression);
+    await rm(received, { force: true });
+  }
+  const info = await inspect(images, image);
+  if (info.format === 'qcow2' || info.format === 'raw') {
+    const file = `disk.${info.format === 'raw' ? 'img' : 'qcow2'}`;
+    await rename(image, join(dir, file));
+    return { file, format: info.format, virtualSize: info.virtualSize };
+  }
+  await images.convert(image, info.format, join(dir, 'disk.qcow2'), 'qcow2');
+  await rm(image, { force: true });
+  return { file: 'disk.qcow2', format: 'qcow2', virtualSize: info.virtualSize };
 }

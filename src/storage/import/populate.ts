@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import type { Checksum } from '../../api/cdi/checksum.js';
 import { formatBytes } from '../../api/quantity.js';
 import { freeBytes } from '../pool.js';
+import type { DiskFormat } from '../inspect.js';
 import type { ImageTool, PoolFormat } from '../ports.js';
 import { ImportError, asImportError } from './errors.js';
 import { decompress, inspect, readHead, sniff } from './format.js';
@@ -127,17 +128,22 @@ export async function populateFromRegistry(
   }
 }
 
-/** Host-assisted clone: the source volume's file, converted into the target volume. */
+/**
+ * Host-assisted clone: the source volume's file, converted into the target volume. Its format is
+ * the pool's for the source claim (never probed: a guest may have written any header into a raw
+ * volume); its snapshot layers, made by the platform, are read through.
+ */
 export async function populateFromFile(
   src: string,
+  srcFormat: PoolFormat,
   target: Target,
   options: PopulateOptions,
 ): Promise<PopulateResult> {
   const out = `${target.path}.import.part`;
   try {
-    const info = await options.images.info(src);
-    await convertInto(src, info.format, info.virtualSize, out, target, options, 0);
-    return { sourceFormat: info.format, compression: 'none', virtualSize: info.virtualSize, received: 0 };
+    const info = await options.images.info(src, srcFormat);
+    await convertInto(src, srcFormat, info.virtualSize, out, target, { ...options, poolVolume: true }, 0);
+    return { sourceFormat: srcFormat, compression: 'none', virtualSize: info.virtualSize, received: 0 };
   } catch (err) {
     throw asImportError(err, 'cloning the volume');
   } finally {
@@ -147,11 +153,11 @@ export async function populateFromFile(
 
 async function convertInto(
   image: string,
-  format: string,
+  format: DiskFormat,
   virtualSize: number,
   out: string,
   target: Target,
-  options: PopulateOptions,
+  options: PopulateOptions & { poolVolume?: boolean },
   from: number,
 ): Promise<void> {
   if (virtualSize > target.bytes)
@@ -165,6 +171,7 @@ async function convertInto(
     await options.images.convert(image, format, out, target.format, {
       onProgress: (f) => progress(from + (100 - from) * f),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(options.poolVolume === true ? { poolVolume: true } : {}),
     });
   } catch (err) {
     const e = asImportError(err, 'converting the image');
