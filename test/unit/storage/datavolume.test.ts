@@ -372,7 +372,7 @@ describe('DataVolume imports over http', () => {
 
   test('corrupt, unsupported and oversized images fail with a clear reason and leave the volume blank', async () => {
     const cases: [string, string, RegExp, string?][] = [
-      ['bad-version.qcow2', 'CorruptImage', /corrupt or not a disk image: .*Unsupported qcow2 version 9/],
+      ['bad-version.qcow2', 'UnsupportedFormat', /unsupported qcow2 version 9/],
       ['truncated.qcow2', 'CorruptImage', /qcow2 image is corrupt/],
       ['truncated.raw.xz', 'CorruptImage', /xz data is corrupt: .*Unexpected end of input/],
       ['archive.zip', 'UnsupportedFormat', /a zip archive, not a disk image/],
