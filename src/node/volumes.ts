@@ -4,12 +4,13 @@
  * cloud-init seed ISO. Everything created is registered on the undo stack so a failed start
  * leaves nothing behind.
  */
-import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
+import type { KernelBoot } from '../api/kubevirt/kernel-boot.js';
 import type { VirtualMachineInstance } from '../api/kubevirt/vmi.js';
 import { parseQuantity } from '../api/quantity.js';
 import type { PreparedVolume } from '../hypervisor/prepared.js';
+import { ImageFileError, fileInImage } from '../storage/image-files.js';
 import { adopt } from '../storage/layers.js';
 import { formatOfVolume } from '../storage/pool.js';
 import type { ImageSource } from '../storage/containerdisk.js';
@@ -46,12 +47,6 @@ export interface VolumeContext {
 /** Scratch space given to a containerDisk image that is only a kernel and initrd. */
 const SCRATCH_BYTES = 1024 * 1024 * 1024;
 
-/** `spec.domain.firmware.kernelBoot` (KubeVirt): a kernel and initrd taken from a container image. */
-interface KernelBootSpec {
-  kernelArgs?: string;
-  container?: { image?: string; kernelPath?: string; initrdPath?: string };
-}
-
 /**
  * Every image the VMI needs, before anything is created: a missing one is pulled in the
  * background and the start waits (VolumeError Pulling), or fails to (ErrImagePull…).
@@ -74,16 +69,17 @@ function acquireImages(vmi: VirtualMachineInstance, ctx: VolumeContext): Map<str
   return out;
 }
 
-const kernelBootOf = (vmi: VirtualMachineInstance): KernelBootSpec | undefined =>
-  (vmi.spec.domain.firmware as { kernelBoot?: KernelBootSpec } | undefined)?.kernelBoot;
+const kernelBootOf = (vmi: VirtualMachineInstance): KernelBoot | undefined =>
+  vmi.spec.domain.firmware?.kernelBoot;
 
-/** A file of an image: at its path in the image, else (built-in images keep them flat) by its name. */
-function imageFile(image: LocalImage, path: string): string {
-  const inside = join(image.dir, path);
-  if (existsSync(inside)) return inside;
-  const flat = join(image.dir, basename(path));
-  if (existsSync(flat)) return flat;
-  throw new VolumeError('ErrImagePull', `image ${JSON.stringify(image.name)} has no file ${path}`);
+/** A file of an image (kernelPath, initrdPath), never one outside it. */
+function imageFile(image: LocalImage, path: string, what: string): string {
+  try {
+    return fileInImage(image.dir, path, what);
+  } catch (err) {
+    if (!(err instanceof ImageFileError)) throw err;
+    throw new VolumeError('ErrImagePull', `image ${JSON.stringify(image.name)}: ${err.message}`);
+  }
 }
 
 function kernelOf(image: LocalImage): string {
@@ -160,9 +156,12 @@ export async function prepareVolumes(
     if (image !== undefined && first !== undefined) {
       const cmdline = kernelBoot?.kernelArgs ?? image.cmdline;
       first.kernelBoot = {
-        kernel: container.kernelPath !== undefined ? imageFile(image, container.kernelPath) : kernelOf(image),
+        kernel:
+          container.kernelPath !== undefined
+            ? imageFile(image, container.kernelPath, 'kernelPath')
+            : kernelOf(image),
         ...(container.initrdPath !== undefined
-          ? { initrd: imageFile(image, container.initrdPath) }
+          ? { initrd: imageFile(image, container.initrdPath, 'initrdPath') }
           : image.initrd !== undefined
             ? { initrd: image.initrd }
             : {}),

@@ -16,6 +16,7 @@ import {
   type Static,
   opt,
 } from '../schema.js';
+import { KernelBoot } from './kernel-boot.js';
 
 export const ResourceList = MapOf(Quantity(), 'Resource name (cpu, memory, nvidia.com/gpu…) to quantity.');
 
@@ -55,7 +56,7 @@ export const Firmware = Obj('Firmware of the guest.', {
       efi: opt(Obj('UEFI firmware.', { secureBoot: opt(Type.Boolean()), persistent: opt(Type.Boolean()) })),
     }),
   ),
-  kernelBoot: opt(Preserve('Boot a kernel and initrd directly.')),
+  kernelBoot: opt(KernelBoot),
 });
 
 const FeatureState = Obj('A feature switch.', { enabled: opt(Type.Boolean()) });

@@ -6,6 +6,7 @@
 import type { FieldError } from '../kind.js';
 import { parseQuantity } from '../quantity.js';
 import type { Disk, Interface } from './domain.js';
+import { validateKernelBoot } from './kernel-boot.js';
 import type { VirtualMachineInstanceSpec } from './vmi.js';
 import { NETWORK_SOURCES, VOLUME_SOURCES, type Network, type Volume } from './volumes.js';
 
@@ -54,6 +55,7 @@ export function validateVmiSpec(
     );
   }
   errors.push(...bootOrders(spec, domain));
+  errors.push(...validateKernelBoot(spec.domain.firmware?.kernelBoot, `${domain}.firmware.kernelBoot`));
   errors.push(...resources(spec, domain, ctx));
   if (spec.hostname !== undefined && !DNS_LABEL.test(spec.hostname)) {
     errors.push({

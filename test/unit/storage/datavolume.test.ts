@@ -238,7 +238,8 @@ describe('claims and the default storage class', () => {
     );
     await eventually(() => claim('held') === undefined, 'the claim to go once the VMI finished');
     await eventually(() => !existsSync(path), 'the disk file to go');
-    assert.equal(api.list(persistentVolumeKind).length, 0);
+    // The file goes first, then the PV: poll for both.
+    await eventually(() => api.list(persistentVolumeKind).length === 0, 'the PV to go');
   });
 
   test('a volume edited to point at another host file is neither given to a guest nor deleted', async () => {
