@@ -33,7 +33,11 @@ function checkName(name: string): void {
   }
 }
 
-export function imageImportSubresources(dataDir: string, store: ImageStore, images: ImageTool): Subresource[] {
+export function imageImportSubresources(
+  dataDir: string,
+  store: ImageStore,
+  images: ImageTool,
+): Subresource[] {
   const root = join(dataDir, 'images');
   const base = {
     group: 'images.hikube.io',

@@ -53,14 +53,18 @@ async function readAt(bytes: ImageBytes, offset: number, length: number): Promis
 /** The format of an image from its header, or an ImportError saying why it is refused. */
 export async function detectImage(bytes: ImageBytes): Promise<DetectedImage> {
   const head = await readAt(bytes, 0, 512);
-  const starts = (magic: string): boolean => head.subarray(0, magic.length).equals(Buffer.from(magic, 'latin1'));
+  const starts = (magic: string): boolean =>
+    head.subarray(0, magic.length).equals(Buffer.from(magic, 'latin1'));
   if (starts('QFI\xfb')) return qcow2(head, bytes);
   if (starts('KDMV')) return vmdk(head, bytes);
   if (starts('conectix')) return vhd(head, 'dynamic');
   if (starts('vhdxfile')) return vhdx(bytes);
   if (head.readUInt32LE(64) === 0xbeda107f) return vdi(head);
   for (const [magic, what] of REFUSED_MAGIC) if (starts(magic)) throw refused(`the file is ${what}`);
-  if (/^\s*#\s*Disk DescriptorFile/i.test(head.toString('latin1')) || /createType\s*=/.test(head.toString('latin1')))
+  if (
+    /^\s*#\s*Disk DescriptorFile/i.test(head.toString('latin1')) ||
+    /createType\s*=/.test(head.toString('latin1'))
+  )
     throw refused('the file is a VMDK descriptor, whose extents are other files');
   if (bytes.size >= 1024) {
     const tail = await readAt(bytes, bytes.size - 512, 512);
@@ -110,8 +114,7 @@ async function vmdk(head: Buffer, bytes: ImageBytes): Promise<DetectedImage> {
   const descriptorLength = Number(head.readBigUInt64LE(36)) * 512;
   // qemu reads a sparse header of capacity 0 as a pointer to a descriptor whose extents it opens.
   if (capacity === 0n) throw refersToFile('a VMDK descriptor naming its extents');
-  if (descriptorSectors === 0n || descriptorLength === 0)
-    return { format: 'vmdk', kind: 'VMDK' };
+  if (descriptorSectors === 0n || descriptorLength === 0) return { format: 'vmdk', kind: 'VMDK' };
   if (descriptorLength > 1048576) throw refused('the VMDK descriptor is larger than 1 MiB');
   const descriptor = (await readAt(bytes, Number(descriptorSectors) * 512, descriptorLength))
     .toString('latin1')
@@ -120,7 +123,10 @@ async function vmdk(head: Buffer, bytes: ImageBytes): Promise<DetectedImage> {
   if (createType !== 'monolithicSparse' && createType !== 'streamOptimized')
     throw refused(`the VMDK is of type ${JSON.stringify(createType)}, whose extents are other files`);
   const parent = /^\s*parentCID\s*=\s*(\S+)/m.exec(descriptor)?.[1];
-  if ((parent !== undefined && parent.toLowerCase() !== 'ffffffff') || /^\s*parentFileNameHint\s*=/m.test(descriptor))
+  if (
+    (parent !== undefined && parent.toLowerCase() !== 'ffffffff') ||
+    /^\s*parentFileNameHint\s*=/m.test(descriptor)
+  )
     throw refersToFile('a VMDK parent');
   const extents = [...descriptor.matchAll(/^\s*(RW|RDONLY|NOACCESS)\s+\d+\s+(\S+)(?:\s+"([^"]*)")?/gm)];
   const extent = extents[0];
@@ -168,7 +174,8 @@ async function vhdx(bytes: ImageBytes): Promise<DetectedImage> {
   }
   if (metadata === undefined) throw refused('the VHDX has no metadata region');
   const table = await readAt(bytes, metadata.offset, 64 * 1024);
-  if (table.subarray(0, 8).toString('latin1') !== 'metadata') throw refused('the VHDX metadata table is missing');
+  if (table.subarray(0, 8).toString('latin1') !== 'metadata')
+    throw refused('the VHDX metadata table is missing');
   const entries = Math.min(table.readUInt16LE(10), 2047);
   let parameters: Buffer | undefined;
   for (let i = 0; i < entries; i++) {
@@ -176,7 +183,8 @@ async function vhdx(bytes: ImageBytes): Promise<DetectedImage> {
     if (entry.length < 32) break;
     const item = entry.subarray(0, 16);
     if (item.equals(VHDX_PARENT_LOCATOR)) throw refersToFile('a differencing VHDX parent');
-    if (item.equals(VHDX_FILE_PARAMETERS)) parameters = await readAt(bytes, metadata.offset + entry.readUInt32LE(16), 8);
+    if (item.equals(VHDX_FILE_PARAMETERS))
+      parameters = await readAt(bytes, metadata.offset + entry.readUInt32LE(16), 8);
   }
   if (parameters === undefined) throw refused('the VHDX has no file parameters');
   // File parameters: block size, then flags whose bit 1 is HasParent.

@@ -105,7 +105,10 @@ describe('images naming host files', () => {
       '16Mi',
     ]);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /upload into evil-upload failed: .*refers to another file \(a qcow2 external data file\)/);
+    assert.match(
+      r.stderr,
+      /upload into evil-upload failed: .*refers to another file \(a qcow2 external data file\)/,
+    );
     assertNoSecretUnder(p.dataDir);
   });
 

@@ -58,7 +58,10 @@ describe('kernelBoot paths', () => {
     const r = await p.kubectl(['apply', '-f', '-'], vm('dotted', '/../../../etc/shadow', 'boot/initrd.img'));
     assert.notEqual(r.code, 0);
     const field = 'spec.template.spec.domain.firmware.kernelBoot.container';
-    assert.match(r.stderr, new RegExp(`${field}\\.kernelPath: Invalid value: "/\\.\\./\\.\\./\\.\\./etc/shadow"`));
+    assert.match(
+      r.stderr,
+      new RegExp(`${field}\\.kernelPath: Invalid value: "/\\.\\./\\.\\./\\.\\./etc/shadow"`),
+    );
     assert.match(r.stderr, new RegExp(`${field}\\.initrdPath: Invalid value: "boot/initrd\\.img"`));
   });
 
@@ -70,7 +73,10 @@ describe('kernelBoot paths', () => {
     };
     const sync = vmi.status.conditions.find((c) => c.type === 'Synchronized');
     assert.equal(sync?.reason, 'ErrImagePull');
-    assert.match(sync?.message ?? '', /kernelPath "\/boot\/vmlinux" leaves the image \(it resolves to .*shadow\)/);
+    assert.match(
+      sync?.message ?? '',
+      /kernelPath "\/boot\/vmlinux" leaves the image \(it resolves to .*shadow\)/,
+    );
     assert.equal(guestPids(p, 'symlinked').length, 0);
     await kubectlOk(p, ['delete', 'vm', 'symlinked']);
   });

@@ -41,14 +41,27 @@ describe('kernelBoot paths at admission', () => {
   });
 
   test('relative, dotted and empty components are refused, one cause per field', () => {
-    for (const path of ['../etc/shadow', 'boot/vmlinuz', '/../../etc/shadow', '/boot/../../x', '/boot/./x', '//etc/shadow', '/boot/', '', '/a\0b'])
+    for (const path of [
+      '../etc/shadow',
+      'boot/vmlinuz',
+      '/../../etc/shadow',
+      '/boot/../../x',
+      '/boot/./x',
+      '//etc/shadow',
+      '/boot/',
+      '',
+      '/a\0b',
+    ])
       assert.notEqual(imagePathProblem(path), undefined, JSON.stringify(path));
     const errors = validateVm(vmWith({ kernelPath: '/../../etc/shadow', initrdPath: 'initrd.img' }));
     assert.deepEqual(
       errors.map((e) => e.path),
       [`${FIELD}.kernelPath`, `${FIELD}.initrdPath`],
     );
-    assert.match(errors[0]?.message ?? '', /^Invalid value: "\/\.\.\/\.\.\/etc\/shadow": must be an absolute path to a file without relative components/);
+    assert.match(
+      errors[0]?.message ?? '',
+      /^Invalid value: "\/\.\.\/\.\.\/etc\/shadow": must be an absolute path to a file without relative components/,
+    );
     assert.match(errors[1]?.message ?? '', /must be an absolute path inside the image/);
   });
 });
@@ -75,12 +88,18 @@ describe('kernelBoot paths at start', () => {
     assert.equal(fileInImage(image, '/boot/vmlinuz', 'kernelPath'), join(image, 'boot', 'vmlinuz'));
     assert.equal(fileInImage(image, '/boot/vmlinuz-link', 'kernelPath'), join(image, 'boot', 'vmlinuz'));
     assert.equal(fileInImage(image, '/boot/initrd.img', 'initrdPath'), join(image, 'initrd.img'));
-    assert.equal(fileInImage(join(base, 'image-link'), '/boot/vmlinuz', 'kernelPath'), join(image, 'boot', 'vmlinuz'));
+    assert.equal(
+      fileInImage(join(base, 'image-link'), '/boot/vmlinuz', 'kernelPath'),
+      join(image, 'boot', 'vmlinuz'),
+    );
   });
 
   test('symlinks leaving the image, dotted paths and directories are refused', () => {
     const cases: [string, RegExp][] = [
-      ['/boot/absolute-escape', /kernelPath "\/boot\/absolute-escape" leaves the image \(it resolves to .*host-secret\)/],
+      [
+        '/boot/absolute-escape',
+        /kernelPath "\/boot\/absolute-escape" leaves the image \(it resolves to .*host-secret\)/,
+      ],
       ['/boot/relative-escape', /leaves the image/],
       ['/linked-dir/vmlinuz', /leaves the image/],
       ['/../host-secret', /without relative components/],

@@ -37,7 +37,10 @@ function rewriteVmdk(src: string, dst: string, descriptor: string, capacity?: bi
 
 export function makeEvilImages(dir: string): EvilImages {
   const hostFile = join(dir, 'host-secret.txt');
-  writeFileSync(hostFile, Buffer.concat([Buffer.from(HOST_SECRET), Buffer.alloc(65536 - HOST_SECRET.length)]));
+  writeFileSync(
+    hostFile,
+    Buffer.concat([Buffer.from(HOST_SECRET), Buffer.alloc(65536 - HOST_SECRET.length)]),
+  );
   const p = (name: string): string => join(dir, name);
   const raw = Buffer.alloc(1048576);
   raw.write('self-contained\n');
@@ -64,10 +67,32 @@ export function makeEvilImages(dir: string): EvilImages {
   );
   // qcow2 with a backing file (item 2), in both header versions, and with an external data file.
   img(['create', '-q', '-f', 'qcow2', '-b', hostFile, '-F', 'raw', p('backed.qcow2'), '1M']);
-  img(['create', '-q', '-f', 'qcow2', '-o', 'compat=0.10', '-b', hostFile, '-F', 'raw', p('backed-v2.qcow2'), '1M']);
+  img([
+    'create',
+    '-q',
+    '-f',
+    'qcow2',
+    '-o',
+    'compat=0.10',
+    '-b',
+    hostFile,
+    '-F',
+    'raw',
+    p('backed-v2.qcow2'),
+    '1M',
+  ]);
   // qemu-img create truncates a data file it is given: make it on a copy, then point it at the host file.
   writeFileSync(p('data.bin'), readFileSync(hostFile));
-  img(['create', '-q', '-f', 'qcow2', '-o', `data_file=${p('data.bin')},data_file_raw=on`, p('datafile.qcow2'), '64K']);
+  img([
+    'create',
+    '-q',
+    '-f',
+    'qcow2',
+    '-o',
+    `data_file=${p('data.bin')},data_file_raw=on`,
+    p('datafile.qcow2'),
+    '64K',
+  ]);
   img(['amend', '-q', '-f', 'qcow2', '-o', `data_file=${hostFile}`, p('datafile.qcow2')]);
   // A differencing VHD and VHDX, a differencing VDI (flags flipped in real images).
   img(['convert', '-q', '-f', 'raw', '-O', 'vpc', p('ok.raw'), p('ok.vhd')]);
@@ -83,7 +108,18 @@ export function makeEvilImages(dir: string): EvilImages {
   img(['create', '-q', '-f', 'qed', p('image.qed'), '1M']);
 
   img(['convert', '-q', '-f', 'raw', '-O', 'qcow2', p('ok.raw'), p('ok.qcow2')]);
-  img(['convert', '-q', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', p('ok.raw'), p('ok-stream.vmdk')]);
+  img([
+    'convert',
+    '-q',
+    '-f',
+    'raw',
+    '-O',
+    'vmdk',
+    '-o',
+    'subformat=streamOptimized',
+    p('ok.raw'),
+    p('ok-stream.vmdk'),
+  ]);
   img(['convert', '-q', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=fixed', p('ok.raw'), p('ok-fixed.vhd')]);
   execFileSync('genisoimage', ['-quiet', '-o', p('ok.iso'), '-V', 'TEST', p('ok.raw')]);
 

@@ -120,9 +120,13 @@ describe('every entry path', () => {
     const before = readFileSync(volume);
     for (const [name, why] of Object.entries(images.evil)) {
       await assert.rejects(
-        populateFromStream(fromFile(join(images.dir, name)), { path: volume, format: 'qcow2', bytes: 16 << 20 }, {
-          images: qemuImgTool,
-        }),
+        populateFromStream(
+          fromFile(join(images.dir, name)),
+          { path: volume, format: 'qcow2', bytes: 16 << 20 },
+          {
+            images: qemuImgTool,
+          },
+        ),
         refusal(why),
         name,
       );
