@@ -113,6 +113,7 @@ export async function restoreOffline(
   layer: string,
   full = false,
 ): Promise<string> {
+  await checkLayer(layer);
   const old = await lstat(volumePath).then(
     (st) => (st.isSymbolicLink() ? realpath(volumePath) : volumePath),
     () => undefined,
@@ -126,6 +127,30 @@ export async function restoreOffline(
   if (old !== undefined && old !== volumePath && (await childrenOf(old)).length === 0)
     await rm(old, { force: true });
   return next;
+}
+
+/**
+ * The real path of `layer` when it is a frozen layer of a pool (a qcow2 file in a `….layers`
+ * directory), else an error. Snapshot contents name their layers by path in an annotation: a path
+ * naming any other file would make a restore read it (as a backing file), or a delete remove it.
+ */
+export async function checkLayer(layer: string): Promise<string> {
+  const real = await realpath(layer).catch(() => undefined);
+  const refuse = (why: string): Error =>
+    new Error(`${JSON.stringify(layer)} is not a snapshot layer: ${why}`);
+  if (real === undefined) throw refuse('it does not exist');
+  if (!dirname(real).endsWith(LAYERS_SUFFIX) || !real.endsWith('.qcow2'))
+    throw refuse('it is not in a layer directory of a storage pool');
+  const fh = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const head = Buffer.alloc(4);
+    await fh.read(head, 0, 4, 0);
+    if (!(await fh.stat()).isFile() || !head.equals(Buffer.from('QFI\xfb', 'latin1')))
+      throw refuse('it is not a qcow2 file');
+  } finally {
+    await fh.close();
+  }
+  return real;
 }
 
 /** The pool directory a layer or volume file belongs to. */
@@ -161,6 +186,8 @@ export type LiveMerge = (child: string, base: string | undefined) => Promise<boo
  * has the child open), then the file goes. Other snapshots' layers keep their contents.
  */
 export async function deleteLayer(qemuImg: QemuImgRunner, layer: string, live: LiveMerge): Promise<void> {
+  if ((await lstat(layer).catch(() => undefined)) === undefined) return;
+  await checkLayer(layer);
   const parent = await backingOf(layer).catch(() => undefined);
   for (const child of await childrenOf(layer)) {
     if (await live(child, parent)) continue;

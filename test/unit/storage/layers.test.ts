@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,5 +118,29 @@ describe('qcow2 layer chains', () => {
     const layer = await restoreOffline(runQemuImg, target, frozen, true);
     assert.equal(await backingOf(layer), undefined);
     assert.ok(reads(target, 0x66));
+  });
+
+  test('a restore or a delete naming a file that is not a pool layer is refused, and the file is left alone', async () => {
+    const hostFile = join(dir, 'host-secret');
+    writeFileSync(hostFile, 'host secret\n');
+    const volume = join(dir, 'pvc-9.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', volume, '16M']);
+    await adopt(volume);
+    const before = readlinkSync(volume);
+    // A qcow2 outside any layer directory, and one linked into a layer directory from outside.
+    const stray = join(dir, 'stray.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', stray, '16M']);
+    symlinkSync(hostFile, join(dir, 'pvc-9.qcow2.layers', 'evil.qcow2'));
+    for (const layer of [hostFile, stray, join(dir, 'pvc-9.qcow2.layers', 'evil.qcow2'), '/etc/passwd']) {
+      await assert.rejects(restoreOffline(runQemuImg, volume, layer), /is not a snapshot layer/, layer);
+      await assert.rejects(
+        deleteLayer(runQemuImg, layer, () => Promise.resolve(false)),
+        /is not a snapshot layer/,
+      );
+    }
+    assert.equal(readlinkSync(volume), before, 'the volume still points at its own layer');
+    assert.equal(await backingOf(before), undefined, 'no layer was put over the host file');
+    assert.equal(readFileSync(hostFile, 'utf8'), 'host secret\n');
+    assert.ok(existsSync(stray));
   });
 });
