@@ -12,6 +12,7 @@ import { ApiError, toApiError } from './errors.js';
 import { sendError, sendJson, sendRaw } from './http.js';
 import { buildOpenApi, SERVER_VERSION, type OpenApiDocs } from './openapi.js';
 import { parseResourcePath } from './paths.js';
+import { queryBool } from './query.js';
 import type { Registry } from './registry.js';
 import { handleResource } from './resources.js';
 import type { ServingCerts } from './tls.js';
@@ -207,8 +208,7 @@ export class ApiServer {
     if (route === undefined)
       throw new ApiError('NotFound', 'the server could not find the requested resource');
     const ctx = { req, res, route, query: url.searchParams, registry: this.options.registry, now: this.now };
-    const watch = url.searchParams.get('watch');
-    if (req.method === 'GET' && route.name === undefined && (watch === 'true' || watch === '1')) {
+    if (req.method === 'GET' && route.name === undefined && queryBool(url.searchParams, 'watch')) {
       handleWatch(ctx, this.watchSettings);
       return;
     }

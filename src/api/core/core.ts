@@ -184,7 +184,20 @@ export const Node = Obj('A machine that runs VMIs.', {
         addresses: opt(
           Type.Array(Obj('An address of the node.', { type: Type.String(), address: Type.String() })),
         ),
-        nodeInfo: opt(StringMap()),
+        nodeInfo: opt(
+          Obj('The host: kube sets every field (src/node/nodeinfo.ts).', {
+            architecture: opt(Type.String()),
+            bootID: opt(Type.String()),
+            containerRuntimeVersion: opt(Type.String({ description: 'qemu://VERSION of the probed QEMU.' })),
+            kernelVersion: opt(Type.String()),
+            kubeProxyVersion: opt(Type.String()),
+            kubeletVersion: opt(Type.String()),
+            machineID: opt(Type.String()),
+            operatingSystem: opt(Type.String()),
+            osImage: opt(Type.String()),
+            systemUUID: opt(Type.String()),
+          }),
+        ),
       },
       { 'x-kubernetes-preserve-unknown-fields': true },
     ),
