@@ -26,7 +26,7 @@ function publishedSchema(def: KindDefinition): Record<string, unknown> {
     description: def.description,
     'x-kubernetes-group-version-kind': [{ group: def.group, version: def.version, kind: def.kind }],
     'x-kubernetes-additional-printer-columns': columnsOf(def)
-      .slice(1)
+      .filter((c) => c.format !== 'name')
       .map((c) => ({ name: c.name, type: c.type, jsonPath: c.jsonPath, priority: c.priority ?? 0 })),
   };
 }
