@@ -125,7 +125,8 @@ export function claimBound(claim: KubeObject, field: 'capacity' | 'modes'): stri
 
 export function claimRef(pv: KubeObject): string {
   const ref = rec(at(pv, 'spec', 'claimRef'));
-  return ref['name'] === undefined ? '' : `${str(ref['namespace']) ?? ''}/${String(ref['name'])}`;
+  const name = str(ref['name']);
+  return name === undefined ? '' : `${str(ref['namespace']) ?? ''}/${name}`;
 }
 
 export const orUnset = (v: unknown): string => str(v) ?? UNSET;
