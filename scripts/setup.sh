@@ -19,6 +19,7 @@ packages=(
   chromium                                    # the web console's end-to-end tests (playwright-core)
   prometheus                                  # promtool, which checks /metrics in the tests
   docker-registry                             # an OCI registry on loopback: DataVolume registry imports in the tests
+  python3-kubernetes                          # the official Python client, driven by the e2e tests (/usr/bin/python3)
 )
 need=()
 for p in "${packages[@]}"; do

@@ -33,7 +33,29 @@ export interface PrinterColumn {
   /** 0: always shown; 1: only with `-o wide`. */
   priority?: 0 | 1;
   format?: string;
+  /**
+   * Computes the cell instead of `jsonPath`, as kube-apiserver's built-in printers do (src/api/core/printers.ts);
+   * `jsonPath` is then only what is published.
+   */
+  value?: (obj: KubeObject) => unknown;
 }
+
+/** NAME, first unless the kind lists its own `Name` column (then the kind lists every column). */
+export const nameColumn: PrinterColumn = {
+  name: 'Name',
+  type: 'string',
+  format: 'name',
+  jsonPath: '.metadata.name',
+  description: 'Name must be unique within a namespace.',
+};
+
+/** AGE, last unless the kind places it. */
+export const ageColumn: PrinterColumn = {
+  name: 'Age',
+  type: 'date',
+  jsonPath: '.metadata.creationTimestamp',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+};
 
 export interface KindDefinition<T extends KubeObject = KubeObject> {
   /** '' for the core group. */

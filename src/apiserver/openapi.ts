@@ -1,11 +1,12 @@
 /**
  * OpenAPI documents generated from the kind schemas: v3 per group version (what kubectl apply and
- * explain read) and one v2 document. Computed once at start: the kinds do not change at run time.
+ * explain read) and one v2 document, in JSON and in protobuf (what client-go asks for). Computed once at start: the kinds do not change at run time.
  */
 import { createHash } from 'node:crypto';
 import type { KindDefinition } from '../api/kind.js';
 import { columnsOf } from './tables.js';
 import type { GroupVersion } from './discovery.js';
+import { encodeOpenApiV2 } from './openapi-proto.js';
 
 export const SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0+hikube' };
 
@@ -26,7 +27,7 @@ function publishedSchema(def: KindDefinition): Record<string, unknown> {
     description: def.description,
     'x-kubernetes-group-version-kind': [{ group: def.group, version: def.version, kind: def.kind }],
     'x-kubernetes-additional-printer-columns': columnsOf(def)
-      .slice(1)
+      .filter((c) => c.format !== 'name')
       .map((c) => ({ name: c.name, type: c.type, jsonPath: c.jsonPath, priority: c.priority ?? 0 })),
   };
 }
@@ -111,6 +112,8 @@ export interface OpenApiDocs {
   /** Keyed by `api/v1`, `apis/kubevirt.io/v1`, … */
   byGroupVersion: Map<string, { json: string; hash: string }>;
   v2: string;
+  /** The same v2 document as gnostic protobuf (openapi-proto.ts), for client-go. */
+  v2Protobuf: Buffer;
 }
 
 export function buildOpenApi(gvs: GroupVersion[]): OpenApiDocs {
@@ -135,10 +138,11 @@ export function buildOpenApi(gvs: GroupVersion[]): OpenApiDocs {
     byGroupVersion.set(gvPath(gv), { json, hash });
     paths[gvPath(gv)] = { serverRelativeURL: `/openapi/v3/${gvPath(gv)}?hash=${hash}` };
   }
-  return { index: { paths }, byGroupVersion, v2: JSON.stringify(buildV2(gvs)) };
+  const v2 = buildV2(gvs);
+  return { index: { paths }, byGroupVersion, v2: JSON.stringify(v2), v2Protobuf: encodeOpenApiV2(v2) };
 }
 
-function buildV2(gvs: GroupVersion[]): unknown {
+function buildV2(gvs: GroupVersion[]): Record<string, unknown> {
   const definitions: Record<string, unknown> = {};
   const paths: Record<string, Record<string, unknown>> = {};
   for (const def of gvs.flatMap((gv) => gv.kinds)) {

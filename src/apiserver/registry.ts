@@ -229,7 +229,10 @@ export class Registry {
     object.metadata ??= {};
     const causes: FieldError[] = [...structural.errors];
     if (def.namespaced) {
-      if (object.metadata.namespace !== undefined && object.metadata.namespace !== namespace) {
+      // As kube-apiserver: an empty namespace in the body (kubectl's protobuf always carries the
+      // field) means the request's namespace.
+      const given = object.metadata.namespace;
+      if (given !== undefined && given !== '' && given !== namespace) {
         causes.push({
           path: 'metadata.namespace',
           message: `Invalid value: ${JSON.stringify(object.metadata.namespace)}: does not match the namespace of the request (${namespace})`,

@@ -12,6 +12,7 @@ import type { StoredObject } from '../store/store.js';
 import { ApiError, toApiError } from './errors.js';
 import { decodeBody, readBody, sendJson, sendRaw } from './http.js';
 import type { ResourceRoute } from './paths.js';
+import { queryBool } from './query.js';
 import { applyPatch, isPatchType } from './patch/apply.js';
 import type { DeleteOptions, FieldValidation, Propagation, Registry } from './registry.js';
 import { renderTable, type IncludeObject } from './tables.js';
@@ -61,7 +62,10 @@ export async function handleResource(ctx: RequestContext): Promise<void> {
   if (route.name === undefined) {
     if (method === 'GET') return list(ctx);
     if (method === 'POST') return create(ctx);
-    if (method === 'DELETE') return deleteCollection(ctx);
+    if (method === 'DELETE') {
+      // kube-apiserver serves deletecollection of a namespaced kind only inside one namespace.
+      if (!(route.def.namespaced && route.allNamespaces)) return deleteCollection(ctx);
+    }
   } else {
     if (method === 'GET') return get(ctx);
     if (method === 'PUT') return update(ctx);
@@ -137,7 +141,7 @@ export function selectObjects(ctx: Pick<RequestContext, 'route' | 'query' | 'reg
 const resourceKeyOf = (def: KindDefinition): string => `${def.group}/${def.plural}`;
 
 function list(ctx: RequestContext): void {
-  if (['true', '1'].includes(ctx.query.get('watch') ?? '')) throw new Error('watch is routed before list');
+  if (queryBool(ctx.query, 'watch')) throw new Error('watch is routed before list');
   const { def } = ctx.route;
   let { items, rv } = selectObjects(ctx);
   const token = ctx.query.get('continue');

@@ -11,7 +11,9 @@ import * as discovery from './discovery.js';
 import { ApiError, toApiError } from './errors.js';
 import { sendError, sendJson, sendRaw } from './http.js';
 import { buildOpenApi, SERVER_VERSION, type OpenApiDocs } from './openapi.js';
+import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_RESPONSE } from './openapi-proto.js';
 import { parseResourcePath } from './paths.js';
+import { queryBool } from './query.js';
 import type { Registry } from './registry.js';
 import { handleResource } from './resources.js';
 import type { ServingCerts } from './tls.js';
@@ -207,8 +209,7 @@ export class ApiServer {
     if (route === undefined)
       throw new ApiError('NotFound', 'the server could not find the requested resource');
     const ctx = { req, res, route, query: url.searchParams, registry: this.options.registry, now: this.now };
-    const watch = url.searchParams.get('watch');
-    if (req.method === 'GET' && route.name === undefined && (watch === 'true' || watch === '1')) {
+    if (req.method === 'GET' && route.name === undefined && queryBool(url.searchParams, 'watch')) {
       handleWatch(ctx, this.watchSettings);
       return;
     }
@@ -274,7 +275,13 @@ export class ApiServer {
         else sendJson(res, 200, discovery.apiGroupList(this.gvs));
         return true;
       case '/openapi/v2':
-        sendRaw(res, 200, this.openapi.v2);
+        if ((req.headers.accept ?? '').includes(OPENAPI_V2_PROTOBUF)) {
+          res.writeHead(200, {
+            'Content-Type': OPENAPI_V2_PROTOBUF_RESPONSE,
+            'Content-Length': String(this.openapi.v2Protobuf.length),
+          });
+          res.end(req.method === 'HEAD' ? undefined : this.openapi.v2Protobuf);
+        } else sendRaw(res, 200, this.openapi.v2);
         return true;
       case '/openapi/v3':
         sendJson(res, 200, this.openapi.index);

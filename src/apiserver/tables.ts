@@ -2,29 +2,19 @@
  * `meta.k8s.io/v1 Table` responses for `kubectl get`: the server renders the columns (and dates as
  * ages, "5m"), as kube-apiserver does for additionalPrinterColumns.
  */
-import type { KindDefinition, PrinterColumn } from '../api/kind.js';
+import { ageColumn, nameColumn, type KindDefinition, type PrinterColumn } from '../api/kind.js';
 import type { KubeObject } from '../api/meta.js';
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
-const nameColumn: PrinterColumn = {
-  name: 'Name',
-  type: 'string',
-  format: 'name',
-  jsonPath: '.metadata.name',
-  description: 'Name must be unique within a namespace.',
-};
-const ageColumn: PrinterColumn = {
-  name: 'Age',
-  type: 'date',
-  jsonPath: '.metadata.creationTimestamp',
-  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
-};
-
-/** NAME, the kind's columns, and AGE at the end unless the kind places it itself. */
+/**
+ * NAME, the kind's columns, and AGE at the end unless the kind places it itself. A kind that lists
+ * a `Name` column lists every column (kube's Event table has no leading NAME).
+ */
 export function columnsOf(def: KindDefinition): PrinterColumn[] {
-  const hasAge = def.printerColumns.some((c) => c.name.toUpperCase() === 'AGE');
-  return [nameColumn, ...def.printerColumns, ...(hasAge ? [] : [ageColumn])];
+  const has = (name: string): boolean => def.printerColumns.some((c) => c.name.toUpperCase() === name);
+  if (has('NAME')) return def.printerColumns;
+  return [nameColumn, ...def.printerColumns, ...(has('AGE') ? [] : [ageColumn])];
 }
 
 export function renderTable(
@@ -58,7 +48,7 @@ function rowObject(o: KubeObject, include: IncludeObject): unknown {
 }
 
 function cell(c: PrinterColumn, o: KubeObject, now: Date): unknown {
-  const v = evaluatePath(o, c.jsonPath);
+  const v = c.value !== undefined ? c.value(o) : evaluatePath(o, c.jsonPath);
   if (v === undefined || v === null) return c.type === 'date' ? '<unknown>' : null;
   if (c.type === 'date') {
     const t = typeof v === 'string' || typeof v === 'number' ? Date.parse(String(v)) : Number.NaN;

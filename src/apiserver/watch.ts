@@ -9,6 +9,7 @@ import { parseFieldSelector, parseLabelSelector } from '../api/selectors.js';
 import type { StoreEvent } from '../store/store.js';
 import { ApiError, statusFor, toApiError } from './errors.js';
 import { includeObjectOf, selectObjects, wantsTable, type RequestContext } from './resources.js';
+import { queryBool } from './query.js';
 import { renderTable } from './tables.js';
 
 export interface WatchSettings {
@@ -25,7 +26,7 @@ export function handleWatch(ctx: RequestContext, settings: WatchSettings): void 
   const fields = parseFieldSelector(query.get('fieldSelector') ?? '');
   const table = wantsTable(ctx.req);
   const include = includeObjectOf(query);
-  const bookmarks = query.get('allowWatchBookmarks') === 'true';
+  const bookmarks = queryBool(query, 'allowWatchBookmarks');
   const matches = (e: StoreEvent): boolean =>
     e.resource === resource &&
     (namespace === undefined || e.namespace === namespace) &&

@@ -4,6 +4,7 @@
  * count what it does; `observeApiRequest` is the API server's hook (ApiServerOptions.observe).
  */
 import type { IncomingMessage } from 'node:http';
+import { queryBool } from '../apiserver/query.js';
 import type { Family, Labels, Sample } from './exposition.js';
 
 const keyOf = (names: readonly string[], labels: Labels): string =>
@@ -204,7 +205,7 @@ export function classifyRequest(
   }
   if (rest[0] === 'namespaces' && rest.length >= 3) rest = rest.slice(2);
   const [resource = '', name, subresource = ''] = rest;
-  const watch = query.get('watch') === 'true' || query.get('watch') === '1';
+  const watch = queryBool(query, 'watch');
   const streaming = ['console', 'vnc', 'portforward'].includes(subresource);
   let verb: string;
   switch (method) {

@@ -1,7 +1,8 @@
 /**
  * The node this agent runs on, as a core/v1 Node: what it has (capacity), what the scheduler may
  * hand out (allocatable, after the overcommit ratios), and labels saying which accelerator runs
- * guests here. Devices such as `nvidia.com/gpu` are counted from the host (0 here).
+ * guests here, and the host's system info (nodeinfo.ts). Devices such as `nvidia.com/gpu` are
+ * counted from the host (0 here).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
@@ -11,6 +12,7 @@ import { formatBytes } from '../api/quantity.js';
 import type { Accel } from '../hypervisor/machine.js';
 import type { ApiClient } from '../controllers/client.js';
 import { timestamp } from '../controllers/vmistatus.js';
+import type { NodeSystemInfo } from './nodeinfo.js';
 
 export interface Overcommit {
   /** Allocatable CPU = host cores × this (KubeVirt users overcommit vCPUs heavily). Default 8. */
@@ -50,6 +52,7 @@ export function registerNode(
   accel: Accel,
   overcommit: Overcommit,
   now: Date,
+  nodeInfo: NodeSystemInfo,
 ): void {
   const cores = availableParallelism();
   const memory = memTotal();
@@ -83,12 +86,7 @@ export function registerNode(
       { type: 'Hostname', address: name },
       { type: 'InternalIP', address: '127.0.0.1' },
     ],
-    nodeInfo: {
-      architecture: process.arch === 'x64' ? 'amd64' : process.arch,
-      operatingSystem: 'linux',
-      kubeletVersion: 'hikube',
-      kernelVersion: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
-    },
+    nodeInfo: { ...nodeInfo },
   };
   const labels = {
     'kubernetes.io/hostname': name,

@@ -30,6 +30,8 @@ import { detectAccelerator } from '../hypervisor/probe-qemu.js';
 import { genisoimage, qemuImg, qemuProcesses } from '../node/adapters.js';
 import { NodeAgent } from '../node/agent.js';
 import { DEFAULT_OVERCOMMIT, defaultNodeName, registerNode, type Overcommit } from '../node/registration.js';
+import { nodeSystemInfo, readHostFacts } from '../node/nodeinfo.js';
+import { SERVER_VERSION } from '../apiserver/openapi.js';
 import { ImageStore, builtinImageDir } from '../storage/images.js';
 import { createStorage, storageSeedObjects } from '../storage/index.js';
 import { imageImportSubresources } from '../storage/image-import.js';
@@ -112,7 +114,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     (await detectAccelerator((reason) => log(`KVM is not usable here, guests run under TCG: ${reason}`)));
   const nodeName = options.nodeName ?? defaultNodeName();
   const api = new ApiClient(registry);
-  registerNode(api, nodeName, accel, options.overcommit ?? DEFAULT_OVERCOMMIT, new Date());
+  const nodeInfo = nodeSystemInfo(await readHostFacts(), SERVER_VERSION.gitVersion);
+  registerNode(api, nodeName, accel, options.overcommit ?? DEFAULT_OVERCOMMIT, new Date(), nodeInfo);
   const registryMirrors =
     options.registryMirrors ?? parseMirrors(process.env['HIKUBE_REGISTRY_MIRRORS'] ?? '');
   // Storage: the pool (claims, volumes, expansion), DataVolumes, DataSources, the upload endpoint.

@@ -4,7 +4,22 @@
  * places VMIs on) and persistent volume claims (the disks of persistent VMs).
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { FieldError, KindDefinition } from '../kind.js';
+import { ageColumn, nameColumn, type FieldError, type KindDefinition } from '../kind.js';
+import {
+  claimBound,
+  controllerOf,
+  countKeys,
+  eventFirstSeen,
+  eventLastSeen,
+  eventObject,
+  eventSource,
+  nodeAddress,
+  nodeInfo,
+  nodeRoles,
+  nodeStatus,
+  orUnset,
+  volumePhase,
+} from './printers.js';
 import { ObjectMeta, type KubeObject } from '../meta.js';
 import { parseQuantity } from '../quantity.js';
 import { MapOf, Obj, Preserve, Quantity, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
@@ -62,7 +77,9 @@ export const configMapKind: KindDefinition = {
     immutable: opt(Type.Boolean()),
   }),
   statusSubresource: false,
-  printerColumns: [{ name: 'Data', type: 'integer', jsonPath: '.data' }],
+  printerColumns: [
+    { name: 'Data', type: 'integer', jsonPath: '.data', value: (o) => countKeys(o['data'], o['binaryData']) },
+  ],
   validate: (o) =>
     checkKeys([
       [o['data'] as Record<string, unknown>, 'data'],
@@ -89,7 +106,7 @@ export const secretKind: KindDefinition = {
   statusSubresource: false,
   printerColumns: [
     { name: 'Type', type: 'string', jsonPath: '.type' },
-    { name: 'Data', type: 'integer', jsonPath: '.data' },
+    { name: 'Data', type: 'integer', jsonPath: '.data', value: (o) => countKeys(o['data']) },
   ],
   validate: (o) => {
     const errors = checkKeys([
@@ -157,11 +174,16 @@ export const eventKind: KindDefinition = {
   schema: Event,
   statusSubresource: false,
   printerColumns: [
-    { name: 'Last Seen', type: 'date', jsonPath: '.lastTimestamp' },
+    { name: 'Last Seen', type: 'date', jsonPath: '.lastTimestamp', value: eventLastSeen },
     { name: 'Type', type: 'string', jsonPath: '.type' },
     { name: 'Reason', type: 'string', jsonPath: '.reason' },
-    { name: 'Object', type: 'string', jsonPath: '.involvedObject.name' },
+    { name: 'Object', type: 'string', jsonPath: '.involvedObject.name', value: eventObject },
+    { name: 'Subobject', type: 'string', jsonPath: '.involvedObject.fieldPath', priority: 1 },
+    { name: 'Source', type: 'string', jsonPath: '.source.component', priority: 1, value: eventSource },
     { name: 'Message', type: 'string', jsonPath: '.message' },
+    { name: 'First Seen', type: 'date', jsonPath: '.firstTimestamp', priority: 1, value: eventFirstSeen },
+    { name: 'Count', type: 'integer', jsonPath: '.count', priority: 1 },
+    { ...nameColumn, priority: 1 },
   ],
 };
 
@@ -184,7 +206,20 @@ export const Node = Obj('A machine that runs VMIs.', {
         addresses: opt(
           Type.Array(Obj('An address of the node.', { type: Type.String(), address: Type.String() })),
         ),
-        nodeInfo: opt(StringMap()),
+        nodeInfo: opt(
+          Obj('The host: kube sets every field (src/node/nodeinfo.ts).', {
+            architecture: opt(Type.String()),
+            bootID: opt(Type.String()),
+            containerRuntimeVersion: opt(Type.String({ description: 'qemu://VERSION of the probed QEMU.' })),
+            kernelVersion: opt(Type.String()),
+            kubeProxyVersion: opt(Type.String()),
+            kubeletVersion: opt(Type.String()),
+            machineID: opt(Type.String()),
+            operatingSystem: opt(Type.String()),
+            osImage: opt(Type.String()),
+            systemUUID: opt(Type.String()),
+          }),
+        ),
       },
       { 'x-kubernetes-preserve-unknown-fields': true },
     ),
@@ -202,15 +237,35 @@ export const nodeKind: KindDefinition = {
   schema: Node,
   statusSubresource: true,
   printerColumns: [
-    { name: 'Status', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
-    { name: 'CPU', type: 'string', jsonPath: '.status.allocatable.cpu', priority: 1 },
-    { name: 'Memory', type: 'string', jsonPath: '.status.allocatable.memory', priority: 1 },
+    nameColumn,
     {
-      name: 'Accelerator',
+      name: 'Status',
       type: 'string',
-      jsonPath: '.metadata.labels.hikube\\.io/accelerator',
-      priority: 1,
+      jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+      value: nodeStatus,
     },
+    { name: 'Roles', type: 'string', jsonPath: '.metadata.labels', value: nodeRoles },
+    ageColumn,
+    { name: 'Version', type: 'string', jsonPath: '.status.nodeInfo.kubeletVersion' },
+    ...(
+      [
+        ['Internal-IP', '.status.addresses', (o: KubeObject) => nodeAddress(o, 'InternalIP')],
+        ['External-IP', '.status.addresses', (o: KubeObject) => nodeAddress(o, 'ExternalIP')],
+        ['OS-Image', '.status.nodeInfo.osImage', (o: KubeObject) => nodeInfo(o, 'osImage')],
+        ['Kernel-Version', '.status.nodeInfo.kernelVersion', (o: KubeObject) => nodeInfo(o, 'kernelVersion')],
+        [
+          'Container-Runtime',
+          '.status.nodeInfo.containerRuntimeVersion',
+          (o: KubeObject) => nodeInfo(o, 'containerRuntimeVersion'),
+        ],
+      ] as const
+    ).map(([name, jsonPath, value]) => ({
+      name,
+      type: 'string' as const,
+      jsonPath,
+      value,
+      priority: 1 as const,
+    })),
   ],
 };
 
@@ -255,11 +310,36 @@ export const persistentVolumeClaimKind: KindDefinition = {
   }),
   statusSubresource: true,
   printerColumns: [
-    { name: 'Status', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Status', type: 'string', jsonPath: '.status.phase', value: volumePhase },
     { name: 'Volume', type: 'string', jsonPath: '.spec.volumeName' },
-    { name: 'Capacity', type: 'string', jsonPath: '.status.capacity.storage' },
-    { name: 'Access Modes', type: 'string', jsonPath: '.spec.accessModes' },
+    {
+      name: 'Capacity',
+      type: 'string',
+      jsonPath: '.status.capacity.storage',
+      value: (o) => claimBound(o, 'capacity'),
+    },
+    {
+      name: 'Access Modes',
+      type: 'string',
+      jsonPath: '.status.accessModes',
+      value: (o) => claimBound(o, 'modes'),
+    },
     { name: 'StorageClass', type: 'string', jsonPath: '.spec.storageClassName' },
+    {
+      name: 'VolumeAttributesClass',
+      type: 'string',
+      jsonPath: '.spec.volumeAttributesClassName',
+      value: (o) =>
+        orUnset((o['spec'] as Record<string, unknown> | undefined)?.['volumeAttributesClassName']),
+    },
+    ageColumn,
+    {
+      name: 'VolumeMode',
+      type: 'string',
+      jsonPath: '.spec.volumeMode',
+      priority: 1,
+      value: (o) => orUnset((o['spec'] as Record<string, unknown> | undefined)?.['volumeMode']),
+    },
   ],
   validate: (o, old) => validateClaimUpdate(o, old),
 };
@@ -335,7 +415,10 @@ export const controllerRevisionKind: KindDefinition = {
     'ControllerRevision holds an immutable snapshot: the VM controller records the instance type and preference a VM runs with.',
   schema: ControllerRevision,
   statusSubresource: false,
-  printerColumns: [{ name: 'Revision', type: 'integer', jsonPath: '.revision' }],
+  printerColumns: [
+    { name: 'Controller', type: 'string', jsonPath: '.metadata.ownerReferences', value: controllerOf },
+    { name: 'Revision', type: 'integer', jsonPath: '.revision' },
+  ],
   validate: (obj, old) =>
     old !== undefined && JSON.stringify(old['data']) !== JSON.stringify(obj['data'])
       ? [{ path: 'data', reason: 'FieldValueForbidden', message: 'Forbidden: field is immutable' }]

@@ -3,7 +3,8 @@
  * `virtctl expose` writes them). The service controller allocates the cluster IP and node ports and
  * maintains EndpointSlices; the node's L4 proxy listens on the addresses (src/network/proxy).
  */
-import type { FieldError, KindDefinition } from '../kind.js';
+import { ageColumn, type FieldError, type KindDefinition } from '../kind.js';
+import { formatLabels, serviceClusterIP, serviceExternalIP, servicePorts } from './printers.js';
 import { ObjectMeta } from '../meta.js';
 import { IntOrString, Obj, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import { Conditions } from '../kubevirt/status.js';
@@ -113,17 +114,17 @@ export const serviceKind: KindDefinition = {
   deleteReturnsStatus: true,
   printerColumns: [
     { name: 'Type', type: 'string', jsonPath: '.spec.type' },
-    { name: 'Cluster-IP', type: 'string', jsonPath: '.spec.clusterIP' },
-    { name: 'External-IP', type: 'string', jsonPath: '.status.loadBalancer.ingress[0].ip' },
-    { name: 'Port', type: 'integer', jsonPath: '.spec.ports[0].port' },
-    { name: 'Node-Port', type: 'integer', jsonPath: '.spec.ports[0].nodePort', priority: 1 },
+    { name: 'Cluster-IP', type: 'string', jsonPath: '.spec.clusterIP', value: serviceClusterIP },
+    { name: 'External-IP', type: 'string', jsonPath: '.spec.externalIPs', value: serviceExternalIP },
+    { name: 'Port(s)', type: 'string', jsonPath: '.spec.ports', value: servicePorts },
+    ageColumn,
     {
-      name: 'LB-Port',
-      type: 'integer',
-      jsonPath: '.status.loadBalancer.ingress[0].ports[0].port',
+      name: 'Selector',
+      type: 'string',
+      jsonPath: '.spec.selector',
       priority: 1,
+      value: (o) => formatLabels((o['spec'] as Record<string, unknown> | undefined)?.['selector']),
     },
-    { name: 'Selector', type: 'string', jsonPath: '.spec.selector', priority: 1 },
   ],
   validate: (obj, old) => validateService(obj, old),
   defaults: (obj) => defaultService(obj),

@@ -112,9 +112,15 @@ const base = {
 };
 
 const instancetypeColumns: KindDefinition['printerColumns'] = [
-  { name: 'CPU', type: 'integer', jsonPath: '.spec.cpu.guest' },
-  { name: 'Memory', type: 'string', jsonPath: '.spec.memory.guest' },
-  { name: 'Storage', type: 'string', jsonPath: '.metadata.annotations.instancetype\\.hikube\\.io/storage' },
+  // KubeVirt's CRDs print no columns; the sizes are ours, so only `-o wide` shows them.
+  { name: 'CPU', type: 'integer', jsonPath: '.spec.cpu.guest', priority: 1 },
+  { name: 'Memory', type: 'string', jsonPath: '.spec.memory.guest', priority: 1 },
+  {
+    name: 'Storage',
+    type: 'string',
+    jsonPath: '.metadata.annotations.instancetype\\.hikube\\.io/storage',
+    priority: 1,
+  },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];
 
@@ -168,5 +174,7 @@ export const virtualMachineClusterPreferenceKind: KindDefinition = {
   description:
     'VirtualMachineClusterPreference holds the hardware preferences of a guest OS, usable in every namespace.',
   schema: objectSchema(PreferenceSpec, 'A cluster-wide preference.'),
-  printerColumns: [{ name: 'OS', type: 'string', jsonPath: '.metadata.annotations.hikube\\.io/os' }],
+  printerColumns: [
+    { name: 'OS', type: 'string', jsonPath: '.metadata.annotations.hikube\\.io/os', priority: 1 },
+  ],
 };

@@ -166,7 +166,7 @@ export const virtualMachineKind: KindDefinition = {
       name: 'Status',
       type: 'string',
       jsonPath: '.status.printableStatus',
-      description: 'Human readable status',
+      description: 'Human Readable Status',
     },
     { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
   ],

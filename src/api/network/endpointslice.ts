@@ -6,6 +6,7 @@ import type { KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { Obj, Preserve, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import { ObjectReference } from '../core/core.js';
+import { sliceEndpoints, slicePorts } from '../core/printers.js';
 
 export const Endpoint = Obj('One backend of the service.', {
   addresses: Type.Array(Type.String(), { description: 'The address of the VMI on its network.' }),
@@ -55,7 +56,7 @@ export const endpointSliceKind: KindDefinition = {
   deleteReturnsStatus: true,
   printerColumns: [
     { name: 'AddressType', type: 'string', jsonPath: '.addressType' },
-    { name: 'Port', type: 'integer', jsonPath: '.ports[0].port' },
-    { name: 'Endpoints', type: 'string', jsonPath: '.endpoints[0].addresses[0]' },
+    { name: 'Ports', type: 'string', jsonPath: '.ports', value: slicePorts },
+    { name: 'Endpoints', type: 'string', jsonPath: '.endpoints', value: sliceEndpoints },
   ],
 };

@@ -144,7 +144,6 @@ export const virtualMachineRestoreKind: KindDefinition = {
     { name: 'TargetName', type: 'string', jsonPath: '.spec.target.name' },
     { name: 'Complete', type: 'boolean', jsonPath: '.status.complete' },
     { name: 'RestoreTime', type: 'date', jsonPath: '.status.restoreTime' },
-    { name: 'Error', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message' },
   ],
   admit: (o, old, lookup) =>
     old === undefined ? checkRestoreRefs(o as unknown as VirtualMachineRestore, lookup) : [],

@@ -4,7 +4,9 @@
  * file is (`spec.hostPath.path`), so a claim's disk is found from API objects alone, and a class
  * whose pool moves does not lose the volumes already made.
  */
-import type { KindDefinition } from '../kind.js';
+import { ageColumn, type KindDefinition } from '../kind.js';
+import type { KubeObject } from '../meta.js';
+import { accessModes, claimRef, orUnset, volumePhase } from '../core/printers.js';
 import { ObjectMeta } from '../meta.js';
 import { MapOf, Obj, Preserve, Quantity, StringEnum, Type, type Static, opt } from '../schema.js';
 import { ObjectReference } from '../core/core.js';
@@ -52,12 +54,33 @@ export const persistentVolumeKind: KindDefinition = {
   deleteReturnsStatus: true,
   printerColumns: [
     { name: 'Capacity', type: 'string', jsonPath: '.spec.capacity.storage' },
-    { name: 'Access Modes', type: 'string', jsonPath: '.spec.accessModes' },
+    {
+      name: 'Access Modes',
+      type: 'string',
+      jsonPath: '.spec.accessModes',
+      value: (o) => accessModes(spec(o)['accessModes']),
+    },
     { name: 'Reclaim Policy', type: 'string', jsonPath: '.spec.persistentVolumeReclaimPolicy' },
-    { name: 'Status', type: 'string', jsonPath: '.status.phase' },
-    { name: 'Claim', type: 'string', jsonPath: '.spec.claimRef.name' },
+    { name: 'Status', type: 'string', jsonPath: '.status.phase', value: volumePhase },
+    { name: 'Claim', type: 'string', jsonPath: '.spec.claimRef.name', value: claimRef },
     { name: 'StorageClass', type: 'string', jsonPath: '.spec.storageClassName' },
-    { name: 'Path', type: 'string', jsonPath: '.spec.hostPath.path', priority: 1 },
-    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    {
+      name: 'VolumeAttributesClass',
+      type: 'string',
+      jsonPath: '.spec.volumeAttributesClassName',
+      value: (o) => orUnset(spec(o)['volumeAttributesClassName']),
+    },
+    { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
+    ageColumn,
+    {
+      name: 'VolumeMode',
+      type: 'string',
+      jsonPath: '.spec.volumeMode',
+      priority: 1,
+      value: (o) => orUnset(spec(o)['volumeMode']),
+    },
   ],
 };
+
+const spec = (o: KubeObject): Record<string, unknown> =>
+  (o['spec'] as Record<string, unknown> | undefined) ?? {};

@@ -4,7 +4,7 @@
  * directory: the data dir's `volumes/` unless the class names another with `parameters.path`.
  * The class marked with the default-class annotation serves claims that name no class.
  */
-import type { FieldError, KindDefinition } from '../kind.js';
+import { ageColumn, nameColumn, type FieldError, type KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { Obj, Preserve, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 
@@ -67,11 +67,31 @@ export const storageClassKind: KindDefinition = {
   schema: StorageClass,
   statusSubresource: false,
   printerColumns: [
+    // kube marks the default class in the NAME cell: `local (default)`.
+    {
+      ...nameColumn,
+      value: (o) => `${o.metadata.name ?? ''}${isDefaultClass(o as StorageClass) ? ' (default)' : ''}`,
+    },
     { name: 'Provisioner', type: 'string', jsonPath: '.provisioner' },
-    { name: 'ReclaimPolicy', type: 'string', jsonPath: '.reclaimPolicy' },
-    { name: 'VolumeBindingMode', type: 'string', jsonPath: '.volumeBindingMode' },
-    { name: 'AllowVolumeExpansion', type: 'boolean', jsonPath: '.allowVolumeExpansion' },
-    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    {
+      name: 'ReclaimPolicy',
+      type: 'string',
+      jsonPath: '.reclaimPolicy',
+      value: (o) => o['reclaimPolicy'] ?? 'Delete',
+    },
+    {
+      name: 'VolumeBindingMode',
+      type: 'string',
+      jsonPath: '.volumeBindingMode',
+      value: (o) => o['volumeBindingMode'] ?? 'Immediate',
+    },
+    {
+      name: 'AllowVolumeExpansion',
+      type: 'string',
+      jsonPath: '.allowVolumeExpansion',
+      value: (o) => String(o['allowVolumeExpansion'] === true),
+    },
+    ageColumn,
   ],
   validate: (o, old) =>
     validateStorageClass(o as unknown as StorageClass, old as unknown as StorageClass | undefined),
