@@ -1,15 +1,26 @@
 /**
- * Small HTTP helpers: read a bounded body, write JSON, write a Status.
+ * Small HTTP helpers: read a bounded body, write JSON, write a Status. They take a request of
+ * either protocol the server speaks (listener.ts): node's HTTP/2 compatibility API mirrors http's.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Http2ServerResponse, type Http2ServerRequest } from 'node:http2';
+import type { Writable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, statusFor } from './errors.js';
 import { decodeProtobuf, isProtobuf } from './protobuf.js';
 
+/** A request over HTTP/1.1 or HTTP/2. */
+export type ApiRequest = IncomingMessage | Http2ServerRequest;
+/**
+ * Its response. HTTP/2 forbids connection headers (Connection, Transfer-Encoding, Keep-Alive):
+ * never set them; node chunks an HTTP/1.1 body of unknown length itself.
+ */
+export type ApiResponse = ServerResponse | Http2ServerResponse;
+
 /** Kubernetes refuses request bodies above 3 MiB. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
-export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+export async function readBody(req: ApiRequest, limit = MAX_BODY_BYTES): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > limit) {
     req.resume();
@@ -48,11 +59,22 @@ export function decodeBody(body: Buffer, contentType: string | undefined): unkno
   }
 }
 
-export function sendJson(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
+/**
+ * Starts a 200 whose body streams (a watch): the status and headers leave at once, so the client
+ * knows the watch is established before the first event. Returns the body to write into.
+ */
+export function startStream(res: ApiResponse, headers: Record<string, string>): Writable {
+  res.writeHead(200, headers);
+  // HTTP/2 sends the headers in writeHead; HTTP/1.1 holds them until the first write.
+  if (!(res instanceof Http2ServerResponse)) res.flushHeaders();
+  return res;
+}
+
+export function sendJson(res: ApiResponse, code: number, body: unknown, warnings: string[] = []): void {
   sendRaw(res, code, JSON.stringify(body), warnings);
 }
 
-export function sendRaw(res: ServerResponse, code: number, json: string, warnings: string[] = []): void {
+export function sendRaw(res: ApiResponse, code: number, json: string, warnings: string[] = []): void {
   const headers: Record<string, string | string[]> = {
     'Content-Type': 'application/json',
     'Content-Length': String(Buffer.byteLength(json)),
@@ -63,7 +85,7 @@ export function sendRaw(res: ServerResponse, code: number, json: string, warning
   res.end(json);
 }
 
-export function sendError(res: ServerResponse, err: ApiError): void {
+export function sendError(res: ApiResponse, err: ApiError): void {
   if (res.headersSent) {
     res.destroy();
     return;

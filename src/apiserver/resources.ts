@@ -3,14 +3,13 @@
  * Watches live in watch.ts. Everything here parses the request into Registry calls and renders
  * the result (plain object, list, or Table); API rules live in the Registry.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KindDefinition } from '../api/kind.js';
 import { apiVersionOf } from '../api/kind.js';
 import type { KubeObject } from '../api/meta.js';
 import { parseFieldSelector, parseLabelSelector } from '../api/selectors.js';
 import type { StoredObject } from '../store/store.js';
 import { ApiError, toApiError } from './errors.js';
-import { decodeBody, readBody, sendJson, sendRaw } from './http.js';
+import { decodeBody, readBody, sendJson, sendRaw, type ApiRequest, type ApiResponse } from './http.js';
 import type { ResourceRoute } from './paths.js';
 import { queryBool } from './query.js';
 import { applyPatch, isPatchType } from './patch/apply.js';
@@ -18,15 +17,15 @@ import type { DeleteOptions, FieldValidation, Propagation, Registry } from './re
 import { renderTable, type IncludeObject } from './tables.js';
 
 export interface RequestContext {
-  req: IncomingMessage;
-  res: ServerResponse;
+  req: ApiRequest;
+  res: ApiResponse;
   route: ResourceRoute;
   query: URLSearchParams;
   registry: Registry;
   now: () => Date;
 }
 
-export const wantsTable = (req: IncomingMessage): boolean => (req.headers.accept ?? '').includes('as=Table');
+export const wantsTable = (req: ApiRequest): boolean => (req.headers.accept ?? '').includes('as=Table');
 
 export const includeObjectOf = (query: URLSearchParams): IncludeObject => {
   const v = query.get('includeObject');

@@ -1,15 +1,15 @@
 /**
- * The Kubernetes-compatible API server: TLS, bearer-token authentication, discovery, OpenAPI,
- * and resource routes handed to resources.ts / watch.ts. Every failure leaves as a Status.
+ * The Kubernetes-compatible API server: bearer-token authentication, discovery, OpenAPI, and
+ * resource routes handed to resources.ts / watch.ts, over TLS with HTTP/2 and HTTP/1.1
+ * (listener.ts). Every failure leaves as a Status.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import type { KindDefinition } from '../api/kind.js';
 import * as discovery from './discovery.js';
 import { ApiError, toApiError } from './errors.js';
-import { sendError, sendJson, sendRaw } from './http.js';
+import { sendError, sendJson, sendRaw, type ApiRequest, type ApiResponse } from './http.js';
+import { Listener } from './listener.js';
 import { buildOpenApi, SERVER_VERSION, type OpenApiDocs } from './openapi.js';
 import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_RESPONSE } from './openapi-proto.js';
 import { parseResourcePath } from './paths.js';
@@ -41,7 +41,7 @@ export interface ApiServerOptions {
   /** Extra authenticated GET routes outside the resource tree (/metrics, the metrics query API). */
   routes?: readonly ExtraRoute[];
   /** Told of every finished request, with its status code and duration (request metrics). */
-  observe?: (req: IncomingMessage, code: number, seconds: number) => void;
+  observe?: (req: ApiRequest, code: number, seconds: number) => void;
   /** The web console's files, served publicly at / and /console/* (src/apiserver/static.ts). */
   console?: ConsoleSite;
 }
@@ -49,7 +49,7 @@ export interface ApiServerOptions {
 export interface ExtraRoute {
   /** An exact path, or a pattern the whole path must match (its groups are passed on). */
   path: string | RegExp;
-  handle(req: IncomingMessage, res: ServerResponse, url: URL, match: readonly string[]): Promise<void> | void;
+  handle(req: ApiRequest, res: ApiResponse, url: URL, match: readonly string[]): Promise<void> | void;
 }
 
 const PUBLIC_PATHS = new Set([
@@ -63,7 +63,7 @@ const PUBLIC_PATHS = new Set([
 ]);
 
 export class ApiServer {
-  private readonly server: Server;
+  private readonly listener: Listener;
   private readonly gvs: discovery.GroupVersion[];
   private readonly openapi: OpenApiDocs;
   private readonly byPath = new Map<string, KindDefinition>();
@@ -72,7 +72,6 @@ export class ApiServer {
   private readonly watchSettings: WatchSettings;
   private readonly now: () => Date;
   private address = '127.0.0.1:6443';
-  private readonly upgraded = new Set<Duplex>();
 
   constructor(private readonly options: ApiServerOptions) {
     this.gvs = discovery.groupVersions(options.kinds);
@@ -82,22 +81,20 @@ export class ApiServer {
     this.scrapeTokens = (options.scrapeTokens ?? []).map((t) => Buffer.from(t));
     this.watchSettings = { bookmarkIntervalMs: 10_000, defaultTimeoutSeconds: 1800, ...options.watch };
     this.now = options.now ?? (() => new Date());
-    this.server = createServer({ key: options.certs.key, cert: options.certs.cert }, (req, res) => {
-      const observe = options.observe;
-      if (observe !== undefined) {
-        const started = performance.now();
-        res.once('close', () => observe(req, res.statusCode, (performance.now() - started) / 1000));
-      }
-      this.handle(req, res).catch((err: unknown) => sendError(res, toApiError(err)));
-    });
-    this.server.keepAliveTimeout = 60_000;
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      // Upgraded sockets are the server's no more: track them so close() can end them, and never
-      // let a reset on one crash the process.
-      socket.on('error', () => undefined);
-      this.upgraded.add(socket);
-      socket.once('close', () => this.upgraded.delete(socket));
-      this.upgrade(req, socket, head).catch((err: unknown) => rejectUpgrade(socket, toApiError(err)));
+    this.listener = new Listener({
+      key: options.certs.key,
+      cert: options.certs.cert,
+      request: (req, res) => {
+        const observe = options.observe;
+        if (observe !== undefined) {
+          const started = performance.now();
+          res.once('close', () => observe(req, res.statusCode, (performance.now() - started) / 1000));
+        }
+        this.handle(req, res).catch((err: unknown) => sendError(res, toApiError(err)));
+      },
+      upgrade: (req, socket, head) => {
+        this.upgrade(req, socket, head).catch((err: unknown) => rejectUpgrade(socket, toApiError(err)));
+      },
     });
   }
 
@@ -122,7 +119,7 @@ export class ApiServer {
     });
   }
 
-  private async handleSubresource(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+  private async handleSubresource(req: ApiRequest, res: ApiResponse, url: URL): Promise<boolean> {
     const route = matchSubresource(url.pathname, this.subresources);
     if (route === undefined) return false;
     const { sub } = route;
@@ -154,31 +151,21 @@ export class ApiServer {
   }
 
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const addr = this.server.address() as AddressInfo;
-    this.address = `${host}:${addr.port}`;
-    return { host, port: addr.port };
+    const bound = await this.listener.listen(host, port);
+    this.address = `${host}:${bound}`;
+    return { host, port: bound };
   }
 
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    for (const socket of this.upgraded) socket.destroy();
-    await closed;
+  close(): Promise<void> {
+    return this.listener.close();
   }
 
-  private authenticated(req: IncomingMessage): boolean {
+  private authenticated(req: ApiRequest): boolean {
     return this.identify(req) === 'admin';
   }
 
   /** Who the bearer token (or WebSocket subprotocol token) names, if anyone. */
-  private identify(req: IncomingMessage): 'admin' | 'scraper' | undefined {
+  private identify(req: ApiRequest): 'admin' | 'scraper' | undefined {
     const header = req.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : webSocketToken(req);
     if (token === undefined) return undefined;
@@ -189,7 +176,7 @@ export class ApiServer {
     return known(this.scrapeTokens) ? 'scraper' : undefined;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: ApiRequest, res: ApiResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (this.options.console !== undefined && (await this.options.console.serve(req, res))) return;
@@ -216,12 +203,7 @@ export class ApiServer {
     await handleResource(ctx);
   }
 
-  private async serveRoute(
-    path: string,
-    req: IncomingMessage,
-    res: ServerResponse,
-    url: URL,
-  ): Promise<boolean> {
+  private async serveRoute(path: string, req: ApiRequest, res: ApiResponse, url: URL): Promise<boolean> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     for (const route of this.options.routes ?? []) {
       const match =
@@ -239,7 +221,7 @@ export class ApiServer {
   }
 
   /** Version, health, discovery and OpenAPI. Returns false when the path is not one of them. */
-  private serveNonResource(path: string, req: IncomingMessage, res: ServerResponse): boolean {
+  private serveNonResource(path: string, req: ApiRequest, res: ApiResponse): boolean {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const aggregated = discovery.wantsAggregated(req.headers.accept);
     switch (path) {
@@ -308,7 +290,7 @@ export class ApiServer {
     return false;
   }
 
-  private sendResourceList(res: ServerResponse, group: string, version: string): boolean {
+  private sendResourceList(res: ApiResponse, group: string, version: string): boolean {
     if (this.subresources.some((s) => s.group === group && s.version === version)) {
       sendJson(res, 200, subresourceList(group, version, this.subresources));
       return true;
@@ -320,7 +302,7 @@ export class ApiServer {
   }
 }
 
-function sendAggregated(res: ServerResponse, doc: unknown): void {
+function sendAggregated(res: ApiResponse, doc: unknown): void {
   const json = JSON.stringify(doc);
   res.writeHead(200, {
     'Content-Type': discovery.AGGREGATED_CONTENT_TYPE,
@@ -334,7 +316,7 @@ function sendAggregated(res: ServerResponse, doc: unknown): void {
  * subprotocol `base64url.bearer.authorization.k8s.io.<unpadded base64url token>` of an upgrade.
  */
 const BEARER_PROTOCOL = 'base64url.bearer.authorization.k8s.io.';
-function webSocketToken(req: IncomingMessage): string | undefined {
+function webSocketToken(req: ApiRequest): string | undefined {
   if (req.headers.upgrade?.toLowerCase() !== 'websocket') return undefined;
   const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
   const encoded = offered.find((p) => p.startsWith(BEARER_PROTOCOL))?.slice(BEARER_PROTOCOL.length);

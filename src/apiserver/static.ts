@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import type { ApiRequest, ApiResponse } from './http.js';
 
 /** Paths that belong to the API (and the metrics endpoint), never to the console. */
 export const API_PREFIXES = [
@@ -30,7 +30,7 @@ export const isApiPath = (path: string): boolean =>
 
 export interface ConsoleSite {
   /** Answers the request when it is a GET or HEAD of a console path; false leaves it to the API. */
-  serve(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  serve(req: ApiRequest, res: ApiResponse): Promise<boolean>;
 }
 
 /** web/dist of this checkout (the compiled server runs from dist/src/apiserver/). */
@@ -132,7 +132,7 @@ export function consoleSite(root = defaultConsoleDir()): ConsoleSite {
   };
 }
 
-function send(req: IncomingMessage, res: ServerResponse, entry: CachedFile, page: boolean): void {
+function send(req: ApiRequest, res: ApiResponse, entry: CachedFile, page: boolean): void {
   const headers: Record<string, string> = {
     'Content-Type': entry.type,
     ETag: entry.etag,
@@ -155,10 +155,11 @@ function send(req: IncomingMessage, res: ServerResponse, entry: CachedFile, page
   if (gzip) headers['Content-Encoding'] = 'gzip';
   headers['Content-Length'] = String(body.length);
   res.writeHead(200, headers);
-  res.end(req.method === 'HEAD' ? undefined : body);
+  if (req.method === 'HEAD') res.end();
+  else res.end(body);
 }
 
-function sendText(res: ServerResponse, code: number, text: string): true {
+function sendText(res: ApiResponse, code: number, text: string): true {
   res.writeHead(code, {
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),

@@ -4,8 +4,9 @@
  * WebSocket ones (`GET …/virtualmachineinstances/NAME/console`). Components register handlers;
  * the API server authenticates, routes, and turns thrown errors into Status objects.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ApiRequest, ApiResponse } from './http.js';
 
 export interface SubresourceRequest {
   namespace: string;
@@ -22,6 +23,7 @@ export interface UpgradeRequest {
   name: string;
   args: string[];
   query: URLSearchParams;
+  /** Upgrades come over HTTP/1.1 only (HTTP/2 has no Upgrade). */
   req: IncomingMessage;
   socket: Duplex;
   head: Buffer;
@@ -43,7 +45,7 @@ export interface Subresource {
   /** How many path segments may follow the subresource name (`portforward/{port}/{protocol}`: 2). */
   maxArgs?: number;
   /** Performs the action; the value returned is sent as JSON with 200, or 202 with no body when undefined. */
-  handle?(request: SubresourceRequest, raw: { req: IncomingMessage; res: ServerResponse }): Promise<unknown>;
+  handle?(request: SubresourceRequest, raw: { req: ApiRequest; res: ApiResponse }): Promise<unknown>;
   /** Takes over an HTTP upgrade (WebSocket). Errors thrown before the handshake become a Status. */
   upgrade?(request: UpgradeRequest): Promise<void>;
 }

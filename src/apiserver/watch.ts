@@ -11,6 +11,7 @@ import { ApiError, statusFor, toApiError } from './errors.js';
 import { includeObjectOf, selectObjects, wantsTable, type RequestContext } from './resources.js';
 import { queryBool } from './query.js';
 import { renderTable } from './tables.js';
+import { startStream } from './http.js';
 
 export interface WatchSettings {
   bookmarkIntervalMs: number;
@@ -33,19 +34,14 @@ export function handleWatch(ctx: RequestContext, settings: WatchSettings): void 
     labels.matches(e.object.metadata.labels) &&
     fields.matches(e.object);
 
-  res.writeHead(200, {
-    'Content-Type': 'application/json',
-    'Cache-Control': 'no-cache, private',
-    'Transfer-Encoding': 'chunked',
-  });
-  res.flushHeaders();
+  const body = startStream(res, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
   const send = (type: string, e: Pick<StoreEvent, 'object' | 'json'>): void => {
     const object = table
       ? JSON.stringify(
           renderTable(def, [e.object], e.object.metadata.resourceVersion ?? '', include, ctx.now()),
         )
       : e.json;
-    res.write(`{"type":"${type}","object":${object}}\n`);
+    body.write(`{"type":"${type}","object":${object}}\n`);
   };
 
   let lastSent = 0;
@@ -107,7 +103,7 @@ export function handleWatch(ctx: RequestContext, settings: WatchSettings): void 
       setInterval(() => {
         const rv = String(Math.max(lastSent, registry.store.currentRv()));
         const object = { kind: def.kind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: rv } };
-        res.write(`{"type":"BOOKMARK","object":${JSON.stringify(object)}}\n`);
+        body.write(`{"type":"BOOKMARK","object":${JSON.stringify(object)}}\n`);
       }, settings.bookmarkIntervalMs),
     );
   }

@@ -3,8 +3,8 @@
  * rendered into `/metrics` next to the VM metrics. Any component may import `controlPlane` and
  * count what it does; `observeApiRequest` is the API server's hook (ApiServerOptions.observe).
  */
-import type { IncomingMessage } from 'node:http';
 import { queryBool } from '../apiserver/query.js';
+import type { ApiRequest } from '../apiserver/http.js';
 import type { Family, Labels, Sample } from './exposition.js';
 
 const keyOf = (names: readonly string[], labels: Labels): string =>
@@ -232,7 +232,7 @@ export function classifyRequest(
 }
 
 /** The API server's `observe` hook: one request finished. */
-export function observeApiRequest(req: IncomingMessage, code: number, seconds: number): void {
+export function observeApiRequest(req: ApiRequest, code: number, seconds: number): void {
   const url = new URL(req.url ?? '/', 'https://localhost');
   const c = classifyRequest(req.method ?? 'GET', url.pathname, url.searchParams);
   const labels = { verb: c.verb, group: c.group, resource: c.resource, subresource: c.subresource };

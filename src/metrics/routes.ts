@@ -6,10 +6,9 @@
  * - `GET …/namespaces/NS/virtualmachineinstances/NAME/series?metric=M&start=…&end=…&step=…`: a
  *   VM's history (what `hikube metrics` and the console's charts read).
  */
-import type { ServerResponse } from 'node:http';
 import type { ExtraRoute } from '../apiserver/server.js';
 import { ApiError } from '../apiserver/errors.js';
-import { sendJson } from '../apiserver/http.js';
+import { sendJson, type ApiResponse } from '../apiserver/http.js';
 import type { Fn } from './aggregate.js';
 import type { Collector } from './collector.js';
 import { CONTENT_TYPE, renderText } from './exposition.js';
@@ -98,7 +97,7 @@ function summaryObject(s: ReturnType<Collector['summaries']>[number]): Record<st
 }
 
 function seriesQuery(
-  res: ServerResponse,
+  res: ApiResponse,
   url: URL,
   store: MetricsStore,
   intervalMs: number,

@@ -1,57 +1,45 @@
 /**
- * React hooks over listWatch: a live list of objects of one resource, or one object by name.
- * Every page reads the API through these, so what it shows is always the server's current state.
+ * React hooks over the page's shared list-watches (watchCache.ts): a live list of objects of one
+ * resource, or one object by name. Every page reads the API through these, so what it shows is
+ * always the server's current state, and components showing the same list share one watch.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useSyncExternalStore } from 'react';
 import { resourcePath, type Resource } from './resources';
 import type { KubeObject } from './types';
-import { listWatch, type WatchQuery } from './watch';
+import { listWatch } from './watch';
+import { EMPTY_LIST, WatchCache, type LiveList, type WatchQuery } from './watchCache';
 
-export interface LiveList<T> {
-  items: T[];
-  loaded: boolean;
-  error: Error | undefined;
-}
+export type { LiveList } from './watchCache';
 
-const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+/** The page's list-watches, one per resource and query. */
+export const watches = new WatchCache(listWatch);
 
 /** Every object of `resource` (in `namespace`, or all namespaces), kept current by a watch. */
 export function useWatchList<T extends KubeObject>(
   resource: Resource,
   options: { namespace?: string; query?: WatchQuery; enabled?: boolean } = {},
 ): LiveList<T> {
-  const [state, setState] = useState<{ byKey: Map<string, T>; loaded: boolean; error: Error | undefined }>(
-    () => ({ byKey: new Map(), loaded: false, error: undefined }),
-  );
   const path = resourcePath(resource, resource.namespaced ? options.namespace : undefined);
   const label = options.query?.labelSelector;
   const field = options.query?.fieldSelector;
   const enabled = options.enabled ?? true;
-  useEffect(() => {
-    setState({ byKey: new Map(), loaded: false, error: undefined });
-    if (!enabled) return undefined;
-    const query: WatchQuery = {
+  const query = useCallback(
+    (): WatchQuery => ({
       ...(label !== undefined ? { labelSelector: label } : {}),
       ...(field !== undefined ? { fieldSelector: field } : {}),
-    };
-    return listWatch<T>(path, query, {
-      sync: (items) =>
-        setState({ byKey: new Map(items.map((o) => [keyOf(o), o])), loaded: true, error: undefined }),
-      event: (type, object) =>
-        setState((s) => {
-          const byKey = new Map(s.byKey);
-          if (type === 'DELETED') byKey.delete(keyOf(object));
-          else byKey.set(keyOf(object), object);
-          return { byKey, loaded: true, error: undefined };
-        }),
-      error: (error) => setState((s) => ({ ...s, error })),
-    });
-  }, [path, label, field, enabled]);
-  const items = useMemo(
-    () => [...state.byKey.values()].sort((a, b) => keyOf(a).localeCompare(keyOf(b))),
-    [state.byKey],
+    }),
+    [label, field],
   );
-  return { items, loaded: state.loaded, error: state.error };
+  const subscribe = useCallback(
+    (changed: () => void) => (enabled ? watches.subscribe(path, query(), changed) : () => undefined),
+    [path, query, enabled],
+  );
+  const snapshot = useCallback(
+    () => (enabled ? watches.snapshot(path, query()) : EMPTY_LIST),
+    [path, query, enabled],
+  );
+  // The cache holds objects of whatever kind the path serves: T is the caller's promise.
+  return useSyncExternalStore(subscribe, snapshot) as LiveList<T>;
 }
 
 /** One object, live: undefined while loading or once deleted (`loaded` tells which). */

@@ -5,6 +5,7 @@
  */
 import { ApiStatusError, authHeaders, failure, withQuery } from './client';
 import type { KubeList, KubeObject, Status } from './types';
+import type { WatchQuery } from './watchCache';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -16,10 +17,7 @@ export interface WatchHandlers<T> {
   error(err: Error): void;
 }
 
-export interface WatchQuery {
-  labelSelector?: string;
-  fieldSelector?: string;
-}
+export type { WatchQuery };
 
 const MAX_BACKOFF_MS = 10_000;
 
