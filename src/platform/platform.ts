@@ -13,6 +13,8 @@ import { ensureServingCerts } from '../apiserver/tls.js';
 import { GarbageCollector } from '../controllers/garbagecollector/controller.js';
 import { NamespaceController } from '../controllers/namespace/controller.js';
 import { SqliteStore } from '../store/sqlite.js';
+import { GuardedStore } from '../store/guarded.js';
+import { Headroom } from '../store/headroom.js';
 import { join } from 'node:path';
 import { actionSubresources } from '../apiserver/actions.js';
 import { volumeSubresources } from '../apiserver/volumes.js';
@@ -67,6 +69,8 @@ export interface PlatformOptions {
   metrics?: MetricsOptions;
   /** Load balancer pool, service range, guest outbound NAT, secondary networks (src/network/options.ts). */
   network?: NetworkOptions;
+  /** The store's reserve and low-water mark on the data dir (src/store/headroom.ts); smaller in tests. */
+  headroom?: { reserveBytes?: number; lowBytes?: number };
   /** Registry host → mirror host for containerDisk pulls (default: HIKUBE_REGISTRY_MIRRORS, `host=mirror,…`). */
   registryMirrors?: Record<string, string>;
 }
@@ -95,10 +99,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const certs = await ensureServingCerts(paths.pki, [options.host]);
   const token = await ensureToken(paths.token);
   const scrapeToken = await ensureToken(paths.scrapeToken);
-  const store = new SqliteStore({
-    path: paths.database,
-    ...(options.historySize !== undefined ? { historySize: options.historySize } : {}),
-  });
+  // The store keeps its own headroom on the data dir, so deletes work on a full disk.
+  const store = new GuardedStore(
+    new SqliteStore({
+      path: paths.database,
+      ...(options.historySize !== undefined ? { historySize: options.historySize } : {}),
+    }),
+    new Headroom({ dir: options.dataDir, ...options.headroom }),
+  );
   const registry = new Registry(store);
   if (store.currentRv() === 0) seed(registry);
 
@@ -235,6 +243,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     tokens: [token],
     scrapeTokens: [scrapeToken],
     console: consoleSite(),
+    notReady: () => store.shortage(),
     subresources: [
       ...actionSubresources(registry, agent.actions),
       ...volumeSubresources(registry),
