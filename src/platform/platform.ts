@@ -34,6 +34,7 @@ import { NodeAgent } from '../node/agent.js';
 import { DEFAULT_OVERCOMMIT, defaultNodeName, registerNode, type Overcommit } from '../node/registration.js';
 import { ImageStore, builtinImageDir } from '../storage/images.js';
 import { createStorage, storageSeedObjects } from '../storage/index.js';
+import { defaultCapacityPolicy, type CapacityPolicy } from '../storage/capacity.js';
 import { imageImportSubresources } from '../storage/image-import.js';
 import { ContainerDisks, parseMirrors } from '../storage/containerdisk.js';
 import { qemuImgTool } from '../storage/qemu-img.js';
@@ -71,6 +72,10 @@ export interface PlatformOptions {
   network?: NetworkOptions;
   /** The store's reserve and low-water mark on the data dir (src/store/headroom.ts); smaller in tests. */
   headroom?: { reserveBytes?: number; lowBytes?: number };
+  /** Thin volumes may total this many times their pool's filesystem size (default 10). */
+  storageOvercommit?: number;
+  /** Or the whole capacity policy of the pool (tests: a smaller low-water mark). */
+  storageCapacity?: CapacityPolicy;
   /** Registry host → mirror host for containerDisk pulls (default: HIKUBE_REGISTRY_MIRRORS, `host=mirror,…`). */
   registryMirrors?: Record<string, string>;
 }
@@ -131,6 +136,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     dataDir: options.dataDir,
     onlineResize: (path, bytes) => agent.resizeVolume(path, bytes),
     log,
+    capacity: options.storageCapacity ?? defaultCapacityPolicy(options.storageOvercommit),
   });
   const vms = new VmController({
     api,

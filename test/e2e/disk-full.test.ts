@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,7 @@ describe('disk full', () => {
     const held = await raw(p, 'POST', CMS, cm('held', { finalizers: ['example.com/hold'] }));
     assert.equal(held.code, 201);
 
+    assert.ok(existsSync(join(dataDir, 'store.reserve')), 'the store keeps a reserve on the data dir');
     const filler = join(dataDir, 'filler');
     fill(filler);
 
