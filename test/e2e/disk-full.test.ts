@@ -35,6 +35,7 @@ describe('disk full', () => {
   let parent: string;
   let dataDir: string;
   let p: TestPlatform;
+  let started: TestPlatform | undefined;
   let mounted = false;
 
   before(async () => {
@@ -43,13 +44,16 @@ describe('disk full', () => {
     await mkdir(dataDir);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', dataDir]);
     mounted = true;
-    p = await startTestPlatform({ dataDir });
+    started = p = await startTestPlatform({ dataDir });
   });
 
   after(async () => {
-    await p.stop();
-    if (mounted) execFileSync('umount', [dataDir]);
-    await rm(parent, { recursive: true, force: true });
+    try {
+      await started?.stop();
+    } finally {
+      if (mounted) execFileSync('umount', ['-l', dataDir]);
+      await rm(parent, { recursive: true, force: true });
+    }
   });
 
   test('readyz 503 with the reason, create 503, delete works, writes come back when space is freed', async () => {

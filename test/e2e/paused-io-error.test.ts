@@ -90,6 +90,7 @@ describe('a guest paused on a disk error', () => {
   let parent: string;
   let pool: string;
   let p: TestPlatform;
+  let started: TestPlatform | undefined;
   let mounted = false;
 
   before(async () => {
@@ -99,13 +100,16 @@ describe('a guest paused on a disk error', () => {
     // Over the pool's low-water mark (64 MiB) while empty, so the claim is provisioned.
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=80m', 'tmpfs', pool]);
     mounted = true;
-    p = await startTestPlatform();
+    started = p = await startTestPlatform();
   });
 
   after(async () => {
-    await p.cleanup(); // kills the guest's QEMU, which holds the disk on the tmpfs
-    if (mounted) execFileSync('umount', ['-l', pool]);
-    await rm(parent, { recursive: true, force: true });
+    try {
+      await started?.cleanup(); // kills the guest's QEMU, which holds the disk on the tmpfs
+    } finally {
+      if (mounted) execFileSync('umount', ['-l', pool]);
+      await rm(parent, { recursive: true, force: true });
+    }
   });
 
   test('shows Paused with reason PausedIOError on the VMI and the VM', async () => {
