@@ -208,7 +208,9 @@ export async function violations(p: TestPlatform, l: Ledger): Promise<string[]> 
     if (snap.status?.readyToUse !== true) continue;
     const c = await raw(p, 'GET', `${CONTENTS}/${content ?? ''}`);
     if (c.code !== 200 || (c.json as { status?: { readyToUse?: boolean } }).status?.readyToUse !== true)
-      found.push(`snapshot ${s} is readyToUse but its content ${content ?? '(none)'} is not (${c.code})`);
+      found.push(
+        `snapshot ${s} is readyToUse but its content ${content ?? '(none)'} is not (${c.code}): ${JSON.stringify(c.json['status'])}`,
+      );
   }
   return found;
 }
