@@ -61,7 +61,7 @@ describe('chaos', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  test(`kill -9 at random points for ${ROUNDS} rounds (seed ${SEED})`, async () => {
+  test(`kill -9 at random points for ${ROUNDS} rounds (seed ${SEED})`, async (t) => {
     const random = seeded(SEED);
     const pick = <T>(xs: T[]): T | undefined =>
       xs.length === 0 ? undefined : xs[Math.floor(random() * xs.length)];
@@ -98,5 +98,9 @@ describe('chaos', () => {
     await eventually(() => guestPids(last, GUEST).length === 1, 'the guest to run in one QEMU', 60_000, 200);
     assert.deepEqual(await violations(last, ledger), []);
     assert.ok(ledger.objects.length > ROUNDS, `only ${ledger.objects.length} creates were acknowledged`);
+    const { objects, vms, snapshots, uploads, blanks } = ledger;
+    t.diagnostic(
+      `acknowledged: ${objects.length} objects, ${vms.length} VMs, ${snapshots.length} snapshots, ${uploads.length} uploads, ${blanks.length} blank volumes`,
+    );
   });
 });
