@@ -21,6 +21,7 @@ export type Reason =
   | 'UnsupportedMediaType'
   | 'RequestEntityTooLarge'
   | 'InternalError'
+  | 'ServiceUnavailable'
   | 'Timeout';
 
 const codes: Record<Reason, number> = {
@@ -37,6 +38,7 @@ const codes: Record<Reason, number> = {
   UnsupportedMediaType: 415,
   Invalid: 422,
   InternalError: 500,
+  ServiceUnavailable: 503,
   Timeout: 504,
 };
 
@@ -76,7 +78,8 @@ export const invalid = (kind: string, group: string, name: string, causes: Field
 
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof StoreError) return new ApiError(err.code, err.message);
+  if (err instanceof StoreError)
+    return new ApiError(err.code === 'Full' ? 'ServiceUnavailable' : err.code, err.message);
   if (err instanceof Error && (err.name === 'SelectorError' || err.name === 'PatchError')) {
     return new ApiError(err.name === 'PatchError' ? 'Invalid' : 'BadRequest', err.message);
   }

@@ -34,8 +34,8 @@ export interface ApiServerOptions {
   scrapeTokens?: readonly string[];
   watch?: Partial<WatchSettings>;
   now?: () => Date;
-  /** Health of the parts behind the API, for /readyz. */
-  ready?: () => boolean;
+  /** Why the parts behind the API are not ready (e.g. the data dir is full), for /readyz. */
+  notReady?: () => string | undefined;
   /** Action and streaming subresources (start, stop, console, vnc…). */
   subresources?: readonly Subresource[];
   /** Extra authenticated GET routes outside the resource tree (/metrics, the metrics query API). */
@@ -244,8 +244,12 @@ export class ApiServer {
         return true;
       case '/readyz':
       case '/readyz/ping': {
-        const ready = this.options.ready?.() ?? true;
-        res.writeHead(ready ? 200 : 500, { 'Content-Type': 'text/plain' }).end(ready ? 'ok' : 'not ready');
+        const reason = this.options.notReady?.();
+        if (reason === undefined) res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+        else
+          res
+            .writeHead(503, { 'Content-Type': 'text/plain' })
+            .end(`[-]store failed: ${reason}\nreadyz check failed\n`);
         return true;
       }
       case '/api':

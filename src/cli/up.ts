@@ -7,6 +7,7 @@ import { defaultDataDir } from '../platform/paths.js';
 import { UsageError } from './errors.js';
 import { DEFAULT_OVERCOMMIT } from '../node/registration.js';
 import { resolveNetworkOptions, type NetworkOptions } from '../network/options.js';
+import { DEFAULT_STORAGE_OVERCOMMIT } from '../storage/capacity.js';
 
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
@@ -26,6 +27,10 @@ export async function runUp(args: string[]): Promise<void> {
       'node-name': { type: 'string' },
       'cpu-overcommit': { type: 'string', default: String(DEFAULT_OVERCOMMIT.cpu) },
       'memory-overcommit': { type: 'string', default: String(DEFAULT_OVERCOMMIT.memory) },
+      'storage-overcommit': {
+        type: 'string',
+        default: process.env['HIKUBE_STORAGE_OVERCOMMIT'] ?? String(DEFAULT_STORAGE_OVERCOMMIT),
+      },
       'lb-pool': { type: 'string' },
       'no-bridges': { type: 'boolean', default: false },
     },
@@ -56,6 +61,7 @@ export async function runUp(args: string[]): Promise<void> {
     port,
     log,
     overcommit,
+    storageOvercommit: ratio('storage-overcommit', values['storage-overcommit']),
     network,
     ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}),
   });

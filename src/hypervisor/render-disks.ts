@@ -62,6 +62,10 @@ export function renderDisks(m: QemuMachine): string[] {
         bootindex: disk.bootOrder,
         serial: disk.serial,
         'write-cache': writeCache(disk.cache),
+        // KubeVirt's error policy: a failing write or read pauses the guest (reported as
+        // PausedIOError) rather than handing it an I/O error that may corrupt its filesystem.
+        werror: cdrom ? undefined : 'stop',
+        rerror: cdrom ? undefined : 'stop',
       }),
     );
   }

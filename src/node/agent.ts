@@ -504,7 +504,14 @@ export class NodeAgent {
     if (rt.paused)
       setCondition(
         s,
-        { type: 'Paused', status: 'True', reason: 'PausedByUser', message: 'VMI was paused by user' },
+        rt.ioError !== undefined
+          ? {
+              type: 'Paused',
+              status: 'True',
+              reason: 'PausedIOError',
+              message: `VMI was paused, low-level IO error detected: ${rt.ioError}`,
+            }
+          : { type: 'Paused', status: 'True', reason: 'PausedByUser', message: 'VMI was paused by user' },
         this.now(),
       );
     else removeCondition(s, 'Paused');

@@ -33,6 +33,11 @@ export class Runtime {
   /** The guest asked to power off (ACPI or `poweroff`): the exit that follows is a success. */
   guestShutdown = false;
   paused = false;
+  /**
+   * Set while QEMU holds the guest paused on a disk error (werror/rerror=stop): which disk and
+   * why, e.g. `write on disk-root: No space left on device`. Cleared when the guest resumes.
+   */
+  ioError: string | undefined;
   stopRequestedAt: number | undefined;
   /** Guest port → host loopback port of the QEMU host forwards added for port-forwarding. */
   readonly forwards = new Map<number, number>();
@@ -99,7 +104,8 @@ export class Runtime {
       this.events.changed();
     });
     const status = await qmp.execute<{ status: string }>('query-status');
-    this.paused = status.status === 'paused' || status.status === 'prelaunch';
+    this.paused = status.status === 'paused' || status.status === 'prelaunch' || status.status === 'io-error';
+    if (status.status === 'io-error') this.ioError ??= 'a disk I/O error (before the node agent attached)';
   }
 
   private onEvent(e: QmpEvent): void {
@@ -114,7 +120,12 @@ export class Runtime {
         break;
       case 'RESUME':
         this.paused = false;
+        this.ioError = undefined;
         this.events.changed();
+        break;
+      case 'BLOCK_IO_ERROR':
+        // Sent before the STOP it causes; `action` says whether QEMU pauses the guest for it.
+        if (e.data['action'] === 'stop') this.ioError = describeIoError(e.data);
         break;
       default:
         break;
@@ -154,4 +165,11 @@ export class Runtime {
     this.serial.close();
     this.agent.close();
   }
+}
+
+function describeIoError(data: Record<string, unknown>): string {
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const disk = str(data['device']) || str(data['node-name']) || 'a disk';
+  const reason = str(data['reason']) || (data['nospace'] === true ? 'no space left on device' : 'I/O error');
+  return `${str(data['operation']) || 'I/O'} on ${disk}: ${reason}`;
 }

@@ -13,6 +13,8 @@ import { ensureServingCerts } from '../apiserver/tls.js';
 import { GarbageCollector } from '../controllers/garbagecollector/controller.js';
 import { NamespaceController } from '../controllers/namespace/controller.js';
 import { SqliteStore } from '../store/sqlite.js';
+import { GuardedStore } from '../store/guarded.js';
+import { Headroom } from '../store/headroom.js';
 import { join } from 'node:path';
 import { actionSubresources } from '../apiserver/actions.js';
 import { volumeSubresources } from '../apiserver/volumes.js';
@@ -34,6 +36,7 @@ import { nodeSystemInfo, readHostFacts } from '../node/nodeinfo.js';
 import { SERVER_VERSION } from '../apiserver/openapi.js';
 import { ImageStore, builtinImageDir } from '../storage/images.js';
 import { createStorage, storageSeedObjects } from '../storage/index.js';
+import { defaultCapacityPolicy, type CapacityPolicy } from '../storage/capacity.js';
 import { imageImportSubresources } from '../storage/image-import.js';
 import { ContainerDisks, parseMirrors } from '../storage/containerdisk.js';
 import { qemuImgTool } from '../storage/qemu-img.js';
@@ -69,6 +72,12 @@ export interface PlatformOptions {
   metrics?: MetricsOptions;
   /** Load balancer pool, service range, guest outbound NAT, secondary networks (src/network/options.ts). */
   network?: NetworkOptions;
+  /** The store's reserve and low-water mark on the data dir (src/store/headroom.ts); smaller in tests. */
+  headroom?: { reserveBytes?: number; lowBytes?: number };
+  /** Thin volumes may total this many times their pool's filesystem size (default 10). */
+  storageOvercommit?: number;
+  /** Or the whole capacity policy of the pool (tests: a smaller low-water mark). */
+  storageCapacity?: CapacityPolicy;
   /** Registry host → mirror host for containerDisk pulls (default: HIKUBE_REGISTRY_MIRRORS, `host=mirror,…`). */
   registryMirrors?: Record<string, string>;
 }
@@ -97,10 +106,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const certs = await ensureServingCerts(paths.pki, [options.host]);
   const token = await ensureToken(paths.token);
   const scrapeToken = await ensureToken(paths.scrapeToken);
-  const store = new SqliteStore({
-    path: paths.database,
-    ...(options.historySize !== undefined ? { historySize: options.historySize } : {}),
-  });
+  // The store keeps its own headroom on the data dir, so deletes work on a full disk.
+  const store = new GuardedStore(
+    new SqliteStore({
+      path: paths.database,
+      ...(options.historySize !== undefined ? { historySize: options.historySize } : {}),
+    }),
+    new Headroom({ dir: options.dataDir, ...options.headroom }),
+  );
   const registry = new Registry(store);
   if (store.currentRv() === 0) seed(registry);
 
@@ -126,6 +139,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     dataDir: options.dataDir,
     onlineResize: (path, bytes) => agent.resizeVolume(path, bytes),
     log,
+    capacity: options.storageCapacity ?? defaultCapacityPolicy(options.storageOvercommit),
   });
   const vms = new VmController({
     api,
@@ -238,6 +252,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     tokens: [token],
     scrapeTokens: [scrapeToken],
     console: consoleSite(),
+    notReady: () => store.shortage(),
     subresources: [
       ...actionSubresources(registry, agent.actions),
       ...volumeSubresources(registry),

@@ -16,6 +16,7 @@ import { Provisioner } from './provisioner.js';
 import { qemuImgTool } from './qemu-img.js';
 import { uploadSubresources } from './upload.js';
 import { osCatalogObjects } from './os-catalog.js';
+import type { CapacityPolicy } from './capacity.js';
 
 export interface StorageOptions {
   api: ApiClient;
@@ -26,6 +27,8 @@ export interface StorageOptions {
   /** Registry host (or `*`) → mirror, for registry imports. */
   registryMirrors?: Record<string, string>;
   log: (message: string) => void;
+  /** How much thin disk the pool may hand out (default: 10× the filesystem's size). */
+  capacity?: CapacityPolicy;
 }
 
 export interface Storage {
@@ -50,6 +53,7 @@ export function createStorage(o: StorageOptions): Storage {
     dir: join(o.dataDir, 'volumes'),
     onlineResize: o.onlineResize,
     log: o.log,
+    ...(o.capacity !== undefined ? { capacity: o.capacity } : {}),
   });
   const dataVolumes = new DataVolumeController({
     api: o.api,

@@ -34,6 +34,7 @@ import {
 } from './claims.js';
 import { formatFor, poolDir, roundUpMiB, volumeFile, type VolumeMode } from './pool.js';
 import type { ImageTool, OnlineResize } from './ports.js';
+import { defaultCapacityPolicy, provisionedBytes, refusal, type CapacityPolicy } from './capacity.js';
 
 export interface ProvisionerOptions {
   api: ApiClient;
@@ -45,6 +46,8 @@ export interface ProvisionerOptions {
   onlineResize?: OnlineResize;
   log?: (message: string) => void;
   timers?: Timers;
+  /** How much thin disk the pool may hand out (capacity.ts); the default overcommits 10×. */
+  capacity?: CapacityPolicy;
 }
 
 export class Provisioner {
@@ -208,6 +211,12 @@ export class Provisioner {
     if (pv === undefined) {
       const path = volumeFile(poolDir(this.o.dir, cls.sc), volumeName, mode);
       await mkdir(dirname(path), { recursive: true });
+      const refused = await this.refusal(dirname(path), size);
+      if (refused !== undefined) {
+        const message = `not provisioning volume ${volumeName} of ${formatBytes(size)}: ${refused}`;
+        this.pending(claim, 'ProvisioningFailed', message);
+        throw new Error(message); // retried with backoff: volumes may be deleted meanwhile
+      }
       try {
         if (!existsSync(path)) await this.o.images.create(path, size, formatFor(mode));
       } catch (err) {
@@ -288,6 +297,12 @@ export class Provisioner {
     if (pv === undefined || path === undefined) return;
     const size = roundUpMiB(want);
     const mode: VolumeMode = pv.spec.volumeMode ?? 'Filesystem';
+    const refused = await this.refusal(dirname(path), size - have);
+    if (refused !== undefined) {
+      const message = `not growing volume ${pv.metadata.name ?? ''} to ${formatBytes(size)}: ${refused}`;
+      this.o.events.record(claim, 'Warning', 'VolumeResizeFailed', message);
+      throw new Error(message);
+    }
     this.o.events.record(
       claim,
       'Normal',
@@ -318,6 +333,13 @@ export class Provisioner {
         ? `resize volume to ${formatBytes(size)} succeeded, online: the running guest sees the new size`
         : `resize volume to ${formatBytes(size)} succeeded`,
     );
+  }
+
+  /** Why `growth` bytes more of thin volume may not go to the pool in `dir` now. */
+  private async refusal(dir: string, growth: number): Promise<string | undefined> {
+    const policy = this.o.capacity ?? defaultCapacityPolicy();
+    const provisioned = provisionedBytes(dir, this.api.list<PersistentVolume>(persistentVolumeKind));
+    return refusal(dir, growth, provisioned, await policy.space(dir), policy);
   }
 
   /** Work started outside the queue: its failure is logged, and nothing is written once stopped. */

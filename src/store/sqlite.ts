@@ -213,6 +213,11 @@ export class SqliteStore implements Store {
     return () => this.listeners.delete(listener);
   }
 
+  /** Copies the WAL into the database and restarts it from its start, so it need not grow. */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(RESTART)');
+  }
+
   close(): void {
     this.listeners.clear();
     this.db.close();

@@ -33,7 +33,8 @@ export interface StoreEvent {
 
 export class StoreError extends Error {
   constructor(
-    readonly code: 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Gone',
+    /** `Full`: the data dir has no room for this write (deletes are still accepted). */
+    readonly code: 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Gone' | 'Full',
     message: string,
   ) {
     super(message);

@@ -311,16 +311,20 @@ export class SnapshotController {
       },
     };
     const created = api.create(virtualMachineSnapshotContentKind, content);
-    created.status = {
-      creationTime: stamp,
-      readyToUse: true,
-      volumeSnapshotStatus: backups.map((b) => ({
-        volumeSnapshotName: b.volumeSnapshotName,
+    // A new object: the one create returns is the store's own, and changing it in place made the
+    // status write a no-op, so the content lost its status at the next restart (the chaos test).
+    api.updateStatus(virtualMachineSnapshotContentKind, {
+      ...created,
+      status: {
         creationTime: stamp,
         readyToUse: true,
-      })),
-    };
-    api.updateStatus(virtualMachineSnapshotContentKind, created);
+        volumeSnapshotStatus: backups.map((b) => ({
+          volumeSnapshotName: b.volumeSnapshotName,
+          creationTime: stamp,
+          readyToUse: true,
+        })),
+      },
+    });
     this.setStatus(snap, (st) => {
       st.phase = 'Succeeded';
       st.readyToUse = true;

@@ -176,6 +176,16 @@ describe('VirtualMachineSnapshot', () => {
       s?.status?.virtualMachineSnapshotContentName ?? '',
     );
     assert.equal(content?.status?.readyToUse, true);
+    // As written to the store (what a restart reads back), not only as held in memory.
+    const stored = store.get(
+      'snapshot.kubevirt.io/virtualmachinesnapshotcontents',
+      NS,
+      content?.metadata.name ?? '',
+    );
+    assert.equal(
+      (JSON.parse(stored?.json ?? '{}') as VirtualMachineSnapshotContent).status?.readyToUse,
+      true,
+    );
     assert.equal(content?.spec.volumeBackups?.[0]?.persistentVolumeClaim.metadata?.['name'], 'db-data');
     assert.equal((content?.spec.source.virtualMachine?.['metadata'] as { name: string }).name, 'db');
     assert.equal(

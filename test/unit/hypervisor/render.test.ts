@@ -75,7 +75,9 @@ describe('renderArgv: properties', () => {
       argv.includes('driver=file,node-name=drive0-file,filename=/srv/a,,b/root.qcow2,read-only=off'),
       argv.join(' '),
     );
-    assert.ok(argv.includes('virtio-blk-pci,id=disk-rootfs,drive=drive0,serial=x,,y'));
+    assert.ok(
+      argv.includes('virtio-blk-pci,id=disk-rootfs,drive=drive0,serial=x,,y,werror=stop,rerror=stop'),
+    );
     assert.ok(argv.includes('unix:/run/q,,1/qmp.sock,server=on,wait=off'));
     // -append, -kernel and -pidfile take their value verbatim.
     assert.ok(argv.includes('console=ttyS0 root=/dev/vda rw panic=-1'));
