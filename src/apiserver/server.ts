@@ -266,7 +266,8 @@ export class ApiServer {
             'Content-Type': OPENAPI_V2_PROTOBUF_RESPONSE,
             'Content-Length': String(this.openapi.v2Protobuf.length),
           });
-          res.end(req.method === 'HEAD' ? undefined : this.openapi.v2Protobuf);
+          if (req.method === 'HEAD') res.end();
+          else res.end(this.openapi.v2Protobuf);
         } else sendRaw(res, 200, this.openapi.v2);
         return true;
       case '/openapi/v3':
