@@ -45,6 +45,7 @@ import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/inde
 import { createNetworking, type Networking } from '../network/index.js';
 import { readNicCounters } from '../network/counters.js';
 import type { NetworkOptions } from '../network/options.js';
+import { outboundPolicyFromEnv, type OutboundPolicy } from '../network/outbound.js';
 
 export interface PlatformOptions {
   dataDir: string;
@@ -69,6 +70,8 @@ export interface PlatformOptions {
   network?: NetworkOptions;
   /** Registry host → mirror host for containerDisk pulls (default: HIKUBE_REGISTRY_MIRRORS, `host=mirror,…`). */
   registryMirrors?: Record<string, string>;
+  /** Imports and pulls may reach loopback and private addresses (default: HIKUBE_ALLOW_PRIVATE_TARGETS). */
+  allowPrivateTargets?: boolean;
 }
 
 export interface Platform {
@@ -115,9 +118,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   registerNode(api, nodeName, accel, options.overcommit ?? DEFAULT_OVERCOMMIT, new Date());
   const registryMirrors =
     options.registryMirrors ?? parseMirrors(process.env['HIKUBE_REGISTRY_MIRRORS'] ?? '');
+  const targets: OutboundPolicy =
+    options.allowPrivateTargets !== undefined
+      ? { allowPrivateTargets: options.allowPrivateTargets }
+      : outboundPolicyFromEnv();
   // Storage: the pool (claims, volumes, expansion), DataVolumes, DataSources, the upload endpoint.
   const storage = createStorage({
     registryMirrors,
+    targets,
     api,
     nodeName,
     dataDir: options.dataDir,
@@ -161,6 +169,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       dir: join(options.dataDir, 'images'),
       images: qemuImgTool,
       mirrors: registryMirrors,
+      targets,
       log,
     }),
     disks: qemuImg,
