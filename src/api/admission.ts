@@ -25,6 +25,24 @@ export function defaultAdmissionSettings(): AdmissionSettings {
   return { serviceCidr: DEFAULT_SERVICE_CIDR, allowExternalIPs: false, featureGates: new Set() };
 }
 
+/** An admin switch given as an environment variable: on when `1` or `true` (any case). */
+export function envFlag(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env[name] ?? '').toLowerCase();
+  return v === '1' || v === 'true';
+}
+
+/** The settings of `hikube up` when no flag says otherwise: $HIKUBE_ALLOW_EXTERNAL_IPS, $HIKUBE_FEATURE_GATES. */
+export function admissionSettingsFromEnv(
+  serviceCidr: string = DEFAULT_SERVICE_CIDR,
+  env: NodeJS.ProcessEnv = process.env,
+): AdmissionSettings {
+  return {
+    serviceCidr,
+    allowExternalIPs: envFlag('HIKUBE_ALLOW_EXTERNAL_IPS', env),
+    featureGates: parseFeatureGates(env['HIKUBE_FEATURE_GATES'] ?? ''),
+  };
+}
+
 /** The usable addresses of a CIDR (without its network and broadcast addresses), as numbers. */
 export function cidrHosts(cidr: string): { first: number; last: number } | undefined {
   const parsed = parseCidr(cidr);

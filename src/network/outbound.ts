@@ -15,6 +15,7 @@
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
+import { envFlag } from '../api/admission.js';
 
 export interface OutboundPolicy {
   /** Loopback, private and link-local targets are allowed (a registry mirror on loopback, the test suite). */
@@ -35,8 +36,7 @@ export type AddressClass =
 
 /** The policy of `hikube up`: $HIKUBE_ALLOW_PRIVATE_TARGETS=1 (or true) allows private targets. */
 export function outboundPolicyFromEnv(env = process.env): OutboundPolicy {
-  const v = env['HIKUBE_ALLOW_PRIVATE_TARGETS'] ?? '';
-  return { allowPrivateTargets: v === '1' || v.toLowerCase() === 'true' };
+  return { allowPrivateTargets: envFlag('HIKUBE_ALLOW_PRIVATE_TARGETS', env) };
 }
 
 /** A connection the policy refuses; its message never says whether anything listens there. */
@@ -87,7 +87,7 @@ const V6_RANGES: readonly Range[] = [
 
 function inRange(bytes: readonly number[], [base, prefix]: Range): boolean {
   for (let bit = 0; bit < prefix; bit++) {
-    const mask = 0x80 >> bit % 8;
+    const mask = 0x80 >> (bit % 8);
     if (((bytes[bit >> 3] ?? 0) & mask) !== ((base[bit >> 3] ?? 0) & mask)) return false;
   }
   return true;

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { seedObjects } from '../api/catalog.js';
+import { admissionSettingsFromEnv, type FeatureGate } from '../api/admission.js';
 import { kinds, findKindByGvk } from '../api/registry.js';
 import { Registry } from '../apiserver/registry.js';
 import { ApiServer } from '../apiserver/server.js';
@@ -72,6 +73,10 @@ export interface PlatformOptions {
   registryMirrors?: Record<string, string>;
   /** Imports and pulls may reach loopback and private addresses (default: HIKUBE_ALLOW_PRIVATE_TARGETS). */
   allowPrivateTargets?: boolean;
+  /** Services may set externalIPs (default: HIKUBE_ALLOW_EXTERNAL_IPS; CVE-2020-8554). */
+  allowExternalIPs?: boolean;
+  /** Feature gates turned on (default: HIKUBE_FEATURE_GATES, e.g. `HostDisk`). */
+  featureGates?: ReadonlySet<FeatureGate>;
 }
 
 export interface Platform {
@@ -102,7 +107,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     path: paths.database,
     ...(options.historySize !== undefined ? { historySize: options.historySize } : {}),
   });
-  const registry = new Registry(store);
+  const fromEnv = admissionSettingsFromEnv(options.network?.serviceCidr);
+  const registry = new Registry(store, undefined, {
+    serviceCidr: fromEnv.serviceCidr,
+    allowExternalIPs: options.allowExternalIPs ?? fromEnv.allowExternalIPs,
+    featureGates: options.featureGates ?? fromEnv.featureGates,
+  });
   if (store.currentRv() === 0) seed(registry);
 
   const gc = new GarbageCollector(registry, kinds, log);

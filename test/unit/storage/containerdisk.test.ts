@@ -78,7 +78,12 @@ describe('what a containerDisk reference names', () => {
 
 describe('pulling and backing off', () => {
   test('the local store wins; an unknown short name fails at once', () => {
-    const cd = new ContainerDisks({ store: new ImageStore([dir]), dir, images: qemuImgTool, targets: LOOPBACK });
+    const cd = new ContainerDisks({
+      store: new ImageStore([dir]),
+      dir,
+      images: qemuImgTool,
+      targets: LOOPBACK,
+    });
     const local = cd.acquire('ubuntu:22.04', 'a');
     assert.equal(local.state, 'ready');
     const unknown = cd.acquire('plan9:4', 'a');

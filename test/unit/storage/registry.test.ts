@@ -134,7 +134,10 @@ describe('importing a containerDisk from a registry', () => {
         { images: qemuImgTool, targets: LOOPBACK },
       );
       await assert.rejects(
-        populateFromRegistry({ url: `docker://${gateHost}/disks/tiny:v1` }, target, { images: qemuImgTool, targets: LOOPBACK }),
+        populateFromRegistry({ url: `docker://${gateHost}/disks/tiny:v1` }, target, {
+          images: qemuImgTool,
+          targets: LOOPBACK,
+        }),
         /the token service refused \(HTTP 401\)/,
       );
     } finally {
