@@ -5,6 +5,7 @@
  */
 import type { TSchema } from './schema.js';
 import type { KubeObject } from './meta.js';
+import type { AdmissionSettings } from './admission.js';
 
 /** One bad field, reported as a Status cause. `path` is dotted with [i] indexes: `spec.template.spec.domain.devices.disks[0].name`. */
 export interface FieldError {
@@ -74,8 +75,12 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
   statusSubresource: boolean;
   /** Extra columns after NAME (and NAMESPACE) in `kubectl get`. AGE is added where the kind wants it. */
   printerColumns: PrinterColumn[];
-  /** Checks beyond the schema, as KubeVirt's admission webhooks do. `old` is set on update. */
-  validate?: (obj: T, old: T | undefined) => FieldError[];
+  /**
+   * Checks beyond the schema, as KubeVirt's admission webhooks do. `old` is set on update;
+   * `settings` are the admin switches that decide what is acceptable (service CIDR, gates…); the
+   * defaults of src/api/admission.ts when absent.
+   */
+  validate?: (obj: T, old: T | undefined, settings?: AdmissionSettings) => FieldError[];
   /**
    * Checks that read other objects, as a validating admission webhook would: an instance type in
    * the catalog, the disks a VMInstance names, the source VM of a snapshot, a restore's snapshot

@@ -10,6 +10,7 @@ import type { KindDefinition, FieldError } from '../api/kind.js';
 import { apiVersionOf } from '../api/kind.js';
 import type { KubeObject, ObjectMeta } from '../api/meta.js';
 import { validateStructure } from '../api/validate.js';
+import { defaultAdmissionSettings, type AdmissionSettings } from '../api/admission.js';
 import type { ResourceKey, Store, StoredObject } from '../store/store.js';
 import { ApiError, invalid, notFound, qualifiedName } from './errors.js';
 import { validateMetadata } from './metadata.js';
@@ -55,6 +56,8 @@ export class Registry {
   constructor(
     readonly store: Store,
     private readonly clock: Clock = { now: () => new Date() },
+    /** The admin switches admission obeys (hikube up's flags). */
+    readonly admission: AdmissionSettings = defaultAdmissionSettings(),
   ) {}
 
   get(def: KindDefinition, namespace: string, name: string): StoredObject {
@@ -244,7 +247,7 @@ export class Registry {
     }
     causes.push(...validateMetadata(object.metadata, def, old !== undefined));
     if (def.validate !== undefined && options.subresource !== 'status')
-      causes.push(...semanticErrors(def, object, old, structural.errors.length > 0));
+      causes.push(...semanticErrors(def, object, old, structural.errors.length > 0, this.admission));
     if (def.admit !== undefined && options.subresource !== 'status' && structural.errors.length === 0)
       causes.push(
         ...def.admit(
@@ -334,11 +337,12 @@ function semanticErrors(
   object: KubeObject,
   old: KubeObject | undefined,
   mistyped: boolean,
+  settings: AdmissionSettings,
 ): FieldError[] {
   if (def.validate === undefined) return [];
-  if (!mistyped) return def.validate(object, old);
+  if (!mistyped) return def.validate(object, old, settings);
   try {
-    return def.validate(object, old);
+    return def.validate(object, old, settings);
   } catch {
     return [];
   }

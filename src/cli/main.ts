@@ -24,6 +24,7 @@ import type { KubeObject } from '../api/meta.js';
 
 const USAGE = `Usage:
   hikube up [--data-dir DIR] [--listen HOST:PORT] [--lb-pool ADDR|CIDR,...] [--no-bridges]
+            [--allow-private-targets] [--allow-external-ips] [--feature-gates GATE,...]
                                                        run the platform in the foreground
   hikube apply -f FILE|-                               create or update objects from a manifest
   hikube get KIND [NAME] [-o table|wide|json|yaml|name] [-n NS | -A] [-l SELECTOR]

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { startPlatform } from '../platform/platform.js';
 import { defaultDataDir } from '../platform/paths.js';
 import { UsageError } from './errors.js';
+import { parseFeatureGates, type FeatureGate } from '../api/admission.js';
 import { DEFAULT_OVERCOMMIT } from '../node/registration.js';
 import { resolveNetworkOptions, type NetworkOptions } from '../network/options.js';
 import { DEFAULT_STORAGE_OVERCOMMIT } from '../storage/capacity.js';
@@ -33,6 +34,10 @@ export async function runUp(args: string[]): Promise<void> {
       },
       'lb-pool': { type: 'string' },
       'no-bridges': { type: 'boolean', default: false },
+      // Admin switches; each also has an environment variable, read when the flag is absent.
+      'allow-private-targets': { type: 'boolean' },
+      'allow-external-ips': { type: 'boolean' },
+      'feature-gates': { type: 'string' },
     },
   });
   const ratio = (flag: string, v: string): number => {
@@ -52,6 +57,12 @@ export async function runUp(args: string[]): Promise<void> {
   } catch (err) {
     throw new UsageError(`--lb-pool: ${err instanceof Error ? err.message : String(err)}`);
   }
+  let featureGates: Set<FeatureGate> | undefined;
+  try {
+    if (values['feature-gates'] !== undefined) featureGates = parseFeatureGates(values['feature-gates']);
+  } catch (err) {
+    throw new UsageError(`--feature-gates: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const { host, port } = parseListen(values.listen);
   const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} ${m}\n`);
@@ -63,6 +74,9 @@ export async function runUp(args: string[]): Promise<void> {
     overcommit,
     storageOvercommit: ratio('storage-overcommit', values['storage-overcommit']),
     network,
+    ...(values['allow-private-targets'] === true ? { allowPrivateTargets: true } : {}),
+    ...(values['allow-external-ips'] === true ? { allowExternalIPs: true } : {}),
+    ...(featureGates !== undefined ? { featureGates } : {}),
     ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}),
   });
   process.stdout.write(`hikube is up: API server listening on ${platform.url}\n`);

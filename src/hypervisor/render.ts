@@ -9,7 +9,7 @@
  * that started it and can be re-attached over QMP.
  */
 import type { MachineNic, NicModel, QemuMachine } from './machine.js';
-import { escapeOpt, opts, type OptValue } from './qemu-opts.js';
+import { escapeOpt, optName, opts, type OptValue } from './qemu-opts.js';
 import { renderControllers, renderDisks, renderFirmwareBlockdevs, USB_CONTROLLER } from './render-disks.js';
 
 /** TCG's translation cache in MiB; QEMU's default is far larger, and 32 saves 18–37 MB per small guest. */
@@ -46,7 +46,7 @@ function renderIdentity(m: QemuMachine): string[] {
 function renderMachine(m: QemuMachine): string[] {
   const efi = m.firmware.kind === 'efi';
   const secure = m.firmware.kind === 'efi' && m.firmware.secureBoot;
-  const machine = opts(m.machineType, {
+  const machine = opts(optName(m.machineType, 'machine.machineType'), {
     smm: secure ? true : undefined,
     pflash0: efi ? 'efi-code' : undefined,
     pflash1: efi ? 'efi-vars' : undefined,
@@ -57,12 +57,18 @@ function renderMachine(m: QemuMachine): string[] {
   return [
     '-machine', machine,
     '-accel', accel,
-    '-cpu', [cpu.model, ...cpu.features].join(','),
+    '-cpu', [optName(cpu.model, 'machine.cpu.model'), ...cpu.features.map(cpuFlag)].join(','),
     '-smp', opts(undefined, { sockets: cpu.sockets, cores: cpu.cores, threads: cpu.threads }),
     '-m', `${Math.ceil(m.memoryBytes / MiB)}M`,
     ...renderFirmwareBlockdevs(m),
     '-smbios', opts('type=1', { serial: m.smbios.serial, uuid: m.smbios.uuid }),
   ];
+}
+
+/** `+name` or `-name`: the sign, then a name that selects a CPU property. */
+function cpuFlag(flag: string, i: number): string {
+  const sign = flag.startsWith('-') ? '-' : '+';
+  return `${sign}${optName(flag.replace(/^[+-]/, ''), `machine.cpu.features[${i}]`)}`;
 }
 
 function renderBoot(m: QemuMachine): string[] {

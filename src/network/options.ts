@@ -4,6 +4,7 @@
  * guests get outbound NAT, and whether secondary networks may create bridges.
  */
 import { parseCidr, parseIpv4, formatIpv4 } from '../api/network/cni.js';
+import { DEFAULT_SERVICE_CIDR } from '../api/admission.js';
 
 export interface NetworkOptions {
   /** Load balancer addresses, tried in order: IPv4 addresses or CIDRs. Default $HIKUBE_LB_POOL or 127.0.0.1. */
@@ -44,7 +45,11 @@ export function resolveNetworkOptions(o: NetworkOptions = {}, env = process.env)
     else throw new Error(`load balancer pool: ${JSON.stringify(raw)} is not an IPv4 address`);
   }
   if (pool.length === 0) throw new Error('load balancer pool is empty');
-  const cidr = parseCidr(o.serviceCidr ?? '127.16.0.0/16');
+  if (pool.includes('0.0.0.0'))
+    throw new Error('load balancer pool: 0.0.0.0 would listen on every interface; name addresses');
+  if (o.nodeAddress !== undefined && parseIpv4(o.nodeAddress) === 0)
+    throw new Error('node address: 0.0.0.0 would listen on every interface; name an address');
+  const cidr = parseCidr(o.serviceCidr ?? DEFAULT_SERVICE_CIDR);
   if (cidr === undefined)
     throw new Error(`service CIDR ${JSON.stringify(o.serviceCidr)} is not an IPv4 CIDR`);
   const size = 2 ** (32 - cidr.prefix);

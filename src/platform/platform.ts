@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { seedObjects } from '../api/catalog.js';
+import { admissionSettingsFromEnv, type FeatureGate } from '../api/admission.js';
 import { kinds, findKindByGvk } from '../api/registry.js';
 import { Registry } from '../apiserver/registry.js';
 import { ApiServer } from '../apiserver/server.js';
@@ -50,6 +51,7 @@ import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/inde
 import { createNetworking, type Networking } from '../network/index.js';
 import { readNicCounters } from '../network/counters.js';
 import type { NetworkOptions } from '../network/options.js';
+import { outboundPolicyFromEnv, type OutboundPolicy } from '../network/outbound.js';
 
 export interface PlatformOptions {
   dataDir: string;
@@ -80,6 +82,12 @@ export interface PlatformOptions {
   storageCapacity?: CapacityPolicy;
   /** Registry host → mirror host for containerDisk pulls (default: HIKUBE_REGISTRY_MIRRORS, `host=mirror,…`). */
   registryMirrors?: Record<string, string>;
+  /** Imports and pulls may reach loopback and private addresses (default: HIKUBE_ALLOW_PRIVATE_TARGETS). */
+  allowPrivateTargets?: boolean;
+  /** Services may set externalIPs (default: HIKUBE_ALLOW_EXTERNAL_IPS; CVE-2020-8554). */
+  allowExternalIPs?: boolean;
+  /** Feature gates turned on (default: HIKUBE_FEATURE_GATES, e.g. `HostDisk`). */
+  featureGates?: ReadonlySet<FeatureGate>;
 }
 
 export interface Platform {
@@ -114,7 +122,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     }),
     new Headroom({ dir: options.dataDir, ...options.headroom }),
   );
-  const registry = new Registry(store);
+  const fromEnv = admissionSettingsFromEnv(options.network?.serviceCidr);
+  const registry = new Registry(store, undefined, {
+    serviceCidr: fromEnv.serviceCidr,
+    allowExternalIPs: options.allowExternalIPs ?? fromEnv.allowExternalIPs,
+    featureGates: options.featureGates ?? fromEnv.featureGates,
+  });
   if (store.currentRv() === 0) seed(registry);
 
   const gc = new GarbageCollector(registry, kinds, log);
@@ -131,9 +144,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   registerNode(api, nodeName, accel, options.overcommit ?? DEFAULT_OVERCOMMIT, new Date(), nodeInfo);
   const registryMirrors =
     options.registryMirrors ?? parseMirrors(process.env['HIKUBE_REGISTRY_MIRRORS'] ?? '');
+  const targets: OutboundPolicy =
+    options.allowPrivateTargets !== undefined
+      ? { allowPrivateTargets: options.allowPrivateTargets }
+      : outboundPolicyFromEnv();
   // Storage: the pool (claims, volumes, expansion), DataVolumes, DataSources, the upload endpoint.
   const storage = createStorage({
     registryMirrors,
+    targets,
     api,
     nodeName,
     dataDir: options.dataDir,
@@ -178,6 +196,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       dir: join(options.dataDir, 'images'),
       images: qemuImgTool,
       mirrors: registryMirrors,
+      targets,
       log,
     }),
     disks: qemuImg,

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { formatBytes } from '../api/quantity.js';
 import { asImportError, ImportError } from './import/errors.js';
 import { intoImageStore } from './import/format.js';
+import type { OutboundPolicy } from '../network/outbound.js';
 import { parseReference, RegistryClient } from './import/registry.js';
 import { SparseFileWriter } from './import/sparse.js';
 import { normalizeReference, type ImageManifest, type ImageStore, type LocalImage } from './images.js';
@@ -39,6 +40,8 @@ export interface ContainerDiskOptions {
   images: ImageTool;
   /** Registry host → the host to pull from instead (a mirror, e.g. a loopback registry). */
   mirrors?: Record<string, string>;
+  /** Where pulls may connect (src/network/outbound.ts). */
+  targets: OutboundPolicy;
   now?: () => number;
   log?: (message: string) => void;
 }
@@ -179,10 +182,10 @@ export class ContainerDisks implements ImageSource {
     const tmp = join(this.o.dir, `.pull-${slug(full)}-${process.pid}-${this.now()}`);
     await mkdir(join(tmp, 'boot'), { recursive: true });
     try {
-      const client = new RegistryClient({
-        url: `docker://${full}`,
-        ...(mirror !== undefined ? { mirror } : {}),
-      });
+      const client = new RegistryClient(
+        { url: `docker://${full}`, ...(mirror !== undefined ? { mirror } : {}) },
+        this.o.targets,
+      );
       let disk: string | undefined;
       const download = join(tmp, 'disk.download');
       const files = await client.pullFiles(

@@ -11,6 +11,7 @@ import type { ApiClient } from '../controllers/client.js';
 import { DataVolumeController } from '../controllers/datavolume/controller.js';
 import { DataSourceController } from '../controllers/datavolume/datasource.js';
 import { EventRecorder } from '../controllers/events.js';
+import type { OutboundPolicy } from '../network/outbound.js';
 import type { OnlineResize } from './ports.js';
 import { Provisioner } from './provisioner.js';
 import { qemuImgTool } from './qemu-img.js';
@@ -26,6 +27,8 @@ export interface StorageOptions {
   onlineResize: OnlineResize;
   /** Registry host (or `*`) → mirror, for registry imports. */
   registryMirrors?: Record<string, string>;
+  /** Where imports may connect (src/network/outbound.ts). */
+  targets: OutboundPolicy;
   log: (message: string) => void;
   /** How much thin disk the pool may hand out (default: 10× the filesystem's size). */
   capacity?: CapacityPolicy;
@@ -60,6 +63,7 @@ export function createStorage(o: StorageOptions): Storage {
     events: new EventRecorder(o.api, 'datavolume-controller', o.nodeName),
     images: qemuImgTool,
     ...(o.registryMirrors !== undefined ? { mirrors: o.registryMirrors } : {}),
+    targets: o.targets,
     volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
     log: o.log,
   });

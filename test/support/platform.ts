@@ -51,6 +51,8 @@ export async function startTestPlatform(
     historySize?: number;
     metrics?: PlatformOptions['metrics'];
     registryMirrors?: PlatformOptions['registryMirrors'];
+    /** Default true: the suite's registries and file servers listen on 127.0.0.1. */
+    allowPrivateTargets?: boolean;
   } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'hikube-test-')));
@@ -63,6 +65,7 @@ export async function startTestPlatform(
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     // Offline by construction: registries not mapped by the test go to a closed loopback port.
     registryMirrors: { '*': '127.0.0.1:1', ...options.registryMirrors },
+    allowPrivateTargets: options.allowPrivateTargets ?? true,
   });
   const cacheDir = join(dataDir, 'kube-cache');
   return {

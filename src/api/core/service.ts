@@ -8,6 +8,8 @@ import { formatLabels, serviceClusterIP, serviceExternalIP, servicePorts } from 
 import { ObjectMeta } from '../meta.js';
 import { IntOrString, Obj, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import { Conditions } from '../kubevirt/status.js';
+import { cidrHosts, defaultAdmissionSettings, type AdmissionSettings } from '../admission.js';
+import { parseIpv4 } from '../network/cni.js';
 
 export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const;
 export type ServiceType = (typeof SERVICE_TYPES)[number];
@@ -40,11 +42,17 @@ export const ServiceSpec = Obj('How the service is reached and which VMs serve i
   ports: opt(Type.Array(ServicePort)),
   clusterIP: opt(
     Type.String({
-      description: 'A loopback address allocated by the platform, or None for a headless service.',
+      description:
+        'An address in the service CIDR (127.16.0.0/16 unless the admin changed it), allocated by the platform when empty, or None for a headless service.',
     }),
   ),
   clusterIPs: opt(Type.Array(Type.String())),
-  externalIPs: opt(Type.Array(Type.String())),
+  externalIPs: opt(
+    Type.Array(Type.String(), {
+      description:
+        'Refused unless an admin allows them (hikube up --allow-external-ips; CVE-2020-8554). The node proxy does not listen on them.',
+    }),
+  ),
   externalName: opt(Type.String()),
   loadBalancerIP: opt(Type.String({ description: 'Requested address; must be in the load balancer pool.' })),
   loadBalancerClass: opt(Type.String()),
@@ -126,14 +134,18 @@ export const serviceKind: KindDefinition = {
       value: (o) => formatLabels((o['spec'] as Record<string, unknown> | undefined)?.['selector']),
     },
   ],
-  validate: (obj, old) => validateService(obj, old),
+  validate: (obj, old, settings) => validateService(obj, old, settings),
   defaults: (obj) => defaultService(obj),
 };
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-export function validateService(svc: Service, old: Service | undefined): FieldError[] {
+export function validateService(
+  svc: Service,
+  old: Service | undefined,
+  settings: AdmissionSettings = defaultAdmissionSettings(),
+): FieldError[] {
   const errors: FieldError[] = [];
   const spec = svc.spec ?? {};
   const type = spec.type ?? 'ClusterIP';
@@ -210,11 +222,19 @@ export function validateService(svc: Service, old: Service | undefined): FieldEr
     }
   });
   const ip = spec.clusterIP;
-  if (ip !== undefined && ip !== '' && ip !== 'None' && !IPV4.test(ip))
-    errors.push({
-      path: 'spec.clusterIP',
-      message: `Invalid value: ${JSON.stringify(ip)}: must be an IPv4 address or None`,
-    });
+  const unchanged = ip !== undefined && ip === old?.spec?.clusterIP;
+  if (ip !== undefined && ip !== '' && ip !== 'None' && !unchanged)
+    errors.push(...checkClusterIp(ip, 'spec.clusterIP', settings.serviceCidr));
+  (spec.clusterIPs ?? []).forEach((each, i) => {
+    if (i === 0 && ip !== undefined && ip !== '' && each !== ip)
+      errors.push({
+        path: 'spec.clusterIPs[0]',
+        message: `Invalid value: ${JSON.stringify(each)}: must match spec.clusterIP ${JSON.stringify(ip)}`,
+      });
+    else if (each !== 'None' && each !== '' && !old?.spec?.clusterIPs?.includes(each))
+      errors.push(...checkClusterIp(each, `spec.clusterIPs[${i}]`, settings.serviceCidr));
+  });
+  errors.push(...checkExternalIps(spec.externalIPs ?? [], settings.allowExternalIPs));
   if (ip === 'None' && type !== 'ClusterIP')
     errors.push({
       path: 'spec.clusterIP',
@@ -233,6 +253,53 @@ export function validateService(svc: Service, old: Service | undefined): FieldEr
       message: `Invalid value: ${JSON.stringify(spec.loadBalancerIP)}: must be an IPv4 address`,
     });
   return errors;
+}
+
+/**
+ * A requested cluster IP lies in the service CIDR, as kube-apiserver's allocator insists. The
+ * node's proxy listens on it: an address outside the range (0.0.0.0, the host's own 127.0.0.1 or
+ * its public address) would make a user's object open ports wherever they please.
+ */
+function checkClusterIp(ip: string, path: string, cidr: string): FieldError[] {
+  if (!IPV4.test(ip))
+    return [{ path, message: `Invalid value: ${JSON.stringify(ip)}: must be an IPv4 address or None` }];
+  const range = cidrHosts(cidr);
+  const n = parseIpv4(ip) ?? -1;
+  if (range === undefined || n < range.first || n > range.last)
+    return [
+      {
+        path,
+        message: `Invalid value: ${JSON.stringify(ip)}: provided IP is not in the valid range. The range of valid IPs is ${cidr}`,
+      },
+    ];
+  return [];
+}
+
+/**
+ * externalIPs let any user who may create a Service take over traffic to any address
+ * (CVE-2020-8554); refused unless an admin allows them (docs/api-exceptions.md).
+ */
+function checkExternalIps(ips: string[], allowed: boolean): FieldError[] {
+  if (ips.length === 0) return [];
+  if (!allowed)
+    return [
+      {
+        path: 'spec.externalIPs',
+        reason: 'FieldValueForbidden',
+        message:
+          'Forbidden: externalIPs are not allowed on this platform (CVE-2020-8554); an admin may allow them with hikube up --allow-external-ips',
+      },
+    ];
+  return ips.flatMap((ip, i) => {
+    const n = parseIpv4(ip);
+    if (n !== undefined && n !== 0 && n < 0xe0000000) return [];
+    return [
+      {
+        path: `spec.externalIPs[${i}]`,
+        message: `Invalid value: ${JSON.stringify(ip)}: must be a unicast IPv4 address`,
+      },
+    ];
+  });
 }
 
 /** Server-side defaults, as kube-apiserver applies them: type, protocol, targetPort, affinity. */

@@ -4,6 +4,8 @@
  * relative to the object root, and all of them run: a user fixes every mistake in one round trip.
  */
 import type { FieldError } from '../kind.js';
+import type { FeatureGate } from '../admission.js';
+import { validateDomainValues } from './domain-values.js';
 import { parseQuantity } from '../quantity.js';
 import type { Disk, Interface } from './domain.js';
 import { validateKernelBoot } from './kernel-boot.js';
@@ -16,6 +18,8 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export interface VmiValidationContext {
   /** The VM selects an instancetype: the template may not set what it provides. */
   instancetype?: boolean;
+  /** Feature gates turned on by the admin (none when absent). */
+  featureGates?: ReadonlySet<FeatureGate>;
 }
 
 export function validateVmiSpec(
@@ -56,6 +60,7 @@ export function validateVmiSpec(
   }
   errors.push(...bootOrders(spec, domain));
   errors.push(...validateKernelBoot(spec.domain.firmware?.kernelBoot, `${domain}.firmware.kernelBoot`));
+  errors.push(...validateDomainValues(spec, at, ctx.featureGates ?? new Set()));
   errors.push(...resources(spec, domain, ctx));
   if (spec.hostname !== undefined && !DNS_LABEL.test(spec.hostname)) {
     errors.push({

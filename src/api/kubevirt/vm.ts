@@ -2,6 +2,7 @@
  * kubevirt.io/v1 VirtualMachine: the declarative, persistent VM. The VM controller turns it into a
  * VirtualMachineInstance according to its runStrategy (src/controllers/vm).
  */
+import { defaultAdmissionSettings, type AdmissionSettings } from '../admission.js';
 import type { FieldError, KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { Obj, Preserve, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
@@ -103,7 +104,10 @@ export const VirtualMachine = Obj(
 );
 export type VirtualMachine = Static<typeof VirtualMachine>;
 
-export function validateVm(vm: VirtualMachine): FieldError[] {
+export function validateVm(
+  vm: VirtualMachine,
+  settings: AdmissionSettings = defaultAdmissionSettings(),
+): FieldError[] {
   const errors: FieldError[] = [];
   const spec = vm.spec;
   if (spec.running !== undefined && spec.runStrategy !== undefined) {
@@ -142,6 +146,7 @@ export function validateVm(vm: VirtualMachine): FieldError[] {
   errors.push(
     ...validateVmiSpec(template, 'spec.template.spec', undefined, {
       instancetype: spec.instancetype !== undefined,
+      featureGates: settings.featureGates,
     }),
   );
   return errors;
@@ -170,7 +175,7 @@ export const virtualMachineKind: KindDefinition = {
     },
     { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
   ],
-  validate: (obj) => validateVm(obj as unknown as VirtualMachine),
+  validate: (obj, _old, settings) => validateVm(obj as unknown as VirtualMachine, settings),
   warnings: (obj) => {
     const spec = (obj as unknown as VirtualMachine).spec;
     const out =

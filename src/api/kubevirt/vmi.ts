@@ -167,11 +167,12 @@ export const virtualMachineInstanceKind: KindDefinition = {
       priority: 1,
     },
   ],
-  validate: (obj, old) =>
+  validate: (obj, old, settings) =>
     validateVmiSpec(
       obj['spec'] as VirtualMachineInstanceSpec,
       'spec',
       old === undefined ? undefined : (old['spec'] as VirtualMachineInstanceSpec),
+      { featureGates: settings?.featureGates ?? new Set() },
     ),
   warnings: (obj) => vmiSpecWarnings(obj['spec'] as VirtualMachineInstanceSpec, 'spec'),
 };

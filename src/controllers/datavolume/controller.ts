@@ -17,6 +17,7 @@ import { mirrorFor } from '../../storage/containerdisk.js';
 import { parseReference } from '../../storage/import/registry.js';
 import { awaitingPopulation, capacityBytes, usersOf, type Claim } from '../../storage/claims.js';
 import { asImportError, type ImportError } from '../../storage/import/errors.js';
+import type { OutboundPolicy } from '../../network/outbound.js';
 import { openHttp, redact } from '../../storage/import/http.js';
 import {
   populateFromFile,
@@ -44,6 +45,8 @@ export interface DataVolumeControllerOptions {
   images: ImageTool;
   /** Registry host (or `*`) → the mirror registry imports pull from. */
   mirrors?: Record<string, string>;
+  /** Where http and registry imports may connect (src/network/outbound.ts). */
+  targets: OutboundPolicy;
   /** The disk file of a bound claim, populated or not (the provisioner's volume). */
   volumePath: (namespace: string, claim: string) => string | undefined;
   log?: (message: string) => void;
@@ -186,7 +189,7 @@ export class DataVolumeController {
         const http = source.http;
         const checksum = source.checksum;
         this.run(bound, 'http', `Import into ${name} in progress`, (signal, onProgress) =>
-          populateFromStream(() => openHttp(http, signal), target, {
+          populateFromStream(() => openHttp(http, this.o.targets, signal), target, {
             images: this.o.images,
             onProgress,
             signal,
@@ -199,7 +202,12 @@ export class DataVolumeController {
         const mirror = mirrorFor(this.o.mirrors, parseReference(source.registry.url).registry);
         const registry = { ...source.registry, ...(mirror !== undefined ? { mirror } : {}) };
         this.run(bound, 'registry', `Import into ${name} in progress`, (signal, onProgress) =>
-          populateFromRegistry(registry, target, { images: this.o.images, onProgress, signal }),
+          populateFromRegistry(registry, target, {
+            images: this.o.images,
+            targets: this.o.targets,
+            onProgress,
+            signal,
+          }),
         );
         return;
       }

@@ -6,6 +6,7 @@
  */
 import type { DomainSpec } from '../../api/kubevirt/domain.js';
 import { parseQuantity } from '../../api/quantity.js';
+import { cpuFeatureNameProblem, cpuModelProblem, HOST_CPU_MODELS } from '../../api/kubevirt/domain-values.js';
 import type { Issues } from '../errors.js';
 import type { Accel, CpuConfig } from '../machine.js';
 
@@ -14,8 +15,7 @@ export const KVM_CPU_MODEL = 'host';
 /** The model used under TCG when the spec asks for none or for a host-* model. */
 export const TCG_CPU_MODEL = 'max';
 
-const HOST_MODELS = new Set(['host-model', 'host-passthrough', 'host']);
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const HOST_MODELS: ReadonlySet<string> = new Set(HOST_CPU_MODELS);
 const ENABLE = new Set(['require', 'force', 'optional']);
 const DISABLE = new Set(['disable', 'forbid']);
 
@@ -38,22 +38,19 @@ export function cpuModel(
   let model: string;
   if (requested === undefined || HOST_MODELS.has(requested))
     model = accel === 'kvm' ? KVM_CPU_MODEL : TCG_CPU_MODEL;
-  else if (NAME.test(requested)) model = requested;
   else {
-    issues.error(
-      `${at}.cpu.model`,
-      `Invalid value: ${JSON.stringify(requested)}: must be host-model, host-passthrough or a QEMU CPU model name`,
-    );
-    model = TCG_CPU_MODEL;
+    const problem = cpuModelProblem(requested);
+    if (problem === undefined) model = requested;
+    else {
+      issues.error(`${at}.cpu.model`, problem);
+      model = TCG_CPU_MODEL;
+    }
   }
   const features: string[] = [];
   (domain.cpu?.features ?? []).forEach((f, i) => {
     const policy = f.policy ?? 'require';
-    if (!NAME.test(f.name))
-      issues.error(
-        `${at}.cpu.features[${i}].name`,
-        `Invalid value: ${JSON.stringify(f.name)}: not a CPU feature name`,
-      );
+    const problem = cpuFeatureNameProblem(f.name);
+    if (problem !== undefined) issues.error(`${at}.cpu.features[${i}].name`, problem);
     else if (ENABLE.has(policy)) features.push(`+${f.name}`);
     else if (DISABLE.has(policy)) features.push(`-${f.name}`);
     else

@@ -5,12 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
+import { uuidProblem } from '../../api/kubevirt/domain-values.js';
 import type { Issues } from '../errors.js';
 import type { QemuMachine } from '../machine.js';
 
 /** KubeVirt's namespace for firmware UUIDs. */
 const FIRMWARE_UUID_NAMESPACE = '6a1a24a1-4061-4607-8bf4-a3963d0c5895';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function configureIdentity(
   vmi: VirtualMachineInstance,
@@ -22,12 +22,9 @@ export function configureIdentity(
   const firmware = vmi.spec.domain.firmware;
   let uuid = uuidV5(FIRMWARE_UUID_NAMESPACE, `${namespace}/${name}`);
   if (firmware?.uuid !== undefined) {
-    if (UUID.test(firmware.uuid)) uuid = firmware.uuid.toLowerCase();
-    else
-      issues.error(
-        'spec.domain.firmware.uuid',
-        `Invalid value: ${JSON.stringify(firmware.uuid)}: must be a UUID`,
-      );
+    const problem = uuidProblem(firmware.uuid);
+    if (problem === undefined) uuid = firmware.uuid.toLowerCase();
+    else issues.error('spec.domain.firmware.uuid', problem);
   }
   const smbios: QemuMachine['smbios'] = { uuid };
   if (firmware?.serial !== undefined) smbios.serial = firmware.serial;

@@ -6,6 +6,7 @@
  * and answers where each frontend actually listens (a load balancer port that is taken on the host
  * moves to a free one, and the status says so).
  */
+import { classifyAddress } from '../outbound.js';
 import type { GuestForwards, Protocol } from '../forwards.js';
 import type { Algorithm } from './balancer.js';
 import { BackendSet, type BackendSpec, type BackendView, type HealthEvents } from './backends.js';
@@ -174,6 +175,12 @@ export class ServiceProxy {
   }
 
   private async open(ps: PortState, f: FrontendSpec): Promise<Listening> {
+    // Addresses come from the service range and the admin's pool; a wildcard would expose a
+    // frontend on every interface of the host, so it is never listened on whatever asked for it.
+    if (f.address.trim() === '' || classifyAddress(f.address) === 'unspecified')
+      throw new Error(
+        `refusing to listen on ${JSON.stringify(f.address)}: that is every interface of the host`,
+      );
     const listen = (port: number): Promise<Listening> =>
       ps.protocol === 'tcp'
         ? listenTcp(f.address, port, () => ps.backends)

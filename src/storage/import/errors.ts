@@ -4,6 +4,8 @@
  * (a 404, a checksum mismatch, an unsupported or corrupt image, no space left) end the DataVolume
  * in phase Failed with the reason on its Running condition.
  */
+import { TargetNotAllowed } from '../../network/outbound.js';
+
 export type ImportReason =
   | 'Error'
   | 'ChecksumError'
@@ -13,7 +15,8 @@ export type ImportReason =
   | 'CorruptImage'
   | 'ImageTooLarge'
   | 'NoSpace'
-  | 'Aborted';
+  | 'Aborted'
+  | 'TargetNotAllowed';
 
 export class ImportError extends Error {
   constructor(
@@ -37,6 +40,19 @@ const TRANSIENT_CODES = new Set([
   'ECONNABORTED',
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
+
+/**
+ * An error before any answer came from a server: "connection failed", the same words whether the
+ * port is closed, filtered or speaks another protocol, so that imports cannot scan ports. A target
+ * the outbound policy refuses says so and is not retried.
+ */
+export function connectionError(err: unknown, where: string): ImportError {
+  if (err instanceof TargetNotAllowed)
+    return new ImportError('TargetNotAllowed', `${where}: connection failed: ${err.message}`, true);
+  const aborted = asImportError(err, where);
+  if (aborted.reason === 'Aborted') return aborted;
+  return new ImportError('Error', `${where}: connection failed`, false);
+}
 
 /** Any error met while populating, as an ImportError (unknown ones are transient). */
 export function asImportError(err: unknown, where: string): ImportError {

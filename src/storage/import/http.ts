@@ -1,13 +1,15 @@
 /**
  * Opens an http(s) source as CDI's importer does: basic auth from a Secret, extra CAs from a
  * ConfigMap, extra headers, redirects followed. HTTP errors are classified: 404 or 401/403 will
- * not get better by retrying, a 503 or a reset connection may.
+ * not get better by retrying, a 503 or a reset connection may. Every hop, redirects included, connects
+ * only where the outbound policy allows (src/network/outbound.ts).
  */
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { ImportError, asImportError } from './errors.js';
+import { outboundRequestOptions, type OutboundPolicy } from '../../network/outbound.js';
+import { ImportError, connectionError } from './errors.js';
 
 export interface HttpSource {
   url: string;
@@ -28,10 +30,14 @@ export interface OpenedSource {
 
 const MAX_REDIRECTS = 10;
 
-export async function openHttp(source: HttpSource, signal?: AbortSignal): Promise<OpenedSource> {
+export async function openHttp(
+  source: HttpSource,
+  targets: OutboundPolicy,
+  signal?: AbortSignal,
+): Promise<OpenedSource> {
   let url = new URL(source.url);
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const res = await get(url, source, signal);
+    const res = await get(url, source, targets, signal);
     const code = res.statusCode ?? 0;
     const location = res.headers.location;
     if (code >= 300 && code < 400 && location !== undefined) {
@@ -70,7 +76,12 @@ export function redact(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
-function get(url: URL, source: HttpSource, signal?: AbortSignal): Promise<IncomingMessage> {
+function get(
+  url: URL,
+  source: HttpSource,
+  targets: OutboundPolicy,
+  signal?: AbortSignal,
+): Promise<IncomingMessage> {
   const https = url.protocol === 'https:';
   const headers: Record<string, string> = { 'User-Agent': 'hikube-importer', ...source.headers };
   if (source.auth !== undefined)
@@ -86,6 +97,12 @@ function get(url: URL, source: HttpSource, signal?: AbortSignal): Promise<Incomi
   }
   if (https && source.insecureSkipVerify === true) options.rejectUnauthorized = false;
   return new Promise((resolve, reject) => {
+    try {
+      options.lookup = outboundRequestOptions(targets, url).lookup;
+    } catch (err) {
+      reject(connectionError(err, `fetching ${redact(url)}`));
+      return;
+    }
     const req = (https ? httpsRequest : httpRequest)(url, options, (res) => {
       res.setTimeout(source.idleTimeoutMs ?? 30_000, () =>
         res.destroy(Object.assign(new Error('the server stopped sending data'), { code: 'ETIMEDOUT' })),
@@ -95,7 +112,7 @@ function get(url: URL, source: HttpSource, signal?: AbortSignal): Promise<Incomi
     req.setTimeout(source.idleTimeoutMs ?? 30_000, () =>
       req.destroy(Object.assign(new Error('no answer from the server'), { code: 'ETIMEDOUT' })),
     );
-    req.on('error', (err) => reject(asImportError(err, `fetching ${redact(url)}`)));
+    req.on('error', (err) => reject(connectionError(err, `fetching ${redact(url)}`)));
     req.end();
   });
 }

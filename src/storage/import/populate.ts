@@ -15,6 +15,7 @@ import type { ImageTool, PoolFormat } from '../ports.js';
 import { ImportError, asImportError } from './errors.js';
 import { decompress, inspect, readHead, sniff } from './format.js';
 import type { OpenedSource } from './http.js';
+import type { OutboundPolicy } from '../../network/outbound.js';
 import { RegistryClient, type RegistrySource } from './registry.js';
 import { SparseFileWriter } from './sparse.js';
 import { receive } from './transfer.js';
@@ -96,7 +97,7 @@ export async function populateFromStream(
 export async function populateFromRegistry(
   source: RegistrySource,
   target: Target,
-  options: PopulateOptions,
+  options: PopulateOptions & { targets: OutboundPolicy },
 ): Promise<PopulateResult> {
   const blob = `${target.path}.layer.part`;
   const download = `${target.path}.download.part`;
@@ -104,7 +105,7 @@ export async function populateFromRegistry(
   const out = `${target.path}.import.part`;
   const progress = options.onProgress ?? (() => undefined);
   try {
-    const client = new RegistryClient(source, undefined, options.signal);
+    const client = new RegistryClient(source, options.targets, undefined, options.signal);
     await client.extractDisk(
       blob,
       () => new SparseFileWriter(download),

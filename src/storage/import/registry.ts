@@ -4,7 +4,8 @@
  * index picks linux/amd64), then the layers from the top one down until one holds `disk/*`; every
  * blob is checked against its digest. Registry auth: anonymous, Basic, or the Bearer token flow
  * (with the Secret's credentials when given). `localhost` and 127.0.0.1 are spoken to over plain
- * http, as Docker does; every other registry over https (extra CAs from certConfigMap).
+ * http, as Docker does; every other registry over https (extra CAs from certConfigMap). Every
+ * request, redirects and token services included, connects only where the outbound policy allows.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -15,7 +16,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { rootCertificates } from 'node:tls';
 import { createGunzip } from 'node:zlib';
-import { ImportError, asImportError } from './errors.js';
+import { outboundRequestOptions, type OutboundPolicy } from '../../network/outbound.js';
+import { ImportError, asImportError, connectionError } from './errors.js';
 import { extractEach, extractFirst } from './tar.js';
 
 export interface RegistrySource {
@@ -76,6 +78,7 @@ export class RegistryClient {
 
   constructor(
     private readonly src: RegistrySource,
+    private readonly targets: OutboundPolicy,
     readonly ref: ImageReference = parseReference(src.url),
     private readonly signal?: AbortSignal,
   ) {
@@ -199,7 +202,7 @@ export class RegistryClient {
 
   private async get(url: string, headers: Record<string, string>, hops = 0): Promise<IncomingMessage> {
     const auth: Record<string, string> = this.token !== undefined ? { Authorization: this.token } : {};
-    const res = await send(url, { ...headers, ...auth }, this.src, this.signal);
+    const res = await send(url, { ...headers, ...auth }, this.src, this.targets, this.signal);
     const code = res.statusCode ?? 0;
     if (code >= 300 && code < 400 && res.headers.location !== undefined && hops < 5) {
       res.resume();
@@ -259,6 +262,7 @@ export class RegistryClient {
       url.href,
       basic !== undefined ? { Authorization: `Basic ${basic}` } : {},
       this.src,
+      this.targets,
       this.signal,
     );
     if ((res.statusCode ?? 0) !== 200) {
@@ -284,6 +288,7 @@ function send(
   url: string,
   headers: Record<string, string>,
   src: RegistrySource,
+  targets: OutboundPolicy,
   signal?: AbortSignal,
 ): Promise<IncomingMessage> {
   const u = new URL(url);
@@ -296,6 +301,12 @@ function send(
   if (https && src.ca !== undefined && src.ca.length > 0) options.ca = [...rootCertificates, ...src.ca];
   if (https && src.insecureSkipVerify === true) options.rejectUnauthorized = false;
   return new Promise((resolve, reject) => {
+    try {
+      options.lookup = outboundRequestOptions(targets, u).lookup;
+    } catch (err) {
+      reject(connectionError(err, `contacting ${u.host}`));
+      return;
+    }
     const req = (https ? httpsRequest : httpRequest)(u, options, (res) => {
       res.setTimeout(30_000, () =>
         res.destroy(Object.assign(new Error('the registry stopped sending data'), { code: 'ETIMEDOUT' })),
@@ -305,7 +316,7 @@ function send(
     req.setTimeout(30_000, () =>
       req.destroy(Object.assign(new Error('no answer from the registry'), { code: 'ETIMEDOUT' })),
     );
-    req.on('error', (err) => reject(asImportError(err, `contacting ${u.host}`)));
+    req.on('error', (err) => reject(connectionError(err, `contacting ${u.host}`)));
     req.end();
   });
 }

@@ -112,8 +112,8 @@ describe('configureCpu: model', () => {
       ),
     );
     assert.deepEqual(bad.errors, [
-      'spec.domain.cpu.model: Invalid value: "max,+x": must be host-model, host-passthrough or a QEMU CPU model name',
-      'spec.domain.cpu.features[0].name: Invalid value: "a,b": not a CPU feature name',
+      "spec.domain.cpu.model: Invalid value: \"max,+x\": must be host-model, host-passthrough or a QEMU CPU model name (letters, digits, '.', '_' and '-')",
+      "spec.domain.cpu.features[0].name: Invalid value: \"a,b\": not a CPU feature name (letters, digits, '.', '_' and '-')",
       'spec.domain.cpu.features[1].policy: Unsupported value: "maybe": supported values: "force", "require", "optional", "disable", "forbid"',
     ]);
   });
@@ -165,10 +165,22 @@ describe('configureMachineType', () => {
     [undefined, undefined],
     ['q35', undefined],
     ['pc-q35-7.2', undefined],
-    ['pc', 'spec.domain.machine.type: Unsupported value: "pc": supported values: "q35", "pc-q35-<version>"'],
+    ['pc-q35-rhel9.2.0', undefined],
+    [
+      'pc',
+      'spec.domain.machine.type: Unsupported value: "pc": supported values: "q35*", "pc-q35*" (emulated machines)',
+    ],
     [
       'microvm',
-      'spec.domain.machine.type: Unsupported value: "microvm": supported values: "q35", "pc-q35-<version>"',
+      'spec.domain.machine.type: Unsupported value: "microvm": supported values: "q35*", "pc-q35*" (emulated machines)',
+    ],
+    [
+      'q35,kernel=/etc/shadow',
+      "spec.domain.machine.type: Invalid value: \"q35,kernel=/etc/shadow\": a machine type is a name of letters, digits, '.', '_' and '-'",
+    ],
+    [
+      'q35 -kernel',
+      "spec.domain.machine.type: Invalid value: \"q35 -kernel\": a machine type is a name of letters, digits, '.', '_' and '-'",
     ],
   ];
   for (const [type, error] of cases) {

@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { OutboundPolicy } from '../../../src/network/outbound.js';
 import {
   ContainerDisks,
   mirrorFor,
@@ -21,6 +22,9 @@ import { ImageStore } from '../../../src/storage/images.js';
 import { findOsImage } from '../../../src/storage/os-catalog.js';
 import { qemuImgTool } from '../../../src/storage/qemu-img.js';
 import { eventually } from '../../support/wait.js';
+
+/** The test's registries listen on loopback. */
+const LOOPBACK: OutboundPolicy = { allowPrivateTargets: true };
 
 let dir: string;
 before(async () => {
@@ -74,7 +78,12 @@ describe('what a containerDisk reference names', () => {
 
 describe('pulling and backing off', () => {
   test('the local store wins; an unknown short name fails at once', () => {
-    const cd = new ContainerDisks({ store: new ImageStore([dir]), dir, images: qemuImgTool });
+    const cd = new ContainerDisks({
+      store: new ImageStore([dir]),
+      dir,
+      images: qemuImgTool,
+      targets: LOOPBACK,
+    });
     const local = cd.acquire('ubuntu:22.04', 'a');
     assert.equal(local.state, 'ready');
     const unknown = cd.acquire('plan9:4', 'a');
@@ -88,6 +97,7 @@ describe('pulling and backing off', () => {
       store: new ImageStore([dir]),
       dir,
       images: qemuImgTool,
+      targets: LOOPBACK,
       now: () => now,
     });
     const ref = '127.0.0.1:1/disks/tiny:1';
@@ -104,7 +114,7 @@ describe('pulling and backing off', () => {
     );
     const reason = (r: Acquired): string => (r.state === 'failed' ? r.reason : r.state);
     assert.equal(reason(failed), 'ErrImagePull');
-    assert.match(failed.message, /failed to pull image "127\.0\.0\.1:1\/disks\/tiny:1": .*ECONNREFUSED/);
+    assert.match(failed.message, /failed to pull image "127\.0\.0\.1:1\/disks\/tiny:1": .*connection failed/);
     now += 5000; // past the ErrImagePull window: a VMI that saw it backs off, a new one sees it once
     assert.equal(reason(cd.acquire(ref, 'a')), 'ImagePullBackOff');
     assert.equal(reason(cd.acquire(ref, 'b')), 'ErrImagePull');

@@ -89,6 +89,8 @@ beforeEach(async () => {
     api,
     events: new EventRecorder(api, 'datavolume-controller', 'node-1'),
     images: qemuImgTool,
+    // The test's servers listen on loopback.
+    targets: { allowPrivateTargets: true },
     volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
     retryBaseMs: 50,
     retries: 3,

@@ -12,12 +12,16 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { OutboundPolicy } from '../../../src/network/outbound.js';
 import { ImportError } from '../../../src/storage/import/errors.js';
 import { populateFromRegistry } from '../../../src/storage/import/populate.js';
 import { parseReference } from '../../../src/storage/import/registry.js';
 import { qemuImgTool } from '../../../src/storage/qemu-img.js';
 import { GOLDEN, makeImages, type Images } from './image-server.js';
 import { pushContainerDisk, startRegistry, type Registry } from './registry-server.js';
+
+/** The test's registries listen on loopback. */
+const LOOPBACK: OutboundPolicy = { allowPrivateTargets: true };
 
 describe('image references', () => {
   const cases: [string, string][] = [
@@ -66,6 +70,7 @@ describe('importing a containerDisk from a registry', () => {
       { path, format: 'qcow2', bytes: 32 * 1048576 },
       {
         images: qemuImgTool,
+        targets: LOOPBACK,
         onProgress: (p) => progress.push(p),
       },
     );
@@ -126,10 +131,13 @@ describe('importing a containerDisk from a registry', () => {
       await populateFromRegistry(
         { url: `docker://${gateHost}/disks/tiny:v1`, auth: { user: 'puller', password: 'pw' } },
         target,
-        { images: qemuImgTool },
+        { images: qemuImgTool, targets: LOOPBACK },
       );
       await assert.rejects(
-        populateFromRegistry({ url: `docker://${gateHost}/disks/tiny:v1` }, target, { images: qemuImgTool }),
+        populateFromRegistry({ url: `docker://${gateHost}/disks/tiny:v1` }, target, {
+          images: qemuImgTool,
+          targets: LOOPBACK,
+        }),
         /the token service refused \(HTTP 401\)/,
       );
     } finally {
