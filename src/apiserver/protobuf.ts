@@ -129,11 +129,13 @@ function readMessage(buf: Buffer, table: MessageTable): Record<string, unknown> 
       continue;
     }
     const value = readValue(r, field.type, wireType);
+    // Entries are added in place: rebuilding the map or list per entry made decoding quadratic.
     if (typeof field.type === 'object' && 'map' in field.type) {
       const [k, v] = value as [string, unknown];
-      out[field.name] = { ...(out[field.name] as Record<string, unknown> | undefined), [k]: v };
+      const map = (out[field.name] ??= {}) as Record<string, unknown>;
+      Object.defineProperty(map, k, { value: v, enumerable: true, writable: true, configurable: true });
     } else if (field.repeated === true) {
-      out[field.name] = [...((out[field.name] as unknown[] | undefined) ?? []), value];
+      ((out[field.name] ??= []) as unknown[]).push(value);
     } else {
       out[field.name] = value;
     }
