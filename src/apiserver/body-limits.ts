@@ -35,13 +35,14 @@ export function checkJsonDepth(body: Buffer, limit: number): void {
 }
 
 /**
- * Refuses YAML text that may nest deeper than `limit`: per line, the block levels (indentation
- * steps plus compact `- ` entries) and the flow brackets open. It over-counts rather than under:
- * a document it passes cannot nest deeper, except through aliases, which the decoded value's own
- * check (measure) catches.
+ * Refuses YAML text that nests far deeper than `limit`, before the parser (which recurses) sees it:
+ * per line, the block levels (indentation steps and compact `- ` entries) and the flow brackets
+ * open. It may under-count a sequence written at its parent key's own indentation (at most one
+ * level in two), and aliases nest what the text does not show: the decoded value's own check
+ * (measure, in decodeBody) is the exact one. This one only keeps the parser's recursion bounded.
  */
 export function checkYamlDepth(text: string, limit: number): void {
-  const indents: number[] = [];
+  const columns: number[] = [];
   let flow = 0;
   let blockDepth = 0;
   let scalarIndent: number | undefined;
@@ -55,15 +56,20 @@ export function checkYamlDepth(text: string, limit: number): void {
     if (content === '' || content.startsWith('#')) continue;
     let start = indent;
     if (flow === 0) {
-      while ((indents.at(-1) ?? -1) >= indent) indents.pop();
-      indents.push(indent);
-      let entries = 0;
+      // The stack holds the column of every node the line sits in; each compact `- ` entry opens
+      // a node at the column after it (where a nested mapping's next keys would line up).
+      while ((columns.at(-1) ?? -1) >= indent) columns.pop();
       while (/^[-?](\s|$)/.test(line.slice(start))) {
-        entries++;
+        columns.push(start);
         start += 1;
         while (line[start] === ' ' || line[start] === '\t') start++;
       }
-      blockDepth = indents.length + entries;
+      columns.push(start);
+      // The innermost node is a collection level only when it is a mapping key; a scalar or a
+      // flow collection (counted by the scan below) opens no block level.
+      const rest = line.slice(start);
+      const mapping = !/^[[{]/.test(rest) && /:(\s|$)/.test(rest);
+      blockDepth = columns.length - (mapping ? 0 : 1);
     }
     const deepest = scanFlow(line, start, flow, flow > 0);
     flow = deepest.flow;
