@@ -175,7 +175,7 @@ describe('protobuf decoding', () => {
         Object.fromEntries([
           ['__proto__', 'x'],
           ['b', 'y'],
-        ]) as Record<string, string>,
+        ]),
       ),
     );
     const data = cm['data'] as Record<string, unknown>;
