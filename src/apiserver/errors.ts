@@ -80,6 +80,8 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof StoreError)
     return new ApiError(err.code === 'Full' ? 'ServiceUnavailable' : err.code, err.message);
+  // A malformed `%` escape that slipped past the path check is still the client's mistake.
+  if (err instanceof URIError) return new ApiError('BadRequest', `malformed request: ${err.message}`);
   if (err instanceof Error && (err.name === 'SelectorError' || err.name === 'PatchError')) {
     return new ApiError(err.name === 'PatchError' ? 'Invalid' : 'BadRequest', err.message);
   }

@@ -1,11 +1,22 @@
 /**
- * Small HTTP helpers: read a bounded body, write JSON, write a Status. They take a request of
- * either protocol the server speaks (listener.ts): node's HTTP/2 compatibility API mirrors http's.
+ * Small HTTP helpers: read a bounded body, decode it within the nesting limit, write JSON, write a
+ * Status. They take a request of either protocol the server speaks (listener.ts): node's HTTP/2
+ * compatibility API mirrors http's.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Http2ServerResponse, type Http2ServerRequest } from 'node:http2';
 import type { Writable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
+import { measure } from '../api/limits.js';
+import {
+  bodyDepthLimit,
+  bodyLimit,
+  checkJsonDepth,
+  checkYamlDepth,
+  isYaml,
+  MAX_BODY_BYTES,
+  tooDeep,
+} from './body-limits.js';
 import { ApiError, statusFor } from './errors.js';
 import { decodeProtobuf, isProtobuf } from './protobuf.js';
 
@@ -17,10 +28,13 @@ export type ApiRequest = IncomingMessage | Http2ServerRequest;
  */
 export type ApiResponse = ServerResponse | Http2ServerResponse;
 
-/** Kubernetes refuses request bodies above 3 MiB. */
-export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+export { MAX_BODY_BYTES } from './body-limits.js';
 
-export async function readBody(req: ApiRequest, limit = MAX_BODY_BYTES): Promise<Buffer> {
+/** Reads the body, refusing it (413) past the limit for its content type. */
+export async function readBody(
+  req: ApiRequest,
+  limit = bodyLimit(req.headers['content-type']),
+): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > limit) {
     req.resume();
@@ -42,12 +56,27 @@ export async function readBody(req: ApiRequest, limit = MAX_BODY_BYTES): Promise
 const tooLarge = (limit: number): ApiError =>
   new ApiError('RequestEntityTooLarge', `the request is too large: limit is ${limit} bytes`);
 
-/** Decodes a JSON or YAML body; the content type only decides which error message reads best. */
+/**
+ * Decodes a protobuf, JSON or YAML body (YAML when the content type says so). The raw text is
+ * scanned for nesting before it is parsed, and the parsed value measured again (YAML aliases can
+ * nest what the text does not show), so nothing downstream recurses past the limit.
+ */
 export function decodeBody(body: Buffer, contentType: string | undefined): unknown {
   if (isProtobuf(contentType)) return decodeProtobuf(body);
   const text = body.toString('utf8');
   if (text.trim() === '') throw new ApiError('BadRequest', 'the request body is empty');
-  const yaml = (contentType ?? '').includes('yaml');
+  const yaml = isYaml(contentType);
+  const depthLimit = bodyDepthLimit(contentType);
+  if (yaml) checkYamlDepth(text, depthLimit);
+  else checkJsonDepth(body, depthLimit);
+  const value = parseText(text, yaml);
+  const exceeded = measure(value, { depth: depthLimit, bytes: 2 * MAX_BODY_BYTES }).exceeded;
+  if (exceeded === 'depth') throw tooDeep(depthLimit);
+  if (exceeded === 'bytes') throw tooLarge(2 * MAX_BODY_BYTES);
+  return value;
+}
+
+function parseText(text: string, yaml: boolean): unknown {
   try {
     return yaml ? (parseYaml(text) as unknown) : (JSON.parse(text) as unknown);
   } catch (err) {

@@ -119,6 +119,9 @@ class Reader {
 
 function readMessage(buf: Buffer, table: MessageTable): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  // Map entries are gathered per field and turned into one object at the end: rebuilding the map
+  // per entry made decoding quadratic (8k ConfigMap keys froze the server for seconds).
+  const maps = new Map<string, [string, unknown][]>();
   const r = new Reader(buf);
   while (!r.done) {
     const key = r.varint();
@@ -130,14 +133,17 @@ function readMessage(buf: Buffer, table: MessageTable): Record<string, unknown> 
     }
     const value = readValue(r, field.type, wireType);
     if (typeof field.type === 'object' && 'map' in field.type) {
-      const [k, v] = value as [string, unknown];
-      out[field.name] = { ...(out[field.name] as Record<string, unknown> | undefined), [k]: v };
+      const entries = maps.get(field.name) ?? [];
+      if (entries.length === 0) maps.set(field.name, entries);
+      entries.push(value as [string, unknown]);
     } else if (field.repeated === true) {
-      out[field.name] = [...((out[field.name] as unknown[] | undefined) ?? []), value];
+      ((out[field.name] ??= []) as unknown[]).push(value);
     } else {
       out[field.name] = value;
     }
   }
+  // fromEntries defines own properties: a key spelled `__proto__` stays data.
+  for (const [name, entries] of maps) out[name] = Object.fromEntries(entries);
   return out;
 }
 

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { KindDefinition, FieldError } from '../api/kind.js';
 import { apiVersionOf } from '../api/kind.js';
-import type { KubeObject, ObjectMeta } from '../api/meta.js';
+import { MAX_DEPTH, MAX_OBJECT_BYTES, measure } from '../api/limits.js';
+import type { KubeObject } from '../api/meta.js';
 import { validateStructure } from '../api/validate.js';
 import { defaultAdmissionSettings, type AdmissionSettings } from '../api/admission.js';
 import type { ResourceKey, Store, StoredObject } from '../store/store.js';
@@ -134,6 +135,8 @@ export class Registry {
   }
 
   delete(def: KindDefinition, namespace: string, name: string, options: DeleteOptions = {}): KubeObject {
+    const stub = this.purgeQuarantined(def, namespace, name, options.dryRun === true);
+    if (stub !== undefined) return stub;
     const current = this.get(def, namespace, name);
     if (def.kind === 'Namespace' && def.group === '' && PROTECTED_NAMESPACES.has(name)) {
       throw new ApiError(
@@ -179,6 +182,30 @@ export class Registry {
     return this.store.update(resourceKey(def), object, current.rv).object;
   }
 
+  /**
+   * A row the store could not load is deleted outright (no finalizers can run on what cannot be
+   * read); what is returned names it, and is all that is known of it.
+   */
+  private purgeQuarantined(
+    def: KindDefinition,
+    namespace: string,
+    name: string,
+    dryRun: boolean,
+  ): KubeObject | undefined {
+    const key = resourceKey(def);
+    const ns = scope(def, namespace);
+    const row = this.store
+      .quarantined()
+      .find((q) => q.resource === key && q.namespace === ns && q.name === name);
+    if (row === undefined || this.store.get(key, ns, name) !== undefined) return undefined;
+    if (!dryRun) this.store.purge(key, ns, name);
+    return {
+      apiVersion: apiVersionOf(def),
+      kind: def.kind,
+      metadata: { name, ...(def.namespaced ? { namespace: ns } : {}), resourceVersion: String(row.rv) },
+    };
+  }
+
   /** Validates a body against the kind and the URL, returning a clean copy. */
   private admit(
     def: KindDefinition,
@@ -204,8 +231,10 @@ export class Registry {
         `the API version of the object (${JSON.stringify(raw['apiVersion'])}) does not match the URL (${apiVersion})`,
       );
     }
-    const rawName = (raw['metadata'] as ObjectMeta | undefined)?.name;
+    const rawMeta = raw['metadata'];
+    const rawName = isObject(rawMeta) ? rawMeta['name'] : undefined;
     const name = typeof rawName === 'string' ? rawName : '';
+    checkObjectLimits(body);
     const structural = validateStructure({ ...raw, apiVersion, kind: def.kind }, def.schema);
     const warnings: string[] = [];
     const mode = options.fieldValidation ?? 'Warn';
@@ -229,7 +258,8 @@ export class Registry {
     if (mode === 'Warn')
       warnings.push(...structural.unknownFields.map((f) => `unknown field ${JSON.stringify(f)}`));
     const object = structural.value as KubeObject;
-    object.metadata ??= {};
+    // A mistyped metadata is already one of the structural causes: go on with an empty one.
+    if (!isObject(object.metadata)) object.metadata = {};
     const causes: FieldError[] = [...structural.errors];
     if (def.namespaced) {
       // As kube-apiserver: an empty namespace in the body (kubectl's protobuf always carries the
@@ -346,6 +376,24 @@ function semanticErrors(
   } catch {
     return [];
   }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Nesting and size limits (src/api/limits.ts), checked before anything recurses into the object. */
+function checkObjectLimits(body: unknown): void {
+  const m = measure(body);
+  if (m.exceeded === 'depth')
+    throw new ApiError(
+      'BadRequest',
+      `the object nests deeper than the limit of ${MAX_DEPTH} levels of objects and arrays`,
+    );
+  if (m.exceeded === 'bytes')
+    throw new ApiError(
+      'RequestEntityTooLarge',
+      `the object is larger than the limit of ${MAX_OBJECT_BYTES} bytes (serialized as JSON)`,
+    );
 }
 
 const scope = (def: KindDefinition, namespace: string): string => (def.namespaced ? namespace : '');

@@ -213,10 +213,7 @@ async function patch(ctx: RequestContext): Promise<void> {
       `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml`,
     );
   }
-  const patchBody = decodeBody(
-    await readBody(ctx.req),
-    contentType === 'application/apply-patch+yaml' ? 'yaml' : 'json',
-  );
+  const patchBody = decodeBody(await readBody(ctx.req), contentType);
   const options = writeOptions(ctx.query, subresource);
   let current: StoredObject;
   try {
@@ -231,18 +228,33 @@ async function patch(ctx: RequestContext): Promise<void> {
     throw err;
   }
   const patched = applyPatch(contentType, current.object, patchBody, def.schema);
-  const meta = (patched as KubeObject).metadata ?? {};
+  if (!isPlainObject(patched))
+    throw new ApiError('Invalid', `the patched ${def.kind} must be an object, not ${describeJson(patched)}`);
+  const meta = patched['metadata'] ?? {};
   // A patch that does not name a resourceVersion applies to the version it was computed on.
-  if (meta.resourceVersion === undefined || contentType === 'application/apply-patch+yaml')
-    meta.resourceVersion = String(current.rv);
+  if (
+    isPlainObject(meta) &&
+    (meta['resourceVersion'] === undefined || contentType === 'application/apply-patch+yaml')
+  )
+    meta['resourceVersion'] = String(current.rv);
   const { object, warnings } = ctx.registry.update(def, namespace, name ?? '', patched, options);
   respondObject(ctx, 200, object, warnings);
 }
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const describeJson = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+
 async function deleteOptions(ctx: RequestContext): Promise<DeleteOptions> {
   const raw = await readBody(ctx.req);
-  const fromBody =
-    raw.length > 0 ? (decodeBody(raw, ctx.req.headers['content-type']) as Record<string, unknown>) : {};
+  const decoded = raw.length > 0 ? decodeBody(raw, ctx.req.headers['content-type']) : {};
+  if (!isPlainObject(decoded))
+    throw new ApiError(
+      'BadRequest',
+      `the DeleteOptions body must be an object, not ${describeJson(decoded)}`,
+    );
+  const fromBody = decoded;
   const policy = (ctx.query.get('propagationPolicy') ??
     fromBody['propagationPolicy'] ??
     (fromBody['orphanDependents'] === true ? 'Orphan' : undefined)) as string | undefined;

@@ -103,7 +103,7 @@ export class ApiServer {
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'https://localhost');
+    const url = requestUrl(req);
     if (!this.authenticated(req)) throw new ApiError('Unauthorized', 'Unauthorized');
     const route = matchSubresource(url.pathname, this.subresources);
     if (route?.sub.upgrade === undefined)
@@ -177,7 +177,7 @@ export class ApiServer {
   }
 
   private async handle(req: ApiRequest, res: ApiResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'https://localhost');
+    const url = requestUrl(req);
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (this.options.console !== undefined && (await this.options.console.serve(req, res))) return;
     if (!PUBLIC_PATHS.has(path)) {
@@ -305,6 +305,19 @@ export class ApiServer {
     sendJson(res, 200, discovery.apiResourceList(gv));
     return true;
   }
+}
+
+/** The request's URL, refused (400) when it does not parse or its path has a malformed `%` escape. */
+function requestUrl(req: ApiRequest): URL {
+  const target = req.url ?? '/';
+  let url: URL;
+  try {
+    url = new URL(target, 'https://localhost');
+    decodeURIComponent(url.pathname);
+  } catch {
+    throw new ApiError('BadRequest', `the request path ${JSON.stringify(target.slice(0, 200))} is malformed`);
+  }
+  return url;
 }
 
 function sendAggregated(res: ApiResponse, doc: unknown): void {

@@ -43,6 +43,7 @@ import { ContainerDisks, parseMirrors } from '../storage/containerdisk.js';
 import { qemuImgTool } from '../storage/qemu-img.js';
 import { OsImageController } from '../storage/os-images.js';
 import { renderKubeconfig } from './kubeconfig.js';
+import { reportQuarantined } from './quarantine.js';
 import { SnapshotController } from '../controllers/snapshot/controller.js';
 import { NodeSnapshotter } from '../node/snapshots.js';
 import { runQemuImg } from '../storage/qemu-img.js';
@@ -140,6 +141,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     (await detectAccelerator((reason) => log(`KVM is not usable here, guests run under TCG: ${reason}`)));
   const nodeName = options.nodeName ?? defaultNodeName();
   const api = new ApiClient(registry);
+  reportQuarantined(store, kinds, api, nodeName, log);
   const nodeInfo = nodeSystemInfo(await readHostFacts(), SERVER_VERSION.gitVersion);
   registerNode(api, nodeName, accel, options.overcommit ?? DEFAULT_OVERCOMMIT, new Date(), nodeInfo);
   const registryMirrors =

@@ -7,7 +7,14 @@
  */
 import type { KubeObject } from '../api/meta.js';
 import type { Headroom } from './headroom.js';
-import { StoreError, type ResourceKey, type Store, type StoredObject, type StoreEvent } from './store.js';
+import {
+  StoreError,
+  type QuarantinedRow,
+  type ResourceKey,
+  type Store,
+  type StoredObject,
+  type StoreEvent,
+} from './store.js';
 
 /** What the guard needs of the store beyond the port: a way to stop the WAL from growing. */
 export interface CheckpointingStore extends Store {
@@ -42,6 +49,15 @@ export class GuardedStore implements Store {
 
   delete(resource: ResourceKey, namespace: string, name: string, expectedRv?: number): StoredObject {
     return this.freeing(() => this.inner.delete(resource, namespace, name, expectedRv));
+  }
+
+  quarantined(): QuarantinedRow[] {
+    return this.inner.quarantined();
+  }
+
+  /** Removes a row that could not be loaded: freeing, like a delete. */
+  purge(resource: ResourceKey, namespace: string, name: string): boolean {
+    return this.freeing(() => this.inner.purge(resource, namespace, name));
   }
 
   currentRv(): number {
@@ -80,7 +96,7 @@ export class GuardedStore implements Store {
   }
 
   /** A write that leads to space being freed: a checkpoint, then the reserve, make room for it. */
-  private freeing(write: () => StoredObject): StoredObject {
+  private freeing<T>(write: () => T): T {
     const attempts: (() => void)[] = [
       () => this.inner.checkpoint(),
       () => {

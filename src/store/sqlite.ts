@@ -6,9 +6,11 @@
  * All objects are also held in memory, parsed and serialized, so reads never touch the disk.
  */
 import Database from 'better-sqlite3';
+import { jsonNestsDeeperThan, MAX_DEPTH, MAX_OBJECT_BYTES, measure } from '../api/limits.js';
 import type { KubeObject } from '../api/meta.js';
 import {
   StoreError,
+  type QuarantinedRow,
   type ResourceKey,
   type Store,
   type StoreEvent,
@@ -40,6 +42,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly objects = new Map<ResourceKey, Map<string, StoredObject>>();
   private readonly listeners = new Set<(event: StoreEvent) => void>();
+  private readonly quarantine = new Map<string, QuarantinedRow>();
   private readonly historySize: number;
   private rv = 0;
   private oldestRetained = 0;
@@ -88,13 +91,27 @@ export class SqliteStore implements Store {
     const oldest = this.db.prepare('SELECT MIN(rv) AS rv FROM changes').get() as { rv: number | null };
     this.oldestRetained = oldest.rv === null ? this.rv : oldest.rv - 1;
     for (const r of this.db
-      .prepare('SELECT resource, namespace, name, rv, json FROM objects')
-      .iterate() as IterableIterator<ObjectRow>) {
-      this.bucket(r.resource).set(key(r.namespace, r.name), {
-        ...r,
-        object: JSON.parse(r.json) as KubeObject,
-      });
+      .prepare('SELECT resource, namespace, name, rv, CAST(json AS BLOB) AS json FROM objects')
+      .iterate() as IterableIterator<RawObjectRow>) {
+      const loaded = loadRow(r);
+      if ('reason' in loaded) {
+        this.quarantine.set(`${r.resource} ${key(r.namespace, r.name)}`, loaded);
+        continue;
+      }
+      this.bucket(r.resource).set(key(r.namespace, r.name), loaded);
     }
+  }
+
+  quarantined(): QuarantinedRow[] {
+    return [...this.quarantine.values()];
+  }
+
+  purge(resource: ResourceKey, namespace: string, name: string): boolean {
+    const id = `${resource} ${key(namespace, name)}`;
+    if (!this.quarantine.has(id)) return false;
+    this.statements.remove.run(resource, namespace, name);
+    this.quarantine.delete(id);
+    return true;
   }
 
   private bucket(resource: ResourceKey): Map<string, StoredObject> {
@@ -223,6 +240,41 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 }
+
+interface RawObjectRow extends Omit<ObjectRow, 'json'> {
+  json: Buffer;
+}
+
+/**
+ * What a row may hold and still be loaded: twice the limits every write is held to (metadata the
+ * server adds cannot come near that), so only rows this release never accepted are refused.
+ */
+const LOAD_LIMITS = { depth: 2 * MAX_DEPTH, bytes: 2 * MAX_OBJECT_BYTES };
+
+/** Parses one row, or says why it cannot be served; nothing here recurses before the depth is known. */
+function loadRow(r: RawObjectRow): StoredObject | QuarantinedRow {
+  const { resource, namespace, name, rv } = r;
+  const refuse = (reason: string): QuarantinedRow => ({ resource, namespace, name, rv, reason });
+  if (r.json.length > LOAD_LIMITS.bytes) return refuse(`it is larger than ${LOAD_LIMITS.bytes} bytes`);
+  if (jsonNestsDeeperThan(r.json, LOAD_LIMITS.depth))
+    return refuse(`it nests deeper than ${LOAD_LIMITS.depth} levels`);
+  const json = r.json.toString('utf8');
+  let object: unknown;
+  try {
+    object = JSON.parse(json);
+  } catch (err) {
+    return refuse(`it is not JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  const exceeded = measure(object, LOAD_LIMITS).exceeded;
+  if (exceeded !== undefined) return refuse(`it is past the ${exceeded} limit`);
+  const meta = isObject(object) ? object['metadata'] : undefined;
+  if (!isObject(meta) || meta['name'] !== name || (meta['namespace'] ?? '') !== namespace)
+    return refuse(`it is not an object named ${JSON.stringify(key(namespace, name))}`);
+  return { resource, namespace, name, rv, json, object: object as KubeObject };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 

@@ -31,6 +31,19 @@ export interface StoreEvent {
   readonly json: string;
 }
 
+/**
+ * A stored row that could not be loaded (not JSON, not an object with the row's name, or past the
+ * object limits): kept out of every read so that it cannot stop start-up or a controller, reported,
+ * and removable with `purge` (a DELETE of its name).
+ */
+export interface QuarantinedRow {
+  readonly resource: ResourceKey;
+  readonly namespace: string;
+  readonly name: string;
+  readonly rv: number;
+  readonly reason: string;
+}
+
 export class StoreError extends Error {
   constructor(
     /** `Full`: the data dir has no room for this write (deletes are still accepted). */
@@ -52,6 +65,10 @@ export interface Store {
   currentRv(): number;
   /** Changes after `rv`, oldest first; throws Gone when the history no longer reaches back to it. */
   changesSince(rv: number): StoreEvent[];
+  /** Rows that could not be loaded at start, still on disk. */
+  quarantined(): QuarantinedRow[];
+  /** Removes a quarantined row from disk; false when there is none by that name. */
+  purge(resource: ResourceKey, namespace: string, name: string): boolean;
   /** Live changes, in order, delivered synchronously after each commit. */
   subscribe(listener: (event: StoreEvent) => void): () => void;
   close(): void;

@@ -4,6 +4,7 @@
  * in order to a copy of the document; the first one that cannot apply stops the patch with a
  * PatchError naming it by its index in the list (counting from 0), its op and its path.
  */
+import { MAX_DEPTH, MAX_OBJECT_BYTES, measure } from '../../api/limits.js';
 import { cloneJson, hasOwn, isJsonObject, jsonEqual, setOwn } from './merge-patch.js';
 
 /** A patch that cannot be applied; the API server answers it with 422 Invalid. */
@@ -24,9 +25,10 @@ class OpFailure extends Error {}
 export function applyJsonPatch(target: unknown, patch: unknown): unknown {
   if (!Array.isArray(patch)) throw new PatchError('a JSON patch must be an array of operations');
   let doc = cloneJson(target);
+  const budget = new Budget();
   patch.forEach((operation: unknown, index) => {
     try {
-      doc = applyOperation(doc, operation);
+      doc = applyOperation(doc, operation, budget);
     } catch (err) {
       if (!(err instanceof OpFailure)) throw err;
       throw new PatchError(`operation ${index}${describe(operation)}: ${err.message}`);
@@ -43,7 +45,26 @@ function describe(operation: unknown): string {
   return ` (${operation['op']} ${path === '' ? '""' : path})`;
 }
 
-function applyOperation(doc: unknown, operation: unknown): unknown {
+/**
+ * What the operations of one patch may write in all: a few repeated `copy` operations could
+ * otherwise double the document each time and take the server's memory. Every value written is
+ * measured (without recursion, stopping at what is left): it may not nest past the object depth
+ * limit where it lands, and together they may not write more than twice the object size limit.
+ */
+class Budget {
+  private left = 2 * MAX_OBJECT_BYTES;
+
+  spend(path: readonly string[], value: unknown): void {
+    const m = measure(value, { depth: MAX_DEPTH - path.length, bytes: this.left });
+    if (m.exceeded === 'depth')
+      throw new OpFailure(`the value would nest deeper than the limit of ${MAX_DEPTH} levels`);
+    if (m.exceeded === 'bytes')
+      throw new OpFailure(`the patch writes more than ${2 * MAX_OBJECT_BYTES} bytes in all`);
+    this.left -= m.bytes;
+  }
+}
+
+function applyOperation(doc: unknown, operation: unknown, budget: Budget): unknown {
   if (!isJsonObject(operation)) throw new OpFailure('must be an object with "op" and "path"');
   const op = operation['op'];
   if (typeof op !== 'string' || !(OPS as readonly string[]).includes(op)) {
@@ -52,24 +73,30 @@ function applyOperation(doc: unknown, operation: unknown): unknown {
   const rawPath = operation['path'];
   if (typeof rawPath !== 'string') throw new OpFailure('"path" must be a string');
   const path = parseJsonPointer(rawPath);
+  const written = (value: unknown): unknown => {
+    budget.spend(path, value);
+    return cloneJson(value);
+  };
   switch (op as JsonPatchOp) {
     case 'add':
-      return add(doc, path, cloneJson(valueOf(operation)));
+      return add(doc, path, written(valueOf(operation)));
     case 'remove':
       return remove(doc, path).doc;
     case 'replace':
-      return replace(doc, path, cloneJson(valueOf(operation)));
+      return replace(doc, path, written(valueOf(operation)));
     case 'move': {
       const { pointer, from } = fromOf(operation);
       if (from.length < path.length && from.every((token, i) => token === path[i])) {
         throw new OpFailure('cannot move a location into one of its own children');
       }
+      const value = atFrom(pointer, () => get(doc, from));
+      budget.spend(path, value);
       const removed = atFrom(pointer, () => remove(doc, from));
       return add(removed.doc, path, removed.value);
     }
     case 'copy': {
       const { pointer, from } = fromOf(operation);
-      return add(doc, path, cloneJson(atFrom(pointer, () => get(doc, from))));
+      return add(doc, path, written(atFrom(pointer, () => get(doc, from))));
     }
     case 'test': {
       const expected = valueOf(operation);
