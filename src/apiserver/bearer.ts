@@ -12,7 +12,7 @@ export const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
 
 /** The token of an `Authorization: Bearer TOKEN` header; undefined for anything else. */
 export function bearerToken(header: string | undefined): string | undefined {
-  const m = /^bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  const m = /^bearer[ \t]+([^ \t]+)[ \t]*$/i.exec(header ?? '');
   return m?.[1] !== undefined && TOKEN_PATTERN.test(m[1]) ? m[1] : undefined;
 }
 

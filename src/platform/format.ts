@@ -54,13 +54,14 @@ export async function migrateDataDir(
   const fresh = !existsSync(paths.database);
   const db = new Database(paths.database);
   try {
-    db.pragma('journal_mode = WAL');
-    db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)');
+    // Read before anything is written: a newer release's data dir is left exactly as it was.
     const found = fresh ? current : Math.max(storedVersion(db), fileVersion(paths.versionFile));
     if (found > current)
       throw new DataFormatError(
         `data dir ${dir} has format version ${found}, written by a newer release of hikube; this release reads versions up to ${current}: run the newer release, or start from a backup made for this one`,
       );
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)');
     if (found < current) {
       const backup = paths.backup(found);
       await db.backup(backup);
