@@ -71,7 +71,7 @@ export async function ensureServingCerts(dir: string, hosts: string[]): Promise<
     caKey = keys.privateKey;
     // The key first: a crash before the certificate is written makes the next start begin again.
     await writeFileAtomic(caKeyPath, await pemKey(caKey));
-    await writeFileAtomic(caCertPath, caCertPem, 0o644);
+    await writeFileAtomic(caCertPath, caCertPem);
   }
   const ca = new x509.X509Certificate(caCertPem);
   const serverKeys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);

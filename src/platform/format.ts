@@ -51,15 +51,14 @@ export async function migrateDataDir(
   current = DATA_FORMAT_VERSION,
 ): Promise<number> {
   const paths = formatPaths(dir);
+  // Read before anything is written: a newer release's data dir is left exactly as it was.
+  const inFile = fileVersion(paths.versionFile);
+  refuseNewer(dir, inFile, current);
   const fresh = !existsSync(paths.database);
   const db = new Database(paths.database);
   try {
-    // Read before anything is written: a newer release's data dir is left exactly as it was.
-    const found = fresh ? current : Math.max(storedVersion(db), fileVersion(paths.versionFile));
-    if (found > current)
-      throw new DataFormatError(
-        `data dir ${dir} has format version ${found}, written by a newer release of hikube; this release reads versions up to ${current}: run the newer release, or start from a backup made for this one`,
-      );
+    const found = fresh ? current : Math.max(storedVersion(db), inFile);
+    refuseNewer(dir, found, current);
     db.pragma('journal_mode = WAL');
     db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)');
     if (found < current) {
@@ -81,6 +80,13 @@ export async function migrateDataDir(
   } finally {
     db.close();
   }
+}
+
+function refuseNewer(dir: string, found: number, current: number): void {
+  if (found > current)
+    throw new DataFormatError(
+      `data dir ${dir} has format version ${found}, written by a newer release of hikube; this release reads versions up to ${current}: run the newer release, or start from a backup made for this one`,
+    );
 }
 
 function storedVersion(db: Database.Database): number {
