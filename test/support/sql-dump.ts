@@ -13,7 +13,8 @@ function quote(value: unknown): string {
   if (value === null) return 'NULL';
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (Buffer.isBuffer(value)) return `X'${value.toString('hex')}'`;
-  return `'${String(value).replace(/'/g, "''")}'`;
+  if (typeof value === 'string') return `'${value.replace(/'/g, "''")}'`;
+  throw new Error(`unexpected SQLite value ${typeof value}`);
 }
 
 function replaceAll(text: string, pairs: [string, string][]): string {
