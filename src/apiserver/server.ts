@@ -3,7 +3,6 @@
  * resource routes handed to resources.ts / watch.ts, over TLS with HTTP/2 and HTTP/1.1
  * (listener.ts). Every failure leaves as a Status.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { KindDefinition } from '../api/kind.js';
 import * as discovery from './discovery.js';
@@ -23,6 +22,7 @@ import type { Duplex } from 'node:stream';
 import { decodeBody, readBody } from './http.js';
 import { statusFor } from './errors.js';
 import type { ConsoleSite } from './static.js';
+import { bearerToken, TokenSet } from './bearer.js';
 
 export interface ApiServerOptions {
   registry: Registry;
@@ -67,8 +67,8 @@ export class ApiServer {
   private readonly gvs: discovery.GroupVersion[];
   private readonly openapi: OpenApiDocs;
   private readonly byPath = new Map<string, KindDefinition>();
-  private readonly tokens: Buffer[];
-  private readonly scrapeTokens: Buffer[];
+  private readonly tokens: TokenSet;
+  private readonly scrapeTokens: TokenSet;
   private readonly watchSettings: WatchSettings;
   private readonly now: () => Date;
   private address = '127.0.0.1:6443';
@@ -77,8 +77,8 @@ export class ApiServer {
     this.gvs = discovery.groupVersions(options.kinds);
     this.openapi = buildOpenApi(this.gvs);
     for (const def of options.kinds) this.byPath.set(`${def.group}/${def.version}/${def.plural}`, def);
-    this.tokens = options.tokens.map((t) => Buffer.from(t));
-    this.scrapeTokens = (options.scrapeTokens ?? []).map((t) => Buffer.from(t));
+    this.tokens = new TokenSet(options.tokens);
+    this.scrapeTokens = new TokenSet(options.scrapeTokens ?? []);
     this.watchSettings = { bookmarkIntervalMs: 10_000, defaultTimeoutSeconds: 1800, ...options.watch };
     this.now = options.now ?? (() => new Date());
     this.listener = new Listener({
@@ -166,14 +166,9 @@ export class ApiServer {
 
   /** Who the bearer token (or WebSocket subprotocol token) names, if anyone. */
   private identify(req: ApiRequest): 'admin' | 'scraper' | undefined {
-    const header = req.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : webSocketToken(req);
-    if (token === undefined) return undefined;
-    const given = Buffer.from(token);
-    const known = (list: Buffer[]): boolean =>
-      list.some((t) => t.length === given.length && timingSafeEqual(t, given));
-    if (known(this.tokens)) return 'admin';
-    return known(this.scrapeTokens) ? 'scraper' : undefined;
+    const token = bearerToken(req.headers.authorization) ?? webSocketToken(req);
+    if (this.tokens.has(token)) return 'admin';
+    return this.scrapeTokens.has(token) ? 'scraper' : undefined;
   }
 
   private async handle(req: ApiRequest, res: ApiResponse): Promise<void> {

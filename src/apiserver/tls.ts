@@ -5,11 +5,12 @@
  */
 import { webcrypto } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
+import { writeFileAtomic } from '../platform/atomic.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -68,8 +69,9 @@ export async function ensureServingCerts(dir: string, hosts: string[]): Promise<
     });
     caCertPem = ca.toString('pem');
     caKey = keys.privateKey;
-    await writeFile(caKeyPath, await pemKey(caKey), { mode: 0o600 });
-    await writeFile(caCertPath, caCertPem);
+    // The key first: a crash before the certificate is written makes the next start begin again.
+    await writeFileAtomic(caKeyPath, await pemKey(caKey));
+    await writeFileAtomic(caCertPath, caCertPem);
   }
   const ca = new x509.X509Certificate(caCertPem);
   const serverKeys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);

@@ -116,3 +116,28 @@ export class WorkQueue {
     for (const w of this.idleWaiters.splice(0)) w();
   }
 }
+
+/**
+ * Per-key exponential delays for work retried outside a queue's own processing (a start that runs
+ * in the background, a report written after a transfer): the n-th failure in a row waits
+ * base·2^(n-1), up to max; a success forgets the key.
+ */
+export class Backoff {
+  private readonly failures = new Map<string, number>();
+
+  constructor(
+    private readonly baseMs: number,
+    private readonly maxMs: number,
+  ) {}
+
+  /** Counts a failure of `key` and returns how long to wait before its next try. */
+  next(key: string): number {
+    const n = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, n);
+    return Math.min(this.maxMs, this.baseMs * 2 ** Math.min(n - 1, 30));
+  }
+
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+}

@@ -14,7 +14,7 @@ import type { KubeObject } from '../api/meta.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/kubevirt/vmi.js';
 import type { ApiClient } from '../controllers/client.js';
 import type { EventRecorder } from '../controllers/events.js';
-import { WorkQueue } from '../controllers/queue.js';
+import { Backoff, WorkQueue, type Timers } from '../controllers/queue.js';
 import { removeCondition, setCondition, setPhase, type VmiStatus } from '../controllers/vmistatus.js';
 import { buildMachine } from '../hypervisor/build.js';
 import { MachineError } from '../hypervisor/errors.js';
@@ -56,6 +56,8 @@ export interface NodeAgentOptions {
   network?: NetworkSetup;
   log?: (message: string) => void;
   now?: () => Date;
+  /** Timers of the work queue and its retries (tests move time themselves). */
+  timers?: Timers;
 }
 
 /** A running guest as metrics collection sees it (see NodeAgent.running). */
@@ -92,6 +94,8 @@ export class NodeAgent {
   private readonly keys = new Map<string, string>();
   private activeStarts = 0;
   private readonly startSlots: (() => void)[] = [];
+  /** Failed starts wait before the next try (a store refusing writes must not spin the agent). */
+  private readonly startBackoff = new Backoff(1000, 60_000);
 
   constructor(private readonly o: NodeAgentOptions) {
     this.log = o.log ?? (() => undefined);
@@ -103,7 +107,7 @@ export class NodeAgent {
         if (!(err instanceof Requeue))
           this.log(`node agent: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`);
       },
-      undefined,
+      o.timers,
       500,
       10_000,
     );
@@ -287,11 +291,16 @@ export class NodeAgent {
     };
     let retryLater = false;
     run()
+      .then(() => this.startBackoff.forget(key))
       .catch((err: unknown) => {
         // A Requeue has already set a timer for the next try (e.g. an image not imported yet).
-        if (err instanceof Requeue) retryLater = true;
-        else
-          this.log(`node agent: failed starting ${key}: ${err instanceof Error ? err.message : String(err)}`);
+        retryLater = true;
+        if (err instanceof Requeue) return;
+        const wait = this.startBackoff.next(key);
+        this.log(
+          `node agent: failed starting ${key} (next try in ${wait / 1000}s): ${err instanceof Error ? err.message : String(err)}`,
+        );
+        this.later(key, wait);
       })
       .finally(() => {
         this.starting.delete(uid);

@@ -2,9 +2,6 @@
  * `hikube up`: assembles the embedded platform on one machine. Store → registry → API server,
  * plus the controllers that act on API objects. Returns a handle whose stop() shuts it all down.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { seedObjects } from '../api/catalog.js';
 import { admissionSettingsFromEnv, type FeatureGate } from '../api/admission.js';
 import { kinds, findKindByGvk } from '../api/registry.js';
@@ -48,6 +45,9 @@ import { SnapshotController } from '../controllers/snapshot/controller.js';
 import { NodeSnapshotter } from '../node/snapshots.js';
 import { runQemuImg } from '../storage/qemu-img.js';
 import { dataPaths } from './paths.js';
+import { writeFileAtomic } from './atomic.js';
+import { openDataDir } from './datadir.js';
+import { ensureToken } from './tokens.js';
 import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/index.js';
 import { createNetworking, type Networking } from '../network/index.js';
 import { readNicCounters } from '../network/counters.js';
@@ -110,8 +110,31 @@ const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const log = options.log ?? (() => undefined);
+  // Locked for this process, private, at this release's format: before anything else touches it.
+  const lock = await openDataDir(options.dataDir, log);
+  try {
+    const platform = await assemble(options, log);
+    // Only for a refused second start's message: not worth stopping over.
+    await lock
+      .announce(platform.url)
+      .catch((err: unknown) =>
+        log(`failed recording the listen address beside the data dir lock: ${String(err)}`),
+      );
+    return {
+      ...platform,
+      async stop() {
+        await platform.stop();
+        lock.release();
+      },
+    };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function assemble(options: PlatformOptions, log: (message: string) => void): Promise<Platform> {
   const paths = dataPaths(options.dataDir);
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const certs = await ensureServingCerts(paths.pki, [options.host]);
   const token = await ensureToken(paths.token);
   const scrapeToken = await ensureToken(paths.scrapeToken);
@@ -297,7 +320,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
   const url = `https://${host}:${address.port}`;
-  await writeFile(paths.kubeconfig, renderKubeconfig(url, certs.caCert, token), { mode: 0o600 });
+  await writeFileAtomic(paths.kubeconfig, renderKubeconfig(url, certs.caCert, token));
 
   return {
     url,
@@ -316,13 +339,6 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       store.close();
     },
   };
-}
-
-async function ensureToken(path: string): Promise<string> {
-  if (existsSync(path)) return (await readFile(path, 'utf8')).trim();
-  const token = randomBytes(32).toString('base64url');
-  await writeFile(path, `${token}\n`, { mode: 0o600 });
-  return token;
 }
 
 /** First start: the built-in namespaces and the catalog of instance types and preferences. */

@@ -30,7 +30,7 @@ import { formatFor, roundUpMiB } from '../../storage/pool.js';
 import type { ImageTool } from '../../storage/ports.js';
 import type { ApiClient } from '../client.js';
 import type { EventRecorder } from '../events.js';
-import { WorkQueue, realTimers, type Timers } from '../queue.js';
+import { Backoff, WorkQueue, realTimers, type Timers } from '../queue.js';
 import { resolveSource, sizeFor, Unresolved, type ResolvedSource } from './sources.js';
 import { isFinalPhase, reduceDvStatus, type DvEvent, type SourceKind } from './status.js';
 
@@ -72,6 +72,8 @@ export class DataVolumeController {
   private readonly log: (message: string) => void;
   private readonly jobs = new Map<string, Job>();
   private readonly retries = new Map<string, unknown>();
+  /** A report the store refused is looked at again later, not at once (no hot loop on a sick store). */
+  private readonly reportBackoff = new Backoff(1000, 60_000);
   private unsubscribe: () => void = () => undefined;
   private stopped = false;
 
@@ -329,6 +331,7 @@ export class DataVolumeController {
       );
     this.apply(dv, { type: 'Running', source: kind, message });
     this.o.events.record(dv, 'Normal', clone ? 'CloneInProgress' : 'ImportInProgress', message);
+    let wait = 0;
     transfer(abort.signal, this.progressReporter(dv))
       .then(
         () => {
@@ -349,15 +352,20 @@ export class DataVolumeController {
         },
       )
       .catch((err: unknown) => {
+        wait = this.reportBackoff.next(uid);
         if (!this.stopped)
           this.log(
-            `datavolume controller: failed reporting on ${name}: ${err instanceof Error ? err.message : String(err)}`,
+            `datavolume controller: failed reporting on ${name} (next look in ${wait / 1000}s): ${err instanceof Error ? err.message : String(err)}`,
           );
       })
       .finally(() => {
         if (this.jobs.get(uid)?.abort === abort) this.jobs.delete(uid);
         // Whatever happened, look again (a report that failed to be written is retried by the sync).
-        if (!this.stopped) this.queue.add(keyOf(dv));
+        if (this.stopped) return;
+        if (wait === 0) {
+          this.reportBackoff.forget(uid);
+          this.queue.add(keyOf(dv));
+        } else this.queue.addAfter(keyOf(dv), wait);
       });
   }
 
