@@ -115,7 +115,8 @@ describe('storage classes and claims', () => {
       table,
       /^NAME\s+PROVISIONER\s+RECLAIMPOLICY\s+VOLUMEBINDINGMODE\s+ALLOWVOLUMEEXPANSION\s+AGE/,
     );
-    assert.match(table, /\nlocal\s+hikube\.io\/local-pool\s+Delete\s+Immediate\s+true\s+/);
+    // kube marks the default class in the NAME column.
+    assert.match(table, /\nlocal \(default\)\s+hikube\.io\/local-pool\s+Delete\s+Immediate\s+true\s+/);
     const sc = await json<{ metadata: { annotations: Record<string, string> } }>(['get', 'sc', 'local']);
     assert.equal(sc.metadata.annotations['storageclass.kubernetes.io/is-default-class'], 'true');
     // Hikube's manifests name their class "replicated": the same pool here, not the default.
@@ -158,7 +159,7 @@ describe('storage classes and claims', () => {
     assert.match(pv.spec.hostPath?.path ?? '', /\/volumes\/pvc-[0-9a-f-]+\.img$/);
     assert.match(
       await kubectl(['get', 'pv']),
-      /20Mi\s+\["ReadOnlyMany"\]\s+Delete\s+Bound\s+raw-disk\s+local/,
+      /20Mi\s+ROX\s+Delete\s+Bound\s+default\/raw-disk\s+local\s+<unset>/,
     );
     await kubectl(['delete', 'pvc', 'raw-disk']);
     await eventually(() => !existsSync(pv.spec.hostPath?.path ?? ''), 'the raw volume to go with its claim');

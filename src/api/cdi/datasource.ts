@@ -55,7 +55,13 @@ export const dataSourceKind: KindDefinition = {
   schema: DataSource,
   statusSubresource: true,
   printerColumns: [
-    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    // CDI's CRD prints no columns: ours only show with -o wide.
+    {
+      name: 'Ready',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+      priority: 1,
+    },
     { name: 'PVC', type: 'string', jsonPath: '.spec.source.pvc.name', priority: 1 },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],

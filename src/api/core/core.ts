@@ -13,10 +13,7 @@ import {
   eventLastSeen,
   eventObject,
   eventSource,
-  nodeAddress,
-  nodeInfo,
-  nodeRoles,
-  nodeStatus,
+  nodeColumns,
   orUnset,
   volumePhase,
 } from './printers.js';
@@ -236,37 +233,7 @@ export const nodeKind: KindDefinition = {
   description: 'Node is a host that runs VMIs; its status advertises allocatable CPU, memory and devices.',
   schema: Node,
   statusSubresource: true,
-  printerColumns: [
-    nameColumn,
-    {
-      name: 'Status',
-      type: 'string',
-      jsonPath: '.status.conditions[?(@.type=="Ready")].status',
-      value: nodeStatus,
-    },
-    { name: 'Roles', type: 'string', jsonPath: '.metadata.labels', value: nodeRoles },
-    ageColumn,
-    { name: 'Version', type: 'string', jsonPath: '.status.nodeInfo.kubeletVersion' },
-    ...(
-      [
-        ['Internal-IP', '.status.addresses', (o: KubeObject) => nodeAddress(o, 'InternalIP')],
-        ['External-IP', '.status.addresses', (o: KubeObject) => nodeAddress(o, 'ExternalIP')],
-        ['OS-Image', '.status.nodeInfo.osImage', (o: KubeObject) => nodeInfo(o, 'osImage')],
-        ['Kernel-Version', '.status.nodeInfo.kernelVersion', (o: KubeObject) => nodeInfo(o, 'kernelVersion')],
-        [
-          'Container-Runtime',
-          '.status.nodeInfo.containerRuntimeVersion',
-          (o: KubeObject) => nodeInfo(o, 'containerRuntimeVersion'),
-        ],
-      ] as const
-    ).map(([name, jsonPath, value]) => ({
-      name,
-      type: 'string' as const,
-      jsonPath,
-      value,
-      priority: 1 as const,
-    })),
-  ],
+  printerColumns: nodeColumns,
 };
 
 export const PersistentVolumeClaimSpec = Obj('The storage requested.', {

@@ -3,6 +3,7 @@
  * (`kubectl get svc` prints `PORT(S)` as `22:31234/TCP,80/TCP`, a Node's STATUS is `Ready`, a
  * claim's access modes read `RWO`). CRD-style kinds use plain JSONPath columns instead.
  */
+import { ageColumn, nameColumn, type PrinterColumn } from '../kind.js';
 import type { KubeObject } from '../meta.js';
 
 type Obj = Record<string, unknown>;
@@ -171,3 +172,36 @@ export const eventLastSeen = (event: KubeObject): unknown =>
   event['lastTimestamp'] ?? at(event, 'series', 'lastObservedTime') ?? event['eventTime'];
 
 export const eventFirstSeen = (event: KubeObject): unknown => event['firstTimestamp'] ?? event['eventTime'];
+
+/** kube's Node table: NAME STATUS ROLES AGE VERSION, and the addresses and host with -o wide. */
+export const nodeColumns: PrinterColumn[] = [
+  nameColumn,
+  {
+    name: 'Status',
+    type: 'string',
+    jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+    value: nodeStatus,
+  },
+  { name: 'Roles', type: 'string', jsonPath: '.metadata.labels', value: nodeRoles },
+  ageColumn,
+  { name: 'Version', type: 'string', jsonPath: '.status.nodeInfo.kubeletVersion' },
+  ...(
+    [
+      ['Internal-IP', '.status.addresses', (o: KubeObject) => nodeAddress(o, 'InternalIP')],
+      ['External-IP', '.status.addresses', (o: KubeObject) => nodeAddress(o, 'ExternalIP')],
+      ['OS-Image', '.status.nodeInfo.osImage', (o: KubeObject) => nodeInfo(o, 'osImage')],
+      ['Kernel-Version', '.status.nodeInfo.kernelVersion', (o: KubeObject) => nodeInfo(o, 'kernelVersion')],
+      [
+        'Container-Runtime',
+        '.status.nodeInfo.containerRuntimeVersion',
+        (o: KubeObject) => nodeInfo(o, 'containerRuntimeVersion'),
+      ],
+    ] as const
+  ).map(([name, jsonPath, value]) => ({
+    name,
+    type: 'string' as const,
+    jsonPath,
+    value,
+    priority: 1 as const,
+  })),
+];

@@ -38,6 +38,15 @@ describe('Registry', () => {
     assert.throws(() => r.create(widgetKind, 'default', widget()), apiError('AlreadyExists'));
   });
 
+  test("an empty namespace in the body means the request's; another one is refused", () => {
+    const { object } = r.create(widgetKind, 'default', { metadata: { name: 'e', namespace: '' } });
+    assert.equal(object.metadata.namespace, 'default');
+    assert.throws(
+      () => r.create(widgetKind, 'default', { metadata: { name: 'o', namespace: 'other' } }),
+      apiError('Invalid', ['metadata.namespace']),
+    );
+  });
+
   test('generateName makes a unique name', () => {
     const a = r.create(widgetKind, 'default', { metadata: { generateName: 'w-' } }).object;
     const b = r.create(widgetKind, 'default', { metadata: { generateName: 'w-' } }).object;

@@ -232,6 +232,8 @@ const rows: Row[] = [
     normal: ['NAME', 'PHASE', 'SOURCEVIRTUALMACHINE', 'TARGETVIRTUALMACHINE', 'AGE'],
   },
   { kind: 'DataVolume', normal: ['NAME', 'PHASE', 'PROGRESS', 'RESTARTS', 'AGE'] },
+  // CDI prints no columns for DataSources; readiness and the PVC are hikube's, -o wide only.
+  { kind: 'DataSource', normal: ['NAME', 'AGE'], wide: ['READY', 'PVC'] },
   { kind: 'NetworkAttachmentDefinition', normal: ['NAME', 'AGE'] },
 ];
 
