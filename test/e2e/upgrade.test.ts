@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -113,6 +113,18 @@ describe('upgrade from a release without a format version', () => {
     assert.ok(p !== undefined);
     await waitStatus(p, 'upgrade-vm', 'Running', 180_000);
     await eventually(() => guestPidsIn(dataDir).length === 1, 'one QEMU for the VM', 30_000);
+    // Its runtime (overlay, cloud-init ISO, QMP/serial/VNC sockets) is closed to other users. What
+    // QEMU creates after -daemonize gets its umask 027 (group root may read) under the 0700 dir.
+    const run = join(dataDir, 'run');
+    const found = await readdir(run, { recursive: true });
+    assert.ok(
+      found.some((f) => f.endsWith('.iso')) && found.some((f) => f.endsWith('.sock')),
+      found.join(' '),
+    );
+    for (const f of found) {
+      const mode = (await lstat(join(run, f))).mode & 0o777;
+      assert.equal(mode & 0o007, 0, `run/${f} is ${mode.toString(8)}: any user may read it`);
+    }
   });
 
   test('the disks are as they were', async () => {

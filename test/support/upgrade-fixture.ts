@@ -106,7 +106,17 @@ export async function materialize(
       await mkdir(dirname(full), { recursive: true });
       const backing =
         e.backing === undefined ? [] : ['-b', swap(e.backing, values), '-F', e.backingFormat ?? 'qcow2'];
-      execFileSync('qemu-img', ['create', '-q', '-f', e.format, ...backing, full, String(e.virtualSize)]);
+      // -u: the backing file is named, not opened (the size is given).
+      execFileSync('qemu-img', [
+        'create',
+        '-q',
+        '-u',
+        '-f',
+        e.format,
+        ...backing,
+        full,
+        String(e.virtualSize),
+      ]);
     }
   }
   return entries;

@@ -10,48 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { namespaceKind } from '../../../src/api/core/core.js';
-import type { KubeObject } from '../../../src/api/meta.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../../src/api/kubevirt/vmi.js';
 import { Registry } from '../../../src/apiserver/registry.js';
 import { ApiClient } from '../../../src/controllers/client.js';
 import { EventRecorder } from '../../../src/controllers/events.js';
 import { NodeAgent } from '../../../src/node/agent.js';
-import { SqliteStore } from '../../../src/store/sqlite.js';
-import type { ResourceKey, Store, StoredObject } from '../../../src/store/store.js';
+import { FailingStore } from '../../support/failing-store.js';
 import { FakeTime } from '../../support/fake-time.js';
 import { eventually } from '../../support/wait.js';
-
-/** The real SQLite store, but writes fail (and are counted) while `failing` is set. */
-class FailingStore extends SqliteStore implements Store {
-  failing = false;
-  /** Fake-clock times (ms) of the writes refused. */
-  refused: number[] = [];
-
-  constructor(private readonly clock: FakeTime) {
-    super({ path: ':memory:' });
-  }
-
-  private check(): void {
-    if (!this.failing) return;
-    this.refused.push(this.clock.now.getTime());
-    throw new Error('disk I/O error');
-  }
-
-  override create(resource: ResourceKey, object: KubeObject): StoredObject {
-    this.check();
-    return super.create(resource, object);
-  }
-
-  override update(resource: ResourceKey, object: KubeObject, expectedRv?: number): StoredObject {
-    this.check();
-    return super.update(resource, object, expectedRv);
-  }
-
-  override delete(resource: ResourceKey, namespace: string, name: string, expectedRv?: number): StoredObject {
-    this.check();
-    return super.delete(resource, namespace, name, expectedRv);
-  }
-}
 
 const unused = (): never => {
   throw new Error('not reached: the first store write of a start fails');
@@ -67,7 +33,7 @@ let logged: string[];
 beforeEach(async () => {
   time = new FakeTime();
   dataDir = await mkdtemp(join(tmpdir(), 'hikube-agent-backoff-'));
-  store = new FailingStore(time);
+  store = new FailingStore(() => time.now.getTime());
   const registry = new Registry(store, { now: () => time.now });
   registry.create(namespaceKind, '', { metadata: { name: 'default' } });
   api = new ApiClient(registry);
@@ -108,7 +74,7 @@ const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
 
 describe('node agent retries with backoff', () => {
   test('a start whose store write fails is retried after growing waits, not in a hot loop', async () => {
-    store.failing = true;
+    store.failing = () => true;
     agent.start();
     await eventually(() => store.refused.length >= 1, 'the first start to fail', 5000);
     // Time stands still: a hot loop would retry hundreds of times in this real-time window.
@@ -128,10 +94,10 @@ describe('node agent retries with backoff', () => {
   });
 
   test('a store that heals ends the waits: the next start goes on to the guest', async () => {
-    store.failing = true;
+    store.failing = () => true;
     agent.start();
     await eventually(() => store.refused.length >= 1, 'the first start to fail', 5000);
-    store.failing = false;
+    store.failing = () => false;
     await time.advanceSettling(1000, settle);
     // The start got past the store, to launching QEMU (the fake refuses): the VMI says so.
     const failed = await eventually(
