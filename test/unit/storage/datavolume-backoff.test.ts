@@ -60,6 +60,7 @@ describe('DataVolume reports retry with backoff', () => {
       images: qemuImgTool,
       volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
       timers: time,
+      targets: { allowPrivateTargets: true },
       log: (m) => logged.push(m),
       progressIntervalMs: 0,
     });
