@@ -83,13 +83,12 @@ describe('validateDomainValues', () => {
 });
 
 test('VMInstance cpuModel is refused when it cannot render', () => {
-  const vmi = (cpuModel: string): VMInstance =>
-    ({
-      apiVersion: 'apps.cozystack.io/v1alpha1',
-      kind: 'VMInstance',
-      metadata: { name: 'x', namespace: 'default' },
-      spec: { cpuModel },
-    }) as VMInstance;
+  const vmi = (cpuModel: string): VMInstance => ({
+    apiVersion: 'apps.cozystack.io/v1alpha1',
+    kind: 'VMInstance',
+    metadata: { name: 'x', namespace: 'default' },
+    spec: { cpuModel },
+  });
   const paths = (m: string): string[] => validateVMInstance(vmi(m)).map((e) => e.path);
   assert.ok(paths('max,+vmx').includes('spec.cpuModel'));
   assert.ok(!paths('host-model').includes('spec.cpuModel'));
