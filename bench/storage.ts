@@ -145,7 +145,14 @@ async function main(): Promise<void> {
   const bytes = statSync(image).size;
   const size = `${Math.ceil(IMAGE_MIB / 1024) + 1}Gi`;
   const { url, child } = await serve(images);
-  const p = await startPlatform({ dataDir: join(work, 'data'), host: '127.0.0.1', port: 0, accel: 'tcg' });
+  // The image server is on loopback.
+  const p = await startPlatform({
+    dataDir: join(work, 'data'),
+    host: '127.0.0.1',
+    port: 0,
+    accel: 'tcg',
+    allowPrivateTargets: true,
+  });
   const hikube: number[] = [];
   const baseline: number[] = [];
   const curlOnly: number[] = [];

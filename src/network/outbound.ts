@@ -20,6 +20,8 @@ import { envFlag } from '../api/admission.js';
 export interface OutboundPolicy {
   /** Loopback, private and link-local targets are allowed (a registry mirror on loopback, the test suite). */
   allowPrivateTargets: boolean;
+  /** How addresses are classed (default classifyAddress); a test maps a loopback address to 'public' to stand for the internet. */
+  classify?: (address: string) => AddressClass;
 }
 
 /** Only public unicast addresses are ever allowed by default. */
@@ -138,7 +140,7 @@ export function classifyAddress(address: string): AddressClass {
 
 /** @throws TargetNotAllowed when the policy refuses `address`. */
 export function checkTarget(policy: OutboundPolicy, address: string): void {
-  const cls = classifyAddress(address);
+  const cls = (policy.classify ?? classifyAddress)(address);
   if (cls === 'public' || (policy.allowPrivateTargets && cls !== 'reserved' && cls !== 'documentation'))
     return;
   throw new TargetNotAllowed(address, cls);

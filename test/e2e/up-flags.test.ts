@@ -1,6 +1,7 @@
 /**
- * `hikube up` flags that shape networking: a bad --lb-pool is a usage error before anything starts;
- * a good one is where LoadBalancer services get their address.
+ * `hikube up` flags that shape networking and admission: a bad --lb-pool or feature gate is a usage
+ * error before anything starts; a good pool is where LoadBalancer services get their address, and
+ * the admin switches reach admission.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -61,6 +62,61 @@ describe('hikube up flags', () => {
         200,
       );
       assert.equal(ingress, '127.0.111.1');
+    } finally {
+      child.proc.kill('SIGTERM');
+      await new Promise((r) => child.proc.once('exit', r));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an unknown --feature-gates name is a usage error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hikube-up-'));
+    try {
+      const r = spawnSync(
+        join(repoRoot, 'bin', 'hikube'),
+        ['up', '--data-dir', join(dir, 'data'), '--listen', '127.0.0.1:0', '--feature-gates', 'HostDisks'],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /--feature-gates: unknown feature gate "HostDisks"; known gates: HostDisk/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('--allow-external-ips and --feature-gates HostDisk reach admission', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hikube-up-'));
+    const child = await up(dir, ['--allow-external-ips', '--feature-gates', 'HostDisk']);
+    try {
+      const svc = {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'ext' },
+        spec: { selector: { app: 'ext' }, ports: [{ port: 80 }], externalIPs: ['198.51.100.7'] },
+      };
+      const s = await raw(child.platform, 'POST', '/api/v1/namespaces/default/services', JSON.stringify(svc));
+      assert.equal(s.code, 201, s.body);
+      const vm = {
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachine',
+        metadata: { name: 'hd' },
+        spec: {
+          runStrategy: 'Halted',
+          template: {
+            spec: {
+              domain: { devices: {}, resources: { requests: { memory: '128Mi' } } },
+              volumes: [{ name: 'host', hostDisk: { path: '/var/tmp/hd.img', type: 'Disk' } }],
+            },
+          },
+        },
+      };
+      const v = await raw(
+        child.platform,
+        'POST',
+        '/apis/kubevirt.io/v1/namespaces/default/virtualmachines',
+        JSON.stringify(vm),
+      );
+      assert.equal(v.code, 201, v.body);
     } finally {
       child.proc.kill('SIGTERM');
       await new Promise((r) => child.proc.once('exit', r));

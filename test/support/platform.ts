@@ -53,6 +53,8 @@ export async function startTestPlatform(
     registryMirrors?: PlatformOptions['registryMirrors'];
     /** Default true: the suite's registries and file servers listen on 127.0.0.1. */
     allowPrivateTargets?: boolean;
+    allowExternalIPs?: boolean;
+    featureGates?: PlatformOptions['featureGates'];
   } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'hikube-test-')));
@@ -66,6 +68,8 @@ export async function startTestPlatform(
     // Offline by construction: registries not mapped by the test go to a closed loopback port.
     registryMirrors: { '*': '127.0.0.1:1', ...options.registryMirrors },
     allowPrivateTargets: options.allowPrivateTargets ?? true,
+    ...(options.allowExternalIPs !== undefined ? { allowExternalIPs: options.allowExternalIPs } : {}),
+    ...(options.featureGates !== undefined ? { featureGates: options.featureGates } : {}),
   });
   const cacheDir = join(dataDir, 'kube-cache');
   return {

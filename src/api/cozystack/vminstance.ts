@@ -4,6 +4,7 @@
  * Secrets of its SSH keys and cloud-init, and a Service of the same name (headless, or a load
  * balancer when `external`). Field names and defaults are Cozystack's vm-instance chart's.
  */
+import { cpuModelProblem } from '../kubevirt/domain-values.js';
 import {
   virtualMachineClusterInstancetypeKind,
   virtualMachineClusterPreferenceKind,
@@ -116,6 +117,9 @@ export function validateVMInstance(vm: VMInstance): FieldError[] {
   const spec = vm.spec ?? {};
   const r = spec.resources ?? {};
   const type = instanceTypeOf(spec);
+  // Compiled into the VM's domain.cpu.model: refused here rather than when the VM is written.
+  const cpuProblem = (spec.cpuModel ?? '') === '' ? undefined : cpuModelProblem(spec.cpuModel ?? '');
+  if (cpuProblem !== undefined) errors.push({ path: 'spec.cpuModel', message: cpuProblem });
   if (type === '') {
     for (const key of ['cpu', 'sockets', 'memory'] as const)
       if (r[key] === undefined)

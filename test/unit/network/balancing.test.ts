@@ -213,6 +213,14 @@ describe('allocation', () => {
       () => resolveNetworkOptions({ loadBalancerPool: ['lb.example'] }, {}),
       /not an IPv4 address/,
     );
+    assert.throws(
+      () => resolveNetworkOptions({ loadBalancerPool: ['127.0.0.1', '0.0.0.0'] }, {}),
+      /0\.0\.0\.0 would listen on every interface/,
+    );
+    assert.throws(
+      () => resolveNetworkOptions({ nodeAddress: '0.0.0.0' }, {}),
+      /0\.0\.0\.0 would listen on every interface/,
+    );
   });
 });
 

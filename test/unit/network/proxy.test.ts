@@ -256,4 +256,22 @@ describe('service proxy', () => {
     assert.equal(node?.listening, undefined);
     assert.match(node?.error ?? '', /cannot listen on 127\.0\.0\.1:\d+\/TCP: EADDRINUSE/);
   });
+
+  test('a wildcard frontend address is never listened on', async () => {
+    const out = await proxy.apply('default/any', {
+      algorithm: 'round-robin',
+      health: fast,
+      ports: ['0.0.0.0', '::', ''].map((address, i) => ({
+        name: `p${i}`,
+        protocol: i === 1 ? ('udp' as const) : ('tcp' as const),
+        frontends: [{ kind: 'cluster' as const, address, port: 0 }],
+        backends: [],
+      })),
+    });
+    for (const [i, address] of ['0.0.0.0', '::', ''].entries()) {
+      const [f] = out[`p${i}`] ?? [];
+      assert.equal(f?.listening, undefined, address);
+      assert.match(f?.error ?? '', /refusing to listen on .*every interface of the host/, address);
+    }
+  });
 });
