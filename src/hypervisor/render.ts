@@ -145,8 +145,16 @@ function renderDevices(m: QemuMachine): string[] {
   return argv;
 }
 
+/**
+ * QEMU's seccomp filter, so a guest that escapes into QEMU (which runs as root) cannot call the
+ * obsolete system calls or change scheduling and resource limits. `spawn=deny` and
+ * `elevateprivileges=deny` are left off: -daemonize forks and calls setsid after the filter is in
+ * place, and QEMU then dies of SIGSYS.
+ */
+export const QEMU_SANDBOX = 'on,obsolete=deny,resourcecontrol=deny';
+
 function renderProcess(m: QemuMachine): string[] {
-  const argv = ['-pidfile', m.pidfile, '-daemonize'];
+  const argv = ['-sandbox', QEMU_SANDBOX, '-pidfile', m.pidfile, '-daemonize'];
   if (m.startPaused) argv.push('-S');
   if (m.noReboot) argv.push('-no-reboot');
   return argv;
