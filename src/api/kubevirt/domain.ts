@@ -14,6 +14,7 @@ import {
   StringEnum,
   Type,
   type Static,
+  type TProperties,
   opt,
 } from '../schema.js';
 
@@ -69,10 +70,22 @@ export const Features = Obj('Hypervisor features.', {
   pvspinlock: opt(FeatureState),
 });
 
+/** One timer of the guest clock: whether it is present, plus its own settings. */
+const TimerSource = <P extends TProperties>(what: string, properties: P) =>
+  Obj(`The ${what} timer.`, { present: opt(Type.Boolean()), ...properties });
+
 export const Clock = Obj('Guest clock.', {
   utc: opt(Obj('UTC clock.', { offsetSeconds: opt(Type.Integer()) })),
   timezone: opt(Type.String({ description: 'Timezone of the guest clock, e.g. Europe/Paris.' })),
-  timer: opt(Preserve()),
+  timer: opt(
+    Obj('Timers of the guest clock.', {
+      hpet: opt(TimerSource('HPET', { tickPolicy: opt(Type.String()) })),
+      kvm: opt(TimerSource('KVM clock', {})),
+      pit: opt(TimerSource('PIT', { tickPolicy: opt(Type.String()) })),
+      rtc: opt(TimerSource('RTC', { tickPolicy: opt(Type.String()), track: opt(Type.String()) })),
+      hyperv: opt(TimerSource('Hyper-V reference time', {})),
+    }),
+  ),
 });
 
 const DiskTarget = (what: string) =>
@@ -109,7 +122,18 @@ export const Disk = Obj('A disk device backed by the volume of the same name.', 
   cache: opt(StringEnum(['none', 'writethrough', 'writeback'], 'Host cache mode.')),
   io: opt(StringEnum(['native', 'threads'], 'I/O mode.')),
   dedicatedIOThread: opt(Type.Boolean()),
-  blockSize: opt(Preserve()),
+  blockSize: opt(
+    Obj('Block sizes the guest sees.', {
+      custom: opt(
+        Obj('Explicit sizes, in bytes.', {
+          logical: Type.Integer(),
+          physical: Type.Integer(),
+          discardGranularity: opt(Type.Integer()),
+        }),
+      ),
+      matchVolume: opt(Obj('Take the sizes from the volume.', { enabled: opt(Type.Boolean()) })),
+    }),
+  ),
   shareable: opt(Type.Boolean()),
   errorPolicy: opt(StringEnum(['stop', 'ignore', 'report', 'enospace'])),
 });
@@ -165,7 +189,12 @@ export const Devices = Obj('Devices of the guest.', {
   hostDevices: opt(ListMap(HostDevice, 'name')),
   inputs: opt(ListMap(Input, 'name')),
   filesystems: opt(Type.Array(Preserve())),
-  watchdog: opt(Preserve()),
+  watchdog: opt(
+    Obj('A watchdog device.', {
+      name: Type.String(),
+      i6300esb: opt(Obj('An Intel 6300ESB watchdog.', { action: opt(Type.String()) })),
+    }),
+  ),
   rng: opt(Empty('A virtio RNG device fed from the host.')),
   tpm: opt(Obj('A virtual TPM.', { persistent: opt(Type.Boolean()) })),
   sound: opt(Obj('A sound device.', { name: Type.String(), model: opt(Type.String()) })),
