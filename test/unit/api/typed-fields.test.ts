@@ -58,6 +58,23 @@ describe('typed fields', () => {
     ]);
   });
 
+  test('a dataVolumeTemplate spec is a DataVolume spec', () => {
+    const body = {
+      ...vm({}),
+      spec: {
+        runStrategy: 'Halted',
+        template: { spec: { domain: { devices: {} } } },
+        dataVolumeTemplates: [
+          { metadata: { name: 'root' }, spec: { source: { http: { url: 5 } }, storage: { selector: 'x' } } },
+        ],
+      },
+    };
+    assert.deepEqual(check(body, virtualMachineKind.schema).errors, [
+      'spec.dataVolumeTemplates[0].spec.source.http.url',
+      'spec.dataVolumeTemplates[0].spec.storage.selector',
+    ]);
+  });
+
   test('a PVC dataSourceRef and selector are typed as upstream', () => {
     const pvc = (spec: Record<string, unknown>) => ({
       apiVersion: 'v1',
