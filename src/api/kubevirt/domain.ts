@@ -37,8 +37,8 @@ export const CPU = Obj('CPU topology and model of the guest.', {
   features: opt(ListMap(Obj('A CPU feature.', { name: Type.String(), policy: opt(Type.String()) }), 'name')),
   dedicatedCpuPlacement: opt(Type.Boolean()),
   isolateEmulatorThread: opt(Type.Boolean()),
-  realtime: opt(Preserve()),
-  numa: opt(Preserve()),
+  realtime: opt(Obj('Real-time vCPUs.', { mask: opt(Type.String()) })),
+  numa: opt(Obj('Guest NUMA topology.', { guestMappingPassthrough: opt(Empty()) })),
 });
 
 export const Memory = Obj('Memory of the guest.', {
@@ -61,11 +61,34 @@ export const Firmware = Obj('Firmware of the guest.', {
 
 const FeatureState = Obj('A feature switch.', { enabled: opt(Type.Boolean()) });
 
+const HyperV = Obj('Hyper-V enlightenments for Windows guests.', {
+  relaxed: opt(FeatureState),
+  vapic: opt(FeatureState),
+  spinlocks: opt(Obj('Spinlock retries.', { enabled: opt(Type.Boolean()), spinlocks: opt(Type.Integer()) })),
+  vpindex: opt(FeatureState),
+  runtime: opt(FeatureState),
+  synic: opt(FeatureState),
+  synictimer: opt(Obj('SynIC timers.', { enabled: opt(Type.Boolean()), direct: opt(FeatureState) })),
+  reset: opt(FeatureState),
+  vendorid: opt(Obj('Vendor id.', { enabled: opt(Type.Boolean()), vendorid: opt(Type.String()) })),
+  frequencies: opt(FeatureState),
+  reenlightenment: opt(FeatureState),
+  tlbflush: opt(
+    Obj('TLB flush.', {
+      enabled: opt(Type.Boolean()),
+      direct: opt(FeatureState),
+      extended: opt(FeatureState),
+    }),
+  ),
+  ipi: opt(FeatureState),
+  evmcs: opt(FeatureState),
+});
+
 export const Features = Obj('Hypervisor features.', {
   acpi: opt(FeatureState),
   apic: opt(Obj('APIC.', { enabled: opt(Type.Boolean()), endOfInterrupt: opt(Type.Boolean()) })),
   smm: opt(FeatureState),
-  hyperv: opt(Preserve('Hyper-V enlightenments for Windows guests.')),
+  hyperv: opt(HyperV),
   kvm: opt(Obj('KVM features.', { hidden: opt(Type.Boolean()) })),
   pvspinlock: opt(FeatureState),
 });
@@ -157,7 +180,16 @@ export const Interface = Obj('A network interface, connected to the network of t
   sriov: opt(Empty('SR-IOV binding.')),
   passt: opt(Empty('passt binding.')),
   binding: opt(Obj('A network binding plugin.', { name: Type.String() })),
-  dhcpOptions: opt(Preserve()),
+  dhcpOptions: opt(
+    Obj('Extra DHCP options for the guest.', {
+      bootFileName: opt(Type.String()),
+      tftpServerName: opt(Type.String()),
+      ntpServers: opt(Type.Array(Type.String())),
+      privateOptions: opt(
+        Type.Array(Obj('A private DHCP option.', { option: Type.Integer(), value: Type.String() })),
+      ),
+    }),
+  ),
   tag: opt(Type.String()),
   state: opt(StringEnum(['up', 'down', 'absent'])),
 });
@@ -166,7 +198,11 @@ export type Interface = Static<typeof Interface>;
 export const GPU = Obj('A GPU passed to the guest.', {
   name: Type.String(),
   deviceName: Type.String({ description: 'Resource name of the device, e.g. nvidia.com/gpu.' }),
-  virtualGPUOptions: opt(Preserve()),
+  virtualGPUOptions: opt(
+    Obj('Display of a virtual GPU.', {
+      display: opt(Obj('The display.', { enabled: opt(Type.Boolean()), ramFB: opt(FeatureState) })),
+    }),
+  ),
   tag: opt(Type.String()),
 });
 
@@ -188,7 +224,7 @@ export const Devices = Obj('Devices of the guest.', {
   gpus: opt(ListMap(GPU, 'name')),
   hostDevices: opt(ListMap(HostDevice, 'name')),
   inputs: opt(ListMap(Input, 'name')),
-  filesystems: opt(Type.Array(Preserve())),
+  filesystems: opt(Type.Array(Obj('A shared filesystem.', { name: Type.String(), virtiofs: opt(Empty()) }))),
   watchdog: opt(
     Obj('A watchdog device.', {
       name: Type.String(),
@@ -232,7 +268,15 @@ export const DomainSpec = Obj('The virtual hardware of the guest.', {
   features: opt(Features),
   devices: Devices,
   ioThreadsPolicy: opt(StringEnum(['shared', 'auto', 'supplementalPool'])),
-  chassis: opt(Preserve()),
+  chassis: opt(
+    Obj('SMBIOS chassis information.', {
+      manufacturer: opt(Type.String()),
+      version: opt(Type.String()),
+      serial: opt(Type.String()),
+      asset: opt(Type.String()),
+      sku: opt(Type.String()),
+    }),
+  ),
   launchSecurity: opt(Preserve()),
 });
 export type DomainSpec = Static<typeof DomainSpec>;
