@@ -13,7 +13,7 @@ import {
   type TProperties,
 } from '@sinclair/typebox';
 
-export { Type, type Static, type TSchema } from '@sinclair/typebox';
+export { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
 
 /** A resource quantity such as `4Gi`, `500m` or `2`: kept as written, checked by the validator. */
 export const Quantity = (description?: string): TUnsafe<string | number> =>

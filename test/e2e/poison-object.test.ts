@@ -92,8 +92,19 @@ describe('poison objects in the store', () => {
         }),
       ],
     ];
-    rows.forEach(([resource, name, json], i) => insert.run(resource, 'default', name, rv + i + 1, json));
-    db.prepare("UPDATE meta SET value = ? WHERE key = 'rv'").run(rv + rows.length);
+    // Loadable but mistyped: served as stored (controllers must cope), and deletable like any other.
+    const mistyped: [string, string, string][] = [
+      ['kubevirt.io/virtualmachines', 'mistyped', JSON.stringify(vm('mistyped', 'x'))],
+      [
+        'kubevirt.io/virtualmachineinstances',
+        'odd-vmi',
+        JSON.stringify({ ...vm('odd-vmi', { domain: 5 }), kind: 'VirtualMachineInstance', status: [] }),
+      ],
+    ];
+    [...rows, ...mistyped].forEach(([resource, name, json], i) =>
+      insert.run(resource, 'default', name, rv + i + 1, json),
+    );
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'rv'").run(rv + rows.length + mistyped.length);
     db.close();
 
     child = await up(dataDir);
@@ -101,7 +112,8 @@ describe('poison objects in the store', () => {
     assert.equal((await raw(p, 'GET', `${CMS}/good`)).code, 200, 'the other objects are served');
     const list = await raw(p, 'GET', VMS);
     assert.equal(list.code, 200, list.body);
-    assert.deepEqual(list.json['items'], [], 'rows that cannot be loaded are not served');
+    const served = (list.json['items'] as { metadata: { name: string } }[]).map((o) => o.metadata.name);
+    assert.deepEqual(served, ['mistyped'], 'rows that cannot be loaded are not served');
     for (const [, name] of rows) assert.match(child.output(), new RegExp(`"default/${name}" was not loaded`));
     const events = await eventually(async () => {
       const r = await raw(p, 'GET', '/api/v1/namespaces/default/events');
@@ -114,6 +126,10 @@ describe('poison objects in the store', () => {
 
     const deleted = await kubectl(['delete', 'vm', 'deep', 'garbage', 'array', 'renamed']);
     assert.equal(deleted.code, 0, deleted.stderr);
+    const loaded = await kubectl(['delete', 'vm', 'mistyped']);
+    assert.equal(loaded.code, 0, loaded.stderr);
+    const vmi = await kubectl(['delete', 'vmi', 'odd-vmi', '--wait=false']);
+    assert.equal(vmi.code, 0, vmi.stderr);
     const cm = await kubectl(['delete', 'configmap', 'huge']);
     assert.equal(cm.code, 0, cm.stderr);
     assert.equal((await raw(p, 'DELETE', `${VMS}/deep`)).code, 404, 'deleted for good');

@@ -17,8 +17,8 @@ export const DataSource = Obj('A DataSource.', {
   spec: Obj('What the name points at.', {
     source: Obj('Exactly one member is set.', {
       pvc: opt(PvcRef),
-      snapshot: opt(Preserve()),
-      dataSource: opt(Preserve()),
+      snapshot: opt(Obj('A VolumeSnapshot.', { namespace: opt(Type.String()), name: Type.String() })),
+      dataSource: opt(Obj('Another DataSource.', { namespace: opt(Type.String()), name: Type.String() })),
     }),
   }),
   status: opt(

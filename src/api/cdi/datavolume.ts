@@ -8,7 +8,8 @@ import type { FieldError, KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { parseQuantity } from '../quantity.js';
 import { PersistentVolumeClaimSpec } from '../core/core.js';
-import { MapOf, Obj, Preserve, Quantity, StringEnum, Type, type Static, opt } from '../schema.js';
+import { LabelSelector, TypedObjectReference } from '../core/refs.js';
+import { MapOf, Obj, Quantity, StringEnum, Type, type Static, opt } from '../schema.js';
 import { parseChecksum } from './checksum.js';
 
 export const CDI_GROUP = 'cdi.kubevirt.io';
@@ -58,7 +59,7 @@ export const DataVolumeSource = Obj('Where the content comes from; exactly one m
       pullMethod: opt(StringEnum(['pod', 'node'])),
       secretRef: opt(Type.String()),
       certConfigMap: opt(Type.String()),
-      platform: opt(Preserve()),
+      platform: opt(Obj('Which image of a multi-platform index.', { architecture: opt(Type.String()) })),
     }),
   ),
   pvc: opt(
@@ -69,11 +70,40 @@ export const DataVolumeSource = Obj('Where the content comes from; exactly one m
   ),
   upload: opt(Obj('Content uploaded through the upload endpoint.', {})),
   blank: opt(Obj('A blank disk.', {})),
-  s3: opt(Preserve()),
-  gcs: opt(Preserve()),
-  imageio: opt(Preserve()),
-  vddk: opt(Preserve()),
-  snapshot: opt(Preserve()),
+  s3: opt(
+    Obj('An object in S3.', {
+      url: Type.String(),
+      secretRef: opt(SecretName('A Secret with accessKeyId and secretKey.')),
+      certConfigMap: opt(SecretName('A ConfigMap of CA certificates.')),
+    }),
+  ),
+  gcs: opt(
+    Obj('An object in Google Cloud Storage.', {
+      url: Type.String(),
+      secretRef: opt(SecretName('A Secret with the service account key.')),
+    }),
+  ),
+  imageio: opt(
+    Obj('A disk of an oVirt engine.', {
+      url: Type.String(),
+      diskId: Type.String(),
+      secretRef: opt(SecretName('A Secret with accessKeyId and secretKey.')),
+      certConfigMap: opt(SecretName('A ConfigMap of CA certificates.')),
+      insecureSkipVerify: opt(Type.Boolean()),
+    }),
+  ),
+  vddk: opt(
+    Obj('A disk of a VMware VM.', {
+      url: opt(Type.String()),
+      uuid: opt(Type.String()),
+      backingFile: opt(Type.String()),
+      thumbprint: opt(Type.String()),
+      secretRef: opt(SecretName('A Secret with the vCenter credentials.')),
+      initImageURL: opt(Type.String()),
+      extraArgs: opt(Type.String()),
+    }),
+  ),
+  snapshot: opt(Obj('A VolumeSnapshot to clone.', { namespace: opt(Type.String()), name: Type.String() })),
 });
 export type DataVolumeSource = Static<typeof DataVolumeSource>;
 
@@ -85,9 +115,9 @@ export const StorageSpec = Obj('Like a PVC spec, with every field optional (size
   storageClassName: opt(Type.String()),
   volumeMode: opt(StringEnum(['Filesystem', 'Block'])),
   volumeName: opt(Type.String()),
-  selector: opt(Preserve()),
-  dataSource: opt(Preserve()),
-  dataSourceRef: opt(Preserve()),
+  selector: opt(LabelSelector('Labels of the volumes the claim may bind.')),
+  dataSource: opt(TypedObjectReference('An object to populate the claim from.', false)),
+  dataSourceRef: opt(TypedObjectReference('An object to populate the claim from (any namespace).', true)),
 });
 
 export const DataVolumeSpec = Obj('What to provision and from where.', {
@@ -104,7 +134,9 @@ export const DataVolumeSpec = Obj('What to provision and from where.', {
   contentType: opt(StringEnum(['kubevirt', 'archive'])),
   preallocation: opt(Type.Boolean()),
   priorityClassName: opt(Type.String()),
-  checkpoints: opt(Type.Array(Preserve())),
+  checkpoints: opt(
+    Type.Array(Obj('A warm-migration checkpoint.', { previous: Type.String(), current: Type.String() })),
+  ),
   finalCheckpoint: opt(Type.Boolean()),
 });
 export type DataVolumeSpec = Static<typeof DataVolumeSpec>;

@@ -21,6 +21,7 @@ import { ObjectMeta, type KubeObject } from '../meta.js';
 import { parseQuantity } from '../quantity.js';
 import { MapOf, Obj, Preserve, Quantity, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import { Conditions } from '../kubevirt/status.js';
+import { LabelSelector, Taint, TypedObjectReference } from './refs.js';
 
 const core = { group: '', version: 'v1' } as const;
 const envelope = { apiVersion: Type.String(), kind: Type.String(), metadata: ObjectMeta };
@@ -189,7 +190,7 @@ export const Node = Obj('A machine that runs VMIs.', {
   spec: opt(
     Obj('Node settings.', {
       unschedulable: opt(Type.Boolean()),
-      taints: opt(Type.Array(Preserve())),
+      taints: opt(Type.Array(Taint)),
       podCIDR: opt(Type.String()),
     }),
   ),
@@ -246,9 +247,9 @@ export const PersistentVolumeClaimSpec = Obj('The storage requested.', {
   storageClassName: opt(Type.String()),
   volumeMode: opt(StringEnum(['Filesystem', 'Block'])),
   volumeName: opt(Type.String()),
-  dataSource: opt(Preserve()),
-  dataSourceRef: opt(Preserve()),
-  selector: opt(Preserve()),
+  dataSource: opt(TypedObjectReference('An object to populate the claim from.', false)),
+  dataSourceRef: opt(TypedObjectReference('An object to populate the claim from (any namespace).', true)),
+  selector: opt(LabelSelector('Labels of the volumes the claim may bind.')),
 });
 
 export const persistentVolumeClaimKind: KindDefinition = {

@@ -14,6 +14,7 @@ import {
   StringEnum,
   Type,
   type Static,
+  type TProperties,
   opt,
 } from '../schema.js';
 import { KernelBoot } from './kernel-boot.js';
@@ -37,8 +38,8 @@ export const CPU = Obj('CPU topology and model of the guest.', {
   features: opt(ListMap(Obj('A CPU feature.', { name: Type.String(), policy: opt(Type.String()) }), 'name')),
   dedicatedCpuPlacement: opt(Type.Boolean()),
   isolateEmulatorThread: opt(Type.Boolean()),
-  realtime: opt(Preserve()),
-  numa: opt(Preserve()),
+  realtime: opt(Obj('Real-time vCPUs.', { mask: opt(Type.String()) })),
+  numa: opt(Obj('Guest NUMA topology.', { guestMappingPassthrough: opt(Empty()) })),
 });
 
 export const Memory = Obj('Memory of the guest.', {
@@ -61,19 +62,54 @@ export const Firmware = Obj('Firmware of the guest.', {
 
 const FeatureState = Obj('A feature switch.', { enabled: opt(Type.Boolean()) });
 
+const HyperV = Obj('Hyper-V enlightenments for Windows guests.', {
+  relaxed: opt(FeatureState),
+  vapic: opt(FeatureState),
+  spinlocks: opt(Obj('Spinlock retries.', { enabled: opt(Type.Boolean()), spinlocks: opt(Type.Integer()) })),
+  vpindex: opt(FeatureState),
+  runtime: opt(FeatureState),
+  synic: opt(FeatureState),
+  synictimer: opt(Obj('SynIC timers.', { enabled: opt(Type.Boolean()), direct: opt(FeatureState) })),
+  reset: opt(FeatureState),
+  vendorid: opt(Obj('Vendor id.', { enabled: opt(Type.Boolean()), vendorid: opt(Type.String()) })),
+  frequencies: opt(FeatureState),
+  reenlightenment: opt(FeatureState),
+  tlbflush: opt(
+    Obj('TLB flush.', {
+      enabled: opt(Type.Boolean()),
+      direct: opt(FeatureState),
+      extended: opt(FeatureState),
+    }),
+  ),
+  ipi: opt(FeatureState),
+  evmcs: opt(FeatureState),
+});
+
 export const Features = Obj('Hypervisor features.', {
   acpi: opt(FeatureState),
   apic: opt(Obj('APIC.', { enabled: opt(Type.Boolean()), endOfInterrupt: opt(Type.Boolean()) })),
   smm: opt(FeatureState),
-  hyperv: opt(Preserve('Hyper-V enlightenments for Windows guests.')),
+  hyperv: opt(HyperV),
   kvm: opt(Obj('KVM features.', { hidden: opt(Type.Boolean()) })),
   pvspinlock: opt(FeatureState),
 });
 
+/** One timer of the guest clock: whether it is present, plus its own settings. */
+const TimerSource = <P extends TProperties>(what: string, properties: P) =>
+  Obj(`The ${what} timer.`, { present: opt(Type.Boolean()), ...properties });
+
 export const Clock = Obj('Guest clock.', {
   utc: opt(Obj('UTC clock.', { offsetSeconds: opt(Type.Integer()) })),
   timezone: opt(Type.String({ description: 'Timezone of the guest clock, e.g. Europe/Paris.' })),
-  timer: opt(Preserve()),
+  timer: opt(
+    Obj('Timers of the guest clock.', {
+      hpet: opt(TimerSource('HPET', { tickPolicy: opt(Type.String()) })),
+      kvm: opt(TimerSource('KVM clock', {})),
+      pit: opt(TimerSource('PIT', { tickPolicy: opt(Type.String()) })),
+      rtc: opt(TimerSource('RTC', { tickPolicy: opt(Type.String()), track: opt(Type.String()) })),
+      hyperv: opt(TimerSource('Hyper-V reference time', {})),
+    }),
+  ),
 });
 
 const DiskTarget = (what: string) =>
@@ -110,7 +146,18 @@ export const Disk = Obj('A disk device backed by the volume of the same name.', 
   cache: opt(StringEnum(['none', 'writethrough', 'writeback'], 'Host cache mode.')),
   io: opt(StringEnum(['native', 'threads'], 'I/O mode.')),
   dedicatedIOThread: opt(Type.Boolean()),
-  blockSize: opt(Preserve()),
+  blockSize: opt(
+    Obj('Block sizes the guest sees.', {
+      custom: opt(
+        Obj('Explicit sizes, in bytes.', {
+          logical: Type.Integer(),
+          physical: Type.Integer(),
+          discardGranularity: opt(Type.Integer()),
+        }),
+      ),
+      matchVolume: opt(Obj('Take the sizes from the volume.', { enabled: opt(Type.Boolean()) })),
+    }),
+  ),
   shareable: opt(Type.Boolean()),
   errorPolicy: opt(StringEnum(['stop', 'ignore', 'report', 'enospace'])),
 });
@@ -134,7 +181,16 @@ export const Interface = Obj('A network interface, connected to the network of t
   sriov: opt(Empty('SR-IOV binding.')),
   passt: opt(Empty('passt binding.')),
   binding: opt(Obj('A network binding plugin.', { name: Type.String() })),
-  dhcpOptions: opt(Preserve()),
+  dhcpOptions: opt(
+    Obj('Extra DHCP options for the guest.', {
+      bootFileName: opt(Type.String()),
+      tftpServerName: opt(Type.String()),
+      ntpServers: opt(Type.Array(Type.String())),
+      privateOptions: opt(
+        Type.Array(Obj('A private DHCP option.', { option: Type.Integer(), value: Type.String() })),
+      ),
+    }),
+  ),
   tag: opt(Type.String()),
   state: opt(StringEnum(['up', 'down', 'absent'])),
 });
@@ -143,7 +199,11 @@ export type Interface = Static<typeof Interface>;
 export const GPU = Obj('A GPU passed to the guest.', {
   name: Type.String(),
   deviceName: Type.String({ description: 'Resource name of the device, e.g. nvidia.com/gpu.' }),
-  virtualGPUOptions: opt(Preserve()),
+  virtualGPUOptions: opt(
+    Obj('Display of a virtual GPU.', {
+      display: opt(Obj('The display.', { enabled: opt(Type.Boolean()), ramFB: opt(FeatureState) })),
+    }),
+  ),
   tag: opt(Type.String()),
 });
 
@@ -165,8 +225,13 @@ export const Devices = Obj('Devices of the guest.', {
   gpus: opt(ListMap(GPU, 'name')),
   hostDevices: opt(ListMap(HostDevice, 'name')),
   inputs: opt(ListMap(Input, 'name')),
-  filesystems: opt(Type.Array(Preserve())),
-  watchdog: opt(Preserve()),
+  filesystems: opt(Type.Array(Obj('A shared filesystem.', { name: Type.String(), virtiofs: opt(Empty()) }))),
+  watchdog: opt(
+    Obj('A watchdog device.', {
+      name: Type.String(),
+      i6300esb: opt(Obj('An Intel 6300ESB watchdog.', { action: opt(Type.String()) })),
+    }),
+  ),
   rng: opt(Empty('A virtio RNG device fed from the host.')),
   tpm: opt(Obj('A virtual TPM.', { persistent: opt(Type.Boolean()) })),
   sound: opt(Obj('A sound device.', { name: Type.String(), model: opt(Type.String()) })),
@@ -204,7 +269,15 @@ export const DomainSpec = Obj('The virtual hardware of the guest.', {
   features: opt(Features),
   devices: Devices,
   ioThreadsPolicy: opt(StringEnum(['shared', 'auto', 'supplementalPool'])),
-  chassis: opt(Preserve()),
+  chassis: opt(
+    Obj('SMBIOS chassis information.', {
+      manufacturer: opt(Type.String()),
+      version: opt(Type.String()),
+      serial: opt(Type.String()),
+      asset: opt(Type.String()),
+      sku: opt(Type.String()),
+    }),
+  ),
   launchSecurity: opt(Preserve()),
 });
 export type DomainSpec = Static<typeof DomainSpec>;

@@ -4,6 +4,7 @@
  */
 import { defaultAdmissionSettings, type AdmissionSettings } from '../admission.js';
 import type { FieldError, KindDefinition } from '../kind.js';
+import { DataVolumeSpec } from '../cdi/datavolume.js';
 import { ObjectMeta } from '../meta.js';
 import { Obj, Preserve, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import { Conditions, OpenStatus, PRINTABLE_STATUSES, RUN_STRATEGIES } from './status.js';
@@ -31,7 +32,7 @@ export const DataVolumeTemplateSpec = Obj('A DataVolume created with the VM and 
       { 'x-kubernetes-preserve-unknown-fields': true },
     ),
   ),
-  spec: Preserve('A cdi.kubevirt.io/v1beta1 DataVolume spec.'),
+  spec: DataVolumeSpec,
 });
 
 export const VirtualMachineSpec = Obj('The desired state of the VM.', {

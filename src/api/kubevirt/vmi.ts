@@ -5,6 +5,7 @@
 import type { KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { Obj, Preserve, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
+import { PodDNSConfig, Toleration } from '../core/refs.js';
 import { DomainSpec, Probe } from './domain.js';
 import { Conditions, OpenStatus, VMI_PHASES } from './status.js';
 import { validateVmiSpec, vmiSpecWarnings } from './validation.js';
@@ -19,7 +20,7 @@ export const VirtualMachineInstanceSpec = Obj(
     accessCredentials: opt(Type.Array(AccessCredential)),
     nodeSelector: opt(StringMap('Labels a node must carry to run this VMI.')),
     affinity: opt(Preserve('Node and VMI affinity, as for pods.')),
-    tolerations: opt(Type.Array(Preserve())),
+    tolerations: opt(Type.Array(Toleration)),
     topologySpreadConstraints: opt(Type.Array(Preserve())),
     schedulerName: opt(Type.String()),
     priorityClassName: opt(Type.String()),
@@ -36,7 +37,7 @@ export const VirtualMachineInstanceSpec = Obj(
     livenessProbe: opt(Probe),
     readinessProbe: opt(Probe),
     dnsPolicy: opt(Type.String()),
-    dnsConfig: opt(Preserve()),
+    dnsConfig: opt(PodDNSConfig),
     architecture: opt(Type.String({ description: 'CPU architecture; amd64 on this platform.' })),
   },
 );

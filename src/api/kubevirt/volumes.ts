@@ -2,7 +2,8 @@
  * kubevirt.io/v1 volumes and networks of a VMI: where each disk's bytes come from and which network
  * each interface joins. Exactly one source per volume and per network; checked in validation.ts.
  */
-import { Empty, ListMap, Obj, Preserve, Quantity, StringEnum, Type, type Static, opt } from '../schema.js';
+import { DownwardAPIVolumeFile, LocalObjectReference } from '../core/refs.js';
+import { Empty, ListMap, Obj, Quantity, StringEnum, Type, type Static, opt } from '../schema.js';
 
 const SecretRef = Obj('Reference to a Secret in the same namespace.', { name: Type.String() });
 
@@ -45,7 +46,9 @@ export const VolumeSources = {
   ),
   ephemeral: opt(
     Obj('A copy-on-write layer over a PVC, dropped when the VMI stops.', {
-      persistentVolumeClaim: opt(Preserve()),
+      persistentVolumeClaim: opt(
+        Obj('The PVC under the layer.', { claimName: Type.String(), readOnly: opt(Type.Boolean()) }),
+      ),
     }),
   ),
   emptyDisk: opt(Obj('A blank, temporary disk.', { capacity: Quantity('Size of the disk.') })),
@@ -71,10 +74,26 @@ export const VolumeSources = {
     }),
   ),
   serviceAccount: opt(Obj('A service account token as a disk.', { serviceAccountName: Type.String() })),
-  sysprep: opt(Preserve('Sysprep answer files for Windows.')),
-  downwardAPI: opt(Preserve()),
+  sysprep: opt(
+    Obj('Sysprep answer files for Windows (autounattend.xml, unattend.xml), from one of:', {
+      secret: opt(LocalObjectReference('A Secret holding the answer files.')),
+      configMap: opt(LocalObjectReference('A ConfigMap holding the answer files.')),
+    }),
+  ),
+  downwardAPI: opt(
+    Obj('Fields of the VMI as files on a disk.', {
+      fields: opt(Type.Array(DownwardAPIVolumeFile)),
+      volumeLabel: opt(Type.String()),
+    }),
+  ),
   downwardMetrics: opt(Empty()),
-  memoryDump: opt(Preserve()),
+  memoryDump: opt(
+    Obj('A PVC that receives a dump of the guest memory.', {
+      claimName: Type.String(),
+      readOnly: opt(Type.Boolean()),
+      hotpluggable: opt(Type.Boolean()),
+    }),
+  ),
 };
 export const VOLUME_SOURCES = Object.keys(VolumeSources);
 
@@ -117,5 +136,12 @@ export const AccessCredential = Obj('Credentials injected into the guest.', {
       }),
     }),
   ),
-  userPassword: opt(Preserve()),
+  userPassword: opt(
+    Obj('User passwords from a Secret, set by the guest agent.', {
+      source: Obj('Where the passwords come from.', {
+        secret: Obj('A Secret mapping user names to passwords.', { secretName: Type.String() }),
+      }),
+      propagationMethod: Obj('How the passwords reach the guest.', { qemuGuestAgent: opt(Empty()) }),
+    }),
+  ),
 });
