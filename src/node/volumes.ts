@@ -11,6 +11,7 @@ import type { VirtualMachineInstance } from '../api/kubevirt/vmi.js';
 import { parseQuantity } from '../api/quantity.js';
 import type { PreparedVolume } from '../hypervisor/prepared.js';
 import { adopt } from '../storage/layers.js';
+import { defaultCapacityPolicy, refusal, type CapacityPolicy } from '../storage/capacity.js';
 import type { ImageSource } from '../storage/containerdisk.js';
 import type { LocalImage } from '../storage/images.js';
 import { renderSeed, type SecretLookup } from './cloudinit.js';
@@ -39,6 +40,8 @@ export interface VolumeContext {
   secrets: SecretLookup;
   /** The disk file of a bound PVC in the VMI's namespace, or undefined when the claim does not exist or is not bound. */
   claimPath(claimName: string): string | undefined;
+  /** How much thin disk may go to `dir`'s filesystem: emptyDisks are held to it (default 10×). */
+  capacity?: CapacityPolicy;
   undo: UndoStack;
 }
 
@@ -76,6 +79,18 @@ function acquireImages(vmi: VirtualMachineInstance, ctx: VolumeContext): Map<str
 const kernelBootOf = (vmi: VirtualMachineInstance): KernelBootSpec | undefined =>
   (vmi.spec.domain.firmware as { kernelBoot?: KernelBootSpec } | undefined)?.kernelBoot;
 
+/** The VMI's emptyDisks, thin files in the data dir, must fit what its filesystem may overcommit. */
+async function checkEmptyDisks(vmi: VirtualMachineInstance, ctx: VolumeContext): Promise<void> {
+  let total = 0;
+  for (const v of vmi.spec.volumes ?? [])
+    if (v.emptyDisk !== undefined) total += parseQuantity(v.emptyDisk.capacity)?.value ?? 0;
+  if (total === 0) return;
+  const policy = ctx.capacity ?? defaultCapacityPolicy();
+  const why = refusal(ctx.dir, total, 0, await policy.space(ctx.dir), policy);
+  if (why !== undefined)
+    throw new VolumeError('FailedCreateEmptyDisk', `not creating the VMI's emptyDisks: ${why}`, 30_000);
+}
+
 /** A file of an image: at its path in the image, else (built-in images keep them flat) by its name. */
 function imageFile(image: LocalImage, path: string): string {
   const inside = join(image.dir, path);
@@ -95,6 +110,7 @@ export async function prepareVolumes(
   ctx: VolumeContext,
 ): Promise<Record<string, PreparedVolume>> {
   const images = acquireImages(vmi, ctx);
+  await checkEmptyDisks(vmi, ctx);
   const out: Record<string, PreparedVolume> = {};
   const kernelBoot = kernelBootOf(vmi);
   for (const volume of vmi.spec.volumes ?? []) {

@@ -128,6 +128,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   registerNode(api, nodeName, accel, options.overcommit ?? DEFAULT_OVERCOMMIT, new Date());
   const registryMirrors =
     options.registryMirrors ?? parseMirrors(process.env['HIKUBE_REGISTRY_MIRRORS'] ?? '');
+  const capacity = options.storageCapacity ?? defaultCapacityPolicy(options.storageOvercommit);
   // Storage: the pool (claims, volumes, expansion), DataVolumes, DataSources, the upload endpoint.
   const storage = createStorage({
     registryMirrors,
@@ -136,7 +137,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     dataDir: options.dataDir,
     onlineResize: (path, bytes) => agent.resizeVolume(path, bytes),
     log,
-    capacity: options.storageCapacity ?? defaultCapacityPolicy(options.storageOvercommit),
+    capacity,
   });
   const vms = new VmController({
     api,
@@ -182,6 +183,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     processes: qemuProcesses,
     claimPath: (ns, claim) => storage.claimPath(ns, claim),
     network: network.setup,
+    capacity,
     log,
   });
   // Snapshot schedules: VirtualMachineSnapshots on a cron schedule, pruned by retention.
