@@ -35,6 +35,7 @@ export interface Ledger {
   /** Halted VMs with a blank disk: what snapshots are taken of. */
   vms: string[];
   snapshots: string[];
+  restores: string[];
   /** The image every upload sends. */
   image: string;
   /** Upload DataVolumes created. */
@@ -46,6 +47,7 @@ export const newLedger = (image: string): Ledger => ({
   objects: [],
   vms: [],
   snapshots: [],
+  restores: [],
   image,
   uploads: [],
   blanks: [],
@@ -136,7 +138,7 @@ export const operations: Record<string, Op> = {
       metadata: { name },
       spec,
     };
-    await create(p, l, RESTORES, body);
+    if (await create(p, l, RESTORES, body)) l.restores.push(name);
   },
 };
 
