@@ -57,6 +57,7 @@ export class GuardedStore implements Store {
   }
 
   close(): void {
+    this.headroom.close();
     this.inner.close();
   }
 
