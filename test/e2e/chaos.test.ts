@@ -44,6 +44,8 @@ describe('chaos', () => {
   let child: Child | undefined;
 
   before(async () => {
+    // Twenty restarts: skip the KVM probe each `hikube up` would make (guests run under TCG here).
+    process.env['HIKUBE_ACCEL'] ??= 'tcg';
     work = await mkdtemp(join(tmpdir(), 'hikube-chaos-'));
     dataDir = join(work, 'data');
     const random = seeded(SEED + 1);
