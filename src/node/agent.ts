@@ -30,6 +30,7 @@ import { GuestActions } from './guest-actions.js';
 import { Runtime, runtimePaths } from './runtime.js';
 import { UndoStack } from './undo.js';
 import { prepareVolumes, VolumeError } from './volumes.js';
+import type { CapacityPolicy } from '../storage/capacity.js';
 import { podInterfaceName } from '../network/default.js';
 import { userNetworking } from '../network/host.js';
 import { NetworkError, type NetworkSetup } from '../network/setup.js';
@@ -54,6 +55,8 @@ export interface NodeAgentOptions {
   claimPath: (namespace: string, claim: string) => string | undefined;
   /** Host side of the NICs (src/network); user networking only when absent. */
   network?: NetworkSetup;
+  /** How big emptyDisks may be on the data dir's filesystem (default: 10× its size). */
+  capacity?: CapacityPolicy;
   log?: (message: string) => void;
   now?: () => Date;
   /** Timers of the work queue and its retries (tests move time themselves). */
@@ -337,6 +340,7 @@ export class NodeAgent {
           this.o.api.get<KubeObject & { data?: Record<string, string> }>(secretKind, namespace, n)?.data ??
           undefined,
         claimPath: (claim) => this.o.claimPath(namespace, claim),
+        ...(this.o.capacity !== undefined ? { capacity: this.o.capacity } : {}),
         undo,
       });
       const macs = macsOf(vmi);

@@ -13,6 +13,7 @@ import type { PreparedVolume } from '../hypervisor/prepared.js';
 import { ImageFileError, fileInImage } from '../storage/image-files.js';
 import { adopt } from '../storage/layers.js';
 import { formatOfVolume } from '../storage/pool.js';
+import { defaultCapacityPolicy, refusal, type CapacityPolicy } from '../storage/capacity.js';
 import type { ImageSource } from '../storage/containerdisk.js';
 import type { LocalImage } from '../storage/images.js';
 import { renderSeed, type SecretLookup } from './cloudinit.js';
@@ -41,6 +42,8 @@ export interface VolumeContext {
   secrets: SecretLookup;
   /** The disk file of a bound PVC in the VMI's namespace, or undefined when the claim does not exist or is not bound. */
   claimPath(claimName: string): string | undefined;
+  /** How much thin disk may go to `dir`'s filesystem: emptyDisks are held to it (default 10×). */
+  capacity?: CapacityPolicy;
   undo: UndoStack;
 }
 
@@ -72,6 +75,18 @@ function acquireImages(vmi: VirtualMachineInstance, ctx: VolumeContext): Map<str
 const kernelBootOf = (vmi: VirtualMachineInstance): KernelBoot | undefined =>
   vmi.spec.domain.firmware?.kernelBoot;
 
+/** The VMI's emptyDisks, thin files in the data dir, must fit what its filesystem may overcommit. */
+async function checkEmptyDisks(vmi: VirtualMachineInstance, ctx: VolumeContext): Promise<void> {
+  let total = 0;
+  for (const v of vmi.spec.volumes ?? [])
+    if (v.emptyDisk !== undefined) total += parseQuantity(v.emptyDisk.capacity)?.value ?? 0;
+  if (total === 0) return;
+  const policy = ctx.capacity ?? defaultCapacityPolicy();
+  const why = refusal(ctx.dir, total, 0, await policy.space(ctx.dir), policy);
+  if (why !== undefined)
+    throw new VolumeError('FailedCreateEmptyDisk', `not creating the VMI's emptyDisks: ${why}`, 30_000);
+}
+
 /** A file of an image (kernelPath, initrdPath), never one outside it. */
 function imageFile(image: LocalImage, path: string, what: string): string {
   try {
@@ -92,6 +107,7 @@ export async function prepareVolumes(
   ctx: VolumeContext,
 ): Promise<Record<string, PreparedVolume>> {
   const images = acquireImages(vmi, ctx);
+  await checkEmptyDisks(vmi, ctx);
   const out: Record<string, PreparedVolume> = {};
   const kernelBoot = kernelBootOf(vmi);
   for (const volume of vmi.spec.volumes ?? []) {

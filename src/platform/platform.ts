@@ -173,6 +173,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     options.allowPrivateTargets !== undefined
       ? { allowPrivateTargets: options.allowPrivateTargets }
       : outboundPolicyFromEnv();
+  const capacity = options.storageCapacity ?? defaultCapacityPolicy(options.storageOvercommit);
   // Storage: the pool (claims, volumes, expansion), DataVolumes, DataSources, the upload endpoint.
   const storage = createStorage({
     registryMirrors,
@@ -182,7 +183,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     dataDir: options.dataDir,
     onlineResize: (path, bytes) => agent.resizeVolume(path, bytes),
     log,
-    capacity: options.storageCapacity ?? defaultCapacityPolicy(options.storageOvercommit),
+    capacity,
   });
   const vms = new VmController({
     api,
@@ -229,6 +230,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     processes: qemuProcesses,
     claimPath: (ns, claim) => storage.claimPath(ns, claim),
     network: network.setup,
+    capacity,
     log,
   });
   // Snapshot schedules: VirtualMachineSnapshots on a cron schedule, pruned by retention.

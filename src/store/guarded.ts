@@ -73,6 +73,7 @@ export class GuardedStore implements Store {
   }
 
   close(): void {
+    this.headroom.close();
     this.inner.close();
   }
 

@@ -50,6 +50,7 @@ export class Headroom {
   private readonly free: FreeSpace;
   private readonly now: () => number;
   private lastRemake = -Infinity;
+  private closed = false;
 
   constructor(private readonly o: HeadroomOptions) {
     this.reservePath = join(o.dir, RESERVE_FILE);
@@ -82,14 +83,15 @@ export class Headroom {
     return true;
   }
 
-  hasReserve(): boolean {
-    return existsSync(this.reservePath);
+  /** The store is closed: the data dir may be going away, so the reserve is never made again. */
+  close(): void {
+    this.closed = true;
   }
 
   /** Writes the reserve file when the filesystem has room for it above the low-water mark. */
   private remakeReserve(): void {
     this.lastRemake = this.now();
-    if (existsSync(this.reservePath)) return;
+    if (this.closed || existsSync(this.reservePath)) return;
     if (this.freeBytes() < this.lowBytes + this.reserveBytes) return;
     const partial = `${this.reservePath}.partial`;
     const chunk = Buffer.alloc(Math.min(MiB, this.reserveBytes));

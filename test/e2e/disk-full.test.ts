@@ -63,6 +63,17 @@ describe('disk full', () => {
     const held = await raw(p, 'POST', CMS, cm('held', { finalizers: ['example.com/hold'] }));
     assert.equal(held.code, 201);
 
+    // Enough deletes that SQLite itself runs out of room for them on the full disk.
+    const bulk = Array.from({ length: 120 }, (_, i) => `bulk-${i}`);
+    for (const name of bulk) {
+      const r = await raw(
+        p,
+        'POST',
+        CMS,
+        JSON.stringify({ metadata: { name }, data: { pad: 'x'.repeat(4000) } }),
+      );
+      assert.equal(r.code, 201, r.body);
+    }
     assert.ok(existsSync(join(dataDir, 'store.reserve')), 'the store keeps a reserve on the data dir');
     const filler = join(dataDir, 'filler');
     fill(filler);
@@ -84,6 +95,10 @@ describe('disk full', () => {
     const deleted = await raw(p, 'DELETE', `${CMS}/before`);
     assert.equal(deleted.code, 200, deleted.body);
     assert.equal((await raw(p, 'GET', `${CMS}/before`)).code, 404);
+    for (const name of bulk) {
+      const r = await raw(p, 'DELETE', `${CMS}/${name}`);
+      assert.equal(r.code, 200, `deleting ${name} on a full disk: ${r.body}`);
+    }
     const marked = await raw(p, 'DELETE', `${CMS}/held`);
     assert.equal(marked.code, 200, marked.body);
     const released = await raw(

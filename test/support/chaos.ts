@@ -5,7 +5,7 @@
  * marked ready half-written.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { qemuPids, VMS } from './guest.js';
 import { raw } from './http.js';
 import type { TestPlatform } from './platform.js';
@@ -35,6 +35,7 @@ export interface Ledger {
   /** Halted VMs with a blank disk: what snapshots are taken of. */
   vms: string[];
   snapshots: string[];
+  restores: string[];
   /** The image every upload sends. */
   image: string;
   /** Upload DataVolumes created. */
@@ -46,6 +47,7 @@ export const newLedger = (image: string): Ledger => ({
   objects: [],
   vms: [],
   snapshots: [],
+  restores: [],
   image,
   uploads: [],
   blanks: [],
@@ -136,7 +138,7 @@ export const operations: Record<string, Op> = {
       metadata: { name },
       spec,
     };
-    await create(p, l, RESTORES, body);
+    if (await create(p, l, RESTORES, body)) l.restores.push(name);
   },
 };
 
@@ -183,9 +185,16 @@ export async function violations(p: TestPlatform, l: Ledger): Promise<string[]> 
     if (pids.length > 1)
       found.push(`VMI ${vmi.metadata.name} runs in ${pids.length} QEMUs: ${pids.join(', ')}`);
   }
+  /** The volume of a Succeeded DataVolume; a Succeeded one without a volume file is a violation. */
   const ready = async (dv: string): Promise<string | undefined> => {
     const got = (await raw(p, 'GET', `${DVS}/${dv}`)).json as Dv;
-    return got.status?.phase === 'Succeeded' ? volumeFile(p, dv) : undefined;
+    if (got.status?.phase !== 'Succeeded') return undefined;
+    const file = await volumeFile(p, dv);
+    if (file === undefined || !existsSync(file)) {
+      found.push(`DataVolume ${dv} is Succeeded but has no volume file (${file ?? 'unbound'})`);
+      return undefined;
+    }
+    return file;
   };
   for (const dv of l.uploads) {
     const file = await ready(dv);

@@ -247,14 +247,24 @@ export class SnapshotController {
     const agent = (vmi?.status?.conditions ?? []).some(
       (c) => c.type === 'AgentConnected' && c.status === 'True',
     );
-    const taken = await this.ctx.snapshotter.take({
-      namespace: ns,
-      vmName: vm.metadata.name ?? '',
-      volumes,
-      running,
-      freeze: running && agent,
-    });
     const uid = snap.metadata.uid ?? '';
+    // A content left by an attempt that died before finishing (kill -9): finish with its layers
+    // rather than take new ones and then fail on the existing name forever.
+    const leftover = api.get<VirtualMachineSnapshotContent>(
+      virtualMachineSnapshotContentKind,
+      ns,
+      contentName,
+    );
+    const taken =
+      leftover !== undefined
+        ? { layers: leftoverLayers(leftover, uid, included), indications: [] }
+        : await this.ctx.snapshotter.take({
+            namespace: ns,
+            vmName: vm.metadata.name ?? '',
+            volumes,
+            running,
+            freeze: running && agent,
+          });
     const layers: Record<string, string> = {};
     const backups = included.map((v) => {
       const vsName = volumeSnapshotNameOf(uid, v.name);
@@ -310,7 +320,7 @@ export class SnapshotController {
         volumeBackups: backups,
       },
     };
-    const created = api.create(virtualMachineSnapshotContentKind, content);
+    const created = leftover ?? api.create(virtualMachineSnapshotContentKind, content);
     // A new object: the one create returns is the store's own, and changing it in place made the
     // status write a no-op, so the content lost its status at the next restart (the chaos test).
     api.updateStatus(virtualMachineSnapshotContentKind, {
@@ -394,4 +404,16 @@ export class SnapshotController {
     const snapName = content.spec.virtualMachineSnapshotName;
     if (snapName !== undefined) this.queue.add(keyOf(virtualMachineSnapshotKind, ns, snapName));
   }
+}
+
+/** The layers a leftover content recorded, by volume name (what a take returns). */
+function leftoverLayers(
+  content: VirtualMachineSnapshotContent,
+  snapshotUid: string,
+  included: readonly { name: string }[],
+): Record<string, string> {
+  const recorded = layersOf(content);
+  return Object.fromEntries(
+    included.map((v) => [v.name, recorded[volumeSnapshotNameOf(snapshotUid, v.name)] ?? '']),
+  );
 }

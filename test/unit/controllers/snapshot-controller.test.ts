@@ -32,6 +32,7 @@ import { clonePatches, filterKeys } from '../../../src/controllers/snapshot/clon
 import { SnapshotController } from '../../../src/controllers/snapshot/controller.js';
 import type { Snapshotter, TakeRequest } from '../../../src/node/snapshots.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
+import { eventually } from '../../support/wait.js';
 
 const NS = 'default';
 
@@ -154,6 +155,31 @@ function causesOf(fn: () => unknown): string[] {
 }
 
 describe('VirtualMachineSnapshot', () => {
+  test('an attempt that died between writing the content and its status is finished, not retaken', async () => {
+    makeVm('crashy');
+    makeClaim('crashy-data');
+    // The process "dies" right after creating the content: its status write never happens.
+    const write = api.updateStatus.bind(api);
+    let died = false;
+    api.updateStatus = <T extends KubeObject>(def: Parameters<ApiClient['updateStatus']>[0], o: T): T => {
+      if (def === virtualMachineSnapshotContentKind && !died) {
+        died = true;
+        throw new Error('killed');
+      }
+      return write(def, o);
+    };
+    snapshotOf('s-crash', 'crashy');
+    await eventually(() => getSnap('s-crash')?.status?.readyToUse === true, 'the snapshot to finish', 10_000);
+    assert.ok(died);
+    assert.equal(fake.taken.length, 1, 'no second set of layers taken');
+    const content = api.get<VirtualMachineSnapshotContent>(
+      virtualMachineSnapshotContentKind,
+      NS,
+      getSnap('s-crash')?.status?.virtualMachineSnapshotContentName ?? '',
+    );
+    assert.equal(content?.status?.readyToUse, true);
+  });
+
   test('offline snapshot: content with the VM spec and one backup per persistent volume', async () => {
     makeVm('db');
     makeClaim('db-data');

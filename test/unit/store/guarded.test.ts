@@ -5,7 +5,7 @@
  * SQLite's own SQLITE_FULL until room is made. test/e2e/disk-full.test.ts does it on a real tmpfs.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +98,16 @@ describe('GuardedStore', () => {
     inner.room = () => false;
     assert.throws(() => store.delete(R, 'default', 'b'), full);
     assert.ok(store.get(R, 'default', 'b') !== undefined);
+  });
+
+  test('once closed, the reserve is not made again (the data dir may be being removed)', () => {
+    assert.ok(existsSync(headroom.reservePath));
+    store.close();
+    rmSync(headroom.reservePath);
+    assert.equal(headroom.shortage(), undefined);
+    assert.equal(existsSync(headroom.reservePath), false);
+    assert.deepEqual(readdirSync(dir), []);
+    store = new GuardedStore(new FullDisk({ path: ':memory:' }), new Headroom({ dir, free: () => free }));
   });
 
   test('a checkpoint that makes room spares the reserve; space freed brings writes back', () => {
