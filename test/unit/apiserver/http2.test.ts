@@ -133,6 +133,23 @@ describe('API server over HTTP/2', () => {
     for (const w of watches) w.stream.close();
   });
 
+  test('garbage on a connection that agreed on h2 closes that connection; the server keeps serving', async () => {
+    const { hostname, port } = new URL(s.url);
+    const closed = await new Promise<boolean>((resolve, reject) => {
+      const socket = tlsConnect(
+        { host: hostname, port: Number(port), ca: s.caCert, ALPNProtocols: ['h2'] },
+        () => socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n' + '\u0000\u00ff'.repeat(4096)),
+      );
+      socket.on('error', () => undefined);
+      socket.resume();
+      socket.once('close', () => resolve(true));
+      setTimeout(() => reject(new Error('the server kept a connection that sent garbage')), 10_000).unref();
+    });
+    assert.equal(closed, true);
+    const still = await h2Request(session, 'GET', '/version', { token: s.token });
+    assert.equal(still.status, 200);
+  });
+
   test('a WebSocket upgrade over HTTP/1.1 works on the same port beside an h2 session', async () => {
     s.guests.vmis.set('default/ws-vm', 'Running');
     const c = await s.connect(consolePath('ws-vm'));
