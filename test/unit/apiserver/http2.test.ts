@@ -4,6 +4,7 @@
  * it, idle sessions closed, and close() ending sessions that hold watches.
  */
 import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { ClientHttp2Session } from 'node:http2';
 import { get } from 'node:https';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
+import { promisify } from 'node:util';
 import { Listener } from '../../../src/apiserver/listener.js';
 import { ensureServingCerts, type ServingCerts } from '../../../src/apiserver/tls.js';
 import { connectH2, h2Request, h2Stream, h2Watch } from '../../support/h2.js';
@@ -46,8 +48,13 @@ function http1Version(url: string, ca: string, token: string): Promise<{ version
 describe('API server over HTTP/2', () => {
   let s: StreamServer;
   let session: ClientHttp2Session;
+  /** Every finished request: its protocol version and client. */
+  const seen: { version: string; agent: string; url: string }[] = [];
   before(async () => {
-    s = await startStreamServer();
+    s = await startStreamServer({
+      observe: (req) =>
+        seen.push({ version: req.httpVersion, agent: req.headers['user-agent'] ?? '', url: req.url ?? '' }),
+    });
     session = await connectH2(s.url, s.caCert);
     const ns = await h2Request(session, 'POST', '/api/v1/namespaces', {
       token: s.token,
@@ -126,6 +133,23 @@ describe('API server over HTTP/2', () => {
     for (const w of watches) w.stream.close();
   });
 
+  test('garbage on a connection that agreed on h2 closes that connection; the server keeps serving', async () => {
+    const { hostname, port } = new URL(s.url);
+    const closed = await new Promise<boolean>((resolve, reject) => {
+      const socket = tlsConnect(
+        { host: hostname, port: Number(port), ca: s.caCert, ALPNProtocols: ['h2'] },
+        () => socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n' + '\u0000\u00ff'.repeat(4096)),
+      );
+      socket.on('error', () => undefined);
+      socket.resume();
+      socket.once('close', () => resolve(true));
+      setTimeout(() => reject(new Error('the server kept a connection that sent garbage')), 10_000).unref();
+    });
+    assert.equal(closed, true);
+    const still = await h2Request(session, 'GET', '/version', { token: s.token });
+    assert.equal(still.status, 200);
+  });
+
   test('a WebSocket upgrade over HTTP/1.1 works on the same port beside an h2 session', async () => {
     s.guests.vmis.set('default/ws-vm', 'Running');
     const c = await s.connect(consolePath('ws-vm'));
@@ -138,6 +162,54 @@ describe('API server over HTTP/2', () => {
     c.ws.close();
     const still = await h2Request(session, 'GET', '/version', { token: s.token });
     assert.equal(still.status, 200);
+  });
+
+  test('the real kubectl speaks HTTP/2 to it: create, get and watch', async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), 'hikube-h2-kube-'));
+    const args = ['--kubeconfig', s.kubeconfigPath, '--cache-dir', cacheDir, '-n', NS];
+    const env = { ...process.env, HOME: cacheDir };
+    try {
+      await promisify(execFile)(
+        'kubectl',
+        [...args, 'create', 'configmap', 'by-kubectl', '--from-literal=a=b'],
+        {
+          env,
+        },
+      );
+      const got = await promisify(execFile)(
+        'kubectl',
+        [...args, 'get', 'configmap', 'by-kubectl', '-o', 'name'],
+        {
+          env,
+        },
+      );
+      assert.equal(got.stdout.trim(), 'configmap/by-kubectl');
+      const watch = spawn('kubectl', [...args, 'get', 'configmaps', '--watch', '-o', 'name'], { env });
+      let out = '';
+      let err = '';
+      watch.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      watch.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      try {
+        // The list is printed first; the watch then resumes from the list's resourceVersion.
+        await eventually(() => out.includes('configmap/by-kubectl'), 'the list printed by kubectl --watch');
+        const created = await h2Request(session, 'POST', `/api/v1/namespaces/${NS}/configmaps`, {
+          token: s.token,
+          body: configMap('seen-by-kubectl'),
+        });
+        assert.equal(created.status, 201);
+        await eventually(
+          () => out.includes('configmap/seen-by-kubectl'),
+          `the event printed by kubectl --watch (stdout: ${out}, stderr: ${err})`,
+        );
+      } finally {
+        watch.kill();
+      }
+      const kubectl = seen.filter((r) => r.agent.startsWith('kubectl'));
+      assert.ok(kubectl.length >= 3, `kubectl's requests: ${JSON.stringify(kubectl)}`);
+      assert.deepEqual([...new Set(kubectl.map((r) => r.version))], ['2.0']);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
   });
 
   test('close() ends the h2 sessions that hold watches', async () => {

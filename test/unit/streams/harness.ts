@@ -11,7 +11,7 @@ import { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { kinds } from '../../../src/api/registry.js';
 import { Registry } from '../../../src/apiserver/registry.js';
-import { ApiServer } from '../../../src/apiserver/server.js';
+import { ApiServer, type ApiServerOptions } from '../../../src/apiserver/server.js';
 import { StreamUnavailable, streamSubresources, type GuestStreams } from '../../../src/apiserver/streams.js';
 import { ensureServingCerts } from '../../../src/apiserver/tls.js';
 import { renderKubeconfig } from '../../../src/platform/kubeconfig.js';
@@ -96,7 +96,9 @@ export type Connected =
 export const consolePath = (name: string, namespace = 'default'): string =>
   `/apis/subresources.kubevirt.io/v1/namespaces/${namespace}/virtualmachineinstances/${name}/console`;
 
-export async function startStreamServer(): Promise<StreamServer> {
+export async function startStreamServer(
+  options: Pick<ApiServerOptions, 'observe'> = {},
+): Promise<StreamServer> {
   const dir = await mkdtemp(join(tmpdir(), 'hikube-streams-'));
   const certs = await ensureServingCerts(join(dir, 'pki'), ['127.0.0.1']);
   const token = randomBytes(24).toString('base64url');
@@ -109,6 +111,7 @@ export async function startStreamServer(): Promise<StreamServer> {
     certs,
     tokens: [token],
     subresources: streamSubresources(guests, { log: (m) => logs.push(m) }),
+    ...options,
   });
   const { port } = await server.listen('127.0.0.1', 0);
   const url = `https://127.0.0.1:${port}`;
