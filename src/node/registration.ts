@@ -9,7 +9,7 @@ import { nodeKind } from '../api/core/core.js';
 import type { KubeObject } from '../api/meta.js';
 import { formatBytes } from '../api/quantity.js';
 import type { Accel } from '../hypervisor/machine.js';
-import type { ApiClient } from '../controllers/client.js';
+import type { ApiClient } from '../runtime/registry-client.js';
 import { timestamp } from '../controllers/vmistatus.js';
 
 export interface Overcommit {

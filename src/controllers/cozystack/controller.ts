@@ -28,9 +28,9 @@ import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../a
 import type { KubeObject } from '../../api/meta.js';
 import { requestedBytes, type Claim } from '../../storage/claims.js';
 import { ApiError } from '../../apiserver/errors.js';
-import type { ApiClient } from '../client.js';
-import type { EventRecorder } from '../events.js';
-import { WorkQueue } from '../queue.js';
+import type { ApiClient } from '../../runtime/registry-client.js';
+import type { EventRecorder } from '../../runtime/events.js';
+import { WorkQueue } from '../../runtime/queue.js';
 import { compileDisk, compileInstance } from './compile.js';
 
 export interface CozystackControllerOptions {

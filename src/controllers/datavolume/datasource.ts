@@ -8,8 +8,8 @@ import { dataSourceKind, type DataSource } from '../../api/cdi/datasource.js';
 import { dataVolumeKind, type DataVolume } from '../../api/cdi/datavolume.js';
 import { awaitingPopulation, type Claim } from '../../storage/claims.js';
 import { UPSTREAM_ANNOTATION } from '../../storage/os-catalog.js';
-import type { ApiClient } from '../client.js';
-import { WorkQueue, type Timers } from '../queue.js';
+import type { ApiClient } from '../../runtime/registry-client.js';
+import { WorkQueue, type Timers } from '../../runtime/queue.js';
 import { timestamp } from '../vmistatus.js';
 
 export class DataSourceController {

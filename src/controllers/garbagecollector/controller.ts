@@ -12,7 +12,7 @@ import {
   type Registry,
 } from '../../apiserver/registry.js';
 import type { StoreEvent } from '../../store/store.js';
-import { WorkQueue } from '../queue.js';
+import { WorkQueue } from '../../runtime/queue.js';
 
 interface Ref {
   def: KindDefinition;

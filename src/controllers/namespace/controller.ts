@@ -4,7 +4,7 @@
  */
 import type { KindDefinition } from '../../api/kind.js';
 import { NAMESPACE_FINALIZER, resourceKey, type Registry } from '../../apiserver/registry.js';
-import { WorkQueue } from '../queue.js';
+import { WorkQueue } from '../../runtime/queue.js';
 
 export class NamespaceController {
   private readonly namespaceDef: KindDefinition;

@@ -10,8 +10,8 @@ import { nodeKind } from '../../api/core/core.js';
 import type { KubeObject } from '../../api/meta.js';
 import { parseQuantity } from '../../api/quantity.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
-import type { ApiClient } from '../client.js';
-import { WorkQueue } from '../queue.js';
+import type { ApiClient } from '../../runtime/registry-client.js';
+import { WorkQueue } from '../../runtime/queue.js';
 import { setCondition, setPhase } from '../vmistatus.js';
 import { requestsOf, shortages, sumResources, type Resources, type SchedulingPolicy } from './fit.js';
 

@@ -9,7 +9,7 @@ import { namespaceKind, nodeKind } from '../../../src/api/core/core.js';
 import type { KubeObject } from '../../../src/api/meta.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../../src/api/kubevirt/vmi.js';
 import { Registry } from '../../../src/apiserver/registry.js';
-import { ApiClient } from '../../../src/controllers/client.js';
+import { ApiClient } from '../../../src/runtime/registry-client.js';
 import { Scheduler } from '../../../src/controllers/scheduler/controller.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
 

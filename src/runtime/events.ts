@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../api/meta.js';
 import { eventKind, type Event } from '../api/core/core.js';
-import type { ApiClient } from './client.js';
+import type { ApiClient } from './registry-client.js';
 
 export type EventType = 'Normal' | 'Warning';
 
