@@ -19,6 +19,8 @@ import { volumeSubresources } from '../apiserver/volumes.js';
 import { streamSubresources } from '../apiserver/streams.js';
 import { consoleSite, CONSOLE_PREFIX } from '../apiserver/static.js';
 import { ApiClient } from '../runtime/registry-client.js';
+import { Manager } from '../runtime/manager.js';
+import { RegistryTransport } from '../runtime/inprocess.js';
 import { EventRecorder, startEventExpiry } from '../runtime/events.js';
 import { Scheduler } from '../controllers/scheduler/controller.js';
 import { VmController } from '../controllers/vm/controller.js';
@@ -102,10 +104,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const registry = new Registry(store);
   if (store.currentRv() === 0) seed(registry);
 
-  const gc = new GarbageCollector(registry, kinds, log);
-  const namespaces = new NamespaceController(registry, kinds, log);
-  gc.start();
-  namespaces.start();
+  // The reconcilers on the controller runtime share one cache, fed by the Registry in process.
+  const manager = new Manager(new RegistryTransport(registry), { log });
+  manager.add(new GarbageCollector(manager, kinds, log));
+  manager.add(new NamespaceController(manager, kinds, log));
+  await manager.start();
 
   const accel =
     options.accel ??
@@ -224,8 +227,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     osImages.stop();
     cozystack.stop();
     storage.stop();
-    gc.stop();
-    namespaces.stop();
+    manager.stop();
   };
 
   const server = new ApiServer({

@@ -16,6 +16,13 @@ export interface Client {
   list<T extends KubeObject>(def: KindDefinition, namespace?: string): T[];
   /** Objects filed under `value` in an index added with Informer.addIndex. */
   byIndex<T extends KubeObject>(def: KindDefinition, index: string, value: string): T[];
+  /**
+   * A fresh list from the server, not the cache: for decisions that one informer running behind
+   * another would make wrong (is this namespace empty yet?).
+   */
+  listLive<T extends KubeObject>(def: KindDefinition, namespace?: string): Promise<T[]>;
+  /** A fresh read from the server, not the cache (see listLive). */
+  getLive<T extends KubeObject>(def: KindDefinition, namespace: string, name: string): Promise<T | undefined>;
   create<T extends KubeObject>(def: KindDefinition, object: T): Promise<T>;
   /** Replaces the object; rejects with Conflict when metadata.resourceVersion is stale. */
   update<T extends KubeObject>(def: KindDefinition, object: T): Promise<T>;
@@ -61,6 +68,18 @@ export class CachedClient implements Client {
     return this.informers(def)
       .byIndex(index, value)
       .map((o) => structuredClone(o) as T);
+  }
+
+  async listLive<T extends KubeObject>(def: KindDefinition, namespace?: string): Promise<T[]> {
+    return (await this.transport.list(def, namespace)).items.map((o) => structuredClone(o) as T);
+  }
+
+  async getLive<T extends KubeObject>(
+    def: KindDefinition,
+    namespace: string,
+    name: string,
+  ): Promise<T | undefined> {
+    return (await this.transport.get(def, namespace, name)) as T | undefined;
   }
 
   async create<T extends KubeObject>(def: KindDefinition, object: T): Promise<T> {

@@ -32,10 +32,10 @@ export class HttpTransport implements ApiTransport {
     return new HttpTransport(KubeClient.load(kubeconfig, fallback));
   }
 
-  async list(def: KindDefinition): Promise<ObjectList> {
+  async list(def: KindDefinition, namespace?: string): Promise<ObjectList> {
     const list = await this.call<{ items?: KubeObject[]; metadata?: { resourceVersion?: string } }>(
       'GET',
-      pathOf(def),
+      pathOf(def, namespace),
     );
     // Items of a list carry no apiVersion and kind on a real server.
     const items = (list?.items ?? []).map((o) => ({ ...o, apiVersion: apiVersionOf(def), kind: def.kind }));

@@ -21,8 +21,8 @@ export class RegistryTransport implements ApiTransport {
 
   constructor(private readonly registry: Registry) {}
 
-  list(def: KindDefinition): Promise<ObjectList> {
-    const { items, rv } = this.registry.store.list(resourceKey(def));
+  list(def: KindDefinition, namespace?: string): Promise<ObjectList> {
+    const { items, rv } = this.registry.store.list(resourceKey(def), namespace);
     return Promise.resolve({
       items: items.map((o) => withRv(o.object, o.rv)),
       resourceVersion: String(rv),

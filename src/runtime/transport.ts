@@ -32,7 +32,8 @@ export interface ObjectList {
 export interface ApiTransport {
   /** A short name for log lines: `in-process` or the server's URL. */
   readonly describe: string;
-  list(def: KindDefinition): Promise<ObjectList>;
+  /** Every object of `def`, or those of one namespace. */
+  list(def: KindDefinition, namespace?: string): Promise<ObjectList>;
   /** Changes after `resourceVersion`; returns a function that stops the watch. */
   watch(def: KindDefinition, resourceVersion: string, handlers: WatchHandlers): () => void;
   /** A fresh read from the server (not the cache), for conflict retries. */
