@@ -106,8 +106,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   // The reconcilers on the controller runtime share one cache, fed by the Registry in process.
   const manager = new Manager(new RegistryTransport(registry), { log });
-  manager.add(new GarbageCollector(manager, kinds, log));
-  manager.add(new NamespaceController(manager, kinds, log));
+  void manager.add(new GarbageCollector(manager, kinds, log));
+  void manager.add(new NamespaceController(manager, kinds, log));
   await manager.start();
 
   const accel =
@@ -138,7 +138,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     events: new EventRecorder(api, 'cozystack-controller', nodeName),
     log,
   });
-  const scheduler = new Scheduler(api, { cpuAllocationRatio: 10 }, undefined, log);
+  const scheduler = new Scheduler(manager, { cpuAllocationRatio: 10 }, undefined, log);
   const images = new ImageStore([
     ...(options.imageDirs ?? []),
     join(options.dataDir, 'images'),
@@ -202,7 +202,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   osImages.start();
   vms.start();
   cozystack.start();
-  scheduler.start();
+  await manager.add(scheduler);
   agent.start();
   snapshots.start();
   network.start(agent);
@@ -222,7 +222,6 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     stopEventExpiry();
     snapshots.stop();
     agent.stop();
-    scheduler.stop();
     vms.stop();
     osImages.stop();
     cozystack.stop();

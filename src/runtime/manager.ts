@@ -53,9 +53,13 @@ export class Manager {
     return informer;
   }
 
-  add(runnable: Runnable): void {
+  /** Added to a running manager, it starts once the informers it created have listed. */
+  add(runnable: Runnable): Promise<void> {
     this.runnables.push(runnable);
-    if (this.started) runnable.start();
+    if (!this.started) return Promise.resolve();
+    return this.synced().then(() => {
+      if (this.started) runnable.start();
+    });
   }
 
   /** Starts every informer, waits until each has listed, then starts the reconcilers in order. */
