@@ -21,7 +21,7 @@ import { consoleSite, CONSOLE_PREFIX } from '../apiserver/static.js';
 import { ApiClient } from '../runtime/registry-client.js';
 import { Manager } from '../runtime/manager.js';
 import { RegistryTransport } from '../runtime/inprocess.js';
-import { EventRecorder, startEventExpiry } from '../runtime/events.js';
+import { EventRecorder, recorderFor, startEventExpiry } from '../runtime/events.js';
 import { Scheduler } from '../controllers/scheduler/controller.js';
 import { VmController } from '../controllers/vm/controller.js';
 import { ScheduleController } from '../controllers/schedule/controller.js';
@@ -134,8 +134,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   });
   // Hikube's VMInstance and VMDisk, compiled to VirtualMachines, DataVolumes, Secrets and Services.
   const cozystack = new CozystackController({
-    api,
-    events: new EventRecorder(api, 'cozystack-controller', nodeName),
+    manager,
+    events: recorderFor(manager, 'cozystack-controller', nodeName),
     log,
   });
   const scheduler = new Scheduler(manager, { cpuAllocationRatio: 10 }, undefined, log);
@@ -201,7 +201,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   storage.start();
   osImages.start();
   vms.start();
-  cozystack.start();
+  await manager.add(cozystack);
   await manager.add(scheduler);
   agent.start();
   snapshots.start();
@@ -224,7 +224,6 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     agent.stop();
     vms.stop();
     osImages.stop();
-    cozystack.stop();
     storage.stop();
     manager.stop();
   };
