@@ -122,6 +122,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const storage = createStorage({
     registryMirrors,
     api,
+    manager,
     nodeName,
     dataDir: options.dataDir,
     onlineResize: (path, bytes) => agent.resizeVolume(path, bytes),
@@ -190,7 +191,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   });
   // The OS catalog's golden images that are local (built-in or imported): DataSources Ready offline.
   const osImages = new OsImageController({
-    api,
+    manager,
     store: images,
     importedDir: join(options.dataDir, 'images'),
     disks: qemuImg,
@@ -199,7 +200,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   });
   const stopEventExpiry = startEventExpiry(api);
   storage.start();
-  osImages.start();
+  await manager.add(osImages);
   vms.start();
   await manager.add(cozystack);
   await manager.add(scheduler);
@@ -223,7 +224,6 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     snapshots.stop();
     agent.stop();
     vms.stop();
-    osImages.stop();
     storage.stop();
     manager.stop();
   };

@@ -58,6 +58,12 @@ export class Controller implements Runnable {
     return this;
   }
 
+  /** Kinds read from the cache without reconciling on their changes. */
+  reads(...defs: readonly KindDefinition[]): this {
+    for (const def of defs) this.manager.informer(def);
+    return this;
+  }
+
   start(): void {
     for (const { def, keys } of this.watches) {
       const informer = this.manager.informer(def);

@@ -11,6 +11,7 @@ import type { ApiClient } from '../runtime/registry-client.js';
 import { DataVolumeController } from '../controllers/datavolume/controller.js';
 import { DataSourceController } from '../controllers/datavolume/datasource.js';
 import { EventRecorder } from '../runtime/events.js';
+import type { Manager } from '../runtime/manager.js';
 import type { OnlineResize } from './ports.js';
 import { Provisioner } from './provisioner.js';
 import { qemuImgTool } from './qemu-img.js';
@@ -19,6 +20,8 @@ import { osCatalogObjects } from './os-catalog.js';
 
 export interface StorageOptions {
   api: ApiClient;
+  /** The controller runtime the reconcilers that moved onto it run on. */
+  manager: Manager;
   nodeName: string;
   dataDir: string;
   /** Grows a disk a running guest has open (the node agent's resizeVolume). */
@@ -59,7 +62,7 @@ export function createStorage(o: StorageOptions): Storage {
     volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
     log: o.log,
   });
-  const dataSources = new DataSourceController(o.api);
+  const dataSources = new DataSourceController(o.manager);
   return {
     claimPath: (ns, claim) => provisioner.claimPath(ns, claim),
     volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
@@ -67,10 +70,9 @@ export function createStorage(o: StorageOptions): Storage {
     start() {
       provisioner.start();
       dataVolumes.start();
-      dataSources.start();
+      void o.manager.add(dataSources);
     },
     stop() {
-      dataSources.stop();
       dataVolumes.stop();
       provisioner.stop();
     },
