@@ -29,8 +29,8 @@ for (const kind of transports) {
 
     async function startCollectors(t: TransportUnderTest): Promise<Manager> {
       const m = new Manager(t.transport);
-      m.add(new GarbageCollector(m, testKinds));
-      m.add(new NamespaceController(m, testKinds));
+      void m.add(new GarbageCollector(m, testKinds));
+      void m.add(new NamespaceController(m, testKinds));
       await m.start();
       return m;
     }
