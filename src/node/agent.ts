@@ -15,7 +15,7 @@ import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/
 import type { ApiClient } from '../runtime/registry-client.js';
 import type { EventRecorder } from '../runtime/events.js';
 import { WorkQueue } from '../runtime/queue.js';
-import { removeCondition, setCondition, setPhase, type VmiStatus } from '../controllers/vmistatus.js';
+import { removeCondition, setCondition, setPhase, type VmiStatus } from '../api/kubevirt/vmistatus.js';
 import { buildMachine } from '../hypervisor/build.js';
 import { MachineError } from '../hypervisor/errors.js';
 import type { Accel } from '../hypervisor/machine.js';

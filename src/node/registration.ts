@@ -10,7 +10,7 @@ import type { KubeObject } from '../api/meta.js';
 import { formatBytes } from '../api/quantity.js';
 import type { Accel } from '../hypervisor/machine.js';
 import type { ApiClient } from '../runtime/registry-client.js';
-import { timestamp } from '../controllers/vmistatus.js';
+import { timestamp } from '../api/kubevirt/vmistatus.js';
 
 export interface Overcommit {
   /** Allocatable CPU = host cores × this (KubeVirt users overcommit vCPUs heavily). Default 8. */

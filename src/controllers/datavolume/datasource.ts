@@ -12,7 +12,7 @@ import { Controller } from '../../runtime/controller.js';
 import type { Manager, Runnable } from '../../runtime/manager.js';
 import type { Timers } from '../../runtime/queue.js';
 import { objectKey } from '../../runtime/transport.js';
-import { timestamp } from '../vmistatus.js';
+import { timestamp } from '../../api/kubevirt/vmistatus.js';
 
 export class DataSourceController implements Runnable {
   readonly name = 'datasource';

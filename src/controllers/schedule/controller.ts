@@ -29,7 +29,7 @@ import { labelSelectorFromObject } from '../../api/selectors.js';
 import type { ApiClient } from '../../runtime/registry-client.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { WorkQueue, realTimers, type Timers } from '../../runtime/queue.js';
-import { timestamp } from '../vmistatus.js';
+import { timestamp } from '../../api/kubevirt/vmistatus.js';
 import { nextExpiry, toPrune, type Retention } from './retention.js';
 import { removeCondition, setCondition, snapshotName } from './status.js';
 import {

@@ -12,7 +12,7 @@ import { parseQuantity } from '../../api/quantity.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
 import { Controller } from '../../runtime/controller.js';
 import type { Manager, Runnable } from '../../runtime/manager.js';
-import { setCondition, setPhase } from '../vmistatus.js';
+import { setCondition, setPhase } from '../../api/kubevirt/vmistatus.js';
 import { requestsOf, shortages, sumResources, type Resources, type SchedulingPolicy } from './fit.js';
 
 interface NodeObject extends KubeObject {
