@@ -10,6 +10,7 @@ import type { KindDefinition } from '../../../src/api/kind.js';
 import type { KubeObject } from '../../../src/api/meta.js';
 import { ApiError } from '../../../src/apiserver/errors.js';
 import { Registry } from '../../../src/apiserver/registry.js';
+import { Controller } from '../../../src/runtime/controller.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import type { ApiTransport, WatchEvent, WatchHandlers } from '../../../src/runtime/transport.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
@@ -185,6 +186,27 @@ for (const kind of transports) {
       });
       assert.equal(done?.metadata.labels?.['seen'], '1', 'the change was applied to the current object');
       transport.release();
+    });
+
+    test('a reconciler starts on a synced cache, also when added to a running manager', async () => {
+      registry.create(widgetKind, 'default', widget('second'));
+      await eventually(() => names().length === 2, 'the shared cache to hold both widgets');
+      const late = new Manager(transport);
+      await late.start();
+      const seenAtFirstCall: number[] = [];
+      const reconciled = new Set<string>();
+      const controller = new Controller(late, {
+        name: 'counting',
+        reconcile: (key) => {
+          if (seenAtFirstCall.length === 0) seenAtFirstCall.push(late.client.list(widgetKind).length);
+          reconciled.add(key);
+        },
+      }).watch(widgetKind);
+      await late.add(controller);
+      await eventually(() => reconciled.size === 2, 'both widgets reconciled');
+      late.stop();
+      assert.deepEqual(seenAtFirstCall, [2], 'the first reconcile already saw every widget');
+      assert.deepEqual([...reconciled].sort(), ['default/before', 'default/second']);
     });
 
     test('errors arrive as the same ApiError: reason, code, one cause per bad field', async () => {
