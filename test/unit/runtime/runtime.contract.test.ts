@@ -10,7 +10,6 @@ import type { KindDefinition } from '../../../src/api/kind.js';
 import type { KubeObject } from '../../../src/api/meta.js';
 import { ApiError } from '../../../src/apiserver/errors.js';
 import { Registry } from '../../../src/apiserver/registry.js';
-import { Controller } from '../../../src/runtime/controller.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import type { ApiTransport, WatchEvent, WatchHandlers } from '../../../src/runtime/transport.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
@@ -190,23 +189,24 @@ for (const kind of transports) {
 
     test('a reconciler starts on a synced cache, also when added to a running manager', async () => {
       registry.create(widgetKind, 'default', widget('second'));
-      await eventually(() => names().length === 2, 'the shared cache to hold both widgets');
       const late = new Manager(transport);
       await late.start();
-      const seenAtFirstCall: number[] = [];
-      const reconciled = new Set<string>();
-      const controller = new Controller(late, {
-        name: 'counting',
-        reconcile: (key) => {
-          if (seenAtFirstCall.length === 0) seenAtFirstCall.push(late.client.list(widgetKind).length);
-          reconciled.add(key);
-        },
-      }).watch(widgetKind);
-      await late.add(controller);
-      await eventually(() => reconciled.size === 2, 'both widgets reconciled');
+      const seenAtStart: { synced: boolean; widgets: number; namespaces: number }[] = [];
+      // Declared by a reconciler added to the running manager: informers created after its start.
+      const widgets = late.informer(widgetKind);
+      const namespaces = late.informer(namespaceKind);
+      await late.add({
+        name: 'observer',
+        start: () =>
+          seenAtStart.push({
+            synced: widgets.hasSynced && namespaces.hasSynced,
+            widgets: widgets.list().length,
+            namespaces: namespaces.list().length,
+          }),
+        stop: () => undefined,
+      });
       late.stop();
-      assert.deepEqual(seenAtFirstCall, [2], 'the first reconcile already saw every widget');
-      assert.deepEqual([...reconciled].sort(), ['default/before', 'default/second']);
+      assert.deepEqual(seenAtStart, [{ synced: true, widgets: 2, namespaces: 1 }]);
     });
 
     test('errors arrive as the same ApiError: reason, code, one cause per bad field', async () => {
