@@ -23,7 +23,7 @@ import { parse } from 'yaml';
 import type { KubeObject } from '../src/api/meta.js';
 import { findKindByGvk } from '../src/api/registry.js';
 import { serviceKind, type Service } from '../src/api/core/service.js';
-import { ApiClient } from '../src/controllers/client.js';
+import { ApiClient } from '../src/runtime/registry-client.js';
 import type { GuestForwards } from '../src/network/forwards.js';
 import { ServiceProxy } from '../src/network/proxy/proxy.js';
 import { startPlatform, type Platform } from '../src/platform/platform.js';

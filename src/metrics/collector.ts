@@ -6,7 +6,7 @@
  * process per VM. Keeps the last two rounds (for `/metrics` and rates) and feeds the history.
  */
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/kubevirt/vmi.js';
-import type { ApiClient } from '../controllers/client.js';
+import type { ApiClient } from '../runtime/registry-client.js';
 import type { RunningGuest } from '../node/agent.js';
 import { collectCustom, customTarget } from './custom.js';
 import type { Family } from './exposition.js';

@@ -3,7 +3,7 @@
  * and request hook the API server takes. `hikube up` calls startMetrics once.
  */
 import { join } from 'node:path';
-import type { ApiClient } from '../controllers/client.js';
+import type { ApiClient } from '../runtime/registry-client.js';
 import type { ExtraRoute } from '../apiserver/server.js';
 import type { RunningGuest } from '../node/agent.js';
 import { Collector } from './collector.js';

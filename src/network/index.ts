@@ -7,8 +7,8 @@
 import { virtualMachineInstanceKind } from '../api/kubevirt/vmi.js';
 import { HOST_BRIDGE_ANNOTATION } from '../api/network/cni.js';
 import { networkAttachmentDefinitionKind, type NetworkAttachmentDefinition } from '../api/network/nad.js';
-import type { ApiClient } from '../controllers/client.js';
-import { EventRecorder } from '../controllers/events.js';
+import type { ApiClient } from '../runtime/registry-client.js';
+import { EventRecorder } from '../runtime/events.js';
 import { ServiceController } from '../controllers/service/controller.js';
 import { serviceKind } from '../api/core/service.js';
 import { QmpForwards, type GuestList } from './forwards.js';

@@ -10,8 +10,8 @@ import { nodeKind } from '../api/core/core.js';
 import type { KubeObject } from '../api/meta.js';
 import { formatBytes } from '../api/quantity.js';
 import type { Accel } from '../hypervisor/machine.js';
-import type { ApiClient } from '../controllers/client.js';
-import { timestamp } from '../controllers/vmistatus.js';
+import type { ApiClient } from '../runtime/registry-client.js';
+import { timestamp } from '../api/kubevirt/vmistatus.js';
 import type { NodeSystemInfo } from './nodeinfo.js';
 
 export interface Overcommit {

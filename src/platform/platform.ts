@@ -18,8 +18,10 @@ import { actionSubresources } from '../apiserver/actions.js';
 import { volumeSubresources } from '../apiserver/volumes.js';
 import { streamSubresources } from '../apiserver/streams.js';
 import { consoleSite, CONSOLE_PREFIX } from '../apiserver/static.js';
-import { ApiClient } from '../controllers/client.js';
-import { EventRecorder, startEventExpiry } from '../controllers/events.js';
+import { ApiClient } from '../runtime/registry-client.js';
+import { Manager } from '../runtime/manager.js';
+import { RegistryTransport } from '../runtime/inprocess.js';
+import { EventRecorder, recorderFor, startEventExpiry } from '../runtime/events.js';
 import { Scheduler } from '../controllers/scheduler/controller.js';
 import { VmController } from '../controllers/vm/controller.js';
 import { ScheduleController } from '../controllers/schedule/controller.js';
@@ -154,10 +156,11 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   });
   if (store.currentRv() === 0) seed(registry);
 
-  const gc = new GarbageCollector(registry, kinds, log);
-  const namespaces = new NamespaceController(registry, kinds, log);
-  gc.start();
-  namespaces.start();
+  // The reconcilers on the controller runtime share one cache, fed by the Registry in process.
+  const manager = new Manager(new RegistryTransport(registry), { log });
+  void manager.add(new GarbageCollector(manager, kinds, log));
+  void manager.add(new NamespaceController(manager, kinds, log));
+  await manager.start();
 
   const accel =
     options.accel ??
@@ -179,6 +182,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     registryMirrors,
     targets,
     api,
+    manager,
     nodeName,
     dataDir: options.dataDir,
     onlineResize: (path, bytes) => agent.resizeVolume(path, bytes),
@@ -192,11 +196,11 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   });
   // Hikube's VMInstance and VMDisk, compiled to VirtualMachines, DataVolumes, Secrets and Services.
   const cozystack = new CozystackController({
-    api,
-    events: new EventRecorder(api, 'cozystack-controller', nodeName),
+    manager,
+    events: recorderFor(manager, 'cozystack-controller', nodeName),
     log,
   });
-  const scheduler = new Scheduler(api, { cpuAllocationRatio: 10 }, undefined, log);
+  const scheduler = new Scheduler(manager, { cpuAllocationRatio: 10 }, undefined, log);
   const images = new ImageStore([
     ...(options.imageDirs ?? []),
     join(options.dataDir, 'images'),
@@ -250,7 +254,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   });
   // The OS catalog's golden images that are local (built-in or imported): DataSources Ready offline.
   const osImages = new OsImageController({
-    api,
+    manager,
     store: images,
     importedDir: join(options.dataDir, 'images'),
     disks: qemuImg,
@@ -259,10 +263,10 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   });
   const stopEventExpiry = startEventExpiry(api);
   storage.start();
-  osImages.start();
+  await manager.add(osImages);
   vms.start();
-  cozystack.start();
-  scheduler.start();
+  await manager.add(cozystack);
+  await manager.add(scheduler);
   agent.start();
   snapshots.start();
   network.start(agent);
@@ -282,13 +286,9 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     stopEventExpiry();
     snapshots.stop();
     agent.stop();
-    scheduler.stop();
     vms.stop();
-    osImages.stop();
-    cozystack.stop();
     storage.stop();
-    gc.stop();
-    namespaces.stop();
+    manager.stop();
   };
 
   const server = new ApiServer({

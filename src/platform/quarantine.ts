@@ -4,8 +4,8 @@
  * the platform starts without them. `kubectl delete` of the name removes the row.
  */
 import { apiVersionOf, type KindDefinition } from '../api/kind.js';
-import type { ApiClient } from '../controllers/client.js';
-import { EventRecorder } from '../controllers/events.js';
+import type { ApiClient } from '../runtime/registry-client.js';
+import { EventRecorder } from '../runtime/events.js';
 import type { Store } from '../store/store.js';
 
 export const FAILED_LOAD_REASON = 'FailedLoad';

@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import type { KubeObject } from '../api/meta.js';
 import { defaultStorageClass, replicatedStorageClass } from '../api/storage/storageclass.js';
 import type { Subresource } from '../apiserver/subresources.js';
-import type { ApiClient } from '../controllers/client.js';
+import type { ApiClient } from '../runtime/registry-client.js';
 import { DataVolumeController } from '../controllers/datavolume/controller.js';
 import { DataSourceController } from '../controllers/datavolume/datasource.js';
-import { EventRecorder } from '../controllers/events.js';
+import { EventRecorder } from '../runtime/events.js';
+import type { Manager } from '../runtime/manager.js';
 import type { OutboundPolicy } from '../network/outbound.js';
 import type { OnlineResize } from './ports.js';
 import { Provisioner } from './provisioner.js';
@@ -21,6 +22,8 @@ import type { CapacityPolicy } from './capacity.js';
 
 export interface StorageOptions {
   api: ApiClient;
+  /** The controller runtime the reconcilers that moved onto it run on. */
+  manager: Manager;
   nodeName: string;
   dataDir: string;
   /** Grows a disk a running guest has open (the node agent's resizeVolume). */
@@ -67,7 +70,7 @@ export function createStorage(o: StorageOptions): Storage {
     volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
     log: o.log,
   });
-  const dataSources = new DataSourceController(o.api);
+  const dataSources = new DataSourceController(o.manager);
   return {
     claimPath: (ns, claim) => provisioner.claimPath(ns, claim),
     volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
@@ -75,10 +78,9 @@ export function createStorage(o: StorageOptions): Storage {
     start() {
       provisioner.start();
       dataVolumes.start();
-      dataSources.start();
+      void o.manager.add(dataSources);
     },
     stop() {
-      dataSources.stop();
       dataVolumes.stop();
       provisioner.stop();
     },

@@ -11,9 +11,11 @@ import { rename, rm } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { dataSourceKind, type DataSource } from '../api/cdi/datasource.js';
 import { namespaceKind, persistentVolumeClaimKind } from '../api/core/core.js';
+import type { KubeObject } from '../api/meta.js';
 import { formatBytes } from '../api/quantity.js';
-import type { ApiClient } from '../controllers/client.js';
-import { WorkQueue } from '../controllers/queue.js';
+import type { Client } from '../runtime/client.js';
+import { Controller } from '../runtime/controller.js';
+import type { Manager, Runnable } from '../runtime/manager.js';
 import type { DiskTool } from '../node/ports.js';
 import { POPULATION_PHASE_ANNOTATION, type Claim } from './claims.js';
 import type { ImageStore, LocalImage } from './images.js';
@@ -31,7 +33,7 @@ import {
 import { roundUpMiB } from './pool.js';
 
 export interface OsImageOptions {
-  api: ApiClient;
+  manager: Manager;
   store: ImageStore;
   /** DATA_DIR/images: images imported there (not pulled) become DataSources too. */
   importedDir: string;
@@ -54,35 +56,43 @@ const dataSourceName = (image: string): string =>
     .replace(/^[-.]+|[-.]+$/g, '')
     .slice(0, 63);
 
-export class OsImageController {
-  private readonly queue: WorkQueue;
-  private unsubscribe: () => void = () => undefined;
+export class OsImageController implements Runnable {
+  readonly name = 'os-images';
+  private readonly controller: Controller;
+  private readonly api: Client;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: OsImageOptions) {
-    this.queue = new WorkQueue(
-      (key) => this.sync(key),
-      (key, err) =>
-        o.log(`os images: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`),
-    );
-    this.queue.name = 'os-images';
+    this.controller = new Controller(o.manager, {
+      name: this.name,
+      reconcile: (key) => this.sync(key),
+      log: o.log,
+    });
+    this.api = this.controller.client;
+    const inCatalog = (obj: KubeObject): string[] =>
+      obj.metadata.namespace === OS_IMAGES_NAMESPACE ? [obj.metadata.name ?? ''] : [];
+    this.controller
+      .watch(persistentVolumeClaimKind, inCatalog)
+      .watch(dataSourceKind, inCatalog)
+      .reads(namespaceKind);
   }
 
   start(): void {
-    this.unsubscribe = this.o.api.watch([persistentVolumeClaimKind, dataSourceKind], (e) => {
-      if (e.namespace === OS_IMAGES_NAMESPACE) this.queue.add(e.name);
-    });
+    this.controller.start();
     const all = (): void => {
-      for (const name of this.images().keys()) this.queue.add(name);
+      for (const name of this.images().keys()) this.controller.queue.add(name);
     };
     all();
     this.timer = setInterval(all, this.o.intervalMs ?? 5000);
   }
 
   stop(): void {
-    this.unsubscribe();
     if (this.timer !== undefined) clearInterval(this.timer);
-    this.queue.stop();
+    this.controller.stop();
+  }
+
+  idle(): Promise<void> {
+    return this.controller.idle();
   }
 
   /** DataSource name → the local image and the catalog entry (if any) it stands for. */
@@ -110,18 +120,18 @@ export class OsImageController {
     const found = this.images().get(name);
     if (found === undefined) return;
     const { image, entry } = found;
-    if (this.o.api.get(namespaceKind, '', OS_IMAGES_NAMESPACE) === undefined)
-      this.o.api.create(namespaceKind, {
+    if (this.api.get(namespaceKind, '', OS_IMAGES_NAMESPACE) === undefined)
+      await this.api.create(namespaceKind, {
         apiVersion: 'v1',
         kind: 'Namespace',
         metadata: { name: OS_IMAGES_NAMESPACE },
       });
-    this.ensureDataSource(name, image, entry);
-    let claim = this.o.api.get<Claim>(persistentVolumeClaimKind, OS_IMAGES_NAMESPACE, name);
+    await this.ensureDataSource(name, image, entry);
+    let claim = this.api.get<Claim>(persistentVolumeClaimKind, OS_IMAGES_NAMESPACE, name);
     if (claim === undefined) {
       const bytes =
         image.disk !== undefined ? (await this.o.disks.info(image.disk)).virtualSize : KERNEL_ONLY_BYTES;
-      claim = this.o.api.create<Claim>(persistentVolumeClaimKind, {
+      claim = await this.api.create<Claim>(persistentVolumeClaimKind, {
         apiVersion: 'v1',
         kind: 'PersistentVolumeClaim',
         metadata: {
@@ -150,16 +160,17 @@ export class OsImageController {
         await rm(part, { force: true });
       }
     }
-    this.o.api.mutate<Claim>(persistentVolumeClaimKind, OS_IMAGES_NAMESPACE, name, (c) => {
-      if (c.metadata.uid !== claim.metadata.uid) return false;
+    const uid = claim.metadata.uid;
+    await this.api.mutate<Claim>(persistentVolumeClaimKind, OS_IMAGES_NAMESPACE, name, (c) => {
+      if (c.metadata.uid !== uid) return false;
       c.metadata.annotations = { ...c.metadata.annotations, [POPULATION_PHASE_ANNOTATION]: 'Succeeded' };
       return true;
     });
   }
 
   /** The DataSource (created if missing), annotated with the local image and its kernel boot. */
-  private ensureDataSource(name: string, image: LocalImage, entry: OsImage | undefined): void {
-    const existing = this.o.api.get<DataSource>(dataSourceKind, OS_IMAGES_NAMESPACE, name);
+  private async ensureDataSource(name: string, image: LocalImage, entry: OsImage | undefined): Promise<void> {
+    const existing = this.api.get<DataSource>(dataSourceKind, OS_IMAGES_NAMESPACE, name);
     if (existing === undefined) {
       const ds =
         entry !== undefined
@@ -175,7 +186,7 @@ export class OsImageController {
               },
               spec: { source: { pvc: { namespace: OS_IMAGES_NAMESPACE, name } } },
             };
-      this.o.api.create(dataSourceKind, ds);
+      await this.api.create(dataSourceKind, ds);
     }
     const wanted: Record<string, string> = { [LOCAL_IMAGE_ANNOTATION]: image.name };
     if (image.kernel !== undefined)
@@ -187,7 +198,7 @@ export class OsImageController {
           ...(image.initrd !== undefined ? { initrdPath: `/boot/${basename(image.initrd)}` } : {}),
         },
       });
-    this.o.api.mutate<DataSource>(dataSourceKind, OS_IMAGES_NAMESPACE, name, (d) => {
+    await this.api.mutate<DataSource>(dataSourceKind, OS_IMAGES_NAMESPACE, name, (d) => {
       const ann = d.metadata.annotations ?? {};
       if (Object.entries(wanted).every(([k, v]) => ann[k] === v)) return false;
       d.metadata.annotations = { ...ann, ...wanted };

@@ -19,9 +19,9 @@ import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/
 import { formatBytes } from '../api/quantity.js';
 import { persistentVolumeKind, type PersistentVolume } from '../api/storage/persistentvolume.js';
 import { LOCAL_POOL_PROVISIONER, storageClassKind, type StorageClass } from '../api/storage/storageclass.js';
-import type { ApiClient } from '../controllers/client.js';
-import type { EventRecorder } from '../controllers/events.js';
-import { WorkQueue, type Timers } from '../controllers/queue.js';
+import type { ApiClient } from '../runtime/registry-client.js';
+import type { EventRecorder } from '../runtime/events.js';
+import { WorkQueue, type Timers } from '../runtime/queue.js';
 import {
   PVC_PROTECTION_FINALIZER,
   awaitingPopulation,

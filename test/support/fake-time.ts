@@ -1,5 +1,5 @@
 /** A clock and timers that move only when the test says so (the Timers port of src/controllers/queue.ts). */
-import type { Timers } from '../../src/controllers/queue.js';
+import type { Timers } from '../../src/runtime/queue.js';
 
 export class FakeTime implements Timers {
   private seq = 0;

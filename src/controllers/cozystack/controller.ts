@@ -28,13 +28,14 @@ import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../a
 import type { KubeObject } from '../../api/meta.js';
 import { requestedBytes, type Claim } from '../../storage/claims.js';
 import { ApiError } from '../../apiserver/errors.js';
-import type { ApiClient } from '../client.js';
-import type { EventRecorder } from '../events.js';
-import { WorkQueue } from '../queue.js';
+import type { Client } from '../../runtime/client.js';
+import { Controller } from '../../runtime/controller.js';
+import type { EventRecorder } from '../../runtime/events.js';
+import type { Manager, Runnable } from '../../runtime/manager.js';
 import { compileDisk, compileInstance } from './compile.js';
 
 export interface CozystackControllerOptions {
-  api: ApiClient;
+  manager: Manager;
   events: EventRecorder;
   log?: (message: string) => void;
   now?: () => Date;
@@ -45,90 +46,75 @@ const INSTANCE_PREFIX = 'vm-instance-';
 export const APPLIED_RUN_STRATEGY = 'vm-instance.hikube.io/applied-run-strategy';
 const DISK_PREFIX = 'vm-disk-';
 
-export class CozystackController {
-  private readonly queue: WorkQueue;
-  private readonly api: ApiClient;
+export class CozystackController implements Runnable {
+  readonly name = 'cozystack';
+  private readonly controller: Controller;
+  private readonly api: Client;
   private readonly now: () => Date;
-  private unsubscribe: () => void = () => undefined;
 
   constructor(private readonly o: CozystackControllerOptions) {
-    this.api = o.api;
     this.now = o.now ?? (() => new Date());
-    this.queue = new WorkQueue(
-      (key) => this.sync(key),
-      (key, err) =>
-        o.log?.(
-          `cozystack controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`,
-        ),
-    );
-    this.queue.name = 'cozystack';
+    this.controller = new Controller(o.manager, {
+      name: this.name,
+      reconcile: (key) => this.sync(key),
+      ...(o.log !== undefined ? { log: o.log } : {}),
+    });
+    this.api = this.controller.client;
+    const c = this.controller;
+    c.watch(vmDiskKind, (d) => [`disk/${keyOf(d)}`, ...this.instancesIn(d.metadata.namespace ?? '')]);
+    c.watch(vmInstanceKind, (i) => [`instance/${keyOf(i)}`]);
+    for (const def of [dataVolumeKind, persistentVolumeClaimKind])
+      c.watch(def, (o) => {
+        const name = o.metadata.name ?? '';
+        return name.startsWith(DISK_PREFIX)
+          ? [`disk/${o.metadata.namespace ?? ''}/${name.slice(DISK_PREFIX.length)}`]
+          : [];
+      });
+    c.watch(dataSourceKind, () => this.api.list<VMDisk>(vmDiskKind).map((d) => `disk/${keyOf(d)}`));
+    for (const def of [virtualMachineKind, virtualMachineInstanceKind, serviceKind, secretKind])
+      c.watch(def, (o) => {
+        const ns = o.metadata.namespace ?? '';
+        const name =
+          o.metadata.labels?.['app.kubernetes.io/instance'] ??
+          (o.metadata.ownerReferences ?? []).find((r) => r.kind === 'VMInstance')?.name;
+        if (name?.startsWith(INSTANCE_PREFIX) === true)
+          return [`instance/${ns}/${name.slice(INSTANCE_PREFIX.length)}`];
+        return name !== undefined && def !== secretKind ? [`instance/${ns}/${name}`] : [];
+      });
   }
 
   start(): void {
-    const watched = [
-      vmDiskKind,
-      vmInstanceKind,
-      dataVolumeKind,
-      persistentVolumeClaimKind,
-      virtualMachineKind,
-      virtualMachineInstanceKind,
-      serviceKind,
-      secretKind,
-      dataSourceKind,
-    ];
-    this.unsubscribe = this.api.watch(watched, (e, def) => {
-      const ns = e.namespace;
-      if (def === vmDiskKind) {
-        this.queue.add(`disk/${ns}/${e.name}`);
-        this.requeueInstances(ns);
-      } else if (def === vmInstanceKind) this.queue.add(`instance/${ns}/${e.name}`);
-      else if (def === dataVolumeKind || def === persistentVolumeClaimKind) {
-        if (e.name.startsWith(DISK_PREFIX)) this.queue.add(`disk/${ns}/${e.name.slice(DISK_PREFIX.length)}`);
-      } else if (def === dataSourceKind) {
-        for (const d of this.api.list<VMDisk>(vmDiskKind)) this.queue.add(`disk/${keyOf(d)}`);
-      } else {
-        const name =
-          e.object.metadata.labels?.['app.kubernetes.io/instance'] ??
-          (e.object.metadata.ownerReferences ?? []).find((r) => r.kind === 'VMInstance')?.name;
-        if (name?.startsWith(INSTANCE_PREFIX) === true)
-          this.queue.add(`instance/${ns}/${name.slice(INSTANCE_PREFIX.length)}`);
-        else if (name !== undefined && def !== secretKind) this.queue.add(`instance/${ns}/${name}`);
-      }
-    });
-    for (const d of this.api.list<VMDisk>(vmDiskKind)) this.queue.add(`disk/${keyOf(d)}`);
-    for (const i of this.api.list<VMInstance>(vmInstanceKind)) this.queue.add(`instance/${keyOf(i)}`);
+    this.controller.start();
   }
 
   stop(): void {
-    this.unsubscribe();
-    this.queue.stop();
+    this.controller.stop();
   }
 
   idle(): Promise<void> {
-    return this.queue.idle();
+    return this.controller.idle();
   }
 
-  private requeueInstances(namespace: string): void {
-    for (const i of this.api.list<VMInstance>(vmInstanceKind, namespace))
-      this.queue.add(`instance/${keyOf(i)}`);
+  private instancesIn(namespace: string): string[] {
+    return this.api.list<VMInstance>(vmInstanceKind, namespace).map((i) => `instance/${keyOf(i)}`);
   }
 
-  private sync(key: string): void {
+  private async sync(key: string): Promise<void> {
     const [what, namespace = '', name = ''] = key.split('/');
-    if (what === 'disk') this.syncDisk(namespace, name);
-    else this.syncInstance(namespace, name);
+    if (what === 'disk') await this.syncDisk(namespace, name);
+    else await this.syncInstance(namespace, name);
   }
 
   // --- VMDisk ---------------------------------------------------------------------------------
 
-  private syncDisk(namespace: string, name: string): void {
+  private async syncDisk(namespace: string, name: string): Promise<void> {
     const disk = this.api.get<VMDisk>(vmDiskKind, namespace, name);
     if (disk === undefined || disk.metadata.deletionTimestamp !== undefined) return;
     const dvName = diskObjectName(name);
     let dv = this.api.get<DataVolume>(dataVolumeKind, namespace, dvName);
     if (dv !== undefined && !ownedBy(dv, disk)) {
       // Left by a deleted disk of the same name, on its way out: wait for the garbage collector.
-      this.setDiskStatus(disk, undefined, undefined, {
+      await this.setDiskStatus(disk, undefined, undefined, {
         type: 'Ready',
         status: 'False',
         reason: 'Conflict',
@@ -137,14 +123,14 @@ export class CozystackController {
       return;
     }
     if (dv === undefined) {
-      dv = this.api.create<DataVolume>(dataVolumeKind, compileDisk(disk, this.kernelImageFor(disk)));
+      dv = await this.api.create<DataVolume>(dataVolumeKind, compileDisk(disk, this.kernelImageFor(disk)));
       this.o.events.record(disk, 'Normal', 'SuccessfulCreate', `Created DataVolume ${dvName}`);
     }
     const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, dvName);
     const wanted = diskBytes(disk.spec);
     const asked = claim === undefined ? undefined : requestedBytes(claim);
     if (claim?.status?.phase === 'Bound' && wanted !== undefined && asked !== undefined && wanted > asked) {
-      this.api.mutate<Claim>(persistentVolumeClaimKind, namespace, dvName, (c) => {
+      await this.api.mutate<Claim>(persistentVolumeClaimKind, namespace, dvName, (c) => {
         c.spec.resources = {
           ...c.spec.resources,
           requests: { ...c.spec.resources?.requests, storage: String(disk.spec?.storage) },
@@ -168,7 +154,7 @@ export class CozystackController {
             reason: phase === 'Failed' ? 'ImportFailed' : (running?.reason ?? phase ?? 'Pending'),
             message: running?.message ?? `DataVolume ${dvName} is ${phase ?? 'Pending'}`,
           };
-    this.setDiskStatus(disk, dv, claim, ready);
+    await this.setDiskStatus(disk, dv, claim, ready);
   }
 
   /** The node image to kernel-boot a disk from: its own annotation, else its golden image's. */
@@ -188,13 +174,13 @@ export class CozystackController {
     return undefined;
   }
 
-  private setDiskStatus(
+  private async setDiskStatus(
     disk: VMDisk,
     dv: DataVolume | undefined,
     claim: Claim | undefined,
     ready: Condition,
-  ): void {
-    this.api.mutate<VMDisk>(
+  ): Promise<void> {
+    await this.api.mutate<VMDisk>(
       vmDiskKind,
       disk.metadata.namespace ?? '',
       disk.metadata.name ?? '',
@@ -222,7 +208,7 @@ export class CozystackController {
 
   // --- VMInstance -----------------------------------------------------------------------------
 
-  private syncInstance(namespace: string, name: string): void {
+  private async syncInstance(namespace: string, name: string): Promise<void> {
     const inst = this.api.get<VMInstance>(vmInstanceKind, namespace, name);
     if (inst === undefined || inst.metadata.deletionTimestamp !== undefined) return;
     const full = instanceObjectName(name);
@@ -260,32 +246,32 @@ export class CozystackController {
     let vm: VirtualMachine;
     let service: Service | undefined;
     try {
-      ({ vm, service } = this.write(compiled, inst));
+      ({ vm, service } = await this.write(compiled, inst));
     } catch (err) {
       // A compiled object the API refuses (e.g. resources below the profile's requirements).
       if (!(err instanceof ApiError) || err.reason === 'Conflict') throw err;
       this.o.events.record(inst, 'Warning', 'FailedCreate', err.message);
-      this.setFailure(inst, err.message);
+      await this.setFailure(inst, err.message);
       throw err;
     }
 
     const vmi = this.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, full);
-    this.setInstanceStatus(inst, vm, vmi, service, missing);
+    await this.setInstanceStatus(inst, vm, vmi, service, missing);
   }
 
   /** Writes the compiled Secrets, VM and Service; returns the VM and Service as stored. */
-  private write(
+  private async write(
     compiled: ReturnType<typeof compileInstance>,
     inst: VMInstance,
-  ): { vm: VirtualMachine; service: Service | undefined } {
+  ): Promise<{ vm: VirtualMachine; service: Service | undefined }> {
     const namespace = inst.metadata.namespace ?? '';
     const full = compiled.vm.metadata.name ?? '';
     for (const suffix of ['ssh-keys', 'cloud-init']) {
       const secretName = `${full}-${suffix}`;
       const want = compiled.secrets.find((s) => s.metadata.name === secretName);
-      if (want === undefined) this.deleteOwned(secretKind, namespace, secretName, inst);
+      if (want === undefined) await this.deleteOwned(secretKind, namespace, secretName, inst);
       else
-        this.apply(
+        await this.apply(
           secretKind,
           want,
           (cur, next) => isDeepStrictEqual(cur.data, next.data),
@@ -294,7 +280,7 @@ export class CozystackController {
           },
         );
     }
-    const vm = this.apply(
+    const vm = await this.apply(
       virtualMachineKind,
       compiled.vm,
       // The VM controller adds revisionName to the matchers: compare without it.
@@ -315,12 +301,12 @@ export class CozystackController {
         cur.metadata.annotations = { ...cur.metadata.annotations, ...next.metadata.annotations };
       },
     );
-    const service = this.applyService(compiled.service, inst);
+    const service = await this.applyService(compiled.service, inst);
     return { vm, service };
   }
 
-  private setFailure(inst: VMInstance, message: string): void {
-    this.api.mutate<VMInstance>(
+  private async setFailure(inst: VMInstance, message: string): Promise<void> {
+    await this.api.mutate<VMInstance>(
       vmInstanceKind,
       inst.metadata.namespace ?? '',
       inst.metadata.name ?? '',
@@ -337,33 +323,33 @@ export class CozystackController {
   }
 
   /** Creates the object, or updates it when `same` says it differs; returns what is stored. */
-  private apply<T extends KubeObject>(
+  private async apply<T extends KubeObject>(
     def: typeof secretKind,
     want: T,
     same: (cur: T, next: T) => boolean,
     change: (cur: T, next: T) => void,
-  ): T {
+  ): Promise<T> {
     const namespace = want.metadata.namespace ?? '';
     const name = want.metadata.name ?? '';
     const cur = this.api.get<T>(def, namespace, name);
     if (cur === undefined) return this.api.create<T>(def, want);
     if (same(cur, want)) return cur;
     return (
-      this.api.mutate<T>(def, namespace, name, (c) => {
+      (await this.api.mutate<T>(def, namespace, name, (c) => {
         change(c, want);
         c.metadata.ownerReferences = want.metadata.ownerReferences ?? [];
-      }) ?? cur
+      })) ?? cur
     );
   }
 
-  private applyService(want: Service, inst: VMInstance): Service | undefined {
+  private async applyService(want: Service, inst: VMInstance): Promise<Service | undefined> {
     const namespace = want.metadata.namespace ?? '';
     const name = want.metadata.name ?? '';
     const cur = this.api.get<Service>(serviceKind, namespace, name);
     if (cur !== undefined && !ownedBy(cur, inst)) return undefined;
     if (cur !== undefined && (cur.spec?.type ?? 'ClusterIP') !== want.spec?.type) {
       // A headless service cannot become a load balancer in place (the cluster IP is immutable).
-      this.api.delete(serviceKind, namespace, name);
+      await this.api.delete(serviceKind, namespace, name);
       this.o.events.record(
         inst,
         'Normal',
@@ -395,18 +381,23 @@ export class CozystackController {
     return this.api.create<Service>(serviceKind, want);
   }
 
-  private deleteOwned(def: typeof secretKind, namespace: string, name: string, owner: KubeObject): void {
+  private async deleteOwned(
+    def: typeof secretKind,
+    namespace: string,
+    name: string,
+    owner: KubeObject,
+  ): Promise<void> {
     const cur = this.api.get(def, namespace, name);
-    if (cur !== undefined && ownedBy(cur, owner)) this.api.delete(def, namespace, name);
+    if (cur !== undefined && ownedBy(cur, owner)) await this.api.delete(def, namespace, name);
   }
 
-  private setInstanceStatus(
+  private async setInstanceStatus(
     inst: VMInstance,
     vm: VirtualMachine,
     vmi: VirtualMachineInstance | undefined,
     service: Service | undefined,
     missing: string[],
-  ): void {
+  ): Promise<void> {
     const vmReady = vm.status?.conditions?.find((c) => c.type === 'Ready');
     const restart = vm.status?.conditions?.find((c) => c.type === 'RestartRequired');
     const conditions: Condition[] = [
@@ -440,7 +431,7 @@ export class CozystackController {
       service?.spec?.type === 'LoadBalancer' ? service.status?.loadBalancer?.ingress?.[0] : undefined;
     const endpoints =
       ingress?.ip === undefined ? [] : (ingress.ports ?? []).map((p) => `${ingress.ip ?? ''}:${p.port}`);
-    this.api.mutate<VMInstance>(
+    await this.api.mutate<VMInstance>(
       vmInstanceKind,
       inst.metadata.namespace ?? '',
       inst.metadata.name ?? '',

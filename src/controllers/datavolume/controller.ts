@@ -28,9 +28,9 @@ import {
 } from '../../storage/import/populate.js';
 import { formatFor, roundUpMiB } from '../../storage/pool.js';
 import type { ImageTool } from '../../storage/ports.js';
-import type { ApiClient } from '../client.js';
-import type { EventRecorder } from '../events.js';
-import { Backoff, WorkQueue, realTimers, type Timers } from '../queue.js';
+import type { ApiClient } from '../../runtime/registry-client.js';
+import type { EventRecorder } from '../../runtime/events.js';
+import { Backoff, WorkQueue, realTimers, type Timers } from '../../runtime/queue.js';
 import { resolveSource, sizeFor, Unresolved, type ResolvedSource } from './sources.js';
 import { isFinalPhase, reduceDvStatus, type DvEvent, type SourceKind } from './status.js';
 

@@ -8,48 +8,52 @@ import { dataSourceKind, type DataSource } from '../../api/cdi/datasource.js';
 import { dataVolumeKind, type DataVolume } from '../../api/cdi/datavolume.js';
 import { awaitingPopulation, type Claim } from '../../storage/claims.js';
 import { UPSTREAM_ANNOTATION } from '../../storage/os-catalog.js';
-import type { ApiClient } from '../client.js';
-import { WorkQueue, type Timers } from '../queue.js';
-import { timestamp } from '../vmistatus.js';
+import { Controller } from '../../runtime/controller.js';
+import type { Manager, Runnable } from '../../runtime/manager.js';
+import type { Timers } from '../../runtime/queue.js';
+import { objectKey } from '../../runtime/transport.js';
+import { timestamp } from '../../api/kubevirt/vmistatus.js';
 
-export class DataSourceController {
-  private readonly queue: WorkQueue;
-  private unsubscribe: () => void = () => undefined;
+export class DataSourceController implements Runnable {
+  readonly name = 'datasource';
+  private readonly controller: Controller;
 
   constructor(
-    private readonly api: ApiClient,
+    manager: Manager,
     private readonly now: () => Date = () => new Date(),
     timers?: Timers,
   ) {
-    this.queue = new WorkQueue(
-      (key) => this.sync(key),
-      () => undefined,
-      timers,
-    );
+    this.controller = new Controller(manager, {
+      name: this.name,
+      reconcile: (key) => this.sync(key),
+      ...(timers !== undefined ? { timers } : {}),
+    });
+    const all = (): string[] => this.api.list<DataSource>(dataSourceKind).map(objectKey);
+    this.controller.watch(dataSourceKind).watch(persistentVolumeClaimKind, all).watch(dataVolumeKind, all);
+  }
+
+  private get api() {
+    return this.controller.client;
   }
 
   start(): void {
-    this.unsubscribe = this.api.watch(
-      [dataSourceKind, persistentVolumeClaimKind, dataVolumeKind],
-      (e, def) => {
-        if (def === dataSourceKind) this.queue.add(`${e.namespace}/${e.name}`);
-        else for (const ds of this.api.list<DataSource>(dataSourceKind)) this.queue.add(keyOf(ds));
-      },
-    );
-    for (const ds of this.api.list<DataSource>(dataSourceKind)) this.queue.add(keyOf(ds));
+    this.controller.start();
   }
 
   stop(): void {
-    this.unsubscribe();
-    this.queue.stop();
+    this.controller.stop();
   }
 
-  private sync(key: string): void {
+  idle(): Promise<void> {
+    return this.controller.idle();
+  }
+
+  private async sync(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const ds = this.api.get<DataSource>(dataSourceKind, namespace, name);
     if (ds === undefined) return;
     const ready = this.readiness(ds);
-    this.api.mutate<DataSource>(
+    await this.api.mutate<DataSource>(
       dataSourceKind,
       namespace,
       name,
@@ -111,5 +115,3 @@ export class DataSourceController {
     return { status: 'True', reason: 'Ready', message: 'DataSource is ready to be consumed' };
   }
 }
-
-const keyOf = (ds: DataSource): string => `${ds.metadata.namespace ?? ''}/${ds.metadata.name ?? ''}`;

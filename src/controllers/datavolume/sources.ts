@@ -11,7 +11,7 @@ import type { KubeObject } from '../../api/meta.js';
 import { capacityBytes, type Claim } from '../../storage/claims.js';
 import type { HttpSource } from '../../storage/import/http.js';
 import type { RegistrySource } from '../../storage/import/registry.js';
-import type { ApiClient } from '../client.js';
+import type { ApiClient } from '../../runtime/registry-client.js';
 import type { SourceKind } from './status.js';
 
 export type ResolvedSource =

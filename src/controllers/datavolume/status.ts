@@ -5,7 +5,7 @@
  * Reasons here are the ones the controller's events use too.
  */
 import type { DataVolume, DataVolumeCondition, DataVolumePhase } from '../../api/cdi/datavolume.js';
-import { timestamp } from '../vmistatus.js';
+import { timestamp } from '../../api/kubevirt/vmistatus.js';
 
 export type DvStatus = NonNullable<DataVolume['status']>;
 export type SourceKind = 'http' | 'registry' | 'pvc' | 'upload' | 'blank';

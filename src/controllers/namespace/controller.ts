@@ -1,19 +1,22 @@
 /**
  * Namespace lifecycle: when a namespace is deleted it turns Terminating, everything in it is
  * deleted, and once it is empty its `kubernetes` finalizer is removed so the namespace goes too.
+ * Runs on the controller runtime: it reads the cache of every namespaced kind.
  */
 import type { KindDefinition } from '../../api/kind.js';
-import { NAMESPACE_FINALIZER, resourceKey, type Registry } from '../../apiserver/registry.js';
-import { WorkQueue } from '../queue.js';
+import type { KubeObject } from '../../api/meta.js';
+import { NAMESPACE_FINALIZER } from '../../apiserver/registry.js';
+import { Controller } from '../../runtime/controller.js';
+import type { Manager, Runnable } from '../../runtime/manager.js';
 
-export class NamespaceController {
+export class NamespaceController implements Runnable {
+  readonly name = 'namespace';
   private readonly namespaceDef: KindDefinition;
   private readonly namespaced: KindDefinition[];
-  private readonly queue: WorkQueue;
-  private unsubscribe: () => void = () => undefined;
+  private readonly controller: Controller;
 
   constructor(
-    private readonly registry: Registry,
+    manager: Manager,
     kinds: readonly KindDefinition[],
     log: (message: string) => void = () => undefined,
   ) {
@@ -21,50 +24,46 @@ export class NamespaceController {
     if (ns === undefined) throw new Error('namespace controller: the Namespace kind is not registered');
     this.namespaceDef = ns;
     this.namespaced = kinds.filter((k) => k.namespaced);
-    this.queue = new WorkQueue(
-      (name) => this.sync(name),
-      (name, err) => log(`namespace controller: failed syncing ${name}: ${String(err)}`),
+    this.controller = new Controller(manager, { name: this.name, reconcile: (name) => this.sync(name), log });
+    this.controller.watch(ns, (o, type) =>
+      type !== 'DELETED' && o.metadata.deletionTimestamp !== undefined ? [o.metadata.name ?? ''] : [],
     );
-    this.queue.name = 'namespace';
+    // The last object of a terminating namespace going lets the namespace go.
+    for (const def of this.namespaced)
+      this.controller.watch(def, (o, type) => (type === 'DELETED' ? [o.metadata.namespace ?? ''] : []));
   }
 
   start(): void {
-    const nsKey = resourceKey(this.namespaceDef);
-    this.unsubscribe = this.registry.store.subscribe((e) => {
-      if (e.resource === nsKey && e.type !== 'DELETED' && e.object.metadata.deletionTimestamp !== undefined)
-        this.queue.add(e.name);
-      else if (e.type === 'DELETED' && e.namespace !== '') this.queue.add(e.namespace);
-    });
-    for (const ns of this.registry.store.list(nsKey).items) {
-      if (ns.object.metadata.deletionTimestamp !== undefined) this.queue.add(ns.name);
-    }
+    this.controller.start();
   }
 
   stop(): void {
-    this.unsubscribe();
-    this.queue.stop();
+    this.controller.stop();
   }
 
   idle(): Promise<void> {
-    return this.queue.idle();
+    return this.controller.idle();
   }
 
-  private sync(name: string): void {
-    const ns = this.registry.store.get(resourceKey(this.namespaceDef), '', name);
-    if (ns === undefined || ns.object.metadata.deletionTimestamp === undefined) return;
+  private async sync(name: string): Promise<void> {
+    const client = this.controller.client;
+    const ns = client.get<KubeObject>(this.namespaceDef, '', name);
+    if (ns === undefined || ns.metadata.deletionTimestamp === undefined) return;
     let remaining = 0;
+    // Live lists: the informers of two kinds are separate streams, and a cache that has not yet
+    // seen an object would let the namespace go while that object stays behind.
     for (const def of this.namespaced) {
-      for (const o of this.registry.store.list(resourceKey(def), name).items) {
+      for (const o of await client.listLive(def, name)) {
         remaining++;
-        if (o.object.metadata.deletionTimestamp === undefined)
-          this.registry.delete(def, name, o.name, { propagationPolicy: 'Background' });
+        if (o.metadata.deletionTimestamp === undefined)
+          await client.delete(def, name, o.metadata.name ?? '', { propagationPolicy: 'Background' });
       }
     }
     if (remaining > 0) return;
-    const copy = structuredClone(ns.object);
-    const spec = (copy['spec'] ?? {}) as { finalizers?: string[] };
-    spec.finalizers = (spec.finalizers ?? []).filter((f) => f !== NAMESPACE_FINALIZER);
-    copy['spec'] = spec;
-    this.registry.update(this.namespaceDef, '', name, copy);
+    await client.mutate<KubeObject>(this.namespaceDef, '', name, (copy) => {
+      const spec = (copy['spec'] ?? {}) as { finalizers?: string[] };
+      spec.finalizers = (spec.finalizers ?? []).filter((f) => f !== NAMESPACE_FINALIZER);
+      copy['spec'] = spec;
+    });
   }
 }

@@ -8,7 +8,7 @@ import type { KubeObject } from '../../api/meta.js';
 import { findKindByGvk } from '../../api/registry.js';
 import { SCHEDULE_LABEL, SCHEDULED_TIME_ANNOTATION } from '../../api/hikube/snapshotschedule.js';
 import { ApiError } from '../../apiserver/errors.js';
-import type { ApiClient } from '../client.js';
+import type { ApiClient } from '../../runtime/registry-client.js';
 import {
   SnapshotsUnavailable,
   type ScheduleSnapshots,

@@ -26,10 +26,10 @@ import {
 } from '../../api/hikube/snapshotschedule.js';
 import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.js';
 import { labelSelectorFromObject } from '../../api/selectors.js';
-import type { ApiClient } from '../client.js';
-import type { EventRecorder } from '../events.js';
-import { WorkQueue, realTimers, type Timers } from '../queue.js';
-import { timestamp } from '../vmistatus.js';
+import type { ApiClient } from '../../runtime/registry-client.js';
+import type { EventRecorder } from '../../runtime/events.js';
+import { WorkQueue, realTimers, type Timers } from '../../runtime/queue.js';
+import { timestamp } from '../../api/kubevirt/vmistatus.js';
 import { nextExpiry, toPrune, type Retention } from './retention.js';
 import { removeCondition, setCondition, snapshotName } from './status.js';
 import {

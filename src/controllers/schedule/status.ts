@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Condition } from '../../api/kubevirt/status.js';
-import { timestamp } from '../vmistatus.js';
+import { timestamp } from '../../api/kubevirt/vmistatus.js';
 
 /** `<vm>-<schedule>-<yyyymmddhhmm>` (UTC), shortened with a hash where it would pass 253 characters. */
 export function snapshotName(vm: string, schedule: string, at: Date): string {

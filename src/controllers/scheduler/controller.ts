@@ -3,16 +3,16 @@
  * still has the CPU, memory and devices it asks for (allocatable minus what the VMIs already there
  * request). A VMI that fits nowhere stays Pending with a PodScheduled=False condition saying what
  * is short; it is retried whenever a node changes or capacity frees up. What each node's VMIs
- * request is kept in an index fed by the (synchronous) change feed, so placing a VMI costs no
- * re-listing of every VMI.
+ * request is kept in an index fed by the VMI informer (and by its own bindings, so a cache running
+ * behind never places two VMIs on the same capacity), so placing a VMI costs no re-listing.
  */
 import { nodeKind } from '../../api/core/core.js';
 import type { KubeObject } from '../../api/meta.js';
 import { parseQuantity } from '../../api/quantity.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
-import type { ApiClient } from '../client.js';
-import { WorkQueue } from '../queue.js';
-import { setCondition, setPhase } from '../vmistatus.js';
+import { Controller } from '../../runtime/controller.js';
+import type { Manager, Runnable } from '../../runtime/manager.js';
+import { setCondition, setPhase } from '../../api/kubevirt/vmistatus.js';
 import { requestsOf, shortages, sumResources, type Resources, type SchedulingPolicy } from './fit.js';
 
 interface NodeObject extends KubeObject {
@@ -20,42 +20,37 @@ interface NodeObject extends KubeObject {
   status?: { allocatable?: Record<string, string | number>; conditions?: { type: string; status: string }[] };
 }
 
-export class Scheduler {
-  private readonly queue: WorkQueue;
-  private unsubscribe: () => void = () => undefined;
+export class Scheduler implements Runnable {
+  readonly name = 'scheduler';
+  private readonly controller: Controller;
   /** node name → uid → requests, for the VMIs bound there and not finished. */
   private readonly placed = new Map<string, Map<string, Resources>>();
   private readonly nodeOf = new Map<string, string>();
 
   constructor(
-    private readonly api: ApiClient,
+    manager: Manager,
     private readonly policy: SchedulingPolicy,
     private readonly now: () => Date = () => new Date(),
     log: (message: string) => void = () => undefined,
   ) {
-    this.queue = new WorkQueue(
-      (key) => this.sync(key),
-      (key, err) =>
-        log(`scheduler: failed scheduling ${key}: ${err instanceof Error ? err.message : String(err)}`),
-    );
-    this.queue.name = 'scheduler';
+    this.controller = new Controller(manager, { name: this.name, reconcile: (key) => this.sync(key), log });
+    this.controller.watch(virtualMachineInstanceKind, (object, type) => {
+      const vmi = object as VirtualMachineInstance;
+      const freed = this.track(vmi, type === 'DELETED');
+      // A placed VMI went away or finished: capacity freed up for the ones waiting.
+      if (freed) return this.pending();
+      return type !== 'DELETED' && isPending(vmi) ? [keyOf(vmi)] : [];
+    });
+    this.controller.watch(nodeKind, () => this.pending());
+  }
+
+  private get api() {
+    return this.controller.client;
   }
 
   start(): void {
-    this.unsubscribe = this.api.watch([virtualMachineInstanceKind, nodeKind], (e, def) => {
-      if (def === virtualMachineInstanceKind) {
-        const vmi = e.object as VirtualMachineInstance;
-        const freed = this.track(vmi, e.type === 'DELETED');
-        if (e.type !== 'DELETED' && isPending(vmi)) this.queue.add(`${e.namespace}/${e.name}`);
-        // A placed VMI went away or finished: capacity freed up for the ones waiting.
-        if (freed) this.requeuePending();
-        return;
-      }
-      this.requeuePending();
-    });
-    for (const vmi of this.api.list<VirtualMachineInstance>(virtualMachineInstanceKind))
-      this.track(vmi, false);
-    this.requeuePending();
+    // The cache is replayed as ADDED events: every VMI is tracked, every pending one queued.
+    this.controller.start();
   }
 
   /** Keeps the index of placed VMIs; returns whether this change freed capacity on a node. */
@@ -78,21 +73,18 @@ export class Scheduler {
   }
 
   stop(): void {
-    this.unsubscribe();
-    this.queue.stop();
+    this.controller.stop();
   }
 
   idle(): Promise<void> {
-    return this.queue.idle();
+    return this.controller.idle();
   }
 
-  private requeuePending(): void {
-    for (const vmi of this.api.list<VirtualMachineInstance>(virtualMachineInstanceKind)) {
-      if (isPending(vmi)) this.queue.add(`${vmi.metadata.namespace ?? ''}/${vmi.metadata.name ?? ''}`);
-    }
+  private pending(): string[] {
+    return this.api.list<VirtualMachineInstance>(virtualMachineInstanceKind).filter(isPending).map(keyOf);
   }
 
-  private sync(key: string): void {
+  private async sync(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const vmi = this.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
     if (vmi === undefined || !isPending(vmi)) return;
@@ -102,7 +94,7 @@ export class Scheduler {
     for (const node of nodes) {
       const why = this.unfit(node, vmi, request);
       if (why.length === 0) {
-        this.bind(vmi, node.metadata.name ?? '');
+        await this.bind(vmi, node.metadata.name ?? '');
         return;
       }
       reasons.push(`node ${JSON.stringify(node.metadata.name ?? '')}: ${why.join('; ')}`);
@@ -111,7 +103,7 @@ export class Scheduler {
       nodes.length === 0
         ? '0/0 nodes are available: no node has registered'
         : `0/${nodes.length} nodes are available: ${reasons.join(', ')}`;
-    this.api.mutate<VirtualMachineInstance>(
+    await this.api.mutate<VirtualMachineInstance>(
       virtualMachineInstanceKind,
       namespace,
       name,
@@ -150,8 +142,8 @@ export class Scheduler {
     return shortages(request, allocatable, sumResources(placed));
   }
 
-  private bind(vmi: VirtualMachineInstance, nodeName: string): void {
-    this.api.mutate<VirtualMachineInstance>(
+  private async bind(vmi: VirtualMachineInstance, nodeName: string): Promise<void> {
+    const bound = await this.api.mutate<VirtualMachineInstance>(
       virtualMachineInstanceKind,
       vmi.metadata.namespace ?? '',
       vmi.metadata.name ?? '',
@@ -175,8 +167,13 @@ export class Scheduler {
       },
       true,
     );
+    // Counted at once: the next VMI must not be placed on this capacity before the cache has it.
+    if (bound?.status?.nodeName === nodeName) this.track(bound, false);
   }
 }
+
+const keyOf = (vmi: VirtualMachineInstance): string =>
+  `${vmi.metadata.namespace ?? ''}/${vmi.metadata.name ?? ''}`;
 
 const isDone = (vmi: VirtualMachineInstance): boolean =>
   vmi.status?.phase === 'Succeeded' || vmi.status?.phase === 'Failed';

@@ -12,9 +12,9 @@ import type { ResolvedNetworkOptions } from '../../network/options.js';
 import type { ReadinessProber } from '../../network/probes.js';
 import type { FrontendSpec, ProxyServiceSpec, ServiceProxy } from '../../network/proxy/proxy.js';
 import type { WholeIpProxy } from '../../network/proxy/wholeip.js';
-import type { ApiClient } from '../client.js';
-import type { EventRecorder } from '../events.js';
-import { WorkQueue } from '../queue.js';
+import type { ApiClient } from '../../runtime/registry-client.js';
+import type { EventRecorder } from '../../runtime/events.js';
+import { WorkQueue } from '../../runtime/queue.js';
 import {
   allocateClusterIp,
   allocateNodePort,

@@ -23,9 +23,9 @@ import {
   type VirtualMachineSnapshot,
 } from '../../api/snapshot/snapshot.js';
 import type { Snapshotter } from '../../node/snapshots.js';
-import type { ApiClient } from '../client.js';
-import type { EventRecorder } from '../events.js';
-import { WorkQueue } from '../queue.js';
+import type { ApiClient } from '../../runtime/registry-client.js';
+import type { EventRecorder } from '../../runtime/events.js';
+import { WorkQueue } from '../../runtime/queue.js';
 import { syncClone } from './clone.js';
 import { syncRestore } from './restore.js';
 import {

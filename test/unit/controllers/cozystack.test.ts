@@ -18,10 +18,12 @@ import type { KubeObject } from '../../../src/api/meta.js';
 import { findKindByGvk } from '../../../src/api/registry.js';
 import { ApiError } from '../../../src/apiserver/errors.js';
 import { Registry } from '../../../src/apiserver/registry.js';
-import { ApiClient } from '../../../src/controllers/client.js';
+import { ApiClient } from '../../../src/runtime/registry-client.js';
 import { compileDisk, compileInstance, stableUuid } from '../../../src/controllers/cozystack/compile.js';
 import { CozystackController } from '../../../src/controllers/cozystack/controller.js';
-import { EventRecorder } from '../../../src/controllers/events.js';
+import { recorderFor } from '../../../src/runtime/events.js';
+import { RegistryTransport } from '../../../src/runtime/inprocess.js';
+import { Manager } from '../../../src/runtime/manager.js';
 import type { Claim } from '../../../src/storage/claims.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
 import { eventually } from '../../support/wait.js';
@@ -427,15 +429,20 @@ describe('what the API refuses', () => {
 
 describe('the reconciler', () => {
   let controller: CozystackController;
-  beforeEach(() => {
+  let manager: Manager;
+  /** The reconciler on the controller runtime, over the test's Registry in process. */
+  async function startController(log: (m: string) => void): Promise<void> {
+    manager = new Manager(new RegistryTransport(api.registry));
     controller = new CozystackController({
-      api,
-      events: new EventRecorder(api, 'cozystack-controller', 'node-1'),
-      log: (m) => assert.fail(m),
+      manager,
+      events: recorderFor(manager, 'cozystack-controller', 'node-1'),
+      log,
     });
-    controller.start();
-  });
-  afterEach(() => controller.stop());
+    void manager.add(controller);
+    await manager.start();
+  }
+  beforeEach(() => startController((m) => assert.fail(m)));
+  afterEach(() => manager.stop());
 
   const get = <T extends KubeObject>(def: typeof vmDiskKind, name: string): T | undefined =>
     api.get<T>(def, NS, name);
@@ -546,14 +553,9 @@ describe('the reconciler', () => {
   });
 
   test('a VM the API refuses shows on the VMInstance (FailedCreate) and is retried', async () => {
-    controller.stop();
+    manager.stop();
     const logged: string[] = [];
-    controller = new CozystackController({
-      api,
-      events: new EventRecorder(api, 'cozystack-controller', 'node-1'),
-      log: (m) => logged.push(m),
-    });
-    controller.start();
+    await startController((m) => logged.push(m));
     // A VMDisk name may hold a dot; a KubeVirt disk name may not.
     create(vmDiskKind, disk('sys.v1'));
     create(vmInstanceKind, instance('web', { disks: [{ name: 'sys.v1' }] }));

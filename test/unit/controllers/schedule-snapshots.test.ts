@@ -11,7 +11,7 @@ import { ObjectMeta } from '../../../src/api/meta.js';
 import { findKindByGvk } from '../../../src/api/registry.js';
 import { Preserve, StringEnum, Type, opt } from '../../../src/api/schema.js';
 import { Registry } from '../../../src/apiserver/registry.js';
-import { ApiClient } from '../../../src/controllers/client.js';
+import { ApiClient } from '../../../src/runtime/registry-client.js';
 import {
   apiScheduleSnapshots,
   SNAPSHOT_API_VERSION,

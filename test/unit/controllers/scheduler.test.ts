@@ -9,13 +9,16 @@ import { namespaceKind, nodeKind } from '../../../src/api/core/core.js';
 import type { KubeObject } from '../../../src/api/meta.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../../src/api/kubevirt/vmi.js';
 import { Registry } from '../../../src/apiserver/registry.js';
-import { ApiClient } from '../../../src/controllers/client.js';
+import { ApiClient } from '../../../src/runtime/registry-client.js';
+import { RegistryTransport } from '../../../src/runtime/inprocess.js';
+import { Manager } from '../../../src/runtime/manager.js';
 import { Scheduler } from '../../../src/controllers/scheduler/controller.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
 
 let store: SqliteStore;
 let api: ApiClient;
 let scheduler: Scheduler;
+let manager: Manager;
 
 const node = (memory: string): KubeObject => ({
   apiVersion: 'v1',
@@ -44,15 +47,17 @@ beforeEach(async () => {
   registry.create(namespaceKind, '', { metadata: { name: 'default' } });
   api = new ApiClient(registry);
   api.create(nodeKind, node('1Gi'));
-  scheduler = new Scheduler(api, { cpuAllocationRatio: 10 });
-  scheduler.start();
+  manager = new Manager(new RegistryTransport(registry));
+  scheduler = new Scheduler(manager, { cpuAllocationRatio: 10 });
+  void manager.add(scheduler);
+  await manager.start();
   for (const n of ['a', 'b', 'c']) {
     api.create(virtualMachineInstanceKind, vmi(n));
     await scheduler.idle();
   }
 });
 afterEach(() => {
-  scheduler.stop();
+  manager.stop();
   store.close();
 });
 

@@ -26,8 +26,8 @@ import {
 } from '../../../src/api/snapshot/snapshot.js';
 import { ApiError } from '../../../src/apiserver/errors.js';
 import { Registry } from '../../../src/apiserver/registry.js';
-import { ApiClient } from '../../../src/controllers/client.js';
-import { EventRecorder } from '../../../src/controllers/events.js';
+import { ApiClient } from '../../../src/runtime/registry-client.js';
+import { EventRecorder } from '../../../src/runtime/events.js';
 import { clonePatches, filterKeys } from '../../../src/controllers/snapshot/clone.js';
 import { SnapshotController } from '../../../src/controllers/snapshot/controller.js';
 import type { Snapshotter, TakeRequest } from '../../../src/node/snapshots.js';

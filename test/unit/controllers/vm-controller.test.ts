@@ -24,8 +24,8 @@ import {
   type VirtualMachineInstanceSpec,
 } from '../../../src/api/kubevirt/vmi.js';
 import { Registry } from '../../../src/apiserver/registry.js';
-import { ApiClient } from '../../../src/controllers/client.js';
-import { EventRecorder } from '../../../src/controllers/events.js';
+import { ApiClient } from '../../../src/runtime/registry-client.js';
+import { EventRecorder } from '../../../src/runtime/events.js';
 import { VmController } from '../../../src/controllers/vm/controller.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
 import { FakeTime } from '../../support/fake-time.js';

@@ -17,8 +17,8 @@ import {
 } from '../../../src/api/core/core.js';
 import { defaultStorageClass, storageClassKind } from '../../../src/api/storage/storageclass.js';
 import { Registry } from '../../../src/apiserver/registry.js';
-import { ApiClient } from '../../../src/controllers/client.js';
-import { EventRecorder } from '../../../src/controllers/events.js';
+import { ApiClient } from '../../../src/runtime/registry-client.js';
+import { EventRecorder } from '../../../src/runtime/events.js';
 import { refusal, type PoolSpace } from '../../../src/storage/capacity.js';
 import type { Claim } from '../../../src/storage/claims.js';
 import { Provisioner } from '../../../src/storage/provisioner.js';

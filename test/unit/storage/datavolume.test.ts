@@ -26,10 +26,12 @@ import type { KubeObject } from '../../../src/api/meta.js';
 import { persistentVolumeKind, type PersistentVolume } from '../../../src/api/storage/persistentvolume.js';
 import { defaultStorageClass, storageClassKind } from '../../../src/api/storage/storageclass.js';
 import { Registry } from '../../../src/apiserver/registry.js';
-import { ApiClient } from '../../../src/controllers/client.js';
+import { ApiClient } from '../../../src/runtime/registry-client.js';
 import { DataVolumeController } from '../../../src/controllers/datavolume/controller.js';
 import { DataSourceController } from '../../../src/controllers/datavolume/datasource.js';
-import { EventRecorder } from '../../../src/controllers/events.js';
+import { EventRecorder } from '../../../src/runtime/events.js';
+import { RegistryTransport } from '../../../src/runtime/inprocess.js';
+import { Manager } from '../../../src/runtime/manager.js';
 import { type Claim } from '../../../src/storage/claims.js';
 import { Provisioner } from '../../../src/storage/provisioner.js';
 import { qemuImgTool } from '../../../src/storage/qemu-img.js';
@@ -53,6 +55,7 @@ let pool: string;
 let provisioner: Provisioner;
 let dvs: DataVolumeController;
 let dss: DataSourceController;
+let manager: Manager;
 let resized: { path: string; bytes: number }[];
 let guestHasDisk: (path: string) => boolean;
 
@@ -96,14 +99,16 @@ beforeEach(async () => {
     retries: 3,
     progressIntervalMs: 0,
   });
-  dss = new DataSourceController(api);
+  manager = new Manager(new RegistryTransport(registry));
+  dss = new DataSourceController(manager);
+  void manager.add(dss);
   provisioner.start();
   dvs.start();
-  dss.start();
+  await manager.start();
 });
 
 afterEach(async () => {
-  dss.stop();
+  manager.stop();
   dvs.stop();
   provisioner.stop();
   store.close();

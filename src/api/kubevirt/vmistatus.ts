@@ -2,8 +2,8 @@
  * Small helpers shared by the writers of VMI status (scheduler, node agent): phase changes with
  * their transition timestamps, and conditions that keep their transition time while unchanged.
  */
-import type { Condition, VmiPhase } from '../api/kubevirt/status.js';
-import type { VirtualMachineInstance } from '../api/kubevirt/vmi.js';
+import type { Condition, VmiPhase } from './status.js';
+import type { VirtualMachineInstance } from './vmi.js';
 
 export type VmiStatus = NonNullable<VirtualMachineInstance['status']>;
 

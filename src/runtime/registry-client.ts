@@ -2,6 +2,10 @@
  * What controllers and the node agent see of the API: typed get/list/create/update/delete through
  * the Registry (so every write obeys the rules a kubectl write obeys: validation, resourceVersion
  * preconditions, generation, finalizers) and a change feed. Objects returned are copies.
+ * This is the synchronous, in-process-only client the controllers were written on; controllers
+ * move one by one to the runtime's `Client` (client.ts: cached reads, asynchronous writes), which
+ * also runs against a real cluster. It lives here, not in controllers/, so that storage, network,
+ * metrics and node do not import from the controllers' folder.
  */
 import type { KindDefinition } from '../api/kind.js';
 import type { KubeObject } from '../api/meta.js';
