@@ -46,7 +46,9 @@ export const DataVolumeSource = Obj('Where the content comes from; exactly one m
       extraHeaders: opt(Type.Array(Type.String({ description: '`Name: value`' }))),
       secretExtraHeaders: opt(Type.Array(SecretName('A Secret whose values are `Name: value` headers.'))),
       checksum: opt(
-        Type.String({ description: '`algorithm:hex` of the file as served (md5, sha1, sha256, sha512).' }),
+        Type.String({
+          description: '`algorithm:hex` of the file as served (md5, sha1, sha256, sha512); empty: none.',
+        }),
       ),
       insecureSkipVerify: opt(Type.Boolean()),
     }),
@@ -235,7 +237,8 @@ export function validateDataVolume(dv: DataVolume, old: DataVolume | undefined):
         path: 'spec.source.http.url',
         message: `Invalid value: ${JSON.stringify(http.url)}: must be an http or https URL`,
       });
-    if (http.checksum !== undefined) {
+    // As CDI: an empty checksum means none.
+    if (http.checksum !== undefined && http.checksum !== '') {
       const parsed = parseChecksum(http.checksum);
       if (typeof parsed === 'string')
         errors.push({ path: 'spec.source.http.checksum', message: `Invalid value: ${parsed}` });

@@ -18,6 +18,11 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export interface VmiValidationContext {
   /** The VM selects an instancetype: the template may not set what it provides. */
   instancetype?: boolean;
+  /**
+   * The spec is a VM's template, not a VMI: as KubeVirt, a template without memory is accepted and
+   * only the VMI made from it is refused (the VM then shows FailedCreate).
+   */
+  template?: boolean;
   /** Feature gates turned on by the admin (none when absent). */
   featureGates?: ReadonlySet<FeatureGate>;
 }
@@ -79,12 +84,12 @@ export function validateVmiSpec(
   return errors;
 }
 
-/** Remarks that do not stop the write: a disk with no volume applies, and the guest will not see it. (A volume with no disk gets a virtio disk, as in KubeVirt.) */
+/** Remarks that do not stop the write: a disk with no volume applies, and the guest will not see it (a cdrom is an empty tray instead). (A volume with no disk gets a virtio disk, as in KubeVirt.) */
 export function vmiSpecWarnings(spec: VirtualMachineInstanceSpec, at: string): string[] {
   const volumes = new Set((spec.volumes ?? []).map((v) => v.name));
   const out: string[] = [];
   (spec.domain.devices.disks ?? []).forEach((d, i) => {
-    if (!volumes.has(d.name))
+    if (!volumes.has(d.name) && d.cdrom === undefined)
       out.push(
         `${at}.domain.devices.disks[${i}].name: disk ${JSON.stringify(d.name)} has no volume of that name; the guest will start without it`,
       );
@@ -283,6 +288,7 @@ function resources(
         });
     }
   } else if (
+    ctx.template !== true &&
     spec.domain.memory?.guest === undefined &&
     req['memory'] === undefined &&
     lim['memory'] === undefined
