@@ -8,7 +8,7 @@ import type { FieldError, KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { parseQuantity } from '../quantity.js';
 import { PersistentVolumeClaimSpec } from '../core/core.js';
-import { MapOf, Obj, Preserve, Quantity, StringEnum, Type, type Static, opt } from '../schema.js';
+import { MapOf, NoEffect, Obj, Preserve, Quantity, StringEnum, Type, type Static, opt } from '../schema.js';
 import { parseChecksum } from './checksum.js';
 
 export const CDI_GROUP = 'cdi.kubevirt.io';
@@ -108,6 +108,9 @@ export const DataVolumeSpec = Obj('What to provision and from where.', {
   priorityClassName: opt(Type.String()),
   checkpoints: opt(Type.Array(Preserve())),
   finalCheckpoint: opt(Type.Boolean()),
+  serviceAccountName: opt(
+    NoEffect(Type.String({ description: 'The service account the importer pod runs as (no pods here).' })),
+  ),
 });
 export type DataVolumeSpec = Static<typeof DataVolumeSpec>;
 

@@ -15,6 +15,7 @@ import {
   Type,
   type Static,
   opt,
+  NoEffect,
 } from '../schema.js';
 import { KernelBoot } from './kernel-boot.js';
 
@@ -133,6 +134,7 @@ export const Interface = Obj('A network interface, connected to the network of t
   bridge: opt(Empty('Bridge binding.')),
   sriov: opt(Empty('SR-IOV binding.')),
   passt: opt(Empty('passt binding.')),
+  passtBinding: opt(NoEffect(Empty('The passt binding of KubeVirt core.'))),
   binding: opt(Obj('A network binding plugin.', { name: Type.String() })),
   dhcpOptions: opt(Preserve()),
   tag: opt(Type.String()),
@@ -142,7 +144,13 @@ export type Interface = Static<typeof Interface>;
 
 export const GPU = Obj('A GPU passed to the guest.', {
   name: Type.String(),
-  deviceName: Type.String({ description: 'Resource name of the device, e.g. nvidia.com/gpu.' }),
+  deviceName: opt(
+    Type.String({
+      description: 'Resource name of the device, e.g. nvidia.com/gpu (or a DRA claim instead).',
+    }),
+  ),
+  claimName: opt(NoEffect(Type.String({ description: 'DRA: the resource claim (of spec.resourceClaims).' }))),
+  requestName: opt(NoEffect(Type.String({ description: 'DRA: the request within that claim.' }))),
   virtualGPUOptions: opt(Preserve()),
   tag: opt(Type.String()),
 });
@@ -170,6 +178,11 @@ export const Devices = Obj('Devices of the guest.', {
   rng: opt(Empty('A virtio RNG device fed from the host.')),
   tpm: opt(Obj('A virtual TPM.', { persistent: opt(Type.Boolean()) })),
   sound: opt(Obj('A sound device.', { name: Type.String(), model: opt(Type.String()) })),
+  video: opt(
+    NoEffect(
+      Obj('The video device model.', { type: opt(Type.String({ description: 'vga, virtio, bochs…' })) }),
+    ),
+  ),
   autoattachPodInterface: opt(
     Type.Boolean({ description: 'Attach a default interface when none is listed. Defaults to true.' }),
   ),

@@ -50,6 +50,14 @@ export function validateVmiSpec(
     errors.push(...exactlyOne(n, NETWORK_SOURCES, `${at}.networks[${i}]`, 'network')),
   );
   errors.push(...checkNetworks(networks, `${at}.networks`));
+  (spec.domain.devices.gpus ?? []).forEach((g, i) => {
+    if (g.deviceName === undefined && g.claimName === undefined)
+      errors.push({
+        path: `${domain}.devices.gpus[${i}].deviceName`,
+        reason: 'FieldValueRequired',
+        message: 'Required value: a GPU names a deviceName or a DRA claimName',
+      });
+  });
   interfaces.forEach((nic, i) =>
     errors.push(...checkInterface(nic, networks, `${domain}.devices.interfaces[${i}]`)),
   );
@@ -180,7 +188,7 @@ function checkDisk(disk: Disk, at: string): FieldError[] {
 
 function checkInterface(nic: Interface, networks: Network[], at: string): FieldError[] {
   const errors: FieldError[] = [];
-  const bindings = ['masquerade', 'bridge', 'sriov', 'passt', 'binding'].filter(
+  const bindings = ['masquerade', 'bridge', 'sriov', 'passt', 'passtBinding', 'binding'].filter(
     (b) => (nic as Record<string, unknown>)[b] !== undefined,
   );
   if (bindings.length > 1)
