@@ -46,8 +46,8 @@ describe('parseImageReference', () => {
   for (const [text, why] of refused)
     test(`${JSON.stringify(text)} is refused`, () => {
       const got = parseImageReference(text);
-      assert.equal(typeof got, 'string');
-      assert.match(String(got), why);
+      if (typeof got !== 'string') assert.fail(`${JSON.stringify(text)} parsed as ${JSON.stringify(got)}`);
+      assert.match(got, why);
     });
 });
 

@@ -12,7 +12,7 @@ import { virtualMachineClusterPreferenceKind } from '../../../src/api/instancety
 import { apiVersionOf, type KindDefinition } from '../../../src/api/kind.js';
 import { virtualMachineKind } from '../../../src/api/kubevirt/vm.js';
 import { noEffectWarning } from '../../../src/api/schema.js';
-import { validateStructure, type JsonSchema } from '../../../src/api/validate.js';
+import { validateStructure } from '../../../src/api/validate.js';
 import { Registry } from '../../../src/apiserver/registry.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
 
@@ -94,7 +94,7 @@ describe('NoEffect fields', () => {
   for (const [kind, def, object, paths] of table)
     test(`${kind}: declared, kept as given, and reported`, () => {
       const full = { apiVersion: apiVersionOf(def), kind: def.kind, ...object };
-      const r = validateStructure(full, def.schema as unknown as JsonSchema);
+      const r = validateStructure(full, def.schema);
       assert.deepEqual(r.unknownFields, []);
       assert.deepEqual(r.errors, []);
       assert.deepEqual(r.noEffectFields.sort(), [...paths].sort());
