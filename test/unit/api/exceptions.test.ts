@@ -20,7 +20,7 @@ const DOC = fileURLToPath(new URL('../../../../docs/api-exceptions.md', import.m
 
 /** The ids in the first column of the document's table. */
 function listedIds(): string[] {
-  return [...readFileSync(DOC, 'utf8').matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1] ?? '');
+  return [...readFileSync(DOC, 'utf8').matchAll(/^\| `([a-z0-9-]+)` *\|/gm)].map((m) => m[1] ?? '');
 }
 
 function registry(settings: Partial<AdmissionSettings> = {}): Registry {
