@@ -10,6 +10,9 @@ import {
   COZYSTACK_LEGACY_IMAGES,
   goldenImageName,
 } from '../../../src/api/cozystack/golden-names.js';
+import { admitVMDisk, type VMDisk } from '../../../src/api/cozystack/vmdisk.js';
+import type { ObjectLookup } from '../../../src/api/kind.js';
+import { compileDisk } from '../../../src/controllers/cozystack/compile.js';
 import { canonicalMatcherKind } from '../../../src/api/instancetype/matcher.js';
 import { validateVmiSpec } from '../../../src/api/kubevirt/validation.js';
 import { validateVm, type VirtualMachine } from '../../../src/api/kubevirt/vm.js';
@@ -152,5 +155,31 @@ describe("Cozystack's golden image names", () => {
     assert.equal(goldenImageName('ubuntu-22.04'), 'ubuntu-2204');
     assert.equal(goldenImageName('ubuntu-2204'), 'ubuntu-2204');
     assert.equal(goldenImageName('debian-12'), 'debian-12');
+  });
+});
+
+describe('a VMDisk written for Cozystack', () => {
+  const disk = (name: string): VMDisk => ({
+    apiVersion: 'apps.cozystack.io/v1alpha1',
+    kind: 'VMDisk',
+    metadata: { name: 'root', namespace: 'tenant' },
+    spec: { source: { image: { name } }, storage: '5Gi' },
+  });
+  const catalog: ObjectLookup = ((_def: unknown, namespace: string, name: string) =>
+    namespace === 'kubevirt-os-images' && OS_IMAGES.some((o) => o.name === name)
+      ? { metadata: { name, namespace } }
+      : undefined) as ObjectLookup;
+
+  test('is admitted with a Cozystack image name, and clones the catalog DataSource', () => {
+    assert.deepEqual(admitVMDisk(disk('ubuntu-22.04'), undefined, catalog), []);
+    assert.equal(compileDisk(disk('ubuntu-22.04')).spec.sourceRef?.name, 'ubuntu-2204');
+    assert.equal(compileDisk(disk('alpine')).spec.sourceRef?.name, 'alpine-3.21');
+  });
+
+  test('a name in neither list is still refused', () => {
+    assert.deepEqual(
+      admitVMDisk(disk('plan9'), undefined, catalog).map((e) => e.path),
+      ['spec.source.image.name'],
+    );
   });
 });
