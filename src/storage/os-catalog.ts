@@ -158,16 +158,22 @@ export const OS_IMAGES: readonly OsImage[] = [
     url: 'https://cloud.centos.org/centos/10-stream/x86_64/images/CentOS-Stream-GenericCloud-10-latest.x86_64.qcow2',
     containerDisk: 'quay.io/containerdisks/centos-stream:10',
   }),
-  distro('opensuse-leap', '15.6', 'openSUSE Leap 15.6', 'custom'),
-  distro('opensuse-leap', '16.0', 'openSUSE Leap 16.0', 'custom'),
-  distro('alpine', '3.21', 'Alpine Linux 3.21', 'custom'),
+  distro('opensuse-leap', '15.6', 'openSUSE Leap 15.6', 'custom', {
+    url: 'https://download.opensuse.org/repositories/Cloud:/Images:/Leap_15.6/images/openSUSE-Leap-15.6.x86_64-NoCloud.qcow2',
+  }),
+  distro('opensuse-leap', '16.0', 'openSUSE Leap 16.0', 'custom', {
+    url: 'https://download.opensuse.org/distribution/leap/16.0/appliances/Leap-16.0-Minimal-VM.x86_64-Cloud.qcow2',
+  }),
+  distro('alpine', '3.21', 'Alpine Linux 3.21', 'custom', {
+    url: 'https://dl-cdn.alpinelinux.org/alpine/v3.21/releases/cloud/nocloud_alpine-3.21.7-x86_64-bios-cloudinit-r0.qcow2',
+  }),
   {
     name: 'cirros',
     displayName: 'CirrOS (test image)',
     os: 'cirros',
     preference: 'custom',
     shortNames: [],
-    containerDisk: 'quay.io/kubevirt/cirros-container-disk-demo:latest',
+    url: 'https://download.cirros-cloud.net/0.6.2/cirros-0.6.2-x86_64-disk.img',
     local: ['cirros'],
   },
   {
@@ -176,8 +182,8 @@ export const OS_IMAGES: readonly OsImage[] = [
     os: 'talos',
     preference: 'custom',
     shortNames: [],
+    url: 'https://github.com/siderolabs/talos/releases/download/v1.7.6/nocloud-amd64.raw.xz',
     local: ['talos'],
-    userSupplied: true,
   },
   windows('2019'),
   windows('2022'),
