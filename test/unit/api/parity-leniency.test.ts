@@ -183,3 +183,20 @@ describe('a VMDisk written for Cozystack', () => {
     );
   });
 });
+
+describe('CDI: registry source URLs with host:port and digests', () => {
+  const registryDv = (url: string): DataVolume => ({
+    apiVersion: 'cdi.kubevirt.io/v1beta1',
+    kind: 'DataVolume',
+    metadata: { name: 'r', namespace: 'default' },
+    spec: { source: { registry: { url } }, storage: { resources: { requests: { storage: '1Gi' } } } },
+  });
+  for (const url of [
+    'docker://registry:5000/kubevirt/cirros:devel',
+    `docker://127.0.0.1:5000/disk@sha256:${'ab'.repeat(32)}`,
+    `docker://registry:5000/disk:v1@sha256:${'ab'.repeat(32)}`,
+  ])
+    test(`${url} is accepted`, () => {
+      assert.deepEqual(validateDataVolume(registryDv(url), undefined), []);
+    });
+});
