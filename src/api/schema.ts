@@ -90,3 +90,19 @@ export const StringEnum = <const V extends readonly string[]>(
 export function opt<T extends TSchema>(schema: T): TOptional<T> {
   return Type.Optional(schema) as TOptional<T>;
 }
+
+/** The schema keyword marking a field kept as given but not acted on (see NoEffect). */
+export const NO_EFFECT = 'x-hikube-no-effect';
+
+/**
+ * A field of the upstream API that this platform accepts and keeps as given but does not act on
+ * (e.g. DRA GPU claims: there are no GPUs here). Writing it is answered with a Kubernetes warning,
+ * `<path>: accepted, has no effect on this platform` (src/apiserver/registry.ts): the one mechanism
+ * for such fields. The marker is also published in the OpenAPI documents.
+ */
+export function NoEffect<T extends TSchema>(schema: T): T {
+  return Object.assign(schema, { [NO_EFFECT]: true });
+}
+
+/** The warning a request that sets a NoEffect field gets, one per field. */
+export const noEffectWarning = (path: string): string => `${path}: accepted, has no effect on this platform`;

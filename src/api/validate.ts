@@ -2,11 +2,13 @@
  * Structural validation of an incoming object against its kind's schema, the way the Kubernetes
  * API server treats structural CRD schemas: every type error is collected (not just the first),
  * fields the schema does not declare are pruned and reported (the caller decides, from
- * `fieldValidation`, whether they are an error, a warning or nothing), and `null` on an optional
+ * `fieldValidation`, whether they are an error, a warning or nothing), fields marked `NoEffect`
+ * that are given are reported (the caller answers them with a warning), and `null` on an optional
  * field means absent.
  */
 import type { FieldError } from './kind.js';
 import { parseQuantity } from './quantity.js';
+import { NO_EFFECT } from './schema.js';
 
 /** The subset of JSON Schema our kind schemas use (TypeBox output). */
 export interface JsonSchema {
@@ -30,13 +32,16 @@ export interface StructuralResult {
   errors: FieldError[];
   /** Paths of fields the schema does not declare (already removed from `value`). */
   unknownFields: string[];
+  /** Paths of fields given that the schema marks as kept without effect (`NoEffect`). */
+  noEffectFields: string[];
 }
 
 export function validateStructure(value: unknown, schema: JsonSchema): StructuralResult {
   const errors: FieldError[] = [];
   const unknownFields: string[] = [];
-  const pruned = walk(value, schema, '', errors, unknownFields);
-  return { value: pruned, errors, unknownFields };
+  const noEffectFields: string[] = [];
+  const pruned = walk(value, schema, '', errors, unknownFields, noEffectFields);
+  return { value: pruned, errors, unknownFields, noEffectFields };
 }
 
 const typeName = (v: unknown): string =>
@@ -45,18 +50,26 @@ const typeName = (v: unknown): string =>
 export const childPath = (parent: string, key: string): string =>
   /^[A-Za-z_$][\w$-]*$/.test(key) ? (parent === '' ? key : `${parent}.${key}`) : `${parent}[${key}]`;
 
-function walk(v: unknown, s: JsonSchema, path: string, errors: FieldError[], unknown: string[]): unknown {
+function walk(
+  v: unknown,
+  s: JsonSchema,
+  path: string,
+  errors: FieldError[],
+  unknown: string[],
+  inert: string[],
+): unknown {
+  if (s[NO_EFFECT] === true) inert.push(path);
   if (s['x-kubernetes-int-or-string'] === true) return intOrString(v, s, path, errors);
-  if (s.anyOf !== undefined) return anyOf(v, s.anyOf, path, errors, unknown);
+  if (s.anyOf !== undefined) return anyOf(v, s.anyOf, path, errors, unknown, inert);
   switch (s.type) {
     case 'object':
-      return object(v, s, path, errors, unknown);
+      return object(v, s, path, errors, unknown, inert);
     case 'array': {
       if (!Array.isArray(v)) return typeError(v, 'array', path, errors);
       const itemSchema = s.items;
       return itemSchema === undefined
         ? v
-        : v.map((item, i) => walk(item, itemSchema, `${path}[${i}]`, errors, unknown));
+        : v.map((item, i) => walk(item, itemSchema, `${path}[${i}]`, errors, unknown, inert));
     }
     case 'string':
       if (typeof v !== 'string') return typeError(v, 'string', path, errors);
@@ -105,6 +118,7 @@ function anyOf(
   path: string,
   errors: FieldError[],
   unknown: string[],
+  inert: string[],
 ): unknown {
   if (branches.every((b) => Object.hasOwn(b, 'const'))) {
     return checkEnum(v, { enum: branches.map((b) => b['const']) }, path, errors);
@@ -112,9 +126,11 @@ function anyOf(
   for (const branch of branches) {
     const branchErrors: FieldError[] = [];
     const branchUnknown: string[] = [];
-    const out = walk(v, branch, path, branchErrors, branchUnknown);
+    const branchInert: string[] = [];
+    const out = walk(v, branch, path, branchErrors, branchUnknown, branchInert);
     if (branchErrors.length === 0) {
       unknown.push(...branchUnknown);
+      inert.push(...branchInert);
       return out;
     }
   }
@@ -140,7 +156,14 @@ function intOrString(v: unknown, s: JsonSchema, path: string, errors: FieldError
   return v;
 }
 
-function object(v: unknown, s: JsonSchema, path: string, errors: FieldError[], unknown: string[]): unknown {
+function object(
+  v: unknown,
+  s: JsonSchema,
+  path: string,
+  errors: FieldError[],
+  unknown: string[],
+  inert: string[],
+): unknown {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return typeError(v, 'object', path, errors);
   const input = v as Record<string, unknown>;
   const out: Record<string, unknown> = {};
@@ -151,8 +174,8 @@ function object(v: unknown, s: JsonSchema, path: string, errors: FieldError[], u
     const p = childPath(path, key);
     const declared = Object.hasOwn(properties, key) ? properties[key] : undefined;
     if (child === null && !(declared === undefined && preserve)) continue;
-    if (declared !== undefined) out[key] = walk(child, declared, p, errors, unknown);
-    else if (typeof additional === 'object') out[key] = walk(child, additional, p, errors, unknown);
+    if (declared !== undefined) out[key] = walk(child, declared, p, errors, unknown, inert);
+    else if (typeof additional === 'object') out[key] = walk(child, additional, p, errors, unknown, inert);
     else if (preserve || additional === true) out[key] = child;
     else unknown.push(p);
   }

@@ -10,6 +10,7 @@ import type { KindDefinition, FieldError } from '../api/kind.js';
 import { apiVersionOf } from '../api/kind.js';
 import { MAX_DEPTH, MAX_OBJECT_BYTES, measure } from '../api/limits.js';
 import type { KubeObject } from '../api/meta.js';
+import { noEffectWarning } from '../api/schema.js';
 import { validateStructure } from '../api/validate.js';
 import { defaultAdmissionSettings, type AdmissionSettings } from '../api/admission.js';
 import type { ResourceKey, Store, StoredObject } from '../store/store.js';
@@ -287,7 +288,10 @@ export class Registry {
         ),
       );
     if (causes.length > 0) throw invalid(def.kind, def.group, name, causes);
-    if (options.subresource !== 'status') warnings.push(...(def.warnings?.(object) ?? []));
+    if (options.subresource !== 'status') {
+      warnings.push(...structural.noEffectFields.map(noEffectWarning));
+      warnings.push(...(def.warnings?.(object) ?? []));
+    }
     def.defaults?.(object);
     return { object, warnings };
   }

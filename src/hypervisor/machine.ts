@@ -38,6 +38,7 @@ export interface MachineDisk {
   id: string;
   /** Block node name of the format layer (`drive<N>`), as QMP's blockdev-* commands need it. */
   nodeName: string;
+  /** The image file; '' for an empty CD-ROM tray (`empty`). */
   path: string;
   format: DiskFormat;
   bus: DiskBus;
@@ -47,6 +48,8 @@ export interface MachineDisk {
   serial?: string;
   cache?: DiskCache;
   io?: DiskIo;
+  /** A CD-ROM with no medium (a cdrom disk without a volume): the drive is there, the tray empty. */
+  empty?: boolean;
 }
 
 export interface HostForward {

@@ -28,7 +28,7 @@ export function renderDisks(m: QemuMachine): string[] {
   const argv: string[] = [];
   let sataPort = 0;
   for (const disk of m.disks) {
-    argv.push(...renderBlockdev(disk));
+    if (disk.empty !== true) argv.push(...renderBlockdev(disk));
     const cdrom = disk.device === 'cdrom';
     let driver: string;
     let bus: string | undefined;
@@ -58,7 +58,7 @@ export function renderDisks(m: QemuMachine): string[] {
       opts(driver, {
         id: diskDeviceId(disk),
         bus,
-        drive: disk.nodeName,
+        drive: disk.empty === true ? undefined : disk.nodeName,
         bootindex: disk.bootOrder,
         serial: disk.serial,
         'write-cache': writeCache(disk.cache),

@@ -9,6 +9,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { parseImageReference } from '../api/image-reference.js';
 import { ApiError } from '../apiserver/errors.js';
 import type { Subresource } from '../apiserver/subresources.js';
 import { asImportError } from './import/errors.js';
@@ -16,19 +17,14 @@ import { intoImageStore } from './import/format.js';
 import { normalizeReference, type ImageManifest, type ImageStore } from './images.js';
 import type { ImageTool } from './ports.js';
 
-const REFERENCE = /^[a-z0-9]+([._/-][a-z0-9]+)*(:[\w][\w.-]{0,127})?$/;
-
 const slug = (ref: string): string => normalizeReference(ref).replace(/[/:@]/g, '-');
 
+/** Any reference a containerDisk may name is a name an image can be imported as (host:port, digests too). */
 function checkName(name: string): void {
-  if (!REFERENCE.test(name)) {
+  const parsed = parseImageReference(name);
+  if (typeof parsed === 'string') {
     throw new ApiError('Invalid', `image name ${JSON.stringify(name)} is not a valid image reference`, {
-      causes: [
-        {
-          path: 'metadata.name',
-          message: `Invalid value: ${JSON.stringify(name)}: use lower-case letters, digits, '.', '-', '_', '/' and an optional :tag`,
-        },
-      ],
+      causes: [{ path: 'metadata.name', message: `Invalid value: ${JSON.stringify(name)}: ${parsed}` }],
     });
   }
 }

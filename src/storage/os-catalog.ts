@@ -65,6 +65,33 @@ const debian = (version: string, codename: string): OsImage => ({
   local: [`debian:${version}`],
 });
 
+/** An OS known by family and version (`rocky-10`), with the short name `family:version`. */
+const distro = (
+  family: string,
+  version: string,
+  displayName: string,
+  preference: string,
+  upstream: { url?: string; containerDisk?: string } = {},
+): OsImage => ({
+  name: `${family}-${version}`,
+  displayName,
+  os: `${family.replace(/-/g, ' ')} ${version}`,
+  preference,
+  shortNames: [`${family}:${version}`],
+  ...upstream,
+  local: [`${family}:${version}`],
+});
+
+const rocky = (v: string): OsImage =>
+  distro('rocky', v, `Rocky Linux ${v}`, 'centos', {
+    url: `https://dl.rockylinux.org/pub/rocky/${v}/images/x86_64/Rocky-${v}-GenericCloud-Base.latest.x86_64.qcow2`,
+  });
+
+const almalinux = (v: string): OsImage =>
+  distro('almalinux', v, `AlmaLinux ${v}`, 'centos', {
+    url: `https://repo.almalinux.org/almalinux/${v}/cloud/x86_64/images/AlmaLinux-${v}-GenericCloud-latest.x86_64.qcow2`,
+  });
+
 const windows = (version: string): OsImage => ({
   name: `windows-${version}`,
   displayName: `Windows Server ${version}`,
@@ -81,6 +108,7 @@ export const OS_IMAGES: readonly OsImage[] = [
   ubuntu('24.04', 'noble'),
   debian('11', 'bullseye'),
   debian('12', 'bookworm'),
+  debian('13', 'trixie'),
   {
     name: 'centos-7',
     displayName: 'CentOS 7',
@@ -111,24 +139,12 @@ export const OS_IMAGES: readonly OsImage[] = [
     url: 'https://cloud.centos.org/centos/9-stream/x86_64/images/CentOS-Stream-GenericCloud-9-latest.x86_64.qcow2',
     local: ['centos-stream:9'],
   },
-  {
-    name: 'rocky-9',
-    displayName: 'Rocky Linux 9',
-    os: 'rocky 9',
-    preference: 'centos',
-    shortNames: ['rocky:9'],
-    url: 'https://dl.rockylinux.org/pub/rocky/9/images/x86_64/Rocky-9-GenericCloud-Base.latest.x86_64.qcow2',
-    local: ['rocky:9'],
-  },
-  {
-    name: 'almalinux-9',
-    displayName: 'AlmaLinux 9',
-    os: 'almalinux 9',
-    preference: 'centos',
-    shortNames: ['almalinux:9'],
-    url: 'https://repo.almalinux.org/almalinux/9/cloud/x86_64/images/AlmaLinux-9-GenericCloud-latest.x86_64.qcow2',
-    local: ['almalinux:9'],
-  },
+  rocky('8'),
+  rocky('9'),
+  rocky('10'),
+  almalinux('8'),
+  almalinux('9'),
+  almalinux('10'),
   {
     name: 'fedora-40',
     displayName: 'Fedora 40',
@@ -137,6 +153,37 @@ export const OS_IMAGES: readonly OsImage[] = [
     shortNames: ['fedora:40'],
     containerDisk: 'quay.io/containerdisks/fedora:40',
     local: ['fedora:40'],
+  },
+  distro('centos-stream', '10', 'CentOS Stream 10', 'centos', {
+    url: 'https://cloud.centos.org/centos/10-stream/x86_64/images/CentOS-Stream-GenericCloud-10-latest.x86_64.qcow2',
+    containerDisk: 'quay.io/containerdisks/centos-stream:10',
+  }),
+  distro('opensuse-leap', '15.6', 'openSUSE Leap 15.6', 'custom', {
+    url: 'https://download.opensuse.org/repositories/Cloud:/Images:/Leap_15.6/images/openSUSE-Leap-15.6.x86_64-NoCloud.qcow2',
+  }),
+  distro('opensuse-leap', '16.0', 'openSUSE Leap 16.0', 'custom', {
+    url: 'https://download.opensuse.org/distribution/leap/16.0/appliances/Leap-16.0-Minimal-VM.x86_64-Cloud.qcow2',
+  }),
+  distro('alpine', '3.21', 'Alpine Linux 3.21', 'custom', {
+    url: 'https://dl-cdn.alpinelinux.org/alpine/v3.21/releases/cloud/nocloud_alpine-3.21.7-x86_64-bios-cloudinit-r0.qcow2',
+  }),
+  {
+    name: 'cirros',
+    displayName: 'CirrOS (test image)',
+    os: 'cirros',
+    preference: 'custom',
+    shortNames: [],
+    url: 'https://download.cirros-cloud.net/0.6.2/cirros-0.6.2-x86_64-disk.img',
+    local: ['cirros'],
+  },
+  {
+    name: 'talos',
+    displayName: 'Talos Linux',
+    os: 'talos',
+    preference: 'custom',
+    shortNames: [],
+    url: 'https://github.com/siderolabs/talos/releases/download/v1.7.6/nocloud-amd64.raw.xz',
+    local: ['talos'],
   },
   windows('2019'),
   windows('2022'),

@@ -9,7 +9,7 @@ import { ObjectMeta } from '../meta.js';
 import { parseQuantity } from '../quantity.js';
 import { PersistentVolumeClaimSpec } from '../core/core.js';
 import { LabelSelector, TypedObjectReference } from '../core/refs.js';
-import { MapOf, Obj, Quantity, StringEnum, Type, type Static, opt } from '../schema.js';
+import { MapOf, NoEffect, Obj, Quantity, StringEnum, Type, type Static, opt } from '../schema.js';
 import { parseChecksum } from './checksum.js';
 
 export const CDI_GROUP = 'cdi.kubevirt.io';
@@ -47,7 +47,9 @@ export const DataVolumeSource = Obj('Where the content comes from; exactly one m
       extraHeaders: opt(Type.Array(Type.String({ description: '`Name: value`' }))),
       secretExtraHeaders: opt(Type.Array(SecretName('A Secret whose values are `Name: value` headers.'))),
       checksum: opt(
-        Type.String({ description: '`algorithm:hex` of the file as served (md5, sha1, sha256, sha512).' }),
+        Type.String({
+          description: '`algorithm:hex` of the file as served (md5, sha1, sha256, sha512); empty: none.',
+        }),
       ),
       insecureSkipVerify: opt(Type.Boolean()),
     }),
@@ -138,6 +140,9 @@ export const DataVolumeSpec = Obj('What to provision and from where.', {
     Type.Array(Obj('A warm-migration checkpoint.', { previous: Type.String(), current: Type.String() })),
   ),
   finalCheckpoint: opt(Type.Boolean()),
+  serviceAccountName: opt(
+    NoEffect(Type.String({ description: 'The service account the importer pod runs as (no pods here).' })),
+  ),
 });
 export type DataVolumeSpec = Static<typeof DataVolumeSpec>;
 
@@ -267,7 +272,8 @@ export function validateDataVolume(dv: DataVolume, old: DataVolume | undefined):
         path: 'spec.source.http.url',
         message: `Invalid value: ${JSON.stringify(http.url)}: must be an http or https URL`,
       });
-    if (http.checksum !== undefined) {
+    // As CDI: an empty checksum means none.
+    if (http.checksum !== undefined && http.checksum !== '') {
       const parsed = parseChecksum(http.checksum);
       if (typeof parsed === 'string')
         errors.push({ path: 'spec.source.http.checksum', message: `Invalid value: ${parsed}` });

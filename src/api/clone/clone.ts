@@ -9,7 +9,7 @@ import type { FieldError, KindDefinition, ObjectLookup } from '../kind.js';
 import { virtualMachineKind } from '../kubevirt/vm.js';
 import { virtualMachineSnapshotKind, type VirtualMachineSnapshot } from '../snapshot/snapshot.js';
 import { ObjectMeta } from '../meta.js';
-import { Obj, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
+import { NoEffect, Obj, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import {
   SnapshotCondition,
   TypedLocalObjectReference,
@@ -60,6 +60,9 @@ export const VirtualMachineClone = Obj('A clone of a VM or of a VM snapshot.', {
     ),
     newSMBiosSerial: opt(Type.String({ description: 'SMBIOS serial of the clone (default: a new one).' })),
     patches: opt(Type.Array(Type.String(), { description: 'JSON patches applied to the target VM.' })),
+    volumeNamePolicy: opt(
+      NoEffect(Type.String({ description: 'How the cloned volumes are named (e.g. RandomizeNames).' })),
+    ),
   }),
   status: opt(
     Obj('How the clone went.', {

@@ -6,6 +6,7 @@
  */
 import { dataSourceKind } from '../cdi/datasource.js';
 import { storageClassKind } from '../storage/storageclass.js';
+import { goldenImageName } from './golden-names.js';
 import type { FieldError, KindDefinition, ObjectLookup } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { parseQuantity } from '../quantity.js';
@@ -31,7 +32,10 @@ export const diskObjectName = (name: string): string => `vm-disk-${name}`;
 export const VMDiskSource = Obj('Where the content comes from: at most one member; none is a blank disk.', {
   image: opt(
     Obj('Clone a golden image of the catalog.', {
-      name: Type.String({ description: 'Name of the image, e.g. debian-12 or ubuntu-2204.' }),
+      name: Type.String({
+        description:
+          "Name of the image, e.g. debian-12 or ubuntu-2204 (Cozystack's names, such as ubuntu-22.04, too).",
+      }),
     }),
   ),
   http: opt(
@@ -152,7 +156,7 @@ export function admitVMDisk(disk: VMDisk, old: VMDisk | undefined, lookup: Objec
   if (
     image !== undefined &&
     image !== '' &&
-    lookup(dataSourceKind, GOLDEN_IMAGES_NAMESPACE, image) === undefined
+    lookup(dataSourceKind, GOLDEN_IMAGES_NAMESPACE, goldenImageName(image)) === undefined
   )
     errors.push({
       path: 'spec.source.image.name',

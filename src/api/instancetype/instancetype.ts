@@ -6,7 +6,7 @@
 import type { FieldError, KindDefinition } from '../kind.js';
 import { ObjectMeta, type KubeObject } from '../meta.js';
 import { parseQuantity } from '../quantity.js';
-import { Obj, Preserve, Quantity, StringMap, Type, type Static, opt } from '../schema.js';
+import { NoEffect, Obj, Preserve, Quantity, StringMap, Type, type Static, opt } from '../schema.js';
 
 export const InstancetypeSpec = Obj('The size of a VM.', {
   cpu: Obj('vCPUs given to the guest.', {
@@ -43,6 +43,16 @@ export const PreferenceSpec = Obj('Preferred hardware settings for a guest OS; t
         }),
       ),
       preferredCPUFeatures: opt(Type.Array(Preserve())),
+      spreadOptions: opt(
+        NoEffect(
+          Obj('How preferSpread divides vCPUs.', {
+            across: opt(
+              Type.String({ description: 'SocketsCores (default), SocketsCoresThreads or CoresThreads.' }),
+            ),
+            ratio: opt(Type.Integer({ minimum: 1 })),
+          }),
+        ),
+      ),
     }),
   ),
   devices: opt(
@@ -74,6 +84,7 @@ export const PreferenceSpec = Obj('Preferred hardware settings for a guest OS; t
       preferredUseBiosSerial: opt(Type.Boolean()),
       preferredUseEfi: opt(Type.Boolean()),
       preferredUseSecureBoot: opt(Type.Boolean()),
+      preferredEfi: opt(NoEffect(Preserve('The EFI settings preferred (secureBoot, persistent).'))),
     }),
   ),
   machine: opt(Obj('Preferred machine type.', { preferredMachineType: opt(Type.String()) })),

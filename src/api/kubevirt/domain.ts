@@ -16,6 +16,7 @@ import {
   type Static,
   type TProperties,
   opt,
+  NoEffect,
 } from '../schema.js';
 import { KernelBoot } from './kernel-boot.js';
 
@@ -180,6 +181,7 @@ export const Interface = Obj('A network interface, connected to the network of t
   bridge: opt(Empty('Bridge binding.')),
   sriov: opt(Empty('SR-IOV binding.')),
   passt: opt(Empty('passt binding.')),
+  passtBinding: opt(NoEffect(Empty('The passt binding of KubeVirt core.'))),
   binding: opt(Obj('A network binding plugin.', { name: Type.String() })),
   dhcpOptions: opt(
     Obj('Extra DHCP options for the guest.', {
@@ -198,7 +200,13 @@ export type Interface = Static<typeof Interface>;
 
 export const GPU = Obj('A GPU passed to the guest.', {
   name: Type.String(),
-  deviceName: Type.String({ description: 'Resource name of the device, e.g. nvidia.com/gpu.' }),
+  deviceName: opt(
+    Type.String({
+      description: 'Resource name of the device, e.g. nvidia.com/gpu (or a DRA claim instead).',
+    }),
+  ),
+  claimName: opt(NoEffect(Type.String({ description: 'DRA: the resource claim (of spec.resourceClaims).' }))),
+  requestName: opt(NoEffect(Type.String({ description: 'DRA: the request within that claim.' }))),
   virtualGPUOptions: opt(
     Obj('Display of a virtual GPU.', {
       display: opt(Obj('The display.', { enabled: opt(Type.Boolean()), ramFB: opt(FeatureState) })),
@@ -235,6 +243,11 @@ export const Devices = Obj('Devices of the guest.', {
   rng: opt(Empty('A virtio RNG device fed from the host.')),
   tpm: opt(Obj('A virtual TPM.', { persistent: opt(Type.Boolean()) })),
   sound: opt(Obj('A sound device.', { name: Type.String(), model: opt(Type.String()) })),
+  video: opt(
+    NoEffect(
+      Obj('The video device model.', { type: opt(Type.String({ description: 'vga, virtio, bochs…' })) }),
+    ),
+  ),
   autoattachPodInterface: opt(
     Type.Boolean({ description: 'Attach a default interface when none is listed. Defaults to true.' }),
   ),

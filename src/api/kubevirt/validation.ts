@@ -18,6 +18,11 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export interface VmiValidationContext {
   /** The VM selects an instancetype: the template may not set what it provides. */
   instancetype?: boolean;
+  /**
+   * The spec is a VM's template, not a VMI: as KubeVirt, a template without memory is accepted and
+   * only the VMI made from it is refused (the VM then shows FailedCreate).
+   */
+  template?: boolean;
   /** Feature gates turned on by the admin (none when absent). */
   featureGates?: ReadonlySet<FeatureGate>;
 }
@@ -45,6 +50,14 @@ export function validateVmiSpec(
     errors.push(...exactlyOne(n, NETWORK_SOURCES, `${at}.networks[${i}]`, 'network')),
   );
   errors.push(...checkNetworks(networks, `${at}.networks`));
+  (spec.domain.devices.gpus ?? []).forEach((g, i) => {
+    if (g.deviceName === undefined && g.claimName === undefined)
+      errors.push({
+        path: `${domain}.devices.gpus[${i}].deviceName`,
+        reason: 'FieldValueRequired',
+        message: 'Required value: a GPU names a deviceName or a DRA claimName',
+      });
+  });
   interfaces.forEach((nic, i) =>
     errors.push(...checkInterface(nic, networks, `${domain}.devices.interfaces[${i}]`)),
   );
@@ -79,12 +92,12 @@ export function validateVmiSpec(
   return errors;
 }
 
-/** Remarks that do not stop the write: a disk with no volume applies, and the guest will not see it. (A volume with no disk gets a virtio disk, as in KubeVirt.) */
+/** Remarks that do not stop the write: a disk with no volume applies, and the guest will not see it (a cdrom is an empty tray instead). (A volume with no disk gets a virtio disk, as in KubeVirt.) */
 export function vmiSpecWarnings(spec: VirtualMachineInstanceSpec, at: string): string[] {
   const volumes = new Set((spec.volumes ?? []).map((v) => v.name));
   const out: string[] = [];
   (spec.domain.devices.disks ?? []).forEach((d, i) => {
-    if (!volumes.has(d.name))
+    if (!volumes.has(d.name) && d.cdrom === undefined)
       out.push(
         `${at}.domain.devices.disks[${i}].name: disk ${JSON.stringify(d.name)} has no volume of that name; the guest will start without it`,
       );
@@ -175,7 +188,7 @@ function checkDisk(disk: Disk, at: string): FieldError[] {
 
 function checkInterface(nic: Interface, networks: Network[], at: string): FieldError[] {
   const errors: FieldError[] = [];
-  const bindings = ['masquerade', 'bridge', 'sriov', 'passt', 'binding'].filter(
+  const bindings = ['masquerade', 'bridge', 'sriov', 'passt', 'passtBinding', 'binding'].filter(
     (b) => (nic as Record<string, unknown>)[b] !== undefined,
   );
   if (bindings.length > 1)
@@ -283,6 +296,7 @@ function resources(
         });
     }
   } else if (
+    ctx.template !== true &&
     spec.domain.memory?.guest === undefined &&
     req['memory'] === undefined &&
     lim['memory'] === undefined

@@ -3,6 +3,7 @@
  * VirtualMachineInstance according to its runStrategy (src/controllers/vm).
  */
 import { defaultAdmissionSettings, type AdmissionSettings } from '../admission.js';
+import { canonicalMatcherKind, matcherKinds } from '../instancetype/matcher.js';
 import type { FieldError, KindDefinition } from '../kind.js';
 import { DataVolumeSpec } from '../cdi/datavolume.js';
 import { ObjectMeta } from '../meta.js';
@@ -14,7 +15,11 @@ import { VirtualMachineInstanceTemplateSpec } from './vmi.js';
 const Matcher = (what: string, kinds: string[]) =>
   Obj(`Selects a ${what} by name.`, {
     name: opt(Type.String({ description: `Name of the ${what}.` })),
-    kind: opt(StringEnum(kinds, `Kind of the ${what}; the cluster-wide kind is the default.`)),
+    kind: opt(
+      Type.String({
+        description: `Kind of the ${what} (${kinds.join(' or ')}; any case, or the resource's singular or plural name); the cluster-wide kind is the default.`,
+      }),
+    ),
     revisionName: opt(
       Type.String({
         description: 'The ControllerRevision holding the copy applied to this VM; set by the controller.',
@@ -45,10 +50,8 @@ export const VirtualMachineSpec = Obj('The desired state of the VM.', {
   runStrategy: opt(
     StringEnum(RUN_STRATEGIES, 'When a VMI should run: Always, RerunOnFailure, Once, Manual or Halted.'),
   ),
-  instancetype: opt(
-    Matcher('instance type', ['VirtualMachineInstancetype', 'VirtualMachineClusterInstancetype']),
-  ),
-  preference: opt(Matcher('preference', ['VirtualMachinePreference', 'VirtualMachineClusterPreference'])),
+  instancetype: opt(Matcher('instance type', matcherKinds('instancetype'))),
+  preference: opt(Matcher('preference', matcherKinds('preference'))),
   template: VirtualMachineInstanceTemplateSpec,
   dataVolumeTemplates: opt(Type.Array(DataVolumeTemplateSpec)),
   updateVolumesStrategy: opt(StringEnum(['Replacement', 'Migration'])),
@@ -118,6 +121,17 @@ export function validateVm(
       message: 'Invalid value: running and runStrategy are mutually exclusive; set only runStrategy',
     });
   }
+  for (const target of ['instancetype', 'preference'] as const) {
+    const kind = spec[target]?.kind;
+    if (kind !== undefined && canonicalMatcherKind(target, kind) === undefined)
+      errors.push({
+        path: `spec.${target}.kind`,
+        reason: 'FieldValueNotSupported',
+        message: `Unsupported value: ${JSON.stringify(kind)}: supported values: ${matcherKinds(target)
+          .map((k) => JSON.stringify(k))
+          .join(', ')} (any case, singular or plural)`,
+      });
+  }
   const names = new Set<string>();
   (spec.dataVolumeTemplates ?? []).forEach((t, i) => {
     const name = t.metadata?.name;
@@ -147,6 +161,7 @@ export function validateVm(
   errors.push(
     ...validateVmiSpec(template, 'spec.template.spec', undefined, {
       instancetype: spec.instancetype !== undefined,
+      template: true,
       featureGates: settings.featureGates,
     }),
   );

@@ -4,7 +4,7 @@
  */
 import type { KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
-import { Obj, Preserve, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
+import { NoEffect, Obj, Preserve, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import { PodDNSConfig, Toleration } from '../core/refs.js';
 import { DomainSpec, Probe } from './domain.js';
 import { Conditions, OpenStatus, VMI_PHASES } from './status.js';
@@ -39,6 +39,17 @@ export const VirtualMachineInstanceSpec = Obj(
     dnsPolicy: opt(Type.String()),
     dnsConfig: opt(PodDNSConfig),
     architecture: opt(Type.String({ description: 'CPU architecture; amd64 on this platform.' })),
+    resourceClaims: opt(
+      NoEffect(
+        Type.Array(
+          Obj('A DRA resource claim that the guest devices (gpus[].claimName) draw from.', {
+            name: Type.String(),
+            resourceClaimName: opt(Type.String()),
+            resourceClaimTemplateName: opt(Type.String()),
+          }),
+        ),
+      ),
+    ),
   },
 );
 export type VirtualMachineInstanceSpec = Static<typeof VirtualMachineInstanceSpec>;

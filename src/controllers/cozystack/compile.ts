@@ -4,6 +4,7 @@
  * `vm-instance-<name>`, a Secret of its SSH keys, a Secret of its cloud-init user data and a
  * Service. Pure: the reconciler gives what it read (disks, the existing VM) and writes the result.
  */
+import { goldenImageName } from '../../api/cozystack/golden-names.js';
 import { createHash } from 'node:crypto';
 import type { DataVolume } from '../../api/cdi/datavolume.js';
 import type { Service } from '../../api/core/service.js';
@@ -81,7 +82,11 @@ export function compileDisk(disk: VMDisk, kernelImage?: string): DataVolume {
     },
   };
   if (s.image !== undefined)
-    dv.spec.sourceRef = { kind: 'DataSource', namespace: GOLDEN_IMAGES_NAMESPACE, name: s.image.name };
+    dv.spec.sourceRef = {
+      kind: 'DataSource',
+      namespace: GOLDEN_IMAGES_NAMESPACE,
+      name: goldenImageName(s.image.name),
+    };
   else if (s.http !== undefined) dv.spec.source = { http: { url: s.http.url } };
   else if (s.upload !== undefined) dv.spec.source = { upload: {} };
   else if (s.disk !== undefined) dv.spec.source = { pvc: { namespace, name: diskObjectName(s.disk.name) } };

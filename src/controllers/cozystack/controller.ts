@@ -7,6 +7,7 @@
  * its cluster IP cannot change). Owner references make a deleted VMInstance take its VM, Service
  * and Secrets with it, never its VMDisks.
  */
+import { goldenImageName } from '../../api/cozystack/golden-names.js';
 import { KERNEL_BOOT_ANNOTATION } from '../../storage/os-catalog.js';
 import { isDeepStrictEqual } from 'node:util';
 import { dataSourceKind } from '../../api/cdi/datasource.js';
@@ -164,7 +165,8 @@ export class CozystackController implements Runnable {
     const image = disk.spec?.source?.image?.name;
     if (image !== undefined) {
       // The OS catalog marks its images that boot by direct kernel (src/storage/os-images.ts).
-      const ann = this.api.get(dataSourceKind, GOLDEN_IMAGES_NAMESPACE, image)?.metadata.annotations;
+      const ann = this.api.get(dataSourceKind, GOLDEN_IMAGES_NAMESPACE, goldenImageName(image))?.metadata
+        .annotations;
       return ann?.[KERNEL_IMAGE_ANNOTATION] ?? kernelBootImage(ann?.[KERNEL_BOOT_ANNOTATION]);
     }
     const from = disk.spec?.source?.disk?.name;

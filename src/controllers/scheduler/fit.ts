@@ -53,6 +53,8 @@ export function requestsOf(vmi: VirtualMachineInstance, policy: SchedulingPolicy
   }
   const fromSpec: Resources = {};
   for (const d of [...(vmi.spec.domain.devices.gpus ?? []), ...(vmi.spec.domain.devices.hostDevices ?? [])]) {
+    // A GPU from a DRA claim (claimName) names no device resource.
+    if (d.deviceName === undefined) continue;
     fromSpec[d.deviceName] = (fromSpec[d.deviceName] ?? 0) + 1;
   }
   for (const [name, n] of Object.entries(fromSpec)) devices[name] = Math.max(devices[name] ?? 0, n);

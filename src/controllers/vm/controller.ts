@@ -19,6 +19,7 @@ import {
   type InstancetypeSpec,
   type PreferenceSpec,
 } from '../../api/instancetype/instancetype.js';
+import { canonicalMatcherKind } from '../../api/instancetype/matcher.js';
 import type { KindDefinition } from '../../api/kind.js';
 import type { KubeObject } from '../../api/meta.js';
 import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.js';
@@ -448,9 +449,9 @@ export class VmController {
     const matcher = vm.spec[which];
     if (matcher?.name === undefined) return undefined;
     const namespace = vm.metadata.namespace ?? '';
-    const clusterKind =
-      which === 'instancetype' ? 'VirtualMachineClusterInstancetype' : 'VirtualMachineClusterPreference';
-    const kind = matcher.kind ?? clusterKind;
+    const kind = canonicalMatcherKind(which, matcher.kind);
+    if (kind === undefined)
+      throw new ExpansionError(`spec.${which}.kind`, `unsupported kind ${JSON.stringify(matcher.kind)}`);
     if (recorded !== undefined && recorded.name === matcher.name && recorded.kind === kind) {
       const rev = this.api.get<ControllerRevision>(
         controllerRevisionKind,

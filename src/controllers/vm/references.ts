@@ -3,6 +3,7 @@
  * PVC, DataVolume or instance type changing wakes only the VMs that use it rather than every VM
  * of its namespace (or of the cluster).
  */
+import { canonicalMatcherKind } from '../../api/instancetype/matcher.js';
 import type { VirtualMachine } from '../../api/kubevirt/vm.js';
 
 /** A claim (PVC or DataVolume: they share names) in a namespace. */
@@ -25,13 +26,11 @@ export function referencesOf(vm: VirtualMachine): Set<string> {
   }
   for (const t of vm.spec.dataVolumeTemplates ?? [])
     if (t.metadata?.name !== undefined) out.add(claimRef(ns, t.metadata.name));
-  const matchers = [
-    [vm.spec.instancetype, 'VirtualMachineClusterInstancetype'],
-    [vm.spec.preference, 'VirtualMachineClusterPreference'],
-  ] as const;
-  for (const [m, clusterKind] of matchers) {
+  for (const target of ['instancetype', 'preference'] as const) {
+    const m = vm.spec[target];
     if (m?.name === undefined) continue;
-    const kind = m.kind ?? clusterKind;
+    const kind = canonicalMatcherKind(target, m.kind);
+    if (kind === undefined) continue;
     out.add(sourceRef(kind, CLUSTER_KINDS.has(kind) ? '' : ns, m.name));
   }
   return out;

@@ -1,7 +1,7 @@
 /**
  * Disks, CD-ROMs and LUNs: each spec disk joined with the file its volume became on this node. As in
  * KubeVirt, a volume without a disk of its name gets a default (virtio) disk, and a disk whose volume
- * was not prepared is left out with a warning. A volume that carries an extracted kernel makes the
+ * was not prepared is left out with a warning, except a cdrom with no volume at all: an empty tray. A volume that carries an extracted kernel makes the
  * machine boot it directly.
  */
 import type { Disk } from '../../api/kubevirt/domain.js';
@@ -46,8 +46,27 @@ export function configureDisks(
   const disks: MachineDisk[] = [];
   let kernelBoot: KernelBoot | undefined;
   let sata = 0;
+  const volumeNames = new Set((spec.volumes ?? []).map((v) => v.name));
   for (const { disk, at: path } of effectiveDisks(spec, at)) {
     const volume = volumes[disk.name];
+    if (volume === undefined && disk.cdrom !== undefined && !volumeNames.has(disk.name)) {
+      // As KubeVirt: a cdrom without a volume is an empty tray, filled later by hotplug.
+      const target = diskTarget(disk, path, issues);
+      if (target === undefined) continue;
+      if (target.bus === 'sata' && ++sata > SATA_PORTS) tooManySata(target.busPath, sata, issues);
+      disks.push({
+        id: disk.name,
+        nodeName: `drive${disks.length}`,
+        path: '',
+        format: 'raw',
+        bus: target.bus,
+        device: 'cdrom',
+        readonly: true,
+        empty: true,
+        ...(disk.bootOrder !== undefined ? { bootOrder: disk.bootOrder } : {}),
+      });
+      continue;
+    }
     if (volume === undefined) {
       issues.warn(
         `${path}: disk ${JSON.stringify(disk.name)} has no prepared volume; the guest starts without it`,
@@ -56,13 +75,7 @@ export function configureDisks(
     }
     const target = diskTarget(disk, path, issues);
     if (target === undefined) continue;
-    if (target.bus === 'sata' && ++sata > SATA_PORTS) {
-      issues.error(
-        target.busPath,
-        `Too many: ${sata}: the q35 SATA controller has ${SATA_PORTS} ports`,
-        'FieldValueInvalid',
-      );
-    }
+    if (target.bus === 'sata' && ++sata > SATA_PORTS) tooManySata(target.busPath, sata, issues);
     const machineDisk: MachineDisk = {
       id: disk.name,
       nodeName: `drive${disks.length}`,
@@ -86,6 +99,14 @@ export function configureDisks(
     }
   }
   return kernelBoot === undefined ? { disks } : { disks, kernelBoot };
+}
+
+function tooManySata(busPath: string, sata: number, issues: Issues): void {
+  issues.error(
+    busPath,
+    `Too many: ${sata}: the q35 SATA controller has ${SATA_PORTS} ports`,
+    'FieldValueInvalid',
+  );
 }
 
 interface Target {

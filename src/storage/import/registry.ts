@@ -54,7 +54,13 @@ export function parseReference(url: string): ImageReference {
   let rest = explicit ? ref.slice(slash + 1) : ref;
   if (!explicit && !rest.includes('/')) rest = `library/${rest}`;
   const at = rest.indexOf('@');
-  if (at >= 0) return { registry, repository: rest.slice(0, at), reference: rest.slice(at + 1) };
+  if (at >= 0) {
+    // `repo:tag@sha256:…`: the digest decides; the tag is only a reminder for people.
+    const named = rest.slice(0, at);
+    const tagAt = named.lastIndexOf(':');
+    const repository = tagAt > named.lastIndexOf('/') ? named.slice(0, tagAt) : named;
+    return { registry, repository, reference: rest.slice(at + 1) };
+  }
   const colon = rest.lastIndexOf(':');
   if (colon > rest.lastIndexOf('/'))
     return { registry, repository: rest.slice(0, colon), reference: rest.slice(colon + 1) };
