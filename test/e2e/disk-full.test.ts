@@ -4,13 +4,12 @@
  * work again. Runs a real platform (real SQLite, real API server) on that filesystem.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { raw } from '../support/http.js';
+import { mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 
@@ -32,18 +31,14 @@ function fill(path: string): void {
 }
 
 describe('disk full', () => {
-  let parent: string;
+  let fs: Tmpfs | undefined;
   let dataDir: string;
   let p: TestPlatform;
   let started: TestPlatform | undefined;
-  let mounted = false;
 
   before(async () => {
-    parent = await mkdtemp(join(tmpdir(), 'hikube-full-'));
-    dataDir = join(parent, 'data');
-    await mkdir(dataDir);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', dataDir]);
-    mounted = true;
+    fs = await mountTmpfs('hikube-full-', 64);
+    dataDir = fs.dir;
     started = p = await startTestPlatform({ dataDir });
   });
 
@@ -51,8 +46,7 @@ describe('disk full', () => {
     try {
       await started?.stop();
     } finally {
-      if (mounted) execFileSync('umount', ['-l', dataDir]);
-      await rm(parent, { recursive: true, force: true });
+      await fs?.remove();
     }
   });
 

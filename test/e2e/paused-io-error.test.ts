@@ -5,15 +5,13 @@
  * one tiny guest writes to it from its user-data.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { VMIS, VMS, waitStatus } from '../support/guest.js';
 import { raw } from '../support/http.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
 import { eventually } from '../support/wait.js';
 
 const NAME = 'ioerr';
@@ -87,19 +85,15 @@ const vmManifest = JSON.stringify({
 });
 
 describe('a guest paused on a disk error', () => {
-  let parent: string;
+  let fs: Tmpfs | undefined;
   let pool: string;
   let p: TestPlatform;
   let started: TestPlatform | undefined;
-  let mounted = false;
 
   before(async () => {
-    parent = await mkdtemp(join(tmpdir(), 'hikube-ioerr-'));
-    pool = join(parent, 'pool');
-    await mkdir(pool);
     // Over the pool's low-water mark (64 MiB) while empty, so the claim is provisioned.
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=80m', 'tmpfs', pool]);
-    mounted = true;
+    fs = await mountTmpfs('hikube-ioerr-', 80);
+    pool = fs.dir;
     started = p = await startTestPlatform();
   });
 
@@ -107,8 +101,7 @@ describe('a guest paused on a disk error', () => {
     try {
       await started?.cleanup(); // kills the guest's QEMU, which holds the disk on the tmpfs
     } finally {
-      if (mounted) execFileSync('umount', ['-l', pool]);
-      await rm(parent, { recursive: true, force: true });
+      await fs?.remove();
     }
   });
 
