@@ -10,7 +10,7 @@ import type { Subresource } from '../apiserver/subresources.js';
 import type { ApiClient } from '../runtime/registry-client.js';
 import { DataVolumeController } from '../controllers/datavolume/controller.js';
 import { DataSourceController } from '../controllers/datavolume/datasource.js';
-import { EventRecorder } from '../runtime/events.js';
+import { EventRecorder, recorderFor } from '../runtime/events.js';
 import type { Manager } from '../runtime/manager.js';
 import type { OutboundPolicy } from '../network/outbound.js';
 import type { OnlineResize } from './ports.js';
@@ -62,8 +62,8 @@ export function createStorage(o: StorageOptions): Storage {
     ...(o.capacity !== undefined ? { capacity: o.capacity } : {}),
   });
   const dataVolumes = new DataVolumeController({
-    api: o.api,
-    events: new EventRecorder(o.api, 'datavolume-controller', o.nodeName),
+    manager: o.manager,
+    events: recorderFor(o.manager, 'datavolume-controller', o.nodeName),
     images: qemuImgTool,
     ...(o.registryMirrors !== undefined ? { mirrors: o.registryMirrors } : {}),
     targets: o.targets,
@@ -77,10 +77,11 @@ export function createStorage(o: StorageOptions): Storage {
     subresources: uploadSubresources(dataVolumes),
     start() {
       provisioner.start();
-      dataVolumes.start();
+      void o.manager.add(dataVolumes);
       void o.manager.add(dataSources);
     },
     stop() {
+      // Transfers end before the pool goes (the manager stopping it again later is harmless).
       dataVolumes.stop();
       provisioner.stop();
     },
