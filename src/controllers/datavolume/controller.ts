@@ -95,9 +95,12 @@ export class DataVolumeController implements Runnable {
         .filter((dv) => !isFinalPhase(dv.status?.phase) && !this.busy(dv))
         .map(objectKey);
     this.controller
-      .watch(dataVolumeKind, (object, type) => {
+      .watch(dataVolumeKind, (object, type, old) => {
         if (type === 'DELETED') this.cancel(object.metadata.uid ?? '');
-        return [objectKey(object)];
+        // One that finished may be the source others clone from.
+        const finished = isFinalPhase((object as DataVolume).status?.phase);
+        const wake = finished && !isFinalPhase((old as DataVolume | undefined)?.status?.phase);
+        return [objectKey(object), ...(wake ? waiting() : [])];
       })
       .watch(persistentVolumeClaimKind, (object) => {
         const owner = (object.metadata.ownerReferences ?? []).find(
@@ -456,16 +459,20 @@ export class DataVolumeController implements Runnable {
   private progressReporter(dv: DataVolume): (percent: number) => void {
     const every = this.o.progressIntervalMs ?? 1000;
     let last = 0;
+    let writing = false;
     return (percent) => {
       const t = Date.now();
-      if (t - last < every || this.stopped) return;
+      if (t - last < every || this.stopped || writing) return;
       last = t;
-      // Progress is best effort: a report the store refuses is overtaken by the next one.
-      this.apply(dv, { type: 'Progress', percent }).catch((err: unknown) =>
-        this.log(
-          `datavolume controller: failed reporting progress of ${dv.metadata.name ?? ''}: ${err instanceof Error ? err.message : String(err)}`,
-        ),
-      );
+      // Progress is best effort, one write at a time: a report refused is overtaken by the next.
+      writing = true;
+      this.apply(dv, { type: 'Progress', percent })
+        .catch((err: unknown) =>
+          this.log(
+            `datavolume controller: failed reporting progress of ${dv.metadata.name ?? ''}: ${err instanceof Error ? err.message : String(err)}`,
+          ),
+        )
+        .finally(() => (writing = false));
     };
   }
 
@@ -476,7 +483,8 @@ export class DataVolumeController implements Runnable {
     body: Readable,
     length: number | undefined,
   ): Promise<PopulateResult> {
-    const dv = this.api.get<DataVolume>(dataVolumeKind, namespace, name);
+    // A user's request: what the server holds now, not what the cache has seen so far.
+    const dv = await this.api.getLive<DataVolume>(dataVolumeKind, namespace, name);
     if (dv === undefined) throw notFound('datavolumes', 'cdi.kubevirt.io', name);
     const kind = sourceKind(dv.spec);
     if (kind !== 'upload')
@@ -493,7 +501,7 @@ export class DataVolumeController implements Runnable {
         `DataVolume ${name} is not ready for an upload yet (phase ${dv.status?.phase ?? 'none'})`,
       );
     if (this.jobs.has(uid)) throw new ApiError('Conflict', `an upload into ${name} is already in progress`);
-    const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
+    const claim = await this.api.getLive<Claim>(persistentVolumeClaimKind, namespace, name);
     const path = this.o.volumePath(namespace, name);
     if (claim === undefined || path === undefined)
       throw new ApiError('Conflict', `the PVC of DataVolume ${name} is not bound yet`);
