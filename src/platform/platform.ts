@@ -181,7 +181,6 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   const storage = createStorage({
     registryMirrors,
     targets,
-    api,
     manager,
     nodeName,
     dataDir: options.dataDir,

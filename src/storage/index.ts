@@ -7,10 +7,9 @@ import { join } from 'node:path';
 import type { KubeObject } from '../api/meta.js';
 import { defaultStorageClass, replicatedStorageClass } from '../api/storage/storageclass.js';
 import type { Subresource } from '../apiserver/subresources.js';
-import type { ApiClient } from '../runtime/registry-client.js';
 import { DataVolumeController } from '../controllers/datavolume/controller.js';
 import { DataSourceController } from '../controllers/datavolume/datasource.js';
-import { EventRecorder, recorderFor } from '../runtime/events.js';
+import { recorderFor } from '../runtime/events.js';
 import type { Manager } from '../runtime/manager.js';
 import type { OutboundPolicy } from '../network/outbound.js';
 import type { OnlineResize } from './ports.js';
@@ -21,7 +20,6 @@ import { osCatalogObjects } from './os-catalog.js';
 import type { CapacityPolicy } from './capacity.js';
 
 export interface StorageOptions {
-  api: ApiClient;
   /** The controller runtime the reconcilers that moved onto it run on. */
   manager: Manager;
   nodeName: string;
@@ -53,8 +51,8 @@ export function storageSeedObjects(): KubeObject[] {
 
 export function createStorage(o: StorageOptions): Storage {
   const provisioner = new Provisioner({
-    api: o.api,
-    events: new EventRecorder(o.api, 'persistentvolume-controller', o.nodeName),
+    manager: o.manager,
+    events: recorderFor(o.manager, 'persistentvolume-controller', o.nodeName),
     images: qemuImgTool,
     dir: join(o.dataDir, 'volumes'),
     onlineResize: o.onlineResize,
@@ -76,7 +74,7 @@ export function createStorage(o: StorageOptions): Storage {
     volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
     subresources: uploadSubresources(dataVolumes),
     start() {
-      provisioner.start();
+      void o.manager.add(provisioner);
       void o.manager.add(dataVolumes);
       void o.manager.add(dataSources);
     },

@@ -16,7 +16,7 @@ import { defaultStorageClass, storageClassKind } from '../../../src/api/storage/
 import { Registry } from '../../../src/apiserver/registry.js';
 import { ApiClient } from '../../../src/runtime/registry-client.js';
 import { DataVolumeController } from '../../../src/controllers/datavolume/controller.js';
-import { EventRecorder, recorderFor } from '../../../src/runtime/events.js';
+import { recorderFor } from '../../../src/runtime/events.js';
 import { RegistryTransport } from '../../../src/runtime/inprocess.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { Provisioner } from '../../../src/storage/provisioner.js';
@@ -48,15 +48,15 @@ describe('DataVolume reports retry with backoff', () => {
     registry.create(namespaceKind, '', { metadata: { name: 'default' } });
     registry.create(storageClassKind, '', defaultStorageClass());
     const api = new ApiClient(registry);
+    const manager = new Manager(new RegistryTransport(registry));
     const provisioner = new Provisioner({
-      api,
-      events: new EventRecorder(api, 'persistentvolume-controller', 'node-1'),
+      manager,
+      events: recorderFor(manager, 'persistentvolume-controller', 'node-1'),
       images: qemuImgTool,
       dir: pool,
       onlineResize: () => Promise.resolve(false),
     });
     const logged: string[] = [];
-    const manager = new Manager(new RegistryTransport(registry));
     const dvs = new DataVolumeController({
       manager,
       events: recorderFor(manager, 'datavolume-controller', 'node-1'),
@@ -70,7 +70,7 @@ describe('DataVolume reports retry with backoff', () => {
     store.failing = (resource, object) =>
       resource === 'cdi.kubevirt.io/datavolumes' &&
       (object as DataVolume | undefined)?.status?.phase === 'Succeeded';
-    provisioner.start();
+    void manager.add(provisioner);
     void manager.add(dvs);
     await manager.start();
     try {
@@ -99,7 +99,6 @@ describe('DataVolume reports retry with backoff', () => {
       assert.equal(done.status?.progress, '100.0%');
     } finally {
       manager.stop();
-      provisioner.stop();
       store.close();
     }
   });

@@ -1,7 +1,7 @@
 /**
- * The DataVolume controller on the controller runtime over both transports: in process, and over
- * HTTP to a real API server, where the DataVolume informer may lag the writes the controller just
- * made. An import happens once (a report the cache has not seen yet must not start a second
+ * The DataVolume controller and the pool's provisioner on the controller runtime over both
+ * transports: in process, and over HTTP to a real API server, where the DataVolume informer may
+ * lag the writes the controller just made. An import happens once (a report the cache has not seen yet must not start a second
  * download), a DataSource clone and an upload succeed. Real registry, qemu-img, loopback servers.
  */
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ import { kinds } from '../../../src/api/registry.js';
 import { defaultStorageClass, storageClassKind } from '../../../src/api/storage/storageclass.js';
 import { Registry } from '../../../src/apiserver/registry.js';
 import { DataVolumeController } from '../../../src/controllers/datavolume/controller.js';
-import { EventRecorder, recorderFor } from '../../../src/runtime/events.js';
+import { recorderFor } from '../../../src/runtime/events.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { ApiClient } from '../../../src/runtime/registry-client.js';
 import { Provisioner } from '../../../src/storage/provisioner.js';
@@ -58,15 +58,15 @@ for (const kind of transports) {
       registry.create(namespaceKind, '', { metadata: { name: NS } });
       registry.create(storageClassKind, '', defaultStorageClass());
       api = new ApiClient(registry);
+      open = await kind.open(registry, kinds);
+      manager = new Manager(open.transport);
       provisioner = new Provisioner({
-        api,
-        events: new EventRecorder(api, 'persistentvolume-controller', 'node-1'),
+        manager,
+        events: recorderFor(manager, 'persistentvolume-controller', 'node-1'),
         images: qemuImgTool,
         dir: pool,
         onlineResize: () => Promise.resolve(false),
       });
-      open = await kind.open(registry, kinds);
-      manager = new Manager(open.transport);
       failures.length = 0;
       dvs = new DataVolumeController({
         manager,
@@ -79,13 +79,12 @@ for (const kind of transports) {
         retries: 3,
         progressIntervalMs: 0,
       });
+      void manager.add(provisioner);
       void manager.add(dvs);
-      provisioner.start();
       await manager.start();
     });
     afterEach(async () => {
       manager.stop();
-      provisioner.stop();
       await open.close();
       store.close();
       await rm(pool, { recursive: true, force: true });
