@@ -1,7 +1,8 @@
 /**
  * The storage side of `hikube up`, assembled in one place: the pool's provisioner (claims →
  * volumes, protection, expansion), CDI's DataVolume and DataSource controllers, the upload
- * endpoint, and what the first start seeds (the default StorageClass).
+ * endpoint, and what the first start seeds (the default StorageClass). It lives with the platform
+ * so that src/storage (the pool's mechanics) does not depend on the controllers built on it.
  */
 import { join } from 'node:path';
 import type { KubeObject } from '../api/meta.js';
@@ -12,12 +13,12 @@ import { DataSourceController } from '../controllers/datavolume/datasource.js';
 import { recorderFor } from '../runtime/events.js';
 import type { Manager } from '../runtime/manager.js';
 import type { OutboundPolicy } from '../network/outbound.js';
-import type { OnlineResize } from './ports.js';
-import { Provisioner } from './provisioner.js';
-import { qemuImgTool } from './qemu-img.js';
-import { uploadSubresources } from './upload.js';
-import { osCatalogObjects } from './os-catalog.js';
-import type { CapacityPolicy } from './capacity.js';
+import type { OnlineResize } from '../storage/ports.js';
+import { Provisioner } from '../storage/provisioner.js';
+import { qemuImgTool } from '../storage/qemu-img.js';
+import { uploadSubresources } from '../storage/upload.js';
+import { osCatalogObjects } from '../storage/os-catalog.js';
+import type { CapacityPolicy } from '../storage/capacity.js';
 
 export interface StorageOptions {
   /** The controller runtime the reconcilers that moved onto it run on. */
