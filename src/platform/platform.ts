@@ -35,7 +35,7 @@ import { DEFAULT_OVERCOMMIT, defaultNodeName, registerNode, type Overcommit } fr
 import { nodeSystemInfo, readHostFacts } from '../node/nodeinfo.js';
 import { SERVER_VERSION } from '../apiserver/openapi.js';
 import { ImageStore, builtinImageDir } from '../storage/images.js';
-import { createStorage, storageSeedObjects } from '../storage/index.js';
+import { createStorage, storageSeedObjects } from './storage.js';
 import { defaultCapacityPolicy, type CapacityPolicy } from '../storage/capacity.js';
 import { imageImportSubresources } from '../storage/image-import.js';
 import { ContainerDisks, parseMirrors } from '../storage/containerdisk.js';
@@ -181,7 +181,6 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   const storage = createStorage({
     registryMirrors,
     targets,
-    api,
     manager,
     nodeName,
     dataDir: options.dataDir,

@@ -19,9 +19,11 @@ import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/
 import { formatBytes } from '../api/quantity.js';
 import { persistentVolumeKind, type PersistentVolume } from '../api/storage/persistentvolume.js';
 import { LOCAL_POOL_PROVISIONER, storageClassKind, type StorageClass } from '../api/storage/storageclass.js';
-import type { ApiClient } from '../runtime/registry-client.js';
+import { Controller } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';
-import { WorkQueue, type Timers } from '../runtime/queue.js';
+import type { Manager, Runnable } from '../runtime/manager.js';
+import type { Timers } from '../runtime/queue.js';
+import { isAlreadyExists, objectKey } from '../runtime/transport.js';
 import {
   PVC_PROTECTION_FINALIZER,
   awaitingPopulation,
@@ -37,7 +39,7 @@ import type { ImageTool, OnlineResize } from './ports.js';
 import { defaultCapacityPolicy, provisionedBytes, refusal, type CapacityPolicy } from './capacity.js';
 
 export interface ProvisionerOptions {
-  api: ApiClient;
+  manager: Manager;
   events: EventRecorder;
   images: ImageTool;
   /** The default pool: DATA_DIR/volumes. */
@@ -50,54 +52,59 @@ export interface ProvisionerOptions {
   capacity?: CapacityPolicy;
 }
 
-export class Provisioner {
-  private readonly queue: WorkQueue;
-  private unsubscribe: () => void = () => undefined;
-  private readonly api: ApiClient;
+export class Provisioner implements Runnable {
+  readonly name = 'provisioner';
+  private readonly controller: Controller;
   private readonly log: (message: string) => void;
   private stopped = false;
 
   constructor(private readonly o: ProvisionerOptions) {
-    this.api = o.api;
     const log = o.log ?? (() => undefined);
     this.log = log;
-    this.queue = new WorkQueue(
-      (key) => this.sync(key),
-      (key, err) =>
-        log(`provisioner: failed syncing claim ${key}: ${err instanceof Error ? err.message : String(err)}`),
-      o.timers,
-    );
+    this.controller = new Controller(o.manager, {
+      name: this.name,
+      reconcile: (key) => this.sync(key),
+      log: (m) => log(m),
+      ...(o.timers !== undefined ? { timers: o.timers } : {}),
+    });
+    this.controller
+      .watch(persistentVolumeClaimKind, (object, type) => {
+        if (type !== 'DELETED') return [objectKey(object)];
+        this.background(this.reclaim(object as Claim));
+        return [];
+      })
+      // A guest stopped: claims waiting for it to let go may be deleted now.
+      .watch(virtualMachineInstanceKind, (object) =>
+        this.api
+          .list<Claim>(persistentVolumeClaimKind, object.metadata.namespace)
+          .filter((c) => c.metadata.deletionTimestamp !== undefined)
+          .map(claimKey),
+      )
+      .watch(storageClassKind, () =>
+        this.api
+          .list<Claim>(persistentVolumeClaimKind)
+          .filter((c) => c.status?.phase !== 'Bound')
+          .map(claimKey),
+      )
+      .reads(persistentVolumeKind, dataVolumeKind);
+  }
+
+  private get api() {
+    return this.controller.client;
   }
 
   start(): void {
-    this.unsubscribe = this.api.watch(
-      [persistentVolumeClaimKind, virtualMachineInstanceKind, storageClassKind],
-      (e, def) => {
-        if (def === persistentVolumeClaimKind) {
-          if (e.type === 'DELETED') this.background(this.reclaim(e.object as Claim));
-          else this.queue.add(`${e.namespace}/${e.name}`);
-        } else if (def === virtualMachineInstanceKind) {
-          // A guest stopped: claims waiting for it to let go may be deleted now.
-          for (const c of this.api.list<Claim>(persistentVolumeClaimKind, e.namespace))
-            if (c.metadata.deletionTimestamp !== undefined) this.queue.add(claimKey(c));
-        } else {
-          for (const c of this.api.list<Claim>(persistentVolumeClaimKind))
-            if (c.status?.phase !== 'Bound') this.queue.add(claimKey(c));
-        }
-      },
-    );
-    for (const c of this.api.list<Claim>(persistentVolumeClaimKind)) this.queue.add(claimKey(c));
+    this.controller.start();
     this.background(this.reclaimOrphans());
   }
 
   stop(): void {
     this.stopped = true;
-    this.unsubscribe();
-    this.queue.stop();
+    this.controller.stop();
   }
 
   idle(): Promise<void> {
-    return this.queue.idle();
+    return this.controller.idle();
   }
 
   /**
@@ -140,7 +147,7 @@ export class Provisioner {
     if (claim === undefined) return;
     if (claim.metadata.deletionTimestamp !== undefined) return this.release(claim);
     if (!(claim.metadata.finalizers ?? []).includes(PVC_PROTECTION_FINALIZER)) {
-      claim = this.api.mutate<Claim>(persistentVolumeClaimKind, namespace, name, (c) => {
+      claim = await this.api.mutate<Claim>(persistentVolumeClaimKind, namespace, name, (c) => {
         if (c.metadata.uid !== claim?.metadata.uid || c.metadata.deletionTimestamp !== undefined)
           return false;
         if ((c.metadata.finalizers ?? []).includes(PVC_PROTECTION_FINALIZER)) return false;
@@ -154,11 +161,11 @@ export class Provisioner {
   }
 
   /** pvc-protection: lets a deleted claim go once no guest holds it. */
-  private release(claim: Claim): void {
+  private async release(claim: Claim): Promise<void> {
     if (!(claim.metadata.finalizers ?? []).includes(PVC_PROTECTION_FINALIZER)) return;
     const vmis = this.api.list<VirtualMachineInstance>(virtualMachineInstanceKind, claim.metadata.namespace);
     if (usersOf(claim.metadata.name ?? '', vmis).length > 0) return; // a VMI change re-queues it
-    this.api.mutate<Claim>(
+    await this.api.mutate<Claim>(
       persistentVolumeClaimKind,
       claim.metadata.namespace ?? '',
       claim.metadata.name ?? '',
@@ -170,8 +177,8 @@ export class Provisioner {
     );
   }
 
-  private pending(claim: Claim, reason: string, message: string, warning = true): void {
-    this.writeStatus(claim, (s) => {
+  private async pending(claim: Claim, reason: string, message: string, warning = true): Promise<void> {
+    await this.writeStatus(claim, (s) => {
       s.phase = 'Pending';
     });
     this.o.events.record(claim, warning ? 'Warning' : 'Normal', reason, message);
@@ -214,17 +221,17 @@ export class Provisioner {
       const refused = await this.refusal(dirname(path), size);
       if (refused !== undefined) {
         const message = `not provisioning volume ${volumeName} of ${formatBytes(size)}: ${refused}`;
-        this.pending(claim, 'ProvisioningFailed', message);
+        await this.pending(claim, 'ProvisioningFailed', message);
         throw new Error(message); // retried with backoff: volumes may be deleted meanwhile
       }
       try {
         if (!existsSync(path)) await this.o.images.create(path, size, formatFor(mode));
       } catch (err) {
         const message = `failed creating the disk of volume ${volumeName} in ${dirname(path)}: ${err instanceof Error ? err.message : String(err)}`;
-        this.pending(claim, 'ProvisioningFailed', message);
+        await this.pending(claim, 'ProvisioningFailed', message);
         throw new Error(message);
       }
-      pv = this.api.create<PersistentVolume>(persistentVolumeKind, {
+      pv = await this.createVolume({
         apiVersion: 'v1',
         kind: 'PersistentVolume',
         metadata: {
@@ -249,7 +256,7 @@ export class Provisioner {
         status: { phase: 'Bound' },
       });
     }
-    const bound = this.api.mutate<Claim>(
+    const bound = await this.api.mutate<Claim>(
       persistentVolumeClaimKind,
       claim.metadata.namespace ?? '',
       claim.metadata.name ?? '',
@@ -263,7 +270,7 @@ export class Provisioner {
     );
     if (bound === undefined) return;
     const capacity = pv.spec.capacity?.['storage'] ?? formatBytes(size);
-    this.writeStatus(bound, (s) => {
+    await this.writeStatus(bound, (s) => {
       s.phase = 'Bound';
       s.capacity = { storage: capacity };
       s.accessModes = accessModes;
@@ -318,10 +325,10 @@ export class Provisioner {
       this.o.events.record(claim, 'Warning', 'VolumeResizeFailed', message);
       throw new Error(message);
     }
-    this.api.mutate<PersistentVolume>(persistentVolumeKind, '', pv.metadata.name ?? '', (v) => {
+    await this.api.mutate<PersistentVolume>(persistentVolumeKind, '', pv.metadata.name ?? '', (v) => {
       v.spec.capacity = { ...v.spec.capacity, storage: formatBytes(size) };
     });
-    this.writeStatus(claim, (s) => {
+    await this.writeStatus(claim, (s) => {
       s.capacity = { ...s.capacity, storage: formatBytes(size) };
       s.allocatedResources = { storage: formatBytes(size) };
     });
@@ -352,15 +359,28 @@ export class Provisioner {
     });
   }
 
+  /** The PV of a claim made now, or the one the server has when the cache had not seen it yet. */
+  private async createVolume(pv: PersistentVolume): Promise<PersistentVolume> {
+    try {
+      return await this.api.create<PersistentVolume>(persistentVolumeKind, pv);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      const there = await this.api.getLive<PersistentVolume>(
+        persistentVolumeKind,
+        '',
+        pv.metadata.name ?? '',
+      );
+      if (there === undefined) throw err;
+      return there;
+    }
+  }
+
   /** The claim is gone: its volume goes too (reclaimPolicy Delete) or is kept as Released (Retain). */
   private async reclaim(claim: Claim): Promise<void> {
-    const pv =
-      (claim.spec.volumeName !== undefined
-        ? this.api.get<PersistentVolume>(persistentVolumeKind, '', claim.spec.volumeName)
-        : undefined) ??
-      this.api
-        .list<PersistentVolume>(persistentVolumeKind)
-        .find((v) => v.spec.claimRef?.uid === claim.metadata.uid);
+    // The server's list, not the cache: the volume may be newer than the PV informer has seen.
+    const pv = (await this.api.listLive<PersistentVolume>(persistentVolumeKind)).find(
+      (v) => v.spec.claimRef?.uid === claim.metadata.uid,
+    );
     if (pv === undefined || pv.spec.claimRef?.uid !== claim.metadata.uid) return;
     await this.reclaimVolume(pv);
   }
@@ -371,9 +391,9 @@ export class Provisioner {
       // The file, or the symlink and active layer of a snapshotted volume (layers.ts).
       if (path !== undefined) await removeVolume(path);
       if (this.stopped) return;
-      this.api.delete(persistentVolumeKind, '', pv.metadata.name ?? '');
+      await this.api.delete(persistentVolumeKind, '', pv.metadata.name ?? '');
     } else {
-      this.api.mutate<PersistentVolume>(
+      await this.api.mutate<PersistentVolume>(
         persistentVolumeKind,
         '',
         pv.metadata.name ?? '',
@@ -389,16 +409,21 @@ export class Provisioner {
 
   /** Volumes whose claim was deleted while the platform was down. */
   private async reclaimOrphans(): Promise<void> {
-    const claims = new Set(this.api.list<Claim>(persistentVolumeClaimKind).map((c) => c.metadata.uid));
-    for (const pv of this.api.list<PersistentVolume>(persistentVolumeKind)) {
+    // Deleting files on what a cache says is wrong when one informer runs behind another: ask the
+    // server for the volumes first, then the claims, so no claim newer than its volume is missed.
+    const volumes = await this.api.listLive<PersistentVolume>(persistentVolumeKind);
+    const claims = new Set(
+      (await this.api.listLive<Claim>(persistentVolumeClaimKind)).map((c) => c.metadata.uid),
+    );
+    for (const pv of volumes) {
       const ref = pv.spec.claimRef;
       if (ref?.uid !== undefined && !claims.has(ref.uid) && pv.status?.phase !== 'Released')
         await this.reclaimVolume(pv);
     }
   }
 
-  private writeStatus(claim: Claim, change: (s: NonNullable<Claim['status']>) => void): void {
-    this.api.mutate<Claim>(
+  private async writeStatus(claim: Claim, change: (s: NonNullable<Claim['status']>) => void): Promise<void> {
+    await this.api.mutate<Claim>(
       persistentVolumeClaimKind,
       claim.metadata.namespace ?? '',
       claim.metadata.name ?? '',

@@ -19,7 +19,7 @@ import { Registry } from '../../src/apiserver/registry.js';
 import { ApiServer } from '../../src/apiserver/server.js';
 import { ensureServingCerts } from '../../src/apiserver/tls.js';
 import { volumeSubresources } from '../../src/apiserver/volumes.js';
-import { storageSeedObjects } from '../../src/storage/index.js';
+import { storageSeedObjects } from '../../src/platform/storage.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { minimal, nextRequest, Rng, type FuzzRequest, type Target } from '../support/fuzz.js';
 import { examplesDir } from '../support/platform.js';

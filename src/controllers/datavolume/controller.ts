@@ -7,7 +7,7 @@
  * failures are retried with back-off, permanent ones end in phase Failed with the reason.
  */
 import type { Readable } from 'node:stream';
-import { persistentVolumeClaimKind } from '../../api/core/core.js';
+import { configMapKind, persistentVolumeClaimKind, secretKind } from '../../api/core/core.js';
 import { dataSourceKind } from '../../api/cdi/datasource.js';
 import { dataVolumeKind, sourceKind, type DataVolume } from '../../api/cdi/datavolume.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
@@ -28,9 +28,11 @@ import {
 } from '../../storage/import/populate.js';
 import { formatFor, roundUpMiB } from '../../storage/pool.js';
 import type { ImageTool } from '../../storage/ports.js';
-import type { ApiClient } from '../../runtime/registry-client.js';
+import { Controller } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import { Backoff, WorkQueue, realTimers, type Timers } from '../../runtime/queue.js';
+import type { Manager, Runnable } from '../../runtime/manager.js';
+import { Backoff, realTimers, type Timers } from '../../runtime/queue.js';
+import { isAlreadyExists, objectKey } from '../../runtime/transport.js';
 import { resolveSource, sizeFor, Unresolved, type ResolvedSource } from './sources.js';
 import { isFinalPhase, reduceDvStatus, type DvEvent, type SourceKind } from './status.js';
 
@@ -40,7 +42,7 @@ export const ANN_ENDPOINT = 'cdi.kubevirt.io/storage.import.endpoint';
 export const ANN_CONTENT_TYPE = 'cdi.kubevirt.io/storage.contentType';
 
 export interface DataVolumeControllerOptions {
-  api: ApiClient;
+  manager: Manager;
   events: EventRecorder;
   images: ImageTool;
   /** Registry host (or `*`) → the mirror registry imports pull from. */
@@ -64,9 +66,9 @@ interface Job {
   kind: SourceKind;
 }
 
-export class DataVolumeController {
-  private readonly queue: WorkQueue;
-  private readonly api: ApiClient;
+export class DataVolumeController implements Runnable {
+  readonly name = 'datavolume';
+  private readonly controller: Controller;
   private readonly now: () => Date;
   private readonly timers: Timers;
   private readonly log: (message: string) => void;
@@ -74,50 +76,59 @@ export class DataVolumeController {
   private readonly retries = new Map<string, unknown>();
   /** A report the store refused is looked at again later, not at once (no hot loop on a sick store). */
   private readonly reportBackoff = new Backoff(1000, 60_000);
-  private unsubscribe: () => void = () => undefined;
   private stopped = false;
 
   constructor(private readonly o: DataVolumeControllerOptions) {
-    this.api = o.api;
     this.now = o.now ?? (() => new Date());
     this.timers = o.timers ?? realTimers;
     this.log = o.log ?? (() => undefined);
-    this.queue = new WorkQueue(
-      (key) => this.sync(key),
-      (key, err) =>
-        this.log(
-          `datavolume controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`,
-        ),
-      this.timers,
-    );
+    this.controller = new Controller(o.manager, {
+      name: this.name,
+      reconcile: (key) => this.sync(key),
+      log: (m) => this.log(m),
+      timers: this.timers,
+    });
+    // A source appeared, got bound, or a guest let go of it: DataVolumes waiting may go on.
+    const waiting = (): string[] =>
+      this.api
+        .list<DataVolume>(dataVolumeKind)
+        .filter((dv) => !isFinalPhase(dv.status?.phase) && !this.busy(dv))
+        .map(objectKey);
+    this.controller
+      .watch(dataVolumeKind, (object, type, old) => {
+        if (type === 'DELETED') this.cancel(object.metadata.uid ?? '');
+        // One that finished may be the source others clone from.
+        const finished = isFinalPhase((object as DataVolume).status?.phase);
+        const wake = finished && !isFinalPhase((old as DataVolume | undefined)?.status?.phase);
+        return [objectKey(object), ...(wake ? waiting() : [])];
+      })
+      .watch(persistentVolumeClaimKind, (object) => {
+        const owner = (object.metadata.ownerReferences ?? []).find(
+          (r) => r.kind === 'DataVolume' && r.controller === true,
+        );
+        const own = owner !== undefined ? [`${object.metadata.namespace ?? ''}/${owner.name}`] : [];
+        return [...own, ...waiting()];
+      })
+      .watch(dataSourceKind, waiting)
+      .watch(virtualMachineInstanceKind, waiting)
+      .reads(configMapKind, secretKind);
+  }
+
+  private get api() {
+    return this.controller.client;
+  }
+
+  private get queue() {
+    return this.controller.queue;
   }
 
   start(): void {
-    this.unsubscribe = this.api.watch(
-      [dataVolumeKind, persistentVolumeClaimKind, dataSourceKind, virtualMachineInstanceKind],
-      (e, def) => {
-        if (def === dataVolumeKind) {
-          if (e.type === 'DELETED') this.cancel(e.object.metadata.uid ?? '');
-          this.queue.add(`${e.namespace}/${e.name}`);
-          return;
-        }
-        const owner = (e.object.metadata.ownerReferences ?? []).find(
-          (r) => r.kind === 'DataVolume' && r.controller === true,
-        );
-        if (def === persistentVolumeClaimKind && owner !== undefined)
-          this.queue.add(`${e.namespace}/${owner.name}`);
-        // A source appeared, got bound, or a guest let go of it: DataVolumes waiting may go on.
-        for (const dv of this.api.list<DataVolume>(dataVolumeKind))
-          if (!isFinalPhase(dv.status?.phase) && !this.busy(dv)) this.queue.add(keyOf(dv));
-      },
-    );
-    for (const dv of this.api.list<DataVolume>(dataVolumeKind)) this.queue.add(keyOf(dv));
+    this.controller.start();
   }
 
   stop(): void {
     this.stopped = true;
-    this.unsubscribe();
-    this.queue.stop();
+    this.controller.stop();
     for (const job of this.jobs.values()) job.abort.abort();
     for (const t of this.retries.values()) this.timers.clearTimeout(t);
     this.jobs.clear();
@@ -141,12 +152,22 @@ export class DataVolumeController {
     this.retries.delete(uid);
   }
 
-  private sync(key: string): void {
+  private async sync(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
-    const dv = this.api.get<DataVolume>(dataVolumeKind, namespace, name);
-    if (dv === undefined) return;
-    if (dv.metadata.deletionTimestamp !== undefined) return this.cancel(dv.metadata.uid ?? '');
-    if (isFinalPhase(dv.status?.phase) || this.busy(dv)) return;
+    const cached = this.api.get<DataVolume>(dataVolumeKind, namespace, name);
+    if (cached === undefined) return;
+    if (cached.metadata.deletionTimestamp !== undefined) return this.cancel(cached.metadata.uid ?? '');
+    if (isFinalPhase(cached.status?.phase) || this.busy(cached)) return;
+    // The cache may not have seen the report of the last transfer yet (over HTTP): acting on it
+    // would import again. The server's copy decides.
+    const dv = await this.api.getLive<DataVolume>(dataVolumeKind, namespace, name);
+    if (
+      dv === undefined ||
+      dv.metadata.uid !== cached.metadata.uid ||
+      isFinalPhase(dv.status?.phase) ||
+      this.busy(dv)
+    )
+      return;
     let source: ResolvedSource;
     let size: number;
     try {
@@ -154,19 +175,19 @@ export class DataVolumeController {
       size = sizeFor(this.api, dv, source);
     } catch (err) {
       if (!(err instanceof Unresolved)) throw err;
-      this.apply(dv, { type: 'ClaimMissing', reason: err.reason, message: err.message });
+      await this.apply(dv, { type: 'ClaimMissing', reason: err.reason, message: err.message });
       this.o.events.record(dv, 'Warning', err.reason === 'NotFound' ? 'NotFound' : 'Invalid', err.message);
       return;
     }
-    const claim = this.ensureClaim(dv, size, source);
+    const claim = await this.ensureClaim(dv, size, source);
     if (claim === undefined) return;
     if (claim.status?.phase !== 'Bound') {
       if (dv.status?.phase === undefined)
         this.o.events.record(dv, 'Normal', 'Pending', `PVC ${name} Pending`);
-      this.apply(dv, { type: 'ClaimPending', claim: name });
+      await this.apply(dv, { type: 'ClaimPending', claim: name });
       return;
     }
-    const bound = this.apply(dv, { type: 'ClaimBound', claim: name });
+    const bound = await this.apply(dv, { type: 'ClaimBound', claim: name });
     if (dv.status?.phase === undefined || dv.status.phase === 'Pending')
       this.o.events.record(dv, 'Normal', 'Bound', `PVC ${name} Bound`);
     const path = this.o.volumePath(namespace, name);
@@ -178,19 +199,23 @@ export class DataVolumeController {
     };
     switch (source.kind) {
       case 'blank':
-        this.apply(bound, { type: 'Succeeded', source: 'blank' });
+        await this.apply(bound, { type: 'Succeeded', source: 'blank' });
         this.o.events.record(dv, 'Normal', 'ImportSucceeded', `Successfully imported into PVC ${name}`);
         return;
       case 'upload':
         if (bound.status?.phase !== 'UploadReady') {
-          this.apply(bound, { type: 'Running', source: 'upload', message: `Upload into ${name} ready` });
+          await this.apply(bound, {
+            type: 'Running',
+            source: 'upload',
+            message: `Upload into ${name} ready`,
+          });
           this.o.events.record(dv, 'Normal', 'UploadReady', `Upload into ${name} ready`);
         }
         return;
       case 'http': {
         const http = source.http;
         const checksum = source.checksum;
-        this.run(bound, 'http', `Import into ${name} in progress`, (signal, onProgress) =>
+        await this.run(bound, 'http', `Import into ${name} in progress`, (signal, onProgress) =>
           populateFromStream(() => openHttp(http, this.o.targets, signal), target, {
             images: this.o.images,
             onProgress,
@@ -203,7 +228,7 @@ export class DataVolumeController {
       case 'registry': {
         const mirror = mirrorFor(this.o.mirrors, parseReference(source.registry.url).registry);
         const registry = { ...source.registry, ...(mirror !== undefined ? { mirror } : {}) };
-        this.run(bound, 'registry', `Import into ${name} in progress`, (signal, onProgress) =>
+        await this.run(bound, 'registry', `Import into ${name} in progress`, (signal, onProgress) =>
           populateFromRegistry(registry, target, {
             images: this.o.images,
             targets: this.o.targets,
@@ -218,11 +243,15 @@ export class DataVolumeController {
     }
   }
 
-  private clone(dv: DataVolume, source: { namespace: string; name: string }, target: Target): void {
+  private async clone(
+    dv: DataVolume,
+    source: { namespace: string; name: string },
+    target: Target,
+  ): Promise<void> {
     const from = `${source.namespace}/${source.name}`;
     const into = `${dv.metadata.namespace ?? ''}/${dv.metadata.name ?? ''}`;
-    const wait = (why: string, reason: string): void => {
-      this.apply(dv, { type: 'Scheduled', source: 'pvc', message: why });
+    const wait = async (why: string, reason: string): Promise<void> => {
+      await this.apply(dv, { type: 'Scheduled', source: 'pvc', message: why });
       this.o.events.record(dv, reason === 'CloneScheduled' ? 'Normal' : 'Warning', reason, why);
     };
     const src = this.api.get<Claim>(persistentVolumeClaimKind, source.namespace, source.name);
@@ -239,7 +268,7 @@ export class DataVolumeController {
         `source PVC ${from} is in use by VMI ${users.join(', ')}: stop it to clone`,
         'CloneSourceInUse',
       );
-    this.run(dv, 'pvc', `Cloning from ${from} into ${into} in progress`, (signal, onProgress) =>
+    await this.run(dv, 'pvc', `Cloning from ${from} into ${into} in progress`, (signal, onProgress) =>
       populateFromFile(srcPath, formatFor(src.spec.volumeMode ?? 'Filesystem'), target, {
         images: this.o.images,
         onProgress,
@@ -262,18 +291,33 @@ export class DataVolumeController {
   }
 
   /** The DataVolume's claim: created if missing; undefined (and said why) when a foreign one holds the name. */
-  private ensureClaim(dv: DataVolume, size: number, source: ResolvedSource): Claim | undefined {
+  private async ensureClaim(
+    dv: DataVolume,
+    size: number,
+    source: ResolvedSource,
+  ): Promise<Claim | undefined> {
     const namespace = dv.metadata.namespace ?? '';
     const name = dv.metadata.name ?? '';
     const existing = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
-    if (existing !== undefined) {
-      const owned = (existing.metadata.ownerReferences ?? []).some((r) => r.uid === dv.metadata.uid);
-      if (owned) return existing;
-      const message = `Resource "${name}" already exists and is not managed by DataVolume`;
-      this.apply(dv, { type: 'ClaimMissing', reason: 'ErrResourceExists', message });
-      this.o.events.record(dv, 'Warning', 'ErrResourceExists', message);
-      return undefined;
-    }
+    return existing !== undefined ? this.ownClaim(dv, existing) : this.createClaim(dv, size, source);
+  }
+
+  private async ownClaim(dv: DataVolume, existing: Claim): Promise<Claim | undefined> {
+    const owned = (existing.metadata.ownerReferences ?? []).some((r) => r.uid === dv.metadata.uid);
+    if (owned) return existing;
+    const message = `Resource "${dv.metadata.name ?? ''}" already exists and is not managed by DataVolume`;
+    await this.apply(dv, { type: 'ClaimMissing', reason: 'ErrResourceExists', message });
+    this.o.events.record(dv, 'Warning', 'ErrResourceExists', message);
+    return undefined;
+  }
+
+  private async createClaim(
+    dv: DataVolume,
+    size: number,
+    source: ResolvedSource,
+  ): Promise<Claim | undefined> {
+    const namespace = dv.metadata.namespace ?? '';
+    const name = dv.metadata.name ?? '';
     const spec = dv.spec.storage ?? dv.spec.pvc ?? {};
     const annotations: Record<string, string> = {
       [ANN_CONTENT_TYPE]: dv.spec.contentType ?? 'kubevirt',
@@ -307,18 +351,26 @@ export class DataVolumeController {
         ...(spec.storageClassName !== undefined ? { storageClassName: spec.storageClassName } : {}),
       },
     };
-    return this.api.create<Claim>(persistentVolumeClaimKind, claim);
+    try {
+      return await this.api.create<Claim>(persistentVolumeClaimKind, claim);
+    } catch (err) {
+      // The cache was behind the server: judge the claim that is there.
+      if (!isAlreadyExists(err)) throw err;
+      const there = await this.api.getLive<Claim>(persistentVolumeClaimKind, namespace, name);
+      return there === undefined ? undefined : this.ownClaim(dv, there);
+    }
   }
 
   /** Starts a transfer in the background; its outcome comes back as status and events. */
-  private run(
+  private async run(
     dv: DataVolume,
     kind: SourceKind,
     message: string,
     transfer: (signal: AbortSignal, onProgress: (percent: number) => void) => Promise<PopulateResult>,
-  ): void {
+  ): Promise<void> {
     const uid = dv.metadata.uid ?? '';
     const name = dv.metadata.name ?? '';
+    if (this.jobs.has(uid)) return;
     const abort = new AbortController();
     this.jobs.set(uid, { abort, kind });
     const clone = kind === 'pvc';
@@ -329,14 +381,19 @@ export class DataVolumeController {
         clone ? 'CloneScheduled' : 'ImportScheduled',
         clone ? message.replace('in progress', 'scheduled') : `Import into ${name} scheduled`,
       );
-    this.apply(dv, { type: 'Running', source: kind, message });
+    try {
+      await this.apply(dv, { type: 'Running', source: kind, message });
+    } catch (err) {
+      this.jobs.delete(uid);
+      throw err;
+    }
     this.o.events.record(dv, 'Normal', clone ? 'CloneInProgress' : 'ImportInProgress', message);
     let wait = 0;
-    transfer(abort.signal, this.progressReporter(dv))
+    void transfer(abort.signal, this.progressReporter(dv))
       .then(
-        () => {
+        async () => {
           if (abort.signal.aborted || this.stopped) return;
-          this.apply(dv, { type: 'Succeeded', source: kind });
+          await this.apply(dv, { type: 'Succeeded', source: kind });
           this.o.events.record(
             dv,
             'Normal',
@@ -348,7 +405,7 @@ export class DataVolumeController {
         },
         (err: unknown) => {
           if (abort.signal.aborted || this.stopped) return;
-          this.failed(dv, kind, asImportError(err, clone ? 'cloning' : 'importing'));
+          return this.failed(dv, kind, asImportError(err, clone ? 'cloning' : 'importing'));
         },
       )
       .catch((err: unknown) => {
@@ -369,7 +426,7 @@ export class DataVolumeController {
       });
   }
 
-  private failed(dv: DataVolume, kind: SourceKind, e: ImportError): void {
+  private async failed(dv: DataVolume, kind: SourceKind, e: ImportError): Promise<void> {
     const uid = dv.metadata.uid ?? '';
     const current = this.api.get<DataVolume>(
       dataVolumeKind,
@@ -382,13 +439,13 @@ export class DataVolumeController {
     const what = kind === 'pvc' ? 'Clone' : 'Import';
     if (e.permanent || attempts >= max) {
       const message = e.permanent ? e.message : `${e.message} (gave up after ${attempts + 1} attempts)`;
-      this.apply(current, { type: 'Failed', reason: e.reason, message });
+      await this.apply(current, { type: 'Failed', reason: e.reason, message });
       this.o.events.record(current, 'Warning', `${what}Failed`, message);
       return;
     }
     const delay = (this.o.retryBaseMs ?? 1000) * 2 ** attempts;
     const message = `${e.message}; retrying in ${Math.round(delay / 100) / 10}s`;
-    this.apply(current, { type: 'Retrying', reason: e.reason, message });
+    await this.apply(current, { type: 'Retrying', reason: e.reason, message });
     this.o.events.record(current, 'Warning', 'Error', message);
     this.retries.set(
       uid,
@@ -402,11 +459,20 @@ export class DataVolumeController {
   private progressReporter(dv: DataVolume): (percent: number) => void {
     const every = this.o.progressIntervalMs ?? 1000;
     let last = 0;
+    let writing = false;
     return (percent) => {
       const t = Date.now();
-      if (t - last < every || this.stopped) return;
+      if (t - last < every || this.stopped || writing) return;
       last = t;
-      this.apply(dv, { type: 'Progress', percent });
+      // Progress is best effort, one write at a time: a report refused is overtaken by the next.
+      writing = true;
+      this.apply(dv, { type: 'Progress', percent })
+        .catch((err: unknown) =>
+          this.log(
+            `datavolume controller: failed reporting progress of ${dv.metadata.name ?? ''}: ${err instanceof Error ? err.message : String(err)}`,
+          ),
+        )
+        .finally(() => (writing = false));
     };
   }
 
@@ -417,7 +483,8 @@ export class DataVolumeController {
     body: Readable,
     length: number | undefined,
   ): Promise<PopulateResult> {
-    const dv = this.api.get<DataVolume>(dataVolumeKind, namespace, name);
+    // A user's request: what the server holds now, not what the cache has seen so far.
+    const dv = await this.api.getLive<DataVolume>(dataVolumeKind, namespace, name);
     if (dv === undefined) throw notFound('datavolumes', 'cdi.kubevirt.io', name);
     const kind = sourceKind(dv.spec);
     if (kind !== 'upload')
@@ -434,7 +501,7 @@ export class DataVolumeController {
         `DataVolume ${name} is not ready for an upload yet (phase ${dv.status?.phase ?? 'none'})`,
       );
     if (this.jobs.has(uid)) throw new ApiError('Conflict', `an upload into ${name} is already in progress`);
-    const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
+    const claim = await this.api.getLive<Claim>(persistentVolumeClaimKind, namespace, name);
     const path = this.o.volumePath(namespace, name);
     if (claim === undefined || path === undefined)
       throw new ApiError('Conflict', `the PVC of DataVolume ${name} is not bound yet`);
@@ -450,13 +517,13 @@ export class DataVolumeController {
         },
         { images: this.o.images, signal: abort.signal, onProgress: this.progressReporter(dv) },
       );
-      this.apply(dv, { type: 'Succeeded', source: 'upload' });
+      await this.apply(dv, { type: 'Succeeded', source: 'upload' });
       this.o.events.record(dv, 'Normal', 'UploadSucceeded', `Successfully uploaded into ${name}`);
       return result;
     } catch (err) {
       const e = asImportError(err, `uploading into ${name}`);
       this.o.events.record(dv, 'Warning', 'UploadFailed', e.message);
-      this.apply(dv, { type: 'Progress', percent: 0 });
+      await this.apply(dv, { type: 'Progress', percent: 0 }).catch(() => undefined);
       throw new ApiError(
         e.permanent ? 'BadRequest' : 'InternalError',
         `upload into ${name} failed: ${e.message}`,
@@ -466,7 +533,7 @@ export class DataVolumeController {
     }
   }
 
-  private apply(dv: DataVolume, event: DvEvent): DataVolume | undefined {
+  private async apply(dv: DataVolume, event: DvEvent): Promise<DataVolume | undefined> {
     if (this.stopped) return undefined;
     return this.api.mutate<DataVolume>(
       dataVolumeKind,
@@ -484,4 +551,4 @@ export class DataVolumeController {
   }
 }
 
-const keyOf = (dv: DataVolume): string => `${dv.metadata.namespace ?? ''}/${dv.metadata.name ?? ''}`;
+const keyOf = (dv: DataVolume): string => objectKey(dv);

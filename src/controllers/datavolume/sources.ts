@@ -7,11 +7,11 @@ import { configMapKind, persistentVolumeClaimKind, secretKind } from '../../api/
 import { parseChecksum, type Checksum } from '../../api/cdi/checksum.js';
 import { dataSourceKind, type DataSource } from '../../api/cdi/datasource.js';
 import { requestedBytes, sourceKind, type DataVolume } from '../../api/cdi/datavolume.js';
+import type { KindDefinition } from '../../api/kind.js';
 import type { KubeObject } from '../../api/meta.js';
 import { capacityBytes, type Claim } from '../../storage/claims.js';
 import type { HttpSource } from '../../storage/import/http.js';
 import type { RegistrySource } from '../../storage/import/registry.js';
-import type { ApiClient } from '../../runtime/registry-client.js';
 import type { SourceKind } from './status.js';
 
 export type ResolvedSource =
@@ -33,7 +33,12 @@ export class Unresolved extends Error {
 
 type Data = KubeObject & { data?: Record<string, string> };
 
-export function resolveSource(api: ApiClient, dv: DataVolume): ResolvedSource {
+/** What resolving reads: the runtime's cached client, or anything else that gets objects at once. */
+export interface SourceReader {
+  get<T extends KubeObject>(def: KindDefinition, namespace: string, name: string): T | undefined;
+}
+
+export function resolveSource(api: SourceReader, dv: DataVolume): ResolvedSource {
   const namespace = dv.metadata.namespace ?? '';
   const ref = dv.spec.sourceRef;
   if (ref !== undefined) {
@@ -104,7 +109,7 @@ export function resolveSource(api: ApiClient, dv: DataVolume): ResolvedSource {
   );
 }
 
-function secretData(api: ApiClient, namespace: string, name: string): Record<string, string> {
+function secretData(api: SourceReader, namespace: string, name: string): Record<string, string> {
   const secret = api.get<Data>(secretKind, namespace, name);
   if (secret === undefined) throw new Unresolved('NotFound', `Secret ${name} not found`);
   return Object.fromEntries(
@@ -113,7 +118,7 @@ function secretData(api: ApiClient, namespace: string, name: string): Record<str
 }
 
 /** The size of the claim to make: requested, or for a clone with none, the source's capacity. */
-export function sizeFor(api: ApiClient, dv: DataVolume, source: ResolvedSource): number {
+export function sizeFor(api: SourceReader, dv: DataVolume, source: ResolvedSource): number {
   const asked = requestedBytes(dv.spec);
   if (asked !== undefined) return asked;
   if (source.kind === 'pvc') {

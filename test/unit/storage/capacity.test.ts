@@ -18,7 +18,9 @@ import {
 import { defaultStorageClass, storageClassKind } from '../../../src/api/storage/storageclass.js';
 import { Registry } from '../../../src/apiserver/registry.js';
 import { ApiClient } from '../../../src/runtime/registry-client.js';
-import { EventRecorder } from '../../../src/runtime/events.js';
+import { recorderFor } from '../../../src/runtime/events.js';
+import { RegistryTransport } from '../../../src/runtime/inprocess.js';
+import { Manager } from '../../../src/runtime/manager.js';
 import { refusal, type PoolSpace } from '../../../src/storage/capacity.js';
 import type { Claim } from '../../../src/storage/claims.js';
 import { Provisioner } from '../../../src/storage/provisioner.js';
@@ -51,6 +53,7 @@ describe('the provisioner under the limit', () => {
   let store: SqliteStore;
   let api: ApiClient;
   let provisioner: Provisioner;
+  let manager: Manager;
 
   beforeEach(async () => {
     pool = await mkdtemp(join(tmpdir(), 'hikube-capacity-'));
@@ -59,18 +62,20 @@ describe('the provisioner under the limit', () => {
     registry.create(namespaceKind, '', { metadata: { name: NS } });
     registry.create(storageClassKind, '', { ...defaultStorageClass(), allowVolumeExpansion: true });
     api = new ApiClient(registry);
+    manager = new Manager(new RegistryTransport(registry));
     provisioner = new Provisioner({
-      api,
-      events: new EventRecorder(api, 'persistentvolume-controller', 'node-1'),
+      manager,
+      events: recorderFor(manager, 'persistentvolume-controller', 'node-1'),
       images: qemuImgTool,
       dir: pool,
       // A 1 GiB filesystem with room: 10 GiB of thin volumes at most.
       capacity: { overcommit: 10, lowBytes: 0, space: () => Promise.resolve({ size: Gi, free: Gi }) },
     });
-    provisioner.start();
+    void manager.add(provisioner);
+    await manager.start();
   });
   afterEach(async () => {
-    provisioner.stop();
+    manager.stop();
     store.close();
     await rm(pool, { recursive: true, force: true });
   });

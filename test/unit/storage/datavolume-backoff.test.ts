@@ -16,7 +16,9 @@ import { defaultStorageClass, storageClassKind } from '../../../src/api/storage/
 import { Registry } from '../../../src/apiserver/registry.js';
 import { ApiClient } from '../../../src/runtime/registry-client.js';
 import { DataVolumeController } from '../../../src/controllers/datavolume/controller.js';
-import { EventRecorder } from '../../../src/runtime/events.js';
+import { recorderFor } from '../../../src/runtime/events.js';
+import { RegistryTransport } from '../../../src/runtime/inprocess.js';
+import { Manager } from '../../../src/runtime/manager.js';
 import { Provisioner } from '../../../src/storage/provisioner.js';
 import { qemuImgTool } from '../../../src/storage/qemu-img.js';
 import { FailingStore } from '../../support/failing-store.js';
@@ -46,17 +48,18 @@ describe('DataVolume reports retry with backoff', () => {
     registry.create(namespaceKind, '', { metadata: { name: 'default' } });
     registry.create(storageClassKind, '', defaultStorageClass());
     const api = new ApiClient(registry);
+    const manager = new Manager(new RegistryTransport(registry));
     const provisioner = new Provisioner({
-      api,
-      events: new EventRecorder(api, 'persistentvolume-controller', 'node-1'),
+      manager,
+      events: recorderFor(manager, 'persistentvolume-controller', 'node-1'),
       images: qemuImgTool,
       dir: pool,
       onlineResize: () => Promise.resolve(false),
     });
     const logged: string[] = [];
     const dvs = new DataVolumeController({
-      api,
-      events: new EventRecorder(api, 'datavolume-controller', 'node-1'),
+      manager,
+      events: recorderFor(manager, 'datavolume-controller', 'node-1'),
       images: qemuImgTool,
       volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
       timers: time,
@@ -67,8 +70,9 @@ describe('DataVolume reports retry with backoff', () => {
     store.failing = (resource, object) =>
       resource === 'cdi.kubevirt.io/datavolumes' &&
       (object as DataVolume | undefined)?.status?.phase === 'Succeeded';
-    provisioner.start();
-    dvs.start();
+    void manager.add(provisioner);
+    void manager.add(dvs);
+    await manager.start();
     try {
       api.create<DataVolume>(dataVolumeKind, {
         apiVersion: 'cdi.kubevirt.io/v1beta1',
@@ -94,8 +98,7 @@ describe('DataVolume reports retry with backoff', () => {
       }, 'the import to be reported once the store heals');
       assert.equal(done.status?.progress, '100.0%');
     } finally {
-      dvs.stop();
-      provisioner.stop();
+      manager.stop();
       store.close();
     }
   });

@@ -29,7 +29,7 @@ import { Registry } from '../../../src/apiserver/registry.js';
 import { ApiClient } from '../../../src/runtime/registry-client.js';
 import { DataVolumeController } from '../../../src/controllers/datavolume/controller.js';
 import { DataSourceController } from '../../../src/controllers/datavolume/datasource.js';
-import { EventRecorder } from '../../../src/runtime/events.js';
+import { recorderFor } from '../../../src/runtime/events.js';
 import { RegistryTransport } from '../../../src/runtime/inprocess.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { type Claim } from '../../../src/storage/claims.js';
@@ -77,9 +77,10 @@ beforeEach(async () => {
   api = new ApiClient(registry);
   resized = [];
   guestHasDisk = () => false;
+  manager = new Manager(new RegistryTransport(registry));
   provisioner = new Provisioner({
-    api,
-    events: new EventRecorder(api, 'persistentvolume-controller', 'node-1'),
+    manager,
+    events: recorderFor(manager, 'persistentvolume-controller', 'node-1'),
     images: qemuImgTool,
     dir: pool,
     onlineResize: (path, bytes) => {
@@ -89,8 +90,8 @@ beforeEach(async () => {
     },
   });
   dvs = new DataVolumeController({
-    api,
-    events: new EventRecorder(api, 'datavolume-controller', 'node-1'),
+    manager,
+    events: recorderFor(manager, 'datavolume-controller', 'node-1'),
     images: qemuImgTool,
     // The test's servers listen on loopback.
     targets: { allowPrivateTargets: true },
@@ -99,18 +100,15 @@ beforeEach(async () => {
     retries: 3,
     progressIntervalMs: 0,
   });
-  manager = new Manager(new RegistryTransport(registry));
   dss = new DataSourceController(manager);
+  void manager.add(provisioner);
+  void manager.add(dvs);
   void manager.add(dss);
-  provisioner.start();
-  dvs.start();
   await manager.start();
 });
 
 afterEach(async () => {
   manager.stop();
-  dvs.stop();
-  provisioner.stop();
   store.close();
   await rm(pool, { recursive: true, force: true });
 });

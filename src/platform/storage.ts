@@ -1,27 +1,26 @@
 /**
  * The storage side of `hikube up`, assembled in one place: the pool's provisioner (claims →
  * volumes, protection, expansion), CDI's DataVolume and DataSource controllers, the upload
- * endpoint, and what the first start seeds (the default StorageClass).
+ * endpoint, and what the first start seeds (the default StorageClass). It lives with the platform
+ * so that src/storage (the pool's mechanics) does not depend on the controllers built on it.
  */
 import { join } from 'node:path';
 import type { KubeObject } from '../api/meta.js';
 import { defaultStorageClass, replicatedStorageClass } from '../api/storage/storageclass.js';
 import type { Subresource } from '../apiserver/subresources.js';
-import type { ApiClient } from '../runtime/registry-client.js';
 import { DataVolumeController } from '../controllers/datavolume/controller.js';
 import { DataSourceController } from '../controllers/datavolume/datasource.js';
-import { EventRecorder } from '../runtime/events.js';
+import { recorderFor } from '../runtime/events.js';
 import type { Manager } from '../runtime/manager.js';
 import type { OutboundPolicy } from '../network/outbound.js';
-import type { OnlineResize } from './ports.js';
-import { Provisioner } from './provisioner.js';
-import { qemuImgTool } from './qemu-img.js';
-import { uploadSubresources } from './upload.js';
-import { osCatalogObjects } from './os-catalog.js';
-import type { CapacityPolicy } from './capacity.js';
+import type { OnlineResize } from '../storage/ports.js';
+import { Provisioner } from '../storage/provisioner.js';
+import { qemuImgTool } from '../storage/qemu-img.js';
+import { uploadSubresources } from '../storage/upload.js';
+import { osCatalogObjects } from '../storage/os-catalog.js';
+import type { CapacityPolicy } from '../storage/capacity.js';
 
 export interface StorageOptions {
-  api: ApiClient;
   /** The controller runtime the reconcilers that moved onto it run on. */
   manager: Manager;
   nodeName: string;
@@ -53,8 +52,8 @@ export function storageSeedObjects(): KubeObject[] {
 
 export function createStorage(o: StorageOptions): Storage {
   const provisioner = new Provisioner({
-    api: o.api,
-    events: new EventRecorder(o.api, 'persistentvolume-controller', o.nodeName),
+    manager: o.manager,
+    events: recorderFor(o.manager, 'persistentvolume-controller', o.nodeName),
     images: qemuImgTool,
     dir: join(o.dataDir, 'volumes'),
     onlineResize: o.onlineResize,
@@ -62,8 +61,8 @@ export function createStorage(o: StorageOptions): Storage {
     ...(o.capacity !== undefined ? { capacity: o.capacity } : {}),
   });
   const dataVolumes = new DataVolumeController({
-    api: o.api,
-    events: new EventRecorder(o.api, 'datavolume-controller', o.nodeName),
+    manager: o.manager,
+    events: recorderFor(o.manager, 'datavolume-controller', o.nodeName),
     images: qemuImgTool,
     ...(o.registryMirrors !== undefined ? { mirrors: o.registryMirrors } : {}),
     targets: o.targets,
@@ -76,11 +75,12 @@ export function createStorage(o: StorageOptions): Storage {
     volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
     subresources: uploadSubresources(dataVolumes),
     start() {
-      provisioner.start();
-      dataVolumes.start();
+      void o.manager.add(provisioner);
+      void o.manager.add(dataVolumes);
       void o.manager.add(dataSources);
     },
     stop() {
+      // Transfers end before the pool goes (the manager stopping it again later is harmless).
       dataVolumes.stop();
       provisioner.stop();
     },
