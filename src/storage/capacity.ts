@@ -11,8 +11,13 @@ import { formatBytes, parseQuantity } from '../api/quantity.js';
 import type { PersistentVolume } from '../api/storage/persistentvolume.js';
 
 export const DEFAULT_STORAGE_OVERCOMMIT = 10;
-/** Volumes are neither made nor grown while their filesystem has less free than this. */
+/**
+ * Volumes are neither made nor grown while their filesystem has less free than this, or than
+ * POOL_LOW_SHARE of its size when that is less (a small pool of its own, e.g. a 16 MiB tmpfs, is
+ * still usable).
+ */
 export const DEFAULT_POOL_LOW_BYTES = 64 * 1024 * 1024;
+export const POOL_LOW_SHARE = 0.05;
 
 export interface PoolSpace {
   /** The filesystem's size (free and used). */
@@ -65,8 +70,9 @@ export function refusal(
   space: PoolSpace,
   policy: Pick<CapacityPolicy, 'overcommit' | 'lowBytes'>,
 ): string | undefined {
-  if (space.free < policy.lowBytes)
-    return `the pool's filesystem (${dir}) has ${formatBytes(space.free)} free, under the ${formatBytes(policy.lowBytes)} kept free for the control plane`;
+  const low = Math.min(policy.lowBytes, Math.floor(space.size * POOL_LOW_SHARE));
+  if (space.free < low)
+    return `the pool's filesystem (${dir}) has ${formatBytes(space.free)} free, under the ${formatBytes(low)} kept free for the control plane`;
   const limit = Math.floor(space.size * policy.overcommit);
   if (provisioned + growth > limit)
     return `${formatBytes(growth)} more would bring the pool ${dir} to ${formatBytes(provisioned + growth)} of thin volumes, over its limit of ${formatBytes(limit)} (${policy.overcommit} × its ${formatBytes(space.size)} filesystem; --storage-overcommit)`;

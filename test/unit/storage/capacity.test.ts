@@ -37,7 +37,9 @@ describe('refusal', () => {
     ['within 10× the filesystem', 5 * Gi, 4 * Gi, { size: Gi, free: Gi }, undefined],
     ['exactly at the limit', 6 * Gi, 4 * Gi, { size: Gi, free: Gi }, undefined],
     ['one MiB past the limit', 6 * Gi + Mi, 4 * Gi, { size: Gi, free: Gi }, /over its limit of 10Gi/],
-    ['a nearly full filesystem', Mi, 0, { size: Gi, free: 63 * Mi }, /63Mi free, under the 64Mi/],
+    ['a nearly full filesystem', Mi, 0, { size: 4 * Gi, free: 63 * Mi }, /63Mi free, under the 64Mi/],
+    ['a small filesystem keeps 5 % free', Mi, 0, { size: 16 * Mi, free: 12 * Mi }, undefined],
+    ['a small nearly full filesystem', Mi, 0, { size: 20 * Mi, free: Mi / 2 }, /512Ki free, under the 1Mi/],
   ];
   for (const [what, growth, provisioned, space, expected] of cases)
     test(what, () => {
