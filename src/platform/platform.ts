@@ -210,6 +210,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   // probes over the guests it runs (started below, stopped with the controllers).
   const network = createNetworking({
     api,
+    manager,
     nodeName,
     dataDir: options.dataDir,
     options: options.network,
