@@ -190,8 +190,8 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     capacity,
   });
   const vms = new VmController({
-    api,
-    events: new EventRecorder(api, 'virtualmachine-controller', nodeName),
+    manager,
+    events: recorderFor(manager, 'virtualmachine-controller', nodeName),
     log,
   });
   // Hikube's VMInstance and VMDisk, compiled to VirtualMachines, DataVolumes, Secrets and Services.
@@ -265,7 +265,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   const stopEventExpiry = startEventExpiry(api);
   storage.start();
   await manager.add(osImages);
-  vms.start();
+  await manager.add(vms);
   await manager.add(cozystack);
   await manager.add(scheduler);
   agent.start();
@@ -287,7 +287,6 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     stopEventExpiry();
     snapshots.stop();
     agent.stop();
-    vms.stop();
     storage.stop();
     manager.stop();
   };
