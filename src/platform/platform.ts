@@ -240,9 +240,9 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   });
   // Snapshot schedules: VirtualMachineSnapshots on a cron schedule, pruned by retention.
   const schedules = new ScheduleController({
-    api,
-    events: new EventRecorder(api, 'snapshot-schedule-controller', nodeName),
-    snapshots: apiScheduleSnapshots(api),
+    manager,
+    events: recorderFor(manager, 'snapshot-schedule-controller', nodeName),
+    snapshots: apiScheduleSnapshots(manager),
     log,
   });
   // Snapshots, restores and clones: layers of the pool's volumes, live through the node agent's QMP.
@@ -271,7 +271,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   agent.start();
   snapshots.start();
   network.start(agent);
-  schedules.start();
+  await manager.add(schedules);
   const metrics = startMetrics({
     api,
     guests: agent,
@@ -282,7 +282,6 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   });
   const stopControllers = (): void => {
     metrics.stop();
-    schedules.stop();
     void network.stop();
     stopEventExpiry();
     snapshots.stop();
