@@ -8,7 +8,8 @@ import { virtualMachineInstanceKind } from '../api/kubevirt/vmi.js';
 import { HOST_BRIDGE_ANNOTATION } from '../api/network/cni.js';
 import { networkAttachmentDefinitionKind, type NetworkAttachmentDefinition } from '../api/network/nad.js';
 import type { ApiClient } from '../runtime/registry-client.js';
-import { EventRecorder } from '../runtime/events.js';
+import { recorderFor } from '../runtime/events.js';
+import type { Manager } from '../runtime/manager.js';
 import { ServiceController } from '../controllers/service/controller.js';
 import { serviceKind } from '../api/core/service.js';
 import { QmpForwards, type GuestList } from './forwards.js';
@@ -25,6 +26,8 @@ import type { NetworkSetup } from './setup.js';
 
 export interface NetworkingOptions {
   api: ApiClient;
+  /** The controller runtime the service controller runs on. */
+  manager: Manager;
   nodeName: string;
   dataDir: string;
   options?: NetworkOptions | undefined;
@@ -76,7 +79,7 @@ export function createNetworking(o: NetworkingOptions): Networking {
     services: undefined,
     start(guests) {
       const forwards = new QmpForwards(guests);
-      const events = new EventRecorder(o.api, 'service-controller', o.nodeName);
+      const events = recorderFor(o.manager, 'service-controller', o.nodeName);
       const proxy = new ServiceProxy(forwards, (e) => {
         const [namespace = '', name = ''] = e.service.split('/');
         const svc = o.api.get(serviceKind, namespace, name);
@@ -103,7 +106,7 @@ export function createNetworking(o: NetworkingOptions): Networking {
         controller.readinessChanged(uid),
       );
       const controller = new ServiceController({
-        api: o.api,
+        manager: o.manager,
         events,
         proxy,
         prober,
@@ -121,9 +124,10 @@ export function createNetworking(o: NetworkingOptions): Networking {
         unwatch();
         prober.stop();
       };
-      controller.start();
+      void o.manager.add(controller);
     },
     async stop() {
+      // Before the proxy it drives (the manager's own stop of it later does nothing more).
       handle.services?.stop();
       stopProber();
       await handle.proxy?.stop();

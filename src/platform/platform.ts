@@ -189,8 +189,8 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     capacity,
   });
   const vms = new VmController({
-    api,
-    events: new EventRecorder(api, 'virtualmachine-controller', nodeName),
+    manager,
+    events: recorderFor(manager, 'virtualmachine-controller', nodeName),
     log,
   });
   // Hikube's VMInstance and VMDisk, compiled to VirtualMachines, DataVolumes, Secrets and Services.
@@ -209,6 +209,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   // probes over the guests it runs (started below, stopped with the controllers).
   const network = createNetworking({
     api,
+    manager,
     nodeName,
     dataDir: options.dataDir,
     options: options.network,
@@ -238,9 +239,9 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   });
   // Snapshot schedules: VirtualMachineSnapshots on a cron schedule, pruned by retention.
   const schedules = new ScheduleController({
-    api,
-    events: new EventRecorder(api, 'snapshot-schedule-controller', nodeName),
-    snapshots: apiScheduleSnapshots(api),
+    manager,
+    events: recorderFor(manager, 'snapshot-schedule-controller', nodeName),
+    snapshots: apiScheduleSnapshots(manager),
     log,
   });
   // Snapshots, restores and clones: layers of the pool's volumes, live through the node agent's QMP.
@@ -263,13 +264,13 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   const stopEventExpiry = startEventExpiry(api);
   storage.start();
   await manager.add(osImages);
-  vms.start();
+  await manager.add(vms);
   await manager.add(cozystack);
   await manager.add(scheduler);
   agent.start();
   snapshots.start();
   network.start(agent);
-  schedules.start();
+  await manager.add(schedules);
   const metrics = startMetrics({
     api,
     guests: agent,
@@ -280,12 +281,10 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   });
   const stopControllers = (): void => {
     metrics.stop();
-    schedules.stop();
     void network.stop();
     stopEventExpiry();
     snapshots.stop();
     agent.stop();
-    vms.stop();
     storage.stop();
     manager.stop();
   };

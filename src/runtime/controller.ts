@@ -24,6 +24,10 @@ export interface ControllerOptions {
   reconcile: (key: string) => Promise<void> | void;
   log?: (message: string) => void;
   timers?: Timers;
+  /** Retry delays of a failing key (default: the queue's 50 ms doubling up to 30 s). */
+  backoff?: { baseMs: number; maxMs: number };
+  /** Failures retried without a log line (an expected wait, not an error). */
+  quiet?: (err: unknown) => boolean;
 }
 
 export class Controller implements Runnable {
@@ -42,11 +46,15 @@ export class Controller implements Runnable {
     const log = options.log ?? (() => undefined);
     this.queue = new WorkQueue(
       options.reconcile,
-      (key, err) =>
+      (key, err) => {
+        if (options.quiet?.(err) === true) return;
         log(
           `${options.name}: failed reconciling ${key}: ${err instanceof Error ? err.message : String(err)}`,
-        ),
+        );
+      },
       options.timers ?? realTimers,
+      options.backoff?.baseMs,
+      options.backoff?.maxMs,
     );
     this.queue.name = options.name;
   }

@@ -37,7 +37,12 @@ export class FakeScheduleSnapshots implements ScheduleSnapshots {
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
-  list(namespace: string, scheduleName: string): ScheduledSnapshot[] {
+  list(namespace: string, scheduleName: string): Promise<ScheduledSnapshot[]> {
+    return this.settled(() => this.snapshotsOf(namespace, scheduleName));
+  }
+
+  /** What list() resolves to, at once (for assertions). */
+  snapshotsOf(namespace: string, scheduleName: string): ScheduledSnapshot[] {
     this.check();
     return [...this.objects.values()]
       .filter((o) => o.namespace === namespace && o.request.labels[SCHEDULE_LABEL] === scheduleName)
@@ -55,7 +60,11 @@ export class FakeScheduleSnapshots implements ScheduleSnapshots {
       });
   }
 
-  create(namespace: string, request: SnapshotRequest): 'created' | 'exists' {
+  create(namespace: string, request: SnapshotRequest): Promise<'created' | 'exists'> {
+    return this.settled(() => this.createNow(namespace, request));
+  }
+
+  private createNow(namespace: string, request: SnapshotRequest): 'created' | 'exists' {
     this.check();
     const key = `${namespace}/${request.name}`;
     if (this.objects.has(key)) return 'exists';
@@ -66,7 +75,11 @@ export class FakeScheduleSnapshots implements ScheduleSnapshots {
     return 'created';
   }
 
-  delete(namespace: string, name: string): void {
+  delete(namespace: string, name: string): Promise<void> {
+    return this.settled(() => this.deleteNow(namespace, name));
+  }
+
+  private deleteNow(namespace: string, name: string): void {
     this.check();
     const o = this.objects.get(`${namespace}/${name}`);
     if (o === undefined) return;
@@ -98,6 +111,15 @@ export class FakeScheduleSnapshots implements ScheduleSnapshots {
   /** The request a snapshot was created with. */
   requestOf(namespace: string, name: string): SnapshotRequest | undefined {
     return this.objects.get(`${namespace}/${name}`)?.request;
+  }
+
+  /** A result or a failure as a promise, as the API adapter gives them. */
+  private settled<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   private check(): void {

@@ -1,14 +1,15 @@
 /**
  * The real ScheduleSnapshots: `snapshot.kubevirt.io/v1beta1` VirtualMachineSnapshots through the
- * API (so each write obeys the rules of a kubectl write). The kind is looked up when used, not at
- * import: where it is not registered every call throws SnapshotsUnavailable.
+ * controller runtime (reads from its cache, writes to the server, so each obeys the rules of a
+ * kubectl write). The kind is looked up when made, not at import: where it is not registered
+ * every call rejects with SnapshotsUnavailable.
  */
 import type { KindDefinition } from '../../api/kind.js';
 import type { KubeObject } from '../../api/meta.js';
 import { findKindByGvk } from '../../api/registry.js';
 import { SCHEDULE_LABEL, SCHEDULED_TIME_ANNOTATION } from '../../api/hikube/snapshotschedule.js';
-import { ApiError } from '../../apiserver/errors.js';
-import type { ApiClient } from '../../runtime/registry-client.js';
+import type { Manager } from '../../runtime/manager.js';
+import { isAlreadyExists } from '../../runtime/transport.js';
 import {
   SnapshotsUnavailable,
   type ScheduleSnapshots,
@@ -26,12 +27,15 @@ interface VirtualMachineSnapshot extends KubeObject {
 
 const PHASES: readonly string[] = ['InProgress', 'Succeeded', 'Failed', 'Unknown'];
 
+/** Made before the manager starts: its cache must hold the snapshots. */
 export function apiScheduleSnapshots(
-  api: ApiClient,
+  manager: Manager,
   lookup: () => KindDefinition | undefined = () => findKindByGvk(SNAPSHOT_API_VERSION, SNAPSHOT_KIND),
 ): ScheduleSnapshots {
+  const def = lookup();
+  if (def !== undefined) manager.informer(def);
+  const api = manager.client;
   const kind = (): KindDefinition => {
-    const def = lookup();
     if (def === undefined)
       throw new SnapshotsUnavailable(
         `${SNAPSHOT_KIND}s (${SNAPSHOT_API_VERSION}) are not served by this platform`,
@@ -40,12 +44,14 @@ export function apiScheduleSnapshots(
   };
   return {
     list(namespace, scheduleName) {
-      return api
-        .list<VirtualMachineSnapshot>(kind(), namespace)
-        .filter((s) => s.metadata.labels?.[SCHEDULE_LABEL] === scheduleName)
-        .map(toScheduled);
+      return Promise.resolve().then(() =>
+        api
+          .list<VirtualMachineSnapshot>(kind(), namespace)
+          .filter((s) => s.metadata.labels?.[SCHEDULE_LABEL] === scheduleName)
+          .map(toScheduled),
+      );
     },
-    create(namespace, request) {
+    async create(namespace, request) {
       const object: VirtualMachineSnapshot = {
         apiVersion: SNAPSHOT_API_VERSION,
         kind: SNAPSHOT_KIND,
@@ -61,22 +67,21 @@ export function apiScheduleSnapshots(
         },
       };
       try {
-        api.create(kind(), object);
+        await api.create(kind(), object);
         return 'created';
       } catch (err) {
-        if (err instanceof ApiError && err.reason === 'AlreadyExists') return 'exists';
+        if (isAlreadyExists(err)) return 'exists';
         throw err;
       }
     },
-    delete(namespace, name) {
-      api.delete(kind(), namespace, name, { propagationPolicy: 'Background' });
+    async delete(namespace, name) {
+      await api.delete(kind(), namespace, name, { propagationPolicy: 'Background' });
     },
     watch(onChange) {
-      const def = lookup();
       if (def === undefined) return () => undefined;
-      return api.watch([def], (e) => {
-        const schedule = e.object.metadata.labels?.[SCHEDULE_LABEL];
-        if (schedule !== undefined) onChange(e.namespace, schedule);
+      return manager.informer(def).onChange((_type, object) => {
+        const schedule = object.metadata.labels?.[SCHEDULE_LABEL];
+        if (schedule !== undefined) onChange(object.metadata.namespace ?? '', schedule);
       });
     },
   };

@@ -12,6 +12,7 @@
  * retried after a crash finds its snapshots already there instead of taking them twice.
  * Where the platform does not serve VirtualMachineSnapshots, the schedule still shows its next
  * run, says so in its Ready condition, and counts each due run it had to skip as a failure.
+ * Runs on the controller runtime (src/runtime): reads from the manager's cache.
  */
 import { firingsBetween, lastFiringBetween, parseCron } from '../../api/hikube/cron.js';
 import { parseDuration } from '../../api/duration.js';
@@ -26,9 +27,11 @@ import {
 } from '../../api/hikube/snapshotschedule.js';
 import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.js';
 import { labelSelectorFromObject } from '../../api/selectors.js';
-import type { ApiClient } from '../../runtime/registry-client.js';
+import type { Client } from '../../runtime/client.js';
+import { Controller } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import { WorkQueue, realTimers, type Timers } from '../../runtime/queue.js';
+import type { Manager, Runnable } from '../../runtime/manager.js';
+import type { Timers } from '../../runtime/queue.js';
 import { timestamp } from '../../api/kubevirt/vmistatus.js';
 import { nextExpiry, toPrune, type Retention } from './retention.js';
 import { removeCondition, setCondition, snapshotName } from './status.js';
@@ -41,7 +44,7 @@ import {
 } from './snapshots.js';
 
 export interface ScheduleControllerOptions {
-  api: ApiClient;
+  manager: Manager;
   events: EventRecorder;
   snapshots: ScheduleSnapshots;
   now?: () => Date;
@@ -52,56 +55,47 @@ export interface ScheduleControllerOptions {
 /** Timers are re-armed at least this often, so a far-off run never overflows setTimeout. */
 const MAX_WAIT_MS = 6 * 3_600_000;
 
-export class ScheduleController {
-  private readonly queue: WorkQueue;
-  private readonly api: ApiClient;
+export class ScheduleController implements Runnable {
+  readonly name = 'snapshotschedule';
+  private readonly controller: Controller;
+  private readonly api: Client;
   private readonly snapshots: ScheduleSnapshots;
   private readonly events: EventRecorder;
   private readonly now: () => Date;
-  private readonly timers: Timers;
-  private unsubscribe: (() => void)[] = [];
+  private unsubscribe: () => void = () => undefined;
 
   constructor(o: ScheduleControllerOptions) {
-    this.api = o.api;
     this.snapshots = o.snapshots;
     this.events = o.events;
     this.now = o.now ?? (() => new Date());
-    this.timers = o.timers ?? realTimers;
-    const log = o.log ?? (() => undefined);
-    this.queue = new WorkQueue(
-      (key) => this.sync(key),
-      (key, err) =>
-        log(
-          `snapshot schedule controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`,
-        ),
-      this.timers,
-    );
-    this.queue.name = 'snapshotschedule';
+    this.controller = new Controller(o.manager, {
+      name: this.name,
+      reconcile: (key) => this.sync(key),
+      ...(o.log !== undefined ? { log: o.log } : {}),
+      ...(o.timers !== undefined ? { timers: o.timers } : {}),
+    });
+    this.api = this.controller.client;
+    // A deleted schedule's key comes too: its sync finds it gone and disarms its timer.
+    this.controller.watch(snapshotScheduleKind).reads(virtualMachineKind);
   }
 
   start(): void {
-    this.unsubscribe = [
-      this.api.watch([snapshotScheduleKind], (e) => {
-        const key = `${e.namespace}/${e.name}`;
-        if (e.type === 'DELETED') this.disarm(key);
-        else this.queue.add(key);
-      }),
-      this.snapshots.watch((namespace, name) => this.queue.add(`${namespace}/${name}`)),
-    ];
-    for (const s of this.api.list<SnapshotSchedule>(snapshotScheduleKind))
-      this.queue.add(`${s.metadata.namespace ?? ''}/${s.metadata.name ?? ''}`);
+    this.unsubscribe = this.snapshots.watch((namespace, name) =>
+      this.controller.queue.add(`${namespace}/${name}`),
+    );
+    this.controller.start();
   }
 
   stop(): void {
-    for (const u of this.unsubscribe) u();
-    this.queue.stop();
+    this.unsubscribe();
+    this.controller.stop();
   }
 
   idle(): Promise<void> {
-    return this.queue.idle();
+    return this.controller.idle();
   }
 
-  private sync(key: string): void {
+  private async sync(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const schedule = this.api.get<SnapshotSchedule>(snapshotScheduleKind, namespace, name);
     if (schedule === undefined || schedule.metadata.deletionTimestamp !== undefined) return this.disarm(key);
@@ -110,7 +104,7 @@ export class ScheduleController {
     const generation = schedule.metadata.generation;
     let wake: Date | undefined;
     try {
-      wake = this.reconcile(schedule, status, now);
+      wake = await this.reconcile(schedule, status, now);
     } catch (err) {
       if (!(err instanceof SnapshotsUnavailable)) throw err;
       setCondition(status, now, {
@@ -121,7 +115,7 @@ export class ScheduleController {
       });
     }
     if (generation !== undefined) status.observedGeneration = generation;
-    this.api.mutate<SnapshotSchedule>(
+    await this.api.mutate<SnapshotSchedule>(
       snapshotScheduleKind,
       namespace,
       name,
@@ -137,11 +131,15 @@ export class ScheduleController {
   }
 
   /** Runs when due, follows the last run's snapshots, prunes; returns when to look again. */
-  private reconcile(schedule: SnapshotSchedule, status: SnapshotScheduleStatus, now: Date): Date | undefined {
+  private async reconcile(
+    schedule: SnapshotSchedule,
+    status: SnapshotScheduleStatus,
+    now: Date,
+  ): Promise<Date | undefined> {
     const namespace = schedule.metadata.namespace ?? '';
     const name = schedule.metadata.name ?? '';
     const cron = parseCron(schedule.spec.schedule);
-    const unavailable = this.unavailable(namespace, name);
+    const unavailable = await this.unavailable(namespace, name);
     let next: Date | undefined;
     if (schedule.spec.suspend === true) {
       delete status.nextScheduleTime;
@@ -167,7 +165,7 @@ export class ScheduleController {
             ScheduleReason.MissedSchedule,
             `missed ${due.length - 1}${due.length >= 1000 ? ' or more' : ''} scheduled runs from ${timestamp(new Date(known))}; taking one catch-up run for ${timestamp(at)}`,
           );
-        if (unavailable === undefined) this.run(schedule, status, at, now);
+        if (unavailable === undefined) await this.run(schedule, status, at, now);
         else this.skip(schedule, status, at, unavailable);
         next = cron.next(now);
       }
@@ -195,7 +193,7 @@ export class ScheduleController {
       status.snapshots = 0;
       return next;
     }
-    const snapshots = this.snapshots.list(namespace, name);
+    const snapshots = await this.snapshots.list(namespace, name);
     this.follow(schedule, status, snapshots, now);
     const retention: Retention = {
       count: schedule.spec.retention?.count,
@@ -203,7 +201,7 @@ export class ScheduleController {
     };
     const pruned = toPrune(snapshots, retention, now);
     for (const p of pruned) {
-      this.snapshots.delete(namespace, p.snapshot.name);
+      await this.snapshots.delete(namespace, p.snapshot.name);
       this.events.record(
         schedule,
         'Normal',
@@ -221,9 +219,9 @@ export class ScheduleController {
   }
 
   /** Why snapshots cannot be made here, or undefined when they can. */
-  private unavailable(namespace: string, name: string): string | undefined {
+  private async unavailable(namespace: string, name: string): Promise<string | undefined> {
     try {
-      this.snapshots.list(namespace, name);
+      await this.snapshots.list(namespace, name);
       return undefined;
     } catch (err) {
       if (err instanceof SnapshotsUnavailable) return err.message;
@@ -239,7 +237,12 @@ export class ScheduleController {
   }
 
   /** One run: a snapshot of every selected VM, named after the scheduled time `at`. */
-  private run(schedule: SnapshotSchedule, status: SnapshotScheduleStatus, at: Date, now: Date): void {
+  private async run(
+    schedule: SnapshotSchedule,
+    status: SnapshotScheduleStatus,
+    at: Date,
+    now: Date,
+  ): Promise<void> {
     const namespace = schedule.metadata.namespace ?? '';
     const name = schedule.metadata.name ?? '';
     const selector = labelSelectorFromObject(schedule.spec.selector);
@@ -266,7 +269,7 @@ export class ScheduleController {
     for (const vm of vms) {
       const snapshot = snapshotName(vm, name, at);
       try {
-        this.snapshots.create(namespace, {
+        await this.snapshots.create(namespace, {
           name: snapshot,
           vm,
           labels: { ...template?.labels, [SCHEDULE_LABEL]: name },
@@ -360,10 +363,10 @@ export class ScheduleController {
 
   private arm(key: string, wake: Date | undefined, now: Date): void {
     if (wake === undefined) this.disarm(key);
-    else this.queue.addAfter(key, Math.min(MAX_WAIT_MS, wake.getTime() - now.getTime()));
+    else this.controller.queue.addAfter(key, Math.min(MAX_WAIT_MS, wake.getTime() - now.getTime()));
   }
 
   private disarm(key: string): void {
-    this.queue.cancelWake(key);
+    this.controller.queue.cancelWake(key);
   }
 }

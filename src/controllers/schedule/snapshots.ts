@@ -1,7 +1,7 @@
 /**
  * The schedule controller's port to snapshots: what it needs of VirtualMachineSnapshots (list its
  * own, create one, delete one, hear about changes) and nothing more. The real adapter
- * (api-snapshots.ts) goes through the API; unit tests use an in-memory fake, and one contract
+ * (api-snapshots.ts) goes through the controller runtime; unit tests use an in-memory fake, and one contract
  * suite (test/unit/controllers/schedule-snapshots.contract.ts) holds both to the same behaviour.
  */
 
@@ -35,11 +35,11 @@ export interface SnapshotRequest {
 
 export interface ScheduleSnapshots {
   /** The snapshots in `namespace` labelled with this schedule's name, in no particular order. */
-  list(namespace: string, scheduleName: string): ScheduledSnapshot[];
+  list(namespace: string, scheduleName: string): Promise<ScheduledSnapshot[]>;
   /** 'exists' when a snapshot of that name is already there (a run retried after a crash). */
-  create(namespace: string, request: SnapshotRequest): 'created' | 'exists';
+  create(namespace: string, request: SnapshotRequest): Promise<'created' | 'exists'>;
   /** Deleting a snapshot that is gone is not an error. */
-  delete(namespace: string, name: string): void;
+  delete(namespace: string, name: string): Promise<void>;
   /** Calls `onChange` with the schedule a changed snapshot belongs to. Returns the unsubscribe. */
   watch(onChange: (namespace: string, scheduleName: string) => void): () => void;
 }

@@ -3,7 +3,8 @@
  * one reconciler, for one node): for each Service it allocates the cluster IP and node ports,
  * computes the VMIs behind it, writes its EndpointSlice, has the node's proxy listen on its
  * frontends and balance over the ready VMIs, and reports the load balancer address in status.
- * VMI changes and readiness probe results requeue the services of their namespace.
+ * VMI changes and readiness probe results requeue the services of their namespace. Runs on the
+ * controller runtime (src/runtime): reads from the manager's cache, writes through its client.
  */
 import { serviceKind, type Service } from '../../api/core/service.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
@@ -12,9 +13,11 @@ import type { ResolvedNetworkOptions } from '../../network/options.js';
 import type { ReadinessProber } from '../../network/probes.js';
 import type { FrontendSpec, ProxyServiceSpec, ServiceProxy } from '../../network/proxy/proxy.js';
 import type { WholeIpProxy } from '../../network/proxy/wholeip.js';
-import type { ApiClient } from '../../runtime/registry-client.js';
+import type { Client } from '../../runtime/client.js';
+import { Controller } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import { WorkQueue } from '../../runtime/queue.js';
+import type { Manager, Runnable } from '../../runtime/manager.js';
+import { objectKey } from '../../runtime/transport.js';
 import {
   allocateClusterIp,
   allocateNodePort,
@@ -38,7 +41,7 @@ export type Readiness = Pick<ReadinessProber, 'ready' | 'sync'>;
 export type WholeIpControl = Pick<WholeIpProxy, 'apply' | 'remove'>;
 
 export interface ServiceControllerOptions {
-  api: ApiClient;
+  manager: Manager;
   events: EventRecorder;
   proxy: ProxyControl;
   prober: Readiness;
@@ -54,68 +57,61 @@ class Retry extends Error {}
 
 const DEFAULT_AFFINITY_SECONDS = 10_800;
 
-export class ServiceController {
-  private readonly queue: WorkQueue;
+export class ServiceController implements Runnable {
+  readonly name = 'service';
+  private readonly controller: Controller;
+  private readonly api: Client;
   private unsubscribe: () => void = () => undefined;
 
   constructor(private readonly o: ServiceControllerOptions) {
-    this.queue = new WorkQueue(
-      (key) => this.sync(key),
-      (key, err) => {
-        if (!(err instanceof Retry))
-          o.log?.(
-            `service controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`,
-          );
-      },
-      undefined,
-      500,
-      30_000,
-    );
+    this.controller = new Controller(o.manager, {
+      name: this.name,
+      reconcile: (key) => this.sync(key),
+      ...(o.log !== undefined ? { log: o.log } : {}),
+      backoff: { baseMs: 500, maxMs: 30_000 },
+      quiet: (err) => err instanceof Retry,
+    });
+    this.api = this.controller.client;
+    this.controller
+      .watch(serviceKind)
+      .watch(endpointSliceKind, (e) => {
+        const owner = (e.metadata.labels ?? {})['kubernetes.io/service-name'];
+        return owner === undefined ? [] : [`${e.metadata.namespace ?? ''}/${owner}`];
+      })
+      .watch(virtualMachineInstanceKind, (v) => this.servicesIn(v.metadata.namespace ?? ''));
   }
 
   start(): void {
-    this.unsubscribe = this.o.api.watch(
-      [serviceKind, virtualMachineInstanceKind, endpointSliceKind],
-      (e, def) => {
-        if (def === serviceKind) this.queue.add(`${e.namespace}/${e.name}`);
-        else if (def === endpointSliceKind) {
-          const owner = (e.object.metadata.labels ?? {})['kubernetes.io/service-name'];
-          if (owner !== undefined) this.queue.add(`${e.namespace}/${owner}`);
-        } else {
-          this.syncProbes();
-          this.requeueNamespace(e.namespace);
-        }
-      },
-    );
+    // The prober follows every VMI change, not only those that touch a service.
+    this.unsubscribe = this.o.manager.informer(virtualMachineInstanceKind).onChange(() => this.syncProbes());
     this.syncProbes();
-    for (const s of this.o.api.list<Service>(serviceKind))
-      this.queue.add(`${s.metadata.namespace ?? ''}/${s.metadata.name ?? ''}`);
+    this.controller.start();
   }
 
   stop(): void {
     this.unsubscribe();
-    this.queue.stop();
+    this.controller.stop();
   }
 
   idle(): Promise<void> {
-    return this.queue.idle();
+    return this.controller.idle();
   }
 
   /** A readiness probe changed its verdict on the VMI with this uid. */
   readinessChanged(uid: string): void {
-    const vmi = this.o.api
+    const vmi = this.api
       .list<VirtualMachineInstance>(virtualMachineInstanceKind)
       .find((v) => v.metadata.uid === uid);
-    if (vmi !== undefined) this.requeueNamespace(vmi.metadata.namespace ?? '');
+    if (vmi !== undefined)
+      for (const key of this.servicesIn(vmi.metadata.namespace ?? '')) this.controller.queue.add(key);
   }
 
-  private requeueNamespace(namespace: string): void {
-    for (const s of this.o.api.list<Service>(serviceKind, namespace))
-      this.queue.add(`${s.metadata.namespace ?? ''}/${s.metadata.name ?? ''}`);
+  private servicesIn(namespace: string): string[] {
+    return this.api.list<Service>(serviceKind, namespace).map((s) => objectKey(s));
   }
 
   private syncProbes(): void {
-    const targets = this.o.api
+    const targets = this.api
       .list<VirtualMachineInstance>(virtualMachineInstanceKind)
       .filter(
         (v) =>
@@ -133,13 +129,12 @@ export class ServiceController {
 
   private async sync(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
-    const cached = this.o.api.get<Service>(serviceKind, namespace, name);
-    if (cached === undefined || cached.metadata.deletionTimestamp !== undefined) {
+    const svc = this.api.get<Service>(serviceKind, namespace, name);
+    if (svc === undefined || svc.metadata.deletionTimestamp !== undefined) {
       await this.o.proxy.remove(key);
       await this.o.wholeIp?.remove(key);
       return;
     }
-    const svc = structuredClone(cached);
     if (svc.spec?.type === 'ExternalName') {
       await this.o.proxy.remove(key);
       await this.o.wholeIp?.remove(key);
@@ -147,15 +142,15 @@ export class ServiceController {
     }
     // Allocation writes the spec; the change comes back through the watch for the rest.
     if (this.allocate(svc)) {
-      this.o.api.update<Service>(serviceKind, svc);
+      await this.api.update<Service>(serviceKind, svc);
       return;
     }
     const backends = backendsOf(
       svc,
-      this.o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind, namespace),
+      this.api.list<VirtualMachineInstance>(virtualMachineInstanceKind, namespace),
       (uid) => this.o.prober.ready(uid),
     );
-    this.writeSlice(svc, backends);
+    await this.writeSlice(svc, backends);
     const lb = loadBalancing(svc);
     for (const p of lb.problems) this.o.events.record(svc, 'Warning', 'InvalidAnnotation', p);
     const type = svc.spec?.type ?? 'ClusterIP';
@@ -164,7 +159,7 @@ export class ServiceController {
         ? pickLoadBalancerAddress(
             svc,
             this.o.network.loadBalancerPool,
-            usedLoadBalancerPorts(this.o.api.list<Service>(serviceKind), svc.metadata.uid ?? ''),
+            usedLoadBalancerPorts(this.api.list<Service>(serviceKind), svc.metadata.uid ?? ''),
           )
         : undefined;
     const whole = lbAddress !== undefined && isWholeIp(svc);
@@ -241,7 +236,7 @@ export class ServiceController {
         );
       }
     }
-    this.writeStatus(
+    await this.writeStatus(
       svc,
       type === 'LoadBalancer' && lbAddress !== undefined ? { ip: lbAddress, frontends } : undefined,
     );
@@ -252,7 +247,7 @@ export class ServiceController {
   private allocate(svc: Service): boolean {
     const spec = (svc.spec ??= {});
     const type = spec.type ?? 'ClusterIP';
-    const others = this.o.api.list<Service>(serviceKind).filter((s) => s.metadata.uid !== svc.metadata.uid);
+    const others = this.api.list<Service>(serviceKind).filter((s) => s.metadata.uid !== svc.metadata.uid);
     let changed = false;
     if (spec.clusterIP === undefined || spec.clusterIP === '') {
       const taken = new Set(others.map((s) => s.spec?.clusterIP ?? ''));
@@ -274,9 +269,9 @@ export class ServiceController {
     return changed;
   }
 
-  private writeSlice(svc: Service, backends: ReturnType<typeof backendsOf>): void {
+  private async writeSlice(svc: Service, backends: ReturnType<typeof backendsOf>): Promise<void> {
     const selector = svc.spec?.selector;
-    const existing = this.o.api
+    const existing = this.api
       .list<EndpointSlice>(endpointSliceKind, svc.metadata.namespace)
       .filter(
         (s) =>
@@ -286,16 +281,16 @@ export class ServiceController {
     if (selector === undefined || Object.keys(selector).length === 0) {
       // Without a selector the user manages the endpoints (as in Kubernetes).
       for (const s of existing)
-        this.o.api.delete(endpointSliceKind, s.metadata.namespace ?? '', s.metadata.name ?? '');
+        await this.api.delete(endpointSliceKind, s.metadata.namespace ?? '', s.metadata.name ?? '');
       return;
     }
     const desired = endpointSliceFor(svc, backends, this.o.nodeName);
     const current = existing.find((s) => s.metadata.name === desired.metadata.name);
     for (const s of existing)
       if (s !== current)
-        this.o.api.delete(endpointSliceKind, s.metadata.namespace ?? '', s.metadata.name ?? '');
+        await this.api.delete(endpointSliceKind, s.metadata.namespace ?? '', s.metadata.name ?? '');
     if (current === undefined) {
-      this.o.api.create<EndpointSlice>(endpointSliceKind, desired);
+      await this.api.create<EndpointSlice>(endpointSliceKind, desired);
       return;
     }
     if (
@@ -303,7 +298,7 @@ export class ServiceController {
       JSON.stringify([desired.endpoints, desired.ports, desired.addressType])
     )
       return;
-    this.o.api.update<EndpointSlice>(endpointSliceKind, {
+    await this.api.update<EndpointSlice>(endpointSliceKind, {
       ...desired,
       metadata: {
         ...current.metadata,
@@ -313,12 +308,12 @@ export class ServiceController {
     });
   }
 
-  private writeStatus(
+  private async writeStatus(
     svc: Service,
     lb:
       | { ip: string; frontends: Record<string, { kind: string; listening?: number; error?: string }[]> }
       | undefined,
-  ): void {
+  ): Promise<void> {
     const ingress =
       lb === undefined
         ? undefined
@@ -336,7 +331,7 @@ export class ServiceController {
               }),
             },
           ];
-    this.o.api.mutate<Service>(
+    await this.api.mutate<Service>(
       serviceKind,
       svc.metadata.namespace ?? '',
       svc.metadata.name ?? '',

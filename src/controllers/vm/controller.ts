@@ -3,7 +3,8 @@
  * running or not according to the VM's runStrategy and its pending start/stop requests, creates
  * that VMI from the template expanded with the instance type and preference (recorded in a
  * ControllerRevision so later edits of the instance type do not resize a running VM), backs off
- * after failures, and writes the VM's status. It talks to nothing but API objects.
+ * after failures, and writes the VM's status. It talks to nothing but API objects, on the
+ * controller runtime (src/runtime): reads from the manager's cache, writes through its client.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -25,9 +26,12 @@ import type { KubeObject } from '../../api/meta.js';
 import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
 import { dataVolumeKind, type DataVolume } from '../../api/cdi/datavolume.js';
-import type { ApiClient } from '../../runtime/registry-client.js';
+import type { Client } from '../../runtime/client.js';
+import { Controller } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import { WorkQueue, realTimers, type Timers } from '../../runtime/queue.js';
+import type { Manager, Runnable } from '../../runtime/manager.js';
+import type { Timers } from '../../runtime/queue.js';
+import { isAlreadyExists, objectKey } from '../../runtime/transport.js';
 import { ExpansionError, expandSpec } from './expand.js';
 import { isFinal, runStrategyOf, vmStatusView, type VmFacts } from './printable.js';
 import { claimRef, referencesOf, ReferenceIndex, sourceRef } from './references.js';
@@ -51,88 +55,73 @@ interface StateChangeRequest {
 }
 
 export interface VmControllerOptions {
-  api: ApiClient;
+  manager: Manager;
   events: EventRecorder;
   log?: (message: string) => void;
   now?: () => Date;
   timers?: Timers;
 }
 
-export class VmController {
-  private readonly queue: WorkQueue;
+export class VmController implements Runnable {
+  readonly name = 'virtualmachine';
+  private readonly controller: Controller;
   private readonly references = new ReferenceIndex();
-  private readonly api: ApiClient;
+  private readonly api: Client;
   private readonly events: EventRecorder;
   private readonly now: () => Date;
-  private readonly timers: Timers;
-  private unsubscribe: () => void = () => undefined;
 
   constructor(options: VmControllerOptions) {
-    this.api = options.api;
     this.events = options.events;
     this.now = options.now ?? (() => new Date());
-    this.timers = options.timers ?? realTimers;
-    const log = options.log ?? (() => undefined);
-    this.queue = new WorkQueue(
-      (key) => this.sync(key),
-      (key, err) =>
-        log(`vm controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`),
-      this.timers,
-    );
-    this.queue.name = 'virtualmachine';
-  }
-
-  start(): void {
-    const sources = [
+    this.controller = new Controller(options.manager, {
+      name: this.name,
+      reconcile: (key) => this.sync(key),
+      ...(options.log !== undefined ? { log: options.log } : {}),
+      ...(options.timers !== undefined ? { timers: options.timers } : {}),
+    });
+    this.api = this.controller.client;
+    // The VM informer's changes keep the index of what each VM references (watched first, so a
+    // claim or an instance type seen at start already finds its users).
+    this.controller.watch(virtualMachineKind, (vm, type) => {
+      const key = objectKey(vm);
+      this.references.set(key, type === 'DELETED' ? new Set() : referencesOf(vm as VirtualMachine));
+      return [key];
+    });
+    this.controller.watch(virtualMachineInstanceKind);
+    for (const def of [persistentVolumeClaimKind, dataVolumeKind])
+      this.controller.watch(def, (o) =>
+        this.references.usersOf(claimRef(o.metadata.namespace ?? '', o.metadata.name ?? '')),
+      );
+    for (const def of [
       virtualMachineInstancetypeKind,
       virtualMachineClusterInstancetypeKind,
       virtualMachinePreferenceKind,
       virtualMachineClusterPreferenceKind,
-    ];
-    this.unsubscribe = this.api.watch(
-      [virtualMachineKind, virtualMachineInstanceKind, persistentVolumeClaimKind, dataVolumeKind, ...sources],
-      (e, def) => {
-        if (sources.includes(def)) {
-          // An instance type or preference appeared or changed: the VMs naming it may start now.
-          for (const key of this.references.usersOf(sourceRef(def.kind, e.namespace, e.name)))
-            this.queue.add(key);
-        } else if (def === persistentVolumeClaimKind || def === dataVolumeKind) {
-          for (const key of this.references.usersOf(claimRef(e.namespace, e.name))) this.queue.add(key);
-        } else {
-          if (def === virtualMachineKind)
-            this.references.set(
-              `${e.namespace}/${e.name}`,
-              e.type === 'DELETED' ? new Set() : referencesOf(e.object as VirtualMachine),
-            );
-          this.enqueue(e.namespace, e.name);
-        }
-      },
-    );
-    for (const vm of this.api.list<VirtualMachine>(virtualMachineKind)) {
-      const key = `${vm.metadata.namespace ?? ''}/${vm.metadata.name ?? ''}`;
-      this.references.set(key, referencesOf(vm));
-      this.queue.add(key);
-    }
+    ])
+      // An instance type or preference appeared or changed: the VMs naming it may start now.
+      this.controller.watch(def, (o) =>
+        this.references.usersOf(sourceRef(def.kind, o.metadata.namespace ?? '', o.metadata.name ?? '')),
+      );
+    this.controller.reads(controllerRevisionKind);
+  }
+
+  start(): void {
+    this.controller.start();
   }
 
   stop(): void {
-    this.unsubscribe();
-    this.queue.stop();
+    this.controller.stop();
   }
 
   idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  private enqueue(namespace: string, name: string): void {
-    this.queue.add(`${namespace}/${name}`);
+    return this.controller.idle();
   }
 
   private wakeAt(key: string, at: Date): void {
-    this.queue.addAfter(key, at.getTime() - this.now().getTime() + 10);
+    this.controller.queue.addAfter(key, at.getTime() - this.now().getTime() + 10);
   }
 
-  private sync(key: string): void {
+  private async sync(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const vm = this.api.get<VirtualMachine>(virtualMachineKind, namespace, name);
     if (vm === undefined) return;
@@ -143,7 +132,7 @@ export class VmController {
     const requests: StateChangeRequest[] = [
       ...((status.stateChangeRequests as StateChangeRequest[] | undefined) ?? []),
     ];
-    if (vm.metadata.deletionTimestamp === undefined) this.ensureDataVolumes(vm);
+    if (vm.metadata.deletionTimestamp === undefined) await this.ensureDataVolumes(vm);
     const facts: VmFacts = {
       missingPvcs: this.missingPvcs(vm),
       restartRequired: false,
@@ -162,14 +151,25 @@ export class VmController {
     const backingOff = backoffUntil !== undefined && backoffUntil > facts.now;
     if (backingOff) this.wakeAt(key, backoffUntil);
 
-    const create = (): void => {
+    const create = async (): Promise<void> => {
       if (facts.missingPvcs.length > 0 || backingOff) return;
       // As KubeVirt: no VMI before its DataVolumes are populated.
       if ((facts.dataVolumes?.pending.length ?? 0) + (facts.dataVolumes?.errors.length ?? 0) > 0) return;
       // As KubeVirt: no new VMI while a snapshot or a restore holds the VM (src/controllers/snapshot).
       if (status.snapshotInProgress !== undefined || status.restoreInProgress !== undefined) return;
+      // The VMI cache may be behind the VM's (a VMI created a moment ago): ask the server before
+      // starting a second guest.
+      const live = await this.api.getLive<VirtualMachineInstance>(
+        virtualMachineInstanceKind,
+        namespace,
+        name,
+      );
+      if (live !== undefined && ownedBy(live, vm)) {
+        vmi = live;
+        return;
+      }
       try {
-        const made = this.createVmi(vm, revisions);
+        const made = await this.createVmi(vm, revisions);
         revisions = made.revisions;
         vmi = made.vmi;
       } catch (err) {
@@ -184,9 +184,9 @@ export class VmController {
         );
       }
     };
-    const stop = (why: string, grace?: number): void => {
+    const stop = async (why: string, grace?: number): Promise<void> => {
       if (vmi === undefined || vmi.metadata.deletionTimestamp !== undefined) return;
-      this.api.delete(
+      await this.api.delete(
         virtualMachineInstanceKind,
         namespace,
         name,
@@ -198,19 +198,19 @@ export class VmController {
         'SuccessfulDelete',
         `Stopped the virtual machine by deleting the virtual machine instance ${vmi.metadata.uid ?? ''}${why}`,
       );
-      vmi = this.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
+      vmi = await this.api.getLive<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
     };
 
     if (vm.metadata.deletionTimestamp !== undefined) {
-      stop('');
+      await stop('');
     } else if (requests.length > 0) {
       const request = requests[0];
       if (request?.action === 'Stop') {
         const grace = request.data?.['gracePeriod'];
         if (vmi !== undefined && (request.uid === undefined || request.uid === vmi.metadata.uid)) {
-          stop('', grace === undefined ? undefined : Number(grace));
+          await stop('', grace === undefined ? undefined : Number(grace));
           if (grace !== undefined && vmi?.metadata.deletionTimestamp !== undefined) {
-            this.api.delete(virtualMachineInstanceKind, namespace, name, {
+            await this.api.delete(virtualMachineInstanceKind, namespace, name, {
               gracePeriodSeconds: Number(grace),
             });
           }
@@ -219,10 +219,10 @@ export class VmController {
         }
       } else if (request?.action === 'Start') {
         if (vmi === undefined) {
-          create();
+          await create();
           if (vmi !== undefined) requests.shift();
         } else if (isFinal(vmi)) {
-          stop('');
+          await stop('');
         } else {
           requests.shift();
         }
@@ -231,22 +231,23 @@ export class VmController {
         requests.length > 0 &&
         requests.length !== (status.stateChangeRequests as unknown[] | undefined)?.length
       )
-        this.queue.add(key);
+        this.controller.queue.add(key);
     } else {
       const strategy = runStrategyOf(vm);
       if (strategy === 'Halted') {
-        stop('');
+        await stop('');
         // A VM the user stopped starts afresh: past crashes no longer delay it.
         if (vmi === undefined) for (const k of Object.keys(failure)) delete failure[k as keyof StartFailure];
       } else if (strategy === 'Always') {
-        if (vmi === undefined) create();
+        if (vmi === undefined) await create();
         else if (isFinal(vmi))
-          stop(vmi.status?.phase === 'Failed' ? ' after it failed' : ' after the guest shut down');
+          await stop(vmi.status?.phase === 'Failed' ? ' after it failed' : ' after the guest shut down');
       } else if (strategy === 'RerunOnFailure') {
-        if (vmi === undefined) create();
-        else if (vmi.status?.phase === 'Failed') stop(' after it failed');
+        if (vmi === undefined) await create();
+        else if (vmi.status?.phase === 'Failed') await stop(' after it failed');
       } else if (strategy === 'Once') {
-        if (vmi === undefined && status.created !== true && status.printableStatus !== 'Stopped') create();
+        if (vmi === undefined && status.created !== true && status.printableStatus !== 'Stopped')
+          await create();
       }
     }
 
@@ -260,7 +261,7 @@ export class VmController {
         } else this.wakeAt(key, new Date(running.getTime() + STABLE_RUN_MS));
       }
     }
-    this.writeStatus(vm, vmi, facts, failure, requests, revisions);
+    await this.writeStatus(vm, vmi, facts, failure, requests, revisions);
   }
 
   /** Counts a failed VMI once, and sets when the next start may happen. */
@@ -305,13 +306,13 @@ export class VmController {
   }
 
   /** Creates the DataVolumes of spec.dataVolumeTemplates that do not exist yet, owned by the VM. */
-  private ensureDataVolumes(vm: VirtualMachine): void {
+  private async ensureDataVolumes(vm: VirtualMachine): Promise<void> {
     const namespace = vm.metadata.namespace ?? '';
     for (const t of vm.spec.dataVolumeTemplates ?? []) {
       const name = t.metadata?.name;
       if (name === undefined || this.api.get(dataVolumeKind, namespace, name) !== undefined) continue;
       try {
-        this.api.create<DataVolume>(dataVolumeKind, {
+        await this.api.create<DataVolume>(dataVolumeKind, {
           apiVersion: 'cdi.kubevirt.io/v1beta1',
           kind: 'DataVolume',
           metadata: {
@@ -334,6 +335,8 @@ export class VmController {
         });
         this.events.record(vm, 'Normal', 'SuccessfulDataVolumeCreate', `Created DataVolume ${name}`);
       } catch (err) {
+        // Created a moment ago, not in the cache yet.
+        if (isAlreadyExists(err)) continue;
         const message = err instanceof Error ? err.message : String(err);
         this.events.record(
           vm,
@@ -392,16 +395,16 @@ export class VmController {
     };
   }
 
-  private createVmi(
+  private async createVmi(
     vm: VirtualMachine,
     refs: RevisionRefs,
-  ): { vmi: VirtualMachineInstance; revisions: RevisionRefs } {
+  ): Promise<{ vmi: VirtualMachineInstance; revisions: RevisionRefs }> {
     const namespace = vm.metadata.namespace ?? '';
     const name = vm.metadata.name ?? '';
     const template = vm.spec.template;
     if (template.spec === undefined) throw new Error('the VM template has no spec');
-    const it = this.revision<InstancetypeSpec>(vm, 'instancetype', refs.instancetype);
-    const pref = this.revision<PreferenceSpec>(vm, 'preference', refs.preference);
+    const it = await this.revision<InstancetypeSpec>(vm, 'instancetype', refs.instancetype);
+    const pref = await this.revision<PreferenceSpec>(vm, 'preference', refs.preference);
     const spec = expandSpec(template.spec, it?.spec, pref?.spec);
     spec.domain.firmware = { ...spec.domain.firmware, uuid: spec.domain.firmware?.uuid ?? firmwareUuid(vm) };
     const vmi: VirtualMachineInstance = {
@@ -430,7 +433,7 @@ export class VmController {
       spec,
       status: { phase: 'Pending' },
     };
-    const created = this.api.create(virtualMachineInstanceKind, vmi);
+    const created = await this.api.create(virtualMachineInstanceKind, vmi);
     this.events.record(
       vm,
       'Normal',
@@ -441,11 +444,11 @@ export class VmController {
   }
 
   /** The instance type or preference the VM runs with: the recorded revision if any, else the current object, recorded now. */
-  private revision<S>(
+  private async revision<S>(
     vm: VirtualMachine,
     which: 'instancetype' | 'preference',
     recorded: RevisionRef | undefined,
-  ): { spec: S; ref: RevisionRef } | undefined {
+  ): Promise<{ spec: S; ref: RevisionRef } | undefined> {
     const matcher = vm.spec[which];
     if (matcher?.name === undefined) return undefined;
     const namespace = vm.metadata.namespace ?? '';
@@ -468,43 +471,48 @@ export class VmController {
     }
     const revName = `${vm.metadata.name ?? ''}-${matcher.name}-${(source.metadata.uid ?? '').slice(0, 8)}-${source.metadata.generation ?? 1}`;
     if (this.api.get(controllerRevisionKind, namespace, revName) === undefined) {
-      this.api.create<ControllerRevision>(controllerRevisionKind, {
-        apiVersion: 'apps/v1',
-        kind: 'ControllerRevision',
-        metadata: {
-          name: revName,
-          namespace,
-          labels: { [VM_NAME_LABEL]: vm.metadata.name ?? '' },
-          ownerReferences: [
-            {
-              apiVersion: 'kubevirt.io/v1',
-              kind: 'VirtualMachine',
-              name: vm.metadata.name ?? '',
-              uid: vm.metadata.uid ?? '',
-              controller: true,
-            },
-          ],
-        },
-        data: {
-          apiVersion: source.apiVersion,
-          kind: source.kind,
-          metadata: { name: matcher.name },
-          spec: source.spec,
-        },
-        revision: source.metadata.generation ?? 1,
-      });
+      // Named after the source's uid and generation: one already there (a stale cache) is this one.
+      await this.api
+        .create<ControllerRevision>(controllerRevisionKind, {
+          apiVersion: 'apps/v1',
+          kind: 'ControllerRevision',
+          metadata: {
+            name: revName,
+            namespace,
+            labels: { [VM_NAME_LABEL]: vm.metadata.name ?? '' },
+            ownerReferences: [
+              {
+                apiVersion: 'kubevirt.io/v1',
+                kind: 'VirtualMachine',
+                name: vm.metadata.name ?? '',
+                uid: vm.metadata.uid ?? '',
+                controller: true,
+              },
+            ],
+          },
+          data: {
+            apiVersion: source.apiVersion,
+            kind: source.kind,
+            metadata: { name: matcher.name },
+            spec: source.spec,
+          },
+          revision: source.metadata.generation ?? 1,
+        })
+        .catch((err: unknown) => {
+          if (!isAlreadyExists(err)) throw err;
+        });
     }
     return { spec: source.spec, ref: { name: matcher.name, kind, controllerRevisionRef: { name: revName } } };
   }
 
-  private writeStatus(
+  private async writeStatus(
     vm: VirtualMachine,
     vmi: VirtualMachineInstance | undefined,
     facts: VmFacts,
     failure: StartFailure,
     requests: StateChangeRequest[],
     revisions: RevisionRefs,
-  ): void {
+  ): Promise<void> {
     const previous = vm.status?.conditions ?? [];
     const view = vmStatusView(vm, vmi, facts, previous);
     const old = vm.status ?? {};
@@ -531,12 +539,18 @@ export class VmController {
       );
     }
     if (JSON.stringify(old) === JSON.stringify(next)) return;
-    this.api.mutate<VirtualMachine>(
+    await this.api.mutate<VirtualMachine>(
       virtualMachineKind,
       vm.metadata.namespace ?? '',
       vm.metadata.name ?? '',
       (current) => {
-        if (current.metadata.uid !== vm.metadata.uid) return false;
+        // Changed since this sync read it (a start request, a snapshot): its change event brings
+        // the key back, and that sync writes from the new version instead of undoing it.
+        if (
+          current.metadata.uid !== vm.metadata.uid ||
+          current.metadata.resourceVersion !== vm.metadata.resourceVersion
+        )
+          return false;
         current.status = next;
         return true;
       },

@@ -22,7 +22,7 @@ export interface ContractHarness {
   unavailable: ScheduleSnapshots;
   /** Plays the snapshot controller. */
   setStatus(namespace: string, name: string, status: SnapshotStatus): void;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 const request = (name: string, vm: string, schedule: string, at: string): SnapshotRequest => ({
@@ -32,24 +32,29 @@ const request = (name: string, vm: string, schedule: string, at: string): Snapsh
   annotations: { [SCHEDULED_TIME_ANNOTATION]: at },
 });
 
-export function scheduleSnapshotsContract(name: string, make: () => ContractHarness): void {
+export function scheduleSnapshotsContract(
+  name: string,
+  make: () => ContractHarness | Promise<ContractHarness>,
+): void {
   describe(`ScheduleSnapshots contract: ${name}`, () => {
     let h: ContractHarness;
-    beforeEach(() => {
-      h = make();
+    beforeEach(async () => {
+      h = await make();
     });
-    afterEach(() => h.close());
+    afterEach(async () => {
+      await h.close();
+    });
 
-    test('a created snapshot is listed with its VM and scheduled time, and no status yet', () => {
-      assert.deepEqual(h.port.list('default', 'nightly'), []);
+    test('a created snapshot is listed with its VM and scheduled time, and no status yet', async () => {
+      assert.deepEqual(await h.port.list('default', 'nightly'), []);
       assert.equal(
-        h.port.create(
+        await h.port.create(
           'default',
           request('web-nightly-202405011200', 'web', 'nightly', '2024-05-01T12:00:00Z'),
         ),
         'created',
       );
-      const [s, ...rest] = h.port.list('default', 'nightly');
+      const [s, ...rest] = await h.port.list('default', 'nightly');
       assert.deepEqual(rest, []);
       assert.deepEqual(s, {
         name: 'web-nightly-202405011200',
@@ -62,73 +67,76 @@ export function scheduleSnapshotsContract(name: string, make: () => ContractHarn
       });
     });
 
-    test('list only returns the snapshots of that schedule in that namespace', () => {
-      h.port.create('default', request('a', 'web', 'nightly', '2024-05-01T12:00:00Z'));
-      h.port.create('default', request('b', 'web', 'hourly', '2024-05-01T12:00:00Z'));
-      h.port.create('other', request('c', 'web', 'nightly', '2024-05-01T12:00:00Z'));
+    test('list only returns the snapshots of that schedule in that namespace', async () => {
+      await h.port.create('default', request('a', 'web', 'nightly', '2024-05-01T12:00:00Z'));
+      await h.port.create('default', request('b', 'web', 'hourly', '2024-05-01T12:00:00Z'));
+      await h.port.create('other', request('c', 'web', 'nightly', '2024-05-01T12:00:00Z'));
       assert.deepEqual(
-        h.port.list('default', 'nightly').map((s) => s.name),
+        (await h.port.list('default', 'nightly')).map((s) => s.name),
         ['a'],
       );
       assert.deepEqual(
-        h.port.list('other', 'nightly').map((s) => s.name),
+        (await h.port.list('other', 'nightly')).map((s) => s.name),
         ['c'],
       );
     });
 
-    test('creating a name that exists says so and changes nothing', () => {
-      h.port.create('default', request('a', 'web', 'nightly', '2024-05-01T12:00:00Z'));
-      assert.equal(h.port.create('default', request('a', 'db', 'nightly', '2024-05-02T12:00:00Z')), 'exists');
-      const [s] = h.port.list('default', 'nightly');
+    test('creating a name that exists says so and changes nothing', async () => {
+      await h.port.create('default', request('a', 'web', 'nightly', '2024-05-01T12:00:00Z'));
+      assert.equal(
+        await h.port.create('default', request('a', 'db', 'nightly', '2024-05-02T12:00:00Z')),
+        'exists',
+      );
+      const [s] = await h.port.list('default', 'nightly');
       assert.equal(s?.vm, 'web');
     });
 
-    test('status phase, readyToUse and error are read back', () => {
-      h.port.create('default', request('a', 'web', 'nightly', '2024-05-01T12:00:00Z'));
-      h.port.create('default', request('b', 'db', 'nightly', '2024-05-01T12:00:00Z'));
+    test('status phase, readyToUse and error are read back', async () => {
+      await h.port.create('default', request('a', 'web', 'nightly', '2024-05-01T12:00:00Z'));
+      await h.port.create('default', request('b', 'db', 'nightly', '2024-05-01T12:00:00Z'));
       h.setStatus('default', 'a', { phase: 'Succeeded', readyToUse: true });
       h.setStatus('default', 'b', { phase: 'Failed', readyToUse: false, error: 'disk gone' });
-      const byName = new Map(h.port.list('default', 'nightly').map((s) => [s.name, s]));
+      const byName = new Map((await h.port.list('default', 'nightly')).map((s) => [s.name, s]));
       assert.equal(byName.get('a')?.phase, 'Succeeded');
       assert.equal(byName.get('a')?.readyToUse, true);
       assert.equal(byName.get('b')?.phase, 'Failed');
       assert.equal(byName.get('b')?.error, 'disk gone');
     });
 
-    test('delete removes it; deleting what is gone is no error', () => {
-      h.port.create('default', request('a', 'web', 'nightly', '2024-05-01T12:00:00Z'));
-      h.port.delete('default', 'a');
-      assert.deepEqual(h.port.list('default', 'nightly'), []);
-      h.port.delete('default', 'a');
+    test('delete removes it; deleting what is gone is no error', async () => {
+      await h.port.create('default', request('a', 'web', 'nightly', '2024-05-01T12:00:00Z'));
+      await h.port.delete('default', 'a');
+      assert.deepEqual(await h.port.list('default', 'nightly'), []);
+      await h.port.delete('default', 'a');
     });
 
-    test('watch names the schedule of each created, changed or deleted snapshot', () => {
+    test('watch names the schedule of each created, changed or deleted snapshot', async () => {
       const seen: string[] = [];
       const stop = h.port.watch((ns, schedule) => seen.push(`${ns}/${schedule}`));
-      h.port.create('default', request('a', 'web', 'nightly', '2024-05-01T12:00:00Z'));
+      await h.port.create('default', request('a', 'web', 'nightly', '2024-05-01T12:00:00Z'));
       h.setStatus('default', 'a', { phase: 'InProgress' });
-      h.port.delete('default', 'a');
+      await h.port.delete('default', 'a');
       stop();
-      h.port.create('default', request('b', 'web', 'nightly', '2024-05-01T12:00:00Z'));
+      await h.port.create('default', request('b', 'web', 'nightly', '2024-05-01T12:00:00Z'));
       assert.deepEqual(seen, ['default/nightly', 'default/nightly', 'default/nightly']);
     });
 
-    test('a snapshot of a VM that does not exist is refused, and nothing is created', () => {
-      assert.throws(
-        () => h.port.create('default', request('g', 'ghost', 'nightly', '2024-05-01T12:00:00Z')),
+    test('a snapshot of a VM that does not exist is refused, and nothing is created', async () => {
+      await assert.rejects(
+        h.port.create('default', request('g', 'ghost', 'nightly', '2024-05-01T12:00:00Z')),
         /ghost/,
       );
-      assert.deepEqual(h.port.list('default', 'nightly'), []);
+      assert.deepEqual(await h.port.list('default', 'nightly'), []);
     });
 
-    test('without the snapshot kind every call says SnapshotsUnavailable and watch is a no-op', () => {
+    test('without the snapshot kind every call says SnapshotsUnavailable and watch is a no-op', async () => {
       const u = h.unavailable;
-      assert.throws(() => u.list('default', 'nightly'), SnapshotsUnavailable);
-      assert.throws(
-        () => u.create('default', request('a', 'web', 'nightly', '2024-05-01T12:00:00Z')),
+      await assert.rejects(u.list('default', 'nightly'), SnapshotsUnavailable);
+      await assert.rejects(
+        u.create('default', request('a', 'web', 'nightly', '2024-05-01T12:00:00Z')),
         SnapshotsUnavailable,
       );
-      assert.throws(() => u.delete('default', 'a'), SnapshotsUnavailable);
+      await assert.rejects(u.delete('default', 'a'), SnapshotsUnavailable);
       u.watch(() => assert.fail('no events without the kind'))();
     });
   });

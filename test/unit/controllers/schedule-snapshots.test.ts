@@ -12,6 +12,8 @@ import { findKindByGvk } from '../../../src/api/registry.js';
 import { Preserve, StringEnum, Type, opt } from '../../../src/api/schema.js';
 import { Registry } from '../../../src/apiserver/registry.js';
 import { ApiClient } from '../../../src/runtime/registry-client.js';
+import { RegistryTransport } from '../../../src/runtime/inprocess.js';
+import { Manager } from '../../../src/runtime/manager.js';
 import {
   apiScheduleSnapshots,
   SNAPSHOT_API_VERSION,
@@ -73,14 +75,18 @@ function apiHarness() {
           template: { spec: { domain: { devices: {}, memory: { guest: '64Mi' } } } },
         },
       });
-  return { store, api };
+  return { store, api, registry };
 }
 
-scheduleSnapshotsContract(`API adapter (${kindName})`, () => {
-  const { store, api } = apiHarness();
+scheduleSnapshotsContract(`API adapter (${kindName})`, async () => {
+  const { store, api, registry } = apiHarness();
+  const manager = new Manager(new RegistryTransport(registry));
+  const port = apiScheduleSnapshots(manager, () => snapshotKind);
+  const unavailable = apiScheduleSnapshots(manager, () => undefined);
+  await manager.start();
   return {
-    port: apiScheduleSnapshots(api, () => snapshotKind),
-    unavailable: apiScheduleSnapshots(api, () => undefined),
+    port,
+    unavailable,
     setStatus(namespace, name, status) {
       api.mutate(
         snapshotKind,
@@ -96,7 +102,10 @@ scheduleSnapshotsContract(`API adapter (${kindName})`, () => {
         true,
       );
     },
-    close: () => store.close(),
+    close() {
+      manager.stop();
+      store.close();
+    },
   };
 });
 
@@ -113,10 +122,13 @@ scheduleSnapshotsContract('in-memory fake', () => {
   };
 });
 
-test("the API adapter writes KubeVirt's VirtualMachineSnapshot, source and failureDeadline included", () => {
-  const { store, api } = apiHarness();
+test("the API adapter writes KubeVirt's VirtualMachineSnapshot, source and failureDeadline included", async () => {
+  const { store, api, registry } = apiHarness();
+  const manager = new Manager(new RegistryTransport(registry));
   try {
-    apiScheduleSnapshots(api, () => snapshotKind).create('default', {
+    const port = apiScheduleSnapshots(manager, () => snapshotKind);
+    await manager.start();
+    await port.create('default', {
       name: 'web-nightly-202405011200',
       vm: 'web',
       labels: { 'hikube.io/snapshot-schedule': 'nightly' },
@@ -132,6 +144,7 @@ test("the API adapter writes KubeVirt's VirtualMachineSnapshot, source and failu
       failureDeadline: '5m',
     });
   } finally {
+    manager.stop();
     store.close();
   }
 });

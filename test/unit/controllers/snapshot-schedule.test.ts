@@ -18,7 +18,9 @@ import { virtualMachineKind, type VirtualMachine } from '../../../src/api/kubevi
 import { findKindByGvk } from '../../../src/api/registry.js';
 import { Registry } from '../../../src/apiserver/registry.js';
 import { ApiClient } from '../../../src/runtime/registry-client.js';
-import { EventRecorder } from '../../../src/runtime/events.js';
+import { recorderFor } from '../../../src/runtime/events.js';
+import { RegistryTransport } from '../../../src/runtime/inprocess.js';
+import { Manager } from '../../../src/runtime/manager.js';
 import { ScheduleController } from '../../../src/controllers/schedule/controller.js';
 import { snapshotName } from '../../../src/controllers/schedule/status.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
@@ -34,36 +36,40 @@ let store: SqliteStore;
 let api: ApiClient;
 let snapshots: FakeScheduleSnapshots;
 let controller: ScheduleController;
+let registry: Registry;
+let manager: Manager;
 let errors: string[];
 
-function newController(): ScheduleController {
+async function newController(): Promise<ScheduleController> {
+  manager = new Manager(new RegistryTransport(registry));
   const c = new ScheduleController({
-    api,
-    events: new EventRecorder(api, 'snapshot-schedule-controller', 'node-1', () => time.now),
+    manager,
+    events: recorderFor(manager, 'snapshot-schedule-controller', 'node-1', () => time.now),
     snapshots,
     now: () => time.now,
     timers: time,
     log: (m) => errors.push(m),
   });
-  c.start();
+  void manager.add(c);
+  await manager.start();
   return c;
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   time = new FakeTime(new Date('2024-05-01T12:00:30.000Z'));
   store = new SqliteStore({ path: ':memory:' });
-  const registry = new Registry(store, { now: () => time.now });
+  registry = new Registry(store, { now: () => time.now });
   const nsDef = findKindByGvk('v1', 'Namespace');
   if (nsDef === undefined) throw new Error('Namespace kind missing');
   registry.create(nsDef, '', { metadata: { name: NS } });
   api = new ApiClient(registry);
   snapshots = new FakeScheduleSnapshots(() => time.now);
   errors = [];
-  controller = newController();
+  controller = await newController();
 });
 
 afterEach(() => {
-  controller.stop();
+  manager.stop();
   store.close();
 });
 
@@ -114,7 +120,7 @@ const condition = (name: string, type: string): Condition | undefined =>
 
 const names = (scheduleName: string): string[] =>
   snapshots
-    .list(NS, scheduleName)
+    .snapshotsOf(NS, scheduleName)
     .map((s) => s.name)
     .sort();
 
@@ -169,7 +175,7 @@ describe('snapshot schedule controller', () => {
       retention: { count: 2 },
       snapshotTemplate: { labels: { team: 'a' }, annotations: { note: 'x' }, failureDeadline: '3m' },
     });
-    snapshots.create(NS, {
+    await snapshots.create(NS, {
       name: 'manual',
       vm: 'web',
       labels: { other: 'x' },
@@ -265,10 +271,10 @@ describe('snapshot schedule controller', () => {
     await createSchedule('c', { schedule: '* * * * *', selector: {} });
     await advance(MINUTE);
     assert.deepEqual(names('c'), ['web-c-202405011201']);
-    controller.stop();
+    manager.stop();
     assert.equal(time.armed, 0, 'a stopped controller leaves no timer');
     time.advance(10 * MINUTE); // 12:11:30, nobody watching: the runs of 12:02 to 12:11 are missed
-    controller = newController();
+    controller = await newController();
     await settle();
     assert.deepEqual(names('c'), ['web-c-202405011201', 'web-c-202405011211'], 'one catch-up, not a burst');
     const [missed, ...more] = eventsOf('MissedSchedule');
@@ -287,12 +293,12 @@ describe('snapshot schedule controller', () => {
   test('a restart before the due time takes no extra run, and a retried run does not take two', async () => {
     createVm('web');
     await createSchedule('r', { schedule: '*/10 * * * *', selector: {} });
-    controller.stop();
-    controller = newController();
+    manager.stop();
+    controller = await newController();
     await settle();
     assert.deepEqual(names('r'), []);
     // A crash after the snapshots were made but before status said so: the run is retried.
-    snapshots.create(NS, {
+    await snapshots.create(NS, {
       name: snapshotName('web', 'r', new Date('2024-05-01T12:10:00Z')),
       vm: 'web',
       labels: { [SCHEDULE_LABEL]: 'r' },
@@ -347,8 +353,8 @@ describe('snapshot schedule controller', () => {
 
   test('without the snapshot kind the schedule says so, and due runs are skipped as failures', async () => {
     snapshots.available = false;
-    controller.stop();
-    controller = newController();
+    manager.stop();
+    controller = await newController();
     createVm('web');
     await createSchedule('u', { schedule: '* * * * *', selector: {} });
     const ready = condition('u', 'Ready');

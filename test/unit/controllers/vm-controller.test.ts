@@ -25,7 +25,9 @@ import {
 } from '../../../src/api/kubevirt/vmi.js';
 import { Registry } from '../../../src/apiserver/registry.js';
 import { ApiClient } from '../../../src/runtime/registry-client.js';
-import { EventRecorder } from '../../../src/runtime/events.js';
+import { recorderFor } from '../../../src/runtime/events.js';
+import { RegistryTransport } from '../../../src/runtime/inprocess.js';
+import { Manager } from '../../../src/runtime/manager.js';
 import { VmController } from '../../../src/controllers/vm/controller.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
 import { FakeTime } from '../../support/fake-time.js';
@@ -37,6 +39,7 @@ let store: SqliteStore;
 let registry: Registry;
 let api: ApiClient;
 let controller: VmController;
+let manager: Manager;
 let syncErrors: string[];
 let onSyncError: () => void;
 
@@ -52,7 +55,7 @@ function seed(r: Registry): void {
   }
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   time = new FakeTime();
   store = new SqliteStore({ path: ':memory:' });
   registry = new Registry(store, { now: () => time.now });
@@ -60,9 +63,10 @@ beforeEach(() => {
   api = new ApiClient(registry);
   syncErrors = [];
   onSyncError = () => undefined;
+  manager = new Manager(new RegistryTransport(registry));
   controller = new VmController({
-    api,
-    events: new EventRecorder(api, 'virtualmachine-controller', 'node-1', () => time.now),
+    manager,
+    events: recorderFor(manager, 'virtualmachine-controller', 'node-1', () => time.now),
     now: () => time.now,
     timers: time,
     log: (message) => {
@@ -70,11 +74,12 @@ beforeEach(() => {
       onSyncError();
     },
   });
-  controller.start();
+  void manager.add(controller);
+  await manager.start();
 });
 
 afterEach(() => {
-  controller.stop();
+  manager.stop();
   store.close();
 });
 
