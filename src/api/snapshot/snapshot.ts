@@ -125,6 +125,8 @@ export const virtualMachineSnapshotKind: KindDefinition = {
     { name: 'ReadyToUse', type: 'boolean', jsonPath: '.status.readyToUse' },
     { name: 'CreationTime', type: 'date', jsonPath: '.status.creationTime' },
     { name: 'Error', type: 'string', jsonPath: '.status.error.message' },
+    // Ours, beside KubeVirt's columns: shown by `-o wide` only.
+    { name: 'Indications', type: 'string', jsonPath: '.status.indications', priority: 1 },
   ],
   validate: (o, old) =>
     validateSnapshot(
