@@ -221,6 +221,7 @@ const rows: Row[] = [
   {
     kind: 'VirtualMachineSnapshot',
     normal: ['NAME', 'SOURCEKIND', 'SOURCENAME', 'PHASE', 'READYTOUSE', 'CREATIONTIME', 'ERROR', 'AGE'],
+    wide: ['INDICATIONS'],
   },
   { kind: 'VirtualMachineSnapshotContent', normal: ['NAME', 'READYTOUSE', 'CREATIONTIME', 'ERROR', 'AGE'] },
   {
