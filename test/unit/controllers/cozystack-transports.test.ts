@@ -80,6 +80,8 @@ for (const kind of transports) {
       });
       await eventually(() => vm()?.spec.instancetype?.name === 'u1.small', 'the VM');
       await eventually(() => names(serviceKind).includes('vm-instance-web'), 'the Service');
+      // The VMDisk is its own key: its DataVolume may come after the VMInstance's objects.
+      await eventually(() => names(dataVolumeKind).includes('vm-disk-system'), 'the DataVolume');
       assert.deepEqual(names(dataVolumeKind), ['vm-disk-system']);
       await eventually(() => names(secretKind).includes('vm-instance-web-ssh-keys'), 'the Secrets');
       const uid = vm()?.metadata.uid;
