@@ -34,6 +34,7 @@ import { virtualMachineRestoreKind } from './snapshot/restore.js';
 import { virtualMachineCloneKind } from './clone/clone.js';
 import { vmDiskKind } from './cozystack/vmdisk.js';
 import { vmInstanceKind } from './cozystack/vminstance.js';
+import { withOlderVersions, type OlderVersion } from './versions.js';
 
 export const kinds: readonly KindDefinition[] = [
   namespaceKind,
@@ -64,6 +65,19 @@ export const kinds: readonly KindDefinition[] = [
   vmDiskKind,
   vmInstanceKind,
 ];
+
+/** Older versions still served, converted to the stored one (src/api/versions.ts). */
+export const olderVersions: readonly OlderVersion[] = [
+  {
+    group: 'kubevirt.io',
+    version: 'v1alpha3',
+    storageVersion: 'v1',
+    kinds: ['VirtualMachine', 'VirtualMachineInstance'],
+  },
+];
+
+/** What the API server serves: every kind in its stored version, then the older versions. */
+export const servedKinds: readonly KindDefinition[] = withOlderVersions(kinds, olderVersions);
 
 export function findKindByGvk(apiVersion: string, kind: string): KindDefinition | undefined {
   return kinds.find((k) => k.kind === kind && apiVersionOf(k) === apiVersion);

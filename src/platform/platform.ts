@@ -4,7 +4,7 @@
  */
 import { seedObjects } from '../api/catalog.js';
 import { admissionSettingsFromEnv, type FeatureGate } from '../api/admission.js';
-import { kinds, findKindByGvk } from '../api/registry.js';
+import { kinds, findKindByGvk, servedKinds } from '../api/registry.js';
 import { Registry } from '../apiserver/registry.js';
 import { ApiServer } from '../apiserver/server.js';
 import { ensureServingCerts } from '../apiserver/tls.js';
@@ -293,7 +293,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
 
   const server = new ApiServer({
     registry,
-    kinds,
+    kinds: servedKinds,
     certs,
     tokens: [token],
     scrapeTokens: [scrapeToken],

@@ -1,0 +1,117 @@
+/**
+ * kubevirt.io/v1alpha3 against a real server with the real kubectl: a v1alpha3 manifest applies
+ * (and re-applies), reads back in either version, lists and watches in v1alpha3, and every answer
+ * in v1alpha3 carries kube's deprecation warning.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTestPlatform, kubectlOk, type TestPlatform } from '../support/platform.js';
+import { raw } from '../support/http.js';
+
+let p: TestPlatform;
+before(async () => {
+  p = await startTestPlatform();
+});
+after(async () => {
+  await p.cleanup();
+});
+
+const ns = `v1alpha3-${process.pid}`;
+const manifest = (label: string): string => `apiVersion: kubevirt.io/v1alpha3
+kind: VirtualMachine
+metadata:
+  name: old-vm
+  namespace: ${ns}
+  labels:
+    tier: ${label}
+spec:
+  running: false
+  template:
+    spec:
+      domain:
+        devices: {}
+        resources:
+          requests:
+            memory: 128Mi
+      volumes: []
+`;
+const deprecated = /kubevirt\.io\/v1alpha3 VirtualMachine is deprecated/;
+
+describe('kubevirt.io/v1alpha3', () => {
+  test('kubectl applies a v1alpha3 manifest, warns, and re-applies a change', async () => {
+    await kubectlOk(p, ['create', 'namespace', ns]);
+    const first = await p.kubectl(['apply', '-f', '-'], manifest('dev'));
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /virtualmachine\.kubevirt\.io\/old-vm created/);
+    assert.match(first.stderr, /Warning: kubevirt\.io\/v1alpha3 VirtualMachine is deprecated/);
+
+    const second = await p.kubectl(['apply', '-f', '-'], manifest('prod'));
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /virtualmachine\.kubevirt\.io\/old-vm configured/);
+
+    const v1 = JSON.parse(await kubectlOk(p, ['get', 'vm', 'old-vm', '-n', ns, '-o', 'json'])) as {
+      apiVersion: string;
+      metadata: { labels: Record<string, string> };
+    };
+    assert.equal(v1.apiVersion, 'kubevirt.io/v1', 'the preferred version is v1');
+    assert.equal(v1.metadata.labels['tier'], 'prod');
+    const alpha = JSON.parse(
+      await kubectlOk(p, ['get', 'virtualmachines.v1alpha3.kubevirt.io', 'old-vm', '-n', ns, '-o', 'json']),
+    ) as { apiVersion: string };
+    assert.equal(alpha.apiVersion, 'kubevirt.io/v1alpha3');
+  });
+
+  test('discovery, list and watch in v1alpha3; the object is stored once', async () => {
+    const group = await raw(p, 'GET', '/apis/kubevirt.io');
+    assert.deepEqual(group.json['preferredVersion'], { groupVersion: 'kubevirt.io/v1', version: 'v1' });
+    assert.deepEqual(
+      (group.json['versions'] as { version: string }[]).map((v) => v.version),
+      ['v1', 'v1alpha3'],
+    );
+    const resources = await raw(p, 'GET', '/apis/kubevirt.io/v1alpha3');
+    const names = (resources.json['resources'] as { name: string }[]).map((r) => r.name);
+    assert.ok(names.includes('virtualmachines') && names.includes('virtualmachineinstances'), names.join());
+
+    const base = `/apis/kubevirt.io/v1alpha3/namespaces/${ns}/virtualmachines`;
+    const list = await raw(p, 'GET', base);
+    assert.equal(list.code, 200);
+    assert.equal(list.json['apiVersion'], 'kubevirt.io/v1alpha3');
+    assert.equal(list.json['kind'], 'VirtualMachineList');
+    const items = list.json['items'] as { apiVersion: string }[];
+    assert.deepEqual(
+      items.map((i) => i.apiVersion),
+      ['kubevirt.io/v1alpha3'],
+    );
+    assert.match(String(list.headers['warning']), deprecated);
+    const v1List = await raw(p, 'GET', `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines`);
+    assert.equal((v1List.json['items'] as unknown[]).length, 1, 'one object, not one per version');
+    assert.equal(v1List.headers['warning'], undefined, 'v1 is not deprecated');
+
+    const watch = await raw(p, 'GET', `${base}?watch=true&timeoutSeconds=1`);
+    const events = watch.body
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { type: string; object: { apiVersion: string } });
+    assert.deepEqual(
+      events.map((e) => `${e.type} ${e.object.apiVersion}`),
+      ['ADDED kubevirt.io/v1alpha3'],
+    );
+  });
+
+  test('bad input in v1alpha3 gets a Status with one cause per bad field', async () => {
+    const body = JSON.stringify({
+      apiVersion: 'kubevirt.io/v1alpha3',
+      kind: 'VirtualMachine',
+      metadata: { name: 'Bad_Name' },
+      spec: { running: 'yes', template: { spec: { domain: { devices: {} } } } },
+    });
+    const r = await raw(p, 'POST', `/apis/kubevirt.io/v1alpha3/namespaces/${ns}/virtualmachines`, body);
+    assert.equal(r.code, 422, r.body);
+    assert.equal(r.json['kind'], 'Status');
+    assert.equal(r.json['apiVersion'], 'v1');
+    const causes = ((r.json['details'] as { causes: { field: string }[] }).causes ?? []).map((c) => c.field);
+    assert.ok(causes.includes('metadata.name'), causes.join());
+    assert.ok(causes.includes('spec.running'), causes.join());
+    assert.match(String(r.headers['warning']), deprecated);
+  });
+});
