@@ -22,6 +22,8 @@ import { virtualMachineKind } from './kubevirt/vm.js';
 import { virtualMachineInstanceKind } from './kubevirt/vmi.js';
 import { dataSourceKind } from './cdi/datasource.js';
 import { dataVolumeKind } from './cdi/datavolume.js';
+import { cdiConfigKind } from './cdi/cdiconfig.js';
+import { storageProfileKind } from './cdi/storageprofile.js';
 import { persistentVolumeKind } from './storage/persistentvolume.js';
 import { storageClassKind } from './storage/storageclass.js';
 import { serviceKind } from './core/service.js';
@@ -54,6 +56,8 @@ export const kinds: readonly KindDefinition[] = [
   persistentVolumeKind,
   dataVolumeKind,
   dataSourceKind,
+  cdiConfigKind,
+  storageProfileKind,
   serviceKind,
   endpointSliceKind,
   networkAttachmentDefinitionKind,

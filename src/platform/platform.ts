@@ -23,6 +23,7 @@ import { Manager } from '../runtime/manager.js';
 import { RegistryTransport } from '../runtime/inprocess.js';
 import { EventRecorder, recorderFor, startEventExpiry } from '../runtime/events.js';
 import { Scheduler } from '../controllers/scheduler/controller.js';
+import { CdiConfigController } from '../controllers/cdiconfig/controller.js';
 import { VmController } from '../controllers/vm/controller.js';
 import { ScheduleController } from '../controllers/schedule/controller.js';
 import { apiScheduleSnapshots } from '../controllers/schedule/api-snapshots.js';
@@ -323,6 +324,8 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
   const url = `https://${host}:${address.port}`;
   await writeFileAtomic(paths.kubeconfig, renderKubeconfig(url, certs.caCert, token));
+  // CDIConfig publishes the server's URL, known only now.
+  await manager.add(new CdiConfigController(manager, { apiServerURL: url }, log));
 
   return {
     url,

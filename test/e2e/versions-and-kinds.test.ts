@@ -1,12 +1,14 @@
 /**
- * kubevirt.io/v1alpha3 against a real server with the real kubectl: a v1alpha3 manifest applies
- * (and re-applies), reads back in either version, lists and watches in v1alpha3, and every answer
- * in v1alpha3 carries kube's deprecation warning.
+ * Issue 13's "versions and kinds" against a real server with the real kubectl. kubevirt.io/v1alpha3:
+ * a v1alpha3 manifest applies (and re-applies), reads back in either version, lists and watches in
+ * v1alpha3, and every answer in v1alpha3 carries kube's deprecation warning. CDIConfig and
+ * StorageProfiles reflect our storage.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestPlatform, kubectlOk, type TestPlatform } from '../support/platform.js';
 import { raw } from '../support/http.js';
+import { eventually } from '../support/wait.js';
 
 let p: TestPlatform;
 before(async () => {
@@ -113,5 +115,41 @@ describe('kubevirt.io/v1alpha3', () => {
     assert.ok(causes.includes('metadata.name'), causes.join());
     assert.ok(causes.includes('spec.running'), causes.join());
     assert.match(String(r.headers['warning']), deprecated);
+  });
+});
+
+describe('CDIConfig and StorageProfile', () => {
+  test('kubectl reads the CDIConfig singleton and one StorageProfile per class', async () => {
+    await eventually(async () => {
+      const r = await p.kubectl(['get', 'cdiconfig', 'config', '-o', 'json']);
+      return r.code === 0 && (JSON.parse(r.stdout) as { status?: unknown }).status !== undefined;
+    }, 'the CDIConfig status');
+    const config = JSON.parse(await kubectlOk(p, ['get', 'cdiconfig', 'config', '-o', 'json'])) as {
+      status: Record<string, unknown>;
+    };
+    assert.equal(config.status['uploadProxyURL'], p.url);
+    assert.equal(config.status['scratchSpaceStorageClass'], 'local');
+    assert.equal(config.status['defaultPodResourceRequirements'], undefined);
+
+    await eventually(async () => {
+      const r = await p.kubectl(['get', 'storageprofiles', '-o', 'name']);
+      return r.stdout.includes('storageprofile.cdi.kubevirt.io/local');
+    }, 'the StorageProfile of the default class');
+    const profile = JSON.parse(await kubectlOk(p, ['get', 'storageprofile', 'local', '-o', 'json'])) as {
+      status: { provisioner: string; storageClass: string; claimPropertySets: { volumeMode: string }[] };
+    };
+    assert.equal(profile.status.storageClass, 'local');
+    assert.equal(profile.status.provisioner, 'hikube.io/local-pool');
+    assert.deepEqual(
+      profile.status.claimPropertySets.map((s) => s.volumeMode),
+      ['Filesystem', 'Block'],
+    );
+
+    const bad = await p.kubectl(
+      ['create', '-f', '-'],
+      'apiVersion: cdi.kubevirt.io/v1beta1\nkind: CDIConfig\nmetadata:\n  name: second\n',
+    );
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /metadata\.name/);
   });
 });
