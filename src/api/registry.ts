@@ -23,6 +23,7 @@ import { virtualMachineInstanceKind } from './kubevirt/vmi.js';
 import { dataSourceKind } from './cdi/datasource.js';
 import { dataVolumeKind } from './cdi/datavolume.js';
 import { cdiConfigKind } from './cdi/cdiconfig.js';
+import { priorityClassKind } from './scheduling/priorityclass.js';
 import { storageProfileKind } from './cdi/storageprofile.js';
 import { persistentVolumeKind } from './storage/persistentvolume.js';
 import { storageClassKind } from './storage/storageclass.js';
@@ -58,6 +59,7 @@ export const kinds: readonly KindDefinition[] = [
   dataSourceKind,
   cdiConfigKind,
   storageProfileKind,
+  priorityClassKind,
   serviceKind,
   endpointSliceKind,
   networkAttachmentDefinitionKind,

@@ -24,6 +24,8 @@ export interface ControllerOptions {
   reconcile: (key: string) => Promise<void> | void;
   log?: (message: string) => void;
   timers?: Timers;
+  /** Orders the queue: the key of the highest priority is reconciled first (WorkQueue.priority). */
+  priority?: (key: string) => number;
 }
 
 export class Controller implements Runnable {
@@ -49,6 +51,7 @@ export class Controller implements Runnable {
       options.timers ?? realTimers,
     );
     this.queue.name = options.name;
+    this.queue.priority = options.priority;
   }
 
   /** Reconciles the keys `keys` names after each change of `def` (and every object at start). */
