@@ -153,3 +153,50 @@ describe('CDIConfig and StorageProfile', () => {
     assert.match(bad.stderr, /metadata\.name/);
   });
 });
+
+describe('PriorityClass', () => {
+  test('kubectl creates and lists PriorityClasses; a VMI naming a missing one waits saying so', async () => {
+    const name = `gold-${process.pid}`;
+    const created = await kubectlOk(p, [
+      'create',
+      'priorityclass',
+      name,
+      '--value=1000',
+      '--description=for the important VMs',
+    ]);
+    assert.match(created, new RegExp(`priorityclass.scheduling.k8s.io/${name} created`));
+    const table = await kubectlOk(p, ['get', 'pc', name]);
+    assert.match(table.split('\n')[0] ?? '', /^NAME\s+VALUE\s+GLOBAL-DEFAULT\s+AGE\s+PREEMPTIONPOLICY/);
+    assert.match(table, new RegExp(`^${name}\\s+1000\\s+false\\s+\\S+\\s+PreemptLowerPriority`, 'm'));
+    const changed = await p.kubectl(['patch', 'pc', name, '--type=merge', '-p', '{"value":5}']);
+    assert.notEqual(changed.code, 0);
+    assert.match(changed.stderr, /value: Forbidden: may not be changed in an update/);
+
+    const vmi = `apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata:
+  name: waits-for-class
+  namespace: ${ns}
+spec:
+  priorityClassName: missing-${process.pid}
+  domain:
+    devices: {}
+    memory:
+      guest: 64Mi
+`;
+    await kubectlOk(p, ['apply', '-f', '-'], vmi);
+    await eventually(async () => {
+      const r = await p.kubectl([
+        'get',
+        'vmi',
+        'waits-for-class',
+        '-n',
+        ns,
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="PodScheduled")].message}',
+      ]);
+      return r.stdout.includes(`no PriorityClass with name "missing-${process.pid}" was found`);
+    }, 'the VMI to say its class is missing');
+    await kubectlOk(p, ['delete', 'vmi', 'waits-for-class', '-n', ns, '--wait=false']);
+  });
+});
