@@ -20,6 +20,7 @@ import {
 import { apiVersionOf, type KindDefinition } from './kind.js';
 import { virtualMachineKind } from './kubevirt/vm.js';
 import { virtualMachineInstanceKind } from './kubevirt/vmi.js';
+import { virtualMachineInstanceReplicaSetKind } from './kubevirt/replicaset.js';
 import { dataSourceKind } from './cdi/datasource.js';
 import { dataVolumeKind } from './cdi/datavolume.js';
 import { cdiConfigKind } from './cdi/cdiconfig.js';
@@ -49,6 +50,7 @@ export const kinds: readonly KindDefinition[] = [
   controllerRevisionKind,
   virtualMachineKind,
   virtualMachineInstanceKind,
+  virtualMachineInstanceReplicaSetKind,
   virtualMachineInstancetypeKind,
   virtualMachineClusterInstancetypeKind,
   virtualMachinePreferenceKind,

@@ -16,6 +16,7 @@ import { applyPatch, isPatchType } from './patch/apply.js';
 import type { DeleteOptions, FieldValidation, Propagation, Registry } from './registry.js';
 import { renderTable, type IncludeObject } from './tables.js';
 import type { VersionConverter } from './conversion.js';
+import { handleScale } from './scale.js';
 
 export interface RequestContext {
   req: ApiRequest;
@@ -61,6 +62,8 @@ function writeOptions(
 export async function handleResource(ctx: RequestContext): Promise<void> {
   const { req, route } = ctx;
   const method = req.method ?? 'GET';
+  if (route.subresource === 'scale' && route.def.scaleSubresource === true && route.name !== undefined)
+    return handleScale(ctx);
   if (route.name === undefined) {
     if (method === 'GET') return list(ctx);
     if (method === 'POST') return create(ctx);

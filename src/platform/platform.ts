@@ -24,6 +24,7 @@ import { RegistryTransport } from '../runtime/inprocess.js';
 import { EventRecorder, recorderFor, startEventExpiry } from '../runtime/events.js';
 import { Scheduler } from '../controllers/scheduler/controller.js';
 import { CdiConfigController } from '../controllers/cdiconfig/controller.js';
+import { ReplicaSetController } from '../controllers/replicaset/controller.js';
 import { VmController } from '../controllers/vm/controller.js';
 import { ScheduleController } from '../controllers/schedule/controller.js';
 import { apiScheduleSnapshots } from '../controllers/schedule/api-snapshots.js';
@@ -161,6 +162,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   const manager = new Manager(new RegistryTransport(registry), { log });
   void manager.add(new GarbageCollector(manager, kinds, log));
   void manager.add(new NamespaceController(manager, kinds, log));
+  void manager.add(new ReplicaSetController(manager, log));
   await manager.start();
 
   const accel =

@@ -200,3 +200,75 @@ spec:
     await kubectlOk(p, ['delete', 'vmi', 'waits-for-class', '-n', ns, '--wait=false']);
   });
 });
+
+describe('VirtualMachineInstanceReplicaSet', () => {
+  test('kubectl applies a VMIRS, scales it through the scale subresource, and reads it', async () => {
+    const manifest = `apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstanceReplicaSet
+metadata:
+  name: web
+  namespace: ${ns}
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      nodeSelector:
+        no-such-node: "true"
+      domain:
+        devices: {}
+        memory:
+          guest: 64Mi
+`;
+    assert.match(
+      await kubectlOk(p, ['apply', '-f', '-'], manifest),
+      /virtualmachineinstancereplicaset\.kubevirt\.io\/web created/,
+    );
+    const vmiCount = async (): Promise<number> =>
+      (await kubectlOk(p, ['get', 'vmi', '-n', ns, '-l', 'app=web', '-o', 'name']))
+        .split('\n')
+        .filter((l) => l !== '').length;
+    await eventually(async () => (await vmiCount()) === 1, 'one VMI');
+
+    assert.match(
+      await kubectlOk(p, ['scale', 'vmirs', 'web', '-n', ns, '--replicas=3']),
+      /virtualmachineinstancereplicaset\.kubevirt\.io\/web scaled/,
+    );
+    await eventually(async () => (await vmiCount()) === 3, 'three VMIs');
+    const scale = JSON.parse(
+      await kubectlOk(p, [
+        'get',
+        '--raw',
+        `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstancereplicasets/web/scale`,
+      ]),
+    ) as { kind: string; spec: { replicas: number }; status: { selector?: string } };
+    assert.equal(scale.kind, 'Scale');
+    assert.equal(scale.spec.replicas, 3);
+    await eventually(
+      async () => /^web\s+3\s+3\s+0\s+/m.test(await kubectlOk(p, ['get', 'vmirs', '-n', ns])),
+      'DESIRED 3, CURRENT 3',
+    );
+
+    const bad = await raw(
+      p,
+      'PATCH',
+      `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstancereplicasets/web/scale`,
+      '{"spec":{"replicas":-1}}',
+      { 'Content-Type': 'application/merge-patch+json' },
+    );
+    assert.equal(bad.code, 422, bad.body);
+    assert.deepEqual(
+      (bad.json['details'] as { causes: { field: string }[] }).causes.map((c) => c.field),
+      ['spec.replicas'],
+    );
+
+    await kubectlOk(p, ['scale', 'vmirs', 'web', '-n', ns, '--replicas=0']);
+    await eventually(async () => (await vmiCount()) === 0, 'no VMI left');
+    await kubectlOk(p, ['delete', 'vmirs', 'web', '-n', ns]);
+  });
+});
