@@ -80,7 +80,7 @@ export const olderVersions: readonly OlderVersion[] = [
     group: 'kubevirt.io',
     version: 'v1alpha3',
     storageVersion: 'v1',
-    kinds: ['VirtualMachine', 'VirtualMachineInstance'],
+    kinds: ['VirtualMachine', 'VirtualMachineInstance', 'VirtualMachineInstanceReplicaSet'],
   },
 ];
 
