@@ -39,13 +39,7 @@ function validateReplicaSet(rs: VirtualMachineInstanceReplicaSet): FieldError[] 
   const labels = rs.spec.template.metadata?.labels ?? {};
   try {
     const selector = labelSelectorFromObject(rs.spec.selector);
-    if (selector.requirements.length === 0)
-      errors.push({
-        path: 'spec.selector',
-        reason: 'FieldValueRequired',
-        message: 'Required value: an empty selector would own every VMI',
-      });
-    else if (!selector.matches(labels))
+    if (!selector.matches(labels))
       errors.push({
         path: 'spec.template.metadata.labels',
         message: `Invalid value: ${JSON.stringify(labels)}: the template labels must match spec.selector`,
