@@ -73,6 +73,11 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
   schema: TSchema;
   /** With a status subresource, writes to the main resource ignore status and /status ignores the rest. */
   statusSubresource: boolean;
+  /**
+   * Serves `/scale` (autoscaling/v1 Scale) over `spec.replicas`, `status.replicas` and
+   * `status.labelSelector`, as KubeVirt's CRDs declare it (src/apiserver/scale.ts).
+   */
+  scaleSubresource?: boolean;
   /** Extra columns after NAME (and NAMESPACE) in `kubectl get`. AGE is added where the kind wants it. */
   printerColumns: PrinterColumn[];
   /**

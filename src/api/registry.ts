@@ -20,8 +20,12 @@ import {
 import { apiVersionOf, type KindDefinition } from './kind.js';
 import { virtualMachineKind } from './kubevirt/vm.js';
 import { virtualMachineInstanceKind } from './kubevirt/vmi.js';
+import { virtualMachineInstanceReplicaSetKind } from './kubevirt/replicaset.js';
 import { dataSourceKind } from './cdi/datasource.js';
 import { dataVolumeKind } from './cdi/datavolume.js';
+import { cdiConfigKind } from './cdi/cdiconfig.js';
+import { priorityClassKind } from './scheduling/priorityclass.js';
+import { storageProfileKind } from './cdi/storageprofile.js';
 import { persistentVolumeKind } from './storage/persistentvolume.js';
 import { storageClassKind } from './storage/storageclass.js';
 import { serviceKind } from './core/service.js';
@@ -34,6 +38,7 @@ import { virtualMachineRestoreKind } from './snapshot/restore.js';
 import { virtualMachineCloneKind } from './clone/clone.js';
 import { vmDiskKind } from './cozystack/vmdisk.js';
 import { vmInstanceKind } from './cozystack/vminstance.js';
+import { withOlderVersions, type OlderVersion } from './versions.js';
 
 export const kinds: readonly KindDefinition[] = [
   namespaceKind,
@@ -45,6 +50,7 @@ export const kinds: readonly KindDefinition[] = [
   controllerRevisionKind,
   virtualMachineKind,
   virtualMachineInstanceKind,
+  virtualMachineInstanceReplicaSetKind,
   virtualMachineInstancetypeKind,
   virtualMachineClusterInstancetypeKind,
   virtualMachinePreferenceKind,
@@ -53,6 +59,9 @@ export const kinds: readonly KindDefinition[] = [
   persistentVolumeKind,
   dataVolumeKind,
   dataSourceKind,
+  cdiConfigKind,
+  storageProfileKind,
+  priorityClassKind,
   serviceKind,
   endpointSliceKind,
   networkAttachmentDefinitionKind,
@@ -64,6 +73,19 @@ export const kinds: readonly KindDefinition[] = [
   vmDiskKind,
   vmInstanceKind,
 ];
+
+/** Older versions still served, converted to the stored one (src/api/versions.ts). */
+export const olderVersions: readonly OlderVersion[] = [
+  {
+    group: 'kubevirt.io',
+    version: 'v1alpha3',
+    storageVersion: 'v1',
+    kinds: ['VirtualMachine', 'VirtualMachineInstance', 'VirtualMachineInstanceReplicaSet'],
+  },
+];
+
+/** What the API server serves: every kind in its stored version, then the older versions. */
+export const servedKinds: readonly KindDefinition[] = withOlderVersions(kinds, olderVersions);
 
 export function findKindByGvk(apiVersion: string, kind: string): KindDefinition | undefined {
   return kinds.find((k) => k.kind === kind && apiVersionOf(k) === apiVersion);

@@ -85,7 +85,8 @@ export function apiResourceList(gv: GroupVersion): unknown {
       name: `${def.plural}/${sub}`,
       singularName: '',
       namespaced: def.namespaced,
-      kind: def.kind,
+      ...(sub === 'scale' ? { group: SCALE_KIND.group, version: SCALE_KIND.version } : {}),
+      kind: sub === 'scale' ? SCALE_KIND.kind : def.kind,
       verbs: SUB_VERBS,
     }));
     return [main, ...subs];
@@ -96,8 +97,12 @@ export function apiResourceList(gv: GroupVersion): unknown {
 function subresources(def: KindDefinition): string[] {
   const subs = def.statusSubresource ? ['status'] : [];
   if (def.kind === 'Namespace') subs.push('finalize');
+  if (def.scaleSubresource === true) subs.push('scale');
   return subs;
 }
+
+/** What the scale subresource answers with. */
+const SCALE_KIND = { group: 'autoscaling', version: 'v1', kind: 'Scale' };
 
 /** The aggregated discovery document for `/api` (core: true) or `/apis`. */
 export function aggregatedDiscovery(all: GroupVersion[], core: boolean): unknown {
@@ -126,7 +131,7 @@ export function aggregatedDiscovery(all: GroupVersion[], core: boolean): unknown
               ...(def.categories !== undefined ? { categories: def.categories } : {}),
               subresources: subresources(def).map((subresource) => ({
                 subresource,
-                responseKind,
+                responseKind: subresource === 'scale' ? SCALE_KIND : responseKind,
                 verbs: SUB_VERBS,
               })),
             };

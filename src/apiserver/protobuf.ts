@@ -9,7 +9,7 @@ import { ApiError } from './errors.js';
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
 type FieldType =
-  'string' | 'bytes' | 'bool' | 'int' | { message: MessageTable } | { map: 'string' | 'bytes' };
+  'string' | 'bytes' | 'bool' | 'int' | 'int32' | { message: MessageTable } | { map: 'string' | 'bytes' };
 interface Field {
   name: string;
   type: FieldType;
@@ -57,7 +57,18 @@ const KINDS: Record<string, MessageTable> = {
     4: { name: 'stringData', type: { map: 'string' } },
     5: { name: 'immutable', type: 'bool' },
   },
+  // `kubectl create priorityclass`.
+  PriorityClass: {
+    1: { name: 'metadata', type: { message: ObjectMeta } },
+    2: { name: 'value', type: 'int32' },
+    3: { name: 'globalDefault', type: 'bool' },
+    4: { name: 'description', type: 'string' },
+    5: { name: 'preemptionPolicy', type: 'string' },
+  },
 };
+
+/** The apiVersion each table decodes; core/v1 unless listed. */
+const API_VERSIONS: Record<string, string> = { PriorityClass: 'scheduling.k8s.io/v1' };
 
 export const isProtobuf = (contentType: string | undefined): boolean =>
   (contentType ?? '').includes('protobuf');
@@ -74,14 +85,16 @@ export function decodeProtobuf(body: Buffer): Record<string, unknown> {
   });
   const typeMeta = (envelope['typeMeta'] ?? {}) as { apiVersion?: string; kind?: string };
   const table = typeMeta.kind === undefined ? undefined : KINDS[typeMeta.kind];
-  if (table === undefined || typeMeta.apiVersion !== 'v1') {
+  const apiVersion = typeMeta.kind === undefined ? 'v1' : (API_VERSIONS[typeMeta.kind] ?? 'v1');
+  if (table === undefined || typeMeta.apiVersion !== apiVersion) {
+    const accepted = Object.keys(KINDS).map((k) => `${API_VERSIONS[k] ?? 'v1'} ${k}`);
     throw new ApiError(
       'UnsupportedMediaType',
-      `protobuf bodies are accepted for core/v1 ${Object.keys(KINDS).join(', ')}; send ${typeMeta.kind ?? 'this kind'} as application/json`,
+      `protobuf bodies are accepted for ${accepted.join(', ')}; send ${typeMeta.kind ?? 'this kind'} as application/json`,
     );
   }
   const raw = Buffer.from(typeof envelope['raw'] === 'string' ? envelope['raw'] : '', 'base64');
-  return { apiVersion: 'v1', kind: typeMeta.kind, ...readMessage(raw, table) };
+  return { apiVersion, kind: typeMeta.kind, ...readMessage(raw, table) };
 }
 
 class Reader {
@@ -99,6 +112,17 @@ class Reader {
       result += (byte & 0x7f) * shift;
       if ((byte & 0x80) === 0) return result;
       shift *= 128;
+    }
+  }
+  /** A varint read as a signed 32-bit integer: negatives arrive as 10-byte two's complement. */
+  int32(): number {
+    let low = 0;
+    for (let i = 0; ; i++) {
+      const byte = this.buf[this.pos++];
+      if (byte === undefined) throw new ApiError('BadRequest', 'the protobuf body is truncated');
+      if (i < 5) low = (low | ((byte & 0x7f) << (7 * i))) >>> 0;
+      if ((byte & 0x80) === 0) return low | 0;
+      if (i >= 9) throw new ApiError('BadRequest', 'the protobuf body has a malformed varint');
     }
   }
   bytes(): Buffer {
@@ -149,6 +173,7 @@ function readMessage(buf: Buffer, table: MessageTable): Record<string, unknown> 
 
 function readValue(r: Reader, type: FieldType, wireType: number): unknown {
   if (type === 'int') return r.varint();
+  if (type === 'int32') return r.int32();
   if (type === 'bool') return r.varint() !== 0;
   const bytes = wireType === 2 ? r.bytes() : Buffer.alloc(0);
   if (type === 'string') return bytes.toString('utf8');

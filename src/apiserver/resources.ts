@@ -15,6 +15,8 @@ import { queryBool } from './query.js';
 import { applyPatch, isPatchType } from './patch/apply.js';
 import type { DeleteOptions, FieldValidation, Propagation, Registry } from './registry.js';
 import { renderTable, type IncludeObject } from './tables.js';
+import type { VersionConverter } from './conversion.js';
+import { handleScale } from './scale.js';
 
 export interface RequestContext {
   req: ApiRequest;
@@ -23,6 +25,8 @@ export interface RequestContext {
   query: URLSearchParams;
   registry: Registry;
   now: () => Date;
+  /** Set when the request names an older version of the kind (conversion.ts). */
+  convert?: VersionConverter;
 }
 
 export const wantsTable = (req: ApiRequest): boolean => (req.headers.accept ?? '').includes('as=Table');
@@ -58,6 +62,8 @@ function writeOptions(
 export async function handleResource(ctx: RequestContext): Promise<void> {
   const { req, route } = ctx;
   const method = req.method ?? 'GET';
+  if (route.subresource === 'scale' && route.def.scaleSubresource === true && route.name !== undefined)
+    return handleScale(ctx);
   if (route.name === undefined) {
     if (method === 'GET') return list(ctx);
     if (method === 'POST') return create(ctx);
@@ -175,7 +181,8 @@ function list(ctx: RequestContext): void {
 }
 
 async function body(ctx: RequestContext): Promise<unknown> {
-  return decodeBody(await readBody(ctx.req), ctx.req.headers['content-type']);
+  const decoded = decodeBody(await readBody(ctx.req), ctx.req.headers['content-type']);
+  return ctx.convert === undefined ? decoded : ctx.convert.toStorage(decoded);
 }
 
 async function create(ctx: RequestContext): Promise<void> {
@@ -213,7 +220,8 @@ async function patch(ctx: RequestContext): Promise<void> {
       `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml`,
     );
   }
-  const patchBody = decodeBody(await readBody(ctx.req), contentType);
+  const decoded = decodeBody(await readBody(ctx.req), contentType);
+  const patchBody = ctx.convert === undefined ? decoded : ctx.convert.toStorage(decoded);
   const options = writeOptions(ctx.query, subresource);
   let current: StoredObject;
   try {

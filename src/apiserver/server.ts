@@ -23,6 +23,8 @@ import { decodeBody, readBody } from './http.js';
 import { statusFor } from './errors.js';
 import type { ConsoleSite } from './static.js';
 import { bearerToken, TokenSet } from './bearer.js';
+import { isOlderVersion } from '../api/versions.js';
+import { answerInOlderVersion, converterFor } from './conversion.js';
 
 export interface ApiServerOptions {
   registry: Registry;
@@ -190,7 +192,20 @@ export class ApiServer {
     const route = parseResourcePath(path, (g, v, p) => this.byPath.get(`${g}/${v}/${p}`));
     if (route === undefined)
       throw new ApiError('NotFound', 'the server could not find the requested resource');
-    const ctx = { req, res, route, query: url.searchParams, registry: this.options.registry, now: this.now };
+    const older = isOlderVersion(route.def) ? route.def : undefined;
+    if (older !== undefined) {
+      answerInOlderVersion(older, res);
+      route.def = older.storage;
+    }
+    const ctx = {
+      req,
+      res,
+      route,
+      query: url.searchParams,
+      registry: this.options.registry,
+      now: this.now,
+      ...(older !== undefined ? { convert: converterFor(older) } : {}),
+    };
     if (req.method === 'GET' && route.name === undefined && queryBool(url.searchParams, 'watch')) {
       handleWatch(ctx, this.watchSettings);
       return;

@@ -4,7 +4,7 @@
  */
 import { seedObjects } from '../api/catalog.js';
 import { admissionSettingsFromEnv, type FeatureGate } from '../api/admission.js';
-import { kinds, findKindByGvk } from '../api/registry.js';
+import { kinds, findKindByGvk, servedKinds } from '../api/registry.js';
 import { Registry } from '../apiserver/registry.js';
 import { ApiServer } from '../apiserver/server.js';
 import { ensureServingCerts } from '../apiserver/tls.js';
@@ -23,6 +23,8 @@ import { Manager } from '../runtime/manager.js';
 import { RegistryTransport } from '../runtime/inprocess.js';
 import { EventRecorder, recorderFor, startEventExpiry } from '../runtime/events.js';
 import { Scheduler } from '../controllers/scheduler/controller.js';
+import { CdiConfigController } from '../controllers/cdiconfig/controller.js';
+import { ReplicaSetController } from '../controllers/replicaset/controller.js';
 import { VmController } from '../controllers/vm/controller.js';
 import { ScheduleController } from '../controllers/schedule/controller.js';
 import { apiScheduleSnapshots } from '../controllers/schedule/api-snapshots.js';
@@ -160,6 +162,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   const manager = new Manager(new RegistryTransport(registry), { log });
   void manager.add(new GarbageCollector(manager, kinds, log));
   void manager.add(new NamespaceController(manager, kinds, log));
+  void manager.add(new ReplicaSetController(manager, log));
   await manager.start();
 
   const accel =
@@ -291,7 +294,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
 
   const server = new ApiServer({
     registry,
-    kinds,
+    kinds: servedKinds,
     certs,
     tokens: [token],
     scrapeTokens: [scrapeToken],
@@ -321,6 +324,8 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
   const url = `https://${host}:${address.port}`;
   await writeFileAtomic(paths.kubeconfig, renderKubeconfig(url, certs.caCert, token));
+  // CDIConfig publishes the server's URL, known only now.
+  await manager.add(new CdiConfigController(manager, { apiServerURL: url }, log));
 
   return {
     url,

@@ -28,6 +28,8 @@ export interface ControllerOptions {
   backoff?: { baseMs: number; maxMs: number };
   /** Failures retried without a log line (an expected wait, not an error). */
   quiet?: (err: unknown) => boolean;
+  /** Orders the queue: the key of the highest priority is reconciled first (WorkQueue.priority). */
+  priority?: (key: string) => number;
 }
 
 export class Controller implements Runnable {
@@ -57,6 +59,7 @@ export class Controller implements Runnable {
       options.backoff?.maxMs,
     );
     this.queue.name = options.name;
+    this.queue.priority = options.priority;
   }
 
   /** Reconciles the keys `keys` names after each change of `def` (and every object at start). */

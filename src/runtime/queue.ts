@@ -18,6 +18,11 @@ export const realTimers: Timers = {
 export class WorkQueue {
   /** Reported as the `name` label of workqueue_depth and `controller` of reconcile errors. */
   name = 'unnamed';
+  /**
+   * When set, the next key is the queued one of the highest priority (the first queued among
+   * equals), as kube's scheduler takes the pods of the highest priority first; else first in, first out.
+   */
+  priority: ((key: string) => number) | undefined;
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly delayed = new Map<string, unknown>();
@@ -72,7 +77,7 @@ export class WorkQueue {
 
   private async drain(): Promise<void> {
     while (this.dirty.size > 0 && !this.stopped) {
-      const key = this.dirty.values().next().value as string;
+      const key = this.next();
       this.dirty.delete(key);
       workqueueDepth.set({ name: this.name }, this.dirty.size);
       try {
@@ -86,6 +91,18 @@ export class WorkQueue {
     }
     this.scheduled = false;
     if (this.dirty.size === 0 && this.delayed.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private next(): string {
+    const priority = this.priority;
+    let best = this.dirty.values().next().value as string;
+    if (priority === undefined) return best;
+    let bestValue = priority(best);
+    for (const key of this.dirty) {
+      const value = priority(key);
+      if (value > bestValue) [best, bestValue] = [key, value];
+    }
+    return best;
   }
 
   private retryLater(key: string): void {

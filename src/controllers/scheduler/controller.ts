@@ -5,6 +5,8 @@
  * is short; it is retried whenever a node changes or capacity frees up. What each node's VMIs
  * request is kept in an index fed by the VMI informer (and by its own bindings, so a cache running
  * behind never places two VMIs on the same capacity), so placing a VMI costs no re-listing.
+ * Pending VMIs are taken in the order of their PriorityClass's value (highest first); a VMI naming
+ * a class that does not exist waits for it. Nothing is preempted.
  */
 import { nodeKind } from '../../api/core/core.js';
 import type { KubeObject } from '../../api/meta.js';
@@ -13,6 +15,7 @@ import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../a
 import { Controller } from '../../runtime/controller.js';
 import type { Manager, Runnable } from '../../runtime/manager.js';
 import { setCondition, setPhase } from '../../api/kubevirt/vmistatus.js';
+import { priorityClassKind, priorityOf, type PriorityClass } from '../../api/scheduling/priorityclass.js';
 import { requestsOf, shortages, sumResources, type Resources, type SchedulingPolicy } from './fit.js';
 
 interface NodeObject extends KubeObject {
@@ -33,7 +36,12 @@ export class Scheduler implements Runnable {
     private readonly now: () => Date = () => new Date(),
     log: (message: string) => void = () => undefined,
   ) {
-    this.controller = new Controller(manager, { name: this.name, reconcile: (key) => this.sync(key), log });
+    this.controller = new Controller(manager, {
+      name: this.name,
+      reconcile: (key) => this.sync(key),
+      log,
+      priority: (key) => this.priorityOfKey(key),
+    });
     this.controller.watch(virtualMachineInstanceKind, (object, type) => {
       const vmi = object as VirtualMachineInstance;
       const freed = this.track(vmi, type === 'DELETED');
@@ -42,6 +50,19 @@ export class Scheduler implements Runnable {
       return type !== 'DELETED' && isPending(vmi) ? [keyOf(vmi)] : [];
     });
     this.controller.watch(nodeKind, () => this.pending());
+    // A class appearing releases the VMIs waiting for it.
+    this.controller.watch(priorityClassKind, () => this.pending());
+  }
+
+  /** The priority of a pending VMI's class; one naming a missing class comes last (it will wait). */
+  private priorityOfKey(key: string): number {
+    const [namespace = '', name = ''] = key.split('/');
+    const vmi = this.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
+    return this.priorityOfVmi(vmi) ?? Number.NEGATIVE_INFINITY;
+  }
+
+  private priorityOfVmi(vmi: VirtualMachineInstance | undefined): number | undefined {
+    return priorityOf(vmi?.spec.priorityClassName, this.api.list<PriorityClass>(priorityClassKind));
   }
 
   private get api() {
@@ -88,6 +109,11 @@ export class Scheduler implements Runnable {
     const [namespace = '', name = ''] = key.split('/');
     const vmi = this.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
     if (vmi === undefined || !isPending(vmi)) return;
+    if (this.priorityOfVmi(vmi) === undefined) {
+      const className = vmi.spec.priorityClassName ?? '';
+      await this.unschedulable(vmi, `no PriorityClass with name ${JSON.stringify(className)} was found`);
+      return;
+    }
     const request = requestsOf(vmi, this.policy);
     const nodes = this.api.list<NodeObject>(nodeKind);
     const reasons: string[] = [];
@@ -103,6 +129,12 @@ export class Scheduler implements Runnable {
       nodes.length === 0
         ? '0/0 nodes are available: no node has registered'
         : `0/${nodes.length} nodes are available: ${reasons.join(', ')}`;
+    await this.unschedulable(vmi, message);
+  }
+
+  private async unschedulable(vmi: VirtualMachineInstance, message: string): Promise<void> {
+    const namespace = vmi.metadata.namespace ?? '';
+    const name = vmi.metadata.name ?? '';
     await this.api.mutate<VirtualMachineInstance>(
       virtualMachineInstanceKind,
       namespace,

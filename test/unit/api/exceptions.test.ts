@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { defaultAdmissionSettings, type AdmissionSettings } from '../../../src/api/admission.js';
+import { cdiConfigKind } from '../../../src/api/cdi/cdiconfig.js';
 import { configMapKind, namespaceKind } from '../../../src/api/core/core.js';
 import { serviceKind } from '../../../src/api/core/service.js';
 import { virtualMachineKind } from '../../../src/api/kubevirt/vm.js';
@@ -119,6 +120,16 @@ const EXCEPTIONS: Record<string, () => void> = {
       refused('Invalid', 'spec.template.spec.volumes[0].hostDisk'),
     );
     registry({ featureGates: new Set(['HostDisk']) }).create(virtualMachineKind, 'default', vm({}, hostDisk));
+  },
+  'cdiconfig-singleton': () => {
+    const config = (name: string) => ({
+      apiVersion: 'cdi.kubevirt.io/v1beta1',
+      kind: 'CDIConfig',
+      metadata: { name },
+    });
+    const r = registry();
+    assert.throws(() => r.create(cdiConfigKind, '', config('second')), refused('Invalid', 'metadata.name'));
+    r.create(cdiConfigKind, '', config('config'));
   },
 };
 
