@@ -16,7 +16,9 @@ export const VirtualMachineInstanceReplicaSet = Obj('A set of identical VMIs.', 
   kind: Type.String(),
   metadata: ObjectMeta,
   spec: Obj('How many VMIs of which template.', {
-    replicas: opt(Type.Integer({ minimum: 0, description: 'How many VMIs to keep; 1 when unset.' })),
+    replicas: opt(
+      Type.Integer({ minimum: 0, maximum: 2147483647, description: 'How many VMIs to keep; 1 when unset.' }),
+    ),
     selector: LabelSelector('The VMIs this set owns; the template labels must match it.'),
     template: VirtualMachineInstanceTemplateSpec,
     paused: opt(Type.Boolean({ description: 'Neither create nor delete VMIs while set.' })),

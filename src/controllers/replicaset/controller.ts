@@ -16,6 +16,9 @@ import { labelSelectorFromObject } from '../../api/selectors.js';
 import { Controller } from '../../runtime/controller.js';
 import type { Manager, Runnable } from '../../runtime/manager.js';
 
+/** VMIs created in one reconcile of a set, at most (kube's ReplicaSet controller also creates in batches). */
+const BURST = 20;
+
 export class ReplicaSetController implements Runnable {
   readonly name = 'vmi-replicaset';
   private readonly controller: Controller;
@@ -53,7 +56,9 @@ export class ReplicaSetController implements Runnable {
     const live = owned.filter((v) => v.metadata.deletionTimestamp === undefined);
     const wanted = rs.spec.replicas ?? 1;
     if (rs.spec.paused !== true) {
-      for (let i = live.length; i < wanted; i++)
+      // At most BURST creations a pass: each new VMI's event brings the set back for the next ones,
+      // so a huge `replicas` cannot hold the queue in one loop.
+      for (let i = live.length; i < Math.min(wanted, live.length + BURST); i++)
         await client.create(virtualMachineInstanceKind, this.vmiFor(rs));
       const extra = [...live]
         .sort((a, b) =>

@@ -77,6 +77,11 @@ for (const kind of transports) {
       await eventually(() => vmis().length === 1 && status()?.replicas === 1, 'scaled down to one');
     });
 
+    test('more replicas than one burst: created in batches until all are there', async () => {
+      r.create(rsKind, 'default', rs(45));
+      await eventually(() => vmis().length === 45 && status()?.replicas === 45, 'forty-five VMIs');
+    });
+
     test('paused: neither creates nor deletes', async () => {
       r.create(rsKind, 'default', rs(2));
       await eventually(() => vmis().length === 2, 'two VMIs');
