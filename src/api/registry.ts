@@ -31,6 +31,7 @@ import { storageClassKind } from './storage/storageclass.js';
 import { serviceKind } from './core/service.js';
 import { endpointSliceKind } from './network/endpointslice.js';
 import { networkAttachmentDefinitionKind } from './network/nad.js';
+import { networkPolicyKind } from './network/networkpolicy.js';
 import { snapshotScheduleKind } from './hikube/snapshotschedule.js';
 import { virtualMachineSnapshotKind } from './snapshot/snapshot.js';
 import { virtualMachineSnapshotContentKind } from './snapshot/content.js';
@@ -65,6 +66,7 @@ export const kinds: readonly KindDefinition[] = [
   serviceKind,
   endpointSliceKind,
   networkAttachmentDefinitionKind,
+  networkPolicyKind,
   snapshotScheduleKind,
   virtualMachineSnapshotKind,
   virtualMachineSnapshotContentKind,

@@ -236,6 +236,12 @@ const rows: Row[] = [
   // CDI prints no columns for DataSources; readiness and the PVC are hikube's, -o wide only.
   { kind: 'DataSource', normal: ['NAME', 'AGE'], wide: ['READY', 'PVC'] },
   { kind: 'NetworkAttachmentDefinition', normal: ['NAME', 'AGE'] },
+  {
+    kind: 'NetworkPolicy',
+    normal: ['NAME', 'POD-SELECTOR', 'AGE'],
+    object: { metadata: meta('db'), spec: { podSelector: { matchLabels: { app: 'db' } } } },
+    cells: ['db', 'app=db', '5m'],
+  },
 ];
 
 interface Table {
