@@ -20,6 +20,7 @@ import { streamSubresources } from '../apiserver/streams.js';
 import { consoleSite, CONSOLE_PREFIX } from '../apiserver/static.js';
 import { ApiClient } from '../runtime/registry-client.js';
 import { Manager } from '../runtime/manager.js';
+import { networkPolicyControllerFor } from '../controllers/networkpolicy/index.js';
 import { RegistryTransport } from '../runtime/inprocess.js';
 import { EventRecorder, recorderFor, startEventExpiry } from '../runtime/events.js';
 import { Scheduler } from '../controllers/scheduler/controller.js';
@@ -273,6 +274,14 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   agent.start();
   snapshots.start();
   network.start(agent);
+  // NetworkPolicy: the node's nftables filter over pod IPs, when the pod network runs.
+  const policies = networkPolicyControllerFor({
+    manager,
+    prefix: network.segments.prefix,
+    network: network.options,
+    log,
+  });
+  if (policies !== undefined) await manager.add(policies);
   await manager.add(schedules);
   const metrics = startMetrics({
     api,

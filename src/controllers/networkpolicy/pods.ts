@@ -1,0 +1,49 @@
+/**
+ * What the policy compiler needs of the cluster's objects: each VMI on the pod network as a
+ * PolicyPod (its pod IP from `status.interfaces[name == podInterfaceName(vmi)]`, the contract of
+ * the pod network, and the named ports of that interface), and each Namespace's labels.
+ */
+import type { KubeObject } from '../../api/meta.js';
+import type { VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
+import { parseCidr, parseIpv4 } from '../../api/network/cni.js';
+import { effectiveInterfaces } from '../../hypervisor/configurators/nics.js';
+import { podInterfaceName } from '../../network/default.js';
+import type { PolicyNamespace, PolicyPod } from '../../network/policy/model.js';
+
+/** The pod IP of a VMI when it has one inside `podCidr`, else undefined. */
+export function podIpOf(vmi: VirtualMachineInstance, podCidr: string): string | undefined {
+  const name = podInterfaceName(vmi);
+  if (name === undefined) return undefined;
+  const ip = vmi.status?.interfaces?.find((i) => i.name === name)?.ipAddress;
+  const n = ip === undefined ? undefined : parseIpv4(ip);
+  const cidr = parseCidr(podCidr);
+  if (n === undefined || cidr === undefined) return undefined;
+  const size = 2 ** (32 - cidr.prefix);
+  return n >= cidr.network && n < cidr.network + size ? ip : undefined;
+}
+
+/** VMIs that hold a pod IP (not those that have finished) as the compiler's pods. */
+export function policyPods(vmis: readonly VirtualMachineInstance[], podCidr: string): PolicyPod[] {
+  const out: PolicyPod[] = [];
+  for (const vmi of vmis) {
+    const phase = vmi.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') continue;
+    const ip = podIpOf(vmi, podCidr);
+    if (ip === undefined) continue;
+    const pod = podInterfaceName(vmi);
+    const iface = effectiveInterfaces(vmi.spec).find(({ iface: i }) => i.name === pod)?.iface;
+    out.push({
+      namespace: vmi.metadata.namespace ?? 'default',
+      name: vmi.metadata.name ?? '',
+      labels: vmi.metadata.labels ?? {},
+      ip,
+      ports: (iface?.ports ?? []).flatMap((p) =>
+        p.name === undefined ? [] : [{ name: p.name, port: p.port, protocol: p.protocol ?? 'TCP' }],
+      ),
+    });
+  }
+  return out;
+}
+
+export const policyNamespaces = (namespaces: readonly KubeObject[]): PolicyNamespace[] =>
+  namespaces.map((ns) => ({ name: ns.metadata.name ?? '', labels: ns.metadata.labels ?? {} }));
