@@ -303,6 +303,27 @@ const cases: [string, NetworkPolicy[], Packet, boolean][] = [
     tcp('cli', 'web'),
     false,
   ],
+  ...(
+    [
+      ['db', true],
+      ['tool', false],
+      ['172.31.1.1', true],
+    ] as const
+  ).map(([dst, allowed]): [string, NetworkPolicy[], Packet, boolean] => [
+    `a tenant's isolation (own namespace and the outside, not other tenants): ${dst}`,
+    [
+      pol('a', {
+        podSelector: {},
+        policyTypes: ['Egress'],
+        egress: [
+          { to: [{ podSelector: {} }] },
+          { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.244.0.0/16'] } }] },
+        ],
+      }),
+    ],
+    tcp('cli', dst),
+    allowed,
+  ]),
   [
     'a policy of another namespace selects nothing here',
     [pol('b', { podSelector: {} })],
