@@ -62,8 +62,17 @@ export interface PodVerdict {
   egress?: Allow[];
 }
 
-const selects = (selector: LabelSelectorObject | undefined, labels: Readonly<Record<string, string>>) =>
-  labelSelectorFromObject(selector ?? {}).matches(labels);
+/** Admission refuses bad selectors; one that slipped into the store anyway selects nothing. */
+function selects(
+  selector: LabelSelectorObject | undefined,
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  try {
+    return labelSelectorFromObject(selector ?? {}).matches(labels);
+  } catch {
+    return false;
+  }
+}
 
 /** Namespace labels with the name label the API server guarantees. */
 function namespaceLabels(namespaces: readonly PolicyNamespace[]): Map<string, Record<string, string>> {

@@ -325,6 +325,12 @@ const cases: [string, NetworkPolicy[], Packet, boolean][] = [
     allowed,
   ]),
   [
+    'a bad selector that slipped past admission selects nothing (no throw)',
+    [pol('a', { podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: [] }] } })],
+    tcp('cli', 'web'),
+    true,
+  ],
+  [
     'a policy of another namespace selects nothing here',
     [pol('b', { podSelector: {} })],
     tcp('cli', 'web'),
