@@ -22,14 +22,23 @@ export function podIpOf(vmi: VirtualMachineInstance, podCidr: string): string | 
   return n >= cidr.network && n < cidr.network + size ? ip : undefined;
 }
 
-/** VMIs that hold a pod IP (not those that have finished) as the compiler's pods. */
+/**
+ * VMIs that hold a pod IP (not those that have finished) as the compiler's pods. An address
+ * claimed twice (a VMI being deleted while its address already went to a new one) belongs to the
+ * one not being deleted, else the newest: nftables refuses one address twice in a map.
+ */
 export function policyPods(vmis: readonly VirtualMachineInstance[], podCidr: string): PolicyPod[] {
+  const rank = (v: VirtualMachineInstance): string =>
+    `${v.metadata.deletionTimestamp === undefined ? 1 : 0}${v.metadata.creationTimestamp ?? ''}`;
+  const ordered = [...vmis].sort((a, b) => (rank(a) < rank(b) ? 1 : rank(a) > rank(b) ? -1 : 0));
+  const taken = new Set<string>();
   const out: PolicyPod[] = [];
-  for (const vmi of vmis) {
+  for (const vmi of ordered) {
     const phase = vmi.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') continue;
     const ip = podIpOf(vmi, podCidr);
-    if (ip === undefined) continue;
+    if (ip === undefined || taken.has(ip)) continue;
+    taken.add(ip);
     const pod = podInterfaceName(vmi);
     const iface = effectiveInterfaces(vmi.spec).find(({ iface: i }) => i.name === pod)?.iface;
     out.push({

@@ -197,7 +197,11 @@ export function computeVerdicts(
 ): PodVerdict[] {
   const world: World = { pods, nsLabels: namespaceLabels(namespaces) };
   const out: PodVerdict[] = [];
+  const seen = new Set<string>();
   for (const pod of [...pods].sort((a, b) => compareIp(a.ip, b.ip))) {
+    // One verdict per address (the caller resolves double claims; the first one here wins).
+    if (seen.has(pod.ip)) continue;
+    seen.add(pod.ip);
     const verdict: PodVerdict = { ip: pod.ip };
     for (const policy of policies) {
       const namespace = policy.metadata.namespace ?? 'default';

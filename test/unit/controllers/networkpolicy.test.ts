@@ -10,6 +10,11 @@ import { namespaceKind } from '../../../src/api/core/core.js';
 import { kinds } from '../../../src/api/registry.js';
 import { Registry } from '../../../src/apiserver/registry.js';
 import { networkPolicyControllerFor } from '../../../src/controllers/networkpolicy/index.js';
+import { policyPods } from '../../../src/controllers/networkpolicy/pods.js';
+import type { VirtualMachineInstance } from '../../../src/api/kubevirt/vmi.js';
+import type { NetworkPolicy } from '../../../src/api/network/networkpolicy.js';
+import { computeVerdicts } from '../../../src/network/policy/model.js';
+import { renderPolicyRuleset } from '../../../src/network/policy/render.js';
 import type { NetworkPolicyController } from '../../../src/controllers/networkpolicy/controller.js';
 import { resolveNetworkOptions } from '../../../src/network/options.js';
 import { Manager } from '../../../src/runtime/manager.js';
@@ -18,6 +23,12 @@ import { addNamespace, addPodVmi, addPolicy, deletePolicy } from '../../support/
 import { transports, type TransportUnderTest } from '../../support/runtime.js';
 import { eventually } from '../../support/wait.js';
 
+const deny: NetworkPolicy = {
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name: 'deny', namespace: 'default' },
+  spec: { podSelector: {} },
+};
 const podNetwork = {
   ...resolveNetworkOptions({}, {}),
   mode: 'pod',
@@ -115,3 +126,65 @@ for (const kind of transports) {
     });
   });
 }
+
+describe('VMIs as policy pods', () => {
+  const vmi = (
+    name: string,
+    ip: string,
+    meta: Partial<VirtualMachineInstance['metadata']> = {},
+    phase = 'Running',
+  ): VirtualMachineInstance => ({
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachineInstance',
+    metadata: { name, namespace: 'default', labels: { app: name }, ...meta },
+    spec: {
+      domain: {
+        devices: { interfaces: [{ name: 'nic', masquerade: {}, ports: [{ name: 'http', port: 80 }] }] },
+      },
+      networks: [{ name: 'nic', pod: {} }],
+    },
+    status: { phase: phase as 'Running', interfaces: [{ name: 'nic', ipAddress: ip }] },
+  });
+
+  test('the pod interface gives the IP and named ports; finished VMIs and other addresses are left out', () => {
+    const pods = policyPods(
+      [vmi('web', '10.244.0.7'), vmi('done', '10.244.0.8', {}, 'Succeeded'), vmi('slirp', '10.0.2.15')],
+      '10.244.0.0/16',
+    );
+    assert.deepEqual(pods, [
+      {
+        namespace: 'default',
+        name: 'web',
+        labels: { app: 'web' },
+        ip: '10.244.0.7',
+        ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+      },
+    ]);
+  });
+
+  test('an address claimed twice goes to the VMI not being deleted, and renders once', () => {
+    const vmis = [
+      vmi('new', '10.244.0.7', { creationTimestamp: '2026-12-07T00:00:00Z' }),
+      vmi('old', '10.244.0.7', {
+        creationTimestamp: '2026-12-06T00:00:00Z',
+        deletionTimestamp: '2026-12-07T00:01:00Z',
+      }),
+    ];
+    for (const order of [vmis, [...vmis].reverse()]) {
+      const pods = policyPods(order, '10.244.0.0/16');
+      assert.deepEqual(
+        pods.map((p) => p.name),
+        ['new'],
+      );
+    }
+    const twice = [
+      { namespace: 'default', name: 'a', labels: {}, ip: '10.244.0.7', ports: [] },
+      { namespace: 'default', name: 'b', labels: {}, ip: '10.244.0.7', ports: [] },
+    ];
+    const script = renderPolicyRuleset(computeVerdicts([deny], twice, []), {
+      table: 't',
+      nodeAddresses: [],
+    });
+    assert.equal(script.split('chain in_10_244_0_7').length, 2, script);
+  });
+});
