@@ -180,7 +180,7 @@ for (const bridgeNetfilter of [true, false]) {
       ]);
     });
 
-    test('namespaceSelector with a port filter, by number and by name', async () => {
+    test('namespaceSelector with port filters: by number, by name, by protocol (UDP 8080 does not open TCP 8080)', async () => {
       await policies([
         [
           'shop',
@@ -198,7 +198,10 @@ for (const bridgeNetfilter of [true, false]) {
           {
             podSelector: app('db'),
             ingress: [
-              { from: [{ namespaceSelector: { matchLabels: { team: 'red' } } }], ports: [{ port: 80 }] },
+              {
+                from: [{ namespaceSelector: { matchLabels: { team: 'red' } } }],
+                ports: [{ port: 80 }, { protocol: 'UDP', port: 8080 }],
+              },
             ],
           },
         ],
