@@ -29,6 +29,7 @@ import { storageProfileKind } from './cdi/storageprofile.js';
 import { persistentVolumeKind } from './storage/persistentvolume.js';
 import { storageClassKind } from './storage/storageclass.js';
 import { serviceKind } from './core/service.js';
+import { limitRangeKind, resourceQuotaKind } from './core/quota.js';
 import { endpointSliceKind } from './network/endpointslice.js';
 import { networkAttachmentDefinitionKind } from './network/nad.js';
 import { snapshotScheduleKind } from './hikube/snapshotschedule.js';
@@ -48,6 +49,8 @@ export const kinds: readonly KindDefinition[] = [
   nodeKind,
   persistentVolumeClaimKind,
   controllerRevisionKind,
+  resourceQuotaKind,
+  limitRangeKind,
   virtualMachineKind,
   virtualMachineInstanceKind,
   virtualMachineInstanceReplicaSetKind,
