@@ -39,6 +39,7 @@ import { virtualMachineRestoreKind } from './snapshot/restore.js';
 import { virtualMachineCloneKind } from './clone/clone.js';
 import { vmDiskKind } from './cozystack/vmdisk.js';
 import { vmInstanceKind } from './cozystack/vminstance.js';
+import { tenantKind } from './cozystack/tenant.js';
 import { withOlderVersions, type OlderVersion } from './versions.js';
 
 export const kinds: readonly KindDefinition[] = [
@@ -75,6 +76,7 @@ export const kinds: readonly KindDefinition[] = [
   virtualMachineCloneKind,
   vmDiskKind,
   vmInstanceKind,
+  tenantKind,
 ];
 
 /** Older versions still served, converted to the stored one (src/api/versions.ts). */

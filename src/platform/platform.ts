@@ -30,6 +30,7 @@ import { ScheduleController } from '../controllers/schedule/controller.js';
 import { apiScheduleSnapshots } from '../controllers/schedule/api-snapshots.js';
 import { CozystackController } from '../controllers/cozystack/controller.js';
 import { ResourceQuotaController } from '../controllers/resourcequota/controller.js';
+import { TenantController } from '../controllers/tenant/controller.js';
 import { cpuAllocationRatioFromEnv } from '../api/quota/usage.js';
 import type { Accel } from '../hypervisor/machine.js';
 import { detectAccelerator } from '../hypervisor/probe-qemu.js';
@@ -276,6 +277,15 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   await manager.add(osImages);
   await manager.add(vms);
   await manager.add(cozystack);
+  // Cozystack's tenants: tenant-root from the first start, each Tenant a namespace with its quota.
+  const tenants = new TenantController({
+    manager,
+    events: recorderFor(manager, 'tenant-controller', nodeName),
+    cpuAllocationRatio,
+    log,
+  });
+  await manager.add(tenants);
+  await tenants.ensureRoot();
   await manager.add(scheduler);
   agent.start();
   snapshots.start();
