@@ -49,7 +49,7 @@ export const resourceKey = (def: Pick<KindDefinition, 'group' | 'plural'>): Reso
 
 export const NAMESPACE_FINALIZER = 'kubernetes';
 /** Namespaces the platform itself relies on, as kube-apiserver protects them. */
-export const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'tenant-root']);
+export const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 export const FOREGROUND_FINALIZER = 'foregroundDeletion';
 export const ORPHAN_FINALIZER = 'orphan';
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { hikubeOk, kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 
 let p: TestPlatform;
@@ -27,11 +27,13 @@ const tenant = (name: string, namespace: string, resourceQuotas: Record<string, 
 const exists = async (args: string[]): Promise<boolean> => (await p.kubectl(args)).code === 0;
 
 describe('Tenants', () => {
-  test('tenant-root is there from the first start and may not be deleted', async () => {
-    assert.match(await ok(['get', 'ns', 'tenant-root']), /^tenant-root\s+Active/m);
-    const del = await p.kubectl(['delete', 'ns', 'tenant-root']);
-    assert.notEqual(del.code, 0);
-    assert.match(del.stderr, /forbidden/);
+  test('tenant-root is there from the first start, labelled as the root tenant', async () => {
+    const ns = JSON.parse(await ok(['get', 'ns', 'tenant-root', '-o', 'json'])) as {
+      metadata: { labels?: Record<string, string> };
+      status?: { phase?: string };
+    };
+    assert.equal(ns.status?.phase, 'Active');
+    assert.equal(ns.metadata.labels?.['tenant.cozystack.io/tenant-root'], '');
   });
 
   test('acme gets tenant-acme with its quota; dev in it gets tenant-acme-dev; a 4-CPU VM does not start; deleting acme deletes both', async () => {
@@ -117,6 +119,56 @@ describe('Tenants', () => {
     await eventually(
       async () => !(await exists(['-n', 'tenant-root', 'get', 'tenant', 'acme'])),
       'tenant acme gone',
+      30_000,
+    );
+  });
+
+  test('hikube tenant create|list|delete; a second LoadBalancer over the tenant quota is refused', async () => {
+    const made = await hikubeOk(p, [
+      'tenant',
+      'create',
+      'shop',
+      '--cpu',
+      '2',
+      '--memory',
+      '1Gi',
+      '--quota',
+      'services.loadbalancers=1',
+      '--wait',
+    ]);
+    assert.match(made, /tenant.apps.cozystack.io\/shop created \(namespace tenant-shop\)/);
+    assert.match(made, /tenant shop is ready/);
+    await hikubeOk(p, ['tenant', 'create', 'team', '--parent', 'shop', '--wait']);
+    const table = await hikubeOk(p, ['tenant', 'list']);
+    assert.match(table, /^NAMESPACE\s+NAME\s+READY\s+TENANT NAMESPACE\s+AGE/m);
+    assert.match(table, /^tenant-root\s+shop\s+True\s+tenant-shop\s/m);
+    assert.match(table, /^tenant-shop\s+team\s+True\s+tenant-shop-team\s/m);
+    const lb = (name: string) =>
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name },
+        spec: { type: 'LoadBalancer', ports: [{ port: 80 }], selector: { app: name } },
+      });
+    await ok(['-n', 'tenant-shop', 'apply', '-f', '-'], lb('one'));
+    const second = await p.kubectl(['-n', 'tenant-shop', 'apply', '-f', '-'], lb('two'));
+    assert.notEqual(second.code, 0);
+    assert.match(
+      second.stderr,
+      /exceeded quota: tenant-quota, requested: services.loadbalancers=1, used: services.loadbalancers=1, limited: services.loadbalancers=1/,
+    );
+    const bad = await p.hikube(['tenant', 'create', 'Bad-Name']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stdout + bad.stderr, /metadata.name: Invalid value: "Bad-Name"/);
+    await hikubeOk(p, ['tenant', 'delete', 'shop']);
+    await eventually(
+      async () => !(await exists(['get', 'ns', 'tenant-shop-team'])),
+      'tenant-shop-team deleted',
+      30_000,
+    );
+    await eventually(
+      async () => !(await exists(['get', 'ns', 'tenant-shop'])),
+      'tenant-shop deleted',
       30_000,
     );
   });

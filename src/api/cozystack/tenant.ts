@@ -120,7 +120,7 @@ export const tenantKind: KindDefinition = {
         'Unknown',
     },
     {
-      name: 'Namespace',
+      name: 'Tenant Namespace',
       type: 'string',
       jsonPath: '.metadata.name',
       description: 'The namespace of the tenant',
