@@ -65,8 +65,10 @@ export class QuotaAdmission {
     const policy = this.policy(namespace);
     this.checkLimitRanges(resource, object, old, quotas, policy, forbid);
     if (quotas.length === 0) return;
+    // A claim being created takes the place of its DataVolume: the two are never counted together.
+    const creatingClaim = resource === CLAIMS ? object.metadata.name : undefined;
     const claimed = (_ns: string, name: string): boolean =>
-      this.store.get(CLAIMS, namespace, name) !== undefined;
+      name === creatingClaim || this.store.get(CLAIMS, namespace, name) !== undefined;
     const delta = usageDelta(
       usageOf(resource, object, policy, claimed),
       old === undefined ? undefined : usageOf(resource, old, policy, claimed),

@@ -105,6 +105,25 @@ describe('Tenants', () => {
       /exceeded quota: tenant-quota, requested: limits.cpu=4,requests.cpu=400m, used: limits.cpu=0,requests.cpu=0, limited: limits.cpu=2,requests.cpu=200m/,
     );
 
+    // One vCPU fits: the tenant's LimitRange and quota let its VMI through (judged, not run).
+    const fits = await ok(
+      ['-n', 'tenant-acme', 'create', '--dry-run=server', '-o', 'name', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachineInstance',
+        metadata: { name: 'one' },
+        spec: {
+          domain: {
+            cpu: { cores: 1 },
+            memory: { guest: '256Mi' },
+            devices: { disks: [{ name: 'root', disk: {} }] },
+          },
+          volumes: [{ name: 'root', containerDisk: { image: 'hikube/tiny' } }],
+        },
+      }),
+    );
+    assert.match(fits, /virtualmachineinstance.kubevirt.io\/one/);
+
     await ok(['-n', 'tenant-root', 'delete', 'tenant', 'acme', '--wait=false']);
     await eventually(
       async () => !(await exists(['get', 'ns', 'tenant-acme-dev'])),

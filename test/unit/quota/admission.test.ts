@@ -6,6 +6,7 @@ import { serviceKind } from '../../../src/api/core/service.js';
 import { persistentVolumeClaimKind, secretKind } from '../../../src/api/core/core.js';
 import { virtualMachineInstanceKind } from '../../../src/api/kubevirt/vmi.js';
 import { virtualMachineKind } from '../../../src/api/kubevirt/vm.js';
+import { dataVolumeKind } from '../../../src/api/cdi/datavolume.js';
 import { ApiError } from '../../../src/apiserver/errors.js';
 import { Registry } from '../../../src/apiserver/registry.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
@@ -148,6 +149,28 @@ describe('ResourceQuota admission', () => {
         'persistentvolumeclaims "b" is forbidden: exceeded quota: q, requested: requests.storage=4Gi, used: requests.storage=8Gi, limited: requests.storage=10Gi',
       ),
     );
+  });
+
+  test('a DataVolume counts for its claim until the claim exists, never twice', () => {
+    quota({ 'requests.storage': '10Gi' });
+    const dv = (name: string, size: string) => ({
+      metadata: { name },
+      spec: { source: { blank: {} }, storage: { resources: { requests: { storage: size } } } },
+    });
+    r.create(dataVolumeKind, 'acme', dv('disk', '8Gi'));
+    assert.throws(
+      () => r.create(dataVolumeKind, 'acme', dv('other', '4Gi')),
+      refused(
+        'datavolumes.cdi.kubevirt.io "other" is forbidden: exceeded quota: q, requested: requests.storage=4Gi, used: requests.storage=8Gi, limited: requests.storage=10Gi',
+      ),
+    );
+    // The DataVolume's own claim (what CDI makes) takes the DataVolume's place.
+    r.create(persistentVolumeClaimKind, 'acme', {
+      metadata: { name: 'disk' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '8Gi' } } },
+    });
+    assert.throws(() => r.create(dataVolumeKind, 'acme', dv('other', '4Gi')), /used: requests.storage=8Gi/);
+    r.create(dataVolumeKind, 'acme', dv('small', '2Gi'));
   });
 
   test('dry run is judged too; what does not grow is never refused', () => {
