@@ -58,6 +58,14 @@ describe('ResourceQuota with kubectl', () => {
     const table = await ok(['get', 'quota']);
     assert.match(table, /^NAME\s+AGE\s+REQUEST\s+LIMIT/);
     assert.match(table, /lbs\s+\S+\s+services: 1\/3, services.loadbalancers: 1\/1/);
+    const described = await ok(['describe', 'quota', 'lbs']);
+    assert.match(described, /services\.loadbalancers\s+1\s+1/);
+    assert.match(described, /services\s+1\s+3/);
+    assert.match(
+      await ok(['create', 'quota', 'made-by-kubectl', '--hard=count/secrets=5,requests.storage=1Gi']),
+      /resourcequota\/made-by-kubectl created/,
+    );
+    await ok(['delete', 'quota', 'made-by-kubectl']);
     await ok(['delete', 'service', 'web']);
     await eventually(async () => {
       const q = await json<{ status?: { used?: Record<string, string> } }>(['get', 'resourcequota', 'lbs']);
