@@ -176,6 +176,27 @@ describe('Tenants', () => {
       second.stderr,
       /exceeded quota: tenant-quota, requested: services.loadbalancers=1, used: services.loadbalancers=1, limited: services.loadbalancers=1/,
     );
+    // A changed resourceQuotas changes the quota; a removed one goes from it.
+    await ok([
+      '-n',
+      'tenant-root',
+      'patch',
+      'tenant',
+      'shop',
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"resourceQuotas":{"cpu":"4","memory":null}}}',
+    ]);
+    await eventually(async () => {
+      const q = JSON.parse(await ok(['-n', 'tenant-shop', 'get', 'quota', 'tenant-quota', '-o', 'json'])) as {
+        spec: { hard: Record<string, string> };
+      };
+      return (
+        JSON.stringify(q.spec.hard) ===
+        JSON.stringify({ 'limits.cpu': '4', 'requests.cpu': '400m', 'services.loadbalancers': '1' })
+      );
+    }, 'tenant-quota following the patched tenant');
     const bad = await p.hikube(['tenant', 'create', 'Bad-Name']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stdout + bad.stderr, /metadata.name: Invalid value: "Bad-Name"/);
