@@ -29,6 +29,7 @@ import { storageProfileKind } from './cdi/storageprofile.js';
 import { persistentVolumeKind } from './storage/persistentvolume.js';
 import { storageClassKind } from './storage/storageclass.js';
 import { serviceKind } from './core/service.js';
+import { limitRangeKind, resourceQuotaKind } from './core/quota.js';
 import { endpointSliceKind } from './network/endpointslice.js';
 import { networkAttachmentDefinitionKind } from './network/nad.js';
 import { networkPolicyKind } from './network/networkpolicy.js';
@@ -39,6 +40,7 @@ import { virtualMachineRestoreKind } from './snapshot/restore.js';
 import { virtualMachineCloneKind } from './clone/clone.js';
 import { vmDiskKind } from './cozystack/vmdisk.js';
 import { vmInstanceKind } from './cozystack/vminstance.js';
+import { tenantKind } from './cozystack/tenant.js';
 import { withOlderVersions, type OlderVersion } from './versions.js';
 
 export const kinds: readonly KindDefinition[] = [
@@ -49,6 +51,8 @@ export const kinds: readonly KindDefinition[] = [
   nodeKind,
   persistentVolumeClaimKind,
   controllerRevisionKind,
+  resourceQuotaKind,
+  limitRangeKind,
   virtualMachineKind,
   virtualMachineInstanceKind,
   virtualMachineInstanceReplicaSetKind,
@@ -74,6 +78,7 @@ export const kinds: readonly KindDefinition[] = [
   virtualMachineCloneKind,
   vmDiskKind,
   vmInstanceKind,
+  tenantKind,
 ];
 
 /** Older versions still served, converted to the stored one (src/api/versions.ts). */

@@ -8,8 +8,16 @@ import { ApiError } from './errors.js';
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
+/** `quantity`: resource.Quantity, a message whose field 1 is the quantity as written. */
 type FieldType =
-  'string' | 'bytes' | 'bool' | 'int' | 'int32' | { message: MessageTable } | { map: 'string' | 'bytes' };
+  | 'string'
+  | 'bytes'
+  | 'bool'
+  | 'int'
+  | 'int32'
+  | 'quantity'
+  | { message: MessageTable }
+  | { map: 'string' | 'bytes' | 'quantity' };
 interface Field {
   name: string;
   type: FieldType;
@@ -56,6 +64,19 @@ const KINDS: Record<string, MessageTable> = {
     3: { name: 'type', type: 'string' },
     4: { name: 'stringData', type: { map: 'string' } },
     5: { name: 'immutable', type: 'bool' },
+  },
+  // `kubectl create quota`.
+  ResourceQuota: {
+    1: { name: 'metadata', type: { message: ObjectMeta } },
+    2: {
+      name: 'spec',
+      type: {
+        message: {
+          1: { name: 'hard', type: { map: 'quantity' } },
+          2: { name: 'scopes', type: 'string', repeated: true },
+        },
+      },
+    },
   },
   // `kubectl create priorityclass`.
   PriorityClass: {
@@ -178,6 +199,8 @@ function readValue(r: Reader, type: FieldType, wireType: number): unknown {
   const bytes = wireType === 2 ? r.bytes() : Buffer.alloc(0);
   if (type === 'string') return bytes.toString('utf8');
   if (type === 'bytes') return bytes.toString('base64');
+  if (type === 'quantity')
+    return readMessage(bytes, { 1: { name: 'string', type: 'string' } })['string'] ?? '';
   if ('message' in type) return readMessage(bytes, type.message);
   const entry = readMessage(bytes, {
     1: { name: 'key', type: 'string' },

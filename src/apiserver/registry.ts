@@ -16,6 +16,7 @@ import { defaultAdmissionSettings, type AdmissionSettings } from '../api/admissi
 import type { ResourceKey, Store, StoredObject } from '../store/store.js';
 import { ApiError, invalid, notFound, qualifiedName } from './errors.js';
 import { validateMetadata } from './metadata.js';
+import { QuotaAdmission } from './quota.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 export type Propagation = 'Background' | 'Foreground' | 'Orphan';
@@ -55,12 +56,17 @@ export const ORPHAN_FINALIZER = 'orphan';
 const namespaceResource = '/namespaces';
 
 export class Registry {
+  /** ResourceQuota and LimitRange admission, run last before each write. */
+  readonly quota: QuotaAdmission;
+
   constructor(
     readonly store: Store,
     private readonly clock: Clock = { now: () => new Date() },
     /** The admin switches admission obeys (hikube up's flags). */
     readonly admission: AdmissionSettings = defaultAdmissionSettings(),
-  ) {}
+  ) {
+    this.quota = new QuotaAdmission(store, admission.cpuAllocationRatio);
+  }
 
   get(def: KindDefinition, namespace: string, name: string): StoredObject {
     const found = this.store.get(resourceKey(def), scope(def, namespace), name);
@@ -84,6 +90,8 @@ export class Registry {
     delete object.metadata.resourceVersion;
     delete object.metadata.deletionTimestamp;
     if (def.kind === 'Namespace') initNamespace(object);
+    // No await from here to the store's write: the quota counted is the quota written against.
+    this.quota.admit(def, object, undefined);
     if (options.dryRun === true) return { object, warnings };
     if (this.store.get(resourceKey(def), scope(def, namespace), object.metadata.name ?? '') !== undefined) {
       throw new ApiError(
@@ -119,6 +127,7 @@ export class Registry {
     const expected = sent === undefined || sent === '' ? undefined : Number(sent);
     if (expected !== undefined && expected !== current.rv) throw conflict(def, name);
     const merged = this.mergeUpdate(def, current.object, object, options.subresource);
+    if (options.subresource !== 'status') this.quota.admit(def, merged, current.object);
     if (options.dryRun === true) return { object: merged, warnings };
     if (unchanged(current.object, merged)) return { object: current.object, warnings };
     return { object: this.commitUpdate(def, merged, current.rv), warnings };

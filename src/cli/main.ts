@@ -20,11 +20,13 @@ import { runExpose } from './expose.js';
 import { runTop } from './top.js';
 import { runMetrics } from './metrics.js';
 import { runClone, runRestore, runSnapshot } from './snapshot.js';
+import { runTenant } from './tenant.js';
 import type { KubeObject } from '../api/meta.js';
 
 const USAGE = `Usage:
   hikube up [--data-dir DIR] [--listen HOST:PORT] [--lb-pool ADDR|CIDR,...] [--no-bridges]
             [--allow-private-targets] [--allow-external-ips] [--feature-gates GATE,...]
+            [--cpu-allocation-ratio N]
                                                        run the platform in the foreground
   hikube apply -f FILE|-                               create or update objects from a manifest
   hikube get KIND [NAME] [-o table|wide|json|yaml|name] [-n NS | -A] [-l SELECTOR]
@@ -51,6 +53,8 @@ const USAGE = `Usage:
   hikube snapshot create VM [--name N] [--wait] | list [VM] | delete NAME...   VM snapshots
   hikube restore VM SNAPSHOT [--to NEWVM] [--stop] [--wait]   bring a snapshot back (onto VM or a new VM)
   hikube clone SOURCE [TARGET] [--full] [--from-snapshot] [--wait]   a new VM from a VM or a snapshot
+  hikube tenant create NAME [--parent T] [--cpu N] [--memory Q] [--storage Q] [--quota NAME=V]... [--wait]
+  hikube tenant list|delete NAME [--parent T]          Cozystack tenants: a namespace each, with its quota
 
 Global flags: --kubeconfig FILE (else $KUBECONFIG, else DATA_DIR/kubeconfig), --data-dir DIR`;
 
@@ -151,6 +155,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   snapshot: runSnapshot,
   restore: runRestore,
   clone: runClone,
+  tenant: runTenant,
 };
 
 /** Global flags may come before the verb (`hikube --kubeconfig F get vm`); they are moved just after it. */

@@ -6,6 +6,7 @@ import { startPlatform } from '../platform/platform.js';
 import { defaultDataDir } from '../platform/paths.js';
 import { UsageError } from './errors.js';
 import { parseFeatureGates, type FeatureGate } from '../api/admission.js';
+import { cpuAllocationRatioFromEnv, parseCpuAllocationRatio } from '../api/quota/usage.js';
 import { DEFAULT_OVERCOMMIT } from '../node/registration.js';
 import { resolveNetworkOptions, type NetworkOptions } from '../network/options.js';
 import { DEFAULT_STORAGE_OVERCOMMIT } from '../storage/capacity.js';
@@ -38,6 +39,7 @@ export async function runUp(args: string[]): Promise<void> {
       'allow-private-targets': { type: 'boolean' },
       'allow-external-ips': { type: 'boolean' },
       'feature-gates': { type: 'string' },
+      'cpu-allocation-ratio': { type: 'string' },
     },
   });
   const ratio = (flag: string, v: string): number => {
@@ -63,6 +65,14 @@ export async function runUp(args: string[]): Promise<void> {
   } catch (err) {
     throw new UsageError(`--feature-gates: ${err instanceof Error ? err.message : String(err)}`);
   }
+  let cpuAllocationRatio: number | undefined;
+  try {
+    if (values['cpu-allocation-ratio'] !== undefined)
+      cpuAllocationRatio = parseCpuAllocationRatio(values['cpu-allocation-ratio']);
+    else cpuAllocationRatio = cpuAllocationRatioFromEnv();
+  } catch (err) {
+    throw new UsageError(`--cpu-allocation-ratio: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const { host, port } = parseListen(values.listen);
   const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} ${m}\n`);
@@ -77,6 +87,7 @@ export async function runUp(args: string[]): Promise<void> {
     ...(values['allow-private-targets'] === true ? { allowPrivateTargets: true } : {}),
     ...(values['allow-external-ips'] === true ? { allowExternalIPs: true } : {}),
     ...(featureGates !== undefined ? { featureGates } : {}),
+    cpuAllocationRatio,
     ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}),
   });
   process.stdout.write(`hikube is up: API server listening on ${platform.url}\n`);

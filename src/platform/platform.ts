@@ -30,6 +30,9 @@ import { VmController } from '../controllers/vm/controller.js';
 import { ScheduleController } from '../controllers/schedule/controller.js';
 import { apiScheduleSnapshots } from '../controllers/schedule/api-snapshots.js';
 import { CozystackController } from '../controllers/cozystack/controller.js';
+import { ResourceQuotaController } from '../controllers/resourcequota/controller.js';
+import { TenantController } from '../controllers/tenant/controller.js';
+import { cpuAllocationRatioFromEnv } from '../api/quota/usage.js';
 import type { Accel } from '../hypervisor/machine.js';
 import { detectAccelerator } from '../hypervisor/probe-qemu.js';
 import { genisoimage, qemuImg, qemuProcesses } from '../node/adapters.js';
@@ -94,6 +97,8 @@ export interface PlatformOptions {
   allowExternalIPs?: boolean;
   /** Feature gates turned on (default: HIKUBE_FEATURE_GATES, e.g. `HostDisk`). */
   featureGates?: ReadonlySet<FeatureGate>;
+  /** vCPUs per requested CPU (KubeVirt's cpuAllocationRatio; default: HIKUBE_CPU_ALLOCATION_RATIO, else 10). */
+  cpuAllocationRatio?: number;
 }
 
 export interface Platform {
@@ -152,10 +157,12 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     new Headroom({ dir: options.dataDir, ...options.headroom }),
   );
   const fromEnv = admissionSettingsFromEnv(options.network?.serviceCidr);
+  const cpuAllocationRatio = options.cpuAllocationRatio ?? cpuAllocationRatioFromEnv();
   const registry = new Registry(store, undefined, {
     serviceCidr: fromEnv.serviceCidr,
     allowExternalIPs: options.allowExternalIPs ?? fromEnv.allowExternalIPs,
     featureGates: options.featureGates ?? fromEnv.featureGates,
+    cpuAllocationRatio,
   });
   if (store.currentRv() === 0) seed(registry);
 
@@ -164,6 +171,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   void manager.add(new GarbageCollector(manager, kinds, log));
   void manager.add(new NamespaceController(manager, kinds, log));
   void manager.add(new ReplicaSetController(manager, log));
+  void manager.add(new ResourceQuotaController({ manager, kinds, cpuAllocationRatio, log }));
   await manager.start();
 
   const accel =
@@ -203,7 +211,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     events: recorderFor(manager, 'cozystack-controller', nodeName),
     log,
   });
-  const scheduler = new Scheduler(manager, { cpuAllocationRatio: 10 }, undefined, log);
+  const scheduler = new Scheduler(manager, { cpuAllocationRatio }, undefined, log);
   const images = new ImageStore([
     ...(options.imageDirs ?? []),
     join(options.dataDir, 'images'),
@@ -270,6 +278,15 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   await manager.add(osImages);
   await manager.add(vms);
   await manager.add(cozystack);
+  // Cozystack's tenants: tenant-root from the first start, each Tenant a namespace with its quota.
+  const tenants = new TenantController({
+    manager,
+    events: recorderFor(manager, 'tenant-controller', nodeName),
+    cpuAllocationRatio,
+    log,
+  });
+  await manager.add(tenants);
+  await tenants.ensureRoot();
   await manager.add(scheduler);
   agent.start();
   snapshots.start();

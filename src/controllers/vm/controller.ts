@@ -41,6 +41,8 @@ export const VM_GENERATION_ANNOTATION = 'kubevirt.io/vm-generation';
 export const TEMPLATE_HASH_ANNOTATION = 'hikube.io/template-hash';
 /** A VMI that ran this long without failing resets the crash-loop back-off. */
 const STABLE_RUN_MS = 60_000;
+/** A VM refused by a ResourceQuota tries again this often. */
+const QUOTA_RETRY_MS = 10_000;
 
 interface StartFailure {
   consecutiveFailCount?: number;
@@ -182,6 +184,8 @@ export class VmController implements Runnable {
           reason,
           `Error creating VirtualMachineInstance ${name}: ${message}`,
         );
+        // Room in a quota comes back with no change to this VM: look again, as a ReplicaSet does.
+        if (message.includes('exceeded quota')) this.controller.queue.addAfter(key, QUOTA_RETRY_MS);
       }
     };
     const stop = async (why: string, grace?: number): Promise<void> => {

@@ -1,0 +1,211 @@
+/**
+ * The Tenant reconciler (what Cozystack's tenant chart does through Helm): the tenant's namespace
+ * with its ancestor labels, and, when `resourceQuotas` is set, the ResourceQuota `tenant-quota` and
+ * LimitRange `tenant-range-limits` in it. A finalizer on the Tenant deletes its namespace when the
+ * Tenant goes; the namespace's deletion takes the nested Tenants with it, and so their namespaces.
+ */
+import { namespaceKind } from '../../api/core/core.js';
+import { limitRangeKind, resourceQuotaKind } from '../../api/core/quota.js';
+import {
+  ROOT_TENANT_NAMESPACE,
+  tenantKind,
+  tenantNamespace,
+  type Tenant,
+} from '../../api/cozystack/tenant.js';
+import type { Condition } from '../../api/kubevirt/status.js';
+import type { KubeObject } from '../../api/meta.js';
+import { DEFAULT_CPU_ALLOCATION_RATIO } from '../../api/quota/usage.js';
+import type { Client } from '../../runtime/client.js';
+import { Controller } from '../../runtime/controller.js';
+import type { EventRecorder } from '../../runtime/events.js';
+import type { Manager, Runnable } from '../../runtime/manager.js';
+import { isAlreadyExists } from '../../runtime/transport.js';
+import {
+  TENANT_LABEL,
+  TENANT_LIMIT_RANGE,
+  TENANT_QUOTA,
+  tenantLimitRange,
+  tenantNamespaceLabels,
+  tenantQuota,
+} from './compile.js';
+
+export const TENANT_FINALIZER = 'tenant.hikube.io/namespace';
+
+export interface TenantControllerOptions {
+  manager: Manager;
+  events: EventRecorder;
+  cpuAllocationRatio?: number;
+  log?: (message: string) => void;
+  now?: () => Date;
+}
+
+const ownerKey = (o: KubeObject): string[] => {
+  const v = o.metadata.labels?.[TENANT_LABEL];
+  return v === undefined ? [] : [v.replace('.', '/')];
+};
+
+export class TenantController implements Runnable {
+  readonly name = 'tenant';
+  private readonly controller: Controller;
+  private readonly api: Client;
+  private readonly ratio: number;
+  private readonly now: () => Date;
+
+  constructor(private readonly o: TenantControllerOptions) {
+    this.ratio = o.cpuAllocationRatio ?? DEFAULT_CPU_ALLOCATION_RATIO;
+    this.now = o.now ?? (() => new Date());
+    this.controller = new Controller(o.manager, {
+      name: this.name,
+      reconcile: (key) => this.sync(key),
+      ...(o.log !== undefined ? { log: o.log } : {}),
+    });
+    this.api = this.controller.client;
+    this.controller.watch(tenantKind);
+    for (const def of [namespaceKind, resourceQuotaKind, limitRangeKind])
+      this.controller.watch(def, ownerKey);
+  }
+
+  start(): void {
+    this.controller.start();
+  }
+
+  stop(): void {
+    this.controller.stop();
+  }
+
+  idle(): Promise<void> {
+    return this.controller.idle();
+  }
+
+  /** The root tenant's namespace, there from the first start. */
+  async ensureRoot(): Promise<void> {
+    if ((await this.api.getLive(namespaceKind, '', ROOT_TENANT_NAMESPACE)) !== undefined) return;
+    await this.create(namespaceKind, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ROOT_TENANT_NAMESPACE, labels: tenantNamespaceLabels(ROOT_TENANT_NAMESPACE) },
+    });
+  }
+
+  private async sync(key: string): Promise<void> {
+    const [parent = '', name = ''] = key.split('/');
+    const tenant = this.api.get<Tenant>(tenantKind, parent, name);
+    if (tenant === undefined) return;
+    const namespace = tenantNamespace(parent, name);
+    if (tenant.metadata.deletionTimestamp !== undefined) {
+      await this.api.delete(namespaceKind, '', namespace, { propagationPolicy: 'Background' });
+      await this.api.mutate<Tenant>(tenantKind, parent, name, (t) => {
+        const rest = (t.metadata.finalizers ?? []).filter((f) => f !== TENANT_FINALIZER);
+        if (rest.length === (t.metadata.finalizers ?? []).length) return false;
+        t.metadata.finalizers = rest;
+      });
+      return;
+    }
+    let failure: string | undefined;
+    try {
+      await this.api.mutate<Tenant>(tenantKind, parent, name, (t) => {
+        if ((t.metadata.finalizers ?? []).includes(TENANT_FINALIZER)) return false;
+        t.metadata.finalizers = [...(t.metadata.finalizers ?? []), TENANT_FINALIZER];
+      });
+      await this.ensureNamespace(tenant, namespace);
+      await this.ensureQuota(tenant, namespace);
+    } catch (err) {
+      failure = err instanceof Error ? err.message : String(err);
+    }
+    await this.updateStatus(tenant, namespace, failure);
+    if (failure !== undefined) throw new Error(failure);
+  }
+
+  private async ensureNamespace(tenant: Tenant, namespace: string): Promise<void> {
+    const labels = {
+      ...tenantNamespaceLabels(namespace),
+      [TENANT_LABEL]: `${tenant.metadata.namespace ?? ''}.${tenant.metadata.name ?? ''}`,
+    };
+    const current =
+      this.api.get(namespaceKind, '', namespace) ?? (await this.api.getLive(namespaceKind, '', namespace));
+    if (current === undefined) {
+      await this.create(namespaceKind, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: namespace, labels },
+      });
+      return;
+    }
+    if (current.metadata.deletionTimestamp !== undefined)
+      throw new Error(`namespace ${namespace} is being deleted: the tenant gets it back once it is gone`);
+    await this.api.mutate(namespaceKind, '', namespace, (ns) => {
+      const have = ns.metadata.labels ?? {};
+      if (Object.entries(labels).every(([k, v]) => have[k] === v)) return false;
+      ns.metadata.labels = { ...have, ...labels };
+    });
+  }
+
+  private async ensureQuota(tenant: Tenant, namespace: string): Promise<void> {
+    const wanted = Object.keys(tenant.spec?.resourceQuotas ?? {}).length > 0;
+    const quota = tenantQuota(tenant, namespace, this.ratio);
+    const have = this.api.get(resourceQuotaKind, namespace, TENANT_QUOTA);
+    if (!wanted) {
+      for (const [def, n] of [
+        [resourceQuotaKind, TENANT_QUOTA],
+        [limitRangeKind, TENANT_LIMIT_RANGE],
+      ] as const)
+        if (this.api.get(def, namespace, n)?.metadata.labels?.[TENANT_LABEL] !== undefined)
+          await this.api.delete(def, namespace, n);
+      return;
+    }
+    if (have === undefined) await this.create(resourceQuotaKind, quota);
+    else
+      await this.api.mutate(resourceQuotaKind, namespace, TENANT_QUOTA, (q) => {
+        if (JSON.stringify(q['spec']) === JSON.stringify(quota['spec'])) return false;
+        q['spec'] = quota['spec'];
+      });
+    if (this.api.get(limitRangeKind, namespace, TENANT_LIMIT_RANGE) === undefined)
+      await this.create(limitRangeKind, tenantLimitRange(tenant, namespace));
+  }
+
+  private async create(def: typeof namespaceKind, object: KubeObject): Promise<void> {
+    try {
+      await this.api.create(def, object);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+
+  private async updateStatus(tenant: Tenant, namespace: string, failure: string | undefined): Promise<void> {
+    const old = (tenant.status?.conditions ?? []).find((c) => c.type === 'Ready');
+    const status = failure === undefined ? 'True' : 'False';
+    const ready: Condition = {
+      type: 'Ready',
+      status,
+      reason: failure === undefined ? 'Ready' : 'ReconcileFailed',
+      message: failure ?? `namespace ${namespace}`,
+      lastProbeTime: null,
+      lastTransitionTime:
+        old !== undefined && old.status === status
+          ? (old.lastTransitionTime ?? null)
+          : this.now()
+              .toISOString()
+              .replace(/\.\d{3}Z$/, 'Z'),
+    };
+    if (
+      old !== undefined &&
+      old.status === ready.status &&
+      old.message === ready.message &&
+      old.reason === ready.reason
+    )
+      return;
+    if (failure !== undefined) this.o.events.record(tenant, 'Warning', 'ReconcileFailed', failure);
+    await this.api.mutate<Tenant>(
+      tenantKind,
+      tenant.metadata.namespace ?? '',
+      tenant.metadata.name ?? '',
+      (t) => {
+        t.status = {
+          ...t.status,
+          conditions: [...(t.status?.conditions ?? []).filter((c) => c.type !== 'Ready'), ready],
+        };
+      },
+      true,
+    );
+  }
+}
