@@ -7,7 +7,7 @@
  * no namespace, link, nftables table or dnsmasq behind.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { parseText } from '../../src/metrics/exposition.js';
@@ -166,10 +166,14 @@ describe('network: the routed pod network', () => {
     const onGateway = await listen(GATEWAY);
     const anywhere = await listen('0.0.0.0');
     // The 0.0.0.0 listener answers on a host address when asked from the test's outside namespace.
-    const control = execFileSync(
-      'ip',
-      ['netns', 'exec', OUTSIDE_NS, 'sh', '-c', `sleep 1 | busybox nc -w 3 ${OUTSIDE_HOST} ${anywhere}`],
-      { encoding: 'utf8' },
+    // (Asynchronously: the listener is in this process.)
+    const control = await new Promise<string>((resolve) =>
+      execFile(
+        'ip',
+        ['netns', 'exec', OUTSIDE_NS, 'sh', '-c', `sleep 1 | busybox nc -w 3 ${OUTSIDE_HOST} ${anywhere}`],
+        { encoding: 'utf8', timeout: 10_000 },
+        (_err, stdout) => resolve(stdout),
+      ),
     );
     assert.match(control, /HOST-REACHED/);
     const a1 = await openConsole(p, 'a1');
