@@ -57,7 +57,7 @@ export async function runUp(args: string[]): Promise<void> {
   const network: NetworkOptions = { bridges: !values['no-bridges'] };
   if (values['lb-pool'] !== undefined) network.loadBalancerPool = values['lb-pool'].split(',');
   try {
-    resolveNetworkOptions(network);
+    resolveNetworkOptions({ ...network, mode: 'user', podCidr: DEFAULT_POD_CIDR });
   } catch (err) {
     throw new UsageError(`--lb-pool: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -1,8 +1,9 @@
 /**
- * The routed pod network with real guests (tiny image, masquerade binding), on a pod CIDR of the
+ * The routed pod network with real guests (tiny image, masquerade and bridge bindings), on a pod CIDR of the
  * test's own (10.248.R.0/24) and an "outside" network namespace the test creates (10.251.R.0/30):
  * VMs reach each other's pod IPs across namespaces, guests reach nothing on the host (gateway,
- * 0.0.0.0 and loopback listeners) but reach the outside through NAT, a VM keeps its pod IP across
+ * 0.0.0.0 and loopback listeners) but reach the outside through NAT, Services and port-forward
+ * connect to the pod IP, a VM keeps its pod IP across
  * `hikube restart`, the default NIC's tap counters rise with traffic, and deleting the VMs leaves
  * no namespace, link, nftables table or dnsmasq behind.
  */
@@ -70,7 +71,7 @@ const ok = (args: string[], input?: string): Promise<string> => kubectlOk(p, arg
 
 /** eth0 gets its lease from the sandbox's dnsmasq (again, if the boot's try came before the tap joined). */
 const userData = serverUserData(
-  'ip -4 addr show eth0 | grep -q 10.0.2.2 || for i in 1 2 3 4 5; do udhcpc -i eth0 -s /usr/share/udhcpc/default.script -q -n -t 3 -T 1 >/dev/null 2>&1 && break; done',
+  'ip -4 addr show eth0 | grep -q "inet " || for i in 1 2 3 4 5; do udhcpc -i eth0 -s /usr/share/udhcpc/default.script -q -n -t 3 -T 1 >/dev/null 2>&1 && break; done',
 );
 
 /** Runs a shell line on the guest's console and returns what it printed before the marker. */
@@ -125,16 +126,20 @@ describe('network: the routed pod network', () => {
       ['a1', 'default'],
       ['a2', 'default'],
       ['o1', 'other'],
+      ['b1', 'default'],
     ];
-    for (const [name, namespace] of vms)
-      await ok(['apply', '-f', '-'], guestVm(name, { namespace, userData }));
+    for (const [name, namespace] of vms) {
+      const yaml = guestVm(name, { namespace, userData });
+      // b1 has the bridge binding: the pod IP itself in the guest.
+      await ok(['apply', '-f', '-'], name === 'b1' ? yaml.replace('masquerade: {}', 'bridge: {}') : yaml);
+    }
     for (const [name, namespace] of vms) {
       const v = await running(name, namespace);
       ips[name] = podIp(v);
       assert.match(ips[name], new RegExp(`^10\\.248\\.${R}\\.\\d+$`), `${name}'s pod IP is in the pod CIDR`);
       assert.deepEqual(v.status?.interfaces?.find((i) => i.name === 'default')?.ipAddresses, [ips[name]]);
     }
-    assert.equal(new Set(Object.values(ips)).size, 3, 'three distinct pod IPs');
+    assert.equal(new Set(Object.values(ips)).size, 4, 'four distinct pod IPs');
     // The VMI's IP column shows the pod IP.
     assert.match(await ok(['get', 'vmi', 'a1']), new RegExp(ips['a1']?.replaceAll('.', '\\.') ?? '?'));
     for (const [name] of vms) await serving(ips[name] ?? '', name);
@@ -144,8 +149,17 @@ describe('network: the routed pod network', () => {
       assert.match(await sh(a1, 'ip -4 -o addr show eth0'), /inet 10\.0\.2\.2\/24/);
       assert.match(await sh(a1, get(ips['a2'] ?? '')), /^a2\r?\nstatus=0$/m);
       assert.match(await sh(a1, get(ips['o1'] ?? '')), /^o1\r?\nstatus=0$/m);
+      assert.match(await sh(a1, get(ips['b1'] ?? '')), /^b1\r?\nstatus=0$/m);
     } finally {
       a1.close();
+    }
+    const b1 = await openConsole(p, 'b1');
+    try {
+      assert.match(await sh(b1, 'ip -4 -o addr show eth0'), new RegExp(`inet ${ips['b1'] ?? '?'}/24`));
+      assert.match(await sh(b1, get(ips['a2'] ?? '')), /^a2\r?\nstatus=0$/m);
+      assert.match(await sh(b1, get(ips['o1'] ?? '')), /^o1\r?\nstatus=0$/m);
+    } finally {
+      b1.close();
     }
     const o1 = await openConsole(p, 'o1', 'other');
     try {
@@ -221,6 +235,27 @@ describe('network: the routed pod network', () => {
     );
   });
 
+  test('Services and port-forward reach a VM at its pod IP (no host forward)', async () => {
+    await hikubeOk(p, ['expose', 'vm', 'a2', '--name', 'web', '--port', '80', '--target-port', '8080']);
+    const svc = JSON.parse(await ok(['get', 'svc', 'web', '-o', 'json'])) as { spec: { clusterIP: string } };
+    await eventually(
+      async () => (await httpName(svc.spec.clusterIP, 80, 2000).catch(() => '')) === 'a2',
+      'the cluster IP to answer with a2',
+      60_000,
+      500,
+    );
+    const stream = await p.agent.actions.portForward('default', 'a2', 8080);
+    const answer = await new Promise<string>((resolve, reject) => {
+      let data = '';
+      stream.on('data', (d: Buffer) => (data += d.toString()));
+      stream.once('end', () => resolve(data));
+      stream.once('error', reject);
+      stream.write('GET / HTTP/1.0\r\n\r\n');
+    });
+    assert.match(answer, /^HTTP\/1\.[01] 200[\s\S]*\r\n\r\na2\n?$/);
+    await ok(['delete', 'svc', 'web']);
+  });
+
   test('a VM keeps its pod IP across hikube restart', async () => {
     const first = await running('a1');
     await hikubeOk(p, ['restart', 'a1']);
@@ -233,7 +268,7 @@ describe('network: the routed pod network', () => {
     const pod = p.network.pod;
     assert.ok(pod !== undefined);
     assert.ok(pod.list().length > 0);
-    await ok(['delete', 'vm', 'a1', 'a2']);
+    await ok(['delete', 'vm', 'a1', 'a2', 'b1']);
     await ok(['delete', 'vm', 'o1', '-n', 'other']);
     const leftovers = (): string[] => {
       const out: string[] = [];

@@ -2,7 +2,7 @@
  * Pod IP address management: one address of the pod CIDR per VM, recorded by the VM's namespace
  * and name in DATA_DIR/network/pod/ipam.json, so a VM keeps its pod IP when it is restarted (its
  * new VMI has a new uid but the same name) and when the control plane restarts. The first address
- * is the gateway; the last is the broadcast address and never given out. A record is dropped when
+ * is the gateway; the last two (the bridge binding's DHCP server, the broadcast) are never given out. A record is dropped when
  * its VM is gone (the caller says which names are still in use).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -27,6 +27,12 @@ export interface IpamRecord {
 /** The gateway: the first host address of the CIDR. */
 export const gatewayOf = (cidr: PodCidr): string => formatIpv4(cidr.network + 1);
 
+/**
+ * The last host address: never a pod IP; with the bridge binding each sandbox's DHCP server has it
+ * on the guest's bridge (the guest's own subnet), without a route.
+ */
+export const dhcpServerOf = (cidr: PodCidr): string => formatIpv4(cidr.network + 2 ** (32 - cidr.prefix) - 2);
+
 export const cidrText = (cidr: PodCidr): string => `${formatIpv4(cidr.network)}/${cidr.prefix}`;
 
 export class PodIpam {
@@ -46,7 +52,7 @@ export class PodIpam {
   private contains(ip: string): boolean {
     const n = parseIpv4(ip);
     const size = 2 ** (32 - this.cidr.prefix);
-    return n !== undefined && n > this.cidr.network + 1 && n < this.cidr.network + size - 1;
+    return n !== undefined && n > this.cidr.network + 1 && n < this.cidr.network + size - 2;
   }
 
   /** The address already recorded for this VM, if any. */
@@ -75,7 +81,7 @@ export class PodIpam {
     this.records = this.records.filter((r) => inUse(r.namespace, r.name));
     const used = new Set(this.records.map((r) => r.ip));
     const size = 2 ** (32 - this.cidr.prefix);
-    for (let n = this.cidr.network + 2; n < this.cidr.network + size - 1; n++) {
+    for (let n = this.cidr.network + 2; n < this.cidr.network + size - 2; n++) {
       const ip = formatIpv4(n);
       if (used.has(ip)) continue;
       this.records.push({ namespace, name, ip, uid });

@@ -14,17 +14,21 @@ export interface HostSide {
   rules: string;
 }
 
+export type PodBinding = 'masquerade' | 'bridge';
+
 export interface Sandbox {
+  /** masquerade: the pod IP on eth0, NAT to the guest; bridge: the pod IP in the guest, proxy ARP both ways. */
+  binding: PodBinding;
   netns: string;
   /** Host-side veth (<= 15 characters). */
   veth: string;
   podIp: string;
   gateway: string;
-  /** The bridge the guest's tap joins, with its address (CIDR). */
+  /** The bridge the guest's tap joins, with its address (CIDR; bridge binding: no prefix route). */
   bridge: string;
   bridgeCidr: string;
-  /** nft script run inside the namespace. */
-  rules: string;
+  /** nft script run inside the namespace (none with the bridge binding). */
+  rules: string | undefined;
 }
 
 export interface PodLinks {

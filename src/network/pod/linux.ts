@@ -87,14 +87,30 @@ export const linuxPodLinks: PodLinks = {
     await run('ip', ['netns', 'exec', n, 'sysctl', '-q', '-w', ...sysctls]);
     await ip(['link', 'add', s.veth, 'type', 'veth', 'peer', 'name', POD_LINK, 'netns', n]);
     await ip(['link', 'set', s.veth, 'up']);
-    await ip(['-n', n, 'addr', 'add', `${s.podIp}/32`, 'dev', POD_LINK]);
+    // masquerade: the sandbox owns the pod IP; bridge: the guest does, and the sandbox answers ARP
+    // for it on eth0 and for everything else on the guest's bridge (proxy ARP), routing between.
+    if (s.binding === 'masquerade') await ip(['-n', n, 'addr', 'add', `${s.podIp}/32`, 'dev', POD_LINK]);
     await ip(['-n', n, 'link', 'set', POD_LINK, 'up']);
     await ip(['-n', n, 'route', 'add', 'default', 'via', s.gateway, 'dev', POD_LINK, 'onlink']);
     await ip(['route', 'replace', `${s.podIp}/32`, 'dev', s.veth, 'src', s.gateway]);
     await ip(['-n', n, 'link', 'add', s.bridge, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
-    await ip(['-n', n, 'addr', 'add', s.bridgeCidr, 'dev', s.bridge]);
+    const noPrefixRoute = s.binding === 'bridge' ? ['noprefixroute'] : [];
+    await ip(['-n', n, 'addr', 'add', s.bridgeCidr, 'dev', s.bridge, ...noPrefixRoute]);
     await ip(['-n', n, 'link', 'set', s.bridge, 'up']);
-    await run('ip', ['netns', 'exec', n, 'nft', '-f', '-'], s.rules);
+    if (s.binding === 'bridge') {
+      await ip(['-n', n, 'route', 'add', `${s.podIp}/32`, 'dev', s.bridge]);
+      await run('ip', [
+        'netns',
+        'exec',
+        n,
+        'sysctl',
+        '-q',
+        '-w',
+        `net.ipv4.conf.${POD_LINK}.proxy_arp=1`,
+        `net.ipv4.conf.${s.bridge}.proxy_arp=1`,
+      ]);
+    }
+    if (s.rules !== undefined) await run('ip', ['netns', 'exec', n, 'nft', '-f', '-'], s.rules);
   },
   async deleteSandbox(netns, veth) {
     await ip(['netns', 'delete', netns]).catch((err: unknown) => {

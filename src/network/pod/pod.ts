@@ -20,8 +20,9 @@ import { join } from 'node:path';
 import { guestView, parseIpLinkStats, type NicCounters } from '../counters.js';
 import type { LinkTool } from '../links.js';
 import { Segments } from '../segments.js';
-import { cidrText, gatewayOf, PodIpam, type PodCidr } from './ipam.js';
-import type { PodLinks } from './links.js';
+import { netmaskOf } from '../../api/network/cni.js';
+import { cidrText, dhcpServerOf, gatewayOf, PodIpam, type PodCidr } from './ipam.js';
+import type { PodBinding, PodLinks } from './links.js';
 import { guestDhcpArgs, MASQUERADE, renderHostRules, renderMasqueradeRules } from './rules.js';
 
 export interface PodNetworkOptions {
@@ -44,6 +45,7 @@ export interface PodSandbox {
   iface: string;
   mac: string;
   ip: string;
+  binding: PodBinding;
   netns: string;
   veth: string;
   tap: string;
@@ -144,6 +146,7 @@ export class PodNetwork {
     vmi: { uid: string; namespace: string; name: string },
     iface: string,
     mac: string,
+    binding: PodBinding = 'masquerade',
   ): Promise<PodSandbox> {
     return this.exclusive(async () => {
       const old = this.sandboxes.get(vmi.uid);
@@ -157,6 +160,7 @@ export class PodNetwork {
         iface,
         mac,
         ip,
+        binding,
         netns: this.netnsOf(vmi.uid),
         veth: this.vethOf(vmi.uid),
         tap: Segments.tapName(vmi.uid, iface),
@@ -167,18 +171,38 @@ export class PodNetwork {
       await this.save(s);
       try {
         await this.o.links.deleteSandbox(s.netns, s.veth);
+        const masquerade = binding === 'masquerade';
+        // masquerade: the guest is 10.0.2.2 behind the sandbox; bridge: the guest holds the pod IP
+        // in the pod CIDR's subnet, its router the gateway (answered by proxy ARP).
+        const dhcp = masquerade
+          ? {
+              guest: MASQUERADE.guest,
+              netmask: MASQUERADE.netmask,
+              router: MASQUERADE.gateway,
+              server: MASQUERADE.gateway,
+            }
+          : {
+              guest: ip,
+              netmask: netmaskOf(this.o.cidr.prefix),
+              router: this.gateway,
+              server: dhcpServerOf(this.o.cidr),
+            };
         await this.o.links.createSandbox({
+          binding,
           netns: s.netns,
           veth: s.veth,
           podIp: ip,
           gateway: this.gateway,
           bridge: MASQUERADE.bridge,
-          bridgeCidr: `${MASQUERADE.gateway}/${MASQUERADE.prefix}`,
-          rules: renderMasqueradeRules(),
+          bridgeCidr: masquerade
+            ? `${MASQUERADE.gateway}/${MASQUERADE.prefix}`
+            : `${dhcp.server}/${this.o.cidr.prefix}`,
+          rules: masquerade ? renderMasqueradeRules() : undefined,
         });
         await this.o.taps.startDnsmasq(
           s.netns,
           guestDhcpArgs({
+            ...dhcp,
             pidfile: join(dir, 'dnsmasq.pid'),
             leasefile: join(dir, 'leases'),
             logfile: join(dir, 'dnsmasq.log'),

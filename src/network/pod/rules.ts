@@ -77,6 +77,11 @@ export function renderMasqueradeRules(): string {
 }
 
 export interface GuestDhcp {
+  /** The guest's address and netmask, its router, and dnsmasq's own address on the guest's bridge. */
+  guest: string;
+  netmask: string;
+  router: string;
+  server: string;
   /** Where dnsmasq keeps its pid, leases and log. */
   pidfile: string;
   leasefile: string;
@@ -91,7 +96,6 @@ export interface GuestDhcp {
 
 /** dnsmasq in the pod namespace: DHCP only (no DNS: `--port=0`), one fixed lease for the guest. */
 export function guestDhcpArgs(d: GuestDhcp): string[] {
-  const m = MASQUERADE;
   const search = [`${d.namespace}.svc.cluster.local`, 'svc.cluster.local', 'cluster.local'];
   return [
     '--conf-file=/dev/null',
@@ -103,14 +107,14 @@ export function guestDhcpArgs(d: GuestDhcp): string[] {
     '--no-hosts',
     '--no-poll',
     '--bind-interfaces',
-    `--interface=${m.bridge}`,
+    `--interface=${MASQUERADE.bridge}`,
     '--except-interface=lo',
-    `--listen-address=${m.gateway}`,
-    `--dhcp-range=${m.guest},${m.guest},${m.netmask},12h`,
-    `--dhcp-host=${d.mac},${m.guest},${d.hostname}`,
+    `--listen-address=${d.server}`,
+    `--dhcp-range=${d.guest},${d.guest},${d.netmask},12h`,
+    `--dhcp-host=${d.mac},${d.guest},${d.hostname}`,
     `--dhcp-leasefile=${d.leasefile}`,
     '--dhcp-authoritative',
-    `--dhcp-option=option:router,${m.gateway}`,
+    `--dhcp-option=option:router,${d.router}`,
     `--dhcp-option=option:dns-server,${d.dns}`,
     `--dhcp-option=option:domain-search,${search.join(',')}`,
     `--log-facility=${d.logfile}`,

@@ -18,13 +18,11 @@ export async function attachPod(
   undo: Undo,
 ): Promise<PodSandbox> {
   const what = `interface ${JSON.stringify(iface.name)} on the pod network`;
-  if (iface.bridge !== undefined)
+  if (iface.sriov !== undefined || iface.passt !== undefined || iface.binding !== undefined)
     throw new NetworkError(
       'NetworkNotSupported',
-      `${what}: the bridge binding is not supported on the routed pod network yet; use masquerade: {}`,
+      `${what}: only the masquerade and bridge bindings are supported on this node`,
     );
-  if (iface.sriov !== undefined || iface.passt !== undefined || iface.binding !== undefined)
-    throw new NetworkError('NetworkNotSupported', `${what}: only the masquerade binding is supported`);
   const uid = vmi.metadata.uid ?? '';
   undo.push(`remove the pod sandbox of ${vmi.metadata.name ?? ''}`, () => pod.release(uid));
   try {
@@ -32,6 +30,7 @@ export async function attachPod(
       { uid, namespace: vmi.metadata.namespace ?? 'default', name: vmi.metadata.name ?? '' },
       iface.name,
       mac,
+      iface.bridge !== undefined ? 'bridge' : 'masquerade',
     );
   } catch (err) {
     throw new NetworkError('NetworkUnavailable', `failed setting up ${what}: ${message(err)}`);

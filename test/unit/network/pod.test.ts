@@ -3,7 +3,7 @@
  * persisted, CIDR changes), the rendered nftables and dnsmasq text, the choice of default network
  * at `hikube up`, the options' checks, and the sandbox lifecycle through HostNetworking (pod IP in
  * the prepared addresses, tap backend, join after start, release keeping the VM's address, the
- * host side removed with the last sandbox, the bridge binding refused), and host forwards replaced
+ * host side removed with the last sandbox, the bridge binding, passt refused), and host forwards replaced
  * by the pod IP.
  */
 import assert from 'node:assert/strict';
@@ -58,13 +58,15 @@ describe('pod IPAM', () => {
 
   test('records of VMs that are gone are reclaimed; a full CIDR is an error; a new CIDR forgets the old', async () => {
     const file = join(dir, 'ipam.json');
-    const ipam = new PodIpam(file, cidr('10.244.0.0/30'));
-    assert.equal(await ipam.allocate('default', 'a', 'u1', () => true), '10.244.0.2');
+    const ipam = new PodIpam(file, cidr('10.244.0.0/29'));
+    // .1 is the gateway, .6 the bridge binding's DHCP server, .7 the broadcast address.
+    for (const [i, name] of ['a', 'b', 'c', 'd'].entries())
+      assert.equal(await ipam.allocate('default', name, `u${i}`, () => true), `10.244.0.${i + 2}`);
     await assert.rejects(
-      ipam.allocate('default', 'b', 'u2', () => true),
-      /no address left in the pod CIDR 10\.244\.0\.0\/30/,
+      ipam.allocate('default', 'e', 'u5', () => true),
+      /no address left in the pod CIDR 10\.244\.0\.0\/29/,
     );
-    assert.equal(await ipam.allocate('default', 'b', 'u2', (_ns, n) => n !== 'a'), '10.244.0.2');
+    assert.equal(await ipam.allocate('default', 'e', 'u5', (_ns, n) => n !== 'a'), '10.244.0.2');
     const moved = new PodIpam(file, cidr('10.245.0.0/24'));
     assert.deepEqual(moved.list(), []);
   });
@@ -99,6 +101,10 @@ describe('pod network rules', () => {
     assert.match(rules, /iifname "eth0" meta l4proto \{ tcp, udp \} dnat to 10\.0\.2\.2/);
     assert.match(rules, /oifname "eth0" ip saddr 10\.0\.2\.2 masquerade/);
     const args = guestDhcpArgs({
+      guest: '10.0.2.2',
+      netmask: '255.255.255.0',
+      router: '10.0.2.1',
+      server: '10.0.2.1',
       pidfile: '/d/pid',
       leasefile: '/d/leases',
       logfile: '/d/log',
@@ -175,7 +181,7 @@ class FakePodLinks implements PodLinks {
   }
   createSandbox(s: Sandbox) {
     if (this.failSandbox) return Promise.reject(new Error('ip: RTNETLINK answers: File exists'));
-    this.calls.push(`sandbox ${s.netns} ${s.veth} ${s.podIp} via ${s.gateway}`);
+    this.calls.push(`sandbox ${s.binding} ${s.netns} ${s.podIp} via ${s.gateway} ${s.bridgeCidr}`);
     this.namespaces.add(s.netns);
     return Promise.resolve();
   }
@@ -196,7 +202,12 @@ const taps = (calls: string[]): LinkTool => ({
   hostBridgeExists: () => false,
   joinHostBridge: () => Promise.resolve(),
   deleteTap: () => Promise.resolve(),
-  startDnsmasq: (netns) => Promise.resolve(void calls.push(`dnsmasq ${netns}`)),
+  startDnsmasq: (netns, args) =>
+    Promise.resolve(
+      void calls.push(
+        `dnsmasq ${netns} ${args.filter((a) => /^--(dhcp-range|listen|dhcp-option=option:router)/.test(a)).join(' ')}`,
+      ),
+    ),
   running: () => false,
   signal: (_p, signal) => void calls.push(`signal ${signal}`),
 });
@@ -274,7 +285,7 @@ describe('pod sandboxes through the node agent NetworkSetup', () => {
     assert.equal(b.addresses['default']?.ipAddress, '10.244.0.2');
   });
 
-  test('a failed sandbox is rolled back and reported as NetworkUnavailable; the bridge binding is refused', async () => {
+  test('a failed sandbox is rolled back and reported as NetworkUnavailable; passt is refused', async () => {
     links.failSandbox = true;
     await assert.rejects(
       net.prepare(vmi('a', 'u1'), {}, new UndoStack()),
@@ -287,13 +298,30 @@ describe('pod sandboxes through the node agent NetworkSetup', () => {
     );
     assert.deepEqual(pod.list(), []);
     assert.equal(links.hostUp, false);
+    links.failSandbox = false;
     await assert.rejects(
-      net.prepare(vmi('b', 'u2', 'bridge'), {}, new UndoStack()),
+      net.prepare(vmi('b', 'u2', 'passt'), {}, new UndoStack()),
       (err: unknown) =>
         err instanceof NetworkError &&
         err.reason === 'NetworkNotSupported' &&
-        /bridge binding/.test(err.message),
+        /only the masquerade and bridge bindings/.test(err.message),
     );
+  });
+
+  test('the bridge binding puts the pod IP in the guest: DHCP of the pod IP, router the gateway', async () => {
+    const prepared = await net.prepare(vmi('b', 'u9', 'bridge'), {}, new UndoStack());
+    assert.equal(prepared.addresses['default']?.ipAddress, '10.244.0.2');
+    assert.ok(
+      links.calls.includes(`sandbox bridge ${pod.netnsOf('u9')} 10.244.0.2 via 10.244.0.1 10.244.255.254/16`),
+      links.calls.join('\n'),
+    );
+    assert.ok(
+      tapCalls.includes(
+        `dnsmasq ${pod.netnsOf('u9')} --listen-address=10.244.255.254 --dhcp-range=10.244.0.2,10.244.0.2,255.255.0.0,12h --dhcp-option=option:router,10.244.0.1`,
+      ),
+      tapCalls.join('\n'),
+    );
+    assert.equal(pod.list()[0]?.binding, 'bridge');
   });
 });
 
