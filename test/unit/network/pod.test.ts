@@ -215,7 +215,7 @@ const taps = (calls: string[]): LinkTool => ({
 const vmi = (
   name: string,
   uid: string,
-  binding: 'masquerade' | 'bridge' = 'masquerade',
+  binding: 'masquerade' | 'bridge' | 'passt' = 'masquerade',
 ): VirtualMachineInstance => ({
   apiVersion: 'kubevirt.io/v1',
   kind: 'VirtualMachineInstance',
