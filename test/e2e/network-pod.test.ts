@@ -4,7 +4,8 @@
  * VMs reach each other's pod IPs across namespaces, guests reach nothing on the host (gateway,
  * 0.0.0.0 and loopback listeners) but reach the outside through NAT, Services and port-forward
  * connect to the pod IP, a VM keeps its pod IP across
- * `hikube restart`, the default NIC's tap counters rise with traffic, and deleting the VMs leaves
+ * `hikube restart`, the default NIC's tap counters rise with traffic, sandboxes survive a
+ * control-plane restart, and deleting the VMs (through the new control plane) leaves
  * no namespace, link, nftables table or dnsmasq behind.
  */
 import assert from 'node:assert/strict';
@@ -262,6 +263,38 @@ describe('network: the routed pod network', () => {
     const second = await running('a1', 'default', first.metadata.uid);
     assert.equal(podIp(second), ips['a1']);
     await serving(ips['a1'] ?? '', 'a1');
+  });
+
+  test('sandboxes survive a control-plane restart: guests stay reachable, the new platform finds them', async () => {
+    const sandboxes = p.network.pod?.list().length ?? 0;
+    await p.stop();
+    assert.equal(
+      await httpName(ips['a2'] ?? '', 8080),
+      'a2',
+      'the guest is reachable while no platform runs',
+    );
+    p = await startTestPlatform({
+      dataDir: p.dataDir,
+      network: { mode: 'pod', podCidr: POD_CIDR },
+      metrics: { intervalMs: 1000 },
+    });
+    assert.equal(p.network.pod?.list().length, sandboxes);
+    await running('a2');
+    // The re-attached guest is reached at its pod IP (port-forward reads it from the sandbox state).
+    const stream = await eventually(
+      () => p.agent.actions.portForward('default', 'a2', 8080).catch(() => undefined),
+      'a2 to be re-attached',
+      30_000,
+      500,
+    );
+    const answer = await new Promise<string>((resolve, reject) => {
+      let data = '';
+      stream.on('data', (d: Buffer) => (data += d.toString()));
+      stream.once('end', () => resolve(data));
+      stream.once('error', reject);
+      stream.write('GET / HTTP/1.0\r\n\r\n');
+    });
+    assert.match(answer, /\r\n\r\na2\n?$/);
   });
 
   test('deleting the VMs removes every sandbox, link, table and dnsmasq', async () => {
