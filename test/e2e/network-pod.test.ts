@@ -1,12 +1,12 @@
 /**
- * The routed pod network with real guests (tiny image, masquerade and bridge bindings), on a pod CIDR of the
- * test's own (10.248.R.0/24) and an "outside" network namespace the test creates (10.251.R.0/30):
- * VMs reach each other's pod IPs across namespaces, guests reach nothing on the host (gateway,
- * 0.0.0.0 and loopback listeners) but reach the outside through NAT, Services and port-forward
- * connect to the pod IP, a VM keeps its pod IP across
- * `hikube restart`, the default NIC's tap counters rise with traffic, sandboxes survive a
- * control-plane restart, and deleting the VMs (through the new control plane) leaves
- * no namespace, link, nftables table or dnsmasq behind.
+ * The routed pod network with real guests (tiny image, masquerade and bridge bindings), on a pod
+ * CIDR of the test's own (10.248.R.0/24) and an "outside" network namespace the test creates
+ * (10.251.R.0/30): VMs reach each other's pod IPs across namespaces; guests reach nothing on the
+ * host (gateway, 0.0.0.0 and loopback listeners) but the outside through NAT; the default NIC's tap
+ * counters rise with traffic; Services and port-forward connect to the pod IP; a secondary network
+ * works beside it; a VM keeps its pod IP across `hikube restart`; sandboxes survive a control-plane
+ * restart; and deleting the VMs (through the new control plane) leaves no namespace, link,
+ * nftables table or dnsmasq behind.
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -257,6 +257,44 @@ describe('network: the routed pod network', () => {
     await ok(['delete', 'svc', 'web']);
   });
 
+  test('a secondary network works beside the pod network', async () => {
+    await ok(
+      ['apply', '-f', '-'],
+      `apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata: {name: lan}
+spec:
+  config: '{"cniVersion":"0.3.1","type":"bridge","ipam":{"type":"host-local","subnet":"10.50.0.0/24","rangeStart":"10.50.0.10","rangeEnd":"10.50.0.20"}}'
+`,
+    );
+    await ok(
+      ['apply', '-f', '-'],
+      guestVm('s1', {
+        networks: { lan: 'lan' },
+        userData: serverUserData(
+          'for i in 1 2 3 4 5; do udhcpc -i eth1 -s /usr/share/udhcpc/default.script -q -n -t 3 -T 1 >/dev/null 2>&1 && break; done',
+        ),
+      }),
+    );
+    const v = await running('s1');
+    assert.equal(v.status?.interfaces?.find((i) => i.name === 'lan')?.ipAddress, '10.50.0.10');
+    ips['s1'] = podIp(v);
+    assert.match(ips['s1'], new RegExp(`^10\\.248\\.${R}\\.\\d+$`));
+    await serving(ips['s1'], 's1');
+    const s1 = await openConsole(p, 's1');
+    try {
+      await eventually(
+        async () => (await sh(s1, 'ip -4 -o addr show eth1', 5000)).includes('inet 10.50.0.10/24'),
+        'eth1 to have its lease',
+        60_000,
+        500,
+      );
+    } finally {
+      s1.close();
+    }
+    await ok(['delete', 'vm', 's1']);
+  });
+
   test('a VM keeps its pod IP across hikube restart', async () => {
     const first = await running('a1');
     await hikubeOk(p, ['restart', 'a1']);
@@ -308,7 +346,7 @@ describe('network: the routed pod network', () => {
       out.push(
         ...ip(['netns', 'list'])
           .split('\n')
-          .filter((l) => l.startsWith(`${pod.prefix}-pod-`)),
+          .filter((l) => l.startsWith(`${pod.prefix}-`)),
       );
       out.push(
         ...ip(['-br', 'link'])
