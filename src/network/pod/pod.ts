@@ -117,6 +117,7 @@ export class PodNetwork {
         table: this.table,
         cidr: cidrText(this.o.cidr),
         gateway: this.gateway,
+        dns: this.o.dns,
         vethPattern: this.vethPattern,
       },
       present,

@@ -23,13 +23,15 @@ export interface HostRules {
   /** The pod CIDR, e.g. 10.244.0.0/16. */
   cidr: string;
   gateway: string;
+  /** The cluster DNS address: DNS to it is let in too, for a resolver that listens on it directly. */
+  dns: string;
   /** nftables wildcard matching every host-side veth of this platform, e.g. `hkab12cdv*`. */
   vethPattern: string;
 }
 
 /**
  * The host's `inet` table, replaced whole: from a pod link only replies and DNS to the gateway
- * reach the host itself (its loopback, the gateway, every other host address and platform port
+ * (or the cluster DNS address) reach the host itself (its loopback, the gateway, every other host address and platform port
  * stay closed); traffic from the pod CIDR leaving towards anything but pods is masqueraded.
  */
 export function renderHostRules(r: HostRules, present = true): string {
@@ -41,8 +43,8 @@ export function renderHostRules(r: HostRules, present = true): string {
     '  chain input {',
     '    type filter hook input priority filter; policy accept;',
     `    ${from} ct state established,related accept`,
-    `    ${from} ip daddr ${r.gateway} udp dport 53 accept`,
-    `    ${from} ip daddr ${r.gateway} tcp dport 53 accept`,
+    `    ${from} ip daddr { ${[...new Set([r.gateway, r.dns])].join(', ')} } udp dport 53 accept`,
+    `    ${from} ip daddr { ${[...new Set([r.gateway, r.dns])].join(', ')} } tcp dport 53 accept`,
     `    ${from} drop`,
     '  }',
     '  chain postrouting {',

@@ -77,6 +77,7 @@ describe('pod network rules', () => {
     table: 'hkabcdef_pod',
     cidr: '10.244.0.0/16',
     gateway: '10.244.0.1',
+    dns: '10.96.0.10',
     vethPattern: 'hkabcdefv*',
   };
   test('host table: replies and DNS to the gateway from pods, nothing else; outbound masquerade', () => {
@@ -86,8 +87,8 @@ describe('pod network rules', () => {
     const input = lines.slice(lines.indexOf('chain input {'), lines.indexOf('chain postrouting {'));
     assert.deepEqual(input.slice(2, 6), [
       'iifname "hkabcdefv*" ct state established,related accept',
-      'iifname "hkabcdefv*" ip daddr 10.244.0.1 udp dport 53 accept',
-      'iifname "hkabcdefv*" ip daddr 10.244.0.1 tcp dport 53 accept',
+      'iifname "hkabcdefv*" ip daddr { 10.244.0.1, 10.96.0.10 } udp dport 53 accept',
+      'iifname "hkabcdefv*" ip daddr { 10.244.0.1, 10.96.0.10 } tcp dport 53 accept',
       'iifname "hkabcdefv*" drop',
     ]);
     assert.ok(
