@@ -8,7 +8,9 @@ import { UsageError } from './errors.js';
 import { parseFeatureGates, type FeatureGate } from '../api/admission.js';
 import { cpuAllocationRatioFromEnv, parseCpuAllocationRatio } from '../api/quota/usage.js';
 import { DEFAULT_OVERCOMMIT } from '../node/registration.js';
-import { resolveNetworkOptions, type NetworkOptions } from '../network/options.js';
+import { DEFAULT_POD_CIDR, resolveNetworkOptions, type NetworkOptions } from '../network/options.js';
+import { chooseNetworkMode } from '../network/pod/mode.js';
+import { linuxPodLinks } from '../network/pod/linux.js';
 import { DEFAULT_STORAGE_OVERCOMMIT } from '../storage/capacity.js';
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -35,6 +37,8 @@ export async function runUp(args: string[]): Promise<void> {
       },
       'lb-pool': { type: 'string' },
       'no-bridges': { type: 'boolean', default: false },
+      network: { type: 'string' },
+      'pod-cidr': { type: 'string' },
       // Admin switches; each also has an environment variable, read when the flag is absent.
       'allow-private-targets': { type: 'boolean' },
       'allow-external-ips': { type: 'boolean' },
@@ -55,9 +59,23 @@ export async function runUp(args: string[]): Promise<void> {
   const network: NetworkOptions = { bridges: !values['no-bridges'] };
   if (values['lb-pool'] !== undefined) network.loadBalancerPool = values['lb-pool'].split(',');
   try {
-    resolveNetworkOptions(network);
+    resolveNetworkOptions({ ...network, mode: 'user', podCidr: DEFAULT_POD_CIDR });
   } catch (err) {
     throw new UsageError(`--lb-pool: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  network.podCidr = values['pod-cidr'] ?? process.env['HIKUBE_POD_CIDR'] ?? DEFAULT_POD_CIDR;
+  let networkLine: string;
+  try {
+    const choice = await chooseNetworkMode(
+      values.network ?? process.env['HIKUBE_NETWORK'],
+      () => linuxPodLinks.unavailable(),
+      network.podCidr,
+    );
+    network.mode = choice.mode;
+    networkLine = choice.line;
+    resolveNetworkOptions(network);
+  } catch (err) {
+    throw new UsageError(`--network/--pod-cidr: ${err instanceof Error ? err.message : String(err)}`);
   }
   let featureGates: Set<FeatureGate> | undefined;
   try {
@@ -99,6 +117,7 @@ export async function runUp(args: string[]): Promise<void> {
     `metrics: ${platform.url}/metrics (Prometheus: bearer token in ${dataDir}/pki/scrape.token, CA ${dataDir}/pki/ca.crt)\n`,
   );
   process.stdout.write(`node ${platform.nodeName}: guests run under ${platform.accel.toUpperCase()}\n`);
+  process.stdout.write(`${networkLine}\n`);
   process.stdout.write(`try: kubectl --kubeconfig ${platform.kubeconfigPath} get vm\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {

@@ -220,7 +220,7 @@ export class Collector {
     if (target !== undefined && pod !== undefined && !g.paused) {
       const s = state;
       tasks.push(
-        collectCustom(g.command.bind(g), pod.netdev, target, s.custom).then(
+        collectCustom(g.command.bind(g), pod, target, s.custom).then(
           (x) => {
             delete s.customError;
             return x;

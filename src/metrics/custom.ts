@@ -70,10 +70,15 @@ export function hostPortFor(qmp: Qmp, netdev: string, guestPort: number): Promis
 }
 
 /** GETs the guest's metrics; rejects on timeout, a non-200 answer or a body over the limit. */
-export function scrape(hostPort: number, path: string, timeoutMs = 2000): Promise<string> {
+export function scrape(
+  hostPort: number,
+  path: string,
+  timeoutMs = 2000,
+  host = '127.0.0.1',
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port: hostPort, path, timeout: timeoutMs, headers: { Accept: 'text/plain' } },
+      { host, port: hostPort, path, timeout: timeoutMs, headers: { Accept: 'text/plain' } },
       (res) => {
         if (res.statusCode !== 200) {
           res.resume();
@@ -104,11 +109,14 @@ export function scrape(hostPort: number, path: string, timeoutMs = 2000): Promis
 
 export async function collectCustom(
   qmp: Qmp,
-  netdev: string,
+  nic: { netdev: string; podIp?: string },
   target: CustomTarget,
   state: { hostPort?: number },
 ): Promise<Series[]> {
-  state.hostPort ??= await hostPortFor(qmp, netdev, target.port);
+  // On the routed pod network the guest's port is reached at its pod IP, without a host forward.
+  if (nic.podIp !== undefined)
+    return customSeries(parseText(await scrape(target.port, target.path, 2000, nic.podIp)));
+  state.hostPort ??= await hostPortFor(qmp, nic.netdev, target.port);
   try {
     return customSeries(parseText(await scrape(state.hostPort, target.path)));
   } catch (err) {

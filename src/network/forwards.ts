@@ -71,6 +71,8 @@ export class QmpForwards implements GuestForwards {
     const nic = guest.nics.find((n) => n.pod);
     if (nic === undefined)
       throw new ForwardError(`${guest.namespace}/${guest.name} has no interface on the default network`);
+    // On the routed pod network the guest's ports are reached at its pod IP (masquerade DNATs them).
+    if (nic.podIp !== undefined) return { host: nic.podIp, port };
     const hostPort = await ensureHostForward((c, a) => guest.command(c, a), nic.netdev, protocol, port).catch(
       (err: unknown) => {
         throw new ForwardError(

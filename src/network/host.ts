@@ -14,6 +14,8 @@ import type { FieldError } from '../api/kind.js';
 import { effectiveInterfaces } from '../hypervisor/configurators/nics.js';
 import type { NicBackend } from '../hypervisor/machine.js';
 import { DEFAULT_GUEST_ADDRESS, defaultBackend, podInterfaceName, secondaryNetworks } from './default.js';
+import type { PodNetwork } from './pod/pod.js';
+import { attachPod, joinPod } from './pod/setup.js';
 import type { Segments } from './segments.js';
 import {
   NetworkError,
@@ -29,6 +31,8 @@ export const GLOBAL_NETWORK_NAMESPACES = ['default'];
 export interface HostNetworkingOptions {
   /** Guests on the default network reach the outside through NAT (restrict=off). Default true. */
   outbound?: boolean;
+  /** The routed pod network; absent: the default network is QEMU user networking. */
+  pod?: PodNetwork;
   /** Secondary networks; absent: any VMI naming one gets NetworkUnavailable. */
   segments?: Segments;
   /** Why secondary networks are off here, when known without asking the host (e.g. disabled by option). */
@@ -55,8 +59,18 @@ export class HostNetworking implements NetworkSetup {
     const secondary = secondaryNetworks(vmi);
     const joins: { ref: { namespace: string; name: string }; iface: string }[] = [];
     const uid = vmi.metadata.uid ?? '';
+    let podJoin = false;
     for (const { iface } of effectiveInterfaces(vmi.spec)) {
       const ref = secondary[iface.name];
+      const podNetwork = this.o.pod;
+      if (ref === undefined && iface.name === pod && podNetwork !== undefined) {
+        const mac = iface.macAddress?.toLowerCase().replaceAll('-', ':') ?? macs[iface.name] ?? '';
+        const sandbox = await attachPod(podNetwork, vmi, iface, mac, undo);
+        backends[iface.name] = { kind: 'tap', ifname: sandbox.tap };
+        addresses[iface.name] = { ipAddress: sandbox.ip, ipAddresses: [sandbox.ip] };
+        podJoin = true;
+        continue;
+      }
       if (ref === undefined) {
         backends[iface.name] = defaultBackend(this.o.outbound !== false);
         if (iface.name === pod)
@@ -100,6 +114,7 @@ export class HostNetworking implements NetworkSetup {
       backends,
       addresses,
       started: async () => {
+        if (podJoin && this.o.pod !== undefined) await joinPod(this.o.pod, uid);
         const segments = this.o.segments;
         if (segments === undefined) return;
         for (const j of joins) {
@@ -117,7 +132,13 @@ export class HostNetworking implements NetworkSetup {
   }
 
   async release(uid: string): Promise<void> {
+    await this.o.pod?.release(uid);
     await this.o.segments?.release(uid);
+  }
+
+  /** The pod IP of a VMI whose default interface is on the routed pod network. */
+  podAddress(uid: string): string | undefined {
+    return this.o.pod?.addressOf(uid);
   }
 
   /** Checks a secondary network can be joined here; returns its parsed configuration and the segments. */

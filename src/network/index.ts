@@ -22,6 +22,9 @@ import { ServiceProxy } from './proxy/proxy.js';
 import { WholeIpProxy } from './proxy/wholeip.js';
 import { linuxNat, natTableName, type NatTool } from './nat.js';
 import { Segments } from './segments.js';
+import { createPodNetwork } from './pod/index.js';
+import type { PodNetwork } from './pod/pod.js';
+import type { PodLinks } from './pod/links.js';
 import type { NetworkSetup } from './setup.js';
 
 export interface NetworkingOptions {
@@ -32,6 +35,8 @@ export interface NetworkingOptions {
   dataDir: string;
   options?: NetworkOptions | undefined;
   links?: LinkTool;
+  /** The pod network's kernel side (default: iproute2, sysctl, nft). */
+  podLinks?: PodLinks;
   /** Whole-address load balancers' NAT (default: nftables and conntrack). */
   nat?: NatTool;
   log?: (message: string) => void;
@@ -41,6 +46,8 @@ export interface Networking {
   setup: NetworkSetup;
   options: ResolvedNetworkOptions;
   segments: Segments;
+  /** The routed pod network, when it is the default network (`mode: pod`). */
+  pod: PodNetwork | undefined;
   /** Available once started. */
   proxy: ServiceProxy | undefined;
   services: ServiceController | undefined;
@@ -54,7 +61,12 @@ export function createNetworking(o: NetworkingOptions): Networking {
   const links = o.links ?? linuxLinks;
   const log = o.log ?? (() => undefined);
   const segments = new Segments(o.dataDir, links, log);
+  const pod =
+    options.mode === 'pod'
+      ? createPodNetwork({ api: o.api, dataDir: o.dataDir, options, taps: links, podLinks: o.podLinks, log })
+      : undefined;
   const setup = new HostNetworking({
+    ...(pod !== undefined ? { pod } : {}),
     outbound: options.outbound,
     segments,
     ...(options.bridges
@@ -75,9 +87,11 @@ export function createNetworking(o: NetworkingOptions): Networking {
     setup,
     options,
     segments,
+    pod,
     proxy: undefined,
     services: undefined,
     start(guests) {
+      void pod?.resume().catch((err: Error) => log(`pod network: ${err.message}`));
       const forwards = new QmpForwards(guests);
       const events = recorderFor(o.manager, 'service-controller', o.nodeName);
       const proxy = new ServiceProxy(forwards, (e) => {

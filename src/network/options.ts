@@ -17,7 +17,17 @@ export interface NetworkOptions {
   outbound?: boolean;
   /** Secondary networks may create namespaces, bridges and taps. Default true (needs root). */
   bridges?: boolean;
+  /**
+   * The default network: `pod` (routed pod network, needs root) or `user` (QEMU user networking).
+   * Default $HIKUBE_NETWORK, else `user`; `hikube up` picks `pod` when it can run.
+   */
+  mode?: NetworkMode;
+  /** Pod IPs are taken from here. Default $HIKUBE_POD_CIDR or 10.244.0.0/16. */
+  podCidr?: string;
 }
+
+export type NetworkMode = 'pod' | 'user';
+export const DEFAULT_POD_CIDR = '10.244.0.0/16';
 
 export interface ResolvedNetworkOptions {
   loadBalancerPool: string[];
@@ -25,6 +35,8 @@ export interface ResolvedNetworkOptions {
   nodeAddress: string;
   outbound: boolean;
   bridges: boolean;
+  mode: NetworkMode;
+  podCidr: { network: number; prefix: number };
 }
 
 const MAX_POOL = 1024;
@@ -53,11 +65,20 @@ export function resolveNetworkOptions(o: NetworkOptions = {}, env = process.env)
   if (cidr === undefined)
     throw new Error(`service CIDR ${JSON.stringify(o.serviceCidr)} is not an IPv4 CIDR`);
   const size = 2 ** (32 - cidr.prefix);
+  const mode = o.mode ?? env['HIKUBE_NETWORK'] ?? 'user';
+  if (mode !== 'pod' && mode !== 'user')
+    throw new Error(`network ${JSON.stringify(mode)} is not "pod" or "user"`);
+  const podText = o.podCidr ?? env['HIKUBE_POD_CIDR'] ?? DEFAULT_POD_CIDR;
+  const podCidr = parseCidr(podText);
+  if (podCidr === undefined || podCidr.prefix > 24)
+    throw new Error(`pod CIDR ${JSON.stringify(podText)} is not an IPv4 CIDR of at least /24`);
   return {
     loadBalancerPool: pool,
     serviceRange: { first: cidr.network + 1, last: cidr.network + size - 2 },
     nodeAddress: o.nodeAddress ?? '127.0.0.1',
     outbound: o.outbound ?? env['HIKUBE_GUEST_OUTBOUND'] !== '0',
     bridges: o.bridges ?? true,
+    mode,
+    podCidr,
   };
 }

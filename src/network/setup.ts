@@ -34,6 +34,8 @@ export interface NetworkSetup {
   prepare(vmi: VirtualMachineInstance, macs: Record<string, string>, undo: Undo): Promise<PreparedNetwork>;
   /** Releases what prepare created for the VMI with this uid; safe to call again, or for a VMI that had nothing. */
   release(uid: string): Promise<void>;
+  /** The pod IP of a VMI whose default interface is on the routed pod network (undefined on user networking). */
+  podAddress?(uid: string): string | undefined;
 }
 
 /** A network the VMI asks for cannot be set up here; `reason` is shared by its condition and event. */

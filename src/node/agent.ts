@@ -73,8 +73,11 @@ export interface RunningGuest {
   paused: boolean;
   command<T>(name: string, args?: Record<string, unknown>): Promise<T>;
   agent: GuestAgent;
-  /** `netdev` is the QEMU netdev id; `pod` marks the NIC on the default (user) network. */
-  nics: { name: string; mac: string; netdev: string; pod: boolean }[];
+  /**
+   * `netdev` is the QEMU netdev id; `pod` marks the NIC on the default network, and `podIp` its
+   * address when that is the routed pod network (reached directly, without host forwards).
+   */
+  nics: { name: string; mac: string; netdev: string; pod: boolean; podIp?: string }[];
 }
 
 /** Retry later without it counting as an error in the log. */
@@ -119,6 +122,7 @@ export class NodeAgent {
       vmi: (namespace, name) =>
         this.o.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name),
       runtime: (uid) => this.runtimes.get(uid),
+      podAddress: (uid) => this.network.podAddress?.(uid),
       changed: (namespace, name) => this.queue.add(`${namespace}/${name}`),
     });
   }
@@ -165,6 +169,7 @@ export class NodeAgent {
       if (rt === undefined) continue;
       const macs = macsOf(vmi);
       const pod = podInterfaceName(vmi);
+      const podIp = this.network.podAddress?.(rt.uid);
       out.push({
         namespace: vmi.metadata.namespace ?? '',
         name: vmi.metadata.name ?? '',
@@ -179,6 +184,7 @@ export class NodeAgent {
           mac: iface.macAddress ?? macs[iface.name] ?? '',
           netdev: `netdev-${iface.name}`,
           pod: iface.name === pod,
+          ...(iface.name === pod && podIp !== undefined ? { podIp } : {}),
         })),
       });
     }

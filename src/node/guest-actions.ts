@@ -17,6 +17,8 @@ export interface GuestLookup {
   vmi(namespace: string, name: string): VirtualMachineInstance | undefined;
   /** The runtime of a VMI by uid, if this node runs it. */
   runtime(uid: string): Runtime | undefined;
+  /** The VMI's pod IP when its default network is the routed pod network (no host forward needed). */
+  podAddress?(uid: string): string | undefined;
   /** The VMI's state changed here (paused, resumed): its status needs writing. */
   changed(namespace: string, name: string): void;
 }
@@ -86,6 +88,9 @@ export class GuestActions implements GuestControl, GuestStreams {
         'Conflict',
         `VMI ${JSON.stringify(name)} has no interface on the default network to forward to`,
       );
+    const podIp = this.guests.podAddress?.(rt.uid);
+    if (podIp !== undefined)
+      return connectTo({ host: podIp, port }, `port ${port} of ${JSON.stringify(name)} is not reachable`);
     let hostPort = rt.forwards.get(port);
     if (hostPort === undefined) {
       try {

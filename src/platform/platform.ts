@@ -306,7 +306,8 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     dataDir: options.dataDir,
     options: options.metrics,
     log,
-    nicCounters: () => readNicCounters(network.segments),
+    nicCounters: async () =>
+      new Map([...(await readNicCounters(network.segments)), ...((await network.pod?.counters()) ?? [])]),
   });
   const stopControllers = (): void => {
     metrics.stop();

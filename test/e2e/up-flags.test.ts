@@ -123,4 +123,40 @@ describe('hikube up flags', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+  test('--network and --pod-cidr: bad values are usage errors; the start-up line says which network runs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hikube-up-'));
+    try {
+      for (const [args, error] of [
+        [['--network', 'slirp'], /--network\/--pod-cidr: "slirp" is not "pod" or "user"/],
+        [
+          ['--pod-cidr', '10.1.0.0/28'],
+          /--network\/--pod-cidr: pod CIDR "10\.1\.0\.0\/28" is not an IPv4 CIDR of at least \/24/,
+        ],
+      ] as const) {
+        const r = spawnSync(
+          join(repoRoot, 'bin', 'hikube'),
+          ['up', '--data-dir', join(dir, 'data'), '--listen', '127.0.0.1:0', ...args],
+          { encoding: 'utf8', timeout: 30_000 },
+        );
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, error);
+        assert.equal(spawnSync('test', ['-e', join(dir, 'data')]).status, 1, 'no data dir was made');
+      }
+      // As root with the tools installed (as here), the pod network runs without a flag.
+      for (const [args, line] of [
+        [[], /^network: routed pod network 10\.244\.0\.0\/16 /m],
+        [['--network', 'user'], /^network: QEMU user networking \(asked for\)/m],
+      ] as const) {
+        const child = await up(join(dir, `data-${args.length}`), [...args]);
+        try {
+          await eventually(() => line.test(child.output()), `the start-up line ${String(line)}`, 10_000, 100);
+        } finally {
+          child.proc.kill('SIGTERM');
+          await new Promise((r) => child.proc.once('exit', r));
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

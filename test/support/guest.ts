@@ -74,10 +74,10 @@ export interface Console {
   close(): void;
 }
 
-export async function openConsole(p: TestPlatform, name: string): Promise<Console> {
+export async function openConsole(p: TestPlatform, name: string, namespace = 'default'): Promise<Console> {
   const ca = readFileSync(join(p.dataDir, 'pki', 'ca.crt'));
   const url = new URL(
-    `/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachineinstances/${name}/console`,
+    `/apis/subresources.kubevirt.io/v1/namespaces/${namespace}/virtualmachineinstances/${name}/console`,
     p.url.replace('https:', 'wss:'),
   );
   const ws = new WebSocket(url, ['plain.kubevirt.io'], {

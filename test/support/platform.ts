@@ -55,6 +55,8 @@ export async function startTestPlatform(
     allowPrivateTargets?: boolean;
     allowExternalIPs?: boolean;
     featureGates?: PlatformOptions['featureGates'];
+    /** Network options (e.g. `{ mode: 'pod', podCidr }` for the routed pod network). */
+    network?: PlatformOptions['network'];
   } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'hikube-test-')));
@@ -70,6 +72,7 @@ export async function startTestPlatform(
     allowPrivateTargets: options.allowPrivateTargets ?? true,
     ...(options.allowExternalIPs !== undefined ? { allowExternalIPs: options.allowExternalIPs } : {}),
     ...(options.featureGates !== undefined ? { featureGates: options.featureGates } : {}),
+    ...(options.network !== undefined ? { network: options.network } : {}),
   });
   const cacheDir = join(dataDir, 'kube-cache');
   return {
