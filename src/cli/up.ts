@@ -33,6 +33,7 @@ export async function runUp(args: string[]): Promise<void> {
         default: process.env['HIKUBE_STORAGE_OVERCOMMIT'] ?? String(DEFAULT_STORAGE_OVERCOMMIT),
       },
       'lb-pool': { type: 'string' },
+      'service-cidr': { type: 'string' },
       'no-bridges': { type: 'boolean', default: false },
       // Admin switches; each also has an environment variable, read when the flag is absent.
       'allow-private-targets': { type: 'boolean' },
@@ -52,10 +53,12 @@ export async function runUp(args: string[]): Promise<void> {
   };
   const network: NetworkOptions = { bridges: !values['no-bridges'] };
   if (values['lb-pool'] !== undefined) network.loadBalancerPool = values['lb-pool'].split(',');
+  if (values['service-cidr'] !== undefined) network.serviceCidr = values['service-cidr'];
   try {
     resolveNetworkOptions(network);
   } catch (err) {
-    throw new UsageError(`--lb-pool: ${err instanceof Error ? err.message : String(err)}`);
+    const flag = err instanceof Error && err.message.startsWith('service CIDR') ? 'service-cidr' : 'lb-pool';
+    throw new UsageError(`--${flag}: ${err instanceof Error ? err.message : String(err)}`);
   }
   let featureGates: Set<FeatureGate> | undefined;
   try {

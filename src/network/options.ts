@@ -6,10 +6,38 @@
 import { parseCidr, parseIpv4, formatIpv4 } from '../api/network/cni.js';
 import { DEFAULT_SERVICE_CIDR } from '../api/admission.js';
 
+/**
+ * Which default network guests get: `pod` (a routed pod network, Services in nftables, cluster
+ * DNS) or `user` (QEMU user networking, Services in the user-space proxy on loopback addresses).
+ */
+export type NetworkMode = 'pod' | 'user';
+
+/** Cluster IPs of the pod network: routable, so guests reach them (kube-apiserver's usual range). */
+export const POD_MODE_SERVICE_CIDR = '10.96.0.0/16';
+
+/** The cluster DNS address of a service CIDR: its 10th address (10.96.0.10), never a Service's. */
+export function clusterDnsIp(serviceCidr: string): string {
+  const cidr = parseCidr(serviceCidr);
+  if (cidr === undefined) throw new Error(`service CIDR ${JSON.stringify(serviceCidr)} is not an IPv4 CIDR`);
+  return formatIpv4(cidr.network + 10);
+}
+
+/** The service CIDR: the one given, else $HIKUBE_SERVICE_CIDR, else the network mode's default. */
+export function serviceCidrOf(o: NetworkOptions = {}, env = process.env): string {
+  const given = o.serviceCidr ?? env['HIKUBE_SERVICE_CIDR'];
+  if (given !== undefined && given !== '') return given;
+  return (o.mode ?? 'user') === 'pod' ? POD_MODE_SERVICE_CIDR : DEFAULT_SERVICE_CIDR;
+}
+
 export interface NetworkOptions {
   /** Load balancer addresses, tried in order: IPv4 addresses or CIDRs. Default $HIKUBE_LB_POOL or 127.0.0.1. */
   loadBalancerPool?: string[];
-  /** Cluster IPs are taken from here. Default 127.16.0.0/16 (loopback: every address answers locally). */
+  /** The default network (default `user`; the pod network's switch decides it). */
+  mode?: NetworkMode;
+  /**
+   * Cluster IPs are taken from here. Default $HIKUBE_SERVICE_CIDR, else 10.96.0.0/16 on the pod
+   * network and 127.16.0.0/16 on user networking (loopback: every address answers locally).
+   */
   serviceCidr?: string;
   /** Where NodePort services listen. Default 127.0.0.1. */
   nodeAddress?: string;
@@ -20,6 +48,10 @@ export interface NetworkOptions {
 }
 
 export interface ResolvedNetworkOptions {
+  mode: NetworkMode;
+  serviceCidr: string;
+  /** Where cluster DNS answers (the pod network's; reserved from the service range). */
+  clusterDnsIp: string;
   loadBalancerPool: string[];
   serviceRange: { first: number; last: number };
   nodeAddress: string;
@@ -49,11 +81,15 @@ export function resolveNetworkOptions(o: NetworkOptions = {}, env = process.env)
     throw new Error('load balancer pool: 0.0.0.0 would listen on every interface; name addresses');
   if (o.nodeAddress !== undefined && parseIpv4(o.nodeAddress) === 0)
     throw new Error('node address: 0.0.0.0 would listen on every interface; name an address');
-  const cidr = parseCidr(o.serviceCidr ?? DEFAULT_SERVICE_CIDR);
-  if (cidr === undefined)
-    throw new Error(`service CIDR ${JSON.stringify(o.serviceCidr)} is not an IPv4 CIDR`);
+  const serviceCidr = serviceCidrOf(o, env);
+  const cidr = parseCidr(serviceCidr);
+  if (cidr === undefined) throw new Error(`service CIDR ${JSON.stringify(serviceCidr)} is not an IPv4 CIDR`);
+  if (cidr.prefix > 28) throw new Error(`service CIDR ${serviceCidr} is too small (at most /28)`);
   const size = 2 ** (32 - cidr.prefix);
   return {
+    mode: o.mode ?? 'user',
+    serviceCidr,
+    clusterDnsIp: formatIpv4(cidr.network + 10),
     loadBalancerPool: pool,
     serviceRange: { first: cidr.network + 1, last: cidr.network + size - 2 },
     nodeAddress: o.nodeAddress ?? '127.0.0.1',

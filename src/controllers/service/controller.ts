@@ -251,6 +251,8 @@ export class ServiceController implements Runnable {
     let changed = false;
     if (spec.clusterIP === undefined || spec.clusterIP === '') {
       const taken = new Set(others.map((s) => s.spec?.clusterIP ?? ''));
+      // On the pod network, cluster DNS answers on the range's 10th address.
+      if (this.o.network.mode === 'pod') taken.add(this.o.network.clusterDnsIp);
       spec.clusterIP = allocateClusterIp(svc.metadata.uid ?? '', this.o.network.serviceRange, taken);
       spec.clusterIPs = [spec.clusterIP];
       changed = true;
