@@ -22,6 +22,12 @@ import { ServiceProxy } from './proxy/proxy.js';
 import { WholeIpProxy } from './proxy/wholeip.js';
 import { linuxNat, natTableName, type NatTool } from './nat.js';
 import { Segments } from './segments.js';
+import { KernelServiceProxy } from './services/kernel.js';
+import { linuxServiceTable, type ServiceTable } from './services/nft.js';
+import { PodForwards, podGateway } from './services/pods.js';
+import type { VirtualMachineInstance } from '../api/kubevirt/vmi.js';
+import type { GuestForwards } from './forwards.js';
+import type { ProxyHealthEvent } from './proxy/proxy.js';
 import type { NetworkSetup } from './setup.js';
 
 export interface NetworkingOptions {
@@ -34,6 +40,8 @@ export interface NetworkingOptions {
   links?: LinkTool;
   /** Whole-address load balancers' NAT (default: nftables and conntrack). */
   nat?: NatTool;
+  /** The pod network's Service table (default: nftables on the host). */
+  serviceTable?: ServiceTable;
   log?: (message: string) => void;
 }
 
@@ -41,8 +49,8 @@ export interface Networking {
   setup: NetworkSetup;
   options: ResolvedNetworkOptions;
   segments: Segments;
-  /** Available once started. */
-  proxy: ServiceProxy | undefined;
+  /** Available once started: the user-space proxy (user networking) or the kernel path (pod network). */
+  proxy: ServiceProxy | KernelServiceProxy | undefined;
   services: ServiceController | undefined;
   /** Starts services and probes over the guests the node agent runs. */
   start(guests: GuestList): void;
@@ -78,9 +86,13 @@ export function createNetworking(o: NetworkingOptions): Networking {
     proxy: undefined,
     services: undefined,
     start(guests) {
-      const forwards = new QmpForwards(guests);
+      // On the pod network guests are reached at their pod IPs, and Services live in nftables.
+      const pod = options.mode === 'pod';
+      const forwards: GuestForwards = pod
+        ? new PodForwards(() => o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind))
+        : new QmpForwards(guests);
       const events = recorderFor(o.manager, 'service-controller', o.nodeName);
-      const proxy = new ServiceProxy(forwards, (e) => {
+      const onHealth = (e: ProxyHealthEvent): void => {
         const [namespace = '', name = ''] = e.service.split('/');
         const svc = o.api.get(serviceKind, namespace, name);
         if (svc === undefined) return;
@@ -99,7 +111,24 @@ export function createNetworking(o: NetworkingOptions): Networking {
             'BackendUnhealthy',
             `backend ${e.backend.name} (port ${port}) taken out: ${e.backend.reason}`,
           );
-      });
+      };
+      const tableName = `${segments.prefix}_svc`;
+      const proxy = pod
+        ? new KernelServiceProxy({
+            table: o.serviceTable ?? linuxServiceTable({ serviceCidr: options.serviceCidr }),
+            tableName,
+            // The pod network's gateway (podnet's pod CIDR; the lead wires its resolved value here).
+            gateway: podGateway(process.env['HIKUBE_POD_CIDR'] ?? '10.244.0.0/16'),
+            forwards,
+            onHealth,
+            log,
+          })
+        : new ServiceProxy(forwards, onHealth);
+      log(
+        pod
+          ? `services: kernel data path (nftables table ip ${tableName}), cluster IPs from ${options.serviceCidr}`
+          : `services: user-space proxy on loopback, cluster IPs from ${options.serviceCidr}`,
+      );
       const wholeIp = new WholeIpProxy(forwards, o.nat ?? linuxNat(natTableName(o.dataDir)), log);
       stopWholeIp = () => wholeIp.stop();
       const prober = new ReadinessProber(forwards, guestAgentAccess(guests), (uid) =>
@@ -115,9 +144,12 @@ export function createNetworking(o: NetworkingOptions): Networking {
         nodeName: o.nodeName,
         log,
       });
-      const unwatch = o.api.watch([virtualMachineInstanceKind], () =>
-        forwards.prune(new Set(guests.running().map((g) => g.uid))),
-      );
+      const unwatch =
+        forwards instanceof QmpForwards
+          ? o.api.watch([virtualMachineInstanceKind], () =>
+              forwards.prune(new Set(guests.running().map((g) => g.uid))),
+            )
+          : () => undefined;
       handle.proxy = proxy;
       handle.services = controller;
       stopProber = () => {

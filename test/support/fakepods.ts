@@ -52,6 +52,18 @@ const one = () => new Promise((resolve) => {
 (async () => { const out = []; for (let i = 0; i < Number(count); i++) out.push(await one()); process.stdout.write(JSON.stringify(out)); })();
 `;
 
+const CHECKER = String.raw`
+require('readline').createInterface({ input: process.stdin }).on('line', (line) => {
+  const { id, host, port, timeoutMs } = JSON.parse(line);
+  const s = require('net').connect(port, host);
+  let done = false;
+  const finish = (result) => { if (done) return; done = true; clearTimeout(t); s.destroy(); process.stdout.write(JSON.stringify({ id, result }) + '\n'); };
+  const t = setTimeout(() => finish('no connection within ' + timeoutMs + ' ms'), timeoutMs);
+  s.once('connect', () => finish(null));
+  s.once('error', (e) => finish('connection failed: ' + e.message));
+});
+`;
+
 export interface FakePod {
   name: string;
   netns: string;
@@ -64,7 +76,7 @@ export interface FakePod {
 export class FakeNode {
   readonly netns: string;
   readonly pods: FakePod[] = [];
-  private readonly servers: ChildProcess[] = [];
+  private readonly servers = new Map<string, ChildProcess>();
 
   private constructor(
     readonly prefix: string,
@@ -134,12 +146,55 @@ export class FakeNode {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
-    this.servers.push(child);
+    this.servers.set(pod.name, child);
     return new Promise((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`server in ${pod.netns} exited (${code ?? 'signal'})`)));
       child.stdout?.once('data', () => resolve());
     });
+  }
+
+  private checker: ChildProcess | undefined;
+  private readonly pending = new Map<number, (result: string | undefined) => void>();
+
+  /** A TCP check made from inside the node namespace (where the pods are routed), not the host's. */
+  readonly tcpCheck = (
+    target: { host: string; port: number },
+    timeoutMs: number,
+  ): Promise<string | undefined> => {
+    if (this.checker === undefined) {
+      const child = spawn('ip', ['netns', 'exec', this.netns, process.execPath, '-e', CHECKER], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      let buffered = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        buffered += d.toString();
+        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+          const { id, result } = JSON.parse(buffered.slice(0, nl)) as { id: number; result: string | null };
+          buffered = buffered.slice(nl + 1);
+          this.pending.get(id)?.(result ?? undefined);
+          this.pending.delete(id);
+        }
+      });
+      this.checker = child;
+    }
+    const id = this.nextCheck++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.checker?.stdin?.write(
+        `${JSON.stringify({ id, host: target.host, port: target.port, timeoutMs })}\n`,
+      );
+    });
+  };
+  private nextCheck = 0;
+
+  /** Stops the pod's server: its port refuses from now on. */
+  async stopServer(pod: FakePod): Promise<void> {
+    const child = this.servers.get(pod.name);
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill();
+    await exited;
   }
 
   /** Routes `cidr` from the pod to the node (as a hostile pod could). */
@@ -169,7 +224,8 @@ export class FakeNode {
   }
 
   async destroy(): Promise<void> {
-    for (const s of this.servers) s.kill();
+    for (const s of this.servers.values()) s.kill();
+    this.checker?.kill();
     for (const p of this.pods) await run('ip', ['netns', 'del', p.netns]).catch(() => undefined);
     await run('ip', ['netns', 'del', this.netns]).catch(() => undefined);
   }

@@ -153,6 +153,13 @@ export class ServiceController implements Runnable {
     await this.writeSlice(svc, backends);
     const lb = loadBalancing(svc);
     for (const p of lb.problems) this.o.events.record(svc, 'Warning', 'InvalidAnnotation', p);
+    if (lb.algorithm === 'least-connections' && this.o.network.mode === 'pod')
+      this.o.events.record(
+        svc,
+        'Warning',
+        'AlgorithmUnsupported',
+        'least-connections needs connection counts the kernel data path of the pod network does not keep: connections are spread at random',
+      );
     const type = svc.spec?.type ?? 'ClusterIP';
     const lbAddress =
       type === 'LoadBalancer'
