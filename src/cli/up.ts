@@ -9,6 +9,7 @@ import { parseFeatureGates, type FeatureGate } from '../api/admission.js';
 import { DEFAULT_OVERCOMMIT } from '../node/registration.js';
 import { resolveNetworkOptions, type NetworkOptions } from '../network/options.js';
 import { DEFAULT_STORAGE_OVERCOMMIT } from '../storage/capacity.js';
+import { parseUpstream } from '../network/dns/server.js';
 
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
@@ -34,6 +35,7 @@ export async function runUp(args: string[]): Promise<void> {
       },
       'lb-pool': { type: 'string' },
       'service-cidr': { type: 'string' },
+      'dns-upstream': { type: 'string' },
       'no-bridges': { type: 'boolean', default: false },
       // Admin switches; each also has an environment variable, read when the flag is absent.
       'allow-private-targets': { type: 'boolean' },
@@ -54,6 +56,14 @@ export async function runUp(args: string[]): Promise<void> {
   const network: NetworkOptions = { bridges: !values['no-bridges'] };
   if (values['lb-pool'] !== undefined) network.loadBalancerPool = values['lb-pool'].split(',');
   if (values['service-cidr'] !== undefined) network.serviceCidr = values['service-cidr'];
+  if (values['dns-upstream'] !== undefined) {
+    try {
+      parseUpstream(values['dns-upstream']);
+    } catch (err) {
+      throw new UsageError(`--dns-upstream: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    network.dnsUpstream = values['dns-upstream'];
+  }
   try {
     resolveNetworkOptions(network);
   } catch (err) {

@@ -11,7 +11,7 @@ import type { ApiClient } from '../runtime/registry-client.js';
 import { recorderFor } from '../runtime/events.js';
 import type { Manager } from '../runtime/manager.js';
 import { ServiceController } from '../controllers/service/controller.js';
-import { serviceKind } from '../api/core/service.js';
+import { serviceKind, type Service } from '../api/core/service.js';
 import { QmpForwards, type GuestList } from './forwards.js';
 import { HostNetworking } from './host.js';
 import { linuxLinks } from './linux.js';
@@ -28,6 +28,7 @@ import { PodForwards, podGateway } from './services/pods.js';
 import type { VirtualMachineInstance } from '../api/kubevirt/vmi.js';
 import type { GuestForwards } from './forwards.js';
 import type { ProxyHealthEvent } from './proxy/proxy.js';
+import { ClusterDns, clusterDnsEntry, defaultUpstream } from './dns/server.js';
 import type { NetworkSetup } from './setup.js';
 
 export interface NetworkingOptions {
@@ -113,13 +114,15 @@ export function createNetworking(o: NetworkingOptions): Networking {
           );
       };
       const tableName = `${segments.prefix}_svc`;
+      // The pod network's gateway (podnet's pod CIDR; the lead wires its resolved value here).
+      const gateway = podGateway(process.env['HIKUBE_POD_CIDR'] ?? '10.244.0.0/16');
       const proxy = pod
         ? new KernelServiceProxy({
             table: o.serviceTable ?? linuxServiceTable({ serviceCidr: options.serviceCidr }),
             tableName,
-            // The pod network's gateway (podnet's pod CIDR; the lead wires its resolved value here).
-            gateway: podGateway(process.env['HIKUBE_POD_CIDR'] ?? '10.244.0.0/16'),
+            gateway,
             forwards,
+            fixed: [clusterDnsEntry(options.clusterDnsIp, gateway)],
             onHealth,
             log,
           })
@@ -152,6 +155,23 @@ export function createNetworking(o: NetworkingOptions): Networking {
           : () => undefined;
       handle.proxy = proxy;
       handle.services = controller;
+      if (pod) {
+        const dns = new ClusterDns({
+          address: gateway,
+          upstream: defaultUpstream(o.options?.dnsUpstream),
+          view: {
+            service: (ns, name) => o.api.get<Service>(serviceKind, ns, name),
+            vmis: (ns) => o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind, ns),
+            probeReady: (uid) => prober.ready(uid),
+          },
+          log,
+        });
+        dns.start().then(
+          () => log(`cluster DNS: ${options.clusterDnsIp}:53 (served on ${gateway}:53)`),
+          (err: Error) => log(`cluster DNS could not listen on ${gateway}:53: ${err.message}`),
+        );
+        stopDns = () => dns.stop();
+      }
       stopProber = () => {
         unwatch();
         prober.stop();
@@ -164,10 +184,12 @@ export function createNetworking(o: NetworkingOptions): Networking {
       stopProber();
       await handle.proxy?.stop();
       await stopWholeIp().catch((err: Error) => log(`whole-IP load balancers: ${err.message}`));
+      await stopDns();
     },
   };
   let stopProber = (): void => undefined;
   let stopWholeIp = (): Promise<void> => Promise.resolve();
+  let stopDns = (): Promise<void> => Promise.resolve();
   return handle;
 }
 

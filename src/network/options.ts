@@ -39,6 +39,8 @@ export interface NetworkOptions {
    * network and 127.16.0.0/16 on user networking (loopback: every address answers locally).
    */
   serviceCidr?: string;
+  /** Cluster DNS's upstream, `HOST[:PORT]` (default $HIKUBE_DNS_UPSTREAM, else /etc/resolv.conf). */
+  dnsUpstream?: string;
   /** Where NodePort services listen. Default 127.0.0.1. */
   nodeAddress?: string;
   /** Guests on the default network reach the outside through NAT (QEMU restrict=off). Default true. */

@@ -24,6 +24,8 @@ export interface KernelProxyOptions {
   tcpCheck?: TcpCheck;
   onHealth?: (e: ProxyHealthEvent) => void;
   log?: (message: string) => void;
+  /** Entries of the node's own, always in the table (cluster DNS: 10.96.0.10:53 → gateway:53). */
+  fixed?: KernelService[];
   /** How often usable backends are compared with the table (default 250 ms). */
   resyncMs?: number;
 }
@@ -108,6 +110,10 @@ export class KernelServiceProxy {
 
   /** The services as the kernel should see them now. */
   desired(): KernelService[] {
+    return [...(this.o.fixed ?? []), ...this.serviceEntries()];
+  }
+
+  private serviceEntries(): KernelService[] {
     return [...this.services].map(([key, { spec, backends }]) => ({
       key,
       ...(spec.affinityMs !== undefined
