@@ -11,6 +11,7 @@ import type { GuestForwards } from '../forwards.js';
 import { BackendSet, type BackendView, type TcpCheck } from '../proxy/backends.js';
 import type { FrontendStatus, ProxyHealthEvent, ProxyServiceSpec } from '../proxy/proxy.js';
 import type { ServiceTable } from './nft.js';
+import { reservePort, type Reservation } from './reserve.js';
 import { renderServiceRuleset, type KernelService } from './ruleset.js';
 
 export interface KernelProxyOptions {
@@ -33,10 +34,17 @@ export interface KernelProxyOptions {
 interface State {
   spec: ProxyServiceSpec;
   backends: Map<string, BackendSet>;
+  /** The frontends as served, by port name (a moved load balancer port, an error). */
+  frontends: Map<string, FrontendStatus[]>;
 }
+
+const holdKey = (protocol: string, f: { address: string; port: number }): string =>
+  `${protocol}/${f.address}/${f.port}`;
 
 export class KernelServiceProxy {
   private readonly services = new Map<string, State>();
+  /** Sockets holding the host's own frontends (reserve.ts), by protocol/address/port asked for. */
+  private readonly holds = new Map<string, { owner: string; reservation: Reservation | undefined }>();
   private applied: string | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
@@ -48,7 +56,8 @@ export class KernelServiceProxy {
 
   async apply(key: string, spec: ProxyServiceSpec): Promise<Record<string, FrontendStatus[]>> {
     let state = this.services.get(key);
-    if (state === undefined) this.services.set(key, (state = { spec, backends: new Map() }));
+    if (state === undefined)
+      this.services.set(key, (state = { spec, backends: new Map(), frontends: new Map() }));
     state.spec = spec;
     const names = new Set(spec.ports.map((p) => p.name));
     for (const [name, set] of state.backends)
@@ -75,15 +84,59 @@ export class KernelServiceProxy {
       }
       set.update(port.backends, spec.health);
     }
+    await this.hold(key, state);
     const result: Record<string, FrontendStatus[]> = {};
     try {
       await this.sync();
-      for (const p of spec.ports) result[p.name] = p.frontends.map((f) => ({ ...f, listening: f.port }));
+      for (const p of spec.ports) result[p.name] = state.frontends.get(p.name) ?? [];
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       for (const p of spec.ports) result[p.name] = p.frontends.map((f) => ({ ...f, error }));
     }
     return result;
+  }
+
+  /** Holds the node port and load balancer frontends of `key`, releasing those it no longer has. */
+  private async hold(key: string, state: State): Promise<void> {
+    const wanted = new Set<string>();
+    // Built aside, then swapped in: a resync in between sees the last complete set.
+    const served = new Map<string, FrontendStatus[]>();
+    for (const p of state.spec.ports) {
+      const out: FrontendStatus[] = [];
+      for (const f of p.frontends) {
+        if (f.kind === 'cluster') {
+          out.push({ ...f, listening: f.port });
+          continue;
+        }
+        const k = holdKey(p.protocol, f);
+        wanted.add(k);
+        const held = this.holds.get(k);
+        if (held !== undefined && held.owner !== key) {
+          out.push({ ...f, error: `${f.address}:${f.port} is served for ${held.owner}` });
+          continue;
+        }
+        try {
+          const reservation =
+            held?.reservation ??
+            (await reservePort(p.protocol, f.address, f.port, f.anyPortIfTaken === true));
+          if (held === undefined) this.holds.set(k, { owner: key, reservation });
+          out.push({ ...f, listening: reservation?.port ?? f.port });
+        } catch (err) {
+          out.push({ ...f, error: err instanceof Error ? err.message : String(err) });
+        }
+      }
+      served.set(p.name, out);
+    }
+    state.frontends = served;
+    await this.release(key, wanted);
+  }
+
+  private async release(owner: string, keep: ReadonlySet<string> = new Set()): Promise<void> {
+    for (const [k, held] of [...this.holds])
+      if (held.owner === owner && !keep.has(k)) {
+        this.holds.delete(k);
+        await held.reservation?.close();
+      }
   }
 
   async remove(key: string): Promise<void> {
@@ -92,15 +145,18 @@ export class KernelServiceProxy {
     for (const set of state.backends.values()) set.stop();
     this.services.delete(key);
     await this.sync();
+    await this.release(key);
   }
 
   /** Stops health checks and removes the table (connections already NATed go on). */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     for (const state of this.services.values()) for (const set of state.backends.values()) set.stop();
+    const owners = [...this.services.keys()];
     this.services.clear();
     await this.enqueue(() => this.o.table.remove(this.o.tableName));
     this.applied = undefined;
+    for (const owner of owners) await this.release(owner);
   }
 
   /** The backends of a service port (health, pod address), as the user-space proxy reports them. */
@@ -114,14 +170,17 @@ export class KernelServiceProxy {
   }
 
   private serviceEntries(): KernelService[] {
-    return [...this.services].map(([key, { spec, backends }]) => ({
+    return [...this.services].map(([key, { spec, backends, frontends }]) => ({
       key,
       ...(spec.affinityMs !== undefined
         ? { affinitySeconds: Math.max(1, Math.round(spec.affinityMs / 1000)) }
         : {}),
       ports: spec.ports.map((p) => ({
         protocol: p.protocol,
-        frontends: p.frontends.map((f) => ({ address: f.address, port: f.port })),
+        // Where each is served (a moved load balancer port); one that could not be held is left out.
+        frontends: (frontends.get(p.name) ?? [])
+          .filter((f) => f.error === undefined)
+          .map((f) => ({ address: f.address, port: f.listening ?? f.port })),
         backends: (backends.get(p.name)?.views() ?? [])
           .filter((b) => b.healthy === true && b.target !== undefined)
           .map((b) => ({ ip: b.target?.host ?? '', port: b.target?.port ?? 0 }))

@@ -110,3 +110,56 @@ describe('kernel service proxy', () => {
     await eventually(() => applied.length > 0, 'the table to be applied once nft works');
   });
 });
+
+describe('kernel service proxy: the host’s own frontends', () => {
+  test('a taken load balancer port moves to a free one; a taken node port is refused and left out', async () => {
+    const { createServer } = await import('node:net');
+    const other = createServer();
+    const taken = await new Promise<number>((r) =>
+      other.listen(0, '127.0.0.1', () => r((other.address() as { port: number }).port)),
+    );
+    try {
+      proxy = new KernelServiceProxy({
+        table,
+        tableName: 'hk_svc',
+        gateway: '10.244.0.1',
+        forwards,
+        resyncMs: 10,
+      });
+      const out = await proxy.apply('ns/web', {
+        ...spec([]),
+        ports: [
+          {
+            name: 'http',
+            protocol: 'tcp',
+            frontends: [
+              { kind: 'cluster', address: '10.96.1.1', port: taken },
+              { kind: 'node', address: '127.0.0.1', port: taken },
+              { kind: 'loadBalancer', address: '127.0.0.1', port: taken, anyPortIfTaken: true },
+            ],
+            backends: [],
+          },
+        ],
+      });
+      const [cluster, node, lb] = out['http'] ?? [];
+      assert.equal(cluster?.listening, taken);
+      assert.match(
+        node?.error ?? '',
+        new RegExp(`127\\.0\\.0\\.1:${taken}/TCP is already in use on this host`),
+      );
+      assert.ok(lb?.listening !== undefined && lb.listening !== taken, 'moved to a free port');
+      const frontends = last()?.services.find((s) => s.key === 'ns/web')?.ports[0]?.frontends;
+      assert.deepEqual(frontends, [
+        { address: '10.96.1.1', port: taken },
+        { address: '127.0.0.1', port: lb.listening },
+      ]);
+      await proxy.remove('ns/web');
+      // Released: the moved port can be listened on again.
+      const again = createServer();
+      await new Promise<void>((r, j) => again.once('error', j).listen(lb.listening, '127.0.0.1', () => r()));
+      await new Promise((r) => again.close(r));
+    } finally {
+      await new Promise((r) => other.close(r));
+    }
+  });
+});
