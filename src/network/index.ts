@@ -118,7 +118,7 @@ export function createNetworking(o: NetworkingOptions): Networking {
       const gateway = podGateway(process.env['HIKUBE_POD_CIDR'] ?? '10.244.0.0/16');
       const proxy = pod
         ? new KernelServiceProxy({
-            table: o.serviceTable ?? linuxServiceTable({ serviceCidr: options.serviceCidr }),
+            table: o.serviceTable ?? linuxServiceTable({ serviceCidr: options.serviceCidr, log }),
             tableName,
             gateway,
             forwards,

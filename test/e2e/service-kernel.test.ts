@@ -135,3 +135,26 @@ describe('Services in nftables, between fake pods', () => {
     await table.apply({ table: TABLE, gateway: GW, services: services([a, b]) });
   });
 });
+
+describe('the Service table before the pod network has its gateway', () => {
+  test('the table is applied anyway, and the route to the service CIDR follows once it can', async () => {
+    const node = await FakeNode.create('10.244.0.1');
+    try {
+      const logged: string[] = [];
+      const table = linuxServiceTable({
+        netns: node.netns,
+        serviceCidr: '10.96.0.0/16',
+        log: (m) => logged.push(m),
+      });
+      const ruleset = { table: TABLE, gateway: '10.99.0.1', services: [] };
+      await table.apply(ruleset);
+      assert.match(await node.exec('nft', ['list', 'table', 'ip', TABLE]), /chain services/);
+      assert.match(logged.join('\n'), /no route for 10\.96\.0\.0\/16 yet/);
+      await node.exec('ip', ['addr', 'add', '10.99.0.1/32', 'dev', 'lo']);
+      await table.apply({ ...ruleset, services: [] });
+      assert.match(await node.exec('ip', ['route', 'show', '10.96.0.0/16']), /dev lo .*src 10\.99\.0\.1/);
+    } finally {
+      await node.destroy();
+    }
+  });
+});

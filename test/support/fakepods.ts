@@ -95,6 +95,11 @@ export class FakeNode {
     return node;
   }
 
+  /** A command inside the node namespace; its stdout. */
+  exec(cmd: string, args: string[]): Promise<string> {
+    return run('ip', ['netns', 'exec', this.netns, cmd, ...args]);
+  }
+
   async sysctl(key: string, value: string): Promise<void> {
     await run('ip', ['netns', 'exec', this.netns, 'sysctl', '-qw', `${key}=${value}`]);
   }

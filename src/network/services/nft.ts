@@ -20,6 +20,7 @@ export interface LinuxServiceTableOptions {
   netns?: string;
   /** The service CIDR routed through `lo` from the gateway address, set up on first apply. */
   serviceCidr: string;
+  log?: (message: string) => void;
 }
 
 const inNetns = (netns: string | undefined, cmd: string, args: string[]): [string, string[]] =>
@@ -48,12 +49,24 @@ function run(netns: string | undefined, cmd: string, args: string[], input?: str
 }
 
 export function linuxServiceTable(o: LinuxServiceTableOptions): ServiceTable {
-  let prepared: string | undefined;
+  let localnet = false;
+  let routed: string | undefined;
   const prepare = async (gateway: string): Promise<void> => {
-    if (prepared === gateway) return;
-    await run(o.netns, 'sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=1']);
-    await run(o.netns, 'ip', ['route', 'replace', o.serviceCidr, 'dev', 'lo', 'src', gateway]);
-    prepared = gateway;
+    if (!localnet) {
+      await run(o.netns, 'sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=1']);
+      localnet = true;
+    }
+    if (routed === gateway) return;
+    // Needs the gateway address up; until the pod network has it, host connections to cluster IPs
+    // follow the default route (DNAT still applies), and the next apply tries again.
+    try {
+      await run(o.netns, 'ip', ['route', 'replace', o.serviceCidr, 'dev', 'lo', 'src', gateway]);
+      routed = gateway;
+    } catch (err) {
+      o.log?.(
+        `services: no route for ${o.serviceCidr} yet: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
   };
   return {
     async apply(ruleset) {
