@@ -10,10 +10,15 @@
  * (b) The proxy alone: the same ServiceProxy in front of a Node HTTP server on loopback (a child
  *     process), against that server directly; keep-alive connections, then one connection per
  *     request. This isolates what the proxy adds from what a TCG guest costs.
+ * (c) The pod network's kernel path: the same Node HTTP server in a fake pod (network namespaces
+ *     routed as the pod network routes them, test/support/fakepods.ts), wrk in another fake pod,
+ *     through the Service's cluster IP (the nftables DNAT of src/network/services) against the
+ *     backend's pod IP directly; same three modes as (b).
  *
  * The platform and the proxy run on this process's main thread; wrk runs as its own process.
  * Usage: npm run build && node dist/bench/network.js
- * Env: BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_THREADS (2).
+ * Env: BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_THREADS (2),
+ * BENCH_CASES (`a,b,c`: which cases run; the others are left out of the results).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -32,6 +37,8 @@ import { guestVm, httpName } from '../test/support/network.js';
 import { repoRoot } from '../test/support/platform.js';
 import { eventually } from '../test/support/wait.js';
 import { env, median } from './support/stats.js';
+import { linuxServiceTable } from '../src/network/services/nft.js';
+import { FakeNode } from '../test/support/fakepods.js';
 
 const ROUNDS = env('BENCH_ROUNDS', 3);
 const SECONDS = env('BENCH_SECONDS', 10);
@@ -39,6 +46,7 @@ const CONNECTIONS = env('BENCH_CONNECTIONS', 64);
 const THREADS = env('BENCH_THREADS', 2);
 const NS = 'default';
 const TARGETS = { throughputRatio: 0.8, addedP99Ms: 1 };
+const CASES = new Set((process.env['BENCH_CASES'] ?? 'a,b,c').split(',').map((c) => c.trim()));
 
 interface WrkResult {
   rps: number;
@@ -59,8 +67,11 @@ function ms(text: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 'ms' ? v : m[2] === 's' ? v * 1000 : v * 60_000;
 }
 
-/** wrk with many connections (throughput), or with one (`single`: latency without queueing). */
-function wrk(url: string, extra: string[] = [], single = false): Promise<WrkResult> {
+/**
+ * wrk with many connections (throughput), or with one (`single`: latency without queueing);
+ * inside a network namespace when `netns` is given.
+ */
+function wrk(url: string, extra: string[] = [], single = false, netns?: string): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
     const args = [
       ...(single ? ['-t', '1', '-c', '1'] : ['-t', String(THREADS), '-c', String(CONNECTIONS)]),
@@ -71,7 +82,9 @@ function wrk(url: string, extra: string[] = [], single = false): Promise<WrkResu
       url,
     ];
     const cpu = process.cpuUsage();
-    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [file, argv] =
+      netns === undefined ? ['wrk', args] : ['ip', ['netns', 'exec', netns, 'wrk', ...args]];
+    const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -261,19 +274,80 @@ async function proxyAlone(): Promise<Record<string, unknown>> {
   }
 }
 
+/** (c): the synthetic backend in a fake pod, reached from another through the kernel path or directly. */
+async function kernelPath(): Promise<Record<string, unknown>> {
+  const node = await FakeNode.create('10.244.0.1');
+  let server: ChildProcess | undefined;
+  try {
+    const backend = await node.addPod('b', '10.244.0.2');
+    const client = await node.addPod('c', '10.244.0.3');
+    server = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        backend.netns,
+        process.execPath,
+        '-e',
+        "require('http').createServer((q,s)=>s.end('ok\\n')).listen(8080,'0.0.0.0',()=>console.log('ready'))",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise((resolve) => server?.stdout?.once('data', resolve));
+    await linuxServiceTable({ netns: node.netns, serviceCidr: '10.96.0.0/16' }).apply({
+      table: 'hkbench_svc',
+      gateway: node.gateway,
+      services: [
+        {
+          key: 'bench/web',
+          ports: [
+            {
+              protocol: 'tcp',
+              frontends: [{ address: '10.96.0.80', port: 80 }],
+              backends: [{ ip: backend.ip, port: 8080 }],
+            },
+          ],
+        },
+      ],
+    });
+    const direct = `http://${backend.ip}:8080/`;
+    const svc = 'http://10.96.0.80/';
+    process.stdout.write(`(c) kernel path, from a pod: direct ${direct}, service ${svc}\n`);
+    const close = ['-H', 'Connection: close'];
+    return await series({
+      'direct k-a': () => wrk(direct, [], false, client.netns),
+      'svc k-a': () => wrk(svc, [], false, client.netns),
+      'direct close': () => wrk(direct, close, false, client.netns),
+      'svc close': () => wrk(svc, close, false, client.netns),
+      'direct c=1': () => wrk(direct, [], true, client.netns),
+      'svc c=1': () => wrk(svc, [], true, client.netns),
+    });
+  } finally {
+    server?.kill();
+    await node.destroy();
+  }
+}
+
 async function main(): Promise<void> {
   const load = [loadavg()];
-  const a = await guests();
-  const b = await proxyAlone();
+  const a = CASES.has('a') ? await guests() : undefined;
+  const b = CASES.has('b') ? await proxyAlone() : undefined;
+  const c = CASES.has('c') ? await kernelPath() : undefined;
   load.push(loadavg());
-  const rows = [
+  const all = [
     ['(a) guests', a, 'lb-1 backend', 'direct'],
     ['(a) guests', a, 'lb-2 backends', 'direct'],
     ['(a) guests', a, 'lb-1 c=1', 'direct c=1'],
     ['(b) proxy alone', b, 'lb k-a', 'direct k-a'],
     ['(b) proxy alone', b, 'lb close', 'direct close'],
     ['(b) proxy alone', b, 'lb c=1', 'direct c=1'],
+    ['(c) kernel path', c, 'svc k-a', 'direct k-a'],
+    ['(c) kernel path', c, 'svc close', 'direct close'],
+    ['(c) kernel path', c, 'svc c=1', 'direct c=1'],
   ] as const;
+  const rows = all.flatMap(([group, runs, lbName, directName]) =>
+    runs === undefined ? [] : [[group, runs, lbName, directName] as const],
+  );
   process.stdout.write('\nmedians over rounds (ratio and added p99: median of the per-round pairs)\n');
   const verdicts = rows.map(([group, runs, lbName, directName]) => {
     const lbRuns = runs[lbName] as WrkResult[];
@@ -308,10 +382,12 @@ async function main(): Promise<void> {
     settings: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, threads: THREADS },
     targets: TARGETS,
     verdicts,
-    runs: { guests: a, proxyAlone: b },
+    runs: { guests: a, proxyAlone: b, kernelPath: c },
   };
-  await writeFile(join(repoRoot, 'bench', 'results', 'network.json'), `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write('wrote bench/results/network.json\n');
+  // A run of some cases only is kept beside the full one, not over it.
+  const file = CASES.size === 3 ? 'network.json' : `network-${[...CASES].sort().join('')}.json`;
+  await writeFile(join(repoRoot, 'bench', 'results', file), `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`wrote bench/results/${file}\n`);
 }
 
 main().then(

@@ -12,6 +12,7 @@ import { DEFAULT_POD_CIDR, resolveNetworkOptions, type NetworkOptions } from '..
 import { chooseNetworkMode } from '../network/pod/mode.js';
 import { linuxPodLinks } from '../network/pod/linux.js';
 import { DEFAULT_STORAGE_OVERCOMMIT } from '../storage/capacity.js';
+import { parseUpstream } from '../network/dns/server.js';
 
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
@@ -36,6 +37,8 @@ export async function runUp(args: string[]): Promise<void> {
         default: process.env['HIKUBE_STORAGE_OVERCOMMIT'] ?? String(DEFAULT_STORAGE_OVERCOMMIT),
       },
       'lb-pool': { type: 'string' },
+      'service-cidr': { type: 'string' },
+      'dns-upstream': { type: 'string' },
       'no-bridges': { type: 'boolean', default: false },
       network: { type: 'string' },
       'pod-cidr': { type: 'string' },
@@ -58,10 +61,20 @@ export async function runUp(args: string[]): Promise<void> {
   };
   const network: NetworkOptions = { bridges: !values['no-bridges'] };
   if (values['lb-pool'] !== undefined) network.loadBalancerPool = values['lb-pool'].split(',');
+  if (values['service-cidr'] !== undefined) network.serviceCidr = values['service-cidr'];
+  if (values['dns-upstream'] !== undefined) {
+    try {
+      parseUpstream(values['dns-upstream']);
+    } catch (err) {
+      throw new UsageError(`--dns-upstream: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    network.dnsUpstream = values['dns-upstream'];
+  }
   try {
     resolveNetworkOptions({ ...network, mode: 'user', podCidr: DEFAULT_POD_CIDR });
   } catch (err) {
-    throw new UsageError(`--lb-pool: ${err instanceof Error ? err.message : String(err)}`);
+    const flag = err instanceof Error && err.message.startsWith('service CIDR') ? 'service-cidr' : 'lb-pool';
+    throw new UsageError(`--${flag}: ${err instanceof Error ? err.message : String(err)}`);
   }
   network.podCidr = values['pod-cidr'] ?? process.env['HIKUBE_POD_CIDR'] ?? DEFAULT_POD_CIDR;
   let networkLine: string;

@@ -11,7 +11,7 @@ import type { ApiClient } from '../runtime/registry-client.js';
 import { recorderFor } from '../runtime/events.js';
 import type { Manager } from '../runtime/manager.js';
 import { ServiceController } from '../controllers/service/controller.js';
-import { serviceKind } from '../api/core/service.js';
+import { serviceKind, type Service } from '../api/core/service.js';
 import { QmpForwards, type GuestList } from './forwards.js';
 import { HostNetworking } from './host.js';
 import { linuxLinks } from './linux.js';
@@ -25,6 +25,14 @@ import { Segments } from './segments.js';
 import { createPodNetwork } from './pod/index.js';
 import type { PodNetwork } from './pod/pod.js';
 import type { PodLinks } from './pod/links.js';
+import { KernelServiceProxy } from './services/kernel.js';
+import { linuxServiceTable, type ServiceTable } from './services/nft.js';
+import { PodForwards } from './services/pods.js';
+import { formatIpv4 } from '../api/network/cni.js';
+import type { VirtualMachineInstance } from '../api/kubevirt/vmi.js';
+import type { GuestForwards } from './forwards.js';
+import type { ProxyHealthEvent } from './proxy/proxy.js';
+import { ClusterDns, clusterDnsEntry, defaultUpstream } from './dns/server.js';
 import type { NetworkSetup } from './setup.js';
 
 export interface NetworkingOptions {
@@ -39,6 +47,8 @@ export interface NetworkingOptions {
   podLinks?: PodLinks;
   /** Whole-address load balancers' NAT (default: nftables and conntrack). */
   nat?: NatTool;
+  /** The pod network's Service table (default: nftables on the host). */
+  serviceTable?: ServiceTable;
   log?: (message: string) => void;
 }
 
@@ -48,8 +58,8 @@ export interface Networking {
   segments: Segments;
   /** The routed pod network, when it is the default network (`mode: pod`). */
   pod: PodNetwork | undefined;
-  /** Available once started. */
-  proxy: ServiceProxy | undefined;
+  /** Available once started: the user-space proxy (user networking) or the kernel path (pod network). */
+  proxy: ServiceProxy | KernelServiceProxy | undefined;
   services: ServiceController | undefined;
   /** Starts services and probes over the guests the node agent runs. */
   start(guests: GuestList): void;
@@ -61,12 +71,12 @@ export function createNetworking(o: NetworkingOptions): Networking {
   const links = o.links ?? linuxLinks;
   const log = o.log ?? (() => undefined);
   const segments = new Segments(o.dataDir, links, log);
-  const pod =
+  const podNetwork =
     options.mode === 'pod'
       ? createPodNetwork({ api: o.api, dataDir: o.dataDir, options, taps: links, podLinks: o.podLinks, log })
       : undefined;
   const setup = new HostNetworking({
-    ...(pod !== undefined ? { pod } : {}),
+    ...(podNetwork !== undefined ? { pod: podNetwork } : {}),
     outbound: options.outbound,
     segments,
     ...(options.bridges
@@ -87,14 +97,18 @@ export function createNetworking(o: NetworkingOptions): Networking {
     setup,
     options,
     segments,
-    pod,
+    pod: podNetwork,
     proxy: undefined,
     services: undefined,
     start(guests) {
-      void pod?.resume().catch((err: Error) => log(`pod network: ${err.message}`));
-      const forwards = new QmpForwards(guests);
+      void podNetwork?.resume().catch((err: Error) => log(`pod network: ${err.message}`));
+      // On the pod network guests are reached at their pod IPs, and Services live in nftables.
+      const pod = options.mode === 'pod';
+      const forwards: GuestForwards = pod
+        ? new PodForwards(() => o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind))
+        : new QmpForwards(guests);
       const events = recorderFor(o.manager, 'service-controller', o.nodeName);
-      const proxy = new ServiceProxy(forwards, (e) => {
+      const onHealth = (e: ProxyHealthEvent): void => {
         const [namespace = '', name = ''] = e.service.split('/');
         const svc = o.api.get(serviceKind, namespace, name);
         if (svc === undefined) return;
@@ -113,7 +127,26 @@ export function createNetworking(o: NetworkingOptions): Networking {
             'BackendUnhealthy',
             `backend ${e.backend.name} (port ${port}) taken out: ${e.backend.reason}`,
           );
-      });
+      };
+      const tableName = `${segments.prefix}_svc`;
+      // The pod network's gateway: the first address of its CIDR.
+      const gateway = formatIpv4(options.podCidr.network + 1);
+      const proxy = pod
+        ? new KernelServiceProxy({
+            table: o.serviceTable ?? linuxServiceTable({ serviceCidr: options.serviceCidr, log }),
+            tableName,
+            gateway,
+            forwards,
+            fixed: [clusterDnsEntry(options.clusterDnsIp, gateway)],
+            onHealth,
+            log,
+          })
+        : new ServiceProxy(forwards, onHealth);
+      log(
+        pod
+          ? `services: kernel data path (nftables table ip ${tableName}), cluster IPs from ${options.serviceCidr}`
+          : `services: user-space proxy on loopback, cluster IPs from ${options.serviceCidr}`,
+      );
       const wholeIp = new WholeIpProxy(forwards, o.nat ?? linuxNat(natTableName(o.dataDir)), log);
       stopWholeIp = () => wholeIp.stop();
       const prober = new ReadinessProber(forwards, guestAgentAccess(guests), (uid) =>
@@ -129,11 +162,31 @@ export function createNetworking(o: NetworkingOptions): Networking {
         nodeName: o.nodeName,
         log,
       });
-      const unwatch = o.api.watch([virtualMachineInstanceKind], () =>
-        forwards.prune(new Set(guests.running().map((g) => g.uid))),
-      );
+      const unwatch =
+        forwards instanceof QmpForwards
+          ? o.api.watch([virtualMachineInstanceKind], () =>
+              forwards.prune(new Set(guests.running().map((g) => g.uid))),
+            )
+          : () => undefined;
       handle.proxy = proxy;
       handle.services = controller;
+      if (pod) {
+        const dns = new ClusterDns({
+          address: gateway,
+          upstream: defaultUpstream(o.options?.dnsUpstream),
+          view: {
+            service: (ns, name) => o.api.get<Service>(serviceKind, ns, name),
+            vmis: (ns) => o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind, ns),
+            probeReady: (uid) => prober.ready(uid),
+          },
+          log,
+        });
+        dns.start().then(
+          () => log(`cluster DNS: ${options.clusterDnsIp}:53 (served on ${gateway}:53)`),
+          (err: Error) => log(`cluster DNS could not listen on ${gateway}:53: ${err.message}`),
+        );
+        stopDns = () => dns.stop();
+      }
       stopProber = () => {
         unwatch();
         prober.stop();
@@ -146,10 +199,12 @@ export function createNetworking(o: NetworkingOptions): Networking {
       stopProber();
       await handle.proxy?.stop();
       await stopWholeIp().catch((err: Error) => log(`whole-IP load balancers: ${err.message}`));
+      await stopDns();
     },
   };
   let stopProber = (): void => undefined;
   let stopWholeIp = (): Promise<void> => Promise.resolve();
+  let stopDns = (): Promise<void> => Promise.resolve();
   return handle;
 }
 

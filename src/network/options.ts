@@ -6,11 +6,47 @@
 import { parseCidr, parseIpv4, formatIpv4 } from '../api/network/cni.js';
 import { DEFAULT_SERVICE_CIDR } from '../api/admission.js';
 
+/**
+ * Which default network guests get: `pod` (a routed pod network, Services in nftables, cluster
+ * DNS) or `user` (QEMU user networking, Services in the user-space proxy on loopback addresses).
+ */
+export type NetworkMode = 'pod' | 'user';
+
+/** Cluster IPs of the pod network: routable, so guests reach them (kube-apiserver's usual range). */
+export const POD_MODE_SERVICE_CIDR = '10.96.0.0/16';
+
+/** The cluster DNS address of a service CIDR: its 10th address (10.96.0.10), never a Service's. */
+export function clusterDnsIp(serviceCidr: string): string {
+  const cidr = parseCidr(serviceCidr);
+  if (cidr === undefined) throw new Error(`service CIDR ${JSON.stringify(serviceCidr)} is not an IPv4 CIDR`);
+  return formatIpv4(cidr.network + 10);
+}
+
+/** The default network: the one given, else $HIKUBE_NETWORK, else `user`. */
+export function networkModeOf(o: NetworkOptions = {}, env = process.env): NetworkMode {
+  const mode = o.mode ?? env['HIKUBE_NETWORK'] ?? 'user';
+  if (mode !== 'pod' && mode !== 'user')
+    throw new Error(`network ${JSON.stringify(mode)} is not "pod" or "user"`);
+  return mode;
+}
+
+/** The service CIDR: the one given, else $HIKUBE_SERVICE_CIDR, else the network mode's default. */
+export function serviceCidrOf(o: NetworkOptions = {}, env = process.env): string {
+  const given = o.serviceCidr ?? env['HIKUBE_SERVICE_CIDR'];
+  if (given !== undefined && given !== '') return given;
+  return networkModeOf(o, env) === 'pod' ? POD_MODE_SERVICE_CIDR : DEFAULT_SERVICE_CIDR;
+}
+
 export interface NetworkOptions {
   /** Load balancer addresses, tried in order: IPv4 addresses or CIDRs. Default $HIKUBE_LB_POOL or 127.0.0.1. */
   loadBalancerPool?: string[];
-  /** Cluster IPs are taken from here. Default 127.16.0.0/16 (loopback: every address answers locally). */
+  /**
+   * Cluster IPs are taken from here. Default $HIKUBE_SERVICE_CIDR, else 10.96.0.0/16 on the pod
+   * network and 127.16.0.0/16 on user networking (loopback: every address answers locally).
+   */
   serviceCidr?: string;
+  /** Cluster DNS's upstream, `HOST[:PORT]` (default $HIKUBE_DNS_UPSTREAM, else /etc/resolv.conf). */
+  dnsUpstream?: string;
   /** Where NodePort services listen. Default 127.0.0.1. */
   nodeAddress?: string;
   /** Guests on the default network reach the outside through NAT (QEMU restrict=off). Default true. */
@@ -26,10 +62,12 @@ export interface NetworkOptions {
   podCidr?: string;
 }
 
-export type NetworkMode = 'pod' | 'user';
 export const DEFAULT_POD_CIDR = '10.244.0.0/16';
 
 export interface ResolvedNetworkOptions {
+  serviceCidr: string;
+  /** Where cluster DNS answers (the pod network's; reserved from the service range). */
+  clusterDnsIp: string;
   loadBalancerPool: string[];
   serviceRange: { first: number; last: number };
   nodeAddress: string;
@@ -61,18 +99,19 @@ export function resolveNetworkOptions(o: NetworkOptions = {}, env = process.env)
     throw new Error('load balancer pool: 0.0.0.0 would listen on every interface; name addresses');
   if (o.nodeAddress !== undefined && parseIpv4(o.nodeAddress) === 0)
     throw new Error('node address: 0.0.0.0 would listen on every interface; name an address');
-  const cidr = parseCidr(o.serviceCidr ?? DEFAULT_SERVICE_CIDR);
-  if (cidr === undefined)
-    throw new Error(`service CIDR ${JSON.stringify(o.serviceCidr)} is not an IPv4 CIDR`);
+  const serviceCidr = serviceCidrOf(o, env);
+  const cidr = parseCidr(serviceCidr);
+  if (cidr === undefined) throw new Error(`service CIDR ${JSON.stringify(serviceCidr)} is not an IPv4 CIDR`);
+  if (cidr.prefix > 28) throw new Error(`service CIDR ${serviceCidr} is too small (at most /28)`);
   const size = 2 ** (32 - cidr.prefix);
-  const mode = o.mode ?? env['HIKUBE_NETWORK'] ?? 'user';
-  if (mode !== 'pod' && mode !== 'user')
-    throw new Error(`network ${JSON.stringify(mode)} is not "pod" or "user"`);
+  const mode = networkModeOf(o, env);
   const podText = o.podCidr ?? env['HIKUBE_POD_CIDR'] ?? DEFAULT_POD_CIDR;
   const podCidr = parseCidr(podText);
   if (podCidr === undefined || podCidr.prefix > 24)
     throw new Error(`pod CIDR ${JSON.stringify(podText)} is not an IPv4 CIDR of at least /24`);
   return {
+    serviceCidr,
+    clusterDnsIp: formatIpv4(cidr.network + 10),
     loadBalancerPool: pool,
     serviceRange: { first: cidr.network + 1, last: cidr.network + size - 2 },
     nodeAddress: o.nodeAddress ?? '127.0.0.1',

@@ -8,19 +8,29 @@
 import { lstat, chmod, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lockDataDir, type DataDirLock } from './lock.js';
-import { migrateDataDir } from './format.js';
+import { formatPaths, migrateDataDir } from './format.js';
+import Database from 'better-sqlite3';
+import { readdressServices } from './service-cidr.js';
 
 /** Files the process creates are its owner's alone (QEMU and qemu-img children inherit it). */
 export const PRIVATE_UMASK = 0o077;
 
-/** Locks, tightens and migrates `dir`; the caller releases the lock when it stops. */
-export async function openDataDir(dir: string, log: (message: string) => void): Promise<DataDirLock> {
+/**
+ * Locks, tightens and migrates `dir`; the caller releases the lock when it stops. With
+ * `serviceCidr`, Services outside it are re-addressed into it (service-cidr.ts).
+ */
+export async function openDataDir(
+  dir: string,
+  log: (message: string) => void,
+  serviceCidr?: string,
+): Promise<DataDirLock> {
   process.umask(PRIVATE_UMASK);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const lock = await lockDataDir(dir);
   try {
     await makePrivate(dir);
     await migrateDataDir(dir, log);
+    if (serviceCidr !== undefined) readdressDataDir(dir, serviceCidr, log);
     return lock;
   } catch (err) {
     lock.release();
@@ -48,5 +58,16 @@ export async function makePrivate(dir: string): Promise<void> {
       const mode = stat.isDirectory() ? 0o700 : 0o600;
       if ((stat.mode & 0o777) !== mode && (stat.isDirectory() || stat.isFile())) await chmod(path, mode);
     }
+  }
+}
+
+/** At start, after the format migration: the data dir's Services in `serviceCidr`, each move logged. */
+function readdressDataDir(dir: string, serviceCidr: string, log: (message: string) => void): void {
+  const db = new Database(formatPaths(dir).database);
+  try {
+    const moves = readdressServices(db, serviceCidr);
+    for (const m of moves) log(`service CIDR is now ${serviceCidr}: Service ${m}`);
+  } finally {
+    db.close();
   }
 }

@@ -10,10 +10,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { DEFAULT_SERVICE_CIDR } from '../api/admission.js';
 import { writeFileAtomic } from './atomic.js';
+import { recordServiceCidr } from './service-cidr.js';
 
 /** The format this release writes. Bump it with a migration below whenever a stored shape changes. */
-export const DATA_FORMAT_VERSION = 1;
+export const DATA_FORMAT_VERSION = 2;
 
 export interface Migration {
   /** The version the data dir has after this step. */
@@ -29,6 +31,11 @@ export const MIGRATIONS: readonly Migration[] = [
     to: 1,
     what: 'record the format version (objects, volumes and run dirs keep their v0 shape)',
     run: () => undefined,
+  },
+  {
+    to: 2,
+    what: 'record the service CIDR cluster IPs come from (127.16.0.0/16 until now); a start with another one re-addresses Services once (service-cidr.ts)',
+    run: (db) => recordServiceCidr(db, DEFAULT_SERVICE_CIDR),
   },
 ];
 

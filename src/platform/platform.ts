@@ -59,7 +59,7 @@ import { ensureToken } from './tokens.js';
 import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/index.js';
 import { createNetworking, type Networking } from '../network/index.js';
 import { readNicCounters } from '../network/counters.js';
-import type { NetworkOptions } from '../network/options.js';
+import { serviceCidrOf, type NetworkOptions } from '../network/options.js';
 import { outboundPolicyFromEnv, type OutboundPolicy } from '../network/outbound.js';
 
 export interface PlatformOptions {
@@ -121,7 +121,7 @@ const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const log = options.log ?? (() => undefined);
   // Locked for this process, private, at this release's format: before anything else touches it.
-  const lock = await openDataDir(options.dataDir, log);
+  const lock = await openDataDir(options.dataDir, log, serviceCidrOf(options.network));
   try {
     const platform = await assemble(options, log);
     // Only for a refused second start's message: not worth stopping over.
@@ -156,7 +156,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     }),
     new Headroom({ dir: options.dataDir, ...options.headroom }),
   );
-  const fromEnv = admissionSettingsFromEnv(options.network?.serviceCidr);
+  const fromEnv = admissionSettingsFromEnv(serviceCidrOf(options.network));
   const cpuAllocationRatio = options.cpuAllocationRatio ?? cpuAllocationRatioFromEnv();
   const registry = new Registry(store, undefined, {
     serviceCidr: fromEnv.serviceCidr,

@@ -69,6 +69,71 @@ describe('hikube up flags', () => {
     }
   });
 
+  for (const [flag, value, message] of [
+    ['--service-cidr', '10.96.0.0/99', /--service-cidr: service CIDR "10\.96\.0\.0\/99" is not an IPv4 CIDR/],
+    [
+      '--service-cidr',
+      '10.96.0.0/30',
+      /--service-cidr: service CIDR 10\.96\.0\.0\/30 is too small \(at most \/28\)/,
+    ],
+    ['--dns-upstream', 'dns.example', /--dns-upstream: DNS upstream "dns\.example" is not an IPv4 address/],
+  ] as const)
+    test(`${flag} ${value} is a usage error, and nothing is created`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'hikube-up-'));
+      try {
+        const r = spawnSync(
+          join(repoRoot, 'bin', 'hikube'),
+          ['up', '--data-dir', join(dir, 'data'), '--listen', '127.0.0.1:0', flag, value],
+          { encoding: 'utf8', timeout: 30_000 },
+        );
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, message);
+        assert.equal(spawnSync('test', ['-e', join(dir, 'data')]).status, 1, 'no data dir was made');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+  test('cluster IPs come from --service-cidr', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hikube-up-'));
+    const child = await up(dir, ['--service-cidr', '127.31.0.0/24']);
+    try {
+      const svc = {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web' },
+        spec: { selector: { app: 'web' }, ports: [{ port: 8080 }] },
+      };
+      const r = await raw(child.platform, 'POST', '/api/v1/namespaces/default/services', JSON.stringify(svc));
+      assert.equal(r.code, 201, r.body);
+      const ip = await eventually(
+        async () => {
+          const got = await raw(child.platform, 'GET', '/api/v1/namespaces/default/services/web');
+          return (JSON.parse(got.body) as { spec?: { clusterIP?: string } }).spec?.clusterIP;
+        },
+        'a cluster IP',
+        20_000,
+        200,
+      );
+      assert.match(ip, /^127\.31\.0\.\d+$/);
+      const outside = await raw(
+        child.platform,
+        'POST',
+        '/api/v1/namespaces/default/services',
+        JSON.stringify({
+          ...svc,
+          metadata: { name: 'fixed' },
+          spec: { ...svc.spec, clusterIP: '127.16.0.9' },
+        }),
+      );
+      assert.equal(outside.code, 422, 'a cluster IP outside the range is refused');
+    } finally {
+      child.proc.kill('SIGTERM');
+      await new Promise((r) => child.proc.once('exit', r));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('an unknown --feature-gates name is a usage error', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hikube-up-'));
     try {

@@ -9,11 +9,8 @@ import type { ResolvedNetworkOptions } from '../../network/options.js';
 import type { Manager } from '../../runtime/manager.js';
 import { NetworkPolicyController } from './controller.js';
 
-/** The node's network options with the pod network's part (`mode`, `podCidr`), once it exists. */
-export type PolicyNetworkSettings = ResolvedNetworkOptions & {
-  mode?: string;
-  podCidr?: { network: number; prefix: number };
-};
+/** What the controller needs of the node's network options. */
+export type PolicyNetworkSettings = Pick<ResolvedNetworkOptions, 'mode' | 'podCidr'>;
 
 export const policyTableName = (prefix: string): string => `${prefix}_policy`;
 
@@ -26,7 +23,7 @@ export function networkPolicyControllerFor(o: {
   log?: (message: string) => void;
 }): NetworkPolicyController | undefined {
   const cidr = o.network.podCidr;
-  if (o.network.mode !== 'pod' || cidr === undefined) return undefined;
+  if (o.network.mode !== 'pod') return undefined;
   return new NetworkPolicyController({
     manager: o.manager,
     firewall: o.firewall ?? nftFirewall(),

@@ -153,6 +153,13 @@ export class ServiceController implements Runnable {
     await this.writeSlice(svc, backends);
     const lb = loadBalancing(svc);
     for (const p of lb.problems) this.o.events.record(svc, 'Warning', 'InvalidAnnotation', p);
+    if (lb.algorithm === 'least-connections' && this.o.network.mode === 'pod')
+      this.o.events.record(
+        svc,
+        'Warning',
+        'AlgorithmUnsupported',
+        'least-connections needs connection counts the kernel data path of the pod network does not keep: connections are spread at random',
+      );
     const type = svc.spec?.type ?? 'ClusterIP';
     const lbAddress =
       type === 'LoadBalancer'
@@ -251,6 +258,8 @@ export class ServiceController implements Runnable {
     let changed = false;
     if (spec.clusterIP === undefined || spec.clusterIP === '') {
       const taken = new Set(others.map((s) => s.spec?.clusterIP ?? ''));
+      // On the pod network, cluster DNS answers on the range's 10th address.
+      if (this.o.network.mode === 'pod') taken.add(this.o.network.clusterDnsIp);
       spec.clusterIP = allocateClusterIp(svc.metadata.uid ?? '', this.o.network.serviceRange, taken);
       spec.clusterIPs = [spec.clusterIP];
       changed = true;

@@ -26,6 +26,9 @@ export interface BackendView {
   active: number;
 }
 
+/** A TCP health check of one address: undefined when it answers, else why not. */
+export type TcpCheck = (target: HostPort, timeoutMs: number) => Promise<string | undefined>;
+
 export interface HealthEvents {
   changed(backend: BackendView, healthy: boolean): void;
 }
@@ -44,6 +47,7 @@ export class Backend {
     private readonly check: HealthCheckSpec,
     private readonly forwards: GuestForwards,
     private readonly events: HealthEvents,
+    private readonly tcp: TcpCheck = tcpCheck,
   ) {
     this.health = new HealthState(check);
   }
@@ -121,7 +125,7 @@ export class Backend {
         return `no host forward for the health check: ${err instanceof Error ? err.message : String(err)}`;
       }
     }
-    return tcpCheck(target, this.check.timeoutMs);
+    return this.tcp(target, this.check.timeoutMs);
   }
 }
 
@@ -137,6 +141,7 @@ export class BackendSet {
     affinityMs: number | undefined,
     private readonly forwards: GuestForwards,
     private readonly events: HealthEvents,
+    private readonly tcp: TcpCheck = tcpCheck,
   ) {
     this.balancer = new Balancer(algorithm, affinityMs);
   }
@@ -153,7 +158,7 @@ export class BackendSet {
         continue;
       }
       old?.stop();
-      const b = new Backend(spec, this.protocol, check, this.forwards, this.events);
+      const b = new Backend(spec, this.protocol, check, this.forwards, this.events, this.tcp);
       next.set(spec.uid, b);
       b.start();
     }

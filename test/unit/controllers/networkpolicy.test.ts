@@ -29,11 +29,7 @@ const deny: NetworkPolicy = {
   metadata: { name: 'deny', namespace: 'default' },
   spec: { podSelector: {} },
 };
-const podNetwork = {
-  ...resolveNetworkOptions({}, {}),
-  mode: 'pod',
-  podCidr: { network: 0x0af40000, prefix: 16 },
-};
+const podNetwork = resolveNetworkOptions({ mode: 'pod', podCidr: '10.244.0.0/16' }, {});
 
 test('with QEMU user networking there is no policy controller', () => {
   const manager = new Manager({} as never);

@@ -1,0 +1,80 @@
+/**
+ * The real ServiceTable: `nft -f -` with the rendered script, plus what the kernel path needs
+ * around it on the node — `route_localnet` (so loopback frontends may DNAT to a pod; the table
+ * drops 127/8 arriving from outside, as the sysctl's risk asks) and a route for the service CIDR
+ * (so the host's own connections to a cluster IP get a source address and reach the output hook).
+ * `netns` runs everything inside a network namespace instead of the host's (tests' fake nodes).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { renderServiceRuleset, type ServiceRuleset } from './ruleset.js';
+
+/** The port at the side-effect boundary: desired services in, kernel state out. */
+export interface ServiceTable {
+  apply(ruleset: ServiceRuleset): Promise<void>;
+  /** Removes the table (the route and sysctl stay: harmless without it). */
+  remove(table: string): Promise<void>;
+}
+
+export interface LinuxServiceTableOptions {
+  /** Run inside this network namespace (default: the host's). */
+  netns?: string;
+  /** The service CIDR routed through `lo` from the gateway address, set up on first apply. */
+  serviceCidr: string;
+  log?: (message: string) => void;
+}
+
+const inNetns = (netns: string | undefined, cmd: string, args: string[]): [string, string[]] =>
+  netns === undefined ? [cmd, args] : ['ip', ['netns', 'exec', netns, cmd, ...args]];
+
+function run(netns: string | undefined, cmd: string, args: string[], input?: string): Promise<string> {
+  const [file, argv] = inNetns(netns, cmd, args);
+  if (input === undefined)
+    return new Promise((resolve, reject) =>
+      execFile(file, argv, { timeout: 15_000 }, (err, stdout, stderr) =>
+        err === null
+          ? resolve(stdout)
+          : reject(new Error(`${cmd} ${args.join(' ')}: ${(stderr || err.message).trim()}`)),
+      ),
+    );
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, argv, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) =>
+      code === 0 ? resolve('') : reject(new Error(`${cmd} failed (${code ?? 'signal'}): ${stderr.trim()}`)),
+    );
+    child.stdin.end(input);
+  });
+}
+
+export function linuxServiceTable(o: LinuxServiceTableOptions): ServiceTable {
+  let localnet = false;
+  let routed: string | undefined;
+  const prepare = async (gateway: string): Promise<void> => {
+    if (!localnet) {
+      await run(o.netns, 'sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=1']);
+      localnet = true;
+    }
+    if (routed === gateway) return;
+    // Needs the gateway address up; until the pod network has it, host connections to cluster IPs
+    // follow the default route (DNAT still applies), and the next apply tries again.
+    try {
+      await run(o.netns, 'ip', ['route', 'replace', o.serviceCidr, 'dev', 'lo', 'src', gateway]);
+      routed = gateway;
+    } catch (err) {
+      o.log?.(
+        `services: no route for ${o.serviceCidr} yet: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  };
+  return {
+    async apply(ruleset) {
+      await prepare(ruleset.gateway);
+      await run(o.netns, 'nft', ['-f', '-'], renderServiceRuleset(ruleset));
+    },
+    async remove(table) {
+      await run(o.netns, 'nft', ['-f', '-'], `table ip ${table}\ndelete table ip ${table}\n`);
+    },
+  };
+}
