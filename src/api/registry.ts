@@ -38,6 +38,8 @@ import { virtualMachineRestoreKind } from './snapshot/restore.js';
 import { virtualMachineCloneKind } from './clone/clone.js';
 import { vmDiskKind } from './cozystack/vmdisk.js';
 import { vmInstanceKind } from './cozystack/vminstance.js';
+import { serviceAccountKind } from './core/serviceaccount.js';
+import { rbacKinds } from './rbac/rbac.js';
 import { withOlderVersions, type OlderVersion } from './versions.js';
 
 export const kinds: readonly KindDefinition[] = [
@@ -72,6 +74,8 @@ export const kinds: readonly KindDefinition[] = [
   virtualMachineCloneKind,
   vmDiskKind,
   vmInstanceKind,
+  serviceAccountKind,
+  ...rbacKinds,
 ];
 
 /** Older versions still served, converted to the stored one (src/api/versions.ts). */
