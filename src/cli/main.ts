@@ -20,6 +20,7 @@ import { runExpose } from './expose.js';
 import { runTop } from './top.js';
 import { runMetrics } from './metrics.js';
 import { runClone, runRestore, runSnapshot } from './snapshot.js';
+import { runAudit } from './audit.js';
 import type { KubeObject } from '../api/meta.js';
 
 const USAGE = `Usage:
@@ -51,6 +52,7 @@ const USAGE = `Usage:
   hikube snapshot create VM [--name N] [--wait] | list [VM] | delete NAME...   VM snapshots
   hikube restore VM SNAPSHOT [--to NEWVM] [--stop] [--wait]   bring a snapshot back (onto VM or a new VM)
   hikube clone SOURCE [TARGET] [--full] [--from-snapshot] [--wait]   a new VM from a VM or a snapshot
+  hikube audit [--since 1h|TIME] [--user U] [-o table|json|yaml]   the API's audit log (on this machine)
 
 Global flags: --kubeconfig FILE (else $KUBECONFIG, else DATA_DIR/kubeconfig), --data-dir DIR`;
 
@@ -151,6 +153,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   snapshot: runSnapshot,
   restore: runRestore,
   clone: runClone,
+  audit: runAudit,
 };
 
 /** Global flags may come before the verb (`hikube --kubeconfig F get vm`); they are moved just after it. */
