@@ -65,7 +65,9 @@ function checkName(name: string, form: 'label' | 'subdomain', path: string): Fie
 }
 
 /** kube-apiserver's ValidatePathSegmentName: anything a URL path segment can carry as it is. */
-function checkPathSegment(name: string): FieldError[] {
+function checkPathSegment(value: string): FieldError[] {
+  // Runs beside the schema walk, which reports a name that is not a string.
+  const name = String(value);
   if (name === '.' || name === '..')
     return [
       { path: 'metadata.name', message: `Invalid value: ${JSON.stringify(name)}: may not be '.' or '..'` },

@@ -6,7 +6,7 @@
  * dropped) and a new one started; writes already queued land in the renamed file.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, openSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import type { ApiRequest } from '../http.js';
 import type { RequestAttributes } from './attributes.js';
 import type { UserInfo } from './user.js';
@@ -124,7 +124,8 @@ export class AuditLog {
   }
 
   private open(): WriteStream {
-    const s = createWriteStream(this.options.path, { flags: 'a', mode: 0o600 });
+    // Opened now, not on the next tick: a rotation right after must find the file.
+    const s = createWriteStream('', { fd: openSync(this.options.path, 'a', 0o600) });
     // A failed write (disk full) must not take the API server down; the request it records has already been answered.
     s.on('error', () => undefined);
     return s;
