@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { raw } from '../support/http.js';
+import type { AuditEvent } from '../../src/apiserver/auth/audit.js';
 import { eventually } from '../support/wait.js';
 
 let p: TestPlatform;
@@ -197,27 +198,27 @@ describe('RBAC with kubectl', () => {
       const lines = (await readFile(path, 'utf8'))
         .trim()
         .split('\n')
-        .map((l) => JSON.parse(l) as Record<string, any>);
-      const mine = lines.filter((e) => e['user']?.username === USER);
+        .map((l) => JSON.parse(l) as AuditEvent);
+      const mine = lines.filter((e) => e.user.username === USER);
       assert.ok(
-        mine.some((e) => e['responseStatus']?.code === 403),
+        mine.some((e) => e.responseStatus.code === 403),
         'a denial is logged',
       );
       return { lines, mine };
     }, "the audit log to hold alice's requests");
     const create = events.mine.find(
-      (e) => e['verb'] === 'create' && e['objectRef']?.resource === 'virtualmachines',
+      (e) => e.verb === 'create' && e.objectRef?.resource === 'virtualmachines',
     );
-    assert.deepEqual(create?.['objectRef'], {
+    assert.deepEqual(create?.objectRef, {
       resource: 'virtualmachines',
       namespace: 'team-a',
       apiGroup: 'kubevirt.io',
       apiVersion: 'v1',
     });
-    assert.equal(create?.['responseStatus']?.code, 201);
-    assert.equal(create?.['apiVersion'], 'audit.k8s.io/v1');
-    const denied = events.mine.find((e) => e['responseStatus']?.code === 403 && e['verb'] === 'list');
-    assert.equal(denied?.['objectRef']?.namespace, 'team-b');
+    assert.equal(create?.responseStatus.code, 201);
+    assert.equal(create?.apiVersion, 'audit.k8s.io/v1');
+    const denied = events.mine.find((e) => e.responseStatus.code === 403 && e.verb === 'list');
+    assert.equal(denied?.objectRef?.namespace, 'team-b');
     assert.ok(!(await readFile(path, 'utf8')).includes(token.split('.')[2] ?? 'x'), 'no token in the log');
     const cli = await p.hikube(['audit', '--data-dir', p.dataDir, '--user', USER, '-o', 'json']);
     assert.equal(cli.code, 0, cli.stderr);

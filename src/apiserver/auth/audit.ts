@@ -6,7 +6,15 @@
  * dropped) and a new one started; writes already queued land in the renamed file.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, openSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  type WriteStream,
+} from 'node:fs';
 import type { ApiRequest } from '../http.js';
 import type { RequestAttributes } from './attributes.js';
 import type { UserInfo } from './user.js';

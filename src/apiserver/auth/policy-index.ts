@@ -43,7 +43,7 @@ class BindingIndex {
     const keys = [...new Set((binding.subjects ?? []).map((s) => scope + subjectKey(s, namespace)))];
     for (const k of keys) {
       let m = this.byKey.get(k);
-      if (m === undefined) this.byKey.set(k, (m = new Map()));
+      if (m === undefined) this.byKey.set(k, (m = new Map<string, BindingObject>()));
       m.set(id, binding);
     }
     this.keysOf.set(id, keys);
@@ -109,11 +109,11 @@ export class PolicyIndex {
     switch (e.resource) {
       case ROLES:
         if (gone) this.roles.delete(id);
-        else this.roles.set(id, object as RoleObject);
+        else this.roles.set(id, object);
         break;
       case CLUSTER_ROLES:
         if (gone) this.clusterRoles.delete(e.name);
-        else this.clusterRoles.set(e.name, object as RoleObject);
+        else this.clusterRoles.set(e.name, object);
         break;
       case BINDINGS:
         if (gone) this.bindings.remove(id);

@@ -7,7 +7,6 @@
  * bad field.
  */
 import type { FieldError } from '../../api/kind.js';
-import type { KubeObject } from '../../api/meta.js';
 import { serviceAccountKind } from '../../api/core/serviceaccount.js';
 import { ApiError, invalid } from '../errors.js';
 import type { Registry } from '../registry.js';
@@ -243,7 +242,7 @@ function tokenRequest(a: RequestAttributes, body: Record<string, unknown>, ctx: 
       reason: 'FieldValueTypeInvalid',
     });
   if (errors.length > 0) throw invalid('TokenRequest', AUTHN, a.name, errors);
-  const sa = ctx.registry.get(serviceAccountKind, a.namespace, a.name).object as KubeObject;
+  const sa = ctx.registry.get(serviceAccountKind, a.namespace, a.name).object;
   const uid = sa.metadata.uid ?? '';
   const now = ctx.now();
   const aud = (audiences as string[]).length > 0 ? (audiences as string[]) : [API_AUDIENCE];
