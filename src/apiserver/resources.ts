@@ -27,6 +27,8 @@ export interface RequestContext {
   now: () => Date;
   /** Set when the request names an older version of the kind (conversion.ts). */
   convert?: VersionConverter;
+  /** Whether the user may still make this request (a watch asks before each event). */
+  stillAllowed?: () => boolean;
 }
 
 export const wantsTable = (req: ApiRequest): boolean => (req.headers.accept ?? '').includes('as=Table');

@@ -22,7 +22,7 @@ import type { Duplex } from 'node:stream';
 import { decodeBody, readBody } from './http.js';
 import { statusFor } from './errors.js';
 import type { ConsoleSite } from './static.js';
-import { Gate } from './auth/gate.js';
+import { Gate, type Admitted } from './auth/gate.js';
 import type { AuditLog } from './auth/audit.js';
 import { isReviewPath, review } from './auth/reviews.js';
 import { isOlderVersion } from '../api/versions.js';
@@ -179,9 +179,10 @@ export class ApiServer {
     const url = requestUrl(req);
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (this.options.console !== undefined && (await this.options.console.serve(req, res))) return;
+    let admitted: Admitted | undefined;
     if (!PUBLIC_PATHS.has(path)) {
-      const { user, attrs } = this.gate.admit(req, res, path, url.searchParams);
-      if (req.method === 'POST' && (await this.answerReview(req, res, attrs, user))) return;
+      admitted = this.gate.admit(req, res, path, url.searchParams);
+      if (req.method === 'POST' && (await this.answerReview(req, res, admitted.attrs, admitted.user))) return;
     }
     if (await this.serveRoute(path, req, res, url)) return;
     if (this.serveNonResource(path, req, res)) return;
@@ -204,7 +205,13 @@ export class ApiServer {
       ...(older !== undefined ? { convert: converterFor(older) } : {}),
     };
     if (req.method === 'GET' && route.name === undefined && queryBool(url.searchParams, 'watch')) {
-      handleWatch(ctx, this.watchSettings);
+      // Checked again before each event: a watch ends once its user loses the right to it.
+      const a = admitted === undefined ? undefined : { ...admitted.attrs, user: admitted.user };
+      const authorizer = this.gate.authorizer;
+      handleWatch(
+        a === undefined ? ctx : { ...ctx, stillAllowed: () => authorizer.authorize(a).allowed },
+        this.watchSettings,
+      );
       return;
     }
     await handleResource(ctx);

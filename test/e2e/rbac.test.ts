@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
@@ -228,6 +229,54 @@ describe('RBAC with kubectl', () => {
     const table = await p.hikube(['audit', '--data-dir', p.dataDir, '--user', USER, '--since', '1h']);
     assert.match(table.stdout, /^TIME\s+USER\s+VERB\s+RESOURCE\s+NAMESPACE\s+NAME\s+CODE/);
     assert.match(table.stdout, /create\s+virtualmachines\.kubevirt\.io\s+team-a\s+201/);
+  });
+
+  test('a watch ends, delivering nothing more, once its user loses the binding', async () => {
+    await kubectlOk(p, ['create', 'serviceaccount', 'watcher', '-n', 'team-a']);
+    await kubectlOk(p, [
+      'create',
+      'rolebinding',
+      'watcher-view',
+      '--clusterrole=view',
+      '--serviceaccount=team-a:watcher',
+      '-n',
+      'team-a',
+    ]);
+    const watcherToken = (await kubectlOk(p, ['create', 'token', 'watcher', '-n', 'team-a'])).trim();
+    const lines: string[] = [];
+    let ended = false;
+    const req = request(
+      new URL('/apis/kubevirt.io/v1/namespaces/team-a/virtualmachines?watch=true', p.url),
+      {
+        ca: readFileSync(join(p.dataDir, 'pki', 'ca.crt')),
+        headers: { Authorization: `Bearer ${watcherToken}` },
+      },
+      (res) => {
+        assert.equal(res.statusCode, 200);
+        let buffer = '';
+        res.on('data', (c: Buffer) => {
+          buffer += c.toString('utf8');
+          const parts = buffer.split('\n');
+          buffer = parts.pop() ?? '';
+          lines.push(...parts.filter((l) => l !== ''));
+        });
+        res.on('end', () => (ended = true));
+      },
+    );
+    req.end();
+    await eventually(() => lines.some((l) => l.includes('"ADDED"')), 'the watch to list the VM');
+    await kubectlOk(p, ['label', 'vm', 'mine', '-n', 'team-a', 'seen=yes']);
+    await eventually(() => lines.some((l) => l.includes('"MODIFIED"')), 'a change to reach the watcher');
+    await kubectlOk(p, ['delete', 'rolebinding', 'watcher-view', '-n', 'team-a']);
+    await kubectlOk(p, ['label', 'vm', 'mine', '-n', 'team-a', 'seen=no', '--overwrite']);
+    await eventually(() => ended, 'the watch to end');
+    const last = JSON.parse(lines.at(-1) ?? '{}') as { type: string; object: { code: number } };
+    assert.equal(last.type, 'ERROR');
+    assert.equal(last.object.code, 403);
+    assert.ok(
+      !lines.some((l) => l.includes('"seen":"no"')),
+      'the change after the revocation was not delivered',
+    );
   });
 
   test('deleting the ServiceAccount revokes its tokens: 401', async () => {
