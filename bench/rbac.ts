@@ -3,10 +3,11 @@
  * RBAC (a RoleBinding to `edit`) against the admin token (system:masters, no rule read), in the
  * same run, with 1,000 other RoleBindings in the store. Rounds alternate which identity goes
  * first; the figures are medians over rounds. The load runs in a worker thread over real HTTPS.
+ * Also, in process, the cost of the gate alone (authenticate + authorize) per request.
  *
  * Usage: npm run build && node dist/bench/rbac.js
- * Env: BENCH_CREATES (1000 per identity per round), BENCH_ROUNDS (3), BENCH_LIST_RUNS (20),
- * BENCH_BINDINGS (1000).
+ * Env: BENCH_CREATES (300 per identity per round), BENCH_ROUNDS (8), BENCH_LIST_RUNS (20),
+ * BENCH_BINDINGS (1000), BENCH_ADMITS (50000).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
@@ -19,11 +20,16 @@ import { namespaceKind } from '../src/api/core/core.js';
 import { serviceAccountKind } from '../src/api/core/serviceaccount.js';
 import { roleBindingKind } from '../src/api/rbac/rbac.js';
 import { startPlatform } from '../src/platform/platform.js';
+import { Gate } from '../src/apiserver/auth/gate.js';
+import type { ApiRequest } from '../src/apiserver/http.js';
+import { dataPaths } from '../src/platform/paths.js';
+import { ensureSigningKey } from '../src/platform/tokens.js';
 import { machine } from './support/machine.js';
 import { env, median, r1, r2 } from './support/stats.js';
 
-const CREATES = env('BENCH_CREATES', 1000);
-const ROUNDS = env('BENCH_ROUNDS', 3);
+const CREATES = env('BENCH_CREATES', 300);
+const ROUNDS = env('BENCH_ROUNDS', 8);
+const ADMITS = env('BENCH_ADMITS', 50_000);
 const LIST_RUNS = env('BENCH_LIST_RUNS', 20);
 const BINDINGS = env('BENCH_BINDINGS', 1000);
 const CONCURRENCY = 8;
@@ -199,6 +205,30 @@ async function main(): Promise<void> {
           ),
         );
     }
+    // The gate alone, in process: what authentication and RBAC add to each request.
+    const gate = new Gate({
+      registry: r,
+      adminTokens: [p.token],
+      scrapeTokens: [],
+      signingKey: await ensureSigningKey(dataPaths(dataDir).signingKey),
+      now: () => new Date(),
+    });
+    const admitMicros = (token: string): number => {
+      const req = {
+        method: 'GET',
+        url: VMS,
+        headers: { authorization: `Bearer ${token}` },
+        socket: {},
+      } as unknown as ApiRequest;
+      const query = new URLSearchParams();
+      const t0 = performance.now();
+      for (let i = 0; i < ADMITS; i++) gate.admit(req, undefined, VMS, query);
+      return ((performance.now() - t0) * 1000) / ADMITS;
+    };
+    admitMicros(p.token);
+    admitMicros(saToken);
+    const admit = { admin: admitMicros(p.token), serviceaccount: admitMicros(saToken) };
+    gate.close();
     const c = {
       admin: median(creates['admin'] ?? []),
       serviceaccount: median(creates['serviceaccount'] ?? []),
@@ -215,6 +245,7 @@ async function main(): Promise<void> {
         serviceAccount: r1(c.serviceaccount),
         ratio: r2(c.serviceaccount / c.admin),
       },
+      gateMicrosPerRequest: { admin: r2(admit.admin), serviceAccount: r2(admit.serviceaccount) },
       listP50Ms: {
         admin: r1(l.admin),
         serviceAccount: r1(l.serviceaccount),
@@ -234,6 +265,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `LIST p50 ms admin ${result.listP50Ms.admin}   service account ${result.listP50Ms.serviceAccount}   ratio ${result.listP50Ms.ratio}   (${result.listObjects} VMs)`,
+    );
+    console.log(
+      `gate µs/request admin ${result.gateMicrosPerRequest.admin}   service account ${result.gateMicrosPerRequest.serviceAccount}`,
     );
     console.log(`target ${result.target}: ${result.met ? 'met' : 'NOT met'}`);
   } finally {

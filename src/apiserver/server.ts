@@ -23,6 +23,8 @@ import { decodeBody, readBody } from './http.js';
 import { statusFor } from './errors.js';
 import type { ConsoleSite } from './static.js';
 import { Gate, type Admitted } from './auth/gate.js';
+import { escalationGuard } from './auth/escalation.js';
+import { MASTERS } from './auth/user.js';
 import type { AuditLog } from './auth/audit.js';
 import { isReviewPath, review } from './auth/reviews.js';
 import { isOlderVersion } from '../api/versions.js';
@@ -203,6 +205,9 @@ export class ApiServer {
       registry: this.options.registry,
       now: this.now,
       ...(older !== undefined ? { convert: converterFor(older) } : {}),
+      ...(admitted !== undefined && !admitted.user.groups.includes(MASTERS)
+        ? { guard: escalationGuard(this.gate.authorizer, this.gate.index, admitted.user) }
+        : {}),
     };
     if (req.method === 'GET' && route.name === undefined && queryBool(url.searchParams, 'watch')) {
       // Checked again before each event: a watch ends once its user loses the right to it.

@@ -231,6 +231,48 @@ describe('RBAC with kubectl', () => {
     assert.match(table.stdout, /create\s+virtualmachines\.kubevirt\.io\s+team-a\s+201/);
   });
 
+  test('a user who may write RoleBindings may grant only what it holds', async () => {
+    await kubectlOk(p, [
+      'create',
+      'role',
+      'binder',
+      '--verb=create',
+      '--resource=rolebindings',
+      '-n',
+      'team-a',
+    ]);
+    await kubectlOk(p, [
+      'create',
+      'rolebinding',
+      'alice-binder',
+      '--role=binder',
+      '--serviceaccount=team-a:alice',
+      '-n',
+      'team-a',
+    ]);
+    const wide = await asAlice([
+      'create',
+      'rolebinding',
+      'grab',
+      '--clusterrole=cluster-admin',
+      '--serviceaccount=team-a:alice',
+      '-n',
+      'team-a',
+    ]);
+    assert.notEqual(wide.code, 0);
+    assert.match(wide.stderr, /is attempting to grant RBAC permissions not currently held/);
+    const narrow = await asAlice([
+      'create',
+      'rolebinding',
+      'bob-view',
+      '--clusterrole=view',
+      '--user=bob',
+      '-n',
+      'team-a',
+    ]);
+    assert.equal(narrow.code, 0, narrow.stderr);
+  });
+
   test('a watch ends, delivering nothing more, once its user loses the binding', async () => {
     await kubectlOk(p, ['create', 'serviceaccount', 'watcher', '-n', 'team-a']);
     await kubectlOk(p, [
