@@ -17,6 +17,7 @@ import { kinds } from '../../../src/api/registry.js';
 import type { RequestAttributes } from '../../../src/apiserver/auth/attributes.js';
 import { AuditLog, auditEvent } from '../../../src/apiserver/auth/audit.js';
 import { Authorizer, ruleAllows } from '../../../src/apiserver/auth/authorizer.js';
+import { API_AUDIENCE, Authenticator, ISSUER } from '../../../src/apiserver/auth/authenticate.js';
 import { issueToken, verifyToken } from '../../../src/apiserver/auth/jwt.js';
 import { PolicyIndex } from '../../../src/apiserver/auth/policy-index.js';
 import { serviceAccountUserInfo, type UserInfo } from '../../../src/apiserver/auth/user.js';
@@ -298,5 +299,50 @@ describe('audit log', () => {
     );
     assert.equal(ids.at(-1), 39);
     assert.equal(events[0]?.objectRef?.resource, 'virtualmachines');
+  });
+});
+
+describe('Authenticator', () => {
+  test('a cached token still expires, and still dies with its account', () => {
+    const registry = new Registry(new SqliteStore({ path: ':memory:' }));
+    registry.create(namespaceKind, '', { metadata: { name: 'a' } });
+    const uid =
+      registry.create(serviceAccountKind, 'a', { metadata: { name: 'sa', namespace: 'a' } }).object.metadata
+        .uid ?? '';
+    const index = new PolicyIndex(registry.store);
+    const key = Buffer.alloc(32, 3);
+    let now = new Date('2026-12-07T00:00:00Z');
+    const auth = new Authenticator({
+      adminTokens: [],
+      scrapeTokens: [],
+      signingKey: key,
+      index,
+      now: () => now,
+    });
+    const token = issueToken(
+      key,
+      {
+        iss: ISSUER,
+        sub: 's',
+        aud: [API_AUDIENCE],
+        exp: now.getTime() / 1000 + 600,
+        'kubernetes.io': { namespace: 'a', serviceaccount: { name: 'sa', uid } },
+      },
+      now,
+    );
+    const req = { headers: { authorization: `Bearer ${token}` } } as unknown as ApiRequest;
+    const who = () => {
+      const id = auth.authenticate(req);
+      return id?.kind === 'user' ? id.user.username : undefined;
+    };
+    assert.equal(who(), 'system:serviceaccount:a:sa');
+    assert.equal(who(), 'system:serviceaccount:a:sa', 'again, from the cache');
+    now = new Date(now.getTime() + 600_000);
+    assert.equal(who(), undefined, 'expired');
+    now = new Date('2026-12-07T00:00:00Z');
+    assert.equal(who(), 'system:serviceaccount:a:sa');
+    registry.delete(serviceAccountKind, 'a', 'sa');
+    assert.equal(who(), undefined, 'its account is gone');
+    index.close();
   });
 });
