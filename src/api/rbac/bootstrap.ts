@@ -8,12 +8,13 @@
  */
 import type { KindDefinition } from '../kind.js';
 import { RBAC_GROUP, type BindingObject, type PolicyRule, type RoleObject } from './rbac.js';
+import { binding, clusterRole, labels, READ, SUB } from './builders.js';
+import { cozystackRoles } from './cozystack-roles.js';
 
-export const AUTOUPDATE = 'rbac.authorization.kubernetes.io/autoupdate';
+export { AUTOUPDATE } from './builders.js';
+
 const AGG = 'rbac.authorization.k8s.io/aggregate-to-';
-const COZY = 'rbac.cozystack.io/aggregate-to-';
 
-const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'update', 'patch', 'delete', 'deletecollection'];
 const ALL = [...READ, ...WRITE];
 
@@ -37,46 +38,6 @@ const NOT_VIEWED = new Set([
 ]);
 /** Cluster-scoped kinds a namespace's users may read (their binding is cluster-wide to matter). */
 const VIEWED_CLUSTER_KINDS = new Set(['/namespaces']);
-
-const labels = (...names: string[]): Record<string, string> =>
-  Object.fromEntries(names.map((n) => [n, 'true']));
-
-function clusterRole(
-  name: string,
-  rules: PolicyRule[],
-  extra: Partial<RoleObject['metadata']> = {},
-  aggregate?: string[],
-): RoleObject {
-  return {
-    apiVersion: `${RBAC_GROUP}/v1`,
-    kind: 'ClusterRole',
-    metadata: {
-      name,
-      annotations: { [AUTOUPDATE]: 'true' },
-      labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults', ...extra.labels },
-    },
-    ...(aggregate !== undefined
-      ? {
-          aggregationRule: { clusterRoleSelectors: aggregate.map((l) => ({ matchLabels: { [l]: 'true' } })) },
-        }
-      : {}),
-    rules,
-  };
-}
-
-function binding(name: string, role: string, group: string): BindingObject {
-  return {
-    apiVersion: `${RBAC_GROUP}/v1`,
-    kind: 'ClusterRoleBinding',
-    metadata: {
-      name,
-      annotations: { [AUTOUPDATE]: 'true' },
-      labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' },
-    },
-    roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: role },
-    subjects: [{ kind: 'Group', apiGroup: RBAC_GROUP, name: group }],
-  };
-}
 
 /** One rule per group, over the plurals given. */
 function byGroup(defs: readonly KindDefinition[], verbs: string[]): PolicyRule[] {
@@ -119,7 +80,6 @@ function generatedParts(kinds: readonly KindDefinition[]): RoleObject[] {
   ];
 }
 
-const SUB = 'subresources.kubevirt.io';
 const KUBEVIRT_KINDS = [
   'virtualmachines',
   'virtualmachineinstances',
@@ -228,141 +188,6 @@ function kubevirtRoles(): RoleObject[] {
         verbs: READ,
       },
     ]),
-  ];
-}
-
-/** Cozystack's tenant roles (packages/system/cozystack-basics), each the union of its `:base` and the ones below it. */
-function cozystackRoles(): RoleObject[] {
-  const appsAll: PolicyRule = { apiGroups: ['apps.cozystack.io'], resources: ['*'], verbs: ['*'] };
-  const observed: PolicyRule[] = [
-    {
-      apiGroups: [''],
-      resources: ['pods', 'services', 'persistentvolumes', 'endpoints', 'events', 'resourcequotas'],
-      verbs: READ,
-    },
-    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
-    { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: READ },
-    { apiGroups: [RBAC_GROUP], resources: ['roles'], verbs: ['get'] },
-  ];
-  const monitors: PolicyRule = {
-    apiGroups: ['cozystack.io'],
-    resources: ['workloadmonitors', 'workloads'],
-    verbs: READ,
-  };
-  const agg = (n: string): string => `${COZY}${n}`;
-  return [
-    clusterRole('cozy:tenant', [], {}, [agg('tenant')]),
-    clusterRole(
-      'cozy:tenant:base',
-      [
-        ...observed,
-        appsAll,
-        { apiGroups: ['sdn.cozystack.io'], resources: ['securitygroups'], verbs: ['*'] },
-        monitors,
-        {
-          apiGroups: ['core.cozystack.io'],
-          resources: ['tenantmodules', 'tenantsecrets', 'options'],
-          verbs: READ,
-        },
-      ],
-      { labels: labels(agg('tenant')) },
-    ),
-    clusterRole(
-      'cozy:tenant:view',
-      [],
-      { labels: labels(agg('tenant-use'), agg('tenant-admin'), agg('tenant-super-admin')) },
-      [agg('tenant-view')],
-    ),
-    clusterRole(
-      'cozy:tenant:view:base',
-      [
-        { apiGroups: [RBAC_GROUP], resources: ['roles'], verbs: ['get'] },
-        { apiGroups: ['apps.cozystack.io'], resources: ['*'], verbs: READ },
-        { apiGroups: ['sdn.cozystack.io'], resources: ['securitygroups'], verbs: READ },
-        ...observed.slice(0, 3),
-        monitors,
-        { apiGroups: ['core.cozystack.io'], resources: ['options'], verbs: READ },
-      ],
-      { labels: labels(agg('tenant-view')) },
-    ),
-    clusterRole('cozy:tenant:use', [], { labels: labels(agg('tenant-admin'), agg('tenant-super-admin')) }, [
-      agg('tenant-use'),
-    ]),
-    clusterRole(
-      'cozy:tenant:use:base',
-      [
-        {
-          apiGroups: [SUB],
-          resources: ['virtualmachineinstances/console', 'virtualmachineinstances/vnc'],
-          verbs: ['get', 'list'],
-        },
-        { apiGroups: [SUB], resources: ['virtualmachineinstances/portforward'], verbs: ['get', 'update'] },
-        {
-          apiGroups: [SUB],
-          resources: ['virtualmachines/start', 'virtualmachines/stop', 'virtualmachines/restart'],
-          verbs: ['update'],
-        },
-        { apiGroups: ['core.cozystack.io'], resources: ['tenantmodules', 'tenantsecrets'], verbs: READ },
-      ],
-      { labels: labels(agg('tenant-use')) },
-    ),
-    clusterRole('cozy:tenant:admin', [], { labels: labels(agg('tenant-super-admin')) }, [
-      agg('tenant-admin'),
-    ]),
-    clusterRole(
-      'cozy:tenant:admin:base',
-      [
-        {
-          apiGroups: [''],
-          resources: ['pods', 'services', 'persistentvolumes', 'endpoints', 'events'],
-          verbs: ['delete'],
-        },
-        { apiGroups: ['kubevirt.io'], resources: ['virtualmachines'], verbs: ['get', 'list'] },
-        {
-          apiGroups: ['apps.cozystack.io'],
-          resources: [
-            'buckets',
-            'clickhouses',
-            'foos',
-            'foundationdbs',
-            'harbors',
-            'httpcaches',
-            'kafkas',
-            'kuberneteses',
-            'mariadbs',
-            'mongodbs',
-            'natses',
-            'openbaos',
-            'opensearches',
-            'postgreses',
-            'qdrants',
-            'rabbitmqs',
-            'redises',
-            'seaweedfses',
-            'tcpbalancers',
-            'virtualmachines',
-            'vmdisks',
-            'vminstances',
-            'vpns',
-            'infos',
-            'virtualprivateclouds',
-          ],
-          verbs: ['create', 'update', 'patch', 'delete'],
-        },
-        {
-          apiGroups: ['sdn.cozystack.io'],
-          resources: ['securitygroups'],
-          verbs: ['create', 'update', 'patch', 'delete'],
-        },
-      ],
-      { labels: labels(agg('tenant-admin')) },
-    ),
-    clusterRole('cozy:tenant:super-admin', [], {}, [agg('tenant-super-admin')]),
-    clusterRole(
-      'cozy:tenant:super-admin:base',
-      [{ apiGroups: ['kubevirt.io'], resources: ['virtualmachines'], verbs: ['*'] }, appsAll],
-      { labels: labels(agg('tenant-super-admin')) },
-    ),
   ];
 }
 
