@@ -96,6 +96,11 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
   warnings?: (obj: T) => string[];
   /** DELETE answers with a `Status` (Success) rather than the deleted object, as kube-apiserver does for most built-in kinds. */
   deleteReturnsStatus?: boolean;
+  /**
+   * How names are checked: an RFC 1123 subdomain unless told; RBAC kinds take any path segment
+   * (`system:discovery`, `cozy:tenant:use`), as kube-apiserver allows them.
+   */
+  nameForm?: 'path-segment';
   /** Server-side defaults applied on create and update, after validation. */
   defaults?: (obj: T) => void;
 }

@@ -41,6 +41,8 @@ import { virtualMachineCloneKind } from './clone/clone.js';
 import { vmDiskKind } from './cozystack/vmdisk.js';
 import { vmInstanceKind } from './cozystack/vminstance.js';
 import { tenantKind } from './cozystack/tenant.js';
+import { serviceAccountKind } from './core/serviceaccount.js';
+import { rbacKinds } from './rbac/rbac.js';
 import { withOlderVersions, type OlderVersion } from './versions.js';
 
 export const kinds: readonly KindDefinition[] = [
@@ -79,6 +81,8 @@ export const kinds: readonly KindDefinition[] = [
   vmDiskKind,
   vmInstanceKind,
   tenantKind,
+  serviceAccountKind,
+  ...rbacKinds,
 ];
 
 /** Older versions still served, converted to the stored one (src/api/versions.ts). */

@@ -20,7 +20,11 @@ export function validateMetadata(meta: ObjectMeta, def: KindDefinition, isUpdate
       });
     }
   } else {
-    errors.push(...checkName(name, def.kind === 'Namespace' ? 'label' : 'subdomain', 'metadata.name'));
+    errors.push(
+      ...(def.nameForm === 'path-segment'
+        ? checkPathSegment(name)
+        : checkName(name, def.kind === 'Namespace' ? 'label' : 'subdomain', 'metadata.name')),
+    );
   }
   for (const [key, value] of Object.entries(meta.labels ?? {})) {
     const path = `metadata.labels`;
@@ -58,6 +62,25 @@ function checkName(name: string, form: 'label' | 'subdomain', path: string): Fie
       message: `Invalid value: ${JSON.stringify(name)}: a lowercase ${what} must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (at most ${max} characters)`,
     },
   ];
+}
+
+/** kube-apiserver's ValidatePathSegmentName: anything a URL path segment can carry as it is. */
+function checkPathSegment(value: string): FieldError[] {
+  // Runs beside the schema walk, which reports a name that is not a string.
+  const name = String(value);
+  if (name === '.' || name === '..')
+    return [
+      { path: 'metadata.name', message: `Invalid value: ${JSON.stringify(name)}: may not be '.' or '..'` },
+    ];
+  const bad = ['/', '%'].find((c) => name.includes(c));
+  return bad === undefined
+    ? []
+    : [
+        {
+          path: 'metadata.name',
+          message: `Invalid value: ${JSON.stringify(name)}: may not contain '${bad}'`,
+        },
+      ];
 }
 
 function validQualifiedName(key: string): boolean {

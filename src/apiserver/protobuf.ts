@@ -5,11 +5,12 @@
  * skipped, as protobuf readers do; a kind without a table is refused with 415.
  */
 import { ApiError } from './errors.js';
+import { authApiVersions, authKinds } from './protobuf-auth.js';
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
 /** `quantity`: resource.Quantity, a message whose field 1 is the quantity as written. */
-type FieldType =
+export type FieldType =
   | 'string'
   | 'bytes'
   | 'bool'
@@ -18,12 +19,12 @@ type FieldType =
   | 'quantity'
   | { message: MessageTable }
   | { map: 'string' | 'bytes' | 'quantity' };
-interface Field {
+export interface Field {
   name: string;
   type: FieldType;
   repeated?: boolean;
 }
-type MessageTable = Record<number, Field>;
+export type MessageTable = Record<number, Field>;
 
 const OwnerReference: MessageTable = {
   1: { name: 'kind', type: 'string' },
@@ -34,7 +35,7 @@ const OwnerReference: MessageTable = {
   7: { name: 'blockOwnerDeletion', type: 'bool' },
 };
 
-const ObjectMeta: MessageTable = {
+export const ObjectMeta: MessageTable = {
   1: { name: 'name', type: 'string' },
   2: { name: 'generateName', type: 'string' },
   3: { name: 'namespace', type: 'string' },
@@ -86,10 +87,14 @@ const KINDS: Record<string, MessageTable> = {
     4: { name: 'description', type: 'string' },
     5: { name: 'preemptionPolicy', type: 'string' },
   },
+  ...authKinds(ObjectMeta),
 };
 
-/** The apiVersion each table decodes; core/v1 unless listed. */
-const API_VERSIONS: Record<string, string> = { PriorityClass: 'scheduling.k8s.io/v1' };
+/** The apiVersions each table decodes; core/v1 unless listed. */
+const API_VERSIONS: Record<string, string[]> = {
+  PriorityClass: ['scheduling.k8s.io/v1'],
+  ...authApiVersions,
+};
 
 export const isProtobuf = (contentType: string | undefined): boolean =>
   (contentType ?? '').includes('protobuf');
@@ -106,9 +111,10 @@ export function decodeProtobuf(body: Buffer): Record<string, unknown> {
   });
   const typeMeta = (envelope['typeMeta'] ?? {}) as { apiVersion?: string; kind?: string };
   const table = typeMeta.kind === undefined ? undefined : KINDS[typeMeta.kind];
-  const apiVersion = typeMeta.kind === undefined ? 'v1' : (API_VERSIONS[typeMeta.kind] ?? 'v1');
-  if (table === undefined || typeMeta.apiVersion !== apiVersion) {
-    const accepted = Object.keys(KINDS).map((k) => `${API_VERSIONS[k] ?? 'v1'} ${k}`);
+  const versions = typeMeta.kind === undefined ? ['v1'] : (API_VERSIONS[typeMeta.kind] ?? ['v1']);
+  const apiVersion = typeMeta.apiVersion ?? '';
+  if (table === undefined || !versions.includes(apiVersion)) {
+    const accepted = Object.keys(KINDS).map((k) => `${(API_VERSIONS[k] ?? ['v1']).join('|')} ${k}`);
     throw new ApiError(
       'UnsupportedMediaType',
       `protobuf bodies are accepted for ${accepted.join(', ')}; send ${typeMeta.kind ?? 'this kind'} as application/json`,

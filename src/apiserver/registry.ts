@@ -25,6 +25,8 @@ export interface WriteOptions {
   fieldValidation?: FieldValidation;
   dryRun?: boolean;
   subresource?: 'status';
+  /** Refuses what the requester may not write, once the object is valid (RBAC escalation). */
+  guard?: (def: KindDefinition, object: KubeObject, namespace: string) => void;
 }
 
 export interface DeleteOptions {
@@ -297,6 +299,7 @@ export class Registry {
         ),
       );
     if (causes.length > 0) throw invalid(def.kind, def.group, name, causes);
+    options.guard?.(def, object, namespace);
     if (options.subresource !== 'status') {
       warnings.push(...structural.noEffectFields.map(noEffectWarning));
       warnings.push(...(def.warnings?.(object) ?? []));

@@ -13,7 +13,7 @@ import { decodeBody, readBody, sendJson, sendRaw, type ApiRequest, type ApiRespo
 import type { ResourceRoute } from './paths.js';
 import { queryBool } from './query.js';
 import { applyPatch, isPatchType } from './patch/apply.js';
-import type { DeleteOptions, FieldValidation, Propagation, Registry } from './registry.js';
+import type { DeleteOptions, Propagation, Registry, WriteOptions } from './registry.js';
 import { renderTable, type IncludeObject } from './tables.js';
 import type { VersionConverter } from './conversion.js';
 import { handleScale } from './scale.js';
@@ -27,6 +27,10 @@ export interface RequestContext {
   now: () => Date;
   /** Set when the request names an older version of the kind (conversion.ts). */
   convert?: VersionConverter;
+  /** Whether the user may still make this request (a watch asks before each event). */
+  stillAllowed?: () => boolean;
+  /** Checks an object about to be written against what its writer holds (RBAC escalation). */
+  guard?: WriteOptions['guard'];
 }
 
 export const wantsTable = (req: ApiRequest): boolean => (req.headers.accept ?? '').includes('as=Table');
@@ -39,7 +43,8 @@ export const includeObjectOf = (query: URLSearchParams): IncludeObject => {
 function writeOptions(
   query: URLSearchParams,
   subresource: string | undefined,
-): { fieldValidation: FieldValidation; dryRun: boolean; subresource?: 'status' } {
+  guard?: WriteOptions['guard'],
+): WriteOptions {
   const fv = query.get('fieldValidation') ?? 'Warn';
   if (fv !== 'Strict' && fv !== 'Warn' && fv !== 'Ignore') {
     throw new ApiError(
@@ -56,6 +61,7 @@ function writeOptions(
     fieldValidation: fv,
     dryRun: query.getAll('dryRun').includes('All'),
     ...(subresource === 'status' ? { subresource } : {}),
+    ...(guard !== undefined ? { guard } : {}),
   };
 }
 
@@ -194,7 +200,12 @@ async function create(ctx: RequestContext): Promise<void> {
     );
   }
   const input = await body(ctx);
-  const { object, warnings } = ctx.registry.create(def, namespace, input, writeOptions(ctx.query, undefined));
+  const { object, warnings } = ctx.registry.create(
+    def,
+    namespace,
+    input,
+    writeOptions(ctx.query, undefined, ctx.guard),
+  );
   respondObject(ctx, 201, object, warnings);
 }
 
@@ -206,7 +217,7 @@ async function update(ctx: RequestContext): Promise<void> {
     namespace,
     name ?? '',
     input,
-    writeOptions(ctx.query, subresource),
+    writeOptions(ctx.query, subresource, ctx.guard),
   );
   respondObject(ctx, 200, object, warnings);
 }
@@ -222,7 +233,7 @@ async function patch(ctx: RequestContext): Promise<void> {
   }
   const decoded = decodeBody(await readBody(ctx.req), contentType);
   const patchBody = ctx.convert === undefined ? decoded : ctx.convert.toStorage(decoded);
-  const options = writeOptions(ctx.query, subresource);
+  const options = writeOptions(ctx.query, subresource, ctx.guard);
   let current: StoredObject;
   try {
     current = ctx.registry.get(def, namespace, name ?? '');

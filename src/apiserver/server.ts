@@ -22,7 +22,11 @@ import type { Duplex } from 'node:stream';
 import { decodeBody, readBody } from './http.js';
 import { statusFor } from './errors.js';
 import type { ConsoleSite } from './static.js';
-import { bearerToken, TokenSet } from './bearer.js';
+import { Gate, type Admitted } from './auth/gate.js';
+import { escalationGuard } from './auth/escalation.js';
+import { MASTERS } from './auth/user.js';
+import type { AuditLog } from './auth/audit.js';
+import { isReviewPath, review } from './auth/reviews.js';
 import { isOlderVersion } from '../api/versions.js';
 import { answerInOlderVersion, converterFor } from './conversion.js';
 
@@ -34,6 +38,10 @@ export interface ApiServerOptions {
   tokens: readonly string[];
   /** Bearer tokens that may only read `/metrics` (for Prometheus); anything else gets 403. */
   scrapeTokens?: readonly string[];
+  /** Signs service account tokens (TokenRequest); without it none are issued or accepted. */
+  signingKey?: Buffer;
+  /** Where mutating and denied requests are recorded. */
+  audit?: AuditLog;
   watch?: Partial<WatchSettings>;
   now?: () => Date;
   /** Why the parts behind the API are not ready (e.g. the data dir is full), for /readyz. */
@@ -69,8 +77,8 @@ export class ApiServer {
   private readonly gvs: discovery.GroupVersion[];
   private readonly openapi: OpenApiDocs;
   private readonly byPath = new Map<string, KindDefinition>();
-  private readonly tokens: TokenSet;
-  private readonly scrapeTokens: TokenSet;
+  /** Authentication, RBAC and the audit log (src/apiserver/auth/). */
+  readonly gate: Gate;
   private readonly watchSettings: WatchSettings;
   private readonly now: () => Date;
   private address = '127.0.0.1:6443';
@@ -79,10 +87,16 @@ export class ApiServer {
     this.gvs = discovery.groupVersions(options.kinds);
     this.openapi = buildOpenApi(this.gvs);
     for (const def of options.kinds) this.byPath.set(`${def.group}/${def.version}/${def.plural}`, def);
-    this.tokens = new TokenSet(options.tokens);
-    this.scrapeTokens = new TokenSet(options.scrapeTokens ?? []);
-    this.watchSettings = { bookmarkIntervalMs: 10_000, defaultTimeoutSeconds: 1800, ...options.watch };
     this.now = options.now ?? (() => new Date());
+    this.gate = new Gate({
+      registry: options.registry,
+      adminTokens: options.tokens,
+      scrapeTokens: options.scrapeTokens ?? [],
+      ...(options.signingKey !== undefined ? { signingKey: options.signingKey } : {}),
+      ...(options.audit !== undefined ? { audit: options.audit } : {}),
+      now: this.now,
+    });
+    this.watchSettings = { bookmarkIntervalMs: 10_000, defaultTimeoutSeconds: 1800, ...options.watch };
     this.listener = new Listener({
       key: options.certs.key,
       cert: options.certs.cert,
@@ -106,7 +120,7 @@ export class ApiServer {
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = requestUrl(req);
-    if (!this.authenticated(req)) throw new ApiError('Unauthorized', 'Unauthorized');
+    this.gate.admit(req, undefined, url.pathname.replace(/\/+$/, '') || '/', url.searchParams);
     const route = matchSubresource(url.pathname, this.subresources);
     if (route?.sub.upgrade === undefined)
       throw new ApiError('NotFound', 'the server could not find the requested resource');
@@ -159,32 +173,18 @@ export class ApiServer {
   }
 
   close(): Promise<void> {
+    this.gate.close();
     return this.listener.close();
-  }
-
-  private authenticated(req: ApiRequest): boolean {
-    return this.identify(req) === 'admin';
-  }
-
-  /** Who the bearer token (or WebSocket subprotocol token) names, if anyone. */
-  private identify(req: ApiRequest): 'admin' | 'scraper' | undefined {
-    const token = bearerToken(req.headers.authorization) ?? webSocketToken(req);
-    if (this.tokens.has(token)) return 'admin';
-    return this.scrapeTokens.has(token) ? 'scraper' : undefined;
   }
 
   private async handle(req: ApiRequest, res: ApiResponse): Promise<void> {
     const url = requestUrl(req);
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (this.options.console !== undefined && (await this.options.console.serve(req, res))) return;
+    let admitted: Admitted | undefined;
     if (!PUBLIC_PATHS.has(path)) {
-      const who = this.identify(req);
-      if (who === undefined) throw new ApiError('Unauthorized', 'Unauthorized');
-      if (who === 'scraper' && !(path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')))
-        throw new ApiError(
-          'Forbidden',
-          `the scrape token may only GET /metrics, not ${req.method ?? ''} ${path}`,
-        );
+      admitted = this.gate.admit(req, res, path, url.searchParams);
+      if (req.method === 'POST' && (await this.answerReview(req, res, admitted.attrs, admitted.user))) return;
     }
     if (await this.serveRoute(path, req, res, url)) return;
     if (this.serveNonResource(path, req, res)) return;
@@ -205,12 +205,44 @@ export class ApiServer {
       registry: this.options.registry,
       now: this.now,
       ...(older !== undefined ? { convert: converterFor(older) } : {}),
+      ...(admitted !== undefined && !admitted.user.groups.includes(MASTERS)
+        ? { guard: escalationGuard(this.gate.authorizer, this.gate.index, admitted.user) }
+        : {}),
     };
     if (req.method === 'GET' && route.name === undefined && queryBool(url.searchParams, 'watch')) {
-      handleWatch(ctx, this.watchSettings);
+      // Checked again before each event: a watch ends once its user loses the right to it.
+      const a = admitted === undefined ? undefined : { ...admitted.attrs, user: admitted.user };
+      const authorizer = this.gate.authorizer;
+      handleWatch(
+        a === undefined ? ctx : { ...ctx, stillAllowed: () => authorizer.authorize(a).allowed },
+        this.watchSettings,
+      );
       return;
     }
     await handleResource(ctx);
+  }
+
+  /** TokenRequest and the access reviews: answered from the gate, never stored. */
+  private async answerReview(
+    req: ApiRequest,
+    res: ApiResponse,
+    attrs: Parameters<typeof review>[0],
+    user: Parameters<typeof review>[3]['user'],
+  ): Promise<boolean> {
+    if (!isReviewPath(attrs)) return false;
+    const body = decodeBody(await readBody(req), req.headers['content-type']);
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new ApiError('BadRequest', 'the request body must be a JSON object');
+    const answer = review(attrs, 'POST', body as Record<string, unknown>, {
+      user,
+      authorizer: this.gate.authorizer,
+      registry: this.options.registry,
+      signingKey: this.options.signingKey,
+      now: this.now,
+    });
+    if (answer === undefined) return false;
+    sendJson(res, answer.code, answer.object);
+    return true;
   }
 
   private async serveRoute(path: string, req: ApiRequest, res: ApiResponse, url: URL): Promise<boolean> {
@@ -337,19 +369,6 @@ function sendAggregated(res: ApiResponse, doc: unknown): void {
     'Content-Length': String(Buffer.byteLength(json)),
   });
   res.end(json);
-}
-
-/**
- * Browsers cannot set headers on a WebSocket: like kube-apiserver, accept the bearer token as the
- * subprotocol `base64url.bearer.authorization.k8s.io.<unpadded base64url token>` of an upgrade.
- */
-const BEARER_PROTOCOL = 'base64url.bearer.authorization.k8s.io.';
-function webSocketToken(req: ApiRequest): string | undefined {
-  if (req.headers.upgrade?.toLowerCase() !== 'websocket') return undefined;
-  const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-  const encoded = offered.find((p) => p.startsWith(BEARER_PROTOCOL))?.slice(BEARER_PROTOCOL.length);
-  if (encoded === undefined || !/^[A-Za-z0-9_-]+$/.test(encoded)) return undefined;
-  return Buffer.from(encoded, 'base64url').toString('utf8');
 }
 
 function rejectUpgrade(socket: Duplex, err: ApiError): void {

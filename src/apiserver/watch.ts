@@ -50,6 +50,7 @@ export function handleWatch(ctx: RequestContext, settings: WatchSettings): void 
   const unsubscribe = registry.store.subscribe((e) => {
     if (!matches(e)) return;
     if (replaying) pending.push(e);
+    else if (ctx.stillAllowed?.() === false) revoked();
     else if (e.rv > lastSent) {
       lastSent = e.rv;
       send(e.type, e);
@@ -62,6 +63,13 @@ export function handleWatch(ctx: RequestContext, settings: WatchSettings): void 
     for (const t of timers) clearInterval(t);
   };
   res.on('close', close);
+  const revoked = (): void => {
+    const status = statusFor(
+      new ApiError('Forbidden', 'the watch ended: its user may no longer watch this resource'),
+    );
+    close();
+    res.end(`{"type":"ERROR","object":${JSON.stringify(status)}}\n`);
+  };
 
   const rvParam = query.get('resourceVersion') ?? '';
   try {

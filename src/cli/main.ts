@@ -21,6 +21,7 @@ import { runTop } from './top.js';
 import { runMetrics } from './metrics.js';
 import { runClone, runRestore, runSnapshot } from './snapshot.js';
 import { runTenant } from './tenant.js';
+import { runAudit } from './audit.js';
 import type { KubeObject } from '../api/meta.js';
 
 const USAGE = `Usage:
@@ -55,6 +56,7 @@ const USAGE = `Usage:
   hikube clone SOURCE [TARGET] [--full] [--from-snapshot] [--wait]   a new VM from a VM or a snapshot
   hikube tenant create NAME [--parent T] [--cpu N] [--memory Q] [--storage Q] [--quota NAME=V]... [--wait]
   hikube tenant list|delete NAME [--parent T]          Cozystack tenants: a namespace each, with its quota
+  hikube audit [--since 1h|TIME] [--user U] [-o table|json|yaml]   the API's audit log (on this machine)
 
 Global flags: --kubeconfig FILE (else $KUBECONFIG, else DATA_DIR/kubeconfig), --data-dir DIR`;
 
@@ -156,6 +158,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   restore: runRestore,
   clone: runClone,
   tenant: runTenant,
+  audit: runAudit,
 };
 
 /** Global flags may come before the verb (`hikube --kubeconfig F get vm`); they are moved just after it. */

@@ -16,5 +16,9 @@ export const dataPaths = (dir: string) => ({
   token: join(dir, 'pki', 'admin.token'),
   /** Read-only access to /metrics, for a Prometheus scrape job's bearer_token_file. */
   scrapeToken: join(dir, 'pki', 'scrape.token'),
+  /** Signs service account tokens (TokenRequest). */
+  signingKey: join(dir, 'pki', 'serviceaccount.key'),
+  /** The audit log, JSON lines (src/apiserver/auth/audit.ts); rotated beside it as audit.log.1… */
+  audit: join(dir, 'audit.log'),
   kubeconfig: join(dir, 'kubeconfig'),
 });

@@ -55,7 +55,10 @@ import { runQemuImg } from '../storage/qemu-img.js';
 import { dataPaths } from './paths.js';
 import { writeFileAtomic } from './atomic.js';
 import { openDataDir } from './datadir.js';
-import { ensureToken } from './tokens.js';
+import { ensureSigningKey, ensureToken } from './tokens.js';
+import { AuditLog } from '../apiserver/auth/audit.js';
+import { reconcileBootstrapPolicy } from '../controllers/rbac/bootstrap.js';
+import { AggregationController } from '../controllers/rbac/aggregation.js';
 import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/index.js';
 import { createNetworking, type Networking } from '../network/index.js';
 import { readNicCounters } from '../network/counters.js';
@@ -99,6 +102,8 @@ export interface PlatformOptions {
   featureGates?: ReadonlySet<FeatureGate>;
   /** vCPUs per requested CPU (KubeVirt's cpuAllocationRatio; default: HIKUBE_CPU_ALLOCATION_RATIO, else 10). */
   cpuAllocationRatio?: number;
+  /** Rotation of DATA_DIR/audit.log (default 100 MiB, 5 files kept); smaller in tests. */
+  audit?: { maxBytes?: number; backups?: number };
 }
 
 export interface Platform {
@@ -148,6 +153,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   const certs = await ensureServingCerts(paths.pki, [options.host]);
   const token = await ensureToken(paths.token);
   const scrapeToken = await ensureToken(paths.scrapeToken);
+  const signingKey = await ensureSigningKey(paths.signingKey);
   // The store keeps its own headroom on the data dir, so deletes work on a full disk.
   const store = new GuardedStore(
     new SqliteStore({
@@ -165,6 +171,8 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     cpuAllocationRatio,
   });
   if (store.currentRv() === 0) seed(registry);
+  // Built-in ClusterRoles and bindings, at this release's version on every start.
+  reconcileBootstrapPolicy(registry, kinds);
 
   // The reconcilers on the controller runtime share one cache, fed by the Registry in process.
   const manager = new Manager(new RegistryTransport(registry), { log });
@@ -172,6 +180,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   void manager.add(new NamespaceController(manager, kinds, log));
   void manager.add(new ReplicaSetController(manager, log));
   void manager.add(new ResourceQuotaController({ manager, kinds, cpuAllocationRatio, log }));
+  void manager.add(new AggregationController(manager, log));
   await manager.start();
 
   const accel =
@@ -319,8 +328,11 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     manager.stop();
   };
 
+  const audit = new AuditLog({ path: paths.audit, ...options.audit });
   const server = new ApiServer({
     registry,
+    signingKey,
+    audit,
     kinds: servedKinds,
     certs,
     tokens: [token],
@@ -345,6 +357,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     address = await server.listen(options.host, options.port);
   } catch (err) {
     stopControllers();
+    await audit.close();
     store.close();
     throw err;
   }
@@ -368,6 +381,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     async stop() {
       stopControllers();
       await server.close();
+      await audit.close();
       store.close();
     },
   };

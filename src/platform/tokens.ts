@@ -3,6 +3,7 @@
  * base64url, written atomically on first start. A token file that is there but short, empty or
  * not printable (a first start on a full disk once left a 0-byte admin.token, and the server then
  * took an empty bearer as admin) stops the start: the admin decides, nothing is guessed.
+ * The service account signing key (32 random bytes, HMAC-SHA256) is kept the same way, 0600.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -28,4 +29,14 @@ export async function ensureToken(path: string): Promise<string> {
       `token file ${path} holds ${token.length < MIN_TOKEN_LENGTH ? `${token.length} characters, fewer than the ${MIN_TOKEN_LENGTH} required` : 'characters other than visible ASCII'}: refusing to start. Remove it to have a new token generated (then use the new kubeconfig), or write a token of at least ${MIN_TOKEN_LENGTH} visible characters`,
     );
   return token;
+}
+
+/** The key that signs service account tokens, in `path` (generated, 0600, when absent). */
+export async function ensureSigningKey(path: string): Promise<Buffer> {
+  const key = Buffer.from(await ensureToken(path), 'base64url');
+  if (key.length < 32)
+    throw new TokenFileError(
+      `signing key ${path} holds ${key.length} bytes, fewer than 32: refusing to start. Remove it to have a new key generated (tokens issued with the old one stop working)`,
+    );
+  return key;
 }

@@ -1,0 +1,152 @@
+/**
+ * The audit log: one JSON line per mutating request and per denied one (401, 403), shaped like
+ * Kubernetes' audit.k8s.io/v1 Event at level Metadata (user, verb, objectRef, response code,
+ * timestamps; never a body, never a credential), appended to DATA_DIR/audit.log. Past `maxBytes`
+ * the file is renamed to audit.log.1 (older ones shift up, the oldest beyond `backups` is
+ * dropped) and a new one started; writes already queued land in the renamed file.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  createWriteStream,
+  existsSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  type WriteStream,
+} from 'node:fs';
+import type { ApiRequest } from '../http.js';
+import type { RequestAttributes } from './attributes.js';
+import type { UserInfo } from './user.js';
+
+export interface AuditEvent {
+  kind: 'Event';
+  apiVersion: 'audit.k8s.io/v1';
+  level: 'Metadata';
+  auditID: string;
+  stage: 'ResponseComplete';
+  requestURI: string;
+  verb: string;
+  user: { username: string; uid?: string; groups: readonly string[] };
+  sourceIPs: string[];
+  userAgent?: string;
+  objectRef?: {
+    resource: string;
+    namespace?: string;
+    name?: string;
+    apiGroup?: string;
+    apiVersion: string;
+    subresource?: string;
+  };
+  responseStatus: { metadata: Record<string, never>; code: number };
+  requestReceivedTimestamp: string;
+  stageTimestamp: string;
+  annotations?: Record<string, string>;
+}
+
+const MUTATING = new Set(['create', 'update', 'patch', 'delete', 'deletecollection', 'post', 'put']);
+
+/** Whether a request is recorded: it changed something, or it was refused for who sent it. */
+export const audited = (verb: string, code: number): boolean =>
+  MUTATING.has(verb) || code === 401 || code === 403;
+
+const micro = (d: Date): string => d.toISOString().replace(/Z$/, '000Z');
+
+export function auditEvent(
+  req: ApiRequest,
+  attrs: RequestAttributes,
+  user: UserInfo | undefined,
+  code: number,
+  received: Date,
+  done: Date,
+  decision?: string,
+): AuditEvent {
+  const ref = attrs.resourceRequest
+    ? {
+        resource: attrs.resource,
+        ...(attrs.namespace !== '' ? { namespace: attrs.namespace } : {}),
+        ...(attrs.name !== '' ? { name: attrs.name } : {}),
+        ...(attrs.apiGroup !== '' ? { apiGroup: attrs.apiGroup } : {}),
+        apiVersion: attrs.apiVersion,
+        ...(attrs.subresource !== '' ? { subresource: attrs.subresource } : {}),
+      }
+    : undefined;
+  const agent = req.headers['user-agent'];
+  return {
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: 'Metadata',
+    auditID: randomUUID(),
+    stage: 'ResponseComplete',
+    requestURI: req.url ?? '',
+    verb: attrs.verb,
+    user:
+      user === undefined
+        ? { username: 'system:anonymous', groups: ['system:unauthenticated'] }
+        : {
+            username: user.username,
+            ...(user.uid !== undefined ? { uid: user.uid } : {}),
+            groups: user.groups,
+          },
+    sourceIPs: [req.socket.remoteAddress ?? ''],
+    ...(agent !== undefined ? { userAgent: agent } : {}),
+    ...(ref !== undefined ? { objectRef: ref } : {}),
+    responseStatus: { metadata: {}, code },
+    requestReceivedTimestamp: micro(received),
+    stageTimestamp: micro(done),
+    ...(decision !== undefined ? { annotations: { 'authorization.k8s.io/decision': decision } } : {}),
+  };
+}
+
+export interface AuditLogOptions {
+  path: string;
+  /** Rotate past this size (default 100 MiB). */
+  maxBytes?: number;
+  /** Rotated files kept (default 5). */
+  backups?: number;
+}
+
+export class AuditLog {
+  private stream: WriteStream;
+  private size: number;
+  private readonly maxBytes: number;
+  private readonly backups: number;
+
+  constructor(private readonly options: AuditLogOptions) {
+    this.maxBytes = options.maxBytes ?? 100 * 1024 * 1024;
+    this.backups = Math.max(1, options.backups ?? 5);
+    this.size = existsSync(options.path) ? statSync(options.path).size : 0;
+    this.stream = this.open();
+  }
+
+  record(event: AuditEvent): void {
+    const line = `${JSON.stringify(event)}\n`;
+    const bytes = Buffer.byteLength(line);
+    if (this.size > 0 && this.size + bytes > this.maxBytes) this.rotate();
+    this.size += bytes;
+    this.stream.write(line);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.stream.end(resolve));
+  }
+
+  private open(): WriteStream {
+    // Opened now, not on the next tick: a rotation right after must find the file.
+    const s = createWriteStream('', { fd: openSync(this.options.path, 'a', 0o600) });
+    // A failed write (disk full) must not take the API server down; the request it records has already been answered.
+    s.on('error', () => undefined);
+    return s;
+  }
+
+  private rotate(): void {
+    const p = this.options.path;
+    rmSync(`${p}.${this.backups}`, { force: true });
+    for (let i = this.backups - 1; i >= 1; i--)
+      if (existsSync(`${p}.${i}`)) renameSync(`${p}.${i}`, `${p}.${i + 1}`);
+    renameSync(p, `${p}.1`);
+    this.stream.end();
+    this.stream = this.open();
+    this.size = 0;
+  }
+}
