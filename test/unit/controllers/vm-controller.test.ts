@@ -10,9 +10,11 @@ import {
   controllerRevisionKind,
   eventKind,
   persistentVolumeClaimKind,
+  secretKind,
   type ControllerRevision,
   type Event,
 } from '../../../src/api/core/core.js';
+import { networkAttachmentDefinitionKind } from '../../../src/api/network/nad.js';
 import { virtualMachineClusterInstancetypeKind } from '../../../src/api/instancetype/instancetype.js';
 import type { KubeObject } from '../../../src/api/meta.js';
 import { findKindByGvk } from '../../../src/api/registry.js';
@@ -443,6 +445,62 @@ describe('VM controller: volumes, instance types, template changes', { timeout: 
     await settle();
     assert.ok(getVmi(), 'a VMI once the PVC exists');
     assert.equal(getVm().status?.printableStatus, 'Starting');
+    assert.equal(conditionOf(getVm(), 'Failure'), undefined);
+  });
+
+  test('a Secret and a network attachment not there yet: no VMI, said, then a VMI once both exist', async () => {
+    const spec = template();
+    spec.domain.devices.disks = [
+      { name: 'root', disk: {} },
+      { name: 'init', disk: {} },
+    ];
+    spec.volumes = [
+      { name: 'root', containerDisk: { image: 'tiny' } },
+      { name: 'init', cloudInitNoCloud: { secretRef: { name: 'userdata' } } },
+    ];
+    spec.domain.devices.interfaces = [
+      { name: 'default', masquerade: {} },
+      { name: 'lan', bridge: {} },
+    ];
+    spec.networks = [
+      { name: 'default', pod: {} },
+      { name: 'lan', multus: { networkName: 'lan' } },
+    ];
+    const vm = createVm({ runStrategy: 'Always', template: { spec } });
+    await settle();
+    assert.equal(getVmi(), undefined);
+    assert.equal(getVm().status?.printableStatus, 'Starting');
+    const failure = conditionOf(getVm(), 'Failure');
+    assert.equal(failure?.reason, 'ReferenceNotFound');
+    const missing = 'waiting for Secret "userdata", NetworkAttachmentDefinition "default/lan": not found';
+    assert.equal(failure?.message, missing);
+    assert.deepEqual(
+      eventsOf(vm)
+        .filter((e) => e.reason === 'ReferenceNotFound')
+        .map((e) => e.message),
+      [missing],
+    );
+
+    api.create(secretKind, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'userdata', namespace: NS },
+      stringData: { userdata: '#cloud-config\n' },
+    });
+    await settle();
+    assert.equal(getVmi(), undefined, 'the attachment is still missing');
+    assert.match(
+      conditionOf(getVm(), 'Failure')?.message ?? '',
+      /^waiting for NetworkAttachmentDefinition "default\/lan"/,
+    );
+    api.create(networkAttachmentDefinitionKind, {
+      apiVersion: 'k8s.cni.cncf.io/v1',
+      kind: 'NetworkAttachmentDefinition',
+      metadata: { name: 'lan', namespace: NS },
+      spec: { config: '{"cniVersion":"0.3.1","name":"lan","type":"bridge"}' },
+    });
+    await settle();
+    assert.ok(getVmi(), 'a VMI once both exist');
     assert.equal(conditionOf(getVm(), 'Failure'), undefined);
   });
 
