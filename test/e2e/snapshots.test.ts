@@ -181,7 +181,7 @@ describe('bad snapshot requests', () => {
     await eventually(
       async () =>
         /waiting for VirtualMachineSnapshot "pending" to be ready to use/.test(
-          await kubectl(['get', 'vmrestore', 'r', '-o', 'jsonpath={.status.conditions}']),
+          await kubectl(['get', 'vmrestore', 'r', '-o', 'jsonpath={.status.conditions[*].message}']),
         ),
       'the restore to wait for its snapshot',
     );
