@@ -38,6 +38,7 @@ import { virtualMachineRestoreKind } from './snapshot/restore.js';
 import { virtualMachineCloneKind } from './clone/clone.js';
 import { vmDiskKind } from './cozystack/vmdisk.js';
 import { vmInstanceKind } from './cozystack/vminstance.js';
+import { uploadTokenRequestKind } from './cdi/uploadtokenrequest.js';
 import { withOlderVersions, type OlderVersion } from './versions.js';
 
 export const kinds: readonly KindDefinition[] = [
@@ -61,6 +62,7 @@ export const kinds: readonly KindDefinition[] = [
   dataSourceKind,
   cdiConfigKind,
   storageProfileKind,
+  uploadTokenRequestKind,
   priorityClassKind,
   serviceKind,
   endpointSliceKind,

@@ -5,7 +5,7 @@
 import { seedObjects } from '../api/catalog.js';
 import { admissionSettingsFromEnv, type FeatureGate } from '../api/admission.js';
 import { kinds, findKindByGvk, servedKinds } from '../api/registry.js';
-import { Registry } from '../apiserver/registry.js';
+import { Registry, resourceKey } from '../apiserver/registry.js';
 import { ApiServer } from '../apiserver/server.js';
 import { ensureServingCerts } from '../apiserver/tls.js';
 import { GarbageCollector } from '../controllers/garbagecollector/controller.js';
@@ -38,6 +38,8 @@ import { nodeSystemInfo, readHostFacts } from '../node/nodeinfo.js';
 import { SERVER_VERSION } from '../apiserver/openapi.js';
 import { ImageStore, builtinImageDir } from '../storage/images.js';
 import { createStorage, storageSeedObjects } from './storage.js';
+import { uploadProxyRoutes } from '../storage/upload-proxy.js';
+import { uploadTokenRequestKind, type UploadTokenRequest } from '../api/cdi/uploadtokenrequest.js';
 import { defaultCapacityPolicy, type CapacityPolicy } from '../storage/capacity.js';
 import { imageImportSubresources } from '../storage/image-import.js';
 import { ContainerDisks, parseMirrors } from '../storage/containerdisk.js';
@@ -308,6 +310,16 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
       ...storage.subresources,
     ],
     routes: metrics.routes,
+    // CDI's upload proxy: CDIConfig's uploadProxyURL is this server's URL.
+    publicRoutes: uploadProxyRoutes(
+      {
+        list: () =>
+          registry.store
+            .list(resourceKey(uploadTokenRequestKind))
+            .items.map((i) => i.object as UploadTokenRequest),
+      },
+      storage.uploads,
+    ),
     observe: metrics.observe,
     ...(options.bookmarkIntervalMs !== undefined
       ? { watch: { bookmarkIntervalMs: options.bookmarkIntervalMs } }

@@ -16,7 +16,7 @@ import type { OutboundPolicy } from '../network/outbound.js';
 import type { OnlineResize } from '../storage/ports.js';
 import { Provisioner } from '../storage/provisioner.js';
 import { qemuImgTool } from '../storage/qemu-img.js';
-import { uploadSubresources } from '../storage/upload.js';
+import { uploadSubresources, type UploadTarget } from '../storage/upload.js';
 import { osCatalogObjects } from '../storage/os-catalog.js';
 import type { CapacityPolicy } from '../storage/capacity.js';
 
@@ -42,6 +42,8 @@ export interface Storage {
   /** The disk file of a bound claim, populated or not. */
   volumePath(namespace: string, claim: string): string | undefined;
   subresources: Subresource[];
+  /** Where uploads land (the upload proxy's target too). */
+  uploads: UploadTarget;
   start(): void;
   stop(): void;
 }
@@ -74,6 +76,7 @@ export function createStorage(o: StorageOptions): Storage {
     claimPath: (ns, claim) => provisioner.claimPath(ns, claim),
     volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
     subresources: uploadSubresources(dataVolumes),
+    uploads: dataVolumes,
     start() {
       void o.manager.add(provisioner);
       void o.manager.add(dataVolumes);
