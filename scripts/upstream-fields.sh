@@ -18,9 +18,10 @@ import { kinds } from './dist/src/api/registry.js';
 import { buildFields } from './dist/src/api/upstream-fields/derive.js';
 const [dir, kubevirtTag, cdiTag] = process.argv.slice(2);
 const upstream = kinds.filter((k) => k.group.endsWith('kubevirt.io'));
+const isCdi = (k) => k.group.startsWith('cdi.') || k.group.startsWith('upload.cdi.');
 const sources = [
-  ['kubevirt', 'kubevirt/kubevirt', kubevirtTag, upstream.filter((k) => !k.group.startsWith('cdi.'))],
-  ['cdi', 'kubevirt/containerized-data-importer', cdiTag, upstream.filter((k) => k.group.startsWith('cdi.'))],
+  ['kubevirt', 'kubevirt/kubevirt', kubevirtTag, upstream.filter((k) => !isCdi(k))],
+  ['cdi', 'kubevirt/containerized-data-importer', cdiTag, upstream.filter(isCdi)],
 ];
 for (const [name, repository, release, served] of sources) {
   const doc = JSON.parse(readFileSync(`${dir}/${name}.json`, 'utf8'));
