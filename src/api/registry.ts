@@ -39,6 +39,7 @@ import { virtualMachineCloneKind } from './clone/clone.js';
 import { vmDiskKind } from './cozystack/vmdisk.js';
 import { vmInstanceKind } from './cozystack/vminstance.js';
 import { uploadTokenRequestKind } from './cdi/uploadtokenrequest.js';
+import { dataImportCronKind } from './cdi/dataimportcron.js';
 import { withOlderVersions, type OlderVersion } from './versions.js';
 
 export const kinds: readonly KindDefinition[] = [
@@ -63,6 +64,7 @@ export const kinds: readonly KindDefinition[] = [
   cdiConfigKind,
   storageProfileKind,
   uploadTokenRequestKind,
+  dataImportCronKind,
   priorityClassKind,
   serviceKind,
   endpointSliceKind,
