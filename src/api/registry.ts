@@ -40,6 +40,7 @@ import { vmDiskKind } from './cozystack/vmdisk.js';
 import { vmInstanceKind } from './cozystack/vminstance.js';
 import { uploadTokenRequestKind } from './cdi/uploadtokenrequest.js';
 import { dataImportCronKind } from './cdi/dataimportcron.js';
+import { migrationPolicyKind, virtualMachineInstanceMigrationKind } from './kubevirt/migration.js';
 import { withOlderVersions, type OlderVersion } from './versions.js';
 
 export const kinds: readonly KindDefinition[] = [
@@ -53,6 +54,8 @@ export const kinds: readonly KindDefinition[] = [
   virtualMachineKind,
   virtualMachineInstanceKind,
   virtualMachineInstanceReplicaSetKind,
+  virtualMachineInstanceMigrationKind,
+  migrationPolicyKind,
   virtualMachineInstancetypeKind,
   virtualMachineClusterInstancetypeKind,
   virtualMachinePreferenceKind,

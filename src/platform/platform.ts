@@ -25,6 +25,7 @@ import { EventRecorder, recorderFor, startEventExpiry } from '../runtime/events.
 import { Scheduler } from '../controllers/scheduler/controller.js';
 import { CdiConfigController } from '../controllers/cdiconfig/controller.js';
 import { ReplicaSetController } from '../controllers/replicaset/controller.js';
+import { MigrationController } from '../controllers/migration/controller.js';
 import { VmController } from '../controllers/vm/controller.js';
 import { ScheduleController } from '../controllers/schedule/controller.js';
 import { apiScheduleSnapshots } from '../controllers/schedule/api-snapshots.js';
@@ -338,6 +339,10 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   await writeFileAtomic(paths.kubeconfig, renderKubeconfig(url, certs.caCert, token));
   // CDIConfig publishes the server's URL, known only now.
   await manager.add(new CdiConfigController(manager, { apiServerURL: url }, log));
+  // One node: every migration fails at once with reason NoTargetNode.
+  await manager.add(
+    new MigrationController(manager, recorderFor(manager, 'migration-controller', nodeName), undefined, log),
+  );
 
   return {
     url,

@@ -62,6 +62,10 @@ describe('upstream field paths', () => {
       'clone.kubevirt.io/v1beta1 VirtualMachineClone',
       'cdi.kubevirt.io/v1beta1 DataVolume',
       'cdi.kubevirt.io/v1beta1 CDIConfig',
+      'cdi.kubevirt.io/v1beta1 DataImportCron',
+      'upload.cdi.kubevirt.io/v1beta1 UploadTokenRequest',
+      'kubevirt.io/v1 VirtualMachineInstanceMigration',
+      'migrations.kubevirt.io/v1alpha1 MigrationPolicy',
     ])
       assert.ok(listed.has(key), key);
   });
