@@ -41,6 +41,7 @@ import { vmInstanceKind } from './cozystack/vminstance.js';
 import { uploadTokenRequestKind } from './cdi/uploadtokenrequest.js';
 import { dataImportCronKind } from './cdi/dataimportcron.js';
 import { migrationPolicyKind, virtualMachineInstanceMigrationKind } from './kubevirt/migration.js';
+import { virtualMachineInstancePresetKind } from './kubevirt/preset.js';
 import { withOlderVersions, type OlderVersion } from './versions.js';
 
 export const kinds: readonly KindDefinition[] = [
@@ -55,6 +56,7 @@ export const kinds: readonly KindDefinition[] = [
   virtualMachineInstanceKind,
   virtualMachineInstanceReplicaSetKind,
   virtualMachineInstanceMigrationKind,
+  virtualMachineInstancePresetKind,
   migrationPolicyKind,
   virtualMachineInstancetypeKind,
   virtualMachineClusterInstancetypeKind,

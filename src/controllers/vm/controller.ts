@@ -15,6 +15,12 @@ import {
 } from '../../api/core/core.js';
 import { networkAttachmentDefinitionKind } from '../../api/network/nad.js';
 import {
+  applyPresets,
+  PRESET_ANNOTATION_PREFIX,
+  virtualMachineInstancePresetKind,
+  type VirtualMachineInstancePreset,
+} from '../../api/kubevirt/preset.js';
+import {
   virtualMachineClusterInstancetypeKind,
   virtualMachineClusterPreferenceKind,
   virtualMachineInstancetypeKind,
@@ -107,6 +113,7 @@ export class VmController implements Runnable {
         this.references.usersOf(sourceRef(def.kind, o.metadata.namespace ?? '', o.metadata.name ?? '')),
       );
     this.controller.reads(controllerRevisionKind);
+    this.controller.reads(virtualMachineInstancePresetKind);
   }
 
   start(): void {
@@ -424,15 +431,33 @@ export class VmController implements Runnable {
     const pref = await this.revision<PreferenceSpec>(vm, 'preference', refs.preference);
     const spec = expandSpec(template.spec, it?.spec, pref?.spec);
     spec.domain.firmware = { ...spec.domain.firmware, uuid: spec.domain.firmware?.uuid ?? firmwareUuid(vm) };
+    // Deprecated VirtualMachineInstancePresets, merged as KubeVirt merged them into new VMIs.
+    const labels = { ...template.metadata?.labels, [VM_NAME_LABEL]: name };
+    const presets = applyPresets(
+      spec.domain,
+      labels,
+      this.api.list<VirtualMachineInstancePreset>(virtualMachineInstancePresetKind, namespace),
+    );
+    spec.domain = presets.domain;
+    for (const c of presets.conflicts)
+      this.events.record(
+        vm,
+        'Warning',
+        'PresetFailed',
+        `Unable to apply VirtualMachineInstancePreset ${c.preset}: it conflicts with ${c.paths.join(', ')}`,
+      );
     const vmi: VirtualMachineInstance = {
       apiVersion: 'kubevirt.io/v1',
       kind: 'VirtualMachineInstance',
       metadata: {
         name,
         namespace,
-        labels: { ...template.metadata?.labels, [VM_NAME_LABEL]: name },
+        labels,
         annotations: {
           ...template.metadata?.annotations,
+          ...Object.fromEntries(
+            presets.applied.map((p) => [`${PRESET_ANNOTATION_PREFIX}${p}`, 'kubevirt.io/v1']),
+          ),
           [VM_GENERATION_ANNOTATION]: String(vm.metadata.generation ?? 1),
           [TEMPLATE_HASH_ANNOTATION]: templateHash(vm),
         },

@@ -15,6 +15,7 @@ import {
   type Event,
 } from '../../../src/api/core/core.js';
 import { networkAttachmentDefinitionKind } from '../../../src/api/network/nad.js';
+import { virtualMachineInstancePresetKind } from '../../../src/api/kubevirt/preset.js';
 import { virtualMachineClusterInstancetypeKind } from '../../../src/api/instancetype/instancetype.js';
 import type { KubeObject } from '../../../src/api/meta.js';
 import { findKindByGvk } from '../../../src/api/registry.js';
@@ -502,6 +503,35 @@ describe('VM controller: volumes, instance types, template changes', { timeout: 
     await settle();
     assert.ok(getVmi(), 'a VMI once both exist');
     assert.equal(conditionOf(getVm(), 'Failure'), undefined);
+  });
+
+  test('VirtualMachineInstancePresets matching the template labels are merged into the VMI', async () => {
+    for (const [name, domain] of [
+      ['cpu', { cpu: { cores: 3 } }],
+      ['clash', { resources: { requests: { memory: '1Gi' } } }],
+    ] as const)
+      registry.create(virtualMachineInstancePresetKind, NS, {
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachineInstancePreset',
+        metadata: { name },
+        spec: { selector: { matchLabels: { app: 'web' } }, domain },
+      });
+    const vm = createVm({ runStrategy: 'Always' });
+    await settle();
+    const vmi = mustVmi();
+    assert.equal(vmi.spec.domain.cpu?.cores, 3);
+    assert.equal(
+      vmi.metadata.annotations?.['virtualmachineinstancepreset.kubevirt.io/cpu'],
+      'kubevirt.io/v1',
+    );
+    assert.equal(vmi.metadata.annotations?.['virtualmachineinstancepreset.kubevirt.io/clash'], undefined);
+    assert.ok(
+      eventsOf(vm).some(
+        (e) =>
+          e.reason === 'PresetFailed' &&
+          /clash: it conflicts with spec\.domain\.resources/.test(e.message ?? ''),
+      ),
+    );
   });
 
   test('instancetype cx1.medium: 2 sockets, 4Gi, recorded in a ControllerRevision', async () => {
