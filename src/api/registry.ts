@@ -43,6 +43,10 @@ import { vmInstanceKind } from './cozystack/vminstance.js';
 import { tenantKind } from './cozystack/tenant.js';
 import { serviceAccountKind } from './core/serviceaccount.js';
 import { rbacKinds } from './rbac/rbac.js';
+import { uploadTokenRequestKind } from './cdi/uploadtokenrequest.js';
+import { dataImportCronKind } from './cdi/dataimportcron.js';
+import { migrationPolicyKind, virtualMachineInstanceMigrationKind } from './kubevirt/migration.js';
+import { virtualMachineInstancePresetKind } from './kubevirt/preset.js';
 import { withOlderVersions, type OlderVersion } from './versions.js';
 
 export const kinds: readonly KindDefinition[] = [
@@ -58,6 +62,9 @@ export const kinds: readonly KindDefinition[] = [
   virtualMachineKind,
   virtualMachineInstanceKind,
   virtualMachineInstanceReplicaSetKind,
+  virtualMachineInstanceMigrationKind,
+  virtualMachineInstancePresetKind,
+  migrationPolicyKind,
   virtualMachineInstancetypeKind,
   virtualMachineClusterInstancetypeKind,
   virtualMachinePreferenceKind,
@@ -68,6 +75,8 @@ export const kinds: readonly KindDefinition[] = [
   dataSourceKind,
   cdiConfigKind,
   storageProfileKind,
+  uploadTokenRequestKind,
+  dataImportCronKind,
   priorityClassKind,
   serviceKind,
   endpointSliceKind,

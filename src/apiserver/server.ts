@@ -50,6 +50,8 @@ export interface ApiServerOptions {
   subresources?: readonly Subresource[];
   /** Extra authenticated GET routes outside the resource tree (/metrics, the metrics query API). */
   routes?: readonly ExtraRoute[];
+  /** Routes that check their own credential, served before authentication (CDI's upload proxy). */
+  publicRoutes?: readonly ExtraRoute[];
   /** Told of every finished request, with its status code and duration (request metrics). */
   observe?: (req: ApiRequest, code: number, seconds: number) => void;
   /** The web console's files, served publicly at / and /console/* (src/apiserver/static.ts). */
@@ -181,6 +183,9 @@ export class ApiServer {
     const url = requestUrl(req);
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (this.options.console !== undefined && (await this.options.console.serve(req, res))) return;
+    // Routes with a credential of their own (the upload proxy's token), served before authentication.
+    const own = this.options.publicRoutes?.find((r) => r.path === path);
+    if (own !== undefined) return own.handle(req, res, url, [path]);
     let admitted: Admitted | undefined;
     if (!PUBLIC_PATHS.has(path)) {
       admitted = this.gate.admit(req, res, path, url.searchParams);

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { FULL_CLONE_ANNOTATION } from '../api/clone/clone.js';
 import type { KubeObject } from '../api/meta.js';
-import type { KubeClient } from '../client/kube.js';
+import { KubeApiError, type KubeClient } from '../client/kube.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
 import { subVerb } from './image.js';
@@ -145,6 +145,15 @@ export async function runRestore(args: string[]): Promise<void> {
   const c = loadClient(values);
   const ns = values.namespace ?? c.namespace;
   const name = values.name ?? `${values.to ?? vm}-restore-${randomBytes(3).toString('hex')}`;
+  // The API accepts a restore of a snapshot that comes later (it waits); from the CLI a missing
+  // snapshot is a typo, told at once.
+  await c.call('GET', path(SNAPSHOTS, 'virtualmachinesnapshots', ns, snapshot)).catch((err: unknown) => {
+    if (err instanceof KubeApiError && err.code === 404)
+      throw new UsageError(
+        `VirtualMachineSnapshot ${JSON.stringify(snapshot)} does not exist in namespace ${ns}`,
+      );
+    throw err;
+  });
   await c.call('POST', path(SNAPSHOTS, 'virtualmachinerestores', ns), {
     apiVersion: SNAPSHOTS,
     kind: 'VirtualMachineRestore',

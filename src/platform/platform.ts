@@ -5,7 +5,7 @@
 import { seedObjects } from '../api/catalog.js';
 import { admissionSettingsFromEnv, type FeatureGate } from '../api/admission.js';
 import { kinds, findKindByGvk, servedKinds } from '../api/registry.js';
-import { Registry } from '../apiserver/registry.js';
+import { Registry, resourceKey } from '../apiserver/registry.js';
 import { ApiServer } from '../apiserver/server.js';
 import { ensureServingCerts } from '../apiserver/tls.js';
 import { GarbageCollector } from '../controllers/garbagecollector/controller.js';
@@ -26,6 +26,7 @@ import { EventRecorder, recorderFor, startEventExpiry } from '../runtime/events.
 import { Scheduler } from '../controllers/scheduler/controller.js';
 import { CdiConfigController } from '../controllers/cdiconfig/controller.js';
 import { ReplicaSetController } from '../controllers/replicaset/controller.js';
+import { MigrationController } from '../controllers/migration/controller.js';
 import { VmController } from '../controllers/vm/controller.js';
 import { ScheduleController } from '../controllers/schedule/controller.js';
 import { apiScheduleSnapshots } from '../controllers/schedule/api-snapshots.js';
@@ -42,6 +43,8 @@ import { nodeSystemInfo, readHostFacts } from '../node/nodeinfo.js';
 import { SERVER_VERSION } from '../apiserver/openapi.js';
 import { ImageStore, builtinImageDir } from '../storage/images.js';
 import { createStorage, storageSeedObjects } from './storage.js';
+import { uploadProxyRoutes } from '../storage/upload-proxy.js';
+import { uploadTokenRequestKind, type UploadTokenRequest } from '../api/cdi/uploadtokenrequest.js';
 import { defaultCapacityPolicy, type CapacityPolicy } from '../storage/capacity.js';
 import { imageImportSubresources } from '../storage/image-import.js';
 import { ContainerDisks, parseMirrors } from '../storage/containerdisk.js';
@@ -347,6 +350,16 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
       ...storage.subresources,
     ],
     routes: metrics.routes,
+    // CDI's upload proxy: CDIConfig's uploadProxyURL is this server's URL.
+    publicRoutes: uploadProxyRoutes(
+      {
+        list: () =>
+          registry.store
+            .list(resourceKey(uploadTokenRequestKind))
+            .items.map((i) => i.object as UploadTokenRequest),
+      },
+      storage.uploads,
+    ),
     observe: metrics.observe,
     ...(options.bookmarkIntervalMs !== undefined
       ? { watch: { bookmarkIntervalMs: options.bookmarkIntervalMs } }
@@ -366,6 +379,10 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   await writeFileAtomic(paths.kubeconfig, renderKubeconfig(url, certs.caCert, token));
   // CDIConfig publishes the server's URL, known only now.
   await manager.add(new CdiConfigController(manager, { apiServerURL: url }, log));
+  // One node: every migration fails at once with reason NoTargetNode.
+  await manager.add(
+    new MigrationController(manager, recorderFor(manager, 'migration-controller', nodeName), undefined, log),
+  );
 
   return {
     url,

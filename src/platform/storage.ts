@@ -10,13 +10,16 @@ import { defaultStorageClass, replicatedStorageClass } from '../api/storage/stor
 import type { Subresource } from '../apiserver/subresources.js';
 import { DataVolumeController } from '../controllers/datavolume/controller.js';
 import { DataSourceController } from '../controllers/datavolume/datasource.js';
+import { DataImportCronController } from '../controllers/dataimportcron/controller.js';
+import { mirrorFor } from '../storage/containerdisk.js';
+import { parseReference, RegistryClient } from '../storage/import/registry.js';
 import { recorderFor } from '../runtime/events.js';
 import type { Manager } from '../runtime/manager.js';
 import type { OutboundPolicy } from '../network/outbound.js';
 import type { OnlineResize } from '../storage/ports.js';
 import { Provisioner } from '../storage/provisioner.js';
 import { qemuImgTool } from '../storage/qemu-img.js';
-import { uploadSubresources } from '../storage/upload.js';
+import { uploadSubresources, type UploadTarget } from '../storage/upload.js';
 import { osCatalogObjects } from '../storage/os-catalog.js';
 import type { CapacityPolicy } from '../storage/capacity.js';
 
@@ -42,6 +45,8 @@ export interface Storage {
   /** The disk file of a bound claim, populated or not. */
   volumePath(namespace: string, claim: string): string | undefined;
   subresources: Subresource[];
+  /** Where uploads land (the upload proxy's target too). */
+  uploads: UploadTarget;
   start(): void;
   stop(): void;
 }
@@ -70,14 +75,29 @@ export function createStorage(o: StorageOptions): Storage {
     log: o.log,
   });
   const dataSources = new DataSourceController(o.manager);
+  // Golden images kept fresh: the registry asked for a digest under the imports' address policy.
+  const importCrons = new DataImportCronController({
+    manager: o.manager,
+    events: recorderFor(o.manager, 'dataimportcron-controller', o.nodeName),
+    digestOf: async (url) => {
+      const mirror = mirrorFor(o.registryMirrors, parseReference(url).registry);
+      const client = new RegistryClient({ url, ...(mirror !== undefined ? { mirror } : {}) }, o.targets);
+      await client.manifest();
+      if (client.digest === undefined) throw new Error(`no digest for ${url}`);
+      return client.digest;
+    },
+    log: o.log,
+  });
   return {
     claimPath: (ns, claim) => provisioner.claimPath(ns, claim),
     volumePath: (ns, claim) => provisioner.volumePath(ns, claim),
     subresources: uploadSubresources(dataVolumes),
+    uploads: dataVolumes,
     start() {
       void o.manager.add(provisioner);
       void o.manager.add(dataVolumes);
       void o.manager.add(dataSources);
+      void o.manager.add(importCrons);
     },
     stop() {
       // Transfers end before the pool goes (the manager stopping it again later is harmless).

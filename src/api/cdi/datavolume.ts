@@ -100,6 +100,7 @@ export const DataVolumeSource = Obj('Where the content comes from; exactly one m
       uuid: opt(Type.String()),
       backingFile: opt(Type.String()),
       thumbprint: opt(Type.String()),
+      certConfigMap: opt(NoEffect(Type.String())),
       secretRef: opt(SecretName('A Secret with the vCenter credentials.')),
       initImageURL: opt(Type.String()),
       extraArgs: opt(Type.String()),

@@ -5,9 +5,7 @@
  * instance-id. Disks are linked (copy-on-write over the snapshot's layers) unless the annotation
  * `clone.hikube.io/full: "true"` asks for full copies.
  */
-import type { FieldError, KindDefinition, ObjectLookup } from '../kind.js';
-import { virtualMachineKind } from '../kubevirt/vm.js';
-import { virtualMachineSnapshotKind, type VirtualMachineSnapshot } from '../snapshot/snapshot.js';
+import type { FieldError, KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { NoEffect, Obj, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import {
@@ -100,41 +98,6 @@ export function validateClone(c: VirtualMachineClone, old: VirtualMachineClone |
   return errors;
 }
 
-/** On create: the source exists (a snapshot must be ready) and the target does not. */
-export function checkCloneRefs(c: VirtualMachineClone, lookup: ObjectLookup): FieldError[] {
-  const ns = c.metadata.namespace ?? '';
-  const errors: FieldError[] = [];
-  const { kind, name } = c.spec.source;
-  if (kind === 'VirtualMachine' && lookup(virtualMachineKind, ns, name) === undefined)
-    errors.push({
-      path: 'spec.source.name',
-      reason: 'FieldValueNotFound',
-      message: `Not found: VirtualMachine ${JSON.stringify(name)} does not exist`,
-    });
-  if (kind === 'VirtualMachineSnapshot') {
-    const s = lookup<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, name);
-    if (s === undefined)
-      errors.push({
-        path: 'spec.source.name',
-        reason: 'FieldValueNotFound',
-        message: `Not found: VirtualMachineSnapshot ${JSON.stringify(name)} does not exist`,
-      });
-    else if (s.status?.readyToUse !== true)
-      errors.push({
-        path: 'spec.source.name',
-        message: `Invalid value: ${JSON.stringify(name)}: VirtualMachineSnapshot is not ready to use`,
-      });
-  }
-  const target = c.spec.target?.name;
-  if (target !== undefined && lookup(virtualMachineKind, ns, target) !== undefined)
-    errors.push({
-      path: 'spec.target.name',
-      reason: 'FieldValueDuplicate',
-      message: `Duplicate value: VirtualMachine ${JSON.stringify(target)} already exists`,
-    });
-  return errors;
-}
-
 export const virtualMachineCloneKind: KindDefinition = {
   group: CLONE_GROUP,
   version: CLONE_VERSION,
@@ -153,8 +116,6 @@ export const virtualMachineCloneKind: KindDefinition = {
     { name: 'SourceVirtualMachine', type: 'string', jsonPath: '.spec.source.name' },
     { name: 'TargetVirtualMachine', type: 'string', jsonPath: '.spec.target.name' },
   ],
-  admit: (o, old, lookup) =>
-    old === undefined ? checkCloneRefs(o as unknown as VirtualMachineClone, lookup) : [],
   validate: (o, old) =>
     validateClone(o as unknown as VirtualMachineClone, old as unknown as VirtualMachineClone | undefined),
 };

@@ -19,7 +19,18 @@ import {
 } from './printers.js';
 import { ObjectMeta, type KubeObject } from '../meta.js';
 import { parseQuantity } from '../quantity.js';
-import { MapOf, Obj, Preserve, Quantity, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
+import {
+  MapOf,
+  NoEffect,
+  Obj,
+  Preserve,
+  Quantity,
+  StringEnum,
+  StringMap,
+  Type,
+  type Static,
+  opt,
+} from '../schema.js';
 import { Conditions } from '../kubevirt/status.js';
 import { LabelSelector, Taint, TypedObjectReference } from './refs.js';
 
@@ -250,6 +261,7 @@ export const PersistentVolumeClaimSpec = Obj('The storage requested.', {
   dataSource: opt(TypedObjectReference('An object to populate the claim from.', false)),
   dataSourceRef: opt(TypedObjectReference('An object to populate the claim from (any namespace).', true)),
   selector: opt(LabelSelector('Labels of the volumes the claim may bind.')),
+  volumeAttributesClassName: opt(NoEffect(Type.String())),
 });
 
 export const persistentVolumeClaimKind: KindDefinition = {

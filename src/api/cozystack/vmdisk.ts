@@ -4,9 +4,7 @@
  * compiles it to a CDI DataVolume `vm-disk-<name>` (and so a PVC of that name) and reports the
  * DataVolume's phase and progress here. Field names and defaults are Cozystack's vm-disk chart's.
  */
-import { dataSourceKind } from '../cdi/datasource.js';
 import { storageClassKind } from '../storage/storageclass.js';
-import { goldenImageName } from './golden-names.js';
 import type { FieldError, KindDefinition, ObjectLookup } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { parseQuantity } from '../quantity.js';
@@ -148,21 +146,13 @@ export function validateVMDisk(disk: VMDisk, old: VMDisk | undefined): FieldErro
   return errors;
 }
 
-/** A golden image must be in the catalog, and a named storage class must exist, when the disk is created. */
+/**
+ * A named storage class must exist when the disk is created. A golden image not in the catalog yet
+ * is accepted: the disk waits for it (its DataVolume's DataSource), as Cozystack's would.
+ */
 export function admitVMDisk(disk: VMDisk, old: VMDisk | undefined, lookup: ObjectLookup): FieldError[] {
   if (old !== undefined) return [];
   const errors: FieldError[] = [];
-  const image = disk.spec?.source?.image?.name;
-  if (
-    image !== undefined &&
-    image !== '' &&
-    lookup(dataSourceKind, GOLDEN_IMAGES_NAMESPACE, goldenImageName(image)) === undefined
-  )
-    errors.push({
-      path: 'spec.source.image.name',
-      reason: 'FieldValueNotFound',
-      message: `Not found: ${JSON.stringify(image)}: no such image in the catalog (DataSources of namespace ${GOLDEN_IMAGES_NAMESPACE})`,
-    });
   const sc = disk.spec?.storageClass;
   if (sc !== undefined && sc !== '' && lookup(storageClassKind, '', sc) === undefined)
     errors.push({

@@ -5,16 +5,12 @@
  * balancer when `external`). Field names and defaults are Cozystack's vm-instance chart's.
  */
 import { cpuModelProblem } from '../kubevirt/domain-values.js';
-import {
-  virtualMachineClusterInstancetypeKind,
-  virtualMachineClusterPreferenceKind,
-} from '../instancetype/instancetype.js';
-import type { FieldError, KindDefinition, ObjectLookup } from '../kind.js';
+import type { FieldError, KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { parseQuantity } from '../quantity.js';
 import { Conditions, PRINTABLE_STATUSES, RUN_STRATEGIES } from '../kubevirt/status.js';
 import { Obj, Quantity, StringEnum, Type, type Static, opt } from '../schema.js';
-import { COZYSTACK_GROUP, COZYSTACK_VERSION, vmDiskKind } from './vmdisk.js';
+import { COZYSTACK_GROUP, COZYSTACK_VERSION } from './vmdisk.js';
 
 export const DEFAULT_INSTANCE_TYPE = 'u1.medium';
 export const DEFAULT_INSTANCE_PROFILE = 'ubuntu';
@@ -189,36 +185,6 @@ export function validateVMInstance(vm: VMInstance): FieldError[] {
   return errors;
 }
 
-/** The catalog entries and the disks a VMInstance names must exist. */
-export function admitVMInstance(vm: VMInstance, lookup: ObjectLookup): FieldError[] {
-  const errors: FieldError[] = [];
-  const spec = vm.spec ?? {};
-  const type = instanceTypeOf(spec);
-  if (type !== '' && lookup(virtualMachineClusterInstancetypeKind, '', type) === undefined)
-    errors.push({
-      path: 'spec.instanceType',
-      reason: 'FieldValueNotFound',
-      message: `Not found: ${JSON.stringify(type)}: no such VirtualMachineClusterInstancetype (kubectl get vmclusterinstancetypes)`,
-    });
-  const profile = instanceProfileOf(spec);
-  if (profile !== '' && lookup(virtualMachineClusterPreferenceKind, '', profile) === undefined)
-    errors.push({
-      path: 'spec.instanceProfile',
-      reason: 'FieldValueNotFound',
-      message: `Not found: ${JSON.stringify(profile)}: no such VirtualMachineClusterPreference (kubectl get vmclusterpreferences)`,
-    });
-  const namespace = vm.metadata.namespace ?? '';
-  (spec.disks ?? []).forEach((d, i) => {
-    if (d.name !== '' && lookup(vmDiskKind, namespace, d.name) === undefined)
-      errors.push({
-        path: `spec.disks[${i}].name`,
-        reason: 'FieldValueNotFound',
-        message: `Not found: ${JSON.stringify(d.name)}: no VMDisk of that name in namespace ${namespace}`,
-      });
-  });
-  return errors;
-}
-
 export const vmInstanceKind: KindDefinition = {
   group: COZYSTACK_GROUP,
   version: COZYSTACK_VERSION,
@@ -250,7 +216,6 @@ export const vmInstanceKind: KindDefinition = {
     { name: 'InstanceType', type: 'string', jsonPath: '.spec.instanceType', priority: 1 },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
+  // The instance type, profile and disks it names may come later: the controller waits for them.
   validate: (o) => validateVMInstance(o),
-  admit: (o, old, lookup) =>
-    old?.metadata.deletionTimestamp !== undefined ? [] : admitVMInstance(o, lookup),
 };

@@ -8,6 +8,12 @@ import { ObjectMeta, type KubeObject } from '../meta.js';
 import { parseQuantity } from '../quantity.js';
 import { NoEffect, Obj, Preserve, Quantity, StringMap, Type, type Static, opt } from '../schema.js';
 
+/** DRA fields of a device: kept, with no effect (no DRA devices on this platform). */
+const DraClaim = {
+  claimName: opt(NoEffect(Type.String({ description: 'DRA: the resource claim.' }))),
+  requestName: opt(NoEffect(Type.String({ description: 'DRA: the request within that claim.' }))),
+};
+
 export const InstancetypeSpec = Obj('The size of a VM.', {
   cpu: Obj('vCPUs given to the guest.', {
     guest: Type.Integer({ minimum: 1, description: 'Number of vCPUs the guest sees.' }),
@@ -24,9 +30,29 @@ export const InstancetypeSpec = Obj('The size of a VM.', {
     overcommitPercent: opt(Type.Integer({ minimum: 0, maximum: 100 })),
     maxGuest: opt(Quantity()),
   }),
-  gpus: opt(Type.Array(Obj('A GPU.', { name: Type.String(), deviceName: Type.String() }))),
-  hostDevices: opt(Type.Array(Obj('A host device.', { name: Type.String(), deviceName: Type.String() }))),
+  gpus: opt(
+    Type.Array(
+      Obj('A GPU.', {
+        name: Type.String(),
+        deviceName: opt(Type.String()),
+        ...DraClaim,
+        tag: opt(Type.String()),
+        virtualGPUOptions: opt(Preserve()),
+      }),
+    ),
+  ),
+  hostDevices: opt(
+    Type.Array(
+      Obj('A host device.', {
+        name: Type.String(),
+        deviceName: opt(Type.String()),
+        ...DraClaim,
+        tag: opt(Type.String()),
+      }),
+    ),
+  ),
   ioThreadsPolicy: opt(Type.String()),
+  ioThreads: opt(NoEffect(Preserve('The supplemental IO thread pool.'))),
   launchSecurity: opt(Preserve()),
   nodeSelector: opt(StringMap()),
   schedulerName: opt(Type.String()),
@@ -95,8 +121,12 @@ export const PreferenceSpec = Obj('Preferred hardware settings for a guest OS; t
     Obj('Minimum resources for this OS.', {
       cpu: opt(Obj('Minimum vCPUs.', { guest: Type.Integer() })),
       memory: opt(Obj('Minimum memory.', { guest: Quantity() })),
+      architecture: opt(NoEffect(Type.String())),
     }),
   ),
+  preferSpreadSocketToCoreRatio: opt(NoEffect(Type.Integer())),
+  preferredArchitecture: opt(NoEffect(Type.String())),
+  preferredLaunchSecurity: opt(NoEffect(Preserve())),
   preferredTerminationGracePeriodSeconds: opt(Type.Integer()),
   preferredSubdomain: opt(Type.String()),
   annotations: opt(StringMap()),

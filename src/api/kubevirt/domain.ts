@@ -47,6 +47,7 @@ export const Memory = Obj('Memory of the guest.', {
   guest: opt(Quantity('Memory the guest sees. Defaults to the memory request.')),
   hugepages: opt(Obj('Back the guest with huge pages.', { pageSize: opt(Type.String()) })),
   maxGuest: opt(Quantity('Upper bound for memory hotplug.')),
+  reservedOverhead: opt(NoEffect(Preserve('Memory reserved for the hypervisor beside the guest.'))),
 });
 
 export const Firmware = Obj('Firmware of the guest.', {
@@ -59,6 +60,7 @@ export const Firmware = Obj('Firmware of the guest.', {
     }),
   ),
   kernelBoot: opt(KernelBoot),
+  acpi: opt(NoEffect(Preserve('ACPI tables (SLIC, MSDM) from a Secret.'))),
 });
 
 const FeatureState = Obj('A feature switch.', { enabled: opt(Type.Boolean()) });
@@ -93,6 +95,7 @@ export const Features = Obj('Hypervisor features.', {
   hyperv: opt(HyperV),
   kvm: opt(Obj('KVM features.', { hidden: opt(Type.Boolean()) })),
   pvspinlock: opt(FeatureState),
+  hypervPassthrough: opt(NoEffect(Preserve('Every Hyper-V enlightenment the host offers.'))),
 });
 
 /** One timer of the guest clock: whether it is present, plus its own settings. */
@@ -161,6 +164,8 @@ export const Disk = Obj('A disk device backed by the volume of the same name.', 
   ),
   shareable: opt(Type.Boolean()),
   errorPolicy: opt(StringEnum(['stop', 'ignore', 'report', 'enospace'])),
+  tag: opt(NoEffect(Type.String({ description: 'A tag for the disk in the guest metadata.' }))),
+  changedBlockTracking: opt(NoEffect(Type.Boolean())),
 });
 export type Disk = Static<typeof Disk>;
 
@@ -195,6 +200,10 @@ export const Interface = Obj('A network interface, connected to the network of t
   ),
   tag: opt(Type.String()),
   state: opt(StringEnum(['up', 'down', 'absent'])),
+  acpiIndex: opt(NoEffect(Type.Integer({ description: 'ACPI index of the NIC in the guest.' }))),
+  macvtap: opt(NoEffect(Empty('The deprecated macvtap binding.'))),
+  slirp: opt(NoEffect(Empty('The deprecated slirp binding.'))),
+  portRanges: opt(NoEffect(Type.Array(Preserve('A range of ports forwarded to the guest.')))),
 });
 export type Interface = Static<typeof Interface>;
 
@@ -217,7 +226,9 @@ export const GPU = Obj('A GPU passed to the guest.', {
 
 export const HostDevice = Obj('A host device passed to the guest.', {
   name: Type.String(),
-  deviceName: Type.String(),
+  deviceName: opt(Type.String()),
+  claimName: opt(NoEffect(Type.String({ description: 'DRA: the resource claim (of spec.resourceClaims).' }))),
+  requestName: opt(NoEffect(Type.String({ description: 'DRA: the request within that claim.' }))),
   tag: opt(Type.String()),
 });
 
@@ -238,10 +249,13 @@ export const Devices = Obj('Devices of the guest.', {
     Obj('A watchdog device.', {
       name: Type.String(),
       i6300esb: opt(Obj('An Intel 6300ESB watchdog.', { action: opt(Type.String()) })),
+      diag288: opt(NoEffect(Preserve('The s390x diag288 watchdog.'))),
     }),
   ),
   rng: opt(Empty('A virtio RNG device fed from the host.')),
-  tpm: opt(Obj('A virtual TPM.', { persistent: opt(Type.Boolean()) })),
+  tpm: opt(
+    Obj('A virtual TPM.', { persistent: opt(Type.Boolean()), enabled: opt(NoEffect(Type.Boolean())) }),
+  ),
   sound: opt(Obj('A sound device.', { name: Type.String(), model: opt(Type.String()) })),
   video: opt(
     NoEffect(
@@ -266,6 +280,8 @@ export const Devices = Obj('Devices of the guest.', {
   useVirtioTransitional: opt(Type.Boolean()),
   clientPassthrough: opt(Empty()),
   disableHotplug: opt(Type.Boolean()),
+  downwardMetrics: opt(NoEffect(Empty('Host metrics exposed to the guest over virtio-serial.'))),
+  panicDevices: opt(NoEffect(Type.Array(Preserve('A panic notifier device.')))),
 });
 
 export const DomainSpec = Obj('The virtual hardware of the guest.', {
@@ -282,6 +298,10 @@ export const DomainSpec = Obj('The virtual hardware of the guest.', {
   features: opt(Features),
   devices: Devices,
   ioThreadsPolicy: opt(StringEnum(['shared', 'auto', 'supplementalPool'])),
+  ioThreads: opt(NoEffect(Preserve('The supplemental IO thread pool.'))),
+  rebootPolicy: opt(
+    NoEffect(Type.String({ description: 'Reboot (default) or Terminate on a guest reboot.' })),
+  ),
   chassis: opt(
     Obj('SMBIOS chassis information.', {
       manufacturer: opt(Type.String()),
@@ -304,6 +324,9 @@ export const Probe = Obj('A health probe of the guest.', {
       path: opt(Type.String()),
       host: opt(Type.String()),
       scheme: opt(Type.String()),
+      httpHeaders: opt(
+        NoEffect(Type.Array(Obj('A request header.', { name: Type.String(), value: Type.String() }))),
+      ),
     }),
   ),
   exec: opt(Obj('Run a command through the guest agent.', { command: opt(Type.Array(Type.String())) })),

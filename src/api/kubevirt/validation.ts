@@ -58,6 +58,14 @@ export function validateVmiSpec(
         message: 'Required value: a GPU names a deviceName or a DRA claimName',
       });
   });
+  (spec.domain.devices.hostDevices ?? []).forEach((h, i) => {
+    if (h.deviceName === undefined && h.claimName === undefined)
+      errors.push({
+        path: `${domain}.devices.hostDevices[${i}].deviceName`,
+        reason: 'FieldValueRequired',
+        message: 'Required value: a host device names a deviceName or a DRA claimName',
+      });
+  });
   interfaces.forEach((nic, i) =>
     errors.push(...checkInterface(nic, networks, `${domain}.devices.interfaces[${i}]`)),
   );

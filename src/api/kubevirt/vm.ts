@@ -7,7 +7,7 @@ import { canonicalMatcherKind, matcherKinds } from '../instancetype/matcher.js';
 import type { FieldError, KindDefinition } from '../kind.js';
 import { DataVolumeSpec } from '../cdi/datavolume.js';
 import { ObjectMeta } from '../meta.js';
-import { Obj, Preserve, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
+import { NoEffect, Obj, Preserve, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import { Conditions, OpenStatus, PRINTABLE_STATUSES, RUN_STRATEGIES } from './status.js';
 import { validateVmiSpec, vmiSpecWarnings } from './validation.js';
 import { VirtualMachineInstanceTemplateSpec } from './vmi.js';
@@ -30,6 +30,8 @@ const Matcher = (what: string, kinds: string[]) =>
   });
 
 export const DataVolumeTemplateSpec = Obj('A DataVolume created with the VM and owned by it.', {
+  apiVersion: opt(Type.String()),
+  kind: opt(Type.String()),
   metadata: opt(
     Obj(
       'Name, labels and annotations of the DataVolume.',
@@ -38,6 +40,7 @@ export const DataVolumeTemplateSpec = Obj('A DataVolume created with the VM and 
     ),
   ),
   spec: DataVolumeSpec,
+  status: opt(NoEffect(Preserve('Not used (a placeholder of the upstream type).'))),
 });
 
 export const VirtualMachineSpec = Obj('The desired state of the VM.', {

@@ -34,6 +34,8 @@ export const VirtualMachineInstanceSpec = Obj(
     startStrategy: opt(StringEnum(['Paused'], 'Paused: start the guest paused.')),
     hostname: opt(Type.String({ description: 'Hostname of the guest; defaults to the VMI name.' })),
     subdomain: opt(Type.String()),
+    serviceAccountName: opt(NoEffect(Type.String())),
+    utilityVolumes: opt(NoEffect(Type.Array(Preserve('A volume for KubeVirt internal use (e.g. backups).')))),
     livenessProbe: opt(Probe),
     readinessProbe: opt(Probe),
     dnsPolicy: opt(Type.String()),

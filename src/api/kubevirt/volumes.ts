@@ -3,7 +3,18 @@
  * each interface joins. Exactly one source per volume and per network; checked in validation.ts.
  */
 import { DownwardAPIVolumeFile, LocalObjectReference } from '../core/refs.js';
-import { Empty, ListMap, Obj, Quantity, StringEnum, Type, type Static, opt } from '../schema.js';
+import {
+  Empty,
+  ListMap,
+  NoEffect,
+  Obj,
+  Preserve,
+  Quantity,
+  StringEnum,
+  Type,
+  type Static,
+  opt,
+} from '../schema.js';
 
 const SecretRef = Obj('Reference to a Secret in the same namespace.', { name: Type.String() });
 
@@ -57,6 +68,7 @@ export const VolumeSources = {
       path: Type.String(),
       type: StringEnum(['Disk', 'DiskOrCreate']),
       capacity: opt(Quantity()),
+      shared: opt(NoEffect(Type.Boolean())),
     }),
   ),
   configMap: opt(
@@ -97,7 +109,11 @@ export const VolumeSources = {
 };
 export const VOLUME_SOURCES = Object.keys(VolumeSources);
 
-export const Volume = Obj('A named data source for a disk.', { name: Type.String(), ...VolumeSources });
+export const Volume = Obj('A named data source for a disk.', {
+  name: Type.String(),
+  ...VolumeSources,
+  containerPath: opt(NoEffect(Preserve('A path of the virt-launcher container as a volume.'))),
+});
 export type Volume = Static<typeof Volume>;
 
 export const Network = Obj('A network the VMI joins; an interface of the same name connects to it.', {
@@ -116,6 +132,7 @@ export const Network = Obj('A network the VMI joins; an interface of the same na
       default: opt(Type.Boolean()),
     }),
   ),
+  resourceClaim: opt(NoEffect(Preserve('A DRA network device claim.'))),
 });
 export type Network = Static<typeof Network>;
 export const NETWORK_SOURCES = ['pod', 'multus'];

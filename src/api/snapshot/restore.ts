@@ -97,34 +97,27 @@ export function validateRestore(
 }
 
 /**
- * On create, as KubeVirt's restore admission: the snapshot exists and is ready to use, and an
- * existing target is the VM the snapshot was taken of (a new name creates a new VM).
+ * On create, as KubeVirt's restore admission: a snapshot that does not exist yet, or is not ready,
+ * is accepted (the restore waits for it); once it exists, an existing target must be the VM the
+ * snapshot was taken of (a new name creates a new VM).
  */
 export function checkRestoreRefs(r: VirtualMachineRestore, lookup: ObjectLookup): FieldError[] {
   const ns = r.metadata.namespace ?? '';
-  const name = r.spec.virtualMachineSnapshotName;
-  const snapshot = lookup<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, name);
-  if (snapshot === undefined)
-    return [
-      {
-        path: 'spec.virtualMachineSnapshotName',
-        reason: 'FieldValueNotFound',
-        message: `Not found: VirtualMachineSnapshot ${JSON.stringify(name)} does not exist`,
-      },
-    ];
-  const errors: FieldError[] = [];
-  if (snapshot.status?.readyToUse !== true)
-    errors.push({
-      path: 'spec.virtualMachineSnapshotName',
-      message: `Invalid value: ${JSON.stringify(name)}: VirtualMachineSnapshot is not ready to use (phase ${snapshot.status?.phase ?? 'InProgress'})`,
-    });
+  const snapshot = lookup<VirtualMachineSnapshot>(
+    virtualMachineSnapshotKind,
+    ns,
+    r.spec.virtualMachineSnapshotName,
+  );
+  if (snapshot === undefined) return [];
   const target = r.spec.target.name;
   if (lookup(virtualMachineKind, ns, target) !== undefined && target !== snapshot.spec.source.name)
-    errors.push({
-      path: 'spec.target.name',
-      message: `Invalid value: ${JSON.stringify(target)}: restoring onto another existing VM is not supported; name a new VM or ${JSON.stringify(snapshot.spec.source.name)}`,
-    });
-  return errors;
+    return [
+      {
+        path: 'spec.target.name',
+        message: `Invalid value: ${JSON.stringify(target)}: restoring onto another existing VM is not supported; name a new VM or ${JSON.stringify(snapshot.spec.source.name)}`,
+      },
+    ];
+  return [];
 }
 
 export const virtualMachineRestoreKind: KindDefinition = {

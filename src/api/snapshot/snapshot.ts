@@ -5,8 +5,7 @@
  * connected) and records what it took in a VirtualMachineSnapshotContent.
  */
 import { parseDuration } from '../duration.js';
-import type { FieldError, KindDefinition, ObjectLookup } from '../kind.js';
-import { virtualMachineKind } from '../kubevirt/vm.js';
+import type { FieldError, KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { Obj, StringEnum, Type, type Static, opt } from '../schema.js';
 import {
@@ -88,23 +87,6 @@ export function validateSnapshot(
   return errors;
 }
 
-/** On create: the source VM exists (KubeVirt would leave the snapshot waiting; a typo is better told at once). */
-export function checkSnapshotSource(s: VirtualMachineSnapshot, lookup: ObjectLookup): FieldError[] {
-  const ns = s.metadata.namespace ?? '';
-  if (
-    s.spec.source.kind !== 'VirtualMachine' ||
-    lookup(virtualMachineKind, ns, s.spec.source.name) !== undefined
-  )
-    return [];
-  return [
-    {
-      path: 'spec.source.name',
-      reason: 'FieldValueNotFound',
-      message: `Not found: VirtualMachine ${JSON.stringify(s.spec.source.name)} does not exist in namespace ${JSON.stringify(ns)}`,
-    },
-  ];
-}
-
 export const virtualMachineSnapshotKind: KindDefinition = {
   group: SNAPSHOT_GROUP,
   version: SNAPSHOT_VERSION,
@@ -133,8 +115,6 @@ export const virtualMachineSnapshotKind: KindDefinition = {
       o as unknown as VirtualMachineSnapshot,
       old as unknown as VirtualMachineSnapshot | undefined,
     ),
-  admit: (o, old, lookup) =>
-    old === undefined ? checkSnapshotSource(o as unknown as VirtualMachineSnapshot, lookup) : [],
   defaults: (o) => {
     const s = o as unknown as VirtualMachineSnapshot;
     s.spec.failureDeadline ??= DEFAULT_FAILURE_DEADLINE;

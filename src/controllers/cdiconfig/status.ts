@@ -29,7 +29,7 @@ export function storageProfileStatus(sc: StorageClass): NonNullable<StorageProfi
 }
 
 /**
- * Uploads go to the API server (CDI's upload proxy role: src/storage/upload.ts); scratch space is
+ * Uploads go to the API server (CDI's upload proxy role: src/storage/upload.ts, upload-proxy.ts); scratch space is
  * the class the spec names when it exists, else the default class. `defaultPodResourceRequirements`
  * is omitted: no importer pods run here.
  */

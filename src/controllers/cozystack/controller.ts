@@ -146,15 +146,30 @@ export class CozystackController implements Runnable {
     }
     const phase = dv.status?.phase;
     const running = dv.status?.conditions?.find((c) => c.type === 'Running');
+    const image = disk.spec?.source?.image?.name;
+    const imageMissing =
+      phase !== 'Succeeded' &&
+      image !== undefined &&
+      this.api.get(dataSourceKind, GOLDEN_IMAGES_NAMESPACE, goldenImageName(image)) === undefined;
     const ready: Condition =
       phase === 'Succeeded'
         ? { type: 'Ready', status: 'True', reason: 'Ready', message: `PVC ${dvName} is ready` }
-        : {
-            type: 'Ready',
-            status: 'False',
-            reason: phase === 'Failed' ? 'ImportFailed' : (running?.reason ?? phase ?? 'Pending'),
-            message: running?.message ?? `DataVolume ${dvName} is ${phase ?? 'Pending'}`,
-          };
+        : imageMissing
+          ? {
+              type: 'Ready',
+              status: 'False',
+              reason: 'ImageNotFound',
+              message: `waiting for image ${JSON.stringify(image)}: not in the catalog yet (DataSources of namespace ${GOLDEN_IMAGES_NAMESPACE})`,
+            }
+          : {
+              type: 'Ready',
+              status: 'False',
+              reason: phase === 'Failed' ? 'ImportFailed' : (running?.reason ?? phase ?? 'Pending'),
+              message: running?.message ?? `DataVolume ${dvName} is ${phase ?? 'Pending'}`,
+            };
+    const before = disk.status?.conditions?.find((c) => c.type === 'Ready');
+    if (imageMissing && before?.reason !== ready.reason)
+      this.o.events.record(disk, 'Warning', ready.reason ?? '', ready.message ?? '');
     await this.setDiskStatus(disk, dv, claim, ready);
   }
 
@@ -258,6 +273,9 @@ export class CozystackController implements Runnable {
     }
 
     const vmi = this.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, full);
+    const before = inst.status?.conditions?.find((c) => c.type === 'Ready');
+    if (missing.length > 0 && before?.message !== missingDisksMessage(missing))
+      this.o.events.record(inst, 'Warning', 'DiskNotFound', missingDisksMessage(missing));
     await this.setInstanceStatus(inst, vm, vmi, service, missing);
   }
 
@@ -408,7 +426,7 @@ export class CozystackController implements Runnable {
             type: 'Ready',
             status: 'False',
             reason: 'DiskNotFound',
-            message: `VMDisk ${missing.map((m) => JSON.stringify(m)).join(', ')} not found`,
+            message: missingDisksMessage(missing),
           }
         : vmReady?.status === 'True'
           ? { type: 'Ready', status: 'True', reason: 'Ready', message: '' }
@@ -459,6 +477,9 @@ export class CozystackController implements Runnable {
     );
   }
 }
+
+const missingDisksMessage = (missing: string[]): string =>
+  `waiting for VMDisk ${missing.map((m) => JSON.stringify(m)).join(', ')}: not found`;
 
 function withoutRevisions(spec: VirtualMachine['spec']): VirtualMachine['spec'] {
   const out = structuredClone(spec);

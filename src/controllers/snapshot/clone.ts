@@ -18,7 +18,7 @@ import {
   type ClonePhase,
   type VirtualMachineClone,
 } from '../../api/clone/clone.js';
-import type { VirtualMachine } from '../../api/kubevirt/vm.js';
+import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.js';
 import { setCondition } from '../../api/snapshot/common.js';
 import { virtualMachineRestoreKind, type VirtualMachineRestore } from '../../api/snapshot/restore.js';
 import { virtualMachineSnapshotKind, type VirtualMachineSnapshot } from '../../api/snapshot/snapshot.js';
@@ -92,6 +92,11 @@ export function syncClone(ctx: SnapshotContext, ns: string, name: string): void 
   const targetName =
     clone.status?.targetName ?? clone.spec.target?.name ?? `clone-${randomBytes(4).toString('hex')}`;
   if (phase === undefined || phase === 'Unknown') {
+    const missing = missingSource(ctx, clone);
+    if (missing !== undefined) return waitFor(ctx, clone, missing);
+    const target = clone.spec.target?.name;
+    if (target !== undefined && api.get(virtualMachineKind, ns, target) !== undefined)
+      return fail('TargetExists', `target VirtualMachine ${JSON.stringify(target)} already exists`);
     const snapshotName = fromSnapshot ? clone.spec.source.name : `tmp-snapshot-${uid}`;
     if (!fromSnapshot && api.get(virtualMachineSnapshotKind, ns, snapshotName) === undefined)
       api.create<VirtualMachineSnapshot>(virtualMachineSnapshotKind, {
@@ -173,6 +178,66 @@ export function syncClone(ctx: SnapshotContext, ns: string, name: string): void 
       `Successfully cloned ${clone.spec.source.name} into ${targetName}`,
     );
   }
+}
+
+/** What the clone waits for before it starts: its source VM or snapshot, not there or not ready yet. */
+function missingSource(
+  ctx: SnapshotContext,
+  clone: VirtualMachineClone,
+): { reason: string; message: string } | undefined {
+  const ns = clone.metadata.namespace ?? '';
+  const { kind, name } = clone.spec.source;
+  const quoted = JSON.stringify(name);
+  if (kind === 'VirtualMachineSnapshot') {
+    const snap = ctx.api.get<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, name);
+    if (snap === undefined)
+      return {
+        reason: 'SourceDoesNotExist',
+        message: `waiting for VirtualMachineSnapshot ${quoted}: it does not exist yet`,
+      };
+    if (snap.status?.readyToUse !== true && snap.status?.phase !== 'Failed')
+      return {
+        reason: 'SourceNotReady',
+        message: `waiting for VirtualMachineSnapshot ${quoted} to be ready to use`,
+      };
+    return undefined;
+  }
+  if (ctx.api.get(virtualMachineKind, ns, name) === undefined)
+    return {
+      reason: 'SourceDoesNotExist',
+      message: `waiting for VirtualMachine ${quoted}: it does not exist yet`,
+    };
+  return undefined;
+}
+
+/** Says (once per reason) what the clone waits for, in its conditions and an Event. */
+function waitFor(
+  ctx: SnapshotContext,
+  clone: VirtualMachineClone,
+  why: { reason: string; message: string },
+): void {
+  const progressing = clone.status?.conditions?.find((c) => c.type === 'Progressing');
+  if (progressing?.reason === why.reason && progressing.message === why.message) return;
+  const now = ctx.now().toISOString();
+  ctx.api.mutate<VirtualMachineClone>(
+    virtualMachineCloneKind,
+    clone.metadata.namespace ?? '',
+    clone.metadata.name ?? '',
+    (c) => {
+      c.status ??= {};
+      c.status.conditions = setCondition(
+        c.status.conditions,
+        'Progressing',
+        'False',
+        why.reason,
+        why.message,
+        now,
+      );
+      c.status.conditions = setCondition(c.status.conditions, 'Ready', 'False', why.reason, why.message, now);
+    },
+    true,
+  );
+  ctx.events.record(clone, 'Warning', why.reason, why.message);
 }
 
 /** Keys kept by a filter list: "*" every key, "key" that key, "!key" not that key (later wins). */

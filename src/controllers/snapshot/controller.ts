@@ -61,6 +61,7 @@ const WATCHED: readonly KindDefinition[] = [
   virtualMachineRestoreKind,
   virtualMachineCloneKind,
   virtualMachineInstanceKind,
+  virtualMachineKind,
 ];
 
 export const keyOf = (def: KindDefinition, ns: string, name: string): string => `${def.kind}:${ns}/${name}`;
@@ -95,10 +96,19 @@ export class SnapshotController {
           this.queue.add(keyOf(virtualMachineRestoreKind, e.namespace, r.metadata.name ?? ''));
         return;
       }
+      if (def === virtualMachineKind) {
+        // A VM that appeared: the snapshots and clones naming it stop waiting.
+        for (const s of this.ctx.api.list<VirtualMachineSnapshot>(virtualMachineSnapshotKind, e.namespace))
+          if (s.spec.source.name === e.name)
+            this.queue.add(keyOf(virtualMachineSnapshotKind, e.namespace, s.metadata.name ?? ''));
+        this.requeueAll(virtualMachineCloneKind, e.namespace);
+        return;
+      }
       this.queue.add(keyOf(def, e.namespace, e.name));
       if (def === virtualMachineSnapshotKind || def === virtualMachineRestoreKind)
-        for (const c of this.ctx.api.list<KubeObject>(virtualMachineCloneKind, e.namespace))
-          this.queue.add(keyOf(virtualMachineCloneKind, e.namespace, c.metadata.name ?? ''));
+        this.requeueAll(virtualMachineCloneKind, e.namespace);
+      // A snapshot that appeared or became ready: the restores waiting for it go on.
+      if (def === virtualMachineSnapshotKind) this.requeueAll(virtualMachineRestoreKind, e.namespace);
     });
     for (const def of WATCHED.slice(0, 4))
       for (const o of this.ctx.api.list<KubeObject>(def))
@@ -113,6 +123,11 @@ export class SnapshotController {
 
   idle(): Promise<void> {
     return this.queue.idle();
+  }
+
+  private requeueAll(def: KindDefinition, namespace: string): void {
+    for (const o of this.ctx.api.list<KubeObject>(def, namespace))
+      this.queue.add(keyOf(def, namespace, o.metadata.name ?? ''));
   }
 
   private later(key: string, ms: number): void {
@@ -191,6 +206,12 @@ export class SnapshotController {
     };
     if (deadline > 0 && now.getTime() - started > deadline)
       return fail('FailureDeadlineExceeded', 'snapshot deadline exceeded');
+    if (vm === undefined && phase === undefined) {
+      // Not started yet: as KubeVirt, wait for the VM (applied after its snapshot, say) until the deadline.
+      if (deadline > 0)
+        this.ctx.later(keyOf(virtualMachineSnapshotKind, ns, name), started + deadline - now.getTime() + 10);
+      return this.waitForSource(snap);
+    }
     if (vm === undefined)
       return fail('SourceNotFound', `VirtualMachine ${JSON.stringify(snap.spec.source.name)} does not exist`);
     if (phase === undefined) {
@@ -359,6 +380,21 @@ export class SnapshotController {
       `Successfully created VirtualMachineSnapshotContent ${contentName}`,
     );
     this.releaseVm(snap);
+  }
+
+  /** The source VM does not exist yet: conditions and one Event say so. */
+  private waitForSource(snap: VirtualMachineSnapshot): void {
+    const reason = 'SourceDoesNotExist';
+    const message = `waiting for VirtualMachine ${JSON.stringify(snap.spec.source.name)}: it does not exist yet`;
+    const progressing = snap.status?.conditions?.find((c) => c.type === 'Progressing');
+    if (progressing?.reason === reason && progressing.message === message) return;
+    const at = this.ctx.now().toISOString();
+    this.setStatus(snap, (st) => {
+      st.readyToUse = false;
+      st.conditions = setCondition(st.conditions, 'Progressing', 'False', reason, message, at);
+      st.conditions = setCondition(st.conditions, 'Ready', 'False', reason, message, at);
+    });
+    this.ctx.events.record(snap, 'Warning', reason, message);
   }
 
   private setStatus(

@@ -78,11 +78,25 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
           ns,
           snap.status.virtualMachineSnapshotContentName,
         );
-  if (snap === undefined || content === undefined || snap.status?.readyToUse !== true)
+  if (snap?.status?.phase === 'Failed')
     return fail(
-      'SnapshotNotReady',
-      `VirtualMachineSnapshot ${JSON.stringify(restore.spec.virtualMachineSnapshotName)} is not ready to use`,
+      'SnapshotFailed',
+      `VirtualMachineSnapshot ${JSON.stringify(restore.spec.virtualMachineSnapshotName)} failed`,
     );
+  if (snap === undefined || content === undefined || snap.status?.readyToUse !== true) {
+    // As KubeVirt: the restore waits for its snapshot (applied after it, or still being taken).
+    const snapName = JSON.stringify(restore.spec.virtualMachineSnapshotName);
+    const message =
+      snap === undefined
+        ? `waiting for VirtualMachineSnapshot ${snapName}: it does not exist yet`
+        : `waiting for VirtualMachineSnapshot ${snapName} to be ready to use`;
+    const reason = snap === undefined ? 'SnapshotDoesNotExist' : 'SnapshotNotReady';
+    const progressing = restore.status?.conditions?.find((c) => c.type === 'Progressing');
+    if (progressing?.reason === reason && progressing.message === message) return;
+    progress(reason, message);
+    ctx.events.record(restore, snap === undefined ? 'Warning' : 'Normal', reason, message);
+    return;
+  }
   const source = content.spec.source.virtualMachine as unknown as VirtualMachine | undefined;
   if (source === undefined) return fail('SnapshotNotReady', 'the snapshot content holds no VirtualMachine');
   const layers = layersOf(content);

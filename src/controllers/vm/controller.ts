@@ -10,8 +10,16 @@ import { createHash } from 'node:crypto';
 import {
   controllerRevisionKind,
   persistentVolumeClaimKind,
+  secretKind,
   type ControllerRevision,
 } from '../../api/core/core.js';
+import { networkAttachmentDefinitionKind } from '../../api/network/nad.js';
+import {
+  applyPresets,
+  PRESET_ANNOTATION_PREFIX,
+  virtualMachineInstancePresetKind,
+  type VirtualMachineInstancePreset,
+} from '../../api/kubevirt/preset.js';
 import {
   virtualMachineClusterInstancetypeKind,
   virtualMachineClusterPreferenceKind,
@@ -33,8 +41,8 @@ import type { Manager, Runnable } from '../../runtime/manager.js';
 import type { Timers } from '../../runtime/queue.js';
 import { isAlreadyExists, objectKey } from '../../runtime/transport.js';
 import { ExpansionError, expandSpec } from './expand.js';
-import { isFinal, runStrategyOf, vmStatusView, type VmFacts } from './printable.js';
-import { claimRef, referencesOf, ReferenceIndex, sourceRef } from './references.js';
+import { isFinal, REFERENCE_NOT_FOUND, runStrategyOf, vmStatusView, type VmFacts } from './printable.js';
+import { attachmentsOf, claimRef, referencesOf, ReferenceIndex, secretsOf, sourceRef } from './references.js';
 
 export const VM_NAME_LABEL = 'vm.kubevirt.io/name';
 export const VM_GENERATION_ANNOTATION = 'kubevirt.io/vm-generation';
@@ -99,12 +107,15 @@ export class VmController implements Runnable {
       virtualMachineClusterInstancetypeKind,
       virtualMachinePreferenceKind,
       virtualMachineClusterPreferenceKind,
+      secretKind,
+      networkAttachmentDefinitionKind,
     ])
-      // An instance type or preference appeared or changed: the VMs naming it may start now.
+      // An instance type, preference, Secret or attachment appeared or changed: the VMs naming it may start now.
       this.controller.watch(def, (o) =>
         this.references.usersOf(sourceRef(def.kind, o.metadata.namespace ?? '', o.metadata.name ?? '')),
       );
     this.controller.reads(controllerRevisionKind);
+    this.controller.reads(virtualMachineInstancePresetKind);
   }
 
   start(): void {
@@ -137,6 +148,7 @@ export class VmController implements Runnable {
     if (vm.metadata.deletionTimestamp === undefined) await this.ensureDataVolumes(vm);
     const facts: VmFacts = {
       missingPvcs: this.missingPvcs(vm),
+      missingReferences: this.missingReferences(vm),
       restartRequired: false,
       now: this.now(),
       ...this.volumeFacts(vm),
@@ -154,7 +166,7 @@ export class VmController implements Runnable {
     if (backingOff) this.wakeAt(key, backoffUntil);
 
     const create = async (): Promise<void> => {
-      if (facts.missingPvcs.length > 0 || backingOff) return;
+      if (facts.missingPvcs.length > 0 || (facts.missingReferences?.length ?? 0) > 0 || backingOff) return;
       // As KubeVirt: no VMI before its DataVolumes are populated.
       if ((facts.dataVolumes?.pending.length ?? 0) + (facts.dataVolumes?.errors.length ?? 0) > 0) return;
       // As KubeVirt: no new VMI while a snapshot or a restore holds the VM (src/controllers/snapshot).
@@ -309,6 +321,18 @@ export class VmController implements Runnable {
     return claims.filter((c) => this.api.get(persistentVolumeClaimKind, namespace, c) === undefined);
   }
 
+  /** Secrets and network attachment definitions the VM names that do not exist (yet). */
+  private missingReferences(vm: VirtualMachine): string[] {
+    const namespace = vm.metadata.namespace ?? '';
+    const secrets = secretsOf(vm)
+      .filter((n) => this.api.get(secretKind, namespace, n) === undefined)
+      .map((n) => `Secret ${JSON.stringify(n)}`);
+    const nads = attachmentsOf(vm)
+      .filter(([ns, n]) => this.api.get(networkAttachmentDefinitionKind, ns, n) === undefined)
+      .map(([ns, n]) => `NetworkAttachmentDefinition ${JSON.stringify(`${ns}/${n}`)}`);
+    return [...secrets, ...nads];
+  }
+
   /** Creates the DataVolumes of spec.dataVolumeTemplates that do not exist yet, owned by the VM. */
   private async ensureDataVolumes(vm: VirtualMachine): Promise<void> {
     const namespace = vm.metadata.namespace ?? '';
@@ -411,15 +435,33 @@ export class VmController implements Runnable {
     const pref = await this.revision<PreferenceSpec>(vm, 'preference', refs.preference);
     const spec = expandSpec(template.spec, it?.spec, pref?.spec);
     spec.domain.firmware = { ...spec.domain.firmware, uuid: spec.domain.firmware?.uuid ?? firmwareUuid(vm) };
+    // Deprecated VirtualMachineInstancePresets, merged as KubeVirt merged them into new VMIs.
+    const labels = { ...template.metadata?.labels, [VM_NAME_LABEL]: name };
+    const presets = applyPresets(
+      spec.domain,
+      labels,
+      this.api.list<VirtualMachineInstancePreset>(virtualMachineInstancePresetKind, namespace),
+    );
+    spec.domain = presets.domain;
+    for (const c of presets.conflicts)
+      this.events.record(
+        vm,
+        'Warning',
+        'PresetFailed',
+        `Unable to apply VirtualMachineInstancePreset ${c.preset}: it conflicts with ${c.paths.join(', ')}`,
+      );
     const vmi: VirtualMachineInstance = {
       apiVersion: 'kubevirt.io/v1',
       kind: 'VirtualMachineInstance',
       metadata: {
         name,
         namespace,
-        labels: { ...template.metadata?.labels, [VM_NAME_LABEL]: name },
+        labels,
         annotations: {
           ...template.metadata?.annotations,
+          ...Object.fromEntries(
+            presets.applied.map((p) => [`${PRESET_ANNOTATION_PREFIX}${p}`, 'kubevirt.io/v1']),
+          ),
           [VM_GENERATION_ANNOTATION]: String(vm.metadata.generation ?? 1),
           [TEMPLATE_HASH_ANNOTATION]: templateHash(vm),
         },
@@ -542,6 +584,10 @@ export class VmController implements Runnable {
         `PVC ${facts.missingPvcs.join(', ')} not found: create it to start the VM`,
       );
     }
+    const waiting = view.conditions.find((c) => c.type === 'Failure' && c.reason === REFERENCE_NOT_FOUND);
+    const before = vm.status?.conditions?.find((c) => c.type === 'Failure');
+    if (waiting !== undefined && before?.message !== waiting.message)
+      this.events.record(vm, 'Warning', REFERENCE_NOT_FOUND, waiting.message ?? '');
     if (JSON.stringify(old) === JSON.stringify(next)) return;
     await this.api.mutate<VirtualMachine>(
       virtualMachineKind,

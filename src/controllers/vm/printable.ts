@@ -7,9 +7,14 @@ import type { Condition, PrintableStatus, RunStrategy } from '../../api/kubevirt
 import type { VirtualMachine } from '../../api/kubevirt/vm.js';
 import type { VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
 
+/** The Failure reason (and Event reason) of a VM waiting for a Secret or attachment it names. */
+export const REFERENCE_NOT_FOUND = 'ReferenceNotFound';
+
 export interface VmFacts {
   /** PVCs the VM's volumes name that do not exist. */
   missingPvcs: string[];
+  /** Other objects the VM names that do not exist yet (`Secret "x"`, …): no VMI until they do. */
+  missingReferences?: string[];
   /** A restart is delayed after failures until then. */
   backoffUntil?: Date;
   /** Creating the VMI failed (e.g. the instance type is missing). */
@@ -52,6 +57,8 @@ export function printableStatus(
     if ((facts.dataVolumes?.errors.length ?? 0) > 0) return 'DataVolumeError';
     if ((facts.dataVolumes?.pending.length ?? 0) > 0) return 'Provisioning';
     if (wantsRun && (facts.unboundPvcs?.length ?? 0) > 0) return 'WaitingForVolumeBinding';
+    // KubeVirt's VMI would wait in a pod that cannot start: shown as starting.
+    if (wantsRun && (facts.missingReferences?.length ?? 0) > 0) return 'Starting';
     if (backingOff) return 'CrashLoopBackOff';
     return 'Stopped';
   }
@@ -167,6 +174,9 @@ function failureOf(
       message: `PVC ${facts.missingPvcs.map((n) => JSON.stringify(n)).join(', ')} not found`,
     };
   }
+  const missing = facts.missingReferences ?? [];
+  if (vmi === undefined && missing.length > 0)
+    return { reason: REFERENCE_NOT_FOUND, message: `waiting for ${missing.join(', ')}: not found` };
   const sync = condition(vmi, 'Synchronized');
   if (sync?.status === 'False') return { reason: sync.reason ?? 'FailedSync', message: sync.message ?? '' };
   return undefined;

@@ -12,6 +12,8 @@ import { cdiConfigKind } from '../../../src/api/cdi/cdiconfig.js';
 import { configMapKind, namespaceKind } from '../../../src/api/core/core.js';
 import { serviceKind } from '../../../src/api/core/service.js';
 import { virtualMachineKind } from '../../../src/api/kubevirt/vm.js';
+import { virtualMachineRestoreKind } from '../../../src/api/snapshot/restore.js';
+import { virtualMachineSnapshotKind } from '../../../src/api/snapshot/snapshot.js';
 import { ApiError } from '../../../src/apiserver/errors.js';
 import { Registry } from '../../../src/apiserver/registry.js';
 import { checkTarget, TargetNotAllowed } from '../../../src/network/outbound.js';
@@ -130,6 +132,27 @@ const EXCEPTIONS: Record<string, () => void> = {
     const r = registry();
     assert.throws(() => r.create(cdiConfigKind, '', config('second')), refused('Invalid', 'metadata.name'));
     r.create(cdiConfigKind, '', config('config'));
+  },
+  'restore-onto-other-vm': () => {
+    const r = registry();
+    for (const name of ['a', 'b']) r.create(virtualMachineKind, 'default', { ...vm({}), metadata: { name } });
+    r.create(virtualMachineSnapshotKind, 'default', {
+      metadata: { name: 's' },
+      spec: { source: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'a' } },
+    });
+    const restore = (name: string, target: string) => ({
+      metadata: { name },
+      spec: {
+        target: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: target },
+        virtualMachineSnapshotName: 's',
+      },
+    });
+    assert.throws(
+      () => r.create(virtualMachineRestoreKind, 'default', restore('onto-b', 'b')),
+      refused('Invalid', 'spec.target.name'),
+    );
+    r.create(virtualMachineRestoreKind, 'default', restore('onto-a', 'a'));
+    r.create(virtualMachineRestoreKind, 'default', restore('onto-new', 'c'));
   },
 };
 

@@ -176,11 +176,9 @@ describe('a VMDisk written for Cozystack', () => {
     assert.equal(compileDisk(disk('alpine')).spec.sourceRef?.name, 'alpine-3.21');
   });
 
-  test('a name in neither list is still refused', () => {
-    assert.deepEqual(
-      admitVMDisk(disk('plan9'), undefined, catalog).map((e) => e.path),
-      ['spec.source.image.name'],
-    );
+  test('a name in neither list is accepted and waits for a DataSource of that name', () => {
+    assert.deepEqual(admitVMDisk(disk('plan9'), undefined, catalog), []);
+    assert.equal(compileDisk(disk('plan9')).spec.sourceRef?.name, 'plan9');
   });
 });
 

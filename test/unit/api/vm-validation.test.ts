@@ -58,6 +58,18 @@ describe('validateVm', () => {
     assert.deepEqual(validateVm(goodVm()), []);
   });
 
+  test('a host device names a deviceName or a DRA claim', () => {
+    const vm = goodVm();
+    tmpl(vm).domain.devices.hostDevices = [
+      { name: 'a' },
+      { name: 'b', deviceName: 'vendor.com/dev' },
+      { name: 'c', claimName: 'claim', requestName: 'one' },
+    ];
+    assert.deepEqual(causes(validateVm(vm)), [
+      { path: `${D}.devices.hostDevices[0].deviceName`, reason: 'FieldValueRequired' },
+    ]);
+  });
+
   const cases: [string, (vm: VirtualMachine) => void, Cause[], RegExp][] = [
     [
       'duplicate disk names',

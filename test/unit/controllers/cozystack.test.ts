@@ -8,7 +8,13 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { seedObjects } from '../../../src/api/catalog.js';
 import { dataSourceKind } from '../../../src/api/cdi/datasource.js';
 import { dataVolumeKind, type DataVolume } from '../../../src/api/cdi/datavolume.js';
-import { namespaceKind, persistentVolumeClaimKind, secretKind } from '../../../src/api/core/core.js';
+import {
+  eventKind,
+  namespaceKind,
+  persistentVolumeClaimKind,
+  secretKind,
+  type Event,
+} from '../../../src/api/core/core.js';
 import { serviceKind, type Service } from '../../../src/api/core/service.js';
 import { GOLDEN_IMAGES_NAMESPACE, vmDiskKind, type VMDisk } from '../../../src/api/cozystack/vmdisk.js';
 import { vmInstanceKind, type VMInstance } from '../../../src/api/cozystack/vminstance.js';
@@ -269,6 +275,8 @@ function refused(write: () => unknown): FieldError[] {
   }
   assert.fail('the write was accepted');
 }
+const eventsOf = (o: KubeObject): Event[] =>
+  api.list<Event>(eventKind, NS).filter((e) => e.involvedObject.uid === o.metadata.uid);
 const create = (def: typeof vmDiskKind, o: KubeObject): KubeObject => registry.create(def, NS, o).object;
 const update = (def: typeof vmDiskKind, o: KubeObject): KubeObject =>
   registry.update(def, NS, o.metadata.name ?? '', o).object;
@@ -313,14 +321,8 @@ describe('what the API refuses', () => {
     );
   });
 
-  test('a VMDisk of an image the catalog lacks, of an unknown class, a bad URL, a bad size', () => {
-    assert.deepEqual(
-      refused(() => create(vmDiskKind, disk('x', { source: { image: { name: 'windows-95' } } }))).map((c) => [
-        c.path,
-        c.reason,
-      ]),
-      [['spec.source.image.name', 'FieldValueNotFound']],
-    );
+  test('a VMDisk of an unknown class, a bad URL, a bad size (an image not in the catalog yet is accepted)', () => {
+    assert.ok(create(vmDiskKind, disk('x', { source: { image: { name: 'windows-95' } } })));
     assert.deepEqual(
       refused(() =>
         create(vmDiskKind, disk('y', { source: { http: { url: 'ftp://host/d.img' } }, storage: '0' })),
@@ -337,22 +339,13 @@ describe('what the API refuses', () => {
     assert.ok(create(vmDiskKind, disk('z', { source: { image: { name: 'debian-12' } } })));
   });
 
-  test('a VMInstance naming an unknown instance type, profile or disk: one cause each', () => {
-    const causes = refused(() =>
+  test('a VMInstance naming an instance type, profile or disk that does not exist yet is accepted', () => {
+    assert.ok(
       create(
         vmInstanceKind,
         instance('vm', { instanceType: 'u9.huge', instanceProfile: 'beos', disks: [{ name: 'nope' }] }),
       ),
     );
-    assert.deepEqual(
-      causes.map((c) => [c.path, c.reason]),
-      [
-        ['spec.instanceType', 'FieldValueNotFound'],
-        ['spec.instanceProfile', 'FieldValueNotFound'],
-        ['spec.disks[0].name', 'FieldValueNotFound'],
-      ],
-    );
-    assert.match(causes[0]?.message ?? '', /"u9\.huge"/);
   });
 
   test('resources without sockets and no instance type; resources with one; bad ports and keys', () => {
@@ -374,8 +367,8 @@ describe('what the API refuses', () => {
           instance('vm', { resources: { cpu: 1, memory: '1Gi' }, disks: [{ name: 'nope' }] }),
         ),
       ).map((c) => c.path),
-      ['spec.resources.sockets', 'spec.disks[0].name'],
-      'every cause in one answer',
+      ['spec.resources.sockets'],
+      'a disk that does not exist yet is no cause',
     );
     assert.deepEqual(
       refused(() =>
@@ -574,6 +567,38 @@ describe('the reconciler', () => {
     );
     assert.ok(logged.length > 0, 'the failure is logged and retried');
     assert.equal(get(virtualMachineKind, 'vm-instance-web'), undefined, 'nothing half-made');
+  });
+
+  test('a VMInstance before its VMDisk, a VMDisk before its image: waiting, said, then reconciled', async () => {
+    const inst = create(vmInstanceKind, instance('early', { disks: [{ name: 'later' }] }));
+    await controller.idle();
+    let ready = get<VMInstance>(vmInstanceKind, 'early')?.status?.conditions?.find((c) => c.type === 'Ready');
+    assert.equal(ready?.reason, 'DiskNotFound');
+    assert.equal(ready?.message, 'waiting for VMDisk "later": not found');
+    assert.deepEqual(
+      eventsOf(inst).map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`),
+      ['DiskNotFound: waiting for VMDisk "later": not found'],
+    );
+    const d = create(vmDiskKind, disk('later', { source: { image: { name: 'plan9' } } }));
+    await controller.idle();
+    ready = get<VMInstance>(vmInstanceKind, 'early')?.status?.conditions?.find((c) => c.type === 'Ready');
+    assert.notEqual(ready?.reason, 'DiskNotFound', 'the disk appearing wakes the instance');
+    const vm = get<VirtualMachine>(virtualMachineKind, 'vm-instance-early');
+    assert.ok(
+      vm?.spec.template.spec?.volumes?.some((v) => v.dataVolume?.name === 'vm-disk-later'),
+      'the VM uses the disk',
+    );
+    const diskReady = get<VMDisk>(vmDiskKind, 'later')?.status?.conditions?.find((c) => c.type === 'Ready');
+    assert.equal(diskReady?.reason, 'ImageNotFound');
+    assert.match(diskReady?.message ?? '', /waiting for image "plan9"/);
+    assert.ok(eventsOf(d).some((e) => e.reason === 'ImageNotFound' && /"plan9"/.test(e.message ?? '')));
+    registry.create(dataSourceKind, GOLDEN_IMAGES_NAMESPACE, {
+      metadata: { name: 'plan9' },
+      spec: { source: { pvc: { name: 'plan9', namespace: GOLDEN_IMAGES_NAMESPACE } } },
+    });
+    await controller.idle();
+    const after = get<VMDisk>(vmDiskKind, 'later')?.status?.conditions?.find((c) => c.type === 'Ready');
+    assert.notEqual(after?.reason, 'ImageNotFound', 'the image appearing wakes the disk');
   });
 
   test('an unknown disk shows on the Ready condition once the disk is gone', async () => {

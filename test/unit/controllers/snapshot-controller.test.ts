@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { virtualMachineCloneKind, type VirtualMachineClone } from '../../../src/api/clone/clone.js';
-import { persistentVolumeClaimKind } from '../../../src/api/core/core.js';
+import { eventKind, persistentVolumeClaimKind, type Event } from '../../../src/api/core/core.js';
 import type { KubeObject } from '../../../src/api/meta.js';
 import { findKindByGvk } from '../../../src/api/registry.js';
 import { virtualMachineKind, type VirtualMachine } from '../../../src/api/kubevirt/vm.js';
@@ -144,6 +144,9 @@ async function settle(): Promise<void> {
   }
 }
 
+const eventsOf = (o: KubeObject | undefined): Event[] =>
+  api.list<Event>(eventKind, NS).filter((e) => e.involvedObject.uid === o?.metadata.uid);
+
 function causesOf(fn: () => unknown): string[] {
   try {
     fn();
@@ -227,9 +230,27 @@ describe('VirtualMachineSnapshot', () => {
     assert.equal(api.list(virtualMachineSnapshotContentKind, NS).length, 0);
   });
 
-  test('a source deleted after admission fails the snapshot; so does the deadline', async () => {
+  test('a snapshot waits for a VM that does not exist yet; a source gone mid-way or the deadline fails it', async () => {
+    snapshotOf('early', 'later');
+    await settle();
+    const waiting = getSnap('early');
+    assert.equal(waiting?.status?.phase, undefined, 'not started');
+    const progressing = waiting?.status?.conditions?.find((c) => c.type === 'Progressing');
+    assert.equal(progressing?.reason, 'SourceDoesNotExist');
+    assert.match(progressing?.message ?? '', /waiting for VirtualMachine "later"/);
+    assert.deepEqual(
+      eventsOf(waiting).map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`),
+      ['SourceDoesNotExist: waiting for VirtualMachine "later": it does not exist yet'],
+    );
+    makeVm('later');
+    makeClaim('later-data');
+    await settle();
+    assert.equal(getSnap('early')?.status?.phase, 'Succeeded', 'the VM appearing wakes its snapshot');
+
     makeVm('gone');
     snapshotOf('s', 'gone');
+    await settle();
+    assert.equal(getSnap('s')?.status?.phase, 'InProgress', 'its claim never binds');
     api.delete(virtualMachineKind, NS, 'gone');
     await settle();
     assert.equal(getSnap('s')?.status?.phase, 'Failed');
@@ -248,7 +269,7 @@ describe('VirtualMachineSnapshot', () => {
     assert.match(getSnap('t')?.status?.error?.message ?? '', /^snapshot deadline exceeded$/);
   });
 
-  test('admission: unknown VM, bad kind and group, bad deadline, immutable source', () => {
+  test('admission: bad kind and group, bad deadline, immutable source (an unknown VM is accepted)', () => {
     makeVm('vm1');
     assert.deepEqual(
       causesOf(() =>
@@ -265,9 +286,10 @@ describe('VirtualMachineSnapshot', () => {
         'spec.failureDeadline: Invalid value: "5 minutes": a duration such as "5m" or "90s"',
       ],
     );
-    assert.deepEqual(
-      causesOf(() => snapshotOf('y', 'nope')),
-      ['spec.source.name: Not found: VirtualMachine "nope" does not exist in namespace "default"'],
+    assert.equal(
+      snapshotOf('y', 'nope').spec.source.name,
+      'nope',
+      'a VM that does not exist yet is accepted',
     );
     snapshotOf('z', 'vm1');
     assert.deepEqual(
@@ -342,7 +364,7 @@ describe('VirtualMachineRestore', () => {
     ]);
   });
 
-  test('FailImmediate on a running target fails; admission refuses unknown and unready snapshots', async () => {
+  test('FailImmediate on a running target fails; a restore waits for a snapshot that does not exist yet', async () => {
     makeVm('app', true);
     makeClaim('app-data');
     snapshotOf('s1', 'app');
@@ -359,10 +381,13 @@ describe('VirtualMachineRestore', () => {
     assert.equal(failure?.status, 'True');
     assert.match(failure?.message ?? '', /is running/);
 
-    assert.deepEqual(
-      causesOf(() => restoreOf('x', 'app', 'nope')),
-      ['spec.virtualMachineSnapshotName: Not found: VirtualMachineSnapshot "nope" does not exist'],
-    );
+    // Admission no longer looks for the snapshot: the restore waits for it, then goes on.
+    const early = restoreOf('x', 'copy', 'later');
+    await settle();
+    const waiting = getRestore('x')?.status?.conditions?.find((c) => c.type === 'Progressing');
+    assert.equal(waiting?.reason, 'SnapshotDoesNotExist');
+    assert.match(waiting?.message ?? '', /waiting for VirtualMachineSnapshot "later"/);
+    assert.ok(eventsOf(early).some((e) => e.reason === 'SnapshotDoesNotExist'));
     makeVm('stuck'); // claim never bound: its snapshot stays InProgress
     snapshotOf('pending', 'stuck');
     await settle();
@@ -370,9 +395,21 @@ describe('VirtualMachineRestore', () => {
     assert.deepEqual(
       causesOf(() => restoreOf('y', 'third', 'pending')),
       [
-        'spec.virtualMachineSnapshotName: Invalid value: "pending": VirtualMachineSnapshot is not ready to use (phase InProgress)',
         'spec.target.name: Invalid value: "third": restoring onto another existing VM is not supported; name a new VM or "stuck"',
       ],
+      'a snapshot not ready yet is accepted; restoring onto another VM is not',
+    );
+    makeVm('other');
+    makeClaim('other-data');
+    snapshotOf('later', 'other');
+    await settle();
+    assert.equal(getSnap('later')?.status?.readyToUse, true);
+    // The snapshot appearing woke the restore: it is filling the new VM's claim.
+    const claim = `restore-${early.metadata.uid ?? ''}-data`;
+    assert.ok(api.get(persistentVolumeClaimKind, NS, claim), 'claim created');
+    assert.notEqual(
+      getRestore('x')?.status?.conditions?.find((c) => c.type === 'Progressing')?.reason,
+      'SnapshotDoesNotExist',
     );
   });
 
@@ -459,25 +496,31 @@ describe('VirtualMachineClone', () => {
     );
   });
 
-  test('admission and patches', () => {
+  test('a clone waits for its source; an existing target fails it; patches', async () => {
     makeVm('src');
     makeVm('taken');
-    assert.deepEqual(
-      causesOf(() =>
-        api.create(virtualMachineCloneKind, {
-          apiVersion: 'clone.kubevirt.io/v1beta1',
-          kind: 'VirtualMachineClone',
-          metadata: { name: 'bad', namespace: NS },
-          spec: {
-            source: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'ghost' },
-            target: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'taken' },
-          },
-        }),
-      ),
-      [
-        'spec.source.name: Not found: VirtualMachine "ghost" does not exist',
-        'spec.target.name: Duplicate value: VirtualMachine "taken" already exists',
-      ],
+    const early = api.create<VirtualMachineClone>(virtualMachineCloneKind, {
+      apiVersion: 'clone.kubevirt.io/v1beta1',
+      kind: 'VirtualMachineClone',
+      metadata: { name: 'early', namespace: NS },
+      spec: {
+        source: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'ghost' },
+        target: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'taken' },
+      },
+    });
+    await settle();
+    const clone = (): VirtualMachineClone | undefined =>
+      api.get<VirtualMachineClone>(virtualMachineCloneKind, NS, 'early');
+    const waiting = clone()?.status?.conditions?.find((c) => c.type === 'Progressing');
+    assert.equal(waiting?.reason, 'SourceDoesNotExist');
+    assert.match(waiting?.message ?? '', /waiting for VirtualMachine "ghost"/);
+    assert.ok(eventsOf(early).some((e) => e.reason === 'SourceDoesNotExist'));
+    makeVm('ghost');
+    await settle();
+    assert.equal(clone()?.status?.phase, 'Failed', 'the source appeared; the target exists');
+    assert.match(
+      clone()?.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '',
+      /target VirtualMachine "taken" already exists/,
     );
     assert.deepEqual(filterKeys({ a: '1', 'b/x': '2', c: '3' }, ['*', '!b/*', '!c']), { a: '1' });
     assert.deepEqual(filterKeys({ a: '1' }, undefined), { a: '1' });

@@ -10,9 +10,12 @@ import {
   controllerRevisionKind,
   eventKind,
   persistentVolumeClaimKind,
+  secretKind,
   type ControllerRevision,
   type Event,
 } from '../../../src/api/core/core.js';
+import { networkAttachmentDefinitionKind } from '../../../src/api/network/nad.js';
+import { virtualMachineInstancePresetKind } from '../../../src/api/kubevirt/preset.js';
 import { virtualMachineClusterInstancetypeKind } from '../../../src/api/instancetype/instancetype.js';
 import type { KubeObject } from '../../../src/api/meta.js';
 import { findKindByGvk } from '../../../src/api/registry.js';
@@ -444,6 +447,91 @@ describe('VM controller: volumes, instance types, template changes', { timeout: 
     assert.ok(getVmi(), 'a VMI once the PVC exists');
     assert.equal(getVm().status?.printableStatus, 'Starting');
     assert.equal(conditionOf(getVm(), 'Failure'), undefined);
+  });
+
+  test('a Secret and a network attachment not there yet: no VMI, said, then a VMI once both exist', async () => {
+    const spec = template();
+    spec.domain.devices.disks = [
+      { name: 'root', disk: {} },
+      { name: 'init', disk: {} },
+    ];
+    spec.volumes = [
+      { name: 'root', containerDisk: { image: 'tiny' } },
+      { name: 'init', cloudInitNoCloud: { secretRef: { name: 'userdata' } } },
+    ];
+    spec.domain.devices.interfaces = [
+      { name: 'default', masquerade: {} },
+      { name: 'lan', bridge: {} },
+    ];
+    spec.networks = [
+      { name: 'default', pod: {} },
+      { name: 'lan', multus: { networkName: 'lan' } },
+    ];
+    const vm = createVm({ runStrategy: 'Always', template: { spec } });
+    await settle();
+    assert.equal(getVmi(), undefined);
+    assert.equal(getVm().status?.printableStatus, 'Starting');
+    const failure = conditionOf(getVm(), 'Failure');
+    assert.equal(failure?.reason, 'ReferenceNotFound');
+    const missing = 'waiting for Secret "userdata", NetworkAttachmentDefinition "default/lan": not found';
+    assert.equal(failure?.message, missing);
+    assert.deepEqual(
+      eventsOf(vm)
+        .filter((e) => e.reason === 'ReferenceNotFound')
+        .map((e) => e.message),
+      [missing],
+    );
+
+    api.create(secretKind, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'userdata', namespace: NS },
+      stringData: { userdata: '#cloud-config\n' },
+    });
+    await settle();
+    assert.equal(getVmi(), undefined, 'the attachment is still missing');
+    assert.match(
+      conditionOf(getVm(), 'Failure')?.message ?? '',
+      /^waiting for NetworkAttachmentDefinition "default\/lan"/,
+    );
+    api.create(networkAttachmentDefinitionKind, {
+      apiVersion: 'k8s.cni.cncf.io/v1',
+      kind: 'NetworkAttachmentDefinition',
+      metadata: { name: 'lan', namespace: NS },
+      spec: { config: '{"cniVersion":"0.3.1","name":"lan","type":"bridge"}' },
+    });
+    await settle();
+    assert.ok(getVmi(), 'a VMI once both exist');
+    assert.equal(conditionOf(getVm(), 'Failure'), undefined);
+  });
+
+  test('VirtualMachineInstancePresets matching the template labels are merged into the VMI', async () => {
+    for (const [name, domain] of [
+      ['cpu', { cpu: { cores: 3 } }],
+      ['clash', { resources: { requests: { memory: '1Gi' } } }],
+    ] as const)
+      registry.create(virtualMachineInstancePresetKind, NS, {
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachineInstancePreset',
+        metadata: { name },
+        spec: { selector: { matchLabels: { app: 'web' } }, domain },
+      });
+    const vm = createVm({ runStrategy: 'Always' });
+    await settle();
+    const vmi = mustVmi();
+    assert.equal(vmi.spec.domain.cpu?.cores, 3);
+    assert.equal(
+      vmi.metadata.annotations?.['virtualmachineinstancepreset.kubevirt.io/cpu'],
+      'kubevirt.io/v1',
+    );
+    assert.equal(vmi.metadata.annotations?.['virtualmachineinstancepreset.kubevirt.io/clash'], undefined);
+    assert.ok(
+      eventsOf(vm).some(
+        (e) =>
+          e.reason === 'PresetFailed' &&
+          /clash: it conflicts with spec\.domain\.resources/.test(e.message ?? ''),
+      ),
+    );
   });
 
   test('instancetype cx1.medium: 2 sockets, 4Gi, recorded in a ControllerRevision', async () => {
