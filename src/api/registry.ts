@@ -39,6 +39,7 @@ import { virtualMachineCloneKind } from './clone/clone.js';
 import { vmDiskKind } from './cozystack/vmdisk.js';
 import { vmInstanceKind } from './cozystack/vminstance.js';
 import { withOlderVersions, type OlderVersion } from './versions.js';
+import { customResourceDefinitionKind } from './crd/crd.js';
 
 export const kinds: readonly KindDefinition[] = [
   namespaceKind,
@@ -72,6 +73,7 @@ export const kinds: readonly KindDefinition[] = [
   virtualMachineCloneKind,
   vmDiskKind,
   vmInstanceKind,
+  customResourceDefinitionKind,
 ];
 
 /** Older versions still served, converted to the stored one (src/api/versions.ts). */

@@ -7,6 +7,8 @@ import { admissionSettingsFromEnv, type FeatureGate } from '../api/admission.js'
 import { kinds, findKindByGvk, servedKinds } from '../api/registry.js';
 import { Registry } from '../apiserver/registry.js';
 import { ApiServer } from '../apiserver/server.js';
+import { ServedKinds } from '../apiserver/served-kinds.js';
+import { CrdController } from '../apiserver/crds.js';
 import { ensureServingCerts } from '../apiserver/tls.js';
 import { GarbageCollector } from '../controllers/garbagecollector/controller.js';
 import { NamespaceController } from '../controllers/namespace/controller.js';
@@ -282,7 +284,12 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     log,
     nicCounters: () => readNicCounters(network.segments),
   });
+  // Kinds of CustomResourceDefinitions are served beside the built-in ones (src/apiserver/crds.ts).
+  const served = new ServedKinds(servedKinds);
+  const crds = new CrdController(registry, served, log);
+  crds.start();
   const stopControllers = (): void => {
+    crds.stop();
     metrics.stop();
     void network.stop();
     stopEventExpiry();
@@ -294,7 +301,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
 
   const server = new ApiServer({
     registry,
-    kinds: servedKinds,
+    kinds: served,
     certs,
     tokens: [token],
     scrapeTokens: [scrapeToken],
