@@ -41,7 +41,7 @@ const columnsOf = (v: CrdVersion): PrinterColumn[] =>
 
 function versionKind(crd: CustomResourceDefinition, v: CrdVersion): KindDefinition {
   const { names } = crd.spec;
-  const schema = wholeSchema((v.schema?.openAPIV3Schema ?? { type: 'object' }));
+  const schema = wholeSchema(v.schema?.openAPIV3Schema ?? { type: 'object' });
   const scale = v.subresources?.scale;
   return {
     group: crd.spec.group,

@@ -7,8 +7,7 @@ import type { FieldError } from '../kind.js';
 import type { JsonSchema } from '../validate.js';
 import { compilePattern } from './pattern.js';
 
-const num = (s: JsonSchema, k: string): number | undefined =>
-  typeof s[k] === 'number' ? (s[k]) : undefined;
+const num = (s: JsonSchema, k: string): number | undefined => (typeof s[k] === 'number' ? s[k] : undefined);
 
 const invalid = (path: string, v: unknown, message: string): FieldError => ({
   path,
