@@ -116,6 +116,10 @@ describe('CustomResourceDefinitions with kubectl', () => {
     assert.ok(crd.status.conditions.some((c) => c.type === 'NamesAccepted' && c.status === 'True'));
     const resources = await ok(['api-resources', '--api-group', 'example.test']);
     assert.match(resources, /widgets\s+wd\s+example.test\/v1\s+true\s+Widget/);
+    const explained = await ok(['explain', 'widgets.spec.color']);
+    assert.match(explained, /KIND:\s+Widget/);
+    assert.match(explained, /FIELD:\s+color <string>/);
+    assert.match(explained, /ENUM:\s+red\s+green\s+blue/);
   });
 
   test('objects are validated with one cause per bad field, defaulted and pruned', async () => {
