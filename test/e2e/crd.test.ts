@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { kubectlOk, repoRoot, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { raw } from '../support/http.js';
 import { eventually } from '../support/wait.js';
 
@@ -400,6 +400,19 @@ describe('CustomResourceDefinitions with kubectl', () => {
       'properties[c].pattern: Invalid value',
     ])
       assert.ok(r.stderr.includes(cause), `missing ${cause} in:\n${r.stderr}`);
+  });
+
+  test("our own kinds' generated CRDs (deploy/crds) are accepted by the server", async () => {
+    const out = await ok(['apply', '--dry-run=server', '-f', join(repoRoot, 'deploy', 'crds')]);
+    for (const name of [
+      'snapshotschedules.hikube.io',
+      'vmdisks.apps.cozystack.io',
+      'vminstances.apps.cozystack.io',
+    ])
+      assert.match(
+        out,
+        new RegExp(`customresourcedefinition.apiextensions.k8s.io/${name} created \\(server dry run\\)`),
+      );
   });
 
   test('deleting the CRD deletes its objects and stops serving the kind', async () => {
