@@ -14,10 +14,12 @@ import {
 import { validateCrd } from '../api/crd/crd-rules.js';
 import type { KubeObject } from '../api/meta.js';
 import type { StoreEvent } from '../store/store.js';
+import { isOlderVersion } from '../api/versions.js';
 import { resourceKey, type Registry } from './registry.js';
 import type { ServedKinds } from './served-kinds.js';
 
 const CRD_RESOURCE = resourceKey(customResourceDefinitionKind);
+const NAMESPACE_RESOURCE = '/namespaces';
 /** How soon a deletion waiting on its objects' finalizers is looked at again. */
 const CLEANUP_RETRY_MS = 1000;
 
@@ -54,6 +56,8 @@ export class CrdController {
   }
 
   private onEvent(event: StoreEvent): void {
+    if (event.resource === NAMESPACE_RESOURCE && event.object.metadata.deletionTimestamp !== undefined)
+      setImmediate(() => this.emptyNamespace(event.name));
     if (event.resource !== CRD_RESOURCE) return;
     if (event.type === 'DELETED') this.served.remove(event.name);
     else this.sync(event.object);
@@ -138,6 +142,29 @@ export class CrdController {
         this.registry.delete(storage, row.namespace, row.name);
     }
     return this.registry.store.list(resourceKey(storage)).items.length === 0;
+  }
+
+  /**
+   * A terminating namespace loses its custom resources too: the namespace controller knows only the
+   * built-in kinds, so the objects of CRDs are deleted here.
+   */
+  private emptyNamespace(namespace: string): void {
+    if (this.stopped) return;
+    const storageKinds = this.served
+      .all()
+      .filter((d) => d.custom === true && d.namespaced && !isOlderVersion(d));
+    for (const def of storageKinds) {
+      for (const row of this.registry.store.list(resourceKey(def), namespace).items) {
+        if (row.object.metadata.deletionTimestamp !== undefined) continue;
+        try {
+          this.registry.delete(def, namespace, row.name);
+        } catch (err) {
+          this.log(
+            `deleting ${def.plural}/${row.name} of terminating namespace ${namespace}: ${String(err)}`,
+          );
+        }
+      }
+    }
   }
 
   /** Another CRD or a built-in kind already serving this group and plural. */

@@ -126,4 +126,25 @@ describe('CRD controller', () => {
       controller.stop();
     }
   });
+
+  test('a terminating namespace loses its custom resources', async () => {
+    const controller = new CrdController(registry, served);
+    controller.start();
+    try {
+      const nsDef = kinds.find((k) => k.kind === 'Namespace')!;
+      registry.create(nsDef, '', { metadata: { name: 'team' } });
+      registry.create(customResourceDefinitionKind, '', crd('widgets', 'example.test', 'Widget'));
+      const def = served.all().find((k) => k.plural === 'widgets')!;
+      registry.create(def, 'team', { metadata: { name: 'w' }, spec: { n: 1 } });
+      registry.create(def, 'default', { metadata: { name: 'kept' }, spec: { n: 1 } });
+      registry.delete(nsDef, '', 'team');
+      await eventually(
+        () => registry.store.list(resourceKey(def), 'team').items.length === 0,
+        'team emptied',
+      );
+      assert.equal(registry.store.list(resourceKey(def), 'default').items.length, 1);
+    } finally {
+      controller.stop();
+    }
+  });
 });
