@@ -173,6 +173,10 @@ export class CrdController {
     const owner = this.served.crdServing(group, names.plural);
     if (this.served.isBuiltIn(group, names.plural) || (owner !== undefined && owner !== crd.metadata.name))
       return `"${names.plural}" is already in use`;
+    const sameKind = this.served
+      .all()
+      .find((d) => d.group === group && d.kind === names.kind && d.plural !== names.plural);
+    if (sameKind !== undefined) return `"${names.kind}" is already in use`;
     return undefined;
   }
 
@@ -202,7 +206,12 @@ export class CrdController {
             : {
                 type: 'NamesAccepted',
                 status: 'False',
-                reason: conflict !== undefined ? 'PluralConflict' : 'NotLoadable',
+                reason:
+                  conflict === undefined
+                    ? 'NotLoadable'
+                    : conflict.startsWith(`"${crd.spec.names.kind}"`)
+                      ? 'KindConflict'
+                      : 'PluralConflict',
                 message: conflict ?? problems.map((p) => `${p.path}: ${p.message}`).join('; '),
               },
         ),

@@ -39,7 +39,11 @@ const widgetCrd = {
         storage: true,
         subresources: {
           status: {},
-          scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' },
+          scale: {
+            specReplicasPath: '.spec.instances',
+            statusReplicasPath: '.status.readyInstances',
+            labelSelectorPath: '.status.selector',
+          },
         },
         additionalPrinterColumns: [
           { name: 'Color', type: 'string', jsonPath: '.spec.color' },
@@ -56,7 +60,7 @@ const widgetCrd = {
                 properties: {
                   color: { type: 'string', enum: ['red', 'green', 'blue'] },
                   size: { type: 'integer', minimum: 1, maximum: 10, default: 3 },
-                  replicas: { type: 'integer', minimum: 0 },
+                  instances: { type: 'integer', minimum: 0 },
                   label: { type: 'string', maxLength: 8, pattern: '^[a-z]+$' },
                   port: { 'x-kubernetes-int-or-string': true },
                   tags: {
@@ -86,7 +90,11 @@ const widgetCrd = {
               },
               status: {
                 type: 'object',
-                properties: { phase: { type: 'string' }, replicas: { type: 'integer' } },
+                properties: {
+                  phase: { type: 'string' },
+                  readyInstances: { type: 'integer' },
+                  selector: { type: 'string' },
+                },
               },
             },
           },
@@ -229,7 +237,7 @@ describe('CustomResourceDefinitions with kubectl', () => {
       '--type',
       'merge',
       '-p',
-      '{"status":{"phase":"Ready","replicas":2}}',
+      '{"status":{"phase":"Ready","readyInstances":2,"selector":"app=w2"}}',
     ]);
     // A write of the main resource keeps the status; a status write keeps the spec.
     await ok([
@@ -251,7 +259,13 @@ describe('CustomResourceDefinitions with kubectl', () => {
     await ok(['scale', 'widget', 'w2', '--replicas', '5']);
     const scaled = await raw(p, 'GET', '/apis/example.test/v1/namespaces/default/widgets/w2/scale');
     assert.deepEqual(scaled.json['spec'], { replicas: 5 });
-    assert.deepEqual(scaled.json['status'], { replicas: 2 });
+    assert.deepEqual(scaled.json['status'], { replicas: 2, selector: 'app=w2' });
+    const after = JSON.parse(await ok(['get', 'widget', 'w2', '-o', 'json'])) as {
+      spec: { instances: number };
+    };
+    assert.equal(after.spec.instances, 5);
+    const negative = await p.kubectl(['scale', 'widget', 'w2', '--replicas', '-1']);
+    assert.notEqual(negative.code, 0);
   });
 
   test('strategic merge patch is refused for custom resources with 415', async () => {

@@ -46,6 +46,12 @@ const condition = (r: Registry, name: string, type: string): string | undefined 
     []
   ).find((c) => c.type === type)?.status;
 
+const reason = (r: Registry, name: string, type: string): string | undefined =>
+  (
+    (r.get(customResourceDefinitionKind, '', name).object['status'] as CrdStatus | undefined)?.conditions ??
+    []
+  ).find((c) => c.type === type)?.reason;
+
 let registry: Registry;
 let served: ServedKinds;
 let logged: string[];
@@ -101,6 +107,11 @@ describe('CRD controller', () => {
       );
       assert.equal(condition(registry, 'virtualmachines.kubevirt.io', 'Established'), 'False');
       assert.equal(served.crdServing('kubevirt.io', 'virtualmachines'), undefined);
+      registry.create(customResourceDefinitionKind, '', crd('vmachines', 'kubevirt.io', 'VirtualMachine'));
+      await eventually(
+        () => reason(registry, 'vmachines.kubevirt.io', 'NamesAccepted') === 'KindConflict',
+        'a kind already served in the group refused',
+      );
     } finally {
       controller.stop();
     }
