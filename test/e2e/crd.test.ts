@@ -368,6 +368,27 @@ describe('CustomResourceDefinitions with kubectl', () => {
       '/apis/monitoring.example.test/v1beta1/namespaces/default/servicemonitors/web',
     );
     assert.equal(older.json['apiVersion'], 'monitoring.example.test/v1beta1');
+    // Each version reads through its own schema: v1beta1 preserves anything, v1 wants a list.
+    const loose = JSON.stringify({ metadata: { name: 'loose' }, spec: { endpoints: 'any', selector: {} } });
+    const viaV1 = await raw(
+      p,
+      'POST',
+      '/apis/monitoring.example.test/v1/namespaces/default/servicemonitors',
+      loose,
+      {
+        'Content-Type': 'application/json',
+      },
+    );
+    assert.equal(viaV1.code, 422, viaV1.body);
+    const viaBeta = await raw(
+      p,
+      'POST',
+      '/apis/monitoring.example.test/v1beta1/namespaces/default/servicemonitors',
+      loose,
+      { 'Content-Type': 'application/json' },
+    );
+    assert.equal(viaBeta.code, 201, viaBeta.body);
+    assert.equal(viaBeta.json['apiVersion'], 'monitoring.example.test/v1beta1');
     const badInterval = await p.kubectl(
       ['apply', '-f', '-'],
       stringify({ ...monitor, spec: { ...monitor.spec, endpoints: [{ interval: 'soon' }] } }),

@@ -2,7 +2,8 @@
  * What an accepted CRD serves: one KindDefinition per served version, so that discovery, OpenAPI,
  * tables, watch and storage treat a Widget as they treat a built-in kind. Objects are stored once
  * under the storage version; other served versions differ only in apiVersion (conversion
- * strategy None) and are served as OlderVersionKinds of it (src/api/versions.ts).
+ * strategy None) and are served as OlderVersionKinds of it (src/api/versions.ts), each read through
+ * its own schema.
  */
 import type { KindDefinition, PrinterColumn } from '../kind.js';
 import type { JsonSchema } from '../validate.js';
@@ -78,13 +79,17 @@ export function customKinds(crd: CustomResourceDefinition): KindDefinition[] {
   const storage = versionKind(crd, storageVersion);
   const others = crd.spec.versions
     .filter((v) => v.served && v !== storageVersion)
-    .map((v): OlderVersionKind => ({
-      ...versionKind(crd, v),
-      storage,
-      deprecationWarning:
-        v.deprecated === true
-          ? (v.deprecationWarning ?? `${crd.spec.group}/${v.name} ${crd.spec.names.kind} is deprecated`)
-          : '',
-    }));
+    .map((v): OlderVersionKind => {
+      const own = versionKind(crd, v);
+      return {
+        ...own,
+        // Stored under the storage version, but read through this version's own schema, as upstream.
+        storage: { ...storage, printerColumns: own.printerColumns, ...(own.read ? { read: own.read } : {}) },
+        deprecationWarning:
+          v.deprecated === true
+            ? (v.deprecationWarning ?? `${crd.spec.group}/${v.name} ${crd.spec.names.kind} is deprecated`)
+            : '',
+      };
+    });
   return [...(storageVersion.served ? [storage] : []), ...others];
 }
