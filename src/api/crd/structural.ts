@@ -9,7 +9,15 @@ import type { FieldError } from '../kind.js';
 import { childPath, type JsonSchema, type StructuralResult } from '../validate.js';
 import { arrayChecks, numberChecks, objectChecks, stringChecks } from './values.js';
 
+/**
+ * Schema nodes one read may visit. Nested allOf/anyOf/oneOf multiply the walk over each value, so a
+ * hostile schema with a large object could otherwise hold the server; past this, the object is refused.
+ */
+export const MAX_READ_STEPS = 250_000;
+
 interface Walk {
+  /** Shared by the walks of logical branches: one budget per read. */
+  budget: { steps: number };
   errors: FieldError[];
   unknown: string[];
   /** Inside allOf/anyOf/oneOf/not: only errors count. */
@@ -17,8 +25,14 @@ interface Walk {
 }
 
 export function readCustomResource(value: unknown, schema: JsonSchema): StructuralResult {
-  const w: Walk = { errors: [], unknown: [], shadow: false };
+  const w: Walk = { budget: { steps: 0 }, errors: [], unknown: [], shadow: false };
   const out = walk(value, schema, '', w);
+  if (w.budget.steps > MAX_READ_STEPS)
+    w.errors.push({
+      path: 'metadata',
+      reason: 'FieldValueForbidden',
+      message: `Forbidden: the object needs more than ${MAX_READ_STEPS} schema checks; its schema (nested allOf, anyOf, oneOf) makes it too costly to check`,
+    });
   return { value: out, errors: w.errors, unknownFields: w.unknown, noEffectFields: [] };
 }
 
@@ -39,6 +53,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function walk(v: unknown, s: JsonSchema, path: string, w: Walk): unknown {
+  if (++w.budget.steps > MAX_READ_STEPS) return v;
   if (v === null) return s['nullable'] === true ? null : typeError(v, s.type ?? 'object', path, w);
   const out = typed(v, s, path, w);
   if (s.enum !== undefined && !s.enum.some((e) => JSON.stringify(e) === JSON.stringify(out)))
@@ -123,7 +138,7 @@ function object(v: unknown, s: JsonSchema, path: string, w: Walk): unknown {
 /** allOf/anyOf/oneOf/not: value validations over the same value, without pruning or defaults. */
 function logical(v: unknown, s: JsonSchema, path: string, w: Walk): void {
   const errorsOf = (branch: JsonSchema): FieldError[] => {
-    const inner: Walk = { errors: [], unknown: [], shadow: true };
+    const inner: Walk = { budget: w.budget, errors: [], unknown: [], shadow: true };
     const type = branch.type ?? s.type;
     walk(v, type === undefined ? branch : { ...branch, type }, path, inner);
     return inner.errors;

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { readCustomResource } from '../../../src/api/crd/structural.js';
+import { MAX_READ_STEPS, readCustomResource } from '../../../src/api/crd/structural.js';
 import { MAX_SCHEMA_DEPTH, schemaErrors } from '../../../src/api/crd/crd-rules.js';
 import type { JsonSchema } from '../../../src/api/validate.js';
 
@@ -202,5 +202,15 @@ describe('hostile schemas and values', () => {
       's.properties[spec].properties[c].x-kubernetes-list-map-keys',
       's.properties[spec].properties[d].x-kubernetes-validations[0].rule',
     ]);
+  });
+
+  test('nested anyOf over a large list is cut off by the read budget, not left to run', () => {
+    let branch: JsonSchema = { type: 'string', pattern: '^x$' };
+    for (let i = 0; i < 12; i++) branch = { anyOf: [branch, { ...branch }] };
+    const schema = spec({ l: { type: 'array', items: { type: 'string', ...branch } } });
+    const started = performance.now();
+    const r = readCustomResource({ spec: { l: Array.from({ length: 50_000 }, () => 'y') } }, schema);
+    assert.ok(performance.now() - started < 5000, 'the read stopped early');
+    assert.ok(r.errors.some((e) => e.message.includes(`more than ${MAX_READ_STEPS} schema checks`)));
   });
 });
