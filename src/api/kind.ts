@@ -6,6 +6,7 @@
 import type { TSchema } from './schema.js';
 import type { KubeObject } from './meta.js';
 import type { AdmissionSettings } from './admission.js';
+import type { StructuralResult } from './validate.js';
 
 /** One bad field, reported as a Status cause. `path` is dotted with [i] indexes: `spec.template.spec.domain.devices.disks[0].name`. */
 export interface FieldError {
@@ -23,7 +24,9 @@ export type FieldErrorReason =
   | 'FieldValueDuplicate'
   | 'FieldValueTypeInvalid'
   | 'FieldValueNotFound'
-  | 'FieldValueUnknown';
+  | 'FieldValueUnknown'
+  | 'FieldValueTooLong'
+  | 'FieldValueTooMany';
 
 export interface PrinterColumn {
   name: string;
@@ -103,6 +106,15 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
   nameForm?: 'path-segment';
   /** Server-side defaults applied on create and update, after validation. */
   defaults?: (obj: T) => void;
+  /**
+   * Reads a body in place of the generic walk of `schema`: a custom resource is read through its
+   * CRD's structural schema, with defaults and value checks (src/api/crd/structural.ts).
+   */
+  read?: (body: unknown) => StructuralResult;
+  /** Where `/scale` finds replicas when not at spec.replicas, status.replicas, status.labelSelector. */
+  scalePaths?: { specReplicas: string; statusReplicas: string; labelSelector?: string };
+  /** A custom resource (served from a CRD): strategic merge patch is refused with 415, as upstream. */
+  custom?: boolean;
 }
 
 /** Reads another object during admission (undefined when it does not exist). */

@@ -48,6 +48,7 @@ import { dataImportCronKind } from './cdi/dataimportcron.js';
 import { migrationPolicyKind, virtualMachineInstanceMigrationKind } from './kubevirt/migration.js';
 import { virtualMachineInstancePresetKind } from './kubevirt/preset.js';
 import { withOlderVersions, type OlderVersion } from './versions.js';
+import { customResourceDefinitionKind } from './crd/crd.js';
 
 export const kinds: readonly KindDefinition[] = [
   namespaceKind,
@@ -92,6 +93,7 @@ export const kinds: readonly KindDefinition[] = [
   tenantKind,
   serviceAccountKind,
   ...rbacKinds,
+  customResourceDefinitionKind,
 ];
 
 /** Older versions still served, converted to the stored one (src/api/versions.ts). */

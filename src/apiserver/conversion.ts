@@ -66,7 +66,7 @@ export function answerInOlderVersion(def: OlderVersionKind, res: ApiResponse): v
     );
     const existing: unknown = kept['Warning'];
     const others: unknown[] = Array.isArray(existing) ? existing : existing === undefined ? [] : [existing];
-    kept['Warning'] = [warning, ...others];
+    kept['Warning'] = def.deprecationWarning === '' ? others : [warning, ...others];
     return writeHead(code, kept);
   };
   target['write'] = (chunk: unknown, ...rest: unknown[]) => write(rewrite(chunk), ...rest);

@@ -247,7 +247,8 @@ export class Registry {
     const rawName = isObject(rawMeta) ? rawMeta['name'] : undefined;
     const name = typeof rawName === 'string' ? rawName : '';
     checkObjectLimits(body);
-    const structural = validateStructure({ ...raw, apiVersion, kind: def.kind }, def.schema);
+    const typed = { ...raw, apiVersion, kind: def.kind };
+    const structural = def.read !== undefined ? def.read(typed) : validateStructure(typed, def.schema);
     const warnings: string[] = [];
     const mode = options.fieldValidation ?? 'Warn';
     if (structural.unknownFields.length > 0 && mode === 'Strict') {

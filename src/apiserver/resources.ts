@@ -231,6 +231,11 @@ async function patch(ctx: RequestContext): Promise<void> {
       `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml`,
     );
   }
+  if (def.custom === true && contentType === 'application/strategic-merge-patch+json')
+    throw new ApiError(
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+    );
   const decoded = decodeBody(await readBody(ctx.req), contentType);
   const patchBody = ctx.convert === undefined ? decoded : ctx.convert.toStorage(decoded);
   const options = writeOptions(ctx.query, subresource, ctx.guard);

@@ -3,7 +3,9 @@
  * `spec.replicas`, `status.replicas` and `status.labelSelector`; PUT and PATCH (what `kubectl
  * scale` sends) change only `spec.replicas`, through the Registry like any other write.
  */
+import type { KindDefinition } from '../api/kind.js';
 import type { KubeObject } from '../api/meta.js';
+import { evaluatePath } from './tables.js';
 import { Obj, StringMap, Type, opt } from '../api/schema.js';
 import { ApiError, invalid } from './errors.js';
 import { decodeBody, readBody, sendJson } from './http.js';
@@ -24,14 +26,20 @@ const ScaleSchema = Obj('autoscaling/v1 Scale.', {
   status: opt(Obj('Observed.', { replicas: opt(Type.Integer()), selector: opt(Type.String()) })),
 });
 
-interface Replicated extends KubeObject {
-  spec?: { replicas?: number };
-  status?: { replicas?: number; labelSelector?: string };
-}
+type ScalePaths = NonNullable<KindDefinition['scalePaths']>;
 
-export function scaleOf(object: KubeObject): Record<string, unknown> {
-  const o = object as Replicated;
-  const m = o.metadata;
+/** KubeVirt's replica sets and pools; a CRD names its own paths. */
+const DEFAULT_PATHS: ScalePaths = {
+  specReplicas: '.spec.replicas',
+  statusReplicas: '.status.replicas',
+  labelSelector: '.status.labelSelector',
+};
+
+export function scaleOf(object: KubeObject, paths: ScalePaths = DEFAULT_PATHS): Record<string, unknown> {
+  const m = object.metadata;
+  const spec = evaluatePath(object, paths.specReplicas);
+  const status = evaluatePath(object, paths.statusReplicas);
+  const selector = paths.labelSelector === undefined ? undefined : evaluatePath(object, paths.labelSelector);
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
@@ -42,20 +50,38 @@ export function scaleOf(object: KubeObject): Record<string, unknown> {
       resourceVersion: m.resourceVersion,
       creationTimestamp: m.creationTimestamp,
     },
-    spec: { replicas: o.spec?.replicas ?? 0 },
+    spec: { replicas: typeof spec === 'number' ? spec : 0 },
     status: {
-      replicas: o.status?.replicas ?? 0,
-      ...(o.status?.labelSelector !== undefined ? { selector: o.status.labelSelector } : {}),
+      replicas: typeof status === 'number' ? status : 0,
+      ...(typeof selector === 'string' ? { selector } : {}),
     },
   };
+}
+
+/** Sets `.a.b.c` in an object, creating the objects on the way. */
+function setPath(root: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.').slice(1);
+  let at = root;
+  keys.forEach((key, i) => {
+    if (i === keys.length - 1) {
+      at[key] = value;
+      return;
+    }
+    const next = at[key];
+    at =
+      typeof next === 'object' && next !== null && !Array.isArray(next)
+        ? (next as Record<string, unknown>)
+        : (at[key] = {});
+  });
 }
 
 export async function handleScale(ctx: RequestContext): Promise<void> {
   const { def, namespace, name = '' } = ctx.route;
   const method = ctx.req.method ?? 'GET';
   const current = ctx.registry.get(def, namespace, name);
+  const paths = def.scalePaths ?? DEFAULT_PATHS;
   if (method === 'GET') {
-    sendJson(ctx.res, 200, scaleOf(current.object));
+    sendJson(ctx.res, 200, scaleOf(current.object, paths));
     return;
   }
   if (method !== 'PUT' && method !== 'PATCH')
@@ -69,7 +95,7 @@ export async function handleScale(ctx: RequestContext): Promise<void> {
         'UnsupportedMediaType',
         `the body of the request was in an unknown format: ${contentType}`,
       );
-    patched = applyPatch(contentType, scaleOf(current.object), body, ScaleSchema);
+    patched = applyPatch(contentType, scaleOf(current.object, paths), body, ScaleSchema);
   }
   const wanted = patched as {
     metadata?: { resourceVersion?: unknown };
@@ -84,11 +110,11 @@ export async function handleScale(ctx: RequestContext): Promise<void> {
       },
     ]);
   const sentRv = wanted.metadata?.resourceVersion;
-  const next = structuredClone(current.object) as Replicated;
-  next.spec = { ...next.spec, replicas };
+  const next = structuredClone(current.object);
+  setPath(next, paths.specReplicas, replicas);
   next.metadata.resourceVersion = typeof sentRv === 'string' && sentRv !== '' ? sentRv : String(current.rv);
   const { object } = ctx.registry.update(def, namespace, name, next, {
     ...(ctx.query.getAll('dryRun').includes('All') ? { dryRun: true } : {}),
   });
-  sendJson(ctx.res, 200, scaleOf(object));
+  sendJson(ctx.res, 200, scaleOf(object, paths));
 }

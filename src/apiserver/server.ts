@@ -29,10 +29,18 @@ import type { AuditLog } from './auth/audit.js';
 import { isReviewPath, review } from './auth/reviews.js';
 import { isOlderVersion } from '../api/versions.js';
 import { answerInOlderVersion, converterFor } from './conversion.js';
+import { ServedKinds } from './served-kinds.js';
+
+interface KindView {
+  gvs: discovery.GroupVersion[];
+  byPath: Map<string, KindDefinition>;
+  openapi?: OpenApiDocs;
+}
 
 export interface ApiServerOptions {
   registry: Registry;
-  kinds: readonly KindDefinition[];
+  /** A fixed list, or a ServedKinds set that CRDs change at run time. */
+  kinds: readonly KindDefinition[] | ServedKinds;
   certs: ServingCerts;
   /** Bearer tokens accepted as the admin user. */
   tokens: readonly string[];
@@ -76,9 +84,9 @@ const PUBLIC_PATHS = new Set([
 
 export class ApiServer {
   private readonly listener: Listener;
-  private readonly gvs: discovery.GroupVersion[];
-  private readonly openapi: OpenApiDocs;
-  private readonly byPath = new Map<string, KindDefinition>();
+  private readonly kinds: ServedKinds;
+  /** Discovery, OpenAPI and routes of the served kinds; rebuilt on first use after a change. */
+  private view: KindView | undefined;
   /** Authentication, RBAC and the audit log (src/apiserver/auth/). */
   readonly gate: Gate;
   private readonly watchSettings: WatchSettings;
@@ -86,9 +94,8 @@ export class ApiServer {
   private address = '127.0.0.1:6443';
 
   constructor(private readonly options: ApiServerOptions) {
-    this.gvs = discovery.groupVersions(options.kinds);
-    this.openapi = buildOpenApi(this.gvs);
-    for (const def of options.kinds) this.byPath.set(`${def.group}/${def.version}/${def.plural}`, def);
+    this.kinds = options.kinds instanceof ServedKinds ? options.kinds : new ServedKinds(options.kinds);
+    this.kinds.onChange(() => (this.view = undefined));
     this.now = options.now ?? (() => new Date());
     this.gate = new Gate({
       registry: options.registry,
@@ -114,6 +121,22 @@ export class ApiServer {
         this.upgrade(req, socket, head).catch((err: unknown) => rejectUpgrade(socket, toApiError(err)));
       },
     });
+  }
+
+  private get served(): KindView {
+    if (this.view === undefined) {
+      const byPath = new Map<string, KindDefinition>();
+      for (const def of this.kinds.all()) byPath.set(`${def.group}/${def.version}/${def.plural}`, def);
+      this.view = { gvs: discovery.groupVersions(this.kinds.all()), byPath };
+    }
+    return this.view;
+  }
+
+  /** Built lazily: a CRD applied changes it, and most clients never read it. */
+  private openapi(): OpenApiDocs {
+    const view = this.served;
+    view.openapi ??= buildOpenApi(view.gvs);
+    return view.openapi;
   }
 
   private get subresources(): readonly Subresource[] {
@@ -194,7 +217,7 @@ export class ApiServer {
     if (await this.serveRoute(path, req, res, url)) return;
     if (this.serveNonResource(path, req, res)) return;
     if (await this.handleSubresource(req, res, url)) return;
-    const route = parseResourcePath(path, (g, v, p) => this.byPath.get(`${g}/${v}/${p}`));
+    const route = parseResourcePath(path, (g, v, p) => this.served.byPath.get(`${g}/${v}/${p}`));
     if (route === undefined)
       throw new ApiError('NotFound', 'the server could not find the requested resource');
     const older = isOlderVersion(route.def) ? route.def : undefined;
@@ -300,29 +323,29 @@ export class ApiServer {
         return true;
       }
       case '/api':
-        if (aggregated) sendAggregated(res, discovery.aggregatedDiscovery(this.gvs, true));
+        if (aggregated) sendAggregated(res, discovery.aggregatedDiscovery(this.served.gvs, true));
         else sendJson(res, 200, discovery.apiVersions(this.address));
         return true;
       case '/apis':
-        if (aggregated) sendAggregated(res, discovery.aggregatedDiscovery(this.gvs, false));
-        else sendJson(res, 200, discovery.apiGroupList(this.gvs));
+        if (aggregated) sendAggregated(res, discovery.aggregatedDiscovery(this.served.gvs, false));
+        else sendJson(res, 200, discovery.apiGroupList(this.served.gvs));
         return true;
       case '/openapi/v2':
         if ((req.headers.accept ?? '').includes(OPENAPI_V2_PROTOBUF)) {
           res.writeHead(200, {
             'Content-Type': OPENAPI_V2_PROTOBUF_RESPONSE,
-            'Content-Length': String(this.openapi.v2Protobuf.length),
+            'Content-Length': String(this.openapi().v2Protobuf.length),
           });
           if (req.method === 'HEAD') res.end();
-          else res.end(this.openapi.v2Protobuf);
-        } else sendRaw(res, 200, this.openapi.v2);
+          else res.end(this.openapi().v2Protobuf);
+        } else sendRaw(res, 200, this.openapi().v2);
         return true;
       case '/openapi/v3':
-        sendJson(res, 200, this.openapi.index);
+        sendJson(res, 200, this.openapi().index);
         return true;
     }
     if (path.startsWith('/openapi/v3/')) {
-      const doc = this.openapi.byGroupVersion.get(path.slice('/openapi/v3/'.length));
+      const doc = this.openapi().byGroupVersion.get(path.slice('/openapi/v3/'.length));
       if (doc === undefined) throw new ApiError('NotFound', `no OpenAPI document for ${path}`);
       res.setHeader('ETag', `"${doc.hash}"`);
       sendRaw(res, 200, doc.json);
@@ -333,7 +356,7 @@ export class ApiServer {
     if (parts[0] === 'apis' && parts.length === 3)
       return this.sendResourceList(res, parts[1] ?? '', parts[2] ?? '');
     if (parts[0] === 'apis' && parts.length === 2) {
-      const doc = discovery.apiGroupDoc(parts[1] ?? '', this.gvs);
+      const doc = discovery.apiGroupDoc(parts[1] ?? '', this.served.gvs);
       if (doc === undefined)
         throw new ApiError('NotFound', `the server could not find the requested resource`);
       sendJson(res, 200, doc);
@@ -347,7 +370,7 @@ export class ApiServer {
       sendJson(res, 200, subresourceList(group, version, this.subresources));
       return true;
     }
-    const gv = this.gvs.find((g) => g.group === group && g.version === version);
+    const gv = this.served.gvs.find((g) => g.group === group && g.version === version);
     if (gv === undefined) throw new ApiError('NotFound', 'the server could not find the requested resource');
     sendJson(res, 200, discovery.apiResourceList(gv));
     return true;

@@ -7,6 +7,8 @@ import { admissionSettingsFromEnv, type FeatureGate } from '../api/admission.js'
 import { kinds, findKindByGvk, servedKinds } from '../api/registry.js';
 import { Registry, resourceKey } from '../apiserver/registry.js';
 import { ApiServer } from '../apiserver/server.js';
+import { ServedKinds } from '../apiserver/served-kinds.js';
+import { CrdController } from '../apiserver/crds.js';
 import { ensureServingCerts } from '../apiserver/tls.js';
 import { GarbageCollector } from '../controllers/garbagecollector/controller.js';
 import { NamespaceController } from '../controllers/namespace/controller.js';
@@ -321,7 +323,12 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     nicCounters: async () =>
       new Map([...(await readNicCounters(network.segments)), ...((await network.pod?.counters()) ?? [])]),
   });
+  // Kinds of CustomResourceDefinitions are served beside the built-in ones (src/apiserver/crds.ts).
+  const served = new ServedKinds(servedKinds);
+  const crds = new CrdController(registry, served, log);
+  crds.start();
   const stopControllers = (): void => {
+    crds.stop();
     metrics.stop();
     void network.stop();
     stopEventExpiry();
@@ -336,7 +343,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     registry,
     signingKey,
     audit,
-    kinds: servedKinds,
+    kinds: served,
     certs,
     tokens: [token],
     scrapeTokens: [scrapeToken],
