@@ -14,7 +14,12 @@ import { vmInstanceKind } from '../cozystack/vminstance.js';
 import type { KindDefinition } from '../kind.js';
 
 /** Our kinds (not KubeVirt's or CDI's, which their own operators install). */
-export const ownKinds: readonly KindDefinition[] = [vmDiskKind, vmInstanceKind, snapshotScheduleKind, tenantKind];
+export const ownKinds: readonly KindDefinition[] = [
+  vmDiskKind,
+  vmInstanceKind,
+  snapshotScheduleKind,
+  tenantKind,
+];
 
 /** Keywords a CRD's JSONSchemaProps has; anything else is dropped. */
 const KEPT = new Set([
