@@ -249,8 +249,8 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   });
   // Snapshots, restores and clones: layers of the pool's volumes, live through the node agent's QMP.
   const snapshots = new SnapshotController({
-    api,
-    events: new EventRecorder(api, 'snapshot-controller', nodeName),
+    manager,
+    events: recorderFor(manager, 'snapshot-controller', nodeName),
     snapshotter: new NodeSnapshotter(() => agent.running(), runQemuImg, log),
     claimPath: (ns, claim) => storage.claimPath(ns, claim),
     log,
@@ -271,7 +271,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   await manager.add(cozystack);
   await manager.add(scheduler);
   agent.start();
-  snapshots.start();
+  await manager.add(snapshots);
   network.start(agent);
   await manager.add(schedules);
   const metrics = startMetrics({
@@ -286,7 +286,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     metrics.stop();
     void network.stop();
     stopEventExpiry();
-    snapshots.stop();
+    snapshots.stop(); // before the agent whose QMP it takes layers through (the manager stops it again)
     agent.stop();
     storage.stop();
     manager.stop();
