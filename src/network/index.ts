@@ -7,7 +7,6 @@
 import { virtualMachineInstanceKind } from '../api/kubevirt/vmi.js';
 import { HOST_BRIDGE_ANNOTATION } from '../api/network/cni.js';
 import { networkAttachmentDefinitionKind, type NetworkAttachmentDefinition } from '../api/network/nad.js';
-import type { ApiClient } from '../runtime/registry-client.js';
 import { recorderFor } from '../runtime/events.js';
 import type { Manager } from '../runtime/manager.js';
 import { ServiceController } from '../controllers/service/controller.js';
@@ -25,8 +24,7 @@ import { Segments } from './segments.js';
 import type { NetworkSetup } from './setup.js';
 
 export interface NetworkingOptions {
-  api: ApiClient;
-  /** The controller runtime the service controller runs on. */
+  /** The controller runtime the service controller runs on; NADs and Services are read from its cache. */
   manager: Manager;
   nodeName: string;
   dataDir: string;
@@ -54,6 +52,8 @@ export function createNetworking(o: NetworkingOptions): Networking {
   const links = o.links ?? linuxLinks;
   const log = o.log ?? (() => undefined);
   const segments = new Segments(o.dataDir, links, log);
+  const client = o.manager.client;
+  o.manager.informer(networkAttachmentDefinitionKind);
   const setup = new HostNetworking({
     outbound: options.outbound,
     segments,
@@ -61,7 +61,7 @@ export function createNetworking(o: NetworkingOptions): Networking {
       ? {}
       : { disabledReason: 'secondary networks are disabled on this node (bridges: false)' }),
     networkConfig: (namespace, name) => {
-      const nad = o.api.get<NetworkAttachmentDefinition>(networkAttachmentDefinitionKind, namespace, name);
+      const nad = client.get<NetworkAttachmentDefinition>(networkAttachmentDefinitionKind, namespace, name);
       return nad === undefined
         ? undefined
         : {
@@ -82,7 +82,7 @@ export function createNetworking(o: NetworkingOptions): Networking {
       const events = recorderFor(o.manager, 'service-controller', o.nodeName);
       const proxy = new ServiceProxy(forwards, (e) => {
         const [namespace = '', name = ''] = e.service.split('/');
-        const svc = o.api.get(serviceKind, namespace, name);
+        const svc = client.get(serviceKind, namespace, name);
         if (svc === undefined) return;
         const port = e.backend.port;
         if (e.healthy)
@@ -115,9 +115,9 @@ export function createNetworking(o: NetworkingOptions): Networking {
         nodeName: o.nodeName,
         log,
       });
-      const unwatch = o.api.watch([virtualMachineInstanceKind], () =>
-        forwards.prune(new Set(guests.running().map((g) => g.uid))),
-      );
+      const unwatch = o.manager
+        .informer(virtualMachineInstanceKind)
+        .onChange(() => forwards.prune(new Set(guests.running().map((g) => g.uid))));
       handle.proxy = proxy;
       handle.services = controller;
       stopProber = () => {

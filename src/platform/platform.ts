@@ -211,7 +211,6 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   // Networking: the NICs' host side for the node agent; services, load balancers and readiness
   // probes over the guests it runs (started below, stopped with the controllers).
   const network = createNetworking({
-    api,
     manager,
     nodeName,
     dataDir: options.dataDir,
@@ -275,7 +274,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   network.start(agent);
   await manager.add(schedules);
   const metrics = startMetrics({
-    api,
+    manager,
     guests: agent,
     dataDir: options.dataDir,
     options: options.metrics,
