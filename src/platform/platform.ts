@@ -21,7 +21,7 @@ import { consoleSite, CONSOLE_PREFIX } from '../apiserver/static.js';
 import { ApiClient } from '../runtime/registry-client.js';
 import { Manager } from '../runtime/manager.js';
 import { RegistryTransport } from '../runtime/inprocess.js';
-import { EventRecorder, recorderFor, startEventExpiry } from '../runtime/events.js';
+import { recorderFor, startEventExpiry } from '../runtime/events.js';
 import { Scheduler } from '../controllers/scheduler/controller.js';
 import { CdiConfigController } from '../controllers/cdiconfig/controller.js';
 import { ReplicaSetController } from '../controllers/replicaset/controller.js';
@@ -172,7 +172,14 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   const api = new ApiClient(registry);
   reportQuarantined(store, kinds, api, nodeName, log);
   const nodeInfo = nodeSystemInfo(await readHostFacts(), SERVER_VERSION.gitVersion);
-  registerNode(api, nodeName, accel, options.overcommit ?? DEFAULT_OVERCOMMIT, new Date(), nodeInfo);
+  await registerNode(
+    manager.client,
+    nodeName,
+    accel,
+    options.overcommit ?? DEFAULT_OVERCOMMIT,
+    new Date(),
+    nodeInfo,
+  );
   const registryMirrors =
     options.registryMirrors ?? parseMirrors(process.env['HIKUBE_REGISTRY_MIRRORS'] ?? '');
   const targets: OutboundPolicy =
@@ -218,8 +225,8 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     log,
   });
   const agent = new NodeAgent({
-    api,
-    events: new EventRecorder(api, 'virt-handler', nodeName),
+    manager,
+    events: recorderFor(manager, 'virt-handler', nodeName),
     nodeName,
     dataDir: options.dataDir,
     accel,
@@ -269,7 +276,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   await manager.add(vms);
   await manager.add(cozystack);
   await manager.add(scheduler);
-  agent.start();
+  await manager.add(agent);
   await manager.add(snapshots);
   network.start(agent);
   await manager.add(schedules);

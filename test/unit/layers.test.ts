@@ -26,9 +26,6 @@ const KNOWN: Record<string, string> = {
   // The networking handle builds the service controller; moves to src/platform once the pod
   // network and kernel services (other branches editing this file) have landed.
   'src/network/index.ts -> src/controllers/service/controller.ts': 'wiring, to move to src/platform',
-  // The node agent and its registration, until they run on the runtime.
-  'src/node/agent.ts -> src/runtime/registry-client.ts': 'node agent on the runtime',
-  'src/node/registration.ts -> src/runtime/registry-client.ts': 'node agent on the runtime',
 };
 
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g;
