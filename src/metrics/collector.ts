@@ -6,7 +6,8 @@
  * process per VM. Keeps the last two rounds (for `/metrics` and rates) and feeds the history.
  */
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/kubevirt/vmi.js';
-import type { ApiClient } from '../runtime/registry-client.js';
+import type { Informer } from '../runtime/informer.js';
+import type { Manager } from '../runtime/manager.js';
 import type { RunningGuest } from '../node/agent.js';
 import { collectCustom, customTarget } from './custom.js';
 import type { Family } from './exposition.js';
@@ -19,7 +20,8 @@ import type { MetricsStore } from './tsdb.js';
 import type { NicCounters } from '../network/counters.js';
 
 export interface CollectorOptions {
-  api: ApiClient;
+  /** The controller runtime whose shared VMI informer the collector reads (it writes nothing). */
+  manager: Pick<Manager, 'informer'>;
   guests: { running(): RunningGuest[] };
   store?: MetricsStore;
   /** Default 10 s. */
@@ -67,6 +69,7 @@ export class Collector {
   private latest = new Map<string, VmSample>();
   private previous = new Map<string, VmSample>();
   private readonly transitions = new PhaseTransitions();
+  private readonly vmis: Informer;
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: () => void = () => undefined;
   private running: Promise<void> | undefined;
@@ -79,14 +82,19 @@ export class Collector {
     this.intervalMs = o.intervalMs ?? 10_000;
     this.now = o.now ?? Date.now;
     this.log = o.log ?? (() => undefined);
+    this.vmis = o.manager.informer(virtualMachineInstanceKind);
+  }
+
+  /** The cached VMIs, read only (not copied: a round reads every one). */
+  private listVmis(): VirtualMachineInstance[] {
+    return this.vmis.list() as VirtualMachineInstance[];
   }
 
   start(): void {
-    for (const v of this.o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind))
-      this.transitions.seed(v);
-    this.unsubscribe = this.o.api.watch([virtualMachineInstanceKind], (e) => {
-      if (e.type === 'DELETED') this.transitions.forget(e.object.metadata.uid ?? '');
-      else this.transitions.update(e.object as VirtualMachineInstance);
+    for (const v of this.listVmis()) this.transitions.seed(v);
+    this.unsubscribe = this.vmis.onChange((type, object) => {
+      if (type === 'DELETED') this.transitions.forget(object.metadata.uid ?? '');
+      else this.transitions.update(object as VirtualMachineInstance);
     });
     this.timer = setInterval(() => void this.tick(), this.intervalMs);
     this.timer.unref();
@@ -116,11 +124,7 @@ export class Collector {
     const started = performance.now();
     const cpu = process.cpuUsage();
     const guests = this.o.guests.running();
-    const vmis = new Map(
-      this.o.api
-        .list<VirtualMachineInstance>(virtualMachineInstanceKind)
-        .map((v) => [v.metadata.uid ?? '', v]),
-    );
+    const vmis = new Map(this.listVmis().map((v) => [v.metadata.uid ?? '', v]));
     const samples: VmSample[] = [];
     const queue = [...guests];
     const counters =
@@ -241,7 +245,7 @@ export class Collector {
 
   /** Everything `/metrics` serves, in a stable order. */
   families(): Family[] {
-    const vmis = this.o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind);
+    const vmis = this.listVmis();
     const byUid = new Map(vmis.map((v) => [v.metadata.uid ?? '', v]));
     const families = new Map<string, Family>();
     for (const [name, c] of Object.entries(CATALOG))
@@ -306,11 +310,7 @@ export class Collector {
   /** Rates over the last two rounds, per running VM (what `hikube top` shows). */
   summaries(namespace?: string): VmSummary[] {
     const out: VmSummary[] = [];
-    const vmis = new Map(
-      this.o.api
-        .list<VirtualMachineInstance>(virtualMachineInstanceKind)
-        .map((v) => [v.metadata.uid ?? '', v]),
-    );
+    const vmis = new Map(this.listVmis().map((v) => [v.metadata.uid ?? '', v]));
     for (const cur of this.latest.values()) {
       if (namespace !== undefined && cur.namespace !== namespace) continue;
       const prev = this.previous.get(cur.uid);

@@ -3,7 +3,7 @@
  * and request hook the API server takes. `hikube up` calls startMetrics once.
  */
 import { join } from 'node:path';
-import type { ApiClient } from '../runtime/registry-client.js';
+import type { Manager } from '../runtime/manager.js';
 import type { ExtraRoute } from '../apiserver/server.js';
 import type { RunningGuest } from '../node/agent.js';
 import { Collector } from './collector.js';
@@ -28,7 +28,7 @@ export interface Metrics {
 }
 
 export function startMetrics(o: {
-  api: ApiClient;
+  manager: Pick<Manager, 'informer'>;
   guests: { running(): RunningGuest[] };
   dataDir: string;
   options?: MetricsOptions | undefined;
@@ -39,7 +39,7 @@ export function startMetrics(o: {
   const store =
     history === false ? undefined : new MetricsStore(join(o.dataDir, 'metrics.db'), history ?? {});
   const collector = new Collector({
-    api: o.api,
+    manager: o.manager,
     guests: o.guests,
     ...(store !== undefined ? { store } : {}),
     ...(o.options?.intervalMs !== undefined ? { intervalMs: o.options.intervalMs } : {}),

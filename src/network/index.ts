@@ -7,7 +7,6 @@
 import { virtualMachineInstanceKind } from '../api/kubevirt/vmi.js';
 import { HOST_BRIDGE_ANNOTATION } from '../api/network/cni.js';
 import { networkAttachmentDefinitionKind, type NetworkAttachmentDefinition } from '../api/network/nad.js';
-import type { ApiClient } from '../runtime/registry-client.js';
 import { recorderFor } from '../runtime/events.js';
 import type { Manager } from '../runtime/manager.js';
 import { ServiceController } from '../controllers/service/controller.js';
@@ -36,8 +35,7 @@ import { ClusterDns, clusterDnsEntry, defaultUpstream } from './dns/server.js';
 import type { NetworkSetup } from './setup.js';
 
 export interface NetworkingOptions {
-  api: ApiClient;
-  /** The controller runtime the service controller runs on. */
+  /** The controller runtime the service controller runs on; NADs and Services are read from its cache. */
   manager: Manager;
   nodeName: string;
   dataDir: string;
@@ -71,9 +69,20 @@ export function createNetworking(o: NetworkingOptions): Networking {
   const links = o.links ?? linuxLinks;
   const log = o.log ?? (() => undefined);
   const segments = new Segments(o.dataDir, links, log);
+  const client = o.manager.client;
+  o.manager.informer(networkAttachmentDefinitionKind);
+  o.manager.informer(virtualMachineInstanceKind);
+  o.manager.informer(serviceKind);
   const podNetwork =
     options.mode === 'pod'
-      ? createPodNetwork({ api: o.api, dataDir: o.dataDir, options, taps: links, podLinks: o.podLinks, log })
+      ? createPodNetwork({
+          manager: o.manager,
+          dataDir: o.dataDir,
+          options,
+          taps: links,
+          podLinks: o.podLinks,
+          log,
+        })
       : undefined;
   const setup = new HostNetworking({
     ...(podNetwork !== undefined ? { pod: podNetwork } : {}),
@@ -83,7 +92,7 @@ export function createNetworking(o: NetworkingOptions): Networking {
       ? {}
       : { disabledReason: 'secondary networks are disabled on this node (bridges: false)' }),
     networkConfig: (namespace, name) => {
-      const nad = o.api.get<NetworkAttachmentDefinition>(networkAttachmentDefinitionKind, namespace, name);
+      const nad = client.get<NetworkAttachmentDefinition>(networkAttachmentDefinitionKind, namespace, name);
       return nad === undefined
         ? undefined
         : {
@@ -105,12 +114,12 @@ export function createNetworking(o: NetworkingOptions): Networking {
       // On the pod network guests are reached at their pod IPs, and Services live in nftables.
       const pod = options.mode === 'pod';
       const forwards: GuestForwards = pod
-        ? new PodForwards(() => o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind))
+        ? new PodForwards(() => client.list<VirtualMachineInstance>(virtualMachineInstanceKind))
         : new QmpForwards(guests);
       const events = recorderFor(o.manager, 'service-controller', o.nodeName);
       const onHealth = (e: ProxyHealthEvent): void => {
         const [namespace = '', name = ''] = e.service.split('/');
-        const svc = o.api.get(serviceKind, namespace, name);
+        const svc = client.get(serviceKind, namespace, name);
         if (svc === undefined) return;
         const port = e.backend.port;
         if (e.healthy)
@@ -164,9 +173,9 @@ export function createNetworking(o: NetworkingOptions): Networking {
       });
       const unwatch =
         forwards instanceof QmpForwards
-          ? o.api.watch([virtualMachineInstanceKind], () =>
-              forwards.prune(new Set(guests.running().map((g) => g.uid))),
-            )
+          ? o.manager
+              .informer(virtualMachineInstanceKind)
+              .onChange(() => forwards.prune(new Set(guests.running().map((g) => g.uid))))
           : () => undefined;
       handle.proxy = proxy;
       handle.services = controller;
@@ -175,8 +184,8 @@ export function createNetworking(o: NetworkingOptions): Networking {
           address: gateway,
           upstream: defaultUpstream(o.options?.dnsUpstream),
           view: {
-            service: (ns, name) => o.api.get<Service>(serviceKind, ns, name),
-            vmis: (ns) => o.api.list<VirtualMachineInstance>(virtualMachineInstanceKind, ns),
+            service: (ns, name) => client.get<Service>(serviceKind, ns, name),
+            vmis: (ns) => client.list<VirtualMachineInstance>(virtualMachineInstanceKind, ns),
             probeReady: (uid) => prober.ready(uid),
           },
           log,

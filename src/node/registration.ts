@@ -10,7 +10,7 @@ import { nodeKind } from '../api/core/core.js';
 import type { KubeObject } from '../api/meta.js';
 import { formatBytes } from '../api/quantity.js';
 import type { Accel } from '../hypervisor/machine.js';
-import type { ApiClient } from '../runtime/registry-client.js';
+import type { Client } from '../runtime/client.js';
 import { timestamp } from '../api/kubevirt/vmistatus.js';
 import type { NodeSystemInfo } from './nodeinfo.js';
 
@@ -46,14 +46,15 @@ function nvidiaGpus(): number {
   }
 }
 
-export function registerNode(
-  api: ApiClient,
+/** Creates or refreshes this node's Node object (read from the server: it runs once, at start). */
+export async function registerNode(
+  api: Pick<Client, 'getLive' | 'create' | 'update' | 'updateStatus'>,
   name: string,
   accel: Accel,
   overcommit: Overcommit,
   now: Date,
   nodeInfo: NodeSystemInfo,
-): void {
+): Promise<void> {
   const cores = availableParallelism();
   const memory = memTotal();
   const gpus = nvidiaGpus();
@@ -95,26 +96,18 @@ export function registerNode(
     'kubevirt.io/schedulable': 'true',
     'hikube.io/accelerator': accel,
   };
-  const existing = api.get<KubeObject>(nodeKind, '', name);
-  if (existing === undefined) {
-    api.create<KubeObject>(nodeKind, {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name, labels },
-      spec: {},
-    });
-  } else {
-    api.mutate<KubeObject>(nodeKind, '', name, (n) => {
-      n.metadata.labels = { ...n.metadata.labels, ...labels };
-    });
-  }
-  api.mutate<KubeObject>(
-    nodeKind,
-    '',
-    name,
-    (n) => {
-      n['status'] = status;
-    },
-    true,
-  );
+  const existing = await api.getLive<KubeObject>(nodeKind, '', name);
+  const node =
+    existing === undefined
+      ? await api.create<KubeObject>(nodeKind, {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: { name, labels },
+          spec: {},
+        })
+      : await api.update<KubeObject>(nodeKind, {
+          ...existing,
+          metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, ...labels } },
+        });
+  await api.updateStatus<KubeObject>(nodeKind, { ...node, status });
 }

@@ -24,7 +24,7 @@ import { ApiClient } from '../runtime/registry-client.js';
 import { Manager } from '../runtime/manager.js';
 import { networkPolicyControllerFor } from '../controllers/networkpolicy/index.js';
 import { RegistryTransport } from '../runtime/inprocess.js';
-import { EventRecorder, recorderFor, startEventExpiry } from '../runtime/events.js';
+import { recorderFor, startEventExpiry } from '../runtime/events.js';
 import { Scheduler } from '../controllers/scheduler/controller.js';
 import { CdiConfigController } from '../controllers/cdiconfig/controller.js';
 import { ReplicaSetController } from '../controllers/replicaset/controller.js';
@@ -195,7 +195,14 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   const api = new ApiClient(registry);
   reportQuarantined(store, kinds, api, nodeName, log);
   const nodeInfo = nodeSystemInfo(await readHostFacts(), SERVER_VERSION.gitVersion);
-  registerNode(api, nodeName, accel, options.overcommit ?? DEFAULT_OVERCOMMIT, new Date(), nodeInfo);
+  await registerNode(
+    manager.client,
+    nodeName,
+    accel,
+    options.overcommit ?? DEFAULT_OVERCOMMIT,
+    new Date(),
+    nodeInfo,
+  );
   const registryMirrors =
     options.registryMirrors ?? parseMirrors(process.env['HIKUBE_REGISTRY_MIRRORS'] ?? '');
   const targets: OutboundPolicy =
@@ -234,7 +241,6 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   // Networking: the NICs' host side for the node agent; services, load balancers and readiness
   // probes over the guests it runs (started below, stopped with the controllers).
   const network = createNetworking({
-    api,
     manager,
     nodeName,
     dataDir: options.dataDir,
@@ -242,8 +248,8 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     log,
   });
   const agent = new NodeAgent({
-    api,
-    events: new EventRecorder(api, 'virt-handler', nodeName),
+    manager,
+    events: recorderFor(manager, 'virt-handler', nodeName),
     nodeName,
     dataDir: options.dataDir,
     accel,
@@ -272,8 +278,8 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   });
   // Snapshots, restores and clones: layers of the pool's volumes, live through the node agent's QMP.
   const snapshots = new SnapshotController({
-    api,
-    events: new EventRecorder(api, 'snapshot-controller', nodeName),
+    manager,
+    events: recorderFor(manager, 'snapshot-controller', nodeName),
     snapshotter: new NodeSnapshotter(() => agent.running(), runQemuImg, log),
     claimPath: (ns, claim) => storage.claimPath(ns, claim),
     log,
@@ -302,8 +308,8 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   await manager.add(tenants);
   await tenants.ensureRoot();
   await manager.add(scheduler);
-  agent.start();
-  snapshots.start();
+  await manager.add(agent);
+  await manager.add(snapshots);
   network.start(agent);
   // NetworkPolicy: the node's nftables filter over pod IPs, when the pod network runs.
   const policies = networkPolicyControllerFor({
@@ -315,7 +321,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   if (policies !== undefined) await manager.add(policies);
   await manager.add(schedules);
   const metrics = startMetrics({
-    api,
+    manager,
     guests: agent,
     dataDir: options.dataDir,
     options: options.metrics,
@@ -332,7 +338,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     metrics.stop();
     void network.stop();
     stopEventExpiry();
-    snapshots.stop();
+    snapshots.stop(); // before the agent whose QMP it takes layers through (the manager stops it again)
     agent.stop();
     storage.stop();
     manager.stop();

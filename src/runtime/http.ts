@@ -3,7 +3,10 @@
  * from another process), authenticated with a kubeconfig as kubectl is. Lists, then watches from
  * the list's resourceVersion with bookmarks; a watch that the server ends is resumed from the last
  * version seen, and a 410 Gone (status code or ERROR event) tells the informer to list again.
- * Failures come back as the server's Status, rebuilt into an ApiError.
+ * The initial list comes in pages (limit/continue), as client-go's pager does, so a big
+ * collection is not one huge answer. A 401 reads the kubeconfig file again (a rotated token, a
+ * projected service account token) and tries once more. Failures come back as the server's
+ * Status, rebuilt into an ApiError.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
@@ -16,6 +19,15 @@ import type { ApiTransport, ObjectList, WatchHandlers } from './transport.js';
 
 /** Servers end watches after this long; the informer resumes from the last resourceVersion. */
 const WATCH_TIMEOUT_SECONDS = 300;
+/** Objects per page of a list (client-go's default). */
+const PAGE_SIZE = 500;
+
+export interface HttpTransportOptions {
+  /** Reads the credentials again after a 401 (fromKubeconfig: the kubeconfig file). */
+  reload?: () => KubeClient;
+  /** Objects per page of a list; default 500. */
+  pageSize?: number;
+}
 
 const pathOf = (def: KindDefinition, namespace?: string, name?: string): string =>
   resourcePath({ ...def, shortNames: def.shortNames ?? [] }, namespace, name);
@@ -23,23 +35,49 @@ const pathOf = (def: KindDefinition, namespace?: string, name?: string): string 
 export class HttpTransport implements ApiTransport {
   readonly describe: string;
 
-  constructor(private readonly kube: KubeClient) {
+  private kube: KubeClient;
+  private readonly pageSize: number;
+
+  constructor(
+    kube: KubeClient,
+    private readonly options: HttpTransportOptions = {},
+  ) {
+    this.kube = kube;
     this.describe = kube.server;
+    this.pageSize = options.pageSize ?? PAGE_SIZE;
   }
 
-  /** `kubeconfig` as for kubectl: the file given, else $KUBECONFIG, else `fallback`. */
-  static fromKubeconfig(kubeconfig: string | undefined, fallback: string): HttpTransport {
-    return new HttpTransport(KubeClient.load(kubeconfig, fallback));
+  /** `kubeconfig` as for kubectl: the file given, else $KUBECONFIG, else `fallback`; re-read on 401. */
+  static fromKubeconfig(
+    kubeconfig: string | undefined,
+    fallback: string,
+    options: Omit<HttpTransportOptions, 'reload'> = {},
+  ): HttpTransport {
+    const load = (): KubeClient => KubeClient.load(kubeconfig, fallback);
+    return new HttpTransport(load(), { ...options, reload: load });
   }
 
+  /**
+   * Every page, followed by its continue token. The resourceVersion is the first page's: the
+   * later pages are of the same snapshot, and the watch resumes from there.
+   */
   async list(def: KindDefinition, namespace?: string): Promise<ObjectList> {
-    const list = await this.call<{ items?: KubeObject[]; metadata?: { resourceVersion?: string } }>(
-      'GET',
-      pathOf(def, namespace),
-    );
-    // Items of a list carry no apiVersion and kind on a real server.
-    const items = (list?.items ?? []).map((o) => ({ ...o, apiVersion: apiVersionOf(def), kind: def.kind }));
-    return { items, resourceVersion: list?.metadata?.resourceVersion ?? '' };
+    const items: KubeObject[] = [];
+    let resourceVersion: string | undefined;
+    let token = '';
+    do {
+      const query = new URLSearchParams({ limit: String(this.pageSize) });
+      if (token !== '') query.set('continue', token);
+      const page = await this.call<{
+        items?: KubeObject[];
+        metadata?: { resourceVersion?: string; continue?: string };
+      }>('GET', `${pathOf(def, namespace)}?${query.toString()}`);
+      // Items of a list carry no apiVersion and kind on a real server.
+      for (const o of page?.items ?? []) items.push({ ...o, apiVersion: apiVersionOf(def), kind: def.kind });
+      resourceVersion ??= page?.metadata?.resourceVersion ?? '';
+      token = page?.metadata?.continue ?? '';
+    } while (token !== '');
+    return { items, resourceVersion: resourceVersion ?? '' };
   }
 
   watch(def: KindDefinition, resourceVersion: string, handlers: WatchHandlers): () => void {
@@ -63,6 +101,8 @@ export class HttpTransport implements ApiTransport {
         if (stopped) return;
         const req = this.open(url, options, (res) => {
           if (res.statusCode !== 200) {
+            // The informer resumes at once: with the credentials read again after a 401.
+            if (res.statusCode === 401) this.reload();
             readAll(res).then(
               (body) => end({ gone: res.statusCode === 410, error: toApiError(res.statusCode ?? 0, body) }),
               (error: unknown) => end({ gone: false, error }),
@@ -140,11 +180,25 @@ export class HttpTransport implements ApiTransport {
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.kube.call<T>(method, path, body)).value;
+      } catch (err) {
+        if (!(err instanceof KubeApiError)) throw err;
+        if (err.code === 401 && attempt === 0 && this.reload()) continue;
+        throw fromStatus(err.code, err.status, err.message);
+      }
+    }
+  }
+
+  /** Reads the credentials again; false when there is nothing to read them from. */
+  private reload(): boolean {
+    if (this.options.reload === undefined) return false;
     try {
-      return (await this.kube.call<T>(method, path, body)).value;
-    } catch (err) {
-      if (err instanceof KubeApiError) throw fromStatus(err.code, err.status, err.message);
-      throw err;
+      this.kube = this.options.reload();
+      return true;
+    } catch {
+      return false; // a file being rewritten: the next 401 tries again
     }
   }
 

@@ -25,13 +25,14 @@ import { virtualMachineSnapshotKind, type VirtualMachineSnapshot } from '../../a
 import type { VirtualMachineSnapshotContent } from '../../api/snapshot/content.js';
 import { virtualMachineSnapshotContentKind } from '../../api/snapshot/content.js';
 import type { SnapshotContext } from './controller.js';
+import { createOnce } from './restore.js';
 import { FULL_RESTORE_ANNOTATION } from './volumes.js';
 
 export const CLONE_LABEL = 'clone.hikube.io/clone';
 
 type Status = NonNullable<VirtualMachineClone['status']>;
 
-export function syncClone(ctx: SnapshotContext, ns: string, name: string): void {
+export async function syncClone(ctx: SnapshotContext, ns: string, name: string): Promise<void> {
   const { api } = ctx;
   const clone = api.get<VirtualMachineClone>(virtualMachineCloneKind, ns, name);
   if (clone === undefined || clone.metadata.deletionTimestamp !== undefined) return;
@@ -46,8 +47,8 @@ export function syncClone(ctx: SnapshotContext, ns: string, name: string): void 
     name,
     uid,
   };
-  const setStatus = (change: (st: Status) => void): void => {
-    api.mutate<VirtualMachineClone>(
+  const setStatus = async (change: (st: Status) => void): Promise<void> => {
+    await api.mutate<VirtualMachineClone>(
       virtualMachineCloneKind,
       ns,
       name,
@@ -58,7 +59,7 @@ export function syncClone(ctx: SnapshotContext, ns: string, name: string): void 
       true,
     );
   };
-  const move = (next: ClonePhase, reason: string, message: string): void =>
+  const move = (next: ClonePhase, reason: string, message: string): Promise<void> =>
     setStatus((st) => {
       st.phase = next;
       st.creationTime ??= now;
@@ -79,8 +80,8 @@ export function syncClone(ctx: SnapshotContext, ns: string, name: string): void 
         now,
       );
     });
-  const fail = (reason: string, message: string): void => {
-    setStatus((st) => {
+  const fail = async (reason: string, message: string): Promise<void> => {
+    await setStatus((st) => {
       st.phase = 'Failed';
       st.conditions = setCondition(st.conditions, 'Progressing', 'False', reason, message, now);
       st.conditions = setCondition(st.conditions, 'Ready', 'False', reason, message, now);
@@ -92,32 +93,35 @@ export function syncClone(ctx: SnapshotContext, ns: string, name: string): void 
   const targetName =
     clone.status?.targetName ?? clone.spec.target?.name ?? `clone-${randomBytes(4).toString('hex')}`;
   if (phase === undefined || phase === 'Unknown') {
-    const missing = missingSource(ctx, clone);
-    if (missing !== undefined) return waitFor(ctx, clone, missing);
+    const missing = await missingSource(ctx, clone);
+    if (missing !== undefined) return await waitFor(ctx, clone, missing);
     const target = clone.spec.target?.name;
     if (target !== undefined && api.get(virtualMachineKind, ns, target) !== undefined)
       return fail('TargetExists', `target VirtualMachine ${JSON.stringify(target)} already exists`);
     const snapshotName = fromSnapshot ? clone.spec.source.name : `tmp-snapshot-${uid}`;
     if (!fromSnapshot && api.get(virtualMachineSnapshotKind, ns, snapshotName) === undefined)
-      api.create<VirtualMachineSnapshot>(virtualMachineSnapshotKind, {
-        apiVersion: 'snapshot.kubevirt.io/v1beta1',
-        kind: 'VirtualMachineSnapshot',
-        metadata: {
-          name: snapshotName,
-          namespace: ns,
-          labels: { [CLONE_LABEL]: name },
-          ownerReferences: full ? [owner] : [],
-        },
-        spec: { source: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: clone.spec.source.name } },
-      });
-    setStatus((st) => {
-      st.snapshotName = snapshotName;
-      st.targetName = targetName;
+      await createOnce(
+        api.create<VirtualMachineSnapshot>(virtualMachineSnapshotKind, {
+          apiVersion: 'snapshot.kubevirt.io/v1beta1',
+          kind: 'VirtualMachineSnapshot',
+          metadata: {
+            name: snapshotName,
+            namespace: ns,
+            labels: { [CLONE_LABEL]: name },
+            ownerReferences: full ? [owner] : [],
+          },
+          spec: { source: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: clone.spec.source.name } },
+        }),
+      );
+    // `??=`: a cache behind the server must not give a clone of no target name a second random one.
+    await setStatus((st) => {
+      st.snapshotName ??= snapshotName;
+      st.targetName ??= targetName;
     });
     return move('SnapshotInProgress', 'SnapshotInProgress', `snapshot ${snapshotName} in progress`);
   }
   const snapshotName = clone.status?.snapshotName ?? '';
-  const snap = api.get<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, snapshotName);
+  const snap = await ctx.find<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, snapshotName);
   if (phase === 'SnapshotInProgress') {
     if (snap === undefined) return fail('SnapshotDeleted', `snapshot ${snapshotName} is gone`);
     if (snap.status?.phase === 'Failed')
@@ -129,7 +133,7 @@ export function syncClone(ctx: SnapshotContext, ns: string, name: string): void 
     const content =
       snap?.status?.virtualMachineSnapshotContentName === undefined
         ? undefined
-        : api.get<VirtualMachineSnapshotContent>(
+        : await ctx.find<VirtualMachineSnapshotContent>(
             virtualMachineSnapshotContentKind,
             ns,
             snap.status.virtualMachineSnapshotContentName,
@@ -138,29 +142,31 @@ export function syncClone(ctx: SnapshotContext, ns: string, name: string): void 
     if (source === undefined) return fail('SnapshotDeleted', `snapshot ${snapshotName} has no content`);
     const restoreName = `restore-${uid}`;
     if (api.get(virtualMachineRestoreKind, ns, restoreName) === undefined)
-      api.create<VirtualMachineRestore>(virtualMachineRestoreKind, {
-        apiVersion: 'snapshot.kubevirt.io/v1beta1',
-        kind: 'VirtualMachineRestore',
-        metadata: {
-          name: restoreName,
-          namespace: ns,
-          labels: { [CLONE_LABEL]: name },
-          ownerReferences: [owner],
-          ...(full ? { annotations: { [FULL_RESTORE_ANNOTATION]: 'true' } } : {}),
-        },
-        spec: {
-          target: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: targetName },
-          virtualMachineSnapshotName: snapshotName,
-          patches: clonePatches(clone, source).map((p) => JSON.stringify(p)),
-        },
-      });
-    setStatus((st) => {
+      await createOnce(
+        api.create<VirtualMachineRestore>(virtualMachineRestoreKind, {
+          apiVersion: 'snapshot.kubevirt.io/v1beta1',
+          kind: 'VirtualMachineRestore',
+          metadata: {
+            name: restoreName,
+            namespace: ns,
+            labels: { [CLONE_LABEL]: name },
+            ownerReferences: [owner],
+            ...(full ? { annotations: { [FULL_RESTORE_ANNOTATION]: 'true' } } : {}),
+          },
+          spec: {
+            target: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: targetName },
+            virtualMachineSnapshotName: snapshotName,
+            patches: clonePatches(clone, source).map((p) => JSON.stringify(p)),
+          },
+        }),
+      );
+    await setStatus((st) => {
       st.restoreName = restoreName;
     });
     return move('RestoreInProgress', 'RestoreInProgress', `restore ${restoreName} in progress`);
   }
   if (phase === 'RestoreInProgress') {
-    const restore = api.get<VirtualMachineRestore>(
+    const restore = await ctx.find<VirtualMachineRestore>(
       virtualMachineRestoreKind,
       ns,
       clone.status?.restoreName ?? '',
@@ -169,8 +175,8 @@ export function syncClone(ctx: SnapshotContext, ns: string, name: string): void 
     const failure = restore.status?.conditions?.find((c) => c.type === 'Failure' && c.status === 'True');
     if (failure !== undefined) return fail('RestoreFailed', failure.message ?? 'restore failed');
     if (restore.status?.complete !== true) return;
-    if (full && !fromSnapshot) api.delete(virtualMachineSnapshotKind, ns, snapshotName);
-    move('Succeeded', 'Succeeded', `VirtualMachine ${targetName} created`);
+    if (full && !fromSnapshot) await api.delete(virtualMachineSnapshotKind, ns, snapshotName);
+    await move('Succeeded', 'Succeeded', `VirtualMachine ${targetName} created`);
     ctx.events.record(
       clone,
       'Normal',
@@ -181,15 +187,15 @@ export function syncClone(ctx: SnapshotContext, ns: string, name: string): void 
 }
 
 /** What the clone waits for before it starts: its source VM or snapshot, not there or not ready yet. */
-function missingSource(
+async function missingSource(
   ctx: SnapshotContext,
   clone: VirtualMachineClone,
-): { reason: string; message: string } | undefined {
+): Promise<{ reason: string; message: string } | undefined> {
   const ns = clone.metadata.namespace ?? '';
   const { kind, name } = clone.spec.source;
   const quoted = JSON.stringify(name);
   if (kind === 'VirtualMachineSnapshot') {
-    const snap = ctx.api.get<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, name);
+    const snap = await ctx.find<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, name);
     if (snap === undefined)
       return {
         reason: 'SourceDoesNotExist',
@@ -202,7 +208,7 @@ function missingSource(
       };
     return undefined;
   }
-  if (ctx.api.get(virtualMachineKind, ns, name) === undefined)
+  if ((await ctx.find(virtualMachineKind, ns, name)) === undefined)
     return {
       reason: 'SourceDoesNotExist',
       message: `waiting for VirtualMachine ${quoted}: it does not exist yet`,
@@ -211,15 +217,15 @@ function missingSource(
 }
 
 /** Says (once per reason) what the clone waits for, in its conditions and an Event. */
-function waitFor(
+async function waitFor(
   ctx: SnapshotContext,
   clone: VirtualMachineClone,
   why: { reason: string; message: string },
-): void {
+): Promise<void> {
   const progressing = clone.status?.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.reason === why.reason && progressing.message === why.message) return;
   const now = ctx.now().toISOString();
-  ctx.api.mutate<VirtualMachineClone>(
+  await ctx.api.mutate<VirtualMachineClone>(
     virtualMachineCloneKind,
     clone.metadata.namespace ?? '',
     clone.metadata.name ?? '',

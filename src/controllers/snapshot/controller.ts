@@ -3,6 +3,8 @@
  * so that two operations on one VM never interleave). A VirtualMachineSnapshot is taken through
  * the node's Snapshotter and recorded in a VirtualMachineSnapshotContent; deleting the content
  * frees its layers. VirtualMachineRestore and VirtualMachineClone are in restore.ts and clone.ts.
+ * Runs on the controller runtime (src/runtime): reads from the manager's cache; before an act that
+ * must not happen twice (taking layers, restoring them) it reads the object from the server.
  */
 import { virtualMachineCloneKind } from '../../api/clone/clone.js';
 import { persistentVolumeClaimKind } from '../../api/core/core.js';
@@ -23,9 +25,10 @@ import {
   type VirtualMachineSnapshot,
 } from '../../api/snapshot/snapshot.js';
 import type { Snapshotter } from '../../node/snapshots.js';
-import type { ApiClient } from '../../runtime/registry-client.js';
+import type { Client } from '../../runtime/client.js';
+import { Controller } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import { WorkQueue } from '../../runtime/queue.js';
+import type { Manager, Runnable } from '../../runtime/manager.js';
 import { syncClone } from './clone.js';
 import { syncRestore } from './restore.js';
 import {
@@ -39,7 +42,7 @@ import {
 } from './volumes.js';
 
 export interface SnapshotControllerOptions {
-  api: ApiClient;
+  manager: Manager;
   events: EventRecorder;
   snapshotter: Snapshotter;
   /** The disk file of a bound, populated claim (the provisioner's claimPath). */
@@ -49,95 +52,113 @@ export interface SnapshotControllerOptions {
 }
 
 /** What restore.ts and clone.ts need of the controller. */
-export interface SnapshotContext extends SnapshotControllerOptions {
+export interface SnapshotContext {
+  api: Client;
+  events: EventRecorder;
+  snapshotter: Snapshotter;
+  claimPath: (namespace: string, claim: string) => string | undefined;
   now: () => Date;
+  /**
+   * From the cache, or from the server when the cache has none: an object created a moment ago
+   * may not have reached its informer yet, and "not found" would fail an operation for good.
+   */
+  find<T extends KubeObject>(def: KindDefinition, ns: string, name: string): Promise<T | undefined>;
   /** Looks at `kind:ns/name` again after `ms`. */
   later(key: string, ms: number): void;
 }
 
-const WATCHED: readonly KindDefinition[] = [
-  virtualMachineSnapshotKind,
-  virtualMachineSnapshotContentKind,
-  virtualMachineRestoreKind,
-  virtualMachineCloneKind,
-  virtualMachineInstanceKind,
-  virtualMachineKind,
-];
-
 export const keyOf = (def: KindDefinition, ns: string, name: string): string => `${def.kind}:${ns}/${name}`;
 
-export class SnapshotController {
-  private readonly queue: WorkQueue;
+/** `Kind:ns/name` of an object of `def`. */
+const own =
+  (def: KindDefinition) =>
+  (o: KubeObject): string[] => [keyOf(def, o.metadata.namespace ?? '', o.metadata.name ?? '')];
+
+const snapshotOfContent = (c: KubeObject): string[] => {
+  const snapshot = (c as VirtualMachineSnapshotContent).spec.virtualMachineSnapshotName;
+  return snapshot === undefined
+    ? []
+    : [keyOf(virtualMachineSnapshotKind, c.metadata.namespace ?? '', snapshot)];
+};
+
+export class SnapshotController implements Runnable {
+  readonly name = 'snapshot-controller';
+  private readonly controller: Controller;
   private readonly ctx: SnapshotContext;
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  private unsubscribe: () => void = () => undefined;
 
   constructor(o: SnapshotControllerOptions) {
-    const log = o.log ?? (() => undefined);
-    this.ctx = { ...o, now: o.now ?? (() => new Date()), later: (key, ms) => this.later(key, ms) };
-    this.queue = new WorkQueue(
-      (key) => this.sync(key),
-      (key, err) =>
-        log(
-          `snapshot controller: failed syncing ${key}: ${err instanceof Error ? err.message : String(err)}`,
-        ),
-      undefined,
-      200,
-      10_000,
-    );
-    this.queue.name = 'snapshot-controller';
+    this.controller = new Controller(o.manager, {
+      name: this.name,
+      reconcile: (key) => this.sync(key),
+      backoff: { baseMs: 200, maxMs: 10_000 },
+      ...(o.log !== undefined ? { log: o.log } : {}),
+    });
+    const api = this.controller.client;
+    this.ctx = {
+      api,
+      events: o.events,
+      snapshotter: o.snapshotter,
+      claimPath: o.claimPath,
+      now: o.now ?? (() => new Date()),
+      find: async <T extends KubeObject>(def: KindDefinition, ns: string, name: string) =>
+        api.get<T>(def, ns, name) ?? (await api.getLive<T>(def, ns, name)),
+      later: (key, ms) => this.controller.queue.addAfter(key, ms),
+    };
+    // Clones follow the snapshots and restores they make; a VMI that stopped may unblock a restore.
+    const andClones =
+      (def: KindDefinition) =>
+      (o: KubeObject): string[] => [
+        ...own(def)(o),
+        ...api
+          .list<KubeObject>(virtualMachineCloneKind, o.metadata.namespace)
+          .flatMap(own(virtualMachineCloneKind)),
+      ];
+    // A snapshot that appeared or became ready: the restores waiting for it go on.
+    const andRestores = (o: KubeObject): string[] =>
+      api
+        .list<KubeObject>(virtualMachineRestoreKind, o.metadata.namespace)
+        .flatMap(own(virtualMachineRestoreKind));
+    // A VM that appeared: the snapshots naming it stop waiting, and so do clones.
+    const waitingOnVm = (vm: KubeObject): string[] => [
+      ...api
+        .list<VirtualMachineSnapshot>(virtualMachineSnapshotKind, vm.metadata.namespace)
+        .filter((s) => s.spec.source.name === vm.metadata.name)
+        .flatMap(own(virtualMachineSnapshotKind)),
+      ...api
+        .list<KubeObject>(virtualMachineCloneKind, vm.metadata.namespace)
+        .flatMap(own(virtualMachineCloneKind)),
+    ];
+    this.controller
+      .watch(virtualMachineSnapshotKind, (o) => [
+        ...andClones(virtualMachineSnapshotKind)(o),
+        ...andRestores(o),
+      ])
+      // A content's changes (its deletion above all) wake its snapshot, which waits for it to go.
+      .watch(virtualMachineSnapshotContentKind, (c) => [
+        ...own(virtualMachineSnapshotContentKind)(c),
+        ...snapshotOfContent(c),
+      ])
+      .watch(virtualMachineRestoreKind, andClones(virtualMachineRestoreKind))
+      .watch(virtualMachineCloneKind, own(virtualMachineCloneKind))
+      .watch(virtualMachineInstanceKind, (vmi) =>
+        api
+          .list<KubeObject>(virtualMachineRestoreKind, vmi.metadata.namespace)
+          .flatMap(own(virtualMachineRestoreKind)),
+      )
+      .watch(virtualMachineKind, waitingOnVm)
+      .reads(persistentVolumeClaimKind);
   }
 
   start(): void {
-    this.unsubscribe = this.ctx.api.watch(WATCHED, (e, def) => {
-      if (def === virtualMachineInstanceKind) {
-        // A VM that stopped may unblock a restore waiting for it.
-        for (const r of this.ctx.api.list<KubeObject>(virtualMachineRestoreKind, e.namespace))
-          this.queue.add(keyOf(virtualMachineRestoreKind, e.namespace, r.metadata.name ?? ''));
-        return;
-      }
-      if (def === virtualMachineKind) {
-        // A VM that appeared: the snapshots and clones naming it stop waiting.
-        for (const s of this.ctx.api.list<VirtualMachineSnapshot>(virtualMachineSnapshotKind, e.namespace))
-          if (s.spec.source.name === e.name)
-            this.queue.add(keyOf(virtualMachineSnapshotKind, e.namespace, s.metadata.name ?? ''));
-        this.requeueAll(virtualMachineCloneKind, e.namespace);
-        return;
-      }
-      this.queue.add(keyOf(def, e.namespace, e.name));
-      if (def === virtualMachineSnapshotKind || def === virtualMachineRestoreKind)
-        this.requeueAll(virtualMachineCloneKind, e.namespace);
-      // A snapshot that appeared or became ready: the restores waiting for it go on.
-      if (def === virtualMachineSnapshotKind) this.requeueAll(virtualMachineRestoreKind, e.namespace);
-    });
-    for (const def of WATCHED.slice(0, 4))
-      for (const o of this.ctx.api.list<KubeObject>(def))
-        this.queue.add(keyOf(def, o.metadata.namespace ?? '', o.metadata.name ?? ''));
+    this.controller.start();
   }
 
   stop(): void {
-    this.unsubscribe();
-    this.queue.stop();
-    for (const t of this.timers.values()) clearTimeout(t);
+    this.controller.stop();
   }
 
   idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  private requeueAll(def: KindDefinition, namespace: string): void {
-    for (const o of this.ctx.api.list<KubeObject>(def, namespace))
-      this.queue.add(keyOf(def, namespace, o.metadata.name ?? ''));
-  }
-
-  private later(key: string, ms: number): void {
-    if (this.timers.has(key)) return;
-    const t = setTimeout(() => {
-      this.timers.delete(key);
-      this.queue.add(key);
-    }, ms);
-    t.unref();
-    this.timers.set(key, t);
+    return this.controller.idle();
   }
 
   private async sync(key: string): Promise<void> {
@@ -146,7 +167,7 @@ export class SnapshotController {
     if (kind === virtualMachineSnapshotKind.kind) await this.syncSnapshot(ns, name);
     else if (kind === virtualMachineSnapshotContentKind.kind) await this.syncContent(ns, name);
     else if (kind === virtualMachineRestoreKind.kind) await syncRestore(this.ctx, ns, name);
-    else if (kind === virtualMachineCloneKind.kind) syncClone(this.ctx, ns, name);
+    else if (kind === virtualMachineCloneKind.kind) await syncClone(this.ctx, ns, name);
   }
 
   private async syncSnapshot(ns: string, name: string): Promise<void> {
@@ -155,18 +176,18 @@ export class SnapshotController {
     if (snap === undefined) return;
     const contentName = contentNameOf(snap.metadata.uid ?? '');
     if (snap.metadata.deletionTimestamp !== undefined) {
-      const content = api.get<VirtualMachineSnapshotContent>(
+      const content = await this.ctx.find<VirtualMachineSnapshotContent>(
         virtualMachineSnapshotContentKind,
         ns,
         contentName,
       );
       if (content !== undefined && (snap.spec.deletionPolicy ?? 'Delete') === 'Delete') {
         if (content.metadata.deletionTimestamp === undefined)
-          api.delete(virtualMachineSnapshotContentKind, ns, contentName);
+          await api.delete(virtualMachineSnapshotContentKind, ns, contentName);
         return; // the content's deletion requeues the snapshot
       }
-      this.releaseVm(snap);
-      api.mutate<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, name, (s) => {
+      await this.releaseVm(snap);
+      await api.mutate<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, name, (s) => {
         const f = s.metadata.finalizers ?? [];
         if (!f.includes(SNAPSHOT_FINALIZER)) return false;
         s.metadata.finalizers = f.filter((x) => x !== SNAPSHOT_FINALIZER);
@@ -174,7 +195,7 @@ export class SnapshotController {
       return;
     }
     if (!(snap.metadata.finalizers ?? []).includes(SNAPSHOT_FINALIZER)) {
-      api.mutate<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, name, (s) => {
+      await api.mutate<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, name, (s) => {
         s.metadata.finalizers = [...(s.metadata.finalizers ?? []), SNAPSHOT_FINALIZER];
       });
       return;
@@ -184,9 +205,9 @@ export class SnapshotController {
     const now = this.ctx.now();
     const deadline = parseDuration(snap.spec.failureDeadline ?? DEFAULT_FAILURE_DEADLINE) ?? 0;
     const started = Date.parse(snap.metadata.creationTimestamp ?? now.toISOString());
-    const vm = api.get<VirtualMachine>(virtualMachineKind, ns, snap.spec.source.name);
-    const fail = (reason: string, message: string): void => {
-      this.setStatus(snap, (st) => {
+    const vm = await this.ctx.find<VirtualMachine>(virtualMachineKind, ns, snap.spec.source.name);
+    const fail = async (reason: string, message: string): Promise<void> => {
+      await this.setStatus(snap, (st) => {
         st.phase = 'Failed';
         st.readyToUse = false;
         st.error = { time: now.toISOString(), message };
@@ -202,7 +223,7 @@ export class SnapshotController {
         st.conditions = setCondition(st.conditions, 'Failure', 'True', reason, message, now.toISOString());
       });
       this.ctx.events.record(snap, 'Warning', 'VirtualMachineSnapshotFailed', message);
-      this.releaseVm(snap);
+      await this.releaseVm(snap);
     };
     if (deadline > 0 && now.getTime() - started > deadline)
       return fail('FailureDeadlineExceeded', 'snapshot deadline exceeded');
@@ -210,12 +231,12 @@ export class SnapshotController {
       // Not started yet: as KubeVirt, wait for the VM (applied after its snapshot, say) until the deadline.
       if (deadline > 0)
         this.ctx.later(keyOf(virtualMachineSnapshotKind, ns, name), started + deadline - now.getTime() + 10);
-      return this.waitForSource(snap);
+      return await this.waitForSource(snap);
     }
     if (vm === undefined)
       return fail('SourceNotFound', `VirtualMachine ${JSON.stringify(snap.spec.source.name)} does not exist`);
     if (phase === undefined) {
-      this.setStatus(snap, (st) => {
+      await this.setStatus(snap, (st) => {
         st.phase = 'InProgress';
         st.readyToUse = false;
         st.sourceUID = vm.metadata.uid ?? '';
@@ -237,7 +258,7 @@ export class SnapshotController {
           now.toISOString(),
         );
       });
-      api.mutate<VirtualMachine>(
+      await api.mutate<VirtualMachine>(
         virtualMachineKind,
         ns,
         vm.metadata.name ?? '',
@@ -248,7 +269,12 @@ export class SnapshotController {
       );
       return;
     }
-    const vmi = api.get<VirtualMachineInstance>(virtualMachineInstanceKind, ns, vm.metadata.name ?? '');
+    // From the server: a guest running unseen would be snapshotted without QMP, as if stopped.
+    const vmi = await api.getLive<VirtualMachineInstance>(
+      virtualMachineInstanceKind,
+      ns,
+      vm.metadata.name ?? '',
+    );
     const vmiPhase = vmi?.status?.phase;
     const running = vmiPhase === 'Running';
     if (vmi !== undefined && !running && vmiPhase !== 'Succeeded' && vmiPhase !== 'Failed') {
@@ -271,7 +297,10 @@ export class SnapshotController {
     const uid = snap.metadata.uid ?? '';
     // A content left by an attempt that died before finishing (kill -9): finish with its layers
     // rather than take new ones and then fail on the existing name forever.
-    const leftover = api.get<VirtualMachineSnapshotContent>(
+    // Both asked of the server, not the cache: layers taken twice would be leaked.
+    const live = await api.getLive<VirtualMachineSnapshot>(virtualMachineSnapshotKind, ns, name);
+    if (live?.status?.phase !== 'InProgress' || live.metadata.deletionTimestamp !== undefined) return;
+    const leftover = await api.getLive<VirtualMachineSnapshotContent>(
       virtualMachineSnapshotContentKind,
       ns,
       contentName,
@@ -287,19 +316,25 @@ export class SnapshotController {
             freeze: running && agent,
           });
     const layers: Record<string, string> = {};
-    const backups = included.map((v) => {
-      const vsName = volumeSnapshotNameOf(uid, v.name);
-      layers[vsName] = taken.layers[v.name] ?? '';
-      const pvc = api.get<KubeObject & { spec?: unknown }>(persistentVolumeClaimKind, ns, v.claimName);
-      return {
-        volumeName: v.name,
-        persistentVolumeClaim: {
-          metadata: { name: v.claimName, labels: pvc?.metadata.labels ?? {}, annotations: {} },
-          spec: (pvc?.spec ?? {}) as Record<string, unknown>,
-        },
-        volumeSnapshotName: vsName,
-      };
-    });
+    const backups = await Promise.all(
+      included.map(async (v) => {
+        const vsName = volumeSnapshotNameOf(uid, v.name);
+        layers[vsName] = taken.layers[v.name] ?? '';
+        const pvc = await this.ctx.find<KubeObject & { spec?: unknown }>(
+          persistentVolumeClaimKind,
+          ns,
+          v.claimName,
+        );
+        return {
+          volumeName: v.name,
+          persistentVolumeClaim: {
+            metadata: { name: v.claimName, labels: pvc?.metadata.labels ?? {}, annotations: {} },
+            spec: (pvc?.spec ?? {}) as Record<string, unknown>,
+          },
+          volumeSnapshotName: vsName,
+        };
+      }),
+    );
     const stamp = this.ctx.now().toISOString();
     const content: VirtualMachineSnapshotContent = {
       apiVersion: 'snapshot.kubevirt.io/v1beta1',
@@ -341,10 +376,10 @@ export class SnapshotController {
         volumeBackups: backups,
       },
     };
-    const created = leftover ?? api.create(virtualMachineSnapshotContentKind, content);
+    const created = leftover ?? (await api.create(virtualMachineSnapshotContentKind, content));
     // A new object: the one create returns is the store's own, and changing it in place made the
     // status write a no-op, so the content lost its status at the next restart (the chaos test).
-    api.updateStatus(virtualMachineSnapshotContentKind, {
+    await api.updateStatus(virtualMachineSnapshotContentKind, {
       ...created,
       status: {
         creationTime: stamp,
@@ -356,7 +391,7 @@ export class SnapshotController {
         })),
       },
     });
-    this.setStatus(snap, (st) => {
+    await this.setStatus(snap, (st) => {
       st.phase = 'Succeeded';
       st.readyToUse = true;
       st.creationTime = stamp;
@@ -379,17 +414,17 @@ export class SnapshotController {
       'SuccessfulVirtualMachineSnapshotContentCreate',
       `Successfully created VirtualMachineSnapshotContent ${contentName}`,
     );
-    this.releaseVm(snap);
+    await this.releaseVm(snap);
   }
 
   /** The source VM does not exist yet: conditions and one Event say so. */
-  private waitForSource(snap: VirtualMachineSnapshot): void {
+  private async waitForSource(snap: VirtualMachineSnapshot): Promise<void> {
     const reason = 'SourceDoesNotExist';
     const message = `waiting for VirtualMachine ${JSON.stringify(snap.spec.source.name)}: it does not exist yet`;
     const progressing = snap.status?.conditions?.find((c) => c.type === 'Progressing');
     if (progressing?.reason === reason && progressing.message === message) return;
     const at = this.ctx.now().toISOString();
-    this.setStatus(snap, (st) => {
+    await this.setStatus(snap, (st) => {
       st.readyToUse = false;
       st.conditions = setCondition(st.conditions, 'Progressing', 'False', reason, message, at);
       st.conditions = setCondition(st.conditions, 'Ready', 'False', reason, message, at);
@@ -400,8 +435,8 @@ export class SnapshotController {
   private setStatus(
     snap: VirtualMachineSnapshot,
     change: (st: NonNullable<VirtualMachineSnapshot['status']>) => void,
-  ): void {
-    this.ctx.api.mutate<VirtualMachineSnapshot>(
+  ): Promise<unknown> {
+    return this.ctx.api.mutate<VirtualMachineSnapshot>(
       virtualMachineSnapshotKind,
       snap.metadata.namespace ?? '',
       snap.metadata.name ?? '',
@@ -413,8 +448,8 @@ export class SnapshotController {
     );
   }
 
-  private releaseVm(snap: VirtualMachineSnapshot): void {
-    this.ctx.api.mutate<VirtualMachine>(
+  private releaseVm(snap: VirtualMachineSnapshot): Promise<unknown> {
+    return this.ctx.api.mutate<VirtualMachine>(
       virtualMachineKind,
       snap.metadata.namespace ?? '',
       snap.spec.source.name,
@@ -426,7 +461,7 @@ export class SnapshotController {
     );
   }
 
-  /** A content being deleted frees its layers, then lets go (and requeues its snapshot). */
+  /** A content being deleted frees its layers, then lets go (its deletion wakes its snapshot). */
   private async syncContent(ns: string, name: string): Promise<void> {
     const { api } = this.ctx;
     const content = api.get<VirtualMachineSnapshotContent>(virtualMachineSnapshotContentKind, ns, name);
@@ -434,11 +469,9 @@ export class SnapshotController {
     if (!(content.metadata.finalizers ?? []).includes(CONTENT_FINALIZER)) return;
     for (const layer of Object.values(layersOf(content)))
       if (layer !== '') await this.ctx.snapshotter.deleteLayer(layer);
-    api.mutate<VirtualMachineSnapshotContent>(virtualMachineSnapshotContentKind, ns, name, (c) => {
+    await api.mutate<VirtualMachineSnapshotContent>(virtualMachineSnapshotContentKind, ns, name, (c) => {
       c.metadata.finalizers = (c.metadata.finalizers ?? []).filter((f) => f !== CONTENT_FINALIZER);
     });
-    const snapName = content.spec.virtualMachineSnapshotName;
-    if (snapName !== undefined) this.queue.add(keyOf(virtualMachineSnapshotKind, ns, snapName));
   }
 }
 

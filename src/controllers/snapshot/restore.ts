@@ -22,6 +22,7 @@ import {
 } from '../../api/snapshot/restore.js';
 import { virtualMachineSnapshotKind, type VirtualMachineSnapshot } from '../../api/snapshot/snapshot.js';
 import { applyJsonPatch } from '../../apiserver/patch/json-patch.js';
+import { isAlreadyExists } from '../../runtime/transport.js';
 import type { SnapshotContext } from './controller.js';
 import { FULL_RESTORE_ANNOTATION, layersOf, restoredClaimNameOf } from './volumes.js';
 
@@ -29,16 +30,22 @@ type Status = NonNullable<VirtualMachineRestore['status']>;
 type Restored = NonNullable<Status['restores']>;
 type Claim = KubeObject & { spec?: Record<string, unknown>; status?: { phase?: string } };
 
+const finished = (restore: VirtualMachineRestore | undefined): boolean =>
+  restore === undefined ||
+  restore.metadata.deletionTimestamp !== undefined ||
+  restore.status?.complete === true ||
+  (restore.status?.conditions ?? []).some((c) => c.type === 'Failure' && c.status === 'True');
+
 export async function syncRestore(ctx: SnapshotContext, ns: string, name: string): Promise<void> {
   const { api } = ctx;
-  const restore = api.get<VirtualMachineRestore>(virtualMachineRestoreKind, ns, name);
-  if (restore === undefined || restore.metadata.deletionTimestamp !== undefined) return;
-  if (restore.status?.complete === true) return;
-  if ((restore.status?.conditions ?? []).some((c) => c.type === 'Failure' && c.status === 'True')) return;
+  if (finished(api.get<VirtualMachineRestore>(virtualMachineRestoreKind, ns, name))) return;
+  // Asked of the server, not the cache: a restore done twice would undo what the guest wrote since.
+  const restore = await api.getLive<VirtualMachineRestore>(virtualMachineRestoreKind, ns, name);
+  if (restore === undefined || finished(restore)) return;
   const now = ctx.now().toISOString();
   const key = `VirtualMachineRestore:${ns}/${name}`;
-  const setStatus = (change: (st: Status) => void): void => {
-    api.mutate<VirtualMachineRestore>(
+  const setStatus = async (change: (st: Status) => void): Promise<void> => {
+    await api.mutate<VirtualMachineRestore>(
       virtualMachineRestoreKind,
       ns,
       name,
@@ -49,14 +56,14 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
       true,
     );
   };
-  const progress = (reason: string, message: string): void =>
+  const progress = (reason: string, message: string): Promise<void> =>
     setStatus((st) => {
       st.complete = false;
       st.conditions = setCondition(st.conditions, 'Progressing', 'True', reason, message, now);
       st.conditions = setCondition(st.conditions, 'Ready', 'False', reason, message, now);
     });
-  const fail = (reason: string, message: string): void => {
-    setStatus((st) => {
+  const fail = async (reason: string, message: string): Promise<void> => {
+    await setStatus((st) => {
       st.complete = false;
       st.conditions = setCondition(st.conditions, 'Progressing', 'False', reason, message, now);
       st.conditions = setCondition(st.conditions, 'Ready', 'False', reason, message, now);
@@ -65,7 +72,7 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
     ctx.events.record(restore, 'Warning', 'VirtualMachineRestoreError', message);
   };
 
-  const snap = api.get<VirtualMachineSnapshot>(
+  const snap = await ctx.find<VirtualMachineSnapshot>(
     virtualMachineSnapshotKind,
     ns,
     restore.spec.virtualMachineSnapshotName,
@@ -73,7 +80,7 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
   const content =
     snap?.status?.virtualMachineSnapshotContentName === undefined
       ? undefined
-      : api.get<VirtualMachineSnapshotContent>(
+      : await ctx.find<VirtualMachineSnapshotContent>(
           virtualMachineSnapshotContentKind,
           ns,
           snap.status.virtualMachineSnapshotContentName,
@@ -93,7 +100,7 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
     const reason = snap === undefined ? 'SnapshotDoesNotExist' : 'SnapshotNotReady';
     const progressing = restore.status?.conditions?.find((c) => c.type === 'Progressing');
     if (progressing?.reason === reason && progressing.message === message) return;
-    progress(reason, message);
+    await progress(reason, message);
     ctx.events.record(restore, snap === undefined ? 'Warning' : 'Normal', reason, message);
     return;
   }
@@ -102,14 +109,15 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
   const layers = layersOf(content);
   const full = restore.metadata.annotations?.[FULL_RESTORE_ANNOTATION] === 'true';
   const targetName = restore.spec.target.name;
-  const target = api.get<VirtualMachine>(virtualMachineKind, ns, targetName);
+  // Target and guest from the server: a stale cache would restore onto a running guest.
+  const target = await api.getLive<VirtualMachine>(virtualMachineKind, ns, targetName);
 
   if (
     target !== undefined &&
     target.metadata.labels?.['restore.hikube.io/created-by'] !== restore.metadata.uid
   ) {
     // Onto the existing VM: it must be stopped first.
-    const vmi = api.get<VirtualMachineInstance>(virtualMachineInstanceKind, ns, targetName);
+    const vmi = await api.getLive<VirtualMachineInstance>(virtualMachineInstanceKind, ns, targetName);
     if (vmi !== undefined) {
       const policy = restore.spec.targetReadinessPolicy ?? DEFAULT_TARGET_READINESS_POLICY;
       const waited = Date.now() - Date.parse(restore.metadata.creationTimestamp ?? now);
@@ -119,16 +127,16 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
           `VirtualMachine ${JSON.stringify(targetName)} is running; stop it first`,
         );
       if (policy === 'StopTarget')
-        api.mutate<VirtualMachine>(virtualMachineKind, ns, targetName, (v) => {
+        await api.mutate<VirtualMachine>(virtualMachineKind, ns, targetName, (v) => {
           if (v.spec.runStrategy === 'Halted' && v.spec.running === undefined) return false;
           delete v.spec.running;
           v.spec.runStrategy = 'Halted';
         });
-      progress('WaitingForTarget', `waiting for VirtualMachine ${JSON.stringify(targetName)} to stop`);
+      await progress('WaitingForTarget', `waiting for VirtualMachine ${JSON.stringify(targetName)} to stop`);
       ctx.later(key, 1000);
       return;
     }
-    setStatus((st) => {
+    await setStatus((st) => {
       st.conditions = setCondition(
         st.conditions,
         'Progressing',
@@ -146,7 +154,7 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
         now,
       );
     });
-    api.mutate<VirtualMachine>(
+    await api.mutate<VirtualMachine>(
       virtualMachineKind,
       ns,
       targetName,
@@ -174,7 +182,7 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
       });
     }
     await ctx.snapshotter.restore(work, full);
-    api.mutate<VirtualMachine>(virtualMachineKind, ns, targetName, (v) => {
+    await api.mutate<VirtualMachine>(virtualMachineKind, ns, targetName, (v) => {
       const runStrategy = v.spec.runStrategy;
       const running = v.spec.running;
       v.spec = structuredClone(source.spec);
@@ -183,7 +191,7 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
       if (running !== undefined) v.spec.running = running;
       if (runStrategy !== undefined) v.spec.runStrategy = runStrategy;
     });
-    api.mutate<VirtualMachine>(
+    await api.mutate<VirtualMachine>(
       virtualMachineKind,
       ns,
       targetName,
@@ -217,27 +225,29 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
       persistentVolumeClaim: claimName,
       volumeSnapshotName: b.volumeSnapshotName ?? '',
     });
-    const existing = api.get<Claim>(persistentVolumeClaimKind, ns, claimName);
+    const existing = await ctx.find<Claim>(persistentVolumeClaimKind, ns, claimName);
     const marker = `restore.hikube.io/restored-from`;
     if (existing === undefined) {
       const spec: Record<string, unknown> = structuredClone(b.persistentVolumeClaim.spec ?? {});
       delete spec['volumeName'];
       delete spec['dataSource'];
       delete spec['dataSourceRef'];
-      api.create<Claim>(persistentVolumeClaimKind, {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: {
-          name: claimName,
-          namespace: ns,
-          labels: { ...(meta.labels ?? {}), ...(override?.labels ?? {}) },
-          annotations: {
-            ...(override?.annotations ?? {}),
-            'restore.hikube.io/restore-uid': restore.metadata.uid ?? '',
+      await createOnce(
+        api.create<Claim>(persistentVolumeClaimKind, {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: {
+            name: claimName,
+            namespace: ns,
+            labels: { ...(meta.labels ?? {}), ...(override?.labels ?? {}) },
+            annotations: {
+              ...(override?.annotations ?? {}),
+              'restore.hikube.io/restore-uid': restore.metadata.uid ?? '',
+            },
           },
-        },
-        spec,
-      });
+          spec,
+        }),
+      );
       ctx.later(key, 300);
       return progress('CreatingVolumes', `creating claim ${claimName}`);
     }
@@ -253,7 +263,7 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
       if (layer === undefined)
         return fail('VolumeNotFound', `snapshot has no layer for volume ${b.volumeName}`);
       await ctx.snapshotter.restore([{ path, layer }], full);
-      api.mutate<Claim>(persistentVolumeClaimKind, ns, claimName, (c) => {
+      await api.mutate<Claim>(persistentVolumeClaimKind, ns, claimName, (c) => {
         c.metadata.annotations = { ...c.metadata.annotations, [marker]: b.volumeSnapshotName ?? '' };
       });
     }
@@ -301,11 +311,11 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
       ...object.metadata.labels,
       'restore.hikube.io/created-by': restore.metadata.uid ?? '',
     };
-    vm = api.create<VirtualMachine>(virtualMachineKind, object);
+    vm = await api.create<VirtualMachine>(virtualMachineKind, object);
   }
   if ((restore.spec.volumeOwnershipPolicy ?? 'VM') === 'VM')
     for (const r of restores)
-      api.mutate<Claim>(persistentVolumeClaimKind, ns, r.persistentVolumeClaim, (c) => {
+      await api.mutate<Claim>(persistentVolumeClaimKind, ns, r.persistentVolumeClaim, (c) => {
         if ((c.metadata.ownerReferences ?? []).some((o) => o.uid === vm.metadata.uid)) return false;
         c.metadata.ownerReferences = [
           ...(c.metadata.ownerReferences ?? []),
@@ -318,16 +328,25 @@ export async function syncRestore(ctx: SnapshotContext, ns: string, name: string
           },
         ];
       });
-  complete(ctx, restore, restores, now);
+  await complete(ctx, restore, restores, now);
 }
 
-function complete(
+/** A create that a cache behind the server may repeat: the object being there already is success. */
+export async function createOnce(write: Promise<unknown>): Promise<void> {
+  try {
+    await write;
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+  }
+}
+
+async function complete(
   ctx: SnapshotContext,
   restore: VirtualMachineRestore,
   restores: Restored,
   now: string,
-): void {
-  ctx.api.mutate<VirtualMachineRestore>(
+): Promise<void> {
+  await ctx.api.mutate<VirtualMachineRestore>(
     virtualMachineRestoreKind,
     restore.metadata.namespace ?? '',
     restore.metadata.name ?? '',

@@ -13,7 +13,9 @@ import { namespaceKind } from '../../../src/api/core/core.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../../src/api/kubevirt/vmi.js';
 import { Registry } from '../../../src/apiserver/registry.js';
 import { ApiClient } from '../../../src/runtime/registry-client.js';
-import { EventRecorder } from '../../../src/runtime/events.js';
+import { recorderFor } from '../../../src/runtime/events.js';
+import { RegistryTransport } from '../../../src/runtime/inprocess.js';
+import { Manager } from '../../../src/runtime/manager.js';
 import { NodeAgent } from '../../../src/node/agent.js';
 import { FailingStore } from '../../support/failing-store.js';
 import { FakeTime } from '../../support/fake-time.js';
@@ -28,6 +30,7 @@ let store: FailingStore;
 let api: ApiClient;
 let dataDir: string;
 let agent: NodeAgent;
+let manager: Manager;
 let logged: string[];
 
 beforeEach(async () => {
@@ -47,9 +50,10 @@ beforeEach(async () => {
   created.status = { phase: 'Scheduled', nodeName: 'n1' };
   api.updateStatus(virtualMachineInstanceKind, created);
   logged = [];
+  manager = new Manager(new RegistryTransport(registry), { timers: time });
   agent = new NodeAgent({
-    api,
-    events: new EventRecorder(api, 'virt-handler', 'n1'),
+    manager,
+    events: recorderFor(manager, 'virt-handler', 'n1', () => time.now),
     nodeName: 'n1',
     dataDir,
     accel: 'tcg',
@@ -62,9 +66,11 @@ beforeEach(async () => {
     now: () => time.now,
     timers: time,
   });
+  // Added, not started: each test starts the manager (and with it the agent) when it is ready.
+  void manager.add(agent);
 });
 afterEach(async () => {
-  agent.stop();
+  manager.stop();
   store.close();
   await rm(dataDir, { recursive: true, force: true });
 });
@@ -75,7 +81,7 @@ const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
 describe('node agent retries with backoff', () => {
   test('a start whose store write fails is retried after growing waits, not in a hot loop', async () => {
     store.failing = () => true;
-    agent.start();
+    await manager.start();
     await eventually(() => store.refused.length >= 1, 'the first start to fail', 5000);
     // Time stands still: a hot loop would retry hundreds of times in this real-time window.
     await new Promise((r) => setTimeout(r, 300));
@@ -95,7 +101,7 @@ describe('node agent retries with backoff', () => {
 
   test('a store that heals ends the waits: the next start goes on to the guest', async () => {
     store.failing = () => true;
-    agent.start();
+    await manager.start();
     await eventually(() => store.refused.length >= 1, 'the first start to fail', 5000);
     store.failing = () => false;
     await time.advanceSettling(1000, settle);
