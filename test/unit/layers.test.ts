@@ -26,6 +26,9 @@ const KNOWN: Record<string, string> = {
   // The networking handle builds the service controller; moves to src/platform once the pod
   // network and kernel services (other branches editing this file) have landed.
   'src/network/index.ts -> src/controllers/service/controller.ts': 'wiring, to move to src/platform',
+  // Cluster DNS answers a headless Service with the same backends its EndpointSlice shows: the
+  // pure selection function should move beside the proxy's backends in src/network.
+  'src/network/dns/records.ts -> src/controllers/service/endpoints.ts': 'pure function, to move to src/network',
 };
 
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g;
