@@ -1,6 +1,7 @@
 /**
  * Sign in with a bearer token: the one `hikube up` wrote to DATA_DIR/pki/admin.token, the token of a
- * kubeconfig user, or the whole kubeconfig pasted (its current user's token is taken). The token is
+ * user's kubeconfig, or the whole kubeconfig pasted or uploaded (its current user's token is taken,
+ * and its context's namespace is a candidate for the namespace picker). The token is
  * checked against the API before it is kept.
  */
 import {
@@ -9,6 +10,7 @@ import {
   Button,
   Form,
   FormGroup,
+  FileUpload,
   FormHelperText,
   HelperText,
   HelperTextItem,
@@ -17,19 +19,21 @@ import {
 } from '@patternfly/react-core';
 import { useState, type FormEvent } from 'react';
 import { authHeaders } from '../api/client';
-import { signIn, tokenFromPaste } from './session';
+import { rememberNamespaceHint } from './access';
+import { credentialsFromPaste, signIn } from './session';
 
 export function LoginPage({ reason }: { reason: string | undefined }) {
   const [text, setText] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  const [filename, setFilename] = useState('');
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
     setError(undefined);
     try {
-      const token = await tokenFromPaste(text);
+      const { token, namespace } = await credentialsFromPaste(text);
       if (token === undefined || token === '') {
         setError('This kubeconfig has no token for its current user; paste a token instead.');
         return;
@@ -38,7 +42,10 @@ export function LoginPage({ reason }: { reason: string | undefined }) {
       if (res.status === 401) setError('The API server rejected this token.');
       else if (!res.ok)
         setError(`The API server answered HTTP ${res.status}; is KubeVirt's API served here?`);
-      else signIn(token);
+      else {
+        rememberNamespaceHint(namespace);
+        signIn(token);
+      }
     } catch (err) {
       setError(`Cannot read this: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
@@ -67,6 +74,22 @@ export function LoginPage({ reason }: { reason: string | undefined }) {
             autoComplete="off"
             spellCheck={false}
             validated={error === undefined ? 'default' : 'error'}
+          />
+          <FileUpload
+            id="kubeconfig-file"
+            type="text"
+            filename={filename}
+            filenamePlaceholder="or upload a kubeconfig file"
+            browseButtonText="Upload"
+            hideDefaultPreview
+            onFileInputChange={(_e, file) => {
+              setFilename(file.name);
+              void file.text().then(setText);
+            }}
+            onClearClick={() => {
+              setFilename('');
+              setText('');
+            }}
           />
           <FormHelperText>
             <HelperText>
