@@ -183,6 +183,8 @@ describe('console per user', () => {
       'Start disabled with the RBAC reason',
     );
     assert.equal(await start.getAttribute('aria-disabled'), 'true');
+    // The rules have answered (the reason above): Create VM stays disabled, kubevirt.io VMs are not theirs to create.
+    assert.equal(await page.getByTestId('create-vm').getAttribute('aria-disabled'), 'true');
     await checkPage(page, 'tenant-03-view-user');
     assert.deepEqual(
       consoleErrors(t).filter((e) => !/status of 403/.test(e)),

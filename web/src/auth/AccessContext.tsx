@@ -20,9 +20,9 @@ export interface Access {
   everywhere: boolean;
   /** The picked namespace; undefined for all namespaces. */
   namespace: string | undefined;
-  setNamespace(namespace: string | undefined): void;
+  setNamespace: (namespace: string | undefined) => void;
   /** true when RBAC allows `attempt` in `namespace`, else why not (also while the rules load). */
-  may(attempt: Attempt, namespace: string): true | string;
+  may: (attempt: Attempt, namespace: string) => true | string;
 }
 
 const AccessContext = createContext<Access | undefined>(undefined);

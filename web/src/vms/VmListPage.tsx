@@ -21,6 +21,7 @@ import {
   Content,
   Title,
   Toolbar,
+  Tooltip,
   ToolbarContent,
   ToolbarItem,
 } from '@patternfly/react-core';
@@ -70,11 +71,21 @@ export function VmListPage() {
   const chosen = rows.filter((v) => selected.has(keyOf(v.vm)));
   const columns = useMemo(() => vmColumns(now), [now]);
 
-  const create = (
-    <Button variant="primary" onClick={() => navigate({ page: 'create' })}>
+  const mayCreate =
+    namespace === undefined
+      ? true
+      : may({ verb: 'create', group: 'kubevirt.io', resource: 'virtualmachines' }, namespace);
+  const button = (
+    <Button
+      variant="primary"
+      onClick={() => navigate({ page: 'create' })}
+      isAriaDisabled={mayCreate !== true}
+      data-testid="create-vm"
+    >
       Create VM
     </Button>
   );
+  const create = mayCreate === true ? button : <Tooltip content={mayCreate}>{button}</Tooltip>;
 
   return (
     <>
