@@ -139,6 +139,19 @@ describe('console per user', () => {
       'the server naming user and verb',
     );
     await checkPage(page, 'tenant-02-forbidden');
+
+    // A catalog page reads the picked namespace only: Services are the tenant's to read, claims are not.
+    await page.goto(`${p.url}/console/services`);
+    await page.getByRole('heading', { name: 'Services', level: 1 }).waitFor({ timeout: LOAD_MS });
+    await waitText(page, page.locator('main'), /No Service yet/, 'the Services of tenant-acme');
+    assert.equal(await page.getByTestId('access-denied').count(), 0, 'Services of tenant-acme are readable');
+    await page.goto(`${p.url}/console/volumes`);
+    await waitText(
+      page,
+      page.getByTestId('access-denied'),
+      /cannot list resource "persistentvolumeclaims".*"tenant-acme"/s,
+      'the Volumes page denied in tenant-acme, saying so',
+    );
     assert.deepEqual(
       consoleErrors(t).filter((e) => !/status of 403/.test(e)),
       [],

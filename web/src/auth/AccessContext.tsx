@@ -106,3 +106,9 @@ export function AccessProvider({ children }: { children: React.ReactNode }) {
   if (access === undefined) return <Loading />;
   return <AccessContext.Provider value={access}>{children}</AccessContext.Provider>;
 }
+
+/** Where a page's namespaced lists read: the picked namespace, or every namespace (`{}`). */
+export function useScope(): { namespace?: string } {
+  const { namespace } = useAccess();
+  return namespace === undefined ? {} : { namespace };
+}

@@ -10,7 +10,6 @@ import {
   Button,
   Form,
   FormGroup,
-  FileUpload,
   FormHelperText,
   HelperText,
   HelperTextItem,
@@ -26,7 +25,6 @@ export function LoginPage({ reason }: { reason: string | undefined }) {
   const [text, setText] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
-  const [filename, setFilename] = useState('');
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -75,22 +73,17 @@ export function LoginPage({ reason }: { reason: string | undefined }) {
             spellCheck={false}
             validated={error === undefined ? 'default' : 'error'}
           />
-          <FileUpload
-            id="kubeconfig-file"
-            type="text"
-            filename={filename}
-            filenamePlaceholder="or upload a kubeconfig file"
-            browseButtonText="Upload"
-            hideDefaultPreview
-            onFileInputChange={(_e, file) => {
-              setFilename(file.name);
-              void file.text().then(setText);
-            }}
-            onClearClick={() => {
-              setFilename('');
-              setText('');
-            }}
-          />
+          <label className="hk-upload">
+            Or upload a kubeconfig file:{' '}
+            <input
+              id="kubeconfig-file"
+              type="file"
+              onChange={(e) => {
+                const file = e.currentTarget.files?.[0];
+                if (file !== undefined) void file.text().then(setText);
+              }}
+            />
+          </label>
           <FormHelperText>
             <HelperText>
               <HelperTextItem>
