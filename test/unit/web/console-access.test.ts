@@ -13,6 +13,7 @@ import {
   type Attempt,
   type ResourceRule,
 } from '../../../web/src/auth/rules.js';
+import { credentialsFromPaste } from '../../../web/src/auth/kubeconfig.js';
 
 const SUB = 'subresources.kubevirt.io';
 const start: Attempt = { verb: 'update', group: SUB, resource: 'virtualmachines/start', name: 'vm1' };
@@ -126,4 +127,29 @@ describe('inReach', () => {
     assert.equal(inReach([discovery], [discovery]), false));
   test('a namespace granting more is', () => assert.equal(inReach([discovery, read], [discovery]), true));
   test('no rules at all is not', () => assert.equal(inReach([], []), false));
+});
+
+describe('credentialsFromPaste', () => {
+  const kubeconfig = (namespace: string) =>
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'users: [{name: other, user: {token: wrong}}, {name: victor, user: {token: tok-victor}}]',
+      `contexts: [{name: acme, context: {cluster: c, user: victor${namespace}}}]`,
+      'current-context: acme',
+    ].join('\n');
+  test('a bare token is the token', async () =>
+    assert.deepEqual(await credentialsFromPaste('  abc.def.ghi\n'), { token: 'abc.def.ghi' }));
+  test("a kubeconfig gives its current context's user's token and namespace", async () =>
+    assert.deepEqual(await credentialsFromPaste(kubeconfig(', namespace: tenant-acme')), {
+      token: 'tok-victor',
+      namespace: 'tenant-acme',
+    }));
+  test('without a namespace in the context, none', async () =>
+    assert.deepEqual(await credentialsFromPaste(kubeconfig('')), { token: 'tok-victor' }));
+  test('a kubeconfig user without a token gives none', async () =>
+    assert.deepEqual(
+      await credentialsFromPaste('apiVersion: v1\nusers: [{name: u, user: {client-certificate-data: x}}]\n'),
+      { token: undefined },
+    ));
 });

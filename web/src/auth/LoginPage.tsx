@@ -19,7 +19,8 @@ import {
 import { useState, type FormEvent } from 'react';
 import { authHeaders } from '../api/client';
 import { rememberNamespaceHint } from './access';
-import { credentialsFromPaste, signIn } from './session';
+import { credentialsFromPaste } from './kubeconfig';
+import { signIn } from './session';
 
 export function LoginPage({ reason }: { reason: string | undefined }) {
   const [text, setText] = useState('');
