@@ -1,5 +1,6 @@
 /**
- * The console's shell: the login gate, the masthead and navigation, and the page for the route.
+ * The console's shell: the login gate, the user's access (AccessProvider), the masthead (who is
+ * signed in, the namespace picker) and navigation, and the page for the route.
  * Every page is a lazy chunk: the first load is the shell and the login form.
  */
 import {
@@ -25,7 +26,9 @@ import {
   EmptyStateBody,
 } from '@patternfly/react-core';
 import { Suspense, useEffect, useState } from 'react';
+import { AccessProvider } from '../auth/AccessContext';
 import { LoginPage } from '../auth/LoginPage';
+import { NamespacePicker, WhoAmI } from '../auth/NamespacePicker';
 import { Loading } from '../components/Loading';
 import { getToken, onSessionChange, signOut } from '../auth/session';
 import { PageErrorBoundary } from '../components/PageErrorBoundary';
@@ -69,7 +72,11 @@ export function App() {
     [],
   );
   if (token === undefined) return <LoginPage reason={reason} />;
-  return <Shell />;
+  return (
+    <AccessProvider>
+      <Shell />
+    </AccessProvider>
+  );
 }
 
 function Shell() {
@@ -98,6 +105,12 @@ function Shell() {
         <Toolbar isFullHeight>
           <ToolbarContent>
             <ToolbarItem align={{ default: 'alignEnd' }}>
+              <NamespacePicker />
+            </ToolbarItem>
+            <ToolbarItem>
+              <WhoAmI />
+            </ToolbarItem>
+            <ToolbarItem>
               <Button variant="secondary" onClick={() => signOut()}>
                 Log out
               </Button>

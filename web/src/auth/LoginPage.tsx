@@ -1,6 +1,7 @@
 /**
  * Sign in with a bearer token: the one `hikube up` wrote to DATA_DIR/pki/admin.token, the token of a
- * kubeconfig user, or the whole kubeconfig pasted (its current user's token is taken). The token is
+ * user's kubeconfig, or the whole kubeconfig pasted or uploaded (its current user's token is taken,
+ * and its context's namespace is a candidate for the namespace picker). The token is
  * checked against the API before it is kept.
  */
 import {
@@ -17,7 +18,9 @@ import {
 } from '@patternfly/react-core';
 import { useState, type FormEvent } from 'react';
 import { authHeaders } from '../api/client';
-import { signIn, tokenFromPaste } from './session';
+import { rememberNamespaceHint } from './access';
+import { credentialsFromPaste } from './kubeconfig';
+import { signIn } from './session';
 
 export function LoginPage({ reason }: { reason: string | undefined }) {
   const [text, setText] = useState('');
@@ -29,7 +32,7 @@ export function LoginPage({ reason }: { reason: string | undefined }) {
     setBusy(true);
     setError(undefined);
     try {
-      const token = await tokenFromPaste(text);
+      const { token, namespace } = await credentialsFromPaste(text);
       if (token === undefined || token === '') {
         setError('This kubeconfig has no token for its current user; paste a token instead.');
         return;
@@ -38,7 +41,10 @@ export function LoginPage({ reason }: { reason: string | undefined }) {
       if (res.status === 401) setError('The API server rejected this token.');
       else if (!res.ok)
         setError(`The API server answered HTTP ${res.status}; is KubeVirt's API served here?`);
-      else signIn(token);
+      else {
+        rememberNamespaceHint(namespace);
+        signIn(token);
+      }
     } catch (err) {
       setError(`Cannot read this: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
@@ -68,6 +74,17 @@ export function LoginPage({ reason }: { reason: string | undefined }) {
             spellCheck={false}
             validated={error === undefined ? 'default' : 'error'}
           />
+          <label className="hk-upload">
+            Or upload a kubeconfig file:{' '}
+            <input
+              id="kubeconfig-file"
+              type="file"
+              onChange={(e) => {
+                const file = e.currentTarget.files?.[0];
+                if (file !== undefined) void file.text().then(setText);
+              }}
+            />
+          </label>
           <FormHelperText>
             <HelperText>
               <HelperTextItem>

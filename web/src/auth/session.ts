@@ -25,23 +25,3 @@ export function onSessionChange(listener: Listener): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
 }
-
-/**
- * The token from what the user pasted: a bare token, or a kubeconfig whose current context's user
- * has one. undefined when a kubeconfig has no token (client certificates cannot be used here).
- */
-export async function tokenFromPaste(text: string): Promise<string | undefined> {
-  const trimmed = text.trim();
-  if (!/^\s*(apiVersion|kind|clusters|users|contexts|current-context)\s*:/m.test(trimmed)) return trimmed;
-  const { parse } = await import('yaml');
-  const doc = parse(trimmed) as {
-    'current-context'?: string;
-    contexts?: { name?: string; context?: { user?: string } }[];
-    users?: { name?: string; user?: { token?: string } }[];
-  } | null;
-  const users = doc?.users ?? [];
-  const context = doc?.contexts?.find((c) => c.name === doc['current-context']);
-  const user = users.find((u) => u.name === context?.context?.user) ?? users[0];
-  const token = user?.user?.token;
-  return typeof token === 'string' && token !== '' ? token : undefined;
-}

@@ -1,9 +1,10 @@
 /**
  * The frame of every catalog page: a title, what the page lists, a toolbar (a create button), and
- * the live tables, or the loading and error states. Each page is a lazy chunk of its own.
+ * the live tables, or the loading and error states (a 403 as "Access denied", not a spinner). Each page is a lazy chunk of its own.
  */
 import { Alert, Content, Flex, FlexItem, PageSection, Title } from '@patternfly/react-core';
 import { useEffect, type ReactNode } from 'react';
+import { AccessDenied, forbidden } from '../components/AccessDenied';
 import { Loading } from '../components/Loading';
 
 export function CatalogPage({
@@ -21,6 +22,7 @@ export function CatalogPage({
   error?: Error | undefined;
   children: ReactNode;
 }) {
+  const denied = forbidden(error);
   useEffect(() => {
     document.title = `${title} · Hikube VMs`;
   }, [title]);
@@ -39,12 +41,23 @@ export function CatalogPage({
         </Flex>
       </PageSection>
       <PageSection isFilled>
-        {error !== undefined && (
-          <Alert variant="warning" isInline title="The list could not be refreshed" className="hk-gap-below">
-            {error.message}
-          </Alert>
+        {denied !== undefined ? (
+          <AccessDenied what={`the ${title.toLowerCase()} here`} error={denied} />
+        ) : (
+          <>
+            {error !== undefined && (
+              <Alert
+                variant="warning"
+                isInline
+                title="The list could not be refreshed"
+                className="hk-gap-below"
+              >
+                {error.message}
+              </Alert>
+            )}
+            {loaded ? children : <Loading />}
+          </>
         )}
-        {loaded ? children : <Loading />}
       </PageSection>
     </>
   );

@@ -19,6 +19,7 @@ import { api, ApiStatusError, authHeaders } from '../api/client';
 import { DATASOURCES, DATAVOLUMES, resourcePath } from '../api/resources';
 import type { DataSource, DataVolume } from '../api/types';
 import { useWatchList } from '../api/useWatch';
+import { useScope } from '../auth/AccessContext';
 import { FormModal } from '../components/FormModal';
 import { ImportPhase } from '../components/ImportPhase';
 import { useNotices } from '../components/Notices';
@@ -74,8 +75,9 @@ const dataVolumeColumns: Column<DataVolume>[] = [
 ];
 
 export default function ImagesPage() {
-  const sources = useWatchList<DataSource>(DATASOURCES);
-  const volumes = useWatchList<DataVolume>(DATAVOLUMES);
+  const scope = useScope();
+  const sources = useWatchList<DataSource>(DATASOURCES, scope);
+  const volumes = useWatchList<DataVolume>(DATAVOLUMES, scope);
   const [importing, setImporting] = useState(false);
   const [publishing, setPublishing] = useState<DataVolume | undefined>(undefined);
   const { notices, report } = useNotices();

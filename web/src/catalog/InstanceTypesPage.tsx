@@ -6,6 +6,7 @@ import { STORAGE_ANNOTATION } from '../../../src/api/catalog.js';
 import { CLUSTER_INSTANCETYPES, CLUSTER_PREFERENCES, INSTANCETYPES, PREFERENCES } from '../api/resources';
 import type { ClusterInstancetype, ClusterPreference } from '../api/types';
 import { useWatchList } from '../api/useWatch';
+import { useScope } from '../auth/AccessContext';
 import { ResourceTable, type Column } from '../components/ResourceTable';
 import { nameOf, namespaceOf } from '../vms/selectors';
 import { CatalogPage, Empty, SectionTitle } from './CatalogPage';
@@ -50,10 +51,11 @@ const preferenceColumns: Column<ClusterPreference>[] = [
 ];
 
 export default function InstanceTypesPage() {
-  const clusterTypes = useWatchList<ClusterInstancetype>(CLUSTER_INSTANCETYPES);
-  const types = useWatchList<ClusterInstancetype>(INSTANCETYPES);
-  const clusterPrefs = useWatchList<ClusterPreference>(CLUSTER_PREFERENCES);
-  const prefs = useWatchList<ClusterPreference>(PREFERENCES);
+  const scope = useScope();
+  const clusterTypes = useWatchList<ClusterInstancetype>(CLUSTER_INSTANCETYPES, scope);
+  const types = useWatchList<ClusterInstancetype>(INSTANCETYPES, scope);
+  const clusterPrefs = useWatchList<ClusterPreference>(CLUSTER_PREFERENCES, scope);
+  const prefs = useWatchList<ClusterPreference>(PREFERENCES, scope);
   const allTypes = [...clusterTypes.items, ...types.items];
   const allPrefs = [...clusterPrefs.items, ...prefs.items];
   return (

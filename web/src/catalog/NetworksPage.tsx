@@ -15,6 +15,7 @@ import { api } from '../api/client';
 import { apiVersionOf, NADS, resourcePath } from '../api/resources';
 import type { NetworkAttachmentDefinition } from '../api/types';
 import { useWatchList } from '../api/useWatch';
+import { useScope } from '../auth/AccessContext';
 import { FormModal } from '../components/FormModal';
 import { useNotices } from '../components/Notices';
 import { ResourceTable, type Column } from '../components/ResourceTable';
@@ -35,7 +36,8 @@ const columns: Column<NetworkAttachmentDefinition>[] = [
 ];
 
 export default function NetworksPage() {
-  const nads = useWatchList<NetworkAttachmentDefinition>(NADS);
+  const scope = useScope();
+  const nads = useWatchList<NetworkAttachmentDefinition>(NADS, scope);
   const [creating, setCreating] = useState(false);
   const { notices, report } = useNotices();
   return (

@@ -5,6 +5,7 @@
 import { SERVICES, resourcePath } from '../api/resources';
 import type { Service } from '../api/types';
 import { useWatchList } from '../api/useWatch';
+import { useScope } from '../auth/AccessContext';
 import { useNotices } from '../components/Notices';
 import { ResourceTable, type Column } from '../components/ResourceTable';
 import { loadBalancerText, portsText } from '../vms/exposure';
@@ -47,7 +48,8 @@ const columns: Column<Service>[] = [
 ];
 
 export default function ServicesPage() {
-  const services = useWatchList<Service>(SERVICES);
+  const scope = useScope();
+  const services = useWatchList<Service>(SERVICES, scope);
   const { notices, report } = useNotices();
   return (
     <CatalogPage

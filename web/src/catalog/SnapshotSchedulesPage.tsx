@@ -10,6 +10,7 @@ import { useApiGroup } from '../api/discovery';
 import { HIKUBE_GROUP, resourcePath, SNAPSHOT_SCHEDULES } from '../api/resources';
 import type { SnapshotSchedule } from '../api/types';
 import { useWatchList } from '../api/useWatch';
+import { useScope } from '../auth/AccessContext';
 import { FieldHelp, FormModal, useValidated } from '../components/FormModal';
 import { useNotices } from '../components/Notices';
 import { ResourceTable, type Column } from '../components/ResourceTable';
@@ -68,7 +69,9 @@ function columns(now: number): Column<SnapshotSchedule>[] {
 
 export default function SnapshotSchedulesPage() {
   const served = useApiGroup(HIKUBE_GROUP);
+  const scope = useScope();
   const schedules = useWatchList<SnapshotSchedule>(SNAPSHOT_SCHEDULES, {
+    ...scope,
     enabled: served !== null && served !== undefined,
   });
   const [creating, setCreating] = useState(false);

@@ -6,6 +6,7 @@ import { Link } from '../components/Link';
 import { DATAVOLUMES, PVCS, resourcePath, VMS } from '../api/resources';
 import type { DataVolume, PersistentVolumeClaim, VirtualMachine } from '../api/types';
 import { useWatchList } from '../api/useWatch';
+import { useScope } from '../auth/AccessContext';
 import { useNotices } from '../components/Notices';
 import { ResourceTable, type Column } from '../components/ResourceTable';
 import { claimSize, dataVolumeStatus, usersOf } from '../vms/disks';
@@ -58,9 +59,10 @@ const columns: Column<VolumeRow>[] = [
 ];
 
 export default function VolumesPage() {
-  const claims = useWatchList<PersistentVolumeClaim>(PVCS);
-  const dataVolumes = useWatchList<DataVolume>(DATAVOLUMES);
-  const vms = useWatchList<VirtualMachine>(VMS);
+  const scope = useScope();
+  const claims = useWatchList<PersistentVolumeClaim>(PVCS, scope);
+  const dataVolumes = useWatchList<DataVolume>(DATAVOLUMES, scope);
+  const vms = useWatchList<VirtualMachine>(VMS, scope);
   const { notices, report } = useNotices();
   const rows = claims.items.map((claim) => ({
     claim,

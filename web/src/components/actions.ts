@@ -36,3 +36,12 @@ export async function runOnAll<T>(
       : [],
   );
 }
+
+/** `action`, disabled with `check`'s reason first (e.g. RBAC does not allow it), else as it was. */
+export const gate = <T>(action: Action<T>, check: (target: T) => true | string): Action<T> => ({
+  ...action,
+  enabled: (target) => {
+    const allowed = check(target);
+    return allowed === true ? action.enabled(target) : allowed;
+  },
+});

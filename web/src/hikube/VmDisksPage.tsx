@@ -6,6 +6,7 @@ import { useApiGroup } from '../api/discovery';
 import { COZYSTACK_GROUP, resourcePath, VMDISKS, VMINSTANCES } from '../api/resources';
 import type { VMDisk, VMInstance } from '../api/types';
 import { useWatchList } from '../api/useWatch';
+import { useScope } from '../auth/AccessContext';
 import { CatalogPage, Empty } from '../catalog/CatalogPage';
 import { DeleteButton } from '../catalog/DeleteButton';
 import { ImportPhase } from '../components/ImportPhase';
@@ -58,8 +59,9 @@ const columns: Column<DiskRow>[] = [
 export default function VmDisksPage() {
   const served = useApiGroup(COZYSTACK_GROUP);
   const enabled = served !== null && served !== undefined;
-  const disks = useWatchList<VMDisk>(VMDISKS, { enabled });
-  const instances = useWatchList<VMInstance>(VMINSTANCES, { enabled });
+  const scope = useScope();
+  const disks = useWatchList<VMDisk>(VMDISKS, { ...scope, enabled });
+  const instances = useWatchList<VMInstance>(VMINSTANCES, { ...scope, enabled });
   const { notices, report } = useNotices();
   const rows = disks.items.map((disk) => ({ disk, users: diskUsers(disk, instances.items) }));
   return (

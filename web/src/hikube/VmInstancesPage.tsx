@@ -7,6 +7,7 @@ import { useApiGroup } from '../api/discovery';
 import { COZYSTACK_GROUP, resourcePath, VMINSTANCES } from '../api/resources';
 import type { VMInstance } from '../api/types';
 import { useWatchList } from '../api/useWatch';
+import { useScope } from '../auth/AccessContext';
 import { navigate } from '../app/router';
 import { CatalogPage, Empty } from '../catalog/CatalogPage';
 import { DeleteButton } from '../catalog/DeleteButton';
@@ -57,7 +58,9 @@ const columns: Column<VMInstance>[] = [
 
 export default function VmInstancesPage() {
   const served = useApiGroup(COZYSTACK_GROUP);
+  const scope = useScope();
   const instances = useWatchList<VMInstance>(VMINSTANCES, {
+    ...scope,
     enabled: served !== null && served !== undefined,
   });
   const { notices, report } = useNotices();

@@ -1,5 +1,5 @@
 /**
- * The VM list: every VM of every namespace, live (watches on VMs and VMIs), with search, a status
+ * The VM list: every VM of the picked namespace (or of all, for who may list them all), live (watches on VMs and VMIs), with search, a status
  * filter, bulk start/stop/delete, and an empty state that leads to the create wizard.
  */
 import {
@@ -21,6 +21,7 @@ import {
   Content,
   Title,
   Toolbar,
+  Tooltip,
   ToolbarContent,
   ToolbarItem,
 } from '@patternfly/react-core';
@@ -36,14 +37,21 @@ import { useNotices } from '../components/Notices';
 import { ResourceTable } from '../components/ResourceTable';
 import { useNow } from '../components/useNow';
 import { Loading } from '../components/Loading';
-import { BULK_ACTIONS, VM_ACTIONS } from './actions';
+import { useAccess } from '../auth/AccessContext';
+import { AccessDenied, forbidden } from '../components/AccessDenied';
+import { BULK_ACTIONS, permitted, VM_ACTIONS } from './actions';
 import { vmColumns } from './columns';
 import { ALL_STATUSES } from './StatusLabel';
 import { ipsOf, joinVmis, keyOf, nameOf, namespaceOf, printableStatus, type VmView } from './selectors';
 
 export function VmListPage() {
-  const vms = useWatchList<VirtualMachine>(VMS);
-  const vmis = useWatchList<VirtualMachineInstance>(VMIS);
+  const { namespace, may } = useAccess();
+  const where = namespace === undefined ? {} : { namespace };
+  const vms = useWatchList<VirtualMachine>(VMS, where);
+  const vmis = useWatchList<VirtualMachineInstance>(VMIS, where);
+  const denied = forbidden(vms.error);
+  const rowActions = useMemo(() => permitted(VM_ACTIONS, may), [may]);
+  const bulkActions = useMemo(() => permitted(BULK_ACTIONS, may), [may]);
   const now = useNow();
   const [search, setSearch] = useState('');
   const [status, setStatus] = useState<PrintableStatus | 'all'>('all');
@@ -63,11 +71,21 @@ export function VmListPage() {
   const chosen = rows.filter((v) => selected.has(keyOf(v.vm)));
   const columns = useMemo(() => vmColumns(now), [now]);
 
-  const create = (
-    <Button variant="primary" onClick={() => navigate({ page: 'create' })}>
+  const mayCreate =
+    namespace === undefined
+      ? true
+      : may({ verb: 'create', group: 'kubevirt.io', resource: 'virtualmachines' }, namespace);
+  const button = (
+    <Button
+      variant="primary"
+      onClick={() => navigate({ page: 'create' })}
+      isAriaDisabled={mayCreate !== true}
+      data-testid="create-vm"
+    >
       Create VM
     </Button>
   );
+  const create = mayCreate === true ? button : <Tooltip content={mayCreate}>{button}</Tooltip>;
 
   return (
     <>
@@ -75,14 +93,20 @@ export function VmListPage() {
       <PageSection>
         <Title headingLevel="h1">Virtual machines</Title>
         <Content component="p">
-          KubeVirt VirtualMachines in every namespace, as the API server reports them, live.
+          KubeVirt VirtualMachines in {namespace === undefined ? 'every namespace' : `namespace ${namespace}`}
+          , as the API server reports them, live.
         </Content>
       </PageSection>
       <PageSection aria-label="Virtual machine list">
-        {vms.error !== undefined && (
+        {vms.error !== undefined && denied === undefined && (
           <Alert variant="warning" isInline title={`Reconnecting to the API server: ${vms.error.message}`} />
         )}
-        {!vms.loaded ? (
+        {denied !== undefined ? (
+          <AccessDenied
+            what={`the virtual machines of ${namespace === undefined ? 'every namespace' : `namespace ${namespace}`}`}
+            error={denied}
+          />
+        ) : !vms.loaded ? (
           <Loading />
         ) : views.length === 0 ? (
           <EmptyState titleText="No virtual machines yet" headingLevel="h2" icon={CubesIcon}>
@@ -115,7 +139,12 @@ export function VmListPage() {
                 </ToolbarItem>
                 <ToolbarItem>{create}</ToolbarItem>
                 <ToolbarItem>
-                  <BulkActions targets={chosen} onError={report} onDone={() => setSelected(new Set())} />
+                  <BulkActions
+                    actions={bulkActions}
+                    targets={chosen}
+                    onError={report}
+                    onDone={() => setSelected(new Set())}
+                  />
                 </ToolbarItem>
               </ToolbarContent>
             </Toolbar>
@@ -127,7 +156,7 @@ export function VmListPage() {
               selection={{ selected, onChange: setSelected }}
               rowActions={(v) => (
                 <ActionsMenu
-                  actions={VM_ACTIONS}
+                  actions={rowActions}
                   target={v}
                   targetName={`VM "${nameOf(v.vm)}"`}
                   onError={report}
@@ -187,10 +216,12 @@ function StatusFilter({
 }
 
 function BulkActions({
+  actions,
   targets,
   onError,
   onDone,
 }: {
+  actions: readonly Action<VmView>[];
   targets: VmView[];
   onError: (m: string) => void;
   onDone: () => void;
@@ -220,7 +251,7 @@ function BulkActions({
         )}
       >
         <DropdownList>
-          {BULK_ACTIONS.map((action) => {
+          {actions.map((action) => {
             const eligible = targets.filter((t) => action.enabled(t) === true).length;
             return (
               <DropdownItem

@@ -5,8 +5,9 @@
  * what the server would have answered.
  */
 import { api } from '../api/client';
-import { resourcePath, subresourcePath, VMS } from '../api/resources';
-import type { Action } from '../components/actions';
+import { resourcePath, subresourcePath, SUBRESOURCES, VMS } from '../api/resources';
+import type { Attempt } from '../auth/rules';
+import { gate, type Action } from '../components/actions';
 import {
   isActive,
   isPaused,
@@ -162,3 +163,28 @@ export const VM_ACTIONS: readonly Action<VmView>[] = [
 ];
 
 export const BULK_ACTIONS: readonly Action<VmView>[] = [startAction, stopAction, deleteAction];
+
+/** The request each VM action makes, as RBAC sees it (KubeVirt's subresources are `update`s). */
+const ATTEMPTS: Record<string, Attempt> = {
+  start: { verb: 'update', group: SUBRESOURCES.group, resource: 'virtualmachines/start' },
+  stop: { verb: 'update', group: SUBRESOURCES.group, resource: 'virtualmachines/stop' },
+  'force-stop': { verb: 'update', group: SUBRESOURCES.group, resource: 'virtualmachines/stop' },
+  restart: { verb: 'update', group: SUBRESOURCES.group, resource: 'virtualmachines/restart' },
+  pause: { verb: 'update', group: SUBRESOURCES.group, resource: 'virtualmachineinstances/pause' },
+  unpause: { verb: 'update', group: SUBRESOURCES.group, resource: 'virtualmachineinstances/unpause' },
+  delete: { verb: 'delete', group: 'kubevirt.io', resource: 'virtualmachines' },
+  snapshot: { verb: 'create', group: 'snapshot.kubevirt.io', resource: 'virtualmachinesnapshots' },
+  clone: { verb: 'create', group: 'clone.kubevirt.io', resource: 'virtualmachineclones' },
+};
+
+/** VM actions disabled, with the reason, where the user's RBAC rules do not allow their request. */
+export const permitted = (
+  actions: readonly Action<VmView>[],
+  may: (attempt: Attempt, namespace: string) => true | string,
+): Action<VmView>[] =>
+  actions.map((action) => {
+    const attempt = ATTEMPTS[action.id];
+    return attempt === undefined
+      ? action
+      : gate(action, (v) => may({ ...attempt, name: nameOf(v.vm) }, namespaceOf(v.vm)));
+  });

@@ -44,6 +44,7 @@ import {
 } from '../../api/resources';
 import type { ClusterInstancetype, ClusterPreference, DataSource, KubeObject } from '../../api/types';
 import { useWatchList } from '../../api/useWatch';
+import { useAccess } from '../../auth/AccessContext';
 import { navigate } from '../../app/router';
 import {
   buildSecret,
@@ -93,7 +94,11 @@ const isReady = (d: DataSource): boolean =>
   d.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
 
 export default function CreateVmPage() {
-  const [form, setForm] = useState<VmForm>(initialForm);
+  const access = useAccess();
+  const [form, setForm] = useState<VmForm>(() => ({
+    ...initialForm,
+    namespace: access.namespace ?? initialForm.namespace,
+  }));
   const [errors, setErrors] = useState<FieldErrors>({});
   const set = <K extends keyof VmForm>(key: K, value: VmForm[K]) => {
     setForm((f) => ({ ...f, [key]: value }));
@@ -184,15 +189,18 @@ export default function CreateVmPage() {
                   validated={errors.namespace !== undefined ? 'error' : 'default'}
                   aria-describedby="vm-namespace-help"
                 >
-                  {(namespaces.items.length > 0 ? namespaces.items : [{ metadata: { name: 'default' } }]).map(
-                    (n) => (
-                      <FormSelectOption
-                        key={n.metadata.name}
-                        value={n.metadata.name}
-                        label={n.metadata.name ?? ''}
-                      />
-                    ),
-                  )}
+                  {(namespaces.items.length > 0
+                    ? namespaces.items
+                    : access.namespaces.length > 0
+                      ? access.namespaces.map((name) => ({ metadata: { name } }))
+                      : [{ metadata: { name: 'default' } }]
+                  ).map((n) => (
+                    <FormSelectOption
+                      key={n.metadata.name}
+                      value={n.metadata.name}
+                      label={n.metadata.name ?? ''}
+                    />
+                  ))}
                 </FormSelect>
                 <FieldHelp id="vm-namespace-help" errors={errors.namespace} />
               </FormGroup>

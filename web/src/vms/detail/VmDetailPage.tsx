@@ -27,7 +27,9 @@ import { hrefOf, linkClick, navigate, type VmTab } from '../../app/router';
 import { ActionsMenu } from '../../components/ActionsMenu';
 import { Link } from '../../components/Link';
 import { useNotices } from '../../components/Notices';
-import { cloneAction, snapshotAction, VM_ACTIONS } from '../actions';
+import { useAccess } from '../../auth/AccessContext';
+import { AccessDenied, forbidden } from '../../components/AccessDenied';
+import { cloneAction, permitted, snapshotAction, VM_ACTIONS } from '../actions';
 import { printableStatus, type VmView } from '../selectors';
 import { StatusLabel } from '../StatusLabel';
 import { Overview } from './Overview';
@@ -54,14 +56,19 @@ export default function VmDetailPage({
   const { notices, report } = useNotices();
   const snapshots = useApiGroup('snapshot.kubevirt.io');
   const clones = useApiGroup('clone.kubevirt.io');
+  const { may } = useAccess();
   const actions = useMemo(
-    () => [
-      ...VM_ACTIONS.slice(0, -1),
-      snapshotAction(snapshots),
-      cloneAction(clones, snapshots),
-      ...VM_ACTIONS.slice(-1),
-    ],
-    [snapshots, clones],
+    () =>
+      permitted(
+        [
+          ...VM_ACTIONS.slice(0, -1),
+          snapshotAction(snapshots),
+          cloneAction(clones, snapshots),
+          ...VM_ACTIONS.slice(-1),
+        ],
+        may,
+      ),
+    [snapshots, clones, may],
   );
   const breadcrumb = (
     <Breadcrumb>
@@ -71,6 +78,14 @@ export default function VmDetailPage({
       <BreadcrumbItem isActive>{name}</BreadcrumbItem>
     </Breadcrumb>
   );
+  const denied = forbidden(vm.error);
+  if (denied !== undefined)
+    return (
+      <PageSection>
+        {breadcrumb}
+        <AccessDenied what={`VM "${name}" in namespace ${namespace}`} error={denied} />
+      </PageSection>
+    );
   if (!vm.loaded) return <Loading />;
   if (vm.object === undefined) {
     return (
