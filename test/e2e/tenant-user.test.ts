@@ -130,9 +130,12 @@ describe('a tenant user with role use', () => {
     // discoverable), so they are read from the rules --list prints.
     const rules = (await asAlice(['auth', 'can-i', '--list', '-n', 'tenant-acme'])).stdout.split('\n');
     const holds = (resource: RegExp, verb: string) => rules.some((l) => resource.test(l) && l.includes(verb));
-    assert.ok(holds(/virtualmachines\/start/, 'update'), rules.join('\n'));
-    assert.ok(holds(/virtualmachines\/stop/, 'update'), rules.join('\n'));
-    assert.ok(holds(/virtualmachineinstances\/console/, 'get'), rules.join('\n'));
+    assert.ok(holds(/^virtualmachines\.subresources\.kubevirt\.io\/start\s/, 'update'), rules.join('\n'));
+    assert.ok(holds(/^virtualmachines\.subresources\.kubevirt\.io\/stop\s/, 'update'), rules.join('\n'));
+    assert.ok(
+      holds(/^virtualmachineinstances\.subresources\.kubevirt\.io\/console\s/, 'get'),
+      rules.join('\n'),
+    );
     assert.ok(!holds(/^virtualmachines\.kubevirt\.io /, 'create'), rules.join('\n'));
     const answers: Record<string, string> = {};
     for (const [what, args] of Object.entries(asked)) answers[what] = await canI(...args);
