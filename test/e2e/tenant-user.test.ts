@@ -1,7 +1,7 @@
 /**
  * A tenant's user, end to end with the real kubectl and hikube CLI: the admin makes tenant acme
  * (2 CPUs, one LoadBalancer) and `hikube user create alice --role use`; alice's kubeconfig (0600)
- * manages VMs in tenant-acme (create, start, console, stop) and is refused elsewhere (403 over REST,
+ * runs the VMs of tenant-acme (start, console, stop; making them is for admins, as in Cozystack) and is refused elsewhere (403 over REST,
  * watch and the console WebSocket); `kubectl auth can-i` agrees; the quota holds; the audit log names
  * her; `hikube user delete` makes her token fail with 401.
  */
