@@ -21,6 +21,7 @@ import { runTop } from './top.js';
 import { runMetrics } from './metrics.js';
 import { runClone, runRestore, runSnapshot } from './snapshot.js';
 import { runTenant } from './tenant.js';
+import { runUser } from './user.js';
 import { runAudit } from './audit.js';
 import type { KubeObject } from '../api/meta.js';
 
@@ -56,6 +57,8 @@ const USAGE = `Usage:
   hikube clone SOURCE [TARGET] [--full] [--from-snapshot] [--wait]   a new VM from a VM or a snapshot
   hikube tenant create NAME [--parent T] [--cpu N] [--memory Q] [--storage Q] [--quota NAME=V]... [--wait]
   hikube tenant list|delete NAME [--parent T]          Cozystack tenants: a namespace each, with its quota
+  hikube user create NAME --tenant T --role view|use|admin|super-admin [--output FILE]
+  hikube user list|delete NAME --tenant T              a tenant's users: a ServiceAccount, its role, a kubeconfig
   hikube audit [--since 1h|TIME] [--user U] [-o table|json|yaml]   the API's audit log (on this machine)
 
 Global flags: --kubeconfig FILE (else $KUBECONFIG, else DATA_DIR/kubeconfig), --data-dir DIR`;
@@ -158,6 +161,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   restore: runRestore,
   clone: runClone,
   tenant: runTenant,
+  user: runUser,
   audit: runAudit,
 };
 

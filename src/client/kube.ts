@@ -3,6 +3,7 @@
  * kubeconfig with @kubernetes/client-node, so every auth method a real cluster uses works, and
  * resolves names like `vm` through discovery, exactly as kubectl does: no private shortcut.
  */
+import { readFileSync } from 'node:fs';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -54,6 +55,16 @@ export class KubeClient {
     if (cluster === null) throw new Error('the kubeconfig has no current cluster');
     const context = config.getContextObject(config.getCurrentContext());
     return new KubeClient(config, cluster.server, context?.namespace ?? 'default');
+  }
+
+  /** The current cluster's CA certificate (PEM), to hand out kubeconfigs for the same server. */
+  caCertificate(): string | undefined {
+    const cluster = this.config.getCurrentCluster();
+    if (cluster?.caData !== undefined && cluster.caData !== '')
+      return Buffer.from(cluster.caData, 'base64').toString('utf8');
+    return cluster?.caFile !== undefined && cluster.caFile !== ''
+      ? readFileSync(cluster.caFile, 'utf8')
+      : undefined;
   }
 
   /** CA, client certificate and credentials for connections made outside request() (WebSockets). */

@@ -2,6 +2,7 @@
  * `hikube up`: assembles the embedded platform on one machine. Store → registry → API server,
  * plus the controllers that act on API objects. Returns a handle whose stop() shuts it all down.
  */
+import { formatIpv4 } from '../api/network/cni.js';
 import { seedObjects } from '../api/catalog.js';
 import { admissionSettingsFromEnv, type FeatureGate } from '../api/admission.js';
 import { kinds, findKindByGvk, servedKinds } from '../api/registry.js';
@@ -303,6 +304,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     manager,
     events: recorderFor(manager, 'tenant-controller', nodeName),
     cpuAllocationRatio,
+    podCidr: `${formatIpv4(network.options.podCidr.network)}/${network.options.podCidr.prefix}`,
     log,
   });
   await manager.add(tenants);

@@ -2,7 +2,7 @@
  * What a Tenant becomes, as pure functions: its namespace (with Cozystack's ancestor labels and
  * memory limits ratio), its ResourceQuota `tenant-quota` (Cozystack's flattening of
  * `resourceQuotas`: cpu N is limits.cpu N and requests.cpu N ÷ the CPU allocation ratio), its
- * LimitRange `tenant-range-limits`, and the RoleBindings it should have once RBAC is served.
+ * LimitRange `tenant-range-limits`, and its RoleBindings (isolation.ts has its NetworkPolicies).
  */
 import { parseQuantity, formatCpu } from '../../api/quantity.js';
 import { MEMORY_LIMITS_RATIO_LABEL } from '../../api/quota/usage.js';
@@ -108,8 +108,7 @@ export type TenantAccessLevel = (typeof TENANT_ACCESS_LEVELS)[number];
 /**
  * The RoleBindings a tenant namespace should hold, as Cozystack's chart binds them: for each access
  * level, ClusterRole `cozy:tenant:<level>` to the groups `<t>-<level or above>` of the tenant and
- * of every ancestor tenant, and to each of those tenants' ServiceAccount. Not written by the tenant
- * controller yet: the RBAC kinds are served by another part of the platform.
+ * of every ancestor tenant, and to each of those tenants' ServiceAccount (named as its namespace).
  */
 export function tenantRoleBindings(namespace: string): KubeObject[] {
   const tenants = tenantLineage(namespace);

@@ -1,7 +1,9 @@
 /**
  * The Tenant reconciler (what Cozystack's tenant chart does through Helm): the tenant's namespace
  * with its ancestor labels, and, when `resourceQuotas` is set, the ResourceQuota `tenant-quota` and
- * LimitRange `tenant-range-limits` in it. A finalizer on the Tenant deletes its namespace when the
+ * LimitRange `tenant-range-limits` in it; always Cozystack's `cozy:tenant:*` RoleBindings and the
+ * egress isolation NetworkPolicy (tenant-root gets them at the first start), put back when changed
+ * or deleted. A finalizer on the Tenant deletes its namespace when the
  * Tenant goes; the namespace's deletion takes the nested Tenants with it, and so their namespaces.
  */
 import { namespaceKind } from '../../api/core/core.js';
@@ -14,7 +16,11 @@ import {
 } from '../../api/cozystack/tenant.js';
 import type { Condition } from '../../api/kubevirt/status.js';
 import type { KubeObject } from '../../api/meta.js';
+import { networkPolicyKind } from '../../api/network/networkpolicy.js';
+import { DEFAULT_POD_CIDR } from '../../network/options.js';
 import { DEFAULT_CPU_ALLOCATION_RATIO } from '../../api/quota/usage.js';
+import { roleBindingKind } from '../../api/rbac/rbac.js';
+import type { KindDefinition } from '../../api/kind.js';
 import type { Client } from '../../runtime/client.js';
 import { Controller } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
@@ -27,7 +33,9 @@ import {
   tenantLimitRange,
   tenantNamespaceLabels,
   tenantQuota,
+  tenantRoleBindings,
 } from './compile.js';
+import { tenantNetworkPolicies } from './isolation.js';
 
 export const TENANT_FINALIZER = 'tenant.hikube.io/namespace';
 
@@ -35,6 +43,8 @@ export interface TenantControllerOptions {
   manager: Manager;
   events: EventRecorder;
   cpuAllocationRatio?: number;
+  /** The pod network's CIDR: tenant VMs reach the outside, every address but these. */
+  podCidr?: string;
   log?: (message: string) => void;
   now?: () => Date;
 }
@@ -43,6 +53,13 @@ const ownerKey = (o: KubeObject): string[] => {
   const v = o.metadata.labels?.[TENANT_LABEL];
   return v === undefined ? [] : [v.replace('.', '/')];
 };
+
+const ownerLabels = (tenant: Tenant): Record<string, string> => ({
+  [TENANT_LABEL]: `${tenant.metadata.namespace ?? ''}.${tenant.metadata.name ?? ''}`,
+});
+
+const kindOf = (o: KubeObject): KindDefinition =>
+  o.kind === 'RoleBinding' ? roleBindingKind : networkPolicyKind;
 
 export class TenantController implements Runnable {
   readonly name = 'tenant';
@@ -61,7 +78,7 @@ export class TenantController implements Runnable {
     });
     this.api = this.controller.client;
     this.controller.watch(tenantKind);
-    for (const def of [namespaceKind, resourceQuotaKind, limitRangeKind])
+    for (const def of [namespaceKind, resourceQuotaKind, limitRangeKind, roleBindingKind, networkPolicyKind])
       this.controller.watch(def, ownerKey);
   }
 
@@ -85,6 +102,38 @@ export class TenantController implements Runnable {
       kind: 'Namespace',
       metadata: { name: ROOT_TENANT_NAMESPACE, labels: tenantNamespaceLabels(ROOT_TENANT_NAMESPACE) },
     });
+    for (const object of this.accessObjects(ROOT_TENANT_NAMESPACE, {}))
+      if (
+        (await this.api.getLive(kindOf(object), ROOT_TENANT_NAMESPACE, object.metadata.name ?? '')) ===
+        undefined
+      )
+        await this.create(kindOf(object), object);
+  }
+
+  /** The RoleBindings and NetworkPolicies of a tenant namespace, labelled with their owner. */
+  private accessObjects(namespace: string, labels: Record<string, string>): KubeObject[] {
+    return [
+      ...tenantRoleBindings(namespace),
+      ...tenantNetworkPolicies(namespace, this.o.podCidr ?? DEFAULT_POD_CIDR),
+    ].map((o) => ({ ...o, metadata: { ...o.metadata, labels } }));
+  }
+
+  /** Creates what is missing and puts back what was changed (everything but metadata). */
+  private async ensureAccess(tenant: Tenant, namespace: string): Promise<void> {
+    for (const object of this.accessObjects(namespace, ownerLabels(tenant))) {
+      const def = kindOf(object);
+      const name = object.metadata.name ?? '';
+      if (this.api.get(def, namespace, name) === undefined) {
+        await this.create(def, object);
+        continue;
+      }
+      await this.api.mutate(def, namespace, name, (have) => {
+        const body = (o: KubeObject) => JSON.stringify({ ...o, metadata: {}, apiVersion: '', kind: '' });
+        if (body(have) === body(object) && have.metadata.labels?.[TENANT_LABEL] !== undefined) return false;
+        for (const [k, v] of Object.entries(object)) if (k !== 'metadata') have[k] = v;
+        have.metadata.labels = { ...have.metadata.labels, ...object.metadata.labels };
+      });
+    }
   }
 
   private async sync(key: string): Promise<void> {
@@ -109,6 +158,7 @@ export class TenantController implements Runnable {
       });
       await this.ensureNamespace(tenant, namespace);
       await this.ensureQuota(tenant, namespace);
+      await this.ensureAccess(tenant, namespace);
     } catch (err) {
       failure = err instanceof Error ? err.message : String(err);
     }
@@ -117,10 +167,7 @@ export class TenantController implements Runnable {
   }
 
   private async ensureNamespace(tenant: Tenant, namespace: string): Promise<void> {
-    const labels = {
-      ...tenantNamespaceLabels(namespace),
-      [TENANT_LABEL]: `${tenant.metadata.namespace ?? ''}.${tenant.metadata.name ?? ''}`,
-    };
+    const labels = { ...tenantNamespaceLabels(namespace), ...ownerLabels(tenant) };
     const current =
       this.api.get(namespaceKind, '', namespace) ?? (await this.api.getLive(namespaceKind, '', namespace));
     if (current === undefined) {
@@ -163,7 +210,7 @@ export class TenantController implements Runnable {
       await this.create(limitRangeKind, tenantLimitRange(tenant, namespace));
   }
 
-  private async create(def: typeof namespaceKind, object: KubeObject): Promise<void> {
+  private async create(def: KindDefinition, object: KubeObject): Promise<void> {
     try {
       await this.api.create(def, object);
     } catch (err) {
