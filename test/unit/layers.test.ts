@@ -28,7 +28,8 @@ const KNOWN: Record<string, string> = {
   'src/network/index.ts -> src/controllers/service/controller.ts': 'wiring, to move to src/platform',
   // Cluster DNS answers a headless Service with the same backends its EndpointSlice shows: the
   // pure selection function should move beside the proxy's backends in src/network.
-  'src/network/dns/records.ts -> src/controllers/service/endpoints.ts': 'pure function, to move to src/network',
+  'src/network/dns/records.ts -> src/controllers/service/endpoints.ts':
+    'pure function, to move to src/network',
 };
 
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g;
