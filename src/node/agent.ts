@@ -24,7 +24,7 @@ import { effectiveInterfaces } from '../hypervisor/configurators/nics.js';
 import type { ImageSource } from '../storage/containerdisk.js';
 import type { RuntimePaths } from '../hypervisor/prepared.js';
 import type { GuestAgent } from './guestagent.js';
-import { pollGuestAgent } from './guestinfo.js';
+import { mergeGuestNic, pollGuestAgent } from './guestinfo.js';
 import type { DiskTool, IsoTool, QemuProcesses } from './ports.js';
 import { GuestActions } from './guest-actions.js';
 import { Runtime, runtimePaths } from './runtime.js';
@@ -589,13 +589,11 @@ export class NodeAgent {
           this.now(),
         );
         if (info.os !== undefined) s.guestOSInfo = info.os;
+        const pod = podInterfaceName(vmi);
         for (const nic of s.interfaces ?? []) {
           const seen = info.interfaces.find((g) => g.mac.toLowerCase() === (nic.mac ?? '').toLowerCase());
           if (seen === undefined) continue;
-          nic.interfaceName = seen.name;
-          if (seen.ips[0] !== undefined) nic.ipAddress = seen.ips[0];
-          nic.ipAddresses = seen.ips;
-          nic.infoSource = 'domain, guest-agent';
+          mergeGuestNic(nic, seen, nic.name === pod ? this.network.podAddress?.(rt.uid) : undefined);
         }
       });
     }
