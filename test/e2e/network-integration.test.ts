@@ -60,7 +60,7 @@ const userData = serverUserData(
     'esac',
     'EOF',
     'chmod +x /tmp/lease.sh',
-    'for i in 1 2 3 4 5 6; do udhcpc -i eth0 -s /tmp/lease.sh -q -n -t 3 -T 1 >/dev/null 2>&1 && break; done',
+    'for i in 1 2 3 4 5 6; do udhcpc -i eth0 -s /tmp/lease.sh -O search -q -n -t 3 -T 1 >/dev/null 2>&1 && break; done',
   ].join('\n'),
 );
 
@@ -104,7 +104,8 @@ async function sh(c: Console, line: string, timeoutMs = 30_000): Promise<string>
   return `${c.output().slice(mark, mark + (m.index ?? 0))}status=${m[1] ?? ''}`;
 }
 
-const wget = (url: string): string => `wget -q -T 4 -O - ${url} 2>&1 | tail -n1`;
+/** busybox wget crashes with -T in the tiny image: `timeout` bounds it instead. */
+const wget = (url: string): string => `timeout 6 wget -q -O - ${url}`;
 
 interface VmiView {
   status?: { phase?: string; interfaces?: { name: string; ipAddress?: string; ipAddresses?: string[] }[] };
@@ -189,17 +190,17 @@ describe('network: pod network, Services, DNS and policy with real guests', () =
     await lookup('web1.webh.default.svc.cluster.local', ips['web1'] ?? '?');
     await lookup('www.example.org', '203.0.113.7');
     // The short name, through the search path, as an application resolves it.
-    assert.match(await sh(c1, wget('http://web/')), /^web1\r?\nstatus=0$/m);
+    assert.match(await sh(c1, wget('http://web:80/')), /^web1\r?\nstatus=0$/m);
   });
 
   test('wget to a ClusterIP Service reaches the backend VM, and hairpin works', async () => {
     const c1 = consoles.get('c1');
     const web1 = consoles.get('web1');
     assert.ok(c1 && web1);
-    assert.match(await sh(c1, wget(`http://${clusterIp}/`)), /^web1\r?\nstatus=0$/m);
-    assert.match(await sh(c1, wget('http://web.default.svc.cluster.local/')), /^web1\r?\nstatus=0$/m);
+    assert.match(await sh(c1, wget(`http://${clusterIp}:80/`)), /^web1\r?\nstatus=0$/m);
+    assert.match(await sh(c1, wget('http://web.default.svc.cluster.local:80/')), /^web1\r?\nstatus=0$/m);
     // The backend reaching its own Service.
-    assert.match(await sh(web1, wget(`http://${clusterIp}/`)), /^web1\r?\nstatus=0$/m);
+    assert.match(await sh(web1, wget(`http://${clusterIp}:80/`)), /^web1\r?\nstatus=0$/m);
   });
 
   test('deny-all ingress blocks the Service; an allow rule for one label opens it for that label', async () => {
@@ -222,7 +223,7 @@ describe('network: pod network, Services, DNS and policy with real guests', () =
     await ok(['apply', '-f', '-'], policy('deny-all', []));
     const blocked = (c: Console): Promise<unknown> =>
       eventually(
-        async () => !/status=0$/.test(await sh(c, `wget -q -T 2 -O /dev/null http://${clusterIp}/`)),
+        async () => !/status=0$/.test(await sh(c, `timeout 4 wget -q -O /dev/null http://${clusterIp}:80/`)),
         'the Service to be blocked',
         30_000,
         500,
@@ -240,7 +241,7 @@ describe('network: pod network, Services, DNS and policy with real guests', () =
       ]),
     );
     await eventually(
-      async () => /^web1\r?\nstatus=0$/m.test(await sh(c1, wget(`http://${clusterIp}/`))),
+      async () => /^web1\r?\nstatus=0$/m.test(await sh(c1, wget(`http://${clusterIp}:80/`))),
       'c1 (role=client) to reach the Service again',
       30_000,
       500,
@@ -248,7 +249,7 @@ describe('network: pod network, Services, DNS and policy with real guests', () =
     await blocked(c2);
     await ok(['delete', 'networkpolicy', 'deny-all', 'allow-clients']);
     await eventually(
-      async () => /^web1\r?\nstatus=0$/m.test(await sh(c2, wget(`http://${clusterIp}/`))),
+      async () => /^web1\r?\nstatus=0$/m.test(await sh(c2, wget(`http://${clusterIp}:80/`))),
       'c2 to reach the Service once the policies are gone',
       30_000,
       500,
