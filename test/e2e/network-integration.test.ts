@@ -220,6 +220,9 @@ describe('network: pod network, Services, DNS and policy with real guests', () =
         '  policyTypes: [Ingress]',
         ...ingress,
       ].join('\n');
+    // Both clients reach the Service before any policy, so a failure below is the policy's.
+    for (const c of [c1, c2])
+      assert.match(await sh(c, wget(`http://${clusterIp}:80/`)), /^web1\r?\nstatus=0$/m);
     await ok(['apply', '-f', '-'], policy('deny-all', []));
     const blocked = (c: Console): Promise<unknown> =>
       eventually(
