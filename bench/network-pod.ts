@@ -58,7 +58,7 @@ function wrk(url: string): Promise<Wrk> {
   });
 }
 
-async function sh(c: Console, line: string, timeoutMs = 300_000): Promise<string> {
+async function sh(c: Console, line: string, timeoutMs = 90_000): Promise<string> {
   const mark = c.output().length;
   const tag = `END${Math.floor(Math.random() * 1e9)}`;
   c.send(`${line}; echo ${tag}=$?\n`);
@@ -79,13 +79,15 @@ const podIp = async (p: TestPlatform, name: string): Promise<string> =>
 
 /** Seconds the sender needs to push MB MiB to `peer`:5001 (a receiver started there first). */
 async function send(tx: Console, rx: Console, peer: string): Promise<number> {
-  rx.send('nc -l -p 5001 > /dev/null &\n');
+  rx.send('(timeout 85 nc -l -p 5001 > /dev/null &)\n');
   await new Promise((r) => setTimeout(r, 1500));
   const out = await sh(
     tx,
-    `a=$(date +%s%N); dd if=/dev/zero bs=65536 count=${MB * 16} 2>/dev/null | nc -w 2 ${peer} 5001; b=$(date +%s%N); echo T=$(( (b - a) / 1000000 ))`,
+    `a=$(date +%s%N); dd if=/dev/zero bs=65536 count=${MB * 16} 2>/dev/null | timeout 80 nc ${peer} 5001; b=$(date +%s%N); echo T=$(( (b - a) / 1000000 ))`,
   );
-  return Number(/T=(\d+)/.exec(out)?.[1] ?? Number.NaN) / 1000;
+  const t = /T=(\d+)/.exec(out)?.[1];
+  if (t === undefined) throw new Error(`no time from the sender: ${out.slice(-300)}`);
+  return Number(t) / 1000;
 }
 
 async function main(): Promise<void> {
