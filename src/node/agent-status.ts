@@ -6,7 +6,8 @@
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/kubevirt/vmi.js';
 import { removeCondition, setCondition, type VmiStatus } from '../api/kubevirt/vmistatus.js';
 import type { AgentCore } from './agent-core.js';
-import { pollGuestAgent } from './guestinfo.js';
+import { mergeGuestNic, pollGuestAgent } from './guestinfo.js';
+import { podInterfaceName } from '../network/default.js';
 import type { Runtime } from './runtime.js';
 
 /** Changes the VMI's status through `change`; writes nothing when it is the same, or another VMI now. */
@@ -75,13 +76,12 @@ export async function pollGuestsOnce(core: AgentCore): Promise<void> {
         core.now(),
       );
       if (info.os !== undefined) s.guestOSInfo = info.os;
+      // The pod interface keeps its pod IP: a masquerade guest only knows 10.0.2.2.
+      const pod = podInterfaceName(vmi);
       for (const nic of s.interfaces ?? []) {
         const seen = info.interfaces.find((g) => g.mac.toLowerCase() === (nic.mac ?? '').toLowerCase());
         if (seen === undefined) continue;
-        nic.interfaceName = seen.name;
-        if (seen.ips[0] !== undefined) nic.ipAddress = seen.ips[0];
-        nic.ipAddresses = seen.ips;
-        nic.infoSource = 'domain, guest-agent';
+        mergeGuestNic(nic, seen, nic.name === pod ? core.network.podAddress?.(rt.uid) : undefined);
       }
     });
   }

@@ -58,3 +58,29 @@ export async function pollGuestAgent(agent: GuestAgent): Promise<GuestInfo | und
   }
   return info;
 }
+
+/** The part of a VMI status interface the guest agent's report updates. */
+export interface StatusNic {
+  mac?: string;
+  interfaceName?: string;
+  ipAddress?: string;
+  ipAddresses?: string[];
+  infoSource?: string;
+}
+
+/**
+ * Merges what the guest agent saw on one NIC into its status entry. On the routed pod network the
+ * pod interface keeps its pod IP (`podIp`): with the masquerade binding the guest only knows
+ * 10.0.2.2, and Services and NetworkPolicy read the pod IP from this entry, as KubeVirt shows it.
+ */
+export function mergeGuestNic(nic: StatusNic, seen: GuestInfo['interfaces'][number], podIp?: string): void {
+  nic.interfaceName = seen.name;
+  nic.infoSource = 'domain, guest-agent';
+  if (podIp !== undefined) {
+    nic.ipAddress = podIp;
+    nic.ipAddresses = [podIp];
+    return;
+  }
+  if (seen.ips[0] !== undefined) nic.ipAddress = seen.ips[0];
+  nic.ipAddresses = seen.ips;
+}

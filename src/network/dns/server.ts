@@ -25,6 +25,8 @@ export interface ClusterDnsOptions {
   /** Where other names go; undefined answers them SERVFAIL. */
   upstream: Upstream | undefined;
   upstreamTimeoutMs?: number;
+  /** How often a bind to a missing address is tried again (default 500 ms). */
+  retryMs?: number;
   domain?: string;
   log?: (message: string) => void;
 }
@@ -65,25 +67,51 @@ export function defaultUpstream(given?: string, env = process.env): Upstream | u
 
 export class ClusterDns {
   private socket: Socket | undefined;
+  private stopped = false;
+  private waiting = false;
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ClusterDnsOptions) {}
 
-  /** Listens; resolves the port. */
+  /**
+   * Listens; resolves the port. The gateway address may not exist yet (the pod network makes its
+   * link with the first sandbox and removes it with the last): the bind is then retried every
+   * `retryMs` until it succeeds or stop() is called. A bound socket outlives its address going
+   * and coming back.
+   */
   start(): Promise<number> {
-    const socket = createSocket('udp4');
-    this.socket = socket;
-    socket.on('message', (msg, from) => void this.handle(msg, from.address, from.port));
-    socket.on('error', (err) => this.o.log?.(`cluster DNS on ${this.o.address}: ${err.message}`));
     return new Promise((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(this.o.port ?? 53, this.o.address, () => {
-        socket.off('error', reject);
-        resolve(socket.address().port);
-      });
+      const attempt = (): void => {
+        if (this.stopped) {
+          reject(new Error('cluster DNS stopped before it could listen'));
+          return;
+        }
+        const socket = createSocket('udp4');
+        socket.once('error', (err: NodeJS.ErrnoException) => {
+          socket.close();
+          if (err.code !== 'EADDRNOTAVAIL') {
+            reject(err);
+            return;
+          }
+          if (!this.waiting) this.o.log?.(`cluster DNS: waiting for ${this.o.address} to exist`);
+          this.waiting = true;
+          this.retry = setTimeout(attempt, this.o.retryMs ?? 500);
+        });
+        socket.bind(this.o.port ?? 53, this.o.address, () => {
+          socket.removeAllListeners('error');
+          socket.on('message', (msg, from) => void this.handle(msg, from.address, from.port));
+          socket.on('error', (err) => this.o.log?.(`cluster DNS on ${this.o.address}: ${err.message}`));
+          this.socket = socket;
+          resolve(socket.address().port);
+        });
+      };
+      attempt();
     });
   }
 
   stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
     const s = this.socket;
     this.socket = undefined;
     return new Promise((resolve) => (s === undefined ? resolve() : s.close(() => resolve())));
