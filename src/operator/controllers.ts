@@ -15,6 +15,7 @@ import { ScheduleController } from '../controllers/schedule/controller.js';
 import { TenantController } from '../controllers/tenant/controller.js';
 import { recorderFor } from '../runtime/events.js';
 import type { Manager } from '../runtime/manager.js';
+import type { Timers } from '../runtime/queue.js';
 import { isAlreadyExists } from '../runtime/transport.js';
 import { osCatalogObjects } from '../storage/os-catalog.js';
 
@@ -24,6 +25,8 @@ export interface HikubeControllersOptions {
   host: string;
   cpuAllocationRatio?: number;
   log?: (message: string) => void;
+  /** The schedules' clock and timers (tests; default real time). */
+  schedules?: { now: () => Date; timers: Timers };
 }
 
 /** The catalog Hikube installs: instance types and preferences, OS images, the `replicated` class. */
@@ -72,6 +75,7 @@ export async function addHikubeControllers(o: HikubeControllersOptions): Promise
     manager,
     events: recorderFor(manager, 'snapshot-schedule-controller', host),
     snapshots: apiScheduleSnapshots(manager),
+    ...o.schedules,
     ...log,
   });
   await manager.add(cozystack);
