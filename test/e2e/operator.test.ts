@@ -2,9 +2,9 @@
  * `hikube operator` as its own process beside `hikube up --without-hikube-controllers`: the
  * platform alone compiles nothing and installs no catalog; the operator, through HTTP only,
  * installs the catalog and turns a VMDisk and a VMInstance into the DataVolume, VirtualMachine,
- * Secrets and Service. Killed with SIGKILL and started again it converges on the same objects (same
- * uids, no duplicates) and picks up what was applied while it was down. A SnapshotSchedule runs
- * from it. SIGTERM stops it cleanly.
+ * Secrets and Service. Killed with SIGKILL (while idle, and again in the middle of compiling) and
+ * started again it converges on the same objects (same uids, no duplicates) and picks up what was
+ * applied while it was down. A SnapshotSchedule runs from it. SIGTERM stops it cleanly.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -205,6 +205,17 @@ describe('hikube operator beside hikube up --without-hikube-controllers', () => 
       await exited(operator.proc);
       await kubectl(['apply', '-f', '-'], disk('op-b'));
       await kubectl(['apply', '-f', '-'], instance('op-b', 'op-b'));
+      // Killed again mid-way: as soon as the first object of op-b shows up.
+      operator = await startOperator();
+      await eventually(
+        async () => Object.values(await compiled('op-b', 'op-b')).some((list) => list.length > 0),
+        'the operator to start compiling op-b',
+        60_000,
+        100,
+      );
+      operator.proc.kill('SIGKILL');
+      await exited(operator.proc);
+      const midway = await uids();
       operator = await startOperator();
       await eventually(
         async () =>
@@ -215,7 +226,8 @@ describe('hikube operator beside hikube up --without-hikube-controllers', () => 
       );
       assert.deepEqual(await compiled('op-a', 'op-a'), EXPECTED('op-a', 'op-a'));
       const after = await uids();
-      for (const [key, uid] of before) assert.equal(after.get(key), uid, `${key} kept its uid`);
+      for (const [key, uid] of [...before, ...midway])
+        assert.equal(after.get(key), uid, `${key} kept its uid`);
 
       // A schedule every minute takes a snapshot of each VM, made by the operator.
       await kubectl(
