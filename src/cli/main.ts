@@ -8,6 +8,7 @@ import { applyObject, readManifests } from './apply.js';
 import { describeError, UsageError } from './errors.js';
 import { renderObjects, renderTable, type Table, outputFormat } from './output.js';
 import { runUp } from './up.js';
+import { runOperator } from './operator.js';
 import { runConsole } from './console.js';
 import { runVnc } from './vnc.js';
 import { connectionOptions, loadClient } from './context.js';
@@ -28,8 +29,10 @@ import type { KubeObject } from '../api/meta.js';
 const USAGE = `Usage:
   hikube up [--data-dir DIR] [--listen HOST:PORT] [--lb-pool ADDR|CIDR,...] [--no-bridges]
             [--allow-private-targets] [--allow-external-ips] [--feature-gates GATE,...]
-            [--cpu-allocation-ratio N]
+            [--cpu-allocation-ratio N] [--without-hikube-controllers]
                                                        run the platform in the foreground
+  hikube operator [--kubeconfig FILE] [--health-listen HOST:PORT] [--skip-catalog]
+                                                       run Hikube's controllers against a Kubernetes API
   hikube apply -f FILE|-                               create or update objects from a manifest
   hikube get KIND [NAME] [-o table|wide|json|yaml|name] [-n NS | -A] [-l SELECTOR]
   hikube delete KIND NAME [-n NS]
@@ -143,6 +146,7 @@ async function remove(args: string[]): Promise<void> {
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {
   up: runUp,
+  operator: runOperator,
   get,
   apply,
   delete: remove,

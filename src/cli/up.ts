@@ -47,6 +47,7 @@ export async function runUp(args: string[]): Promise<void> {
       'allow-external-ips': { type: 'boolean' },
       'feature-gates': { type: 'string' },
       'cpu-allocation-ratio': { type: 'string' },
+      'without-hikube-controllers': { type: 'boolean' },
     },
   });
   const ratio = (flag: string, v: string): number => {
@@ -119,6 +120,7 @@ export async function runUp(args: string[]): Promise<void> {
     ...(values['allow-external-ips'] === true ? { allowExternalIPs: true } : {}),
     ...(featureGates !== undefined ? { featureGates } : {}),
     cpuAllocationRatio,
+    ...(values['without-hikube-controllers'] === true ? { withoutHikubeControllers: true } : {}),
     ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}),
   });
   process.stdout.write(`hikube is up: API server listening on ${platform.url}\n`);

@@ -67,6 +67,15 @@ export class KubeClient {
       : undefined;
   }
 
+  /** Inside a pod: the service account's token and CA, and the API server from the environment. */
+  static inCluster(): KubeClient {
+    const config = new KubeConfig();
+    config.loadFromCluster();
+    const cluster = config.getCurrentCluster();
+    if (cluster === null) throw new Error('no in-cluster configuration (KUBERNETES_SERVICE_HOST unset)');
+    return new KubeClient(config, cluster.server, 'default');
+  }
+
   /** CA, client certificate and credentials for connections made outside request() (WebSockets). */
   async connectionOptions(): Promise<RequestOptions> {
     const options: RequestOptions = {};

@@ -3,7 +3,6 @@
  * plus the controllers that act on API objects. Returns a handle whose stop() shuts it all down.
  */
 import { formatIpv4 } from '../api/network/cni.js';
-import { seedObjects } from '../api/catalog.js';
 import { admissionSettingsFromEnv, type FeatureGate } from '../api/admission.js';
 import { kinds, findKindByGvk, servedKinds } from '../api/registry.js';
 import { Registry, resourceKey } from '../apiserver/registry.js';
@@ -31,11 +30,8 @@ import { CdiConfigController } from '../controllers/cdiconfig/controller.js';
 import { ReplicaSetController } from '../controllers/replicaset/controller.js';
 import { MigrationController } from '../controllers/migration/controller.js';
 import { VmController } from '../controllers/vm/controller.js';
-import { ScheduleController } from '../controllers/schedule/controller.js';
-import { apiScheduleSnapshots } from '../controllers/schedule/api-snapshots.js';
-import { CozystackController } from '../controllers/cozystack/controller.js';
 import { ResourceQuotaController } from '../controllers/resourcequota/controller.js';
-import { TenantController } from '../controllers/tenant/controller.js';
+import { addHikubeControllers, hikubeCatalog } from '../operator/controllers.js';
 import { cpuAllocationRatioFromEnv } from '../api/quota/usage.js';
 import type { Accel } from '../hypervisor/machine.js';
 import { detectAccelerator } from '../hypervisor/probe-qemu.js';
@@ -110,6 +106,11 @@ export interface PlatformOptions {
   cpuAllocationRatio?: number;
   /** Rotation of DATA_DIR/audit.log (default 100 MiB, 5 files kept); smaller in tests. */
   audit?: { maxBytes?: number; backups?: number };
+  /**
+   * Leave out what is Hikube's own (src/operator/controllers.ts) for `hikube operator` to run from
+   * outside (default: HIKUBE_WITHOUT_HIKUBE_CONTROLLERS=1).
+   */
+  withoutHikubeControllers?: boolean;
 }
 
 export interface Platform {
@@ -176,7 +177,8 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     featureGates: options.featureGates ?? fromEnv.featureGates,
     cpuAllocationRatio,
   });
-  if (store.currentRv() === 0) seed(registry);
+  const ours = !(options.withoutHikubeControllers ?? withoutHikubeControllersFromEnv());
+  if (store.currentRv() === 0) seed(registry, ours);
   // Built-in ClusterRoles and bindings, at this release's version on every start.
   reconcileBootstrapPolicy(registry, kinds);
 
@@ -227,12 +229,6 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     events: recorderFor(manager, 'virtualmachine-controller', nodeName),
     log,
   });
-  // Hikube's VMInstance and VMDisk, compiled to VirtualMachines, DataVolumes, Secrets and Services.
-  const cozystack = new CozystackController({
-    manager,
-    events: recorderFor(manager, 'cozystack-controller', nodeName),
-    log,
-  });
   const scheduler = new Scheduler(manager, { cpuAllocationRatio }, undefined, log);
   const images = new ImageStore([
     ...(options.imageDirs ?? []),
@@ -270,13 +266,6 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     capacity,
     log,
   });
-  // Snapshot schedules: VirtualMachineSnapshots on a cron schedule, pruned by retention.
-  const schedules = new ScheduleController({
-    manager,
-    events: recorderFor(manager, 'snapshot-schedule-controller', nodeName),
-    snapshots: apiScheduleSnapshots(manager),
-    log,
-  });
   // Snapshots, restores and clones: layers of the pool's volumes, live through the node agent's QMP.
   const snapshots = new SnapshotController({
     manager,
@@ -298,17 +287,15 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   storage.start();
   await manager.add(osImages);
   await manager.add(vms);
-  await manager.add(cozystack);
-  // Cozystack's tenants: tenant-root from the first start, each Tenant a namespace with its quota.
-  const tenants = new TenantController({
-    manager,
-    events: recorderFor(manager, 'tenant-controller', nodeName),
-    cpuAllocationRatio,
-    podCidr: `${formatIpv4(network.options.podCidr.network)}/${network.options.podCidr.prefix}`,
-    log,
-  });
-  await manager.add(tenants);
-  await tenants.ensureRoot();
+  // VMInstance/VMDisk, tenants, snapshot schedules: unless `hikube operator` runs them from outside.
+  if (ours)
+    await addHikubeControllers({
+      manager,
+      host: nodeName,
+      cpuAllocationRatio,
+      podCidr: `${formatIpv4(network.options.podCidr.network)}/${network.options.podCidr.prefix}`,
+      log,
+    });
   await manager.add(scheduler);
   await manager.add(agent);
   await manager.add(snapshots);
@@ -321,7 +308,6 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     log,
   });
   if (policies !== undefined) await manager.add(policies);
-  await manager.add(schedules);
   const metrics = startMetrics({
     manager,
     guests: agent,
@@ -419,12 +405,21 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   };
 }
 
-/** First start: the built-in namespaces and the catalog of instance types and preferences. */
-function seed(registry: Registry): void {
+/** HIKUBE_WITHOUT_HIKUBE_CONTROLLERS=1 (or true): `hikube up --without-hikube-controllers`. */
+export function withoutHikubeControllersFromEnv(): boolean {
+  const v = process.env['HIKUBE_WITHOUT_HIKUBE_CONTROLLERS'] ?? '';
+  return v === '1' || v === 'true';
+}
+
+/**
+ * First start: the built-in namespaces, the local pool's default StorageClass and, with Hikube's
+ * controllers, Hikube's catalog (without them `hikube operator` installs it).
+ */
+function seed(registry: Registry, ours: boolean): void {
   const nsDef = findKindByGvk('v1', 'Namespace');
   if (nsDef === undefined) throw new Error('seed: Namespace kind missing');
   for (const name of BUILTIN_NAMESPACES) registry.create(nsDef, '', { metadata: { name } });
-  for (const object of [...seedObjects(), ...storageSeedObjects()]) {
+  for (const object of [...storageSeedObjects(), ...(ours ? hikubeCatalog() : [])]) {
     const def = findKindByGvk(object.apiVersion, object.kind);
     if (def === undefined) throw new Error(`seed: unknown kind ${object.apiVersion} ${object.kind}`);
     registry.create(def, object.metadata.namespace ?? '', object);

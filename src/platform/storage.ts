@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { KubeObject } from '../api/meta.js';
-import { defaultStorageClass, replicatedStorageClass } from '../api/storage/storageclass.js';
+import { defaultStorageClass } from '../api/storage/storageclass.js';
 import type { Subresource } from '../apiserver/subresources.js';
 import { DataVolumeController } from '../controllers/datavolume/controller.js';
 import { DataSourceController } from '../controllers/datavolume/datasource.js';
@@ -20,7 +20,6 @@ import type { OnlineResize } from '../storage/ports.js';
 import { Provisioner } from '../storage/provisioner.js';
 import { qemuImgTool } from '../storage/qemu-img.js';
 import { uploadSubresources, type UploadTarget } from '../storage/upload.js';
-import { osCatalogObjects } from '../storage/os-catalog.js';
 import type { CapacityPolicy } from '../storage/capacity.js';
 
 export interface StorageOptions {
@@ -51,8 +50,9 @@ export interface Storage {
   stop(): void;
 }
 
+/** The local pool's class; the `replicated` alias and the OS catalog are Hikube's (src/operator). */
 export function storageSeedObjects(): KubeObject[] {
-  return [defaultStorageClass(), replicatedStorageClass(), ...osCatalogObjects()];
+  return [defaultStorageClass()];
 }
 
 export function createStorage(o: StorageOptions): Storage {

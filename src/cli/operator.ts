@@ -1,0 +1,93 @@
+/**
+ * `hikube operator`: Hikube's own reconcilers (src/operator/controllers.ts) against any Kubernetes
+ * API over HTTP, as a Deployment on a cluster with KubeVirt and CDI, or beside
+ * `hikube up --without-hikube-controllers`. Lists and watches through the runtime's HTTP transport;
+ * no leader lock: run one replica (names are deterministic, so a second one gets AlreadyExists,
+ * never a duplicate, but both would work). SIGTERM/SIGINT stop it cleanly.
+ */
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { cpuAllocationRatioFromEnv } from '../api/quota/usage.js';
+import { KubeClient } from '../client/kube.js';
+import { addHikubeControllers, installCatalog } from '../operator/controllers.js';
+import { dataPaths, defaultDataDir } from '../platform/paths.js';
+import { HttpTransport } from '../runtime/http.js';
+import { Manager } from '../runtime/manager.js';
+import { parseListen } from './up.js';
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+/** In-flight writes get this long after SIGTERM before the process leaves anyway. */
+const STOP_GRACE_MS = 5_000;
+
+/** --kubeconfig, else $KUBECONFIG, else the pod's service account, else the data dir's kubeconfig. */
+function loader(kubeconfig: string | undefined, dataDir: string | undefined): () => KubeClient {
+  const env = process.env['KUBECONFIG'] ?? '';
+  if (kubeconfig === undefined && env === '' && existsSync(SERVICE_ACCOUNT_TOKEN))
+    return () => KubeClient.inCluster();
+  const fallback = dataPaths(dataDir ?? defaultDataDir()).kubeconfig;
+  return () => KubeClient.load(kubeconfig, fallback);
+}
+
+/** /healthz: 200 once the caches have synced and the reconcilers run, 503 before. */
+function serveHealth(listen: string, ready: () => boolean): Promise<Server> {
+  const { host, port } = parseListen(listen);
+  const server = createServer((req, res) => {
+    const ok = req.url === '/healthz' || req.url === '/readyz';
+    const code = !ok ? 404 : ready() ? 200 : 503;
+    res.writeHead(code, { 'content-type': 'text/plain' }).end(code === 200 ? 'ok\n' : 'not ready\n');
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+export async function runOperator(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      kubeconfig: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'health-listen': { type: 'string' },
+      'skip-catalog': { type: 'boolean', default: false },
+    },
+  });
+  const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+  const load = loader(values.kubeconfig, values['data-dir']);
+  const transport = new HttpTransport(load(), { reload: load });
+  const manager = new Manager(transport, { log });
+  let ready = false;
+  const health =
+    values['health-listen'] !== undefined
+      ? await serveHealth(values['health-listen'], () => ready)
+      : undefined;
+  if (health !== undefined) {
+    const a = health.address();
+    if (a !== null && typeof a === 'object')
+      process.stdout.write(`health: http://${a.address}:${a.port}/healthz\n`);
+  }
+  await manager.start();
+  if (!values['skip-catalog']) await installCatalog(manager);
+  await addHikubeControllers({
+    manager,
+    host: process.env['POD_NAME'] ?? hostname(),
+    cpuAllocationRatio: cpuAllocationRatioFromEnv(),
+    log,
+  });
+  ready = true;
+  process.stdout.write(`hikube operator: reconciling against ${transport.describe}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log(`received ${signal}, shutting down`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  manager.stop();
+  health?.close();
+  setTimeout(() => process.exit(0), STOP_GRACE_MS).unref();
+  log('stopped');
+}
