@@ -5,16 +5,21 @@
  * with POD_IP:P — the pod network's counterpart of QEMU host forwards.
  */
 import type { VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
-import { parseCidr, formatIpv4 } from '../../api/network/cni.js';
+import { parseCidr, parseIpv4, formatIpv4 } from '../../api/network/cni.js';
 import { podInterfaceName } from '../default.js';
 import { ForwardError, type GuestForwards, type HostPort, type Protocol } from '../forwards.js';
 
-/** The VMI's pod IP, or undefined until the pod network has given it one. */
+/**
+ * The VMI's pod IP, or undefined until the pod network has given it one. Only a dotted IPv4
+ * address comes back, written anew: the value goes into nftables rules and DNS answers, and a
+ * status is an API field someone could have written anything into.
+ */
 export function podIpOf(vmi: VirtualMachineInstance): string | undefined {
   const name = podInterfaceName(vmi);
   if (name === undefined) return undefined;
   const ip = vmi.status?.interfaces?.find((i) => i.name === name)?.ipAddress;
-  return ip === undefined || ip === '' ? undefined : ip;
+  const n = typeof ip === 'string' ? parseIpv4(ip) : undefined;
+  return n === undefined || formatIpv4(n) !== ip ? undefined : formatIpv4(n);
 }
 
 /** The pod network's gateway: the first address of the pod CIDR (10.244.0.1). */
