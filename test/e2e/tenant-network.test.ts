@@ -29,6 +29,8 @@ import { eventually } from '../support/wait.js';
 const R = 1 + Math.floor(Math.random() * 250);
 const POD_CIDR = `10.249.${R}.0/24`;
 const SERVICE_CIDR = `10.97.${R}.0/24`;
+/** The cluster DNS: the service CIDR's tenth address. */
+const DNS_IP = `10.97.${R}.10`;
 const ACME = 'tenant-acme';
 const BETA = 'tenant-beta';
 const DEV = 'tenant-acme-dev';
@@ -90,13 +92,17 @@ async function podIpOf(ns: string, name: string): Promise<string> {
 const consoles = new Map<string, Console>();
 const ips: Record<string, string> = {};
 
-/** Whether guest `from` gets guest `to`'s name over HTTP on its pod IP (busybox wget, bounded). */
-async function reaches(from: string, to: string): Promise<boolean> {
+/** Whether guest `from` gets `body` over HTTP from `url` (busybox wget, bounded by timeout). */
+async function fetches(from: string, url: string, body: string): Promise<boolean> {
   const c = consoles.get(from);
   assert.ok(c, `console of ${from}`);
-  const out = await sh(c, `timeout 5 wget -q -O - http://${ips[to] ?? '?'}:8080/`);
-  return new RegExp(`^${to}\\r?\\nstatus=0$`, 'm').test(out);
+  const out = await sh(c, `timeout 5 wget -q -O - ${url}`);
+  return new RegExp(`^${body}\\r?\\nstatus=0$`, 'm').test(out);
 }
+
+/** Whether guest `from` gets guest `to`'s name over HTTP on its pod IP. */
+const reaches = (from: string, to: string): Promise<boolean> =>
+  fetches(from, `http://${ips[to] ?? '?'}:8080/`, to);
 
 /** Polls until `from` reaching `to` is `want` (policies apply asynchronously), then holds it. */
 async function expectReach(from: string, to: string, want: boolean): Promise<void> {
@@ -144,6 +150,36 @@ describe('tenant isolation over the pod network, from inside guests', () => {
   });
 
   test('tenant-beta and tenant-acme do not reach each other', async () => {
+    // b1's network works: it resolves its own Service through the cluster DNS on the node and
+    // reaches itself through it, so a refusal below is the isolation's, not a guest that cannot send.
+    await ok(
+      ['-n', BETA, 'apply', '-f', '-'],
+      [
+        'apiVersion: v1',
+        'kind: Service',
+        'metadata: {name: web}',
+        'spec: {selector: {app: b1}, ports: [{port: 80, targetPort: 8080}]}',
+      ].join('\n'),
+    );
+    const clusterIp = (
+      await ok(['-n', BETA, 'get', 'svc', 'web', '-o', 'jsonpath={.spec.clusterIP}'])
+    ).trim();
+    const b1 = consoles.get('b1');
+    assert.ok(b1);
+    let lookup = '';
+    await eventually(
+      async () =>
+        (lookup = await sh(b1, `nslookup web.${BETA}.svc.cluster.local ${DNS_IP}`)).includes(clusterIp),
+      'b1 to resolve its Service through the cluster DNS',
+      30_000,
+      1000,
+    ).catch((err: unknown) => assert.fail(`${String(err)}; last: ${lookup}`));
+    await eventually(
+      () => fetches('b1', `http://${clusterIp}:80/`, 'b1'),
+      'b1 to reach itself through its Service',
+      30_000,
+      500,
+    );
     await expectReach('b1', 'a1', false);
     await expectReach('b1', 'a2', false);
     await expectReach('a1', 'b1', false);
