@@ -102,7 +102,7 @@ function Shell() {
         </MastheadBrand>
       </MastheadMain>
       <MastheadContent>
-        <Toolbar isFullHeight>
+        <Toolbar isFullHeight className="hk-masthead-tools">
           <ToolbarContent>
             <ToolbarItem align={{ default: 'alignEnd' }}>
               <NamespacePicker />
