@@ -351,14 +351,27 @@ spec:
       'apiVersion: apps.cozystack.io/v1alpha1\nkind: VMDisk\nmetadata: {name: grow}\nspec: {storage: 32Mi, storageClass: fast}\n',
       /spec\.storageClass: Forbidden: field is immutable/,
     );
-    await bad(
-      'apiVersion: apps.cozystack.io/v1alpha1\nkind: VMInstance\nmetadata: {name: bad}\nspec: {instanceType: x9.huge}\n',
-      /spec\.instanceType: Not found: "x9\.huge"/,
+    // Referents that do not exist yet are accepted, as Cozystack and KubeVirt accept them: the
+    // instance waits (`kubectl apply -f dir/` applies in file-name order).
+    for (const [name, spec] of [
+      ['early-type', '{instanceType: x9.huge}'],
+      ['early-disk', '{disks: [{name: missing}]}'],
+    ] as const) {
+      const r = await p.kubectl(
+        ['apply', '-f', '-'],
+        `apiVersion: apps.cozystack.io/v1alpha1\nkind: VMInstance\nmetadata: {name: ${name}}\nspec: ${spec}\n`,
+      );
+      assert.equal(r.code, 0, r.stderr);
+    }
+    await eventually(
+      async () =>
+        (await instance('early-disk')).status?.conditions?.find((c) => c.type === 'Ready')?.reason ===
+        'DiskNotFound',
+      'the instance to wait for its disk',
+      30_000,
+      300,
     );
-    await bad(
-      'apiVersion: apps.cozystack.io/v1alpha1\nkind: VMInstance\nmetadata: {name: bad}\nspec:\n  disks: [{name: missing}]\n',
-      /spec\.disks\[0\]\.name: Not found: "missing"/,
-    );
+    await kubectl(['delete', 'vminstance', 'early-type', 'early-disk']);
     await bad(
       'apiVersion: apps.cozystack.io/v1alpha1\nkind: VMInstance\nmetadata: {name: bad}\nspec:\n  instanceType: ""\n  resources: {cpu: 1, memory: 1Gi}\n',
       /spec\.resources\.sockets: Required value/,
