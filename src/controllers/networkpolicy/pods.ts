@@ -8,13 +8,12 @@ import type { VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
 import { parseCidr, parseIpv4 } from '../../api/network/cni.js';
 import { effectiveInterfaces } from '../../hypervisor/configurators/nics.js';
 import { podInterfaceName } from '../../network/default.js';
+import { podIpOf as podAddressOf } from '../../network/services/pods.js';
 import type { PolicyNamespace, PolicyPod } from '../../network/policy/model.js';
 
 /** The pod IP of a VMI when it has one inside `podCidr`, else undefined. */
 export function podIpOf(vmi: VirtualMachineInstance, podCidr: string): string | undefined {
-  const name = podInterfaceName(vmi);
-  if (name === undefined) return undefined;
-  const ip = vmi.status?.interfaces?.find((i) => i.name === name)?.ipAddress;
+  const ip = podAddressOf(vmi);
   const n = ip === undefined ? undefined : parseIpv4(ip);
   const cidr = parseCidr(podCidr);
   if (n === undefined || cidr === undefined) return undefined;
