@@ -19,6 +19,8 @@ export interface AdmissionSettings {
   /** spec.externalIPs of Services may be set (CVE-2020-8554: off unless an admin allows it). */
   allowExternalIPs: boolean;
   featureGates: ReadonlySet<FeatureGate>;
+  /** The cluster DNS address (pod network only): no Service may ask for it. */
+  clusterDnsIp?: string;
   /** vCPUs per requested CPU when counting a VMI against a quota (KubeVirt's cpuAllocationRatio; 10 when unset). */
   cpuAllocationRatio?: number;
 }

@@ -64,7 +64,7 @@ import { AggregationController } from '../controllers/rbac/aggregation.js';
 import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/index.js';
 import { createNetworking, type Networking } from '../network/index.js';
 import { readNicCounters } from '../network/counters.js';
-import { serviceCidrOf, type NetworkOptions } from '../network/options.js';
+import { clusterDnsIp, networkModeOf, serviceCidrOf, type NetworkOptions } from '../network/options.js';
 import { outboundPolicyFromEnv, type OutboundPolicy } from '../network/outbound.js';
 
 export interface PlatformOptions {
@@ -173,6 +173,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   const cpuAllocationRatio = options.cpuAllocationRatio ?? cpuAllocationRatioFromEnv();
   const registry = new Registry(store, undefined, {
     serviceCidr: fromEnv.serviceCidr,
+    ...(networkModeOf(options.network) === 'pod' ? { clusterDnsIp: clusterDnsIp(fromEnv.serviceCidr) } : {}),
     allowExternalIPs: options.allowExternalIPs ?? fromEnv.allowExternalIPs,
     featureGates: options.featureGates ?? fromEnv.featureGates,
     cpuAllocationRatio,

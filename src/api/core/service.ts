@@ -157,6 +157,11 @@ export function validateService(
         reason: 'FieldValueRequired',
         message: 'Required value: an ExternalName service names a host',
       });
+    else if (!isDnsSubdomain(spec.externalName.replace(/\.$/, '')))
+      errors.push({
+        path: 'spec.externalName',
+        message: `Invalid value: ${JSON.stringify(spec.externalName)}: must be a lowercase DNS name (RFC 1123), such as "db.example.com"`,
+      });
   } else if (ports.length === 0) {
     errors.push({ path: 'spec.ports', reason: 'FieldValueRequired', message: 'Required value' });
   }
@@ -224,7 +229,7 @@ export function validateService(
   const ip = spec.clusterIP;
   const unchanged = ip !== undefined && ip === old?.spec?.clusterIP;
   if (ip !== undefined && ip !== '' && ip !== 'None' && !unchanged)
-    errors.push(...checkClusterIp(ip, 'spec.clusterIP', settings.serviceCidr));
+    errors.push(...checkClusterIp(ip, 'spec.clusterIP', settings.serviceCidr, settings.clusterDnsIp));
   (spec.clusterIPs ?? []).forEach((each, i) => {
     if (i === 0 && ip !== undefined && ip !== '' && each !== ip)
       errors.push({
@@ -232,7 +237,9 @@ export function validateService(
         message: `Invalid value: ${JSON.stringify(each)}: must match spec.clusterIP ${JSON.stringify(ip)}`,
       });
     else if (each !== 'None' && each !== '' && !old?.spec?.clusterIPs?.includes(each))
-      errors.push(...checkClusterIp(each, `spec.clusterIPs[${i}]`, settings.serviceCidr));
+      errors.push(
+        ...checkClusterIp(each, `spec.clusterIPs[${i}]`, settings.serviceCidr, settings.clusterDnsIp),
+      );
   });
   errors.push(...checkExternalIps(spec.externalIPs ?? [], settings.allowExternalIPs));
   if (ip === 'None' && type !== 'ClusterIP')
@@ -260,7 +267,11 @@ export function validateService(
  * node's proxy listens on it: an address outside the range (0.0.0.0, the host's own 127.0.0.1 or
  * its public address) would make a user's object open ports wherever they please.
  */
-function checkClusterIp(ip: string, path: string, cidr: string): FieldError[] {
+/** Kubernetes' DNS-1123 subdomain: lowercase labels of letters, digits and hyphens, ≤ 253 in all. */
+const isDnsSubdomain = (name: string): boolean =>
+  name.length <= 253 && name.split('.').every((l) => DNS_LABEL.test(l) && l.length <= 63);
+
+function checkClusterIp(ip: string, path: string, cidr: string, clusterDnsIp?: string): FieldError[] {
   if (!IPV4.test(ip))
     return [{ path, message: `Invalid value: ${JSON.stringify(ip)}: must be an IPv4 address or None` }];
   const range = cidrHosts(cidr);
@@ -270,6 +281,13 @@ function checkClusterIp(ip: string, path: string, cidr: string): FieldError[] {
       {
         path,
         message: `Invalid value: ${JSON.stringify(ip)}: provided IP is not in the valid range. The range of valid IPs is ${cidr}`,
+      },
+    ];
+  if (ip === clusterDnsIp)
+    return [
+      {
+        path,
+        message: `Invalid value: ${JSON.stringify(ip)}: provided IP is already allocated: it is the cluster DNS address`,
       },
     ];
   return [];

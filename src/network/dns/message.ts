@@ -1,10 +1,12 @@
 /**
  * The little of the DNS wire format (RFC 1035) cluster DNS needs: read a query's header and single
- * question, and write an answer with A records, an empty answer, or an error code. Anything it
+ * question, and write an answer with A records (behind a CNAME for an alias), an empty answer, or
+ * an error code. Anything it
  * cannot read is a FORMERR (or dropped when even the header is short), never a crash.
  */
 
 export const TYPE_A = 1;
+export const TYPE_CNAME = 5;
 export const CLASS_IN = 1;
 export const RCODE = { noError: 0, formErr: 1, servFail: 2, nxDomain: 3, notImp: 4 } as const;
 
@@ -57,8 +59,10 @@ export function parseQuery(msg: Buffer): Query {
 
 export interface Answer {
   rcode: number;
-  /** IPv4 addresses answering the question (A records). */
+  /** IPv4 addresses answering the question (A records; the alias's when `cname` is given). */
   addresses?: string[];
+  /** The question's name is an alias of this one (a CNAME record first, then its A records). */
+  cname?: string;
   /** Authoritative (names of the cluster domain). */
   authoritative?: boolean;
   ttl?: number;
@@ -76,10 +80,13 @@ export function buildResponse(q: Pick<Query, 'id' | 'flags' | 'questionBytes'>, 
     2,
   );
   header.writeUInt16BE(q.questionBytes.length > 0 ? 1 : 0, 4);
-  header.writeUInt16BE(addresses.length, 6);
+  const cname = a.cname === undefined ? [] : [cnameRecord(a.cname, a.ttl ?? 5)];
+  header.writeUInt16BE(addresses.length + cname.length, 6);
+  // The A records' owner: the question's name, or the alias target inside the CNAME's data.
+  const owner = cname.length === 0 ? 0xc00c : 0xc000 | (12 + q.questionBytes.length + 12);
   const records = addresses.map((ip) => {
     const r = Buffer.alloc(16);
-    r.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
+    r.writeUInt16BE(owner, 0);
     r.writeUInt16BE(TYPE_A, 2);
     r.writeUInt16BE(CLASS_IN, 4);
     r.writeUInt32BE(a.ttl ?? 5, 6);
@@ -87,7 +94,29 @@ export function buildResponse(q: Pick<Query, 'id' | 'flags' | 'questionBytes'>, 
     ip.split('.').forEach((octet, i) => r.writeUInt8(Number(octet), 12 + i));
     return r;
   });
-  return Buffer.concat([header, q.questionBytes, ...records]);
+  return Buffer.concat([header, q.questionBytes, ...cname, ...records]);
+}
+
+/** `name` as DNS labels, uncompressed. */
+const encodeName = (name: string): Buffer =>
+  Buffer.concat([
+    ...name
+      .split('.')
+      .filter((l) => l !== '')
+      .map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])),
+    Buffer.from([0]),
+  ]);
+
+/** A CNAME record for the question's name (a pointer to it) aliasing `target`. */
+function cnameRecord(target: string, ttl: number): Buffer {
+  const data = encodeName(target);
+  const r = Buffer.alloc(12);
+  r.writeUInt16BE(0xc00c, 0);
+  r.writeUInt16BE(TYPE_CNAME, 2);
+  r.writeUInt16BE(CLASS_IN, 4);
+  r.writeUInt32BE(ttl, 6);
+  r.writeUInt16BE(data.length, 10);
+  return Buffer.concat([r, data]);
 }
 
 /** A query for `name` (clients and tests). */
@@ -104,8 +133,13 @@ export function buildQuery(id: number, name: string, type = TYPE_A): Buffer {
   return Buffer.concat([header, ...parts, tail]);
 }
 
-/** The rcode and A addresses of a response (clients and tests). */
-export function readResponse(msg: Buffer): { id: number; rcode: number; addresses: string[] } {
+/** The rcode, A addresses and first CNAME target of a response (clients and tests). */
+export function readResponse(msg: Buffer): {
+  id: number;
+  rcode: number;
+  addresses: string[];
+  cname?: string;
+} {
   if (msg.length < 12) throw new DnsFormatError('shorter than a DNS header');
   const id = msg.readUInt16BE(0);
   const rcode = msg.readUInt16BE(2) & 0xf;
@@ -113,14 +147,33 @@ export function readResponse(msg: Buffer): { id: number; rcode: number; addresse
   let at = 12;
   for (let q = msg.readUInt16BE(4); q > 0; q--) at = skipName(msg, at) + 4;
   const addresses: string[] = [];
+  let cname: string | undefined;
   for (let i = 0; i < answers; i++) {
     at = skipName(msg, at);
     const type = msg.readUInt16BE(at);
     const len = msg.readUInt16BE(at + 8);
     if (type === TYPE_A && len === 4) addresses.push([...msg.subarray(at + 10, at + 14)].join('.'));
+    if (type === TYPE_CNAME && cname === undefined) cname = readName(msg, at + 10);
     at += 10 + len;
   }
-  return { id, rcode, addresses };
+  return { id, rcode, addresses, ...(cname !== undefined ? { cname } : {}) };
+}
+
+/** The name at `at`, following compression pointers (a bounded number of them). */
+function readName(msg: Buffer, at: number): string {
+  const labels: string[] = [];
+  for (let hops = 0; hops < 160; hops++) {
+    const len = msg[at];
+    if (len === undefined) throw new DnsFormatError('name runs past the message');
+    if (len === 0) return labels.join('.');
+    if ((len & 0xc0) === 0xc0) {
+      at = msg.readUInt16BE(at) & 0x3fff;
+      continue;
+    }
+    labels.push(msg.subarray(at + 1, at + 1 + len).toString('latin1'));
+    at += len + 1;
+  }
+  throw new DnsFormatError('a name with too many labels or pointers');
 }
 
 function skipName(msg: Buffer, at: number): number {

@@ -3,8 +3,9 @@
  * are now (so records change as soon as the cache does): `<svc>.<ns>.svc.<domain>` is the
  * Service's cluster IP, or for a headless Service the pod IPs of its ready VMIs;
  * `<hostname>.<subdomain>.<ns>.svc.<domain>` is the pod IP of the VMI with that spec.hostname and
- * spec.subdomain when a headless Service named `<subdomain>` exists in the namespace. Any other
- * name in the domain does not exist; names outside it are not ours (the server forwards them).
+ * spec.subdomain when a headless Service named `<subdomain>` exists in the namespace; an
+ * ExternalName Service's name is an alias (CNAME) of its spec.externalName. Any other name in the
+ * domain does not exist; names outside it are not ours (the server forwards them).
  */
 import type { Service } from '../../api/core/service.js';
 import type { VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
@@ -20,8 +21,15 @@ export interface ClusterView {
   probeReady(uid: string): boolean | undefined;
 }
 
-/** `undefined`: not a cluster name (forward it); `[]` with exists: a name without A records. */
-export type Lookup = undefined | { exists: false } | { exists: true; addresses: string[] };
+/**
+ * `undefined`: not a cluster name (forward it); `[]` with exists: a name without A records; `cname`:
+ * an alias whose addresses are the target's (resolved by the server).
+ */
+export type Lookup =
+  | undefined
+  | { exists: false }
+  | { exists: true; addresses: string[] }
+  | { exists: true; addresses: []; cname: string };
 
 const headless = (s: Service): boolean => s.spec?.clusterIP === 'None';
 
@@ -34,7 +42,11 @@ export function lookupClusterName(name: string, view: ClusterView, domain = CLUS
   if (labels.length === 3) {
     const [svcName = '', ns = ''] = labels;
     const svc = view.service(ns, svcName);
-    if (svc === undefined || svc.spec?.type === 'ExternalName') return missing;
+    if (svc === undefined) return missing;
+    if (svc.spec?.type === 'ExternalName') {
+      const target = (svc.spec.externalName ?? '').toLowerCase().replace(/\.$/, '');
+      return isDnsName(target) ? { exists: true, addresses: [], cname: target } : missing;
+    }
     if (!headless(svc)) {
       const ip = svc.spec?.clusterIP;
       return ip === undefined || ip === '' ? missing : { exists: true, addresses: [ip] };
@@ -59,6 +71,12 @@ export function lookupClusterName(name: string, view: ClusterView, domain = CLUS
   }
   return missing;
 }
+
+/** A host name that fits the wire format: labels of 1–63 letters, digits or hyphens, ≤ 253 in all. */
+export const isDnsName = (name: string): boolean =>
+  name.length > 0 &&
+  name.length <= 253 &&
+  name.split('.').every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l));
 
 const uniqueSorted = (ips: (string | undefined)[]): string[] =>
   [...new Set(ips.filter((x): x is string => x !== undefined))].sort();

@@ -2,12 +2,23 @@
  * Cluster DNS for guests on the pod network: a UDP server on the node (the pod gateway's port 53;
  * the cluster DNS IP 10.96.0.10 is DNATed to it by the Service table) that answers names of the
  * cluster domain from the API objects (records.ts) and relays every other query, untouched, to
- * the upstream resolver (`hikube up --dns-upstream`, default the host's resolv.conf). Bad packets
+ * the upstream resolver (`hikube up --dns-upstream`, default the host's resolv.conf). An
+ * ExternalName Service answers a CNAME to its target, with the target's A records looked up as any
+ * other name would be (the cluster's own, or the upstream's), as CoreDNS does. Bad packets
  * get FORMERR or are dropped; an upstream that does not answer in time gives SERVFAIL.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { buildResponse, DnsFormatError, parseQuery, RCODE, TYPE_A, type Query } from './message.js';
+import {
+  buildQuery,
+  buildResponse,
+  DnsFormatError,
+  parseQuery,
+  RCODE,
+  readResponse,
+  TYPE_A,
+  type Query,
+} from './message.js';
 import type { KernelService } from '../services/ruleset.js';
 import { CLUSTER_DOMAIN, lookupClusterName, type ClusterView } from './records.js';
 
@@ -122,6 +133,7 @@ export class ClusterDns {
     const found = lookupClusterName(query.question.name, this.o.view, this.o.domain ?? CLUSTER_DOMAIN);
     if (found === undefined) return undefined;
     if (!found.exists) return buildResponse(query, { rcode: RCODE.nxDomain, authoritative: true });
+    if ('cname' in found) return undefined; // an alias: handle() looks its target up
     // The name exists; only A records are kept (AAAA and the rest: an empty answer).
     const addresses = query.question.type === TYPE_A ? found.addresses : [];
     return buildResponse(query, { rcode: RCODE.noError, authoritative: true, addresses });
@@ -143,10 +155,39 @@ export class ClusterDns {
         );
       return;
     }
+    const found = lookupClusterName(query.question.name, this.o.view, this.o.domain ?? CLUSTER_DOMAIN);
+    if (found?.exists === true && 'cname' in found)
+      return this.reply(await this.alias(query, found.cname), host, port);
     const local = this.answer(query);
     if (local !== undefined) return this.reply(local, host, port);
     const relayed = this.o.upstream === undefined ? undefined : await this.relay(msg, this.o.upstream);
     this.reply(relayed ?? buildResponse(query, { rcode: RCODE.servFail }), host, port);
+  }
+
+  /**
+   * The answer for an ExternalName Service: a CNAME to `target`, plus the target's A records, from
+   * the cluster's own names or else the upstream (whose rcode is passed on: NXDOMAIN stays one). An
+   * upstream that does not answer gives SERVFAIL. One hop only: an alias of an alias is left to
+   * the client.
+   */
+  private async alias(query: Query, target: string): Promise<Buffer> {
+    const answer = (rcode: number, addresses: string[] = []): Buffer =>
+      buildResponse(query, { rcode, authoritative: true, cname: target, addresses });
+    if (query.question.type !== TYPE_A) return answer(RCODE.noError);
+    const local = lookupClusterName(target, this.o.view, this.o.domain ?? CLUSTER_DOMAIN);
+    if (local !== undefined)
+      return local.exists ? answer(RCODE.noError, local.addresses) : answer(RCODE.nxDomain);
+    const relayed =
+      this.o.upstream === undefined
+        ? undefined
+        : await this.relay(buildQuery(query.id, target, TYPE_A), this.o.upstream);
+    if (relayed === undefined) return buildResponse(query, { rcode: RCODE.servFail });
+    try {
+      const r = readResponse(relayed);
+      return answer(r.rcode, r.rcode === RCODE.noError ? r.addresses : []);
+    } catch {
+      return buildResponse(query, { rcode: RCODE.servFail });
+    }
   }
 
   private reply(msg: Buffer, host: string, port: number): void {

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { defaultAdmissionSettings } from '../../../src/api/admission.js';
 import { defaultService, validateService, type Service } from '../../../src/api/core/service.js';
 import type { FieldError } from '../../../src/api/kind.js';
 import { validateVmiSpec } from '../../../src/api/kubevirt/validation.js';
@@ -76,9 +77,39 @@ describe('Service admission', () => {
       ['spec.clusterIP: FieldValueInvalid'],
     ],
     ['an ExternalName without a name', { type: 'ExternalName' }, ['spec.externalName: FieldValueRequired']],
+    [
+      'an ExternalName that is not a DNS name',
+      { type: 'ExternalName', externalName: 'Bad_Name..example' },
+      ['spec.externalName: FieldValueInvalid'],
+    ],
   ];
   for (const [name, spec, expected] of cases)
     test(name, () => assert.deepEqual(paths(validateService(svc(spec), undefined)), expected));
+
+  test('the cluster DNS address is refused, in clusterIP and in clusterIPs, one cause each', () => {
+    const settings = {
+      ...defaultAdmissionSettings(),
+      serviceCidr: '10.96.0.0/16',
+      clusterDnsIp: '10.96.0.10',
+    };
+    const asked = svc({ clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], ports: [{ port: 80 }] });
+    const errors = validateService(asked, undefined, settings);
+    assert.deepEqual(paths(errors), [
+      'spec.clusterIP: FieldValueInvalid',
+      'spec.clusterIPs[0]: FieldValueInvalid',
+    ]);
+    assert.match(errors[0]?.message ?? '', /cluster DNS address/);
+    assert.deepEqual(
+      validateService(svc({ clusterIP: '10.96.0.11', ports: [{ port: 80 }] }), undefined, settings),
+      [],
+    );
+    assert.deepEqual(
+      validateService(asked, undefined, { ...defaultAdmissionSettings(), serviceCidr: '10.96.0.0/16' })
+        .length,
+      0,
+      'on user networking there is no cluster DNS address to keep',
+    );
+  });
 
   test('the cluster IP cannot change once set', () => {
     const old = svc({ clusterIP: '127.16.0.5', ports: [{ port: 80 }] });

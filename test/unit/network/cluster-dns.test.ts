@@ -58,7 +58,10 @@ function vmi(
 
 svc('default', 'web', { clusterIP: '10.96.3.4', selector: { app: 'web' } });
 svc('prod', 'db', { clusterIP: 'None', selector: { app: 'db' } });
-svc('prod', 'ext', { type: 'ExternalName', externalName: 'example.invalid' });
+svc('prod', 'ext', { type: 'ExternalName', externalName: 'Example.invalid.' });
+svc('prod', 'inner', { type: 'ExternalName', externalName: 'web.default.svc.cluster.local' });
+svc('prod', 'gone', { type: 'ExternalName', externalName: 'nope.default.svc.cluster.local' });
+svc('prod', 'bad', { type: 'ExternalName', externalName: 'under_score..example' });
 svc('prod', 'plain', { clusterIP: '10.96.3.5' });
 vmi('prod', 'db-1', '10.244.0.31', { hostname: 'db-1', subdomain: 'db' });
 vmi('prod', 'db-2', '10.244.0.32', { hostname: 'db-2', subdomain: 'db' });
@@ -72,7 +75,8 @@ describe('cluster DNS names', () => {
     ['db.prod.svc.cluster.local', { exists: true, addresses: ['10.244.0.31', '10.244.0.32', '10.244.0.34'] }],
     ['db-1.db.prod.svc.cluster.local', { exists: true, addresses: ['10.244.0.31'] }],
     ['x.plain.prod.svc.cluster.local', { exists: false }],
-    ['ext.prod.svc.cluster.local', { exists: false }],
+    ['ext.prod.svc.cluster.local', { exists: true, addresses: [], cname: 'example.invalid' }],
+    ['bad.prod.svc.cluster.local', { exists: false }],
     ['web.prod.svc.cluster.local', { exists: false }],
     ['web.default.cluster.local', { exists: false }],
     ['cluster.local', { exists: false }],
@@ -89,6 +93,19 @@ describe('DNS messages', () => {
     assert.deepEqual(q.question, { name: 'web.default.svc.cluster.local', type: 1, class: 1 });
     const r = readResponse(buildResponse(q, { rcode: RCODE.noError, addresses: ['10.96.3.4', '1.2.3.4'] }));
     assert.deepEqual(r, { id: 4242, rcode: 0, addresses: ['10.96.3.4', '1.2.3.4'] });
+  });
+  test('an alias: a CNAME record, then A records owned by its target', () => {
+    const q = parseQuery(buildQuery(5, 'ext.prod.svc.cluster.local'));
+    const msg = buildResponse(q, { rcode: 0, cname: 'host.example.org', addresses: ['192.0.2.1'] });
+    assert.deepEqual(readResponse(msg), {
+      id: 5,
+      rcode: 0,
+      addresses: ['192.0.2.1'],
+      cname: 'host.example.org',
+    });
+    // The A record's owner is a pointer to the name inside the CNAME's data.
+    const aOwner = msg.readUInt16BE(12 + q.questionBytes.length + 12 + 'host.example.org'.length + 2);
+    assert.equal(aOwner, 0xc000 | (12 + q.questionBytes.length + 12));
   });
   for (const [what, bytes] of [
     ['short', Buffer.from([1, 2, 3])],
@@ -176,6 +193,33 @@ describe('cluster DNS server on loopback', () => {
 
   test('other names go to the upstream and its answer comes back', async () => {
     assert.deepEqual(await query('www.example.org'), { id: 7, rcode: 0, addresses: ['203.0.113.7'] });
+  });
+
+  test('an ExternalName Service: a CNAME, its target resolved by the upstream or the cluster', async () => {
+    assert.deepEqual(await query('ext.prod.svc.cluster.local'), {
+      id: 7,
+      rcode: 0,
+      addresses: ['203.0.113.7'],
+      cname: 'example.invalid',
+    });
+    assert.deepEqual(await query('inner.prod.svc.cluster.local'), {
+      id: 7,
+      rcode: 0,
+      addresses: ['10.96.3.4'],
+      cname: 'web.default.svc.cluster.local',
+    });
+    assert.deepEqual(await query('gone.prod.svc.cluster.local'), {
+      id: 7,
+      rcode: RCODE.nxDomain,
+      addresses: [],
+      cname: 'nope.default.svc.cluster.local',
+    });
+    assert.deepEqual(await query('ext.prod.svc.cluster.local', 28), {
+      id: 7,
+      rcode: 0,
+      addresses: [],
+      cname: 'example.invalid',
+    });
   });
 
   test('records follow the objects', async () => {
