@@ -13,14 +13,18 @@
  * (c) The pod network's kernel path: the same Node HTTP server in a fake pod (network namespaces
  *     routed as the pod network routes them, test/support/fakepods.ts), wrk in another fake pod,
  *     through the Service's cluster IP (the nftables DNAT of src/network/services) against the
- *     backend's pod IP directly; same three modes as (b).
+ *     backend's pod IP directly; same three modes as (b). Then latency without wrk: BENCH_SAMPLES
+ *     single requests to each target taken alternately (direct, via the Service, …) so the load of
+ *     the shared machine hits both equally, on a new connection each and on kept-alive ones;
+ *     p50/p99 of each side and the added p99 (bench/support/latency-client.ts).
  *
  * The platform and the proxy run on this process's main thread; wrk runs as its own process.
  * Usage: npm run build && node dist/bench/network.js
  * Env: BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_THREADS (2),
- * BENCH_CASES (`a,b,c`: which cases run; the others are left out of the results).
+ * BENCH_CASES (`a,b,c`: which cases run; the others are left out of the results), BENCH_SAMPLES
+ * (2000: alternating latency samples per side and mode in (c)).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +40,7 @@ import { qemuPids } from '../test/support/guest.js';
 import { guestVm, httpName } from '../test/support/network.js';
 import { repoRoot } from '../test/support/platform.js';
 import { eventually } from '../test/support/wait.js';
-import { env, median } from './support/stats.js';
+import { env, median, pct, round } from './support/stats.js';
 import { linuxServiceTable } from '../src/network/services/nft.js';
 import { FakeNode } from '../test/support/fakepods.js';
 
@@ -46,6 +50,7 @@ const CONNECTIONS = env('BENCH_CONNECTIONS', 64);
 const THREADS = env('BENCH_THREADS', 2);
 const NS = 'default';
 const TARGETS = { throughputRatio: 0.8, addedP99Ms: 1 };
+const SAMPLES = env('BENCH_SAMPLES', 2000);
 const CASES = new Set((process.env['BENCH_CASES'] ?? 'a,b,c').split(',').map((c) => c.trim()));
 
 interface WrkResult {
@@ -314,7 +319,10 @@ async function kernelPath(): Promise<Record<string, unknown>> {
     const svc = 'http://10.96.0.80/';
     process.stdout.write(`(c) kernel path, from a pod: direct ${direct}, service ${svc}\n`);
     const close = ['-H', 'Connection: close'];
-    return await series({
+    const latency: Record<string, unknown> = {};
+    for (const mode of ['close', 'keepalive'] as const)
+      latency[mode] = await alternateLatency(client.netns, direct, svc, mode);
+    const runs = await series({
       'direct k-a': () => wrk(direct, [], false, client.netns),
       'svc k-a': () => wrk(svc, [], false, client.netns),
       'direct close': () => wrk(direct, close, false, client.netns),
@@ -322,10 +330,45 @@ async function kernelPath(): Promise<Record<string, unknown>> {
       'direct c=1': () => wrk(direct, [], true, client.netns),
       'svc c=1': () => wrk(svc, [], true, client.netns),
     });
+    return { ...runs, latency };
   } finally {
     server?.kill();
     await node.destroy();
   }
+}
+
+/**
+ * (c) latency: SAMPLES requests to each target from the client pod, alternating direct and via the
+ * Service; p50/p99 per side and the added p99 (Service minus direct) against the 1 ms target.
+ */
+async function alternateLatency(
+  netns: string,
+  direct: string,
+  svc: string,
+  mode: 'close' | 'keepalive',
+): Promise<Record<string, number>> {
+  const client = join(repoRoot, 'dist', 'bench', 'support', 'latency-client.js');
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(
+      'ip',
+      ['netns', 'exec', netns, process.execPath, client, direct, svc, String(SAMPLES), mode],
+      { timeout: 600_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) =>
+        err === null ? resolve(stdout) : reject(new Error(`latency client: ${stderr}`)),
+    ),
+  );
+  const { a, b } = JSON.parse(out) as { a: number[]; b: number[] };
+  const r = {
+    samples: a.length,
+    directP50: round(pct(a, 50), 3),
+    directP99: round(pct(a, 99), 3),
+    serviceP50: round(pct(b, 50), 3),
+    serviceP99: round(pct(b, 99), 3),
+    addedP50Ms: round(pct(b, 50) - pct(a, 50), 3),
+    addedP99Ms: round(pct(b, 99) - pct(a, 99), 3),
+  };
+  process.stdout.write(`(c) latency, ${mode}, alternating: ${JSON.stringify(r)}\n`);
+  return r;
 }
 
 async function main(): Promise<void> {

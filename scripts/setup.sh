@@ -15,6 +15,7 @@ packages=(
   openssh-client                              # hikube ssh
   iproute2 dnsmasq-base                       # secondary networks: namespaces, bridges, taps, DHCP/DNS (no system service)
   nftables                                    # whole-IP load balancers (VMInstance externalMethod: WholeIP)
+  conntrack                                   # a backend leaving a UDP Service: its flows are deleted (pod network)
   wrk curl                                    # benchmarks' baselines (bench/network.ts, bench/storage.ts)
   chromium                                    # the web console's end-to-end tests (playwright-core)
   prometheus                                  # promtool, which checks /metrics in the tests

@@ -4,7 +4,8 @@
  * what a client sees: a ClusterIP spreads over its backends from a pod (client address kept) and
  * from the node itself, a loopback node port reaches a pod, UDP works, ClientIP affinity sticks, a
  * pod reaching its own Service gets its answer (hairpin), a Service without backends refuses at
- * once, a backend taken out stops getting traffic — with br_netfilter's switch on and off.
+ * once, a backend taken out stops getting traffic (UDP too, for a client that keeps its port: its
+ * conntrack entries are deleted) — with br_netfilter's switch on and off.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -22,7 +23,17 @@ describe('Services in nftables, between fake pods', () => {
   let c: FakePod;
   let table: ServiceTable;
 
-  const services = (backends: FakePod[]): KernelService[] => [
+  const services = (backends: FakePod[], dns: FakePod[] = [a]): KernelService[] => [
+    {
+      key: 'default/dns',
+      ports: [
+        {
+          protocol: 'udp',
+          frontends: [{ address: '10.96.0.24', port: 53 }],
+          backends: dns.map((p) => ({ ip: p.ip, port: 8080 })),
+        },
+      ],
+    },
     {
       key: 'default/web',
       ports: [
@@ -132,6 +143,19 @@ describe('Services in nftables, between fake pods', () => {
     await table.apply({ table: TABLE, gateway: GW, services: services([b]) });
     const answers = await c.ask(node, 'tcp', '10.96.0.20', 80, 10);
     assert.deepEqual(new Set(answers), new Set([`b ${c.ip}`]));
+    await table.apply({ table: TABLE, gateway: GW, services: services([a, b]) });
+  });
+
+  test('UDP: a backend that leaves loses a long-lived client’s flow (conntrack entries deleted)', async () => {
+    // One source port throughout: without the flush, conntrack keeps sending this client to a.
+    const port = 40000 + (process.pid % 20000);
+    assert.deepEqual(await c.ask(node, 'udp', '10.96.0.24', 53, 3, port), Array(3).fill(`a ${c.ip}`));
+    assert.match(
+      await node.exec('conntrack', ['-L', '-p', 'udp', '--orig-dst', '10.96.0.24']),
+      /10\.96\.0\.24/,
+    );
+    await table.apply({ table: TABLE, gateway: GW, services: services([a, b], [b]) });
+    assert.deepEqual(await c.ask(node, 'udp', '10.96.0.24', 53, 3, port), Array(3).fill(`b ${c.ip}`));
     await table.apply({ table: TABLE, gateway: GW, services: services([a, b]) });
   });
 });

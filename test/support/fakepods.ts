@@ -31,7 +31,7 @@ u.bind(port, '0.0.0.0', () => process.stdout.write('ready\n'));
 `;
 
 const CLIENT = String.raw`
-const [proto, host, port, count] = process.argv.slice(1);
+const [proto, host, port, count, sport] = process.argv.slice(1);
 const one = () => new Promise((resolve) => {
   const done = (v) => { clearTimeout(t); resolve(v); };
   const t = setTimeout(() => { s.destroy?.(); s.close?.(); done('timeout'); }, 2000);
@@ -40,7 +40,9 @@ const one = () => new Promise((resolve) => {
     s = require('dgram').createSocket('udp4');
     s.on('message', (m) => { s.close(); done(m.toString().trim()); });
     s.on('error', (e) => { s.close(); done('error ' + e.code); });
-    s.send('hi', Number(port), host);
+    // A fixed source port (when given) keeps one conntrack entry across datagrams, as a long-lived client would.
+    if (sport) s.bind(Number(sport), () => s.send('hi', Number(port), host));
+    else s.send('hi', Number(port), host);
   } else {
     let got = '';
     s = require('net').connect(Number(port), host);
@@ -70,7 +72,14 @@ export interface FakePod {
   ip: string;
   hostLink: string;
   /** `count` requests from this pod. */
-  ask(node: FakeNode, proto: 'tcp' | 'udp', host: string, port: number, count?: number): Promise<string[]>;
+  ask(
+    node: FakeNode,
+    proto: 'tcp' | 'udp',
+    host: string,
+    port: number,
+    count?: number,
+    sourcePort?: number,
+  ): Promise<string[]>;
 }
 
 export class FakeNode {
@@ -112,7 +121,8 @@ export class FakeNode {
       ip,
       netns,
       hostLink: `${this.prefix}${name}h`,
-      ask: (node, proto, host, port, count) => node.ask(netns, proto, host, port, count),
+      ask: (node, proto, host, port, count, sourcePort) =>
+        node.ask(netns, proto, host, port, count, sourcePort),
     };
     await run('ip', ['netns', 'add', pod.netns]);
     this.pods.push(pod);
@@ -211,8 +221,18 @@ export class FakeNode {
     return this.ask(this.netns, proto, host, port, count);
   }
 
-  /** `count` requests from inside `netns` (a pod's, or the node's); each answer is `NAME CLIENT_IP`. */
-  async ask(netns: string, proto: 'tcp' | 'udp', host: string, port: number, count = 1): Promise<string[]> {
+  /**
+   * `count` requests from inside `netns` (a pod's, or the node's); each answer is `NAME CLIENT_IP`.
+   * UDP datagrams leave from `sourcePort` when given (otherwise a new port each).
+   */
+  async ask(
+    netns: string,
+    proto: 'tcp' | 'udp',
+    host: string,
+    port: number,
+    count = 1,
+    sourcePort?: number,
+  ): Promise<string[]> {
     const out = await run('ip', [
       'netns',
       'exec',
@@ -224,6 +244,7 @@ export class FakeNode {
       host,
       String(port),
       String(count),
+      ...(sourcePort !== undefined ? [String(sourcePort)] : []),
     ]);
     return JSON.parse(out) as string[];
   }

@@ -3,10 +3,13 @@
  * around it on the node — `route_localnet` (so loopback frontends may DNAT to a pod; the table
  * drops 127/8 arriving from outside, as the sysctl's risk asks) and a route for the service CIDR
  * (so the host's own connections to a cluster IP get a source address and reach the output hook).
- * `netns` runs everything inside a network namespace instead of the host's (tests' fake nodes).
+ * After each apply, the UDP conntrack entries of backends that left a frontend are deleted
+ * (conntrack.ts). `netns` runs everything inside a network namespace instead of the host's (tests'
+ * fake nodes).
  */
 import { execFile, spawn } from 'node:child_process';
 import { renderServiceRuleset, type ServiceRuleset } from './ruleset.js';
+import { conntrackDeleteArgs, goneUdpFlows, nothingMatched } from './conntrack.js';
 
 /** The port at the side-effect boundary: desired services in, kernel state out. */
 export interface ServiceTable {
@@ -51,6 +54,17 @@ function run(netns: string | undefined, cmd: string, args: string[], input?: str
 export function linuxServiceTable(o: LinuxServiceTableOptions): ServiceTable {
   let localnet = false;
   let routed: string | undefined;
+  /** The last ruleset applied, per table: what the next one is compared with for UDP flushes. */
+  const last = new Map<string, ServiceRuleset>();
+  const flushUdp = async (before: ServiceRuleset | undefined, after: ServiceRuleset): Promise<void> => {
+    for (const flow of goneUdpFlows(before, after))
+      await run(o.netns, 'conntrack', conntrackDeleteArgs(flow)).catch((err: Error) => {
+        if (!nothingMatched(err.message))
+          o.log?.(
+            `services: failed deleting UDP conntrack entries of ${flow.frontend.address}:${flow.frontend.port} to ${flow.backend.ip}:${flow.backend.port}: ${err.message}`,
+          );
+      });
+  };
   const prepare = async (gateway: string): Promise<void> => {
     if (!localnet) {
       await run(o.netns, 'sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=1']);
@@ -72,9 +86,13 @@ export function linuxServiceTable(o: LinuxServiceTableOptions): ServiceTable {
     async apply(ruleset) {
       await prepare(ruleset.gateway);
       await run(o.netns, 'nft', ['-f', '-'], renderServiceRuleset(ruleset));
+      const before = last.get(ruleset.table);
+      last.set(ruleset.table, ruleset);
+      await flushUdp(before, ruleset);
     },
     async remove(table) {
       await run(o.netns, 'nft', ['-f', '-'], `table ip ${table}\ndelete table ip ${table}\n`);
+      last.delete(table);
     },
   };
 }
