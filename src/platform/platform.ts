@@ -63,6 +63,7 @@ import { reconcileBootstrapPolicy } from '../controllers/rbac/bootstrap.js';
 import { AggregationController } from '../controllers/rbac/aggregation.js';
 import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/index.js';
 import { createNetworking, type Networking } from '../network/index.js';
+import { guardPodNetwork } from '../network/pod/cidr-safety.js';
 import { readNicCounters } from '../network/counters.js';
 import { clusterDnsIp, networkModeOf, serviceCidrOf, type NetworkOptions } from '../network/options.js';
 import { outboundPolicyFromEnv, type OutboundPolicy } from '../network/outbound.js';
@@ -134,7 +135,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const log = options.log ?? (() => undefined);
   // Locked for this process, private, at this release's format: before anything else touches it.
   const lock = await openDataDir(options.dataDir, log, serviceCidrOf(options.network));
+  let releaseCidr = (): void => undefined;
   try {
+    releaseCidr = await guardPodNetwork(options.dataDir, options.network);
     const platform = await assemble(options, log);
     // Only for a refused second start's message: not worth stopping over.
     await lock
@@ -146,10 +149,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ...platform,
       async stop() {
         await platform.stop();
+        releaseCidr();
         lock.release();
       },
     };
   } catch (err) {
+    releaseCidr();
     lock.release();
     throw err;
   }
