@@ -27,6 +27,8 @@ import type { PodLinks } from './pod/links.js';
 import { KernelServiceProxy } from './services/kernel.js';
 import { linuxServiceTable, type ServiceTable } from './services/nft.js';
 import { PodForwards } from './services/pods.js';
+import { SysctlLedger } from './host-sysctls.js';
+import { otherPodPlatformsAlive } from './pod/cidr-safety.js';
 import { formatIpv4 } from '../api/network/cni.js';
 import type { VirtualMachineInstance } from '../api/kubevirt/vmi.js';
 import type { GuestForwards } from './forwards.js';
@@ -142,7 +144,13 @@ export function createNetworking(o: NetworkingOptions): Networking {
       const gateway = formatIpv4(options.podCidr.network + 1);
       const proxy = pod
         ? new KernelServiceProxy({
-            table: o.serviceTable ?? linuxServiceTable({ serviceCidr: options.serviceCidr, log }),
+            table:
+              o.serviceTable ??
+              linuxServiceTable({
+                serviceCidr: options.serviceCidr,
+                log,
+                ledger: new SysctlLedger(() => otherPodPlatformsAlive(o.dataDir)),
+              }),
             tableName,
             gateway,
             forwards,

@@ -94,6 +94,28 @@ const alivePid = (pid: number): boolean => {
   }
 };
 
+/** Whether a platform other than `dataDir` holds a pod CIDR marker and its process runs. */
+export function otherPodPlatformsAlive(
+  dataDir: string,
+  dir = POD_CIDR_MARKERS,
+  alive: (pid: number) => boolean = alivePid,
+): boolean {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return false;
+  }
+  return names.some((name) => {
+    try {
+      const m = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Marker;
+      return m.dataDir !== dataDir && alive(m.pid);
+    } catch {
+      return false;
+    }
+  });
+}
+
 /**
  * Claims `podCidr` for `dataDir` in `dir`; throws naming the other platform when a live one holds
  * an overlapping pod CIDR. Returns the release (a clean stop removes the marker).

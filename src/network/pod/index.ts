@@ -12,6 +12,8 @@ import type { ResolvedNetworkOptions } from '../options.js';
 import type { PodLinks } from './links.js';
 import { linuxPodLinks } from './linux.js';
 import { PodNetwork } from './pod.js';
+import { SysctlLedger } from '../host-sysctls.js';
+import { otherPodPlatformsAlive } from './cidr-safety.js';
 
 export function createPodNetwork(o: {
   /** VMs and VMIs are read from its cache. */
@@ -33,6 +35,7 @@ export function createPodNetwork(o: {
     dns: o.options.clusterDnsIp,
     links: o.podLinks ?? linuxPodLinks,
     taps: o.taps,
+    ledger: new SysctlLedger(() => otherPodPlatformsAlive(o.dataDir)),
     vmExists: (namespace, name) =>
       alive(api.get(virtualMachineKind, namespace, name)) ||
       alive(api.get(virtualMachineInstanceKind, namespace, name)),

@@ -5,6 +5,8 @@
  * dnsmasq; unit tests pass a recording fake with the same contract.
  */
 
+import type { SysctlLedger } from '../host-sysctls.js';
+
 export interface HostSide {
   /** A port-less bridge in the host namespace holding the gateway address (no dummy driver here). */
   gatewayLink: string;
@@ -12,6 +14,8 @@ export interface HostSide {
   gatewayCidr: string;
   /** nft script of the host table (rules.ts). */
   rules: string;
+  /** Records the host's settings before they are changed (host-sysctls.ts); none: just set them. */
+  ledger?: SysctlLedger | undefined;
 }
 
 export type PodBinding = 'masquerade' | 'bridge';
@@ -36,8 +40,8 @@ export interface PodLinks {
   unavailable(): Promise<string | undefined>;
   /** Forwarding on, the gateway link up with its address, the host table in place (idempotent). */
   ensureHost(h: HostSide): Promise<void>;
-  /** Removes the gateway link and the host table (the last pod is gone). */
-  removeHost(gatewayLink: string, emptyRules: string): Promise<void>;
+  /** Removes the gateway link and the host table (the last pod is gone), giving forwarding back. */
+  removeHost(gatewayLink: string, emptyRules: string, ledger?: SysctlLedger): Promise<void>;
   namespaceExists(netns: string): boolean;
   /** Creates the sandbox: namespace, veth pair, pod IP, routes both ways, bridge, nft table. */
   createSandbox(s: Sandbox): Promise<void>;

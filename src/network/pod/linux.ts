@@ -54,7 +54,8 @@ export const linuxPodLinks: PodLinks = {
     return undefined;
   },
   async ensureHost(h) {
-    await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+    if (h.ledger !== undefined) h.ledger.set('net.ipv4.ip_forward', '1');
+    else await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
     if (!existsSync(`/sys/class/net/${h.gatewayLink}`)) {
       await ip(['link', 'add', h.gatewayLink, 'type', 'bridge']).catch((err: unknown) => {
         if (!(err instanceof Error && /File exists/.test(err.message))) throw err;
@@ -64,11 +65,12 @@ export const linuxPodLinks: PodLinks = {
     await ip(['link', 'set', h.gatewayLink, 'up']);
     await run('nft', ['-f', '-'], h.rules);
   },
-  async removeHost(gatewayLink, emptyRules) {
+  async removeHost(gatewayLink, emptyRules, ledger) {
     await run('nft', ['-f', '-'], emptyRules);
     await ip(['link', 'del', gatewayLink]).catch((err: unknown) => {
       if (!gone(err)) throw err;
     });
+    ledger?.restore('net.ipv4.ip_forward');
   },
   namespaceExists: (netns) => existsSync(`/run/netns/${netns}`),
   async createSandbox(s) {

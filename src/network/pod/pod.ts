@@ -19,6 +19,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { guestView, parseIpLinkStats, type NicCounters } from '../counters.js';
 import type { LinkTool } from '../links.js';
+import type { SysctlLedger } from '../host-sysctls.js';
 import { Segments } from '../segments.js';
 import { netmaskOf } from '../../api/network/cni.js';
 import { cidrText, dhcpServerOf, gatewayOf, PodIpam, type PodCidr } from './ipam.js';
@@ -36,6 +37,8 @@ export interface PodNetworkOptions {
   /** Whether a VM or VMI of this namespace/name still exists (its pod IP is kept while it does). */
   vmExists(namespace: string, name: string): boolean;
   log?: (message: string) => void;
+  /** Where the host's settings are recorded before they change (default: not recorded). */
+  ledger?: SysctlLedger | undefined;
 }
 
 export interface PodSandbox {
@@ -136,6 +139,7 @@ export class PodNetwork {
       gatewayLink: this.gatewayLink,
       gatewayCidr: `${this.gateway}/${this.o.cidr.prefix}`,
       rules: this.hostRules(true),
+      ledger: this.o.ledger,
     });
   }
 
@@ -250,7 +254,7 @@ export class PodNetwork {
   destroyAll(): Promise<void> {
     return this.exclusive(async () => {
       for (const s of [...this.sandboxes.values()]) await this.teardown(s);
-      await this.o.links.removeHost(this.gatewayLink, this.hostRules(false));
+      await this.o.links.removeHost(this.gatewayLink, this.hostRules(false), this.o.ledger);
     });
   }
 
@@ -261,7 +265,8 @@ export class PodNetwork {
     await this.o.taps.deleteTap(s.tap, '');
     await rm(dir, { recursive: true, force: true });
     this.sandboxes.delete(s.uid);
-    if (this.sandboxes.size === 0) await this.o.links.removeHost(this.gatewayLink, this.hostRules(false));
+    if (this.sandboxes.size === 0)
+      await this.o.links.removeHost(this.gatewayLink, this.hostRules(false), this.o.ledger);
   }
 
   private async save(s: PodSandbox): Promise<void> {

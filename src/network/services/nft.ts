@@ -10,6 +10,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { renderServiceRuleset, type ServiceRuleset } from './ruleset.js';
 import { conntrackDeleteArgs, goneUdpFlows, nothingMatched } from './conntrack.js';
+import type { SysctlLedger } from '../host-sysctls.js';
+
+const ROUTE_LOCALNET = 'net.ipv4.conf.all.route_localnet';
 
 /** The port at the side-effect boundary: desired services in, kernel state out. */
 export interface ServiceTable {
@@ -24,6 +27,8 @@ export interface LinuxServiceTableOptions {
   /** The service CIDR routed through `lo` from the gateway address, set up on first apply. */
   serviceCidr: string;
   log?: (message: string) => void;
+  /** Records route_localnet before it is set and gives it back when the table goes (default: not recorded). */
+  ledger?: SysctlLedger;
 }
 
 const inNetns = (netns: string | undefined, cmd: string, args: string[]): [string, string[]] =>
@@ -67,7 +72,8 @@ export function linuxServiceTable(o: LinuxServiceTableOptions): ServiceTable {
   };
   const prepare = async (gateway: string): Promise<void> => {
     if (!localnet) {
-      await run(o.netns, 'sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=1']);
+      if (o.ledger !== undefined) o.ledger.set(ROUTE_LOCALNET, '1');
+      else await run(o.netns, 'sysctl', ['-qw', `${ROUTE_LOCALNET}=1`]);
       localnet = true;
     }
     if (routed === gateway) return;
@@ -93,6 +99,8 @@ export function linuxServiceTable(o: LinuxServiceTableOptions): ServiceTable {
     async remove(table) {
       await run(o.netns, 'nft', ['-f', '-'], `table ip ${table}\ndelete table ip ${table}\n`);
       last.delete(table);
+      // Without the table's guard (127/8 only from lo), route_localnet must not stay on.
+      if (o.ledger?.restore(ROUTE_LOCALNET) === true) localnet = false;
     },
   };
 }
