@@ -47,4 +47,9 @@ export interface PodLinks {
   createSandbox(s: Sandbox): Promise<void>;
   /** Deletes the namespace (and with it the veth pair, the bridge and the tap moved into it). */
   deleteSandbox(netns: string, veth: string): Promise<void>;
+  /**
+   * Removes the network namespaces and host links whose names `leftover` picks (a crashed run's:
+   * the caller decides from the names); returns the names removed.
+   */
+  sweep(leftover: { netns(name: string): boolean; link(name: string): boolean }): Promise<string[]>;
 }

@@ -4,7 +4,7 @@
  * /32 routes, `net.ipv4.ip_forward` and this platform's own nftables table are touched.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import type { PodLinks } from './links.js';
 import { POD_LINK } from './rules.js';
 
@@ -113,6 +113,23 @@ export const linuxPodLinks: PodLinks = {
       ]);
     }
     if (s.rules !== undefined) await run('ip', ['netns', 'exec', n, 'nft', '-f', '-'], s.rules);
+  },
+  async sweep(leftover) {
+    const removed: string[] = [];
+    const list = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir) : []);
+    for (const n of list('/run/netns').filter((x) => leftover.netns(x))) {
+      await ip(['netns', 'delete', n]).catch((err: unknown) => {
+        if (!gone(err)) throw err;
+      });
+      removed.push(`namespace ${n}`);
+    }
+    for (const l of list('/sys/class/net').filter((x) => leftover.link(x))) {
+      await ip(['link', 'del', l]).catch((err: unknown) => {
+        if (!gone(err)) throw err;
+      });
+      removed.push(`link ${l}`);
+    }
+    return removed;
   },
   async deleteSandbox(netns, veth) {
     await ip(['netns', 'delete', netns]).catch((err: unknown) => {

@@ -127,11 +127,42 @@ export class PodNetwork {
     );
   }
 
-  /** Puts the host side back in place after a control-plane restart when sandboxes exist. */
+  /**
+   * At start: sweeps what a crashed earlier run of this data dir left (sweep()), then puts the host
+   * side back in place when sandboxes exist, or removes it when none does.
+   */
   resume(): Promise<void> {
     return this.exclusive(async () => {
+      for (const what of await this.sweep()) this.log(`network: removed ${what}, left by an earlier run`);
       if (this.sandboxes.size > 0) await this.ensureHost();
+      else await this.o.links.removeHost(this.gatewayLink, this.hostRules(false), this.o.ledger);
     });
+  }
+
+  /**
+   * What an earlier run of this data dir left without a sandbox recorded for it: pod namespaces and
+   * host-side veths named with this data dir's prefix (never another platform's, whose prefix
+   * differs) that no state.json names, and sandbox directories without state.json (their dnsmasq
+   * is stopped). Recorded sandboxes are kept: they outlive the control plane on purpose.
+   */
+  private async sweep(): Promise<string[]> {
+    const netns = new Set(this.list().map((s) => s.netns));
+    const veths = new Set(this.list().map((s) => s.veth));
+    const podNetns = new RegExp(`^${this.prefix}-pod-[0-9a-f]{10}$`);
+    const veth = new RegExp(`^${this.prefix}v[0-9a-f]{6}$`);
+    const removed = await this.o.links.sweep({
+      netns: (n) => podNetns.test(n) && !netns.has(n),
+      link: (l) => veth.test(l) && !veths.has(l),
+    });
+    if (existsSync(this.root))
+      for (const entry of readdirSync(this.root, { withFileTypes: true })) {
+        if (!entry.isDirectory() || this.sandboxes.has(entry.name)) continue;
+        const dir = join(this.root, entry.name);
+        this.o.taps.signal(join(dir, 'dnsmasq.pid'), 'SIGTERM');
+        await rm(dir, { recursive: true, force: true });
+        removed.push(`sandbox directory ${dir}`);
+      }
+    return removed;
   }
 
   private ensureHost(): Promise<void> {

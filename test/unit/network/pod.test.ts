@@ -7,7 +7,8 @@
  * by the pod IP.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -190,6 +191,16 @@ class FakePodLinks implements PodLinks {
     if (this.namespaces.delete(netns)) this.calls.push(`sandbox del ${netns}`);
     return Promise.resolve();
   }
+  /** Names "on the host" for sweep() to pick from. */
+  readonly hostNames = { netns: [] as string[], links: [] as string[] };
+  sweep(leftover: { netns(name: string): boolean; link(name: string): boolean }) {
+    const removed = [
+      ...this.hostNames.netns.filter((n) => leftover.netns(n)).map((n) => `namespace ${n}`),
+      ...this.hostNames.links.filter((l) => leftover.link(l)).map((l) => `link ${l}`),
+    ];
+    this.calls.push(...removed.map((r) => `sweep ${r}`));
+    return Promise.resolve(removed);
+  }
 }
 
 const taps = (calls: string[]): LinkTool => ({
@@ -284,6 +295,30 @@ describe('pod sandboxes through the node agent NetworkSetup', () => {
     await net.release('u2');
     const b = await net.prepare(vmi('b', 'u3'), {}, new UndoStack());
     assert.equal(b.addresses['default']?.ipAddress, '10.244.0.2');
+  });
+
+  test('a start sweeps what a crashed run of this data dir left, and only that', async () => {
+    const prepared = await net.prepare(vmi('a', 'u9'), { default: '02:00:00:00:00:09' }, new UndoStack());
+    assert.ok(prepared.addresses['default']);
+    const kept = pod.list()[0];
+    assert.ok(kept !== undefined);
+    const p = pod.prefix;
+    links.hostNames.netns = [kept.netns, `${p}-pod-0123456789`, 'hk999999-pod-0123456789', `${p}-team-lan`];
+    links.hostNames.links = [kept.veth, `${p}vabcdef`, 'hk999999vabcdef', `${p}gw`, 'eth0'];
+    // A sandbox directory without state.json: a crash while it was made; its dnsmasq is stopped.
+    await mkdir(join(dir, 'network', 'pod', 'crashed-uid'), { recursive: true });
+    links.calls.length = 0;
+    tapCalls.length = 0;
+    await pod.resume();
+    assert.deepEqual(
+      links.calls.filter((c) => c.startsWith('sweep')),
+      [`sweep namespace ${p}-pod-0123456789`, `sweep link ${p}vabcdef`],
+    );
+    assert.ok(tapCalls.includes('signal SIGTERM'), tapCalls.join('\n'));
+    assert.equal(existsSync(join(dir, 'network', 'pod', 'crashed-uid')), false);
+    assert.ok(existsSync(join(dir, 'network', 'pod', 'u9', 'state.json')), 'a recorded sandbox is kept');
+    assert.ok(links.hostUp, 'the host side is put back for the recorded sandbox');
+    await net.release('u9');
   });
 
   test('a failed sandbox is rolled back and reported as NetworkUnavailable; passt is refused', async () => {
