@@ -1,7 +1,7 @@
 /**
  * The pod network, kernel Services, cluster DNS and NetworkPolicy together, with real tiny guests
  * (issue 14's "how we will check it"): a guest resolves a Service's full and short name, a headless
- * Service, a hostname.subdomain name and an outside name (a fake upstream DNS server in a network
+ * Service, a hostname.subdomain name, an ExternalName Service and an outside name (a fake upstream DNS server in a network
  * namespace the test makes); wget from a guest reaches the backend VM through a ClusterIP Service,
  * and a VM reaches itself through its own Service (hairpin); a deny-all ingress policy blocks that
  * and an allow rule for one label opens it again for that label only; NodePort and LoadBalancer
@@ -189,6 +189,12 @@ describe('network: pod network, Services, DNS and policy with real guests', () =
     await lookup('webh.default.svc.cluster.local', ips['web1'] ?? '?');
     await lookup('web1.webh.default.svc.cluster.local', ips['web1'] ?? '?');
     await lookup('www.example.org', '203.0.113.7');
+    // An ExternalName Service: a CNAME to its host, which the upstream resolves.
+    await ok(
+      ['apply', '-f', '-'],
+      'apiVersion: v1\nkind: Service\nmetadata:\n  name: ext\nspec:\n  type: ExternalName\n  externalName: www.example.org\n',
+    );
+    await lookup('ext.default.svc.cluster.local', '203.0.113.7');
     // The short name, through the search path, as an application resolves it.
     assert.match(await sh(c1, wget('http://web:80/')), /^web1\r?\nstatus=0$/m);
   });
