@@ -244,6 +244,27 @@ describe('VirtualMachineExport', () => {
     );
     assert.equal((await get(raw, header)).code, 409);
     await hikubeOk(p, ['stop', 'src']);
+    await goneOn(p, 'vmi', 'src');
+
+    // The CLI: an export of its own, every volume and the manifest downloaded, then deleted.
+    const out = join(dir, 'cli');
+    const printed = await hikubeOk(p, ['vm', 'export', 'src', '--output', out, '--format', 'gzip']);
+    assert.match(printed, new RegExp(`${join(out, 'data.img.gz')}\\t67108864 bytes \\(uncompressed\\)`));
+    assert.match(printed, /manifest\.yaml/);
+    assert.ok(execFileSync('gzip', ['-dc', join(out, 'data.img.gz')], BIG).includes('exported-marker'));
+    assert.match(readFileSync(join(out, 'manifest.yaml'), 'utf8'), /kind: VirtualMachine/);
+    await eventually(
+      async () =>
+        (await kubectl(['get', 'vmexport', '-o', 'name'])).trim() ===
+        'virtualmachineexport.export.kubevirt.io/ex1',
+      'the CLI export deleted, ex1 left',
+      30_000,
+      200,
+    );
+    const refused = await p.hikube(['vm', 'export', 'src', '--format', 'vmdk']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr + refused.stdout, /--output DIR is required/);
+    assert.match(refused.stderr + refused.stdout, /--format "vmdk"/);
   });
 
   test('an export past its ttlDuration is deleted with its token Secret', async () => {
