@@ -45,6 +45,8 @@ export interface ExportControllerOptions {
   now?: () => Date;
 }
 
+const DAY_MS = 86_400_000;
+
 type Secret = KubeObject & { data?: Record<string, string>; type?: string };
 type Status = NonNullable<VirtualMachineExport['status']>;
 
@@ -105,7 +107,8 @@ export class ExportController implements Runnable {
       await api.delete(virtualMachineExportKind, ns, name);
       return;
     }
-    this.controller.queue.addAfter(key, expires - now.getTime());
+    // Back at the expiry (within a day at most: longer timer delays overflow to immediate).
+    this.controller.queue.addAfter(key, Math.min(expires - now.getTime(), DAY_MS));
 
     const secretName = e.spec.tokenSecretRef ?? generatedTokenSecretName(name);
     if (e.spec.tokenSecretRef === undefined && api.get(secretKind, ns, secretName) === undefined)

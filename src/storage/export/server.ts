@@ -106,6 +106,10 @@ export function exportRoutes(o: ExportServerOptions): ExtraRoute[] {
         ...(body.length !== undefined ? { 'Content-Length': String(body.length) } : {}),
       });
       await pipeline(body.stream, res as NodeJS.WritableStream);
+    } catch {
+      // The status line is sent: a failure now (the client gone, a read error) can only cut the
+      // body short, which the client sees against Content-Length or the gzip trailer.
+      res.destroy();
     } finally {
       await body.cleanup();
     }

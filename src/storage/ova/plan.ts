@@ -11,7 +11,8 @@ import type { Ovf, OvfNic } from './ovf.js';
 export function memberNameProblem(name: string): string | undefined {
   if (name === '' || name === '.' || name === '..') return `member ${JSON.stringify(name)} has no file name`;
   if (/[/\\]/.test(name)) return `member ${JSON.stringify(name)} names a path, not a file in the archive`;
-  if (/[\x00-\x1f]/.test(name)) return `member ${JSON.stringify(name)} has control characters in its name`;
+  if ([...name].some((ch) => ch.charCodeAt(0) < 0x20))
+    return `member ${JSON.stringify(name)} has control characters in its name`;
   return undefined;
 }
 
