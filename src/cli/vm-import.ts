@@ -1,12 +1,13 @@
 /**
- * `hikube vm import FILE.ova [--name N] [-n NS] [--allow-unknown] [--dry-run]`: a VMware/VirtualBox
- * OVA becomes a VirtualMachine. The archive is read twice, streamed: first every member name is
- * checked (plain files only, no path tricks, the OVF descriptor first, as the OVF standard puts
- * it) and the OVF parsed (src/storage/ova); the plan is printed (instance type, exact or nearest
- * larger, and every device left out). Devices the importer does not know stop the import unless
- * --allow-unknown. Then each disk member is extracted to a private temporary file and uploaded
- * into a new DataVolume through the upload path every image takes (so the image inspection rule
- * applies: streamOptimized VMDK passes), and the VM is created, Halted.
+ * `hikube vm import FILE.ova [--name N] [-n NS] [--hikube] [--allow-unknown] [--dry-run]`: a
+ * VMware/VirtualBox OVA becomes a VirtualMachine (with --hikube, Hikube's VMInstance on VMDisks).
+ * The archive is read twice, streamed: first every member name is checked (plain files only, no
+ * path tricks, the OVF descriptor first, as the OVF standard puts it) and the OVF parsed
+ * (src/storage/ova); the plan is printed (instance type, exact or nearest larger, and every device
+ * left out). Devices the importer does not know stop the import unless --allow-unknown. Then each
+ * disk member is extracted to a private temporary file and uploaded into a DataVolume through the
+ * upload path every image takes (so the image inspection rule applies: streamOptimized VMDK
+ * passes), and the VM is created, Halted.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,12 +19,18 @@ import { parseArgs } from 'node:util';
 import { extract, type Header } from 'tar-stream';
 import { INSTANCE_SIZES } from '../api/catalog.js';
 import { OvfError, parseOvf, type Ovf } from '../storage/ova/ovf.js';
-import { chooseInstanceType, memberNameProblem, objectName, planImport } from '../storage/ova/plan.js';
+import {
+  chooseInstanceType,
+  memberNameProblem,
+  objectName,
+  planHikube,
+  planImport,
+} from '../storage/ova/plan.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
 import { uploadDisk } from './image.js';
 
-export const IMPORT_USAGE = `usage: hikube vm import FILE.ova [--name NAME] [-n NS] [--allow-unknown] [--dry-run] [--timeout 600]
+export const IMPORT_USAGE = `usage: hikube vm import FILE.ova [--name NAME] [-n NS] [--hikube] [--allow-unknown] [--dry-run] [--timeout 600]
   creates a VM (Halted) from an OVA: its disks uploaded into DataVolumes, the instance type fitting its CPUs and memory`;
 
 /** The OVF descriptor is read whole; one larger than this is not a descriptor. */
@@ -101,6 +108,7 @@ export async function runVmImport(args: string[]): Promise<void> {
       ...connectionOptions,
       name: { type: 'string' },
       'allow-unknown': { type: 'boolean', default: false },
+      hikube: { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
       timeout: { type: 'string', default: '600' },
     },
@@ -120,10 +128,11 @@ export async function runVmImport(args: string[]): Promise<void> {
       `no instance type has ${ovf.cpus} vCPU and ${(ovf.memoryBytes / 2 ** 30).toFixed(2)} GiB or more`,
     );
   const plan = planImport(ovf, name, choice);
+  const hikube = values.hikube ? planHikube(ovf, name, choice) : undefined;
   process.stdout.write(
     `OVA ${file}: VM ${JSON.stringify(ovf.name)}, ${ovf.cpus} vCPU, ${Math.round(ovf.memoryBytes / 2 ** 20)} MiB, firmware ${ovf.firmware}, ${ovf.disks.length} disk(s), ${ovf.nics.length} NIC(s)\n`,
   );
-  for (const n of plan.notes) process.stdout.write(`  ${n}\n`);
+  for (const n of hikube?.notes ?? plan.notes) process.stdout.write(`  ${n}\n`);
   for (const u of ovf.unknown) process.stdout.write(`  unknown device: ${u}\n`);
   if (ovf.unknown.length > 0 && !values['allow-unknown'])
     throw new Error(
@@ -134,18 +143,30 @@ export async function runVmImport(args: string[]): Promise<void> {
   const c = loadClient(values);
   const ns = values.namespace ?? c.namespace;
   const timeoutS = Number(values.timeout);
+  const apps = `/apis/apps.cozystack.io/v1alpha1/namespaces/${encodeURIComponent(ns)}`;
+  for (const d of hikube?.disks ?? []) await c.call('POST', `${apps}/vmdisks`, d);
   const dir = await mkdtemp(join(tmpdir(), 'hikube-ova-'));
   try {
     const files = new Map(plan.volumes.map((v, i) => [v.href, join(dir, `disk${i}`)]));
     await extractMembers(file, files);
-    for (const v of plan.volumes)
-      await uploadDisk(c, ns, v.dataVolume, files.get(v.href) ?? '', {
-        create: true,
-        size: v.size,
-        timeoutS,
-      });
+    // With --hikube each VMDisk's own DataVolume waits for the upload; otherwise it is made here.
+    if (hikube !== undefined)
+      for (const u of hikube.uploads)
+        await uploadDisk(c, ns, u.dataVolume, files.get(u.href) ?? '', { create: false, timeoutS });
+    else
+      for (const v of plan.volumes)
+        await uploadDisk(c, ns, v.dataVolume, files.get(v.href) ?? '', {
+          create: true,
+          size: v.size,
+          timeoutS,
+        });
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+  if (hikube !== undefined) {
+    await c.call('POST', `${apps}/vminstances`, hikube.instance);
+    process.stdout.write(`vminstance.apps.cozystack.io/${name} created (Halted)\n`);
+    return;
   }
   await c.call('POST', `/apis/kubevirt.io/v1/namespaces/${encodeURIComponent(ns)}/virtualmachines`, plan.vm);
   process.stdout.write(`virtualmachine.kubevirt.io/${name} created (Halted): hikube start ${name}\n`);

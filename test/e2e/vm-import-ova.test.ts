@@ -3,7 +3,7 @@
  * VMware writes it, and a streamOptimized VMDK made by qemu-img from a disk holding a marker)
  * imports: the VMDK passes the image inspection rule on the upload path, the DataVolume fills, the
  * VM is created with the instance type that fits, starts under QEMU, and a tiny guest given the
- * imported disk reads the marker. An OVA with a `../x` member, or with a device the importer does
+ * imported disk reads the marker; with --hikube, a VMInstance on a VMDisk. An OVA with a `../x` member, or with a device the importer does
  * not know, is refused before anything is created.
  */
 import assert from 'node:assert/strict';
@@ -92,6 +92,28 @@ describe('hikube vm import', () => {
     assert.equal(await sh(c, read), 'ova-marker');
     c.close();
     await kubectl(['delete', 'vm', 'reader', '--wait=false']);
+  });
+
+  test('--hikube: the disk uploaded into a VMDisk, a VMInstance on it', async () => {
+    const ova = join(dir, 'hikube.ova');
+    await writeOva(ova, [
+      ['hikube.ovf', Buffer.from(ovfXml({ ...spec, name: 'legacy2' }))],
+      ['disk1.vmdk', { path: vmdk }],
+    ]);
+    const out = await hikubeOk(p, ['vm', 'import', ova, '--hikube']);
+    assert.match(out, /vminstance\.apps\.cozystack\.io\/legacy2 created/);
+    assert.equal(
+      await kubectl(['get', 'dv', 'vm-disk-legacy2-disk0', '-o', 'jsonpath={.status.phase}']),
+      'Succeeded',
+    );
+    assert.equal(
+      await kubectl(['get', 'vminstance', 'legacy2', '-o', 'jsonpath={.spec.instanceType}']),
+      's1.small',
+    );
+    assert.equal(
+      await kubectl(['get', 'vminstance', 'legacy2', '-o', 'jsonpath={.spec.disks[0].name}']),
+      'legacy2-disk0',
+    );
   });
 
   test('an OVA with a ../x member or an unknown device is refused, nothing created', async () => {

@@ -111,3 +111,47 @@ export function planImport(ovf: Ovf, name: string, choice: InstanceChoice): Impo
   };
   return { vm, volumes, notes };
 }
+
+export interface HikubePlan {
+  disks: Record<string, unknown>[];
+  instance: Record<string, unknown>;
+  /** The DataVolume each VMDisk fills (Cozystack's `vm-disk-<name>`), with the OVA member for it. */
+  uploads: { dataVolume: string; href: string }[];
+  notes: string[];
+}
+
+/**
+ * The same import as Hikube's VMInstance and VMDisks (`--hikube`): one VMDisk with an upload
+ * source per OVF disk, and a VMInstance (Halted) on them. VMInstance has no firmware field, so an
+ * EFI machine is refused here rather than booted with BIOS.
+ */
+export function planHikube(ovf: Ovf, name: string, choice: InstanceChoice): HikubePlan {
+  if (ovf.firmware === 'efi')
+    throw new Error(
+      'the OVA boots with EFI firmware, which a VMInstance cannot express: import it without --hikube',
+    );
+  const base = planImport(ovf, name, choice);
+  const apiVersion = 'apps.cozystack.io/v1alpha1';
+  const disks = base.volumes.map((v, i) => ({
+    apiVersion,
+    kind: 'VMDisk',
+    metadata: { name: `${name}-disk${i}` },
+    spec: { source: { upload: {} }, storage: v.size },
+  }));
+  return {
+    disks,
+    uploads: base.volumes.map((v, i) => ({ dataVolume: `vm-disk-${name}-disk${i}`, href: v.href })),
+    instance: {
+      apiVersion,
+      kind: 'VMInstance',
+      metadata: { name },
+      spec: {
+        runStrategy: 'Halted',
+        instanceType: choice.name,
+        instanceProfile: '',
+        disks: disks.map((d) => ({ name: d.metadata.name, bus: 'virtio' })),
+      },
+    },
+    notes: [...base.notes, 'no instance profile: the OVF does not say which OS it holds'],
+  };
+}

@@ -17,6 +17,7 @@ import {
   memberNameProblem,
   nicModel,
   objectName,
+  planHikube,
   planImport,
 } from '../../../src/storage/ova/plan.js';
 import { ovfXml, writeOva } from '../../support/ova.js';
@@ -209,4 +210,33 @@ describe('reading an OVA', () => {
       );
       await assert.rejects(readOva(file), (e: unknown) => e instanceof Error && message.test(e.message));
     });
+});
+
+describe('the --hikube plan', () => {
+  test('one VMDisk with an upload source per disk, a VMInstance on them with the instance type', () => {
+    const ovf = parseOvf(ovfXml(base));
+    const choice = chooseInstanceType(ovf.cpus, ovf.memoryBytes, INSTANCE_SIZES);
+    assert.ok(choice);
+    const plan = planHikube(ovf, 'web', choice);
+    assert.deepEqual(plan.disks, [
+      {
+        apiVersion: 'apps.cozystack.io/v1alpha1',
+        kind: 'VMDisk',
+        metadata: { name: 'web-disk0' },
+        spec: { source: { upload: {} }, storage: '10240Mi' },
+      },
+    ]);
+    assert.deepEqual(plan.uploads, [{ dataVolume: 'vm-disk-web-disk0', href: 'web-disk1.vmdk' }]);
+    assert.deepEqual((plan.instance['spec'] as Record<string, unknown>)['disks'], [
+      { name: 'web-disk0', bus: 'virtio' },
+    ]);
+    assert.equal((plan.instance['spec'] as Record<string, unknown>)['instanceType'], 'cx1.medium');
+  });
+
+  test('an EFI machine is refused: a VMInstance has no firmware field', () => {
+    const ovf = parseOvf(ovfXml({ ...base, firmware: 'efi' }));
+    const choice = chooseInstanceType(ovf.cpus, ovf.memoryBytes, INSTANCE_SIZES);
+    assert.ok(choice);
+    assert.throws(() => planHikube(ovf, 'web', choice), /EFI firmware.*without --hikube/);
+  });
 });
