@@ -38,6 +38,7 @@ import { virtualMachineSnapshotKind } from './snapshot/snapshot.js';
 import { virtualMachineSnapshotContentKind } from './snapshot/content.js';
 import { virtualMachineRestoreKind } from './snapshot/restore.js';
 import { virtualMachineCloneKind } from './clone/clone.js';
+import { virtualMachineExportKind } from './export/export.js';
 import { vmDiskKind } from './cozystack/vmdisk.js';
 import { vmInstanceKind } from './cozystack/vminstance.js';
 import { tenantKind } from './cozystack/tenant.js';
@@ -88,6 +89,7 @@ export const kinds: readonly KindDefinition[] = [
   virtualMachineSnapshotContentKind,
   virtualMachineRestoreKind,
   virtualMachineCloneKind,
+  virtualMachineExportKind,
   vmDiskKind,
   vmInstanceKind,
   tenantKind,
@@ -104,6 +106,8 @@ export const olderVersions: readonly OlderVersion[] = [
     storageVersion: 'v1',
     kinds: ['VirtualMachine', 'VirtualMachineInstance', 'VirtualMachineInstanceReplicaSet'],
   },
+  // KubeVirt v1.9 serves the export in v1 and still in v1beta1.
+  { group: 'export.kubevirt.io', version: 'v1beta1', storageVersion: 'v1', kinds: ['VirtualMachineExport'] },
 ];
 
 /** What the API server serves: every kind in its stored version, then the older versions. */

@@ -207,8 +207,16 @@ export class ApiServer {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (this.options.console !== undefined && (await this.options.console.serve(req, res))) return;
     // Routes with a credential of their own (the upload proxy's token), served before authentication.
-    const own = this.options.publicRoutes?.find((r) => r.path === path);
-    if (own !== undefined) return own.handle(req, res, url, [path]);
+    for (const r of this.options.publicRoutes ?? []) {
+      const match = typeof r.path === 'string' ? (r.path === path ? [path] : null) : r.path.exec(path);
+      if (match !== null)
+        return r.handle(
+          req,
+          res,
+          url,
+          [...match].map((m) => m ?? ''),
+        );
+    }
     let admitted: Admitted | undefined;
     if (!PUBLIC_PATHS.has(path)) {
       admitted = this.gate.admit(req, res, path, url.searchParams);

@@ -43,6 +43,8 @@ const USAGE = `Usage:
   hikube image list [-o wide|json|yaml|name]           the OS catalog and imported images (name, OS, size, source, status)
   hikube image import NAME [FILE|URL|--from IMAGE]     add a disk image (a catalog NAME alone: from its upstream)
   hikube vm create NAME --instancetype T --os OS [--ssh-key F] [--user-data F] [--disk name=N,size=S]... [--dry-run -o yaml]
+  hikube vm export NAME --output DIR [--format raw|gzip|qcow2] [--keep]   download a stopped VM's disks and manifest
+  hikube vm import FILE.ova [--name N] [--hikube] [--allow-unknown] [--dry-run]   a VM from an OVA (disks uploaded, instance type fitted)
   hikube image upload dv NAME --image-path FILE [--size SIZE]   upload a disk image into a new DataVolume
   hikube disk create NAME --size SIZE [--from-url URL|--from-disk D|--from-datasource DS|--upload FILE] [--wait]
   hikube disk list|resize NAME SIZE|delete NAME        persistent disks (DataVolumes and their PVCs)

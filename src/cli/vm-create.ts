@@ -23,6 +23,8 @@ import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
 import { importUpstream } from './image-catalog.js';
 import { subVerb } from './image.js';
+import { EXPORT_USAGE, runVmExport } from './vm-export.js';
+import { IMPORT_USAGE, runVmImport } from './vm-import.js';
 
 const USAGE = `usage: hikube vm create NAME --instancetype TYPE --os OS [--ssh-key FILE] [--user-data FILE]
                         [--disk name=NAME,size=SIZE[,bus=virtio|sata|scsi]]... [--dry-run [-o yaml|json]]`;
@@ -138,7 +140,9 @@ export function vmManifest(p: VmPlan): KubeObject {
 
 export async function runVm(args: string[]): Promise<void> {
   const [verb, rest] = subVerb(args);
-  if (verb !== 'create') throw new UsageError(USAGE);
+  if (verb === 'export') return runVmExport(rest);
+  if (verb === 'import') return runVmImport(rest);
+  if (verb !== 'create') throw new UsageError(`${USAGE}\n${EXPORT_USAGE}\n${IMPORT_USAGE}`);
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,

@@ -52,6 +52,8 @@ import { OsImageController } from '../storage/os-images.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { reportQuarantined } from './quarantine.js';
 import { SnapshotController } from '../controllers/snapshot/controller.js';
+import { ExportController } from '../controllers/export/controller.js';
+import { exportRoutes, exportTmpDir } from '../storage/export/server.js';
 import { NodeSnapshotter } from '../node/snapshots.js';
 import { runQemuImg } from '../storage/qemu-img.js';
 import { dataPaths } from './paths.js';
@@ -289,6 +291,16 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     volumePath: (ns, claim) => storage.volumePath(ns, claim),
     log,
   });
+  // VirtualMachineExports: made Ready here, downloaded from the API server's listener (added once it listens).
+  let serverUrl = '';
+  const exportsController = new ExportController({
+    manager,
+    events: recorderFor(manager, 'export-controller', nodeName),
+    claimPath: (ns, claim) => storage.claimPath(ns, claim),
+    url: () => serverUrl,
+    caCert: certs.caCert,
+    log,
+  });
   const stopEventExpiry = startEventExpiry(api);
   storage.start();
   await manager.add(osImages);
@@ -358,15 +370,24 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     ],
     routes: metrics.routes,
     // CDI's upload proxy: CDIConfig's uploadProxyURL is this server's URL.
-    publicRoutes: uploadProxyRoutes(
-      {
-        list: () =>
-          registry.store
-            .list(resourceKey(uploadTokenRequestKind))
-            .items.map((i) => i.object as UploadTokenRequest),
-      },
-      storage.uploads,
-    ),
+    publicRoutes: [
+      ...uploadProxyRoutes(
+        {
+          list: () =>
+            registry.store
+              .list(resourceKey(uploadTokenRequestKind))
+              .items.map((i) => i.object as UploadTokenRequest),
+        },
+        storage.uploads,
+      ),
+      ...exportRoutes({
+        api: manager.client,
+        claimPath: (ns, claim) => storage.claimPath(ns, claim),
+        tmpDir: exportTmpDir(options.dataDir),
+        qemuImg: runQemuImg,
+        url: () => serverUrl,
+      }),
+    ],
     observe: metrics.observe,
     ...(options.bookmarkIntervalMs !== undefined
       ? { watch: { bookmarkIntervalMs: options.bookmarkIntervalMs } }
@@ -384,6 +405,8 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
   const url = `https://${host}:${address.port}`;
   await writeFileAtomic(paths.kubeconfig, renderKubeconfig(url, certs.caCert, token));
+  serverUrl = url;
+  await manager.add(exportsController);
   // CDIConfig publishes the server's URL, known only now.
   await manager.add(new CdiConfigController(manager, { apiServerURL: url }, log));
   // One node: every migration fails at once with reason NoTargetNode.
