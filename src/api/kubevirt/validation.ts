@@ -4,7 +4,6 @@
  * relative to the object root, and all of them run: a user fixes every mistake in one round trip.
  */
 import type { FieldError } from '../kind.js';
-import type { FeatureGate } from '../admission.js';
 import { validateDomainValues } from './domain-values.js';
 import { parseQuantity } from '../quantity.js';
 import type { Disk, Interface } from './domain.js';
@@ -23,8 +22,6 @@ export interface VmiValidationContext {
    * only the VMI made from it is refused (the VM then shows FailedCreate).
    */
   template?: boolean;
-  /** Feature gates turned on by the admin (none when absent). */
-  featureGates?: ReadonlySet<FeatureGate>;
 }
 
 export function validateVmiSpec(
@@ -81,7 +78,7 @@ export function validateVmiSpec(
   }
   errors.push(...bootOrders(spec, domain));
   errors.push(...validateKernelBoot(spec.domain.firmware?.kernelBoot, `${domain}.firmware.kernelBoot`));
-  errors.push(...validateDomainValues(spec, at, ctx.featureGates ?? new Set()));
+  errors.push(...validateDomainValues(spec, at));
   errors.push(...resources(spec, domain, ctx));
   if (spec.hostname !== undefined && !DNS_LABEL.test(spec.hostname)) {
     errors.push({

@@ -2,7 +2,8 @@
  * kubevirt.io/v1 VirtualMachine: the declarative, persistent VM. The VM controller turns it into a
  * VirtualMachineInstance according to its runStrategy (src/controllers/vm).
  */
-import { defaultAdmissionSettings, type AdmissionSettings } from '../admission.js';
+import { defaultAdmissionSettings, gateChoice, type AdmissionSettings } from '../admission.js';
+import { gatedFieldErrors } from './gated-fields.js';
 import { canonicalMatcherKind, matcherKinds } from '../instancetype/matcher.js';
 import type { FieldError, KindDefinition } from '../kind.js';
 import { DataVolumeSpec } from '../cdi/datavolume.js';
@@ -165,8 +166,14 @@ export function validateVm(
     ...validateVmiSpec(template, 'spec.template.spec', undefined, {
       instancetype: spec.instancetype !== undefined,
       template: true,
-      featureGates: settings.featureGates,
     }),
+    ...gatedFieldErrors(
+      template,
+      spec.template.metadata?.annotations,
+      'spec.template.spec',
+      'spec.template.metadata',
+      gateChoice(settings),
+    ),
   );
   return errors;
 }

@@ -119,7 +119,7 @@ const EXCEPTIONS: Record<string, () => void> = {
     ];
     assert.throws(
       () => registry().create(virtualMachineKind, 'default', vm({}, hostDisk)),
-      refused('Invalid', 'spec.template.spec.volumes[0].hostDisk'),
+      refused('Invalid', 'spec.template.spec.volumes[0]'),
     );
     registry({ featureGates: new Set(['HostDisk']) }).create(virtualMachineKind, 'default', vm({}, hostDisk));
   },
