@@ -76,6 +76,7 @@ export function validateVmiSpec(
       }),
     );
   }
+  errors.push(...disksWithoutVolume(spec, at));
   errors.push(...bootOrders(spec, domain));
   errors.push(...validateKernelBoot(spec.domain.firmware?.kernelBoot, `${domain}.firmware.kernelBoot`));
   errors.push(...validateDomainValues(spec, at));
@@ -97,17 +98,21 @@ export function validateVmiSpec(
   return errors;
 }
 
-/** Remarks that do not stop the write: a disk with no volume applies, and the guest will not see it (a cdrom is an empty tray instead). (A volume with no disk gets a virtio disk, as in KubeVirt.) */
-export function vmiSpecWarnings(spec: VirtualMachineInstanceSpec, at: string): string[] {
+/**
+ * As KubeVirt: a disk names a volume of the spec, except a cdrom, which without one is an empty tray
+ * (the DeclarativeHotplugVolumes gate: gated-fields.ts). A volume with no disk gets a virtio disk.
+ */
+function disksWithoutVolume(spec: VirtualMachineInstanceSpec, at: string): FieldError[] {
   const volumes = new Set((spec.volumes ?? []).map((v) => v.name));
-  const out: string[] = [];
+  const errors: FieldError[] = [];
   (spec.domain.devices.disks ?? []).forEach((d, i) => {
     if (!volumes.has(d.name) && d.cdrom === undefined)
-      out.push(
-        `${at}.domain.devices.disks[${i}].name: disk ${JSON.stringify(d.name)} has no volume of that name; the guest will start without it`,
-      );
+      errors.push({
+        path: `${at}.domain.devices.disks[${i}].name`,
+        message: `${at}.domain.devices.disks[${i}].Name '${d.name}' not found.`,
+      });
   });
-  return out;
+  return errors;
 }
 
 function duplicates(items: { name: string }[], at: string): FieldError[] {
