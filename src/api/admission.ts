@@ -5,22 +5,24 @@
  * every kind's `validate`, so the same object is judged the same way wherever it is written.
  */
 import { parseCidr } from './network/cni.js';
+import { parseFeatureGates, type FeatureGate, type FeatureGateChoice } from './feature-gates.js';
+
+export type { FeatureGate } from './feature-gates.js';
 
 /** Cluster IPs come from here unless the node's network options say otherwise (loopback: nothing is reachable from outside). */
 export const DEFAULT_SERVICE_CIDR = '127.16.0.0/16';
-
-/** Feature gates this platform knows, as KubeVirt names them. */
-export const FEATURE_GATES = ['HostDisk'] as const;
-export type FeatureGate = (typeof FEATURE_GATES)[number];
 
 export interface AdmissionSettings {
   /** The service CIDR: cluster IPs must lie in it. */
   serviceCidr: string;
   /** spec.externalIPs of Services may be set (CVE-2020-8554: off unless an admin allows it). */
   allowExternalIPs: boolean;
+  /** Feature gates the admin turned on (KubeVirt's developerConfiguration.featureGates); see feature-gates.ts. */
   featureGates: ReadonlySet<FeatureGate>;
   /** The cluster DNS address (pod network only): no Service may ask for it. */
   clusterDnsIp?: string;
+  /** Beta gates the admin turned off (developerConfiguration.disabledFeatureGates). */
+  disabledFeatureGates?: ReadonlySet<FeatureGate>;
   /** vCPUs per requested CPU when counting a VMI against a quota (KubeVirt's cpuAllocationRatio; 10 when unset). */
   cpuAllocationRatio?: number;
 }
@@ -43,7 +45,7 @@ export function admissionSettingsFromEnv(
   return {
     serviceCidr,
     allowExternalIPs: envFlag('HIKUBE_ALLOW_EXTERNAL_IPS', env),
-    featureGates: parseFeatureGates(env['HIKUBE_FEATURE_GATES'] ?? ''),
+    ...featureGateSettings(parseFeatureGates(env['HIKUBE_FEATURE_GATES'] ?? '')),
   };
 }
 
@@ -55,24 +57,18 @@ export function cidrHosts(cidr: string): { first: number; last: number } | undef
   return { first: parsed.network + 1, last: parsed.network + size - 2 };
 }
 
-/**
- * `HostDisk,Foo=false`: the gates turned on. Names as KubeVirt's featureGates list them, each
- * optionally `=true` or `=false` as kube's --feature-gates writes them.
- * @throws Error naming an unknown gate or a value other than true/false.
- */
-export function parseFeatureGates(text: string): Set<FeatureGate> {
-  const on = new Set<FeatureGate>();
-  for (const item of text.split(',').map((s) => s.trim())) {
-    if (item === '') continue;
-    const [name = '', value = 'true'] = item.split('=');
-    if (!(FEATURE_GATES as readonly string[]).includes(name))
-      throw new Error(
-        `unknown feature gate ${JSON.stringify(name)}; known gates: ${FEATURE_GATES.join(', ')}`,
-      );
-    if (value !== 'true' && value !== 'false')
-      throw new Error(`feature gate ${name}: ${JSON.stringify(value)} is neither true nor false`);
-    if (value === 'true') on.add(name as FeatureGate);
-    else on.delete(name as FeatureGate);
-  }
-  return on;
+/** The gates of the settings as feature-gates.ts decides with them. */
+export function gateChoice(settings: AdmissionSettings): FeatureGateChoice {
+  return {
+    enabled: settings.featureGates,
+    ...(settings.disabledFeatureGates !== undefined ? { disabled: settings.disabledFeatureGates } : {}),
+  };
+}
+
+/** An admin's gate choice as the two sets of the settings. */
+export function featureGateSettings(choice: {
+  enabled: ReadonlySet<FeatureGate>;
+  disabled: ReadonlySet<FeatureGate>;
+}): Pick<AdmissionSettings, 'featureGates' | 'disabledFeatureGates'> {
+  return { featureGates: choice.enabled, disabledFeatureGates: choice.disabled };
 }

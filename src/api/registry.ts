@@ -108,6 +108,13 @@ export const olderVersions: readonly OlderVersion[] = [
   },
   // KubeVirt v1.9 serves the export in v1 and still in v1beta1.
   { group: 'export.kubevirt.io', version: 'v1beta1', storageVersion: 'v1', kinds: ['VirtualMachineExport'] },
+  {
+    // KubeVirt v1.9 still serves snapshot.kubevirt.io/v1alpha1 beside v1beta1 (its stored version).
+    group: 'snapshot.kubevirt.io',
+    version: 'v1alpha1',
+    storageVersion: 'v1beta1',
+    kinds: ['VirtualMachineSnapshot', 'VirtualMachineSnapshotContent', 'VirtualMachineRestore'],
+  },
 ];
 
 /** What the API server serves: every kind in its stored version, then the older versions. */

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { startPlatform } from '../platform/platform.js';
 import { defaultDataDir } from '../platform/paths.js';
 import { UsageError } from './errors.js';
-import { parseFeatureGates, type FeatureGate } from '../api/admission.js';
+import { parseFeatureGates } from '../api/feature-gates.js';
 import { cpuAllocationRatioFromEnv, parseCpuAllocationRatio } from '../api/quota/usage.js';
 import { DEFAULT_OVERCOMMIT } from '../node/registration.js';
 import { DEFAULT_POD_CIDR, resolveNetworkOptions, type NetworkOptions } from '../network/options.js';
@@ -91,7 +91,7 @@ export async function runUp(args: string[]): Promise<void> {
   } catch (err) {
     throw new UsageError(`--network/--pod-cidr: ${err instanceof Error ? err.message : String(err)}`);
   }
-  let featureGates: Set<FeatureGate> | undefined;
+  let featureGates: ReturnType<typeof parseFeatureGates> | undefined;
   try {
     if (values['feature-gates'] !== undefined) featureGates = parseFeatureGates(values['feature-gates']);
   } catch (err) {
@@ -118,7 +118,9 @@ export async function runUp(args: string[]): Promise<void> {
     network,
     ...(values['allow-private-targets'] === true ? { allowPrivateTargets: true } : {}),
     ...(values['allow-external-ips'] === true ? { allowExternalIPs: true } : {}),
-    ...(featureGates !== undefined ? { featureGates } : {}),
+    ...(featureGates !== undefined
+      ? { featureGates: featureGates.enabled, disabledFeatureGates: featureGates.disabled }
+      : {}),
     cpuAllocationRatio,
     ...(values['without-hikube-controllers'] === true ? { withoutHikubeControllers: true } : {}),
     ...(values['node-name'] !== undefined ? { nodeName: values['node-name'] } : {}),

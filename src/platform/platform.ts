@@ -105,6 +105,8 @@ export interface PlatformOptions {
   allowExternalIPs?: boolean;
   /** Feature gates turned on (default: HIKUBE_FEATURE_GATES, e.g. `HostDisk`). */
   featureGates?: ReadonlySet<FeatureGate>;
+  /** Beta feature gates turned off (default: the `Name=false` entries of HIKUBE_FEATURE_GATES). */
+  disabledFeatureGates?: ReadonlySet<FeatureGate>;
   /** vCPUs per requested CPU (KubeVirt's cpuAllocationRatio; default: HIKUBE_CPU_ALLOCATION_RATIO, else 10). */
   cpuAllocationRatio?: number;
   /** Rotation of DATA_DIR/audit.log (default 100 MiB, 5 files kept); smaller in tests. */
@@ -183,6 +185,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     ...(networkModeOf(options.network) === 'pod' ? { clusterDnsIp: clusterDnsIp(fromEnv.serviceCidr) } : {}),
     allowExternalIPs: options.allowExternalIPs ?? fromEnv.allowExternalIPs,
     featureGates: options.featureGates ?? fromEnv.featureGates,
+    disabledFeatureGates: options.disabledFeatureGates ?? fromEnv.disabledFeatureGates ?? new Set(),
     cpuAllocationRatio,
   });
   const ours = !(options.withoutHikubeControllers ?? withoutHikubeControllersFromEnv());

@@ -79,11 +79,14 @@ export function createStorage(o: StorageOptions): Storage {
   const importCrons = new DataImportCronController({
     manager: o.manager,
     events: recorderFor(o.manager, 'dataimportcron-controller', o.nodeName),
-    digestOf: async (url) => {
-      const mirror = mirrorFor(o.registryMirrors, parseReference(url).registry);
-      const client = new RegistryClient({ url, ...(mirror !== undefined ? { mirror } : {}) }, o.targets);
+    digestOf: async (source) => {
+      const mirror = mirrorFor(o.registryMirrors, parseReference(source.url).registry);
+      const client = new RegistryClient(
+        { ...source, ...(mirror !== undefined ? { mirror } : {}) },
+        o.targets,
+      );
       await client.manifest();
-      if (client.digest === undefined) throw new Error(`no digest for ${url}`);
+      if (client.digest === undefined) throw new Error(`no digest for ${source.url}`);
       return client.digest;
     },
     log: o.log,

@@ -152,7 +152,7 @@ describe('VirtualMachines', () => {
 
   test('hostDisk volumes need the HostDisk feature gate', async () => {
     const causes = assertInvalid(await raw(closed, 'POST', VMS, vm('hostdisk', withHostDisk)), [
-      'spec.template.spec.volumes[0].hostDisk',
+      'spec.template.spec.volumes[0]',
     ]);
     assert.match(causes[0]?.message ?? '', /HostDisk feature gate is not enabled/);
     const gated = await raw(open, 'POST', VMS, vm('hostdisk', withHostDisk));

@@ -143,7 +143,10 @@ describe('hikube up flags', () => {
         { encoding: 'utf8', timeout: 30_000 },
       );
       assert.notEqual(r.status, 0);
-      assert.match(r.stderr, /--feature-gates: unknown feature gate "HostDisks"; known gates: HostDisk/);
+      assert.match(
+        r.stderr,
+        /--feature-gates: unknown feature gate "HostDisks"; known gates \(KubeVirt v1\.9\.0\): .*\bHostDisk\b/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

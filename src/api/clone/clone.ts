@@ -5,6 +5,8 @@
  * instance-id. Disks are linked (copy-on-write over the snapshot's layers) unless the annotation
  * `clone.hikube.io/full: "true"` asks for full copies.
  */
+import { snapshotGateErrors } from '../kubevirt/gated-fields.js';
+import { defaultAdmissionSettings, gateChoice } from '../admission.js';
 import type { FieldError, KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { NoEffect, Obj, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
@@ -116,6 +118,12 @@ export const virtualMachineCloneKind: KindDefinition = {
     { name: 'SourceVirtualMachine', type: 'string', jsonPath: '.spec.source.name' },
     { name: 'TargetVirtualMachine', type: 'string', jsonPath: '.spec.target.name' },
   ],
-  validate: (o, old) =>
-    validateClone(o as unknown as VirtualMachineClone, old as unknown as VirtualMachineClone | undefined),
+  validate: (o, old, settings) => [
+    ...snapshotGateErrors(
+      old,
+      gateChoice(settings ?? defaultAdmissionSettings()),
+      'snapshot feature gate is not enabled',
+    ),
+    ...validateClone(o as unknown as VirtualMachineClone, old as unknown as VirtualMachineClone | undefined),
+  ],
 };

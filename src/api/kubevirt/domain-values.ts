@@ -8,7 +8,6 @@
  * VMI written around admission still cannot reach QEMU with them.
  */
 import type { FieldError } from '../kind.js';
-import type { FeatureGate } from '../admission.js';
 import type { VirtualMachineInstanceSpec } from './vmi.js';
 
 /** KubeVirt's default emulated machines on amd64. */
@@ -62,11 +61,7 @@ function serialProblem(serial: string): string | undefined {
 }
 
 /** Every value of `spec` that reaches QEMU, checked; paths relative to the object root (`at` is the spec's). */
-export function validateDomainValues(
-  spec: VirtualMachineInstanceSpec,
-  at: string,
-  gates: ReadonlySet<FeatureGate>,
-): FieldError[] {
+export function validateDomainValues(spec: VirtualMachineInstanceSpec, at: string): FieldError[] {
   const errors: FieldError[] = [];
   const check = (problem: string | undefined, path: string): void => {
     if (problem === undefined) return;
@@ -93,15 +88,6 @@ export function validateDomainValues(
   (domain.devices.disks ?? []).forEach((disk, i) => {
     if (disk.serial !== undefined && disk.serial !== '')
       check(serialProblem(disk.serial), `${d}.devices.disks[${i}].serial`);
-  });
-  (spec.volumes ?? []).forEach((v, i) => {
-    if (v.hostDisk !== undefined && !gates.has('HostDisk'))
-      errors.push({
-        path: `${at}.volumes[${i}].hostDisk`,
-        reason: 'FieldValueForbidden',
-        message:
-          'Forbidden: HostDisk feature gate is not enabled (an admin may enable it with hikube up --feature-gates HostDisk)',
-      });
   });
   return errors;
 }

@@ -38,9 +38,15 @@ export function validateKernelBoot(kernelBoot: KernelBoot | undefined, at: strin
   const container = kernelBoot?.container;
   if (container === undefined) return [];
   const errors: FieldError[] = [];
+  if ((container.kernelPath ?? '') === '' && (container.initrdPath ?? '') === '')
+    errors.push({
+      path: `${at}.container`,
+      reason: 'FieldValueRequired',
+      message: `${at}.container must be defined with at least one of the following: kernelPath, initrdPath`,
+    });
   for (const field of ['kernelPath', 'initrdPath'] as const) {
     const path = container[field];
-    if (path === undefined) continue;
+    if (path === undefined || path === '') continue;
     const problem = imagePathProblem(path);
     if (problem !== undefined)
       errors.push({

@@ -8,7 +8,7 @@
  */
 import type { FieldError, KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
-import { NoEffect, Obj, Preserve, StringMap, Type, type Static, opt } from '../schema.js';
+import { NoEffect, Obj, Preserve, Quantity, StringMap, Type, type Static, opt } from '../schema.js';
 
 export const MIGRATION_PHASES = [
   'Pending',
@@ -83,7 +83,9 @@ export const MigrationPolicy = Obj('Migration settings for the VMIs it selects.'
       allowAutoConverge: opt(Type.Boolean()),
       allowPostCopy: opt(Type.Boolean()),
       allowWorkloadDisruption: opt(Type.Boolean()),
-      bandwidthPerMigration: opt(Preserve()),
+      bandwidthPerMigration: opt(
+        Quantity('Bandwidth of each migration, e.g. 64Mi (a quantity, as upstream).'),
+      ),
       completionTimeoutPerGiB: opt(Type.Integer()),
       maxDowntimeMs: opt(Type.Integer()),
       experimental: opt(Preserve()),

@@ -4,7 +4,6 @@
  * relative to the object root, and all of them run: a user fixes every mistake in one round trip.
  */
 import type { FieldError } from '../kind.js';
-import type { FeatureGate } from '../admission.js';
 import { validateDomainValues } from './domain-values.js';
 import { parseQuantity } from '../quantity.js';
 import type { Disk, Interface } from './domain.js';
@@ -23,8 +22,6 @@ export interface VmiValidationContext {
    * only the VMI made from it is refused (the VM then shows FailedCreate).
    */
   template?: boolean;
-  /** Feature gates turned on by the admin (none when absent). */
-  featureGates?: ReadonlySet<FeatureGate>;
 }
 
 export function validateVmiSpec(
@@ -79,9 +76,10 @@ export function validateVmiSpec(
       }),
     );
   }
+  errors.push(...disksWithoutVolume(spec, at));
   errors.push(...bootOrders(spec, domain));
   errors.push(...validateKernelBoot(spec.domain.firmware?.kernelBoot, `${domain}.firmware.kernelBoot`));
-  errors.push(...validateDomainValues(spec, at, ctx.featureGates ?? new Set()));
+  errors.push(...validateDomainValues(spec, at));
   errors.push(...resources(spec, domain, ctx));
   if (spec.hostname !== undefined && !DNS_LABEL.test(spec.hostname)) {
     errors.push({
@@ -100,17 +98,21 @@ export function validateVmiSpec(
   return errors;
 }
 
-/** Remarks that do not stop the write: a disk with no volume applies, and the guest will not see it (a cdrom is an empty tray instead). (A volume with no disk gets a virtio disk, as in KubeVirt.) */
-export function vmiSpecWarnings(spec: VirtualMachineInstanceSpec, at: string): string[] {
+/**
+ * As KubeVirt: a disk names a volume of the spec, except a cdrom, which without one is an empty tray
+ * (the DeclarativeHotplugVolumes gate: gated-fields.ts). A volume with no disk gets a virtio disk.
+ */
+function disksWithoutVolume(spec: VirtualMachineInstanceSpec, at: string): FieldError[] {
   const volumes = new Set((spec.volumes ?? []).map((v) => v.name));
-  const out: string[] = [];
+  const errors: FieldError[] = [];
   (spec.domain.devices.disks ?? []).forEach((d, i) => {
     if (!volumes.has(d.name) && d.cdrom === undefined)
-      out.push(
-        `${at}.domain.devices.disks[${i}].name: disk ${JSON.stringify(d.name)} has no volume of that name; the guest will start without it`,
-      );
+      errors.push({
+        path: `${at}.domain.devices.disks[${i}].name`,
+        message: `${at}.domain.devices.disks[${i}].Name '${d.name}' not found.`,
+      });
   });
-  return out;
+  return errors;
 }
 
 function duplicates(items: { name: string }[], at: string): FieldError[] {

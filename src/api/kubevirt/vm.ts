@@ -2,14 +2,15 @@
  * kubevirt.io/v1 VirtualMachine: the declarative, persistent VM. The VM controller turns it into a
  * VirtualMachineInstance according to its runStrategy (src/controllers/vm).
  */
-import { defaultAdmissionSettings, type AdmissionSettings } from '../admission.js';
+import { defaultAdmissionSettings, gateChoice, type AdmissionSettings } from '../admission.js';
+import { gatedFieldErrors } from './gated-fields.js';
 import { canonicalMatcherKind, matcherKinds } from '../instancetype/matcher.js';
 import type { FieldError, KindDefinition } from '../kind.js';
 import { DataVolumeSpec } from '../cdi/datavolume.js';
 import { ObjectMeta } from '../meta.js';
 import { NoEffect, Obj, Preserve, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import { Conditions, OpenStatus, PRINTABLE_STATUSES, RUN_STRATEGIES } from './status.js';
-import { validateVmiSpec, vmiSpecWarnings } from './validation.js';
+import { validateVmiSpec } from './validation.js';
 import { VirtualMachineInstanceTemplateSpec } from './vmi.js';
 
 const Matcher = (what: string, kinds: string[]) =>
@@ -165,8 +166,14 @@ export function validateVm(
     ...validateVmiSpec(template, 'spec.template.spec', undefined, {
       instancetype: spec.instancetype !== undefined,
       template: true,
-      featureGates: settings.featureGates,
     }),
+    ...gatedFieldErrors(
+      template,
+      spec.template.metadata?.annotations,
+      'spec.template.spec',
+      'spec.template.metadata',
+      gateChoice(settings),
+    ),
   );
   return errors;
 }
@@ -197,8 +204,7 @@ export const virtualMachineKind: KindDefinition = {
   validate: (obj, _old, settings) => validateVm(obj as unknown as VirtualMachine, settings),
   warnings: (obj) => {
     const spec = (obj as unknown as VirtualMachine).spec;
-    const out =
-      spec.template.spec === undefined ? [] : vmiSpecWarnings(spec.template.spec, 'spec.template.spec');
+    const out: string[] = [];
     if (spec.running !== undefined) out.push('spec.running is deprecated; use spec.runStrategy');
     return out;
   },

@@ -8,7 +8,9 @@ import { NoEffect, Obj, Preserve, StringEnum, StringMap, Type, type Static, opt 
 import { PodDNSConfig, Toleration } from '../core/refs.js';
 import { DomainSpec, Probe } from './domain.js';
 import { Conditions, OpenStatus, VMI_PHASES } from './status.js';
-import { validateVmiSpec, vmiSpecWarnings } from './validation.js';
+import { validateVmiSpec } from './validation.js';
+import { gatedFieldErrors } from './gated-fields.js';
+import { defaultAdmissionSettings, gateChoice } from '../admission.js';
 import { AccessCredential, Networks, Volumes } from './volumes.js';
 
 export const VirtualMachineInstanceSpec = Obj(
@@ -181,12 +183,20 @@ export const virtualMachineInstanceKind: KindDefinition = {
       priority: 1,
     },
   ],
-  validate: (obj, old, settings) =>
-    validateVmiSpec(
+  validate: (obj, old, settings) => [
+    ...validateVmiSpec(
       obj['spec'] as VirtualMachineInstanceSpec,
       'spec',
       old === undefined ? undefined : (old['spec'] as VirtualMachineInstanceSpec),
-      { featureGates: settings?.featureGates ?? new Set() },
     ),
-  warnings: (obj) => vmiSpecWarnings(obj['spec'] as VirtualMachineInstanceSpec, 'spec'),
+    ...(old === undefined
+      ? gatedFieldErrors(
+          obj['spec'] as VirtualMachineInstanceSpec,
+          (obj['metadata'] as { annotations?: Record<string, string> } | undefined)?.annotations,
+          'spec',
+          'metadata',
+          gateChoice(settings ?? defaultAdmissionSettings()),
+        )
+      : []),
+  ],
 };

@@ -3,6 +3,8 @@
  * taken of or onto a new VM (`spec.target.name` naming a VM that does not exist yet). Disks come
  * back as new copy-on-write layers over the snapshot's, so a restore is instant whatever the size.
  */
+import { snapshotGateErrors } from '../kubevirt/gated-fields.js';
+import { defaultAdmissionSettings, gateChoice } from '../admission.js';
 import type { FieldError, KindDefinition, ObjectLookup } from '../kind.js';
 import { virtualMachineKind } from '../kubevirt/vm.js';
 import { virtualMachineSnapshotKind, type VirtualMachineSnapshot } from './snapshot.js';
@@ -140,9 +142,15 @@ export const virtualMachineRestoreKind: KindDefinition = {
   ],
   admit: (o, old, lookup) =>
     old === undefined ? checkRestoreRefs(o as unknown as VirtualMachineRestore, lookup) : [],
-  validate: (o, old) =>
-    validateRestore(
+  validate: (o, old, settings) => [
+    ...snapshotGateErrors(
+      old,
+      gateChoice(settings ?? defaultAdmissionSettings()),
+      'Snapshot/Restore feature gate not enabled',
+    ),
+    ...validateRestore(
       o as unknown as VirtualMachineRestore,
       old as unknown as VirtualMachineRestore | undefined,
     ),
+  ],
 };

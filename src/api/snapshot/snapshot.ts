@@ -4,6 +4,8 @@
  * (live when the VM runs, through QMP, with the guest's filesystems frozen when its agent is
  * connected) and records what it took in a VirtualMachineSnapshotContent.
  */
+import { snapshotGateErrors } from '../kubevirt/gated-fields.js';
+import { defaultAdmissionSettings, gateChoice } from '../admission.js';
 import { parseDuration } from '../duration.js';
 import type { FieldError, KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
@@ -110,11 +112,17 @@ export const virtualMachineSnapshotKind: KindDefinition = {
     // Ours, beside KubeVirt's columns: shown by `-o wide` only.
     { name: 'Indications', type: 'string', jsonPath: '.status.indications', priority: 1 },
   ],
-  validate: (o, old) =>
-    validateSnapshot(
+  validate: (o, old, settings) => [
+    ...snapshotGateErrors(
+      old,
+      gateChoice(settings ?? defaultAdmissionSettings()),
+      'snapshot feature gate not enabled',
+    ),
+    ...validateSnapshot(
       o as unknown as VirtualMachineSnapshot,
       old as unknown as VirtualMachineSnapshot | undefined,
     ),
+  ],
   defaults: (o) => {
     const s = o as unknown as VirtualMachineSnapshot;
     s.spec.failureDeadline ??= DEFAULT_FAILURE_DEADLINE;

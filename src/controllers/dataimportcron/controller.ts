@@ -4,8 +4,11 @@
  * digest of the template's image; a digest not imported yet becomes a DataVolume pinned to it
  * (`<cron>-<12 hex of the digest>`, labelled and owned by the cron). Once the newest import has
  * succeeded, the managed DataSource points at its PVC; imports beyond `importsToKeep` are deleted.
- * The next pass is queued for the schedule's next firing. The registry is reached through a port
- * (`digestOf`), so the same address policy as every import applies in the real adapter.
+ * An import that failed is made again at the next firing (its reason stays in the Progressing
+ * condition meanwhile). The next pass is queued for the schedule's next firing. The registry is
+ * reached through a port (`digestOf`) with the template's `secretRef` credentials and
+ * `certConfigMap` CAs, resolved as a DataVolume's are, so the same address policy as every import
+ * applies in the real adapter.
  */
 import { dataSourceKind, type DataSource } from '../../api/cdi/datasource.js';
 import {
@@ -21,9 +24,12 @@ import type { EventRecorder } from '../../runtime/events.js';
 import type { Manager, Runnable } from '../../runtime/manager.js';
 import type { Timers } from '../../runtime/queue.js';
 import { isAlreadyExists } from '../../runtime/transport.js';
+import { configMapKind, secretKind } from '../../api/core/core.js';
+import type { RegistrySource } from '../../storage/import/registry.js';
+import { resolveSource } from '../datavolume/sources.js';
 
-/** The digest (`sha256:…`) of the image a `docker://` URL names, now. */
-export type DigestOf = (url: string, namespace: string) => Promise<string>;
+/** The digest (`sha256:…`) of the image a registry source names, now (with its credentials). */
+export type DigestOf = (source: RegistrySource) => Promise<string>;
 
 export interface DataImportCronOptions {
   manager: Manager;
@@ -66,6 +72,8 @@ export class DataImportCronController implements Runnable {
       return cron === undefined ? [] : [`${dv.metadata.namespace ?? ''}/${cron}`];
     });
     this.controller.reads(dataSourceKind);
+    this.controller.reads(secretKind);
+    this.controller.reads(configMapKind);
   }
 
   start(): void {
@@ -96,11 +104,13 @@ export class DataImportCronController implements Runnable {
       const url = cron.spec.template.spec.source?.registry?.url ?? '';
       status.lastExecutionTimestamp = now.toISOString();
       try {
-        const digest = await this.o.digestOf(url, namespace);
+        const digest = await this.o.digestOf(this.registrySource(cron));
         if (imports[0]?.Digest !== digest) {
           await this.createImport(cron, digest);
           imports.unshift({ DataVolumeName: importName(name, digest), Digest: digest });
           this.o.events.record(cron, 'Normal', 'ImportScheduled', `Importing ${pinned(url, digest)}`);
+        } else if (await this.retryFailed(cron, imports[0].DataVolumeName, digest)) {
+          this.o.events.record(cron, 'Normal', 'ImportRetried', `Importing ${pinned(url, digest)} again`);
         }
         setCondition(
           status,
@@ -133,6 +143,29 @@ export class DataImportCronController implements Runnable {
     const next = schedule.next(new Date(status.lastExecutionTimestamp ?? now.toISOString()));
     if (next !== undefined)
       this.controller.queue.addAfter(key, Math.max(0, next.getTime() - now.getTime()) + 10);
+  }
+
+  /** The template's registry source with its Secret and ConfigMap read, as a DataVolume's would be. */
+  private registrySource(cron: DataImportCron): RegistrySource {
+    const namespace = cron.metadata.namespace ?? '';
+    const resolved = resolveSource(this.controller.client, {
+      apiVersion: 'cdi.kubevirt.io/v1beta1',
+      kind: 'DataVolume',
+      metadata: { name: cron.metadata.name ?? '', namespace },
+      spec: cron.spec.template.spec,
+    });
+    if (resolved.kind !== 'registry') throw new Error('the template source is not a registry');
+    return resolved.registry;
+  }
+
+  /** A Failed import of the newest digest is deleted and made again; true when it was. */
+  private async retryFailed(cron: DataImportCron, dvName: string, digest: string): Promise<boolean> {
+    const api = this.controller.client;
+    const namespace = cron.metadata.namespace ?? '';
+    if (api.get<DataVolume>(dataVolumeKind, namespace, dvName)?.status?.phase !== 'Failed') return false;
+    await api.delete(dataVolumeKind, namespace, dvName);
+    await this.createImport(cron, digest);
+    return true;
   }
 
   private async createImport(cron: DataImportCron, digest: string): Promise<void> {
@@ -195,7 +228,7 @@ export class DataImportCronController implements Runnable {
       newestDv?.status?.phase ?? 'NoImport',
       newest === undefined
         ? 'no import yet'
-        : `import ${newest.DataVolumeName}: ${newestDv?.status?.phase ?? 'Pending'}`,
+        : `import ${newest.DataVolumeName}: ${newestDv?.status?.phase ?? 'Pending'}${failure(newestDv)}`,
       now,
     );
     if (ready === undefined) return;
@@ -260,6 +293,13 @@ export class DataImportCronController implements Runnable {
       imports.splice(imports.indexOf(i), 1);
     }
   }
+}
+
+/** `: <why>` for a Failed DataVolume (its Running condition's message), else nothing. */
+function failure(dv: DataVolume | undefined): string {
+  if (dv?.status?.phase !== 'Failed') return '';
+  const running = dv.status.conditions?.find((c) => c.type === 'Running');
+  return `: ${running?.message ?? running?.reason ?? 'failed'}`;
 }
 
 function setCondition(

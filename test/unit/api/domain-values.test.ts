@@ -1,6 +1,6 @@
 /**
  * Admission of the VMI values that reach QEMU, as a table: machine types against KubeVirt's
- * emulated-machine globs, names that cannot be escaped, UUIDs, serials, the HostDisk gate; and
+ * emulated-machine globs, names that cannot be escaped, UUIDs, serials (the HostDisk gate: feature-gates.test.ts); and
  * the VMInstance's cpuModel, compiled into the same field.
  */
 import assert from 'node:assert/strict';
@@ -14,8 +14,8 @@ const spec = (domain: Partial<DomainSpec>, rest: Partial<VirtualMachineInstanceS
   domain: { devices: {}, ...domain },
   ...rest,
 });
-const fields = (s: VirtualMachineInstanceSpec, gates: string[] = []): string[] =>
-  validateDomainValues(s, 'spec', new Set(gates as 'HostDisk'[])).map((e) => `${e.path} ${e.reason ?? ''}`);
+const fields = (s: VirtualMachineInstanceSpec): string[] =>
+  validateDomainValues(s, 'spec').map((e) => `${e.path} ${e.reason ?? ''}`);
 
 describe('validateDomainValues', () => {
   const cases: [string, VirtualMachineInstanceSpec, string[]][] = [
@@ -68,18 +68,8 @@ describe('validateDomainValues', () => {
         'spec.domain.devices.disks[2].serial FieldValueInvalid',
       ],
     ],
-    [
-      'hostDisk without the gate',
-      spec({}, { volumes: [{ name: 'h', hostDisk: { path: '/etc/shadow', type: 'Disk' } }] }),
-      ['spec.volumes[0].hostDisk FieldValueForbidden'],
-    ],
   ];
   for (const [name, s, want] of cases) test(name, () => assert.deepEqual(fields(s), want));
-
-  test('hostDisk with the HostDisk gate', () => {
-    const s = spec({}, { volumes: [{ name: 'h', hostDisk: { path: '/var/tmp/d.img', type: 'Disk' } }] });
-    assert.deepEqual(fields(s, ['HostDisk']), []);
-  });
 });
 
 test('VMInstance cpuModel is refused when it cannot render', () => {

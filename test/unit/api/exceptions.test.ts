@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { defaultAdmissionSettings, type AdmissionSettings } from '../../../src/api/admission.js';
 import { cdiConfigKind } from '../../../src/api/cdi/cdiconfig.js';
+import { dataSourceKind } from '../../../src/api/cdi/datasource.js';
+import { dataVolumeKind } from '../../../src/api/cdi/datavolume.js';
 import { configMapKind, namespaceKind } from '../../../src/api/core/core.js';
 import { serviceKind } from '../../../src/api/core/service.js';
 import { virtualMachineKind } from '../../../src/api/kubevirt/vm.js';
@@ -119,9 +121,31 @@ const EXCEPTIONS: Record<string, () => void> = {
     ];
     assert.throws(
       () => registry().create(virtualMachineKind, 'default', vm({}, hostDisk)),
-      refused('Invalid', 'spec.template.spec.volumes[0].hostDisk'),
+      refused('Invalid', 'spec.template.spec.volumes[0]'),
     );
     registry({ featureGates: new Set(['HostDisk']) }).create(virtualMachineKind, 'default', vm({}, hostDisk));
+  },
+  'unsupported-sources': () => {
+    const dv = (source: Record<string, unknown>) => ({
+      apiVersion: 'cdi.kubevirt.io/v1beta1',
+      kind: 'DataVolume',
+      metadata: { name: 'd' },
+      spec: { source, storage: { resources: { requests: { storage: '1Gi' } } } },
+    });
+    const r = registry();
+    assert.throws(
+      () => r.create(dataVolumeKind, 'default', dv({ snapshot: { name: 's' } })),
+      refused('Invalid', 'spec.source.snapshot'),
+    );
+    assert.throws(
+      () =>
+        r.create(dataSourceKind, 'default', {
+          metadata: { name: 'ds' },
+          spec: { source: { snapshot: { name: 's' } } },
+        }),
+      refused('Invalid', 'spec.source.pvc'),
+    );
+    r.create(dataVolumeKind, 'default', dv({ blank: {} }));
   },
   'cdiconfig-singleton': () => {
     const config = (name: string) => ({

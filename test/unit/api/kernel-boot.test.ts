@@ -40,6 +40,15 @@ describe('kernelBoot paths at admission', () => {
     assert.deepEqual(validateVm(vmWith({ kernelPath: '/boot/vmlinuz', initrdPath: '/boot/initrd.img' })), []);
   });
 
+  test('a container with neither kernelPath nor initrdPath is refused, as KubeVirt refuses it', () => {
+    for (const paths of [{}, { kernelPath: '', initrdPath: '' }])
+      assert.deepEqual(
+        validateVm(vmWith(paths)).map((e) => `${e.path} ${e.message}`),
+        [`${FIELD} ${FIELD} must be defined with at least one of the following: kernelPath, initrdPath`],
+      );
+    assert.deepEqual(validateVm(vmWith({ initrdPath: '/boot/initrd.img' })), []);
+  });
+
   test('relative, dotted and empty components are refused, one cause per field', () => {
     for (const path of [
       '../etc/shadow',

@@ -16,13 +16,16 @@ const vmAlpha = servedKinds.find(
 );
 
 describe('older API versions', () => {
-  test('kubevirt.io/v1alpha3 serves VM, VMI and VMIRS with the v1 schema (export.kubevirt.io/v1beta1 the export)', () => {
+  test('kubevirt.io/v1alpha3 serves VM, VMI and VMIRS with the v1 schema; export.kubevirt.io/v1beta1 the export; snapshot.kubevirt.io/v1alpha1 the snapshot kinds', () => {
     const alpha = servedKinds.filter(isOlderVersion).map((k) => `${apiVersionOf(k)} ${k.kind}`);
     assert.deepEqual(alpha, [
       'kubevirt.io/v1alpha3 VirtualMachine',
       'kubevirt.io/v1alpha3 VirtualMachineInstance',
       'kubevirt.io/v1alpha3 VirtualMachineInstanceReplicaSet',
       'export.kubevirt.io/v1beta1 VirtualMachineExport',
+      'snapshot.kubevirt.io/v1alpha1 VirtualMachineSnapshot',
+      'snapshot.kubevirt.io/v1alpha1 VirtualMachineSnapshotContent',
+      'snapshot.kubevirt.io/v1alpha1 VirtualMachineRestore',
     ]);
     assert.ok(vmAlpha);
     assert.equal(vmAlpha.schema, vmAlpha.storage.schema);

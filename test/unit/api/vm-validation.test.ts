@@ -2,6 +2,7 @@
  * Table tests for VM admission beyond the schema: each mistake a user can make in a VM, with the
  * exact field path and reason of the Status cause kubectl prints, and every cause reported at once.
  */
+import { defaultAdmissionSettings } from '../../../src/api/admission.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FieldError } from '../../../src/api/kind.js';
@@ -65,8 +66,14 @@ describe('validateVm', () => {
       { name: 'b', deviceName: 'vendor.com/dev' },
       { name: 'c', claimName: 'claim', requestName: 'one' },
     ];
+    const gates = { ...defaultAdmissionSettings(), featureGates: new Set(['HostDevices'] as const) };
+    assert.deepEqual(causes(validateVm(vm, gates)), [
+      { path: `${D}.devices.hostDevices[0].deviceName`, reason: 'FieldValueRequired' },
+    ]);
+    // As KubeVirt: host devices need the (alpha) HostDevices gate, DRA claims included.
     assert.deepEqual(causes(validateVm(vm)), [
       { path: `${D}.devices.hostDevices[0].deviceName`, reason: 'FieldValueRequired' },
+      { path: `${D}.devices.HostDevices`, reason: 'FieldValueInvalid' },
     ]);
   });
 

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { dataSourceKind, type DataSource } from '../../../src/api/cdi/datasource.js';
 import { dataImportCronKind, type DataImportCron } from '../../../src/api/cdi/dataimportcron.js';
 import { dataVolumeKind, type DataVolume } from '../../../src/api/cdi/datavolume.js';
-import { namespaceKind } from '../../../src/api/core/core.js';
+import { namespaceKind, secretKind } from '../../../src/api/core/core.js';
 import { Registry } from '../../../src/apiserver/registry.js';
 import {
   DataImportCronController,
@@ -19,6 +19,7 @@ import { recorderFor } from '../../../src/runtime/events.js';
 import { RegistryTransport } from '../../../src/runtime/inprocess.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { ApiClient } from '../../../src/runtime/registry-client.js';
+import type { RegistrySource } from '../../../src/storage/import/registry.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
 import { FakeTime } from '../../support/fake-time.js';
 
@@ -32,6 +33,7 @@ let api: ApiClient;
 let manager: Manager;
 let controller: DataImportCronController;
 let current: string | Error;
+let asked: RegistrySource[];
 let logged: string[];
 
 beforeEach(async () => {
@@ -41,12 +43,16 @@ beforeEach(async () => {
   registry.create(namespaceKind, '', { metadata: { name: NS } });
   api = new ApiClient(registry);
   current = digest('a');
+  asked = [];
   logged = [];
   manager = new Manager(new RegistryTransport(registry));
   controller = new DataImportCronController({
     manager,
     events: recorderFor(manager, 'dataimportcron-controller', 'node', () => time.now),
-    digestOf: () => (current instanceof Error ? Promise.reject(current) : Promise.resolve(current)),
+    digestOf: (source) => {
+      asked.push(source);
+      return current instanceof Error ? Promise.reject(current) : Promise.resolve(current);
+    },
     now: () => time.now,
     timers: time,
     log: (m) => logged.push(m),
@@ -122,6 +128,90 @@ describe('DataImportCron controller', () => {
     assert.equal(upToDate?.reason, 'PollFailed');
     assert.match(upToDate?.message ?? '', /connection refused/);
     assert.equal(pointsAt(), second, 'a failed poll changes nothing');
+  });
+
+  test('polls with the secretRef credentials; a missing Secret is said in UpToDate', async () => {
+    api.create(dataImportCronKind, {
+      apiVersion: 'cdi.kubevirt.io/v1beta1',
+      kind: 'DataImportCron',
+      metadata: { name: 'golden', namespace: NS },
+      spec: {
+        schedule: '0 * * * *',
+        managedDataSource: 'golden-ds',
+        template: {
+          spec: {
+            source: { registry: { url: URL_, secretRef: 'pull-creds' } },
+            storage: { resources: { requests: { storage: '16Mi' } } },
+          },
+        },
+      },
+    });
+    await settle();
+    assert.equal(asked.length, 0, 'no poll without the Secret');
+    const upToDate = cron()?.status?.conditions?.find((c) => c.type === 'UpToDate');
+    assert.equal(upToDate?.reason, 'PollFailed');
+    assert.match(upToDate?.message ?? '', /Secret pull-creds not found/);
+
+    api.create(secretKind, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'pull-creds', namespace: NS },
+      stringData: { accessKeyId: 'robot', secretKey: 's3cret' },
+    });
+    await time.advanceSettling(60 * 60_000, settle);
+    assert.deepEqual(
+      asked.map((a) => a.auth),
+      [{ user: 'robot', password: 's3cret' }],
+    );
+    const dv = api.get<DataVolume>(dataVolumeKind, NS, importName('golden', digest('a')));
+    assert.equal(dv?.spec.source?.registry?.secretRef, 'pull-creds', 'the import uses the same credentials');
+  });
+
+  test('a failed import keeps its reason in Progressing and is made again at the next firing', async () => {
+    api.create(dataImportCronKind, {
+      apiVersion: 'cdi.kubevirt.io/v1beta1',
+      kind: 'DataImportCron',
+      metadata: { name: 'golden', namespace: NS },
+      spec: {
+        schedule: '0 * * * *',
+        managedDataSource: 'golden-ds',
+        template: {
+          spec: {
+            source: { registry: { url: URL_ } },
+            storage: { resources: { requests: { storage: '16Mi' } } },
+          },
+        },
+      },
+    });
+    await settle();
+    const first = importName('golden', digest('a'));
+    const uid = api.get<DataVolume>(dataVolumeKind, NS, first)?.metadata.uid;
+    api.mutate<DataVolume>(
+      dataVolumeKind,
+      NS,
+      first,
+      (d) =>
+        void (d.status = {
+          phase: 'Failed',
+          conditions: [
+            { type: 'Running', status: 'False', reason: 'Unauthorized', message: 'registry said 401' },
+          ],
+        }),
+      true,
+    );
+    await settle();
+    const progressing = cron()?.status?.conditions?.find((c) => c.type === 'Progressing');
+    assert.equal(progressing?.reason, 'Failed');
+    assert.match(progressing?.message ?? '', /Failed: registry said 401/);
+
+    await time.advanceSettling(35 * 60_000, settle);
+    const again = api.get<DataVolume>(dataVolumeKind, NS, first);
+    assert.ok(again !== undefined, 'the import is there again');
+    assert.notEqual(again.metadata.uid, uid, 'a new DataVolume, not the failed one');
+    assert.equal(again.status?.phase, undefined);
+    succeed(first);
+    await settle();
+    assert.equal(pointsAt(), first);
   });
 
   test('an invalid schedule or a source that is not a registry is refused', () => {
