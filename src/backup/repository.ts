@@ -291,7 +291,9 @@ export class BackupRepository {
 
   /** The keys of the backups under a prefix ('<namespace>/', '<namespace>/<application>/' or ''). */
   async list(prefix: string, signal?: AbortSignal): Promise<string[]> {
-    const p = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    let p = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    // One application: list its manifests only, not its (many) chunks.
+    if (p.split('/').length === 3) p += 'backups/';
     const out: string[] = [];
     for (const k of await this.target.list(p, signal)) {
       const m = /^([^/]+\/[^/]+)\/backups\/([^/]+)\.json$/.exec(k);

@@ -98,20 +98,25 @@ class S3Target implements Target {
   async list(prefix: string, signal?: AbortSignal): Promise<string[]> {
     const Prefix = this.root + checkPrefix(prefix);
     const keys: string[] = [];
-    let ContinuationToken: string | undefined;
+    // Pages follow StartAfter (the last key seen) rather than continuation tokens: both are
+    // standard, and StartAfter needs nothing from the server (s3rver's tokens use DES, which
+    // OpenSSL 3 refuses, so its second page failed).
+    let StartAfter: string | undefined;
     try {
-      do {
+      for (;;) {
         const out = await this.client.send(
           new ListObjectsV2Command({
             Bucket: this.o.bucket,
             Prefix,
-            ...(ContinuationToken === undefined ? {} : { ContinuationToken }),
+            ...(StartAfter === undefined ? {} : { StartAfter }),
           }),
           signal === undefined ? {} : { abortSignal: signal },
         );
-        for (const o of out.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key.slice(this.root.length));
-        ContinuationToken = out.IsTruncated === true ? out.NextContinuationToken : undefined;
-      } while (ContinuationToken !== undefined);
+        const page = (out.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
+        for (const k of page) keys.push(k.slice(this.root.length));
+        if (out.IsTruncated !== true || page.length === 0) break;
+        StartAfter = page[page.length - 1];
+      }
     } catch (err) {
       throw this.failed('listing', prefix, err);
     }

@@ -262,6 +262,17 @@ for (const [name, make] of implementations) {
       assert.deepEqual(await repo.list(`ns1/app${app}/`), []);
     });
 
+    test('a listing goes past one page of 1000 keys', async () => {
+      app++;
+      const keys = Array.from(
+        { length: 1003 },
+        (_, i) => `ns1/app${app}/backups/b${String(i).padStart(4, '0')}.json`,
+      );
+      for (let i = 0; i < keys.length; i += 25)
+        await Promise.all(keys.slice(i, i + 25).map((k) => h.target.put(k, Buffer.from('{}'))));
+      assert.deepEqual(await h.target.list(`ns1/app${app}/`), keys);
+    });
+
     test('an incremental disk with no previous map is refused, naming the disk', async () => {
       app++;
       const img = firstImage();
