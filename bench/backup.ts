@@ -11,7 +11,7 @@
  *     64 KiB-aligned offsets, the extents given as changed, as the node's change tracking reports
  *     them): bytes the server received ≤ 2× the changed bytes, time ≤ 10% of the full backup.
  *
- * Usage: npm run bench:backup   Env: BENCH_DISK_MIB (2048), BENCH_STEP_SECONDS (600).
+ * Usage: npm run bench:backup   Env: BENCH_DISK_MIB (2048), BENCH_CHUNK_KIB (1024), BENCH_STEP_SECONDS (600).
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomFillSync, randomInt } from 'node:crypto';
@@ -29,6 +29,7 @@ import { env, round } from './support/stats.js';
 import { finish, step } from './support/steps.js';
 
 const DISK_MIB = env('BENCH_DISK_MIB', 2048);
+const CHUNK_KIB = env('BENCH_CHUNK_KIB', 1024);
 const STEP_SECONDS = env('BENCH_STEP_SECONDS', 600);
 const MIB = 1 << 20;
 const RUN = 4 * MIB;
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
       run('dd', [`if=${image}`, 'of=/dev/null', 'bs=1M']).then(() => undefined),
     );
     const o = { ...s3.options, forcePathStyle: true, prefix: 'bench' };
-    const repo = new BackupRepository(s3Target(o));
+    const repo = new BackupRepository(s3Target(o), { chunkSize: CHUNK_KIB * 1024 });
 
     // Baseline: qemu-img convert, then one PutObject of the qcow2 with the same client library.
     const qcow2 = join(work, 'disk.qcow2');

@@ -32,13 +32,13 @@ export function hashOfChunkKey(key: string): string | undefined {
   return m?.[1];
 }
 
-export const encodeChunk = (data: Buffer): Buffer => Buffer.from(compress(data));
+export const encodeChunk = (data: Buffer): Buffer => compress(data);
 
 /** Decompresses a stored chunk and checks it is `length` bytes hashing to `hash`. */
 export function decodeChunk(stored: Buffer, hash: string, length: number, uri: string): Buffer {
   let data: Buffer;
   try {
-    data = Buffer.from(decompress(stored));
+    data = decompress(stored);
   } catch (err) {
     throw new CorruptChunkError(
       uri,

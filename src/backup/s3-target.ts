@@ -12,7 +12,7 @@ import { Agent as HttpAgent } from 'node:http';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -98,24 +98,24 @@ class S3Target implements Target {
   async list(prefix: string, signal?: AbortSignal): Promise<string[]> {
     const Prefix = this.root + checkPrefix(prefix);
     const keys: string[] = [];
-    // Pages follow StartAfter (the last key seen) rather than continuation tokens: both are
-    // standard, and StartAfter needs nothing from the server (s3rver's tokens use DES, which
-    // OpenSSL 3 refuses, so its second page failed).
-    let StartAfter: string | undefined;
+    // ListObjects (v1) paged by Marker = the last key seen: every S3-compatible server has it.
+    // (s3rver makes ListObjectsV2's continuation tokens with DES, which OpenSSL 3 refuses: any
+    // listing longer than one page failed there.)
+    let Marker: string | undefined;
     try {
       for (;;) {
         const out = await this.client.send(
-          new ListObjectsV2Command({
+          new ListObjectsCommand({
             Bucket: this.o.bucket,
             Prefix,
-            ...(StartAfter === undefined ? {} : { StartAfter }),
+            ...(Marker === undefined ? {} : { Marker }),
           }),
           signal === undefined ? {} : { abortSignal: signal },
         );
         const page = (out.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
         for (const k of page) keys.push(k.slice(this.root.length));
         if (out.IsTruncated !== true || page.length === 0) break;
-        StartAfter = page[page.length - 1];
+        Marker = page[page.length - 1];
       }
     } catch (err) {
       throw this.failed('listing', prefix, err);
