@@ -59,6 +59,17 @@ class S3Target implements Target {
         httpsAgent: new HttpsAgent(o.caBundle === undefined ? agent : { ...agent, ca: o.caBundle }),
       },
     });
+    // Chunk bodies are not hashed a second time for the signature: each chunk is named by the
+    // sha256 of its content and checked on every read, so the signer is told UNSIGNED-PAYLOAD
+    // (what the SDK itself sends for streamed bodies). This halves the CPU spent per byte sent.
+    this.client.middlewareStack.add(
+      (next) => (args) => {
+        const req = args.request as { headers?: Record<string, string> };
+        if (req.headers !== undefined) req.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+        return next(args);
+      },
+      { step: 'build', name: 'hikubeUnsignedPayload' },
+    );
   }
 
   private failed(action: string, key: string, err: unknown): Error {
