@@ -13,9 +13,10 @@
  *     over a 16 MiB and over a 2 GiB base: the time must not depend on the size.
  *
  * Usage: npm run build && node dist/bench/storage.js
- * Env: BENCH_IMAGE_MIB (2048), BENCH_ROUNDS (3), BENCH_OVERLAYS (20).
+ * Env: BENCH_IMAGE_MIB (2048), BENCH_ROUNDS (3), BENCH_OVERLAYS (20), BENCH_STEP_SECONDS (600: the
+ * time limit of each step; a step over it stops the run with the step's name).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -31,13 +32,22 @@ import { startPlatform, type Platform } from '../src/platform/platform.js';
 import { uploadPath } from '../src/storage/upload.js';
 import { machine } from './support/machine.js';
 import { env, median, round } from './support/stats.js';
+import { finish, step } from './support/steps.js';
 
 const IMAGE_MIB = env('BENCH_IMAGE_MIB', 2048);
 const ROUNDS = env('BENCH_ROUNDS', 3);
 const OVERLAYS = env('BENCH_OVERLAYS', 20);
+const STEP_SECONDS = env('BENCH_STEP_SECONDS', 600);
 const TARGET_RATIO = 0.8;
 
-const log = (m: string): void => void process.stderr.write(`${m}\n`);
+/** Runs a tool without blocking the event loop (so a step's time limit can fire), killed at the limit. */
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: STEP_SECONDS * 1000, maxBuffer: 1 << 20 }, (err) =>
+      err === null ? resolve() : reject(new Error(`${cmd} failed: ${err.message}`, { cause: err })),
+    );
+  });
+}
 
 /** Half random (incompressible, allocated), half zeros (sparse after conversion), like a used disk. */
 function makeImage(path: string, mib: number): void {
@@ -104,8 +114,15 @@ async function deleteDv(p: Platform, name: string): Promise<void> {
   if (def !== undefined) p.registry.delete(def, 'default', name, { propagationPolicy: 'Background' });
   while (p.registry.store.get('/persistentvolumeclaims', 'default', name) !== undefined)
     await new Promise((r) => setTimeout(r, 20));
-  while (p.registry.store.list('/persistentvolumes').items.length > 0)
-    await new Promise((r) => setTimeout(r, 20));
+  // Only this claim's volume: the platform keeps volumes of its own (the OS image catalog's), so
+  // waiting for no volume at all never ended (the hang of issue 17: nothing after "making … image").
+  const mine = (): boolean =>
+    p.registry.store.list('/persistentvolumes').items.some((i) => {
+      const ref = (i.object as { spec?: { claimRef?: { namespace?: string; name?: string } } }).spec
+        ?.claimRef;
+      return ref?.namespace === 'default' && ref.name === name;
+    });
+  while (mine()) await new Promise((r) => setTimeout(r, 20));
 }
 
 function put(p: Platform, path: string, file: string): Promise<void> {
@@ -140,19 +157,20 @@ async function main(): Promise<void> {
   const images = join(work, 'images');
   await mkdir(images);
   const image = join(images, 'disk.raw');
-  log(`making a ${IMAGE_MIB} MiB image…`);
-  makeImage(image, IMAGE_MIB);
+  await step(`making a ${IMAGE_MIB} MiB image`, STEP_SECONDS, () => makeImage(image, IMAGE_MIB));
   const bytes = statSync(image).size;
   const size = `${Math.ceil(IMAGE_MIB / 1024) + 1}Gi`;
-  const { url, child } = await serve(images);
+  const { url, child } = await step('starting the image server', 30, () => serve(images));
   // The image server is on loopback.
-  const p = await startPlatform({
-    dataDir: join(work, 'data'),
-    host: '127.0.0.1',
-    port: 0,
-    accel: 'tcg',
-    allowPrivateTargets: true,
-  });
+  const p = await step('starting the platform', 120, () =>
+    startPlatform({
+      dataDir: join(work, 'data'),
+      host: '127.0.0.1',
+      port: 0,
+      accel: 'tcg',
+      allowPrivateTargets: true,
+    }),
+  );
   const hikube: number[] = [];
   const baseline: number[] = [];
   const curlOnly: number[] = [];
@@ -160,27 +178,31 @@ async function main(): Promise<void> {
   try {
     const label = (i: number): string => (i === 0 ? 'warm-up' : `round ${i}`);
     const importRound = async (i: number): Promise<void> => {
-      execFileSync('sync');
+      await run('sync', []);
       const t = performance.now();
-      createDv(p, `import-${i}`, { http: { url: `${url}/disk.raw` } }, size);
-      await waitPhase(p, `import-${i}`);
+      await step(`${label(i)}: hikube import`, STEP_SECONDS, async () => {
+        createDv(p, `import-${i}`, { http: { url: `${url}/disk.raw` } }, size);
+        await waitPhase(p, `import-${i}`);
+      });
       hikube.push((performance.now() - t) / 1000);
-      await deleteDv(p, `import-${i}`);
-      log(`${label(i)}: hikube import ${hikube[hikube.length - 1]?.toFixed(2)} s`);
+      await step(`${label(i)}: deleting the imported volume`, 120, () => deleteDv(p, `import-${i}`));
     };
     const baselineRound = async (i: number): Promise<void> => {
       const tmp = join(work, 'curl.raw');
       const out = join(work, 'curl.qcow2');
-      execFileSync('sync');
+      await run('sync', []);
       const t = performance.now();
-      execFileSync('curl', ['-s', '-f', '-o', tmp, `${url}/disk.raw`]);
+      await step(`${label(i)}: curl`, STEP_SECONDS, () =>
+        run('curl', ['-s', '-f', '-o', tmp, `${url}/disk.raw`]),
+      );
       const curled = performance.now();
-      execFileSync('qemu-img', ['convert', '-W', '-f', 'raw', '-O', 'qcow2', tmp, out]);
+      await step(`${label(i)}: qemu-img convert`, STEP_SECONDS, () =>
+        run('qemu-img', ['convert', '-W', '-f', 'raw', '-O', 'qcow2', tmp, out]),
+      );
       baseline.push((performance.now() - t) / 1000);
       curlOnly.push((curled - t) / 1000);
       await rm(tmp, { force: true });
       await rm(out, { force: true });
-      log(`${label(i)}: curl + qemu-img convert ${baseline[baseline.length - 1]?.toFixed(2)} s`);
     };
     // Round 0 warms the page cache and is not counted. Dirty pages of one step are flushed and the
     // files of the previous step deleted before the next; the order alternates between rounds.
@@ -193,30 +215,35 @@ async function main(): Promise<void> {
         await importRound(i);
       }
       createDv(p, `upload-${i}`, { upload: {} }, size);
-      for (;;) {
-        const dv = p.registry.store.get('cdi.kubevirt.io/datavolumes', 'default', `upload-${i}`)?.object as
-          { status?: { phase?: string } } | undefined;
-        if (dv?.status?.phase === 'UploadReady') break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      execFileSync('sync');
+      await step(`${label(i)}: waiting for UploadReady`, 120, async () => {
+        for (;;) {
+          const dv = p.registry.store.get('cdi.kubevirt.io/datavolumes', 'default', `upload-${i}`)?.object as
+            { status?: { phase?: string } } | undefined;
+          if (dv?.status?.phase === 'UploadReady') break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      });
+      await run('sync', []);
       const t = performance.now();
-      await put(p, uploadPath('default', `upload-${i}`), image);
+      await step(`${label(i)}: upload`, STEP_SECONDS, () =>
+        put(p, uploadPath('default', `upload-${i}`), image),
+      );
       uploads.push((performance.now() - t) / 1000);
-      await deleteDv(p, `upload-${i}`);
-      log(`${label(i)}: upload ${uploads[uploads.length - 1]?.toFixed(2)} s`);
+      await step(`${label(i)}: deleting the uploaded volume`, 120, () => deleteDv(p, `upload-${i}`));
     }
     for (const times of [hikube, baseline, curlOnly, uploads]) times.shift();
   } finally {
-    await p.stop();
     child.kill();
+    await step('stopping the platform', 60, () => p.stop());
   }
 
   // (c) Overlays over a small and a big base, as the node agent makes them for a containerDisk.
   const small = join(work, 'small.qcow2');
   const big = join(work, 'big.qcow2');
-  execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', image, big]);
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', small, '16M']);
+  await step('making the overlay bases', STEP_SECONDS, async () => {
+    await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', image, big]);
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', small, '16M']);
+  });
   const overlay = async (base: string): Promise<number[]> => {
     const times: number[] = [];
     for (let i = 0; i < OVERLAYS; i++) {
@@ -228,8 +255,8 @@ async function main(): Promise<void> {
     }
     return times;
   };
-  const overSmall = await overlay(small);
-  const overBig = await overlay(big);
+  const overSmall = await step('overlays over a small base', STEP_SECONDS, () => overlay(small));
+  const overBig = await step('overlays over a big base', STEP_SECONDS, () => overlay(big));
 
   const gib = bytes / 2 ** 30;
   const result = {
@@ -266,7 +293,4 @@ async function main(): Promise<void> {
   await rm(work, { recursive: true, force: true });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 1;
-});
+finish(main);
