@@ -54,6 +54,7 @@ import { reportQuarantined } from './quarantine.js';
 import { SnapshotController } from '../controllers/snapshot/controller.js';
 import { ExportController } from '../controllers/export/controller.js';
 import { exportRoutes, exportTmpDir } from '../storage/export/server.js';
+import { readSource } from '../controllers/export/sources.js';
 import { NodeSnapshotter } from '../node/snapshots.js';
 import { runQemuImg } from '../storage/qemu-img.js';
 import { dataPaths } from './paths.js';
@@ -386,6 +387,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
       ...exportRoutes({
         api: manager.client,
         claimPath: (ns, claim) => storage.claimPath(ns, claim),
+        readSource,
         tmpDir: exportTmpDir(options.dataDir),
         qemuImg: runQemuImg,
         url: () => serverUrl,

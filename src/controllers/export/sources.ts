@@ -15,32 +15,12 @@ import {
   type VirtualMachineSnapshotContent,
 } from '../../api/snapshot/content.js';
 import { virtualMachineSnapshotKind, type VirtualMachineSnapshot } from '../../api/snapshot/snapshot.js';
-import type { Client } from '../../runtime/client.js';
 import { formatOfVolume } from '../../storage/pool.js';
-import type { PoolFormat } from '../../storage/ports.js';
+import type { ExportVolume, SourceReader, SourceState } from '../../storage/export/source.js';
 import { layersOf, persistentVolumes } from '../snapshot/volumes.js';
 
 /** One disk to export: the name it is published under and the host file it is read from. */
-export interface ExportVolume {
-  name: string;
-  /** Host path of the disk file (a pool volume or a snapshot's frozen layer). */
-  file: string;
-  /** The file's format, from how the pool names it (never probed from its content). */
-  format: PoolFormat;
-  /** The claim behind the volume (for the manifests). */
-  claimName: string;
-}
-
-export type SourceState =
-  | { state: 'ready'; volumes: ExportVolume[]; vm?: KubeObject }
-  | { state: 'pending'; reason: string; message: string }
-  | { state: 'skipped'; reason: string; message: string };
-
-export interface SourceReader {
-  api: Pick<Client, 'get' | 'list'>;
-  /** The disk file of a bound, populated claim (the provisioner's claimPath). */
-  claimPath: (namespace: string, claim: string) => string | undefined;
-}
+export type { ExportVolume, SourceReader, SourceState } from '../../storage/export/source.js';
 
 const pending = (reason: string, message: string): SourceState => ({ state: 'pending', reason, message });
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { ExportFormat } from '../../api/export/export.js';
-import type { ExportVolume } from '../../controllers/export/sources.js';
+import type { ExportVolume } from './source.js';
 import { tarEnd, tarHeader, tarPadding } from './tar.js';
 
 /** Runs qemu-img with these arguments (the real adapter is src/storage/qemu-img.ts's runQemuImg). */

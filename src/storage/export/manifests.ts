@@ -12,7 +12,7 @@ import {
   type VirtualMachineExport,
 } from '../../api/export/export.js';
 import type { KubeObject } from '../../api/meta.js';
-import type { ExportVolume } from '../../controllers/export/sources.js';
+import type { ExportVolume } from './source.js';
 import { volumeUrl } from './paths.js';
 
 type Ready = { volumes: ExportVolume[]; vm?: KubeObject };

@@ -21,12 +21,14 @@ import type { KubeObject } from '../../api/meta.js';
 import { ApiError } from '../../apiserver/errors.js';
 import type { ApiRequest, ApiResponse } from '../../apiserver/http.js';
 import type { ExtraRoute } from '../../apiserver/server.js';
-import { readSource, type SourceReader } from '../../controllers/export/sources.js';
+import type { ReadSource, SourceReader } from './source.js';
 import { exportBody, type QemuImgRun } from './formats.js';
 import { renderManifests } from './manifests.js';
 import { EXPORT_PATH, parseExportPath, volumeUrl, type ExportRequest } from './paths.js';
 
 export interface ExportServerOptions extends SourceReader {
+  /** Whether the export's disks can be read now (the export controller's rule). */
+  readSource: ReadSource;
   /** Where converted disks are staged while they stream (a directory of the data dir). */
   tmpDir: string;
   qemuImg: QemuImgRun;
@@ -74,7 +76,7 @@ export function exportRoutes(o: ExportServerOptions): ExtraRoute[] {
     const ask = parseExportPath(match[0] ?? '');
     if (ask === undefined) throw new ApiError('NotFound', 'no such export path');
     const e = authorize(req, url, ask);
-    const source = readSource(o, e);
+    const source = o.readSource(o, e);
     if (e.status?.phase !== 'Ready' || source.state !== 'ready')
       throw new ApiError(
         'Conflict',
