@@ -60,6 +60,7 @@ import { openDataDir } from './datadir.js';
 import { ensureSigningKey, ensureToken } from './tokens.js';
 import { AuditLog } from '../apiserver/auth/audit.js';
 import { reconcileBootstrapPolicy } from '../controllers/rbac/bootstrap.js';
+import { ensureDefaultBackupClass } from './backups.js';
 import { AggregationController } from '../controllers/rbac/aggregation.js';
 import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/index.js';
 import { createNetworking, type Networking } from '../network/index.js';
@@ -181,6 +182,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   if (store.currentRv() === 0) seed(registry, ours);
   // Built-in ClusterRoles and bindings, at this release's version on every start.
   reconcileBootstrapPolicy(registry, kinds);
+  ensureDefaultBackupClass(registry, options.dataDir);
 
   // The reconcilers on the controller runtime share one cache, fed by the Registry in process.
   const manager = new Manager(new RegistryTransport(registry), { log });
