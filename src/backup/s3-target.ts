@@ -1,0 +1,141 @@
+/**
+ * An S3-compatible bucket as a backup target, through the AWS SDK's S3 client (Signature V4,
+ * retries with backoff, path-style or virtual-hosted addressing). Credentials and the CA bundle are
+ * given by the caller (the controller reads them from a Secret); nothing is read from the process
+ * environment or ~/.aws, so one platform can hold targets of several tenants side by side.
+ *
+ * Objects are chunks of at most a few MiB and small manifests, so each is one PutObject: multipart
+ * upload would only add requests (see README.md, "Why no multipart upload").
+ */
+import { Agent as HttpsAgent } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { checkKey, checkPrefix, ObjectNotFoundError, type Target } from './target.js';
+
+export interface S3TargetOptions {
+  /** https://host[:port] (or http:// on loopback for tests). */
+  endpoint: string;
+  region: string;
+  bucket: string;
+  /** Prepended to every key; '/'-separated, without leading or trailing '/'. */
+  prefix?: string;
+  /** Addresses the bucket as https://endpoint/bucket (most self-hosted servers want this). */
+  forcePathStyle?: boolean;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** PEM certificates trusted for the endpoint instead of the system's. */
+  caBundle?: string;
+}
+
+/** How many requests may be open at once to one target (the repository keeps a few in flight). */
+const MAX_SOCKETS = 8;
+
+class S3Target implements Target {
+  readonly uri: string;
+  private readonly client: S3Client;
+  private readonly root: string;
+
+  constructor(private readonly o: S3TargetOptions) {
+    this.root = o.prefix === undefined || o.prefix === '' ? '' : `${checkKey(o.prefix)}/`;
+    this.uri = `s3://${o.bucket}/${this.root}`;
+    const agent = { keepAlive: true, maxSockets: MAX_SOCKETS };
+    this.client = new S3Client({
+      endpoint: o.endpoint,
+      region: o.region,
+      forcePathStyle: o.forcePathStyle ?? false,
+      credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey },
+      // Our own sha256 covers every object end to end; the SDK's default CRC trailers are not
+      // understood by every S3-compatible server.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: {
+        httpAgent: new HttpAgent(agent),
+        httpsAgent: new HttpsAgent(o.caBundle === undefined ? agent : { ...agent, ca: o.caBundle }),
+      },
+    });
+  }
+
+  private failed(action: string, key: string, err: unknown): Error {
+    const why = err instanceof Error ? err.message : String(err);
+    return new Error(`failed ${action} ${this.uri}${key}: ${why}`, { cause: err });
+  }
+
+  async put(key: string, data: Buffer, signal?: AbortSignal): Promise<void> {
+    const Key = this.root + checkKey(key);
+    try {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.o.bucket, Key, Body: data, ContentLength: data.length }),
+        signal === undefined ? {} : { abortSignal: signal },
+      );
+    } catch (err) {
+      throw this.failed('writing', key, err);
+    }
+  }
+
+  async get(key: string, signal?: AbortSignal): Promise<Buffer> {
+    const Key = this.root + checkKey(key);
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.o.bucket, Key }),
+        signal === undefined ? {} : { abortSignal: signal },
+      );
+      if (out.Body === undefined) throw new Error('empty response');
+      return Buffer.from(await out.Body.transformToByteArray());
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if ((err as Error).name === 'NoSuchKey' || status === 404)
+        throw new ObjectNotFoundError(this.uri + key);
+      throw this.failed('reading', key, err);
+    }
+  }
+
+  async list(prefix: string, signal?: AbortSignal): Promise<string[]> {
+    const Prefix = this.root + checkPrefix(prefix);
+    const keys: string[] = [];
+    let ContinuationToken: string | undefined;
+    try {
+      do {
+        const out = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.o.bucket,
+            Prefix,
+            ...(ContinuationToken === undefined ? {} : { ContinuationToken }),
+          }),
+          signal === undefined ? {} : { abortSignal: signal },
+        );
+        for (const o of out.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key.slice(this.root.length));
+        ContinuationToken = out.IsTruncated === true ? out.NextContinuationToken : undefined;
+      } while (ContinuationToken !== undefined);
+    } catch (err) {
+      throw this.failed('listing', prefix, err);
+    }
+    return keys.sort();
+  }
+
+  async delete(keys: string[], signal?: AbortSignal): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000).map((k) => ({ Key: this.root + checkKey(k) }));
+      try {
+        const out = await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.o.bucket, Delete: { Objects: batch, Quiet: true } }),
+          signal === undefined ? {} : { abortSignal: signal },
+        );
+        const first = out.Errors?.[0];
+        if (first !== undefined)
+          throw new Error(`${first.Key ?? ''}: ${first.Message ?? first.Code ?? 'failed'}`);
+      } catch (err) {
+        throw this.failed('deleting', keys[i] ?? '', err);
+      }
+    }
+  }
+}
+
+export function s3Target(o: S3TargetOptions): Target {
+  return new S3Target(o);
+}

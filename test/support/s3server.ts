@@ -1,0 +1,140 @@
+/**
+ * A real S3-protocol server for tests (npm `s3rver`, which answers the S3 REST API with AWS
+ * Signature V4 checks and stores objects in a directory), on 127.0.0.1 with a random port and a
+ * temp dir. Clients talk to it through a counting TCP proxy so a test can assert how many bytes
+ * the server received (what an incremental backup sent), and can make the server fail mid-upload:
+ * once a given number of bytes has arrived, every open connection is cut and new ones are refused
+ * until `recover()`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import S3rver from 's3rver';
+
+/** The credentials s3rver checks signatures with. */
+export const S3_ACCESS_KEY_ID = 'S3RVER';
+export const S3_SECRET_ACCESS_KEY = 'S3RVER';
+
+export interface S3TestServer {
+  /** http://127.0.0.1:PORT of the counting proxy (what clients use). */
+  endpoint: string;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** The directory s3rver keeps its buckets in. */
+  dir: string;
+  /** Bytes received from clients (request lines, headers and bodies) since start or `resetCount`. */
+  bytesReceived(): number;
+  resetCount(): void;
+  /**
+   * After `bytes` more bytes have arrived, cut every connection and refuse new ones (as if the
+   * server died mid-upload). Resolves when that happened.
+   */
+  failAfter(bytes: number): Promise<void>;
+  /** Whether the server is down (after failAfter fired and before recover). */
+  isDown(): boolean;
+  /** Accepts connections again (the stored objects are kept, as after a restart). */
+  recover(): void;
+  /** Stops the proxy and s3rver and removes the temp dir. */
+  stop(): Promise<void>;
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+export async function startS3Server(o: { bucket?: string; region?: string } = {}): Promise<S3TestServer> {
+  const bucket = o.bucket ?? 'backups';
+  const dir = await mkdtemp(join(tmpdir(), 'hikube-s3-'));
+  const s3 = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: dir,
+    configureBuckets: [{ name: bucket }],
+  });
+  let backend: AddressInfo;
+  try {
+    backend = await s3.run();
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  let received = 0;
+  let down = false;
+  let trip: { at: number; fire: () => void } | undefined;
+  const sockets = new Set<Socket>();
+  const cutAll = (): void => {
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+  };
+  const proxy = createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(backend.port, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(upstream);
+    const drop = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('close', drop);
+    upstream.on('close', drop);
+    client.on('data', (d: Buffer) => {
+      if (down) return;
+      received += d.length;
+      if (trip !== undefined && received >= trip.at) {
+        const { fire } = trip;
+        trip = undefined;
+        down = true;
+        cutAll();
+        fire();
+        return;
+      }
+      if (!upstream.write(d)) client.pause();
+    });
+    upstream.on('drain', () => client.resume());
+    upstream.pipe(client);
+  });
+  const port = await listen(proxy);
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    region: o.region ?? 'us-east-1',
+    bucket,
+    accessKeyId: S3_ACCESS_KEY_ID,
+    secretAccessKey: S3_SECRET_ACCESS_KEY,
+    dir,
+    bytesReceived: () => received,
+    resetCount: () => {
+      received = 0;
+    },
+    failAfter: (bytes) =>
+      new Promise<void>((resolve) => {
+        trip = { at: received + bytes, fire: resolve };
+      }),
+    isDown: () => down,
+    recover: () => {
+      down = false;
+    },
+    stop: async () => {
+      down = true;
+      cutAll();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await s3.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,280 @@
+/**
+ * One behavioural suite for the backup repository, run against every target: a local directory and
+ * a real S3-protocol server (s3rver on loopback, behind a counting proxy that can fail mid-upload).
+ * Disks are in-memory images (test/support/backup-disks.ts); everything else is real.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  BackupRepository,
+  CorruptChunkError,
+  ManifestError,
+  localTarget,
+  s3Target,
+  type Target,
+} from '../../../src/backup/index.js';
+import { encodeChunk, sha256hex } from '../../../src/backup/chunks.js';
+import { allocatedExtents, bufferDisk, bufferSink, scribble } from '../../support/backup-disks.js';
+import { startS3Server, type S3TestServer } from '../../support/s3server.js';
+
+const CHUNK = 65536;
+const DISK = 4 << 20; // 64 chunks
+
+interface Harness {
+  target: Target;
+  /** Bytes the target received since the last reset, where the target can count them. */
+  received?: () => number;
+  resetCount?: () => void;
+  /** Makes the target fail after `bytes` more bytes (S3) or `bytes / CHUNK` more objects (local). */
+  failAfter(bytes: number): Promise<void>;
+  recover(): void;
+  /** Overwrites a stored object behind the repository's back. */
+  tamper(key: string, data: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A local target whose puts start failing on demand, as a full or vanished disk would. */
+function failingLocal(dir: string): Harness {
+  const inner = localTarget(dir);
+  let budget = Infinity;
+  let tripped: (() => void) | undefined;
+  const target: Target = {
+    uri: inner.uri,
+    put: async (key, data, signal) => {
+      if (budget <= 0) throw new Error(`failed writing ${inner.uri}${key}: EIO`);
+      budget -= data.length;
+      if (budget <= 0) tripped?.();
+      await inner.put(key, data, signal);
+    },
+    get: (key, signal) => inner.get(key, signal),
+    list: (prefix, signal) => inner.list(prefix, signal),
+    delete: (keys, signal) => inner.delete(keys, signal),
+  };
+  return {
+    target,
+    failAfter: (bytes) =>
+      new Promise<void>((resolve) => {
+        budget = bytes;
+        tripped = resolve;
+      }),
+    recover: () => {
+      budget = Infinity;
+    },
+    tamper: (key, data) => inner.put(key, data),
+    close: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+function s3Harness(server: S3TestServer): Harness {
+  const o = {
+    endpoint: server.endpoint,
+    region: server.region,
+    bucket: server.bucket,
+    prefix: 'tenant-root',
+    forcePathStyle: true,
+    accessKeyId: server.accessKeyId,
+    secretAccessKey: server.secretAccessKey,
+  };
+  return {
+    target: s3Target(o),
+    received: () => server.bytesReceived(),
+    resetCount: () => server.resetCount(),
+    failAfter: (bytes) => server.failAfter(bytes),
+    recover: () => server.recover(),
+    tamper: (key, data) => s3Target(o).put(key, data),
+    close: () => server.stop(),
+  };
+}
+
+const implementations: [string, () => Promise<Harness>][] = [
+  ['local directory', async () => failingLocal(await mkdtemp(join(tmpdir(), 'hikube-bk-local-')))],
+  ['S3 (s3rver)', async () => s3Harness(await startS3Server())],
+];
+
+/** An image: 1 MiB of random data at 0, 512 KiB at 2 MiB, zeros elsewhere. */
+function firstImage(): Buffer {
+  const img = Buffer.alloc(DISK);
+  scribble(img, 0, 1 << 20);
+  scribble(img, 2 << 20, 512 << 10);
+  return img;
+}
+
+async function restored(repo: BackupRepository, key: string, disk: string): Promise<Buffer> {
+  const sink = bufferSink(DISK);
+  await repo.restoreDisk(key, disk, sink);
+  assert.equal(sink.state, 'finished');
+  return sink.image;
+}
+
+for (const [name, make] of implementations) {
+  describe(`backup repository on ${name}`, () => {
+    let h: Harness;
+    let repo: BackupRepository;
+    let app = 0;
+    /** A fresh application per test, so tests share one server without seeing each other. */
+    const key = (backup: string): string => `ns1/app${app}/${backup}`;
+    before(async () => {
+      h = await make();
+      repo = new BackupRepository(h.target, { chunkSize: CHUNK });
+    });
+    after(() => h.close());
+
+    test('a full backup restores byte-identical; zero chunks are not stored', async () => {
+      app++;
+      const img = firstImage();
+      const r = await repo.write({
+        key: key('b1'),
+        disks: [bufferDisk('root', img)],
+        spec: { kind: 'VMInstance' },
+      });
+      assert.equal(r.chunksSent, 24); // 16 + 8 non-zero chunks of 64 KiB
+      assert.equal(r.logicalSize, DISK);
+      assert.match(r.checksum, /^sha256:[0-9a-f]{64}$/);
+      assert.ok(r.uri.startsWith(h.target.uri) && r.uri.endsWith(`app${app}/backups/b1.json`), r.uri);
+      assert.deepEqual(await repo.list(`ns1/app${app}`), [key('b1')]);
+      assert.ok((await restored(repo, key('b1'), 'root')).equals(img));
+      const m = await repo.read(key('b1'));
+      assert.deepEqual(m.spec, { kind: 'VMInstance' });
+      assert.equal(m.disks[0]?.chunks.length, 24);
+    });
+
+    test('an incremental backup sends only the changed chunks; both points restore', async () => {
+      app++;
+      const img = firstImage();
+      await repo.write({ key: key('b1'), disks: [bufferDisk('root', img)], spec: {} });
+      const before = Buffer.from(img);
+      const changed = [scribble(img, 3 << 20, CHUNK), scribble(img, 100_000, 1000)]; // 2 chunks
+      h.resetCount?.();
+      const disk = bufferDisk('root', img, { changed });
+      const r = await repo.write({ key: key('b2'), previous: key('b1'), disks: [disk], spec: {} });
+      assert.equal(r.chunksSent, 2);
+      assert.equal(disk.reads, 2, 'only the changed chunks are read');
+      // Two random 64 KiB chunks, the manifest, a listing and the requests' headers.
+      assert.ok(r.size < 2 * CHUNK + 8192, `sent ${r.size}`);
+      const received = h.received?.();
+      if (received !== undefined)
+        assert.ok(received < 2 * CHUNK + 32768, `server received ${received} bytes`);
+      assert.ok((await restored(repo, key('b2'), 'root')).equals(img));
+      assert.ok((await restored(repo, key('b1'), 'root')).equals(before));
+      assert.deepEqual(await repo.list(`ns1/app${app}/`), [key('b1'), key('b2')]);
+    });
+
+    test('blocks discarded since the previous backup restore as zeros', async () => {
+      app++;
+      const img = firstImage();
+      await repo.write({ key: key('b1'), disks: [bufferDisk('root', img)], spec: {} });
+      img.fill(0, 2 << 20, (2 << 20) + (512 << 10));
+      const changed = [{ offset: 2 << 20, length: 512 << 10, zero: true }];
+      const r = await repo.write({
+        key: key('b2'),
+        previous: key('b1'),
+        disks: [bufferDisk('root', img, { changed })],
+        spec: {},
+      });
+      assert.equal(r.chunksSent, 0);
+      assert.ok((await restored(repo, key('b2'), 'root')).equals(img));
+    });
+
+    test('deleting an old backup keeps what a newer one needs and collects the rest', async () => {
+      app++;
+      const img = firstImage();
+      await repo.write({ key: key('b1'), disks: [bufferDisk('root', img)], spec: {} });
+      const changed = [scribble(img, 0, CHUNK)];
+      await repo.write({
+        key: key('b2'),
+        previous: key('b1'),
+        disks: [bufferDisk('root', img, { changed })],
+        spec: {},
+      });
+      const chunks = async (): Promise<number> => (await h.target.list(`ns1/app${app}/chunks/`)).length;
+      assert.equal(await chunks(), 25);
+      await repo.delete(key('b1'));
+      assert.deepEqual(await repo.list(`ns1/app${app}/`), [key('b2')]);
+      assert.equal(await chunks(), 24, 'the chunk only b1 named is gone');
+      assert.ok((await restored(repo, key('b2'), 'root')).equals(img));
+      await repo.delete(key('b2'));
+      assert.equal(await chunks(), 0);
+    });
+
+    test('a corrupted chunk fails the restore with an error naming it, and the sink is aborted', async () => {
+      app++;
+      const img = firstImage();
+      await repo.write({ key: key('b1'), disks: [bufferDisk('root', img)], spec: {} });
+      const hash = sha256hex(img.subarray(CHUNK, 2 * CHUNK));
+      const chunk = `ns1/app${app}/chunks/${hash.slice(0, 2)}/${hash}`;
+      await h.tamper(chunk, encodeChunk(Buffer.alloc(CHUNK, 7)));
+      const sink = bufferSink(DISK);
+      await assert.rejects(repo.restoreDisk(key('b1'), 'root', sink), (err: Error) => {
+        assert.ok(err instanceof CorruptChunkError, err.message);
+        assert.ok(err.message.includes(chunk) && err.message.includes('sha256 mismatch'), err.message);
+        assert.ok(err.message.includes(`offset ${CHUNK}`), err.message);
+        return true;
+      });
+      assert.equal(sink.state, 'aborted');
+    });
+
+    test('a tampered manifest is refused', async () => {
+      app++;
+      await repo.write({ key: key('b1'), disks: [bufferDisk('root', firstImage())], spec: { a: 1 } });
+      const mk = `ns1/app${app}/backups/b1.json`;
+      const text = (await h.target.get(mk)).toString().replace('"a":1', '"a":2');
+      await h.tamper(mk, Buffer.from(text));
+      await assert.rejects(
+        repo.read(key('b1')),
+        (err: Error) => err instanceof ManifestError && /checksum mismatch/.test(err.message),
+      );
+    });
+
+    test('a target failing mid-upload rejects the write and lists no backup; a retry skips the chunks already there', async () => {
+      app++;
+      const img = Buffer.alloc(DISK);
+      scribble(img, 0, DISK); // 64 chunks of random data
+      const down = h.failAfter(20 * CHUNK);
+      await assert.rejects(repo.write({ key: key('b1'), disks: [bufferDisk('root', img)], spec: {} }));
+      await down;
+      assert.deepEqual(await repo.list(`ns1/app${app}/`).catch(() => []), []);
+      h.recover();
+      assert.deepEqual(await repo.list(`ns1/app${app}/`), [], 'no manifest of the failed backup');
+      const stored = (await h.target.list(`ns1/app${app}/chunks/`)).length;
+      assert.ok(stored >= 10 && stored < 64, `${stored} chunks stored before the failure`);
+      const r = await repo.write({ key: key('b1'), disks: [bufferDisk('root', img)], spec: {} });
+      assert.equal(r.chunksReused, stored);
+      assert.equal(r.chunksSent, 64 - stored);
+      assert.ok((await restored(repo, key('b1'), 'root')).equals(img));
+    });
+
+    test('an aborted write rejects and lists nothing', async () => {
+      app++;
+      const ac = new AbortController();
+      const img = firstImage();
+      const disk = bufferDisk('root', img);
+      const read = disk.reader.read.bind(disk.reader);
+      disk.reader.read = (o, l) => {
+        if (o >= 4 * CHUNK) ac.abort();
+        return read(o, l);
+      };
+      await assert.rejects(repo.write({ key: key('b1'), disks: [disk], spec: {}, signal: ac.signal }), {
+        name: 'AbortError',
+      });
+      assert.deepEqual(await repo.list(`ns1/app${app}/`), []);
+    });
+
+    test('an incremental disk with no previous map is refused, naming the disk', async () => {
+      app++;
+      const img = firstImage();
+      await repo.write({ key: key('b1'), disks: [bufferDisk('root', img)], spec: {} });
+      await assert.rejects(
+        repo.write({
+          key: key('b2'),
+          previous: key('b1'),
+          disks: [bufferDisk('data', img, { changed: allocatedExtents(img), full: false })],
+          spec: {},
+        }),
+        /disk "data" is incremental but backup ns1\/app\d+\/b1 has no such disk/,
+      );
+    });
+  });
+}
