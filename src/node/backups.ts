@@ -10,7 +10,7 @@
 import type { Indication } from '../api/snapshot/snapshot.js';
 import type { BlockReader, DiskSink, DiskSource } from '../backup/types.js';
 import { changedExtents } from '../storage/changed-extents.js';
-import type { QemuImgRunner } from '../storage/layers.js';
+import { backingOf, checkLayer, childrenOf, markUnowned, type QemuImgRunner } from '../storage/layers.js';
 import { openNbd, type NbdExport } from '../storage/nbd.js';
 import { formatOfVolume } from '../storage/pool.js';
 import type { PoolFormat } from '../storage/ports.js';
@@ -112,8 +112,17 @@ export class NodeBackupExecutor implements BackupExecutor {
     }
   }
 
+  /**
+   * A boundary in the middle of a chain is merged into the layers over it (O(its data), the
+   * changes of one backup interval). One at the bottom holds the whole disk, which its children
+   * read anyway: it stays, marked unowned, and goes with its last child.
+   */
   async releaseBoundary(layer: string): Promise<void> {
-    await this.snapshots.deleteLayer(layer);
+    const real = await checkLayer(layer).catch(() => undefined);
+    if (real === undefined) return this.snapshots.deleteLayer(layer);
+    if ((await backingOf(real)) === undefined && (await childrenOf(real)).length > 0)
+      return markUnowned(real);
+    await this.snapshots.deleteLayer(real);
   }
 
   openRestoreSink(t: { path: string; format: PoolFormat; virtualSize: number }): Promise<DiskSink> {

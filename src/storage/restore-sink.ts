@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, open, realpath, rename, rm, type FileHandle } from 'node:fs/promises';
 import type { DiskSink } from '../backup/types.js';
-import { childrenOf, type QemuImgRunner } from './layers.js';
+import { childrenOf, dropLayer, type QemuImgRunner } from './layers.js';
 import { openNbd, type NbdExport } from './nbd.js';
 import type { PoolFormat } from './ports.js';
 
@@ -113,5 +113,5 @@ async function replace(path: string, tmp: string): Promise<void> {
   const st = await lstat(path).catch(() => undefined);
   const old = st?.isSymbolicLink() === true ? await realpath(path).catch(() => undefined) : undefined;
   await rename(tmp, path);
-  if (old !== undefined && (await childrenOf(old)).length === 0) await rm(old, { force: true });
+  if (old !== undefined && (await childrenOf(old)).length === 0) await dropLayer(old);
 }

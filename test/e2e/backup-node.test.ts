@@ -1,8 +1,9 @@
 /**
  * Backup points of a running guest (hikube/tiny on a PVC data disk): the point goes through the
  * guest's QEMU (one QMP transaction), the guest writes 4 MiB between two points, and the second
- * point lists that write and not the whole disk; the reader returns what the guest reads; the
- * first boundary is released (merged live by block-stream) while the guest keeps its data.
+ * point lists that write and not the whole disk; the reader returns what the guest reads; a
+ * released boundary in the middle of the chain is merged live (block-stream) while the guest
+ * keeps its data, and the next point still lists only the newer write.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -84,10 +85,27 @@ describe('backup points of a running guest', () => {
     );
     await p2.close();
 
-    // The first boundary is merged into the layer over it inside the running QEMU.
+    // The first boundary is the bottom of the chain: released, it stays for the layers over it.
     await executor.releaseBoundary(b1);
-    assert.equal(existsSync(b1), false);
+    assert.ok(existsSync(b1));
+    // A boundary in the middle is merged into the layer over it inside the running QEMU.
+    await sh(c, `dd if=/dev/urandom of=${DEV} bs=1M count=1 seek=40 conv=fsync 2>/dev/null`);
+    const b2 = p2.boundary['data'] ?? '';
+    const p3 = await take(b2);
+    await p3.close();
+    const d3 = diskOf(p3);
+    assert.equal(d3.full, false);
+    assert.ok(
+      d3.changed.some((e) => e.offset <= 40 * MiB && e.offset + e.length >= 41 * MiB),
+      `the second write is covered: ${JSON.stringify(d3.changed)}`,
+    );
+    assert.ok(
+      !d3.changed.some((e) => e.offset < 20 * MiB && e.offset + e.length > 16 * MiB),
+      'not the first',
+    );
+    await executor.releaseBoundary(b2);
+    assert.equal(existsSync(b2), false);
     assert.equal(await guestMd5(c, 16, 4), written, 'the guest did not notice');
-    await executor.releaseBoundary(p2.boundary['data'] ?? '');
+    await executor.releaseBoundary(p3.boundary['data'] ?? '');
   });
 });

@@ -160,6 +160,49 @@ describe('backup points of a stopped VM', () => {
     await executor.releaseBoundary(b5);
     assert.equal(existsSync(b5), false);
   });
+
+  test('releasing the boundary at the bottom of the chain copies nothing; it goes with its last child', async () => {
+    const volume = join(dir, 'pvc-u.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', volume, '64M']);
+    io(volume, 'qcow2', 'write -P 0x11 0 16M');
+    const base = await adopt(volume);
+    const take = (previous?: string): Promise<BackupPoint> =>
+      executor.takePoint({
+        namespace: 'ns',
+        vmName: 'vm',
+        volumes: [{ name: 'data', path: volume }],
+        freeze: false,
+        running: false,
+        ...(previous !== undefined ? { previous: { data: previous } } : {}),
+      });
+    const p1 = await take();
+    await p1.close();
+    assert.equal(p1.boundary['data'], base, 'the first point freezes the adopted file');
+    io(volume, 'qcow2', 'write -P 0x22 20M 1M');
+    const p2 = await take(base);
+    await p2.close();
+    const b2 = p2.boundary['data'] ?? '';
+    await executor.releaseBoundary(base);
+    assert.ok(existsSync(base), 'the bottom stays: its children read it');
+    assert.ok(
+      statSync(b2).blocks * 512 < 4 * MiB,
+      'the 16 MiB under it were not copied into the next boundary',
+    );
+    io(volume, 'qcow2', 'write -P 0x33 30M 1M');
+    const p3 = await take(b2);
+    await p3.close();
+    assert.deepEqual(diskOf(p3).changed, [ext(30, 1)]);
+    await executor.releaseBoundary(b2);
+    assert.equal(existsSync(b2), false, 'a boundary in the middle is merged away');
+    assert.ok(holds(volume, 'qcow2', 0x11, '0 16M') && holds(volume, 'qcow2', 0x22, '20M 1M'));
+
+    // The volume goes, then its last boundary: the unowned bottom goes with it, and the directory.
+    await removeVolume(volume);
+    assert.ok(existsSync(base));
+    await executor.releaseBoundary(p3.boundary['data'] ?? '');
+    assert.equal(existsSync(base), false);
+    assert.equal(existsSync(`${volume}.layers`), false);
+  });
 });
 
 describe('the restore sink', () => {
