@@ -5,6 +5,9 @@
  * clone puts a new empty layer over a frozen one, and deleting a snapshot merges its layer into
  * the layers over it. Layers are never renamed once written, so the paths QEMU opened stay true.
  *
+ * Backup points are such frozen layers too (src/node/backups.ts); a released one at the bottom of
+ * its chain is marked unowned and goes with its last child (`dropLayer`).
+ *
  * This module works on files no QEMU has open (offline); the node agent does the same over QMP
  * for a running guest (src/node/snapshots.ts).
  */
