@@ -7,6 +7,7 @@
  * against (src/storage/changed-extents.ts). It stays until the next backup of the application
  * succeeds, then is merged away like a deleted snapshot's layer (`releaseBoundary`).
  */
+import { lstat } from 'node:fs/promises';
 import type { Indication } from '../api/snapshot/snapshot.js';
 import type { BlockReader, DiskSink, DiskSource } from '../backup/types.js';
 import { changedExtents } from '../storage/changed-extents.js';
@@ -63,11 +64,15 @@ export class NodeBackupExecutor implements BackupExecutor {
   }
 
   async takePoint(req: BackupPointRequest): Promise<BackupPoint> {
-    for (const v of req.volumes)
+    // Checked for every disk first: the snapshotter would otherwise freeze the ones before.
+    for (const v of req.volumes) {
       if (formatOfVolume(v.path) !== 'qcow2')
         throw new Error(
           `volume ${JSON.stringify(v.name)} is a raw (Block) volume: backups need the qcow2 layers of a Filesystem volume`,
         );
+      if ((await lstat(v.path).catch(() => undefined)) === undefined)
+        throw new Error(`volume ${JSON.stringify(v.name)} has no file: ${v.path} is missing`);
+    }
     const taken = await this.snapshots.take({
       namespace: req.namespace,
       vmName: req.vmName,

@@ -93,6 +93,10 @@ describe('backup points of a stopped VM', () => {
     assert.deepEqual(d2.changed, [ext(20, 4)]);
     assert.ok((await d2.reader.read(20 * MiB, 4 * MiB)).equals(Buffer.alloc(4 * MiB, 0x22)));
     assert.ok((await d2.reader.read(0, MiB)).equals(Buffer.alloc(MiB, 0x11)), 'older data reads through');
+    const parallel = await Promise.all([0, 1, 2, 3].map((i) => d2.reader.read((20 + i) * MiB - 4096, 8192)));
+    for (const [i, b] of parallel.entries())
+      assert.ok(b.equals(Buffer.concat([Buffer.alloc(4096, i === 0 ? 0 : 0x22), Buffer.alloc(4096, 0x22)])));
+    await assert.rejects(d2.reader.read(64 * MiB - 512, 1024), /NBD request failed/);
     await p2.close();
     await executor.releaseBoundary(b1);
     assert.equal(existsSync(b1), false, 'the released boundary is merged away');
@@ -103,12 +107,13 @@ describe('backup points of a stopped VM', () => {
     io(volume, 'qcow2', 'write -P 0x33 30M 1M');
     const between = await snapshotOffline(runQemuImg, volume);
     io(volume, 'qcow2', 'write -P 0x44 40M 1M');
+    io(volume, 'qcow2', 'write -z 1M 1M'); // zeroed: a change the backup must record as zeros
     await deleteLayer(runQemuImg, between, noLive);
     const p3 = await take(b2);
     const b3 = p3.boundary['data'] ?? '';
     const d3 = diskOf(p3);
     assert.equal(d3.full, false);
-    assert.deepEqual(d3.changed, [ext(30, 1), ext(40, 1)]);
+    assert.deepEqual(d3.changed, [{ ...ext(1, 1), zero: true }, ext(30, 1), ext(40, 1)]);
     assert.ok((await d3.reader.read(30 * MiB, MiB)).equals(Buffer.alloc(MiB, 0x33)));
     await p3.close();
     await executor.releaseBoundary(b2);
@@ -144,19 +149,20 @@ describe('backup points of a stopped VM', () => {
     const b5 = p5.boundary['data'] ?? '';
     await removeVolume(volume);
     assert.ok(existsSync(b5), 'the boundary outlives its volume');
+    const other = join(dir, 'pvc-other.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', other, '1M']);
+    const volumes = [
+      { name: 'other', path: other },
+      { name: 'data', path: volume },
+    ];
     const p6 = await executor
-      .takePoint({
-        namespace: 'ns',
-        vmName: 'vm',
-        volumes: [{ name: 'data', path: volume }],
-        freeze: false,
-        running: false,
-      })
+      .takePoint({ namespace: 'ns', vmName: 'vm', volumes, freeze: false, running: false })
       .then(
         () => 'taken',
         (err: unknown) => String(err),
       );
-    assert.match(p6, /pvc-b\.qcow2/, 'no point of a missing volume');
+    assert.match(p6, /volume "data" has no file: .*pvc-b\.qcow2 is missing/, 'no point of a missing volume');
+    assert.ok(lstatSync(other).isFile(), 'and the other disk was left alone');
     await executor.releaseBoundary(b5);
     assert.equal(existsSync(b5), false);
   });
