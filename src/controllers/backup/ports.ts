@@ -59,6 +59,7 @@ export interface ArtifactRepository {
     signal?: AbortSignal;
     onProgress?: (done: number, total: number) => void;
   }): Promise<WriteResult>;
+  /** Finishes the sink when every chunk is written and verified; aborts it on failure. */
   restoreDisk(
     key: string,
     disk: string,

@@ -135,24 +135,19 @@ async function restoreDisk(
   const sink = await ctx.executor.openRestoreSink({ path, format: formatOfVolume(path), virtualSize });
   let last = -1;
   let lastAt = 0;
-  try {
-    await repository.restoreDisk(key, volume, sink, {
-      signal,
-      onProgress: (done, total) => {
-        const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
-        const at = ctx.now().getTime();
-        if (pct !== last && at - lastAt >= 1000) {
-          last = pct;
-          lastAt = at;
-          void progress(pct);
-        }
-      },
-    });
-    await sink.finish();
-  } catch (err) {
-    await sink.abort().catch(() => undefined);
-    throw err;
-  }
+  // The repository finishes the sink, or aborts it on failure.
+  await repository.restoreDisk(key, volume, sink, {
+    signal,
+    onProgress: (done, total) => {
+      const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
+      const at = ctx.now().getTime();
+      if (pct !== last && at - lastAt >= 1000) {
+        last = pct;
+        lastAt = at;
+        void progress(pct);
+      }
+    },
+  });
 }
 
 type Fill = (claims: Record<string, string>) => Promise<void>;

@@ -84,6 +84,8 @@ class FakeExecutor implements BackupExecutor {
         return Promise.resolve();
       },
       finish: () => {
+        // As the real sink: finished once (the repository finishes it, not the controller).
+        if (s.finished) return Promise.reject(new Error(`restoring ${t.path}: the sink is closed`));
         s.finished = true;
         return Promise.resolve();
       },
@@ -114,6 +116,7 @@ class FakeRepository implements ArtifactRepository {
   }
   async restoreDisk(_key: string, _disk: string, sink: DiskSink): Promise<void> {
     await sink.write(0, Buffer.alloc(4096, 1));
+    await sink.finish(); // as the real repository does
   }
   delete(key: string): Promise<void> {
     this.deleted.push(key);
