@@ -32,6 +32,7 @@ export const VM_TABS = [
   'disks',
   'network',
   'snapshots',
+  'backups',
   'console',
   'vnc',
   'yaml',
