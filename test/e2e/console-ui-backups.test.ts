@@ -128,4 +128,36 @@ describe('web console: backups', () => {
     const r = await p.kubectl(['get', 'backups.backups.cozystack.io', name]);
     assert.notEqual(r.code, 0, 'the backup is gone from the server');
   });
+
+  test('Backup plans page: a bad cron is refused under its field; a good plan is listed with its next run, then deleted', async () => {
+    needBrowser();
+    await page
+      .getByRole('navigation', { name: 'Console sections' })
+      .getByRole('link', { name: 'Backup plans', exact: true })
+      .click();
+    await page.getByText('No backup plan yet.').waitFor();
+    await page.getByRole('button', { name: 'Create plan' }).click();
+    await page.fill('#plan-name', 'nightly');
+    await page.selectOption('#plan-kind', 'VirtualMachine');
+    await page.fill('#plan-application', NAME);
+    await page.fill('#plan-cron', '61 * * * *');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await waitText(page.getByTestId('plan-cron-error'), /minute "61"/, 'the cron refused under its field');
+    await page.fill('#plan-cron', '0 3 * * *');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.locator('#plan-cron').waitFor({ state: 'detached' });
+    const row = page.getByTestId('row-default/nightly');
+    await waitText(row.getByTestId('cell-next'), /^in /, 'the next run', 30_000);
+    await waitText(
+      row.getByTestId('cell-application'),
+      new RegExp(`^VirtualMachine ${NAME}$`),
+      'the application',
+    );
+    await waitText(row.getByTestId('cell-keep'), /^newest 7$/, 'the retention');
+    await checkPageIn(page, '71-backup-plans');
+    await page.getByRole('button', { name: 'Actions for plan "nightly"', exact: true }).click();
+    await page.getByRole('menuitem', { name: 'Delete' }).click();
+    await page.getByTestId('confirm').click();
+    await page.getByText('No backup plan yet.').waitFor({ timeout: 30_000 });
+  });
 });

@@ -12,7 +12,9 @@ import {
   backupRows,
   buildBackupJob,
   buildRestoreJob,
+  buildPlan,
   jobsOf,
+  planRetention,
   sentText,
   whyNoRestore,
 } from '../../../web/src/vms/backups.js';
@@ -88,6 +90,10 @@ describe('console backups', () => {
     );
   });
 
+  test('bytes sent: binary units, plain bytes marked B', () => {
+    assert.deepEqual([sentText(2235), sentText(3 * 1024 * 1024), sentText(undefined)], ['2235 B', '3Mi', '']);
+  });
+
   test('runs under way and the last failure of the application', () => {
     const app = applicationOf(vm('db'));
     const job = (
@@ -137,5 +143,30 @@ describe('console backups', () => {
     const copy = buildRestoreJob(row, 'r2', 'web-copy', false);
     assert.equal(copy.metadata.annotations, undefined);
     assert.deepEqual(copy.spec.targetApplicationRef, { kind: 'VMInstance', name: 'web-copy' });
+  });
+
+  test('the Plan the plans page writes: retention as the prefixed annotations; the retention shown', () => {
+    const plan = buildPlan({
+      name: ' nightly ',
+      namespace: 'ns',
+      kind: 'VirtualMachine',
+      application: 'db',
+      cron: '0 3 * * *',
+      backupClassName: 'default',
+      keep: '7',
+      maxAge: '',
+    });
+    assert.deepEqual(plan.metadata, {
+      name: 'nightly',
+      namespace: 'ns',
+      annotations: { 'backups.hikube.io/keep': '7' },
+    });
+    assert.deepEqual(plan.spec, {
+      applicationRef: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'db' },
+      backupClassName: 'default',
+      schedule: { type: 'cron', cron: '0 3 * * *' },
+    });
+    assert.equal(planRetention(plan), 'newest 7');
+    assert.equal(planRetention({ ...plan, metadata: { name: 'x' } }), 'all');
   });
 });

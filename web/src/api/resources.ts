@@ -175,3 +175,9 @@ export const RESTORE_JOBS: Resource = {
   plural: 'restorejobs',
   namespaced: true,
 };
+export const PLANS: Resource = {
+  group: BACKUPS_GROUP,
+  version: 'v1alpha1',
+  plural: 'plans',
+  namespaced: true,
+};

@@ -14,6 +14,7 @@ export const CATALOG_PAGES = [
   'services',
   'instancetypes',
   'snapshotschedules',
+  'backupplans',
   'vminstances',
   'vmdisks',
 ] as const;

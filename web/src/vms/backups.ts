@@ -5,7 +5,7 @@
  * tab creates (in place with the prefixed stop annotation, or into a new application).
  */
 import { formatBytes } from '../../../src/api/quantity.js';
-import type { Backup, BackupJob, RestoreJob, VirtualMachine } from '../api/types.js';
+import type { Backup, BackupJob, Plan, RestoreJob, VirtualMachine } from '../api/types.js';
 import { nameOf, namespaceOf } from './selectors.js';
 
 export const STOP_VM_ANNOTATION = 'backups.hikube.io/stop-running-vm';
@@ -109,4 +109,60 @@ export function buildRestoreJob(
 }
 
 /** The bytes a backup sent, as the console writes sizes; empty while unknown. */
-export const sentText = (n: number | undefined): string => (n === undefined ? '' : formatBytes(n));
+export function sentText(n: number | undefined): string {
+  if (n === undefined) return '';
+  const text = formatBytes(n);
+  return /^\d+$/.test(text) ? `${text} B` : text;
+}
+
+export const KEEP_ANNOTATION = 'backups.hikube.io/keep';
+export const MAX_AGE_ANNOTATION = 'backups.hikube.io/max-age';
+
+/** The Backup plans page's create form, as typed. */
+export interface PlanForm {
+  name: string;
+  namespace: string;
+  kind: string;
+  application: string;
+  cron: string;
+  backupClassName: string;
+  keep: string;
+  maxAge: string;
+}
+
+/** The Plan the form makes; retention as Hikube's prefixed annotations (the server checks them). */
+export function buildPlan(f: PlanForm): Plan {
+  const keep = f.keep.trim();
+  const maxAge = f.maxAge.trim();
+  const annotations = {
+    ...(keep !== '' ? { [KEEP_ANNOTATION]: keep } : {}),
+    ...(maxAge !== '' ? { [MAX_AGE_ANNOTATION]: maxAge } : {}),
+  };
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Plan',
+    metadata: {
+      name: f.name.trim(),
+      namespace: f.namespace.trim(),
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+    },
+    spec: {
+      applicationRef: {
+        apiGroup: f.kind === 'VirtualMachine' ? 'kubevirt.io' : 'apps.cozystack.io',
+        kind: f.kind,
+        name: f.application.trim(),
+      },
+      backupClassName: f.backupClassName.trim(),
+      schedule: { type: 'cron', cron: f.cron.trim() },
+    },
+  };
+}
+
+export function planRetention(p: Plan): string {
+  const a = p.metadata.annotations ?? {};
+  const parts = [
+    ...(a[KEEP_ANNOTATION] !== undefined ? [`newest ${a[KEEP_ANNOTATION]}`] : []),
+    ...(a[MAX_AGE_ANNOTATION] !== undefined ? [`≤ ${a[MAX_AGE_ANNOTATION]} old`] : []),
+  ];
+  return parts.length === 0 ? 'all' : parts.join(', ');
+}
