@@ -8,13 +8,15 @@
 import { BACKUP_FINALIZER } from '../../api/backups/common.js';
 import { backupKind, type Backup } from '../../api/backups/jobs.js';
 import { BackupError, messageOf, openStrategy, setCondition, type BackupContext } from './context.js';
-import { META, appKeyOf, jsonMeta, releaseQuietly } from './job.js';
+import { appKeyOf, driverOf, releaseQuietly } from './job.js';
 
 export async function finalizeBackup(ctx: BackupContext, backup: Backup): Promise<void> {
   if (!(backup.metadata.finalizers ?? []).includes(BACKUP_FINALIZER)) return;
   const ns = backup.metadata.namespace ?? '';
   const name = backup.metadata.name ?? '';
-  const key = backup.spec.driverMetadata?.[META.key];
+  // Only what the controller recorded in status is acted on (see driverOf).
+  const driver = driverOf(backup);
+  const key = driver?.key;
   try {
     if (key !== undefined) await openStrategy(ctx, backup.spec.strategyRef).repository.delete(key);
   } catch (err) {
@@ -51,9 +53,7 @@ export async function finalizeBackup(ctx: BackupContext, backup: Backup): Promis
         b.spec.strategyRef.name === backup.spec.strategyRef.name &&
         Date.parse(b.spec.takenAt) > Date.parse(backup.spec.takenAt),
     );
-  if (!newer)
-    for (const layer of Object.values(jsonMeta<Record<string, string>>(backup, META.boundary, {})))
-      await releaseQuietly(ctx, layer);
+  if (!newer) for (const layer of Object.values(driver?.boundary ?? {})) await releaseQuietly(ctx, layer);
   await ctx.api.mutate<Backup>(backupKind, ns, name, (b) => {
     const finalizers = (b.metadata.finalizers ?? []).filter((f) => f !== BACKUP_FINALIZER);
     if (finalizers.length === (b.metadata.finalizers ?? []).length) return false;

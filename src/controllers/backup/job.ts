@@ -25,29 +25,32 @@ import {
 } from './context.js';
 import type { BackupPoint } from './ports.js';
 
-/** driverMetadata keys of a Backup. */
-export const META = {
-  key: 'key',
-  boundary: 'boundary',
-  disks: 'disks',
-  fullReasons: 'fullReasons',
-  logicalSize: 'logicalSize',
-} as const;
+/** Cozystack's spec.driverMetadata keys we fill (for people and tools; never trusted back). */
+export const META = { key: 'key', fullReasons: 'fullReasons', logicalSize: 'logicalSize' } as const;
 
 /** Volume name → { claim, virtualSize, vmDisk } as recorded on a Backup. */
 export type DiskRecord = Record<string, { claim: string; virtualSize: number; vmDisk?: string }>;
 
+/** What the controller needs of a Backup it made, kept in status (only the controller writes it). */
+export interface DriverRecord {
+  key: string;
+  boundary: Record<string, string>;
+  disks: DiskRecord;
+}
+
 export const appKeyOf = (ns: string, ref: { apiGroup?: string; kind: string; name: string }): string =>
   `${ns}/${applicationGroup(ref)}/${ref.kind}/${ref.name}`;
 
-export function jsonMeta<T>(b: Backup, key: string, fallback: T): T {
-  const raw = b.spec.driverMetadata?.[key];
-  if (raw === undefined) return fallback;
-  try {
-    return JSON.parse(raw) as T;
-  } catch {
-    return fallback;
-  }
+/**
+ * The driver record of a Backup, from status.underlyingResources.driver: a Backup's spec is
+ * writable by whoever may create Backups (tenants), its status only by the controller, so a
+ * hand-made Backup can never name another namespace's artifact or a node file to release.
+ */
+export function driverOf(b: Backup): DriverRecord | undefined {
+  const d = (b.status?.underlyingResources as { driver?: Partial<DriverRecord> } | undefined)?.driver;
+  const ns = b.metadata.namespace ?? '';
+  if (d === undefined || typeof d.key !== 'string' || !d.key.startsWith(`${ns}/`)) return undefined;
+  return { key: d.key, boundary: d.boundary ?? {}, disks: d.disks ?? {} };
 }
 
 /** The newest Ready Backup of the application on the same strategy: the base of an incremental. */
@@ -106,8 +109,8 @@ export async function runBackupJob(ctx: BackupContext, job: BackupJob, signal: A
     );
     const app = resolveApplication(ctx.api, ns, job.spec.applicationRef);
     const previous = previousBackup(ctx, job, strategyRef.name);
-    const previousBoundary =
-      previous === undefined ? {} : jsonMeta<Record<string, string>>(previous, META.boundary, {});
+    const previousDriver = previous === undefined ? undefined : driverOf(previous);
+    const previousBoundary = previousDriver?.boundary ?? {};
     const volumes = app.volumes.map((v) => {
       const path = ctx.claimPath(ns, v.claim);
       if (path === undefined)
@@ -120,7 +123,7 @@ export async function runBackupJob(ctx: BackupContext, job: BackupJob, signal: A
       volumes,
       freeze: app.agent,
       running: app.running,
-      ...(previous !== undefined ? { previous: previousBoundary } : {}),
+      ...(previousDriver !== undefined ? { previous: previousBoundary } : {}),
     });
     const fullReasons = Object.fromEntries(
       point.disks.filter((d) => d.full).map((d) => [d.name, d.fullReason ?? 'full']),
@@ -129,7 +132,7 @@ export async function runBackupJob(ctx: BackupContext, job: BackupJob, signal: A
       s.message = `sending ${Object.keys(fullReasons).length === point?.disks.length ? 'every' : 'the changed'} block(s)`;
     });
     const key = repositoryKey(ns, job.spec.applicationRef.name, name);
-    const previousKey = previous?.spec.driverMetadata?.[META.key];
+    const previousKey = previousDriver?.key;
     const result = await repository.write({
       key,
       ...(previousKey !== undefined ? { previous: previousKey } : {}),
@@ -164,8 +167,6 @@ export async function runBackupJob(ctx: BackupContext, job: BackupJob, signal: A
         takenAt: stamp(ctx.now()),
         driverMetadata: {
           [META.key]: key,
-          [META.boundary]: JSON.stringify(point.boundary),
-          [META.disks]: JSON.stringify(disks),
           [META.fullReasons]: JSON.stringify(fullReasons),
           [META.logicalSize]: String(result.logicalSize),
         },
@@ -177,10 +178,10 @@ export async function runBackupJob(ctx: BackupContext, job: BackupJob, signal: A
     created.status = {
       phase: 'Ready',
       artifact: { uri: result.uri, sizeBytes: result.size, checksum: result.checksum },
-      underlyingResources: app.saved as unknown as Record<string, unknown>,
+      underlyingResources: { ...app.saved, driver: { key, boundary: point.boundary, disks } },
     };
     await ctx.api.updateStatus(backupKind, created);
-    if (previous !== undefined)
+    if (previousDriver !== undefined)
       for (const [volume, layer] of Object.entries(previousBoundary))
         if (point.boundary[volume] !== layer) await releaseQuietly(ctx, layer);
     const full = Object.entries(fullReasons).map(([d, why]) => `${d} in full (${why})`);

@@ -18,7 +18,7 @@ import type { KubeObject } from '../../api/meta.js';
 import { formatOfVolume } from '../../storage/pool.js';
 import { isInstance, type SavedApplication } from './application.js';
 import { BackupError, messageOf, openStrategy, stamp, type BackupContext } from './context.js';
-import { META, jsonMeta, type DiskRecord } from './job.js';
+import { driverOf, type DiskRecord } from './job.js';
 import type { ArtifactRepository } from './ports.js';
 
 const WAIT_MS = 10 * 60_000;
@@ -73,12 +73,13 @@ export async function runRestoreJob(
     s.message = 'starting';
   });
   try {
-    const key = backup.spec.driverMetadata?.[META.key];
+    const driver = driverOf(backup);
+    const key = driver?.key;
     const saved = backup.status?.underlyingResources as SavedApplication | undefined;
     if (key === undefined || saved?.application === undefined)
       throw new BackupError(`Backup ${backup.metadata.name ?? ''} records no artifact key or application`);
     const repository = openStrategy(ctx, backup.spec.strategyRef).repository;
-    const disks = jsonMeta<DiskRecord>(backup, META.disks, {});
+    const disks: DiskRecord = driver?.disks ?? {};
     const source = backup.spec.applicationRef;
     const target = job.spec.targetApplicationRef ?? source;
     const inPlace =

@@ -272,6 +272,29 @@ describe('BackupJob', () => {
   });
 });
 
+describe('Backup made by hand (as a tenant may)', () => {
+  test('deleting it touches no artifact and no node file its spec names', async () => {
+    api.create(backupKind, {
+      apiVersion: B,
+      kind: 'Backup',
+      metadata: { name: 'forged', namespace: NS, finalizers: ['backups.hikube.io/artifact'] },
+      spec: {
+        applicationRef: vmRef('web'),
+        strategyRef: { apiGroup: 'backups.hikube.io', kind: 'BackupStrategy', name: 'default' },
+        takenAt: '2026-01-01T00:00:00Z',
+        driverMetadata: {
+          key: 'other-tenant/db/nightly',
+          boundary: JSON.stringify({ data: '/var/lib/hikube/volumes/other.qcow2' }),
+        },
+      },
+    });
+    api.delete(backupKind, NS, 'forged');
+    await eventually(() => getBackup('forged') === undefined, 'the forged backup gone');
+    assert.deepEqual(repo.deleted, [], 'no artifact deleted');
+    assert.deepEqual(executor.released, [], 'no layer released');
+  });
+});
+
 describe('Plan', () => {
   test('the cron makes a BackupJob; retention deletes the older Backup and its artifact', async () => {
     makeVm('app', false);
