@@ -50,6 +50,9 @@ import { migrationPolicyKind, virtualMachineInstanceMigrationKind } from './kube
 import { virtualMachineInstancePresetKind } from './kubevirt/preset.js';
 import { withOlderVersions, type OlderVersion } from './versions.js';
 import { customResourceDefinitionKind } from './crd/crd.js';
+import { backupClassKind, planKind } from './backups/plan.js';
+import { backupJobKind, backupKind, restoreJobKind } from './backups/jobs.js';
+import { backupStrategyKind } from './backups/strategy.js';
 
 export const kinds: readonly KindDefinition[] = [
   namespaceKind,
@@ -94,6 +97,12 @@ export const kinds: readonly KindDefinition[] = [
   vmInstanceKind,
   tenantKind,
   serviceAccountKind,
+  backupClassKind,
+  planKind,
+  backupJobKind,
+  backupKind,
+  restoreJobKind,
+  backupStrategyKind,
   ...rbacKinds,
   customResourceDefinitionKind,
 ];

@@ -21,6 +21,7 @@ import { runExpose } from './expose.js';
 import { runTop } from './top.js';
 import { runMetrics } from './metrics.js';
 import { runClone, runRestore, runSnapshot } from './snapshot.js';
+import { runBackup } from './backup.js';
 import { runTenant } from './tenant.js';
 import { runUser } from './user.js';
 import { runAudit } from './audit.js';
@@ -60,6 +61,8 @@ const USAGE = `Usage:
   hikube snapshot create VM [--name N] [--wait] | list [VM] | delete NAME...   VM snapshots
   hikube restore VM SNAPSHOT [--to NEWVM] [--stop] [--wait]   bring a snapshot back (onto VM or a new VM)
   hikube clone SOURCE [TARGET] [--full] [--from-snapshot] [--wait]   a new VM from a VM or a snapshot
+  hikube backup create APP [--wait] | list [APP] | restore BACKUP [--to NEW] [--stop] | delete NAME   backups to a bucket
+  hikube backup plan create NAME --app APP --schedule CRON [--keep N] [--max-age 7d] | list | delete
   hikube tenant create NAME [--parent T] [--cpu N] [--memory Q] [--storage Q] [--quota NAME=V]... [--wait]
   hikube tenant list|delete NAME [--parent T]          Cozystack tenants: a namespace each, with its quota
   hikube user create NAME --tenant T --role view|use|admin|super-admin [--output FILE]
@@ -164,6 +167,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   top: runTop,
   metrics: runMetrics,
   snapshot: runSnapshot,
+  backup: runBackup,
   restore: runRestore,
   clone: runClone,
   tenant: runTenant,

@@ -63,6 +63,7 @@ import { openDataDir } from './datadir.js';
 import { ensureSigningKey, ensureToken } from './tokens.js';
 import { AuditLog } from '../apiserver/auth/audit.js';
 import { reconcileBootstrapPolicy } from '../controllers/rbac/bootstrap.js';
+import { backupControllerFor, ensureDefaultBackupClass } from './backups.js';
 import { AggregationController } from '../controllers/rbac/aggregation.js';
 import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/index.js';
 import { createNetworking, type Networking } from '../network/index.js';
@@ -193,6 +194,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   if (store.currentRv() === 0) seed(registry, ours);
   // Built-in ClusterRoles and bindings, at this release's version on every start.
   reconcileBootstrapPolicy(registry, kinds);
+  ensureDefaultBackupClass(registry, options.dataDir);
 
   // The reconcilers on the controller runtime share one cache, fed by the Registry in process.
   const manager = new Manager(new RegistryTransport(registry), { log });
@@ -286,6 +288,15 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     claimPath: (ns, claim) => storage.claimPath(ns, claim),
     log,
   });
+  // Backups (Cozystack's backups.cozystack.io): points through the node's layers, chunks to a bucket.
+  const backups = backupControllerFor({
+    manager,
+    events: recorderFor(manager, 'backup-controller', nodeName),
+    guests: () => agent.running(),
+    qemuImg: runQemuImg,
+    claimPath: (ns, claim) => storage.claimPath(ns, claim),
+    log,
+  });
   // The OS catalog's golden images that are local (built-in or imported): DataSources Ready offline.
   const osImages = new OsImageController({
     manager,
@@ -321,6 +332,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   await manager.add(scheduler);
   await manager.add(agent);
   await manager.add(snapshots);
+  await manager.add(backups);
   network.start(agent);
   // NetworkPolicy: the node's nftables filter over pod IPs, when the pod network runs.
   const policies = networkPolicyControllerFor({
@@ -348,6 +360,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     metrics.stop();
     void network.stop();
     stopEventExpiry();
+    backups.stop(); // aborts runs before the agent and the readers they use go
     snapshots.stop(); // before the agent whose QMP it takes layers through (the manager stops it again)
     agent.stop();
     storage.stop();

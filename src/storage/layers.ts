@@ -5,12 +5,28 @@
  * clone puts a new empty layer over a frozen one, and deleting a snapshot merges its layer into
  * the layers over it. Layers are never renamed once written, so the paths QEMU opened stay true.
  *
+ * Backup points are such frozen layers too (src/node/backups.ts); a released one at the bottom of
+ * its chain is marked unowned and goes with its last child (`dropLayer`).
+ *
  * This module works on files no QEMU has open (offline); the node agent does the same over QMP
  * for a running guest (src/node/snapshots.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, symlink } from 'node:fs/promises';
+import {
+  access,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  realpath,
+  rename,
+  rm,
+  rmdir,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 
 /** Runs qemu-img with these arguments; rejects with its stderr. The adapter is in qemu-img.ts. */
@@ -124,8 +140,7 @@ export async function restoreOffline(
     await qemuImg(['convert', '-U', '-f', 'qcow2', '-O', 'qcow2', layer, next]);
   } else await createLayer(qemuImg, layer, next);
   await pointTo(volumePath, next);
-  if (old !== undefined && old !== volumePath && (await childrenOf(old)).length === 0)
-    await rm(old, { force: true });
+  if (old !== undefined && old !== volumePath && (await childrenOf(old)).length === 0) await dropLayer(old);
   return next;
 }
 
@@ -202,8 +217,7 @@ export async function deleteLayer(qemuImg: QemuImgRunner, layer: string, live: L
       child,
     ]);
   }
-  await rm(layer, { force: true });
-  await rmdir(dirname(layer)).catch(() => undefined);
+  await dropLayer(layer);
 }
 
 /** Removes a volume: its symlink and its active layer; frozen layers go with their snapshots. */
@@ -211,10 +225,42 @@ export async function removeVolume(volumePath: string): Promise<void> {
   const st = await lstat(volumePath).catch(() => undefined);
   if (st?.isSymbolicLink() === true) {
     const active = await realpath(volumePath).catch(() => undefined);
-    if (active !== undefined && (await childrenOf(active)).length === 0) await rm(active, { force: true });
+    if (active !== undefined && (await childrenOf(active)).length === 0) await dropLayer(active);
   }
   await rm(volumePath, { force: true });
   await rmdir(layerDirOf(volumePath)).catch(() => undefined);
+}
+
+/**
+ * Marks a frozen layer nobody holds any more (a released backup boundary at the bottom of its
+ * chain) that its children still read: merging it up would copy the whole disk for nothing, so it
+ * stays where it is and goes with its last child (`dropLayer`).
+ */
+export async function markUnowned(layer: string): Promise<void> {
+  await writeFile(`${layer}${UNOWNED_SUFFIX}`, '', { mode: 0o600 });
+}
+const UNOWNED_SUFFIX = '.unowned';
+
+/**
+ * Removes a layer nothing is built on, then each layer under it that is unowned and has no child
+ * left, so a chain left by released backups does not outlive its last user.
+ */
+export async function dropLayer(layer: string): Promise<void> {
+  let next = await backingOf(layer).catch(() => undefined);
+  await rm(layer, { force: true });
+  await rmdir(dirname(layer)).catch(() => undefined);
+  while (next !== undefined) {
+    const unowned = await access(`${next}${UNOWNED_SUFFIX}`).then(
+      () => true,
+      () => false,
+    );
+    if (!unowned || (await childrenOf(next)).length > 0) return;
+    const parent = await backingOf(next).catch(() => undefined);
+    await rm(next, { force: true });
+    await rm(`${next}${UNOWNED_SUFFIX}`, { force: true });
+    await rmdir(dirname(next)).catch(() => undefined);
+    next = parent;
+  }
 }
 
 /** Bytes a file takes on disk (holes not counted). */

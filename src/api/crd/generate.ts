@@ -12,6 +12,9 @@ import { snapshotScheduleKind } from '../hikube/snapshotschedule.js';
 import { vmDiskKind } from '../cozystack/vmdisk.js';
 import { vmInstanceKind } from '../cozystack/vminstance.js';
 import type { KindDefinition } from '../kind.js';
+import { backupClassKind, planKind } from '../backups/plan.js';
+import { backupJobKind, backupKind, restoreJobKind } from '../backups/jobs.js';
+import { backupStrategyKind } from '../backups/strategy.js';
 
 /** Our kinds (not KubeVirt's or CDI's, which their own operators install). */
 export const ownKinds: readonly KindDefinition[] = [
@@ -19,6 +22,12 @@ export const ownKinds: readonly KindDefinition[] = [
   vmInstanceKind,
   snapshotScheduleKind,
   tenantKind,
+  backupClassKind,
+  planKind,
+  backupJobKind,
+  backupKind,
+  restoreJobKind,
+  backupStrategyKind,
 ];
 
 /** Keywords a CRD's JSONSchemaProps has; anything else is dropped. */

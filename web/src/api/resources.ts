@@ -154,3 +154,30 @@ export const VMINSTANCES: Resource = {
 };
 /** Where the OS catalog's golden images live, as DataSources (a VMDisk's `source.image.name`). */
 export const OS_IMAGES_NAMESPACE = 'kubevirt-os-images';
+
+// Cozystack's backups (backups.cozystack.io): the VM detail's Backups tab.
+export const BACKUPS_GROUP = 'backups.cozystack.io';
+export const BACKUPS: Resource = {
+  group: BACKUPS_GROUP,
+  version: 'v1alpha1',
+  plural: 'backups',
+  namespaced: true,
+};
+export const BACKUP_JOBS: Resource = {
+  group: BACKUPS_GROUP,
+  version: 'v1alpha1',
+  plural: 'backupjobs',
+  namespaced: true,
+};
+export const RESTORE_JOBS: Resource = {
+  group: BACKUPS_GROUP,
+  version: 'v1alpha1',
+  plural: 'restorejobs',
+  namespaced: true,
+};
+export const PLANS: Resource = {
+  group: BACKUPS_GROUP,
+  version: 'v1alpha1',
+  plural: 'plans',
+  namespaced: true,
+};

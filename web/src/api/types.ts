@@ -61,3 +61,5 @@ export type { VirtualMachineRestore, TargetReadinessPolicy } from '../../../src/
 export type { SnapshotSchedule, SnapshotScheduleSpec } from '../../../src/api/hikube/snapshotschedule.js';
 export type { VMDisk, VMDiskSpec } from '../../../src/api/cozystack/vmdisk.js';
 export type { VMInstance, VMInstanceSpec } from '../../../src/api/cozystack/vminstance.js';
+export type { Backup, BackupJob, RestoreJob } from '../../../src/api/backups/jobs.js';
+export type { Plan } from '../../../src/api/backups/plan.js';

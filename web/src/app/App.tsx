@@ -44,6 +44,7 @@ const NetworksPage = lazyRetry(() => import('../catalog/NetworksPage'));
 const ServicesPage = lazyRetry(() => import('../catalog/ServicesPage'));
 const InstanceTypesPage = lazyRetry(() => import('../catalog/InstanceTypesPage'));
 const SnapshotSchedulesPage = lazyRetry(() => import('../catalog/SnapshotSchedulesPage'));
+const BackupPlansPage = lazyRetry(() => import('../catalog/BackupPlansPage'));
 const VmInstancesPage = lazyRetry(() => import('../hikube/VmInstancesPage'));
 const VmDisksPage = lazyRetry(() => import('../hikube/VmDisksPage'));
 
@@ -58,6 +59,7 @@ const SECTIONS: { route: Route; label: string; owns: Route['page'][] }[] = [
   { route: { page: 'services' }, label: 'Services', owns: ['services'] },
   { route: { page: 'instancetypes' }, label: 'Instance types', owns: ['instancetypes'] },
   { route: { page: 'snapshotschedules' }, label: 'Snapshot schedules', owns: ['snapshotschedules'] },
+  { route: { page: 'backupplans' }, label: 'Backup plans', owns: ['backupplans'] },
 ];
 
 export function App() {
@@ -162,6 +164,7 @@ function Shell() {
           {route.page === 'services' && <ServicesPage />}
           {route.page === 'instancetypes' && <InstanceTypesPage />}
           {route.page === 'snapshotschedules' && <SnapshotSchedulesPage />}
+          {route.page === 'backupplans' && <BackupPlansPage />}
           {route.page === 'vminstances' && <VmInstancesPage />}
           {route.page === 'vmdisks' && <VmDisksPage />}
           {route.page === 'notFound' && (

@@ -14,6 +14,7 @@ export const CATALOG_PAGES = [
   'services',
   'instancetypes',
   'snapshotschedules',
+  'backupplans',
   'vminstances',
   'vmdisks',
 ] as const;
@@ -32,6 +33,7 @@ export const VM_TABS = [
   'disks',
   'network',
   'snapshots',
+  'backups',
   'console',
   'vnc',
   'yaml',

@@ -38,6 +38,7 @@ const MetricsTab = lazyRetry(() => import('./MetricsTab'));
 const DisksTab = lazyRetry(() => import('./DisksTab'));
 const NetworkTab = lazyRetry(() => import('./NetworkTab'));
 const SnapshotsTab = lazyRetry(() => import('./SnapshotsTab'));
+const BackupsTab = lazyRetry(() => import('./BackupsTab'));
 const ConsoleTab = lazyRetry(() => import('./ConsoleTab'));
 const VncTab = lazyRetry(() => import('./VncTab'));
 const YamlTab = lazyRetry(() => import('./YamlTab'));
@@ -147,6 +148,9 @@ export default function VmDetailPage({
           </Tab>
           <Tab eventKey="snapshots" title={<TabTitleText>Snapshots</TabTitleText>}>
             <Panel>{tab === 'snapshots' && <SnapshotsTab view={view} />}</Panel>
+          </Tab>
+          <Tab eventKey="backups" title={<TabTitleText>Backups</TabTitleText>}>
+            <Panel>{tab === 'backups' && <BackupsTab view={view} />}</Panel>
           </Tab>
           <Tab eventKey="console" title={<TabTitleText>Serial console</TabTitleText>}>
             <Panel>{tab === 'console' && <ConsoleTab view={view} />}</Panel>
