@@ -9,6 +9,7 @@ import type { KubeObject } from '../api/meta.js';
 import { parseFieldSelector, parseLabelSelector } from '../api/selectors.js';
 import type { StoredObject } from '../store/store.js';
 import { ApiError, toApiError } from './errors.js';
+import { noteCreated } from './auth/audit.js';
 import { decodeBody, readBody, sendJson, sendRaw, type ApiRequest, type ApiResponse } from './http.js';
 import type { ResourceRoute } from './paths.js';
 import { queryBool } from './query.js';
@@ -206,6 +207,7 @@ async function create(ctx: RequestContext): Promise<void> {
     input,
     writeOptions(ctx.query, undefined, ctx.guard),
   );
+  noteCreated(ctx.res, object.metadata.name ?? '');
   respondObject(ctx, 201, object, warnings);
 }
 
@@ -246,6 +248,7 @@ async function patch(ctx: RequestContext): Promise<void> {
     // Server-side apply creates what does not exist yet.
     if (contentType === 'application/apply-patch+yaml' && toApiError(err).reason === 'NotFound') {
       const created = ctx.registry.create(def, namespace, patchBody, options);
+      noteCreated(ctx.res, created.object.metadata.name ?? '');
       respondObject(ctx, 201, created.object, created.warnings);
       return;
     }
