@@ -109,6 +109,7 @@ export class ApiServer {
     this.listener = new Listener({
       key: options.certs.key,
       cert: options.certs.cert,
+      clientCa: options.certs.caCert,
       request: (req, res) => {
         const observe = options.observe;
         if (observe !== undefined) {
