@@ -103,6 +103,41 @@ describe('x509 client certificates', () => {
     assert.deepEqual(refused?.user.groups, ['devs', 'ops', 'system:authenticated']);
   });
 
+  test('--tenant and --role bind the certificate user (kind User) to the tenant role', async () => {
+    await hikubeOk(p, ['tenant', 'create', 'certco', '--wait']);
+    const erin = join(p.dataDir, 'erin.kubeconfig');
+    await hikubeOk(p, [
+      'user',
+      'create',
+      'erin',
+      '--cert',
+      '--tenant',
+      'certco',
+      '--role',
+      'view',
+      '--data-dir',
+      p.dataDir,
+      '--output',
+      erin,
+    ]);
+    const binding = JSON.parse(
+      await kubectlOk(p, ['-n', 'tenant-certco', 'get', 'rolebinding', 'hikube-user:erin', '-o', 'json']),
+    ) as { subjects: unknown[]; roleRef: { name: string } };
+    assert.deepEqual(binding.subjects, [
+      { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'erin' },
+    ]);
+    assert.equal(binding.roleRef.name, 'cozy:tenant:view');
+    const canI = async (verb: string, ns: string) =>
+      (await as(erin, ['auth', 'can-i', verb, 'vminstances.apps.cozystack.io', '-n', ns])).stdout.trim();
+    await eventually(
+      async () => (await canI('list', 'tenant-certco')) === 'yes',
+      'erin may list in her tenant',
+      10_000,
+    );
+    assert.equal(await canI('create', 'tenant-certco'), 'no', 'view does not create');
+    assert.equal(await canI('list', NS), 'no', 'nor list elsewhere');
+  });
+
   test('an expired certificate of the platform CA is refused 401', async () => {
     const now = Date.now();
     const expired = await issueClientCert(join(p.dataDir, 'pki'), {
