@@ -201,6 +201,9 @@ async function create(ctx: RequestContext): Promise<void> {
     );
   }
   const input = await body(ctx);
+  // Audited under the name asked for, even when refused; a generated one once it exists.
+  const asked = (input as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+  if (typeof asked === 'string') noteCreated(ctx.res, asked);
   const { object, warnings } = ctx.registry.create(
     def,
     namespace,

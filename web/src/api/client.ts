@@ -49,14 +49,18 @@ export function withQuery(path: string, query: Record<string, string | undefined
 
 /** Turns a failed response into an ApiStatusError; a 401 also ends the session. */
 export async function failure(res: Response, what: string): Promise<ApiStatusError> {
+  return failureOf(res.status, await res.text().catch(() => ''), what);
+}
+
+function failureOf(code: number, text: string, what: string): ApiStatusError {
   let status: Partial<Status> | undefined;
   try {
-    status = (await res.json()) as Partial<Status>;
+    status = JSON.parse(text) as Partial<Status>;
   } catch {
     status = undefined;
   }
-  const err = ApiStatusError.fromStatus(res.status, status, `${what} failed: HTTP ${res.status}`);
-  if (res.status === 401) signOut('The API server no longer accepts this token. Sign in again.');
+  const err = ApiStatusError.fromStatus(code, status, `${what} failed: HTTP ${code}`);
+  if (code === 401) signOut('The API server no longer accepts this token. Sign in again.');
   return err;
 }
 
@@ -75,8 +79,8 @@ export async function request<T>(method: string, path: string, options: RequestO
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   };
   const res = await send(url, init, options.signal);
-  if (!res.response.ok) {
-    const err = await failure(res.response, `${method} ${path}`);
+  if (!res.ok) {
+    const err = failureOf(res.status, res.text, `${method} ${path}`);
     if (!res.lostAttempt) throw err;
     // An earlier attempt may have been applied: the answer to this one may only say so (resend.ts).
     const outcome = await settleAfterLoss(
@@ -90,23 +94,25 @@ export async function request<T>(method: string, path: string, options: RequestO
     if (err.code !== 409) throw err;
     throw new ApiStatusError(err.code, err.reason, `${err.message}${LOST_ATTEMPT_NOTE}`, err.causes);
   }
-  if (res.response.status === 202 || res.response.status === 204) return undefined as T;
-  const text = await res.response.text();
-  return (text === '' ? undefined : JSON.parse(text)) as T;
+  if (res.status === 202 || res.status === 204) return undefined as T;
+  return (res.text === '' ? undefined : JSON.parse(res.text)) as T;
 }
 
 /**
- * Fetches, sending again when the network cuts the request off before an answer (Chromium fails
- * every HTTP/2 request in flight when the host's addresses change). Says whether an attempt was lost.
+ * Fetches and reads the whole answer, sending again when the network cuts the request off before
+ * the answer is read (Chromium fails every HTTP/2 request in flight, its body included, when the
+ * host's addresses change). Says whether an attempt was lost.
  */
 async function send(
   url: string,
   init: RequestInit,
   signal: AbortSignal | undefined,
-): Promise<{ response: Response; lostAttempt: boolean }> {
+): Promise<{ ok: boolean; status: number; text: string; lostAttempt: boolean }> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return { response: await fetch(url, init), lostAttempt: attempt > 1 };
+      const response = await fetch(url, init);
+      const text = await response.text();
+      return { ok: response.ok, status: response.status, text, lostAttempt: attempt > 1 };
     } catch (err) {
       if (err instanceof DOMException && err.name === 'AbortError') throw err;
       if (attempt >= SENDS || signal?.aborted === true)
