@@ -33,6 +33,8 @@ export interface ListenerOptions {
   request: (req: ApiRequest, res: ApiResponse) => void;
   /** An HTTP/1.1 upgrade (WebSocket): the socket is the handler's from then on. */
   upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** The CA whose client certificates authenticate users; none asked for without it. */
+  clientCa?: string;
   /** IDLE_TIMEOUT_MS unless told (tests). */
   idleTimeoutMs?: number;
 }
@@ -47,6 +49,11 @@ export class Listener {
         key: options.key,
         cert: options.cert,
         allowHTTP1: true,
+        // Client certificates are asked for, never required: verified against the platform's CA
+        // and read by the authenticator (auth/client-certs.ts); a bearer token works without one.
+        ...(options.clientCa !== undefined
+          ? { requestCert: true, rejectUnauthorized: false, ca: options.clientCa }
+          : {}),
         settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
       },
       options.request,

@@ -24,6 +24,7 @@ import {
   type UsagePolicy,
 } from '../api/quota/usage.js';
 import { parseQuantity } from '../api/quantity.js';
+import { quotaCounts } from '../api/quota/scopes.js';
 import type { Store } from '../store/store.js';
 import { ApiError, qualifiedName } from './errors.js';
 
@@ -75,6 +76,8 @@ export class QuotaAdmission {
     );
     if (!Object.values(delta).some((v) => v > 0)) return;
     for (const quota of quotas) {
+      // A scoped quota charges only what is in its scopes (a VMI of its priority class…).
+      if (!quotaCounts(quota.spec, resource, object)) continue;
       const spec: QuotaSpec = { name: quota.metadata.name ?? '', hard: quota.spec?.hard ?? {} };
       const usage = namespaceUsage(
         {
@@ -83,6 +86,7 @@ export class QuotaAdmission {
         },
         Object.keys(spec.hard),
         policy,
+        (r, o) => quotaCounts(quota.spec, r, o),
       );
       const message = exceededMessage(spec, usage, delta);
       if (message !== undefined) throw forbid(message);

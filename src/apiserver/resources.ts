@@ -9,6 +9,7 @@ import type { KubeObject } from '../api/meta.js';
 import { parseFieldSelector, parseLabelSelector } from '../api/selectors.js';
 import type { StoredObject } from '../store/store.js';
 import { ApiError, toApiError } from './errors.js';
+import { noteCreated } from './auth/audit.js';
 import { decodeBody, readBody, sendJson, sendRaw, type ApiRequest, type ApiResponse } from './http.js';
 import type { ResourceRoute } from './paths.js';
 import { queryBool } from './query.js';
@@ -200,12 +201,16 @@ async function create(ctx: RequestContext): Promise<void> {
     );
   }
   const input = await body(ctx);
+  // Audited under the name asked for, even when refused; a generated one once it exists.
+  const asked = (input as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+  if (typeof asked === 'string') noteCreated(ctx.res, asked);
   const { object, warnings } = ctx.registry.create(
     def,
     namespace,
     input,
     writeOptions(ctx.query, undefined, ctx.guard),
   );
+  noteCreated(ctx.res, object.metadata.name ?? '');
   respondObject(ctx, 201, object, warnings);
 }
 
@@ -246,6 +251,7 @@ async function patch(ctx: RequestContext): Promise<void> {
     // Server-side apply creates what does not exist yet.
     if (contentType === 'application/apply-patch+yaml' && toApiError(err).reason === 'NotFound') {
       const created = ctx.registry.create(def, namespace, patchBody, options);
+      noteCreated(ctx.res, created.object.metadata.name ?? '');
       respondObject(ctx, 201, created.object, created.warnings);
       return;
     }

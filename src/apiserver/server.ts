@@ -109,6 +109,7 @@ export class ApiServer {
     this.listener = new Listener({
       key: options.certs.key,
       cert: options.certs.cert,
+      clientCa: options.certs.caCert,
       request: (req, res) => {
         const observe = options.observe;
         if (observe !== undefined) {
@@ -127,7 +128,7 @@ export class ApiServer {
     if (this.view === undefined) {
       const byPath = new Map<string, KindDefinition>();
       for (const def of this.kinds.all()) byPath.set(`${def.group}/${def.version}/${def.plural}`, def);
-      this.view = { gvs: discovery.groupVersions(this.kinds.all()), byPath };
+      this.view = { gvs: discovery.groupVersions(this.kinds.all(), discovery.REVIEW_ENDPOINTS), byPath };
     }
     return this.view;
   }
@@ -135,7 +136,7 @@ export class ApiServer {
   /** Built lazily: a CRD applied changes it, and most clients never read it. */
   private openapi(): OpenApiDocs {
     const view = this.served;
-    view.openapi ??= buildOpenApi(view.gvs);
+    view.openapi ??= buildOpenApi(view.gvs.filter((gv) => gv.kinds.length > 0));
     return view.openapi;
   }
 

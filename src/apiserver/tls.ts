@@ -22,10 +22,10 @@ export interface ServingCerts {
   key: string;
 }
 
-const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+export const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
-async function pemKey(key: CryptoKey): Promise<string> {
+export async function pemKey(key: CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('pkcs8', key);
   const b64 = Buffer.from(der)
     .toString('base64')
@@ -34,7 +34,7 @@ async function pemKey(key: CryptoKey): Promise<string> {
   return `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n`;
 }
 
-async function importKey(pem: string): Promise<CryptoKey> {
+export async function importKey(pem: string): Promise<CryptoKey> {
   const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
   return webcrypto.subtle.importKey('pkcs8', der, alg, true, ['sign']);
 }
@@ -102,7 +102,7 @@ export async function ensureServingCerts(dir: string, hosts: string[]): Promise<
   return { caCert: caCertPem, cert: cert.toString('pem'), key: await pemKey(serverKeys.privateKey) };
 }
 
-function randomSerial(): string {
+export function randomSerial(): string {
   const bytes = webcrypto.getRandomValues(new Uint8Array(16));
   bytes[0] = (bytes[0] ?? 0) & 0x7f;
   return Buffer.from(bytes).toString('hex');

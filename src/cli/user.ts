@@ -2,7 +2,8 @@
  * `hikube user create|list|delete`: a tenant's users. A user is a ServiceAccount in the tenant's
  * namespace with a RoleBinding to Cozystack's `cozy:tenant:<role>`; `create` prints (or writes,
  * mode 0600) a kubeconfig holding a TokenRequest token for it. Deleting the user deletes the
- * account, which revokes every token issued for it.
+ * account, which revokes every token issued for it. `create --cert` makes an x509 user instead
+ * (user-cert.ts).
  */
 import { chmodSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -11,12 +12,15 @@ import { TENANT_ACCESS_LEVELS, type TenantAccessLevel } from '../controllers/ten
 import { renderKubeconfig } from '../platform/kubeconfig.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
+import { createCertUser } from './user-cert.js';
 import { subVerb } from './image.js';
 import { outputFormat, renderObjects, renderTable } from './output.js';
 import { parentNamespace } from './tenant.js';
 
 const USAGE = `usage:
   hikube user create NAME --tenant TENANT --role ${TENANT_ACCESS_LEVELS.join('|')} [--duration 720h] [--output FILE]
+  hikube user create NAME --cert [--group GROUP]... [--tenant TENANT --role ROLE] [--duration 720h]
+      [--data-dir DIR] [--output FILE]   (an x509 client certificate signed by the platform's CA)
   hikube user list [--tenant TENANT] [-o table|wide|json|yaml|name]
   hikube user delete NAME... --tenant TENANT
 TENANT is a tenant's namespace (tenant-acme) or the part after tenant- (acme, root).`;
@@ -72,11 +76,26 @@ async function create(args: string[]): Promise<void> {
       role: { type: 'string' },
       duration: { type: 'string', default: DEFAULT_DURATION },
       output: { type: 'string' },
+      cert: { type: 'boolean', default: false },
+      group: { type: 'string', multiple: true, default: [] },
     },
   });
   const [name] = positionals;
   if (name === undefined || positionals.length > 1)
     throw new UsageError(`user create needs one NAME\n${USAGE}`);
+  if (values.cert) {
+    const options = {
+      name,
+      groups: values.group,
+      tenant: values.tenant,
+      role: values.role,
+      seconds: durationSeconds(values.duration),
+      dataDir: values['data-dir'],
+      output: values.output,
+    };
+    return createCertUser(loadClient(values), options, userBindingName(name));
+  }
+  if (values.group.length > 0) throw new UsageError(`--group needs --cert\n${USAGE}`);
   const namespace = tenantOf(values.tenant, 'create');
   const role = values.role as TenantAccessLevel | undefined;
   if (role === undefined || !TENANT_ACCESS_LEVELS.includes(role))

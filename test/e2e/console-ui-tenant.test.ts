@@ -4,7 +4,8 @@
  * VMs, with a TokenRequest token) sign in with a token or an uploaded kubeconfig. Each sees who is
  * signed in, a namespace picker holding only tenant-acme (they cannot list namespaces), only that
  * namespace's VMs, a 403 as "Access denied" with the server's message, and the view user sees Start
- * disabled with the RBAC reason while the use user may start.
+ * disabled with the RBAC reason while the use user may start; the catalog pages' create buttons are
+ * disabled for it the same way.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -199,6 +200,21 @@ describe('console per user', () => {
     // The rules have answered (the reason above): Create VM stays disabled, kubevirt.io VMs are not theirs to create.
     assert.equal(await page.getByTestId('create-vm').getAttribute('aria-disabled'), 'true');
     await checkPage(page, 'tenant-03-view-user');
+    // The catalog pages' own buttons follow RBAC the same way: disabled, with the reason.
+    for (const [nav, button, resource] of [
+      ['Networks', 'create-network', 'network-attachment-definitions'],
+      ['Images', 'import-image', 'datavolumes'],
+    ] as const) {
+      await page.getByRole('navigation').getByRole('link', { name: nav, exact: true }).click();
+      await waitText(
+        page,
+        page.locator(`#${button}-why`),
+        new RegExp(`^Not allowed: system:serviceaccount:tenant-acme:victor cannot create "${resource}"`),
+        `${nav}: the create button's RBAC reason`,
+      );
+      assert.equal(await page.getByTestId(button).getAttribute('aria-disabled'), 'true', `${nav}: disabled`);
+    }
+    await checkPage(page, 'tenant-04-view-user-catalog');
     assert.deepEqual(
       consoleErrors(t).filter((e) => !/status of 403/.test(e)),
       [],

@@ -77,6 +77,32 @@ describe('RBAC with kubectl', () => {
     ]);
   });
 
+  test('kubectl api-resources lists the review endpoints and TokenRequest, create-only', async () => {
+    const out = await kubectlOk(p, ['api-resources', '--no-headers', '-o', 'wide']);
+    for (const [name, group, namespaced, kind] of [
+      ['selfsubjectaccessreviews', 'authorization.k8s.io/v1', 'false', 'SelfSubjectAccessReview'],
+      ['selfsubjectrulesreviews', 'authorization.k8s.io/v1', 'false', 'SelfSubjectRulesReview'],
+      ['subjectaccessreviews', 'authorization.k8s.io/v1', 'false', 'SubjectAccessReview'],
+      ['localsubjectaccessreviews', 'authorization.k8s.io/v1', 'true', 'LocalSubjectAccessReview'],
+      ['selfsubjectreviews', 'authentication.k8s.io/v1', 'false', 'SelfSubjectReview'],
+    ] as const) {
+      // NAME, (no short names), APIVERSION, NAMESPACED, KIND, VERBS: create only.
+      const row = new RegExp(
+        `^${name}\\s+${group.replace(/\./g, '\\.')}\\s+${namespaced}\\s+${kind}\\s+create\\s*$`,
+        'm',
+      );
+      assert.match(out, row, `${name} in kubectl api-resources`);
+    }
+    const sa = await raw(p, 'GET', '/api/v1', undefined, { Accept: 'application/json' });
+    const token = (sa.json['resources'] as { name: string; kind: string; verbs: string[] }[]).find(
+      (r) => r.name === 'serviceaccounts/token',
+    );
+    assert.deepEqual(token && { kind: token.kind, verbs: token.verbs }, {
+      kind: 'TokenRequest',
+      verbs: ['create'],
+    });
+  });
+
   test('can-i answers as the binding says, and --list shows the rules', async () => {
     const can = async (args: string[]) => (await asAlice(['auth', 'can-i', ...args])).stdout.trim();
     assert.equal(await can(['create', 'virtualmachines.kubevirt.io', '-n', 'team-a']), 'yes');
@@ -195,6 +221,13 @@ describe('RBAC with kubectl', () => {
 
   test('the audit log records the user’s writes and denials, never the token', async () => {
     const path = join(p.dataDir, 'audit.log');
+    // A create by generateName: its URL and body name nothing, the server's answer does.
+    const generated = vm('team-a', '').replace('"name":""', '"generateName":"gen-"');
+    const made = (
+      await kubectlOk(p, ['--token', token, 'create', '-f', '-', '-o', 'name'], generated)
+    ).trim();
+    const generatedName = made.replace(/^virtualmachine\.kubevirt\.io\//, '');
+    assert.match(generatedName, /^gen-[a-z0-9]{5}$/);
     const events = await eventually(async () => {
       const lines = (await readFile(path, 'utf8'))
         .trim()
@@ -207,15 +240,22 @@ describe('RBAC with kubectl', () => {
       );
       return { lines, mine };
     }, "the audit log to hold alice's requests");
-    const create = events.mine.find(
+    const creates = events.mine.filter(
       (e) => e.verb === 'create' && e.objectRef?.resource === 'virtualmachines',
     );
+    const create = creates[0];
+    // A create names the object it made, as kube-apiserver's audit does.
     assert.deepEqual(create?.objectRef, {
       resource: 'virtualmachines',
       namespace: 'team-a',
+      name: 'mine',
       apiGroup: 'kubevirt.io',
       apiVersion: 'v1',
     });
+    assert.deepEqual(
+      creates.map((e) => e.objectRef?.name),
+      ['mine', generatedName],
+    );
     assert.equal(create?.responseStatus.code, 201);
     assert.equal(create?.apiVersion, 'audit.k8s.io/v1');
     const denied = events.mine.find((e) => e.responseStatus.code === 403 && e.verb === 'list');
@@ -228,7 +268,7 @@ describe('RBAC with kubectl', () => {
     assert.ok(printed.items.every((e) => e.user.username === USER));
     const table = await p.hikube(['audit', '--data-dir', p.dataDir, '--user', USER, '--since', '1h']);
     assert.match(table.stdout, /^TIME\s+USER\s+VERB\s+RESOURCE\s+NAMESPACE\s+NAME\s+CODE/);
-    assert.match(table.stdout, /create\s+virtualmachines\.kubevirt\.io\s+team-a\s+201/);
+    assert.match(table.stdout, /create\s+virtualmachines\.kubevirt\.io\s+team-a\s+mine\s+201/);
   });
 
   test('a user who may write RoleBindings may grant only what it holds', async () => {

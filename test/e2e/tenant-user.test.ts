@@ -3,7 +3,8 @@
  * (2 CPUs, one LoadBalancer) and `hikube user create alice --role use`; alice's kubeconfig (0600)
  * runs the VMs of tenant-acme (start, console, stop; making them is for admins, as in Cozystack) and is refused elsewhere (403 over REST,
  * watch and the console WebSocket); `kubectl auth can-i` agrees; the quota holds; the audit log names
- * her; `hikube user delete` makes her token fail with 401.
+ * her; `hikube user delete` makes her token fail with 401. A tenant `admin` (bob) makes the VM the
+ * Cozystack way (a VMDisk and a VMInstance) where `use` may not, and nothing in another tenant.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
@@ -197,6 +198,56 @@ describe('a tenant user with role use', () => {
     }, 'FailedCreate on VM four');
     assert.match(failure.message ?? '', /exceeded quota: tenant-quota/);
     assert.equal(await vmiPhase('four'), '');
+  });
+
+  test('a tenant admin (role admin) makes a VM the Cozystack way; use cannot, nor admin elsewhere', async () => {
+    const bob = join(p.dataDir, 'bob.kubeconfig');
+    await hikubeOk(p, ['user', 'create', 'bob', '--tenant', 'acme', '--role', 'admin', '--output', bob]);
+    const asBob = (args: string[], input?: string) =>
+      run('kubectl', ['--kubeconfig', bob, '--cache-dir', join(p.dataDir, 'bob-cache'), ...args], input, {
+        HOME: p.dataDir,
+      });
+    // A Cozystack app: a VMDisk and a VMInstance, which the platform turns into a KubeVirt VM.
+    const app = `apiVersion: apps.cozystack.io/v1alpha1
+kind: VMDisk
+metadata: {name: bob-disk}
+spec:
+  source: {http: {url: "http://127.0.0.1:1/disk.qcow2"}}
+  storage: 64Mi
+---
+apiVersion: apps.cozystack.io/v1alpha1
+kind: VMInstance
+metadata: {name: bob-vm}
+spec:
+  instanceType: ""
+  instanceProfile: ""
+  runStrategy: Halted
+  resources: {cpu: 1, sockets: 1, memory: 128Mi}
+  disks: [{name: bob-disk}]
+`;
+    const made = await asBob(['-n', 'tenant-acme', 'apply', '-f', '-'], app);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stdout, /vminstance\.apps\.cozystack\.io\/bob-vm created/);
+    await eventually(
+      async () =>
+        (await asBob(['-n', 'tenant-acme', 'get', 'vm', 'vm-instance-bob-vm', '-o', 'name'])).code === 0,
+      'the VM made from bob’s VMInstance, readable by bob',
+      30_000,
+    );
+    const refused = await asAlice(
+      ['-n', 'tenant-acme', 'apply', '-f', '-'],
+      app.replaceAll('bob-', 'alice-'),
+    );
+    assert.notEqual(refused.code, 0, 'use makes no apps');
+    assert.match(
+      refused.stderr,
+      /User "system:serviceaccount:tenant-acme:alice" cannot (create|get|patch) resource "vm(disks|instances)"/,
+    );
+    const elsewhere = await asBob(['-n', 'tenant-beta', 'apply', '-f', '-'], app);
+    assert.notEqual(elsewhere.code, 0, 'admin of acme, nothing in beta');
+    assert.match(elsewhere.stderr, /User "system:serviceaccount:tenant-acme:bob" cannot/);
+    const deleted = await asBob(['-n', 'tenant-acme', 'delete', 'vminstance', 'bob-vm']);
+    assert.equal(deleted.code, 0, deleted.stderr);
   });
 
   test('a second LoadBalancer over services.loadbalancers: 1 is refused', async () => {

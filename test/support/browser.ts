@@ -54,7 +54,8 @@ export async function openPage(browser: Browser): Promise<TestPage> {
  * The errors the console itself caused: Chromium's own log of requests the host aborted under it
  * is left out. It aborts requests in flight with ERR_NETWORK_CHANGED whenever an address of the host
  * changes (a VM's tap device, a load balancer address, other tests on the machine); the console
- * retries them (watches, lazy chunks), and what it fails to recover from still shows up here.
+ * retries them (watches, lazy chunks, and every API request: web/src/api/resend.ts), and what it
+ * fails to recover from still shows up here.
  */
 export const consoleErrors = (page: TestPage): string[] =>
   page.errors.filter((e) => !/^console: Failed to load resource: net::ERR_NETWORK_CHANGED /.test(e));

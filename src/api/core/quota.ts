@@ -8,9 +8,10 @@ import { ageColumn, type FieldError, type KindDefinition } from '../kind.js';
 import type { KubeObject } from '../meta.js';
 import { ObjectMeta } from '../meta.js';
 import { parseQuantity } from '../quantity.js';
-import { MapOf, NoEffect, Obj, Preserve, Quantity, StringEnum, Type, type Static, opt } from '../schema.js';
+import { MapOf, Obj, Preserve, Quantity, StringEnum, Type, type Static, opt } from '../schema.js';
 import { canonicalQuotaName, quotaNameProblem } from '../quota/names.js';
 import { validateLimitRange } from '../quota/limitrange.js';
+import { scopeProblems } from '../quota/scopes.js';
 
 const core = { group: '', version: 'v1' } as const;
 const envelope = { apiVersion: Type.String(), kind: Type.String(), metadata: ObjectMeta };
@@ -23,8 +24,13 @@ export const ResourceQuota = Obj('Limits on what a namespace may hold.', {
       hard: opt(
         ResourceList('Amount per resource name: requests.cpu, limits.memory, count/<resource>.<group>…'),
       ),
-      scopes: opt(NoEffect(Type.Array(Type.String()))),
-      scopeSelector: opt(NoEffect(Preserve())),
+      scopes: opt(
+        Type.Array(Type.String(), {
+          description:
+            'Terminating, NotTerminating, BestEffort, NotBestEffort, PriorityClass: what the quota counts (src/api/quota/scopes.ts).',
+        }),
+      ),
+      scopeSelector: opt(Preserve()),
     }),
   ),
   status: opt(
@@ -95,7 +101,7 @@ export const resourceQuotaKind: KindDefinition = {
     { name: 'Request', type: 'string', jsonPath: '.status.used', value: (o) => quotaCell(o, false) },
     { name: 'Limit', type: 'string', jsonPath: '.status.used', value: (o) => quotaCell(o, true) },
   ],
-  validate: (o) => validateHard(rec(rec(o['spec'])['hard']), 'spec.hard'),
+  validate: (o) => [...validateHard(rec(rec(o['spec'])['hard']), 'spec.hard'), ...scopeProblems(o['spec'])],
 };
 
 export const LIMIT_TYPES = ['Pod', 'Container', 'PersistentVolumeClaim'] as const;

@@ -44,11 +44,14 @@ export function namespaceUsage(
   objects: NamespaceObjects,
   names: Iterable<string>,
   policy: UsagePolicy,
+  /** Whether the quota counts this object (its scopes, src/api/quota/scopes.ts); all when absent. */
+  counts: (resource: string, object: KubeObject) => boolean = () => true,
 ): Usage {
   const wanted = new Set([...names].map(canonicalQuotaName));
   const total: Usage = {};
   for (const resource of resourcesFor(wanted)) {
     for (const o of objects.list(resource)) {
+      if (!counts(resource, o)) continue;
       for (const [k, v] of Object.entries(usageOf(resource, o, policy, (_ns, n) => objects.claimed(n)))) {
         if (wanted.has(k)) total[k] = (total[k] ?? 0) + v;
       }

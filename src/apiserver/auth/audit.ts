@@ -50,6 +50,16 @@ const MUTATING = new Set(['create', 'update', 'patch', 'delete', 'deletecollecti
 export const audited = (verb: string, code: number): boolean =>
   MUTATING.has(verb) || code === 401 || code === 403;
 
+/**
+ * The name of the object a request created, told by the handler that created it: a create's URL
+ * names no object (and a generateName body names none either), its answer does.
+ */
+const createdNames = new WeakMap<object, string>();
+export const noteCreated = (res: object, name: string): void => {
+  if (name !== '') createdNames.set(res, name);
+};
+export const createdName = (res: object): string | undefined => createdNames.get(res);
+
 const micro = (d: Date): string => d.toISOString().replace(/Z$/, '000Z');
 
 export function auditEvent(
@@ -60,12 +70,14 @@ export function auditEvent(
   received: Date,
   done: Date,
   decision?: string,
+  createdObjectName?: string,
 ): AuditEvent {
+  const name = attrs.name !== '' ? attrs.name : (createdObjectName ?? '');
   const ref = attrs.resourceRequest
     ? {
         resource: attrs.resource,
         ...(attrs.namespace !== '' ? { namespace: attrs.namespace } : {}),
-        ...(attrs.name !== '' ? { name: attrs.name } : {}),
+        ...(name !== '' ? { name } : {}),
         ...(attrs.apiGroup !== '' ? { apiGroup: attrs.apiGroup } : {}),
         apiVersion: attrs.apiVersion,
         ...(attrs.subresource !== '' ? { subresource: attrs.subresource } : {}),

@@ -2,9 +2,11 @@
  * Turns a request's credential into a user. Three kinds of bearer token: the admin token (the
  * kubeconfig `hikube up` writes: system:masters), the metrics scrape token (only GET /metrics),
  * and service account tokens issued by TokenRequest, checked by signature, expiry, audience and
- * the account still existing with the uid the token was issued for. Anything else: no user (401).
+ * the account still existing with the uid the token was issued for. Before them, an x509 client
+ * certificate signed by the platform's CA (client-certs.ts). Anything else: no user (401).
  */
 import type { ApiRequest } from '../http.js';
+import { certificateUser } from './client-certs.js';
 import { bearerToken, TokenSet } from '../bearer.js';
 import { looksLikeJwt, verifyToken, type ServiceAccountClaims } from './jwt.js';
 import type { PolicyIndex } from './policy-index.js';
@@ -42,6 +44,9 @@ export class Authenticator {
   }
 
   authenticate(req: ApiRequest): Identity | undefined {
+    // As kube-apiserver's union: a verified client certificate first, then a bearer token.
+    const certified = certificateUser(req);
+    if (certified !== undefined && certified !== 'invalid') return { kind: 'user', user: certified };
     const token = bearerToken(req.headers.authorization) ?? webSocketToken(req);
     if (token === undefined) return undefined;
     if (this.admin.has(token)) return { kind: 'user', user: ADMIN_USER };

@@ -7,7 +7,7 @@ import { ApiError } from '../errors.js';
 import type { ApiRequest, ApiResponse } from '../http.js';
 import type { Registry } from '../registry.js';
 import { forbiddenMessage, requestAttributes, type RequestAttributes } from './attributes.js';
-import { audited, auditEvent, type AuditLog } from './audit.js';
+import { audited, auditEvent, createdName, type AuditLog } from './audit.js';
 import { Authenticator } from './authenticate.js';
 import { Authorizer } from './authorizer.js';
 import { PolicyIndex } from './policy-index.js';
@@ -56,8 +56,11 @@ export class Gate {
     const received = this.options.now();
     const attrs = requestAttributes(req.method ?? 'GET', path, query);
     const audit = (user: UserInfo | undefined, code: number, decision?: string): void => {
-      if (this.options.audit !== undefined && audited(attrs.verb, code))
-        this.options.audit.record(auditEvent(req, attrs, user, code, received, this.options.now(), decision));
+      if (this.options.audit === undefined || !audited(attrs.verb, code)) return;
+      const created = res === undefined ? undefined : createdName(res);
+      this.options.audit.record(
+        auditEvent(req, attrs, user, code, received, this.options.now(), decision, created),
+      );
     };
     const who = this.authenticator.authenticate(req);
     if (who === undefined) {

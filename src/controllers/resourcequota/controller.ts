@@ -10,6 +10,7 @@ import type { KindDefinition } from '../../api/kind.js';
 import type { KubeObject } from '../../api/meta.js';
 import { namespaceUsage, usedFor } from '../../api/quota/evaluate.js';
 import { canonicalQuotaName } from '../../api/quota/names.js';
+import { quotaCounts } from '../../api/quota/scopes.js';
 import { DEFAULT_CPU_ALLOCATION_RATIO, memoryLimitsRatioOf } from '../../api/quota/usage.js';
 import { Controller } from '../../runtime/controller.js';
 import type { Manager, Runnable } from '../../runtime/manager.js';
@@ -86,6 +87,7 @@ export class ResourceQuotaController implements Runnable {
       },
       Object.keys(hard).map(canonicalQuotaName),
       policy,
+      (r, o) => quotaCounts(quota.spec, r, o),
     );
     const next = { hard: { ...hard }, used: usedFor({ name, hard }, usage) };
     if (JSON.stringify(quota.status ?? {}) === JSON.stringify(next)) return;

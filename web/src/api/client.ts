@@ -1,9 +1,11 @@
 /**
  * The console's only way to the platform: HTTPS requests to the Kubernetes API with the session's
  * bearer token. Failures arrive as Kubernetes `Status` objects and are thrown as ApiStatusError, whose
- * causes carry the field paths the forms show next to their fields.
+ * causes carry the field paths the forms show next to their fields. A request the network cuts off
+ * before its answer is sent again (resend.ts).
  */
 import { getToken, signOut } from '../auth/session';
+import { LOST_ATTEMPT_NOTE, resendDelayMs, SENDS, settleAfterLoss } from './resend';
 import type { Status, StatusCause } from './types';
 
 export class ApiStatusError extends Error {
@@ -47,14 +49,18 @@ export function withQuery(path: string, query: Record<string, string | undefined
 
 /** Turns a failed response into an ApiStatusError; a 401 also ends the session. */
 export async function failure(res: Response, what: string): Promise<ApiStatusError> {
+  return failureOf(res.status, await res.text().catch(() => ''), what);
+}
+
+function failureOf(code: number, text: string, what: string): ApiStatusError {
   let status: Partial<Status> | undefined;
   try {
-    status = (await res.json()) as Partial<Status>;
+    status = JSON.parse(text) as Partial<Status>;
   } catch {
     status = undefined;
   }
-  const err = ApiStatusError.fromStatus(res.status, status, `${what} failed: HTTP ${res.status}`);
-  if (res.status === 401) signOut('The API server no longer accepts this token. Sign in again.');
+  const err = ApiStatusError.fromStatus(code, status, `${what} failed: HTTP ${code}`);
+  if (code === 401) signOut('The API server no longer accepts this token. Sign in again.');
   return err;
 }
 
@@ -66,22 +72,54 @@ export async function request<T>(method: string, path: string, options: RequestO
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   }
   const url = withQuery(path, options.query);
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method,
-      headers,
-      ...(body !== undefined ? { body } : {}),
-      ...(options.signal !== undefined ? { signal: options.signal } : {}),
-    });
-  } catch (err) {
-    if (err instanceof DOMException && err.name === 'AbortError') throw err;
-    throw new ApiStatusError(0, 'ServiceUnavailable', `cannot reach the API server: ${String(err)}`);
+  const init: RequestInit = {
+    method,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  };
+  const res = await send(url, init, options.signal);
+  if (!res.ok) {
+    const err = failureOf(res.status, res.text, `${method} ${path}`);
+    if (!res.lostAttempt) throw err;
+    // An earlier attempt may have been applied: the answer to this one may only say so (resend.ts).
+    const outcome = await settleAfterLoss(
+      { method, path: url, body: options.body },
+      err.code,
+      err.reason,
+      (p) => request<unknown>('GET', p),
+    );
+    if (outcome.settled) return outcome.value as T;
+    // Only a conflict can be the first attempt's doing; a refusal (422, 403…) stands as it is.
+    if (err.code !== 409) throw err;
+    throw new ApiStatusError(err.code, err.reason, `${err.message}${LOST_ATTEMPT_NOTE}`, err.causes);
   }
-  if (!res.ok) throw await failure(res, `${method} ${path}`);
   if (res.status === 202 || res.status === 204) return undefined as T;
-  const text = await res.text();
-  return (text === '' ? undefined : JSON.parse(text)) as T;
+  return (res.text === '' ? undefined : JSON.parse(res.text)) as T;
+}
+
+/**
+ * Fetches and reads the whole answer, sending again when the network cuts the request off before
+ * the answer is read (Chromium fails every HTTP/2 request in flight, its body included, when the
+ * host's addresses change). Says whether an attempt was lost.
+ */
+async function send(
+  url: string,
+  init: RequestInit,
+  signal: AbortSignal | undefined,
+): Promise<{ ok: boolean; status: number; text: string; lostAttempt: boolean }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await fetch(url, init);
+      const text = await response.text();
+      return { ok: response.ok, status: response.status, text, lostAttempt: attempt > 1 };
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'AbortError') throw err;
+      if (attempt >= SENDS || signal?.aborted === true)
+        throw new ApiStatusError(0, 'ServiceUnavailable', `cannot reach the API server: ${String(err)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, resendDelayMs(attempt)));
+  }
 }
 
 export const api = {

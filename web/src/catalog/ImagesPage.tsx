@@ -5,7 +5,6 @@
  * DataVolume's claim with a DataSource.
  */
 import {
-  Button,
   FormGroup,
   FormSelect,
   FormSelectOption,
@@ -27,6 +26,7 @@ import { ResourceTable, type Column } from '../components/ResourceTable';
 import { nameOf, namespaceOf } from '../vms/selectors';
 import { CatalogPage, Empty, SectionTitle } from './CatalogPage';
 import { useDelete } from './DeleteButton';
+import { CreateButton, useMay, whyNot } from './gate';
 import { RowMenu } from '../components/RowMenu';
 import {
   dataSourceFor,
@@ -82,6 +82,7 @@ export default function ImagesPage() {
   const [publishing, setPublishing] = useState<DataVolume | undefined>(undefined);
   const { notices, report } = useNotices();
   const remove = useDelete(report);
+  const may = useMay();
   return (
     <CatalogPage
       title="Images"
@@ -89,9 +90,13 @@ export default function ImagesPage() {
       loaded={sources.loaded && volumes.loaded}
       error={sources.error ?? volumes.error}
       toolbar={
-        <Button variant="primary" onClick={() => setImporting(true)}>
+        <CreateButton
+          id="import-image"
+          allowed={may('create', DATAVOLUMES)}
+          onClick={() => setImporting(true)}
+        >
           Import image
-        </Button>
+        </CreateButton>
       }
     >
       {notices}
@@ -123,12 +128,16 @@ export default function ImagesPage() {
                   id: 'publish',
                   label: 'Make golden image',
                   onClick: () => setPublishing(d),
-                  why: d.status?.phase === 'Succeeded' ? undefined : 'The import has not finished',
+                  why:
+                    d.status?.phase === 'Succeeded'
+                      ? whyNot(may('create', DATASOURCES, namespaceOf(d)))
+                      : 'The import has not finished',
                 },
                 {
                   id: 'delete',
                   label: 'Delete',
                   danger: true,
+                  why: whyNot(may('delete', DATAVOLUMES, namespaceOf(d))),
                   onClick: () =>
                     remove.ask(
                       resourcePath(DATAVOLUMES, namespaceOf(d), nameOf(d)),

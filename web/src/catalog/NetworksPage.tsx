@@ -2,14 +2,7 @@
  * Secondary networks: NetworkAttachmentDefinitions (Multus) with their CNI type and subnet;
  * create one (a bridge, with host-local addresses when a subnet is given) or delete it.
  */
-import {
-  Button,
-  FormGroup,
-  TextInput,
-  FormHelperText,
-  HelperText,
-  HelperTextItem,
-} from '@patternfly/react-core';
+import { FormGroup, TextInput, FormHelperText, HelperText, HelperTextItem } from '@patternfly/react-core';
 import { useState } from 'react';
 import { api } from '../api/client';
 import { apiVersionOf, NADS, resourcePath } from '../api/resources';
@@ -22,6 +15,7 @@ import { ResourceTable, type Column } from '../components/ResourceTable';
 import { keyOf, nameOf, namespaceOf } from '../vms/selectors';
 import { CatalogPage, Empty } from './CatalogPage';
 import { DeleteButton } from './DeleteButton';
+import { CreateButton, useMay, whyNot } from './gate';
 import { describeConfig } from './networks';
 
 const columns: Column<NetworkAttachmentDefinition>[] = [
@@ -40,6 +34,7 @@ export default function NetworksPage() {
   const nads = useWatchList<NetworkAttachmentDefinition>(NADS, scope);
   const [creating, setCreating] = useState(false);
   const { notices, report } = useNotices();
+  const may = useMay();
   return (
     <CatalogPage
       title="Networks"
@@ -47,9 +42,9 @@ export default function NetworksPage() {
       loaded={nads.loaded}
       error={nads.error}
       toolbar={
-        <Button variant="primary" onClick={() => setCreating(true)}>
+        <CreateButton id="create-network" allowed={may('create', NADS)} onClick={() => setCreating(true)}>
           Create network
-        </Button>
+        </CreateButton>
       }
     >
       {notices}
@@ -66,6 +61,7 @@ export default function NetworksPage() {
               path={resourcePath(NADS, namespaceOf(n), nameOf(n))}
               what={`network "${nameOf(n)}"`}
               onError={report}
+              why={whyNot(may('delete', NADS, namespaceOf(n)))}
             />
           )}
         />

@@ -12,6 +12,7 @@ import { loadBalancerText, portsText } from '../vms/exposure';
 import { keyOf, nameOf, namespaceOf } from '../vms/selectors';
 import { CatalogPage, Empty } from './CatalogPage';
 import { DeleteButton } from './DeleteButton';
+import { useMay, whyNot } from './gate';
 
 const selectorText = (s: Service): string =>
   Object.entries(s.spec?.selector ?? {})
@@ -51,6 +52,7 @@ export default function ServicesPage() {
   const scope = useScope();
   const services = useWatchList<Service>(SERVICES, scope);
   const { notices, report } = useNotices();
+  const may = useMay();
   return (
     <CatalogPage
       title="Services"
@@ -72,6 +74,7 @@ export default function ServicesPage() {
               path={resourcePath(SERVICES, namespaceOf(s), nameOf(s))}
               what={`Service "${nameOf(s)}"`}
               onError={report}
+              why={whyNot(may('delete', SERVICES, namespaceOf(s)))}
             />
           )}
         />

@@ -19,6 +19,7 @@ import { useNow } from '../components/useNow';
 import { age, keyOf, nameOf, namespaceOf, until } from '../vms/selectors';
 import { CatalogPage, Empty } from './CatalogPage';
 import { useDelete } from './DeleteButton';
+import { useMay, whyNot } from './gate';
 import {
   buildSchedule,
   formCauses,
@@ -77,6 +78,9 @@ export default function SnapshotSchedulesPage() {
   const [creating, setCreating] = useState(false);
   const { notices, report } = useNotices();
   const remove = useDelete(report);
+  const may = useMay();
+  const mayCreate = whyNot(may('create', SNAPSHOT_SCHEDULES));
+  const mayPatch = (s: SnapshotSchedule) => whyNot(may('patch', SNAPSHOT_SCHEDULES, namespaceOf(s)));
   const now = useNow();
   const cols = useMemo(() => columns(now), [now]);
   const setSuspend = (s: SnapshotSchedule, suspend: boolean) =>
@@ -92,14 +96,25 @@ export default function SnapshotSchedulesPage() {
       loaded={served === null || schedules.loaded}
       error={schedules.error}
       toolbar={
-        <Button
-          variant="primary"
-          onClick={() => setCreating(true)}
-          isAriaDisabled={served === null}
-          {...(served === null ? { 'aria-describedby': 'schedules-unavailable' } : {})}
-        >
-          Create schedule
-        </Button>
+        <>
+          <Button
+            variant="primary"
+            onClick={() => setCreating(true)}
+            isAriaDisabled={served === null || mayCreate !== undefined}
+            {...(served === null
+              ? { 'aria-describedby': 'schedules-unavailable' }
+              : mayCreate !== undefined
+                ? { 'aria-describedby': 'create-schedule-why' }
+                : {})}
+          >
+            Create schedule
+          </Button>
+          {mayCreate !== undefined && (
+            <span id="create-schedule-why" hidden>
+              {mayCreate}
+            </span>
+          )}
+        </>
       }
     >
       {notices}
@@ -122,12 +137,23 @@ export default function SnapshotSchedulesPage() {
               label={`Actions for schedule "${nameOf(s)}"`}
               items={[
                 s.spec.suspend === true
-                  ? { id: 'resume', label: 'Resume', onClick: () => void setSuspend(s, false) }
-                  : { id: 'suspend', label: 'Suspend', onClick: () => void setSuspend(s, true) },
+                  ? {
+                      id: 'resume',
+                      label: 'Resume',
+                      why: mayPatch(s),
+                      onClick: () => void setSuspend(s, false),
+                    }
+                  : {
+                      id: 'suspend',
+                      label: 'Suspend',
+                      why: mayPatch(s),
+                      onClick: () => void setSuspend(s, true),
+                    },
                 {
                   id: 'delete',
                   label: 'Delete',
                   danger: true,
+                  why: whyNot(may('delete', SNAPSHOT_SCHEDULES, namespaceOf(s))),
                   onClick: () =>
                     remove.ask(
                       resourcePath(SNAPSHOT_SCHEDULES, namespaceOf(s), nameOf(s)),

@@ -13,6 +13,7 @@ import { claimSize, dataVolumeStatus, usersOf } from '../vms/disks';
 import { keyOf, nameOf, namespaceOf } from '../vms/selectors';
 import { CatalogPage, Empty } from './CatalogPage';
 import { DeleteButton } from './DeleteButton';
+import { useMay, whyNot } from './gate';
 
 interface VolumeRow {
   claim: PersistentVolumeClaim;
@@ -64,6 +65,7 @@ export default function VolumesPage() {
   const dataVolumes = useWatchList<DataVolume>(DATAVOLUMES, scope);
   const vms = useWatchList<VirtualMachine>(VMS, scope);
   const { notices, report } = useNotices();
+  const may = useMay();
   const rows = claims.items.map((claim) => ({
     claim,
     dataVolume: dataVolumes.items.find((d) => keyOf(d) === keyOf(claim)),
@@ -94,7 +96,13 @@ export default function VolumesPage() {
               }
               what={`${r.dataVolume !== undefined ? 'DataVolume' : 'claim'} "${nameOf(r.claim)}"`}
               onError={report}
-              why={r.users.length > 0 ? `Used by ${r.users.map((vm) => nameOf(vm)).join(', ')}` : undefined}
+              why={
+                r.users.length > 0
+                  ? `Used by ${r.users.map((vm) => nameOf(vm)).join(', ')}`
+                  : whyNot(
+                      may('delete', r.dataVolume !== undefined ? DATAVOLUMES : PVCS, namespaceOf(r.claim)),
+                    )
+              }
             />
           )}
         />
