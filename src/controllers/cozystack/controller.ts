@@ -30,9 +30,9 @@ import type { KubeObject } from '../../api/meta.js';
 import { requestedBytes, type Claim } from '../../storage/claims.js';
 import { ApiError } from '../../apiserver/errors.js';
 import type { Client } from '../../runtime/client.js';
-import { Controller } from '../../runtime/controller.js';
+import { Reconciler } from '../../runtime/reconciler.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import type { Manager } from '../../runtime/manager.js';
 import { compileDisk, compileInstance } from './compile.js';
 
 export interface CozystackControllerOptions {
@@ -47,19 +47,16 @@ const INSTANCE_PREFIX = 'vm-instance-';
 export const APPLIED_RUN_STRATEGY = 'vm-instance.hikube.io/applied-run-strategy';
 const DISK_PREFIX = 'vm-disk-';
 
-export class CozystackController implements Runnable {
-  readonly name = 'cozystack';
-  private readonly controller: Controller;
+export class CozystackController extends Reconciler {
   private readonly api: Client;
   private readonly now: () => Date;
 
   constructor(private readonly o: CozystackControllerOptions) {
-    this.now = o.now ?? (() => new Date());
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(o.manager, {
+      name: 'cozystack',
       ...(o.log !== undefined ? { log: o.log } : {}),
     });
+    this.now = o.now ?? (() => new Date());
     this.api = this.controller.client;
     const c = this.controller;
     c.watch(vmDiskKind, (d) => [`disk/${keyOf(d)}`, ...this.instancesIn(d.metadata.namespace ?? '')]);
@@ -84,23 +81,11 @@ export class CozystackController implements Runnable {
       });
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
   private instancesIn(namespace: string): string[] {
     return this.api.list<VMInstance>(vmInstanceKind, namespace).map((i) => `instance/${keyOf(i)}`);
   }
 
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [what, namespace = '', name = ''] = key.split('/');
     if (what === 'disk') await this.syncDisk(namespace, name);
     else await this.syncInstance(namespace, name);

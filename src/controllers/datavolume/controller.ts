@@ -28,9 +28,9 @@ import {
 } from '../../storage/import/populate.js';
 import { formatFor, roundUpMiB } from '../../storage/pool.js';
 import type { ImageTool } from '../../storage/ports.js';
-import { Controller } from '../../runtime/controller.js';
+import { Reconciler } from '../../runtime/reconciler.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import type { Manager } from '../../runtime/manager.js';
 import { Backoff, realTimers, type Timers } from '../../runtime/queue.js';
 import { isAlreadyExists, objectKey } from '../../runtime/transport.js';
 import { resolveSource, sizeFor, Unresolved, type ResolvedSource } from './sources.js';
@@ -66,9 +66,7 @@ interface Job {
   kind: SourceKind;
 }
 
-export class DataVolumeController implements Runnable {
-  readonly name = 'datavolume';
-  private readonly controller: Controller;
+export class DataVolumeController extends Reconciler {
   private readonly now: () => Date;
   private readonly timers: Timers;
   private readonly log: (message: string) => void;
@@ -79,15 +77,12 @@ export class DataVolumeController implements Runnable {
   private stopped = false;
 
   constructor(private readonly o: DataVolumeControllerOptions) {
+    const timers = o.timers ?? realTimers;
+    const log = o.log ?? (() => undefined);
+    super(o.manager, { name: 'datavolume', log, timers });
     this.now = o.now ?? (() => new Date());
-    this.timers = o.timers ?? realTimers;
-    this.log = o.log ?? (() => undefined);
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
-      log: (m) => this.log(m),
-      timers: this.timers,
-    });
+    this.timers = timers;
+    this.log = log;
     // A source appeared, got bound, or a guest let go of it: DataVolumes waiting may go on.
     const waiting = (): string[] =>
       this.api
@@ -122,11 +117,7 @@ export class DataVolumeController implements Runnable {
     return this.controller.queue;
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
+  override stop(): void {
     this.stopped = true;
     this.controller.stop();
     for (const job of this.jobs.values()) job.abort.abort();
@@ -135,7 +126,7 @@ export class DataVolumeController implements Runnable {
     this.retries.clear();
   }
 
-  idle(): Promise<void> {
+  override idle(): Promise<void> {
     return this.queue.idle();
   }
 
@@ -152,7 +143,7 @@ export class DataVolumeController implements Runnable {
     this.retries.delete(uid);
   }
 
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const cached = this.api.get<DataVolume>(dataVolumeKind, namespace, name);
     if (cached === undefined) return;

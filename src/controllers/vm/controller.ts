@@ -35,9 +35,9 @@ import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.j
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
 import { dataVolumeKind, type DataVolume } from '../../api/cdi/datavolume.js';
 import type { Client } from '../../runtime/client.js';
-import { Controller } from '../../runtime/controller.js';
+import { Reconciler } from '../../runtime/reconciler.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import type { Manager } from '../../runtime/manager.js';
 import type { Timers } from '../../runtime/queue.js';
 import { isAlreadyExists, objectKey } from '../../runtime/transport.js';
 import { ExpansionError, expandSpec } from './expand.js';
@@ -72,23 +72,20 @@ export interface VmControllerOptions {
   timers?: Timers;
 }
 
-export class VmController implements Runnable {
-  readonly name = 'virtualmachine';
-  private readonly controller: Controller;
+export class VmController extends Reconciler {
   private readonly references = new ReferenceIndex();
   private readonly api: Client;
   private readonly events: EventRecorder;
   private readonly now: () => Date;
 
   constructor(options: VmControllerOptions) {
-    this.events = options.events;
-    this.now = options.now ?? (() => new Date());
-    this.controller = new Controller(options.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(options.manager, {
+      name: 'virtualmachine',
       ...(options.log !== undefined ? { log: options.log } : {}),
       ...(options.timers !== undefined ? { timers: options.timers } : {}),
     });
+    this.events = options.events;
+    this.now = options.now ?? (() => new Date());
     this.api = this.controller.client;
     // The VM informer's changes keep the index of what each VM references (watched first, so a
     // claim or an instance type seen at start already finds its users).
@@ -118,23 +115,11 @@ export class VmController implements Runnable {
     this.controller.reads(virtualMachineInstancePresetKind);
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
   private wakeAt(key: string, at: Date): void {
     this.controller.queue.addAfter(key, at.getTime() - this.now().getTime() + 10);
   }
 
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const vm = this.api.get<VirtualMachine>(virtualMachineKind, namespace, name);
     if (vm === undefined) return;
