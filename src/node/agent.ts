@@ -15,8 +15,7 @@ import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/
 import { secretKind } from '../api/core/core.js';
 import { effectiveInterfaces } from '../hypervisor/configurators/nics.js';
 import type { RuntimePaths } from '../hypervisor/prepared.js';
-import { Controller } from '../runtime/controller.js';
-import type { Runnable } from '../runtime/manager.js';
+import { Reconciler } from '../runtime/reconciler.js';
 import { podInterfaceName } from '../network/default.js';
 import { userNetworking } from '../network/host.js';
 import { dirOf, Requeue, type AgentCore, type NodeAgentOptions } from './agent-core.js';
@@ -48,20 +47,17 @@ export interface RunningGuest {
   nics: { name: string; mac: string; netdev: string; pod: boolean; podIp?: string }[];
 }
 
-export class NodeAgent implements Runnable {
-  readonly name = 'virt-handler';
+export class NodeAgent extends Reconciler {
   /** Pause, soft reboot, console, VNC and port forwarding on the guests this agent runs. */
   readonly actions: GuestActions;
-  private readonly controller: Controller;
   private readonly core: AgentCore;
   private readonly launcher: Launcher;
   private guestPoll: NodeJS.Timeout | undefined;
   private polling = false;
 
   constructor(private readonly o: NodeAgentOptions) {
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(o.manager, {
+      name: 'virt-handler',
       log: (m) => this.core.log(m),
       quiet: (err) => err instanceof Requeue,
       backoff: { baseMs: 500, maxMs: 10_000 },
@@ -90,23 +86,19 @@ export class NodeAgent implements Runnable {
   }
 
   /** Started by the manager once its cache has synced: every VMI is looked at once, then on change. */
-  start(): void {
+  override start(): void {
     this.controller.start();
     this.guestPoll = setInterval(() => void this.pollGuests(), 5000);
     this.guestPoll.unref();
   }
 
   /** Stops watching and lets go of every QEMU, which keeps running. */
-  stop(): void {
+  override stop(): void {
     this.core.stopped = true;
     this.controller.stop();
     if (this.guestPoll !== undefined) clearInterval(this.guestPoll);
     for (const rt of this.core.runtimes.values()) rt.detach();
     this.core.runtimes.clear();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
   }
 
   /** The pid of the QEMU running a VMI, if any (tests and metrics). */
@@ -167,7 +159,7 @@ export class NodeAgent implements Runnable {
     return false;
   }
 
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const core = this.core;
     const [namespace = '', name = ''] = key.split('/');
     const vmi = core.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);

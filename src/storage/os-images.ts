@@ -14,8 +14,8 @@ import { namespaceKind, persistentVolumeClaimKind } from '../api/core/core.js';
 import type { KubeObject } from '../api/meta.js';
 import { formatBytes } from '../api/quantity.js';
 import type { Client } from '../runtime/client.js';
-import { Controller } from '../runtime/controller.js';
-import type { Manager, Runnable } from '../runtime/manager.js';
+import { Reconciler } from '../runtime/reconciler.js';
+import type { Manager } from '../runtime/manager.js';
 import type { DiskTool } from '../node/ports.js';
 import { POPULATION_PHASE_ANNOTATION, type Claim } from './claims.js';
 import type { ImageStore, LocalImage } from './images.js';
@@ -56,16 +56,13 @@ const dataSourceName = (image: string): string =>
     .replace(/^[-.]+|[-.]+$/g, '')
     .slice(0, 63);
 
-export class OsImageController implements Runnable {
-  readonly name = 'os-images';
-  private readonly controller: Controller;
+export class OsImageController extends Reconciler {
   private readonly api: Client;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: OsImageOptions) {
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(o.manager, {
+      name: 'os-images',
       log: o.log,
     });
     this.api = this.controller.client;
@@ -77,7 +74,7 @@ export class OsImageController implements Runnable {
       .reads(namespaceKind);
   }
 
-  start(): void {
+  override start(): void {
     this.controller.start();
     const all = (): void => {
       for (const name of this.images().keys()) this.controller.queue.add(name);
@@ -86,13 +83,9 @@ export class OsImageController implements Runnable {
     this.timer = setInterval(all, this.o.intervalMs ?? 5000);
   }
 
-  stop(): void {
+  override stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
   }
 
   /** DataSource name → the local image and the catalog entry (if any) it stands for. */
@@ -116,7 +109,7 @@ export class OsImageController implements Runnable {
     return out;
   }
 
-  private async sync(name: string): Promise<void> {
+  protected async reconcile(name: string): Promise<void> {
     const found = this.images().get(name);
     if (found === undefined) return;
     const { image, entry } = found;

@@ -19,9 +19,9 @@ import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../api/
 import { formatBytes } from '../api/quantity.js';
 import { persistentVolumeKind, type PersistentVolume } from '../api/storage/persistentvolume.js';
 import { LOCAL_POOL_PROVISIONER, storageClassKind, type StorageClass } from '../api/storage/storageclass.js';
-import { Controller } from '../runtime/controller.js';
+import { Reconciler } from '../runtime/reconciler.js';
 import type { EventRecorder } from '../runtime/events.js';
-import type { Manager, Runnable } from '../runtime/manager.js';
+import type { Manager } from '../runtime/manager.js';
 import type { Timers } from '../runtime/queue.js';
 import { isAlreadyExists, objectKey } from '../runtime/transport.js';
 import {
@@ -52,21 +52,18 @@ export interface ProvisionerOptions {
   capacity?: CapacityPolicy;
 }
 
-export class Provisioner implements Runnable {
-  readonly name = 'provisioner';
-  private readonly controller: Controller;
+export class Provisioner extends Reconciler {
   private readonly log: (message: string) => void;
   private stopped = false;
 
   constructor(private readonly o: ProvisionerOptions) {
     const log = o.log ?? (() => undefined);
-    this.log = log;
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(o.manager, {
+      name: 'provisioner',
       log: (m) => log(m),
       ...(o.timers !== undefined ? { timers: o.timers } : {}),
     });
+    this.log = log;
     this.controller
       .watch(persistentVolumeClaimKind, (object, type) => {
         if (type !== 'DELETED') return [objectKey(object)];
@@ -93,18 +90,14 @@ export class Provisioner implements Runnable {
     return this.controller.client;
   }
 
-  start(): void {
+  override start(): void {
     this.controller.start();
     this.background(this.reclaimOrphans());
   }
 
-  stop(): void {
+  override stop(): void {
     this.stopped = true;
     this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
   }
 
   /**
@@ -141,7 +134,7 @@ export class Provisioner implements Runnable {
     return pv?.spec.claimRef?.uid === claim.metadata.uid ? pv : undefined;
   }
 
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     let claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, name);
     if (claim === undefined) return;

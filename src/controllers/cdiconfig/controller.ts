@@ -9,8 +9,8 @@ import { CDI_CONFIG_NAME, cdiConfigKind, type CDIConfig } from '../../api/cdi/cd
 import { storageProfileKind, type StorageProfile } from '../../api/cdi/storageprofile.js';
 import { apiVersionOf } from '../../api/kind.js';
 import { storageClassKind, type StorageClass } from '../../api/storage/storageclass.js';
-import { Controller } from '../../runtime/controller.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import { Reconciler } from '../../runtime/reconciler.js';
+import type { Manager } from '../../runtime/manager.js';
 import { cdiConfigStatus, storageProfileStatus } from './status.js';
 
 const CONFIG_KEY = 'config';
@@ -21,36 +21,25 @@ export interface CdiConfigOptions {
   apiServerURL: string;
 }
 
-export class CdiConfigController implements Runnable {
-  readonly name = 'cdiconfig';
-  private readonly controller: Controller;
-
+export class CdiConfigController extends Reconciler {
   constructor(
     manager: Manager,
     private readonly options: CdiConfigOptions,
     log: (message: string) => void = () => undefined,
   ) {
-    this.controller = new Controller(manager, { name: this.name, reconcile: (key) => this.sync(key), log });
+    super(manager, { name: 'cdiconfig', log });
     this.controller.watch(storageClassKind, (o) => [CONFIG_KEY, PROFILE_PREFIX + (o.metadata.name ?? '')]);
     this.controller.watch(cdiConfigKind, () => [CONFIG_KEY]);
     this.controller.watch(storageProfileKind, (o) => [PROFILE_PREFIX + (o.metadata.name ?? '')]);
   }
 
-  start(): void {
+  override start(): void {
     this.controller.start();
     // With no object of any watched kind yet, nothing would wake the singleton's creation.
     this.controller.queue.add(CONFIG_KEY);
   }
 
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     if (key === CONFIG_KEY) await this.syncConfig();
     else if (key.startsWith(PROFILE_PREFIX)) await this.syncProfile(key.slice(PROFILE_PREFIX.length));
   }

@@ -7,17 +7,14 @@
  * its cluster IP cannot change). Owner references make a deleted VMInstance take its VM, Service
  * and Secrets with it, never its VMDisks.
  */
-import { goldenImageName } from '../../api/cozystack/golden-names.js';
-import { KERNEL_BOOT_ANNOTATION } from '../../storage/os-catalog.js';
+import { mergeConditions, ownedBy, syncDisk, type DiskContext } from './disks.js';
 import { isDeepStrictEqual } from 'node:util';
 import { dataSourceKind } from '../../api/cdi/datasource.js';
 import { dataVolumeKind, type DataVolume } from '../../api/cdi/datavolume.js';
 import { persistentVolumeClaimKind, secretKind } from '../../api/core/core.js';
 import { serviceKind, type Service } from '../../api/core/service.js';
 import {
-  diskBytes,
   diskObjectName,
-  GOLDEN_IMAGES_NAMESPACE,
   KERNEL_IMAGE_ANNOTATION,
   vmDiskKind,
   type VMDisk,
@@ -27,13 +24,12 @@ import type { Condition } from '../../api/kubevirt/status.js';
 import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
 import type { KubeObject } from '../../api/meta.js';
-import { requestedBytes, type Claim } from '../../storage/claims.js';
 import { ApiError } from '../../apiserver/errors.js';
 import type { Client } from '../../runtime/client.js';
-import { Controller } from '../../runtime/controller.js';
+import { Reconciler } from '../../runtime/reconciler.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
-import { compileDisk, compileInstance } from './compile.js';
+import type { Manager } from '../../runtime/manager.js';
+import { compileInstance } from './compile.js';
 
 export interface CozystackControllerOptions {
   manager: Manager;
@@ -47,20 +43,19 @@ const INSTANCE_PREFIX = 'vm-instance-';
 export const APPLIED_RUN_STRATEGY = 'vm-instance.hikube.io/applied-run-strategy';
 const DISK_PREFIX = 'vm-disk-';
 
-export class CozystackController implements Runnable {
-  readonly name = 'cozystack';
-  private readonly controller: Controller;
+export class CozystackController extends Reconciler {
   private readonly api: Client;
   private readonly now: () => Date;
+  private readonly disks: DiskContext;
 
   constructor(private readonly o: CozystackControllerOptions) {
-    this.now = o.now ?? (() => new Date());
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(o.manager, {
+      name: 'cozystack',
       ...(o.log !== undefined ? { log: o.log } : {}),
     });
+    this.now = o.now ?? (() => new Date());
     this.api = this.controller.client;
+    this.disks = { api: this.api, events: o.events, now: this.now };
     const c = this.controller;
     c.watch(vmDiskKind, (d) => [`disk/${keyOf(d)}`, ...this.instancesIn(d.metadata.namespace ?? '')]);
     c.watch(vmInstanceKind, (i) => [`instance/${keyOf(i)}`]);
@@ -84,143 +79,14 @@ export class CozystackController implements Runnable {
       });
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
   private instancesIn(namespace: string): string[] {
     return this.api.list<VMInstance>(vmInstanceKind, namespace).map((i) => `instance/${keyOf(i)}`);
   }
 
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [what, namespace = '', name = ''] = key.split('/');
-    if (what === 'disk') await this.syncDisk(namespace, name);
+    if (what === 'disk') await syncDisk(this.disks, namespace, name);
     else await this.syncInstance(namespace, name);
-  }
-
-  // --- VMDisk ---------------------------------------------------------------------------------
-
-  private async syncDisk(namespace: string, name: string): Promise<void> {
-    const disk = this.api.get<VMDisk>(vmDiskKind, namespace, name);
-    if (disk === undefined || disk.metadata.deletionTimestamp !== undefined) return;
-    const dvName = diskObjectName(name);
-    let dv = this.api.get<DataVolume>(dataVolumeKind, namespace, dvName);
-    if (dv !== undefined && !ownedBy(dv, disk)) {
-      // Left by a deleted disk of the same name, on its way out: wait for the garbage collector.
-      await this.setDiskStatus(disk, undefined, undefined, {
-        type: 'Ready',
-        status: 'False',
-        reason: 'Conflict',
-        message: `DataVolume ${dvName} belongs to another object`,
-      });
-      return;
-    }
-    if (dv === undefined) {
-      dv = await this.api.create<DataVolume>(dataVolumeKind, compileDisk(disk, this.kernelImageFor(disk)));
-      this.o.events.record(disk, 'Normal', 'SuccessfulCreate', `Created DataVolume ${dvName}`);
-    }
-    const claim = this.api.get<Claim>(persistentVolumeClaimKind, namespace, dvName);
-    const wanted = diskBytes(disk.spec);
-    const asked = claim === undefined ? undefined : requestedBytes(claim);
-    if (claim?.status?.phase === 'Bound' && wanted !== undefined && asked !== undefined && wanted > asked) {
-      await this.api.mutate<Claim>(persistentVolumeClaimKind, namespace, dvName, (c) => {
-        c.spec.resources = {
-          ...c.spec.resources,
-          requests: { ...c.spec.resources?.requests, storage: String(disk.spec?.storage) },
-        };
-      });
-      this.o.events.record(
-        disk,
-        'Normal',
-        'Resizing',
-        `Growing PVC ${dvName} to ${String(disk.spec?.storage)}`,
-      );
-    }
-    const phase = dv.status?.phase;
-    const running = dv.status?.conditions?.find((c) => c.type === 'Running');
-    const image = disk.spec?.source?.image?.name;
-    const imageMissing =
-      phase !== 'Succeeded' &&
-      image !== undefined &&
-      this.api.get(dataSourceKind, GOLDEN_IMAGES_NAMESPACE, goldenImageName(image)) === undefined;
-    const ready: Condition =
-      phase === 'Succeeded'
-        ? { type: 'Ready', status: 'True', reason: 'Ready', message: `PVC ${dvName} is ready` }
-        : imageMissing
-          ? {
-              type: 'Ready',
-              status: 'False',
-              reason: 'ImageNotFound',
-              message: `waiting for image ${JSON.stringify(image)}: not in the catalog yet (DataSources of namespace ${GOLDEN_IMAGES_NAMESPACE})`,
-            }
-          : {
-              type: 'Ready',
-              status: 'False',
-              reason: phase === 'Failed' ? 'ImportFailed' : (running?.reason ?? phase ?? 'Pending'),
-              message: running?.message ?? `DataVolume ${dvName} is ${phase ?? 'Pending'}`,
-            };
-    const before = disk.status?.conditions?.find((c) => c.type === 'Ready');
-    if (imageMissing && before?.reason !== ready.reason)
-      this.o.events.record(disk, 'Warning', ready.reason ?? '', ready.message ?? '');
-    await this.setDiskStatus(disk, dv, claim, ready);
-  }
-
-  /** The node image to kernel-boot a disk from: its own annotation, else its golden image's. */
-  private kernelImageFor(disk: VMDisk): string | undefined {
-    const own = disk.metadata.annotations?.[KERNEL_IMAGE_ANNOTATION];
-    if (own !== undefined) return own;
-    const image = disk.spec?.source?.image?.name;
-    if (image !== undefined) {
-      // The OS catalog marks its images that boot by direct kernel (src/storage/os-images.ts).
-      const ann = this.api.get(dataSourceKind, GOLDEN_IMAGES_NAMESPACE, goldenImageName(image))?.metadata
-        .annotations;
-      return ann?.[KERNEL_IMAGE_ANNOTATION] ?? kernelBootImage(ann?.[KERNEL_BOOT_ANNOTATION]);
-    }
-    const from = disk.spec?.source?.disk?.name;
-    if (from !== undefined)
-      return this.api.get(dataVolumeKind, disk.metadata.namespace ?? '', diskObjectName(from))?.metadata
-        .annotations?.[KERNEL_IMAGE_ANNOTATION];
-    return undefined;
-  }
-
-  private async setDiskStatus(
-    disk: VMDisk,
-    dv: DataVolume | undefined,
-    claim: Claim | undefined,
-    ready: Condition,
-  ): Promise<void> {
-    await this.api.mutate<VMDisk>(
-      vmDiskKind,
-      disk.metadata.namespace ?? '',
-      disk.metadata.name ?? '',
-      (d) => {
-        const before = d.status ?? {};
-        const capacity = claim?.status?.capacity?.['storage'];
-        const next: NonNullable<VMDisk['status']> = {
-          ...(dv?.status?.phase !== undefined ? { phase: dv.status.phase } : {}),
-          ...(dv?.status?.progress !== undefined ? { progress: dv.status.progress } : {}),
-          ...(claim !== undefined ? { claimName: claim.metadata.name ?? '' } : {}),
-          ...(capacity !== undefined ? { capacity: String(capacity) } : {}),
-          ...(claim?.spec.storageClassName !== undefined
-            ? { storageClass: claim.spec.storageClassName }
-            : {}),
-          observedGeneration: d.metadata.generation ?? 1,
-          conditions: mergeConditions(before.conditions, [ready], this.now()),
-        };
-        if (isDeepStrictEqual(before, next)) return false;
-        d.status = next;
-        return true;
-      },
-      true,
-    );
   }
 
   // --- VMInstance -----------------------------------------------------------------------------
@@ -489,29 +355,3 @@ function withoutRevisions(spec: VirtualMachine['spec']): VirtualMachine['spec'] 
 }
 
 const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
-
-const ownedBy = (o: KubeObject, owner: KubeObject): boolean =>
-  (o.metadata.ownerReferences ?? []).some((r) => r.uid === owner.metadata.uid);
-
-/** Conditions in the given order, keeping lastTransitionTime when the status did not change. */
-function mergeConditions(before: Condition[] | undefined, wanted: Condition[], now: Date): Condition[] {
-  const at = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return wanted.map((c) => {
-    const old = before?.find((b) => b.type === c.type);
-    return {
-      ...c,
-      lastTransitionTime: old !== undefined && old.status === c.status ? (old.lastTransitionTime ?? at) : at,
-    };
-  });
-}
-
-/** The image of a catalog DataSource's kernel-boot annotation (JSON of firmware.kernelBoot). */
-function kernelBootImage(json: string | undefined): string | undefined {
-  if (json === undefined) return undefined;
-  try {
-    const image = (JSON.parse(json) as { container?: { image?: unknown } }).container?.image;
-    return typeof image === 'string' && image !== '' ? image : undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -19,9 +19,9 @@ import {
 } from '../../api/cdi/dataimportcron.js';
 import { dataVolumeKind, type DataVolume, type DataVolumeCondition } from '../../api/cdi/datavolume.js';
 import { parseCron } from '../../api/hikube/cron.js';
-import { Controller } from '../../runtime/controller.js';
+import { Reconciler } from '../../runtime/reconciler.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import type { Manager } from '../../runtime/manager.js';
 import type { Timers } from '../../runtime/queue.js';
 import { isAlreadyExists } from '../../runtime/transport.js';
 import { configMapKind, secretKind } from '../../api/core/core.js';
@@ -53,19 +53,16 @@ export function pinned(url: string, digest: string): string {
 export const importName = (cron: string, digest: string): string =>
   `${cron}-${digest.replace(/^sha256:/, '').slice(0, 12)}`;
 
-export class DataImportCronController implements Runnable {
-  readonly name = 'dataimportcron';
-  private readonly controller: Controller;
+export class DataImportCronController extends Reconciler {
   private readonly now: () => Date;
 
   constructor(private readonly o: DataImportCronOptions) {
-    this.now = o.now ?? (() => new Date());
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(o.manager, {
+      name: 'dataimportcron',
       ...(o.log !== undefined ? { log: o.log } : {}),
       ...(o.timers !== undefined ? { timers: o.timers } : {}),
     });
+    this.now = o.now ?? (() => new Date());
     this.controller.watch(dataImportCronKind);
     this.controller.watch(dataVolumeKind, (dv) => {
       const cron = dv.metadata.labels?.[DATA_IMPORT_CRON_LABEL];
@@ -76,19 +73,7 @@ export class DataImportCronController implements Runnable {
     this.controller.reads(configMapKind);
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const api = this.controller.client;
     const cron = api.get<DataImportCron>(dataImportCronKind, namespace, name);

@@ -9,14 +9,12 @@
 import type { Readable } from 'node:stream';
 import { configMapKind, persistentVolumeClaimKind, secretKind } from '../../api/core/core.js';
 import { dataSourceKind } from '../../api/cdi/datasource.js';
-import { dataVolumeKind, sourceKind, type DataVolume } from '../../api/cdi/datavolume.js';
+import { dataVolumeKind, type DataVolume } from '../../api/cdi/datavolume.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
 import { formatBytes } from '../../api/quantity.js';
-import { ApiError, notFound } from '../../apiserver/errors.js';
 import { mirrorFor } from '../../storage/containerdisk.js';
 import { parseReference } from '../../storage/import/registry.js';
 import { awaitingPopulation, capacityBytes, usersOf, type Claim } from '../../storage/claims.js';
-import { asImportError, type ImportError } from '../../storage/import/errors.js';
 import type { OutboundPolicy } from '../../network/outbound.js';
 import { openHttp, redact } from '../../storage/import/http.js';
 import {
@@ -28,13 +26,14 @@ import {
 } from '../../storage/import/populate.js';
 import { formatFor, roundUpMiB } from '../../storage/pool.js';
 import type { ImageTool } from '../../storage/ports.js';
-import { Controller } from '../../runtime/controller.js';
+import { Reconciler } from '../../runtime/reconciler.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
-import { Backoff, realTimers, type Timers } from '../../runtime/queue.js';
+import type { Manager } from '../../runtime/manager.js';
+import { realTimers, type Timers } from '../../runtime/queue.js';
 import { isAlreadyExists, objectKey } from '../../runtime/transport.js';
 import { resolveSource, sizeFor, Unresolved, type ResolvedSource } from './sources.js';
-import { isFinalPhase, reduceDvStatus, type DvEvent, type SourceKind } from './status.js';
+import { Transfers } from './transfers.js';
+import { isFinalPhase } from './status.js';
 
 export const CDI_LABEL = { app: 'containerized-data-importer' };
 export const ANN_SOURCE = 'cdi.kubevirt.io/storage.import.source';
@@ -61,42 +60,29 @@ export interface DataVolumeControllerOptions {
   progressIntervalMs?: number;
 }
 
-interface Job {
-  abort: AbortController;
-  kind: SourceKind;
-}
-
-export class DataVolumeController implements Runnable {
-  readonly name = 'datavolume';
-  private readonly controller: Controller;
+export class DataVolumeController extends Reconciler {
   private readonly now: () => Date;
   private readonly timers: Timers;
   private readonly log: (message: string) => void;
-  private readonly jobs = new Map<string, Job>();
-  private readonly retries = new Map<string, unknown>();
-  /** A report the store refused is looked at again later, not at once (no hot loop on a sick store). */
-  private readonly reportBackoff = new Backoff(1000, 60_000);
-  private stopped = false;
+  private readonly transfers: Transfers;
 
   constructor(private readonly o: DataVolumeControllerOptions) {
+    const timers = o.timers ?? realTimers;
+    const log = o.log ?? (() => undefined);
+    super(o.manager, { name: 'datavolume', log, timers });
     this.now = o.now ?? (() => new Date());
-    this.timers = o.timers ?? realTimers;
-    this.log = o.log ?? (() => undefined);
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
-      log: (m) => this.log(m),
-      timers: this.timers,
-    });
+    this.timers = timers;
+    this.log = log;
+    this.transfers = new Transfers(o, this.controller.client, this.controller.queue, this.now, timers, log);
     // A source appeared, got bound, or a guest let go of it: DataVolumes waiting may go on.
     const waiting = (): string[] =>
       this.api
         .list<DataVolume>(dataVolumeKind)
-        .filter((dv) => !isFinalPhase(dv.status?.phase) && !this.busy(dv))
+        .filter((dv) => !isFinalPhase(dv.status?.phase) && !this.transfers.busy(dv))
         .map(objectKey);
     this.controller
       .watch(dataVolumeKind, (object, type, old) => {
-        if (type === 'DELETED') this.cancel(object.metadata.uid ?? '');
+        if (type === 'DELETED') this.transfers.cancel(object.metadata.uid ?? '');
         // One that finished may be the source others clone from.
         const finished = isFinalPhase((object as DataVolume).status?.phase);
         const wake = finished && !isFinalPhase((old as DataVolume | undefined)?.status?.phase);
@@ -122,42 +108,32 @@ export class DataVolumeController implements Runnable {
     return this.controller.queue;
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    this.stopped = true;
+  override stop(): void {
+    this.transfers.stop();
     this.controller.stop();
-    for (const job of this.jobs.values()) job.abort.abort();
-    for (const t of this.retries.values()) this.timers.clearTimeout(t);
-    this.jobs.clear();
-    this.retries.clear();
   }
 
-  idle(): Promise<void> {
+  /** Streams an upload into a DataVolume whose source is `upload` (the upload proxy's job). */
+  upload(
+    namespace: string,
+    name: string,
+    body: Readable,
+    length: number | undefined,
+  ): Promise<PopulateResult> {
+    return this.transfers.upload(namespace, name, body, length);
+  }
+
+  override idle(): Promise<void> {
     return this.queue.idle();
   }
 
-  private busy(dv: DataVolume): boolean {
-    const uid = dv.metadata.uid ?? '';
-    return this.jobs.has(uid) || this.retries.has(uid);
-  }
-
-  private cancel(uid: string): void {
-    this.jobs.get(uid)?.abort.abort();
-    this.jobs.delete(uid);
-    const t = this.retries.get(uid);
-    if (t !== undefined) this.timers.clearTimeout(t);
-    this.retries.delete(uid);
-  }
-
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const cached = this.api.get<DataVolume>(dataVolumeKind, namespace, name);
     if (cached === undefined) return;
-    if (cached.metadata.deletionTimestamp !== undefined) return this.cancel(cached.metadata.uid ?? '');
-    if (isFinalPhase(cached.status?.phase) || this.busy(cached)) return;
+    if (cached.metadata.deletionTimestamp !== undefined)
+      return this.transfers.cancel(cached.metadata.uid ?? '');
+    if (isFinalPhase(cached.status?.phase) || this.transfers.busy(cached)) return;
     // The cache may not have seen the report of the last transfer yet (over HTTP): acting on it
     // would import again. The server's copy decides.
     const dv = await this.api.getLive<DataVolume>(dataVolumeKind, namespace, name);
@@ -165,7 +141,7 @@ export class DataVolumeController implements Runnable {
       dv === undefined ||
       dv.metadata.uid !== cached.metadata.uid ||
       isFinalPhase(dv.status?.phase) ||
-      this.busy(dv)
+      this.transfers.busy(dv)
     )
       return;
     let source: ResolvedSource;
@@ -175,7 +151,7 @@ export class DataVolumeController implements Runnable {
       size = sizeFor(this.api, dv, source);
     } catch (err) {
       if (!(err instanceof Unresolved)) throw err;
-      await this.apply(dv, { type: 'ClaimMissing', reason: err.reason, message: err.message });
+      await this.transfers.apply(dv, { type: 'ClaimMissing', reason: err.reason, message: err.message });
       this.o.events.record(dv, 'Warning', err.reason === 'NotFound' ? 'NotFound' : 'Invalid', err.message);
       return;
     }
@@ -184,10 +160,10 @@ export class DataVolumeController implements Runnable {
     if (claim.status?.phase !== 'Bound') {
       if (dv.status?.phase === undefined)
         this.o.events.record(dv, 'Normal', 'Pending', `PVC ${name} Pending`);
-      await this.apply(dv, { type: 'ClaimPending', claim: name });
+      await this.transfers.apply(dv, { type: 'ClaimPending', claim: name });
       return;
     }
-    const bound = await this.apply(dv, { type: 'ClaimBound', claim: name });
+    const bound = await this.transfers.apply(dv, { type: 'ClaimBound', claim: name });
     if (dv.status?.phase === undefined || dv.status.phase === 'Pending')
       this.o.events.record(dv, 'Normal', 'Bound', `PVC ${name} Bound`);
     const path = this.o.volumePath(namespace, name);
@@ -199,12 +175,12 @@ export class DataVolumeController implements Runnable {
     };
     switch (source.kind) {
       case 'blank':
-        await this.apply(bound, { type: 'Succeeded', source: 'blank' });
+        await this.transfers.apply(bound, { type: 'Succeeded', source: 'blank' });
         this.o.events.record(dv, 'Normal', 'ImportSucceeded', `Successfully imported into PVC ${name}`);
         return;
       case 'upload':
         if (bound.status?.phase !== 'UploadReady') {
-          await this.apply(bound, {
+          await this.transfers.apply(bound, {
             type: 'Running',
             source: 'upload',
             message: `Upload into ${name} ready`,
@@ -215,7 +191,7 @@ export class DataVolumeController implements Runnable {
       case 'http': {
         const http = source.http;
         const checksum = source.checksum;
-        await this.run(bound, 'http', `Import into ${name} in progress`, (signal, onProgress) =>
+        await this.transfers.run(bound, 'http', `Import into ${name} in progress`, (signal, onProgress) =>
           populateFromStream(() => openHttp(http, this.o.targets, signal), target, {
             images: this.o.images,
             onProgress,
@@ -228,7 +204,7 @@ export class DataVolumeController implements Runnable {
       case 'registry': {
         const mirror = mirrorFor(this.o.mirrors, parseReference(source.registry.url).registry);
         const registry = { ...source.registry, ...(mirror !== undefined ? { mirror } : {}) };
-        await this.run(bound, 'registry', `Import into ${name} in progress`, (signal, onProgress) =>
+        await this.transfers.run(bound, 'registry', `Import into ${name} in progress`, (signal, onProgress) =>
           populateFromRegistry(registry, target, {
             images: this.o.images,
             targets: this.o.targets,
@@ -251,7 +227,7 @@ export class DataVolumeController implements Runnable {
     const from = `${source.namespace}/${source.name}`;
     const into = `${dv.metadata.namespace ?? ''}/${dv.metadata.name ?? ''}`;
     const wait = async (why: string, reason: string): Promise<void> => {
-      await this.apply(dv, { type: 'Scheduled', source: 'pvc', message: why });
+      await this.transfers.apply(dv, { type: 'Scheduled', source: 'pvc', message: why });
       this.o.events.record(dv, reason === 'CloneScheduled' ? 'Normal' : 'Warning', reason, why);
     };
     const src = this.api.get<Claim>(persistentVolumeClaimKind, source.namespace, source.name);
@@ -268,12 +244,16 @@ export class DataVolumeController implements Runnable {
         `source PVC ${from} is in use by VMI ${users.join(', ')}: stop it to clone`,
         'CloneSourceInUse',
       );
-    await this.run(dv, 'pvc', `Cloning from ${from} into ${into} in progress`, (signal, onProgress) =>
-      populateFromFile(srcPath, formatFor(src.spec.volumeMode ?? 'Filesystem'), target, {
-        images: this.o.images,
-        onProgress,
-        signal,
-      }),
+    await this.transfers.run(
+      dv,
+      'pvc',
+      `Cloning from ${from} into ${into} in progress`,
+      (signal, onProgress) =>
+        populateFromFile(srcPath, formatFor(src.spec.volumeMode ?? 'Filesystem'), target, {
+          images: this.o.images,
+          onProgress,
+          signal,
+        }),
     );
   }
 
@@ -306,7 +286,7 @@ export class DataVolumeController implements Runnable {
     const owned = (existing.metadata.ownerReferences ?? []).some((r) => r.uid === dv.metadata.uid);
     if (owned) return existing;
     const message = `Resource "${dv.metadata.name ?? ''}" already exists and is not managed by DataVolume`;
-    await this.apply(dv, { type: 'ClaimMissing', reason: 'ErrResourceExists', message });
+    await this.transfers.apply(dv, { type: 'ClaimMissing', reason: 'ErrResourceExists', message });
     this.o.events.record(dv, 'Warning', 'ErrResourceExists', message);
     return undefined;
   }
@@ -360,195 +340,4 @@ export class DataVolumeController implements Runnable {
       return there === undefined ? undefined : this.ownClaim(dv, there);
     }
   }
-
-  /** Starts a transfer in the background; its outcome comes back as status and events. */
-  private async run(
-    dv: DataVolume,
-    kind: SourceKind,
-    message: string,
-    transfer: (signal: AbortSignal, onProgress: (percent: number) => void) => Promise<PopulateResult>,
-  ): Promise<void> {
-    const uid = dv.metadata.uid ?? '';
-    const name = dv.metadata.name ?? '';
-    if (this.jobs.has(uid)) return;
-    const abort = new AbortController();
-    this.jobs.set(uid, { abort, kind });
-    const clone = kind === 'pvc';
-    if (dv.status?.phase !== (clone ? 'CloneInProgress' : 'ImportInProgress'))
-      this.o.events.record(
-        dv,
-        'Normal',
-        clone ? 'CloneScheduled' : 'ImportScheduled',
-        clone ? message.replace('in progress', 'scheduled') : `Import into ${name} scheduled`,
-      );
-    try {
-      await this.apply(dv, { type: 'Running', source: kind, message });
-    } catch (err) {
-      this.jobs.delete(uid);
-      throw err;
-    }
-    this.o.events.record(dv, 'Normal', clone ? 'CloneInProgress' : 'ImportInProgress', message);
-    let wait = 0;
-    void transfer(abort.signal, this.progressReporter(dv))
-      .then(
-        async () => {
-          if (abort.signal.aborted || this.stopped) return;
-          await this.apply(dv, { type: 'Succeeded', source: kind });
-          this.o.events.record(
-            dv,
-            'Normal',
-            clone ? 'CloneSucceeded' : 'ImportSucceeded',
-            clone
-              ? message.replace(/^Cloning(.*) in progress$/, 'Successfully cloned$1')
-              : `Successfully imported into PVC ${name}`,
-          );
-        },
-        (err: unknown) => {
-          if (abort.signal.aborted || this.stopped) return;
-          return this.failed(dv, kind, asImportError(err, clone ? 'cloning' : 'importing'));
-        },
-      )
-      .catch((err: unknown) => {
-        wait = this.reportBackoff.next(uid);
-        if (!this.stopped)
-          this.log(
-            `datavolume controller: failed reporting on ${name} (next look in ${wait / 1000}s): ${err instanceof Error ? err.message : String(err)}`,
-          );
-      })
-      .finally(() => {
-        if (this.jobs.get(uid)?.abort === abort) this.jobs.delete(uid);
-        // Whatever happened, look again (a report that failed to be written is retried by the sync).
-        if (this.stopped) return;
-        if (wait === 0) {
-          this.reportBackoff.forget(uid);
-          this.queue.add(keyOf(dv));
-        } else this.queue.addAfter(keyOf(dv), wait);
-      });
-  }
-
-  private async failed(dv: DataVolume, kind: SourceKind, e: ImportError): Promise<void> {
-    const uid = dv.metadata.uid ?? '';
-    const current = this.api.get<DataVolume>(
-      dataVolumeKind,
-      dv.metadata.namespace ?? '',
-      dv.metadata.name ?? '',
-    );
-    if (current?.metadata.uid !== uid) return;
-    const attempts = current.status?.restartCount ?? 0;
-    const max = this.o.retries ?? 5;
-    const what = kind === 'pvc' ? 'Clone' : 'Import';
-    if (e.permanent || attempts >= max) {
-      const message = e.permanent ? e.message : `${e.message} (gave up after ${attempts + 1} attempts)`;
-      await this.apply(current, { type: 'Failed', reason: e.reason, message });
-      this.o.events.record(current, 'Warning', `${what}Failed`, message);
-      return;
-    }
-    const delay = (this.o.retryBaseMs ?? 1000) * 2 ** attempts;
-    const message = `${e.message}; retrying in ${Math.round(delay / 100) / 10}s`;
-    await this.apply(current, { type: 'Retrying', reason: e.reason, message });
-    this.o.events.record(current, 'Warning', 'Error', message);
-    this.retries.set(
-      uid,
-      this.timers.setTimeout(() => {
-        this.retries.delete(uid);
-        this.queue.add(keyOf(current));
-      }, delay),
-    );
-  }
-
-  private progressReporter(dv: DataVolume): (percent: number) => void {
-    const every = this.o.progressIntervalMs ?? 1000;
-    let last = 0;
-    let writing = false;
-    return (percent) => {
-      const t = Date.now();
-      if (t - last < every || this.stopped || writing) return;
-      last = t;
-      // Progress is best effort, one write at a time: a report refused is overtaken by the next.
-      writing = true;
-      this.apply(dv, { type: 'Progress', percent })
-        .catch((err: unknown) =>
-          this.log(
-            `datavolume controller: failed reporting progress of ${dv.metadata.name ?? ''}: ${err instanceof Error ? err.message : String(err)}`,
-          ),
-        )
-        .finally(() => (writing = false));
-    };
-  }
-
-  /** Streams an upload into a DataVolume whose source is `upload` (the upload proxy's job). */
-  async upload(
-    namespace: string,
-    name: string,
-    body: Readable,
-    length: number | undefined,
-  ): Promise<PopulateResult> {
-    // A user's request: what the server holds now, not what the cache has seen so far.
-    const dv = await this.api.getLive<DataVolume>(dataVolumeKind, namespace, name);
-    if (dv === undefined) throw notFound('datavolumes', 'cdi.kubevirt.io', name);
-    const kind = sourceKind(dv.spec);
-    if (kind !== 'upload')
-      throw new ApiError(
-        'BadRequest',
-        `DataVolume ${name} does not take uploads: its source is ${kind ?? 'a DataSource'}`,
-      );
-    const uid = dv.metadata.uid ?? '';
-    if (dv.status?.phase === 'Succeeded')
-      throw new ApiError('Conflict', `DataVolume ${name} already holds an upload: create another DataVolume`);
-    if (dv.status?.phase !== 'UploadReady')
-      throw new ApiError(
-        'Conflict',
-        `DataVolume ${name} is not ready for an upload yet (phase ${dv.status?.phase ?? 'none'})`,
-      );
-    if (this.jobs.has(uid)) throw new ApiError('Conflict', `an upload into ${name} is already in progress`);
-    const claim = await this.api.getLive<Claim>(persistentVolumeClaimKind, namespace, name);
-    const path = this.o.volumePath(namespace, name);
-    if (claim === undefined || path === undefined)
-      throw new ApiError('Conflict', `the PVC of DataVolume ${name} is not bound yet`);
-    const abort = new AbortController();
-    this.jobs.set(uid, { abort, kind: 'upload' });
-    try {
-      const result = await populateFromStream(
-        async () => Promise.resolve({ stream: body, total: length }),
-        {
-          path,
-          format: formatFor(claim.spec.volumeMode ?? 'Filesystem'),
-          bytes: capacityBytes(claim) ?? 0,
-        },
-        { images: this.o.images, signal: abort.signal, onProgress: this.progressReporter(dv) },
-      );
-      await this.apply(dv, { type: 'Succeeded', source: 'upload' });
-      this.o.events.record(dv, 'Normal', 'UploadSucceeded', `Successfully uploaded into ${name}`);
-      return result;
-    } catch (err) {
-      const e = asImportError(err, `uploading into ${name}`);
-      this.o.events.record(dv, 'Warning', 'UploadFailed', e.message);
-      await this.apply(dv, { type: 'Progress', percent: 0 }).catch(() => undefined);
-      throw new ApiError(
-        e.permanent ? 'BadRequest' : 'InternalError',
-        `upload into ${name} failed: ${e.message}`,
-      );
-    } finally {
-      if (this.jobs.get(uid)?.abort === abort) this.jobs.delete(uid);
-    }
-  }
-
-  private async apply(dv: DataVolume, event: DvEvent): Promise<DataVolume | undefined> {
-    if (this.stopped) return undefined;
-    return this.api.mutate<DataVolume>(
-      dataVolumeKind,
-      dv.metadata.namespace ?? '',
-      dv.metadata.name ?? '',
-      (current) => {
-        if (current.metadata.uid !== dv.metadata.uid) return false;
-        const next = reduceDvStatus(current.status, event, this.now());
-        if (JSON.stringify(next) === JSON.stringify(current.status ?? {})) return false;
-        current.status = next;
-        return true;
-      },
-      true,
-    );
-  }
 }
-
-const keyOf = (dv: DataVolume): string => objectKey(dv);

@@ -8,24 +8,20 @@ import { dataSourceKind, type DataSource } from '../../api/cdi/datasource.js';
 import { dataVolumeKind, type DataVolume } from '../../api/cdi/datavolume.js';
 import { awaitingPopulation, type Claim } from '../../storage/claims.js';
 import { UPSTREAM_ANNOTATION } from '../../storage/os-catalog.js';
-import { Controller } from '../../runtime/controller.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import { Reconciler } from '../../runtime/reconciler.js';
+import type { Manager } from '../../runtime/manager.js';
 import type { Timers } from '../../runtime/queue.js';
 import { objectKey } from '../../runtime/transport.js';
 import { timestamp } from '../../api/kubevirt/vmistatus.js';
 
-export class DataSourceController implements Runnable {
-  readonly name = 'datasource';
-  private readonly controller: Controller;
-
+export class DataSourceController extends Reconciler {
   constructor(
     manager: Manager,
     private readonly now: () => Date = () => new Date(),
     timers?: Timers,
   ) {
-    this.controller = new Controller(manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(manager, {
+      name: 'datasource',
       ...(timers !== undefined ? { timers } : {}),
     });
     const all = (): string[] => this.api.list<DataSource>(dataSourceKind).map(objectKey);
@@ -36,19 +32,7 @@ export class DataSourceController implements Runnable {
     return this.controller.client;
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const ds = this.api.get<DataSource>(dataSourceKind, namespace, name);
     if (ds === undefined) return;

@@ -6,8 +6,8 @@
 import { apiVersionOf, type KindDefinition } from '../../api/kind.js';
 import type { KubeObject } from '../../api/meta.js';
 import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, resourceKey } from '../../apiserver/registry.js';
-import { Controller } from '../../runtime/controller.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import { Reconciler } from '../../runtime/reconciler.js';
+import type { Manager } from '../../runtime/manager.js';
 import type { WatchEventType } from '../../runtime/transport.js';
 
 interface Ref {
@@ -19,38 +19,28 @@ interface Ref {
 const refKey = (r: { resource: string; namespace: string; name: string }): string =>
   `${r.resource}|${r.namespace}|${r.name}`;
 
-export class GarbageCollector implements Runnable {
-  readonly name = 'garbage-collector';
+export class GarbageCollector extends Reconciler {
   private readonly byResource = new Map<string, KindDefinition>();
   /** uid → where the object lives. */
   private readonly objects = new Map<string, Ref>();
   /** owner uid → keys of its dependents. */
   private readonly dependents = new Map<string, Set<string>>();
-  private readonly controller: Controller;
 
   constructor(
     manager: Manager,
     kinds: readonly KindDefinition[],
     log: (message: string) => void = () => undefined,
   ) {
-    this.controller = new Controller(manager, { name: this.name, reconcile: (key) => this.sync(key), log });
+    super(manager, { name: 'garbage-collector', log });
     for (const def of kinds) {
       this.byResource.set(resourceKey(def), def);
       this.controller.watch(def, (object, type) => this.observe(def, object, type));
     }
   }
 
-  start(): void {
+  override start(): void {
     // The cache is replayed as ADDED events: the whole graph is built before any key is synced.
     this.controller.start();
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
   }
 
   private get client() {
@@ -93,7 +83,7 @@ export class GarbageCollector implements Runnable {
       : [refKey({ resource: resourceKey(ref.def), namespace: ref.namespace, name: ref.name })];
   }
 
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [resource = '', namespace = '', name = ''] = key.split('|');
     const def = this.byResource.get(resource);
     const object = def === undefined ? undefined : this.client.get<KubeObject>(def, namespace, name);

@@ -10,38 +10,23 @@ import {
   type VirtualMachineInstanceMigration,
 } from '../../api/kubevirt/migration.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
-import { Controller } from '../../runtime/controller.js';
+import { Reconciler } from '../../runtime/reconciler.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import type { Manager } from '../../runtime/manager.js';
 
-export class MigrationController implements Runnable {
-  readonly name = 'migration';
-  private readonly controller: Controller;
-
+export class MigrationController extends Reconciler {
   constructor(
     manager: Manager,
     private readonly events: EventRecorder,
     private readonly now: () => Date = () => new Date(),
     log: (message: string) => void = () => undefined,
   ) {
-    this.controller = new Controller(manager, { name: this.name, reconcile: (key) => this.sync(key), log });
+    super(manager, { name: 'migration', log });
     this.controller.watch(migrationKind);
     this.controller.reads(virtualMachineInstanceKind);
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const api = this.controller.client;
     const m = api.get<VirtualMachineInstanceMigration>(migrationKind, namespace, name);

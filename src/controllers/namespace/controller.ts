@@ -6,14 +6,12 @@
 import type { KindDefinition } from '../../api/kind.js';
 import type { KubeObject } from '../../api/meta.js';
 import { NAMESPACE_FINALIZER } from '../../apiserver/registry.js';
-import { Controller } from '../../runtime/controller.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import { Reconciler } from '../../runtime/reconciler.js';
+import type { Manager } from '../../runtime/manager.js';
 
-export class NamespaceController implements Runnable {
-  readonly name = 'namespace';
+export class NamespaceController extends Reconciler {
   private readonly namespaceDef: KindDefinition;
   private readonly namespaced: KindDefinition[];
-  private readonly controller: Controller;
 
   constructor(
     manager: Manager,
@@ -22,9 +20,9 @@ export class NamespaceController implements Runnable {
   ) {
     const ns = kinds.find((k) => k.group === '' && k.kind === 'Namespace');
     if (ns === undefined) throw new Error('namespace controller: the Namespace kind is not registered');
+    super(manager, { name: 'namespace', log });
     this.namespaceDef = ns;
     this.namespaced = kinds.filter((k) => k.namespaced);
-    this.controller = new Controller(manager, { name: this.name, reconcile: (name) => this.sync(name), log });
     this.controller.watch(ns, (o, type) =>
       type !== 'DELETED' && o.metadata.deletionTimestamp !== undefined ? [o.metadata.name ?? ''] : [],
     );
@@ -33,19 +31,7 @@ export class NamespaceController implements Runnable {
       this.controller.watch(def, (o, type) => (type === 'DELETED' ? [o.metadata.namespace ?? ''] : []));
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
-  private async sync(name: string): Promise<void> {
+  protected async reconcile(name: string): Promise<void> {
     const client = this.controller.client;
     const ns = client.get<KubeObject>(this.namespaceDef, '', name);
     if (ns === undefined || ns.metadata.deletionTimestamp === undefined) return;

@@ -12,8 +12,8 @@ import { networkPolicyKind, type NetworkPolicy } from '../../api/network/network
 import { computeVerdicts } from '../../network/policy/model.js';
 import type { PolicyFirewall } from '../../network/policy/nft.js';
 import { renderPolicyRuleset } from '../../network/policy/render.js';
-import { Controller } from '../../runtime/controller.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import { Reconciler } from '../../runtime/reconciler.js';
+import type { Manager } from '../../runtime/manager.js';
 import { policyNamespaces, policyPods } from './pods.js';
 
 export interface NetworkPolicyControllerOptions {
@@ -29,15 +29,12 @@ export interface NetworkPolicyControllerOptions {
 /** The one queue key: every change recomputes the whole ruleset. */
 const RULESET = 'ruleset';
 
-export class NetworkPolicyController implements Runnable {
-  readonly name = 'networkpolicy';
-  private readonly controller: Controller;
+export class NetworkPolicyController extends Reconciler {
   private applied: string | undefined;
 
   constructor(private readonly o: NetworkPolicyControllerOptions) {
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: () => this.sync(),
+    super(o.manager, {
+      name: 'networkpolicy',
       ...(o.log !== undefined ? { log: o.log } : {}),
       backoff: { baseMs: 500, maxMs: 30_000 },
     });
@@ -48,17 +45,9 @@ export class NetworkPolicyController implements Runnable {
       .watch(namespaceKind, all);
   }
 
-  start(): void {
+  override start(): void {
     this.controller.start();
     this.controller.queue.add(RULESET);
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
   }
 
   /** The script now in the kernel (undefined before the first success). */
@@ -66,7 +55,7 @@ export class NetworkPolicyController implements Runnable {
     return this.applied;
   }
 
-  private async sync(): Promise<void> {
+  protected async reconcile(): Promise<void> {
     const api = this.controller.client;
     const pods = policyPods(
       api.list<VirtualMachineInstance>(virtualMachineInstanceKind),

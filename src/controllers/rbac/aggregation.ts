@@ -9,8 +9,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { labelSelectorFromObject } from '../../api/selectors.js';
 import { clusterRoleKind, type PolicyRule, type RoleObject } from '../../api/rbac/rbac.js';
-import { Controller } from '../../runtime/controller.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import { Reconciler } from '../../runtime/reconciler.js';
+import type { Manager } from '../../runtime/manager.js';
 
 /** The rules `name` aggregates, given every ClusterRole by name; each rule once, in first-seen order. */
 export function aggregatedRules(
@@ -42,12 +42,9 @@ export function aggregatedRules(
   return rules;
 }
 
-export class AggregationController implements Runnable {
-  readonly name = 'clusterrole-aggregation';
-  private readonly controller: Controller;
-
+export class AggregationController extends Reconciler {
   constructor(manager: Manager, log: (message: string) => void = () => undefined) {
-    this.controller = new Controller(manager, { name: this.name, reconcile: (key) => this.sync(key), log });
+    super(manager, { name: 'clusterrole-aggregation', log });
     this.controller.watch(clusterRoleKind, () =>
       this.controller.client
         .list<RoleObject>(clusterRoleKind)
@@ -56,19 +53,7 @@ export class AggregationController implements Runnable {
     );
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
-  private async sync(name: string): Promise<void> {
+  protected async reconcile(name: string): Promise<void> {
     const client = this.controller.client;
     const all = new Map(client.list<RoleObject>(clusterRoleKind).map((r) => [r.metadata.name ?? '', r]));
     const role = all.get(name);

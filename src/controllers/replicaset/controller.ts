@@ -13,18 +13,15 @@ import {
 } from '../../api/kubevirt/replicaset.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
 import { labelSelectorFromObject } from '../../api/selectors.js';
-import { Controller } from '../../runtime/controller.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import { Reconciler } from '../../runtime/reconciler.js';
+import type { Manager } from '../../runtime/manager.js';
 
 /** VMIs created in one reconcile of a set, at most (kube's ReplicaSet controller also creates in batches). */
 const BURST = 20;
 
-export class ReplicaSetController implements Runnable {
-  readonly name = 'vmi-replicaset';
-  private readonly controller: Controller;
-
+export class ReplicaSetController extends Reconciler {
   constructor(manager: Manager, log: (message: string) => void = () => undefined) {
-    this.controller = new Controller(manager, { name: this.name, reconcile: (key) => this.sync(key), log });
+    super(manager, { name: 'vmi-replicaset', log });
     this.controller.watch(rsKind);
     this.controller.watch(virtualMachineInstanceKind, (o) => {
       const owner = o.metadata.ownerReferences?.find((r) => r.controller === true && r.kind === rsKind.kind);
@@ -32,19 +29,7 @@ export class ReplicaSetController implements Runnable {
     });
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const client = this.controller.client;
     const rs = client.get<VirtualMachineInstanceReplicaSet>(rsKind, namespace, name);

@@ -12,8 +12,8 @@ import { namespaceUsage, usedFor } from '../../api/quota/evaluate.js';
 import { canonicalQuotaName } from '../../api/quota/names.js';
 import { quotaCounts } from '../../api/quota/scopes.js';
 import { DEFAULT_CPU_ALLOCATION_RATIO, memoryLimitsRatioOf } from '../../api/quota/usage.js';
-import { Controller } from '../../runtime/controller.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import { Reconciler } from '../../runtime/reconciler.js';
+import type { Manager } from '../../runtime/manager.js';
 
 export interface ResourceQuotaControllerOptions {
   manager: Manager;
@@ -22,19 +22,16 @@ export interface ResourceQuotaControllerOptions {
   log?: (message: string) => void;
 }
 
-export class ResourceQuotaController implements Runnable {
-  readonly name = 'resourcequota';
-  private readonly controller: Controller;
+export class ResourceQuotaController extends Reconciler {
   private readonly byResource = new Map<string, KindDefinition>();
   private readonly ratio: number;
 
   constructor(options: ResourceQuotaControllerOptions) {
-    this.ratio = options.cpuAllocationRatio ?? DEFAULT_CPU_ALLOCATION_RATIO;
-    this.controller = new Controller(options.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(options.manager, {
+      name: 'resourcequota',
       ...(options.log !== undefined ? { log: options.log } : {}),
     });
+    this.ratio = options.cpuAllocationRatio ?? DEFAULT_CPU_ALLOCATION_RATIO;
     const quotasOf = (o: KubeObject): string[] => {
       const ns = o.metadata.namespace ?? '';
       return this.controller.client.list(resourceQuotaKind, ns).map((q) => `${ns}/${q.metadata.name ?? ''}`);
@@ -53,19 +50,7 @@ export class ResourceQuotaController implements Runnable {
     );
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const client = this.controller.client;
     const quota = client.get<ResourceQuota>(resourceQuotaKind, namespace, name);

@@ -28,9 +28,9 @@ import {
 import { virtualMachineKind, type VirtualMachine } from '../../api/kubevirt/vm.js';
 import { labelSelectorFromObject } from '../../api/selectors.js';
 import type { Client } from '../../runtime/client.js';
-import { Controller } from '../../runtime/controller.js';
+import { Reconciler } from '../../runtime/reconciler.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import type { Manager } from '../../runtime/manager.js';
 import type { Timers } from '../../runtime/queue.js';
 import { timestamp } from '../../api/kubevirt/vmistatus.js';
 import { nextExpiry, toPrune, type Retention } from './retention.js';
@@ -55,9 +55,7 @@ export interface ScheduleControllerOptions {
 /** Timers are re-armed at least this often, so a far-off run never overflows setTimeout. */
 const MAX_WAIT_MS = 6 * 3_600_000;
 
-export class ScheduleController implements Runnable {
-  readonly name = 'snapshotschedule';
-  private readonly controller: Controller;
+export class ScheduleController extends Reconciler {
   private readonly api: Client;
   private readonly snapshots: ScheduleSnapshots;
   private readonly events: EventRecorder;
@@ -65,37 +63,32 @@ export class ScheduleController implements Runnable {
   private unsubscribe: () => void = () => undefined;
 
   constructor(o: ScheduleControllerOptions) {
-    this.snapshots = o.snapshots;
-    this.events = o.events;
-    this.now = o.now ?? (() => new Date());
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(o.manager, {
+      name: 'snapshotschedule',
       ...(o.log !== undefined ? { log: o.log } : {}),
       ...(o.timers !== undefined ? { timers: o.timers } : {}),
     });
+    this.snapshots = o.snapshots;
+    this.events = o.events;
+    this.now = o.now ?? (() => new Date());
     this.api = this.controller.client;
     // A deleted schedule's key comes too: its sync finds it gone and disarms its timer.
     this.controller.watch(snapshotScheduleKind).reads(virtualMachineKind);
   }
 
-  start(): void {
+  override start(): void {
     this.unsubscribe = this.snapshots.watch((namespace, name) =>
       this.controller.queue.add(`${namespace}/${name}`),
     );
     this.controller.start();
   }
 
-  stop(): void {
+  override stop(): void {
     this.unsubscribe();
     this.controller.stop();
   }
 
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const schedule = this.api.get<SnapshotSchedule>(snapshotScheduleKind, namespace, name);
     if (schedule === undefined || schedule.metadata.deletionTimestamp !== undefined) return this.disarm(key);
@@ -104,7 +97,7 @@ export class ScheduleController implements Runnable {
     const generation = schedule.metadata.generation;
     let wake: Date | undefined;
     try {
-      wake = await this.reconcile(schedule, status, now);
+      wake = await this.runDue(schedule, status, now);
     } catch (err) {
       if (!(err instanceof SnapshotsUnavailable)) throw err;
       setCondition(status, now, {
@@ -131,7 +124,7 @@ export class ScheduleController implements Runnable {
   }
 
   /** Runs when due, follows the last run's snapshots, prunes; returns when to look again. */
-  private async reconcile(
+  private async runDue(
     schedule: SnapshotSchedule,
     status: SnapshotScheduleStatus,
     now: Date,

@@ -12,8 +12,8 @@ import { nodeKind } from '../../api/core/core.js';
 import type { KubeObject } from '../../api/meta.js';
 import { parseQuantity } from '../../api/quantity.js';
 import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../api/kubevirt/vmi.js';
-import { Controller } from '../../runtime/controller.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import { Reconciler } from '../../runtime/reconciler.js';
+import type { Manager } from '../../runtime/manager.js';
 import { setCondition, setPhase } from '../../api/kubevirt/vmistatus.js';
 import { priorityClassKind, priorityOf, type PriorityClass } from '../../api/scheduling/priorityclass.js';
 import { requestsOf, shortages, sumResources, type Resources, type SchedulingPolicy } from './fit.js';
@@ -23,9 +23,7 @@ interface NodeObject extends KubeObject {
   status?: { allocatable?: Record<string, string | number>; conditions?: { type: string; status: string }[] };
 }
 
-export class Scheduler implements Runnable {
-  readonly name = 'scheduler';
-  private readonly controller: Controller;
+export class Scheduler extends Reconciler {
   /** node name → uid → requests, for the VMIs bound there and not finished. */
   private readonly placed = new Map<string, Map<string, Resources>>();
   private readonly nodeOf = new Map<string, string>();
@@ -36,9 +34,8 @@ export class Scheduler implements Runnable {
     private readonly now: () => Date = () => new Date(),
     log: (message: string) => void = () => undefined,
   ) {
-    this.controller = new Controller(manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(manager, {
+      name: 'scheduler',
       log,
       priority: (key) => this.priorityOfKey(key),
     });
@@ -69,7 +66,7 @@ export class Scheduler implements Runnable {
     return this.controller.client;
   }
 
-  start(): void {
+  override start(): void {
     // The cache is replayed as ADDED events: every VMI is tracked, every pending one queued.
     this.controller.start();
   }
@@ -93,19 +90,11 @@ export class Scheduler implements Runnable {
     return before !== undefined && before !== node;
   }
 
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
   private pending(): string[] {
     return this.api.list<VirtualMachineInstance>(virtualMachineInstanceKind).filter(isPending).map(keyOf);
   }
 
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const vmi = this.api.get<VirtualMachineInstance>(virtualMachineInstanceKind, namespace, name);
     if (vmi === undefined || !isPending(vmi)) return;

@@ -14,9 +14,9 @@ import type { ReadinessProber } from '../../network/probes.js';
 import type { FrontendSpec, ProxyServiceSpec, ServiceProxy } from '../../network/proxy/proxy.js';
 import type { WholeIpProxy } from '../../network/proxy/wholeip.js';
 import type { Client } from '../../runtime/client.js';
-import { Controller } from '../../runtime/controller.js';
+import { Reconciler } from '../../runtime/reconciler.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import type { Manager } from '../../runtime/manager.js';
 import { objectKey } from '../../runtime/transport.js';
 import {
   allocateClusterIp,
@@ -57,16 +57,13 @@ class Retry extends Error {}
 
 const DEFAULT_AFFINITY_SECONDS = 10_800;
 
-export class ServiceController implements Runnable {
-  readonly name = 'service';
-  private readonly controller: Controller;
+export class ServiceController extends Reconciler {
   private readonly api: Client;
   private unsubscribe: () => void = () => undefined;
 
   constructor(private readonly o: ServiceControllerOptions) {
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(o.manager, {
+      name: 'service',
       ...(o.log !== undefined ? { log: o.log } : {}),
       backoff: { baseMs: 500, maxMs: 30_000 },
       quiet: (err) => err instanceof Retry,
@@ -81,20 +78,16 @@ export class ServiceController implements Runnable {
       .watch(virtualMachineInstanceKind, (v) => this.servicesIn(v.metadata.namespace ?? ''));
   }
 
-  start(): void {
+  override start(): void {
     // The prober follows every VMI change, not only those that touch a service.
     this.unsubscribe = this.o.manager.informer(virtualMachineInstanceKind).onChange(() => this.syncProbes());
     this.syncProbes();
     this.controller.start();
   }
 
-  stop(): void {
+  override stop(): void {
     this.unsubscribe();
     this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
   }
 
   /** A readiness probe changed its verdict on the VMI with this uid. */
@@ -127,7 +120,7 @@ export class ServiceController implements Runnable {
     this.o.prober.sync(targets);
   }
 
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const svc = this.api.get<Service>(serviceKind, namespace, name);
     if (svc === undefined || svc.metadata.deletionTimestamp !== undefined) {

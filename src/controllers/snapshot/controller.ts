@@ -26,9 +26,9 @@ import {
 } from '../../api/snapshot/snapshot.js';
 import type { Snapshotter } from '../../node/snapshots.js';
 import type { Client } from '../../runtime/client.js';
-import { Controller } from '../../runtime/controller.js';
+import { Reconciler } from '../../runtime/reconciler.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import type { Manager } from '../../runtime/manager.js';
 import { syncClone } from './clone.js';
 import { syncRestore } from './restore.js';
 import {
@@ -81,15 +81,12 @@ const snapshotOfContent = (c: KubeObject): string[] => {
     : [keyOf(virtualMachineSnapshotKind, c.metadata.namespace ?? '', snapshot)];
 };
 
-export class SnapshotController implements Runnable {
-  readonly name = 'snapshot-controller';
-  private readonly controller: Controller;
+export class SnapshotController extends Reconciler {
   private readonly ctx: SnapshotContext;
 
   constructor(o: SnapshotControllerOptions) {
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(o.manager, {
+      name: 'snapshot-controller',
       backoff: { baseMs: 200, maxMs: 10_000 },
       ...(o.log !== undefined ? { log: o.log } : {}),
     });
@@ -149,19 +146,7 @@ export class SnapshotController implements Runnable {
       .reads(persistentVolumeClaimKind);
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [kind = '', rest = ''] = key.split(':');
     const [ns = '', name = ''] = rest.split('/');
     if (kind === virtualMachineSnapshotKind.kind) await this.syncSnapshot(ns, name);

@@ -22,9 +22,9 @@ import { DEFAULT_CPU_ALLOCATION_RATIO } from '../../api/quota/usage.js';
 import { roleBindingKind } from '../../api/rbac/rbac.js';
 import type { KindDefinition } from '../../api/kind.js';
 import type { Client } from '../../runtime/client.js';
-import { Controller } from '../../runtime/controller.js';
+import { Reconciler } from '../../runtime/reconciler.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import type { Manager } from '../../runtime/manager.js';
 import { isAlreadyExists } from '../../runtime/transport.js';
 import {
   TENANT_LABEL,
@@ -61,37 +61,22 @@ const ownerLabels = (tenant: Tenant): Record<string, string> => ({
 const kindOf = (o: KubeObject): KindDefinition =>
   o.kind === 'RoleBinding' ? roleBindingKind : networkPolicyKind;
 
-export class TenantController implements Runnable {
-  readonly name = 'tenant';
-  private readonly controller: Controller;
+export class TenantController extends Reconciler {
   private readonly api: Client;
   private readonly ratio: number;
   private readonly now: () => Date;
 
   constructor(private readonly o: TenantControllerOptions) {
-    this.ratio = o.cpuAllocationRatio ?? DEFAULT_CPU_ALLOCATION_RATIO;
-    this.now = o.now ?? (() => new Date());
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(o.manager, {
+      name: 'tenant',
       ...(o.log !== undefined ? { log: o.log } : {}),
     });
+    this.ratio = o.cpuAllocationRatio ?? DEFAULT_CPU_ALLOCATION_RATIO;
+    this.now = o.now ?? (() => new Date());
     this.api = this.controller.client;
     this.controller.watch(tenantKind);
     for (const def of [namespaceKind, resourceQuotaKind, limitRangeKind, roleBindingKind, networkPolicyKind])
       this.controller.watch(def, ownerKey);
-  }
-
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
   }
 
   /** The root tenant's namespace, there from the first start. */
@@ -136,7 +121,7 @@ export class TenantController implements Runnable {
     }
   }
 
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [parent = '', name = ''] = key.split('/');
     const tenant = this.api.get<Tenant>(tenantKind, parent, name);
     if (tenant === undefined) return;
