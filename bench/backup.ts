@@ -11,7 +11,8 @@
  *     64 KiB-aligned offsets, the extents given as changed, as the node's change tracking reports
  *     them): bytes the server received ≤ 2× the changed bytes, time ≤ 10% of the full backup.
  *
- * Usage: npm run bench:backup   Env: BENCH_DISK_MIB (2048), BENCH_CHUNK_KIB (1024), BENCH_STEP_SECONDS (600).
+ * Usage: npm run bench:backup   Env: BENCH_DISK_MIB (2048), BENCH_CHUNK_KIB (1024), BENCH_STEP_SECONDS (600),
+ *   BENCH_WORKERS (the repository's default; 0 = hash and compress in the main thread).
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomFillSync, randomInt } from 'node:crypto';
@@ -23,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { defaultWorkers } from '../src/backup/chunk-codec.js';
 import { BackupRepository, s3Target, type DiskSource, type Extent } from '../src/backup/index.js';
 import { machine } from './support/machine.js';
 import { env, round } from './support/stats.js';
@@ -30,6 +32,8 @@ import { finish, step } from './support/steps.js';
 
 const DISK_MIB = env('BENCH_DISK_MIB', 2048);
 const CHUNK_KIB = env('BENCH_CHUNK_KIB', 1024);
+/** -1: the repository's default. */
+const WORKERS = /^\d+$/.test(process.env.BENCH_WORKERS ?? '') ? Number(process.env.BENCH_WORKERS) : -1;
 const STEP_SECONDS = env('BENCH_STEP_SECONDS', 600);
 const MIB = 1 << 20;
 const RUN = 4 * MIB;
@@ -135,7 +139,10 @@ async function main(): Promise<void> {
       run('dd', [`if=${image}`, 'of=/dev/null', 'bs=1M']).then(() => undefined),
     );
     const o = { ...s3.options, forcePathStyle: true, prefix: 'bench' };
-    const repo = new BackupRepository(s3Target(o), { chunkSize: CHUNK_KIB * 1024 });
+    const repo = new BackupRepository(s3Target(o), {
+      chunkSize: CHUNK_KIB * 1024,
+      ...(WORKERS < 0 ? {} : { workers: WORKERS }),
+    });
 
     // Baseline: qemu-img convert, then one PutObject of the qcow2 with the same client library.
     const qcow2 = join(work, 'disk.qcow2');
@@ -200,6 +207,7 @@ async function main(): Promise<void> {
         content: 'raw, first half random, second half a hole',
       },
       full: {
+        workers: WORKERS < 0 ? defaultWorkers() : WORKERS,
         backupSeconds: round(fullSeconds),
         backupMiBps: mibps(stored, fullSeconds),
         bytesSent: full.size,

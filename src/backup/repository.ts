@@ -11,15 +11,8 @@
  * Writes and deletes of one application are serialized in this process, so garbage collection
  * never removes a chunk that a backup in progress has just found present.
  */
-import {
-  chunkKey,
-  chunkLength,
-  DEFAULT_CHUNK_SIZE,
-  encodeChunk,
-  hashOfChunkKey,
-  sha256hex,
-  touchedChunks,
-} from './chunks.js';
+import { chunkCodec, defaultWorkers, type ChunkCodec } from './chunk-codec.js';
+import { chunkKey, chunkLength, DEFAULT_CHUNK_SIZE, hashOfChunkKey, touchedChunks } from './chunks.js';
 import {
   decodeManifest,
   encodeManifest,
@@ -67,6 +60,8 @@ export class BackupNotFoundError extends Error {
 
 /** How many chunk uploads (or downloads) are in flight at once. */
 const CONCURRENCY = 4;
+/** How many chunks are read ahead of their upload (hashing and compressing in the workers). */
+const WINDOW = 2 * CONCURRENCY;
 
 /** Splits '<namespace>/<application>/<name>' into the application prefix and the name. */
 function parseKey(key: string): { app: string; name: string } {
@@ -82,13 +77,16 @@ const manifestKey = (key: string): string => {
 
 export class BackupRepository {
   private readonly chunkSize: number;
+  private readonly workers: number;
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly target: Target,
-    o: { chunkSize?: number } = {},
+    /** workers: threads that hash and (de)compress chunks; 0 does it in this thread. */
+    o: { chunkSize?: number; workers?: number } = {},
   ) {
     this.chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    this.workers = o.workers ?? defaultWorkers();
     if (!Number.isSafeInteger(this.chunkSize) || this.chunkSize < 4096)
       throw new Error(`chunk size ${this.chunkSize} is below 4096 bytes`);
   }
@@ -110,10 +108,17 @@ export class BackupRepository {
     const { app } = parseKey(req.key);
     if (req.previous !== undefined && parseKey(req.previous).app !== app)
       throw new Error(`previous backup ${req.previous} is not of the application ${app}`);
-    return this.exclusive(app, () => this.writeLocked(app, req));
+    return this.exclusive(app, async () => {
+      const codec = chunkCodec(this.workers);
+      try {
+        return await this.writeLocked(app, req, codec);
+      } finally {
+        await codec.close();
+      }
+    });
   }
 
-  private async writeLocked(app: string, req: WriteRequest): Promise<WriteResult> {
+  private async writeLocked(app: string, req: WriteRequest, codec: ChunkCodec): Promise<WriteResult> {
     const signal = req.signal;
     const previous = req.previous === undefined ? undefined : await this.read(req.previous);
     if (previous !== undefined && previous.chunkSize !== this.chunkSize)
@@ -132,24 +137,26 @@ export class BackupRepository {
     let size = 0;
     let chunksSent = 0;
     let chunksReused = 0;
-    const zero = Buffer.alloc(this.chunkSize);
     const inFlight = new Set<Promise<void>>();
     let failure: Error | undefined;
-    const upload = (hash: string, data: Buffer): void => {
-      const stored = encodeChunk(data);
-      const p = this.target
-        .put(chunkKey(app, hash), stored, signal)
-        .then(
-          () => {
-            chunksSent++;
-            size += stored.length;
-          },
-          (err: unknown) => {
-            failure ??= err instanceof Error ? err : new Error(String(err));
-          },
-        )
-        .finally(() => inFlight.delete(p));
-      inFlight.add(p);
+    /** Hash + compress in a worker, then put unless present; the map is sorted at the end. */
+    const store = async (map: Map<number, string>, index: number, data: Buffer): Promise<void> => {
+      const r = await codec.inspect(data);
+      if (r.zero) return void map.delete(index);
+      map.set(index, r.hash);
+      if (present.has(r.hash)) return void chunksReused++;
+      present.add(r.hash);
+      await this.target.put(chunkKey(app, r.hash), r.stored, signal);
+      chunksSent++;
+      size += r.stored.length;
+    };
+    const track = (p: Promise<void>): void => {
+      const q = p
+        .catch((err: unknown) => {
+          failure ??= err instanceof Error ? err : new Error(String(err));
+        })
+        .finally(() => inFlight.delete(q));
+      inFlight.add(q);
     };
 
     const disks: ManifestDisk[] = [];
@@ -164,19 +171,12 @@ export class BackupRepository {
             throw new Error(
               `disk "${disk.name}": read ${data.length} bytes at ${i * this.chunkSize}, wanted ${length}`,
             );
-          if (data.equals(zero.subarray(0, length))) map.delete(i);
-          else {
-            const hash = sha256hex(data);
-            map.set(i, hash);
-            if (present.has(hash)) chunksReused++;
-            else {
-              present.add(hash);
-              upload(hash, data);
-            }
-          }
-          while (inFlight.size >= CONCURRENCY) await Promise.race(inFlight);
+          track(store(map, i, data));
+          while (inFlight.size >= WINDOW) await Promise.race(inFlight);
           req.onProgress?.(++done * this.chunkSize, total * this.chunkSize);
         }
+        await Promise.all(inFlight); // this disk's map is complete only when its chunks are in
+        if (failure !== undefined) throw failure;
         disks.push({
           name: disk.name,
           virtualSize: disk.virtualSize,
@@ -185,8 +185,6 @@ export class BackupRepository {
           chunks: [...map.entries()].sort((a, b) => a[0] - b[0]),
         });
       }
-      await Promise.all(inFlight);
-      if (failure !== undefined) throw failure;
     } catch (err) {
       await Promise.allSettled(inFlight);
       throw err;
@@ -265,7 +263,12 @@ export class BackupRepository {
       const manifest = await this.read(key, o.signal);
       const d = manifest.disks.find((x) => x.name === disk);
       if (d === undefined) throw new Error(`backup ${key} has no disk "${disk}"`);
-      await restoreChunks(this.target, app, manifest.chunkSize, d, sink, CONCURRENCY, o);
+      const codec = chunkCodec(this.workers);
+      try {
+        await restoreChunks(this.target, codec, app, manifest.chunkSize, d, sink, CONCURRENCY, o);
+      } finally {
+        await codec.close();
+      }
     } catch (err) {
       await sink.abort();
       throw err;

@@ -1,15 +1,17 @@
 /**
  * Reads one disk of a backup back into a sink: every chunk of the manifest's map is fetched (a few
  * at once, written in order), decompressed and verified against its name before a byte reaches the
- * sink. Chunks absent from the map are zeros, which the sink provides by not being written.
+ * sink (decompressing and hashing in the codec's workers). Chunks absent from the map are zeros, which the sink provides by not being written.
  */
-import { chunkKey, chunkLength, decodeChunk } from './chunks.js';
+import type { ChunkCodec } from './chunk-codec.js';
+import { chunkKey, chunkLength } from './chunks.js';
 import type { ManifestDisk } from './manifest.js';
 import { ObjectNotFoundError, type Target } from './target.js';
 import type { DiskSink } from './types.js';
 
 export async function restoreChunks(
   target: Target,
+  codec: ChunkCodec,
   app: string,
   chunkSize: number,
   disk: ManifestDisk,
@@ -27,7 +29,7 @@ export async function restoreChunks(
       if (err instanceof ObjectNotFoundError) throw new Error(`chunk ${where} is missing`, { cause: err });
       throw err;
     }
-    return decodeChunk(stored, hash, chunkLength(index, chunkSize, disk.virtualSize), where);
+    return codec.decode(stored, hash, chunkLength(index, chunkSize, disk.virtualSize), where);
   };
 
   const total = disk.chunks.length;
