@@ -1,5 +1,6 @@
 /** A real `hikube up` child process on a free port, so tests can kill it for real (kill -9). */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoRoot, type TestPlatform } from './platform.js';
@@ -10,11 +11,22 @@ export interface Child {
   output(): string;
 }
 
+/**
+ * A pod CIDR of its own for each data dir (the same across restarts of it, as a user's would be):
+ * as root `hikube up` runs the pod network, and platforms of test files running side by side may
+ * not share one (src/network/pod/cidr-safety.ts). 10.250.0.0/14 holds no other test's range.
+ */
+export function testPodCidr(dataDir: string): string {
+  const n = createHash('sha256').update(dataDir).digest().readUInt16BE(0) % 1024;
+  return `10.${250 + (n >> 8)}.${n & 255}.0/24`;
+}
+
 /** Starts `hikube up` and resolves once it prints where it listens. */
 export async function up(dataDir: string, extraArgs: string[] = []): Promise<Child> {
+  const podCidr = extraArgs.includes('--pod-cidr') ? [] : ['--pod-cidr', testPodCidr(dataDir)];
   const proc = spawn(
     join(repoRoot, 'bin', 'hikube'),
-    ['up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...extraArgs],
+    ['up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...podCidr, ...extraArgs],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -148,6 +148,53 @@ export function claimPodCidr(
 }
 
 /**
+ * The platform prefix (`hk` + 6 hex digits of its data dir's hash) of a pod network link: its
+ * gateway `PREFIXgw` or a pod's host-side veth `PREFIXv` + 6 hex (src/network/pod/pod.ts).
+ */
+export const platformPrefixOf = (dev: string): string | undefined =>
+  /^(hk[0-9a-f]{6})(?:gw|v[0-9a-f]{6})$/.exec(dev)?.[1];
+
+/** The link prefixes of the platforms that hold a marker and whose process runs. */
+export function livePlatformPrefixes(
+  dir = POD_CIDR_MARKERS,
+  alive: (pid: number) => boolean = alivePid,
+): Set<string> {
+  const out = new Set<string>();
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    try {
+      const m = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Marker;
+      if (alive(m.pid)) out.add(prefixOf(m.dataDir));
+    } catch {
+      // half-written by a crash: not a claim
+    }
+  }
+  return out;
+}
+
+const prefixOf = (dataDir: string): string =>
+  `hk${createHash('sha256').update(dataDir).digest('hex').slice(0, 6)}`;
+
+/**
+ * Deletes a link a dead platform left (its process is gone, so is what routed through it): a
+ * crashed run whose data dir is gone would otherwise hold its pod CIDR on this host for ever.
+ */
+function removeLink(dev: string): Promise<void> {
+  return new Promise((resolve) =>
+    execFile('ip', ['link', 'del', dev], { timeout: 10_000 }, (err) => {
+      if (err === null)
+        process.stderr.write(`hikube: removed ${dev}, left by a platform that is no longer running\n`);
+      resolve();
+    }),
+  );
+}
+
+/**
  * Checks the ranges against the host and claims the pod CIDR; throws one error listing every
  * conflict. Returns the release of the claim.
  */
@@ -159,11 +206,22 @@ export async function guardPodCidrs(o: {
   prefix: string;
   routes?: () => Promise<HostRoute[]>;
   markers?: string;
+  /** Deletes a dead platform's link (tests pass a fake). */
+  removeLink?: (dev: string) => Promise<void>;
 }): Promise<() => void> {
+  const live = livePlatformPrefixes(o.markers);
+  const routes: HostRoute[] = [];
+  for (const r of await (o.routes ?? readHostRoutes)()) {
+    const owner = platformPrefixOf(r.dev);
+    if (owner === undefined || owner === o.prefix) routes.push(r);
+    else if (live.has(owner))
+      continue; // a live platform's: its marker is checked below
+    else await (o.removeLink ?? removeLink)(r.dev); // a dead platform's leftover
+  }
   const conflicts = cidrConflicts({
     podCidr: o.podCidr,
     serviceCidr: o.serviceCidr,
-    routes: await (o.routes ?? readHostRoutes)(),
+    routes,
     ours: (dev) => dev.startsWith(o.prefix),
   });
   if (conflicts.length > 0)
@@ -179,6 +237,6 @@ export async function guardPodNetwork(dataDir: string, network: NetworkOptions =
     podCidr: cidrText(o.podCidr),
     serviceCidr: o.serviceCidr,
     dataDir,
-    prefix: `hk${createHash('sha256').update(dataDir).digest('hex').slice(0, 6)}`,
+    prefix: prefixOf(dataDir),
   });
 }

@@ -8,7 +8,14 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { cidrConflicts, claimPodCidr, type HostRoute } from '../../../src/network/pod/cidr-safety.js';
+import { createHash } from 'node:crypto';
+import {
+  cidrConflicts,
+  claimPodCidr,
+  guardPodCidrs,
+  platformPrefixOf,
+  type HostRoute,
+} from '../../../src/network/pod/cidr-safety.js';
 
 const routes: HostRoute[] = [
   { dst: 'default', dev: 'eth0' },
@@ -66,4 +73,55 @@ test('a second platform with an overlapping pod CIDR is refused while the first 
   again();
   release();
   assert.deepEqual(readdirSync(dir), [], 'a release removes the marker');
+});
+
+test("a dead platform's pod links are removed, a live one's left to its marker, others still conflict", async () => {
+  const prefix = (dataDir: string): string =>
+    `hk${createHash('sha256').update(dataDir).digest('hex').slice(0, 6)}`;
+  const live = prefix('/data/live');
+  const markers = mkdtempSync(join(tmpdir(), 'hk-cidr-markers-'));
+  const release = claimPodCidr('10.250.0.0/24', '/data/live', markers, process.pid);
+  const removed: string[] = [];
+  const hostRoutes: HostRoute[] = [
+    { dst: '10.244.0.0/16', dev: 'hkdead00gw' }, // a crashed platform whose data dir is gone
+    { dst: '10.244.0.9', dev: 'hkdead00v0a0b0c' },
+    { dst: '10.250.0.0/24', dev: `${live}gw` }, // a live platform's: its marker speaks for it
+    { dst: '10.244.0.0/16', dev: 'hk65fae2aa614' }, // not a pod link name: a conflict as any route
+  ];
+  try {
+    await assert.rejects(
+      guardPodCidrs({
+        podCidr: '10.244.0.0/16',
+        serviceCidr: '10.96.0.0/16',
+        dataDir: '/data/new',
+        prefix: prefix('/data/new'),
+        routes: () => Promise.resolve(hostRoutes),
+        markers,
+        removeLink: (dev) => Promise.resolve(void removed.push(dev)),
+      }),
+      (err: Error) => {
+        assert.doesNotMatch(err.message, /hkdead00/);
+        assert.match(err.message, /route to 10\.244\.0\.0\/16 \(dev hk65fae2aa614\)/);
+        return true;
+      },
+    );
+    assert.deepEqual(removed, ['hkdead00gw', 'hkdead00v0a0b0c']);
+    assert.equal(platformPrefixOf(`${live}gw`), live);
+    assert.equal(platformPrefixOf('hk65fae2aa614'), undefined);
+    await assert.rejects(
+      guardPodCidrs({
+        podCidr: '10.250.0.0/16',
+        serviceCidr: '10.96.0.0/16',
+        dataDir: '/data/new',
+        prefix: prefix('/data/new'),
+        routes: () => Promise.resolve([hostRoutes[2] as HostRoute]),
+        markers,
+        removeLink: () => Promise.reject(new Error('a live platform link must not be removed')),
+      }),
+      /overlaps 10\.250\.0\.0\/24 of another hikube on this host/,
+    );
+  } finally {
+    release();
+    rmSync(markers, { recursive: true, force: true });
+  }
 });
