@@ -13,7 +13,8 @@ import { KubeApiError, type KubeClient } from '../client/kube.js';
 import { connectionOptions, loadClient } from './context.js';
 import { attachDisk, detachDisk } from './disk-attach.js';
 import { UsageError } from './errors.js';
-import { dvPath, subVerb, uploadDisk, waitForPhase } from './image.js';
+import { runVerb } from './verbs.js';
+import { dvPath, uploadDisk, waitForPhase } from './image.js';
 import { renderTable, outputFormat, listFlags } from './output.js';
 
 const pvcPath = (namespace: string | undefined, name?: string): string =>
@@ -30,25 +31,11 @@ const USAGE = `usage:
   hikube disk detach VM DISK`;
 
 export async function runDisk(args: string[]): Promise<void> {
-  const [verb, rest] = subVerb(args);
-  switch (verb) {
-    case 'create':
-      return create(rest);
-    case 'list':
-    case 'ls':
-      return list(rest);
-    case 'resize':
-      return resize(rest);
-    case 'delete':
-    case 'rm':
-      return remove(rest);
-    case 'attach':
-      return attachDisk(rest);
-    case 'detach':
-      return detachDisk(rest);
-    default:
-      throw new UsageError(USAGE);
-  }
+  return runVerb(
+    args,
+    { create, list, ls: list, resize, delete: remove, rm: remove, attach: attachDisk, detach: detachDisk },
+    USAGE,
+  );
 }
 
 async function create(args: string[]): Promise<void> {

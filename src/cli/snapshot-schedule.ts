@@ -10,7 +10,7 @@ import type { KubeObject } from '../api/meta.js';
 import { parseLabelSelector, SelectorError, type LabelSelector } from '../api/selectors.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
-import { subVerb } from './image.js';
+import { runVerb } from './verbs.js';
 import { renderObjects, renderTable, type Table, outputFormat, listFlags } from './output.js';
 
 const USAGE = `usage:
@@ -29,23 +29,19 @@ const schedulesPath = (namespace: string | undefined, name?: string): string =>
   `/apis/${HIKUBE_GROUP}/${HIKUBE_VERSION}${namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`}/${RESOURCE}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
 
 export async function runSnapshotSchedule(args: string[]): Promise<void> {
-  const [verb, rest] = subVerb(args);
-  switch (verb) {
-    case 'create':
-      return create(rest);
-    case 'list':
-    case 'ls':
-      return list(rest);
-    case 'delete':
-    case 'rm':
-      return remove(rest);
-    case 'suspend':
-      return setSuspend(rest, true);
-    case 'resume':
-      return setSuspend(rest, false);
-    default:
-      throw new UsageError(USAGE);
-  }
+  return runVerb(
+    args,
+    {
+      create,
+      list,
+      ls: list,
+      delete: remove,
+      rm: remove,
+      suspend: (rest) => setSuspend(rest, true),
+      resume: (rest) => setSuspend(rest, false),
+    },
+    USAGE,
+  );
 }
 
 async function create(args: string[]): Promise<void> {

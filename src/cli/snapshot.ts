@@ -10,7 +10,7 @@ import type { KubeObject } from '../api/meta.js';
 import { KubeApiError, type KubeClient } from '../client/kube.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
-import { subVerb } from './image.js';
+import { runVerb, waitFlags, waitGone } from './verbs.js';
 import { runSnapshotSchedule } from './snapshot-schedule.js';
 import { renderObjects, renderTable, type Table, outputFormat } from './output.js';
 
@@ -26,10 +26,7 @@ const USAGE = `usage:
   hikube restore VM SNAPSHOT [--to NEWVM] [--stop] [--wait]   bring a snapshot back (onto VM, or a new VM)
   hikube clone SOURCE TARGET [--full] [--wait]          a new VM from a VM (or --from-snapshot SNAPSHOT)`;
 
-const waitOptions = {
-  wait: { type: 'boolean', default: false },
-  timeout: { type: 'string', default: '300' },
-} as const;
+const waitOptions = waitFlags('300');
 
 /** The verbs of `hikube snapshot`; `schedule` manages SnapshotSchedules (src/cli/snapshot-schedule.ts). */
 export const snapshotVerbs: Record<string, (args: string[]) => Promise<void>> = {
@@ -43,10 +40,7 @@ export const snapshotVerbs: Record<string, (args: string[]) => Promise<void>> = 
 };
 
 export async function runSnapshot(args: string[]): Promise<void> {
-  const [verb, rest] = subVerb(args);
-  const run = verb === undefined ? undefined : snapshotVerbs[verb];
-  if (run === undefined) throw new UsageError(USAGE);
-  return run(rest);
+  return runVerb(args, snapshotVerbs, USAGE);
 }
 
 async function create(args: string[]): Promise<void> {
@@ -233,19 +227,6 @@ async function waitFor(
     const { value } = await c.call<KubeObject>('GET', at);
     if (done(value)) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutS}s waiting for ${at}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function waitGone(c: KubeClient, at: string, timeoutS: number): Promise<void> {
-  const deadline = Date.now() + timeoutS * 1000;
-  for (;;) {
-    try {
-      await c.call('GET', at);
-    } catch {
-      return;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutS}s waiting for ${at} to go`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

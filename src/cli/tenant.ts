@@ -11,7 +11,7 @@ import { parseQuantity } from '../api/quantity.js';
 import type { KubeClient } from '../client/kube.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
-import { subVerb } from './image.js';
+import { runVerb } from './verbs.js';
 import { outputFormat, renderObjects, renderTable, type Table } from './output.js';
 
 const USAGE = `usage:
@@ -31,19 +31,7 @@ export function parentNamespace(parent: string | undefined): string {
 }
 
 export async function runTenant(args: string[]): Promise<void> {
-  const [verb, rest] = subVerb(args);
-  switch (verb) {
-    case 'create':
-      return create(rest);
-    case 'list':
-    case 'ls':
-      return list(rest);
-    case 'delete':
-    case 'rm':
-      return remove(rest);
-    default:
-      throw new UsageError(USAGE);
-  }
+  return runVerb(args, { create, list, ls: list, delete: remove, rm: remove }, USAGE);
 }
 
 function quotasOf(values: {

@@ -12,8 +12,8 @@ import { TENANT_ACCESS_LEVELS, type TenantAccessLevel } from '../controllers/ten
 import { renderKubeconfig } from '../platform/kubeconfig.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
+import { runVerb } from './verbs.js';
 import { createCertUser } from './user-cert.js';
-import { subVerb } from './image.js';
 import { outputFormat, renderObjects, renderTable } from './output.js';
 import { parentNamespace } from './tenant.js';
 
@@ -46,19 +46,7 @@ export function durationSeconds(text: string): number {
 }
 
 export async function runUser(args: string[]): Promise<void> {
-  const [verb, rest] = subVerb(args);
-  switch (verb) {
-    case 'create':
-      return create(rest);
-    case 'list':
-    case 'ls':
-      return list(rest);
-    case 'delete':
-    case 'rm':
-      return remove(rest);
-    default:
-      throw new UsageError(USAGE);
-  }
+  return runVerb(args, { create, list, ls: list, delete: remove, rm: remove }, USAGE);
 }
 
 function tenantOf(tenant: string | undefined, verb: string): string {
