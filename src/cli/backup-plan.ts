@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { KEEP_ANNOTATION, MAX_AGE_ANNOTATION } from '../api/backups/common.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
-import { listNamespace, runVerb } from './verbs.js';
+import { listNamespace, parseFlags, runVerb } from './verbs.js';
 import { listFlags, outputFormat } from './output.js';
 import { apiVersion, applicationRef, backupsPath, listAs } from './backup-common.js';
 
@@ -23,18 +23,13 @@ export async function runBackupPlan(args: string[]): Promise<void> {
 }
 
 async function create(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      app: { type: 'string' },
-      schedule: { type: 'string' },
-      class: { type: 'string', default: 'default' },
-      kind: { type: 'string' },
-      keep: { type: 'string' },
-      'max-age': { type: 'string' },
-    },
+  const { values, positionals } = parseFlags(args, {
+    app: { type: 'string' },
+    schedule: { type: 'string' },
+    class: { type: 'string', default: 'default' },
+    kind: { type: 'string' },
+    keep: { type: 'string' },
+    'max-age': { type: 'string' },
   });
   const [name] = positionals;
   if (name === undefined) throw new UsageError(`backup plan create needs a NAME\n${USAGE}`);
@@ -68,7 +63,7 @@ async function list(args: string[]): Promise<void> {
 }
 
 async function remove(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: connectionOptions });
+  const { values, positionals } = parseFlags(args, {});
   if (positionals.length === 0) throw new UsageError(`backup plan delete needs a NAME\n${USAGE}`);
   const c = loadClient(values);
   const ns = values.namespace ?? c.namespace;

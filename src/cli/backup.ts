@@ -9,7 +9,7 @@ import { STOP_VM_ANNOTATION } from '../api/backups/common.js';
 import type { KubeObject } from '../api/meta.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
-import { listNamespace, runVerb, waitFlags, waitGone } from './verbs.js';
+import { listNamespace, parseFlags, runVerb, waitFlags, waitGone } from './verbs.js';
 import { listFlags, outputFormat } from './output.js';
 import { apiVersion, applicationRef, backupsPath, listAs, waitForJob } from './backup-common.js';
 import { runBackupPlan } from './backup-plan.js';
@@ -49,16 +49,11 @@ const stampName = (prefix: string): string =>
   `${prefix}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').toLowerCase()}`;
 
 async function create(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      ...waitOptions,
-      name: { type: 'string' },
-      class: { type: 'string', default: 'default' },
-      kind: { type: 'string' },
-    },
+  const { values, positionals } = parseFlags(args, {
+    ...waitOptions,
+    name: { type: 'string' },
+    class: { type: 'string', default: 'default' },
+    kind: { type: 'string' },
   });
   const [app] = positionals;
   if (app === undefined) throw new UsageError(`backup create needs an APP\n${USAGE}`);
@@ -84,11 +79,7 @@ interface Ref {
 }
 
 async function list(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...connectionOptions, ...listFlags },
-  });
+  const { values, positionals } = parseFlags(args, { ...listFlags });
   const c = loadClient(values);
   const ns = listNamespace(values, c);
   const [app] = positionals;
@@ -106,16 +97,11 @@ async function jobs(args: string[]): Promise<void> {
 }
 
 async function restore(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      ...waitOptions,
-      to: { type: 'string' },
-      stop: { type: 'boolean', default: false },
-      name: { type: 'string' },
-    },
+  const { values, positionals } = parseFlags(args, {
+    ...waitOptions,
+    to: { type: 'string' },
+    stop: { type: 'boolean', default: false },
+    name: { type: 'string' },
   });
   const [backup] = positionals;
   if (backup === undefined) throw new UsageError(`backup restore needs a BACKUP\n${USAGE}`);
@@ -151,11 +137,7 @@ async function restore(args: string[]): Promise<void> {
 }
 
 async function remove(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...connectionOptions, ...waitOptions },
-  });
+  const { values, positionals } = parseFlags(args, { ...waitOptions });
   if (positionals.length === 0) throw new UsageError(`backup delete needs a NAME\n${USAGE}`);
   const c = loadClient(values);
   const ns = values.namespace ?? c.namespace;

@@ -13,7 +13,7 @@ import { KubeApiError, type KubeClient } from '../client/kube.js';
 import { connectionOptions, loadClient } from './context.js';
 import { attachDisk, detachDisk } from './disk-attach.js';
 import { UsageError } from './errors.js';
-import { runVerb } from './verbs.js';
+import { parseFlags, runVerb } from './verbs.js';
 import { dvPath, uploadDisk, waitForPhase } from './image.js';
 import { renderTable, outputFormat, listFlags } from './output.js';
 
@@ -39,23 +39,18 @@ export async function runDisk(args: string[]): Promise<void> {
 }
 
 async function create(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      size: { type: 'string' },
-      'from-url': { type: 'string' },
-      checksum: { type: 'string' },
-      'from-disk': { type: 'string' },
-      'from-datasource': { type: 'string' },
-      upload: { type: 'string' },
-      'storage-class': { type: 'string' },
-      'volume-mode': { type: 'string' },
-      'access-mode': { type: 'string' },
-      wait: { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '600' },
-    },
+  const { values, positionals } = parseFlags(args, {
+    size: { type: 'string' },
+    'from-url': { type: 'string' },
+    checksum: { type: 'string' },
+    'from-disk': { type: 'string' },
+    'from-datasource': { type: 'string' },
+    upload: { type: 'string' },
+    'storage-class': { type: 'string' },
+    'volume-mode': { type: 'string' },
+    'access-mode': { type: 'string' },
+    wait: { type: 'boolean', default: false },
+    timeout: { type: 'string', default: '600' },
   });
   const [name] = positionals;
   if (name === undefined) throw new UsageError(`disk create needs a NAME\n${USAGE}`);
@@ -228,14 +223,9 @@ function sourceOf(dv: Dv | undefined): string {
 }
 
 async function resize(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      wait: { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '120' },
-    },
+  const { values, positionals } = parseFlags(args, {
+    wait: { type: 'boolean', default: false },
+    timeout: { type: 'string', default: '120' },
   });
   const [name, size] = positionals;
   if (name === undefined || size === undefined)
@@ -275,7 +265,7 @@ async function waitCapacity(
 }
 
 async function remove(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: connectionOptions });
+  const { values, positionals } = parseFlags(args, {});
   if (positionals.length === 0) throw new UsageError(`disk delete needs a NAME\n${USAGE}`);
   const c = loadClient(values);
   const namespace = values.namespace ?? c.namespace;

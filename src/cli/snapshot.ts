@@ -4,13 +4,12 @@
  * (so kubectl sees the same), with `--wait` polling until they are done.
  */
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { FULL_CLONE_ANNOTATION } from '../api/clone/clone.js';
 import type { KubeObject } from '../api/meta.js';
 import { KubeApiError, type KubeClient } from '../client/kube.js';
-import { connectionOptions, loadClient } from './context.js';
+import { loadClient } from './context.js';
 import { UsageError } from './errors.js';
-import { runVerb, waitFlags, waitGone } from './verbs.js';
+import { parseFlags, runVerb, waitFlags, waitGone } from './verbs.js';
 import { runSnapshotSchedule } from './snapshot-schedule.js';
 import { renderObjects, renderTable, type Table, outputFormat } from './output.js';
 
@@ -44,11 +43,7 @@ export async function runSnapshot(args: string[]): Promise<void> {
 }
 
 async function create(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...connectionOptions, ...waitOptions, name: { type: 'string' } },
-  });
+  const { values, positionals } = parseFlags(args, { ...waitOptions, name: { type: 'string' } });
   const [vm] = positionals;
   if (vm === undefined) throw new UsageError(`snapshot create needs a VM\n${USAGE}`);
   const c = loadClient(values);
@@ -71,10 +66,8 @@ async function create(args: string[]): Promise<void> {
 }
 
 async function list(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...connectionOptions, output: { type: 'string', short: 'o', default: 'table' } },
+  const { values, positionals } = parseFlags(args, {
+    output: { type: 'string', short: 'o', default: 'table' },
   });
   const format = outputFormat(values.output);
   const [vm] = positionals;
@@ -105,11 +98,7 @@ async function list(args: string[]): Promise<void> {
 }
 
 async function remove(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...connectionOptions, ...waitOptions },
-  });
+  const { values, positionals } = parseFlags(args, { ...waitOptions });
   if (positionals.length === 0) throw new UsageError(`snapshot delete needs a NAME\n${USAGE}`);
   const c = loadClient(values);
   const ns = values.namespace ?? c.namespace;
@@ -122,16 +111,11 @@ async function remove(args: string[]): Promise<void> {
 }
 
 export async function runRestore(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      ...waitOptions,
-      to: { type: 'string' },
-      name: { type: 'string' },
-      stop: { type: 'boolean', default: false },
-    },
+  const { values, positionals } = parseFlags(args, {
+    ...waitOptions,
+    to: { type: 'string' },
+    name: { type: 'string' },
+    stop: { type: 'boolean', default: false },
   });
   const [vm, snapshot] = positionals;
   if (vm === undefined || snapshot === undefined)
@@ -173,16 +157,11 @@ export async function runRestore(args: string[]): Promise<void> {
 }
 
 export async function runClone(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      ...waitOptions,
-      full: { type: 'boolean', default: false },
-      'from-snapshot': { type: 'boolean', default: false },
-      name: { type: 'string' },
-    },
+  const { values, positionals } = parseFlags(args, {
+    ...waitOptions,
+    full: { type: 'boolean', default: false },
+    'from-snapshot': { type: 'boolean', default: false },
+    name: { type: 'string' },
   });
   const [source, target] = positionals;
   if (source === undefined) throw new UsageError(`clone needs SOURCE [TARGET]\n${USAGE}`);

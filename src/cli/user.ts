@@ -12,7 +12,7 @@ import { TENANT_ACCESS_LEVELS, type TenantAccessLevel } from '../controllers/ten
 import { renderKubeconfig } from '../platform/kubeconfig.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
-import { runVerb } from './verbs.js';
+import { parseFlags, runVerb } from './verbs.js';
 import { createCertUser } from './user-cert.js';
 import { outputFormat, renderObjects, renderTable } from './output.js';
 import { parentNamespace } from './tenant.js';
@@ -55,18 +55,13 @@ function tenantOf(tenant: string | undefined, verb: string): string {
 }
 
 async function create(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      tenant: { type: 'string' },
-      role: { type: 'string' },
-      duration: { type: 'string', default: DEFAULT_DURATION },
-      output: { type: 'string' },
-      cert: { type: 'boolean', default: false },
-      group: { type: 'string', multiple: true, default: [] },
-    },
+  const { values, positionals } = parseFlags(args, {
+    tenant: { type: 'string' },
+    role: { type: 'string' },
+    duration: { type: 'string', default: DEFAULT_DURATION },
+    output: { type: 'string' },
+    cert: { type: 'boolean', default: false },
+    group: { type: 'string', multiple: true, default: [] },
   });
   const [name] = positionals;
   if (name === undefined || positionals.length > 1)
@@ -175,11 +170,7 @@ async function list(args: string[]): Promise<void> {
 }
 
 async function remove(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...connectionOptions, tenant: { type: 'string' } },
-  });
+  const { values, positionals } = parseFlags(args, { tenant: { type: 'string' } });
   if (positionals.length === 0) throw new UsageError(`user delete needs a NAME\n${USAGE}`);
   const namespace = tenantOf(values.tenant, 'delete');
   const c = loadClient(values);

@@ -1,10 +1,12 @@
 /**
- * What the `hikube <noun> <verb>` commands (backup, disk, snapshot, tenant, user…) share once the
- * connection flags (context.ts) are read: finding the verb and running it or printing the usage,
+ * What the `hikube <noun> <verb>` commands (backup, disk, snapshot, tenant, user…) share: finding
+ * the verb and running it or printing the usage, its flags after the connection flags (context.ts),
  * the `--wait`/`--timeout` pair, the namespace a list reads, and waiting for a deleted object to go.
  * Each command keeps its own usage text and messages.
  */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { KubeClient } from '../client/kube.js';
+import { connectionOptions } from './context.js';
 import { UsageError } from './errors.js';
 import { subVerb } from './image.js';
 
@@ -17,6 +19,11 @@ export async function runVerb(args: string[], verbs: Verbs, usage: string): Prom
   const run = verb !== undefined && Object.hasOwn(verbs, verb) ? verbs[verb] : undefined;
   if (run === undefined) throw new UsageError(usage);
   return run(rest);
+}
+
+/** A verb's flags after the connection flags (`--kubeconfig`, `-n`…), and its positional arguments. */
+export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  return parseArgs({ args, allowPositionals: true, options: { ...connectionOptions, ...options } });
 }
 
 /** `--wait` and `--timeout SECONDS` (as text, the way parseArgs gives it), with the command's default. */
