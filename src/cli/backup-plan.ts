@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { KEEP_ANNOTATION, MAX_AGE_ANNOTATION } from '../api/backups/common.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
-import { subVerb } from './image.js';
+import { listNamespace, parseFlags, runVerb } from './verbs.js';
 import { listFlags, outputFormat } from './output.js';
 import { apiVersion, applicationRef, backupsPath, listAs } from './backup-common.js';
 
@@ -19,34 +19,17 @@ const USAGE = `usage:
   hikube backup plan delete NAME...        (its Backups are kept)`;
 
 export async function runBackupPlan(args: string[]): Promise<void> {
-  const [verb, rest] = subVerb(args);
-  switch (verb) {
-    case 'create':
-      return create(rest);
-    case 'list':
-    case 'ls':
-      return list(rest);
-    case 'delete':
-    case 'rm':
-      return remove(rest);
-    default:
-      throw new UsageError(USAGE);
-  }
+  return runVerb(args, { create, list, ls: list, delete: remove, rm: remove }, USAGE);
 }
 
 async function create(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      app: { type: 'string' },
-      schedule: { type: 'string' },
-      class: { type: 'string', default: 'default' },
-      kind: { type: 'string' },
-      keep: { type: 'string' },
-      'max-age': { type: 'string' },
-    },
+  const { values, positionals } = parseFlags(args, {
+    app: { type: 'string' },
+    schedule: { type: 'string' },
+    class: { type: 'string', default: 'default' },
+    kind: { type: 'string' },
+    keep: { type: 'string' },
+    'max-age': { type: 'string' },
   });
   const [name] = positionals;
   if (name === undefined) throw new UsageError(`backup plan create needs a NAME\n${USAGE}`);
@@ -75,12 +58,12 @@ async function create(args: string[]): Promise<void> {
 async function list(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { ...connectionOptions, ...listFlags } });
   const c = loadClient(values);
-  const ns = values['all-namespaces'] === true ? undefined : (values.namespace ?? c.namespace);
+  const ns = listNamespace(values, c);
   await listAs(c, 'plans', ns, outputFormat(values.output), 'plan');
 }
 
 async function remove(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: connectionOptions });
+  const { values, positionals } = parseFlags(args, {});
   if (positionals.length === 0) throw new UsageError(`backup plan delete needs a NAME\n${USAGE}`);
   const c = loadClient(values);
   const ns = values.namespace ?? c.namespace;

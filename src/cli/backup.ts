@@ -9,7 +9,7 @@ import { STOP_VM_ANNOTATION } from '../api/backups/common.js';
 import type { KubeObject } from '../api/meta.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
-import { subVerb } from './image.js';
+import { listNamespace, parseFlags, runVerb, waitFlags, waitGone } from './verbs.js';
 import { listFlags, outputFormat } from './output.js';
 import { apiVersion, applicationRef, backupsPath, listAs, waitForJob } from './backup-common.js';
 import { runBackupPlan } from './backup-plan.js';
@@ -25,48 +25,35 @@ const USAGE = `usage:
   hikube backup plan create NAME --app APP --schedule CRON [--class default] [--keep N] [--max-age AGE]
   hikube backup plan list|delete NAME`;
 
-const waitOptions = {
-  wait: { type: 'boolean', default: false },
-  timeout: { type: 'string', default: '1800' },
-} as const;
+const waitOptions = waitFlags('1800');
 
 export async function runBackup(args: string[]): Promise<void> {
-  const [verb, rest] = subVerb(args);
-  switch (verb) {
-    case 'create':
-      return create(rest);
-    case 'list':
-    case 'ls':
-      return list(rest);
-    case 'restore':
-      return restore(rest);
-    case 'delete':
-    case 'rm':
-      return remove(rest);
-    case 'jobs':
-      return jobs(rest);
-    case 'plan':
-    case 'plans':
-      return runBackupPlan(rest);
-    default:
-      throw new UsageError(USAGE);
-  }
+  return runVerb(
+    args,
+    {
+      create,
+      list,
+      ls: list,
+      restore,
+      delete: remove,
+      rm: remove,
+      jobs,
+      plan: runBackupPlan,
+      plans: runBackupPlan,
+    },
+    USAGE,
+  );
 }
 
 const stampName = (prefix: string): string =>
   `${prefix}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').toLowerCase()}`;
 
 async function create(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      ...waitOptions,
-      name: { type: 'string' },
-      class: { type: 'string', default: 'default' },
-      kind: { type: 'string' },
-    },
+  const { values, positionals } = parseFlags(args, {
+    ...waitOptions,
+    name: { type: 'string' },
+    class: { type: 'string', default: 'default' },
+    kind: { type: 'string' },
   });
   const [app] = positionals;
   if (app === undefined) throw new UsageError(`backup create needs an APP\n${USAGE}`);
@@ -92,13 +79,9 @@ interface Ref {
 }
 
 async function list(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...connectionOptions, ...listFlags },
-  });
+  const { values, positionals } = parseFlags(args, { ...listFlags });
   const c = loadClient(values);
-  const ns = values['all-namespaces'] === true ? undefined : (values.namespace ?? c.namespace);
+  const ns = listNamespace(values, c);
   const [app] = positionals;
   await listAs(c, 'backups', ns, outputFormat(values.output), 'backup', (o) =>
     app === undefined ? true : (o as KubeObject & Ref).spec.applicationRef.name === app,
@@ -108,22 +91,17 @@ async function list(args: string[]): Promise<void> {
 async function jobs(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { ...connectionOptions, ...listFlags } });
   const c = loadClient(values);
-  const ns = values['all-namespaces'] === true ? undefined : (values.namespace ?? c.namespace);
+  const ns = listNamespace(values, c);
   await listAs(c, 'backupjobs', ns, outputFormat(values.output), 'backupjob');
   await listAs(c, 'restorejobs', ns, outputFormat(values.output), 'restorejob');
 }
 
 async function restore(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      ...waitOptions,
-      to: { type: 'string' },
-      stop: { type: 'boolean', default: false },
-      name: { type: 'string' },
-    },
+  const { values, positionals } = parseFlags(args, {
+    ...waitOptions,
+    to: { type: 'string' },
+    stop: { type: 'boolean', default: false },
+    name: { type: 'string' },
   });
   const [backup] = positionals;
   if (backup === undefined) throw new UsageError(`backup restore needs a BACKUP\n${USAGE}`);
@@ -159,28 +137,19 @@ async function restore(args: string[]): Promise<void> {
 }
 
 async function remove(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...connectionOptions, ...waitOptions },
-  });
+  const { values, positionals } = parseFlags(args, { ...waitOptions });
   if (positionals.length === 0) throw new UsageError(`backup delete needs a NAME\n${USAGE}`);
   const c = loadClient(values);
   const ns = values.namespace ?? c.namespace;
   for (const name of positionals) {
     await c.call('DELETE', backupsPath('backups', ns, name), { propagationPolicy: 'Background' });
-    if (values.wait) {
-      const deadline = Date.now() + Number(values.timeout) * 1000;
-      for (;;) {
-        const gone = await c.call('GET', backupsPath('backups', ns, name)).then(
-          () => false,
-          () => true,
-        );
-        if (gone) break;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for backup ${name} to go`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    if (values.wait)
+      await waitGone(
+        c,
+        backupsPath('backups', ns, name),
+        Number(values.timeout),
+        `timed out waiting for backup ${name} to go`,
+      );
     process.stdout.write(`backup.backups.cozystack.io "${name}" deleted\n`);
   }
 }

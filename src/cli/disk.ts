@@ -13,7 +13,8 @@ import { KubeApiError, type KubeClient } from '../client/kube.js';
 import { connectionOptions, loadClient } from './context.js';
 import { attachDisk, detachDisk } from './disk-attach.js';
 import { UsageError } from './errors.js';
-import { dvPath, subVerb, uploadDisk, waitForPhase } from './image.js';
+import { parseFlags, runVerb } from './verbs.js';
+import { dvPath, uploadDisk, waitForPhase } from './image.js';
 import { renderTable, outputFormat, listFlags } from './output.js';
 
 const pvcPath = (namespace: string | undefined, name?: string): string =>
@@ -30,45 +31,26 @@ const USAGE = `usage:
   hikube disk detach VM DISK`;
 
 export async function runDisk(args: string[]): Promise<void> {
-  const [verb, rest] = subVerb(args);
-  switch (verb) {
-    case 'create':
-      return create(rest);
-    case 'list':
-    case 'ls':
-      return list(rest);
-    case 'resize':
-      return resize(rest);
-    case 'delete':
-    case 'rm':
-      return remove(rest);
-    case 'attach':
-      return attachDisk(rest);
-    case 'detach':
-      return detachDisk(rest);
-    default:
-      throw new UsageError(USAGE);
-  }
+  return runVerb(
+    args,
+    { create, list, ls: list, resize, delete: remove, rm: remove, attach: attachDisk, detach: detachDisk },
+    USAGE,
+  );
 }
 
 async function create(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      size: { type: 'string' },
-      'from-url': { type: 'string' },
-      checksum: { type: 'string' },
-      'from-disk': { type: 'string' },
-      'from-datasource': { type: 'string' },
-      upload: { type: 'string' },
-      'storage-class': { type: 'string' },
-      'volume-mode': { type: 'string' },
-      'access-mode': { type: 'string' },
-      wait: { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '600' },
-    },
+  const { values, positionals } = parseFlags(args, {
+    size: { type: 'string' },
+    'from-url': { type: 'string' },
+    checksum: { type: 'string' },
+    'from-disk': { type: 'string' },
+    'from-datasource': { type: 'string' },
+    upload: { type: 'string' },
+    'storage-class': { type: 'string' },
+    'volume-mode': { type: 'string' },
+    'access-mode': { type: 'string' },
+    wait: { type: 'boolean', default: false },
+    timeout: { type: 'string', default: '600' },
   });
   const [name] = positionals;
   if (name === undefined) throw new UsageError(`disk create needs a NAME\n${USAGE}`);
@@ -241,14 +223,9 @@ function sourceOf(dv: Dv | undefined): string {
 }
 
 async function resize(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      wait: { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '120' },
-    },
+  const { values, positionals } = parseFlags(args, {
+    wait: { type: 'boolean', default: false },
+    timeout: { type: 'string', default: '120' },
   });
   const [name, size] = positionals;
   if (name === undefined || size === undefined)
@@ -288,7 +265,7 @@ async function waitCapacity(
 }
 
 async function remove(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: connectionOptions });
+  const { values, positionals } = parseFlags(args, {});
   if (positionals.length === 0) throw new UsageError(`disk delete needs a NAME\n${USAGE}`);
   const c = loadClient(values);
   const namespace = values.namespace ?? c.namespace;

@@ -10,7 +10,7 @@ import type { KubeObject } from '../api/meta.js';
 import { parseLabelSelector, SelectorError, type LabelSelector } from '../api/selectors.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
-import { subVerb } from './image.js';
+import { parseFlags, runVerb } from './verbs.js';
 import { renderObjects, renderTable, type Table, outputFormat, listFlags } from './output.js';
 
 const USAGE = `usage:
@@ -29,38 +29,29 @@ const schedulesPath = (namespace: string | undefined, name?: string): string =>
   `/apis/${HIKUBE_GROUP}/${HIKUBE_VERSION}${namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`}/${RESOURCE}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
 
 export async function runSnapshotSchedule(args: string[]): Promise<void> {
-  const [verb, rest] = subVerb(args);
-  switch (verb) {
-    case 'create':
-      return create(rest);
-    case 'list':
-    case 'ls':
-      return list(rest);
-    case 'delete':
-    case 'rm':
-      return remove(rest);
-    case 'suspend':
-      return setSuspend(rest, true);
-    case 'resume':
-      return setSuspend(rest, false);
-    default:
-      throw new UsageError(USAGE);
-  }
+  return runVerb(
+    args,
+    {
+      create,
+      list,
+      ls: list,
+      delete: remove,
+      rm: remove,
+      suspend: (rest) => setSuspend(rest, true),
+      resume: (rest) => setSuspend(rest, false),
+    },
+    USAGE,
+  );
 }
 
 async function create(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      schedule: { type: 'string' },
-      selector: { type: 'string', short: 'l' },
-      keep: { type: 'string' },
-      'max-age': { type: 'string' },
-      suspend: { type: 'boolean', default: false },
-      'failure-deadline': { type: 'string' },
-    },
+  const { values, positionals } = parseFlags(args, {
+    schedule: { type: 'string' },
+    selector: { type: 'string', short: 'l' },
+    keep: { type: 'string' },
+    'max-age': { type: 'string' },
+    suspend: { type: 'boolean', default: false },
+    'failure-deadline': { type: 'string' },
   });
   const [name] = positionals;
   if (name === undefined) throw new UsageError(`snapshot schedule create needs a NAME\n${USAGE}`);
@@ -172,7 +163,7 @@ async function list(args: string[]): Promise<void> {
 }
 
 async function remove(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: connectionOptions });
+  const { values, positionals } = parseFlags(args, {});
   if (positionals.length === 0) throw new UsageError(`snapshot schedule delete needs a NAME\n${USAGE}`);
   const c = loadClient(values);
   const namespace = values.namespace ?? c.namespace;
@@ -183,7 +174,7 @@ async function remove(args: string[]): Promise<void> {
 }
 
 async function setSuspend(args: string[], suspend: boolean): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: connectionOptions });
+  const { values, positionals } = parseFlags(args, {});
   if (positionals.length === 0)
     throw new UsageError(`snapshot schedule ${suspend ? 'suspend' : 'resume'} needs a NAME\n${USAGE}`);
   const c = loadClient(values);

@@ -4,13 +4,12 @@
  * (so kubectl sees the same), with `--wait` polling until they are done.
  */
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { FULL_CLONE_ANNOTATION } from '../api/clone/clone.js';
 import type { KubeObject } from '../api/meta.js';
 import { KubeApiError, type KubeClient } from '../client/kube.js';
-import { connectionOptions, loadClient } from './context.js';
+import { loadClient } from './context.js';
 import { UsageError } from './errors.js';
-import { subVerb } from './image.js';
+import { parseFlags, runVerb, waitFlags, waitGone } from './verbs.js';
 import { runSnapshotSchedule } from './snapshot-schedule.js';
 import { renderObjects, renderTable, type Table, outputFormat } from './output.js';
 
@@ -26,10 +25,7 @@ const USAGE = `usage:
   hikube restore VM SNAPSHOT [--to NEWVM] [--stop] [--wait]   bring a snapshot back (onto VM, or a new VM)
   hikube clone SOURCE TARGET [--full] [--wait]          a new VM from a VM (or --from-snapshot SNAPSHOT)`;
 
-const waitOptions = {
-  wait: { type: 'boolean', default: false },
-  timeout: { type: 'string', default: '300' },
-} as const;
+const waitOptions = waitFlags('300');
 
 /** The verbs of `hikube snapshot`; `schedule` manages SnapshotSchedules (src/cli/snapshot-schedule.ts). */
 export const snapshotVerbs: Record<string, (args: string[]) => Promise<void>> = {
@@ -43,18 +39,11 @@ export const snapshotVerbs: Record<string, (args: string[]) => Promise<void>> = 
 };
 
 export async function runSnapshot(args: string[]): Promise<void> {
-  const [verb, rest] = subVerb(args);
-  const run = verb === undefined ? undefined : snapshotVerbs[verb];
-  if (run === undefined) throw new UsageError(USAGE);
-  return run(rest);
+  return runVerb(args, snapshotVerbs, USAGE);
 }
 
 async function create(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...connectionOptions, ...waitOptions, name: { type: 'string' } },
-  });
+  const { values, positionals } = parseFlags(args, { ...waitOptions, name: { type: 'string' } });
   const [vm] = positionals;
   if (vm === undefined) throw new UsageError(`snapshot create needs a VM\n${USAGE}`);
   const c = loadClient(values);
@@ -77,10 +66,8 @@ async function create(args: string[]): Promise<void> {
 }
 
 async function list(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...connectionOptions, output: { type: 'string', short: 'o', default: 'table' } },
+  const { values, positionals } = parseFlags(args, {
+    output: { type: 'string', short: 'o', default: 'table' },
   });
   const format = outputFormat(values.output);
   const [vm] = positionals;
@@ -111,11 +98,7 @@ async function list(args: string[]): Promise<void> {
 }
 
 async function remove(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...connectionOptions, ...waitOptions },
-  });
+  const { values, positionals } = parseFlags(args, { ...waitOptions });
   if (positionals.length === 0) throw new UsageError(`snapshot delete needs a NAME\n${USAGE}`);
   const c = loadClient(values);
   const ns = values.namespace ?? c.namespace;
@@ -128,16 +111,11 @@ async function remove(args: string[]): Promise<void> {
 }
 
 export async function runRestore(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      ...waitOptions,
-      to: { type: 'string' },
-      name: { type: 'string' },
-      stop: { type: 'boolean', default: false },
-    },
+  const { values, positionals } = parseFlags(args, {
+    ...waitOptions,
+    to: { type: 'string' },
+    name: { type: 'string' },
+    stop: { type: 'boolean', default: false },
   });
   const [vm, snapshot] = positionals;
   if (vm === undefined || snapshot === undefined)
@@ -179,16 +157,11 @@ export async function runRestore(args: string[]): Promise<void> {
 }
 
 export async function runClone(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      ...waitOptions,
-      full: { type: 'boolean', default: false },
-      'from-snapshot': { type: 'boolean', default: false },
-      name: { type: 'string' },
-    },
+  const { values, positionals } = parseFlags(args, {
+    ...waitOptions,
+    full: { type: 'boolean', default: false },
+    'from-snapshot': { type: 'boolean', default: false },
+    name: { type: 'string' },
   });
   const [source, target] = positionals;
   if (source === undefined) throw new UsageError(`clone needs SOURCE [TARGET]\n${USAGE}`);
@@ -233,19 +206,6 @@ async function waitFor(
     const { value } = await c.call<KubeObject>('GET', at);
     if (done(value)) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutS}s waiting for ${at}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function waitGone(c: KubeClient, at: string, timeoutS: number): Promise<void> {
-  const deadline = Date.now() + timeoutS * 1000;
-  for (;;) {
-    try {
-      await c.call('GET', at);
-    } catch {
-      return;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutS}s waiting for ${at} to go`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

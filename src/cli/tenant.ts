@@ -11,7 +11,7 @@ import { parseQuantity } from '../api/quantity.js';
 import type { KubeClient } from '../client/kube.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
-import { subVerb } from './image.js';
+import { parseFlags, runVerb } from './verbs.js';
 import { outputFormat, renderObjects, renderTable, type Table } from './output.js';
 
 const USAGE = `usage:
@@ -31,19 +31,7 @@ export function parentNamespace(parent: string | undefined): string {
 }
 
 export async function runTenant(args: string[]): Promise<void> {
-  const [verb, rest] = subVerb(args);
-  switch (verb) {
-    case 'create':
-      return create(rest);
-    case 'list':
-    case 'ls':
-      return list(rest);
-    case 'delete':
-    case 'rm':
-      return remove(rest);
-    default:
-      throw new UsageError(USAGE);
-  }
+  return runVerb(args, { create, list, ls: list, delete: remove, rm: remove }, USAGE);
 }
 
 function quotasOf(values: {
@@ -75,20 +63,15 @@ function quotasOf(values: {
 }
 
 async function create(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      parent: { type: 'string' },
-      cpu: { type: 'string' },
-      memory: { type: 'string' },
-      storage: { type: 'string' },
-      gpu: { type: 'string' },
-      quota: { type: 'string', multiple: true },
-      wait: { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '60' },
-    },
+  const { values, positionals } = parseFlags(args, {
+    parent: { type: 'string' },
+    cpu: { type: 'string' },
+    memory: { type: 'string' },
+    storage: { type: 'string' },
+    gpu: { type: 'string' },
+    quota: { type: 'string', multiple: true },
+    wait: { type: 'boolean', default: false },
+    timeout: { type: 'string', default: '60' },
   });
   const [name] = positionals;
   if (name === undefined || positionals.length > 1)
@@ -148,11 +131,7 @@ async function list(args: string[]): Promise<void> {
 }
 
 async function remove(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...connectionOptions, parent: { type: 'string' } },
-  });
+  const { values, positionals } = parseFlags(args, { parent: { type: 'string' } });
   if (positionals.length === 0) throw new UsageError(`tenant delete needs a NAME\n${USAGE}`);
   const parent = parentNamespace(values.parent);
   const c = loadClient(values);

@@ -12,8 +12,8 @@ import { TENANT_ACCESS_LEVELS, type TenantAccessLevel } from '../controllers/ten
 import { renderKubeconfig } from '../platform/kubeconfig.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
+import { parseFlags, runVerb } from './verbs.js';
 import { createCertUser } from './user-cert.js';
-import { subVerb } from './image.js';
 import { outputFormat, renderObjects, renderTable } from './output.js';
 import { parentNamespace } from './tenant.js';
 
@@ -46,19 +46,7 @@ export function durationSeconds(text: string): number {
 }
 
 export async function runUser(args: string[]): Promise<void> {
-  const [verb, rest] = subVerb(args);
-  switch (verb) {
-    case 'create':
-      return create(rest);
-    case 'list':
-    case 'ls':
-      return list(rest);
-    case 'delete':
-    case 'rm':
-      return remove(rest);
-    default:
-      throw new UsageError(USAGE);
-  }
+  return runVerb(args, { create, list, ls: list, delete: remove, rm: remove }, USAGE);
 }
 
 function tenantOf(tenant: string | undefined, verb: string): string {
@@ -67,18 +55,13 @@ function tenantOf(tenant: string | undefined, verb: string): string {
 }
 
 async function create(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      tenant: { type: 'string' },
-      role: { type: 'string' },
-      duration: { type: 'string', default: DEFAULT_DURATION },
-      output: { type: 'string' },
-      cert: { type: 'boolean', default: false },
-      group: { type: 'string', multiple: true, default: [] },
-    },
+  const { values, positionals } = parseFlags(args, {
+    tenant: { type: 'string' },
+    role: { type: 'string' },
+    duration: { type: 'string', default: DEFAULT_DURATION },
+    output: { type: 'string' },
+    cert: { type: 'boolean', default: false },
+    group: { type: 'string', multiple: true, default: [] },
   });
   const [name] = positionals;
   if (name === undefined || positionals.length > 1)
@@ -187,11 +170,7 @@ async function list(args: string[]): Promise<void> {
 }
 
 async function remove(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...connectionOptions, tenant: { type: 'string' } },
-  });
+  const { values, positionals } = parseFlags(args, { tenant: { type: 'string' } });
   if (positionals.length === 0) throw new UsageError(`user delete needs a NAME\n${USAGE}`);
   const namespace = tenantOf(values.tenant, 'delete');
   const c = loadClient(values);

@@ -10,13 +10,14 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import {
   launchBrowser,
+  logIn,
   openPage,
   type TestPage,
   needBrowser as needBrowserIn,
   checkPage as checkPageIn,
   waitText as waitTextIn,
 } from '../support/browser.js';
-import { tinyOnClaim } from '../support/disk-guest.js';
+import { createTinyOnClaim } from '../support/disk-guest.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 
@@ -30,18 +31,7 @@ let page: Page;
 
 before(async () => {
   p = await startTestPlatform();
-  const created = await p.kubectl(
-    ['apply', '-f', '-'],
-    `apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: bk-data}
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 64Mi}}
----
-${tinyOnClaim(NAME, 'bk-data')}`,
-  );
-  assert.equal(created.code, 0, created.stderr);
+  await createTinyOnClaim(p, NAME, 'bk-data');
 });
 after(async () => {
   await browser?.close();
@@ -71,9 +61,7 @@ describe('web console: backups', () => {
     browser = await launchBrowser();
     tab = await openPage(browser);
     page = tab.page;
-    await page.goto(`${p.url}/`);
-    await page.fill('#token', p.token);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page, p.url, p.token);
     await page.getByTestId(`row-default/${NAME}`).waitFor({ timeout: 30_000 });
     await page.getByRole('link', { name: NAME, exact: true }).click();
     await waitText(vmStatus(), /^Running$/, 'the VM to be Running', 120_000);

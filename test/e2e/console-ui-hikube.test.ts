@@ -17,6 +17,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import {
   consoleErrors,
   launchBrowser,
+  logIn,
   openPage,
   screenshot,
   SHOTS_DIR,
@@ -71,9 +72,7 @@ describe('web console: a Hikube VMInstance and VMDisk from the wizard', () => {
     browser = await launchBrowser();
     tab = await openPage(browser);
     page = tab.page;
-    await page.goto(`${p.url}/`);
-    await page.fill('#token', p.token);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page, p.url, p.token);
     await page.getByRole('heading', { name: 'No virtual machines yet' }).waitFor({ timeout: 30_000 });
   });
 

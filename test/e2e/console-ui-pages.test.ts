@@ -17,6 +17,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import {
   consoleErrors,
   launchBrowser,
+  logIn,
   openPage,
   screenshot,
   SHOTS_DIR,
@@ -91,9 +92,7 @@ describe('web console: VM tabs and catalog pages', () => {
     browser = await launchBrowser();
     tab = await openPage(browser);
     page = tab.page;
-    await page.goto(`${p.url}/`);
-    await page.fill('#token', p.token);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page, p.url, p.token);
     await page.getByTestId(`row-default/${NAME}`).waitFor({ timeout: 30_000 });
     await waitText(
       page.getByTestId(`row-default/${NAME}`).getByTestId('vm-status'),

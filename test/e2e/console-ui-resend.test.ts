@@ -16,6 +16,7 @@ import type { Browser, Page, Route } from 'playwright-core';
 import {
   consoleErrors,
   launchBrowser,
+  logIn,
   openPage,
   type TestPage,
   needBrowser as needBrowserIn,
@@ -82,9 +83,7 @@ describe('console writes the network cuts off', () => {
     browser = await launchBrowser();
     tab = await openPage(browser);
     page = tab.page;
-    await page.goto(`${p.url}/`);
-    await page.fill('#token', p.token);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page, p.url, p.token);
     await page.getByRole('navigation').getByRole('link', { name: 'Networks', exact: true }).click();
     await page.getByText('No secondary network yet').waitFor();
   });

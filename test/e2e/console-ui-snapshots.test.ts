@@ -13,6 +13,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import {
   consoleErrors,
   launchBrowser,
+  logIn,
   openPage,
   SHOTS_DIR,
   type TestPage,
@@ -21,7 +22,7 @@ import {
   waitText as waitTextIn,
   checkNarrow,
 } from '../support/browser.js';
-import { tinyOnClaim } from '../support/disk-guest.js';
+import { createTinyOnClaim } from '../support/disk-guest.js';
 import { guestPids, vm } from '../support/guest.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
@@ -36,18 +37,7 @@ let page: Page;
 
 before(async () => {
   p = await startTestPlatform();
-  const created = await p.kubectl(
-    ['apply', '-f', '-'],
-    `apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: snap-data}
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 64Mi}}
----
-${tinyOnClaim(NAME, 'snap-data')}`,
-  );
-  assert.equal(created.code, 0, created.stderr);
+  await createTinyOnClaim(p, NAME, 'snap-data');
 });
 after(async () => {
   await browser?.close();
@@ -75,9 +65,7 @@ describe('web console: snapshots and snapshot schedules', () => {
     browser = await launchBrowser();
     tab = await openPage(browser);
     page = tab.page;
-    await page.goto(`${p.url}/`);
-    await page.fill('#token', p.token);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page, p.url, p.token);
     await page.getByTestId(`row-default/${NAME}`).waitFor({ timeout: 30_000 });
     await page.getByRole('link', { name: NAME, exact: true }).click();
     await waitText(vmStatus(), /^Running$/, 'the VM to be Running', 90_000);

@@ -14,6 +14,7 @@ import {
   checkPage,
   consoleErrors,
   launchBrowser,
+  logIn,
   openPage,
   waitText,
   type TestPage,
@@ -108,9 +109,7 @@ describe('console per user', () => {
     const t = await openPage(needBrowser());
     pages.push(t);
     const { page } = t;
-    await page.goto(`${p.url}/`);
-    await page.fill('#token', tokens['use'] ?? '');
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page, p.url, tokens['use'] ?? '');
     await waitText(
       page,
       page.getByTestId('whoami'),

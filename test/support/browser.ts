@@ -133,6 +133,13 @@ interface AxeResults {
 export const describeViolations = (violations: readonly AxeViolation[]): string =>
   violations.map((v) => `${v.impact ?? ''} ${v.id}: ${v.help}\n  ${v.nodes.join('\n  ')}`).join('\n');
 
+/** Opens the console at the platform's URL and logs in with `token`; what shows next, each test waits for. */
+export async function logIn(page: Page, url: string, token: string): Promise<void> {
+  await page.goto(`${url}/`);
+  await page.fill('#token', token);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
 /** Every browser test starts here: without Chromium each one fails, naming the first failure. */
 export function needBrowser(browser: Browser | undefined): void {
   if (browser === undefined) assert.fail('no browser: see the failure of "Debian\'s Chromium starts"');

@@ -1,11 +1,27 @@
 /**
  * A hikube/tiny guest with one PVC disk (serial `data`) and a hostname (`NAME-host`, from the
- * NoCloud seed) for the snapshot tests: the VM manifest,
+ * NoCloud seed) for the snapshot and backup tests: the VM manifest (and its claim made with it),
  * shell commands on its serial console, and a line written to and read from a fixed sector.
  */
 import { openConsole, waitStatus, type Console } from './guest.js';
-import type { TestPlatform } from './platform.js';
+import { kubectlOk, type TestPlatform } from './platform.js';
 import { eventually } from './wait.js';
+
+/** Makes a 64Mi claim and the tiny VM `name` running with it as its `data` disk. */
+export async function createTinyOnClaim(p: TestPlatform, name: string, claim: string): Promise<void> {
+  await kubectlOk(
+    p,
+    ['apply', '-f', '-'],
+    `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: ${claim}}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 64Mi}}
+---
+${tinyOnClaim(name, claim)}`,
+  );
+}
 
 export function tinyOnClaim(name: string, claim: string): string {
   return `apiVersion: kubevirt.io/v1

@@ -8,6 +8,7 @@ import { applicationGroup, type TypedLocalObjectReference } from '../../api/back
 import { backupClassKind, type BackupClass } from '../../api/backups/plan.js';
 import { backupStrategyKind, type BackupStrategy } from '../../api/backups/strategy.js';
 import { secretKind } from '../../api/core/core.js';
+import type { KindDefinition } from '../../api/kind.js';
 import type { KubeObject } from '../../api/meta.js';
 import type { Condition } from '../../api/kubevirt/status.js';
 import type { Client } from '../../runtime/client.js';
@@ -35,6 +36,32 @@ export class BackupError extends Error {
 export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export const stamp = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * Lets `change` edit a copy of a job's status and writes it when it differs; nothing when the job
+ * was deleted and made again under the same name (another uid) meanwhile.
+ */
+export async function setStatus<T extends KubeObject & { status?: object }>(
+  ctx: BackupContext,
+  def: KindDefinition,
+  job: T,
+  change: (s: NonNullable<T['status']>) => void,
+): Promise<void> {
+  await ctx.api.mutate<T>(
+    def,
+    job.metadata.namespace ?? '',
+    job.metadata.name ?? '',
+    (current) => {
+      if (current.metadata.uid !== job.metadata.uid) return false;
+      const status = structuredClone(current.status ?? {}) as NonNullable<T['status']>;
+      change(status);
+      if (JSON.stringify(status) === JSON.stringify(current.status ?? {})) return false;
+      current.status = status;
+      return true;
+    },
+    true,
+  );
+}
 
 export interface ResolvedStrategy {
   strategy: BackupStrategy;

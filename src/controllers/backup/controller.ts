@@ -148,20 +148,9 @@ export class BackupController implements Runnable {
     }
   }
 
-  private syncBackupJob(key: string, job: BackupJob | undefined): void {
-    const run = this.runs.get(key);
-    if (
-      job === undefined ||
-      job.metadata.deletionTimestamp !== undefined ||
-      (run && run.uid !== job.metadata.uid)
-    ) {
-      run?.abort.abort();
-      return;
-    }
-    if (run !== undefined) return;
-    const phase = job.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') return;
-    if (phase === 'Running') return this.interrupted(job, 'backup');
+  private syncBackupJob(key: string, found: BackupJob | undefined): void {
+    const job = this.waiting(key, found, 'backup');
+    if (job === undefined) return;
     const app = appKeyOf(job.metadata.namespace ?? '', job.spec.applicationRef);
     if (this.busy(app)) {
       void setJobStatus(this.ctx, job, (s) => {
@@ -173,20 +162,9 @@ export class BackupController implements Runnable {
     this.launch(key, job, app, (signal) => runBackupJob(this.ctx, job, signal));
   }
 
-  private syncRestoreJob(key: string, job: RestoreJob | undefined): void {
-    const run = this.runs.get(key);
-    if (
-      job === undefined ||
-      job.metadata.deletionTimestamp !== undefined ||
-      (run && run.uid !== job.metadata.uid)
-    ) {
-      run?.abort.abort();
-      return;
-    }
-    if (run !== undefined) return;
-    const phase = job.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') return;
-    if (phase === 'Running') return this.interrupted(job, 'restore');
+  private syncRestoreJob(key: string, found: RestoreJob | undefined): void {
+    const job = this.waiting(key, found, 'restore');
+    if (job === undefined) return;
     const backup = backupOf(this.ctx, job);
     const wait = (message: string): void =>
       void this.setRestoreStatus(job, 'Pending', message).catch(() => undefined);
@@ -199,6 +177,34 @@ export class BackupController implements Runnable {
     );
     if (this.busy(app)) return wait('waiting for another run on the same application');
     this.launch(key, job, app, (signal) => runRestoreJob(this.ctx, job, backup, signal));
+  }
+
+  /**
+   * The job when it waits for a run here; undefined when there is none to start: it is gone,
+   * deleted or made again (its run is aborted), running here, finished, or interrupted (failed now).
+   */
+  private waiting<J extends BackupJob | RestoreJob>(
+    key: string,
+    job: J | undefined,
+    what: 'backup' | 'restore',
+  ): J | undefined {
+    const run = this.runs.get(key);
+    if (
+      job === undefined ||
+      job.metadata.deletionTimestamp !== undefined ||
+      (run && run.uid !== job.metadata.uid)
+    ) {
+      run?.abort.abort();
+      return undefined;
+    }
+    if (run !== undefined) return undefined;
+    const phase = job.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return undefined;
+    if (phase === 'Running') {
+      this.interrupted(job, what);
+      return undefined;
+    }
+    return job;
   }
 
   private busy(app: string): boolean {

@@ -20,6 +20,7 @@ import {
   messageOf,
   repositoryKey,
   resolveStrategy,
+  setStatus,
   stamp,
   type BackupContext,
 } from './context.js';
@@ -69,26 +70,11 @@ export function previousBackup(ctx: BackupContext, job: BackupJob, strategy: str
     .sort((a, b) => Date.parse(b.spec.takenAt) - Date.parse(a.spec.takenAt))[0];
 }
 
-export async function setJobStatus(
+export const setJobStatus = (
   ctx: BackupContext,
   job: BackupJob,
   change: (s: JobStatusValue) => void,
-): Promise<void> {
-  await ctx.api.mutate<BackupJob>(
-    backupJobKind,
-    job.metadata.namespace ?? '',
-    job.metadata.name ?? '',
-    (current) => {
-      if (current.metadata.uid !== job.metadata.uid) return false;
-      const status = structuredClone(current.status ?? {});
-      change(status);
-      if (JSON.stringify(status) === JSON.stringify(current.status ?? {})) return false;
-      current.status = status;
-      return true;
-    },
-    true,
-  );
-}
+): Promise<void> => setStatus(ctx, backupJobKind, job, change);
 
 /** Runs the job to its end; never throws (the outcome is in the job's status). */
 export async function runBackupJob(ctx: BackupContext, job: BackupJob, signal: AbortSignal): Promise<void> {

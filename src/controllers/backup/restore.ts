@@ -17,33 +17,18 @@ import { virtualMachineInstanceKind } from '../../api/kubevirt/vmi.js';
 import type { KubeObject } from '../../api/meta.js';
 import { formatOfVolume } from '../../storage/pool.js';
 import { isInstance, type SavedApplication } from './application.js';
-import { BackupError, messageOf, openStrategy, stamp, type BackupContext } from './context.js';
+import { BackupError, messageOf, openStrategy, setStatus, stamp, type BackupContext } from './context.js';
 import { driverOf, type DiskRecord } from './job.js';
 import type { ArtifactRepository } from './ports.js';
 
 const WAIT_MS = 10 * 60_000;
 const POLL_MS = 500;
 
-async function setStatus(
+const setRestoreStatus = (
   ctx: BackupContext,
   job: RestoreJob,
   change: (s: NonNullable<RestoreJob['status']>) => void,
-): Promise<void> {
-  await ctx.api.mutate<RestoreJob>(
-    restoreJobKind,
-    job.metadata.namespace ?? '',
-    job.metadata.name ?? '',
-    (current) => {
-      if (current.metadata.uid !== job.metadata.uid) return false;
-      const status = structuredClone(current.status ?? {});
-      change(status);
-      if (JSON.stringify(status) === JSON.stringify(current.status ?? {})) return false;
-      current.status = status;
-      return true;
-    },
-    true,
-  );
-}
+): Promise<void> => setStatus(ctx, restoreJobKind, job, change);
 
 async function until(
   ctx: BackupContext,
@@ -67,7 +52,7 @@ export async function runRestoreJob(
   signal: AbortSignal,
 ): Promise<void> {
   const ns = job.metadata.namespace ?? '';
-  await setStatus(ctx, job, (s) => {
+  await setRestoreStatus(ctx, job, (s) => {
     s.phase = 'Running';
     s.startedAt = stamp(ctx.now());
     s.message = 'starting';
@@ -85,7 +70,7 @@ export async function runRestoreJob(
     const inPlace =
       target.kind === source.kind && target.name === source.name && isInstance(target) === isInstance(source);
     const progress = (m: string): Promise<void> =>
-      setStatus(ctx, job, (s) => void (s.message = m)).catch(() => undefined);
+      setRestoreStatus(ctx, job, (s) => void (s.message = m)).catch(() => undefined);
     const fill = async (claims: Record<string, string>): Promise<void> => {
       const names = Object.keys(disks);
       for (const [i, volume] of names.entries()) {
@@ -106,7 +91,7 @@ export async function runRestoreJob(
     };
     if (inPlace) await restoreInPlace(ctx, job, saved, disks, fill, signal, progress);
     else await restoreAsNew(ctx, ns, target.name, saved, disks, fill, signal, progress);
-    await setStatus(ctx, job, (s) => {
+    await setRestoreStatus(ctx, job, (s) => {
       s.phase = 'Succeeded';
       s.completedAt = stamp(ctx.now());
       s.message = `restored ${Object.keys(disks).length} disk(s) from Backup ${backup.metadata.name ?? ''} into ${target.kind} ${target.name}`;
@@ -114,7 +99,7 @@ export async function runRestoreJob(
     ctx.events.record(job, 'Normal', 'RestoreSucceeded', `restored into ${target.kind} ${target.name}`);
   } catch (err) {
     const reason = messageOf(err);
-    await setStatus(ctx, job, (s) => {
+    await setRestoreStatus(ctx, job, (s) => {
       s.phase = 'Failed';
       s.completedAt = stamp(ctx.now());
       s.message = `restore failed: ${reason}`;

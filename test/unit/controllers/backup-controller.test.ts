@@ -270,6 +270,35 @@ describe('BackupJob', () => {
     assert.equal(j.status?.phase, 'Failed');
     assert.match(j.status?.message ?? '', /VirtualMachine default\/ghost not found/);
   });
+
+  test('a job left Running by a stopped platform fails as interrupted; nothing is run again', async () => {
+    makeVm('old', false);
+    for (const [def, kind, spec] of [
+      [backupJobKind, 'BackupJob', { applicationRef: vmRef('old'), backupClassName: 'default' }],
+      [restoreJobKind, 'RestoreJob', { backupRef: { name: 'none' } }],
+    ] as const)
+      api.create(def, {
+        apiVersion: B,
+        kind,
+        metadata: { name: 'left', namespace: NS },
+        spec,
+        status: { phase: 'Running' },
+      });
+    for (const [def, what] of [
+      [backupJobKind, 'backup'],
+      [restoreJobKind, 'restore'],
+    ] as const) {
+      const j = await eventually(() => {
+        const o = api.get<BackupJob>(def, NS, 'left');
+        return o?.status?.phase === 'Failed' ? o : undefined;
+      }, `${what} job failed`);
+      assert.equal(
+        j.status?.message,
+        `${what} failed: interrupted (the platform stopped during the run); create a new job`,
+      );
+    }
+    assert.deepEqual(executor.points, [], 'no point taken');
+  });
 });
 
 describe('Backup made by hand (as a tenant may)', () => {
