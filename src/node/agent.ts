@@ -26,6 +26,7 @@ import type { GuestAgent } from './guestagent.js';
 import { GuestActions } from './guest-actions.js';
 import { macsOf } from './macs.js';
 import { Runtime, runtimePaths } from './runtime.js';
+import { syncTrays } from './trays.js';
 
 export { NODE_AGENT_FINALIZER, type NodeAgentOptions } from './agent-core.js';
 export { macsOf } from './macs.js';
@@ -201,6 +202,7 @@ export class NodeAgent extends Reconciler {
     }
     if (rt !== undefined) {
       if (!rt.alive()) return finished(core, vmi, rt);
+      if (phase === 'Running') await this.followTrays(key, vmi, rt);
       return report(core, vmi, rt);
     }
     if (phase === 'Running') {
@@ -214,6 +216,26 @@ export class NodeAgent extends Reconciler {
       );
     }
     if (phase === 'Scheduled') this.launcher.startInBackground(key, vmi);
+  }
+
+  /** Inserts and ejects CD-ROM media as the VMI's volumes say (trays.ts); a failure is logged, not fatal. */
+  private async followTrays(key: string, vmi: VirtualMachineInstance, rt: Runtime): Promise<void> {
+    const namespace = vmi.metadata.namespace ?? '';
+    try {
+      const waiting = await syncTrays(vmi, {
+        dir: dirOf(this.core, vmi),
+        images: this.o.images,
+        claimPath: (claim) => this.o.claimPath(namespace, claim),
+        command: (name, args) => rt.command(name, args),
+        log: this.core.log,
+      });
+      if (waiting) this.core.queue.addAfter(key, 5000);
+    } catch (err) {
+      this.core.log(
+        `node agent: failed changing the CD-ROM media of ${key}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      this.core.queue.addAfter(key, 5000);
+    }
   }
 
   private async pollGuests(): Promise<void> {
