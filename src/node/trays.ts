@@ -72,10 +72,16 @@ async function mediumOf(
   return { path: await adopt(path), format: formatOfVolume(path) };
 }
 
-/** Brings the guest's trays to the VMI's media. Returns true when a medium is not ready yet (look again). */
-export async function syncTrays(vmi: VirtualMachineInstance, ctx: TrayContext): Promise<boolean> {
+/** After a sync: the trays holding their VMI medium, and whether one is not ready yet (look again). */
+export interface TraySync {
+  loaded: string[];
+  waiting: boolean;
+}
+
+/** Brings the guest's trays to the VMI's media. */
+export async function syncTrays(vmi: VirtualMachineInstance, ctx: TrayContext): Promise<TraySync> {
   const trays = trayNames(vmi.spec);
-  if (trays.size === 0) return false;
+  if (trays.size === 0) return { loaded: [], waiting: false };
   const wanted = new Map<string, Medium | undefined>();
   const volumes = new Map((vmi.spec.volumes ?? []).map((v) => [v.name, v]));
   let waiting = false;
@@ -109,5 +115,30 @@ export async function syncTrays(vmi: VirtualMachineInstance, ctx: TrayContext): 
       ctx.log(`node agent: inserted ${action.medium.path} into cdrom "${action.tray}"`);
     }
   }
-  return waiting;
+  const loaded = [...wanted].filter(([tray, m]) => m !== undefined && held.has(tray)).map(([tray]) => tray);
+  return { loaded, waiting };
+}
+
+/**
+ * The VMI's volumeStatus for its trays, as KubeVirt reports a hotplugged volume: one Ready entry per
+ * loaded medium (with `hotplugVolume`), none for an empty tray. Entries of other volumes are kept.
+ */
+export function trayVolumeStatus(
+  current: Record<string, unknown>[] | undefined,
+  trays: Set<string>,
+  loaded: string[],
+): Record<string, unknown>[] {
+  const others = (current ?? []).filter((e) => !trays.has(String(e['name'])));
+  const mine = loaded.map(
+    (name) =>
+      (current ?? []).find((e) => e['name'] === name && e['phase'] === 'Ready') ?? {
+        name,
+        target: '',
+        phase: 'Ready',
+        reason: 'VolumeReady',
+        message: `Successfully attach hotplugged volume ${name} to VM`,
+        hotplugVolume: {},
+      },
+  );
+  return [...others, ...mine];
 }

@@ -67,16 +67,20 @@ const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(p
 
 async function guestSees(want: string): Promise<void> {
   let last = '';
-  await eventually(
-    async () => {
-      if (c === undefined) return undefined;
-      last = await sh(c, LOOK);
-      return last === want ? true : undefined;
-    },
-    `the guest to see "${want}" (last: "${last}")`,
-    60_000,
-    1000,
-  );
+  try {
+    await eventually(
+      async () => {
+        if (c === undefined) return undefined;
+        last = await sh(c, LOOK);
+        return last === want ? true : undefined;
+      },
+      `the guest to see "${want}"`,
+      60_000,
+      1000,
+    );
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; it saw "${last}"`);
+  }
 }
 
 const vmiUid = async (): Promise<string> =>
@@ -90,6 +94,10 @@ const restartRequired = async (): Promise<string> =>
       '-o',
       'jsonpath={.status.conditions[?(@.type=="RestartRequired")].status}',
     ])
+  ).trim();
+const mediumStatus = async (): Promise<string> =>
+  (
+    await kubectl(['get', 'vmi', NAME, '-o', 'jsonpath={.status.volumeStatus[?(@.name=="installer")].phase}'])
   ).trim();
 const vmiVolumes = async (): Promise<string> =>
   (await kubectl(['get', 'vmi', NAME, '-o', 'jsonpath={.spec.volumes[*].name}'])).trim();
@@ -127,6 +135,10 @@ describe('an empty CD-ROM tray filled live', { timeout: 600_000 }, () => {
     assert.equal(await vmiUid(), uid, 'the same VMI runs on');
     assert.equal(await vmiVolumes(), 'root cloudinit installer');
     assert.equal(await restartRequired(), '', 'a medium change asks for no restart');
+    await eventually(
+      async () => ((await mediumStatus()) === 'Ready' ? true : undefined),
+      'volumeStatus Ready',
+    );
 
     await kubectl([
       'patch',
@@ -143,5 +155,6 @@ describe('an empty CD-ROM tray filled live', { timeout: 600_000 }, () => {
     assert.equal(await vmiUid(), uid);
     assert.equal(await vmiVolumes(), 'root cloudinit');
     assert.equal(await restartRequired(), '');
+    await eventually(async () => ((await mediumStatus()) === '' ? true : undefined), 'volumeStatus gone');
   });
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { VirtualMachineInstance } from '../../../src/api/kubevirt/vmi.js';
 import type { ImageSource } from '../../../src/storage/containerdisk.js';
-import { syncTrays, trayActions, type Medium } from '../../../src/node/trays.js';
+import { syncTrays, trayActions, trayVolumeStatus, type Medium } from '../../../src/node/trays.js';
 
 const iso: Medium = { path: '/pool/iso.raw', format: 'raw' };
 
@@ -73,9 +73,9 @@ describe('syncing a guest', () => {
   const run = async (
     v: VirtualMachineInstance,
     held: Record<string, string | undefined>,
-  ): Promise<{ calls: [string, unknown][]; waiting: boolean }> => {
+  ): Promise<{ calls: [string, unknown][]; waiting: boolean; loaded: string[] }> => {
     const calls: [string, unknown][] = [];
-    const waiting = await syncTrays(v, {
+    const { waiting, loaded } = await syncTrays(v, {
       dir: '/run/vm',
       images,
       claimPath: (claim) => (claim === 'iso' ? claimFile : undefined),
@@ -92,7 +92,7 @@ describe('syncing a guest', () => {
       },
       log: () => undefined,
     });
-    return { calls, waiting };
+    return { calls, waiting, loaded };
   };
 
   test('a claim is inserted read-only by its file; a path the user wrote is never used', async () => {
@@ -111,6 +111,7 @@ describe('syncing a guest', () => {
       ],
     ]);
     assert.equal(r.waiting, false);
+    assert.deepEqual(r.loaded, ['cd']);
   });
 
   test('a removed medium is ejected; an image still being pulled is waited for', async () => {
@@ -120,6 +121,7 @@ describe('syncing a guest', () => {
     });
     assert.deepEqual(r.calls, [['eject', { id: 'disk-cd', force: true }]]);
     assert.equal(r.waiting, true);
+    assert.deepEqual(r.loaded, []);
   });
 
   test('an unbound claim is waited for, not ejected', async () => {
@@ -128,5 +130,24 @@ describe('syncing a guest', () => {
     });
     assert.deepEqual(r.calls, []);
     assert.equal(r.waiting, true);
+  });
+});
+
+describe('volumeStatus of the trays', () => {
+  test('a Ready hotplugged entry per loaded medium; an emptied tray loses its entry; others stay', () => {
+    const other = { name: 'root', target: 'vda' };
+    const filled = trayVolumeStatus([other], new Set(['cd', 'img']), ['cd']);
+    assert.deepEqual(filled, [
+      other,
+      {
+        name: 'cd',
+        target: '',
+        phase: 'Ready',
+        reason: 'VolumeReady',
+        message: 'Successfully attach hotplugged volume cd to VM',
+        hotplugVolume: {},
+      },
+    ]);
+    assert.deepEqual(trayVolumeStatus(filled, new Set(['cd', 'img']), []), [other]);
   });
 });
