@@ -20,12 +20,14 @@ import { podInterfaceName } from '../network/default.js';
 import { userNetworking } from '../network/host.js';
 import { dirOf, Requeue, type AgentCore, type NodeAgentOptions } from './agent-core.js';
 import { Launcher } from './agent-launch.js';
-import { pollGuestsOnce, report } from './agent-status.js';
+import { pollGuestsOnce, report, writeStatus } from './agent-status.js';
 import { finished, finish, release, dropFinalizer, terminate } from './agent-terminate.js';
 import type { GuestAgent } from './guestagent.js';
 import { GuestActions } from './guest-actions.js';
 import { macsOf } from './macs.js';
 import { Runtime, runtimePaths } from './runtime.js';
+import { syncTrays, trayVolumeStatus } from './trays.js';
+import { trayNames } from '../api/kubevirt/trays.js';
 
 export { NODE_AGENT_FINALIZER, type NodeAgentOptions } from './agent-core.js';
 export { macsOf } from './macs.js';
@@ -201,6 +203,7 @@ export class NodeAgent extends Reconciler {
     }
     if (rt !== undefined) {
       if (!rt.alive()) return finished(core, vmi, rt);
+      if (phase === 'Running') await this.followTrays(key, vmi, rt);
       return report(core, vmi, rt);
     }
     if (phase === 'Running') {
@@ -214,6 +217,33 @@ export class NodeAgent extends Reconciler {
       );
     }
     if (phase === 'Scheduled') this.launcher.startInBackground(key, vmi);
+  }
+
+  /** Inserts and ejects CD-ROM media as the VMI's volumes say (trays.ts); a failure is logged, not fatal. */
+  private async followTrays(key: string, vmi: VirtualMachineInstance, rt: Runtime): Promise<void> {
+    const trays = trayNames(vmi.spec);
+    if (trays.size === 0) return;
+    const namespace = vmi.metadata.namespace ?? '';
+    try {
+      const { loaded, waiting } = await syncTrays(vmi, {
+        dir: dirOf(this.core, vmi),
+        images: this.o.images,
+        claimPath: (claim) => this.o.claimPath(namespace, claim),
+        command: (name, args) => rt.command(name, args),
+        log: this.core.log,
+      });
+      if (waiting) this.core.queue.addAfter(key, 5000);
+      await writeStatus(this.core, vmi, (s) => {
+        const next = trayVolumeStatus(s.volumeStatus, trays, loaded);
+        if (next.length > 0) s.volumeStatus = next;
+        else delete s.volumeStatus;
+      });
+    } catch (err) {
+      this.core.log(
+        `node agent: failed changing the CD-ROM media of ${key}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      this.core.queue.addAfter(key, 5000);
+    }
   }
 
   private async pollGuests(): Promise<void> {

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds hikube/tiny: Debian's kernel (as an ELF vmlinux, booted directly) and a busybox initramfs
-# carrying the virtio, ISO 9660 and ACPI button modules. No disk: the whole system is the initramfs.
+# carrying the virtio, ISO 9660, SATA CD-ROM (ahci, sr_mod) and ACPI button modules. No disk: the whole system is the initramfs.
 # Usage: build.sh OUT_DIR
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/../lib.sh"
 
 # Modules the init needs; their dependencies are added from modules.dep.
-modules=(virtio_pci virtio_blk virtio_net virtio_console virtio_balloon virtio-rng isofs button evdev)
+modules=(virtio_pci virtio_blk virtio_net virtio_console virtio_balloon virtio-rng isofs ahci sr_mod button evdev)
 cmdline="console=ttyS0 panic=-1 quiet"
 
 out="$1"

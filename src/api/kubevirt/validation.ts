@@ -10,6 +10,7 @@ import type { Disk, Interface } from './domain.js';
 import { validateKernelBoot } from './kernel-boot.js';
 import type { VirtualMachineInstanceSpec } from './vmi.js';
 import { NETWORK_SOURCES, VOLUME_SOURCES, type Network, type Volume } from './volumes.js';
+import { withoutTrayMedia } from './trays.js';
 
 const MAC = /^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -87,12 +88,13 @@ export function validateVmiSpec(
       message: `Invalid value: ${JSON.stringify(spec.hostname)}: must be a DNS label`,
     });
   }
-  if (old !== undefined && JSON.stringify(old) !== JSON.stringify(spec)) {
+  // The media of the CD-ROM trays are the one part that changes while the guest runs (trays.ts).
+  if (old !== undefined && JSON.stringify(withoutTrayMedia(old)) !== JSON.stringify(withoutTrayMedia(spec))) {
     errors.push({
       path: at,
       reason: 'FieldValueForbidden',
       message:
-        'Forbidden: the spec of a VirtualMachineInstance cannot change once created; change the VirtualMachine and restart it',
+        'Forbidden: the spec of a VirtualMachineInstance cannot change once created, except the media of its cdrom disks; change the VirtualMachine and restart it',
     });
   }
   return errors;

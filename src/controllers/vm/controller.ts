@@ -32,6 +32,7 @@ import {
   type RevisionRef,
   type RevisionRefs,
 } from './launch.js';
+import { followTrayMedia } from './trays.js';
 import { writeStatus, type StartFailure, type StateChangeRequest } from './status.js';
 import { ensureDataVolumes, missingPvcs, missingReferences, volumeFacts } from './volumes.js';
 import { claimRef, referencesOf, ReferenceIndex, sourceRef } from './references.js';
@@ -237,6 +238,8 @@ export class VmController extends Reconciler implements VmContext {
       }
     }
 
+    if (vmi !== undefined && vm.metadata.deletionTimestamp === undefined)
+      vmi = await followTrayMedia(this.api, vm, vmi);
     if (vmi !== undefined) {
       facts.restartRequired = vmi.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] !== templateHash(vm);
       const running = runningSince(vmi);

@@ -27,6 +27,7 @@ import { virtualMachineInstanceKind, type VirtualMachineInstance } from '../../a
 import { isAlreadyExists } from '../../runtime/transport.js';
 import { ExpansionError, expandSpec } from './expand.js';
 import type { VmContext } from './controller.js';
+import { withoutTrayMedia } from '../../api/kubevirt/trays.js';
 
 export const VM_NAME_LABEL = 'vm.kubevirt.io/name';
 export const VM_GENERATION_ANNOTATION = 'kubevirt.io/vm-generation';
@@ -177,7 +178,10 @@ export function templateHash(vm: VirtualMachine): string {
   return createHash('sha256')
     .update(
       JSON.stringify([
-        vm.spec.template,
+        // The trays' media follow the VM live (src/api/kubevirt/trays.ts): no restart for them.
+        vm.spec.template.spec === undefined
+          ? vm.spec.template
+          : { ...vm.spec.template, spec: withoutTrayMedia(vm.spec.template.spec) },
         vm.spec.instancetype?.name,
         vm.spec.instancetype?.kind,
         vm.spec.preference?.name,
