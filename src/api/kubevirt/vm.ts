@@ -10,7 +10,7 @@ import { DataVolumeSpec } from '../cdi/datavolume.js';
 import { ObjectMeta } from '../meta.js';
 import { NoEffect, Obj, Preserve, StringEnum, StringMap, Type, type Static, opt } from '../schema.js';
 import { Conditions, OpenStatus, PRINTABLE_STATUSES, RUN_STRATEGIES } from './status.js';
-import { validateVmiSpec } from './validation.js';
+import { validateVmiSpec, vmiSpecWarnings } from './validation.js';
 import { VirtualMachineInstanceTemplateSpec } from './vmi.js';
 
 const Matcher = (what: string, kinds: string[]) =>
@@ -204,7 +204,7 @@ export const virtualMachineKind: KindDefinition = {
   validate: (obj, _old, settings) => validateVm(obj as unknown as VirtualMachine, settings),
   warnings: (obj) => {
     const spec = (obj as unknown as VirtualMachine).spec;
-    const out: string[] = [];
+    const out = vmiSpecWarnings(spec.template.spec, 'spec.template.spec');
     if (spec.running !== undefined) out.push('spec.running is deprecated; use spec.runStrategy');
     return out;
   },

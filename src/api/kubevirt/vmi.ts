@@ -8,7 +8,7 @@ import { NoEffect, Obj, Preserve, StringEnum, StringMap, Type, type Static, opt 
 import { PodDNSConfig, Toleration } from '../core/refs.js';
 import { DomainSpec, Probe } from './domain.js';
 import { Conditions, OpenStatus, VMI_PHASES } from './status.js';
-import { validateVmiSpec } from './validation.js';
+import { validateVmiSpec, vmiSpecWarnings } from './validation.js';
 import { gatedFieldErrors } from './gated-fields.js';
 import { defaultAdmissionSettings, gateChoice } from '../admission.js';
 import { AccessCredential, Networks, Volumes } from './volumes.js';
@@ -199,4 +199,5 @@ export const virtualMachineInstanceKind: KindDefinition = {
         )
       : []),
   ],
+  warnings: (obj) => vmiSpecWarnings(obj['spec'] as VirtualMachineInstanceSpec, 'spec'),
 };

@@ -125,6 +125,16 @@ const EXCEPTIONS: Record<string, () => void> = {
     );
     registry({ featureGates: new Set(['HostDisk']) }).create(virtualMachineKind, 'default', vm({}, hostDisk));
   },
+  'disk-without-volume': () => {
+    const r = registry();
+    const disks = { devices: { disks: [{ name: 'containerdisk', disk: {} }] } };
+    const made = vm(disks);
+    r.create(virtualMachineKind, 'default', made);
+    assert.match(
+      (virtualMachineKind.warnings?.(made) ?? []).join('\n'),
+      /disks\[0\]\.name: disk "containerdisk" has no volume of that name/,
+    );
+  },
   'unsupported-sources': () => {
     const dv = (source: Record<string, unknown>) => ({
       apiVersion: 'cdi.kubevirt.io/v1beta1',

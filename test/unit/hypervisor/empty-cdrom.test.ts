@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import type { VirtualMachineInstanceSpec } from '../../../src/api/kubevirt/vmi.js';
-import { validateVmiSpec } from '../../../src/api/kubevirt/validation.js';
+import { validateVmiSpec, vmiSpecWarnings } from '../../../src/api/kubevirt/validation.js';
 import { configureDisks } from '../../../src/hypervisor/configurators/disks.js';
 import { Issues } from '../../../src/hypervisor/errors.js';
 import type { QemuMachine } from '../../../src/hypervisor/machine.js';
@@ -46,15 +46,15 @@ describe('an empty CD-ROM tray', () => {
     assert.match(issues.warnings[0] ?? '', /disk "lost" has no prepared volume/);
   });
 
-  test('admission refuses the plain disk without a volume only, as KubeVirt', () => {
+  test('admission accepts the plain disk without a volume with a warning (api-exceptions: disk-without-volume), the empty cdrom silently', () => {
     assert.deepEqual(
-      validateVmiSpec(spec, 'spec')
-        .filter((e) => e.path.startsWith('spec.domain.devices.disks'))
-        .map((e) => e.message),
-      [
-        `spec.domain.devices.disks[${spec.domain.devices.disks?.findIndex((d) => d.name === 'lost')}].Name 'lost' not found.`,
-      ],
+      validateVmiSpec(spec, 'spec').filter((e) => e.path.startsWith('spec.domain.devices.disks')),
+      [],
     );
+    const lost = spec.domain.devices.disks?.findIndex((d) => d.name === 'lost');
+    assert.deepEqual(vmiSpecWarnings(spec, 'spec'), [
+      `spec.domain.devices.disks[${lost}].name: disk "lost" has no volume of that name; the guest will start without it`,
+    ]);
   });
 
   test('rendered as CD devices without a drive, and no blockdev for them', () => {
