@@ -12,6 +12,12 @@ if [ -z "$filter" ]; then
   npx eslint src test bench web
   npx prettier --check src test bench web >/dev/null || { npx prettier --check src test bench web; exit 1; }
 fi
-mapfile -t files < <(find dist/test -name '*.test.js' | sort | grep -F -- "$filter")
+# End-to-end files first: they are the long ones, and the many short unit files then fill the gaps
+# at the end instead of one long guest test starting last.
+mapfile -t files < <(
+  find dist/test/e2e -name '*.test.js' | sort
+  find dist/test -name '*.test.js' -not -path 'dist/test/e2e/*' | sort
+)
+mapfile -t files < <(printf '%s\n' "${files[@]}" | grep -F -- "$filter")
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files match '$filter'" >&2; exit 1; fi
 exec node --test --test-concurrency=2 "${files[@]}"
