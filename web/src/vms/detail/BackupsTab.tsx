@@ -6,7 +6,7 @@
  * when it runs, if asked) or into a new one, named and checked first; restores are listed with
  * their phase and progress. Every button is disabled with the reason when RBAC forbids it.
  */
-import { Content, Progress } from '@patternfly/react-core';
+import { Content } from '@patternfly/react-core';
 import { useMemo, useState } from 'react';
 import { api, ApiStatusError } from '../../api/client';
 import { useApiGroup } from '../../api/discovery';
@@ -69,7 +69,9 @@ function restoreColumns(now: number): Column<RestoreRow>[] {
       title: 'Progress',
       cell: (r) =>
         r.percent === undefined ? null : (
-          <Progress value={r.percent} size="sm" aria-label={`Restore ${r.name}`} measureLocation="outside" />
+          <span>
+            <progress value={r.percent} max={100} aria-label={`Restore ${r.name}`} /> {r.percent}%
+          </span>
         ),
     },
     { id: 'time', title: 'Started', cell: (r) => <Ago time={r.time} now={now} />, visibleFrom: 'md' },
