@@ -7,7 +7,8 @@
  * it sent. Restored to a new VM, a bad or taken name is refused under the field before anything is
  * sent, then the restore is listed as Succeeded and the VM exists; restored onto the running VM
  * without the stop option, the restore fails with the reason; deleted, the backup goes. The plans
- * page picks its class the same way. Screenshot and axe-core.
+ * page picks its class the same way; with no class left, both buttons say why they are disabled.
+ * Screenshot and axe-core.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -240,5 +241,19 @@ describe('web console: backups', () => {
     await page.getByRole('menuitem', { name: 'Delete' }).click();
     await page.getByTestId('confirm').click();
     await page.getByText('No backup plan yet.').waitFor({ timeout: 30_000 });
+  });
+
+  test('with no BackupClass left, Create plan and Back up now are disabled with the reason', async () => {
+    needBrowser();
+    await kubectlOk(p, ['delete', 'backupclasses.backups.cozystack.io', '--all']);
+    const none = /^No BackupClass exists: an administrator must create one$/;
+    await waitText(page.locator('#add-plan-why'), none, 'Create plan: the reason');
+    assert.equal(await page.getByTestId('add-plan').getAttribute('aria-disabled'), 'true');
+    await page.goto(`${p.url}/console/ns/default/vms/${NAME}/backups`);
+    await waitText(page.locator('#back-up-why'), none, 'Back up now: the reason', 30_000);
+    assert.equal(
+      await page.getByRole('button', { name: 'Back up now' }).getAttribute('aria-disabled'),
+      'true',
+    );
   });
 });
