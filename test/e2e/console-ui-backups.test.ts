@@ -88,6 +88,10 @@ const backupName = async (): Promise<string> => {
   return r.stdout.trim();
 };
 
+/** The BackupClass a BackupJob was sent with. */
+const classOfRun = (job: string): Promise<string> =>
+  kubectlOk(p, ['get', 'backupjobs.backups.cozystack.io', job, '-o', 'jsonpath={.spec.backupClassName}']);
+
 describe('web console: backups', () => {
   test('the token logs in, the VM runs', async () => {
     browser = await launchBrowser();
@@ -121,14 +125,7 @@ describe('web console: backups', () => {
     await waitText(failed.getByTestId('cell-phase'), /^Failed$/, 'the run Failed', 60_000);
     await waitText(failed.getByTestId('cell-detail'), /BackupStrategy bk-missing not found/, 'the reason');
     const run = ((await failed.getAttribute('data-testid')) ?? '').slice('row-'.length);
-    const job = await p.kubectl([
-      'get',
-      'backupjobs.backups.cozystack.io',
-      run,
-      '-o',
-      'jsonpath={.spec.backupClassName}',
-    ]);
-    assert.equal(job.stdout, 'bk-broken', job.stderr);
+    assert.equal(await classOfRun(run), 'bk-broken');
     await backupMenu(run, 'Delete');
     await page.getByTestId('confirm').click();
     await page.getByText('No backup of this VM yet.').waitFor({ timeout: 30_000 });
@@ -143,14 +140,7 @@ describe('web console: backups', () => {
     await waitText(row.getByTestId('cell-phase'), /^Ready$/, 'the backup Ready without a reload', 120_000);
     await waitText(row.getByTestId('cell-size'), /^\d+ B$|^\d+(\.\d+)?[KMG]i$/, 'the bytes sent');
     await waitText(row.getByTestId('cell-taken'), /ago$/, 'when it was taken');
-    const job = await p.kubectl([
-      'get',
-      'backupjobs.backups.cozystack.io',
-      name,
-      '-o',
-      'jsonpath={.spec.backupClassName}',
-    ]);
-    assert.equal(job.stdout, 'bk-second', job.stderr);
+    assert.equal(await classOfRun(name), 'bk-second');
     await checkPageIn(page, '70-vm-backups');
   });
 
