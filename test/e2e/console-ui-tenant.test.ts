@@ -5,7 +5,8 @@
  * signed in, a namespace picker holding only tenant-acme (they cannot list namespaces), only that
  * namespace's VMs, a 403 as "Access denied" with the server's message, and the view user sees Start
  * disabled with the RBAC reason while the use user may start; the catalog pages' create buttons are
- * disabled for it the same way.
+ * disabled for it the same way, and so is the Backups tab's "Back up now", while its BackupClass
+ * picker lists the classes (every signed-in user reads them).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -203,6 +204,7 @@ describe('console per user', () => {
     for (const [nav, button, resource] of [
       ['Networks', 'create-network', 'network-attachment-definitions'],
       ['Images', 'import-image', 'datavolumes'],
+      ['Backup plans', 'add-plan', 'plans'],
     ] as const) {
       await page.getByRole('navigation').getByRole('link', { name: nav, exact: true }).click();
       await waitText(
@@ -214,6 +216,21 @@ describe('console per user', () => {
       assert.equal(await page.getByTestId(button).getAttribute('aria-disabled'), 'true', `${nav}: disabled`);
     }
     await checkPage(page, 'tenant-04-view-user-catalog');
+    // The Backups tab: the BackupClasses are every user's to read (default preselected), but
+    // "Back up now" is disabled with the reason: BackupJobs are not the view user's to create.
+    await page.goto(`${p.url}/console/ns/${NS}/vms/acme-vm/backups`);
+    await waitText(
+      page,
+      page.locator('#back-up-why'),
+      /^Not allowed: system:serviceaccount:tenant-acme:victor cannot create "backupjobs"/,
+      'Back up now disabled with the RBAC reason',
+      LOAD_MS,
+    );
+    await eventually(
+      async () => ((await page.locator('#backup-class').inputValue()) === 'default' ? true : undefined),
+      'the default class listed and preselected for a tenant user',
+      LOAD_MS,
+    );
     assert.deepEqual(
       consoleErrors(t).filter((e) => !/status of 403/.test(e)),
       [],

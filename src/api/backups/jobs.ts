@@ -156,13 +156,33 @@ export function validateRestoreJob(o: RestoreJob, old: RestoreJob | undefined): 
   const c = new Causes();
   if (o.spec.backupRef.name === '') c.required('spec.backupRef.name', 'the Backup to restore');
   const target = o.spec.targetApplicationRef;
-  if (target !== undefined) checkApplicationRef(c, 'spec.targetApplicationRef', target);
+  if (target !== undefined) {
+    checkApplicationRef(c, 'spec.targetApplicationRef', target);
+    checkNewApplicationName(c, 'spec.targetApplicationRef.name', target);
+  }
   const stop = o.metadata.annotations?.[STOP_VM_ANNOTATION];
   if (stop !== undefined && stop !== 'true' && stop !== 'false')
     c.invalid(`metadata.annotations[${STOP_VM_ANNOTATION}]`, stop, 'must be "true" or "false"');
   if (old !== undefined && JSON.stringify(old.spec) !== JSON.stringify(o.spec))
     c.invalid('spec', '…', 'a RestoreJob cannot be changed once created');
   return c.errors;
+}
+
+/**
+ * The application a restore creates is named by the user: its name (and the `vm-instance-<name>`
+ * VM a VMInstance makes) must be a 63-character RFC 1123 label, as the labels and host names made
+ * from it are, so a bad one is refused here rather than failing the restore half-way.
+ */
+function checkNewApplicationName(c: Causes, path: string, ref: { kind: string; name: string }): void {
+  if (ref.name === '') return;
+  const max = ref.kind === 'VMInstance' ? 63 - 'vm-instance-'.length : 63;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ref.name))
+    c.invalid(
+      path,
+      ref.name,
+      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+    );
+  else if (ref.name.length > max) c.invalid(path, ref.name, `must be no more than ${max} characters`);
 }
 
 export const restoreJobKind: KindDefinition = {

@@ -4,7 +4,8 @@
  * system:masters), system:discovery and system:basic-user (bound to every authenticated user),
  * the user-facing view, edit and admin (aggregated from labelled parts: one generated from every
  * kind this server serves, KubeVirt's `kubevirt.io:view|edit|admin`), and Cozystack's tenant
- * roles `cozy:tenant:view|use|admin|super-admin` with their `:base` parts.
+ * roles `cozy:tenant:view|use|admin|super-admin` with their `:base` parts. Every authenticated
+ * user reads the cluster's instance types and BackupClasses: the menus they pick from.
  */
 import type { KindDefinition } from '../kind.js';
 import { RBAC_GROUP, type BindingObject, type PolicyRule, type RoleObject } from './rbac.js';
@@ -14,6 +15,8 @@ import { cozystackRoles } from './cozystack-roles.js';
 export { AUTOUPDATE } from './builders.js';
 
 const AGG = 'rbac.authorization.k8s.io/aggregate-to-';
+/** Every signed-in user reads the BackupClasses (names and strategies, never credentials). */
+export const BACKUP_CLASSES_VIEW = 'backups.cozystack.io:backupclasses:view';
 
 const WRITE = ['create', 'update', 'patch', 'delete', 'deletecollection'];
 const ALL = [...READ, ...WRITE];
@@ -229,6 +232,10 @@ export function bootstrapClusterRoles(kinds: readonly KindDefinition[]): RoleObj
     ...generatedParts(kinds),
     ...kubevirtRoles(),
     ...cozystackRoles(),
+    // Like cluster instance types: the classes a user picks from when backing up (no credentials).
+    clusterRole(BACKUP_CLASSES_VIEW, [
+      { apiGroups: ['backups.cozystack.io'], resources: ['backupclasses'], verbs: READ },
+    ]),
   ];
 }
 
@@ -238,5 +245,6 @@ export function bootstrapClusterRoleBindings(): BindingObject[] {
     binding('system:discovery', 'system:discovery', 'system:authenticated'),
     binding('system:basic-user', 'system:basic-user', 'system:authenticated'),
     binding('instancetype.kubevirt.io:view', 'instancetype.kubevirt.io:view', 'system:authenticated'),
+    binding(BACKUP_CLASSES_VIEW, BACKUP_CLASSES_VIEW, 'system:authenticated'),
   ];
 }

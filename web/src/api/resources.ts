@@ -155,8 +155,14 @@ export const VMINSTANCES: Resource = {
 /** Where the OS catalog's golden images live, as DataSources (a VMDisk's `source.image.name`). */
 export const OS_IMAGES_NAMESPACE = 'kubevirt-os-images';
 
-// Cozystack's backups (backups.cozystack.io): the VM detail's Backups tab.
+// Cozystack's backups (backups.cozystack.io): the VM detail's Backups tab and the Backup plans page.
 export const BACKUPS_GROUP = 'backups.cozystack.io';
+export const BACKUP_CLASSES: Resource = {
+  group: BACKUPS_GROUP,
+  version: 'v1alpha1',
+  plural: 'backupclasses',
+  namespaced: false,
+};
 export const BACKUPS: Resource = {
   group: BACKUPS_GROUP,
   version: 'v1alpha1',

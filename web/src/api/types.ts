@@ -62,4 +62,4 @@ export type { SnapshotSchedule, SnapshotScheduleSpec } from '../../../src/api/hi
 export type { VMDisk, VMDiskSpec } from '../../../src/api/cozystack/vmdisk.js';
 export type { VMInstance, VMInstanceSpec } from '../../../src/api/cozystack/vminstance.js';
 export type { Backup, BackupJob, RestoreJob } from '../../../src/api/backups/jobs.js';
-export type { Plan } from '../../../src/api/backups/plan.js';
+export type { BackupClass, Plan } from '../../../src/api/backups/plan.js';

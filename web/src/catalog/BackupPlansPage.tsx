@@ -1,10 +1,12 @@
 /**
  * Backup plans (Cozystack's backups.cozystack.io Plan): which application each backs up, with
  * which BackupClass, on which cron (UTC), its last and next run and the retention it keeps (Hikube's
- * backups.hikube.io/keep and max-age annotations), live. Create one, delete one (its Backups stay).
- * The API's refusals show under the fields.
+ * backups.hikube.io/keep and max-age annotations), live. Create one (the class picked among the
+ * BackupClasses that serve the application's kind, `default` preselected), delete one (its Backups
+ * stay). Buttons are disabled with the reason when RBAC forbids them or no class can be picked;
+ * the API's refusals show under the fields.
  */
-import { Button, FormGroup, FormSelect, FormSelectOption, TextInput } from '@patternfly/react-core';
+import { FormGroup, FormSelect, FormSelectOption } from '@patternfly/react-core';
 import { useMemo, useState } from 'react';
 import { api } from '../api/client';
 import { useApiGroup } from '../api/discovery';
@@ -12,15 +14,24 @@ import { BACKUPS_GROUP, PLANS, resourcePath } from '../api/resources';
 import type { Plan } from '../api/types';
 import { useWatchList } from '../api/useWatch';
 import { useScope } from '../auth/AccessContext';
-import { FieldHelp, FormModal, useValidated } from '../components/FormModal';
+import { FieldHelp, FormModal } from '../components/FormModal';
 import { useNotices } from '../components/Notices';
-import { ResourceTable, type Column } from '../components/ResourceTable';
-import { RowMenu } from '../components/RowMenu';
+import type { Column } from '../components/ResourceTable';
 import { useNow } from '../components/useNow';
-import { KEEP_ANNOTATION, MAX_AGE_ANNOTATION, buildPlan, planRetention, type PlanForm } from '../vms/backups';
-import { age, keyOf, nameOf, namespaceOf, until } from '../vms/selectors';
-import { CatalogPage, Empty } from './CatalogPage';
-import { useDelete } from './DeleteButton';
+import { BackupClassSelect, useClassChoice } from '../vms/BackupClassSelect';
+import { pickedClass, type ClassChoice } from '../vms/backups';
+import { nameOf, namespaceOf } from '../vms/selectors';
+import { deleteItem, useDelete } from './DeleteButton';
+import { useMay, whyNot } from './gate';
+import {
+  KEEP_ANNOTATION,
+  MAX_AGE_ANNOTATION,
+  buildPlan,
+  groupOfKind,
+  planRetention,
+  type PlanForm,
+} from './plans';
+import { createAllowed, FormFields, runColumns, ScheduledPage } from './scheduled';
 
 function columns(now: number): Column<Plan>[] {
   return [
@@ -37,23 +48,11 @@ function columns(now: number): Column<Plan>[] {
       title: 'Schedule (UTC)',
       cell: (p) => <span className="hk-mono">{p.spec.schedule.cron}</span>,
     },
-    {
-      id: 'last',
-      title: 'Last run',
-      cell: (p) => {
-        const t = p.status?.lastScheduleTime;
-        return t === undefined ? 'never' : <time dateTime={t} title={t}>{`${age(t, now)} ago`}</time>;
-      },
-      visibleFrom: 'lg',
-    },
-    {
-      id: 'next',
-      title: 'Next run',
-      cell: (p) => {
-        const t = p.status?.nextScheduleTime;
-        return t === undefined ? '' : <time dateTime={t} title={t}>{`in ${until(t, now)}`}</time>;
-      },
-    },
+    ...runColumns<Plan>(
+      now,
+      (p) => p.status?.lastScheduleTime,
+      (p) => p.status?.nextScheduleTime,
+    ),
     { id: 'keep', title: 'Keeps', cell: planRetention, visibleFrom: 'lg' },
   ];
 }
@@ -61,57 +60,48 @@ function columns(now: number): Column<Plan>[] {
 export default function BackupPlansPage() {
   const served = useApiGroup(BACKUPS_GROUP);
   const scope = useScope();
-  const plans = useWatchList<Plan>(PLANS, { ...scope, enabled: served !== null && served !== undefined });
+  const enabled = served !== null && served !== undefined;
+  const plans = useWatchList<Plan>(PLANS, { ...scope, enabled });
   const [creating, setCreating] = useState(false);
   const { notices, report } = useNotices();
   const remove = useDelete(report);
+  const may = useMay();
+  // Any class at all: which fit the application's kind is the form's choice.
+  const classes = useClassChoice({ apiGroup: 'apps.cozystack.io', kind: 'VMInstance' }, enabled);
+  const noClass = classes.options.length === 0 ? classes.why : undefined;
   const now = useNow();
   const cols = useMemo(() => columns(now), [now]);
   return (
-    <CatalogPage
+    <ScheduledPage
       title="Backup plans"
       description="Backups of a VM instance or VM taken on a cron schedule (UTC) to the target of a BackupClass, the oldest pruned by count and age."
-      loaded={served === null || plans.loaded}
-      error={plans.error}
-      toolbar={
-        <Button variant="primary" onClick={() => setCreating(true)} isAriaDisabled={served === null}>
-          Create plan
-        </Button>
-      }
+      create={{
+        id: 'add-plan',
+        label: 'Create plan',
+        allowed: createAllowed(served, BACKUPS_GROUP, may('create', PLANS), noClass),
+        onClick: () => setCreating(true),
+      }}
+      served={served}
+      notServed={`This server does not serve ${BACKUPS_GROUP}.`}
+      list={plans}
+      empty="No backup plan yet."
+      columns={cols}
+      menu={(p) => ({
+        label: `Actions for plan "${nameOf(p)}"`,
+        items: [
+          deleteItem(
+            remove.ask,
+            whyNot(may('delete', PLANS, namespaceOf(p))),
+            resourcePath(PLANS, namespaceOf(p), nameOf(p)),
+            `plan "${nameOf(p)}" (its backups stay)`,
+          ),
+        ],
+      })}
     >
       {notices}
-      {served === null ? (
-        <Empty>This server does not serve {BACKUPS_GROUP}.</Empty>
-      ) : plans.items.length === 0 ? (
-        <Empty>No backup plan yet.</Empty>
-      ) : (
-        <ResourceTable
-          ariaLabel="Backup plans"
-          rows={plans.items}
-          rowKey={keyOf}
-          columns={cols}
-          rowActions={(p) => (
-            <RowMenu
-              label={`Actions for plan "${nameOf(p)}"`}
-              items={[
-                {
-                  id: 'delete',
-                  label: 'Delete',
-                  danger: true,
-                  onClick: () =>
-                    remove.ask(
-                      resourcePath(PLANS, namespaceOf(p), nameOf(p)),
-                      `plan "${nameOf(p)}" (its backups stay)`,
-                    ),
-                },
-              ]}
-            />
-          )}
-        />
-      )}
       {remove.modal}
       {creating && <CreatePlanModal onClose={() => setCreating(false)} />}
-    </CatalogPage>
+    </ScheduledPage>
   );
 }
 
@@ -153,12 +143,15 @@ function CreatePlanModal({ onClose }: { onClose: () => void }) {
     kind: 'VMInstance',
     application: '',
     cron: '0 3 * * *',
-    backupClassName: 'default',
+    backupClassName: '',
     keep: '7',
     maxAge: '',
   });
+  const choice = useClassChoice({ apiGroup: groupOfKind(form.kind), kind: form.kind }, true);
+  const backupClassName = pickedClass(choice, form.backupClassName) ?? '';
+  const set = (k: keyof PlanForm, v: string) => setForm((f) => ({ ...f, [k]: v }));
   const submit = async () => {
-    await api.create(resourcePath(PLANS, form.namespace.trim()), buildPlan(form), {
+    await api.create(resourcePath(PLANS, form.namespace.trim()), buildPlan({ ...form, backupClassName }), {
       fieldValidation: 'Strict',
     });
   };
@@ -171,45 +164,63 @@ function CreatePlanModal({ onClose }: { onClose: () => void }) {
       onClose={onClose}
       fields={Object.values(FIELDS).flat()}
     >
-      {(Object.keys(FIELDS) as (keyof PlanForm)[]).map((k) => (
-        <PlanField key={k} field={k} value={form[k]} onChange={(v) => setForm((f) => ({ ...f, [k]: v }))} />
-      ))}
+      <FormFields
+        prefix="plan"
+        fields={FIELDS}
+        labels={LABELS}
+        help={HELP}
+        required={['name', 'namespace', 'kind', 'application', 'cron', 'backupClassName']}
+        mono={['cron']}
+        value={form}
+        onChange={set}
+        custom={{
+          kind: (
+            <ChoiceGroup key="kind" id="plan-kind" field="kind">
+              <FormSelect
+                id="plan-kind"
+                value={form.kind}
+                onChange={(_e, v) => set('kind', v)}
+                aria-describedby="plan-kind-help"
+              >
+                <FormSelectOption value="VMInstance" label="VM instance (apps.cozystack.io)" />
+                <FormSelectOption value="VirtualMachine" label="VM (kubevirt.io)" />
+              </FormSelect>
+            </ChoiceGroup>
+          ),
+          backupClassName: (
+            <ChoiceGroup key="class" id="plan-backupClassName" field="backupClassName" choice={choice}>
+              <BackupClassSelect
+                id="plan-backupClassName"
+                choice={choice}
+                value={backupClassName}
+                onChange={(v) => set('backupClassName', v)}
+                describedBy="plan-backupClassName-help"
+              />
+            </ChoiceGroup>
+          ),
+        }}
+      />
     </FormModal>
   );
 }
 
-function PlanField({
+/** A select of the plan form, with its help (or why no class can be picked) and the API's causes. */
+function ChoiceGroup({
+  id,
   field,
-  value,
-  onChange,
+  choice,
+  children,
 }: {
+  id: string;
   field: keyof PlanForm;
-  value: string;
-  onChange: (v: string) => void;
+  choice?: ClassChoice;
+  children: React.ReactNode;
 }) {
-  const id = `plan-${field}`;
-  const validated = useValidated(FIELDS[field]);
-  const required = field !== 'keep' && field !== 'maxAge';
   return (
-    <FormGroup label={LABELS[field]} isRequired={required} fieldId={id}>
-      {field === 'kind' ? (
-        <FormSelect id={id} value={value} onChange={(_e, v) => onChange(v)} aria-describedby={`${id}-help`}>
-          <FormSelectOption value="VMInstance" label="VM instance (apps.cozystack.io)" />
-          <FormSelectOption value="VirtualMachine" label="VM (kubevirt.io)" />
-        </FormSelect>
-      ) : (
-        <TextInput
-          id={id}
-          value={value}
-          isRequired={required}
-          className={field === 'cron' ? 'hk-mono' : ''}
-          onChange={(_e, v) => onChange(v)}
-          validated={validated}
-          aria-describedby={`${id}-help`}
-        />
-      )}
+    <FormGroup label={LABELS[field]} isRequired fieldId={id}>
+      {children}
       <FieldHelp id={id} paths={FIELDS[field]}>
-        {HELP[field]}
+        {choice?.why ?? HELP[field]}
       </FieldHelp>
     </FormGroup>
   );

@@ -6,6 +6,7 @@ import { Button, Tooltip } from '@patternfly/react-core';
 import { useState } from 'react';
 import { api, errorMessage } from '../api/client';
 import { ConfirmModal } from '../components/ActionsMenu';
+import type { RowMenuItem } from '../components/RowMenu';
 
 /** `ask(path, what)` opens the confirmation; render `modal` somewhere in the page. */
 export function useDelete(onError: (message: string) => void): {
@@ -31,6 +32,14 @@ export function useDelete(onError: (message: string) => void): {
     );
   return { ask: (path, what) => setTarget({ path, what }), modal };
 }
+
+/** A row menu's last item: Delete, disabled with `why`, else confirmed through `ask` (useDelete). */
+export const deleteItem = (
+  ask: (path: string, what: string) => void,
+  why: string | undefined,
+  path: string,
+  what: string,
+): RowMenuItem => ({ id: 'delete', label: 'Delete', danger: true, why, onClick: () => ask(path, what) });
 
 export function DeleteButton({
   path,

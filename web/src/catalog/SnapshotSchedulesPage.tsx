@@ -3,7 +3,6 @@
  * its last and next run, how many of its snapshots exist and how many it keeps, live. Create one,
  * suspend or resume it, delete it (its snapshots stay). The API's refusals show under the fields.
  */
-import { Button, FormGroup, TextInput } from '@patternfly/react-core';
 import { useMemo, useState } from 'react';
 import { api, ApiStatusError, errorMessage } from '../api/client';
 import { useApiGroup } from '../api/discovery';
@@ -11,15 +10,14 @@ import { HIKUBE_GROUP, resourcePath, SNAPSHOT_SCHEDULES } from '../api/resources
 import type { SnapshotSchedule } from '../api/types';
 import { useWatchList } from '../api/useWatch';
 import { useScope } from '../auth/AccessContext';
-import { FieldHelp, FormModal, useValidated } from '../components/FormModal';
+import { FormModal } from '../components/FormModal';
 import { useNotices } from '../components/Notices';
-import { ResourceTable, type Column } from '../components/ResourceTable';
-import { RowMenu } from '../components/RowMenu';
+import type { Column } from '../components/ResourceTable';
 import { useNow } from '../components/useNow';
-import { age, keyOf, nameOf, namespaceOf, until } from '../vms/selectors';
-import { CatalogPage, Empty } from './CatalogPage';
-import { useDelete } from './DeleteButton';
+import { nameOf, namespaceOf } from '../vms/selectors';
+import { deleteItem, useDelete } from './DeleteButton';
 import { useMay, whyNot } from './gate';
+import { createAllowed, FormFields, runColumns, ScheduledPage } from './scheduled';
 import {
   buildSchedule,
   formCauses,
@@ -45,24 +43,11 @@ function columns(now: number): Column<SnapshotSchedule>[] {
       visibleFrom: 'md',
     },
     { id: 'state', title: 'Status', cell: scheduleState },
-    {
-      id: 'last',
-      title: 'Last run',
-      cell: (s) => {
-        const t = s.status?.lastScheduleTime;
-        return t === undefined ? 'never' : <time dateTime={t} title={t}>{`${age(t, now)} ago`}</time>;
-      },
-      visibleFrom: 'lg',
-    },
-    {
-      id: 'next',
-      title: 'Next run',
-      cell: (s) => {
-        const t = s.status?.nextScheduleTime;
-        if (s.spec.suspend === true || t === undefined) return '';
-        return <time dateTime={t} title={t}>{`in ${until(t, now)}`}</time>;
-      },
-    },
+    ...runColumns<SnapshotSchedule>(
+      now,
+      (s) => s.status?.lastScheduleTime,
+      (s) => (s.spec.suspend === true ? undefined : s.status?.nextScheduleTime),
+    ),
     { id: 'snapshots', title: 'Snapshots', cell: (s) => String(s.status?.snapshots ?? 0) },
     { id: 'keep', title: 'Keeps', cell: retentionText, visibleFrom: 'lg' },
   ];
@@ -79,7 +64,6 @@ export default function SnapshotSchedulesPage() {
   const { notices, report } = useNotices();
   const remove = useDelete(report);
   const may = useMay();
-  const mayCreate = whyNot(may('create', SNAPSHOT_SCHEDULES));
   const mayPatch = (s: SnapshotSchedule) => whyNot(may('patch', SNAPSHOT_SCHEDULES, namespaceOf(s)));
   const now = useNow();
   const cols = useMemo(() => columns(now), [now]);
@@ -90,84 +74,43 @@ export default function SnapshotSchedulesPage() {
         report(`${suspend ? 'Suspend' : 'Resume'} schedule "${nameOf(s)}": ${errorMessage(err)}`),
       );
   return (
-    <CatalogPage
+    <ScheduledPage
       title="Snapshot schedules"
       description="Snapshots taken on a cron schedule (UTC) of the VMs a label selector matches, the oldest pruned by count and age."
-      loaded={served === null || schedules.loaded}
-      error={schedules.error}
-      toolbar={
-        <>
-          <Button
-            variant="primary"
-            onClick={() => setCreating(true)}
-            isAriaDisabled={served === null || mayCreate !== undefined}
-            {...(served === null
-              ? { 'aria-describedby': 'schedules-unavailable' }
-              : mayCreate !== undefined
-                ? { 'aria-describedby': 'create-schedule-why' }
-                : {})}
-          >
-            Create schedule
-          </Button>
-          {mayCreate !== undefined && (
-            <span id="create-schedule-why" hidden>
-              {mayCreate}
-            </span>
-          )}
-        </>
-      }
+      create={{
+        id: 'add-schedule',
+        label: 'Create schedule',
+        allowed: createAllowed(
+          served,
+          `${HIKUBE_GROUP} snapshot schedules`,
+          may('create', SNAPSHOT_SCHEDULES),
+        ),
+        onClick: () => setCreating(true),
+      }}
+      served={served}
+      notServed={`This server does not serve ${HIKUBE_GROUP} snapshot schedules.`}
+      list={schedules}
+      empty="No snapshot schedule yet."
+      columns={cols}
+      menu={(s) => ({
+        label: `Actions for schedule "${nameOf(s)}"`,
+        items: [
+          s.spec.suspend === true
+            ? { id: 'resume', label: 'Resume', why: mayPatch(s), onClick: () => void setSuspend(s, false) }
+            : { id: 'suspend', label: 'Suspend', why: mayPatch(s), onClick: () => void setSuspend(s, true) },
+          deleteItem(
+            remove.ask,
+            whyNot(may('delete', SNAPSHOT_SCHEDULES, namespaceOf(s))),
+            resourcePath(SNAPSHOT_SCHEDULES, namespaceOf(s), nameOf(s)),
+            `schedule "${nameOf(s)}" (its snapshots stay)`,
+          ),
+        ],
+      })}
     >
       {notices}
-      {served === null ? (
-        <Empty>
-          <span id="schedules-unavailable">
-            This server does not serve {HIKUBE_GROUP} snapshot schedules.
-          </span>
-        </Empty>
-      ) : schedules.items.length === 0 ? (
-        <Empty>No snapshot schedule yet.</Empty>
-      ) : (
-        <ResourceTable
-          ariaLabel="Snapshot schedules"
-          rows={schedules.items}
-          rowKey={keyOf}
-          columns={cols}
-          rowActions={(s) => (
-            <RowMenu
-              label={`Actions for schedule "${nameOf(s)}"`}
-              items={[
-                s.spec.suspend === true
-                  ? {
-                      id: 'resume',
-                      label: 'Resume',
-                      why: mayPatch(s),
-                      onClick: () => void setSuspend(s, false),
-                    }
-                  : {
-                      id: 'suspend',
-                      label: 'Suspend',
-                      why: mayPatch(s),
-                      onClick: () => void setSuspend(s, true),
-                    },
-                {
-                  id: 'delete',
-                  label: 'Delete',
-                  danger: true,
-                  why: whyNot(may('delete', SNAPSHOT_SCHEDULES, namespaceOf(s))),
-                  onClick: () =>
-                    remove.ask(
-                      resourcePath(SNAPSHOT_SCHEDULES, namespaceOf(s), nameOf(s)),
-                      `schedule "${nameOf(s)}" (its snapshots stay)`,
-                    ),
-                },
-              ]}
-            />
-          )}
-        />
-      )}
       {remove.modal}
       {creating && <CreateScheduleModal onClose={() => setCreating(false)} />}
-    </CatalogPage>
+    </ScheduledPage>
   );
 }
 
@@ -225,44 +168,16 @@ function CreateScheduleModal({ onClose }: { onClose: () => void }) {
       onClose={onClose}
       fields={Object.values(FIELDS).flat()}
     >
-      {(Object.keys(FIELDS) as (keyof ScheduleForm)[]).map((k) => (
-        <ScheduleField
-          key={k}
-          field={k}
-          value={form[k]}
-          onChange={(v) => setForm((f) => ({ ...f, [k]: v }))}
-        />
-      ))}
-    </FormModal>
-  );
-}
-
-function ScheduleField({
-  field,
-  value,
-  onChange,
-}: {
-  field: keyof ScheduleForm;
-  value: string;
-  onChange: (v: string) => void;
-}) {
-  const id = `schedule-${field}`;
-  const validated = useValidated(FIELDS[field]);
-  const required = field === 'name' || field === 'namespace' || field === 'schedule';
-  return (
-    <FormGroup label={LABELS[field]} isRequired={required} fieldId={id}>
-      <TextInput
-        id={id}
-        value={value}
-        isRequired={required}
-        className={field === 'schedule' || field === 'selector' ? 'hk-mono' : ''}
-        onChange={(_e, v) => onChange(v)}
-        validated={validated}
-        aria-describedby={`${id}-help`}
+      <FormFields
+        prefix="schedule"
+        fields={FIELDS}
+        labels={LABELS}
+        help={HELP}
+        required={['name', 'namespace', 'schedule']}
+        mono={['schedule', 'selector']}
+        value={form}
+        onChange={(k, v) => setForm((f) => ({ ...f, [k]: v }))}
       />
-      <FieldHelp id={id} paths={FIELDS[field]}>
-        {HELP[field]}
-      </FieldHelp>
-    </FormGroup>
+    </FormModal>
   );
 }

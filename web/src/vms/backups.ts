@@ -1,15 +1,27 @@
 /**
  * Selectors of the VM detail's Backups tab: which application a VM is (the VMInstance a
- * `vm-instance-<name>` VM was made from, else the VirtualMachine itself), its Backups newest
- * first with their size and state, the jobs under way, and the BackupJob and RestoreJob the
- * tab creates (in place with the prefixed stop annotation, or into a new application).
+ * `vm-instance-<name>` VM was made from, else the VirtualMachine itself); its Backups and the runs
+ * that have not made one (under way, or failed with the reason) newest first; its restores with
+ * their progress; the BackupClasses it may use (the picker's choice, or why there is none); and the
+ * BackupJob and RestoreJob the tab creates (in place with the prefixed stop annotation, or into a
+ * new application whose name is checked before it is sent).
  */
 import { formatBytes } from '../../../src/api/quantity.js';
-import type { Backup, BackupJob, Plan, RestoreJob, VirtualMachine } from '../api/types.js';
+import type {
+  Backup,
+  BackupClass,
+  BackupJob,
+  RestoreJob,
+  StatusCause,
+  VirtualMachine,
+} from '../api/types.js';
 import { nameOf, namespaceOf } from './selectors.js';
 
+/** The RestoreJob extension that lets an in-place restore stop a running VM (src/api/backups). */
 export const STOP_VM_ANNOTATION = 'backups.hikube.io/stop-running-vm';
-const API_VERSION = 'backups.cozystack.io/v1alpha1';
+export const API_VERSION = 'backups.cozystack.io/v1alpha1';
+/** The class `hikube up` makes (a local directory of the node): preselected when it fits. */
+export const DEFAULT_CLASS = 'default';
 
 export interface AppRef {
   apiGroup: string;
@@ -26,47 +38,121 @@ export function applicationOf(vm: VirtualMachine): AppRef {
     : { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: nameOf(vm) };
 }
 
+const groupOf = (a: { apiGroup?: string | undefined }): string =>
+  a.apiGroup === undefined || a.apiGroup === '' ? 'apps.cozystack.io' : a.apiGroup;
+const sameKind = (a: { apiGroup?: string | undefined; kind: string }, b: Omit<AppRef, 'name'>): boolean =>
+  groupOf(a) === b.apiGroup && a.kind === b.kind;
 const sameApp = (a: { apiGroup?: string; kind: string; name: string }, b: AppRef): boolean =>
-  (a.apiGroup ?? 'apps.cozystack.io') === b.apiGroup && a.kind === b.kind && a.name === b.name;
+  sameKind(a, b) && a.name === b.name;
 
+/** A Backup, or a run that made none yet (its job: under way, or failed). */
 export interface BackupRow {
   name: string;
   phase: string;
+  /** What the run is doing, or why it or the backup failed. */
+  detail: string;
   sizeBytes: number | undefined;
-  takenAt: string;
-  uri: string | undefined;
-  backup: Backup;
+  takenAt: string | undefined;
+  backup: Backup | undefined;
+  job: BackupJob | undefined;
 }
 
-export function backupRows(backups: readonly Backup[], app: AppRef): BackupRow[] {
-  return backups
+export function backupRows(backups: readonly Backup[], jobs: readonly BackupJob[], app: AppRef): BackupRow[] {
+  const made: BackupRow[] = backups
     .filter((b) => sameApp(b.spec.applicationRef, app))
     .map((b) => ({
       name: nameOf(b),
       phase: b.metadata.deletionTimestamp !== undefined ? 'Deleting' : (b.status?.phase ?? 'Pending'),
+      detail:
+        b.status?.phase === 'Failed'
+          ? (b.status.conditions?.find((c) => c.message !== undefined && c.message !== '')?.message ?? '')
+          : '',
       sizeBytes: b.status?.artifact?.sizeBytes,
       takenAt: b.spec.takenAt,
-      uri: b.status?.artifact?.uri,
       backup: b,
+      job: undefined,
+    }));
+  const names = new Set(made.map((r) => r.name));
+  const runs: BackupRow[] = jobs
+    .filter((j) => sameApp(j.spec.applicationRef, app) && j.status?.phase !== 'Succeeded')
+    .filter((j) => !names.has(nameOf(j)))
+    .map((j) => ({
+      name: nameOf(j),
+      phase: j.metadata.deletionTimestamp !== undefined ? 'Deleting' : (j.status?.phase ?? 'Pending'),
+      detail: j.status?.message ?? (j.status?.phase === undefined ? 'waiting to start' : ''),
+      sizeBytes: undefined,
+      takenAt: j.status?.startedAt ?? j.metadata.creationTimestamp ?? undefined,
+      backup: undefined,
+      job: j,
+    }));
+  return [...made, ...runs].sort((x, y) => Date.parse(y.takenAt ?? '') - Date.parse(x.takenAt ?? ''));
+}
+
+export function whyNoRestore(r: BackupRow): string | undefined {
+  if (r.backup === undefined)
+    return r.phase === 'Failed'
+      ? 'The backup run failed: it made no backup'
+      : 'The backup is still being taken';
+  return r.phase === 'Ready' ? undefined : `The backup is ${r.phase}`;
+}
+
+export const whyNoDelete = (r: BackupRow): string | undefined =>
+  r.phase === 'Deleting'
+    ? 'It is being deleted'
+    : r.backup === undefined && r.phase !== 'Failed'
+      ? 'The run is under way'
+      : undefined;
+
+/** The bytes a backup sent, as the console writes sizes; empty while unknown. */
+export function sentText(n: number | undefined): string {
+  if (n === undefined) return '';
+  const text = formatBytes(n);
+  return /^\d+$/.test(text) ? `${text} B` : text;
+}
+
+/** What the class picker offers for one application kind. */
+export interface ClassChoice {
+  /** Every class, with why it cannot back this kind up (no strategy for it). */
+  options: { name: string; why: string | undefined }[];
+  /** `default` when it fits, else the first that does. */
+  preselected: string | undefined;
+  /** Why nothing can be picked (the list is forbidden, not loaded, empty, or none fits). */
+  why: string | undefined;
+}
+
+export function classChoice(
+  list: { items: readonly BackupClass[]; loaded: boolean; error: Error | undefined },
+  app: Omit<AppRef, 'name'>,
+): ClassChoice {
+  const options = list.items
+    .map((c) => ({
+      name: nameOf(c),
+      why: c.spec.strategies.some((s) => sameKind(s.application, app))
+        ? undefined
+        : `No strategy for ${app.kind}`,
     }))
-    .sort((x, y) => Date.parse(y.takenAt) - Date.parse(x.takenAt));
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const fitting = options.filter((o) => o.why === undefined).map((o) => o.name);
+  const preselected = fitting.includes(DEFAULT_CLASS) ? DEFAULT_CLASS : fitting[0];
+  const status = (list.error as { code?: unknown } | undefined)?.code;
+  const why =
+    list.error !== undefined && options.length === 0
+      ? status === 403
+        ? `You may not list BackupClasses: ${list.error.message}`
+        : `Cannot list BackupClasses: ${list.error.message}`
+      : !list.loaded
+        ? 'Loading backup classes…'
+        : options.length === 0
+          ? 'No BackupClass exists: an administrator must create one'
+          : preselected === undefined
+            ? `No BackupClass backs up a ${app.kind}`
+            : undefined;
+  return { options, preselected, why };
 }
 
-/** BackupJobs of the application not finished yet, and the last failed one (its reason shown). */
-export function jobsOf(
-  jobs: readonly BackupJob[],
-  app: AppRef,
-): { running: BackupJob[]; lastFailed?: BackupJob } {
-  const mine = jobs.filter((j) => sameApp(j.spec.applicationRef, app));
-  const running = mine.filter((j) => j.status?.phase !== 'Succeeded' && j.status?.phase !== 'Failed');
-  const failed = mine
-    .filter((j) => j.status?.phase === 'Failed')
-    .sort((a, b) => Date.parse(b.status?.completedAt ?? '') - Date.parse(a.status?.completedAt ?? ''));
-  return { running, ...(failed[0] !== undefined ? { lastFailed: failed[0] } : {}) };
-}
-
-export const whyNoRestore = (r: BackupRow): string | undefined =>
-  r.phase === 'Ready' ? undefined : `The backup is ${r.phase}`;
+/** The class to use: the one picked if it still fits, else the preselected one. */
+export const pickedClass = (choice: ClassChoice, picked: string | undefined): string | undefined =>
+  choice.options.some((o) => o.name === picked && o.why === undefined) ? picked : choice.preselected;
 
 export function buildBackupJob(vm: VirtualMachine, name: string, backupClassName: string): BackupJob {
   return {
@@ -79,22 +165,22 @@ export function buildBackupJob(vm: VirtualMachine, name: string, backupClassName
 
 /** In place when `target` is undefined; `stop` lets it stop the running VM. */
 export function buildRestoreJob(
-  row: BackupRow,
+  backup: Backup,
   name: string,
   target: string | undefined,
   stop: boolean,
 ): RestoreJob {
-  const source = row.backup.spec.applicationRef;
+  const source = backup.spec.applicationRef;
   return {
     apiVersion: API_VERSION,
     kind: 'RestoreJob',
     metadata: {
       name,
-      namespace: namespaceOf(row.backup),
+      namespace: namespaceOf(backup),
       ...(stop ? { annotations: { [STOP_VM_ANNOTATION]: 'true' } } : {}),
     },
     spec: {
-      backupRef: { name: row.name },
+      backupRef: { name: nameOf(backup) },
       ...(target !== undefined
         ? {
             targetApplicationRef: {
@@ -108,61 +194,65 @@ export function buildRestoreJob(
   };
 }
 
-/** The bytes a backup sent, as the console writes sizes; empty while unknown. */
-export function sentText(n: number | undefined): string {
-  if (n === undefined) return '';
-  const text = formatBytes(n);
-  return /^\d+$/.test(text) ? `${text} B` : text;
-}
+const TARGET_FIELD = 'spec.targetApplicationRef.name';
+/** A VMInstance's VM is `vm-instance-<name>`, which must stay a 63-character label. */
+const maxName = (kind: string): number => (kind === 'VMInstance' ? 63 - 'vm-instance-'.length : 63);
 
-export const KEEP_ANNOTATION = 'backups.hikube.io/keep';
-export const MAX_AGE_ANNOTATION = 'backups.hikube.io/max-age';
-
-/** The Backup plans page's create form, as typed. */
-export interface PlanForm {
-  name: string;
-  namespace: string;
-  kind: string;
-  application: string;
-  cron: string;
-  backupClassName: string;
-  keep: string;
-  maxAge: string;
-}
-
-/** The Plan the form makes; retention as Hikube's prefixed annotations (the server checks them). */
-export function buildPlan(f: PlanForm): Plan {
-  const keep = f.keep.trim();
-  const maxAge = f.maxAge.trim();
-  const annotations = {
-    ...(keep !== '' ? { [KEEP_ANNOTATION]: keep } : {}),
-    ...(maxAge !== '' ? { [MAX_AGE_ANNOTATION]: maxAge } : {}),
-  };
-  return {
-    apiVersion: API_VERSION,
-    kind: 'Plan',
-    metadata: {
-      name: f.name.trim(),
-      namespace: f.namespace.trim(),
-      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+/** Why the new application's name cannot be used, as Status causes on its field; [] when it can. */
+export function restoreTargetCauses(
+  name: string,
+  kind: string,
+  existing: ReadonlySet<string>,
+): StatusCause[] {
+  const invalid = (message: string): StatusCause[] => [
+    {
+      reason: 'FieldValueInvalid',
+      field: TARGET_FIELD,
+      message: `Invalid value: ${JSON.stringify(name)}: ${message}`,
     },
-    spec: {
-      applicationRef: {
-        apiGroup: f.kind === 'VirtualMachine' ? 'kubevirt.io' : 'apps.cozystack.io',
-        kind: f.kind,
-        name: f.application.trim(),
-      },
-      backupClassName: f.backupClassName.trim(),
-      schedule: { type: 'cron', cron: f.cron.trim() },
-    },
-  };
-}
-
-export function planRetention(p: Plan): string {
-  const a = p.metadata.annotations ?? {};
-  const parts = [
-    ...(a[KEEP_ANNOTATION] !== undefined ? [`newest ${a[KEEP_ANNOTATION]}`] : []),
-    ...(a[MAX_AGE_ANNOTATION] !== undefined ? [`≤ ${a[MAX_AGE_ANNOTATION]} old`] : []),
   ];
-  return parts.length === 0 ? 'all' : parts.join(', ');
+  if (name === '')
+    return [{ reason: 'FieldValueRequired', field: TARGET_FIELD, message: 'Required value: the new name' }];
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name))
+    return invalid(
+      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+    );
+  if (name.length > maxName(kind)) return invalid(`must be no more than ${maxName(kind)} characters`);
+  if (existing.has(name)) return invalid(`a ${kind} of this name exists: restore into a new name`);
+  return [];
+}
+
+export interface RestoreRow {
+  name: string;
+  backup: string;
+  target: string;
+  /** The phase, then what it is doing or why it failed. */
+  state: string;
+  /** How far the disks are restored, while it runs and says so. */
+  percent: number | undefined;
+  time: string | undefined;
+}
+
+/** The restores of the application's backups, newest first. */
+export function restoreRows(
+  restores: readonly RestoreJob[],
+  backupNames: ReadonlySet<string>,
+  app: AppRef,
+): RestoreRow[] {
+  return restores
+    .filter((r) => backupNames.has(r.spec.backupRef.name))
+    .map((r) => {
+      const phase = r.status?.phase ?? 'Pending';
+      const message = r.status?.message ?? '';
+      const pct = phase === 'Running' ? /(\d{1,3})%/.exec(message)?.[1] : undefined;
+      return {
+        name: nameOf(r),
+        backup: r.spec.backupRef.name,
+        target: r.spec.targetApplicationRef?.name ?? app.name,
+        state: message === '' ? phase : `${phase}: ${message}`,
+        percent: pct === undefined ? undefined : Math.min(100, Number(pct)),
+        time: r.status?.startedAt ?? r.metadata.creationTimestamp ?? undefined,
+      };
+    })
+    .sort((a, b) => (b.time ?? '').localeCompare(a.time ?? ''));
 }

@@ -4,20 +4,7 @@
  * "Take snapshot" creates a VirtualMachineSnapshot; a snapshot restores onto the VM (stopping it
  * first with targetReadinessPolicy StopTarget when it runs) or onto a new VM, or is deleted.
  */
-import {
-  Alert,
-  Button,
-  Checkbox,
-  Content,
-  EmptyState,
-  EmptyStateBody,
-  Flex,
-  FlexItem,
-  FormGroup,
-  Label,
-  LabelGroup,
-  TextInput,
-} from '@patternfly/react-core';
+import { Content, Label, LabelGroup } from '@patternfly/react-core';
 import { useMemo, useState } from 'react';
 import { api } from '../../api/client';
 import { useApiGroup } from '../../api/discovery';
@@ -30,14 +17,14 @@ import type {
 } from '../../api/types';
 import { useWatchList } from '../../api/useWatch';
 import { useDelete } from '../../catalog/DeleteButton';
-import { SectionTitle } from '../../catalog/CatalogPage';
-import { FieldHelp, FormModal, useValidated } from '../../components/FormModal';
+import { FieldHelp, FormModal } from '../../components/FormModal';
 import { useNotices } from '../../components/Notices';
-import { ResourceTable, type Column } from '../../components/ResourceTable';
-import { RowMenu } from '../../components/RowMenu';
+import { type Column } from '../../components/ResourceTable';
+import { TextField } from '../../components/TextField';
+import { Ago } from '../../components/Time';
 import { useNow } from '../../components/useNow';
 import { stamp } from '../actions';
-import { age, isActive, isTerminating, nameOf, namespaceOf, runStrategy, type VmView } from '../selectors';
+import { isActive, isTerminating, nameOf, namespaceOf, runStrategy, type VmView } from '../selectors';
 import {
   buildRestore,
   buildSnapshot,
@@ -48,13 +35,7 @@ import {
   type RestoreRow,
   type SnapshotRow,
 } from '../snapshots';
-
-const When = ({ time, now }: { time: string | undefined; now: number }) =>
-  time === undefined ? null : (
-    <time dateTime={time} title={time}>
-      {age(time, now)} ago
-    </time>
-  );
+import { NotServed, PointsTable, RestoresSection, StopChoice, TakeBar } from './points';
 
 /** The first column is not sortable, so the rows keep their order (newest first) until asked. */
 function snapshotColumns(now: number): Column<SnapshotRow>[] {
@@ -86,7 +67,7 @@ function snapshotColumns(now: number): Column<SnapshotRow>[] {
     {
       id: 'created',
       title: 'Created',
-      cell: (r) => <When time={r.created} now={now} />,
+      cell: (r) => <Ago time={r.created} now={now} />,
       sortValue: (r) => r.created ?? '',
     },
     { id: 'size', title: 'Size', cell: (r) => r.size, visibleFrom: 'md' },
@@ -105,7 +86,7 @@ function restoreColumns(now: number): Column<RestoreRow>[] {
     },
     { id: 'target', title: 'Target VM', cell: (r) => r.target },
     { id: 'state', title: 'State', cell: (r) => r.state },
-    { id: 'time', title: 'When', cell: (r) => <When time={r.time} now={now} />, visibleFrom: 'md' },
+    { id: 'time', title: 'When', cell: (r) => <Ago time={r.time} now={now} />, visibleFrom: 'md' },
   ];
 }
 
@@ -132,91 +113,36 @@ export default function SnapshotsTab({ view }: { view: VmView }) {
   const snapCols = useMemo(() => snapshotColumns(now), [now]);
   const restoreCols = useMemo(() => restoreColumns(now), [now]);
 
-  if (served === null)
-    return (
-      <EmptyState titleText="Snapshots are not available" headingLevel="h2">
-        <EmptyStateBody>This server does not serve {SNAPSHOT_GROUP}.</EmptyStateBody>
-      </EmptyState>
-    );
+  if (served === null) return <NotServed what="Snapshots" group={SNAPSHOT_GROUP} />;
   const whyNoTake = isTerminating(view.vm) ? 'The VM is being deleted' : undefined;
   return (
     <>
       {notices}
-      <Flex className="hk-gap-below" alignItems={{ default: 'alignItemsCenter' }}>
-        <FlexItem>
-          <Button
-            variant="secondary"
-            onClick={() => setTaking(true)}
-            isAriaDisabled={whyNoTake !== undefined}
-            aria-describedby="take-snapshot-why"
-          >
-            Take snapshot
-          </Button>
-        </FlexItem>
-        <FlexItem>
-          <Content component="small" id="take-snapshot-why">
-            {whyNoTake ??
-              (isActive(view.vmi)
-                ? 'The VM runs: the snapshot is taken live (filesystems frozen when its guest agent is connected).'
-                : 'The VM is stopped: the snapshot is taken offline.')}
-          </Content>
-        </FlexItem>
-      </Flex>
-      {snapshots.error !== undefined && (
-        <Alert variant="warning" isInline title="The list could not be refreshed" className="hk-gap-below">
-          {snapshots.error.message}
-        </Alert>
-      )}
-      {rows.length === 0 ? (
-        <Content component="p" className="hk-subtle">
-          {snapshots.loaded ? 'No snapshot of this VM yet.' : 'Loading snapshots…'}
-        </Content>
-      ) : (
-        <ResourceTable
-          ariaLabel="Snapshots"
-          rows={rows}
-          rowKey={(r) => r.name}
-          columns={snapCols}
-          rowActions={(r) => (
-            <RowMenu
-              label={`Actions for snapshot "${r.name}"`}
-              items={[
-                {
-                  id: 'restore',
-                  label: 'Restore to this VM',
-                  onClick: () => setRestoring({ row: r, toNew: false }),
-                  why: whyNoRestore(r),
-                },
-                {
-                  id: 'restore-new',
-                  label: 'Restore to a new VM',
-                  onClick: () => setRestoring({ row: r, toNew: true }),
-                  why: whyNoRestore(r),
-                },
-                {
-                  id: 'delete',
-                  label: 'Delete',
-                  danger: true,
-                  why: whyNoDelete(r),
-                  onClick: () =>
-                    remove.ask(resourcePath(SNAPSHOTS, namespace, r.name), `snapshot "${r.name}"`),
-                },
-              ]}
-            />
-          )}
-        />
-      )}
-      {restoreList.length > 0 && (
-        <>
-          <SectionTitle>Restores</SectionTitle>
-          <ResourceTable
-            ariaLabel="Restores"
-            rows={restoreList}
-            rowKey={(r) => r.name}
-            columns={restoreCols}
-          />
-        </>
-      )}
+      <TakeBar
+        id="take-snapshot"
+        label="Take snapshot"
+        onClick={() => setTaking(true)}
+        why={whyNoTake}
+        note={
+          isActive(view.vmi)
+            ? 'The VM runs: the snapshot is taken live (filesystems frozen when its guest agent is connected).'
+            : 'The VM is stopped: the snapshot is taken offline.'
+        }
+      />
+      <PointsTable
+        noun="snapshot"
+        rows={rows}
+        loaded={snapshots.loaded}
+        error={snapshots.error}
+        columns={snapCols}
+        actions={{
+          whyNoRestore,
+          whyNoDelete,
+          restore: (row, toNew) => setRestoring({ row, toNew }),
+          remove: (r) => remove.ask(resourcePath(SNAPSHOTS, namespace, r.name), `snapshot "${r.name}"`),
+        }}
+      />
+      <RestoresSection rows={restoreList} columns={restoreCols} />
       {remove.modal}
       {taking && <TakeSnapshotModal vm={view.vm} onClose={() => setTaking(false)} />}
       {restoring !== undefined &&
@@ -245,54 +171,17 @@ function TakeSnapshotModal({ vm, onClose }: { vm: VirtualMachine; onClose: () =>
       onClose={onClose}
       fields={['metadata.name']}
     >
-      <NameField
+      <TextField
         id="snapshot-name"
         label="Snapshot name"
         value={name}
         onChange={setName}
+        paths={['metadata.name']}
         placeholder={fallback}
       >
         Optional: {fallback} when left empty.
-      </NameField>
+      </TextField>
     </FormModal>
-  );
-}
-
-function NameField({
-  id,
-  label,
-  value,
-  onChange,
-  placeholder,
-  paths = ['metadata.name'],
-  isRequired = false,
-  children,
-}: {
-  id: string;
-  label: string;
-  value: string;
-  onChange: (v: string) => void;
-  placeholder?: string;
-  paths?: readonly string[];
-  isRequired?: boolean;
-  children: React.ReactNode;
-}) {
-  const validated = useValidated(paths);
-  return (
-    <FormGroup label={label} fieldId={id} isRequired={isRequired}>
-      <TextInput
-        id={id}
-        value={value}
-        isRequired={isRequired}
-        onChange={(_e, v) => onChange(v)}
-        validated={validated}
-        aria-describedby={`${id}-help`}
-        {...(placeholder !== undefined ? { placeholder } : {})}
-      />
-      <FieldHelp id={id} paths={paths}>
-        {children}
-      </FieldHelp>
-    </FormGroup>
   );
 }
 
@@ -324,22 +213,19 @@ function RestoreModal({ row, view, onClose }: { row: SnapshotRow; view: VmView; 
         since is lost.
       </Content>
       {running ? (
-        <>
-          <Alert variant="warning" isInline title="The VM is running">
-            A restore needs the VM stopped.
-          </Alert>
-          <Checkbox
-            id="restore-stop"
-            label="Stop the VM for the restore (targetReadinessPolicy: StopTarget)"
-            description={
-              stop
-                ? 'The VM is stopped, restored, and stays stopped: start it again afterwards.'
-                : 'The restore waits up to 5 minutes for you to stop the VM (WaitGracePeriod), then fails.'
-            }
-            isChecked={stop}
-            onChange={(_e, v) => setStop(v)}
-          />
-        </>
+        <StopChoice
+          id="restore-stop"
+          label="Stop the VM for the restore (targetReadinessPolicy: StopTarget)"
+          description={
+            stop
+              ? 'The VM is stopped, restored, and stays stopped: start it again afterwards.'
+              : 'The restore waits up to 5 minutes for you to stop the VM (WaitGracePeriod), then fails.'
+          }
+          stop={stop}
+          onChange={setStop}
+        >
+          A restore needs the VM stopped.
+        </StopChoice>
       ) : (
         <Content component="p">The VM is stopped: it is restored at once and stays stopped.</Content>
       )}
@@ -374,7 +260,7 @@ function RestoreToNewModal({
       onClose={onClose}
       fields={['spec.target', 'spec.virtualMachineSnapshotName', 'metadata.name']}
     >
-      <NameField
+      <TextField
         id="restore-target"
         label="New VM name"
         value={target}
@@ -384,7 +270,7 @@ function RestoreToNewModal({
       >
         A new VM in {namespaceOf(vm)} with the snapshot&apos;s spec and its own copies of the disks;{' '}
         {nameOf(vm)} is left alone.
-      </NameField>
+      </TextField>
       <FieldHelp id="restore-new-snapshot" paths={['spec.virtualMachineSnapshotName']} />
     </FormModal>
   );
