@@ -32,7 +32,9 @@ dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$tmp/work" "./boot/vmlinuz-$kver"
 
 cmdline="$(sed -n 's/^ *"cmdline": "\(.*\)",$/\1/p' "$tiny/image.json")"
 [ -n "$cmdline" ] || die "hikube-tiny's image.json has no cmdline"
+# SERIAL 0: the bootloader speaks on the serial console too, where the platform records the boot.
 cat >"$tmp/work/syslinux.cfg" <<CFG
+SERIAL 0 115200
 DEFAULT tiny
 PROMPT 0
 TIMEOUT 0
