@@ -10,8 +10,10 @@
  * the VM is created, Halted.
  *
  * A URL is fetched here, in the CLI process, under the platform's outbound rule and switch
- * (src/network/outbound.ts, HIKUBE_ALLOW_PRIVATE_TARGETS): loopback, private and link-local
- * targets, redirects included, are refused unless that switch is set, as `hikube up` reads it.
+ * (src/network/outbound.ts) and its switch, by the same name (--allow-private-targets or
+ * HIKUBE_ALLOW_PRIVATE_TARGETS=1): loopback, private and link-local targets, redirects included,
+ * are refused unless it is set. The fetch runs with the CLI user's own network reach, not the
+ * platform's, so the switch is the user's to set, as it is the admin's for `hikube up`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,7 +37,7 @@ import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
 import { uploadDisk } from './image.js';
 
-export const IMPORT_USAGE = `usage: hikube vm import FILE.ova|URL [--name NAME] [-n NS] [--hikube] [--allow-unknown] [--dry-run] [--max-size 64Gi] [--timeout 600]
+export const IMPORT_USAGE = `usage: hikube vm import FILE.ova|URL [--name NAME] [-n NS] [--hikube] [--allow-unknown] [--dry-run] [--max-size 64Gi] [--allow-private-targets] [--timeout 600]
   creates a VM (Halted) from an OVA (a file, or an http(s) URL): its disks uploaded into DataVolumes, the instance type fitting its CPUs and memory`;
 
 /** An OVA larger than this is refused unless --max-size says otherwise. */
@@ -83,6 +85,7 @@ export async function runVmImport(args: string[]): Promise<void> {
       hikube: { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
       'max-size': { type: 'string', default: DEFAULT_MAX_SIZE },
+      'allow-private-targets': { type: 'boolean', default: false },
       timeout: { type: 'string', default: '600' },
     },
   });
@@ -94,7 +97,9 @@ export async function runVmImport(args: string[]): Promise<void> {
       `--max-size ${JSON.stringify(values['max-size'])} is not a size such as 64Gi\n${IMPORT_USAGE}`,
     );
 
-  const source = await openOva(location, { policy: outboundPolicyFromEnv(), maxBytes: maxSize.value });
+  const fromEnv = outboundPolicyFromEnv();
+  const policy = { allowPrivateTargets: values['allow-private-targets'] || fromEnv.allowPrivateTargets };
+  const source = await openOva(location, { policy, maxBytes: maxSize.value });
   let planned: Planned | undefined;
   const dir = values['dry-run'] ? undefined : await mkdtemp(join(tmpdir(), 'hikube-ova-'));
   try {

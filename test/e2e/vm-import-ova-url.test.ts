@@ -4,8 +4,8 @@
  * with SYSLINUX, the tiny guest's kernel and initramfs, built at setup) converted by qemu-img to a
  * streamOptimized VMDK; the VM created from it starts under QEMU with no direct kernel boot and
  * its console shows the tiny guest's ready marker. The CLI fetches under the platform's outbound
- * rule: without HIKUBE_ALLOW_PRIVATE_TARGETS the loopback server is refused and nothing is
- * created; an OVA over --max-size is refused.
+ * rule: without HIKUBE_ALLOW_PRIVATE_TARGETS (or --allow-private-targets) the loopback server is
+ * refused and nothing is created; an OVA over --max-size is refused.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -96,8 +96,11 @@ describe('hikube vm import URL', () => {
     assert.notEqual((await p.kubectl(['get', 'dv', 'refused-disk0'])).code, 0);
   });
 
-  test('an OVA over --max-size is refused, nothing created', async () => {
-    const r = await hikube(['vm', 'import', `${base}/moved`, '--name', 'big', '--max-size', '1Mi'], true);
+  test('allowed by the --allow-private-targets flag, an OVA over --max-size is refused, nothing created', async () => {
+    const r = await hikube(
+      ['vm', 'import', `${base}/moved`, '--name', 'big', '--max-size', '1Mi', '--allow-private-targets'],
+      false,
+    );
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /larger than the limit of 1Mi \(--max-size\)/);
     assert.notEqual((await p.kubectl(['get', 'vm', 'big'])).code, 0);

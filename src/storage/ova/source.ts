@@ -43,7 +43,7 @@ export async function openOva(
   } catch (err) {
     if (err instanceof ImportError && err.reason === 'TargetNotAllowed')
       throw new Error(
-        `${err.message}; the CLI applies the platform's rule to the OVA it fetches: HIKUBE_ALLOW_PRIVATE_TARGETS=1 in its environment allows private targets, as for hikube up`,
+        `${err.message}; the CLI applies the platform's rule to the OVA it fetches: --allow-private-targets (or HIKUBE_ALLOW_PRIVATE_TARGETS=1) allows private targets, as for hikube up`,
       );
     throw err;
   }
