@@ -3,7 +3,8 @@
  * export of a blank DataVolume's claim is downloaded with its token, and the log gets one event
  * naming the token (by fingerprint, never the token itself), the export, its source, the volume,
  * the format, the bytes sent and the result; a request without the token (401) and one with a
- * wrong token (403) are recorded as refused, the wrong token by its own fingerprint.
+ * wrong token (403) are recorded as refused, the wrong token by its own fingerprint; a download
+ * the client abandons is recorded as cut short, with the bytes sent until then.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -53,46 +54,70 @@ function downloads(): AuditEvent[] {
     .filter((e) => e.requestURI.startsWith('/exports/'));
 }
 
+/** A blank DataVolume of `size`, exported: its raw download URL, its token Secret and token. */
+async function readyExport(
+  name: string,
+  size: string,
+): Promise<{ raw: string; secret: string; token: string }> {
+  await kubectl(
+    ['create', '-f', '-'],
+    `apiVersion: cdi.kubevirt.io/v1beta1\nkind: DataVolume\nmetadata: {name: ${name}}\nspec:\n  source: {blank: {}}\n  storage: {resources: {requests: {storage: ${size}}}}\n`,
+  );
+  await eventually(
+    async () => (await kubectl(['get', 'dv', name, '-o', 'jsonpath={.status.phase}'])) === 'Succeeded',
+    `DataVolume ${name} Succeeded`,
+    60_000,
+    200,
+  );
+  const exportName = `ex-${name}`;
+  await kubectl(
+    ['create', '-f', '-'],
+    `apiVersion: export.kubevirt.io/v1\nkind: VirtualMachineExport\nmetadata: {name: ${exportName}}\nspec:\n  source: {apiGroup: "", kind: PersistentVolumeClaim, name: ${name}}\n`,
+  );
+  const url = await eventually(
+    async () => {
+      const e = JSON.parse(await kubectl(['get', 'vmexport', exportName, '-o', 'json'])) as {
+        status?: {
+          phase?: string;
+          tokenSecretRef?: string;
+          links?: { external?: { volumes?: { formats?: { format: string; url: string }[] }[] } };
+        };
+      };
+      const raw = e.status?.links?.external?.volumes?.[0]?.formats?.find((f) => f.format === 'raw');
+      return e.status?.phase === 'Ready' && raw !== undefined
+        ? { raw: raw.url, secret: e.status.tokenSecretRef ?? '' }
+        : undefined;
+    },
+    `export ${exportName} Ready`,
+    60_000,
+    200,
+  );
+  const secret = JSON.parse(await kubectl(['get', 'secret', url.secret, '-o', 'json'])) as {
+    data?: { token?: string };
+  };
+  const token = Buffer.from(secret.data?.token ?? '', 'base64').toString('utf8');
+  assert.notEqual(token, '');
+  return { ...url, token };
+}
+
+/** GETs `url` and, at the first bytes of the body, closes the connection. */
+function getCutShort(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'GET', ca, headers }, (res) => {
+      res.once('data', () => {
+        req.destroy();
+        resolve(res.statusCode ?? 0);
+      });
+    });
+    req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+    req.end();
+  });
+}
+
 describe('export downloads are audited', () => {
   test('a download, a missing token and a wrong one each leave an event', async () => {
-    await kubectl(
-      ['create', '-f', '-'],
-      `apiVersion: cdi.kubevirt.io/v1beta1\nkind: DataVolume\nmetadata: {name: audited}\nspec:\n  source: {blank: {}}\n  storage: {resources: {requests: {storage: 8Mi}}}\n`,
-    );
-    await eventually(
-      async () => (await kubectl(['get', 'dv', 'audited', '-o', 'jsonpath={.status.phase}'])) === 'Succeeded',
-      'DataVolume audited Succeeded',
-      60_000,
-      200,
-    );
-    await kubectl(
-      ['create', '-f', '-'],
-      `apiVersion: export.kubevirt.io/v1\nkind: VirtualMachineExport\nmetadata: {name: ex-audit}\nspec:\n  source: {apiGroup: "", kind: PersistentVolumeClaim, name: audited}\n`,
-    );
-    const url = await eventually(
-      async () => {
-        const e = JSON.parse(await kubectl(['get', 'vmexport', 'ex-audit', '-o', 'json'])) as {
-          status?: {
-            phase?: string;
-            tokenSecretRef?: string;
-            links?: { external?: { volumes?: { formats?: { format: string; url: string }[] }[] } };
-          };
-        };
-        const raw = e.status?.links?.external?.volumes?.[0]?.formats?.find((f) => f.format === 'raw');
-        return e.status?.phase === 'Ready' && raw !== undefined
-          ? { raw: raw.url, secret: e.status.tokenSecretRef ?? '' }
-          : undefined;
-      },
-      'export ex-audit Ready',
-      60_000,
-      200,
-    );
-    const secret = JSON.parse(await kubectl(['get', 'secret', url.secret, '-o', 'json'])) as {
-      data?: { token?: string };
-    };
-    const token = Buffer.from(secret.data?.token ?? '', 'base64').toString('utf8');
-    assert.notEqual(token, '');
-
+    const url = await readyExport('audited', '8Mi');
+    const token = url.token;
     const ok = await get(url.raw, { 'x-kubevirt-export-token': token });
     assert.equal(ok.code, 200);
     assert.equal(ok.bytes, 8 * 2 ** 20);
@@ -115,11 +140,11 @@ describe('export downloads are audited', () => {
     const path = new URL(url.raw).pathname;
     assert.equal(served.requestURI, path);
     assert.equal(served.verb, 'get');
-    assert.equal(served.user.username, 'system:export-token:default:ex-audit');
+    assert.equal(served.user.username, 'system:export-token:default:ex-audited');
     assert.deepEqual(served.objectRef, {
       resource: 'virtualmachineexports',
       namespace: 'default',
-      name: 'ex-audit',
+      name: 'ex-audited',
       apiGroup: 'export.kubevirt.io',
       apiVersion: 'v1',
     });
@@ -145,5 +170,23 @@ describe('export downloads are audited', () => {
     assert.equal(wrong.annotations?.['authorization.k8s.io/decision'], 'forbid');
     assert.equal(wrong.annotations?.['export.hikube.io/token-sha256'], tokenFingerprint('guessed'));
     assert.equal(wrong.annotations?.['export.hikube.io/bytes'], '0');
+  });
+
+  test('a download the client cuts short is recorded as cut short, with the bytes sent before', async () => {
+    // 256 MiB (sparse): far more than the socket buffers hold, so the server is still sending.
+    const url = await readyExport('cut', '256Mi');
+    assert.equal(await getCutShort(url.raw, { 'x-kubevirt-export-token': url.token }), 200);
+    const path = new URL(url.raw).pathname;
+    const event = await eventually(
+      () => downloads().find((e) => e.requestURI === path),
+      'the cut-short download in the audit log',
+      30_000,
+      100,
+    );
+    assert.equal(event.responseStatus.code, 200);
+    assert.equal(event.user.username, 'system:export-token:default:ex-cut');
+    assert.equal(event.annotations?.['export.hikube.io/result'], 'cut short');
+    const bytes = Number(event.annotations?.['export.hikube.io/bytes']);
+    assert.ok(bytes > 0 && bytes < 256 * 2 ** 20, `bytes sent: ${bytes}`);
   });
 });
