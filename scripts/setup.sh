@@ -11,6 +11,7 @@ packages=(
   qemu-system-x86 qemu-utils ovmf             # the hypervisor, qemu-img, EFI firmware
   genisoimage                                 # NoCloud seed ISOs (label cidata)
   busybox-static cpio xz-utils zstd           # the hikube/tiny initramfs
+  syslinux syslinux-common mtools dosfstools  # hikube-tiny-boot: a disk that boots by itself (OVA import tests)
   mmdebstrap e2fsprogs                        # the debian:12 root filesystem and its ext4 disk
   openssh-client                              # hikube ssh
   iproute2 dnsmasq-base                       # secondary networks: namespaces, bridges, taps, DHCP/DNS (no system service)

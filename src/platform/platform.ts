@@ -404,6 +404,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
         tmpDir: exportTmpDir(options.dataDir),
         qemuImg: runQemuImg,
         url: () => serverUrl,
+        audit,
       }),
     ],
     observe: metrics.observe,

@@ -72,6 +72,22 @@ const ExportLink = Obj('Where to download the exported volumes and manifests.', 
   manifests: opt(
     Type.Array(Obj('A manifest and its URL.', { type: StringEnum(MANIFEST_TYPES), url: Type.String() })),
   ),
+  // KubeVirt v1.9's endpoints of a VirtualMachineBackup export: accepted, never filled here (that kind is not served).
+  backups: opt(
+    Type.Array(
+      Obj('An exported backup and its endpoints (never filled here).', {
+        name: Type.String(),
+        endpoints: opt(
+          Type.Array(
+            Obj('One endpoint of a backup export and its URL.', {
+              endpoint: Type.String(),
+              url: Type.String(),
+            }),
+          ),
+        ),
+      }),
+    ),
+  ),
 });
 export type ExportLink = Static<typeof ExportLink>;
 

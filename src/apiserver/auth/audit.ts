@@ -1,5 +1,6 @@
 /**
- * The audit log: one JSON line per mutating request and per denied one (401, 403), shaped like
+ * The audit log: one JSON line per mutating request and per denied one (401, 403), and one per
+ * export download (src/storage/export/audit.ts, served before authentication), shaped like
  * Kubernetes' audit.k8s.io/v1 Event at level Metadata (user, verb, objectRef, response code,
  * timestamps; never a body, never a credential), appended to DATA_DIR/audit.log. Past `maxBytes`
  * the file is renamed to audit.log.1 (older ones shift up, the oldest beyond `backups` is

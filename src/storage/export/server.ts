@@ -5,10 +5,12 @@
  * served before the API's authentication. Missing token: 401; a wrong one, or an export that does
  * not exist: 403 (the answer does not tell which). The volume a URL names is mapped to its disk
  * file here, through the same source question the controller asks (a VM started since the export
- * became Ready is refused), and the bytes are streamed (formats.ts).
+ * became Ready is refused), and the bytes are streamed (formats.ts). Every request, served or
+ * refused, is recorded in the audit log once answered (audit.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { secretKind } from '../../api/core/core.js';
 import {
@@ -21,6 +23,7 @@ import type { KubeObject } from '../../api/meta.js';
 import { ApiError } from '../../apiserver/errors.js';
 import type { ApiRequest, ApiResponse } from '../../apiserver/http.js';
 import type { ExtraRoute } from '../../apiserver/server.js';
+import { downloadEvent, type AuditSink, type DownloadRecord } from './audit.js';
 import type { ReadSource, SourceReader } from './source.js';
 import { exportBody, type QemuImgRun } from './formats.js';
 import { renderManifests } from './manifests.js';
@@ -34,6 +37,8 @@ export interface ExportServerOptions extends SourceReader {
   qemuImg: QemuImgRun;
   /** This server's URL (the manifests' DataVolumes download from it). */
   url: () => string;
+  /** The platform's audit log: one event per request, with the bytes sent and how it ended. */
+  audit?: AuditSink;
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -49,8 +54,14 @@ function tokenOf(req: ApiRequest, url: URL): string | undefined {
 }
 
 export function exportRoutes(o: ExportServerOptions): ExtraRoute[] {
-  const authorize = (req: ApiRequest, url: URL, ask: ExportRequest): VirtualMachineExport => {
+  const authorize = (
+    req: ApiRequest,
+    url: URL,
+    ask: ExportRequest,
+    record: DownloadRecord,
+  ): VirtualMachineExport => {
     const token = tokenOf(req, url);
+    if (token !== undefined) record.token = token;
     if (token === undefined || token === '')
       throw new ApiError('Unauthorized', `export token missing: send the ${EXPORT_TOKEN_HEADER} header`);
     const e = o.api.get<VirtualMachineExport>(virtualMachineExportKind, ask.namespace, ask.name);
@@ -62,20 +73,23 @@ export function exportRoutes(o: ExportServerOptions): ExtraRoute[] {
     const expected = Buffer.from(secret?.data?.[TOKEN_KEY] ?? '', 'base64').toString('utf8');
     if (e === undefined || !sameToken(token, expected))
       throw new ApiError('Forbidden', `export token refused for ${ask.namespace}/${ask.name}`);
+    record.accepted = e;
     return e;
   };
 
-  const handle = async (
+  const serve = async (
     req: ApiRequest,
     res: ApiResponse,
     url: URL,
     match: readonly string[],
+    record: DownloadRecord,
   ): Promise<void> => {
     if (req.method !== 'GET')
       throw new ApiError('MethodNotAllowed', `${req.method ?? ''} is not supported on the export server`);
     const ask = parseExportPath(match[0] ?? '');
     if (ask === undefined) throw new ApiError('NotFound', 'no such export path');
-    const e = authorize(req, url, ask);
+    record.ask = ask;
+    const e = authorize(req, url, ask, record);
     const source = o.readSource(o, e);
     if (e.status?.phase !== 'Ready' || source.state !== 'ready')
       throw new ApiError(
@@ -87,6 +101,7 @@ export function exportRoutes(o: ExportServerOptions): ExtraRoute[] {
       const body = renderManifests(e, source, o.url(), ask.manifest, json, secretOf(o, e));
       res.writeHead(200, { 'Content-Type': json ? 'application/json' : 'application/yaml' });
       res.end(body);
+      Object.assign(record, { bytes: Buffer.byteLength(body), result: 'complete' });
       return;
     }
     const volume = source.volumes.find((v) => v.name === ask.volume);
@@ -97,8 +112,10 @@ export function exportRoutes(o: ExportServerOptions): ExtraRoute[] {
       );
     if (ask.format === 'dir' && !ask.inDir) {
       const link = volumeUrl('', ask.namespace, ask.name, volume.name, 'dir');
+      const index = `<!doctype html>\n<pre>\n<a href="${link}/disk.img">disk.img</a>\n</pre>\n`;
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html>\n<pre>\n<a href="${link}/disk.img">disk.img</a>\n</pre>\n`);
+      res.end(index);
+      Object.assign(record, { bytes: Buffer.byteLength(index), result: 'complete' });
       return;
     }
     const body = await exportBody(volume, ask.format, o.tmpDir, o.qemuImg);
@@ -107,13 +124,45 @@ export function exportRoutes(o: ExportServerOptions): ExtraRoute[] {
         'Content-Type': body.contentType,
         ...(body.length !== undefined ? { 'Content-Length': String(body.length) } : {}),
       });
-      await pipeline(body.stream, res as NodeJS.WritableStream);
+      const count = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          record.bytes += chunk.length;
+          done(null, chunk);
+        },
+      });
+      await pipeline(body.stream, count, res as NodeJS.WritableStream);
+      record.result = 'complete';
     } catch {
+      record.result = 'cut short';
       // The status line is sent: a failure now (the client gone, a read error) can only cut the
       // body short, which the client sees against Content-Length or the gzip trailer.
       res.destroy();
     } finally {
       await body.cleanup();
+    }
+  };
+  /**
+   * Recorded once both are known: how the handler ended (a stream's last bytes may close the
+   * response before the pipeline returns) and the status sent (an error is answered after it).
+   */
+  const handle = async (
+    req: ApiRequest,
+    res: ApiResponse,
+    url: URL,
+    match: readonly string[],
+  ): Promise<void> => {
+    const record: DownloadRecord = { received: new Date(), bytes: 0, result: 'refused' };
+    let settle = (): void => undefined;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const audit = o.audit;
+    if (audit !== undefined)
+      res.once('close', () => {
+        void settled.then(() => audit.record(downloadEvent(req, record, res.statusCode, new Date())));
+      });
+    try {
+      await serve(req, res, url, match, record);
+    } finally {
+      settle();
     }
   };
   return [{ path: EXPORT_PATH, handle }];

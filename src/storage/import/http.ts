@@ -2,7 +2,7 @@
  * Opens an http(s) source as CDI's importer does: basic auth from a Secret, extra CAs from a
  * ConfigMap, extra headers, redirects followed. HTTP errors are classified: 404 or 401/403 will
  * not get better by retrying, a 503 or a reset connection may. Every hop, redirects included, connects
- * only where the outbound policy allows (src/network/outbound.ts).
+ * only where the outbound policy allows (src/network/outbound.ts), and only over http(s).
  */
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -43,6 +43,12 @@ export async function openHttp(
     if (code >= 300 && code < 400 && location !== undefined) {
       res.resume();
       const next = new URL(location, url);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:')
+        throw new ImportError(
+          'Error',
+          `${redact(url)} redirects to a ${next.protocol} URL, which is not fetched`,
+          true,
+        );
       // Credentials go only where they were meant to: never to another host.
       if (next.host !== url.host) {
         const { auth: _auth, ...rest } = source;

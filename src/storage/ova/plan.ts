@@ -62,6 +62,8 @@ export function objectName(raw: string): string {
 }
 
 export interface ImportPlan {
+  /** The name of the VM (and the prefix of its DataVolumes). */
+  name: string;
   vm: Record<string, unknown>;
   /** DataVolume name and size (a quantity) per disk, in OVF order. */
   volumes: { dataVolume: string; size: string; href: string }[];
@@ -109,7 +111,7 @@ export function planImport(ovf: Ovf, name: string, choice: InstanceChoice): Impo
       },
     },
   };
-  return { vm, volumes, notes };
+  return { name, vm, volumes, notes };
 }
 
 export interface HikubePlan {

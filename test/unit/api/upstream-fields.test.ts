@@ -66,6 +66,7 @@ describe('upstream field paths', () => {
       'upload.cdi.kubevirt.io/v1beta1 UploadTokenRequest',
       'kubevirt.io/v1 VirtualMachineInstanceMigration',
       'migrations.kubevirt.io/v1alpha1 MigrationPolicy',
+      'export.kubevirt.io/v1 VirtualMachineExport',
     ])
       assert.ok(listed.has(key), key);
   });
@@ -77,6 +78,56 @@ describe('upstream field paths', () => {
     assert.equal(coverage(vm.schema, `${T}.domain.devices.gpus[].claimName`), 'no-effect');
     assert.equal(coverage(vm.schema, `${T}.domain.devices.disks[].bootOrder`), 'implemented');
     assert.equal(coverage(vm.schema, `${T}.domain.devices.disks[].noSuchField`), 'missing');
+  });
+});
+
+describe('status paths of VirtualMachineExport (the lists leave status out)', () => {
+  // KubeVirt v1.9.0's v1.VirtualMachineExportStatus (links.internal has the same shape as links.external).
+  const paths = [
+    'conditions',
+    'conditions[]',
+    'conditions[].lastProbeTime',
+    'conditions[].lastTransitionTime',
+    'conditions[].message',
+    'conditions[].reason',
+    'conditions[].status',
+    'conditions[].type',
+    'links',
+    'links.external',
+    'links.external.backups',
+    'links.external.backups[]',
+    'links.external.backups[].endpoints',
+    'links.external.backups[].endpoints[]',
+    'links.external.backups[].endpoints[].endpoint',
+    'links.external.backups[].endpoints[].url',
+    'links.external.backups[].name',
+    'links.external.cert',
+    'links.external.manifests',
+    'links.external.manifests[]',
+    'links.external.manifests[].type',
+    'links.external.manifests[].url',
+    'links.external.volumes',
+    'links.external.volumes[]',
+    'links.external.volumes[].formats',
+    'links.external.volumes[].formats[]',
+    'links.external.volumes[].formats[].format',
+    'links.external.volumes[].formats[].url',
+    'links.external.volumes[].name',
+    'phase',
+    'serviceName',
+    'tokenSecretRef',
+    'ttlExpirationTime',
+    'virtualMachineName',
+  ];
+  test('every one is in our schema, links.internal as links.external', () => {
+    const def = kinds.find((k) => k.kind === 'VirtualMachineExport');
+    assert.ok(def);
+    const all = [
+      ...paths,
+      ...paths.filter((p) => p.startsWith('links.external')).map((p) => p.replace('external', 'internal')),
+    ];
+    const missing = all.filter((p) => coverage(def.schema, `status.${p}`) === 'missing');
+    assert.deepEqual(missing, []);
   });
 });
 

@@ -1,16 +1,16 @@
 /**
  * The OVA import's pure parts and its archive reading: the OVF parser (CPUs, memory, firmware,
  * disks, NICs; ignored and unknown devices), the instance type choice (exact, nearest larger,
- * none), NIC models, member names, and readOva on real tar files built here (a `../x` member, a
+ * none), NIC models, member names, and readOvaStream on real tar files built here (a `../x` member, a
  * descriptor not first, a disk the archive lacks).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { INSTANCE_SIZES } from '../../../src/api/catalog.js';
-import { readOva } from '../../../src/cli/vm-import.js';
+import { readOvaStream } from '../../../src/storage/ova/archive.js';
 import { OvfError, parseOvf, unitBytes } from '../../../src/storage/ova/ovf.js';
 import {
   chooseInstanceType,
@@ -23,6 +23,8 @@ import {
 import { ovfXml, writeOva } from '../../support/ova.js';
 
 const GiB = 2 ** 30;
+const readOva = (file: string): ReturnType<typeof readOvaStream> =>
+  readOvaStream(createReadStream(file), { maxBytes: GiB });
 const base = {
   name: 'Web Server 01',
   cpus: 2,
