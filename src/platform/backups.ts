@@ -18,6 +18,7 @@ import type { BackupStrategySpec } from '../api/backups/strategy.js';
 import { BackupRepository, localTarget, s3Target } from '../backup/index.js';
 import { BackupController } from '../controllers/backup/controller.js';
 import type { Repositories, S3Credentials } from '../controllers/backup/ports.js';
+import type { OutboundPolicy } from '../network/outbound.js';
 import type { RunningGuest } from '../node/agent.js';
 import { NodeBackupExecutor } from '../node/backups.js';
 import type { EventRecorder } from '../runtime/events.js';
@@ -101,6 +102,8 @@ export function backupControllerFor(o: {
   guests: () => RunningGuest[];
   qemuImg: QemuImgRunner;
   claimPath: (namespace: string, claim: string) => string | undefined;
+  /** Where S3 endpoints may be: the outbound policy of imports (--allow-private-targets). */
+  targets: OutboundPolicy;
   log: (message: string) => void;
 }): BackupController {
   return new BackupController({
@@ -109,6 +112,7 @@ export function backupControllerFor(o: {
     executor: new NodeBackupExecutor(o.guests, o.qemuImg, o.log),
     repositories: repositoriesOf(),
     claimPath: o.claimPath,
+    targets: o.targets,
     log: o.log,
   });
 }

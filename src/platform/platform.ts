@@ -295,6 +295,7 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     guests: () => agent.running(),
     qemuImg: runQemuImg,
     claimPath: (ns, claim) => storage.claimPath(ns, claim),
+    targets,
     log,
   });
   // The OS catalog's golden images that are local (built-in or imported): DataSources Ready offline.
