@@ -4,7 +4,8 @@
  * temp dir. Clients talk to it through a counting TCP proxy so a test can assert how many bytes
  * the server received (what an incremental backup sent), and can make the server fail mid-upload:
  * once a given number of bytes has arrived, every open connection is cut and new ones are refused
- * until `recover()`.
+ * until `recover()`; or make it hang mid-upload (`holdAfter`: nothing more is read from clients
+ * until `release()`), so a test can kill the client at a known point of its upload.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -35,6 +36,13 @@ export interface S3TestServer {
   failAfter(bytes: number): Promise<void>;
   /** Whether the server is down (after failAfter fired and before recover). */
   isDown(): boolean;
+  /**
+   * After `bytes` more bytes have arrived, stop reading from every connection, open or new (the
+   * server hangs mid-upload). Resolves when that happened.
+   */
+  holdAfter(bytes: number): Promise<void>;
+  /** Reads from the connections again after `holdAfter`. */
+  release(): void;
   /** Accepts connections again (the stored objects are kept, as after a restart). */
   recover(): void;
   /** Stops the proxy and s3rver and removes the temp dir. */
@@ -69,6 +77,9 @@ export async function startS3Server(o: { bucket?: string; region?: string } = {}
   let received = 0;
   let down = false;
   let trip: { at: number; fire: () => void } | undefined;
+  let held = false;
+  let hold: { at: number; fire: () => void } | undefined;
+  const clients = new Set<Socket>();
   const sockets = new Set<Socket>();
   const cutAll = (): void => {
     for (const s of sockets) s.destroy();
@@ -80,6 +91,9 @@ export async function startS3Server(o: { bucket?: string; region?: string } = {}
       return;
     }
     const upstream = connect(backend.port, '127.0.0.1');
+    clients.add(client);
+    client.on('close', () => clients.delete(client));
+    if (held) client.pause();
     sockets.add(client);
     sockets.add(upstream);
     const drop = (): void => {
@@ -103,9 +117,18 @@ export async function startS3Server(o: { bucket?: string; region?: string } = {}
         fire();
         return;
       }
-      if (!upstream.write(d)) client.pause();
+      if (!upstream.write(d) || held) client.pause();
+      if (hold !== undefined && received >= hold.at) {
+        const { fire } = hold;
+        hold = undefined;
+        held = true;
+        for (const c of clients) c.pause();
+        fire();
+      }
     });
-    upstream.on('drain', () => client.resume());
+    upstream.on('drain', () => {
+      if (!held) client.resume();
+    });
     upstream.pipe(client);
   });
   const port = await listen(proxy);
@@ -125,6 +148,14 @@ export async function startS3Server(o: { bucket?: string; region?: string } = {}
       new Promise<void>((resolve) => {
         trip = { at: received + bytes, fire: resolve };
       }),
+    holdAfter: (bytes) =>
+      new Promise<void>((resolve) => {
+        hold = { at: received + bytes, fire: resolve };
+      }),
+    release: () => {
+      held = false;
+      for (const c of clients) c.resume();
+    },
     isDown: () => down,
     recover: () => {
       down = false;
