@@ -217,4 +217,41 @@ spec:
     const copy = await boot('kv2');
     assert.equal(await md5(copy), data, 'the restored VM reads the backed-up data');
   });
+
+  test('a plan made by the CLI carries its job history limits; a bad one is refused by field', async () => {
+    await hikube([
+      'backup',
+      'plan',
+      'create',
+      'hist',
+      '--app',
+      'kv2',
+      '--schedule',
+      '0 3 * * *',
+      '--successful-jobs-history-limit',
+      '2',
+      '--failed-jobs-history-limit',
+      '0',
+    ]);
+    const plan = await get('plans.backups.cozystack.io', 'hist');
+    assert.deepEqual(plan.metadata?.annotations, {
+      'backups.hikube.io/successful-jobs-history-limit': '2',
+      'backups.hikube.io/failed-jobs-history-limit': '0',
+    });
+    const bad = await p.hikube([
+      'backup',
+      'plan',
+      'create',
+      'bad',
+      '--app',
+      'kv2',
+      '--schedule',
+      '0 3 * * *',
+      '--failed-jobs-history-limit',
+      'all',
+    ]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /metadata\.annotations\[backups\.hikube\.io\/failed-jobs-history-limit\]/);
+    await hikube(['backup', 'plan', 'delete', 'hist']);
+  });
 });
