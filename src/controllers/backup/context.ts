@@ -1,9 +1,11 @@
 /**
  * What the backup controllers share: the ports, the clock, and the resolution of a BackupClass to
  * the strategy serving an application kind and to that strategy's repository, with the S3
- * credentials read from the strategy's Secret (a namespace tenants cannot read). Every failure
+ * credentials read from the strategy's Secret (a namespace tenants cannot read), an S3 endpoint
+ * held to the outbound address policy and a local path to the allowed directories. Every failure
  * here is a `BackupError` whose message becomes the job's status.message.
  */
+import { join } from 'node:path';
 import { applicationGroup, type TypedLocalObjectReference } from '../../api/backups/common.js';
 import { backupClassKind, type BackupClass } from '../../api/backups/plan.js';
 import { backupStrategyKind, type BackupStrategy } from '../../api/backups/strategy.js';
@@ -15,6 +17,7 @@ import type { Client } from '../../runtime/client.js';
 import type { OutboundPolicy } from '../../network/outbound.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { endpointRefusal, type Resolve } from './endpoint.js';
+import { localPathRefusal } from './local-path.js';
 import type { ArtifactRepository, BackupExecutor, Repositories } from './ports.js';
 
 export interface BackupContext {
@@ -27,6 +30,8 @@ export interface BackupContext {
   /** Where an S3 endpoint may be (the import's outbound policy) and how its name resolves. */
   targets: OutboundPolicy;
   resolve?: Resolve;
+  /** Directories a local strategy's path may lie under (DATA_DIR/backups and the admin's). */
+  localDirs: readonly string[];
   now: () => Date;
   /** Waits (between polls of the cache). */
   sleep: (ms: number) => Promise<void>;
@@ -129,6 +134,10 @@ export async function openStrategy(
   }
   if (strategy.spec.target === 's3') {
     const refused = await endpointRefusal(ctx.targets, strategy.spec.endpoint ?? '', ctx.resolve);
+    if (refused !== undefined) throw new BackupError(`BackupStrategy ${strategyRef.name}: ${refused}`);
+  } else {
+    const where = join(strategy.spec.path ?? '', strategy.spec.prefix ?? '');
+    const refused = localPathRefusal(ctx.localDirs, where);
     if (refused !== undefined) throw new BackupError(`BackupStrategy ${strategyRef.name}: ${refused}`);
   }
   return {

@@ -48,6 +48,8 @@ export interface BackupControllerOptions {
   /** Where S3 endpoints may be (default: HIKUBE_ALLOW_PRIVATE_TARGETS, as imports). */
   targets?: OutboundPolicy;
   resolve?: Resolve;
+  /** Directories a local BackupStrategy's path may lie under (local-path.ts). */
+  localDirs: readonly string[];
   now?: () => Date;
   timers?: Timers;
   sleep?: (ms: number) => Promise<void>;
@@ -99,6 +101,7 @@ export class BackupController implements Runnable {
       claimPath: o.claimPath,
       targets: o.targets ?? outboundPolicyFromEnv(),
       ...(o.resolve !== undefined ? { resolve: o.resolve } : {}),
+      localDirs: o.localDirs,
       now: o.now ?? (() => new Date()),
       sleep: o.sleep ?? ((ms) => new Promise((r) => (timers ?? globalThis).setTimeout(r, ms))),
       log: o.log ?? (() => undefined),

@@ -197,6 +197,7 @@ export function useBackupHarness(): BackupHarness {
           ? `/pool/${ns}/${claim}.qcow2`
           : undefined,
       targets: { allowPrivateTargets: false },
+      localDirs: ['/data/backups'],
       resolve: (host) => h.resolve(host),
       now: () => h.now,
       sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 10))),

@@ -186,3 +186,63 @@ describe('an S3 endpoint obeys the outbound address policy', () => {
     assert.equal(h.repo.writes.length, 1);
   });
 });
+
+describe('a local strategy stays under the allowed directories', () => {
+  const local = (path: string, prefix?: string): void => {
+    h.api.create(backupStrategyKind, {
+      apiVersion: 'backups.hikube.io/v1alpha1',
+      kind: 'BackupStrategy',
+      metadata: { name: 'disk' },
+      spec: { target: 'local', path, ...(prefix !== undefined ? { prefix } : {}) },
+    });
+    h.api.create(backupClassKind, {
+      apiVersion: B,
+      kind: 'BackupClass',
+      metadata: { name: 'disk' },
+      spec: {
+        strategies: [
+          {
+            strategyRef: { apiGroup: 'backups.hikube.io', kind: 'BackupStrategy', name: 'disk' },
+            application: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine' },
+          },
+        ],
+      },
+    });
+    makeVmIn(h.api, 'web', false);
+    h.api.create(backupJobKind, {
+      apiVersion: B,
+      kind: 'BackupJob',
+      metadata: { name: 'j', namespace: NS },
+      spec: { applicationRef: vmRef, backupClassName: 'disk' },
+    });
+  };
+  const outcome = (): Promise<BackupJob> =>
+    eventually(() => {
+      const j = h.api.get<BackupJob>(backupJobKind, NS, 'j');
+      return j?.status?.phase === 'Succeeded' || j?.status?.phase === 'Failed' ? j : undefined;
+    }, 'the job finished');
+
+  for (const [what, path] of [
+    ['a system directory', '/etc'],
+    ['the data dir above the backups root', '/data'],
+    ['a sibling that shares the root as a name prefix', '/data/backups-evil'],
+  ] as const)
+    test(`${what} (${path}): the job fails with the reason, nothing written`, async () => {
+      local(path);
+      const j = await outcome();
+      assert.equal(j.status?.phase, 'Failed');
+      assert.match(
+        j.status?.message ?? '',
+        /^backup failed: BackupStrategy disk: path .+ is outside the directories local backups may use \(\/data\/backups\); an admin may add one with hikube up --backup-dirs/,
+      );
+      assert.deepEqual(h.repo.writes, []);
+      assert.deepEqual(h.executor.points, [], 'no point taken');
+    });
+
+  test('a directory under the root, with a prefix, is used', async () => {
+    local('/data/backups/team', 'nightly');
+    const j = await outcome();
+    assert.equal(j.status?.phase, 'Succeeded', j.status?.message);
+    assert.equal(h.repo.writes.length, 1);
+  });
+});
