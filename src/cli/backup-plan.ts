@@ -1,10 +1,17 @@
 /**
  * `hikube backup plan create|list|delete`: Cozystack Plans (an application, a BackupClass, a cron
  * schedule in UTC). `--keep` and `--max-age` are Hikube's retention extension, written as the
- * Plan annotations backups.hikube.io/keep and backups.hikube.io/max-age; the server checks them.
+ * Plan annotations backups.hikube.io/keep and backups.hikube.io/max-age, and the finished
+ * BackupJobs kept (CronJob's history limits) as backups.hikube.io/successful-jobs-history-limit and
+ * failed-jobs-history-limit; the server checks them.
  */
 import { parseArgs } from 'node:util';
-import { KEEP_ANNOTATION, MAX_AGE_ANNOTATION } from '../api/backups/common.js';
+import {
+  FAILED_JOBS_ANNOTATION,
+  KEEP_ANNOTATION,
+  MAX_AGE_ANNOTATION,
+  SUCCESSFUL_JOBS_ANNOTATION,
+} from '../api/backups/common.js';
 import { connectionOptions, loadClient } from './context.js';
 import { UsageError } from './errors.js';
 import { listNamespace, parseFlags, runVerb } from './verbs.js';
@@ -14,7 +21,8 @@ import { apiVersion, applicationRef, backupsPath, listAs } from './backup-common
 const USAGE = `usage:
   hikube backup plan create NAME --app APP --schedule CRON [--class default] [--kind VMInstance|VirtualMachine]
                                [--keep N] [--max-age AGE]
-      CRON is in UTC: '0 3 * * *', @daily…; AGE such as 7d, 36h, 2w
+                               [--successful-jobs-history-limit N] [--failed-jobs-history-limit N]
+      CRON is in UTC: '0 3 * * *', @daily…; AGE such as 7d, 36h, 2w; finished BackupJobs kept: 3 and 1
   hikube backup plan list [-o table|wide|json|yaml|name] [-A]
   hikube backup plan delete NAME...        (its Backups are kept)`;
 
@@ -30,6 +38,8 @@ async function create(args: string[]): Promise<void> {
     kind: { type: 'string' },
     keep: { type: 'string' },
     'max-age': { type: 'string' },
+    'successful-jobs-history-limit': { type: 'string' },
+    'failed-jobs-history-limit': { type: 'string' },
   });
   const [name] = positionals;
   if (name === undefined) throw new UsageError(`backup plan create needs a NAME\n${USAGE}`);
@@ -41,6 +51,12 @@ async function create(args: string[]): Promise<void> {
   const annotations = {
     ...(values.keep !== undefined ? { [KEEP_ANNOTATION]: values.keep } : {}),
     ...(values['max-age'] !== undefined ? { [MAX_AGE_ANNOTATION]: values['max-age'] } : {}),
+    ...(values['successful-jobs-history-limit'] !== undefined
+      ? { [SUCCESSFUL_JOBS_ANNOTATION]: values['successful-jobs-history-limit'] }
+      : {}),
+    ...(values['failed-jobs-history-limit'] !== undefined
+      ? { [FAILED_JOBS_ANNOTATION]: values['failed-jobs-history-limit'] }
+      : {}),
   };
   await c.call('POST', backupsPath('plans', ns), {
     apiVersion,

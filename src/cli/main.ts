@@ -30,7 +30,7 @@ import type { KubeObject } from '../api/meta.js';
 const USAGE = `Usage:
   hikube up [--data-dir DIR] [--listen HOST:PORT] [--lb-pool ADDR|CIDR,...] [--no-bridges]
             [--allow-private-targets] [--allow-external-ips] [--feature-gates GATE,...]
-            [--cpu-allocation-ratio N] [--without-hikube-controllers]
+            [--cpu-allocation-ratio N] [--without-hikube-controllers] [--backup-dirs DIR,...]
                                                        run the platform in the foreground
   hikube operator [--kubeconfig FILE] [--health-listen HOST:PORT] [--skip-catalog]
                                                        run Hikube's controllers against a Kubernetes API

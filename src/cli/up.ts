@@ -13,6 +13,7 @@ import { chooseNetworkMode } from '../network/pod/mode.js';
 import { linuxPodLinks } from '../network/pod/linux.js';
 import { DEFAULT_STORAGE_OVERCOMMIT } from '../storage/capacity.js';
 import { parseUpstream } from '../network/dns/server.js';
+import { parseBackupDirs } from '../controllers/backup/local-path.js';
 
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
@@ -44,6 +45,7 @@ export async function runUp(args: string[]): Promise<void> {
       'pod-cidr': { type: 'string' },
       // Admin switches; each also has an environment variable, read when the flag is absent.
       'allow-private-targets': { type: 'boolean' },
+      'backup-dirs': { type: 'string' },
       'allow-external-ips': { type: 'boolean' },
       'feature-gates': { type: 'string' },
       'cpu-allocation-ratio': { type: 'string' },
@@ -105,6 +107,12 @@ export async function runUp(args: string[]): Promise<void> {
   } catch (err) {
     throw new UsageError(`--cpu-allocation-ratio: ${err instanceof Error ? err.message : String(err)}`);
   }
+  let backupDirs: string[] | undefined;
+  try {
+    if (values['backup-dirs'] !== undefined) backupDirs = parseBackupDirs(values['backup-dirs']);
+  } catch (err) {
+    throw new UsageError(`--backup-dirs: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const { host, port } = parseListen(values.listen);
   const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} ${m}\n`);
@@ -117,6 +125,7 @@ export async function runUp(args: string[]): Promise<void> {
     storageOvercommit: ratio('storage-overcommit', values['storage-overcommit']),
     network,
     ...(values['allow-private-targets'] === true ? { allowPrivateTargets: true } : {}),
+    ...(backupDirs !== undefined ? { backupDirs } : {}),
     ...(values['allow-external-ips'] === true ? { allowExternalIPs: true } : {}),
     ...(featureGates !== undefined
       ? { featureGates: featureGates.enabled, disabledFeatureGates: featureGates.disabled }

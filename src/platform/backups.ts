@@ -17,7 +17,9 @@ import { ApiError } from '../apiserver/errors.js';
 import type { BackupStrategySpec } from '../api/backups/strategy.js';
 import { BackupRepository, localTarget, s3Target } from '../backup/index.js';
 import { BackupController } from '../controllers/backup/controller.js';
+import { parseBackupDirs } from '../controllers/backup/local-path.js';
 import type { Repositories, S3Credentials } from '../controllers/backup/ports.js';
+import type { OutboundPolicy } from '../network/outbound.js';
 import type { RunningGuest } from '../node/agent.js';
 import { NodeBackupExecutor } from '../node/backups.js';
 import type { EventRecorder } from '../runtime/events.js';
@@ -68,6 +70,11 @@ export function ensureDefaultBackupClass(registry: Registry, dataDir: string): v
   }
 }
 
+/** The admin's extra directories for local strategies: $HIKUBE_BACKUP_DIRS (DIR,…), else none. */
+export function backupDirsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return parseBackupDirs(env['HIKUBE_BACKUP_DIRS'] ?? '');
+}
+
 /** One repository per target (spec and credentials): reused while they stay the same. */
 export function repositoriesOf(): Repositories {
   const open = new Map<string, BackupRepository>();
@@ -101,6 +108,10 @@ export function backupControllerFor(o: {
   guests: () => RunningGuest[];
   qemuImg: QemuImgRunner;
   claimPath: (namespace: string, claim: string) => string | undefined;
+  /** Where S3 endpoints may be: the outbound policy of imports (--allow-private-targets). */
+  targets: OutboundPolicy;
+  /** Directories a local strategy may use: DATA_DIR/backups and the admin's --backup-dirs. */
+  localDirs: readonly string[];
   log: (message: string) => void;
 }): BackupController {
   return new BackupController({
@@ -109,6 +120,8 @@ export function backupControllerFor(o: {
     executor: new NodeBackupExecutor(o.guests, o.qemuImg, o.log),
     repositories: repositoriesOf(),
     claimPath: o.claimPath,
+    targets: o.targets,
+    localDirs: o.localDirs,
     log: o.log,
   });
 }

@@ -63,7 +63,7 @@ import { openDataDir } from './datadir.js';
 import { ensureSigningKey, ensureToken } from './tokens.js';
 import { AuditLog } from '../apiserver/auth/audit.js';
 import { reconcileBootstrapPolicy } from '../controllers/rbac/bootstrap.js';
-import { backupControllerFor, ensureDefaultBackupClass } from './backups.js';
+import { backupControllerFor, backupDirsFromEnv, ensureDefaultBackupClass } from './backups.js';
 import { AggregationController } from '../controllers/rbac/aggregation.js';
 import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/index.js';
 import { createNetworking, type Networking } from '../network/index.js';
@@ -103,6 +103,8 @@ export interface PlatformOptions {
   registryMirrors?: Record<string, string>;
   /** Imports and pulls may reach loopback and private addresses (default: HIKUBE_ALLOW_PRIVATE_TARGETS). */
   allowPrivateTargets?: boolean;
+  /** Directories a local BackupStrategy may use besides DATA_DIR/backups (default: HIKUBE_BACKUP_DIRS). */
+  backupDirs?: readonly string[];
   /** Services may set externalIPs (default: HIKUBE_ALLOW_EXTERNAL_IPS; CVE-2020-8554). */
   allowExternalIPs?: boolean;
   /** Feature gates turned on (default: HIKUBE_FEATURE_GATES, e.g. `HostDisk`). */
@@ -295,6 +297,8 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     guests: () => agent.running(),
     qemuImg: runQemuImg,
     claimPath: (ns, claim) => storage.claimPath(ns, claim),
+    targets,
+    localDirs: [join(options.dataDir, 'backups'), ...(options.backupDirs ?? backupDirsFromEnv())],
     log,
   });
   // The OS catalog's golden images that are local (built-in or imported): DataSources Ready offline.

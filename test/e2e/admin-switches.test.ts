@@ -3,8 +3,9 @@
  * them, a cluster IP outside the service CIDR, externalIPs, QEMU values that cannot render and
  * hostDisk volumes are refused with one cause per field (422), and an http import from loopback is
  * accepted (as CDI accepts it) then fails at reconcile with "connection failed: target not allowed"
- * without the server seeing a request; with --allow-external-ips, --feature-gates HostDisk and
- * --allow-private-targets the same objects are accepted and the import succeeds.
+ * without the server seeing a request, as does a BackupJob to a BackupStrategy whose S3 endpoint
+ * is on loopback; with --allow-external-ips, --feature-gates HostDisk and --allow-private-targets
+ * the same objects are accepted, the import succeeds and the endpoint passes.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -207,5 +208,95 @@ describe('DataVolume http imports from loopback', () => {
     assert.equal(created.code, 201, created.body);
     const done = await finished(open, 'local');
     assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
+  });
+});
+
+describe('BackupStrategy S3 endpoints on loopback', () => {
+  const setUp = async (p: TestPlatform): Promise<void> => {
+    const objects: [string, object][] = [
+      ['/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'hikube-system' } }],
+      [
+        '/api/v1/namespaces/hikube-system/secrets',
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'bucket' },
+          stringData: { accessKeyId: 'k', secretAccessKey: 's' },
+        },
+      ],
+      [
+        '/apis/backups.hikube.io/v1alpha1/backupstrategies',
+        {
+          apiVersion: 'backups.hikube.io/v1alpha1',
+          kind: 'BackupStrategy',
+          metadata: { name: 'loop' },
+          spec: {
+            target: 's3',
+            endpoint: 'http://127.0.0.1:9',
+            bucket: 'vms',
+            credentialsSecretRef: { namespace: 'hikube-system', name: 'bucket' },
+          },
+        },
+      ],
+      [
+        '/apis/backups.cozystack.io/v1alpha1/backupclasses',
+        {
+          apiVersion: 'backups.cozystack.io/v1alpha1',
+          kind: 'BackupClass',
+          metadata: { name: 'loop' },
+          spec: {
+            strategies: [
+              {
+                strategyRef: { apiGroup: 'backups.hikube.io', kind: 'BackupStrategy', name: 'loop' },
+                application: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine' },
+              },
+            ],
+          },
+        },
+      ],
+      [
+        '/apis/backups.cozystack.io/v1alpha1/namespaces/default/backupjobs',
+        {
+          apiVersion: 'backups.cozystack.io/v1alpha1',
+          kind: 'BackupJob',
+          metadata: { name: 'loop' },
+          spec: {
+            applicationRef: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'none' },
+            backupClassName: 'loop',
+          },
+        },
+      ],
+    ];
+    for (const [path, body] of objects) {
+      const r = await raw(p, 'POST', path, JSON.stringify(body));
+      assert.equal(r.code, 201, `${path}: ${r.body}`);
+    }
+  };
+  const failure = (p: TestPlatform): Promise<string> =>
+    eventually(
+      async () => {
+        const j = (
+          await raw(p, 'GET', '/apis/backups.cozystack.io/v1alpha1/namespaces/default/backupjobs/loop')
+        ).json as { status?: { phase?: string; message?: string } };
+        return j.status?.phase === 'Failed' ? (j.status.message ?? '') : undefined;
+      },
+      'the BackupJob to fail',
+      60_000,
+      200,
+    );
+
+  test('without --allow-private-targets: the BackupJob fails with "target not allowed"', async () => {
+    await setUp(closed);
+    assert.match(
+      await failure(closed),
+      /^backup failed: BackupStrategy loop: endpoint http:\/\/127\.0\.0\.1:9: target not allowed: 127\.0\.0\.1 is a loopback address/,
+    );
+  });
+
+  test('with --allow-private-targets: the endpoint passes (the job fails later, on the missing VM)', async () => {
+    await setUp(open);
+    const message = await failure(open);
+    assert.doesNotMatch(message, /target not allowed/);
+    assert.match(message, /VirtualMachine default\/none not found/);
   });
 });

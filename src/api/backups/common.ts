@@ -27,6 +27,10 @@ export const APPLICATIONS: readonly { group: string; kind: string }[] = [
 export const KEEP_ANNOTATION = 'backups.hikube.io/keep';
 /** Plan extension: the plan's Backups older than this go (7d, 36h, 2w…). */
 export const MAX_AGE_ANNOTATION = 'backups.hikube.io/max-age';
+/** Plan extension, as CronJob's successfulJobsHistoryLimit: finished Succeeded BackupJobs kept (default 3). */
+export const SUCCESSFUL_JOBS_ANNOTATION = 'backups.hikube.io/successful-jobs-history-limit';
+/** Plan extension, as CronJob's failedJobsHistoryLimit: Failed BackupJobs kept (default 1). */
+export const FAILED_JOBS_ANNOTATION = 'backups.hikube.io/failed-jobs-history-limit';
 /** RestoreJob extension: "true" lets an in-place restore stop a running VM (and start it after). */
 export const STOP_VM_ANNOTATION = 'backups.hikube.io/stop-running-vm';
 /** Label on a BackupJob or Backup a Plan made: the plan's name (retention only touches these). */

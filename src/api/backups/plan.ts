@@ -2,7 +2,9 @@
  * Cozystack's BackupClass (cluster-scoped: which strategy backs up which application kind) and
  * Plan (an application, a class and a cron schedule in UTC). Cozystack's Plan has no retention;
  * ours reads two prefixed annotations, `backups.hikube.io/keep` (newest N of the plan's Backups)
- * and `backups.hikube.io/max-age` (older ones go), checked here so a bad value is refused.
+ * and `backups.hikube.io/max-age` (older ones go), and, as CronJob's history limits, how many of
+ * its finished BackupJobs stay (`backups.hikube.io/successful-jobs-history-limit`, default 3;
+ * `backups.hikube.io/failed-jobs-history-limit`, default 1); checked here so a bad value is refused.
  */
 import type { KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
@@ -14,8 +16,10 @@ import {
   BACKUPS_GROUP,
   BACKUPS_VERSION,
   Causes,
+  FAILED_JOBS_ANNOTATION,
   KEEP_ANNOTATION,
   MAX_AGE_ANNOTATION,
+  SUCCESSFUL_JOBS_ANNOTATION,
   TypedLocalObjectReference,
   checkApplicationRef,
 } from './common.js';
@@ -126,6 +130,28 @@ export function retentionOf(plan: Pick<Plan, 'metadata'>, c: Causes = new Causes
   return r;
 }
 
+/** How many of a Plan's finished BackupJobs are kept, newest first (CronJob's defaults: 3 and 1). */
+export interface JobHistory {
+  succeeded: number;
+  failed: number;
+}
+export const DEFAULT_JOB_HISTORY: JobHistory = { succeeded: 3, failed: 1 };
+
+export function jobHistoryOf(plan: Pick<Plan, 'metadata'>, c: Causes = new Causes()): JobHistory {
+  const a = plan.metadata.annotations ?? {};
+  const limit = (annotation: string, fallback: number): number => {
+    const v = a[annotation];
+    if (v === undefined) return fallback;
+    if (/^\d{1,4}$/.test(v)) return Number(v);
+    c.invalid(`metadata.annotations[${annotation}]`, v, 'must be an integer from 0 to 9999');
+    return fallback;
+  };
+  return {
+    succeeded: limit(SUCCESSFUL_JOBS_ANNOTATION, DEFAULT_JOB_HISTORY.succeeded),
+    failed: limit(FAILED_JOBS_ANNOTATION, DEFAULT_JOB_HISTORY.failed),
+  };
+}
+
 export function validatePlan(o: Plan): Causes['errors'] {
   const c = new Causes();
   checkApplicationRef(c, 'spec.applicationRef', o.spec.applicationRef);
@@ -140,6 +166,7 @@ export function validatePlan(o: Plan): Causes['errors'] {
       c.invalid('spec.schedule.cron', cron, err.message);
     }
   retentionOf(o, c);
+  jobHistoryOf(o, c);
   return c.errors;
 }
 
@@ -151,7 +178,7 @@ export const planKind: KindDefinition = {
   singular: 'plan',
   namespaced: true,
   description:
-    'Plan backs an application up on a cron schedule (UTC) with a BackupClass; Hikube extension: retention by the backups.hikube.io/keep and backups.hikube.io/max-age annotations.',
+    'Plan backs an application up on a cron schedule (UTC) with a BackupClass; Hikube extensions: retention by the backups.hikube.io/keep and backups.hikube.io/max-age annotations, finished BackupJobs kept by backups.hikube.io/successful-jobs-history-limit (default 3) and failed-jobs-history-limit (default 1).',
   schema: Plan,
   statusSubresource: true,
   printerColumns: [

@@ -5,6 +5,7 @@
  * path-style, a CA bundle, credentials from a Secret in a namespace tenants cannot read) or a
  * local directory of the node (the default with no bucket, under DATA_DIR/backups).
  */
+import { X509Certificate } from 'node:crypto';
 import type { KindDefinition } from '../kind.js';
 import { ObjectMeta } from '../meta.js';
 import { Conditions } from '../kubevirt/status.js';
@@ -44,6 +45,27 @@ export const BackupStrategy = Obj('A BackupStrategy.', {
 });
 export type BackupStrategy = Static<typeof BackupStrategy>;
 
+const MAX_CA_BUNDLE = 256 * 1024;
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END \1-----/g;
+
+/** Why a CA bundle is not one or more PEM certificates (each parsed), or undefined. */
+export function caBundleProblem(pem: string): string | undefined {
+  if (pem.length > MAX_CA_BUNDLE) return `must be at most ${MAX_CA_BUNDLE} bytes`;
+  const blocks = [...pem.matchAll(PEM_BLOCK)];
+  if (blocks.length === 0) return 'must hold PEM certificates (-----BEGIN CERTIFICATE-----)';
+  const rest = pem.replace(PEM_BLOCK, '').trim();
+  if (rest !== '') return 'must hold only PEM certificates';
+  for (const [i, b] of blocks.entries()) {
+    if (b[1] !== 'CERTIFICATE') return `block ${i + 1} is a ${b[1] ?? '?'}, not a CERTIFICATE`;
+    try {
+      new X509Certificate(b[0]);
+    } catch (err) {
+      return `certificate ${i + 1} does not parse: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+  return undefined;
+}
+
 export function validateBackupStrategy(o: BackupStrategy): Causes['errors'] {
   const c = new Causes();
   const s = o.spec;
@@ -63,6 +85,10 @@ export function validateBackupStrategy(o: BackupStrategy): Causes['errors'] {
         `must be a namespace tenants cannot read: ${CREDENTIALS_NAMESPACES.join(', ')}`,
       );
     if (s.path !== undefined) c.invalid('spec.path', s.path, 'only for target local');
+    if (s.caBundle !== undefined) {
+      const why = caBundleProblem(s.caBundle);
+      if (why !== undefined) c.invalid('spec.caBundle', '…', why);
+    }
   } else if (s.target === 'local') {
     if (s.path === undefined || s.path === '') c.required('spec.path', 'the directory (target local)');
     else if (!s.path.startsWith('/') || s.path.split('/').includes('..'))

@@ -18,7 +18,7 @@ export async function finalizeBackup(ctx: BackupContext, backup: Backup): Promis
   const driver = driverOf(backup);
   const key = driver?.key;
   try {
-    if (key !== undefined) await openStrategy(ctx, backup.spec.strategyRef).repository.delete(key);
+    if (key !== undefined) await (await openStrategy(ctx, backup.spec.strategyRef)).repository.delete(key);
   } catch (err) {
     const reason = `failed deleting the artifact ${key ?? ''}: ${messageOf(err)}`;
     await ctx.api

@@ -1,9 +1,11 @@
 /**
  * What the backup controllers share: the ports, the clock, and the resolution of a BackupClass to
  * the strategy serving an application kind and to that strategy's repository, with the S3
- * credentials read from the strategy's Secret (a namespace tenants cannot read). Every failure
+ * credentials read from the strategy's Secret (a namespace tenants cannot read), an S3 endpoint
+ * held to the outbound address policy and a local path to the allowed directories. Every failure
  * here is a `BackupError` whose message becomes the job's status.message.
  */
+import { join } from 'node:path';
 import { applicationGroup, type TypedLocalObjectReference } from '../../api/backups/common.js';
 import { backupClassKind, type BackupClass } from '../../api/backups/plan.js';
 import { backupStrategyKind, type BackupStrategy } from '../../api/backups/strategy.js';
@@ -12,7 +14,10 @@ import type { KindDefinition } from '../../api/kind.js';
 import type { KubeObject } from '../../api/meta.js';
 import type { Condition } from '../../api/kubevirt/status.js';
 import type { Client } from '../../runtime/client.js';
+import type { OutboundPolicy } from '../../network/outbound.js';
 import type { EventRecorder } from '../../runtime/events.js';
+import { endpointRefusal, type Resolve } from './endpoint.js';
+import { localPathRefusal } from './local-path.js';
 import type { ArtifactRepository, BackupExecutor, Repositories } from './ports.js';
 
 export interface BackupContext {
@@ -22,10 +27,23 @@ export interface BackupContext {
   repositories: Repositories;
   /** The disk file of a bound, populated claim. */
   claimPath: (namespace: string, claim: string) => string | undefined;
+  /** Where an S3 endpoint may be (the import's outbound policy) and how its name resolves. */
+  targets: OutboundPolicy;
+  resolve?: Resolve;
+  /** Directories a local strategy's path may lie under (DATA_DIR/backups and the admin's). */
+  localDirs: readonly string[];
   now: () => Date;
   /** Waits (between polls of the cache). */
   sleep: (ms: number) => Promise<void>;
   log: (message: string) => void;
+}
+
+/** The reason a run is aborted when the platform stops: its job is left Running, to be resumed. */
+export class PlatformStopping extends Error {
+  override readonly name = 'PlatformStopping';
+  constructor() {
+    super('the platform is stopping');
+  }
 }
 
 /** A backup or restore that cannot go on, with the reason shown to the user. */
@@ -73,7 +91,7 @@ export function resolveStrategy(
   ctx: BackupContext,
   className: string,
   app: TypedLocalObjectReference,
-): ResolvedStrategy {
+): Promise<ResolvedStrategy> {
   const cls = ctx.api.get<BackupClass>(backupClassKind, '', className);
   if (cls === undefined) throw new BackupError(`BackupClass ${className} not found`);
   const group = applicationGroup(app);
@@ -85,7 +103,10 @@ export function resolveStrategy(
   return openStrategy(ctx, entry.strategyRef);
 }
 
-export function openStrategy(ctx: BackupContext, strategyRef: TypedLocalObjectReference): ResolvedStrategy {
+export async function openStrategy(
+  ctx: BackupContext,
+  strategyRef: TypedLocalObjectReference,
+): Promise<ResolvedStrategy> {
   if (strategyRef.apiGroup !== backupStrategyKind.group || strategyRef.kind !== backupStrategyKind.kind)
     throw new BackupError(
       `strategy ${strategyRef.apiGroup ?? ''}/${strategyRef.kind} is not served here (only ${backupStrategyKind.group}/${backupStrategyKind.kind})`,
@@ -110,6 +131,14 @@ export function openStrategy(ctx: BackupContext, strategyRef: TypedLocalObjectRe
         `credentials Secret ${ref.namespace}/${ref.name} needs accessKeyId and secretAccessKey`,
       );
     credentials = { accessKeyId, secretAccessKey };
+  }
+  if (strategy.spec.target === 's3') {
+    const refused = await endpointRefusal(ctx.targets, strategy.spec.endpoint ?? '', ctx.resolve);
+    if (refused !== undefined) throw new BackupError(`BackupStrategy ${strategyRef.name}: ${refused}`);
+  } else {
+    const where = join(strategy.spec.path ?? '', strategy.spec.prefix ?? '');
+    const refused = localPathRefusal(ctx.localDirs, where);
+    if (refused !== undefined) throw new BackupError(`BackupStrategy ${strategyRef.name}: ${refused}`);
   }
   return {
     strategy,

@@ -1,9 +1,11 @@
 /**
  * The backup controller: Cozystack's Plan, BackupJob, Backup and RestoreJob in one work queue, on
  * the controller runtime. Reconciles are short: a BackupJob or RestoreJob that is due starts a
- * run in the background (job.ts, restore.ts) and the run reports in the job's status; a run that
- * was under way when the platform stopped is found Running with nobody working on it and is
- * failed with that reason. Runs of one application go one at a time; deleting a job aborts its run.
+ * run in the background (job.ts, restore.ts) and the run reports in the job's status. A job found
+ * Running with nobody working on it was under way when the platform stopped (kill -9, power cut):
+ * a BackupJob is resumed, up to MAX_RESUMES times (the repository sends only the chunks the target
+ * does not hold yet), a RestoreJob is failed with that reason. Runs of one application go one at
+ * a time; deleting a job aborts its run; stopping the platform leaves its runs to resume.
  */
 import { backupClassKind } from '../../api/backups/plan.js';
 import {
@@ -24,13 +26,15 @@ import type { KubeObject } from '../../api/meta.js';
 import { virtualMachineKind } from '../../api/kubevirt/vm.js';
 import { virtualMachineInstanceKind } from '../../api/kubevirt/vmi.js';
 import { dataVolumeKind } from '../../api/cdi/datavolume.js';
+import { outboundPolicyFromEnv, type OutboundPolicy } from '../../network/outbound.js';
 import { Controller } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import type { Manager, Runnable } from '../../runtime/manager.js';
 import type { Timers } from '../../runtime/queue.js';
 import { finalizeBackup } from './artifact.js';
-import { stamp, type BackupContext } from './context.js';
+import { PlatformStopping, setCondition, stamp, type BackupContext } from './context.js';
 import { appKeyOf, runBackupJob, setJobStatus } from './job.js';
+import type { Resolve } from './endpoint.js';
 import type { BackupExecutor, Repositories } from './ports.js';
 import { syncPlan } from './plan.js';
 import { backupOf, runRestoreJob } from './restore.js';
@@ -41,6 +45,11 @@ export interface BackupControllerOptions {
   executor: BackupExecutor;
   repositories: Repositories;
   claimPath: (namespace: string, claim: string) => string | undefined;
+  /** Where S3 endpoints may be (default: HIKUBE_ALLOW_PRIVATE_TARGETS, as imports). */
+  targets?: OutboundPolicy;
+  resolve?: Resolve;
+  /** Directories a local BackupStrategy's path may lie under (local-path.ts). */
+  localDirs: readonly string[];
   now?: () => Date;
   timers?: Timers;
   sleep?: (ms: number) => Promise<void>;
@@ -48,6 +57,16 @@ export interface BackupControllerOptions {
 }
 
 const MAX_WAIT_MS = 6 * 3_600_000;
+/** A BackupJob interrupted this many times fails instead (a run that crashes the platform must not loop). */
+export const MAX_RESUMES = 3;
+/** The condition a resumed BackupJob carries; its message starts with the count. */
+export const RESUMED = 'Resumed';
+
+/** How many times a job was resumed after a platform stop (from its Resumed condition). */
+export const resumesOf = (job: BackupJob): number =>
+  Number(
+    /^resumed (\d+) /.exec(job.status?.conditions?.find((c) => c.type === RESUMED)?.message ?? '')?.[1] ?? 0,
+  );
 const keyOf = (def: KindDefinition, o: KubeObject): string =>
   `${def.kind}:${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
 
@@ -80,11 +99,20 @@ export class BackupController implements Runnable {
       executor: o.executor,
       repositories: o.repositories,
       claimPath: o.claimPath,
+      targets: o.targets ?? outboundPolicyFromEnv(),
+      ...(o.resolve !== undefined ? { resolve: o.resolve } : {}),
+      localDirs: o.localDirs,
       now: o.now ?? (() => new Date()),
       sleep: o.sleep ?? ((ms) => new Promise((r) => (timers ?? globalThis).setTimeout(r, ms))),
       log: o.log ?? (() => undefined),
     };
     const own = (def: KindDefinition) => (o: KubeObject) => [keyOf(def, o)];
+    const planOf = (j: KubeObject): string[] => {
+      const job = j as BackupJob;
+      const plan = job.spec.planRef?.name;
+      const done = job.status?.phase === 'Succeeded' || job.status?.phase === 'Failed';
+      return plan === undefined || !done ? [] : [`${planKind.kind}:${job.metadata.namespace ?? ''}/${plan}`];
+    };
     // A Backup that became Ready wakes the restores waiting for it.
     const restoresOf = (b: KubeObject): string[] =>
       this.ctx.api
@@ -93,7 +121,8 @@ export class BackupController implements Runnable {
         .map((r) => keyOf(restoreJobKind, r));
     this.controller
       .watch(planKind, own(planKind))
-      .watch(backupJobKind, own(backupJobKind))
+      // A plan's job that finished wakes the plan, which keeps its job history to the limits.
+      .watch(backupJobKind, (j) => [keyOf(backupJobKind, j), ...planOf(j)])
       .watch(backupKind, (b) => [keyOf(backupKind, b), ...restoresOf(b)])
       .watch(restoreJobKind, own(restoreJobKind))
       .reads(
@@ -114,7 +143,8 @@ export class BackupController implements Runnable {
   }
 
   stop(): void {
-    for (const run of this.runs.values()) run.abort.abort();
+    // Not a cancellation: each run leaves its job Running, to be resumed at the next start.
+    for (const run of this.runs.values()) run.abort.abort(new PlatformStopping());
     this.controller.stop();
   }
 
@@ -230,10 +260,14 @@ export class BackupController implements Runnable {
     this.runs.set(key, { uid: job.metadata.uid ?? '', app, abort, done });
   }
 
-  /** A job Running with nobody running it: the platform stopped during its run. */
+  /**
+   * A job Running with nobody running it: the platform stopped during its run. A BackupJob goes
+   * back to Pending and runs again (its status change wakes it); a RestoreJob, or a BackupJob
+   * interrupted MAX_RESUMES times already, fails with the reason.
+   */
   private interrupted(job: KubeObject, what: 'backup' | 'restore'): void {
-    const message = `${what} failed: interrupted (the platform stopped during the run); create a new job`;
     const def = what === 'backup' ? backupJobKind : restoreJobKind;
+    let resumed: string | undefined;
     void this.ctx.api
       .mutate<BackupJob>(
         def,
@@ -241,11 +275,37 @@ export class BackupController implements Runnable {
         job.metadata.name ?? '',
         (j) => {
           if (j.status?.phase !== 'Running') return false;
-          j.status = { ...j.status, phase: 'Failed', completedAt: stamp(this.ctx.now()), message };
+          const now = this.ctx.now();
+          const resumes = resumesOf(j);
+          if (what === 'backup' && resumes < MAX_RESUMES) {
+            const message = `resumed ${resumes + 1} time(s) after the platform stopped during the run`;
+            j.status = {
+              ...j.status,
+              phase: 'Pending',
+              message: 'resuming: the platform stopped during the run',
+              conditions: setCondition(j.status.conditions, now, {
+                type: RESUMED,
+                status: 'True',
+                reason: 'PlatformStopped',
+                message,
+              }),
+            };
+            resumed = message;
+            return true;
+          }
+          const message =
+            what === 'backup'
+              ? `backup failed: interrupted ${resumes + 1} times (the platform stopped during the run); create a new job`
+              : 'restore failed: interrupted (the platform stopped during the run); create a new job';
+          j.status = { ...j.status, phase: 'Failed', completedAt: stamp(now), message };
+          resumed = undefined;
           return true;
         },
         true,
       )
+      .then(() => {
+        if (resumed !== undefined) this.ctx.events.record(job, 'Normal', 'BackupResumed', resumed);
+      })
       .catch(() => undefined);
   }
 

@@ -18,6 +18,7 @@ import { resolveApplication } from './application.js';
 import {
   BackupError,
   messageOf,
+  PlatformStopping,
   repositoryKey,
   resolveStrategy,
   setStatus,
@@ -88,7 +89,7 @@ export async function runBackupJob(ctx: BackupContext, job: BackupJob, signal: A
   let point: BackupPoint | undefined;
   let kept = false;
   try {
-    const { strategyRef, repository } = resolveStrategy(
+    const { strategyRef, repository } = await resolveStrategy(
       ctx,
       job.spec.backupClassName,
       job.spec.applicationRef,
@@ -185,6 +186,8 @@ export async function runBackupJob(ctx: BackupContext, job: BackupJob, signal: A
     const reason = signal.aborted ? 'cancelled: the BackupJob was deleted' : messageOf(err);
     if (point !== undefined && !kept)
       for (const layer of Object.values(point.boundary)) await releaseQuietly(ctx, layer);
+    // The platform is stopping: the job stays Running and is resumed at the next start.
+    if (signal.reason instanceof PlatformStopping) return;
     await setJobStatus(ctx, job, (s) => {
       s.phase = 'Failed';
       s.completedAt = stamp(ctx.now());

@@ -3,12 +3,13 @@
  * (`<plan>-<unix minutes>`, so a retried run finds its job instead of making two), labelled with the
  * plan; runs missed while the platform was down are made up by one job. Then it applies the
  * plan's retention annotations to the Ready Backups the plan made: beyond the newest `keep`, and
- * older than `max-age`, they are deleted (their finalizer deletes the artifact). Returns when to
- * look again.
+ * older than `max-age`, they are deleted (their finalizer deletes the artifact), and keeps its
+ * finished BackupJobs to the history limits (newest Succeeded and Failed ones; a job's Backup is
+ * not touched: it lives by retention). Returns when to look again.
  */
 import { PLAN_LABEL } from '../../api/backups/common.js';
 import { backupJobKind, backupKind, type Backup, type BackupJob } from '../../api/backups/jobs.js';
-import { planKind, retentionOf, type Plan } from '../../api/backups/plan.js';
+import { jobHistoryOf, planKind, retentionOf, type Plan } from '../../api/backups/plan.js';
 import { lastFiringBetween, parseCron } from '../../api/hikube/cron.js';
 import { ApiError } from '../../apiserver/errors.js';
 import { setCondition, stamp, type BackupContext } from './context.js';
@@ -50,6 +51,7 @@ export async function syncPlan(ctx: BackupContext, plan: Plan): Promise<Date | u
     status.lastScheduleTime = stamp(due);
   }
   await prune(ctx, plan, now);
+  await pruneJobs(ctx, plan);
   const next = cron.next(now);
   if (next !== undefined) status.nextScheduleTime = stamp(next);
   else delete status.nextScheduleTime;
@@ -95,5 +97,35 @@ async function prune(ctx: BackupContext, plan: Plan, now: Date): Promise<void> {
   for (const b of toPrune(mine, plan, now)) {
     await ctx.api.delete(backupKind, ns, b.metadata.name ?? '');
     ctx.events.record(plan, 'Normal', 'BackupPruned', `deleted Backup ${b.metadata.name ?? ''} (retention)`);
+  }
+}
+
+/** The plan's finished BackupJobs beyond its history limits, newest kept (by completion time). */
+export function jobsToPrune(jobs: readonly BackupJob[], plan: Pick<Plan, 'metadata'>): BackupJob[] {
+  const limits = jobHistoryOf(plan);
+  const finishedAt = (j: BackupJob): number =>
+    Date.parse(j.status?.completedAt ?? j.metadata.creationTimestamp ?? '') || 0;
+  const beyond = (phase: 'Succeeded' | 'Failed', keep: number): BackupJob[] =>
+    jobs
+      .filter((j) => j.status?.phase === phase && j.metadata.deletionTimestamp === undefined)
+      .sort((a, b) => finishedAt(b) - finishedAt(a))
+      .slice(keep);
+  return [...beyond('Succeeded', limits.succeeded), ...beyond('Failed', limits.failed)];
+}
+
+async function pruneJobs(ctx: BackupContext, plan: Plan): Promise<void> {
+  const ns = plan.metadata.namespace ?? '';
+  const mine = ctx.api
+    .list<BackupJob>(backupJobKind, ns)
+    .filter(
+      (j) =>
+        j.metadata.labels?.[PLAN_LABEL] === plan.metadata.name && j.spec.planRef?.name === plan.metadata.name,
+    );
+  for (const j of jobsToPrune(mine, plan)) {
+    try {
+      await ctx.api.delete(backupJobKind, ns, j.metadata.name ?? '');
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 404)) throw err;
+    }
   }
 }

@@ -17,7 +17,15 @@ import { virtualMachineInstanceKind } from '../../api/kubevirt/vmi.js';
 import type { KubeObject } from '../../api/meta.js';
 import { formatOfVolume } from '../../storage/pool.js';
 import { isInstance, type SavedApplication } from './application.js';
-import { BackupError, messageOf, openStrategy, setStatus, stamp, type BackupContext } from './context.js';
+import {
+  BackupError,
+  messageOf,
+  openStrategy,
+  PlatformStopping,
+  setStatus,
+  stamp,
+  type BackupContext,
+} from './context.js';
 import { driverOf, type DiskRecord } from './job.js';
 import type { ArtifactRepository } from './ports.js';
 
@@ -63,7 +71,7 @@ export async function runRestoreJob(
     const saved = backup.status?.underlyingResources as SavedApplication | undefined;
     if (key === undefined || saved?.application === undefined)
       throw new BackupError(`Backup ${backup.metadata.name ?? ''} records no artifact key or application`);
-    const repository = openStrategy(ctx, backup.spec.strategyRef).repository;
+    const repository = (await openStrategy(ctx, backup.spec.strategyRef)).repository;
     const disks: DiskRecord = driver?.disks ?? {};
     const source = backup.spec.applicationRef;
     const target = job.spec.targetApplicationRef ?? source;
@@ -98,6 +106,8 @@ export async function runRestoreJob(
     });
     ctx.events.record(job, 'Normal', 'RestoreSucceeded', `restored into ${target.kind} ${target.name}`);
   } catch (err) {
+    // The platform is stopping: the job stays Running and fails as interrupted at the next start.
+    if (signal.reason instanceof PlatformStopping) return;
     const reason = messageOf(err);
     await setRestoreStatus(ctx, job, (s) => {
       s.phase = 'Failed';

@@ -4,13 +4,31 @@
  * Plan annotations give.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import type { FieldError, KindDefinition } from '../../../src/api/kind.js';
 import { findKindByGvk } from '../../../src/api/registry.js';
 import { ApiError } from '../../../src/apiserver/errors.js';
 import { Registry } from '../../../src/apiserver/registry.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
-import { retentionOf } from '../../../src/api/backups/plan.js';
+import { jobHistoryOf, retentionOf } from '../../../src/api/backups/plan.js';
+
+/** A real certificate, made by openssl, for the caBundle cases. */
+const CERT = execFileSync(
+  'openssl',
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    '/dev/null',
+  ].concat(['-subj', '/CN=bucket.test', '-days', '1']),
+  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+);
 
 const kind = (apiVersion: string, k: string): KindDefinition => {
   const def = findKindByGvk(apiVersion, k);
@@ -99,6 +117,61 @@ describe('backups kinds: accepted and refused', () => {
       ],
     ],
     ['a plan without a cron', plan({ schedule: {} }), ['spec.schedule.cron']],
+    [
+      'a plan with job history limits',
+      plan(
+        {},
+        {
+          'backups.hikube.io/successful-jobs-history-limit': '0',
+          'backups.hikube.io/failed-jobs-history-limit': '5',
+        },
+      ),
+      [],
+    ],
+    [
+      'a plan with bad job history limits',
+      plan(
+        {},
+        {
+          'backups.hikube.io/successful-jobs-history-limit': '-1',
+          'backups.hikube.io/failed-jobs-history-limit': 'all',
+        },
+      ),
+      [
+        'metadata.annotations[backups.hikube.io/failed-jobs-history-limit]',
+        'metadata.annotations[backups.hikube.io/successful-jobs-history-limit]',
+      ],
+    ],
+    ['an s3 strategy with a CA bundle of two certificates', strategy({ ...s3, caBundle: CERT + CERT }), []],
+    [
+      'an s3 strategy with a CA bundle that is no PEM',
+      strategy({ ...s3, caBundle: 'trust me' }),
+      ['spec.caBundle'],
+    ],
+    [
+      'an s3 strategy with a private key as CA bundle',
+      strategy({ ...s3, caBundle: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }),
+      ['spec.caBundle'],
+    ],
+    [
+      'an s3 strategy with a broken certificate',
+      strategy({
+        ...s3,
+        caBundle: '-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n',
+      }),
+      ['spec.caBundle'],
+    ],
+    [
+      'an s3 strategy with a certificate and something else',
+      strategy({ ...s3, caBundle: `${CERT}\nrm -rf /\n` }),
+      ['spec.caBundle'],
+    ],
+    ['an s3 strategy with an escaping prefix', strategy({ ...s3, prefix: 'a/../../etc' }), ['spec.prefix']],
+    [
+      'a local strategy with an absolute prefix',
+      strategy({ target: 'local', path: '/var/lib/hikube/backups', prefix: '/etc' }),
+      ['spec.prefix'],
+    ],
     ['an s3 strategy', strategy(s3), []],
     ['a local strategy', strategy({ target: 'local', path: '/var/lib/hikube/backups' }), []],
     [
@@ -191,6 +264,23 @@ describe('backups kinds: accepted and refused', () => {
   ];
   for (const [what, body, bad] of cases)
     test(what, () => assert.deepEqual(fields(causesOf(body)), bad.sort()));
+});
+
+describe('Plan job history annotations', () => {
+  test("CronJob's defaults (3 Succeeded, 1 Failed) unless set", () => {
+    assert.deepEqual(jobHistoryOf({ metadata: {} }), { succeeded: 3, failed: 1 });
+    assert.deepEqual(
+      jobHistoryOf({
+        metadata: {
+          annotations: {
+            'backups.hikube.io/successful-jobs-history-limit': '10',
+            'backups.hikube.io/failed-jobs-history-limit': '0',
+          },
+        },
+      }),
+      { succeeded: 10, failed: 0 },
+    );
+  });
 });
 
 describe('Plan retention annotations', () => {

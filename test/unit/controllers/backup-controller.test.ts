@@ -9,8 +9,7 @@
  * the disks and starts it again; a restore into a new VM makes its disks first.
  */
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, test } from 'node:test';
-import type { DiskSink, DiskSource } from '../../../src/backup/types.js';
+import { beforeEach, describe, test } from 'node:test';
 import {
   backupJobKind,
   backupKind,
@@ -20,188 +19,22 @@ import {
   type RestoreJob,
 } from '../../../src/api/backups/jobs.js';
 import { planKind, type Plan } from '../../../src/api/backups/plan.js';
-import { persistentVolumeClaimKind } from '../../../src/api/core/core.js';
 import { dataVolumeKind } from '../../../src/api/cdi/datavolume.js';
-import { findKindByGvk } from '../../../src/api/registry.js';
 import { virtualMachineKind, type VirtualMachine } from '../../../src/api/kubevirt/vm.js';
 import { virtualMachineInstanceKind } from '../../../src/api/kubevirt/vmi.js';
-import { Registry } from '../../../src/apiserver/registry.js';
-import { BackupController } from '../../../src/controllers/backup/controller.js';
-import type {
-  ArtifactRepository,
-  BackupExecutor,
-  BackupPoint,
-  BackupPointRequest,
-  WriteResult,
-} from '../../../src/controllers/backup/ports.js';
-import { ensureDefaultBackupClass } from '../../../src/platform/backups.js';
-import { recorderFor } from '../../../src/runtime/events.js';
-import { RegistryTransport } from '../../../src/runtime/inprocess.js';
-import { Manager } from '../../../src/runtime/manager.js';
-import { ApiClient } from '../../../src/runtime/registry-client.js';
-import { SqliteStore } from '../../../src/store/sqlite.js';
+import { MAX_RESUMES, type BackupController } from '../../../src/controllers/backup/controller.js';
+import type { ApiClient } from '../../../src/runtime/registry-client.js';
 import { eventually } from '../../support/wait.js';
+import { B, FakeExecutor, FakeRepository, makeVmIn, NS, useBackupHarness } from './backup-fakes.js';
 
-const NS = 'default';
-const B = 'backups.cozystack.io/v1alpha1';
-
-class FakeExecutor implements BackupExecutor {
-  points: BackupPointRequest[] = [];
-  released: string[] = [];
-  closed = 0;
-  sinks: { path: string; format: string; virtualSize: number; writes: number; finished: boolean }[] = [];
-  takePoint(req: BackupPointRequest): Promise<BackupPoint> {
-    this.points.push(req);
-    const n = this.points.length;
-    const disks: DiskSource[] = req.volumes.map((v) => ({
-      name: v.name,
-      virtualSize: 1 << 20,
-      changed: [{ offset: 0, length: 4096, zero: false }],
-      full: req.previous === undefined,
-      ...(req.previous === undefined ? { fullReason: 'first backup' } : {}),
-      reader: { read: (_o, l) => Promise.resolve(Buffer.alloc(l, n)), close: () => Promise.resolve() },
-    }));
-    return Promise.resolve({
-      boundary: Object.fromEntries(req.volumes.map((v) => [v.name, `${v.path}.b${n}`])),
-      disks,
-      indications: [],
-      close: () => {
-        this.closed++;
-        return Promise.resolve();
-      },
-    });
-  }
-  releaseBoundary(layer: string): Promise<void> {
-    this.released.push(layer);
-    return Promise.resolve();
-  }
-  openRestoreSink(t: { path: string; format: 'qcow2' | 'raw'; virtualSize: number }): Promise<DiskSink> {
-    const s = { ...t, writes: 0, finished: false };
-    this.sinks.push(s);
-    return Promise.resolve({
-      write: () => {
-        s.writes++;
-        return Promise.resolve();
-      },
-      finish: () => {
-        // As the real sink: finished once (the repository finishes it, not the controller).
-        if (s.finished) return Promise.reject(new Error(`restoring ${t.path}: the sink is closed`));
-        s.finished = true;
-        return Promise.resolve();
-      },
-      abort: () => Promise.resolve(),
-    });
-  }
-}
-
-class FakeRepository implements ArtifactRepository {
-  writes: { key: string; previous?: string; disks: string[] }[] = [];
-  deleted: string[] = [];
-  failWith: string | undefined;
-  write(req: Parameters<ArtifactRepository['write']>[0]): Promise<WriteResult> {
-    if (this.failWith !== undefined) return Promise.reject(new Error(this.failWith));
-    this.writes.push({
-      key: req.key,
-      ...(req.previous ? { previous: req.previous } : {}),
-      disks: req.disks.map((d) => d.name),
-    });
-    return Promise.resolve({
-      uri: `file:///backups/${req.key}.json`,
-      size: 4096,
-      logicalSize: 1 << 20,
-      checksum: 'sha256:00',
-      chunksSent: 1,
-      chunksReused: 0,
-    });
-  }
-  async restoreDisk(_key: string, _disk: string, sink: DiskSink): Promise<void> {
-    await sink.write(0, Buffer.alloc(4096, 1));
-    await sink.finish(); // as the real repository does
-  }
-  delete(key: string): Promise<void> {
-    this.deleted.push(key);
-    return Promise.resolve();
-  }
-}
-
-let store: SqliteStore;
+const h = useBackupHarness();
 let api: ApiClient;
-let manager: Manager;
 let controller: BackupController;
 let executor: FakeExecutor;
 let repo: FakeRepository;
-let now: Date;
-const log: string[] = [];
+beforeEach(() => void ({ api, controller, executor, repo } = h));
 
-beforeEach(async () => {
-  store = new SqliteStore({ path: ':memory:' });
-  now = new Date('2026-01-01T00:00:30Z');
-  const registry = new Registry(store, { now: () => now });
-  const nsDef = findKindByGvk('v1', 'Namespace');
-  assert.ok(nsDef);
-  registry.create(nsDef, '', { metadata: { name: NS } });
-  ensureDefaultBackupClass(registry, '/data');
-  api = new ApiClient(registry);
-  executor = new FakeExecutor();
-  repo = new FakeRepository();
-  log.length = 0;
-  manager = new Manager(new RegistryTransport(registry));
-  controller = new BackupController({
-    manager,
-    events: recorderFor(manager, 'backup-controller', 'node', () => now),
-    executor,
-    repositories: () => repo,
-    claimPath: (ns, claim) =>
-      api.get(persistentVolumeClaimKind, ns, claim) !== undefined ||
-      api.get(dataVolumeKind, ns, claim) !== undefined
-        ? `/pool/${ns}/${claim}.qcow2`
-        : undefined,
-    now: () => now,
-    sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 10))),
-    log: (m) => log.push(m),
-  });
-  void manager.add(controller);
-  await manager.start();
-});
-
-afterEach(async () => {
-  await controller.settled();
-  manager.stop();
-  store.close();
-});
-
-function makeVm(name: string, running: boolean): void {
-  api.create(persistentVolumeClaimKind, {
-    apiVersion: 'v1',
-    kind: 'PersistentVolumeClaim',
-    metadata: { name: `${name}-data`, namespace: NS },
-    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-  });
-  api.create<VirtualMachine>(virtualMachineKind, {
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachine',
-    metadata: { name, namespace: NS },
-    spec: {
-      runStrategy: running ? 'Always' : 'Halted',
-      template: {
-        spec: {
-          domain: { memory: { guest: '128Mi' }, devices: {} },
-          volumes: [
-            { name: 'root', containerDisk: { image: 'hikube/tiny' } },
-            { name: 'data', persistentVolumeClaim: { claimName: `${name}-data` } },
-          ],
-        },
-      },
-    },
-  } as unknown as VirtualMachine);
-  if (running)
-    api.create(virtualMachineInstanceKind, {
-      apiVersion: 'kubevirt.io/v1',
-      kind: 'VirtualMachineInstance',
-      metadata: { name, namespace: NS },
-      spec: { domain: { memory: { guest: '128Mi' }, devices: {} } },
-    });
-}
+const makeVm = (name: string, running: boolean): void => makeVmIn(api, name, running);
 
 const vmRef = (name: string) => ({ apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name });
 const backupJob = (name: string, vm: string): void =>
@@ -218,7 +51,7 @@ const finished = (name: string): Promise<BackupJob> =>
     const j = getJob(name);
     return j?.status?.phase === 'Succeeded' || j?.status?.phase === 'Failed' ? j : undefined;
   }, `BackupJob ${name} finished`).catch((e: unknown) =>
-    assert.fail(`${String(e)} ${JSON.stringify(getJob(name)?.status)} ${log.join('; ')}`),
+    assert.fail(`${String(e)} ${JSON.stringify(getJob(name)?.status)} ${h.log.join('; ')}`),
   );
 
 describe('BackupJob', () => {
@@ -239,7 +72,7 @@ describe('BackupJob', () => {
     assert.deepEqual(executor.points[0]?.volumes, [{ name: 'data', path: '/pool/default/web-data.qcow2' }]);
     assert.equal(executor.points[0]?.running, false);
 
-    now = new Date(now.getTime() + 60_000);
+    h.now = new Date(h.now.getTime() + 60_000);
     backupJob('b2', 'web');
     const j2 = await finished('b2');
     assert.equal(j2.status?.phase, 'Succeeded', j2.status?.message);
@@ -271,7 +104,7 @@ describe('BackupJob', () => {
     assert.match(j.status?.message ?? '', /VirtualMachine default\/ghost not found/);
   });
 
-  test('a job left Running by a stopped platform fails as interrupted; nothing is run again', async () => {
+  test('a BackupJob left Running by a stopped platform is resumed and succeeds; a RestoreJob fails', async () => {
     makeVm('old', false);
     for (const [def, kind, spec] of [
       [backupJobKind, 'BackupJob', { applicationRef: vmRef('old'), backupClassName: 'default' }],
@@ -284,20 +117,81 @@ describe('BackupJob', () => {
         spec,
         status: { phase: 'Running' },
       });
-    for (const [def, what] of [
-      [backupJobKind, 'backup'],
-      [restoreJobKind, 'restore'],
-    ] as const) {
-      const j = await eventually(() => {
-        const o = api.get<BackupJob>(def, NS, 'left');
-        return o?.status?.phase === 'Failed' ? o : undefined;
-      }, `${what} job failed`);
-      assert.equal(
-        j.status?.message,
-        `${what} failed: interrupted (the platform stopped during the run); create a new job`,
-      );
-    }
+    const j = await finished('left');
+    assert.equal(j.status?.phase, 'Succeeded', j.status?.message);
+    assert.equal(getBackup('left')?.status?.phase, 'Ready');
+    assert.equal(
+      j.status?.conditions?.find((c) => c.type === 'Resumed')?.message,
+      'resumed 1 time(s) after the platform stopped during the run',
+    );
+    assert.equal(executor.points.length, 1, 'one point taken by the resumed run');
+    const r = await eventually(() => {
+      const o = api.get<RestoreJob>(restoreJobKind, NS, 'left');
+      return o?.status?.phase === 'Failed' ? o : undefined;
+    }, 'restore job failed');
+    assert.equal(
+      r.status?.message,
+      'restore failed: interrupted (the platform stopped during the run); create a new job',
+    );
+  });
+
+  test('a BackupJob interrupted MAX_RESUMES times fails instead of looping', async () => {
+    makeVm('crashy', false);
+    api.create(backupJobKind, {
+      apiVersion: B,
+      kind: 'BackupJob',
+      metadata: { name: 'crashy', namespace: NS },
+      spec: { applicationRef: vmRef('crashy'), backupClassName: 'default' },
+      status: {
+        phase: 'Running',
+        conditions: [
+          {
+            type: 'Resumed',
+            status: 'True',
+            reason: 'PlatformStopped',
+            message: `resumed ${MAX_RESUMES} time(s) after the platform stopped during the run`,
+          },
+        ],
+      },
+    });
+    const j = await finished('crashy');
+    assert.equal(j.status?.phase, 'Failed');
+    assert.equal(
+      j.status?.message,
+      `backup failed: interrupted ${MAX_RESUMES + 1} times (the platform stopped during the run); create a new job`,
+    );
     assert.deepEqual(executor.points, [], 'no point taken');
+  });
+
+  test('stopping the platform mid-run leaves the job Running, to be resumed', async () => {
+    makeVm('slow', false);
+    let release: () => void = () => undefined;
+    repo.gate = new Promise<void>((r) => (release = r));
+    backupJob('s1', 'slow');
+    await eventually(() => repo.waiting, 'the upload under way');
+    controller.stop();
+    release();
+    await controller.settled();
+    assert.equal(getJob('s1')?.status?.phase, 'Running', getJob('s1')?.status?.message);
+    assert.equal(getBackup('s1'), undefined);
+    assert.deepEqual(executor.released, ['/pool/default/slow-data.qcow2.b1'], 'its point released');
+  });
+
+  test('its Backup deleted: the job stays Succeeded, is not run again; the next backup is full', async () => {
+    makeVm('gone', false);
+    backupJob('g1', 'gone');
+    assert.equal((await finished('g1')).status?.phase, 'Succeeded');
+    api.delete(backupKind, NS, 'g1');
+    await eventually(() => getBackup('g1') === undefined, 'Backup g1 gone');
+    h.now = new Date(h.now.getTime() + 60_000);
+    backupJob('g2', 'gone');
+    const g2 = await finished('g2');
+    assert.equal(g2.status?.phase, 'Succeeded', g2.status?.message);
+    assert.match(g2.status?.message ?? '', /in full \(first backup\)/);
+    const g1 = getJob('g1');
+    assert.equal(g1?.status?.phase, 'Succeeded');
+    assert.deepEqual(g1?.status?.backupRef, { name: 'g1' });
+    assert.equal(executor.points.length, 2, 'g1 was not run again');
   });
 });
 
@@ -336,7 +230,7 @@ describe('Plan', () => {
     await eventually(() => api.get<Plan>(planKind, NS, 'every')?.status?.nextScheduleTime, 'next time');
     assert.equal(api.get<Plan>(planKind, NS, 'every')?.status?.nextScheduleTime, '2026-01-01T00:01:00Z');
     const tick = async (to: string): Promise<BackupJob> => {
-      now = new Date(to);
+      h.now = new Date(to);
       api.mutate(planKind, NS, 'every', (p) => void (p.metadata.labels = { t: to.replace(/\D/g, '') }));
       return eventually(
         () =>
@@ -351,7 +245,7 @@ describe('Plan', () => {
     await finished(first.metadata.name ?? '');
     const second = await tick('2026-01-01T00:02:05Z');
     await finished(second.metadata.name ?? '');
-    now = new Date('2026-01-01T00:02:20Z');
+    h.now = new Date('2026-01-01T00:02:20Z');
     api.mutate(planKind, NS, 'every', (p) => void (p.metadata.labels = { t: 'prune' }));
     await eventually(() => getBackup(first.metadata.name ?? '') === undefined, 'the older backup deleted');
     assert.deepEqual(repo.deleted, [`default/app/${first.metadata.name ?? ''}`]);
