@@ -30,6 +30,7 @@ export async function takeSnapshot(
 ): Promise<void> {
   const ns = snap.metadata.namespace ?? '';
   const key = keyOf(virtualMachineSnapshotKind, ns, snap.metadata.name ?? '');
+  // From the server: a guest running unseen would be snapshotted without QMP, as if stopped.
   const vmi = await ctx.api.getLive<VirtualMachineInstance>(
     virtualMachineInstanceKind,
     ns,
@@ -40,6 +41,7 @@ export async function takeSnapshot(
   const volumes = diskFiles(ctx, ns, included);
   if (volumes === undefined) return ctx.later(key, CLAIM_RETRY_MS);
   if (!(await stillInProgress(ctx, snap))) return;
+  // A content already there was left by an attempt that died before finishing.
   const leftover = await ctx.api.getLive<VirtualMachineSnapshotContent>(
     virtualMachineSnapshotContentKind,
     ns,
