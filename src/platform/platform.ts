@@ -1,25 +1,17 @@
 /**
  * `hikube up`: assembles the embedded platform on one machine. Store → registry → API server,
  * plus the controllers that act on API objects. Returns a handle whose stop() shuts it all down.
+ * The steps that stand alone are beside it: the state opened (state.ts), storage (storage.ts),
+ * backups (backups.ts), the API server's routes (api.ts), the options and the handle (options.ts).
  */
 import { formatIpv4 } from '../api/network/cni.js';
-import { admissionSettingsFromEnv, type FeatureGate } from '../api/admission.js';
-import { kinds, findKindByGvk, servedKinds } from '../api/registry.js';
-import { Registry, resourceKey } from '../apiserver/registry.js';
-import { ApiServer } from '../apiserver/server.js';
+import { kinds, servedKinds } from '../api/registry.js';
 import { ServedKinds } from '../apiserver/served-kinds.js';
 import { CrdController } from '../apiserver/crds.js';
-import { ensureServingCerts } from '../apiserver/tls.js';
 import { GarbageCollector } from '../controllers/garbagecollector/controller.js';
 import { NamespaceController } from '../controllers/namespace/controller.js';
-import { SqliteStore } from '../store/sqlite.js';
-import { GuardedStore } from '../store/guarded.js';
-import { Headroom } from '../store/headroom.js';
 import { join } from 'node:path';
-import { actionSubresources } from '../apiserver/actions.js';
-import { volumeSubresources } from '../apiserver/volumes.js';
-import { streamSubresources } from '../apiserver/streams.js';
-import { consoleSite, CONSOLE_PREFIX } from '../apiserver/static.js';
+import { CONSOLE_PREFIX } from '../apiserver/static.js';
 import { ApiClient } from '../runtime/registry-client.js';
 import { Manager } from '../runtime/manager.js';
 import { networkPolicyControllerFor } from '../controllers/networkpolicy/index.js';
@@ -31,21 +23,16 @@ import { ReplicaSetController } from '../controllers/replicaset/controller.js';
 import { MigrationController } from '../controllers/migration/controller.js';
 import { VmController } from '../controllers/vm/controller.js';
 import { ResourceQuotaController } from '../controllers/resourcequota/controller.js';
-import { addHikubeControllers, hikubeCatalog } from '../operator/controllers.js';
-import { cpuAllocationRatioFromEnv } from '../api/quota/usage.js';
-import type { Accel } from '../hypervisor/machine.js';
+import { addHikubeControllers } from '../operator/controllers.js';
 import { detectAccelerator } from '../hypervisor/probe-qemu.js';
 import { genisoimage, qemuImg, qemuProcesses } from '../node/adapters.js';
 import { NodeAgent } from '../node/agent.js';
-import { DEFAULT_OVERCOMMIT, defaultNodeName, registerNode, type Overcommit } from '../node/registration.js';
+import { DEFAULT_OVERCOMMIT, defaultNodeName, registerNode } from '../node/registration.js';
 import { nodeSystemInfo, readHostFacts } from '../node/nodeinfo.js';
 import { SERVER_VERSION } from '../apiserver/openapi.js';
 import { ImageStore, builtinImageDir } from '../storage/images.js';
-import { createStorage, storageSeedObjects } from './storage.js';
-import { uploadProxyRoutes } from '../storage/upload-proxy.js';
-import { uploadTokenRequestKind, type UploadTokenRequest } from '../api/cdi/uploadtokenrequest.js';
-import { defaultCapacityPolicy, type CapacityPolicy } from '../storage/capacity.js';
-import { imageImportSubresources } from '../storage/image-import.js';
+import { createStorage } from './storage.js';
+import { defaultCapacityPolicy } from '../storage/capacity.js';
 import { ContainerDisks, parseMirrors } from '../storage/containerdisk.js';
 import { qemuImgTool } from '../storage/qemu-img.js';
 import { OsImageController } from '../storage/os-images.js';
@@ -53,91 +40,24 @@ import { renderKubeconfig } from './kubeconfig.js';
 import { reportQuarantined } from './quarantine.js';
 import { SnapshotController } from '../controllers/snapshot/controller.js';
 import { ExportController } from '../controllers/export/controller.js';
-import { exportRoutes, exportTmpDir } from '../storage/export/server.js';
-import { readSource } from '../controllers/export/sources.js';
 import { NodeSnapshotter } from '../node/snapshots.js';
 import { runQemuImg } from '../storage/qemu-img.js';
-import { dataPaths } from './paths.js';
 import { writeFileAtomic } from './atomic.js';
 import { openDataDir } from './datadir.js';
-import { ensureSigningKey, ensureToken } from './tokens.js';
-import { AuditLog } from '../apiserver/auth/audit.js';
-import { reconcileBootstrapPolicy } from '../controllers/rbac/bootstrap.js';
-import { backupControllerFor, backupDirsFromEnv, ensureDefaultBackupClass } from './backups.js';
+import { backupControllerFor, backupDirsFromEnv } from './backups.js';
 import { AggregationController } from '../controllers/rbac/aggregation.js';
-import { startMetrics, type Metrics, type MetricsOptions } from '../metrics/index.js';
-import { createNetworking, type Networking } from '../network/index.js';
+import { startMetrics } from '../metrics/index.js';
+import { createNetworking } from '../network/index.js';
 import { guardPodNetwork } from '../network/pod/cidr-safety.js';
 import { readNicCounters } from '../network/counters.js';
-import { clusterDnsIp, networkModeOf, serviceCidrOf, type NetworkOptions } from '../network/options.js';
+import { serviceCidrOf } from '../network/options.js';
 import { outboundPolicyFromEnv, type OutboundPolicy } from '../network/outbound.js';
+import { createApiServer } from './api.js';
+import type { Platform, PlatformOptions } from './options.js';
+import { openState } from './state.js';
 
-export interface PlatformOptions {
-  dataDir: string;
-  host: string;
-  /** 0 picks a free port. */
-  port: number;
-  log?: (message: string) => void;
-  /** Shorter bookmark interval for tests. */
-  bookmarkIntervalMs?: number;
-  /** Changes kept for watch resume (default 10,000); smaller in tests of compaction. */
-  historySize?: number;
-  /** Name of this node (default: the host name). */
-  nodeName?: string;
-  /** Skip the KVM probe (tests, or a host known to lack KVM). */
-  accel?: Accel;
-  overcommit?: Overcommit;
-  /** Extra image directories searched before the built-in images. */
-  imageDirs?: string[];
-  /** Metrics collection interval and history retention (tests use a short interval). */
-  metrics?: MetricsOptions;
-  /** Load balancer pool, service range, guest outbound NAT, secondary networks (src/network/options.ts). */
-  network?: NetworkOptions;
-  /** The store's reserve and low-water mark on the data dir (src/store/headroom.ts); smaller in tests. */
-  headroom?: { reserveBytes?: number; lowBytes?: number };
-  /** Thin volumes may total this many times their pool's filesystem size (default 10). */
-  storageOvercommit?: number;
-  /** Or the whole capacity policy of the pool (tests: a smaller low-water mark). */
-  storageCapacity?: CapacityPolicy;
-  /** Registry host → mirror host for containerDisk pulls (default: HIKUBE_REGISTRY_MIRRORS, `host=mirror,…`). */
-  registryMirrors?: Record<string, string>;
-  /** Imports and pulls may reach loopback and private addresses (default: HIKUBE_ALLOW_PRIVATE_TARGETS). */
-  allowPrivateTargets?: boolean;
-  /** Directories a local BackupStrategy may use besides DATA_DIR/backups (default: HIKUBE_BACKUP_DIRS). */
-  backupDirs?: readonly string[];
-  /** Services may set externalIPs (default: HIKUBE_ALLOW_EXTERNAL_IPS; CVE-2020-8554). */
-  allowExternalIPs?: boolean;
-  /** Feature gates turned on (default: HIKUBE_FEATURE_GATES, e.g. `HostDisk`). */
-  featureGates?: ReadonlySet<FeatureGate>;
-  /** Beta feature gates turned off (default: the `Name=false` entries of HIKUBE_FEATURE_GATES). */
-  disabledFeatureGates?: ReadonlySet<FeatureGate>;
-  /** vCPUs per requested CPU (KubeVirt's cpuAllocationRatio; default: HIKUBE_CPU_ALLOCATION_RATIO, else 10). */
-  cpuAllocationRatio?: number;
-  /** Rotation of DATA_DIR/audit.log (default 100 MiB, 5 files kept); smaller in tests. */
-  audit?: { maxBytes?: number; backups?: number };
-  /**
-   * Leave out what is Hikube's own (src/operator/controllers.ts) for `hikube operator` to run from
-   * outside (default: HIKUBE_WITHOUT_HIKUBE_CONTROLLERS=1).
-   */
-  withoutHikubeControllers?: boolean;
-}
-
-export interface Platform {
-  url: string;
-  /** The web console (web/dist, served by the API server). */
-  consoleUrl: string;
-  kubeconfigPath: string;
-  token: string;
-  registry: Registry;
-  nodeName: string;
-  accel: Accel;
-  agent: NodeAgent;
-  metrics: Metrics;
-  network: Networking;
-  stop(): Promise<void>;
-}
-
-const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public'];
+export type { Platform, PlatformOptions };
+export { withoutHikubeControllersFromEnv } from './state.js';
 
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const log = options.log ?? (() => undefined);
@@ -169,34 +89,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 }
 
 async function assemble(options: PlatformOptions, log: (message: string) => void): Promise<Platform> {
-  const paths = dataPaths(options.dataDir);
-  const certs = await ensureServingCerts(paths.pki, [options.host]);
-  const token = await ensureToken(paths.token);
-  const scrapeToken = await ensureToken(paths.scrapeToken);
-  const signingKey = await ensureSigningKey(paths.signingKey);
-  // The store keeps its own headroom on the data dir, so deletes work on a full disk.
-  const store = new GuardedStore(
-    new SqliteStore({
-      path: paths.database,
-      ...(options.historySize !== undefined ? { historySize: options.historySize } : {}),
-    }),
-    new Headroom({ dir: options.dataDir, ...options.headroom }),
-  );
-  const fromEnv = admissionSettingsFromEnv(serviceCidrOf(options.network));
-  const cpuAllocationRatio = options.cpuAllocationRatio ?? cpuAllocationRatioFromEnv();
-  const registry = new Registry(store, undefined, {
-    serviceCidr: fromEnv.serviceCidr,
-    ...(networkModeOf(options.network) === 'pod' ? { clusterDnsIp: clusterDnsIp(fromEnv.serviceCidr) } : {}),
-    allowExternalIPs: options.allowExternalIPs ?? fromEnv.allowExternalIPs,
-    featureGates: options.featureGates ?? fromEnv.featureGates,
-    disabledFeatureGates: options.disabledFeatureGates ?? fromEnv.disabledFeatureGates ?? new Set(),
-    cpuAllocationRatio,
-  });
-  const ours = !(options.withoutHikubeControllers ?? withoutHikubeControllersFromEnv());
-  if (store.currentRv() === 0) seed(registry, ours);
-  // Built-in ClusterRoles and bindings, at this release's version on every start.
-  reconcileBootstrapPolicy(registry, kinds);
-  ensureDefaultBackupClass(registry, options.dataDir);
+  const state = await openState(options);
+  const { paths, certs, token, store, registry, ours, cpuAllocationRatio } = state;
 
   // The reconcilers on the controller runtime share one cache, fed by the Registry in process.
   const manager = new Manager(new RegistryTransport(registry), { log });
@@ -371,50 +265,15 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     manager.stop();
   };
 
-  const audit = new AuditLog({ path: paths.audit, ...options.audit });
-  const server = new ApiServer({
-    registry,
-    signingKey,
-    audit,
-    kinds: served,
-    certs,
-    tokens: [token],
-    scrapeTokens: [scrapeToken],
-    console: consoleSite(),
-    notReady: () => store.shortage(),
-    subresources: [
-      ...actionSubresources(registry, agent.actions),
-      ...volumeSubresources(registry),
-      ...streamSubresources(agent.actions, { log }),
-      ...imageImportSubresources(options.dataDir, images, qemuImgTool),
-      ...storage.subresources,
-    ],
-    routes: metrics.routes,
-    // CDI's upload proxy: CDIConfig's uploadProxyURL is this server's URL.
-    publicRoutes: [
-      ...uploadProxyRoutes(
-        {
-          list: () =>
-            registry.store
-              .list(resourceKey(uploadTokenRequestKind))
-              .items.map((i) => i.object as UploadTokenRequest),
-        },
-        storage.uploads,
-      ),
-      ...exportRoutes({
-        api: manager.client,
-        claimPath: (ns, claim) => storage.claimPath(ns, claim),
-        readSource,
-        tmpDir: exportTmpDir(options.dataDir),
-        qemuImg: runQemuImg,
-        url: () => serverUrl,
-        audit,
-      }),
-    ],
-    observe: metrics.observe,
-    ...(options.bookmarkIntervalMs !== undefined
-      ? { watch: { bookmarkIntervalMs: options.bookmarkIntervalMs } }
-      : {}),
+  const { server, audit } = createApiServer(options, state, {
+    served,
+    manager,
+    agent,
+    images,
+    storage,
+    metrics,
+    url: () => serverUrl,
+    log,
   });
   let address: { host: string; port: number };
   try {
@@ -455,25 +314,4 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
       store.close();
     },
   };
-}
-
-/** HIKUBE_WITHOUT_HIKUBE_CONTROLLERS=1 (or true): `hikube up --without-hikube-controllers`. */
-export function withoutHikubeControllersFromEnv(): boolean {
-  const v = process.env['HIKUBE_WITHOUT_HIKUBE_CONTROLLERS'] ?? '';
-  return v === '1' || v === 'true';
-}
-
-/**
- * First start: the built-in namespaces, the local pool's default StorageClass and, with Hikube's
- * controllers, Hikube's catalog (without them `hikube operator` installs it).
- */
-function seed(registry: Registry, ours: boolean): void {
-  const nsDef = findKindByGvk('v1', 'Namespace');
-  if (nsDef === undefined) throw new Error('seed: Namespace kind missing');
-  for (const name of BUILTIN_NAMESPACES) registry.create(nsDef, '', { metadata: { name } });
-  for (const object of [...storageSeedObjects(), ...(ours ? hikubeCatalog() : [])]) {
-    const def = findKindByGvk(object.apiVersion, object.kind);
-    if (def === undefined) throw new Error(`seed: unknown kind ${object.apiVersion} ${object.kind}`);
-    registry.create(def, object.metadata.namespace ?? '', object);
-  }
 }

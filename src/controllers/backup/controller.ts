@@ -27,9 +27,9 @@ import { virtualMachineKind } from '../../api/kubevirt/vm.js';
 import { virtualMachineInstanceKind } from '../../api/kubevirt/vmi.js';
 import { dataVolumeKind } from '../../api/cdi/datavolume.js';
 import { outboundPolicyFromEnv, type OutboundPolicy } from '../../network/outbound.js';
-import { Controller } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import type { Manager } from '../../runtime/manager.js';
+import { Reconciler } from '../../runtime/reconciler.js';
 import type { Timers } from '../../runtime/queue.js';
 import { finalizeBackup } from './artifact.js';
 import { PlatformStopping, setCondition, stamp, type BackupContext } from './context.js';
@@ -77,17 +77,14 @@ interface Run {
   done: Promise<void>;
 }
 
-export class BackupController implements Runnable {
-  readonly name = 'backup-controller';
-  private readonly controller: Controller;
+export class BackupController extends Reconciler {
   private readonly ctx: BackupContext;
   /** Runs under way, by job key. */
   private readonly runs = new Map<string, Run>();
 
   constructor(o: BackupControllerOptions) {
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+    super(o.manager, {
+      name: 'backup-controller',
       backoff: { baseMs: 500, maxMs: 30_000 },
       ...(o.log !== undefined ? { log: o.log } : {}),
       ...(o.timers !== undefined ? { timers: o.timers } : {}),
@@ -138,18 +135,11 @@ export class BackupController implements Runnable {
       );
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    // Not a cancellation: each run leaves its job Running, to be resumed at the next start.
+  /** Aborts the runs under way (not a cancellation: each leaves its job Running, to be resumed at
+   * the next start), then stops the queue. */
+  override stop(): void {
     for (const run of this.runs.values()) run.abort.abort(new PlatformStopping());
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
+    super.stop();
   }
 
   /** Resolves when no run is under way (tests). */
@@ -157,25 +147,30 @@ export class BackupController implements Runnable {
     while (this.runs.size > 0) await Promise.all([...this.runs.values()].map((r) => r.done));
   }
 
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [kind = '', rest = ''] = key.split(':');
     const [ns = '', name = ''] = rest.split('/');
     const api = this.ctx.api;
-    if (kind === planKind.kind) {
-      const plan = api.get<Plan>(planKind, ns, name);
-      if (plan === undefined || plan.metadata.deletionTimestamp !== undefined)
-        return this.controller.queue.cancelWake(key);
-      const next = await syncPlan(this.ctx, plan);
-      if (next !== undefined)
-        this.controller.queue.addAfter(key, Math.min(MAX_WAIT_MS, next.getTime() - this.ctx.now().getTime()));
-    } else if (kind === backupJobKind.kind) {
+    if (kind === planKind.kind) await this.schedulePlan(key, api.get<Plan>(planKind, ns, name));
+    else if (kind === backupJobKind.kind)
       this.syncBackupJob(key, api.get<BackupJob>(backupJobKind, ns, name));
-    } else if (kind === backupKind.kind) {
-      const backup = api.get<Backup>(backupKind, ns, name);
-      if (backup?.metadata.deletionTimestamp !== undefined) await finalizeBackup(this.ctx, backup);
-    } else if (kind === restoreJobKind.kind) {
+    else if (kind === backupKind.kind) await this.syncBackup(api.get<Backup>(backupKind, ns, name));
+    else if (kind === restoreJobKind.kind)
       this.syncRestoreJob(key, api.get<RestoreJob>(restoreJobKind, ns, name));
-    }
+  }
+
+  /** Runs the plan's due jobs and comes back when the next one is due. */
+  private async schedulePlan(key: string, plan: Plan | undefined): Promise<void> {
+    if (plan === undefined || plan.metadata.deletionTimestamp !== undefined)
+      return this.controller.queue.cancelWake(key);
+    const next = await syncPlan(this.ctx, plan);
+    if (next !== undefined)
+      this.controller.queue.addAfter(key, Math.min(MAX_WAIT_MS, next.getTime() - this.ctx.now().getTime()));
+  }
+
+  /** A Backup being deleted: its artifact goes before its finalizer. */
+  private async syncBackup(backup: Backup | undefined): Promise<void> {
+    if (backup?.metadata.deletionTimestamp !== undefined) await finalizeBackup(this.ctx, backup);
   }
 
   private syncBackupJob(key: string, found: BackupJob | undefined): void {

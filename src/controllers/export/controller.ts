@@ -15,7 +15,6 @@ import {
   ttlOf,
   virtualMachineExportKind,
   type ExportCondition,
-  type ExportPhase,
   type VirtualMachineExport,
 } from '../../api/export/export.js';
 import type { KubeObject } from '../../api/meta.js';
@@ -23,9 +22,10 @@ import { virtualMachineKind } from '../../api/kubevirt/vm.js';
 import { virtualMachineInstanceKind } from '../../api/kubevirt/vmi.js';
 import { virtualMachineSnapshotContentKind } from '../../api/snapshot/content.js';
 import { virtualMachineSnapshotKind } from '../../api/snapshot/snapshot.js';
-import { Controller } from '../../runtime/controller.js';
+import type { Client } from '../../runtime/client.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { Manager, Runnable } from '../../runtime/manager.js';
+import type { Manager } from '../../runtime/manager.js';
+import { Reconciler } from '../../runtime/reconciler.js';
 import { isAlreadyExists, objectKey, splitKey } from '../../runtime/transport.js';
 import { exportLink } from '../../storage/export/paths.js';
 import { readSource, type SourceState } from './sources.js';
@@ -53,23 +53,23 @@ type Status = NonNullable<VirtualMachineExport['status']>;
 /** A new token: 32 characters of URL-safe base64 (192 random bits). */
 export const newToken = (): string => randomBytes(24).toString('base64url');
 
-export class ExportController implements Runnable {
-  readonly name = 'export-controller';
-  private readonly controller: Controller;
+export class ExportController extends Reconciler {
+  private readonly o: ExportControllerOptions;
+  private readonly api: Client;
   private readonly now: () => Date;
 
-  constructor(private readonly o: ExportControllerOptions) {
-    this.now = o.now ?? (() => new Date());
-    this.controller = new Controller(o.manager, {
-      name: this.name,
-      reconcile: (key) => this.sync(key),
+  constructor(o: ExportControllerOptions) {
+    super(o.manager, {
+      name: 'export-controller',
       backoff: { baseMs: 200, maxMs: 10_000 },
       ...(o.log !== undefined ? { log: o.log } : {}),
     });
-    const api = this.controller.client;
+    this.o = o;
+    this.now = o.now ?? (() => new Date());
+    this.api = this.controller.client;
     // Any change of a source kind or a Secret in a namespace wakes the exports of that namespace.
-    const exportsIn = (o: KubeObject): string[] =>
-      api.list<KubeObject>(virtualMachineExportKind, o.metadata.namespace).map(objectKey);
+    const exportsIn = (x: KubeObject): string[] =>
+      this.api.list<KubeObject>(virtualMachineExportKind, x.metadata.namespace).map(objectKey);
     this.controller.watch(virtualMachineExportKind);
     for (const def of [
       virtualMachineKind,
@@ -82,82 +82,91 @@ export class ExportController implements Runnable {
       this.controller.watch(def, exportsIn);
   }
 
-  start(): void {
-    this.controller.start();
-  }
-
-  stop(): void {
-    this.controller.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.controller.idle();
-  }
-
-  private async sync(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const { namespace: ns, name } = splitKey(key);
-    const api = this.controller.client;
-    const e = api.get<VirtualMachineExport>(virtualMachineExportKind, ns, name);
+    const e = this.api.get<VirtualMachineExport>(virtualMachineExportKind, ns, name);
     if (e === undefined || e.metadata.deletionTimestamp !== undefined) return;
     const now = this.now();
     const created = Date.parse(e.metadata.creationTimestamp ?? '');
     const expires = (Number.isFinite(created) ? created : now.getTime()) + ttlOf(e);
-    if (now.getTime() >= expires) {
-      this.o.events.record(e, 'Normal', 'Expired', `export ${ns}/${name} reached its ttlDuration`);
-      await api.delete(virtualMachineExportKind, ns, name);
-      return;
-    }
+    if (now.getTime() >= expires) return this.expire(e);
     // Back at the expiry (within a day at most: longer timer delays overflow to immediate).
     this.controller.queue.addAfter(key, Math.min(expires - now.getTime(), DAY_MS));
-
     const secretName = e.spec.tokenSecretRef ?? generatedTokenSecretName(name);
-    if (e.spec.tokenSecretRef === undefined && api.get(secretKind, ns, secretName) === undefined)
+    if (e.spec.tokenSecretRef === undefined && this.api.get(secretKind, ns, secretName) === undefined)
       await this.createTokenSecret(e, secretName);
-    const secret = api.get<Secret>(secretKind, ns, secretName);
-    const state: SourceState =
-      (secret?.data?.[TOKEN_KEY] ?? '') === ''
-        ? {
-            state: 'pending',
-            reason: 'TokenSecretNotFound',
-            message: `secret ${ns}/${secretName} with a ${JSON.stringify(TOKEN_KEY)} key does not exist yet`,
-          }
-        : readSource({ api, claimPath: this.o.claimPath }, e);
+    const state = this.sourceState(e, secretName);
+    await this.writeStatus(e, state, this.statusOf(e, state, secretName, new Date(expires), now));
+  }
 
-    const phase: ExportPhase =
-      state.state === 'ready' ? 'Ready' : state.state === 'skipped' ? 'Skipped' : 'Pending';
-    const [reason, message] =
-      state.state === 'ready' ? ['PodReady', 'the volumes can be downloaded'] : [state.reason, state.message];
-    const next: Status = {
-      phase,
-      tokenSecretRef: secretName,
-      ttlExpirationTime: new Date(expires).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      serviceName: `virt-export-${name}`,
-      ...(e.spec.source.kind === 'VirtualMachine' ? { virtualMachineName: e.spec.source.name } : {}),
-      conditions: condition(e.status?.conditions, state.state === 'ready', reason, message, now),
-    };
-    if (state.state === 'ready') {
-      const link = exportLink(
-        this.o.url(),
-        this.o.caCert,
-        ns,
-        name,
-        state.volumes.map((v) => v.name),
-        state.vm !== undefined,
-      );
-      next.links = { internal: link, external: link };
-    }
+  /** Writes `next` when it differs, with an Event when the phase changes. */
+  private async writeStatus(e: VirtualMachineExport, state: SourceState, next: Status): Promise<void> {
     if (JSON.stringify(next) === JSON.stringify(e.status)) return;
-    if (e.status?.phase !== phase)
-      this.o.events.record(e, phase === 'Ready' ? 'Normal' : 'Warning', reason, message);
-    await api.mutate<VirtualMachineExport>(
+    if (e.status?.phase !== next.phase) {
+      const [reason, message] = readiness(state);
+      this.o.events.record(e, next.phase === 'Ready' ? 'Normal' : 'Warning', reason, message);
+    }
+    await this.api.mutate<VirtualMachineExport>(
       virtualMachineExportKind,
-      ns,
-      name,
+      e.metadata.namespace ?? '',
+      e.metadata.name ?? '',
       (x) => {
         x.status = next;
       },
       true,
     );
+  }
+
+  private async expire(e: VirtualMachineExport): Promise<void> {
+    const ns = e.metadata.namespace ?? '';
+    const name = e.metadata.name ?? '';
+    this.o.events.record(e, 'Normal', 'Expired', `export ${ns}/${name} reached its ttlDuration`);
+    await this.api.delete(virtualMachineExportKind, ns, name);
+  }
+
+  /** Whether the export can be served: its token first, then its source's disks. */
+  private sourceState(e: VirtualMachineExport, secretName: string): SourceState {
+    const ns = e.metadata.namespace ?? '';
+    const secret = this.api.get<Secret>(secretKind, ns, secretName);
+    if ((secret?.data?.[TOKEN_KEY] ?? '') !== '')
+      return readSource({ api: this.api, claimPath: this.o.claimPath }, e);
+    return {
+      state: 'pending',
+      reason: 'TokenSecretNotFound',
+      message: `secret ${ns}/${secretName} with a ${JSON.stringify(TOKEN_KEY)} key does not exist yet`,
+    };
+  }
+
+  private statusOf(
+    e: VirtualMachineExport,
+    state: SourceState,
+    secretName: string,
+    expires: Date,
+    now: Date,
+  ): Status {
+    const [reason, message] = readiness(state);
+    const name = e.metadata.name ?? '';
+    const next: Status = {
+      phase: state.state === 'ready' ? 'Ready' : state.state === 'skipped' ? 'Skipped' : 'Pending',
+      tokenSecretRef: secretName,
+      ttlExpirationTime: expires.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      serviceName: `virt-export-${name}`,
+      ...(e.spec.source.kind === 'VirtualMachine' ? { virtualMachineName: e.spec.source.name } : {}),
+      conditions: condition(e.status?.conditions, state.state === 'ready', reason, message, now),
+    };
+    if (state.state === 'ready') {
+      const volumes = state.volumes.map((v) => v.name);
+      const link = exportLink(
+        this.o.url(),
+        this.o.caCert,
+        e.metadata.namespace ?? '',
+        name,
+        volumes,
+        state.vm !== undefined,
+      );
+      next.links = { internal: link, external: link };
+    }
+    return next;
   }
 
   private async createTokenSecret(e: VirtualMachineExport, secretName: string): Promise<void> {
@@ -181,12 +190,16 @@ export class ExportController implements Runnable {
       data: { [TOKEN_KEY]: Buffer.from(newToken()).toString('base64') },
     };
     try {
-      await this.controller.client.create(secretKind, secret);
+      await this.api.create(secretKind, secret);
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
     }
   }
 }
+
+/** The Ready condition's reason and message for a source state. */
+const readiness = (state: SourceState): [reason: string, message: string] =>
+  state.state === 'ready' ? ['PodReady', 'the volumes can be downloaded'] : [state.reason, state.message];
 
 /** The Ready condition, its lastTransitionTime moving only when its status changes. */
 function condition(

@@ -24,7 +24,7 @@ import { virtualMachineRestoreKind, type VirtualMachineRestore } from '../../api
 import { virtualMachineSnapshotKind, type VirtualMachineSnapshot } from '../../api/snapshot/snapshot.js';
 import type { VirtualMachineSnapshotContent } from '../../api/snapshot/content.js';
 import { virtualMachineSnapshotContentKind } from '../../api/snapshot/content.js';
-import type { SnapshotContext } from './controller.js';
+import type { SnapshotContext } from './context.js';
 import { createOnce } from './restore.js';
 import { FULL_RESTORE_ANNOTATION } from './volumes.js';
 

@@ -23,7 +23,7 @@ import {
 import { virtualMachineSnapshotKind, type VirtualMachineSnapshot } from '../../api/snapshot/snapshot.js';
 import { applyJsonPatch } from '../../apiserver/patch/json-patch.js';
 import { isAlreadyExists } from '../../runtime/transport.js';
-import type { SnapshotContext } from './controller.js';
+import type { SnapshotContext } from './context.js';
 import { FULL_RESTORE_ANNOTATION, layersOf, restoredClaimNameOf } from './volumes.js';
 
 type Status = NonNullable<VirtualMachineRestore['status']>;
