@@ -1,12 +1,14 @@
 /**
  * The rules kube-apiserver applies to a CustomResourceDefinition before accepting it: names, one
  * storage version, printer columns, subresources, and a structural schema. What this server cannot
- * do is refused with a message that says so (CEL rules, conversion webhooks). A CRD is user input:
+ * do is refused with a message that says so (conversion webhooks, CEL rules that call functions we
+ * do not provide or cost too much). A CRD is user input:
  * its schema is bounded in depth and size and its patterns must run in linear time.
  */
 import type { FieldError } from '../kind.js';
 import type { JsonSchema } from '../validate.js';
 import type { CustomResourceDefinition } from './crd.js';
+import { declarationErrors } from './cel/declared.js';
 import { compilePattern } from './pattern.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -175,15 +177,7 @@ export function schemaErrors(root: JsonSchema, base: string): FieldError[] {
       return;
     }
     const n = s as JsonSchema;
-    const rules = n['x-kubernetes-validations'];
-    if (Array.isArray(rules) && rules.length > 0) {
-      const rule = (rules[0] as { rule?: unknown }).rule;
-      errors.push({
-        path: `${path}.x-kubernetes-validations[0].rule`,
-        reason: 'FieldValueForbidden',
-        message: `Forbidden: CEL validation rules are not supported by this server (rule ${JSON.stringify(rule)}); remove x-kubernetes-validations`,
-      });
-    }
+    errors.push(...declarationErrors(n, path, inLogic));
     if (n.$ref !== undefined)
       errors.push({
         path: `${path}.$ref`,
