@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { declarationErrors } from '../../../src/api/crd/cel/declared.js';
-import { ruleErrors } from '../../../src/api/crd/cel/evaluate.js';
+import { hasRules, ruleErrors } from '../../../src/api/crd/cel/evaluate.js';
 import { Meter } from '../../../src/api/crd/cel/meter.js';
 import type { JsonSchema } from '../../../src/api/validate.js';
 
@@ -132,6 +132,19 @@ describe('CEL rules when a CRD is written', () => {
 });
 
 describe('CEL rules on objects', () => {
+  test('a kind runs rules only when its schema declares some, at any depth', () => {
+    assert.equal(hasRules(schemaWith([{ rule: 'true' }])), true);
+    const deep: JsonSchema = {
+      type: 'object',
+      properties: {
+        a: { type: 'string' },
+        b: { type: 'array', items: { type: 'object', additionalProperties: node([{ rule: 'true' }]) } },
+      },
+    };
+    assert.equal(hasRules(deep), true);
+    assert.equal(hasRules({ type: 'object', properties: { a: { type: 'string' } } }), false);
+  });
+
   test('self is the node with the rule; integers are ints, numbers doubles', () => {
     passes('self.replicas <= self.max', { replicas: 2, max: 3 });
     fails('self.replicas <= self.max', { replicas: 4, max: 3 });

@@ -38,7 +38,7 @@ export function hasRules(schema: JsonSchema): boolean {
     if (!isObject(s)) continue;
     if (Array.isArray(s['x-kubernetes-validations']) && s['x-kubernetes-validations'].length > 0) return true;
     if (isObject(s['properties'])) stack.push(...Object.values(s['properties']));
-    stack.push(s['items'], s['additionalProperties']);
+    for (const child of [s['items'], s['additionalProperties']]) if (isObject(child)) stack.push(child);
   }
   return false;
 }

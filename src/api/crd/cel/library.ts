@@ -49,8 +49,8 @@ function extreme(list: CelList, name: string, sign: 1 | -1): CelValue {
 
 function sum(list: CelList): CelValue {
   const all = items(list);
-  if (all.every((v) => typeof v === 'bigint')) return all.reduce((a: bigint, v) => a + (v), 0n);
-  if (all.every((v) => typeof v === 'number')) return all.reduce((a: number, v) => a + (v), 0);
+  if (all.every((v) => typeof v === 'bigint')) return all.reduce((a: bigint, v) => a + v, 0n);
+  if (all.every((v) => typeof v === 'number')) return all.reduce((a: number, v) => a + v, 0);
   throw new RuleError('no such overload: sum() takes a list of int or of double');
 }
 
