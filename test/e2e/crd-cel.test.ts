@@ -3,7 +3,8 @@
  * schema carries `x-kubernetes-validations` (a plain rule, a transition rule, a messageExpression
  * with a fieldPath, a rule on status) is applied; valid Widgets are created, invalid ones are
  * refused with the 422 text kubectl prints; a CRD with a rule that does not compile is refused at
- * the rule's path; a deliberately expensive rule is cut off by the budget, not left to hold the server.
+ * the rule's path; a deliberately expensive rule is refused when its schema lets it cost too much,
+ * and cut off by the runtime budget otherwise, never left to hold the server.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -167,24 +168,32 @@ describe('CEL validation rules with kubectl', () => {
     assert.ok(!r.stderr.includes(`${at}[0]`), r.stderr);
   });
 
-  test('a deliberately expensive rule is cut off by the budget and the object refused', async () => {
-    const schema = {
+  test('a rule too costly for its schema is refused; one within it is cut off by the runtime budget', async () => {
+    const costly = (maxItems?: number): unknown => ({
       type: 'object',
       properties: {
         spec: {
           type: 'object',
-          properties: { l: { type: 'array', items: { type: 'integer' } } },
+          properties: {
+            l: { type: 'array', items: { type: 'integer' }, ...(maxItems !== undefined ? { maxItems } : {}) },
+          },
           'x-kubernetes-validations': [
             { rule: 'self.l.all(x, self.l.all(y, self.l.all(z, x + y + z >= 0)))' },
           ],
         },
       },
-    };
-    await ok(['apply', '-f', '-'], crd('costlies', 'Costly', schema));
+    });
+    const refused = await p.kubectl(['apply', '-f', '-'], crd('costlies', 'Costly', costly()));
+    assert.notEqual(refused.code, 0);
+    assert.match(
+      refused.stderr,
+      /x-kubernetes-validations\[0\]\.rule: Forbidden: estimated rule cost exceeds budget by factor of more than 100x \(try simplifying the rule, or adding maxItems/,
+    );
+    await ok(['apply', '-f', '-'], crd('costlies', 'Costly', costly(60)));
     await ok(['wait', '--for=condition=Established', '--timeout=30s', `crd/costlies.${GROUP}`]);
     const body = JSON.stringify({
       metadata: { name: 'c1' },
-      spec: { l: Array.from({ length: 3000 }, (_, i) => i) },
+      spec: { l: Array.from({ length: 60 }, (_, i) => i) },
     });
     const started = performance.now();
     const r = await raw(p, 'POST', `/apis/${GROUP}/v1/namespaces/default/costlies`, body, {

@@ -51,7 +51,7 @@ describe('CEL rules when a CRD is written', () => {
     declarationErrors(
       node(rules, {
         a: { type: 'integer' },
-        m: { type: 'object', additionalProperties: { type: 'string' } },
+        m: { type: 'object', maxProperties: 100, additionalProperties: { type: 'string' } },
       }),
       'x',
       false,
@@ -308,6 +308,11 @@ describe('Kubernetes CEL extension functions', () => {
     "quantity(self.size).isGreaterThan(quantity('1Gi')) && quantity('500m').compareTo(quantity('1')) == -1",
     "isQuantity(self.size) && !isQuantity('two') && quantity('1k').asInteger() == 1000",
     'optional.of(1).hasValue() && !optional.none().hasValue() && optional.none().orValue(2) == 2',
+    "url('HTTPS://Example.com:443/a%20b?x=1&x=2&y=').getScheme() == 'HTTPS' && url('https://Example.com:443/').getHost() == 'Example.com:443'",
+    "url('https://[::1]:8080/p').getHostname() == '::1' && url('https://[::1]:8080/p').getPort() == '8080' && url('https://h/').getPort() == ''",
+    "url('https://h/a%20b?q').getEscapedPath() == '/a%20b' && url('/just/a/path').getHost() == ''",
+    "url('https://h/?x=1&x=2&y=a+b').getQuery() == {'x': ['1', '2'], 'y': ['a b']}",
+    "isURL('https://h/p') && isURL('/p') && isURL('mailto:a@b') && !isURL('h/p') && !isURL('https://h:port/') && !isURL('https://a b/')",
   ];
   for (const rule of table) test(rule, () => passes(rule, spec));
 
@@ -316,6 +321,9 @@ describe('Kubernetes CEL extension functions', () => {
     assert.equal(got.length, 1);
     assert.match(got[0] ?? '', /evaluating rule: quantity\(self.name\) == '1'/);
     assert.equal(causes([{ rule: '[].min() == 0' }], {}).length, 1);
+    assert.deepEqual(causes([{ rule: "url(self.name).getScheme() == 'https'" }], { name: 'relative/path' }), [
+      `spec: : Invalid value: "object": URL parse error during conversion from string: parse "relative/path": invalid URI for request evaluating rule: url(self.name).getScheme() == 'https'`,
+    ]);
   });
 });
 

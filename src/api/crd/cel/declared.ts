@@ -9,6 +9,7 @@ import type { FieldError } from '../../kind.js';
 import type { JsonSchema } from '../../validate.js';
 import { childPath } from '../../validate.js';
 import { compileExpression, type CompiledExpression } from './compile.js';
+import { estimateCost, overBudget, RULE_COST_LIMIT } from './cost.js';
 import { childSchema } from './values.js';
 
 export const RULE_REASONS = [
@@ -81,8 +82,19 @@ export function parseFieldPath(path: string): string[] | undefined {
   return segments;
 }
 
+/** Where a node's rules add to the schema's total estimated cost: how many places the node can be at. */
+export interface CostContext {
+  cardinality: number;
+  total: { cost: number };
+}
+
 /** The causes of one node's rules when the CRD is written (`at` is the node's path in the CRD). */
-export function declarationErrors(schema: JsonSchema, at: string, inLogic: boolean): FieldError[] {
+export function declarationErrors(
+  schema: JsonSchema,
+  at: string,
+  inLogic: boolean,
+  costs: CostContext = { cardinality: 1, total: { cost: 0 } },
+): FieldError[] {
   const declared = schema['x-kubernetes-validations'];
   if (declared === undefined) return [];
   const base = `${at}.x-kubernetes-validations`;
@@ -108,6 +120,16 @@ export function declarationErrors(schema: JsonSchema, at: string, inLogic: boole
     if (c.rule.trim() === '') {
       errors.push({ path: `${p}.rule`, reason: 'FieldValueRequired', message: 'Required value' });
       return;
+    }
+    if (typeof c.program === 'object') {
+      const cost = estimateCost(c.rule, schema);
+      costs.total.cost = Math.min(Number.MAX_SAFE_INTEGER, costs.total.cost + cost * costs.cardinality);
+      if (cost > RULE_COST_LIMIT)
+        errors.push({
+          path: `${p}.rule`,
+          reason: 'FieldValueForbidden',
+          message: `Forbidden: ${overBudget('estimated rule cost', cost, RULE_COST_LIMIT)}`,
+        });
     }
     if (typeof c.program === 'string')
       errors.push({ path: `${p}.rule`, message: `Invalid value: ${JSON.stringify(c.rule)}: ${c.program}` });

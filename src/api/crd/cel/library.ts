@@ -1,7 +1,7 @@
 /**
  * The Kubernetes CEL extension functions that CRD rules use most and @bufbuild/cel does not ship:
  * the list library (isSorted, sum, min, max, indexOf, lastIndexOf), the regex library (find,
- * findAll), optional values for `optionalOldSelf` rules, and quantities. The string library
+ * findAll), optional values for `optionalOldSelf` rules, quantities, and URLs (urls.ts). The string library
  * (lowerAscii, split, join, replace, trim, substring…) is the library's own `strings` extension.
  * Anything else a rule calls is refused when the CRD is written (compile.ts), naming the function.
  */
@@ -11,6 +11,7 @@ import { strings } from '@bufbuild/cel/ext';
 import { RE2JS } from '@bufbuild/re2';
 import { parseQuantity } from '../../quantity.js';
 import { compilePattern } from '../pattern.js';
+import { urlFunctions } from './urls.js';
 
 const { DYN, BOOL, INT, STRING, DOUBLE } = CelScalar;
 const LIST = listType(DYN);
@@ -172,4 +173,11 @@ const quantities: CelFunc[] = [
 ];
 
 /** Every extension function a rule may call, beside CEL's standard ones. */
-export const kubernetesFunctions: CelFunc[] = [...strings, ...lists, ...regexes, ...optionals, ...quantities];
+export const kubernetesFunctions: CelFunc[] = [
+  ...strings,
+  ...lists,
+  ...regexes,
+  ...optionals,
+  ...quantities,
+  ...urlFunctions,
+];
