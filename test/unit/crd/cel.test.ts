@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { declarationErrors } from '../../../src/api/crd/cel/declared.js';
 import { hasRules, ruleErrors } from '../../../src/api/crd/cel/evaluate.js';
 import { Meter } from '../../../src/api/crd/cel/meter.js';
+import { MAX_BUILT_STRING } from '../../../src/api/crd/cel/strings.js';
 import type { JsonSchema } from '../../../src/api/validate.js';
 
 type Rule = Record<string, unknown>;
@@ -299,6 +300,8 @@ describe('Kubernetes CEL extension functions', () => {
     "self.name.trim().lowerAscii() == 'web-01' && self.name.upperAscii() == ' WEB-01 '",
     "self.name.trim().split('-') == ['Web', '01'] && self.tags.join(',') == 'a,b,c'",
     "self.name.replace('0', 'o') == ' Web-o1 ' && self.name.substring(1, 4) == 'Web'",
+    "'aaa'.replace('a', 'b', 2) == 'bba' && 'aaa'.replace('a', 'b', -1) == 'bbb' && 'ab'.replace('', '-') == '-a-b-' && 'ab'.replace('', '-', 2) == '-a-b'",
+    "[].join() == '' && ['a'].join('-') == 'a'",
     "self.name.indexOf('W') == 1 && self.name.lastIndexOf(' ') == 7 && self.name.charAt(1) == 'W'",
     "self.name.find('[0-9]+') == '01' && self.name.findAll('[a-z]') == ['e', 'b'] && self.name.findAll('[a-z]', 1) == ['e']",
     "self.name.matches('^ Web') && !self.name.matches('^x')",
@@ -321,6 +324,12 @@ describe('Kubernetes CEL extension functions', () => {
     assert.equal(got.length, 1);
     assert.match(got[0] ?? '', /evaluating rule: quantity\(self.name\) == '1'/);
     assert.equal(causes([{ rule: '[].min() == 0' }], {}).length, 1);
+    const grown = causes([{ rule: "self.name.replace('', self.name).size() > 0" }], {
+      name: 'a'.repeat(100_000),
+    });
+    assert.deepEqual(grown, [
+      `spec: : Invalid value: "object": replace would build a string longer than ${MAX_BUILT_STRING} characters evaluating rule: self.name.replace('', self.name).size() > 0`,
+    ]);
     assert.deepEqual(causes([{ rule: "url(self.name).getScheme() == 'https'" }], { name: 'relative/path' }), [
       `spec: : Invalid value: "object": URL parse error during conversion from string: parse "relative/path": invalid URI for request evaluating rule: url(self.name).getScheme() == 'https'`,
     ]);
@@ -328,6 +337,27 @@ describe('Kubernetes CEL extension functions', () => {
 });
 
 describe('the evaluation budget', () => {
+  test('replace and join over a large string take linear time', () => {
+    const name = 'a'.repeat(1_000_000);
+    const started = performance.now();
+    passes(
+      "self.name.replace('a', 'b').startsWith('bbb') && self.name.split('').join(',').size() == 1999999",
+      {
+        name,
+      },
+    );
+    assert.ok(performance.now() - started < 5000, `took ${performance.now() - started} ms`);
+  });
+
+  test('list functions read a long list built by map or filter (no stack overflow)', () => {
+    const counts = Array.from({ length: 5000 }, (_, i) => i);
+    passes(
+      "self.counts.map(c, c).isSorted() && self.counts.filter(c, c >= 0).sum() == 12497500 && self.counts.map(c, string(c)).join(',').size() == 23889 && self.counts.map(c, c).max() == 4999",
+      { counts },
+    );
+    passes('[self.counts.map(c, c)].indexOf(self.counts) == 0', { counts: [1, 2, 3] });
+  });
+
   test('a deliberately expensive rule is cut off and the object refused with a clear message', () => {
     const schema: JsonSchema = {
       type: 'object',

@@ -1,17 +1,19 @@
 /**
  * The Kubernetes CEL extension functions that CRD rules use most and @bufbuild/cel does not ship:
  * the list library (isSorted, sum, min, max, indexOf, lastIndexOf), the regex library (find,
- * findAll), optional values for `optionalOldSelf` rules, quantities, and URLs (urls.ts). The string library
- * (lowerAscii, split, join, replace, trim, substring…) is the library's own `strings` extension.
+ * findAll), optional values for `optionalOldSelf` rules, quantities, and URLs (urls.ts). The string
+ * library (lowerAscii, split, trim, substring…) is the library's own `strings` extension, but for
+ * `replace` and `join`, which are ours (strings.ts), linear and bounded.
  * Anything else a rule calls is refused when the CRD is written (compile.ts), naming the function.
  */
 import { CelScalar, celFunc, celList, celMethod, isCelList, listType, type CelFunc } from '@bufbuild/cel';
 import type { CelList, CelValue } from '@bufbuild/cel';
-import { strings } from '@bufbuild/cel/ext';
 import { RE2JS } from '@bufbuild/re2';
 import { parseQuantity } from '../../quantity.js';
 import { compilePattern } from '../pattern.js';
+import { stringFunctions } from './strings.js';
 import { urlFunctions } from './urls.js';
+import { listItems as items } from './values.js';
 
 const { DYN, BOOL, INT, STRING, DOUBLE } = CelScalar;
 const LIST = listType(DYN);
@@ -37,9 +39,7 @@ const equal = (a: CelValue, b: CelValue): boolean => {
   return a === b;
 };
 const jsonSafe = (_k: string, v: unknown): unknown =>
-  typeof v === 'bigint' ? `${v}n` : v instanceof Map ? Object.fromEntries(v) : v;
-
-const items = (list: CelList): CelValue[] => [...list];
+  typeof v === 'bigint' ? `${v}n` : v instanceof Map ? Object.fromEntries(v) : isCelList(v) ? items(v) : v;
 
 function extreme(list: CelList, name: string, sign: 1 | -1): CelValue {
   const all = items(list);
@@ -174,7 +174,7 @@ const quantities: CelFunc[] = [
 
 /** Every extension function a rule may call, beside CEL's standard ones. */
 export const kubernetesFunctions: CelFunc[] = [
-  ...strings,
+  ...stringFunctions,
   ...lists,
   ...regexes,
   ...optionals,

@@ -4,6 +4,7 @@
  * maps are CEL maps (JavaScript Maps, so that no inherited property such as `constructor` is ever
  * a field), arrays are lists. Under `x-kubernetes-preserve-unknown-fields` a whole number is an int.
  */
+import type { CelList, CelValue } from '@bufbuild/cel';
 import type { JsonSchema } from '../../validate.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -44,4 +45,20 @@ export function childSchema(schema: JsonSchema | undefined, key: string): JsonSc
       : undefined;
   if (declared !== undefined) return declared;
   return typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined;
+}
+
+/**
+ * The elements of a CEL list, read without recursion. A list built by `map` or `filter` is, in
+ * @bufbuild/cel, a concatenation nested once per element, and its own iterator recurses that deep
+ * (a stack overflow past a few thousand elements); its parts are walked here with a stack instead.
+ */
+export function listItems(list: CelList): CelValue[] {
+  const out: CelValue[] = [];
+  const stack: CelList[] = [list];
+  for (let l = stack.pop(); l !== undefined; l = stack.pop()) {
+    const parts = (l as { _lists?: unknown })._lists;
+    if (Array.isArray(parts)) for (let i = parts.length - 1; i >= 0; i--) stack.push(parts[i] as CelList);
+    else for (const v of l) out.push(v);
+  }
+  return out;
 }
