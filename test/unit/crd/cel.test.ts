@@ -72,6 +72,7 @@ describe('CEL rules when a CRD is written', () => {
           messageExpression: '"a was " + string(oldSelf.a)',
         },
         { rule: 'has(self.a)', fieldPath: ".m['app.kubernetes.io/name']" },
+        { rule: 'cel.bind(x, self.a, x > 0)' },
       ]),
       [],
     );
@@ -89,6 +90,10 @@ describe('CEL rules when a CRD is written', () => {
       ],
       [{ rule: 'self.a.ip() == 1' }, "undeclared reference to 'ip'"],
       [{ rule: 'other.a > 1' }, "undeclared reference to 'other'"],
+      [
+        { rule: 'cel.bind(self.a, 1, true)' },
+        'x.x-kubernetes-validations[0].rule: Invalid value: "cel.bind(self.a, 1, true)": compilation failed: ERROR: <input>:1:4: cel.bind() variable name must be a simple identifier',
+      ],
       [{ rule: '' }, 'x.x-kubernetes-validations[0].rule: Required value'],
       [
         { rule: 'self.a > 0', reason: 'FieldValueWrong' },
@@ -311,6 +316,8 @@ describe('Kubernetes CEL extension functions', () => {
     "quantity(self.size).isGreaterThan(quantity('1Gi')) && quantity('500m').compareTo(quantity('1')) == -1",
     "isQuantity(self.size) && !isQuantity('two') && quantity('1k').asInteger() == 1000",
     'optional.of(1).hasValue() && !optional.none().hasValue() && optional.none().orValue(2) == 2',
+    "cel.bind(n, self.name.trim(), n.size() == 6 && cel.bind(m, n + '!', m.endsWith('1!') && m.startsWith(n)))",
+    'self.tags.all(t, cel.bind(u, t.upperAscii(), u != t && u.lowerAscii() == t))',
     "url('HTTPS://Example.com:443/a%20b?x=1&x=2&y=').getScheme() == 'HTTPS' && url('https://Example.com:443/').getHost() == 'Example.com:443'",
     "url('https://[::1]:8080/p').getHostname() == '::1' && url('https://[::1]:8080/p').getPort() == '8080' && url('https://h/').getPort() == ''",
     "url('https://h/a%20b?q').getEscapedPath() == '/a%20b' && url('/just/a/path').getHost() == ''",

@@ -13,7 +13,7 @@
  */
 import { celEnv, celFunc, CelScalar, parse, plan, type CelResult } from '@bufbuild/cel';
 import { create } from '@bufbuild/protobuf';
-import { ExprSchema, type Expr } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
+import { Expr_ComprehensionSchema, ExprSchema, type Expr } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
 import { kubernetesFunctions } from './library.js';
 import { chargeStep } from './meter.js';
 
@@ -102,6 +102,7 @@ export function compileExpression(source: string): CompiledExpression | string {
           target?.exprKind.case === 'identExpr' && !scope.has(target.exprKind.value.name)
             ? `${target.exprKind.value.name}.${name}`
             : undefined;
+        if (qualified === 'cel.bind') return bind(e, k.value.args, scope, depth);
         if (qualified !== undefined && known(qualified)) {
           for (const a of k.value.args) visit(a, scope, depth + 1);
           return;
@@ -136,6 +137,28 @@ export function compileExpression(source: string): CompiledExpression | string {
       default:
         return;
     }
+  };
+  // `cel.bind(x, init, body)` is a macro in cel-go: a comprehension over no elements whose
+  // accumulator `x` starts at `init` and whose result is `body`. @bufbuild/cel has no such macro, so
+  // the call is rewritten into that comprehension here.
+  const bind = (e: Expr, args: Expr[], scope: ReadonlySet<string>, depth: number): void => {
+    const [name, init, body] = args;
+    if (args.length !== 3 || name?.exprKind.case !== 'identExpr')
+      return fail(e, 'cel.bind() variable name must be a simple identifier');
+    const value = create(Expr_ComprehensionSchema, {
+      iterVar: '#unused',
+      iterRange: create(ExprSchema, { id: state.nextId++, exprKind: { case: 'listExpr', value: {} } }),
+      accuVar: name.exprKind.value.name,
+      ...(init !== undefined ? { accuInit: init } : {}),
+      loopCondition: constTrue(),
+      loopStep: create(ExprSchema, {
+        id: state.nextId++,
+        exprKind: { case: 'identExpr', value: { name: name.exprKind.value.name } },
+      }),
+      ...(body !== undefined ? { result: body } : {}),
+    });
+    e.exprKind = { case: 'comprehensionExpr', value };
+    visit(e, scope, depth);
   };
   const call = (fn: string, args: Expr[]): Expr =>
     create(ExprSchema, { id: state.nextId++, exprKind: { case: 'callExpr', value: { function: fn, args } } });
