@@ -91,6 +91,10 @@ describe('CEL rules when a CRD is written', () => {
       [{ rule: 'self.a.ip() == 1' }, "undeclared reference to 'ip'"],
       [{ rule: 'other.a > 1' }, "undeclared reference to 'other'"],
       [
+        { rule: Array.from({ length: 1000 }, () => 'self.a > 0').join(' && ') },
+        'compilation failed: ERROR: the expression is longer than 10000 characters',
+      ],
+      [
         { rule: 'cel.bind(self.a, 1, true)' },
         'x.x-kubernetes-validations[0].rule: Invalid value: "cel.bind(self.a, 1, true)": compilation failed: ERROR: <input>:1:4: cel.bind() variable name must be a simple identifier',
       ],
