@@ -111,6 +111,11 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
    * CRD's structural schema, with defaults and value checks (src/api/crd/structural.ts).
    */
   read?: (body: unknown) => StructuralResult;
+  /**
+   * A CRD's CEL rules (`x-kubernetes-validations`, src/api/crd/cel/), run on every write, the
+   * status subresource included, over the object as it will be stored; `old` is set on update.
+   */
+  validateRules?: (obj: KubeObject, old: KubeObject | undefined) => FieldError[];
   /** Where `/scale` finds replicas when not at spec.replicas, status.replicas, status.labelSelector. */
   scalePaths?: { specReplicas: string; statusReplicas: string; labelSelector?: string };
   /** A custom resource (served from a CRD): strategic merge patch is refused with 415, as upstream. */

@@ -17,6 +17,7 @@ import type { ResourceKey, Store, StoredObject } from '../store/store.js';
 import { ApiError, invalid, notFound, qualifiedName } from './errors.js';
 import { validateMetadata } from './metadata.js';
 import { QuotaAdmission } from './quota.js';
+import { ruleCauses } from './rule-admission.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 export type Propagation = 'Background' | 'Foreground' | 'Orphan';
@@ -291,6 +292,7 @@ export class Registry {
     causes.push(...validateMetadata(object.metadata, def, old !== undefined));
     if (def.validate !== undefined && options.subresource !== 'status')
       causes.push(...semanticErrors(def, object, old, structural.errors.length > 0, this.admission));
+    causes.push(...ruleCauses(def, object, old, options.subresource, structural.errors));
     if (def.admit !== undefined && options.subresource !== 'status' && structural.errors.length === 0)
       causes.push(
         ...def.admit(

@@ -1,12 +1,15 @@
 /**
  * The rules kube-apiserver applies to a CustomResourceDefinition before accepting it: names, one
  * storage version, printer columns, subresources, and a structural schema. What this server cannot
- * do is refused with a message that says so (CEL rules, conversion webhooks). A CRD is user input:
+ * do is refused with a message that says so (conversion webhooks, CEL rules that call functions we
+ * do not provide or cost too much). A CRD is user input:
  * its schema is bounded in depth and size and its patterns must run in linear time.
  */
 import type { FieldError } from '../kind.js';
 import type { JsonSchema } from '../validate.js';
 import type { CustomResourceDefinition } from './crd.js';
+import { maxSize, overBudget, SCHEMA_COST_LIMIT } from './cel/cost.js';
+import { declarationErrors } from './cel/declared.js';
 import { compilePattern } from './pattern.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -160,7 +163,8 @@ function versionsErrors(crd: CustomResourceDefinition): FieldError[] {
 export function schemaErrors(root: JsonSchema, base: string): FieldError[] {
   const errors: FieldError[] = [];
   let nodes = 0;
-  const visit = (s: unknown, path: string, depth: number, inLogic: boolean): void => {
+  const total = { cost: 0 };
+  const visit = (s: unknown, path: string, depth: number, inLogic: boolean, cardinality = 1): void => {
     if (errors.length > 100) return;
     nodes++;
     if (nodes === MAX_SCHEMA_NODES + 1)
@@ -175,15 +179,7 @@ export function schemaErrors(root: JsonSchema, base: string): FieldError[] {
       return;
     }
     const n = s as JsonSchema;
-    const rules = n['x-kubernetes-validations'];
-    if (Array.isArray(rules) && rules.length > 0) {
-      const rule = (rules[0] as { rule?: unknown }).rule;
-      errors.push({
-        path: `${path}.x-kubernetes-validations[0].rule`,
-        reason: 'FieldValueForbidden',
-        message: `Forbidden: CEL validation rules are not supported by this server (rule ${JSON.stringify(rule)}); remove x-kubernetes-validations`,
-      });
-    }
+    errors.push(...declarationErrors(n, path, inLogic, { cardinality, total }));
     if (n.$ref !== undefined)
       errors.push({
         path: `${path}.$ref`,
@@ -221,10 +217,16 @@ export function schemaErrors(root: JsonSchema, base: string): FieldError[] {
       errors.push(required(`${path}.items`, 'Required value: must be specified'));
     listTypeErrors(n, path, errors);
     for (const [key, child] of Object.entries(n.properties ?? {}))
-      visit(child, `${path}.properties[${key}]`, depth + 1, inLogic);
+      visit(child, `${path}.properties[${key}]`, depth + 1, inLogic, cardinality);
     if (typeof n.additionalProperties === 'object')
-      visit(n.additionalProperties, `${path}.additionalProperties`, depth + 1, inLogic);
-    if (n.items !== undefined) visit(n.items, `${path}.items`, depth + 1, inLogic);
+      visit(
+        n.additionalProperties,
+        `${path}.additionalProperties`,
+        depth + 1,
+        inLogic,
+        cardinality * maxSize(n),
+      );
+    if (n.items !== undefined) visit(n.items, `${path}.items`, depth + 1, inLogic, cardinality * maxSize(n));
     for (const k of ['allOf', 'anyOf', 'oneOf']) {
       const branches = n[k];
       if (Array.isArray(branches))
@@ -233,6 +235,12 @@ export function schemaErrors(root: JsonSchema, base: string): FieldError[] {
     if (n['not'] !== undefined) visit(n['not'], `${path}.not`, depth + 1, true);
   };
   visit(root, base, 0, false);
+  if (total.cost > SCHEMA_COST_LIMIT)
+    errors.push({
+      path: base,
+      reason: 'FieldValueForbidden',
+      message: `Forbidden: ${overBudget('x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema', total.cost, SCHEMA_COST_LIMIT)}`,
+    });
   if (root.type !== 'object' && errors.length === 0)
     errors.push(bad(`${base}.type`, root.type ?? '', 'must be object at the root'));
   return errors;

@@ -9,6 +9,7 @@ import type { KindDefinition, PrinterColumn } from '../kind.js';
 import type { JsonSchema } from '../validate.js';
 import type { OlderVersionKind } from '../versions.js';
 import type { CrdVersion, CustomResourceDefinition } from './crd.js';
+import { hasRules, ruleErrors } from './cel/evaluate.js';
 import { readCustomResource } from './structural.js';
 
 /** The object's envelope around the CRD's schema: apiVersion, kind, and metadata (whose checks are the server's). */
@@ -68,6 +69,7 @@ function versionKind(crd: CustomResourceDefinition, v: CrdVersion): KindDefiniti
       : {}),
     printerColumns: columnsOf(v),
     read: (body) => readCustomResource(body, schema),
+    ...(hasRules(schema) ? { validateRules: (obj, old) => ruleErrors(obj, old, schema) } : {}),
     custom: true,
   };
 }
@@ -84,7 +86,10 @@ export function customKinds(crd: CustomResourceDefinition): KindDefinition[] {
       return {
         ...own,
         // Stored under the storage version, but read through this version's own schema, as upstream.
-        storage: { ...storage, printerColumns: own.printerColumns, ...(own.read ? { read: own.read } : {}) },
+        storage: withOwnRules(
+          { ...storage, printerColumns: own.printerColumns, ...(own.read ? { read: own.read } : {}) },
+          own,
+        ),
         deprecationWarning:
           v.deprecated === true
             ? (v.deprecationWarning ?? `${crd.spec.group}/${v.name} ${crd.spec.names.kind} is deprecated`)
@@ -92,4 +97,10 @@ export function customKinds(crd: CustomResourceDefinition): KindDefinition[] {
       };
     });
   return [...(storageVersion.served ? [storage] : []), ...others];
+}
+
+/** An older version's writes are checked by that version's own CEL rules, as upstream. */
+function withOwnRules(storage: KindDefinition, own: KindDefinition): KindDefinition {
+  const { validateRules: _storageRules, ...rest } = storage;
+  return own.validateRules === undefined ? rest : { ...rest, validateRules: own.validateRules };
 }
