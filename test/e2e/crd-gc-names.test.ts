@@ -125,3 +125,57 @@ describe('garbage collection of custom resources', () => {
     assert.equal((await refs('widget.gc.example.test', 'keep-child')).trim(), '');
   });
 });
+
+describe('CRD names already served', () => {
+  const namesAccepted = async (name: string): Promise<string> =>
+    ok(['get', 'crd', name, '-o', 'jsonpath={.status.conditions[?(@.type=="NamesAccepted")].reason}']);
+
+  test('a plural that is a built-in short name is refused; kubectl get vm still lists VirtualMachines', async () => {
+    await ok(['apply', '-f', '-'], stringify(crd('names.example.test', 'Vm', 'vm', [])));
+    await eventually(
+      async () => (await namesAccepted('vm.names.example.test')) === 'PluralConflict',
+      'NamesAccepted=False with PluralConflict',
+      30_000,
+    );
+    const msg = await ok([
+      'get',
+      'crd',
+      'vm.names.example.test',
+      '-o',
+      'jsonpath={.status.conditions[?(@.type=="NamesAccepted")].message}',
+    ]);
+    assert.match(msg, /"vm" is already in use as a short name of virtualmachines.kubevirt.io/);
+    const established = await ok([
+      'get',
+      'crd',
+      'vm.names.example.test',
+      '-o',
+      'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+    ]);
+    assert.equal(established, 'False');
+    // A short name taken in another group is accepted (as upstream) but kubectl keeps the first.
+    await ok(['apply', '-f', '-'], stringify(crd('names.example.test', 'Machine', 'machines', ['vm'])));
+    await ok(['wait', '--for=condition=Established', '--timeout=30s', 'crd/machines.names.example.test']);
+    const r = await p.kubectl(['get', 'vm', '-A', '-o', 'jsonpath={.kind}']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'List');
+    const resolved = await p.kubectl(['get', 'vm', '-A', '-v=6']);
+    assert.match(
+      resolved.stderr,
+      /\/apis\/kubevirt.io\/v1\/virtualmachines/,
+      'kubectl get vm still asks for VirtualMachines',
+    );
+    assert.doesNotMatch(resolved.stderr, /names.example.test\/v1\/machines/);
+  });
+
+  test('a CRD whose kind is served in its group is not served', async () => {
+    await ok(['apply', '-f', '-'], stringify(crd('gc.example.test', 'Widget', 'otherwidgets', [])));
+    await eventually(
+      async () => (await namesAccepted('otherwidgets.gc.example.test')) === 'KindConflict',
+      'NamesAccepted=False with KindConflict',
+      30_000,
+    );
+    const r = await p.kubectl(['get', 'otherwidgets']);
+    assert.notEqual(r.code, 0);
+  });
+});

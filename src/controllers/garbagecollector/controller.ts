@@ -234,13 +234,24 @@ export class GarbageCollector extends Reconciler {
 
   private async orphanDependents(owner: KubeObject, def: KindDefinition, namespace: string): Promise<void> {
     const uid = owner.metadata.uid ?? '';
+    const unown = (copy: KubeObject): void => {
+      copy.metadata.ownerReferences = (copy.metadata.ownerReferences ?? []).filter((o) => o.uid !== uid);
+      if (copy.metadata.ownerReferences.length === 0) delete copy.metadata.ownerReferences;
+    };
     for (const d of await this.liveDependentsOf(owner, def)) {
-      await this.client.mutate<KubeObject>(d.def, d.namespace, d.name, (copy) => {
-        copy.metadata.ownerReferences = (copy.metadata.ownerReferences ?? []).filter((o) => o.uid !== uid);
-        if (copy.metadata.ownerReferences.length === 0) delete copy.metadata.ownerReferences;
-      });
+      const done = await this.client.mutate<KubeObject>(d.def, d.namespace, d.name, unown);
+      // Not in the cache yet (found by asking the server): edit the server's copy.
+      if (done === undefined) await this.unownLive(d, unown);
     }
     await this.removeFinalizer(def, namespace, owner.metadata.name ?? '', ORPHAN_FINALIZER);
+  }
+
+  private async unownLive(d: Ref, unown: (copy: KubeObject) => void): Promise<void> {
+    const live = await this.client.getLive<KubeObject>(d.def, d.namespace, d.name);
+    if (live === undefined) return;
+    unown(live);
+    // A conflict is retried with the whole orphaning: the finalizer stays until every reference is gone.
+    await this.client.update(d.def, live);
   }
 
   private async removeFinalizer(
