@@ -46,6 +46,8 @@ function serveHealth(listen: string, ready: () => boolean): Promise<Server> {
   });
 }
 
+const nonEmpty = (v: string | undefined): string | undefined => (v === '' ? undefined : v);
+
 export async function runOperator(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -54,16 +56,19 @@ export async function runOperator(args: string[]): Promise<void> {
       'data-dir': { type: 'string' },
       'health-listen': { type: 'string' },
       'skip-catalog': { type: 'boolean', default: false },
+      namespace: { type: 'string' },
       ...leaderElectionOptions,
     },
   });
-  const election = leaderElectionConfig(values);
+  // One namespace only: its informers, its objects, a Role there instead of the ClusterRole.
+  const scope = values.namespace ?? nonEmpty(process.env['HIKUBE_OPERATOR_NAMESPACE']);
+  const election = leaderElectionConfig(values, process.env, scope);
   if (election.problems.length > 0)
     throw new Error(`hikube operator: bad leader election switches:\n  ${election.problems.join('\n  ')}`);
   const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} ${m}\n`);
   const load = loader(values.kubeconfig, values['data-dir']);
   const transport = new HttpTransport(load(), { reload: load });
-  const manager = new Manager(transport, { log });
+  const manager = new Manager(transport, { log, ...(scope !== undefined ? { namespace: scope } : {}) });
   let started = false;
   let reconciling = false;
   const health =
@@ -89,7 +94,8 @@ export async function runOperator(args: string[]): Promise<void> {
       log,
     });
     reconciling = true;
-    process.stdout.write(`hikube operator: reconciling against ${transport.describe}\n`);
+    const where = scope !== undefined ? ` in namespace ${scope}` : '';
+    process.stdout.write(`hikube operator: reconciling against ${transport.describe}${where}\n`);
   };
   const fail = (err: unknown): void => {
     log(`hikube operator: ${err instanceof Error ? err.message : String(err)}`);

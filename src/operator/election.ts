@@ -44,6 +44,8 @@ function defaultNamespace(env: NodeJS.ProcessEnv): string {
 export function leaderElectionConfig(
   flags: Partial<Record<Switch, string | undefined>>,
   env: NodeJS.ProcessEnv = process.env,
+  /** The namespace the operator acts in, if only one: the Lease is kept there unless told. */
+  scope?: string,
 ): { config?: LeaderElectionConfig; problems: string[] } {
   const value = (s: Switch): string | undefined => flags[s] ?? env[LEADER_ELECTION_SWITCHES[s]];
   const problems: string[] = [];
@@ -58,7 +60,7 @@ export function leaderElectionConfig(
     return ms ?? 0;
   };
   const config: LeaderElectionConfig = {
-    namespace: value('leader-elect-namespace') ?? defaultNamespace(env),
+    namespace: value('leader-elect-namespace') ?? scope ?? defaultNamespace(env),
     name: LEASE_NAME,
     identity: electionIdentity(env),
     leaseDurationMs: duration('leader-elect-lease-duration', '15s'),
