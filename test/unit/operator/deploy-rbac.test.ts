@@ -42,11 +42,19 @@ interface Doc {
   rules?: Rule[];
   roleRef?: { kind?: string; name?: string };
   subjects?: { kind?: string; name?: string; namespace?: string }[];
-  spec?: { replicas?: number; template?: { spec?: { serviceAccountName?: string } } };
+  spec?: {
+    replicas?: number;
+    template?: {
+      spec?: {
+        serviceAccountName?: string;
+        containers?: { env?: { name: string; valueFrom?: { fieldRef?: { fieldPath?: string } } }[] }[];
+      };
+    };
+  };
 }
 
-function deployDocs(): Doc[] {
-  const out = execFileSync('kubectl', ['kustomize', join(repoRoot, 'deploy')], { encoding: 'utf8' });
+function deployDocs(dir = 'deploy'): Doc[] {
+  const out = execFileSync('kubectl', ['kustomize', join(repoRoot, dir)], { encoding: 'utf8' });
   return parseAllDocuments(out).map((d) => d.toJS() as Doc);
 }
 
@@ -57,7 +65,7 @@ function operatorRules(docs: Doc[]): Rule[] {
 }
 
 /** The rules of the Roles bound to the operator's ServiceAccount in the Deployment's namespace. */
-function leaseRules(docs: Doc[]): Rule[] {
+function namespaceRules(docs: Doc[]): Rule[] {
   const deployment = docs.find((d) => d.kind === 'Deployment' && d.metadata?.name === 'hikube-operator');
   assert.ok(deployment !== undefined, 'deploy/ has the Deployment hikube-operator');
   const namespace = deployment.metadata?.namespace ?? '';
@@ -95,18 +103,22 @@ const leaderConfig: Omit<LeaderElectionConfig, 'namespace' | 'identity'> = {
   retryPeriodMs: 2_000,
 };
 
-/** Runs Hikube's controllers through a scenario and returns every permission they used. */
-async function calledPermissions(): Promise<Permission[]> {
+/**
+ * Runs Hikube's controllers through a scenario and returns every permission they used, with
+ * where. `scope`: as `hikube operator --namespace scope`, with its Lease there too.
+ */
+async function calledPermissions(scope?: string): Promise<Permission[]> {
   const store = new SqliteStore({ path: ':memory:' });
   const registry = new Registry(store);
-  registry.create(namespaceKind, '', { metadata: { name: 'default' } });
-  registry.create(namespaceKind, '', { metadata: { name: 'hikube-system' } });
+  const ns = scope ?? 'default';
+  for (const name of new Set(['default', 'hikube-system', ns]))
+    registry.create(namespaceKind, '', { metadata: { name } });
   const recording = new RecordingTransport(new RegistryTransport(registry));
-  const manager = new Manager(recording);
+  const manager = new Manager(recording, scope !== undefined ? { namespace: scope } : {});
   const time = new FakeTime(new Date());
   const elector = new LeaderElector(
     recording,
-    { ...leaderConfig, namespace: 'hikube-system', identity: 'test' },
+    { ...leaderConfig, namespace: scope ?? 'hikube-system', identity: 'test' },
     { onStartedLeading: () => undefined, onStoppedLeading: () => undefined },
     { now: () => time.now.getTime(), timers: time },
   );
@@ -120,8 +132,8 @@ async function calledPermissions(): Promise<Permission[]> {
       schedules: { now: () => time.now, timers: time },
     });
     const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
-    registry.create(vmDiskKind, 'default', { metadata: { name: 'd' }, spec: { storage: '1Gi' } });
-    registry.create(vmInstanceKind, 'default', {
+    registry.create(vmDiskKind, ns, { metadata: { name: 'd' }, spec: { storage: '1Gi' } });
+    registry.create(vmInstanceKind, ns, {
       metadata: { name: 'i' },
       spec: {
         runStrategy: 'Halted',
@@ -132,30 +144,30 @@ async function calledPermissions(): Promise<Permission[]> {
         sshKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDw2kDYpdyHo5SgmCzLSIbYtUAyyWjgcIHAQT6jfLOuD t@test'],
       },
     });
-    registry.create(tenantKind, 'tenant-root', { metadata: { name: 'team' }, spec: {} });
-    registry.create(snapshotScheduleKind, 'default', {
+    if (scope === undefined)
+      registry.create(tenantKind, 'tenant-root', { metadata: { name: 'team' }, spec: {} });
+    registry.create(snapshotScheduleKind, ns, {
       metadata: { name: 's' },
       spec: { schedule: '* * * * *', selector: {} },
     });
     const seen = (key: string): boolean => recording.permissions().some((p) => permissionKey(p) === key);
     await eventually(() => seen('create kubevirt.io/virtualmachines'), 'the VM to be compiled', 10_000);
-    await eventually(
-      () => seen('create core/namespaces') || seen('create /namespaces'),
-      'the tenant namespace',
-      10_000,
-    );
+    if (scope === undefined)
+      await eventually(() => seen('create /namespaces'), 'the tenant namespace', 10_000);
     await time.advanceSettling(61_000, settle);
     await eventually(
       () => seen('create snapshot.kubevirt.io/virtualmachinesnapshots'),
       'the schedule to take a snapshot',
       10_000,
     );
-    registry.delete(vmInstanceKind, 'default', 'i', {});
-    registry.delete(tenantKind, 'tenant-root', 'team', {});
-    await eventually(() => seen('delete /namespaces'), 'the tenant namespace to be deleted', 10_000);
+    registry.delete(vmInstanceKind, ns, 'i', {});
+    if (scope === undefined) {
+      registry.delete(tenantKind, 'tenant-root', 'team', {});
+      await eventually(() => seen('delete /namespaces'), 'the tenant namespace to be deleted', 10_000);
+    }
     // Renewals (update) happen on the fake clock's retry periods, already past by now.
     await eventually(() => elector.isLeader, 'the elector to hold the Lease', 10_000);
-    return recording.permissions();
+    return recording.scopedPermissions();
   } finally {
     await elector.release();
     manager.stop();
@@ -182,7 +194,7 @@ test("deploy/'s ClusterRole and leader election Role grant every call of Hikube'
     );
   const docs = deployDocs();
   const rules = operatorRules(docs);
-  const leases = leaseRules(docs);
+  const leases = namespaceRules(docs);
   const isLease = (p: Permission): boolean => p.group === 'coordination.k8s.io' && p.resource === 'leases';
   const missing = called.filter((p) => !grants(isLease(p) ? leases : rules, p)).map(permissionKey);
   assert.deepEqual(missing, [], `not granted by deploy/: ${missing.join(', ')}`);
@@ -193,4 +205,39 @@ test("deploy/'s ClusterRole and leader election Role grant every call of Hikube'
   const deployment = docs.find((d) => d.kind === 'Deployment' && d.metadata?.name === 'hikube-operator');
   assert.equal(deployment?.spec?.replicas, 2, 'two replicas, one leading');
   process.stdout.write(`# called: ${called.map(permissionKey).join('; ')}\n`);
+});
+
+test('deploy/namespaced grants every call of `hikube operator --namespace`, all in its namespace', async () => {
+  const called = await calledPermissions('hikube-system');
+  for (const key of [
+    'create kubevirt.io/virtualmachines',
+    'watch apps.cozystack.io/vminstances',
+    'update coordination.k8s.io/leases',
+  ])
+    assert.ok(
+      called.some((p) => permissionKey(p) === key),
+      `the scenario exercised ${key}`,
+    );
+  const elsewhere = called
+    .filter((p) => p.namespace !== 'hikube-system')
+    .map((p) => `${permissionKey(p)} @${p.namespace}`);
+  assert.deepEqual(elsewhere, [], 'every call is asked in the one namespace');
+  const docs = deployDocs('deploy/namespaced');
+  assert.deepEqual(
+    docs
+      .filter((d) => d.kind === 'ClusterRole' || d.kind === 'ClusterRoleBinding')
+      .map((d) => d.metadata?.name),
+    [],
+    'no cluster-wide role',
+  );
+  const deployment = docs.find((d) => d.kind === 'Deployment' && d.metadata?.name === 'hikube-operator');
+  const env = deployment?.spec?.template?.spec?.containers?.[0]?.env ?? [];
+  assert.equal(
+    env.find((e) => e.name === 'HIKUBE_OPERATOR_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath,
+    'metadata.namespace',
+    'the operator acts in its own namespace, where its Roles are',
+  );
+  const rules = namespaceRules(docs);
+  const missing = called.filter((p) => !grants(rules, p)).map(permissionKey);
+  assert.deepEqual([...new Set(missing)], [], `not granted by deploy/namespaced: ${missing.join(', ')}`);
 });
