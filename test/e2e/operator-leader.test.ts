@@ -3,6 +3,8 @@
  * leader over a coordination.k8s.io/v1 Lease: only the holder reconciles (the Lease names it, and
  * the Events of what is compiled come from it); killed with SIGKILL, the other takes the Lease
  * within the lease duration and the objects converge with no duplicates; SIGTERM releases it.
+ * Then one operator with --namespace and --leader-elect=false: it compiles what is applied in
+ * its namespace and leaves what is applied elsewhere alone.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -86,9 +88,9 @@ const reconciling = (o: Operator): boolean => o.output().includes('hikube operat
 const holder = async (): Promise<string> =>
   kubectl(['get', 'lease', 'hikube-operator', '-n', 'default', '-o', 'jsonpath={.spec.holderIdentity}']);
 
-const apply = async (name: string): Promise<void> => {
+const apply = async (name: string, namespace = 'default'): Promise<void> => {
   await kubectl(
-    ['apply', '-f', '-'],
+    ['apply', '-n', namespace, '-f', '-'],
     JSON.stringify({
       apiVersion: 'apps.cozystack.io/v1alpha1',
       kind: 'VMDisk',
@@ -97,7 +99,7 @@ const apply = async (name: string): Promise<void> => {
     }),
   );
   await kubectl(
-    ['apply', '-f', '-'],
+    ['apply', '-n', namespace, '-f', '-'],
     JSON.stringify({
       apiVersion: 'apps.cozystack.io/v1alpha1',
       kind: 'VMInstance',
@@ -225,6 +227,55 @@ describe('hikube operator replicas elect a leader over a Lease', () => {
     } finally {
       a.proc.kill('SIGKILL');
       b.proc.kill('SIGKILL');
+    }
+  });
+});
+
+describe('hikube operator --namespace', () => {
+  test('compiles in its namespace only', async () => {
+    const team = `team-${run}`;
+    await kubectl(['create', 'namespace', team]);
+    const proc = spawn(
+      join(repoRoot, 'bin', 'hikube'),
+      ['operator', '--kubeconfig', kubeconfig, '--namespace', team, '--leader-elect=false'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await eventually(
+        () => out.includes(`in namespace ${team}`),
+        'the namespaced operator to reconcile',
+        60_000,
+      );
+      assert.doesNotMatch(out, /standing by for lease/, '--leader-elect=false takes no Lease');
+      const outside = `lead-${run}-outside`;
+      const inside = `lead-${run}-inside`;
+      await apply(outside);
+      await apply(inside, team);
+      await eventually(
+        async () =>
+          (await kubectl(['get', 'virtualmachines', '-n', team, '-o', 'name'])).includes(
+            `vm-instance-${inside}`,
+          ),
+        'the instance in its namespace to be compiled',
+        60_000,
+        500,
+      );
+      // Applied first: an operator watching every namespace would have compiled it by now.
+      assert.doesNotMatch(
+        await kubectl(['get', 'virtualmachines', '-o', 'name']),
+        new RegExp(`vm-instance-${outside}`),
+      );
+      assert.doesNotMatch(
+        await kubectl(['get', 'datavolumes', '-o', 'name']),
+        new RegExp(`vm-disk-${outside}`),
+      );
+      proc.kill('SIGTERM');
+      assert.equal(await exited(proc), 0, out);
+    } finally {
+      proc.kill('SIGKILL');
     }
   });
 });
