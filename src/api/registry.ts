@@ -53,6 +53,7 @@ import { customResourceDefinitionKind } from './crd/crd.js';
 import { backupClassKind, planKind } from './backups/plan.js';
 import { backupJobKind, backupKind, restoreJobKind } from './backups/jobs.js';
 import { backupStrategyKind } from './backups/strategy.js';
+import { leaseKind } from './coordination/lease.js';
 
 export const kinds: readonly KindDefinition[] = [
   namespaceKind,
@@ -105,6 +106,7 @@ export const kinds: readonly KindDefinition[] = [
   backupStrategyKind,
   ...rbacKinds,
   customResourceDefinitionKind,
+  leaseKind,
 ];
 
 /** Older versions still served, converted to the stored one (src/api/versions.ts). */

@@ -15,6 +15,7 @@ import { validateCrd } from '../api/crd/crd-rules.js';
 import type { KubeObject } from '../api/meta.js';
 import type { StoreEvent } from '../store/store.js';
 import { isOlderVersion } from '../api/versions.js';
+import { namesConflict, servingOrder, type NamesConflict } from './crd-names.js';
 import { resourceKey, type Registry } from './registry.js';
 import type { ServedKinds } from './served-kinds.js';
 
@@ -46,7 +47,8 @@ export class CrdController {
   /** Serves every stored CRD, then follows changes. */
   start(): void {
     this.unsubscribe = this.registry.store.subscribe((e) => this.onEvent(e));
-    for (const row of this.registry.store.list(CRD_RESOURCE).items) this.sync(row.object);
+    const stored = this.registry.store.list(CRD_RESOURCE).items.map((row) => row.object);
+    for (const crd of servingOrder(stored as CustomResourceDefinition[])) this.sync(crd);
   }
 
   stop(): void {
@@ -59,8 +61,19 @@ export class CrdController {
     if (event.resource === NAMESPACE_RESOURCE && event.object.metadata.deletionTimestamp !== undefined)
       setImmediate(() => this.emptyNamespace(event.name));
     if (event.resource !== CRD_RESOURCE) return;
-    if (event.type === 'DELETED') this.served.remove(event.name);
-    else this.sync(event.object);
+    if (event.type === 'DELETED') {
+      this.served.remove(event.name);
+      this.retryRefused();
+    } else this.sync(event.object);
+  }
+
+  /** Names a deleted CRD held are free again: CRDs refused them get another look, oldest first. */
+  private retryRefused(): void {
+    const stored = this.registry.store.list(CRD_RESOURCE).items.map((row) => row.object);
+    for (const crd of servingOrder(stored as CustomResourceDefinition[])) {
+      const { group, names } = crd.spec;
+      if (this.served.crdServing(group, names.plural) !== crd.metadata.name) this.sync(crd);
+    }
   }
 
   /** Serves the CRD now; its status and any cleanup are written after the current write returns. */
@@ -167,17 +180,9 @@ export class CrdController {
     }
   }
 
-  /** Another CRD or a built-in kind already serving this group and plural. */
-  private conflict(crd: CustomResourceDefinition): string | undefined {
-    const { group, names } = crd.spec;
-    const owner = this.served.crdServing(group, names.plural);
-    if (this.served.isBuiltIn(group, names.plural) || (owner !== undefined && owner !== crd.metadata.name))
-      return `"${names.plural}" is already in use`;
-    const sameKind = this.served
-      .all()
-      .find((d) => d.group === group && d.kind === names.kind && d.plural !== names.plural);
-    if (sameKind !== undefined) return `"${names.kind}" is already in use`;
-    return undefined;
+  /** Names already served by a built-in kind or another CRD (src/apiserver/crd-names.ts). */
+  private conflict(crd: CustomResourceDefinition): NamesConflict | undefined {
+    return namesConflict(crd, this.served.allExcept(crd.metadata.name ?? ''));
   }
 
   private statusOf(crd: CustomResourceDefinition): Record<string, unknown> {
@@ -206,13 +211,8 @@ export class CrdController {
             : {
                 type: 'NamesAccepted',
                 status: 'False',
-                reason:
-                  conflict === undefined
-                    ? 'NotLoadable'
-                    : conflict.startsWith(`"${crd.spec.names.kind}"`)
-                      ? 'KindConflict'
-                      : 'PluralConflict',
-                message: conflict ?? problems.map((p) => `${p.path}: ${p.message}`).join('; '),
+                reason: conflict?.reason ?? 'NotLoadable',
+                message: conflict?.message ?? problems.map((p) => `${p.path}: ${p.message}`).join('; '),
               },
         ),
         keep(

@@ -19,6 +19,11 @@ export class ServedKinds {
     return this.cached;
   }
 
+  /** Every served kind but those of one CRD: what its names must not collide with. */
+  allExcept(crdName: string): readonly KindDefinition[] {
+    return [...this.builtIn, ...[...this.custom].filter(([n]) => n !== crdName).flatMap(([, defs]) => defs)];
+  }
+
   /** The CRD (by name) that serves group/plural, or undefined for a built-in or unknown resource. */
   crdServing(group: string, plural: string): string | undefined {
     for (const [name, defs] of this.custom)

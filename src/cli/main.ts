@@ -32,7 +32,10 @@ const USAGE = `Usage:
             [--allow-private-targets] [--allow-external-ips] [--feature-gates GATE,...]
             [--cpu-allocation-ratio N] [--without-hikube-controllers] [--backup-dirs DIR,...]
                                                        run the platform in the foreground
-  hikube operator [--kubeconfig FILE] [--health-listen HOST:PORT] [--skip-catalog]
+  hikube operator [--kubeconfig FILE] [--health-listen HOST:PORT] [--skip-catalog] [--namespace NS]
+                  [--leader-elect true|false] [--leader-elect-namespace NS]
+                  [--leader-elect-lease-duration D] [--leader-elect-renew-deadline D]
+                  [--leader-elect-retry-period D]
                                                        run Hikube's controllers against a Kubernetes API
   hikube apply -f FILE|-                               create or update objects from a manifest
   hikube get KIND [NAME] [-o table|wide|json|yaml|name] [-n NS | -A] [-l SELECTOR]

@@ -3,7 +3,9 @@
  * VMDisk reconciler, snapshot schedules, tenants, and the catalog (instance types, preferences,
  * the OS images' DataSources, the `replicated` StorageClass alias). `hikube up` runs these in
  * process unless --without-hikube-controllers; `hikube operator` runs exactly these against any
- * Kubernetes API over HTTP. One list, so the two never drift apart.
+ * Kubernetes API over HTTP. One list, so the two never drift apart. A manager scoped to one
+ * namespace (`hikube operator --namespace`) runs what acts inside it: not the tenants (a Tenant
+ * makes namespaces), and only the catalog objects of that namespace.
  */
 import { seedObjects } from '../api/catalog.js';
 import type { KubeObject } from '../api/meta.js';
@@ -41,7 +43,9 @@ export function hikubeCatalog(): KubeObject[] {
  * is left as it is. Safe to run on every start, from any number of processes at once.
  */
 export async function installCatalog(manager: Manager, objects = hikubeCatalog()): Promise<void> {
+  const scope = manager.namespace;
   for (const object of objects) {
+    if (scope !== undefined && (object.metadata.namespace ?? '') !== scope) continue;
     const def = findKindByGvk(object.apiVersion, object.kind);
     if (def === undefined) throw new Error(`catalog: unknown kind ${object.apiVersion} ${object.kind}`);
     try {
@@ -66,13 +70,16 @@ export async function addHikubeControllers(o: HikubeControllersOptions): Promise
     ...log,
   });
   // Cozystack's tenants: tenant-root from the first start, each Tenant a namespace with its quota.
-  const tenants = new TenantController({
-    manager,
-    events: recorderFor(manager, 'tenant-controller', host),
-    ...(o.cpuAllocationRatio !== undefined ? { cpuAllocationRatio: o.cpuAllocationRatio } : {}),
-    ...(o.podCidr !== undefined ? { podCidr: o.podCidr } : {}),
-    ...log,
-  });
+  const tenants =
+    manager.namespace !== undefined
+      ? undefined
+      : new TenantController({
+          manager,
+          events: recorderFor(manager, 'tenant-controller', host),
+          ...(o.cpuAllocationRatio !== undefined ? { cpuAllocationRatio: o.cpuAllocationRatio } : {}),
+          ...(o.podCidr !== undefined ? { podCidr: o.podCidr } : {}),
+          ...log,
+        });
   // Snapshot schedules: VirtualMachineSnapshots on a cron schedule, pruned by retention.
   const schedules = new ScheduleController({
     manager,
@@ -82,7 +89,9 @@ export async function addHikubeControllers(o: HikubeControllersOptions): Promise
     ...log,
   });
   await manager.add(cozystack);
-  await manager.add(tenants);
-  await tenants.ensureRoot();
+  if (tenants !== undefined) {
+    await manager.add(tenants);
+    await tenants.ensureRoot();
+  }
   await manager.add(schedules);
 }

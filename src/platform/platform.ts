@@ -92,9 +92,12 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
   const state = await openState(options);
   const { paths, certs, token, store, registry, ours, cpuAllocationRatio } = state;
 
+  // Kinds of CustomResourceDefinitions are served beside the built-in ones (src/apiserver/crds.ts).
+  const served = new ServedKinds(servedKinds);
   // The reconcilers on the controller runtime share one cache, fed by the Registry in process.
   const manager = new Manager(new RegistryTransport(registry), { log });
-  void manager.add(new GarbageCollector(manager, kinds, log));
+  // The collector follows the served set: custom resources own and are owned too.
+  void manager.add(new GarbageCollector(manager, served, log));
   void manager.add(new NamespaceController(manager, kinds, log));
   void manager.add(new ReplicaSetController(manager, log));
   void manager.add(new ResourceQuotaController({ manager, kinds, cpuAllocationRatio, log }));
@@ -249,8 +252,6 @@ async function assemble(options: PlatformOptions, log: (message: string) => void
     nicCounters: async () =>
       new Map([...(await readNicCounters(network.segments)), ...((await network.pod?.counters()) ?? [])]),
   });
-  // Kinds of CustomResourceDefinitions are served beside the built-in ones (src/apiserver/crds.ts).
-  const served = new ServedKinds(servedKinds);
   const crds = new CrdController(registry, served, log);
   crds.start();
   const stopControllers = (): void => {

@@ -38,6 +38,7 @@ export class Controller implements Runnable {
   readonly client: Client;
   private readonly watches: { def: KindDefinition; keys: KeysOf }[] = [];
   private readonly unsubscribes: (() => void)[] = [];
+  private started = false;
 
   constructor(
     private readonly manager: Manager,
@@ -62,10 +63,14 @@ export class Controller implements Runnable {
     this.queue.priority = options.priority;
   }
 
-  /** Reconciles the keys `keys` names after each change of `def` (and every object at start). */
+  /**
+   * Reconciles the keys `keys` names after each change of `def` (and every object at start). Added
+   * to a running controller (a kind served from a CRD that just appeared), it follows at once.
+   */
   watch(def: KindDefinition, keys: KeysOf = (o) => [objectKey(o)]): this {
     this.manager.informer(def);
     this.watches.push({ def, keys });
+    if (this.started) this.follow(def, keys);
     return this;
   }
 
@@ -76,17 +81,21 @@ export class Controller implements Runnable {
   }
 
   start(): void {
-    for (const { def, keys } of this.watches) {
-      const informer = this.manager.informer(def);
-      const handler: InformerHandler = (type, object, old) => {
-        for (const k of keys(object, type, old)) this.queue.add(k);
-      };
-      this.unsubscribes.push(informer.onChange(handler));
-      for (const object of informer.list()) handler('ADDED', object, undefined);
-    }
+    this.started = true;
+    for (const { def, keys } of this.watches) this.follow(def, keys);
+  }
+
+  private follow(def: KindDefinition, keys: KeysOf): void {
+    const informer = this.manager.informer(def);
+    const handler: InformerHandler = (type, object, old) => {
+      for (const k of keys(object, type, old)) this.queue.add(k);
+    };
+    this.unsubscribes.push(informer.onChange(handler));
+    for (const object of informer.list()) handler('ADDED', object, undefined);
   }
 
   stop(): void {
+    this.started = false;
     for (const u of this.unsubscribes.splice(0)) u();
     this.queue.stop();
   }

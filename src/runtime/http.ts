@@ -80,14 +80,19 @@ export class HttpTransport implements ApiTransport {
     return { items, resourceVersion: resourceVersion ?? '' };
   }
 
-  watch(def: KindDefinition, resourceVersion: string, handlers: WatchHandlers): () => void {
+  watch(
+    def: KindDefinition,
+    resourceVersion: string,
+    handlers: WatchHandlers,
+    namespace?: string,
+  ): () => void {
     const query = new URLSearchParams({
       watch: 'true',
       allowWatchBookmarks: 'true',
       resourceVersion,
       timeoutSeconds: String(WATCH_TIMEOUT_SECONDS),
     });
-    const url = new URL(`${pathOf(def)}?${query.toString()}`, this.kube.server);
+    const url = new URL(`${pathOf(def, namespace)}?${query.toString()}`, this.kube.server);
     let stopped = false;
     let ended = false;
     const end = (reason: { gone: boolean; error?: unknown }): void => {

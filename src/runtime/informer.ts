@@ -38,6 +38,8 @@ export class Informer {
     private readonly transport: ApiTransport,
     private readonly log: (message: string) => void = () => undefined,
     private readonly timers: Timers = realTimers,
+    /** Lists and watches one namespace only (a namespaced kind), as a namespaced operator's informers do. */
+    readonly namespace?: string,
   ) {
     this.addIndex(NAMESPACE_INDEX, (o) => [o.metadata.namespace ?? '']);
   }
@@ -114,7 +116,7 @@ export class Informer {
   private async relist(): Promise<void> {
     this.stopWatch();
     try {
-      const { items, resourceVersion } = await this.transport.list(this.def);
+      const { items, resourceVersion } = await this.transport.list(this.def, this.namespace);
       if (this.stopped) return;
       this.replace(items);
       this.resourceVersion = resourceVersion;
@@ -134,25 +136,30 @@ export class Informer {
 
   private watch(): void {
     if (this.stopped) return;
-    this.stopWatch = this.transport.watch(this.def, this.resourceVersion, {
-      event: (e) => this.apply(e),
-      end: ({ gone, error }) => {
-        if (this.stopped) return;
-        if (gone) {
-          this.log(
-            `informer ${this.def.plural}: resourceVersion ${this.resourceVersion} is gone, listing again`,
-          );
-          void this.relist();
-          return;
-        }
-        if (error !== undefined)
-          this.log(
-            `informer ${this.def.plural}: watch on ${this.transport.describe} failed: ${message(error)}`,
-          );
-        else this.failures = 0;
-        this.later(() => this.watch());
+    this.stopWatch = this.transport.watch(
+      this.def,
+      this.resourceVersion,
+      {
+        event: (e) => this.apply(e),
+        end: ({ gone, error }) => {
+          if (this.stopped) return;
+          if (gone) {
+            this.log(
+              `informer ${this.def.plural}: resourceVersion ${this.resourceVersion} is gone, listing again`,
+            );
+            void this.relist();
+            return;
+          }
+          if (error !== undefined)
+            this.log(
+              `informer ${this.def.plural}: watch on ${this.transport.describe} failed: ${message(error)}`,
+            );
+          else this.failures = 0;
+          this.later(() => this.watch());
+        },
       },
-    });
+      this.namespace,
+    );
   }
 
   /** Retries with backoff (50 ms doubling to 10 s); a watch that simply timed out resumes at once. */

@@ -29,7 +29,12 @@ export class RegistryTransport implements ApiTransport {
     });
   }
 
-  watch(def: KindDefinition, resourceVersion: string, handlers: WatchHandlers): () => void {
+  watch(
+    def: KindDefinition,
+    resourceVersion: string,
+    handlers: WatchHandlers,
+    namespace?: string,
+  ): () => void {
     const resource = resourceKey(def);
     const store = this.registry.store;
     let lastSent = Number(resourceVersion);
@@ -38,6 +43,7 @@ export class RegistryTransport implements ApiTransport {
     const deliver = (e: StoreEvent): void => {
       if (e.resource !== resource || e.rv <= lastSent) return;
       lastSent = e.rv;
+      if (namespace !== undefined && (e.object.metadata.namespace ?? '') !== namespace) return;
       handlers.event({ type: e.type, object: withRv(e.object, e.rv) });
     };
     const unsubscribe = store.subscribe((e) => {

@@ -22,6 +22,11 @@ export interface Runnable {
 export interface ManagerOptions {
   log?: (message: string) => void;
   timers?: Timers;
+  /**
+   * The one namespace whose objects of namespaced kinds are cached (`hikube operator --namespace`);
+   * every namespace when absent. Cluster-scoped kinds are cached whole either way.
+   */
+  namespace?: string;
 }
 
 export class Manager {
@@ -31,6 +36,7 @@ export class Manager {
   private readonly log: (message: string) => void;
   private readonly timers: Timers;
   private started = false;
+  readonly namespace: string | undefined;
 
   constructor(
     readonly transport: ApiTransport,
@@ -38,6 +44,7 @@ export class Manager {
   ) {
     this.log = options.log ?? (() => undefined);
     this.timers = options.timers ?? realTimers;
+    this.namespace = options.namespace;
     this.client = new CachedClient(transport, (def) => this.cached(def));
   }
 
@@ -46,7 +53,8 @@ export class Manager {
     const key = resourceKey(def);
     let informer = this.informers.get(key);
     if (informer === undefined) {
-      informer = new Informer(def, this.transport, this.log, this.timers);
+      const namespace = def.namespaced ? this.namespace : undefined;
+      informer = new Informer(def, this.transport, this.log, this.timers, namespace);
       this.informers.set(key, informer);
       if (this.started) informer.start();
     }

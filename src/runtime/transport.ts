@@ -34,8 +34,13 @@ export interface ApiTransport {
   readonly describe: string;
   /** Every object of `def`, or those of one namespace. */
   list(def: KindDefinition, namespace?: string): Promise<ObjectList>;
-  /** Changes after `resourceVersion`; returns a function that stops the watch. */
-  watch(def: KindDefinition, resourceVersion: string, handlers: WatchHandlers): () => void;
+  /** Changes after `resourceVersion` (of one namespace if given); returns a function that stops the watch. */
+  watch(
+    def: KindDefinition,
+    resourceVersion: string,
+    handlers: WatchHandlers,
+    namespace?: string,
+  ): () => void;
   /** A fresh read from the server (not the cache), for conflict retries. */
   get(def: KindDefinition, namespace: string, name: string): Promise<KubeObject | undefined>;
   create(def: KindDefinition, object: KubeObject): Promise<KubeObject>;

@@ -17,6 +17,7 @@ import { repoRoot } from '../support/platform.js';
 import { exited, up, type Child } from '../support/up.js';
 import { eventually } from '../support/wait.js';
 
+const OPERATOR_IDENTITY = `operator-test-${process.pid}`;
 let dir: string;
 let platform: Child;
 let kubeconfig: string;
@@ -70,7 +71,9 @@ async function startOperator(): Promise<Operator> {
   const proc = spawn(
     join(repoRoot, 'bin', 'hikube'),
     ['operator', '--kubeconfig', kubeconfig, '--health-listen', '127.0.0.1:0'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // One identity across restarts, as a pod's container restarted in place: it renews its own Lease
+    // at once instead of waiting for it to expire (test/e2e/operator-leader.test.ts elects between two).
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_NAME: OPERATOR_IDENTITY } },
   );
   let out = '';
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KindDefinition } from '../../src/api/kind.js';
 import type { Registry } from '../../src/apiserver/registry.js';
+import type { ServedKinds } from '../../src/apiserver/served-kinds.js';
 import { ApiServer } from '../../src/apiserver/server.js';
 import { ensureServingCerts } from '../../src/apiserver/tls.js';
 import { renderKubeconfig } from '../../src/platform/kubeconfig.js';
@@ -23,7 +24,7 @@ export interface TransportUnderTest {
 
 export interface TransportKind {
   name: string;
-  open(registry: Registry, kinds: readonly KindDefinition[]): Promise<TransportUnderTest>;
+  open(registry: Registry, kinds: readonly KindDefinition[] | ServedKinds): Promise<TransportUnderTest>;
 }
 
 export const inProcess: TransportKind = {

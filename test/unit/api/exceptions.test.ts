@@ -16,6 +16,9 @@ import { serviceKind } from '../../../src/api/core/service.js';
 import { virtualMachineKind } from '../../../src/api/kubevirt/vm.js';
 import { virtualMachineRestoreKind } from '../../../src/api/snapshot/restore.js';
 import { virtualMachineSnapshotKind } from '../../../src/api/snapshot/snapshot.js';
+import type { CustomResourceDefinition } from '../../../src/api/crd/crd.js';
+import { kinds } from '../../../src/api/registry.js';
+import { namesConflict } from '../../../src/apiserver/crd-names.js';
 import { ApiError } from '../../../src/apiserver/errors.js';
 import { Registry } from '../../../src/apiserver/registry.js';
 import { checkTarget, TargetNotAllowed } from '../../../src/network/outbound.js';
@@ -187,6 +190,21 @@ const EXCEPTIONS: Record<string, () => void> = {
     );
     r.create(virtualMachineRestoreKind, 'default', restore('onto-a', 'a'));
     r.create(virtualMachineRestoreKind, 'default', restore('onto-new', 'c'));
+  },
+  'crd-plural-short-name': () => {
+    const crd = (plural: string, shortNames: string[]) =>
+      ({
+        metadata: { name: `${plural}.names.example.test` },
+        spec: {
+          group: 'names.example.test',
+          scope: 'Namespaced',
+          names: { plural, kind: 'Thing', shortNames },
+          versions: [],
+        },
+      }) as unknown as CustomResourceDefinition;
+    assert.equal(namesConflict(crd('vm', []), kinds)?.reason, 'PluralConflict');
+    // The short name itself, in another group, is accepted as upstream accepts it.
+    assert.equal(namesConflict(crd('things', ['vm']), kinds), undefined);
   },
 };
 
