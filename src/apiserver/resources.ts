@@ -7,6 +7,7 @@ import type { KindDefinition } from '../api/kind.js';
 import { apiVersionOf } from '../api/kind.js';
 import type { KubeObject } from '../api/meta.js';
 import { parseFieldSelector, parseLabelSelector } from '../api/selectors.js';
+import { upperBound } from '../store/ordered.js';
 import type { StoredObject } from '../store/store.js';
 import { ApiError, toApiError } from './errors.js';
 import { noteCreated } from './auth/audit.js';
@@ -125,7 +126,7 @@ const encodeContinue = (c: Continue): string => Buffer.from(JSON.stringify(c)).t
 function decodeContinue(token: string): Continue {
   try {
     const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Continue;
-    if (typeof c.rv === 'number' && typeof c.after === 'string') return c;
+    if (typeof c.rv === 'number' && typeof c.after === 'string' && c.after.includes('/')) return c;
   } catch {
     // fall through to the error below
   }
@@ -159,7 +160,9 @@ function list(ctx: RequestContext): void {
   const token = ctx.query.get('continue');
   if (token !== null && token !== '') {
     const c = decodeContinue(token);
-    items = items.filter((o) => `${o.namespace}/${o.name}` > c.after);
+    // `after` is "namespace/name" (namespaces hold no '/'); items are in (namespace, name) order
+    const slash = c.after.indexOf('/');
+    items = items.slice(upperBound(items, c.after.slice(0, slash), c.after.slice(slash + 1)));
     rv = c.rv;
   }
   const limit = Number(ctx.query.get('limit') ?? '0');
