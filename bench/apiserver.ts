@@ -12,7 +12,9 @@
  * Each figure also has the server's CPU per operation: the main thread's CPU time (the platform's
  * event loop, SQLite included; the client worker excluded) around the batch, until the platform is
  * quiet again, divided by its operations. On a loaded machine wall-clock figures vary 2–5× between
- * runs; CPU per operation is what to compare between commits.
+ * runs; CPU per operation is what to compare between commits. The JSON also records the server's
+ * heap after the fill (after a full GC): a bigger live heap makes every LIST's garbage collection
+ * dearer, in the platform's code and the benchmark's own JSON.stringify alike.
  *
  * Usage: npm run bench   (build, then node dist/bench/apiserver.js)
  * Env: BENCH_CREATES (3000 per round), BENCH_CREATE_ROUNDS (3), BENCH_LIST_OBJECTS (10000),
