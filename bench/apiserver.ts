@@ -9,22 +9,34 @@
  * a bare node https server (same certificate type, same client code) answering fixed bytes, and
  * JSON.stringify of the same 10k objects.
  *
+ * Each figure also has the server's CPU per operation: the main thread's CPU time (the platform's
+ * event loop, SQLite included; the client worker excluded) around the batch, until the platform is
+ * quiet again, divided by its operations. On a loaded machine wall-clock figures vary 2–5× between
+ * runs; CPU per operation is what to compare between commits. The JSON also records the server's
+ * heap after the fill (after a full GC): a bigger live heap makes every LIST's garbage collection
+ * dearer, in the platform's code and the benchmark's own JSON.stringify alike.
+ *
  * Usage: npm run bench   (build, then node dist/bench/apiserver.js)
  * Env: BENCH_CREATES (3000 per round), BENCH_CREATE_ROUNDS (3), BENCH_LIST_OBJECTS (10000),
- * BENCH_LIST_RUNS (20), BENCH_WATCH_UPDATES (500).
+ * BENCH_LIST_RUNS (20), BENCH_WATCH_UPDATES (500); BENCH_PLATFORM: another built tree's
+ * dist/src/platform/platform.js to measure instead of this one's (so that two commits are measured
+ * by the same benchmark code).
  */
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer, request, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { ensureServingCerts } from '../src/apiserver/tls.js';
-import { startPlatform } from '../src/platform/platform.js';
-import { machine } from './support/machine.js';
+import type { startPlatform as StartPlatform } from '../src/platform/platform.js';
+import { ownThreadId, serverCpuMs, settle, type CpuCost } from './support/cpu.js';
+import { gitDescribe, machine } from './support/machine.js';
 import { env, median, pct, r1, r2 } from './support/stats.js';
 
 const CREATES = env('BENCH_CREATES', 3000);
@@ -35,6 +47,24 @@ const WATCH_UPDATES = env('BENCH_WATCH_UPDATES', 500);
 const CONCURRENCY = 8;
 const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io';
 const VMS = (ns: string): string => `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines`;
+
+/** A full garbage collection (the flag set at run time gives a new context its `gc`). */
+function fullGc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+const PLATFORM_MODULE = process.env['BENCH_PLATFORM'] ?? '';
+
+/** startPlatform of this tree, or of the tree BENCH_PLATFORM points into. */
+async function loadPlatform(): Promise<{ start: typeof StartPlatform; commit: string }> {
+  if (PLATFORM_MODULE === '') {
+    const own = await import('../src/platform/platform.js');
+    return { start: own.startPlatform, commit: gitDescribe() };
+  }
+  const other = (await import(PLATFORM_MODULE)) as { startPlatform: typeof StartPlatform };
+  return { start: other.startPlatform, commit: gitDescribe(dirname(PLATFORM_MODULE)) };
+}
 
 const TARGETS = { createsPerSecond: 1000, listMs: 500, watchP99Ms: 20 };
 
@@ -315,6 +345,7 @@ async function runWatch(t: Extract<Task, { op: 'watch' }>): Promise<WatchResult>
 function clientWorker(): void {
   const port = parentPort;
   if (port === null) throw new Error('not a worker');
+  port.postMessage({ tid: ownThreadId() });
   port.on('message', (msg: { id: number; task: Task }) => {
     const run = async (): Promise<unknown> => {
       switch (msg.task.op) {
@@ -342,11 +373,16 @@ function clientWorker(): void {
 
 class Client {
   private readonly worker: Worker;
+  /** The worker's thread id, once it said it: left out of the server's CPU. */
+  readonly tid: Promise<number>;
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
   constructor() {
     this.worker = new Worker(fileURLToPath(import.meta.url), { workerData: { role: 'client' } });
+    this.tid = new Promise((resolve) =>
+      this.worker.once('message', (msg: { tid: number }) => resolve(msg.tid)),
+    );
     this.worker.on('message', (msg: { id: number; result?: unknown; error?: string }) => {
       const p = this.pending.get(msg.id);
       this.pending.delete(msg.id);
@@ -460,7 +496,8 @@ async function main(): Promise<void> {
   const log = (msg: string): void =>
     console.error(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${msg}`);
   const dataDir = await mkdtemp(join(tmpdir(), 'hikube-bench-'));
-  const platform = await startPlatform({ dataDir, host: '127.0.0.1', port: 0 });
+  const measured = await loadPlatform();
+  const platform = await measured.start({ dataDir, host: '127.0.0.1', port: 0 });
   const ca = await readFile(join(dataDir, 'pki', 'ca.crt'), 'utf8');
   const ep: Endpoint = { base: platform.url, token: platform.token, ca };
   const serving = await ensureServingCerts(join(dataDir, 'pki'), ['127.0.0.1']);
@@ -481,10 +518,14 @@ async function main(): Promise<void> {
   const client = new Client();
   const results: Record<string, unknown> = {
     machine: machine(),
+    platformCommit: measured.commit,
+    platformModule: PLATFORM_MODULE === '' ? 'this tree' : PLATFORM_MODULE,
     date: new Date().toISOString(),
     targets: TARGETS,
   };
 
+  const clientTid = await client.tid;
+  const cost = <T>(run: () => Promise<T>): Promise<CpuCost<T>> => serverCpuMs(clientTid, run);
   try {
     // namespaces, over the API
     const agent = keepAlive(ep, 4);
@@ -512,29 +553,42 @@ async function main(): Promise<void> {
       total: 2000,
       concurrency: CONCURRENCY,
     });
-    const rounds: { platform: CreatesResult; baseline: CreatesResult }[] = [];
+    const rounds: {
+      platform: CreatesResult;
+      baseline: CreatesResult;
+      cpuMs: number;
+      processCpuMs: number;
+      baseCpuMs: number;
+    }[] = [];
     for (let round = 0; round < CREATE_ROUNDS; round++) {
-      const base = await client.creates({
-        ep: bep,
-        path: '/create',
-        prefix: 'vm',
-        total: CREATES,
-        concurrency: CONCURRENCY,
-      });
-      const plat = await client.creates({
-        ep,
-        path: VMS('bench'),
-        prefix: `vm${round}`,
-        total: CREATES,
-        concurrency: CONCURRENCY,
-      });
-      for (const r of [warm, plat])
+      const base = await cost(() =>
+        client.creates({ ep: bep, path: '/create', prefix: 'vm', total: CREATES, concurrency: CONCURRENCY }),
+      );
+      const plat = await cost(() =>
+        client.creates({
+          ep,
+          path: VMS('bench'),
+          prefix: `vm${round}`,
+          total: CREATES,
+          concurrency: CONCURRENCY,
+        }),
+      );
+      for (const r of [warm, plat.result])
         if (r.errors > 0) throw new Error(`creates failed: ${r.errors} errors, first: ${r.firstError}`);
-      rounds.push({ platform: plat, baseline: base });
+      rounds.push({
+        platform: plat.result,
+        baseline: base.result,
+        cpuMs: plat.cpuMs,
+        processCpuMs: plat.processCpuMs,
+        baseCpuMs: base.cpuMs,
+      });
     }
     const rate = (r: CreatesResult): number => (r.ok / r.elapsedMs) * 1000;
     const createRates = rounds.map((r) => rate(r.platform));
     const baseRates = rounds.map((r) => rate(r.baseline));
+    const cpuPerCreate = rounds.map((r) => r.cpuMs / r.platform.ok);
+    const procCpuPerCreate = rounds.map((r) => r.processCpuMs / r.platform.ok);
+    const baseCpuPerCreate = rounds.map((r) => r.baseCpuMs / r.baseline.ok);
     const createRate = median(createRates);
     const baseRate = median(baseRates);
     results['create'] = {
@@ -547,6 +601,10 @@ async function main(): Promise<void> {
       baselinePerSecond: r1(baseRate),
       baselinePerSecondByRound: baseRates.map(r1),
       ratioToBaseline: r2(createRate / baseRate),
+      serverCpuMsPerCreate: r2(median(cpuPerCreate)),
+      serverCpuMsPerCreateByRound: cpuPerCreate.map(r2),
+      serverProcessCpuMsPerCreate: r2(median(procCpuPerCreate)),
+      baselineCpuMsPerCreate: r2(median(baseCpuPerCreate)),
       met: Math.min(...createRates) >= TARGETS.createsPerSecond,
     };
 
@@ -564,10 +622,25 @@ async function main(): Promise<void> {
     if (fill.ok > 0)
       (results['create'] as Record<string, unknown>)['fillPerSecond'] = r1((fill.ok / fill.elapsedMs) * 1000);
     const objects = Math.max(LIST_OBJECTS, have);
+    // the server's live heap with the VMs stored: a full GC after the platform settles
+    await settle();
+    fullGc();
+    (results['create'] as Record<string, unknown>)['heapUsedMbAfterFill'] = r1(
+      process.memoryUsage().heapUsed / 2 ** 20,
+    );
 
     // (b) LIST latency
     log(`(b) LIST of ${objects} VMs, ${LIST_RUNS} runs per form`);
-    const listJson = await client.lists({
+    // the server's CPU per LIST (or per paged walk), warm-up walks included (they are the same work)
+    const cpuPerList = new Map<ListsResult, number>();
+    const procCpuPerList = new Map<ListsResult, number>();
+    const lists = async (t: Omit<Extract<Task, { op: 'lists' }>, 'op'>): Promise<ListsResult> => {
+      const { result, cpuMs, processCpuMs } = await cost(() => client.lists(t));
+      cpuPerList.set(result, cpuMs / (t.warmup + t.runs));
+      procCpuPerList.set(result, processCpuMs / (t.warmup + t.runs));
+      return result;
+    };
+    const listJson = await lists({
       ep,
       path: VMS('bench'),
       accept: 'application/json',
@@ -575,7 +648,7 @@ async function main(): Promise<void> {
       runs: LIST_RUNS,
       paged: false,
     });
-    const listTable = await client.lists({
+    const listTable = await lists({
       ep,
       path: VMS('bench'),
       accept: TABLE_ACCEPT,
@@ -583,7 +656,7 @@ async function main(): Promise<void> {
       runs: LIST_RUNS,
       paged: false,
     });
-    const listPaged = await client.lists({
+    const listPaged = await lists({
       ep,
       path: VMS('bench'),
       accept: `${TABLE_ACCEPT},application/json`,
@@ -618,7 +691,7 @@ async function main(): Promise<void> {
     const strTable = stringifyMs(tableObject);
     baseline.setList('json', bodies[0] ?? Buffer.alloc(0));
     baseline.setList('table', bodies[1] ?? Buffer.alloc(0));
-    const bareJson = await client.lists({
+    const bareJson = await lists({
       ep: bep,
       path: '/list/json',
       accept: 'application/json',
@@ -626,7 +699,7 @@ async function main(): Promise<void> {
       runs: LIST_RUNS,
       paged: false,
     });
-    const bareTable = await client.lists({
+    const bareTable = await lists({
       ep: bep,
       path: '/list/table',
       accept: 'application/json',
@@ -645,11 +718,14 @@ async function main(): Promise<void> {
       medianMs: r1(median(l.runsMs)),
       p95Ms: r1(pct(l.runsMs, 95)),
       runsMs: l.runsMs.map(r1),
+      serverCpuMsPerList: r2(cpuPerList.get(l) ?? NaN),
+      serverProcessCpuMsPerList: r2(procCpuPerList.get(l) ?? NaN),
       stringifyMedianMs: r1(median(str)),
       ratioToStringify: r1(median(l.runsMs) / median(str)),
       ...(bare !== undefined
         ? {
             bareTransferMedianMs: r1(median(bare.runsMs)),
+            bareCpuMsPerList: r2(cpuPerList.get(bare) ?? NaN),
             ratioToBareTransfer: r1(median(l.runsMs) / median(bare.runsMs)),
           }
         : {}),
@@ -682,15 +758,21 @@ async function main(): Promise<void> {
     wagent.destroy();
     const rv = (JSON.parse(listed.body.toString('utf8')) as { metadata: { resourceVersion: string } })
       .metadata.resourceVersion;
-    const watchRun = await client.watch({
-      ep,
-      watchPath: `${VMS('bench-watch')}?watch=true&resourceVersion=${rv}`,
-      writeTemplate: `${VMS('bench-watch')}/{name}`,
-      writeMethod: 'PATCH',
-      names,
-      updates: WATCH_UPDATES,
-      warmup: 50,
-    });
+    const {
+      result: watchRun,
+      cpuMs: watchCpuMs,
+      processCpuMs: watchProcCpuMs,
+    } = await cost(() =>
+      client.watch({
+        ep,
+        watchPath: `${VMS('bench-watch')}?watch=true&resourceVersion=${rv}`,
+        writeTemplate: `${VMS('bench-watch')}/{name}`,
+        writeMethod: 'PATCH',
+        names,
+        updates: WATCH_UPDATES,
+        warmup: 50,
+      }),
+    );
     const watchBase = await client.watch({
       ep: bep,
       watchPath: '/watch',
@@ -713,6 +795,8 @@ async function main(): Promise<void> {
     results['watch'] = {
       updates: watchRun.respToEventMs.length,
       ...wf(watchRun),
+      serverCpuMsPerUpdate: r2(watchCpuMs / (WATCH_UPDATES + 50)),
+      serverProcessCpuMsPerUpdate: r2(watchProcCpuMs / (WATCH_UPDATES + 50)),
       baseline: wf(watchBase),
       met: pct(watchRun.respToEventMs, 99) < TARGETS.watchP99Ms,
     };
@@ -773,6 +857,29 @@ function report(results: Record<string, unknown>): void {
     ]);
   }
   rows.push([
+    '(a) server CPU per create (main thread; process)',
+    `${c['serverCpuMsPerCreate']} ms; ${c['serverProcessCpuMsPerCreate']} ms`,
+    `${c['baselineCpuMsPerCreate']} ms bare https`,
+    '-',
+    '-',
+    '-',
+  ]);
+  for (const [key, label] of [
+    ['json', 'JSON'],
+    ['table', 'Table'],
+    ['tablePaged500', 'Table, 500-item pages (per walk)'],
+  ] as const) {
+    const f = l[key] ?? {};
+    rows.push([
+      `(b) server CPU per LIST, ${label}`,
+      `${f['serverCpuMsPerList']} ms; ${f['serverProcessCpuMsPerList']} ms`,
+      f['bareCpuMsPerList'] !== undefined ? `${f['bareCpuMsPerList']} ms bare https` : '-',
+      '-',
+      '-',
+      '-',
+    ]);
+  }
+  rows.push([
     `(c) watch, response->event (${w['updates']} updates)`,
     `p50 ${w['p50Ms']} ms, p99 ${w['p99Ms']} ms`,
     `p50 ${w.baseline['p50Ms']} ms, p99 ${w.baseline['p99Ms']} ms`,
@@ -790,7 +897,7 @@ function report(results: Record<string, unknown>): void {
   ]);
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   console.log(
-    `\nHikube API server benchmarks — ${String(m['cpus'])} x ${String(m['cpuModel'])}, ${String(m['memTotalGiB'])} GiB, node ${String(m['node'])}, commit ${String(m['commit'])}, load average ${String((m['loadAverageAtStart'] as number[])[0])} -> ${String(results['loadAverage1mAtEnd'])}\n`,
+    `\nHikube API server benchmarks — ${String(m['cpus'])} x ${String(m['cpuModel'])}, ${String(m['memTotalGiB'])} GiB, node ${String(m['node'])}, bench ${String(m['commit'])}, platform ${String(results['platformCommit'])}, load average ${String((m['loadAverageAtStart'] as number[])[0])} -> ${String(results['loadAverage1mAtEnd'])}\n`,
   );
   rows.forEach((r, i) => {
     console.log(r.map((cell, j) => cell.padEnd(widths[j] ?? 0)).join('  '));

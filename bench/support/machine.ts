@@ -5,10 +5,10 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { r1, r2 } from './stats.js';
 
-/** `git describe` of this checkout, or "unknown". */
-export function gitDescribe(): string {
+/** `git describe` of this checkout (or of the checkout holding `dir`), or "unknown". */
+export function gitDescribe(dir?: string): string {
   try {
-    const cwd = fileURLToPath(new URL('../../../', import.meta.url));
+    const cwd = dir ?? fileURLToPath(new URL('../../../', import.meta.url));
     return execFileSync('git', ['describe', '--always', '--dirty'], {
       cwd,
       encoding: 'utf8',

@@ -7,6 +7,7 @@ import type { KindDefinition } from '../api/kind.js';
 import { apiVersionOf } from '../api/kind.js';
 import type { KubeObject } from '../api/meta.js';
 import { parseFieldSelector, parseLabelSelector } from '../api/selectors.js';
+import { upperBound } from '../store/ordered.js';
 import type { StoredObject } from '../store/store.js';
 import { ApiError, toApiError } from './errors.js';
 import { noteCreated } from './auth/audit.js';
@@ -125,25 +126,43 @@ const encodeContinue = (c: Continue): string => Buffer.from(JSON.stringify(c)).t
 function decodeContinue(token: string): Continue {
   try {
     const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Continue;
-    if (typeof c.rv === 'number' && typeof c.after === 'string') return c;
+    if (typeof c.rv === 'number' && typeof c.after === 'string' && c.after.includes('/')) return c;
   } catch {
     // fall through to the error below
   }
   throw new ApiError('BadRequest', 'continue key is not valid: the token was not issued by this server');
 }
 
-/** Lists matching objects in key order; shared by list and the watch's initial state. */
-export function selectObjects(ctx: Pick<RequestContext, 'route' | 'query' | 'registry'>): {
+/**
+ * Lists matching objects in key order; shared by list and the watch's initial state. With `after`
+ * ("namespace/name", a continue token's key), only the objects after it: found by binary search in
+ * the store's order before any selector runs, so each page of a paged walk does not look at the
+ * pages before it.
+ */
+export function selectObjects(
+  ctx: Pick<RequestContext, 'route' | 'query' | 'registry'>,
+  after?: string,
+): {
   items: StoredObject[];
   rv: number;
 } {
   const { def, namespace, allNamespaces } = ctx.route;
-  const labels = parseLabelSelector(ctx.query.get('labelSelector') ?? '');
-  const fields = parseFieldSelector(ctx.query.get('fieldSelector') ?? '');
-  const { items, rv } = ctx.registry.store.list(
+  const labelQuery = ctx.query.get('labelSelector') ?? '';
+  const fieldQuery = ctx.query.get('fieldSelector') ?? '';
+  const labels = parseLabelSelector(labelQuery);
+  const fields = parseFieldSelector(fieldQuery);
+  const listed = ctx.registry.store.list(
     resourceKeyOf(def),
     allNamespaces ? undefined : def.namespaced ? namespace : '',
   );
+  const rv = listed.rv;
+  let items = listed.items;
+  if (after !== undefined) {
+    // namespaces hold no '/', so the first one splits the key
+    const slash = after.indexOf('/');
+    items = items.slice(upperBound(items, after.slice(0, slash), after.slice(slash + 1)));
+  }
+  if (labelQuery === '' && fieldQuery === '') return { items, rv };
   return {
     items: items.filter((o) => labels.matches(o.object.metadata.labels) && fields.matches(o.object)),
     rv,
@@ -155,13 +174,10 @@ const resourceKeyOf = (def: KindDefinition): string => `${def.group}/${def.plura
 function list(ctx: RequestContext): void {
   if (queryBool(ctx.query, 'watch')) throw new Error('watch is routed before list');
   const { def } = ctx.route;
-  let { items, rv } = selectObjects(ctx);
   const token = ctx.query.get('continue');
-  if (token !== null && token !== '') {
-    const c = decodeContinue(token);
-    items = items.filter((o) => `${o.namespace}/${o.name}` > c.after);
-    rv = c.rv;
-  }
+  const c = token !== null && token !== '' ? decodeContinue(token) : undefined;
+  let { items, rv } = selectObjects(ctx, c?.after);
+  if (c !== undefined) rv = c.rv;
   const limit = Number(ctx.query.get('limit') ?? '0');
   const listMeta: Record<string, unknown> = {};
   if (Number.isInteger(limit) && limit > 0 && items.length > limit) {

@@ -94,9 +94,14 @@ export class ImageStore {
   }
 
   find(reference: string): LocalImage | undefined {
-    const want = normalizeReference(reference);
-    return this.list().find((image) => image.names.includes(want));
+    return findImage(this.list(), reference);
   }
+}
+
+/** The first of `images` named or aliased `reference`. */
+export function findImage(images: readonly LocalImage[], reference: string): LocalImage | undefined {
+  const want = normalizeReference(reference);
+  return images.find((image) => image.names.includes(want));
 }
 
 function toLocal(dir: string, m: ImageManifest): LocalImage {

@@ -18,7 +18,7 @@ import { Reconciler } from '../runtime/reconciler.js';
 import type { Manager } from '../runtime/manager.js';
 import type { DiskTool } from '../node/ports.js';
 import { POPULATION_PHASE_ANNOTATION, type Claim } from './claims.js';
-import type { ImageStore, LocalImage } from './images.js';
+import { findImage, type ImageStore, type LocalImage } from './images.js';
 import {
   DEFAULT_PREFERENCE_LABEL,
   DISPLAY_NAME_ANNOTATION,
@@ -56,6 +56,40 @@ const dataSourceName = (image: string): string =>
     .replace(/^[-.]+|[-.]+$/g, '')
     .slice(0, 63);
 
+export interface CatalogImage {
+  image: LocalImage;
+  entry?: OsImage;
+}
+
+/**
+ * DataSource name → the local image and the catalog entry (if any) it stands for: catalog entries
+ * first (by name, then their local names), then the other images imported into `importedDir`.
+ * The store is read once (a directory scan and every image.json): this runs every few seconds.
+ */
+export function catalogImages(
+  store: Pick<ImageStore, 'list'>,
+  importedDir: string,
+): Map<string, CatalogImage> {
+  const out = new Map<string, CatalogImage>();
+  const listed = store.list();
+  const claimed = new Set<string>();
+  for (const entry of OS_IMAGES) {
+    const image = [entry.name, ...entry.local]
+      .map((ref) => findImage(listed, ref))
+      .find((i) => i !== undefined);
+    if (image === undefined) continue;
+    out.set(entry.name, { image, entry });
+    claimed.add(image.dir);
+  }
+  for (const image of listed) {
+    if (claimed.has(image.dir) || image.source !== undefined) continue;
+    if (!image.dir.startsWith(importedDir)) continue;
+    const name = dataSourceName(image.name);
+    if (name !== '' && !out.has(name)) out.set(name, { image });
+  }
+  return out;
+}
+
 export class OsImageController extends Reconciler {
   private readonly api: Client;
   private timer: NodeJS.Timeout | undefined;
@@ -88,25 +122,8 @@ export class OsImageController extends Reconciler {
     this.controller.stop();
   }
 
-  /** DataSource name → the local image and the catalog entry (if any) it stands for. */
-  private images(): Map<string, { image: LocalImage; entry?: OsImage }> {
-    const out = new Map<string, { image: LocalImage; entry?: OsImage }>();
-    const listed = this.o.store.list();
-    const find = (ref: string): LocalImage | undefined => this.o.store.find(ref);
-    const claimed = new Set<string>();
-    for (const entry of OS_IMAGES) {
-      const image = [entry.name, ...entry.local].map(find).find((i) => i !== undefined);
-      if (image === undefined) continue;
-      out.set(entry.name, { image, entry });
-      claimed.add(image.dir);
-    }
-    for (const image of listed) {
-      if (claimed.has(image.dir) || image.source !== undefined) continue;
-      if (!image.dir.startsWith(this.o.importedDir)) continue;
-      const name = dataSourceName(image.name);
-      if (name !== '' && !out.has(name)) out.set(name, { image });
-    }
-    return out;
+  private images(): Map<string, CatalogImage> {
+    return catalogImages(this.o.store, this.o.importedDir);
   }
 
   protected async reconcile(name: string): Promise<void> {

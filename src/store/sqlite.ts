@@ -8,6 +8,7 @@
 import Database from 'better-sqlite3';
 import { jsonNestsDeeperThan, MAX_DEPTH, MAX_OBJECT_BYTES, measure } from '../api/limits.js';
 import type { KubeObject } from '../api/meta.js';
+import { ListOrder } from './ordered.js';
 import {
   StoreError,
   type QuarantinedRow,
@@ -41,6 +42,7 @@ const key = (namespace: string, name: string): string => `${namespace}/${name}`;
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly objects = new Map<ResourceKey, Map<string, StoredObject>>();
+  private readonly order = new ListOrder();
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   private readonly quarantine = new Map<string, QuarantinedRow>();
   private readonly historySize: number;
@@ -125,9 +127,7 @@ export class SqliteStore implements Store {
   }
 
   list(resource: ResourceKey, namespace?: string): { items: StoredObject[]; rv: number } {
-    const all = [...(this.objects.get(resource)?.values() ?? [])];
-    const items = namespace === undefined ? all : all.filter((o) => o.namespace === namespace);
-    items.sort((a, b) => (a.namespace === b.namespace ? cmp(a.name, b.name) : cmp(a.namespace, b.namespace)));
+    const items = this.order.list(resource, () => this.objects.get(resource)?.values() ?? [], namespace);
     return { items, rv: this.rv };
   }
 
@@ -205,6 +205,7 @@ export class SqliteStore implements Store {
     this.rv = rv;
     if (type === 'DELETED') this.bucket(resource).delete(key(namespace, name));
     else this.bucket(resource).set(key(namespace, name), stored);
+    this.order.written(type, stored);
     const event: StoreEvent = { type, ...stored };
     for (const listener of this.listeners) listener(event);
     return stored;
@@ -275,8 +276,6 @@ function loadRow(r: RawObjectRow): StoredObject | QuarantinedRow {
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function identity(object: KubeObject): { namespace: string; name: string } {
   const name = object.metadata.name;

@@ -62,6 +62,18 @@ describe('list', () => {
     assert.equal(seen.length, 25);
     assert.equal(new Set(seen).size, 25);
     assert.equal((await raw(p, 'GET', `${CMS}?limit=10&continue=garbage`)).code, 400);
+    const noSlash = Buffer.from(JSON.stringify({ rv: 1, after: 'page-05' })).toString('base64url');
+    assert.equal((await raw(p, 'GET', `${CMS}?limit=10&continue=${noSlash}`)).code, 400);
+    // a page's last object deleted before the next page is asked for: the walk goes on after it
+    const first = await raw(p, 'GET', `${CMS}?labelSelector=paged&limit=10`);
+    const last = names(first.json).at(-1) ?? '';
+    await raw(p, 'DELETE', `${CMS}/${last}`);
+    const next = await raw(
+      p,
+      'GET',
+      `${CMS}?labelSelector=paged&limit=10&continue=${encodeURIComponent((first.json['metadata'] as { continue: string }).continue)}`,
+    );
+    assert.deepEqual(names(next.json), seen.slice(10, 20));
   });
 
   test('Table responses carry the columns and an age', async () => {
