@@ -1,7 +1,7 @@
 /**
  * Chunks: the unit of storage and deduplication. A disk is cut at fixed offsets (index × chunk
- * size); a chunk is named by the sha256 of its uncompressed bytes, stored zstd-compressed under its
- * application's prefix, and verified on every read (decompressed length and sha256 must match the
+ * size); a chunk is named by the sha256 of its uncompressed bytes, stored as a zstd frame in a pack
+ * of its application (packs.ts), and verified on every read (decompressed length and sha256 must match the
  * name). Fixed offsets, not content-defined cuts, because a changed block of a disk does not shift
  * the bytes after it: the chunk that holds it is the only one that changes.
  */
@@ -22,15 +22,6 @@ export class CorruptChunkError extends Error {
 }
 
 export const sha256hex = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
-
-/** '<namespace>/<application>/chunks/ab/ab12…' */
-export const chunkKey = (app: string, hash: string): string => `${app}/chunks/${hash.slice(0, 2)}/${hash}`;
-
-/** The hash named by a chunk key, or undefined for anything else under chunks/. */
-export function hashOfChunkKey(key: string): string | undefined {
-  const m = /\/chunks\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(key);
-  return m?.[1];
-}
 
 /** zstd's default level: random data costs ~5 ms per MiB; any level reads back the same. */
 export const encodeChunk = (data: Buffer): Buffer => compress(data);

@@ -99,11 +99,35 @@ class S3Target implements Target {
       if (out.Body === undefined) throw new Error('empty response');
       return Buffer.from(await out.Body.transformToByteArray());
     } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if ((err as Error).name === 'NoSuchKey' || status === 404)
-        throw new ObjectNotFoundError(this.uri + key);
-      throw this.failed('reading', key, err);
+      throw this.readFailure(key, err);
     }
+  }
+
+  async getRange(key: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+    const Key = this.root + checkKey(key);
+    let data: Buffer;
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.o.bucket, Key, Range: `bytes=${offset}-${offset + length - 1}` }),
+        signal === undefined ? {} : { abortSignal: signal },
+      );
+      if (out.Body === undefined) throw new Error('empty response');
+      data = Buffer.from(await out.Body.transformToByteArray());
+    } catch (err) {
+      throw this.readFailure(key, err);
+    }
+    // A server that ignores Range answers the whole object: take the range, or say what is short.
+    if (data.length !== length && data.length >= offset + length)
+      return data.subarray(offset, offset + length);
+    if (data.length !== length)
+      throw this.failed('reading', key, new Error(`${data.length} bytes at ${offset}, wanted ${length}`));
+    return data;
+  }
+
+  private readFailure(key: string, err: unknown): Error {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if ((err as Error).name === 'NoSuchKey' || status === 404) return new ObjectNotFoundError(this.uri + key);
+    return this.failed('reading', key, err);
   }
 
   async list(prefix: string, signal?: AbortSignal): Promise<string[]> {
