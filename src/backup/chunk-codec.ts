@@ -2,17 +2,26 @@
  * The CPU work of a backup, per chunk: zero check + sha256 + zstd on write, zstd + length + sha256
  * check on restore. A profile of a full backup showed it all in one Node thread (zstd, sha256 and
  * the GC of their buffers), so it runs in a small pool of worker threads (`chunk-worker.ts`) while
- * the main thread reads and uploads. Buffers cross to a worker and back by transfer, not copy: a
- * chunk the reader returned is handed over (and detached here) when it owns its whole ArrayBuffer.
+ * the main thread reads and uploads. Buffers cross to a worker by transfer, not copy: a chunk the
+ * reader returned is handed over (and detached here) when it owns its whole ArrayBuffer. Frames come
+ * back through slots of one SharedArrayBuffer made per codec, reused chunk after chunk: fresh
+ * memory for every frame cost as much CPU in page faults as zstd itself on these machines.
  * `workers: 0` runs the same pure functions inline; both paths give identical chunks.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { CorruptChunkError, checkChunk, inspectChunk, type Inspected } from './chunks.js';
+import { CorruptChunkError, checkChunk, frameBound, inspectChunk } from './chunks.js';
+
+/**
+ * A chunk inspected: zeros, or its name and zstd frame. The frame may live in memory the codec
+ * reuses: copy it, then call release().
+ */
+export type InspectResult =
+  { zero: true } | { zero: false; hash: string; stored: Buffer; release: () => void };
 
 export interface ChunkCodec {
   /** Zero check, then sha256 and zstd of a chunk. The buffer is handed over. */
-  inspect(data: Buffer): Promise<Inspected>;
+  inspect(data: Buffer): Promise<InspectResult>;
   /** Decompresses and verifies a stored chunk (CorruptChunkError naming `uri`). */
   decode(stored: Buffer, hash: string, length: number, uri: string): Promise<Buffer>;
   close(): Promise<void>;
@@ -21,12 +30,20 @@ export interface ChunkCodec {
 /** Workers by default: one per core, at most 4 (the main thread reads and uploads meanwhile). */
 export const defaultWorkers = (): number => Math.max(1, Math.min(4, availableParallelism()));
 
-export function chunkCodec(workers: number): ChunkCodec {
-  return workers <= 0 ? inlineCodec : new WorkerCodec(workers);
+/**
+ * `chunkSize` and `slots` (how many chunks may be inspected and not yet released at once) size the
+ * shared memory the workers write frames into; a restore, which only decodes, passes 0 slots.
+ */
+export function chunkCodec(workers: number, o: { chunkSize: number; slots: number }): ChunkCodec {
+  return workers <= 0 ? inlineCodec : new WorkerCodec(workers, o.chunkSize, o.slots);
 }
 
+const noop = (): void => undefined;
 const inlineCodec: ChunkCodec = {
-  inspect: (data) => Promise.resolve(inspectChunk(data)),
+  inspect: (data) => {
+    const r = inspectChunk(data);
+    return Promise.resolve(r.zero ? r : { ...r, release: noop });
+  },
   decode: (stored, hash, length, uri) => {
     const r = checkChunk(stored, hash, length);
     return 'why' in r ? Promise.reject(new CorruptChunkError(uri, r.why)) : Promise.resolve(r.data);
@@ -36,7 +53,7 @@ const inlineCodec: ChunkCodec = {
 
 /** Messages to and from chunk-worker.ts. */
 export type WorkerRequest =
-  | { id: number; op: 'inspect'; buf: ArrayBuffer; offset: number; length: number }
+  | { id: number; op: 'inspect'; buf: ArrayBuffer; offset: number; length: number; slot: number }
   | {
       id: number;
       op: 'decode';
@@ -48,6 +65,7 @@ export type WorkerRequest =
     };
 export type WorkerReply =
   | { id: number; zero: true }
+  | { id: number; hash: string; frame: number }
   | { id: number; hash: string; buf: ArrayBuffer; offset: number; length: number }
   | { id: number; why: string }
   | { id: number; error: string };
@@ -71,16 +89,31 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** What a worker is given at start: the shared memory it writes frames into, in slots. */
+export interface WorkerSetup {
+  frames: SharedArrayBuffer;
+  slotSize: number;
+}
+
 class WorkerCodec implements ChunkCodec {
   private readonly workers: { worker: Worker; busy: number }[] = [];
   private readonly pending = new Map<number, Pending & { slot: { busy: number } }>();
   private nextId = 0;
   private failure: Error | undefined;
+  /** Frames are written here by the workers, one slot per chunk in flight (no fresh memory each). */
+  private readonly frames: SharedArrayBuffer;
+  private readonly slotSize: number;
+  private readonly freeSlots: number[];
+  private readonly slotWaiters: (() => void)[] = [];
 
-  constructor(count: number) {
+  constructor(count: number, chunkSize: number, slots: number) {
+    this.slotSize = frameBound(chunkSize);
+    this.frames = new SharedArrayBuffer(slots * this.slotSize);
+    this.freeSlots = Array.from({ length: slots }, (_, i) => i);
+    const setup: WorkerSetup = { frames: this.frames, slotSize: this.slotSize };
     const script = new URL('./chunk-worker.js', import.meta.url);
     for (let i = 0; i < count; i++) {
-      const slot = { worker: new Worker(script), busy: 0 };
+      const slot = { worker: new Worker(script, { workerData: setup }), busy: 0 };
       slot.worker.on('message', (r: WorkerReply) => {
         const p = this.pending.get(r.id);
         if (p === undefined) return;
@@ -100,6 +133,7 @@ class WorkerCodec implements ChunkCodec {
     this.failure ??= err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    for (const wake of this.slotWaiters.splice(0)) wake();
   }
 
   private send(req: WorkerRequest): Promise<WorkerReply> {
@@ -115,11 +149,43 @@ class WorkerCodec implements ChunkCodec {
     });
   }
 
-  async inspect(data: Buffer): Promise<Inspected> {
-    const r = await this.send({ id: this.nextId++, op: 'inspect', ...transferable(data) });
+  private async takeSlot(): Promise<number> {
+    for (;;) {
+      if (this.failure !== undefined) throw this.failure;
+      const slot = this.freeSlots.pop();
+      if (slot !== undefined) return slot;
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    }
+  }
+
+  private releaseSlot(slot: number): void {
+    this.freeSlots.push(slot);
+    this.slotWaiters.shift()?.();
+  }
+
+  async inspect(data: Buffer): Promise<InspectResult> {
+    if (this.frames.byteLength === 0)
+      throw new Error('chunk codec: made with no frame slots, to decode only');
+    const slot = await this.takeSlot();
+    let r: WorkerReply;
+    try {
+      r = await this.send({ id: this.nextId++, op: 'inspect', ...transferable(data), slot });
+    } catch (err) {
+      this.releaseSlot(slot);
+      throw err;
+    }
+    if ('frame' in r) {
+      const stored = Buffer.from(this.frames, slot * this.slotSize, r.frame);
+      let released = false;
+      const release = (): void => {
+        if (!released) this.releaseSlot(slot);
+        released = true;
+      };
+      return { zero: false, hash: r.hash, stored, release };
+    }
+    this.releaseSlot(slot);
     if ('error' in r) throw new Error(r.error);
     if ('zero' in r) return { zero: true };
-    if ('hash' in r) return { zero: false, hash: r.hash, stored: Buffer.from(r.buf, r.offset, r.length) };
     throw new Error(`chunk worker: unexpected reply to inspect`);
   }
 

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { compress, decompress } from 'zstd-napi';
+import zstd from 'zstd-napi/binding.js';
 import type { Extent } from './types.js';
 
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
@@ -32,6 +33,27 @@ export type Inspected = { zero: true } | { zero: false; hash: string; stored: Bu
 export function inspectChunk(data: Buffer): Inspected {
   if (isZero(data)) return { zero: true };
   return { zero: false, hash: sha256hex(data), stored: encodeChunk(data) };
+}
+
+/** The most bytes a chunk of `size` bytes can take as a zstd frame. */
+export const frameBound = (size: number): number => zstd.compressBound(size);
+
+let cctx: InstanceType<typeof zstd.CCtx> | undefined;
+/**
+ * inspectChunk writing the frame into `dest` (at least frameBound(data.length) bytes) instead of a
+ * new buffer: its length is returned. Used by the worker threads with memory that is reused, since
+ * touching fresh memory (page faults) cost about as much here as zstd itself.
+ */
+export function inspectChunkInto(
+  data: Buffer,
+  dest: Buffer,
+): { zero: true } | { zero: false; hash: string; length: number } {
+  if (isZero(data)) return { zero: true };
+  if (cctx === undefined) {
+    cctx = new zstd.CCtx();
+    cctx.setParameter(zstd.CParameter.compressionLevel, zstd.defaultCLevel());
+  }
+  return { zero: false, hash: sha256hex(data), length: cctx.compress2(dest, data) };
 }
 
 const zeros = Buffer.alloc(64 << 10);

@@ -105,45 +105,58 @@ export async function storedChunks(
 
 interface OpenPack {
   id: string;
-  frames: Buffer[];
+  /** Frames are copied in here, back to back; `size` bytes are used. */
+  buf: Buffer;
   size: number;
   entries: IndexEntry[];
 }
 
 /**
  * Fills packs with frames and uploads each (then its index) when full, `maxUploads` at once; the
- * caller waits for `room()` before reading more, so memory stays near (maxUploads + 1) × packSize.
+ * caller waits for `room()` before reading more, so memory stays near (maxUploads + 1) packs. A
+ * pack's buffer is reused for a later pack once uploaded: fresh memory costs page faults, which on
+ * these machines cost as much as compressing.
  */
 export class PackWriter {
   /** Bytes of packs and indexes stored. */
   bytesSent = 0;
   private open: OpenPack | undefined;
+  private readonly spare: Buffer[] = [];
   private readonly uploads = new Set<Promise<void>>();
   private failure: Error | undefined;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(
     private readonly target: Target,
     private readonly app: string,
-    private readonly packSize: number,
-    private readonly maxUploads: number,
-    private readonly signal?: AbortSignal,
-  ) {}
+    /** maxFrame: the largest frame `add` is given. */
+    private readonly o: { packSize: number; maxFrame: number; maxUploads: number; signal?: AbortSignal },
+  ) {
+    this.signal = o.signal;
+  }
 
-  /** Adds a chunk's frame to the open pack and says where it will be; seals the pack when full. */
+  /** Copies a chunk's frame into the open pack and says where it will be; seals the pack when full. */
   add(hash: string, frame: Buffer): ChunkLocation {
     if (this.failure !== undefined) throw this.failure;
-    const pack = (this.open ??= { id: newPackId(), frames: [], size: 0, entries: [] });
+    if (frame.length > this.o.maxFrame)
+      throw new Error(`a frame of ${frame.length} bytes is over ${this.o.maxFrame}`);
+    const pack = (this.open ??= {
+      id: newPackId(),
+      buf: this.spare.pop() ?? Buffer.allocUnsafeSlow(this.o.packSize + this.o.maxFrame),
+      size: 0,
+      entries: [],
+    });
     const at: ChunkLocation = { pack: pack.id, offset: pack.size, length: frame.length };
-    pack.frames.push(frame);
+    frame.copy(pack.buf, pack.size);
     pack.entries.push([hash, at.offset, at.length]);
     pack.size += frame.length;
-    if (pack.size >= this.packSize) this.seal();
+    if (pack.size >= this.o.packSize) this.seal();
     return at;
   }
 
   /** Resolves when fewer than maxUploads packs are in flight; throws an upload's failure. */
   async room(): Promise<void> {
-    while (this.uploads.size >= this.maxUploads) await Promise.race(this.uploads);
+    while (this.uploads.size >= this.o.maxUploads) await Promise.race(this.uploads);
     if (this.failure !== undefined) throw this.failure;
   }
 
@@ -173,10 +186,12 @@ export class PackWriter {
   }
 
   private async upload(pack: OpenPack): Promise<void> {
-    const data = pack.frames.length === 1 ? (pack.frames[0] ?? Buffer.alloc(0)) : Buffer.concat(pack.frames);
-    pack.frames = [];
-    await this.target.put(packKey(this.app, pack.id), data, this.signal);
-    this.bytesSent += data.length;
+    try {
+      await this.target.put(packKey(this.app, pack.id), pack.buf.subarray(0, pack.size), this.signal);
+    } finally {
+      this.spare.push(pack.buf); // the put has ended: nothing reads the buffer any more
+    }
+    this.bytesSent += pack.size;
     const index = encodePackIndex(pack.id, pack.entries);
     await this.target.put(packIndexKey(this.app, pack.id), index, this.signal);
     this.bytesSent += index.length;

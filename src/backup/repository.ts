@@ -13,7 +13,7 @@
  * never removes a pack that a backup in progress has just found a chunk in.
  */
 import { chunkCodec, defaultWorkers, type ChunkCodec } from './chunk-codec.js';
-import { chunkLength, DEFAULT_CHUNK_SIZE, touchedChunks } from './chunks.js';
+import { chunkLength, DEFAULT_CHUNK_SIZE, frameBound, touchedChunks } from './chunks.js';
 import {
   decodeManifest,
   encodeManifest,
@@ -162,7 +162,7 @@ export class BackupRepository {
     if (req.previous !== undefined && parseKey(req.previous).app !== app)
       throw new Error(`previous backup ${req.previous} is not of the application ${app}`);
     return this.exclusive(app, async () => {
-      const codec = chunkCodec(this.workers);
+      const codec = chunkCodec(this.workers, { chunkSize: this.chunkSize, slots: WINDOW });
       try {
         return await this.writeLocked(app, req, codec);
       } finally {
@@ -179,7 +179,12 @@ export class BackupRepository {
         `previous backup ${req.previous ?? ''} has chunk size ${previous.chunkSize}, not ${this.chunkSize}`,
       );
     const present = await storedChunks(this.target, app, signal);
-    const packs = new PackWriter(this.target, app, this.packSize, PACK_UPLOADS, signal);
+    const packs = new PackWriter(this.target, app, {
+      packSize: this.packSize,
+      maxFrame: frameBound(this.chunkSize),
+      maxUploads: PACK_UPLOADS,
+      ...(signal === undefined ? {} : { signal }),
+    });
 
     const plans = req.disks.map((d) => this.plan(d, previous));
     const total = plans.reduce((n, p) => n + p.indexes.length, 0);
@@ -193,11 +198,15 @@ export class BackupRepository {
       const r = await codec.inspect(data);
       if (r.zero) return void map.delete(index);
       let at = present.get(r.hash);
-      if (at !== undefined) chunksReused++;
-      else {
-        at = packs.add(r.hash, r.stored);
-        present.set(r.hash, at);
-        chunksSent++;
+      try {
+        if (at !== undefined) chunksReused++;
+        else {
+          at = packs.add(r.hash, r.stored); // copies the frame
+          present.set(r.hash, at);
+          chunksSent++;
+        }
+      } finally {
+        r.release();
       }
       map.set(index, { hash: r.hash, ...at });
     };
@@ -303,7 +312,7 @@ export class BackupRepository {
       const manifest = await this.read(key, o.signal);
       const d = manifest.disks.find((x) => x.name === disk);
       if (d === undefined) throw new Error(`backup ${key} has no disk "${disk}"`);
-      const codec = chunkCodec(this.workers);
+      const codec = chunkCodec(this.workers, { chunkSize: manifest.chunkSize, slots: 0 });
       try {
         await restoreChunks(this.target, codec, app, manifest, d, sink, CONCURRENCY, o);
       } finally {

@@ -4,8 +4,9 @@
  * given by the caller (the controller reads them from a Secret); nothing is read from the process
  * environment or ~/.aws, so one platform can hold targets of several tenants side by side.
  *
- * Objects are chunks of at most a few MiB and small manifests, so each is one PutObject: multipart
- * upload would only add requests (see README.md, "Why no multipart upload").
+ * Objects are packs of ~32 MiB, their small indexes and manifests, so each is one PutObject:
+ * multipart upload would only add requests (see README.md, "Why no multipart upload"). Restores
+ * read single chunks out of packs with ranged GETs.
  */
 import { Agent as HttpsAgent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
