@@ -18,7 +18,15 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomFillSync, randomInt } from 'node:crypto';
-import { closeSync, createReadStream, openSync, statSync, writeSync, ftruncateSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  openSync,
+  readFileSync,
+  statSync,
+  writeSync,
+  ftruncateSync,
+} from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,7 +118,40 @@ function changeOnePercent(path: string): Extent[] {
   return out;
 }
 
+/**
+ * CPU seconds (user + system) used so far by this process's threads, its waited-for children
+ * (qemu-img) and the S3 server process: on a shared, loaded machine the wall time of a phase
+ * depends on what else runs, its CPU time much less.
+ */
+function cpuSeconds(serverPid: number): { self: number; children: number; server: number } {
+  const ticks = (pid: number | 'self', fields: number[]): number => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the command name start at field 3; utime 14, stime 15, cutime 16, cstime 17.
+    return fields.reduce((n, f) => n + Number(rest[f - 3]), 0) / 100;
+  };
+  const u = process.cpuUsage();
+  return {
+    self: (u.user + u.system) / 1e6,
+    children: ticks('self', [16, 17]),
+    server: ticks(serverPid, [14, 15]),
+  };
+}
+const cpuSince = (
+  before: ReturnType<typeof cpuSeconds>,
+  serverPid: number,
+): { self: number; children: number; server: number; total: number } => {
+  const now = cpuSeconds(serverPid);
+  const d = {
+    self: round(now.self - before.self),
+    children: round(now.children - before.children),
+    server: round(now.server - before.server),
+  };
+  return { ...d, total: round(d.self + d.children + d.server) };
+};
+
 interface S3Process {
+  pid: number;
   options: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string };
   ask(command: 'count' | 'reset'): Promise<string>;
   stop(): void;
@@ -127,6 +168,7 @@ async function startS3(): Promise<S3Process> {
   };
   const options = JSON.parse(await next()) as S3Process['options'];
   return {
+    pid: child.pid ?? 0,
     options,
     ask: (command) => {
       child.stdin.write(`${command}\n`);
@@ -166,8 +208,10 @@ async function main(): Promise<void> {
       credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey },
       requestChecksumCalculation: 'WHEN_REQUIRED',
     });
-    const baseline = async (): Promise<number> => {
+    type Cpu = ReturnType<typeof cpuSince>;
+    const baseline = async (): Promise<{ seconds: number; cpu: Cpu }> => {
       const t0 = performance.now();
+      const c0 = cpuSeconds(s3.pid);
       await step('baseline: qemu-img convert', STEP_SECONDS, () =>
         run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', image, qcow2]),
       );
@@ -183,12 +227,14 @@ async function main(): Promise<void> {
         ),
       );
       const seconds = (performance.now() - t0) / 1000;
+      const cpu = cpuSince(c0, s3.pid);
       await rm(qcow2, { force: true });
-      return seconds;
+      return { seconds, cpu };
     };
     /** A full backup of the image as a new application (nothing to deduplicate against). */
-    const fullBackup = async (app: string): Promise<{ seconds: number; result: WriteResult }> => {
+    const fullBackup = async (app: string): Promise<{ seconds: number; cpu: Cpu; result: WriteResult }> => {
       const t1 = performance.now();
+      const c1 = cpuSeconds(s3.pid);
       const result = await step('full backup', STEP_SECONDS, async () => {
         const disk = await fileDisk(image, extents, true);
         try {
@@ -197,33 +243,45 @@ async function main(): Promise<void> {
           await disk.reader.close();
         }
       });
-      return { seconds: (performance.now() - t1) / 1000, result };
+      return { seconds: (performance.now() - t1) / 1000, cpu: cpuSince(c1, s3.pid), result };
     };
     let qcow2Bytes = 0;
-    const rounds: { order: string; load: number; baselineSeconds: number; backupSeconds: number }[] = [];
+    const rounds: {
+      order: string;
+      load: number;
+      baselineSeconds: number;
+      backupSeconds: number;
+      baselineCpu: Cpu;
+      backupCpu: Cpu;
+    }[] = [];
     let last: { app: string; seconds: number; result: WriteResult } | undefined;
     for (let r = 0; r < ROUNDS; r++) {
       // Alternate which goes first, so a drift of the machine's load does not favour one.
       const app = `vm${r}`;
       const l = round(loadavg()[0] ?? 0);
-      let baselineSeconds: number;
-      let full: { seconds: number; result: WriteResult };
+      let base: { seconds: number; cpu: Cpu };
+      let full: { seconds: number; cpu: Cpu; result: WriteResult };
       if (r % 2 === 0) {
-        baselineSeconds = await baseline();
+        base = await baseline();
         full = await fullBackup(app);
       } else {
         full = await fullBackup(app);
-        baselineSeconds = await baseline();
+        base = await baseline();
       }
       if (last !== undefined) await repo.delete(`bench/${last.app}/full`); // keeps the server's disk small
       last = { app, ...full };
       rounds.push({
         order: r % 2 === 0 ? 'baseline, backup' : 'backup, baseline',
         load: l,
-        baselineSeconds: round(baselineSeconds),
+        baselineSeconds: round(base.seconds),
         backupSeconds: round(full.seconds),
+        baselineCpu: base.cpu,
+        backupCpu: full.cpu,
       });
-      process.stderr.write(`round ${r + 1}: ratio ${round(baselineSeconds / full.seconds)}\n`);
+      process.stderr.write(
+        `round ${r + 1}: ratio ${round(base.seconds / full.seconds)}, ` +
+          `CPU seconds baseline ${base.cpu.total}, backup ${full.cpu.total}\n`,
+      );
     }
     if (last === undefined) throw new Error('BENCH_ROUNDS must be at least 1');
     const ratios = rounds.map((x) => x.baselineSeconds / x.backupSeconds).sort((a, b) => a - b);
@@ -231,6 +289,7 @@ async function main(): Promise<void> {
     const fullSeconds = median(rounds.map((x) => x.backupSeconds).sort((a, b) => a - b));
     const baselineSeconds = median(rounds.map((x) => x.baselineSeconds).sort((a, b) => a - b));
     const ratio = median(ratios);
+    const cpuRatio = median(rounds.map((x) => x.baselineCpu.total / x.backupCpu.total).sort((a, b) => a - b));
     const full = last.result;
 
     const changed = changeOnePercent(image);
@@ -276,6 +335,7 @@ async function main(): Promise<void> {
         baselineMiBps: mibps(stored, baselineSeconds),
         baselineQcow2Bytes: qcow2Bytes,
         ratio: round(ratio),
+        cpuRatio: round(cpuRatio),
         target: 0.8,
         met: ratio >= 0.8,
       },

@@ -4,8 +4,9 @@
  * the GC of their buffers), so it runs in a small pool of worker threads (`chunk-worker.ts`) while
  * the main thread reads and uploads. Buffers cross to a worker by transfer, not copy: a chunk the
  * reader returned is handed over (and detached here) when it owns its whole ArrayBuffer. Frames come
- * back through slots of one SharedArrayBuffer made per codec, reused chunk after chunk: fresh
- * memory for every frame cost as much CPU in page faults as zstd itself on these machines.
+ * back in frame buffers that travel to the worker and back (by transfer) and are reused chunk after
+ * chunk: fresh memory for every frame cost as much CPU in page faults as zstd itself on these
+ * machines. (Not a SharedArrayBuffer: copying out of shared memory is a slow, atomic-safe copy.)
  * `workers: 0` runs the same pure functions inline; both paths give identical chunks.
  */
 import { availableParallelism } from 'node:os';
@@ -32,7 +33,7 @@ export const defaultWorkers = (): number => Math.max(1, Math.min(4, availablePar
 
 /**
  * `chunkSize` and `slots` (how many chunks may be inspected and not yet released at once) size the
- * shared memory the workers write frames into; a restore, which only decodes, passes 0 slots.
+ * frame buffers the workers write into; a restore, which only decodes, passes 0 slots.
  */
 export function chunkCodec(workers: number, o: { chunkSize: number; slots: number }): ChunkCodec {
   return workers <= 0 ? inlineCodec : new WorkerCodec(workers, o.chunkSize, o.slots);
@@ -53,7 +54,7 @@ const inlineCodec: ChunkCodec = {
 
 /** Messages to and from chunk-worker.ts. */
 export type WorkerRequest =
-  | { id: number; op: 'inspect'; buf: ArrayBuffer; offset: number; length: number; slot: number }
+  | { id: number; op: 'inspect'; buf: ArrayBuffer; offset: number; length: number; out: ArrayBuffer }
   | {
       id: number;
       op: 'decode';
@@ -64,8 +65,8 @@ export type WorkerRequest =
       size: number;
     };
 export type WorkerReply =
-  | { id: number; zero: true }
-  | { id: number; hash: string; frame: number }
+  | { id: number; zero: true; out: ArrayBuffer }
+  | { id: number; hash: string; frame: number; out: ArrayBuffer }
   | { id: number; hash: string; buf: ArrayBuffer; offset: number; length: number }
   | { id: number; why: string }
   | { id: number; error: string };
@@ -89,31 +90,24 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-/** What a worker is given at start: the shared memory it writes frames into, in slots. */
-export interface WorkerSetup {
-  frames: SharedArrayBuffer;
-  slotSize: number;
-}
-
 class WorkerCodec implements ChunkCodec {
   private readonly workers: { worker: Worker; busy: number }[] = [];
   private readonly pending = new Map<number, Pending & { slot: { busy: number } }>();
   private nextId = 0;
   private failure: Error | undefined;
-  /** Frames are written here by the workers, one slot per chunk in flight (no fresh memory each). */
-  private readonly frames: SharedArrayBuffer;
-  private readonly slotSize: number;
-  private readonly freeSlots: number[];
-  private readonly slotWaiters: (() => void)[] = [];
+  /** Frame buffers not in use, and how many more may be made (one per chunk in flight at most). */
+  private readonly freeFrames: ArrayBuffer[] = [];
+  private framesLeft: number;
+  private madeFrames = false;
+  private readonly frameSize: number;
+  private readonly frameWaiters: (() => void)[] = [];
 
   constructor(count: number, chunkSize: number, slots: number) {
-    this.slotSize = frameBound(chunkSize);
-    this.frames = new SharedArrayBuffer(slots * this.slotSize);
-    this.freeSlots = Array.from({ length: slots }, (_, i) => i);
-    const setup: WorkerSetup = { frames: this.frames, slotSize: this.slotSize };
+    this.frameSize = frameBound(chunkSize);
+    this.framesLeft = slots;
     const script = new URL('./chunk-worker.js', import.meta.url);
     for (let i = 0; i < count; i++) {
-      const slot = { worker: new Worker(script, { workerData: setup }), busy: 0 };
+      const slot = { worker: new Worker(script), busy: 0 };
       slot.worker.on('message', (r: WorkerReply) => {
         const p = this.pending.get(r.id);
         if (p === undefined) return;
@@ -133,7 +127,7 @@ class WorkerCodec implements ChunkCodec {
     this.failure ??= err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
-    for (const wake of this.slotWaiters.splice(0)) wake();
+    for (const wake of this.frameWaiters.splice(0)) wake();
   }
 
   private send(req: WorkerRequest): Promise<WorkerReply> {
@@ -145,46 +139,54 @@ class WorkerCodec implements ChunkCodec {
     s.busy++;
     return new Promise((resolve, reject) => {
       this.pending.set(req.id, { resolve, reject, slot: s });
-      s.worker.postMessage(req, [req.buf]);
+      s.worker.postMessage(req, req.op === 'inspect' ? [req.buf, req.out] : [req.buf]);
     });
   }
 
-  private async takeSlot(): Promise<number> {
+  private async takeFrame(): Promise<ArrayBuffer> {
     for (;;) {
       if (this.failure !== undefined) throw this.failure;
-      const slot = this.freeSlots.pop();
-      if (slot !== undefined) return slot;
-      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+      const free = this.freeFrames.pop();
+      if (free !== undefined) return free;
+      if (this.framesLeft > 0) {
+        this.framesLeft--;
+        this.madeFrames = true;
+        return new ArrayBuffer(this.frameSize);
+      }
+      await new Promise<void>((resolve) => this.frameWaiters.push(resolve));
     }
   }
 
-  private releaseSlot(slot: number): void {
-    this.freeSlots.push(slot);
-    this.slotWaiters.shift()?.();
+  private giveFrame(frame: ArrayBuffer): void {
+    this.freeFrames.push(frame);
+    this.frameWaiters.shift()?.();
   }
 
   async inspect(data: Buffer): Promise<InspectResult> {
-    if (this.frames.byteLength === 0)
-      throw new Error('chunk codec: made with no frame slots, to decode only');
-    const slot = await this.takeSlot();
+    if (this.framesLeft + this.freeFrames.length + this.frameWaiters.length === 0 && !this.madeFrames)
+      throw new Error('chunk codec: made with no frame buffers, to decode only');
+    const out = await this.takeFrame();
     let r: WorkerReply;
     try {
-      r = await this.send({ id: this.nextId++, op: 'inspect', ...transferable(data), slot });
+      r = await this.send({ id: this.nextId++, op: 'inspect', ...transferable(data), out });
     } catch (err) {
-      this.releaseSlot(slot);
+      this.framesLeft++; // transferred away with the failed request: a new one may be made
       throw err;
     }
+    if ('out' in r && !('frame' in r)) this.giveFrame(r.out);
     if ('frame' in r) {
-      const stored = Buffer.from(this.frames, slot * this.slotSize, r.frame);
+      const frame = r.out;
       let released = false;
       const release = (): void => {
-        if (!released) this.releaseSlot(slot);
+        if (!released) this.giveFrame(frame);
         released = true;
       };
-      return { zero: false, hash: r.hash, stored, release };
+      return { zero: false, hash: r.hash, stored: Buffer.from(frame, 0, r.frame), release };
     }
-    this.releaseSlot(slot);
-    if ('error' in r) throw new Error(r.error);
+    if ('error' in r) {
+      this.framesLeft++; // not sent back
+      throw new Error(r.error);
+    }
     if ('zero' in r) return { zero: true };
     throw new Error(`chunk worker: unexpected reply to inspect`);
   }

@@ -1,23 +1,24 @@
 /**
  * A worker thread of the chunk codec (`chunk-codec.ts`): runs the pure per-chunk functions of
- * `chunks.ts` off the main thread; frames go into the codec's shared slots, decoded chunks back
- * by transfer.
+ * `chunks.ts` off the main thread; frames go into the frame buffer sent with each chunk, and
+ * everything goes back by transfer.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { checkChunk, inspectChunkInto } from './chunks.js';
-import { transferable, type WorkerReply, type WorkerRequest, type WorkerSetup } from './chunk-codec.js';
+import { transferable, type WorkerReply, type WorkerRequest } from './chunk-codec.js';
 
 const port = parentPort;
 if (port === null) throw new Error('chunk-worker.js runs only as a worker thread');
-const { frames, slotSize } = workerData as WorkerSetup;
 
 port.on('message', (req: WorkerRequest) => {
   let reply: WorkerReply;
   try {
     const data = Buffer.from(req.buf, req.offset, req.length);
     if (req.op === 'inspect') {
-      const r = inspectChunkInto(data, Buffer.from(frames, req.slot * slotSize, slotSize));
-      reply = r.zero ? { id: req.id, zero: true } : { id: req.id, hash: r.hash, frame: r.length };
+      const r = inspectChunkInto(data, Buffer.from(req.out));
+      reply = r.zero
+        ? { id: req.id, zero: true, out: req.out }
+        : { id: req.id, hash: r.hash, frame: r.length, out: req.out };
     } else {
       const r = checkChunk(data, req.hash, req.size);
       reply =
@@ -28,5 +29,5 @@ port.on('message', (req: WorkerRequest) => {
   } catch (err) {
     reply = { id: req.id, error: err instanceof Error ? err.message : String(err) };
   }
-  port.postMessage(reply, 'buf' in reply ? [reply.buf] : []);
+  port.postMessage(reply, 'buf' in reply ? [reply.buf] : 'out' in reply ? [reply.out] : []);
 });
