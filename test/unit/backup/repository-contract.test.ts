@@ -286,6 +286,19 @@ for (const [name, make] of implementations) {
       assert.deepEqual(await repo.list(`ns1/app${app}/`), []);
     });
 
+    test('a ranged read returns exactly its bytes; a short or missing object is an error', async () => {
+      app++;
+      const k = `ns1/app${app}/packs/00/${'0'.repeat(32)}`;
+      const data = randomBytes(1000);
+      await h.target.put(k, data);
+      assert.ok((await h.target.getRange(k, 10, 20)).equals(data.subarray(10, 30)));
+      assert.ok((await h.target.getRange(k, 0, 1000)).equals(data));
+      await assert.rejects(h.target.getRange(k, 995, 10), /wanted 10|InvalidRange|Range Not Satisfiable/);
+      await assert.rejects(h.target.getRange(`ns1/app${app}/packs/00/${'1'.repeat(32)}`, 0, 10), {
+        name: 'ObjectNotFoundError',
+      });
+    });
+
     test('a listing goes past one page of 1000 keys', async () => {
       app++;
       const keys = Array.from(
