@@ -240,6 +240,20 @@ for (const [name, make] of implementations) {
       assert.equal(sink.state, 'aborted');
     });
 
+    test('a pack index that does not verify is not trusted: its chunks are sent again', async () => {
+      app++;
+      const img = firstImage();
+      await repo.write({ key: key('b1'), disks: [bufferDisk('root', img)], spec: {} });
+      const [first] = await h.target.list(`ns1/app${app}/index/`);
+      assert.ok(first !== undefined);
+      const text = (await h.target.get(first)).toString();
+      await h.tamper(first, Buffer.from(text.replace(/"chunks":\[\["[0-9a-f]/, '"chunks":[["0')));
+      const r = await repo.write({ key: key('b2'), disks: [bufferDisk('root', img)], spec: {} });
+      assert.equal(r.chunksSent, 4, 'the 4 chunks of the pack whose index was edited');
+      assert.equal(r.chunksReused, 20);
+      assert.ok((await restored(repo, key('b2'), 'root')).equals(img));
+    });
+
     test('a tampered manifest is refused', async () => {
       app++;
       await repo.write({ key: key('b1'), disks: [bufferDisk('root', firstImage())], spec: { a: 1 } });
