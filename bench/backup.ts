@@ -14,7 +14,8 @@
  * Usage: npm run bench:backup   Env: BENCH_DISK_MIB (2048), BENCH_CHUNK_KIB (1024), BENCH_STEP_SECONDS (600),
  *   BENCH_WORKERS (the repository's default; 0 = hash and compress in the main thread),
  *   BENCH_PACK_MIB (the repository's default pack size), BENCH_ROUNDS (2: baseline and full backup
- *   alternate which runs first; the medians are reported, every round listed).
+ *   alternate which runs first; the medians are reported, every round listed), BENCH_READ_INTO
+ *   (1; 0 = the file reader returns a new buffer per chunk, as the NBD reader does).
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomFillSync, randomInt } from 'node:crypto';
@@ -40,7 +41,9 @@ import {
   DEFAULT_PACK_SIZE,
   s3Target,
   type DiskSource,
+  type BlockReader,
   type Extent,
+  type FillingBlockReader,
   type WriteResult,
 } from '../src/backup/index.js';
 import { machine } from './support/machine.js';
@@ -54,6 +57,8 @@ const PACK_MIB = env('BENCH_PACK_MIB', DEFAULT_PACK_SIZE / (1 << 20));
 const WORKERS = /^\d+$/.test(process.env.BENCH_WORKERS ?? '') ? Number(process.env.BENCH_WORKERS) : -1;
 const STEP_SECONDS = env('BENCH_STEP_SECONDS', 600);
 const ROUNDS = env('BENCH_ROUNDS', 2);
+/** 0: the file reader returns a new buffer per chunk (no `readInto`), as the NBD reader does. */
+const READ_INTO = process.env.BENCH_READ_INTO !== '0';
 const MIB = 1 << 20;
 const RUN = 4 * MIB;
 
@@ -85,7 +90,12 @@ async function mapExtents(path: string): Promise<Extent[]> {
   return map.map((e) => ({ offset: e.start, length: e.length, zero: !e.data || e.zero }));
 }
 
-async function fileDisk(path: string, changed: Extent[], full: boolean): Promise<DiskSource> {
+/** A plain file reader; it fills the repository's reused buffers (`readInto`), as a reader may. */
+async function fileDisk(
+  path: string,
+  changed: Extent[],
+  full: boolean,
+): Promise<DiskSource & { reader: BlockReader | FillingBlockReader }> {
   const fh = await open(path, 'r');
   return {
     name: 'root',
@@ -98,6 +108,12 @@ async function fileDisk(path: string, changed: Extent[], full: boolean): Promise
         const { bytesRead } = await fh.read(buf, 0, length, offset);
         return buf.subarray(0, bytesRead);
       },
+      ...(READ_INTO
+        ? {
+            readInto: async (offset: number, into: Buffer) =>
+              (await fh.read(into, 0, into.length, offset)).bytesRead,
+          }
+        : {}),
       close: () => fh.close(),
     },
   };
@@ -324,6 +340,7 @@ async function main(): Promise<void> {
       full: {
         workers: WORKERS < 0 ? defaultWorkers() : WORKERS,
         chunkBytes: CHUNK_KIB * 1024,
+        readInto: READ_INTO,
         packBytes: PACK_MIB * MIB,
         loadAverageAtStart: load,
         rounds,

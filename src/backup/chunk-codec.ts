@@ -7,6 +7,8 @@
  * back in frame buffers that travel to the worker and back (by transfer) and are reused chunk after
  * chunk: fresh memory for every frame cost as much CPU in page faults as zstd itself on these
  * machines. (Not a SharedArrayBuffer: copying out of shared memory is a slow, atomic-safe copy.)
+ * The chunk buffers come back too, for `readBuffer`: a reader that fills a buffer it is given then
+ * reads every chunk into memory already touched.
  * `workers: 0` runs the same pure functions inline; both paths give identical chunks.
  */
 import { availableParallelism } from 'node:os';
@@ -21,6 +23,11 @@ export type InspectResult =
   { zero: true } | { zero: false; hash: string; stored: Buffer; release: () => void };
 
 export interface ChunkCodec {
+  /**
+   * A buffer of `length` bytes to read a chunk into before `inspect`: the memory of a chunk a worker
+   * has finished with when there is one (no page faults), else new memory.
+   */
+  readBuffer(length: number): Buffer;
   /** Zero check, then sha256 and zstd of a chunk. The buffer is handed over. */
   inspect(data: Buffer): Promise<InspectResult>;
   /** Decompresses and verifies a stored chunk (CorruptChunkError naming `uri`). */
@@ -41,6 +48,7 @@ export function chunkCodec(workers: number, o: { chunkSize: number; slots: numbe
 
 const noop = (): void => undefined;
 const inlineCodec: ChunkCodec = {
+  readBuffer: (length) => Buffer.allocUnsafe(length),
   inspect: (data) => {
     const r = inspectChunk(data);
     return Promise.resolve(r.zero ? r : { ...r, release: noop });
@@ -65,8 +73,8 @@ export type WorkerRequest =
       size: number;
     };
 export type WorkerReply =
-  | { id: number; zero: true; out: ArrayBuffer }
-  | { id: number; hash: string; frame: number; out: ArrayBuffer }
+  | { id: number; zero: true; out: ArrayBuffer; in: ArrayBuffer }
+  | { id: number; hash: string; frame: number; out: ArrayBuffer; in: ArrayBuffer }
   | { id: number; hash: string; buf: ArrayBuffer; offset: number; length: number }
   | { id: number; why: string }
   | { id: number; error: string };
@@ -101,8 +109,15 @@ class WorkerCodec implements ChunkCodec {
   private madeFrames = false;
   private readonly frameSize: number;
   private readonly frameWaiters: (() => void)[] = [];
+  /** Chunk buffers the workers gave back, for readBuffer; `ours` marks them, to transfer views whole. */
+  private readonly freeInputs: ArrayBuffer[] = [];
+  private readonly ours = new WeakSet<ArrayBuffer>();
 
-  constructor(count: number, chunkSize: number, slots: number) {
+  constructor(
+    count: number,
+    private readonly chunkSize: number,
+    private readonly slots: number,
+  ) {
     this.frameSize = frameBound(chunkSize);
     this.framesLeft = slots;
     const script = new URL('./chunk-worker.js', import.meta.url);
@@ -162,17 +177,34 @@ class WorkerCodec implements ChunkCodec {
     this.frameWaiters.shift()?.();
   }
 
+  readBuffer(length: number): Buffer {
+    const ab = length <= this.chunkSize ? this.freeInputs.pop() : undefined;
+    if (ab !== undefined) return Buffer.from(ab, 0, length);
+    const fresh = new ArrayBuffer(Math.max(length, this.chunkSize));
+    this.ours.add(fresh);
+    return Buffer.from(fresh, 0, length);
+  }
+
+  /** Keeps a chunk buffer a worker sent back, up to one per chunk in flight. */
+  private giveInput(ab: ArrayBuffer): void {
+    if (ab.byteLength < this.chunkSize || this.freeInputs.length >= this.slots) return;
+    this.ours.add(ab);
+    this.freeInputs.push(ab);
+  }
+
   async inspect(data: Buffer): Promise<InspectResult> {
     if (this.framesLeft + this.freeFrames.length + this.frameWaiters.length === 0 && !this.madeFrames)
       throw new Error('chunk codec: made with no frame buffers, to decode only');
     const out = await this.takeFrame();
     let r: WorkerReply;
     try {
-      r = await this.send({ id: this.nextId++, op: 'inspect', ...transferable(data), out });
+      const owned = data.buffer instanceof ArrayBuffer && this.ours.has(data.buffer);
+      r = await this.send({ id: this.nextId++, op: 'inspect', ...transferable(data, owned), out });
     } catch (err) {
       this.framesLeft++; // transferred away with the failed request: a new one may be made
       throw err;
     }
+    if ('in' in r) this.giveInput(r.in);
     if ('out' in r && !('frame' in r)) this.giveFrame(r.out);
     if ('frame' in r) {
       const frame = r.out;

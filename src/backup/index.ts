@@ -2,6 +2,7 @@
 export {
   BackupRepository,
   BackupNotFoundError,
+  type FillingBlockReader,
   type WriteRequest,
   type WriteResult,
   type Progress,

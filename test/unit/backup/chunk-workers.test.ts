@@ -1,14 +1,23 @@
 /**
  * The worker-thread path of the backup repository against its single-thread path (`workers: 0`):
  * the same chunk names, the same stored frames, restores crossing paths byte-identical, and a
- * reader's buffer that is a view of a larger one is copied, never detached by a transfer.
+ * reader's buffer that is a view of a larger one is copied, never detached by a transfer; a reader
+ * that fills given buffers (`readInto`) is handed memory the workers gave back.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { BackupRepository, localTarget, type Manifest, type Target } from '../../../src/backup/index.js';
+import {
+  BackupRepository,
+  localTarget,
+  type DiskSource,
+  type FillingBlockReader,
+  type Manifest,
+  type Target,
+} from '../../../src/backup/index.js';
+import { sha256hex } from '../../../src/backup/chunks.js';
 import { packKey, storedChunks } from '../../../src/backup/packs.js';
 import { bufferDisk, bufferSink, scribble } from '../../support/backup-disks.js';
 
@@ -93,4 +102,71 @@ test("a reader's view of a larger buffer is copied to the workers, not detached"
   });
   assert.equal(img.length, SIZE);
   assert.ok(img.equals(copy));
+});
+
+/**
+ * A disk whose reader only fills buffers it is given (its `read` fails), recording for each call
+ * whether the buffer held, before it was filled, a chunk read earlier: memory that came back.
+ */
+function fillingDisk(
+  img: Buffer,
+): DiskSource & { reader: FillingBlockReader; calls: number; reused: number } {
+  const seen = new Set<string>();
+  const disk = {
+    ...bufferDisk('root', img),
+    calls: 0,
+    reused: 0,
+    reader: {
+      read: () => Promise.reject(new Error('read() called on a reader that fills buffers')),
+      readInto: (offset: number, into: Buffer): Promise<number> => {
+        disk.calls++;
+        if (seen.has(sha256hex(into))) disk.reused++;
+        const n = img.copy(into, 0, offset, offset + into.length);
+        seen.add(sha256hex(into));
+        return Promise.resolve(n);
+      },
+      close: () => Promise.resolve(),
+    },
+  };
+  return disk;
+}
+
+test('a reader that fills buffers gets the memory of chunks the workers are done with', async () => {
+  const img = Buffer.alloc(40 * CHUNK + 999);
+  scribble(img, 0, img.length); // 41 chunks to read, the last one short
+  const plain = localTarget(join(dir, 'plain-reader'));
+  await new BackupRepository(plain, { chunkSize: CHUNK, workers: 2 }).write({
+    key: 'ns/app/b1',
+    disks: [bufferDisk('root', img)],
+    spec: {},
+  });
+  const want = names(await new BackupRepository(plain, { chunkSize: CHUNK }).read('ns/app/b1'));
+  for (const workers of [2, 0]) {
+    const target = localTarget(join(dir, `filling-${workers}`));
+    const repo = new BackupRepository(target, { chunkSize: CHUNK, workers });
+    const disk = fillingDisk(img);
+    await repo.write({ key: 'ns/app/b1', disks: [disk], spec: {} });
+    assert.equal(disk.calls, 41, `${workers} workers: every chunk read by readInto`);
+    // 8 chunks are in flight at most: with workers, most reads go into memory that came back.
+    if (workers > 0) assert.ok(disk.reused >= 41 - 10, `only ${disk.reused} of 41 reads reused memory`);
+    assert.deepEqual(names(await repo.read('ns/app/b1')), want, `${workers} workers: same chunks`);
+    const sink = bufferSink(img.length);
+    await repo.restoreDisk('ns/app/b1', 'root', sink);
+    assert.ok(sink.image.equals(img), `${workers} workers: restore differs`);
+  }
+});
+
+test('a short readInto fails the backup, naming the disk and offset', async () => {
+  const img = Buffer.alloc(4 * CHUNK);
+  scribble(img, 0, img.length);
+  const disk = fillingDisk(img);
+  disk.reader.readInto = (offset, into) => Promise.resolve(offset === 2 * CHUNK ? 100 : into.length);
+  await assert.rejects(
+    new BackupRepository(localTarget(join(dir, 'short')), { chunkSize: CHUNK, workers: 2 }).write({
+      key: 'ns/short/b1',
+      disks: [disk],
+      spec: {},
+    }),
+    { message: `disk "root": read 100 bytes at ${2 * CHUNK}, wanted ${CHUNK}` },
+  );
 });
