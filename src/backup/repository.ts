@@ -202,12 +202,22 @@ export class BackupRepository {
 
   private async writeLocked(app: string, req: WriteRequest, codec: ChunkCodec): Promise<WriteResult> {
     const signal = req.signal;
-    const previous = req.previous === undefined ? undefined : await this.read(req.previous);
-    if (previous !== undefined && previous.chunkSize !== this.chunkSize)
-      throw new Error(
-        `previous backup ${req.previous ?? ''} has chunk size ${previous.chunkSize}, not ${this.chunkSize}`,
-      );
-    const present = await storedChunks(this.target, app, signal);
+    // The pack indexes load (one GET each) while the previous manifest is read and the first chunks
+    // are read and hashed: a chunk is looked up only once it is hashed. For an incremental they were
+    // a third of its time, in series before.
+    const loading = storedChunks(this.target, app, signal);
+    loading.catch(() => undefined); // awaited below; a failure surfaces there
+    let previous: Manifest | undefined;
+    try {
+      previous = req.previous === undefined ? undefined : await this.read(req.previous);
+      if (previous !== undefined && previous.chunkSize !== this.chunkSize)
+        throw new Error(
+          `previous backup ${req.previous ?? ''} has chunk size ${previous.chunkSize}, not ${this.chunkSize}`,
+        );
+    } catch (err) {
+      await loading.catch(() => undefined);
+      throw err;
+    }
     const packs = new PackWriter(this.target, app, {
       packSize: this.packSize,
       maxFrame: frameBound(this.chunkSize),
@@ -226,6 +236,13 @@ export class BackupRepository {
     const store = async (map: ChunkMap, index: number, data: Buffer): Promise<void> => {
       const r = await codec.inspect(data);
       if (r.zero) return void map.delete(index);
+      let present: Map<string, ChunkLocation>;
+      try {
+        present = await loading;
+      } catch (err) {
+        r.release();
+        throw err;
+      }
       let at = present.get(r.hash);
       try {
         if (at !== undefined) chunksReused++;
@@ -264,9 +281,10 @@ export class BackupRepository {
         if (failure !== undefined) throw failure;
         disks.push({ disk, map });
       }
+      await loading; // its failure, even when no chunk was read
       await packs.flush(); // every pack the maps name is stored, with its index
     } catch (err) {
-      await Promise.allSettled(inFlight);
+      await Promise.allSettled([...inFlight, loading]);
       await packs.settle();
       throw err;
     }

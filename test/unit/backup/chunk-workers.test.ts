@@ -170,3 +170,52 @@ test('a short readInto fails the backup, naming the disk and offset', async () =
     { message: `disk "root": read 100 bytes at ${2 * CHUNK}, wanted ${CHUNK}` },
   );
 });
+
+test('the pack indexes load while the first chunks are read, not before', async () => {
+  const img = Buffer.alloc(8 * CHUNK);
+  scribble(img, 0, img.length);
+  const inner = localTarget(join(dir, 'overlap'));
+  await new BackupRepository(inner, { chunkSize: CHUNK, workers: 2 }).write({
+    key: 'ns/app/b1',
+    disks: [bufferDisk('root', img)],
+    spec: {},
+  });
+  // Index reads wait for the disk's first read: a write that loads the indexes first never starts.
+  let firstRead: () => void = () => undefined;
+  const read = new Promise<void>((resolve) => (firstRead = resolve));
+  const gated: Target = {
+    uri: inner.uri,
+    put: (key, data, signal) => inner.put(key, data, signal),
+    get: async (key, signal) => {
+      if (key.includes('/index/')) await read;
+      return inner.get(key, signal);
+    },
+    getRange: (key, offset, length, signal) => inner.getRange(key, offset, length, signal),
+    list: (prefix, signal) => inner.list(prefix, signal),
+    delete: (keys, signal) => inner.delete(keys, signal),
+  };
+  const disk = bufferDisk('root', img);
+  disk.reader.read = (offset, length) => {
+    firstRead();
+    return Promise.resolve(Buffer.from(img.subarray(offset, offset + length)));
+  };
+  const write = new BackupRepository(gated, { chunkSize: CHUNK, workers: 2 }).write({
+    key: 'ns/app/b2',
+    disks: [disk],
+    spec: {},
+  });
+  // Old order: the gate opens only after 10 s, and the assertion below fails.
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    firstRead();
+  }, 10_000);
+  try {
+    const r = await write;
+    assert.equal(timedOut, false, 'no chunk was read before the indexes were loaded');
+    assert.equal(r.chunksSent, 0, 'every chunk found in the indexes of b1');
+    assert.equal(r.chunksReused, 8);
+  } finally {
+    clearTimeout(timer);
+  }
+});
