@@ -12,29 +12,53 @@
  *     them): bytes the server received ≤ 2× the changed bytes, time ≤ 10% of the full backup.
  *
  * Usage: npm run bench:backup   Env: BENCH_DISK_MIB (2048), BENCH_CHUNK_KIB (1024), BENCH_STEP_SECONDS (600),
- *   BENCH_WORKERS (the repository's default; 0 = hash and compress in the main thread).
+ *   BENCH_WORKERS (the repository's default; 0 = hash and compress in the main thread),
+ *   BENCH_PACK_MIB (the repository's default pack size), BENCH_ROUNDS (2: baseline and full backup
+ *   alternate which runs first; the medians are reported, every round listed), BENCH_READ_INTO
+ *   (1; 0 = the file reader returns a new buffer per chunk, as the NBD reader does).
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomFillSync, randomInt } from 'node:crypto';
-import { closeSync, createReadStream, openSync, statSync, writeSync, ftruncateSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  openSync,
+  readFileSync,
+  statSync,
+  writeSync,
+  ftruncateSync,
+} from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { defaultWorkers } from '../src/backup/chunk-codec.js';
-import { BackupRepository, s3Target, type DiskSource, type Extent } from '../src/backup/index.js';
+import {
+  BackupRepository,
+  DEFAULT_PACK_SIZE,
+  s3Target,
+  type DiskSource,
+  type BlockReader,
+  type Extent,
+  type FillingBlockReader,
+  type WriteResult,
+} from '../src/backup/index.js';
 import { machine } from './support/machine.js';
 import { env, round } from './support/stats.js';
 import { finish, step } from './support/steps.js';
 
 const DISK_MIB = env('BENCH_DISK_MIB', 2048);
 const CHUNK_KIB = env('BENCH_CHUNK_KIB', 1024);
+const PACK_MIB = env('BENCH_PACK_MIB', DEFAULT_PACK_SIZE / (1 << 20));
 /** -1: the repository's default. */
 const WORKERS = /^\d+$/.test(process.env.BENCH_WORKERS ?? '') ? Number(process.env.BENCH_WORKERS) : -1;
 const STEP_SECONDS = env('BENCH_STEP_SECONDS', 600);
+const ROUNDS = env('BENCH_ROUNDS', 2);
+/** 0: the file reader returns a new buffer per chunk (no `readInto`), as the NBD reader does. */
+const READ_INTO = process.env.BENCH_READ_INTO !== '0';
 const MIB = 1 << 20;
 const RUN = 4 * MIB;
 
@@ -66,7 +90,12 @@ async function mapExtents(path: string): Promise<Extent[]> {
   return map.map((e) => ({ offset: e.start, length: e.length, zero: !e.data || e.zero }));
 }
 
-async function fileDisk(path: string, changed: Extent[], full: boolean): Promise<DiskSource> {
+/** A plain file reader; it fills the repository's reused buffers (`readInto`), as a reader may. */
+async function fileDisk(
+  path: string,
+  changed: Extent[],
+  full: boolean,
+): Promise<DiskSource & { reader: BlockReader | FillingBlockReader }> {
   const fh = await open(path, 'r');
   return {
     name: 'root',
@@ -79,6 +108,12 @@ async function fileDisk(path: string, changed: Extent[], full: boolean): Promise
         const { bytesRead } = await fh.read(buf, 0, length, offset);
         return buf.subarray(0, bytesRead);
       },
+      ...(READ_INTO
+        ? {
+            readInto: async (offset: number, into: Buffer) =>
+              (await fh.read(into, 0, into.length, offset)).bytesRead,
+          }
+        : {}),
       close: () => fh.close(),
     },
   };
@@ -99,7 +134,40 @@ function changeOnePercent(path: string): Extent[] {
   return out;
 }
 
+/**
+ * CPU seconds (user + system) used so far by this process's threads, its waited-for children
+ * (qemu-img) and the S3 server process: on a shared, loaded machine the wall time of a phase
+ * depends on what else runs, its CPU time much less.
+ */
+function cpuSeconds(serverPid: number): { self: number; children: number; server: number } {
+  const ticks = (pid: number | 'self', fields: number[]): number => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the command name start at field 3; utime 14, stime 15, cutime 16, cstime 17.
+    return fields.reduce((n, f) => n + Number(rest[f - 3]), 0) / 100;
+  };
+  const u = process.cpuUsage();
+  return {
+    self: (u.user + u.system) / 1e6,
+    children: ticks('self', [16, 17]),
+    server: ticks(serverPid, [14, 15]),
+  };
+}
+const cpuSince = (
+  before: ReturnType<typeof cpuSeconds>,
+  serverPid: number,
+): { self: number; children: number; server: number; total: number } => {
+  const now = cpuSeconds(serverPid);
+  const d = {
+    self: round(now.self - before.self),
+    children: round(now.children - before.children),
+    server: round(now.server - before.server),
+  };
+  return { ...d, total: round(d.self + d.children + d.server) };
+};
+
 interface S3Process {
+  pid: number;
   options: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string };
   ask(command: 'count' | 'reset'): Promise<string>;
   stop(): void;
@@ -116,6 +184,7 @@ async function startS3(): Promise<S3Process> {
   };
   const options = JSON.parse(await next()) as S3Process['options'];
   return {
+    pid: child.pid ?? 0,
     options,
     ask: (command) => {
       child.stdin.write(`${command}\n`);
@@ -128,6 +197,7 @@ async function startS3(): Promise<S3Process> {
 }
 
 async function main(): Promise<void> {
+  const load = loadavg().map((n) => round(n));
   const work = await mkdtemp(join(tmpdir(), 'hikube-bench-backup-'));
   const image = join(work, 'disk.raw');
   const s3 = await step('starting the S3 server', 60, startS3);
@@ -141,6 +211,7 @@ async function main(): Promise<void> {
     const o = { ...s3.options, forcePathStyle: true, prefix: 'bench' };
     const repo = new BackupRepository(s3Target(o), {
       chunkSize: CHUNK_KIB * 1024,
+      packSize: PACK_MIB * MIB,
       ...(WORKERS < 0 ? {} : { workers: WORKERS }),
     });
 
@@ -153,34 +224,89 @@ async function main(): Promise<void> {
       credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey },
       requestChecksumCalculation: 'WHEN_REQUIRED',
     });
-    const t0 = performance.now();
-    await step('baseline: qemu-img convert', STEP_SECONDS, () =>
-      run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', image, qcow2]),
-    );
-    const qcow2Bytes = statSync(qcow2).size;
-    await step('baseline: upload', STEP_SECONDS, () =>
-      client.send(
-        new PutObjectCommand({
-          Bucket: o.bucket,
-          Key: 'baseline/disk.qcow2',
-          Body: createReadStream(qcow2, { highWaterMark: MIB }),
-          ContentLength: qcow2Bytes,
-        }),
-      ),
-    );
-    const baselineSeconds = (performance.now() - t0) / 1000;
-    await rm(qcow2, { force: true });
-
-    const t1 = performance.now();
-    const full = await step('full backup', STEP_SECONDS, async () => {
-      const disk = await fileDisk(image, extents, true);
-      try {
-        return await repo.write({ key: 'bench/vm/full', disks: [disk], spec: {} });
-      } finally {
-        await disk.reader.close();
+    type Cpu = ReturnType<typeof cpuSince>;
+    const baseline = async (): Promise<{ seconds: number; cpu: Cpu }> => {
+      const t0 = performance.now();
+      const c0 = cpuSeconds(s3.pid);
+      await step('baseline: qemu-img convert', STEP_SECONDS, () =>
+        run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', image, qcow2]),
+      );
+      qcow2Bytes = statSync(qcow2).size;
+      await step('baseline: upload', STEP_SECONDS, () =>
+        client.send(
+          new PutObjectCommand({
+            Bucket: o.bucket,
+            Key: 'baseline/disk.qcow2',
+            Body: createReadStream(qcow2, { highWaterMark: MIB }),
+            ContentLength: qcow2Bytes,
+          }),
+        ),
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = cpuSince(c0, s3.pid);
+      await rm(qcow2, { force: true });
+      return { seconds, cpu };
+    };
+    /** A full backup of the image as a new application (nothing to deduplicate against). */
+    const fullBackup = async (app: string): Promise<{ seconds: number; cpu: Cpu; result: WriteResult }> => {
+      const t1 = performance.now();
+      const c1 = cpuSeconds(s3.pid);
+      const result = await step('full backup', STEP_SECONDS, async () => {
+        const disk = await fileDisk(image, extents, true);
+        try {
+          return await repo.write({ key: `bench/${app}/full`, disks: [disk], spec: {} });
+        } finally {
+          await disk.reader.close();
+        }
+      });
+      return { seconds: (performance.now() - t1) / 1000, cpu: cpuSince(c1, s3.pid), result };
+    };
+    let qcow2Bytes = 0;
+    const rounds: {
+      order: string;
+      load: number;
+      baselineSeconds: number;
+      backupSeconds: number;
+      baselineCpu: Cpu;
+      backupCpu: Cpu;
+    }[] = [];
+    let last: { app: string; seconds: number; result: WriteResult } | undefined;
+    for (let r = 0; r < ROUNDS; r++) {
+      // Alternate which goes first, so a drift of the machine's load does not favour one.
+      const app = `vm${r}`;
+      const l = round(loadavg()[0] ?? 0);
+      let base: { seconds: number; cpu: Cpu };
+      let full: { seconds: number; cpu: Cpu; result: WriteResult };
+      if (r % 2 === 0) {
+        base = await baseline();
+        full = await fullBackup(app);
+      } else {
+        full = await fullBackup(app);
+        base = await baseline();
       }
-    });
-    const fullSeconds = (performance.now() - t1) / 1000;
+      if (last !== undefined) await repo.delete(`bench/${last.app}/full`); // keeps the server's disk small
+      last = { app, ...full };
+      rounds.push({
+        order: r % 2 === 0 ? 'baseline, backup' : 'backup, baseline',
+        load: l,
+        baselineSeconds: round(base.seconds),
+        backupSeconds: round(full.seconds),
+        baselineCpu: base.cpu,
+        backupCpu: full.cpu,
+      });
+      process.stderr.write(
+        `round ${r + 1}: ratio ${round(base.seconds / full.seconds)}, ` +
+          `CPU seconds baseline ${base.cpu.total}, backup ${full.cpu.total}\n`,
+      );
+    }
+    if (last === undefined) throw new Error('BENCH_ROUNDS must be at least 1');
+    const ratios = rounds.map((x) => x.baselineSeconds / x.backupSeconds).sort((a, b) => a - b);
+    const median = <T>(xs: T[]): T => xs[Math.floor((xs.length - 1) / 2)] as T;
+    const fullSeconds = median(rounds.map((x) => x.backupSeconds).sort((a, b) => a - b));
+    const baselineSeconds = median(rounds.map((x) => x.baselineSeconds).sort((a, b) => a - b));
+    const ratio = median(ratios);
+    const cpuRatio = median(rounds.map((x) => x.baselineCpu.total / x.backupCpu.total).sort((a, b) => a - b));
+    const full = last.result;
 
     const changed = changeOnePercent(image);
     const changedBytes = changed.reduce((n, e) => n + e.length, 0);
@@ -189,7 +315,12 @@ async function main(): Promise<void> {
     const incr = await step('incremental backup', STEP_SECONDS, async () => {
       const disk = await fileDisk(image, changed, false);
       try {
-        return await repo.write({ key: 'bench/vm/incr', previous: 'bench/vm/full', disks: [disk], spec: {} });
+        return await repo.write({
+          key: `bench/${last.app}/incr`,
+          previous: `bench/${last.app}/full`,
+          disks: [disk],
+          spec: {},
+        });
       } finally {
         await disk.reader.close();
       }
@@ -208,6 +339,11 @@ async function main(): Promise<void> {
       },
       full: {
         workers: WORKERS < 0 ? defaultWorkers() : WORKERS,
+        chunkBytes: CHUNK_KIB * 1024,
+        readInto: READ_INTO,
+        packBytes: PACK_MIB * MIB,
+        loadAverageAtStart: load,
+        rounds,
         backupSeconds: round(fullSeconds),
         backupMiBps: mibps(stored, fullSeconds),
         bytesSent: full.size,
@@ -215,9 +351,10 @@ async function main(): Promise<void> {
         baselineSeconds: round(baselineSeconds),
         baselineMiBps: mibps(stored, baselineSeconds),
         baselineQcow2Bytes: qcow2Bytes,
-        ratio: round(baselineSeconds / fullSeconds),
+        ratio: round(ratio),
+        cpuRatio: round(cpuRatio),
         target: 0.8,
-        met: baselineSeconds / fullSeconds >= 0.8,
+        met: ratio >= 0.8,
       },
       incremental: {
         changedBytes,
@@ -227,8 +364,8 @@ async function main(): Promise<void> {
         chunksSent: incr.chunksSent,
         bytesRatio: round(received / changedBytes),
         seconds: round(incrSeconds),
-        timeRatio: round(incrSeconds / fullSeconds, 3),
-        met: received <= 2 * changedBytes && incrSeconds <= 0.1 * fullSeconds,
+        timeRatio: round(incrSeconds / last.seconds, 3),
+        met: received <= 2 * changedBytes && incrSeconds <= 0.1 * last.seconds,
       },
     };
     const out = fileURLToPath(new URL('../../bench/results/backup.json', import.meta.url));

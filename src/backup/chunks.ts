@@ -1,12 +1,13 @@
 /**
  * Chunks: the unit of storage and deduplication. A disk is cut at fixed offsets (index × chunk
- * size); a chunk is named by the sha256 of its uncompressed bytes, stored zstd-compressed under its
- * application's prefix, and verified on every read (decompressed length and sha256 must match the
+ * size); a chunk is named by the sha256 of its uncompressed bytes, stored as a zstd frame in a pack
+ * of its application (packs.ts), and verified on every read (decompressed length and sha256 must match the
  * name). Fixed offsets, not content-defined cuts, because a changed block of a disk does not shift
  * the bytes after it: the chunk that holds it is the only one that changes.
  */
 import { createHash } from 'node:crypto';
 import { compress, decompress } from 'zstd-napi';
+import zstd from 'zstd-napi/binding.js';
 import type { Extent } from './types.js';
 
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
@@ -23,15 +24,6 @@ export class CorruptChunkError extends Error {
 
 export const sha256hex = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
-/** '<namespace>/<application>/chunks/ab/ab12…' */
-export const chunkKey = (app: string, hash: string): string => `${app}/chunks/${hash.slice(0, 2)}/${hash}`;
-
-/** The hash named by a chunk key, or undefined for anything else under chunks/. */
-export function hashOfChunkKey(key: string): string | undefined {
-  const m = /\/chunks\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(key);
-  return m?.[1];
-}
-
 /** zstd's default level: random data costs ~5 ms per MiB; any level reads back the same. */
 export const encodeChunk = (data: Buffer): Buffer => compress(data);
 
@@ -41,6 +33,27 @@ export type Inspected = { zero: true } | { zero: false; hash: string; stored: Bu
 export function inspectChunk(data: Buffer): Inspected {
   if (isZero(data)) return { zero: true };
   return { zero: false, hash: sha256hex(data), stored: encodeChunk(data) };
+}
+
+/** The most bytes a chunk of `size` bytes can take as a zstd frame. */
+export const frameBound = (size: number): number => zstd.compressBound(size);
+
+let cctx: InstanceType<typeof zstd.CCtx> | undefined;
+/**
+ * inspectChunk writing the frame into `dest` (at least frameBound(data.length) bytes) instead of a
+ * new buffer: its length is returned. Used by the worker threads with memory that is reused, since
+ * touching fresh memory (page faults) cost about as much here as zstd itself.
+ */
+export function inspectChunkInto(
+  data: Buffer,
+  dest: Buffer,
+): { zero: true } | { zero: false; hash: string; length: number } {
+  if (isZero(data)) return { zero: true };
+  if (cctx === undefined) {
+    cctx = new zstd.CCtx();
+    cctx.setParameter(zstd.CParameter.compressionLevel, zstd.defaultCLevel());
+  }
+  return { zero: false, hash: sha256hex(data), length: cctx.compress2(dest, data) };
 }
 
 const zeros = Buffer.alloc(64 << 10);

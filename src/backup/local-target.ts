@@ -54,6 +54,26 @@ class LocalTarget implements Target {
     }
   }
 
+  async getRange(key: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+    signal?.throwIfAborted();
+    let file;
+    try {
+      file = await open(this.path(key), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(this.uri + key);
+      throw err;
+    }
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      const { bytesRead } = await file.read(buf, 0, length, offset);
+      if (bytesRead !== length)
+        throw new Error(`${this.uri}${key}: ${bytesRead} bytes at ${offset}, wanted ${length}`);
+      return buf;
+    } finally {
+      await file.close();
+    }
+  }
+
   async list(prefix: string, signal?: AbortSignal): Promise<string[]> {
     checkPrefix(prefix);
     const keys: string[] = [];

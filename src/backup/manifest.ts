@@ -1,8 +1,9 @@
 /**
  * The manifest of one backup: for every disk, the full map of chunk index → sha256 of the chunk's
- * uncompressed bytes (zero chunks are absent), plus the application's spec to put back on restore.
- * An incremental backup's manifest is the previous map with the changed chunks replaced, so a
- * restore of any point reads one manifest and never walks a chain.
+ * uncompressed bytes and where the chunk is stored (pack, offset, length; zero chunks are absent),
+ * plus the application's spec to put back on restore. An incremental backup's manifest is the
+ * previous map with the changed chunks replaced, so a restore of any point reads one manifest and
+ * never walks a chain, and the packs a manifest names are exactly the ones it needs.
  *
  * The file carries its own checksum: the sha256 of the JSON text without the checksum field, which
  * is appended as the last field. Reading re-serializes the rest (JSON key order is kept) and
@@ -10,7 +11,14 @@
  */
 import { createHash } from 'node:crypto';
 
-export const MANIFEST_VERSION = 1;
+/** 2: chunks in packs. 1 (one object per chunk, before packs) is refused: LegacyManifestError. */
+export const MANIFEST_VERSION = 2;
+
+/**
+ * [chunk index, sha256 hex of the uncompressed chunk, pack (an index into Manifest.packs), offset
+ * and length of the chunk's zstd frame in the pack].
+ */
+export type ManifestChunk = [index: number, hash: string, pack: number, offset: number, length: number];
 
 export interface ManifestDisk {
   name: string;
@@ -18,8 +26,8 @@ export interface ManifestDisk {
   /** Whether this disk was read in full for this backup (else only the changed extents). */
   full: boolean;
   fullReason?: string;
-  /** [chunk index, sha256 hex of the uncompressed chunk], ascending by index; absent = zeros. */
-  chunks: [number, string][];
+  /** Ascending by index; an index absent reads as zeros. */
+  chunks: ManifestChunk[];
 }
 
 export interface Manifest {
@@ -30,6 +38,8 @@ export interface Manifest {
   /** The backup this one was taken incrementally from. */
   previous?: string;
   chunkSize: number;
+  /** The ids of the packs the chunks are in (packs.ts), each once. */
+  packs: string[];
   disks: ManifestDisk[];
   spec: unknown;
 }
@@ -38,6 +48,21 @@ export class ManifestError extends Error {
   constructor(uri: string, why: string) {
     super(`backup manifest ${uri} is not valid: ${why}`);
     this.name = 'ManifestError';
+  }
+}
+
+/** A manifest of an older format, which this version does not read (README.md, "Older repositories"). */
+export class LegacyManifestError extends ManifestError {
+  constructor(
+    uri: string,
+    readonly version: number,
+  ) {
+    super(
+      uri,
+      `it is of format version ${version} (one object per chunk, written before packs), which this version ` +
+        `no longer reads: restore it with the release that wrote it, or delete it and take a new full backup`,
+    );
+    this.name = 'LegacyManifestError';
   }
 }
 
@@ -51,6 +76,7 @@ export function encodeManifest(m: Manifest): { data: Buffer; checksum: string } 
 }
 
 const HASH = /^[0-9a-f]{64}$/;
+const PACK_ID = /^[0-9a-f]{32}$/;
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const isSize = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -68,6 +94,7 @@ export function decodeManifest(data: Buffer, uri: string): { manifest: Manifest;
   if (typeof checksum !== 'string') throw new ManifestError(uri, 'no checksum');
   if (checksum !== `sha256:${sha256(JSON.stringify(rest))}`)
     throw new ManifestError(uri, 'checksum mismatch');
+  if (rest.version === 1) throw new LegacyManifestError(uri, 1);
   if (rest.version !== MANIFEST_VERSION)
     throw new ManifestError(uri, `unknown version ${String(rest.version)}`);
   if (typeof rest.key !== 'string' || typeof rest.created !== 'string')
@@ -75,6 +102,9 @@ export function decodeManifest(data: Buffer, uri: string): { manifest: Manifest;
   if (!isSize(rest.chunkSize) || rest.chunkSize === 0) throw new ManifestError(uri, 'bad chunkSize');
   if (rest.previous !== undefined && typeof rest.previous !== 'string')
     throw new ManifestError(uri, 'bad previous');
+  if (!Array.isArray(rest.packs) || !rest.packs.every((p) => typeof p === 'string' && PACK_ID.test(p)))
+    throw new ManifestError(uri, 'bad packs');
+  const packs = rest.packs.length;
   if (!Array.isArray(rest.disks)) throw new ManifestError(uri, 'no disks');
   const chunkSize = rest.chunkSize;
   rest.disks.forEach((d: unknown, i) => {
@@ -87,10 +117,15 @@ export function decodeManifest(data: Buffer, uri: string): { manifest: Manifest;
     for (const c of d.chunks as unknown[]) {
       if (
         !Array.isArray(c) ||
-        c.length !== 2 ||
+        c.length !== 5 ||
         !isSize(c[0]) ||
         typeof c[1] !== 'string' ||
-        !HASH.test(c[1])
+        !HASH.test(c[1]) ||
+        !isSize(c[2]) ||
+        c[2] >= packs ||
+        !isSize(c[3]) ||
+        !isSize(c[4]) ||
+        c[4] === 0
       )
         throw new ManifestError(uri, `${at}.chunks: bad entry ${JSON.stringify(c)}`);
       if (c[0] <= last || c[0] >= count)

@@ -1,28 +1,32 @@
 /**
- * The backup repository: turns the disks of a backup point into content-addressed chunks and one
- * manifest in a target, reads them back for a restore, and deletes backups while keeping what newer
- * ones need. Layout under the target, per application ('<namespace>/<application>'):
+ * The backup repository: turns the disks of a backup point into content-addressed chunks, stored
+ * in packs, and one manifest in a target, reads them back for a restore, and deletes backups while
+ * keeping what newer ones need. Layout under the target, per application ('<namespace>/<application>'):
  *
- *   <app>/chunks/ab/ab12…   zstd-compressed chunks, named by the sha256 of their bytes
- *   <app>/backups/<name>.json   one manifest per backup, written last
+ *   <app>/packs/ab/ab12…          zstd frames of many chunks, each named by the sha256 of its bytes
+ *   <app>/index/ab/ab12….json     which chunk is where in that pack, written after the pack
+ *   <app>/backups/<name>.json     one manifest per backup, written last
  *
- * A failed or interrupted backup therefore lists nothing; the chunks it sent stay and the next
- * attempt does not send them again (every write starts by listing the chunks present).
+ * A failed or interrupted backup therefore lists nothing; the packs it completed stay, and the next
+ * attempt does not send their chunks again (every write starts by reading the pack indexes).
  * Writes and deletes of one application are serialized in this process, so garbage collection
- * never removes a chunk that a backup in progress has just found present.
+ * never removes a pack that a backup in progress has just found a chunk in.
  */
 import { chunkCodec, defaultWorkers, type ChunkCodec } from './chunk-codec.js';
-import { chunkKey, chunkLength, DEFAULT_CHUNK_SIZE, hashOfChunkKey, touchedChunks } from './chunks.js';
+import { chunkLength, DEFAULT_CHUNK_SIZE, frameBound, touchedChunks } from './chunks.js';
 import {
   decodeManifest,
   encodeManifest,
+  LegacyManifestError,
   MANIFEST_VERSION,
   type Manifest,
+  type ManifestChunk,
   type ManifestDisk,
 } from './manifest.js';
+import { DEFAULT_PACK_SIZE, packIdOfKey, PackWriter, storedChunks, type ChunkLocation } from './packs.js';
 import { restoreChunks } from './restore.js';
 import { checkKey, ObjectNotFoundError, type Target } from './target.js';
-import type { DiskSink, DiskSource } from './types.js';
+import type { BlockReader, DiskSink, DiskSource } from './types.js';
 
 export type Progress = (done: number, total: number) => void;
 
@@ -51,6 +55,35 @@ export interface WriteResult {
   chunksReused: number;
 }
 
+/**
+ * A BlockReader that can also fill a buffer it is given (returning the bytes read): the repository
+ * then reads every chunk into memory a worker has finished with, instead of fresh memory per chunk,
+ * whose page faults cost here about what hashing the chunk does.
+ */
+export interface FillingBlockReader extends BlockReader {
+  readInto(offset: number, into: Buffer): Promise<number>;
+}
+const fills = (r: BlockReader): r is FillingBlockReader =>
+  typeof (r as Partial<FillingBlockReader>).readInto === 'function';
+
+/** One chunk's bytes from a disk, into reused memory when the reader can fill a buffer. */
+async function readChunk(
+  disk: DiskSource,
+  offset: number,
+  length: number,
+  codec: ChunkCodec,
+): Promise<Buffer> {
+  const r = disk.reader;
+  let data: Buffer;
+  if (fills(r)) {
+    const into = codec.readBuffer(length);
+    data = into.subarray(0, await r.readInto(offset, into));
+  } else data = await r.read(offset, length);
+  if (data.length !== length)
+    throw new Error(`disk "${disk.name}": read ${data.length} bytes at ${offset}, wanted ${length}`);
+  return data;
+}
+
 export class BackupNotFoundError extends Error {
   constructor(readonly key: string) {
     super(`backup ${key} not found`);
@@ -58,10 +91,54 @@ export class BackupNotFoundError extends Error {
   }
 }
 
-/** How many chunk uploads (or downloads) are in flight at once. */
+/** How many chunk downloads are in flight at once on restore. */
 const CONCURRENCY = 4;
-/** How many chunks are read ahead of their upload (hashing and compressing in the workers). */
-const WINDOW = 2 * CONCURRENCY;
+/** How many chunks are between read and packed (hashing and compressing in the workers). */
+const WINDOW = 8;
+/** How many packs are uploading at once. */
+const PACK_UPLOADS = 2;
+
+/** A disk's map while it is written: chunk index → the chunk's name and location. */
+type ChunkMap = Map<number, { hash: string } & ChunkLocation>;
+
+/** The manifest of a write: the maps sorted by index, their packs numbered in a table. */
+function manifestOf(
+  req: WriteRequest,
+  chunkSize: number,
+  disks: { disk: DiskSource; map: ChunkMap }[],
+): Manifest {
+  const packs: string[] = [];
+  const number = new Map<string, number>();
+  const out: ManifestDisk[] = disks.map(({ disk, map }) => {
+    const chunks = [...map.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([i, c]): ManifestChunk => {
+        let n = number.get(c.pack);
+        if (n === undefined) {
+          n = packs.push(c.pack) - 1;
+          number.set(c.pack, n);
+        }
+        return [i, c.hash, n, c.offset, c.length];
+      });
+    return {
+      name: disk.name,
+      virtualSize: disk.virtualSize,
+      full: disk.full,
+      ...(disk.fullReason === undefined ? {} : { fullReason: disk.fullReason }),
+      chunks,
+    };
+  });
+  return {
+    version: MANIFEST_VERSION,
+    key: req.key,
+    created: new Date().toISOString(),
+    ...(req.previous === undefined ? {} : { previous: req.previous }),
+    chunkSize,
+    packs,
+    disks: out,
+    spec: req.spec,
+  };
+}
 
 /** Splits '<namespace>/<application>/<name>' into the application prefix and the name. */
 function parseKey(key: string): { app: string; name: string } {
@@ -77,15 +154,20 @@ const manifestKey = (key: string): string => {
 
 export class BackupRepository {
   private readonly chunkSize: number;
+  private readonly packSize: number;
   private readonly workers: number;
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly target: Target,
-    /** workers: threads that hash and (de)compress chunks; 0 does it in this thread. */
-    o: { chunkSize?: number; workers?: number } = {},
+    /**
+     * workers: threads that hash and (de)compress chunks; 0 does it in this thread. packSize: the
+     * bytes of frames a pack is filled to before it is uploaded.
+     */
+    o: { chunkSize?: number; packSize?: number; workers?: number } = {},
   ) {
     this.chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    this.packSize = o.packSize ?? DEFAULT_PACK_SIZE;
     this.workers = o.workers ?? defaultWorkers();
     if (!Number.isSafeInteger(this.chunkSize) || this.chunkSize < 4096)
       throw new Error(`chunk size ${this.chunkSize} is below 4096 bytes`);
@@ -109,7 +191,7 @@ export class BackupRepository {
     if (req.previous !== undefined && parseKey(req.previous).app !== app)
       throw new Error(`previous backup ${req.previous} is not of the application ${app}`);
     return this.exclusive(app, async () => {
-      const codec = chunkCodec(this.workers);
+      const codec = chunkCodec(this.workers, { chunkSize: this.chunkSize, slots: WINDOW });
       try {
         return await this.writeLocked(app, req, codec);
       } finally {
@@ -120,35 +202,59 @@ export class BackupRepository {
 
   private async writeLocked(app: string, req: WriteRequest, codec: ChunkCodec): Promise<WriteResult> {
     const signal = req.signal;
-    const previous = req.previous === undefined ? undefined : await this.read(req.previous);
-    if (previous !== undefined && previous.chunkSize !== this.chunkSize)
-      throw new Error(
-        `previous backup ${req.previous ?? ''} has chunk size ${previous.chunkSize}, not ${this.chunkSize}`,
-      );
-    const present = new Set<string>();
-    for (const k of await this.target.list(`${app}/chunks/`, signal)) {
-      const h = hashOfChunkKey(k);
-      if (h !== undefined) present.add(h);
+    // The pack indexes load (one GET each) while the previous manifest is read and the first chunks
+    // are read and hashed: a chunk is looked up only once it is hashed. For an incremental they were
+    // a third of its time, in series before.
+    const loading = storedChunks(this.target, app, signal);
+    loading.catch(() => undefined); // awaited below; a failure surfaces there
+    let previous: Manifest | undefined;
+    try {
+      previous = req.previous === undefined ? undefined : await this.read(req.previous);
+      if (previous !== undefined && previous.chunkSize !== this.chunkSize)
+        throw new Error(
+          `previous backup ${req.previous ?? ''} has chunk size ${previous.chunkSize}, not ${this.chunkSize}`,
+        );
+    } catch (err) {
+      await loading.catch(() => undefined);
+      throw err;
     }
+    const packs = new PackWriter(this.target, app, {
+      packSize: this.packSize,
+      maxFrame: frameBound(this.chunkSize),
+      maxUploads: PACK_UPLOADS,
+      ...(signal === undefined ? {} : { signal }),
+    });
 
     const plans = req.disks.map((d) => this.plan(d, previous));
     const total = plans.reduce((n, p) => n + p.indexes.length, 0);
     let done = 0;
-    let size = 0;
     let chunksSent = 0;
     let chunksReused = 0;
     const inFlight = new Set<Promise<void>>();
     let failure: Error | undefined;
-    /** Hash + compress in a worker, then put unless present; the map is sorted at the end. */
-    const store = async (map: Map<number, string>, index: number, data: Buffer): Promise<void> => {
+    /** Hash + compress in a worker, then pack unless present; the map is sorted at the end. */
+    const store = async (map: ChunkMap, index: number, data: Buffer): Promise<void> => {
       const r = await codec.inspect(data);
       if (r.zero) return void map.delete(index);
-      map.set(index, r.hash);
-      if (present.has(r.hash)) return void chunksReused++;
-      present.add(r.hash);
-      await this.target.put(chunkKey(app, r.hash), r.stored, signal);
-      chunksSent++;
-      size += r.stored.length;
+      let present: Map<string, ChunkLocation>;
+      try {
+        present = await loading;
+      } catch (err) {
+        r.release();
+        throw err;
+      }
+      let at = present.get(r.hash);
+      try {
+        if (at !== undefined) chunksReused++;
+        else {
+          at = packs.add(r.hash, r.stored); // copies the frame
+          present.set(r.hash, at);
+          chunksSent++;
+        }
+      } finally {
+        r.release();
+      }
+      map.set(index, { hash: r.hash, ...at });
     };
     const track = (p: Promise<void>): void => {
       const q = p
@@ -159,53 +265,36 @@ export class BackupRepository {
       inFlight.add(q);
     };
 
-    const disks: ManifestDisk[] = [];
+    const disks: { disk: DiskSource; map: ChunkMap }[] = [];
     try {
       for (const { disk, map, indexes } of plans) {
         for (const i of indexes) {
           signal?.throwIfAborted();
           if (failure !== undefined) throw failure;
           const length = chunkLength(i, this.chunkSize, disk.virtualSize);
-          const data = await disk.reader.read(i * this.chunkSize, length);
-          if (data.length !== length)
-            throw new Error(
-              `disk "${disk.name}": read ${data.length} bytes at ${i * this.chunkSize}, wanted ${length}`,
-            );
-          track(store(map, i, data));
+          track(store(map, i, await readChunk(disk, i * this.chunkSize, length, codec)));
           while (inFlight.size >= WINDOW) await Promise.race(inFlight);
+          await packs.room();
           req.onProgress?.(++done * this.chunkSize, total * this.chunkSize);
         }
         await Promise.all(inFlight); // this disk's map is complete only when its chunks are in
         if (failure !== undefined) throw failure;
-        disks.push({
-          name: disk.name,
-          virtualSize: disk.virtualSize,
-          full: disk.full,
-          ...(disk.fullReason === undefined ? {} : { fullReason: disk.fullReason }),
-          chunks: [...map.entries()].sort((a, b) => a[0] - b[0]),
-        });
+        disks.push({ disk, map });
       }
+      await loading; // its failure, even when no chunk was read
+      await packs.flush(); // every pack the maps name is stored, with its index
     } catch (err) {
-      await Promise.allSettled(inFlight);
+      await Promise.allSettled([...inFlight, loading]);
+      await packs.settle();
       throw err;
     }
     signal?.throwIfAborted();
 
-    const manifest: Manifest = {
-      version: MANIFEST_VERSION,
-      key: req.key,
-      created: new Date().toISOString(),
-      ...(req.previous === undefined ? {} : { previous: req.previous }),
-      chunkSize: this.chunkSize,
-      disks,
-      spec: req.spec,
-    };
-    const { data, checksum } = encodeManifest(manifest);
+    const { data, checksum } = encodeManifest(manifestOf(req, this.chunkSize, disks));
     await this.target.put(manifestKey(req.key), data, signal);
-    size += data.length;
     return {
       uri: this.target.uri + manifestKey(req.key),
-      size,
+      size: packs.bytesSent + data.length,
       logicalSize: req.disks.reduce((n, d) => n + d.virtualSize, 0),
       checksum,
       chunksSent,
@@ -217,17 +306,19 @@ export class BackupRepository {
   private plan(
     disk: DiskSource,
     previous: Manifest | undefined,
-  ): { disk: DiskSource; map: Map<number, string>; indexes: number[] } {
+  ): { disk: DiskSource; map: ChunkMap; indexes: number[] } {
     const cs = this.chunkSize;
     if (disk.full)
       return { disk, map: new Map(), indexes: touchedChunks(disk.changed, cs, disk.virtualSize, false) };
     const before = previous?.disks.find((d) => d.name === disk.name);
-    if (before === undefined)
+    if (previous === undefined || before === undefined)
       throw new Error(
         `disk "${disk.name}" is incremental but ${previous === undefined ? 'no previous backup was given' : `backup ${previous.key} has no such disk`}`,
       );
     const count = Math.ceil(disk.virtualSize / cs);
-    const map = new Map(before.chunks.filter(([i]) => i < count));
+    const map: ChunkMap = new Map();
+    for (const [i, hash, pack, offset, length] of before.chunks)
+      if (i < count) map.set(i, { hash, pack: previous.packs[pack] ?? '', offset, length });
     const indexes = touchedChunks(disk.changed, cs, disk.virtualSize, true);
     if (before.virtualSize !== disk.virtualSize) {
       // The chunk that held the old end changed length: read it again.
@@ -263,9 +354,9 @@ export class BackupRepository {
       const manifest = await this.read(key, o.signal);
       const d = manifest.disks.find((x) => x.name === disk);
       if (d === undefined) throw new Error(`backup ${key} has no disk "${disk}"`);
-      const codec = chunkCodec(this.workers);
+      const codec = chunkCodec(this.workers, { chunkSize: manifest.chunkSize, slots: 0 });
       try {
-        await restoreChunks(this.target, codec, app, manifest.chunkSize, d, sink, CONCURRENCY, o);
+        await restoreChunks(this.target, codec, app, manifest, d, sink, CONCURRENCY, o);
       } finally {
         await codec.close();
       }
@@ -276,19 +367,34 @@ export class BackupRepository {
     await sink.finish();
   }
 
-  /** Deletes a backup, then the chunks that no remaining backup of its application names. */
+  /**
+   * Deletes a backup, then the packs that no remaining backup of its application names: a pack is
+   * kept whole while any remaining backup needs one of its chunks (README.md, "Delete and garbage
+   * collection"). Packs of failed backups go too.
+   */
   async delete(key: string, signal?: AbortSignal): Promise<void> {
     const { app } = parseKey(key);
     await this.exclusive(app, async () => {
       await this.target.delete([manifestKey(key)], signal);
-      const keep = new Set<string>();
-      for (const other of await this.list(`${app}/`, signal))
-        for (const d of (await this.read(other, signal)).disks) for (const [, h] of d.chunks) keep.add(h);
-      const garbage = (await this.target.list(`${app}/chunks/`, signal)).filter((k) => {
-        const h = hashOfChunkKey(k);
-        return h !== undefined && !keep.has(h);
-      });
-      await this.target.delete(garbage, signal);
+      const live = new Set<string>();
+      let legacy = false;
+      for (const other of await this.list(`${app}/`, signal)) {
+        try {
+          for (const id of (await this.read(other, signal)).packs) live.add(id);
+        } catch (err) {
+          if (!(err instanceof LegacyManifestError)) throw err;
+          legacy = true; // its chunks are objects of their own, under chunks/
+        }
+      }
+      const dead = (keys: string[]): string[] =>
+        keys.filter((k) => {
+          const id = packIdOfKey(k);
+          return id !== undefined && !live.has(id);
+        });
+      // Indexes first: an index never names a pack that is gone.
+      await this.target.delete(dead(await this.target.list(`${app}/index/`, signal)), signal);
+      await this.target.delete(dead(await this.target.list(`${app}/packs/`, signal)), signal);
+      if (!legacy) await this.target.delete(await this.target.list(`${app}/chunks/`, signal), signal);
     });
   }
 

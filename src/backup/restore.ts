@@ -1,11 +1,13 @@
 /**
- * Reads one disk of a backup back into a sink: every chunk of the manifest's map is fetched (a few
- * at once, written in order), decompressed and verified against its name before a byte reaches the
- * sink (decompressing and hashing in the codec's workers). Chunks absent from the map are zeros, which the sink provides by not being written.
+ * Reads one disk of a backup back into a sink: every chunk of the manifest's map is fetched from
+ * its pack by a ranged read (a few at once, written in order), decompressed and verified against
+ * its name before a byte reaches the sink (decompressing and hashing in the codec's workers).
+ * Chunks absent from the map are zeros, which the sink provides by not being written.
  */
 import type { ChunkCodec } from './chunk-codec.js';
-import { chunkKey, chunkLength } from './chunks.js';
-import type { ManifestDisk } from './manifest.js';
+import { chunkLength } from './chunks.js';
+import type { Manifest, ManifestChunk, ManifestDisk } from './manifest.js';
+import { packKey } from './packs.js';
 import { ObjectNotFoundError, type Target } from './target.js';
 import type { DiskSink } from './types.js';
 
@@ -13,18 +15,21 @@ export async function restoreChunks(
   target: Target,
   codec: ChunkCodec,
   app: string,
-  chunkSize: number,
+  manifest: Manifest,
   disk: ManifestDisk,
   sink: DiskSink,
   concurrency: number,
   o: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
 ): Promise<void> {
-  const fetchChunk = async (index: number, hash: string): Promise<Buffer> => {
-    const key = chunkKey(app, hash);
-    const where = `${target.uri}${key} (disk "${disk.name}", offset ${index * chunkSize})`;
+  const chunkSize = manifest.chunkSize;
+  const fetchChunk = async ([index, hash, pack, offset, length]: ManifestChunk): Promise<Buffer> => {
+    const key = packKey(app, manifest.packs[pack] ?? '');
+    const where =
+      `${hash} in ${target.uri}${key} at bytes ${offset}+${length} ` +
+      `(disk "${disk.name}", offset ${index * chunkSize})`;
     let stored: Buffer;
     try {
-      stored = await target.get(key, o.signal);
+      stored = await target.getRange(key, offset, length, o.signal);
     } catch (err) {
       if (err instanceof ObjectNotFoundError) throw new Error(`chunk ${where} is missing`, { cause: err });
       throw err;
@@ -39,7 +44,7 @@ export async function restoreChunks(
     while (pending.length < concurrency && next < total) {
       const entry = disk.chunks[next++];
       if (entry === undefined) break;
-      const p = fetchChunk(entry[0], entry[1]);
+      const p = fetchChunk(entry);
       p.catch(() => undefined); // awaited in order below; this only keeps a later failure from being unhandled
       pending.push(p);
     }

@@ -4,8 +4,9 @@
  * given by the caller (the controller reads them from a Secret); nothing is read from the process
  * environment or ~/.aws, so one platform can hold targets of several tenants side by side.
  *
- * Objects are chunks of at most a few MiB and small manifests, so each is one PutObject: multipart
- * upload would only add requests (see README.md, "Why no multipart upload").
+ * Objects are packs of ~32 MiB, their small indexes and manifests, so each is one PutObject:
+ * multipart upload would only add requests (see README.md, "Why no multipart upload"). Restores
+ * read single chunks out of packs with ranged GETs.
  */
 import { Agent as HttpsAgent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
@@ -99,11 +100,32 @@ class S3Target implements Target {
       if (out.Body === undefined) throw new Error('empty response');
       return Buffer.from(await out.Body.transformToByteArray());
     } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if ((err as Error).name === 'NoSuchKey' || status === 404)
-        throw new ObjectNotFoundError(this.uri + key);
-      throw this.failed('reading', key, err);
+      throw this.readFailure(key, err);
     }
+  }
+
+  async getRange(key: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+    const Key = this.root + checkKey(key);
+    let data: Buffer;
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.o.bucket, Key, Range: `bytes=${offset}-${offset + length - 1}` }),
+        signal === undefined ? {} : { abortSignal: signal },
+      );
+      if (out.Body === undefined) throw new Error('empty response');
+      data = Buffer.from(await out.Body.transformToByteArray());
+    } catch (err) {
+      throw this.readFailure(key, err);
+    }
+    if (data.length !== length)
+      throw this.failed('reading', key, new Error(`${data.length} bytes at ${offset}, wanted ${length}`));
+    return data;
+  }
+
+  private readFailure(key: string, err: unknown): Error {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if ((err as Error).name === 'NoSuchKey' || status === 404) return new ObjectNotFoundError(this.uri + key);
+    return this.failed('reading', key, err);
   }
 
   async list(prefix: string, signal?: AbortSignal): Promise<string[]> {

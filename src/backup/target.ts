@@ -1,6 +1,7 @@
 /**
  * Where backup artifacts live: an S3 bucket (under a prefix) or a local directory. A target is a
- * flat store of whole objects named by '/'-separated keys relative to its root; the repository
+ * flat store of whole objects (read whole or by range) named by '/'-separated keys relative to its
+ * root; the repository
  * (repository.ts) decides the layout. Keys are checked here, once, so no key can leave the target's
  * root (no '..', no absolute paths, no empty segments) whatever the caller passes.
  */
@@ -12,6 +13,8 @@ export interface Target {
   put(key: string, data: Buffer, signal?: AbortSignal): Promise<void>;
   /** Reads an object; a missing one throws ObjectNotFoundError. */
   get(key: string, signal?: AbortSignal): Promise<Buffer>;
+  /** Reads `length` bytes of an object from `offset` (a ranged GET); fewer bytes = an error. */
+  getRange(key: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
   /** Every key under a '/'-ended prefix ('' for all), sorted. */
   list(prefix: string, signal?: AbortSignal): Promise<string[]>;
   /** Deletes objects; a missing one is not an error. */

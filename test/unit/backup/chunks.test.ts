@@ -1,4 +1,4 @@
-/** Which chunks extents touch (table), and chunk and manifest verification. */
+/** Which chunks extents touch (table), and chunk, manifest and pack index verification. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -11,9 +11,11 @@ import {
 import {
   decodeManifest,
   encodeManifest,
+  LegacyManifestError,
   ManifestError,
   type Manifest,
 } from '../../../src/backup/manifest.js';
+import { decodePackIndex, encodePackIndex } from '../../../src/backup/packs.js';
 
 const K = 1024;
 const cases: [string, Parameters<typeof touchedChunks>, number[]][] = [
@@ -69,11 +71,12 @@ test('a chunk decodes only to the bytes its name says', () => {
 
 test('a manifest round-trips and any edit or truncation is refused', () => {
   const m: Manifest = {
-    version: 1,
+    version: 2,
     key: 'ns/app/b',
     created: '2026-12-07T00:00:00.000Z',
     chunkSize: 4096,
-    disks: [{ name: 'root', virtualSize: 8192, full: true, chunks: [[1, 'a'.repeat(64)]] }],
+    packs: ['b'.repeat(32)],
+    disks: [{ name: 'root', virtualSize: 8192, full: true, chunks: [[1, 'a'.repeat(64), 0, 0, 100]] }],
     spec: { n: 1 },
   };
   const { data, checksum } = encodeManifest(m);
@@ -90,7 +93,46 @@ test('a manifest round-trips and any edit or truncation is refused', () => {
   );
   const bad = encodeManifest({
     ...m,
-    disks: [{ name: 'root', virtualSize: 8192, full: true, chunks: [[2, 'a'.repeat(64)]] }],
+    disks: [{ name: 'root', virtualSize: 8192, full: true, chunks: [[2, 'a'.repeat(64), 0, 0, 100]] }],
   });
   assert.throws(() => decodeManifest(bad.data, 'u'), /index 2 out of order or range/);
+  const noPack = encodeManifest({
+    ...m,
+    disks: [{ name: 'root', virtualSize: 8192, full: true, chunks: [[1, 'a'.repeat(64), 1, 0, 100]] }],
+  });
+  assert.throws(() => decodeManifest(noPack.data, 'u'), /bad entry/);
+});
+
+test('a manifest of the format before packs is refused, saying what to do', () => {
+  // What the previous code wrote: version 1, chunks as [index, sha256], no pack table.
+  const text = JSON.stringify({
+    version: 1,
+    key: 'ns/app/b',
+    created: '2026-12-06T00:00:00.000Z',
+    chunkSize: 4096,
+    disks: [{ name: 'root', virtualSize: 8192, full: true, chunks: [[1, 'a'.repeat(64)]] }],
+    spec: {},
+  });
+  const data = Buffer.from(`${text.slice(0, -1)},"checksum":"sha256:${sha256hex(Buffer.from(text))}"}`);
+  assert.throws(
+    () => decodeManifest(data, 's3://b/ns/app/backups/b.json'),
+    (e: Error) =>
+      e instanceof LegacyManifestError &&
+      e.message.includes('s3://b/ns/app/backups/b.json') &&
+      /format version 1 \(one object per chunk, written before packs\)/.test(e.message) &&
+      /delete it and take a new full backup/.test(e.message),
+  );
+});
+
+test('a pack index reads back only for its own pack and only unedited', () => {
+  const id = 'c'.repeat(32);
+  const entries: [string, number, number][] = [
+    ['a'.repeat(64), 0, 10],
+    ['b'.repeat(64), 10, 20],
+  ];
+  const data = encodePackIndex(id, entries);
+  assert.deepEqual(decodePackIndex(data, id), entries);
+  assert.equal(decodePackIndex(data, 'd'.repeat(32)), undefined);
+  assert.equal(decodePackIndex(Buffer.from(data.toString().replace('"b', '"a')), id), undefined);
+  assert.equal(decodePackIndex(data.subarray(0, 20), id), undefined);
 });

@@ -8,20 +8,25 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import {
   BackupRepository,
   CorruptChunkError,
+  LegacyManifestError,
   ManifestError,
   localTarget,
   s3Target,
   type Target,
 } from '../../../src/backup/index.js';
 import { encodeChunk, sha256hex } from '../../../src/backup/chunks.js';
+import { packIdOfKey, packKey, storedChunks } from '../../../src/backup/packs.js';
 import { allocatedExtents, bufferDisk, bufferSink, scribble } from '../../support/backup-disks.js';
 import { startS3Server, type S3TestServer } from '../../support/s3server.js';
 
 const CHUNK = 65536;
 const DISK = 4 << 20; // 64 chunks
+/** Packs close at 4 random chunks (a zstd frame of 64 KiB of random data is a few bytes more). */
+const PACK = 4 * CHUNK;
 
 interface Harness {
   target: Target;
@@ -50,6 +55,7 @@ function failingLocal(dir: string): Harness {
       await inner.put(key, data, signal);
     },
     get: (key, signal) => inner.get(key, signal),
+    getRange: (key, offset, length, signal) => inner.getRange(key, offset, length, signal),
     list: (prefix, signal) => inner.list(prefix, signal),
     delete: (keys, signal) => inner.delete(keys, signal),
   };
@@ -118,9 +124,12 @@ for (const [name, make] of implementations) {
     const key = (backup: string): string => `ns1/app${app}/${backup}`;
     before(async () => {
       h = await make();
-      repo = new BackupRepository(h.target, { chunkSize: CHUNK });
+      repo = new BackupRepository(h.target, { chunkSize: CHUNK, packSize: PACK });
     });
     after(() => h.close());
+    /** The ids of the application's packs, or of its pack indexes. */
+    const ids = async (what: 'packs' | 'index'): Promise<string[]> =>
+      (await h.target.list(`ns1/app${app}/${what}/`)).flatMap((k) => packIdOfKey(k) ?? []).sort();
 
     test('a full backup restores byte-identical; zero chunks are not stored', async () => {
       app++;
@@ -139,6 +148,10 @@ for (const [name, make] of implementations) {
       const m = await repo.read(key('b1'));
       assert.deepEqual(m.spec, { kind: 'VMInstance' });
       assert.equal(m.disks[0]?.chunks.length, 24);
+      // 24 chunks in 6 packs of 4, each with its index: 12 objects, not 24.
+      assert.equal(m.packs.length, 6);
+      assert.deepEqual(await ids('packs'), [...m.packs].sort());
+      assert.deepEqual(await ids('index'), [...m.packs].sort());
     });
 
     test('an incremental backup sends only the changed chunks; both points restore', async () => {
@@ -178,42 +191,67 @@ for (const [name, make] of implementations) {
       assert.ok((await restored(repo, key('b2'), 'root')).equals(img));
     });
 
-    test('deleting an old backup keeps what a newer one needs and collects the rest', async () => {
+    test('deleting an old backup keeps the packs a newer one needs and collects the rest', async () => {
       app++;
       const img = firstImage();
       await repo.write({ key: key('b1'), disks: [bufferDisk('root', img)], spec: {} });
-      const changed = [scribble(img, 0, CHUNK)];
+      // Every non-zero chunk but chunk 0 rewritten: of b1's 6 packs only chunk 0's stays needed.
+      const changed = [scribble(img, CHUNK, 15 * CHUNK), scribble(img, 2 << 20, 512 << 10)];
       await repo.write({
         key: key('b2'),
         previous: key('b1'),
         disks: [bufferDisk('root', img, { changed })],
         spec: {},
       });
-      const chunks = async (): Promise<number> => (await h.target.list(`ns1/app${app}/chunks/`)).length;
-      assert.equal(await chunks(), 25);
+      const b2 = await repo.read(key('b2'));
+      assert.equal(b2.packs.length, 7, 'chunk 0 in a pack of b1, 23 new chunks in 6 packs');
+      assert.equal((await ids('packs')).length, 12);
       await repo.delete(key('b1'));
       assert.deepEqual(await repo.list(`ns1/app${app}/`), [key('b2')]);
-      assert.equal(await chunks(), 24, 'the chunk only b1 named is gone');
+      assert.deepEqual(await ids('packs'), [...b2.packs].sort(), 'the 5 packs only b1 needed are gone');
+      assert.deepEqual(await ids('index'), [...b2.packs].sort());
       assert.ok((await restored(repo, key('b2'), 'root')).equals(img));
       await repo.delete(key('b2'));
-      assert.equal(await chunks(), 0);
+      assert.deepEqual(await ids('packs'), []);
+      assert.deepEqual(await ids('index'), []);
     });
 
     test('a corrupted chunk fails the restore with an error naming it, and the sink is aborted', async () => {
       app++;
       const img = firstImage();
       await repo.write({ key: key('b1'), disks: [bufferDisk('root', img)], spec: {} });
-      const hash = sha256hex(img.subarray(CHUNK, 2 * CHUNK));
-      const chunk = `ns1/app${app}/chunks/${hash.slice(0, 2)}/${hash}`;
-      await h.tamper(chunk, encodeChunk(Buffer.alloc(CHUNK, 7)));
+      const m = await repo.read(key('b1'));
+      const [, hash, pack, offset, length] = m.disks[0]?.chunks[1] ?? [];
+      assert.equal(hash, sha256hex(img.subarray(CHUNK, 2 * CHUNK)));
+      const packObject = packKey(`ns1/app${app}`, m.packs[pack ?? -1] ?? '');
+      // Another random chunk's frame, of the same length, in its place: it decompresses fine.
+      const other = encodeChunk(randomBytes(CHUNK));
+      assert.equal(other.length, length);
+      const bytes = await h.target.get(packObject);
+      other.copy(bytes, offset);
+      await h.tamper(packObject, bytes);
       const sink = bufferSink(DISK);
       await assert.rejects(repo.restoreDisk(key('b1'), 'root', sink), (err: Error) => {
         assert.ok(err instanceof CorruptChunkError, err.message);
-        assert.ok(err.message.includes(chunk) && err.message.includes('sha256 mismatch'), err.message);
-        assert.ok(err.message.includes(`offset ${CHUNK}`), err.message);
+        for (const part of [hash ?? '', packObject, 'sha256 mismatch', `offset ${CHUNK})`])
+          assert.ok(err.message.includes(part), `${err.message} does not say ${part}`);
         return true;
       });
       assert.equal(sink.state, 'aborted');
+    });
+
+    test('a pack index that does not verify is not trusted: its chunks are sent again', async () => {
+      app++;
+      const img = firstImage();
+      await repo.write({ key: key('b1'), disks: [bufferDisk('root', img)], spec: {} });
+      const [first] = await h.target.list(`ns1/app${app}/index/`);
+      assert.ok(first !== undefined);
+      const text = (await h.target.get(first)).toString();
+      await h.tamper(first, Buffer.from(text.replace(/"chunks":\[\["[0-9a-f]/, '"chunks":[["0')));
+      const r = await repo.write({ key: key('b2'), disks: [bufferDisk('root', img)], spec: {} });
+      assert.equal(r.chunksSent, 4, 'the 4 chunks of the pack whose index was edited');
+      assert.equal(r.chunksReused, 20);
+      assert.ok((await restored(repo, key('b2'), 'root')).equals(img));
     });
 
     test('a tampered manifest is refused', async () => {
@@ -238,8 +276,8 @@ for (const [name, make] of implementations) {
       assert.deepEqual(await repo.list(`ns1/app${app}/`).catch(() => []), []);
       h.recover();
       assert.deepEqual(await repo.list(`ns1/app${app}/`), [], 'no manifest of the failed backup');
-      const stored = (await h.target.list(`ns1/app${app}/chunks/`)).length;
-      assert.ok(stored >= 10 && stored < 64, `${stored} chunks stored before the failure`);
+      const stored = (await storedChunks(h.target, `ns1/app${app}`)).size;
+      assert.ok(stored >= 8 && stored < 64, `${stored} chunks in complete packs before the failure`);
       const r = await repo.write({ key: key('b1'), disks: [bufferDisk('root', img)], spec: {} });
       assert.equal(r.chunksReused, stored);
       assert.equal(r.chunksSent, 64 - stored);
@@ -262,6 +300,19 @@ for (const [name, make] of implementations) {
       assert.deepEqual(await repo.list(`ns1/app${app}/`), []);
     });
 
+    test('a ranged read returns exactly its bytes; a short or missing object is an error', async () => {
+      app++;
+      const k = `ns1/app${app}/packs/00/${'0'.repeat(32)}`;
+      const data = randomBytes(1000);
+      await h.target.put(k, data);
+      assert.ok((await h.target.getRange(k, 10, 20)).equals(data.subarray(10, 30)));
+      assert.ok((await h.target.getRange(k, 0, 1000)).equals(data));
+      await assert.rejects(h.target.getRange(k, 995, 10), /wanted 10|InvalidRange|Range Not Satisfiable/);
+      await assert.rejects(h.target.getRange(`ns1/app${app}/packs/00/${'1'.repeat(32)}`, 0, 10), {
+        name: 'ObjectNotFoundError',
+      });
+    });
+
     test('a listing goes past one page of 1000 keys', async () => {
       app++;
       const keys = Array.from(
@@ -271,6 +322,54 @@ for (const [name, make] of implementations) {
       for (let i = 0; i < keys.length; i += 25)
         await Promise.all(keys.slice(i, i + 25).map((k) => h.target.put(k, Buffer.from('{}'))));
       assert.deepEqual(await h.target.list(`ns1/app${app}/`), keys);
+    });
+
+    test('a repository of the format before packs: its backups are refused clearly, and delete cleans them', async () => {
+      app++;
+      // What the previous code wrote: one object per chunk, and a version 1 manifest naming them.
+      const data = randomBytes(CHUNK);
+      const hash = sha256hex(data);
+      const chunk = `ns1/app${app}/chunks/${hash.slice(0, 2)}/${hash}`;
+      await h.target.put(chunk, encodeChunk(data));
+      for (const name of ['old1', 'old2']) {
+        const text = JSON.stringify({
+          version: 1,
+          key: key(name),
+          created: '2026-12-06T00:00:00.000Z',
+          chunkSize: CHUNK,
+          disks: [{ name: 'root', virtualSize: DISK, full: true, chunks: [[0, hash]] }],
+          spec: {},
+        });
+        const sum = sha256hex(Buffer.from(text));
+        await h.target.put(
+          `ns1/app${app}/backups/${name}.json`,
+          Buffer.from(`${text.slice(0, -1)},"checksum":"sha256:${sum}"}`),
+        );
+      }
+      const sink = bufferSink(DISK);
+      await assert.rejects(
+        repo.restoreDisk(key('old1'), 'root', sink),
+        (err: Error) => err instanceof LegacyManifestError && /format version 1/.test(err.message),
+      );
+      assert.equal(sink.state, 'aborted');
+      await assert.rejects(
+        repo.write({
+          key: key('new'),
+          previous: key('old1'),
+          disks: [bufferDisk('root', firstImage(), { changed: [] })],
+          spec: {},
+        }),
+        LegacyManifestError,
+      );
+      // A new full backup beside them works; deleting them keeps it and, with the last one, the old chunks go.
+      const img = firstImage();
+      await repo.write({ key: key('new'), disks: [bufferDisk('root', img)], spec: {} });
+      await repo.delete(key('old1'));
+      assert.deepEqual(await h.target.list(`ns1/app${app}/chunks/`), [chunk], 'old2 still names it');
+      await repo.delete(key('old2'));
+      assert.deepEqual(await h.target.list(`ns1/app${app}/chunks/`), []);
+      assert.deepEqual(await repo.list(`ns1/app${app}/`), [key('new')]);
+      assert.ok((await restored(repo, key('new'), 'root')).equals(img));
     });
 
     test('an incremental disk with no previous map is refused, naming the disk', async () => {
