@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { guestPids, openConsole, waitStatus, type Console } from '../support/guest.js';
+import { type Console, guestPids, openConsole, sh, waitStatus } from '../support/guest.js';
 import { hikubeOk, kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { makeImages, serveImages, type ImageServer, type Images } from '../unit/storage/image-server.js';
 
@@ -37,14 +37,6 @@ after(async () => {
 const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(p, args, input);
 const hikube = (args: string[]): Promise<string> => hikubeOk(p, args);
 
-let seq = 0;
-async function sh(c: Console, command: string, timeoutMs = 60_000): Promise<string> {
-  const n = ++seq;
-  const from = c.output().length;
-  c.send(`echo "@@B""${n}@@"; ${command}; echo "@@E""${n}@@"\n`);
-  const m = await c.waitFor(new RegExp(`@@B${n}@@\\r?\\n([\\s\\S]*?)@@E${n}@@`), timeoutMs, from);
-  return (m[1] ?? '').replace(/\r/g, '').trim();
-}
 /** The data disk: the one of 128 MiB. */
 const DEV = `$(for d in /sys/block/vd*; do [ "$(cat $d/size)" = 262144 ] && echo /dev/\${d##*/}; done)`;
 const write = (c: Console, word: string): Promise<string> =>

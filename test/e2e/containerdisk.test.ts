@@ -14,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openConsole, vm, waitStatus, type Console } from '../support/guest.js';
+import { type Console, openConsole, sh, vm, waitStatus } from '../support/guest.js';
 import { kubectlOk, hikubeOk, repoRoot, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 import { GOLDEN, makeImages, type Images } from '../unit/storage/image-server.js';
@@ -78,14 +78,6 @@ ${extra.data !== undefined ? `      - {name: data, containerDisk: {image: "${ext
 `;
 }
 
-let seq = 0;
-async function sh(c: Console, command: string): Promise<string> {
-  const n = ++seq;
-  const from = c.output().length;
-  c.send(`echo "@@B""${n}@@"; ${command}; echo "@@E""${n}@@"\n`);
-  const m = await c.waitFor(new RegExp(`@@B${n}@@\\r?\\n([\\s\\S]*?)@@E${n}@@`), 20_000, from);
-  return (m[1] ?? '').replace(/\r/g, '').trim();
-}
 const dev = (serial: string): string =>
   `$(for d in /sys/block/vd*; do [ "$(cat $d/serial 2>/dev/null)" = ${serial} ] && echo /dev/\${d##*/}; done)`;
 

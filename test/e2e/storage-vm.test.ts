@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openConsole, vm, waitStatus, type Console } from '../support/guest.js';
+import { type Console, openConsole, sh, vm, waitStatus } from '../support/guest.js';
 import { kubectlOk, hikubeOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
 import {
@@ -70,17 +70,6 @@ ${volumes
       : `      - {name: ${disk}, persistentVolumeClaim: {claimName: ${claim}}}\n`;
   })
   .join('')}`;
-}
-
-let seq = 0;
-/** Runs a shell command on the guest's console and returns its output. */
-async function sh(c: Console, command: string, timeoutMs = 20_000): Promise<string> {
-  const n = ++seq;
-  const from = c.output().length;
-  // The quotes keep the echoed command line from matching the markers.
-  c.send(`echo "@@B""${n}@@"; ${command}; echo "@@E""${n}@@"\n`);
-  const m = await c.waitFor(new RegExp(`@@B${n}@@\\r?\\n([\\s\\S]*?)@@E${n}@@`), timeoutMs, from);
-  return (m[1] ?? '').replace(/\r/g, '').trim();
 }
 
 /** The guest's block device of the disk with this serial. */

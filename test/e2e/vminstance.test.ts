@@ -13,7 +13,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openConsole, waitStatus, type Console } from '../support/guest.js';
+import { type Console, openConsole, sh, waitStatus } from '../support/guest.js';
 import { httpName, udpAsk, udpEchoBase64 } from '../support/network.js';
 import { kubectlOk, repoRoot, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
@@ -64,15 +64,6 @@ interface InstanceView {
   };
 }
 const instance = (name: string): Promise<InstanceView> => json<InstanceView>(['get', 'vminstance', name]);
-
-let seq = 0;
-async function sh(c: Console, command: string, timeoutMs = 20_000): Promise<string> {
-  const n = ++seq;
-  const from = c.output().length;
-  c.send(`echo "@@B""${n}@@"; ${command}; echo "@@E""${n}@@"\n`);
-  const m = await c.waitFor(new RegExp(`@@B${n}@@\\r?\\n([\\s\\S]*?)@@E${n}@@`), timeoutMs, from);
-  return (m[1] ?? '').replace(/\r/g, '').trim();
-}
 
 async function bootTiny(vm: string): Promise<Console> {
   await waitStatus(p, vm, 'Running', 120_000);

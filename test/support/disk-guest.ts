@@ -3,7 +3,9 @@
  * NoCloud seed) for the snapshot and backup tests: the VM manifest (and its claim made with it),
  * shell commands on its serial console, and a line written to and read from a fixed sector.
  */
-import { openConsole, waitStatus, type Console } from './guest.js';
+import { openConsole, sh, waitStatus, type Console } from './guest.js';
+
+export { sh };
 import { kubectlOk, type TestPlatform } from './platform.js';
 import { eventually } from './wait.js';
 
@@ -52,14 +54,6 @@ spec:
 `;
 }
 
-let seq = 0;
-export async function sh(c: Console, command: string, timeoutMs = 30_000): Promise<string> {
-  const n = ++seq;
-  const from = c.output().length;
-  c.send(`echo "@@B""${n}@@"; ${command}; echo "@@E""${n}@@"\n`);
-  const m = await c.waitFor(new RegExp(`@@B${n}@@\\r?\\n([\\s\\S]*?)@@E${n}@@`), timeoutMs, from);
-  return (m[1] ?? '').replace(/\r/g, '').trim();
-}
 export const DEV = `$(for d in /sys/block/vd*; do [ "$(cat $d/serial 2>/dev/null)" = data ] && echo /dev/\${d##*/}; done)`;
 export const write = (text: string): string =>
   `echo ${text} | dd of=${DEV} bs=512 seek=4096 conv=fsync 2>/dev/null; sync`;

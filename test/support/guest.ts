@@ -144,3 +144,14 @@ export function tinyVm(
     '',
   ].join('\n');
 }
+
+let seq = 0;
+/** Runs a shell command on a guest's serial console and returns what it printed. */
+export async function sh(c: Console, command: string, timeoutMs = 60_000): Promise<string> {
+  const n = ++seq;
+  const from = c.output().length;
+  // The quotes keep the echoed command line from matching the markers.
+  c.send(`echo "@@B""${n}@@"; ${command}; echo "@@E""${n}@@"\n`);
+  const m = await c.waitFor(new RegExp(`@@B${n}@@\\r?\\n([\\s\\S]*?)@@E${n}@@`), timeoutMs, from);
+  return (m[1] ?? '').replace(/\r/g, '').trim();
+}
