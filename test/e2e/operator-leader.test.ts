@@ -7,14 +7,14 @@
  * its namespace and leaves what is applied elsewhere alone.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { repoRoot } from '../support/platform.js';
-import { exited, up, type Child } from '../support/up.js';
+import { exited, kubectlOn, up, type Child } from '../support/up.js';
 import { eventually } from '../support/wait.js';
 
 const LEASE_MS = 4_000;
@@ -35,18 +35,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function kubectl(args: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      'kubectl',
-      ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'kubectl-cache'), ...args],
-      { timeout: 60_000 },
-      (err, stdout, stderr) =>
-        err !== null ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
-    );
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
+const kubectl = (args: string[], input?: string): Promise<string> =>
+  kubectlOn(kubeconfig, join(dir, 'kubectl-cache'))(args, input);
 
 interface Operator {
   identity: string;

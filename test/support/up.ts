@@ -1,5 +1,5 @@
 /** A real `hikube up` child process on a free port, so tests can kill it for real (kill -9). */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -54,3 +54,21 @@ export const exited = (proc: ChildProcess): Promise<number | null> =>
   new Promise((resolve) =>
     proc.exitCode !== null ? resolve(proc.exitCode) : proc.once('exit', (code) => resolve(code)),
   );
+
+/** kubectl on a kubeconfig file (e.g. a `hikube up` child's), with its own cache dir; rejects with stderr. */
+export function kubectlOn(
+  kubeconfig: string,
+  cacheDir: string,
+): (args: string[], input?: string) => Promise<string> {
+  return (args, input) =>
+    new Promise((resolve, reject) => {
+      const child = execFile(
+        'kubectl',
+        ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args],
+        { timeout: 60_000 },
+        (err, stdout, stderr) =>
+          err !== null ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
+      );
+      if (input !== undefined) child.stdin?.end(input);
+    });
+}
