@@ -1,11 +1,12 @@
 /**
- * An interrupted BackupJob resumes (issue 17): a real `hikube up` backs a VM's 32 MiB disk of
- * random data up to a real S3-protocol server on loopback; the server hangs once 20 MiB have
- * arrived, and `hikube up` is killed with SIGKILL mid-upload. At the next start the same BackupJob
- * runs again and ends Succeeded with a Ready Backup (not Running forever, not Failed), sending only
- * what the bucket did not hold yet (the server's byte counter, against what was stored before the
- * kill); a restore of it, which verifies every checksum, succeeds. No guest boots: the VM is
- * Halted (a stopped VM's point is taken with qemu-img).
+ * An interrupted BackupJob resumes (issue 17): a real `hikube up` backs a VM's 160 MiB disk of
+ * random data up to a real S3-protocol server on loopback (five 32 MiB packs, two uploading at
+ * once); the server hangs once 100 MiB have arrived, and `hikube up` is killed with SIGKILL
+ * mid-upload. At the next start the same BackupJob runs again and ends Succeeded with a Ready
+ * Backup (not Running forever, not Failed), sending only what the bucket did not hold yet (the
+ * server's byte counter, against the packs stored with their index before the kill); a restore of
+ * it, which verifies every checksum, succeeds. No guest boots: the VM is Halted (a stopped VM's
+ * point is taken with qemu-img).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -23,10 +24,15 @@ import { eventually } from '../support/wait.js';
 import { serveImages, type ImageServer } from '../unit/storage/image-server.js';
 
 const MiB = 1024 * 1024;
-const DATA = 32 * MiB;
-const HOLD_AT = 20 * MiB;
-/** Request lines, headers, the manifest and the chunks cut mid-PUT by the kill (4 in flight). */
-const SLACK = 6 * MiB;
+const DATA = 160 * MiB;
+const PACK = 32 * MiB;
+const HOLD_AT = 100 * MiB;
+/**
+ * Request lines, headers, pack indexes, the manifest, zstd's few bytes per random chunk: one run
+ * sent 7.4 MB more than the two missing packs (not broken down further). Sending everything again
+ * (160 MiB), or one stored pack again (+32 MiB), still fails the check.
+ */
+const SLACK = 12 * MiB;
 const FLAGS = ['--allow-private-targets'];
 const B = '/apis/backups.cozystack.io/v1alpha1';
 const NSB = `${B}/namespaces/default`;
@@ -52,17 +58,25 @@ function pidsMentioning(marker: string): number[] {
   return pids;
 }
 
-/** Bytes of the objects s3rver holds (its files named *._S3rver_object). */
+/**
+ * Bytes of the packs s3rver holds whose index is stored too (s3rver keeps an object as a file
+ * named KEY._S3rver_object): a pack stored without its index is not trusted and is sent again.
+ */
 function storedBytes(dir: string): number {
-  let n = 0;
+  const files = new Map<string, number>();
   const walk = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const path = join(d, e.name);
       if (e.isDirectory()) walk(path);
-      else if (e.name.endsWith('._S3rver_object')) n += statSync(path).size;
+      else if (e.name.endsWith('._S3rver_object')) files.set(path, statSync(path).size);
     }
   };
   walk(dir);
+  let n = 0;
+  for (const [path, size] of files) {
+    const index = path.replace('/packs/', '/index/').replace(/\._S3rver_object$/, '.json._S3rver_object');
+    if (path.includes('/packs/') && files.has(index)) n += size;
+  }
   return n;
 }
 
@@ -81,6 +95,7 @@ after(async () => {
     await exited(child.proc);
   }
   for (const pid of [...qemuPids(dataDir), ...pidsMentioning(dataDir)]) process.kill(pid, 'SIGKILL');
+  s3?.release();
   await s3?.stop();
   await images?.close();
   await rm(work, { recursive: true, force: true });
@@ -148,7 +163,7 @@ describe('a BackupJob interrupted by kill -9 of the platform', () => {
       metadata: { name: 'rdata' },
       spec: {
         source: { http: { url: `${images.url}/random.raw` } },
-        storage: { resources: { requests: { storage: '32Mi' } } },
+        storage: { resources: { requests: { storage: '160Mi' } } },
       },
     });
     await post(p, '/apis/kubevirt.io/v1/namespaces/default/virtualmachines', {
@@ -207,7 +222,8 @@ describe('a BackupJob interrupted by kill -9 of the platform', () => {
     await exited(child.proc);
     for (const pid of pidsMentioning(dataDir)) process.kill(pid, 'SIGKILL');
     const storedBefore = storedBytes(s3.dir);
-    assert.ok(storedBefore >= 8 * MiB, `only ${storedBefore} bytes were stored before the kill`);
+    // At least one whole pack with its index, so that sending everything again would fail below.
+    assert.ok(storedBefore >= PACK, `only ${storedBefore} bytes of packs were stored before the kill`);
     s3.release();
     s3.resetCount();
 
