@@ -5,6 +5,10 @@
  * timestamps; never a body, never a credential), appended to DATA_DIR/audit.log. Past `maxBytes`
  * the file is renamed to audit.log.1 (older ones shift up, the oldest beyond `backups` is
  * dropped) and a new one started; writes already queued land in the renamed file.
+ *
+ * Lines are gathered and written together at most `flushMs` (default 10 ms) after the first of
+ * them, or at once past 64 KiB: one write per request was a fifth of a PATCH's cost in the gate.
+ * close() writes what is pending.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -61,7 +65,8 @@ export const noteCreated = (res: object, name: string): void => {
 };
 export const createdName = (res: object): string | undefined => createdNames.get(res);
 
-const micro = (d: Date): string => d.toISOString().replace(/Z$/, '000Z');
+/** RFC 3339 with microseconds, as Kubernetes writes audit timestamps. */
+const micro = (d: Date): string => `${d.toISOString().slice(0, -1)}000Z`;
 
 export function auditEvent(
   req: ApiRequest,
@@ -117,17 +122,28 @@ export interface AuditLogOptions {
   maxBytes?: number;
   /** Rotated files kept (default 5). */
   backups?: number;
+  /** How long a line may wait to be written with the ones after it (default 10 ms). */
+  flushMs?: number;
 }
+
+/** Past this many pending bytes the lines are written without waiting for the timer. */
+const FLUSH_BYTES = 64 * 1024;
 
 export class AuditLog {
   private stream: WriteStream;
   private size: number;
   private readonly maxBytes: number;
   private readonly backups: number;
+  private readonly flushMs: number;
+  /** Lines recorded and not yet handed to the stream, and their size in bytes. */
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AuditLogOptions) {
     this.maxBytes = options.maxBytes ?? 100 * 1024 * 1024;
     this.backups = Math.max(1, options.backups ?? 5);
+    this.flushMs = options.flushMs ?? 10;
     this.size = existsSync(options.path) ? statSync(options.path).size : 0;
     this.stream = this.open();
   }
@@ -137,11 +153,29 @@ export class AuditLog {
     const bytes = Buffer.byteLength(line);
     if (this.size > 0 && this.size + bytes > this.maxBytes) this.rotate();
     this.size += bytes;
-    this.stream.write(line);
+    this.pending.push(line);
+    this.pendingBytes += bytes;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(() => this.flush(), this.flushMs);
+      this.timer.unref();
+    }
   }
 
   close(): Promise<void> {
+    this.flush();
     return new Promise((resolve) => this.stream.end(resolve));
+  }
+
+  /** Hands the pending lines to the stream, as one write. */
+  private flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
+    const lines = this.pending.length === 1 ? (this.pending[0] ?? '') : this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.stream.write(lines);
   }
 
   private open(): WriteStream {
@@ -153,6 +187,7 @@ export class AuditLog {
   }
 
   private rotate(): void {
+    this.flush();
     const p = this.options.path;
     rmSync(`${p}.${this.backups}`, { force: true });
     for (let i = this.backups - 1; i >= 1; i--)
