@@ -61,6 +61,12 @@ describe('authorization decisions, cached', () => {
     assert.equal(can(bob), true, 'again, from the cache');
     registry.delete(roleBindingKind, 'a', 'bob-reads');
     assert.equal(can(bob), false, 'the binding is gone');
+    registry.create(roleBindingKind, 'a', {
+      metadata: { name: 'bob-reads-again', namespace: 'a' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'vm-reader' },
+      subjects: [{ kind: 'User', name: 'bob' }],
+    });
+    assert.equal(can(bob), true, 'bound again');
     index.close();
   });
 
