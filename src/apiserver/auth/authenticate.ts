@@ -7,7 +7,7 @@
  */
 import type { ApiRequest } from '../http.js';
 import { certificateUser } from './client-certs.js';
-import { bearerToken, TokenSet } from '../bearer.js';
+import { bearerToken, tokenDigest, TOKEN_PATTERN, TokenSet } from '../bearer.js';
 import { looksLikeJwt, verifyToken, type ServiceAccountClaims } from './jwt.js';
 import type { PolicyIndex } from './policy-index.js';
 import { ADMIN_USER, serviceAccountUserInfo, type UserInfo } from './user.js';
@@ -48,9 +48,11 @@ export class Authenticator {
     const certified = certificateUser(req);
     if (certified !== undefined && certified !== 'invalid') return { kind: 'user', user: certified };
     const token = bearerToken(req.headers.authorization) ?? webSocketToken(req);
-    if (token === undefined) return undefined;
-    if (this.admin.has(token)) return { kind: 'user', user: ADMIN_USER };
-    if (this.scrape.has(token)) return { kind: 'scraper' };
+    if (token === undefined || !TOKEN_PATTERN.test(token)) return undefined;
+    // Hashed once for both sets.
+    const digest = tokenDigest(token);
+    if (this.admin.hasDigest(digest)) return { kind: 'user', user: ADMIN_USER };
+    if (this.scrape.hasDigest(digest)) return { kind: 'scraper' };
     const user = looksLikeJwt(token) ? this.serviceAccount(token) : undefined;
     return user === undefined ? undefined : { kind: 'user', user };
   }

@@ -4,6 +4,7 @@
  * namespace only, non-resource URLs only through ClusterRoleBindings); nothing denies. Members of
  * system:masters are allowed before any rule is read. Rules read: verbs, apiGroups, resources
  * (`resource/sub`, `*\/sub`, `*`), resourceNames, nonResourceURLs (exact, `prefix*`, `*`).
+ * Decisions are remembered until a role or binding changes (a watch asks again per event).
  */
 import type { BindingObject, PolicyRule, RoleObject } from '../../api/rbac/rbac.js';
 import type { Attributes } from './attributes.js';
@@ -45,11 +46,51 @@ export function ruleAllows(a: Omit<Attributes, 'user'>, rule: PolicyRule): boole
 
 const subjectKeys = (user: UserInfo): string[] => [`u:${user.username}`, ...user.groups.map((g) => `g:${g}`)];
 
+/** Decisions kept at most; past it the cache starts over. */
+const DECISION_CACHE_SIZE = 10_000;
+
+/** Everything a decision depends on, unambiguously (names may hold any character). */
+const decisionKey = (a: Attributes): string =>
+  JSON.stringify([
+    a.user.username,
+    a.user.groups,
+    a.verb,
+    a.resourceRequest,
+    a.apiGroup,
+    a.resource,
+    a.subresource,
+    a.namespace,
+    a.name,
+    a.resourceRequest ? '' : a.path,
+  ]);
+
 export class Authorizer {
+  /**
+   * Decisions by decisionKey, made under the policy index's generation `cachedGeneration`: any
+   * change to a role or binding bumps it, and the next request finds the cache emptied.
+   */
+  private readonly decisions = new Map<string, Decision>();
+  private cachedGeneration = -1;
+
   constructor(private readonly index: PolicyIndex) {}
 
   authorize(a: Attributes): Decision {
     if (a.user.groups.includes(MASTERS)) return { allowed: true, reason: `member of ${MASTERS}` };
+    if (this.index.generation !== this.cachedGeneration) {
+      this.decisions.clear();
+      this.cachedGeneration = this.index.generation;
+    }
+    const key = decisionKey(a);
+    let decision = this.decisions.get(key);
+    if (decision === undefined) {
+      decision = this.decide(a);
+      if (this.decisions.size >= DECISION_CACHE_SIZE) this.decisions.clear();
+      this.decisions.set(key, decision);
+    }
+    return decision;
+  }
+
+  private decide(a: Attributes): Decision {
     for (const key of subjectKeys(a.user)) {
       for (const b of this.index.clusterBindingsFor(key)) {
         if (this.rulesOf(b, '').some((r) => ruleAllows(a, r)))

@@ -75,6 +75,20 @@ export async function signClientCert(
 export function certificateUser(req: ApiRequest): UserInfo | 'invalid' | undefined {
   const socket = req.socket as Partial<TLSSocket> | undefined;
   if (typeof socket?.getPeerCertificate !== 'function') return undefined;
+  if (byConnection.has(socket)) return byConnection.get(socket);
+  const user = readPeer(socket as TLSSocket);
+  // TLS 1.3 has no renegotiation: a connection's certificate is the one of its handshake.
+  if (socket.getProtocol?.() === 'TLSv1.3') byConnection.set(socket, user);
+  return user;
+}
+
+/**
+ * Each TLS 1.3 connection's answer, read once: reading the peer certificate builds it anew, a
+ * cost every request on a kept-alive connection paid again.
+ */
+const byConnection = new WeakMap<object, UserInfo | 'invalid' | undefined>();
+
+function readPeer(socket: TLSSocket): UserInfo | 'invalid' | undefined {
   const peer = socket.getPeerCertificate();
   if (peer === null || Object.keys(peer).length === 0) return undefined;
   if (socket.authorized !== true) return 'invalid';

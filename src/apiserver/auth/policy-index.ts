@@ -71,6 +71,8 @@ export class PolicyIndex {
   private readonly bindings = new BindingIndex();
   private readonly accounts = new Map<string, string>();
   private readonly unsubscribe: () => void;
+  /** Bumped by every change to a role or a binding: what a cached RBAC decision was made under. */
+  private policyGeneration = 0;
 
   constructor(store: Store) {
     this.unsubscribe = store.subscribe((e) => {
@@ -83,6 +85,10 @@ export class PolicyIndex {
 
   close(): void {
     this.unsubscribe();
+  }
+
+  get generation(): number {
+    return this.policyGeneration;
   }
 
   /** The uid of service account NAMESPACE/NAME, if it exists. */
@@ -106,6 +112,7 @@ export class PolicyIndex {
     const id = `${e.namespace}/${e.name}`;
     const gone = e.type === 'DELETED';
     const object: KubeObject = e.object;
+    if (e.resource !== ACCOUNTS) this.policyGeneration++;
     switch (e.resource) {
       case ROLES:
         if (gone) this.roles.delete(id);
