@@ -208,7 +208,12 @@ async function main(): Promise<void> {
     await step('warming the page cache', STEP_SECONDS, () =>
       run('dd', [`if=${image}`, 'of=/dev/null', 'bs=1M']).then(() => undefined),
     );
-    const o = { ...s3.options, forcePathStyle: true, prefix: 'bench' };
+    const o = {
+      ...s3.options,
+      forcePathStyle: true,
+      prefix: 'bench',
+      targets: { allowPrivateTargets: true },
+    };
     const repo = new BackupRepository(s3Target(o), {
       chunkSize: CHUNK_KIB * 1024,
       packSize: PACK_MIB * MIB,

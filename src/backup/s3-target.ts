@@ -7,6 +7,12 @@
  * Objects are packs of ~32 MiB, their small indexes and manifests, so each is one PutObject:
  * multipart upload would only add requests (see README.md, "Why no multipart upload"). Restores
  * read single chunks out of packs with ranged GETs.
+ *
+ * Every connection obeys the outbound address policy (src/network/outbound.ts): the agents resolve
+ * names through its guarded lookup, so the address connected to is the one checked. The
+ * controller's check of the endpoint before a run is not enough alone: the name is resolved again
+ * for each connection, and may then answer a private address (DNS rebinding); with virtual-hosted
+ * addressing the client connects to `bucket.endpoint`, another name altogether.
  */
 import { Agent as HttpsAgent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
@@ -17,6 +23,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { isIP } from 'node:net';
+import { checkTarget, guardedLookup, type LookupAll, type OutboundPolicy } from '../network/outbound.js';
 import { checkKey, checkPrefix, ObjectNotFoundError, type Target } from './target.js';
 
 export interface S3TargetOptions {
@@ -32,6 +40,10 @@ export interface S3TargetOptions {
   secretAccessKey: string;
   /** PEM certificates trusted for the endpoint instead of the system's. */
   caBundle?: string;
+  /** Where connections may go (`hikube up --allow-private-targets` for a bucket on loopback). */
+  targets: OutboundPolicy;
+  /** How names resolve (default: the system's resolver); tests answer without DNS. */
+  lookupAll?: LookupAll;
 }
 
 /** How many requests may be open at once to one target (the repository keeps a few in flight). */
@@ -45,7 +57,11 @@ class S3Target implements Target {
   constructor(private readonly o: S3TargetOptions) {
     this.root = o.prefix === undefined || o.prefix === '' ? '' : `${checkKey(o.prefix)}/`;
     this.uri = `s3://${o.bucket}/${this.root}`;
-    const agent = { keepAlive: true, maxSockets: MAX_SOCKETS };
+    const agent = {
+      keepAlive: true,
+      maxSockets: MAX_SOCKETS,
+      lookup: guardedLookup(o.targets, o.lookupAll),
+    };
     this.client = new S3Client({
       endpoint: o.endpoint,
       region: o.region,
@@ -70,6 +86,15 @@ class S3Target implements Target {
         return next(args);
       },
       { step: 'build', name: 'hikubeUnsignedPayload' },
+    );
+    // Node connects to an IP literal without a lookup: such a host is checked before the request.
+    this.client.middlewareStack.add(
+      (next) => (args) => {
+        const host = (args.request as { hostname?: string }).hostname?.replace(/^\[(.*)\]$/, '$1') ?? '';
+        if (isIP(host) !== 0) checkTarget(o.targets, host);
+        return next(args);
+      },
+      { step: 'build', name: 'hikubeOutboundPolicy' },
     );
   }
 

@@ -1,8 +1,10 @@
 /**
- * `hikube audit [--since D] [--user U] [-o table|json|yaml]`: reads the audit log the API server
- * keeps in the data dir (audit.log and its rotated predecessors, oldest first) on this machine,
- * so it works with the platform stopped. `--since` takes a duration back from now (`1h`, `7d`) or
- * an instant (RFC 3339).
+ * `hikube audit [--since D] [--user U] [--verb V] [--resource R] [--namespace NS]
+ * [-o table|wide|json|yaml]`: reads the audit log the API server keeps in the data dir (audit.log
+ * and its rotated predecessors, oldest first) on this machine, so it works with the platform
+ * stopped. `--since` takes a duration back from now (`1h`, `7d`) or an instant (RFC 3339). The
+ * log holds the export server's downloads too: `--resource vmexport` selects them, and `-o wide`
+ * shows what each sent (src/cli/audit-view.ts).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -12,6 +14,7 @@ import type { AuditEvent } from '../apiserver/auth/audit.js';
 import { parseDuration, parseInstant } from '../metrics/time.js';
 import { dataPaths, defaultDataDir } from '../platform/paths.js';
 import { UsageError } from './errors.js';
+import { auditMatcher, auditTable } from './audit-view.js';
 import { renderTable } from './output.js';
 
 /** Every event in the log files of `path`, oldest first; lines that do not parse are skipped. */
@@ -53,47 +56,32 @@ export async function runAudit(args: string[]): Promise<void> {
       kubeconfig: { type: 'string' },
       since: { type: 'string' },
       user: { type: 'string' },
+      verb: { type: 'string' },
+      resource: { type: 'string' },
+      namespace: { type: 'string', short: 'n' },
       output: { type: 'string', short: 'o', default: 'table' },
     },
   });
   const format = values.output;
-  if (format !== 'table' && format !== 'json' && format !== 'yaml')
-    throw new UsageError(`unknown output format ${JSON.stringify(format)}: use table|json|yaml`);
+  if (format !== 'table' && format !== 'wide' && format !== 'json' && format !== 'yaml')
+    throw new UsageError(`unknown output format ${JSON.stringify(format)}: use table|wide|json|yaml`);
   const since = sinceOf(values.since, Date.now());
   const path = dataPaths(values['data-dir'] ?? defaultDataDir()).audit;
   const events = (await readAuditLog(path)).filter(
-    (e) =>
-      (values.user === undefined || e.user.username === values.user) &&
-      (since === undefined || Date.parse(e.requestReceivedTimestamp) >= since),
+    auditMatcher({
+      ...(since !== undefined ? { since } : {}),
+      ...(values.user !== undefined ? { user: values.user } : {}),
+      ...(values.verb !== undefined ? { verb: values.verb } : {}),
+      ...(values.resource !== undefined ? { resource: values.resource } : {}),
+      ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
+    }),
   );
-  if (format !== 'table') {
+  if (format === 'json' || format === 'yaml') {
     const list = { apiVersion: 'audit.k8s.io/v1', kind: 'EventList', metadata: {}, items: events };
     process.stdout.write(
       `${format === 'json' ? JSON.stringify(list, null, 2) : stringify(list).trimEnd()}\n`,
     );
     return;
   }
-  const columns = ['Time', 'User', 'Verb', 'Resource', 'Namespace', 'Name', 'Code'].map((name) => ({
-    name,
-    priority: 0,
-  }));
-  const rows = events.map((e) => {
-    const ref = e.objectRef;
-    const resource =
-      ref === undefined
-        ? new URL(e.requestURI, 'https://x').pathname
-        : `${ref.resource}${ref.subresource !== undefined ? `/${ref.subresource}` : ''}${ref.apiGroup !== undefined ? `.${ref.apiGroup}` : ''}`;
-    return {
-      cells: [
-        e.requestReceivedTimestamp.replace(/\.\d+Z$/, 'Z'),
-        e.user.username,
-        e.verb,
-        resource,
-        ref?.namespace ?? '',
-        ref?.name ?? '',
-        e.responseStatus.code,
-      ],
-    };
-  });
-  process.stdout.write(`${renderTable({ columnDefinitions: columns, rows }, false, false)}\n`);
+  process.stdout.write(`${renderTable(auditTable(events), format === 'wide', false)}\n`);
 }

@@ -70,7 +70,8 @@ const USAGE = `Usage:
   hikube tenant list|delete NAME [--parent T]          Cozystack tenants: a namespace each, with its quota
   hikube user create NAME --tenant T --role view|use|admin|super-admin [--output FILE]
   hikube user list|delete NAME --tenant T              a tenant's users: a ServiceAccount, its role, a kubeconfig
-  hikube audit [--since 1h|TIME] [--user U] [-o table|json|yaml]   the API's audit log (on this machine)
+  hikube audit [--since 1h|TIME] [--user U] [--verb V] [--resource R] [-n NS] [-o table|wide|json|yaml]
+                                                  the API's audit log and export downloads (on this machine)
 
 Global flags: --kubeconfig FILE (else $KUBECONFIG, else DATA_DIR/kubeconfig), --data-dir DIR`;
 

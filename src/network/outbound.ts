@@ -146,11 +146,18 @@ export function checkTarget(policy: OutboundPolicy, address: string): void {
   throw new TargetNotAllowed(address, cls);
 }
 
+/** How a name resolves to all its addresses: `dns.lookup` with `all: true` (a port, so tests answer without DNS). */
+export type LookupAll = (
+  hostname: string,
+  options: LookupAllOptions,
+  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
 /** A `lookup` for net/http/https that resolves once and refuses the name if any address is refused. */
-export function guardedLookup(policy: OutboundPolicy): LookupFunction {
+export function guardedLookup(policy: OutboundPolicy, lookupAll: LookupAll = dnsLookup): LookupFunction {
   return (hostname, options, callback) => {
     const all: LookupAllOptions = { ...options, all: true };
-    dnsLookup(hostname, all, (err, addresses: LookupAddress[]) => {
+    lookupAll(hostname, all, (err, addresses) => {
       if (err !== null) return callback(err, '', 4);
       try {
         if (addresses.length === 0) throw new TargetNotAllowed(hostname, 'reserved');

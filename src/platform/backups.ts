@@ -19,7 +19,7 @@ import { BackupRepository, localTarget, s3Target } from '../backup/index.js';
 import { BackupController } from '../controllers/backup/controller.js';
 import { parseBackupDirs } from '../controllers/backup/local-path.js';
 import type { Repositories, S3Credentials } from '../controllers/backup/ports.js';
-import type { OutboundPolicy } from '../network/outbound.js';
+import type { LookupAll, OutboundPolicy } from '../network/outbound.js';
 import type { RunningGuest } from '../node/agent.js';
 import { NodeBackupExecutor } from '../node/backups.js';
 import type { EventRecorder } from '../runtime/events.js';
@@ -75,8 +75,11 @@ export function backupDirsFromEnv(env: NodeJS.ProcessEnv = process.env): string[
   return parseBackupDirs(env['HIKUBE_BACKUP_DIRS'] ?? '');
 }
 
-/** One repository per target (spec and credentials): reused while they stay the same. */
-export function repositoriesOf(): Repositories {
+/**
+ * One repository per target (spec and credentials): reused while they stay the same. An S3
+ * target's connections obey `targets` (names resolved by `lookupAll`, the system's by default).
+ */
+export function repositoriesOf(targets: OutboundPolicy, lookupAll?: LookupAll): Repositories {
   const open = new Map<string, BackupRepository>();
   return (spec: BackupStrategySpec, credentials: S3Credentials | undefined) => {
     const id = JSON.stringify([spec, credentials?.accessKeyId ?? '', credentials?.secretAccessKey ?? '']);
@@ -94,6 +97,8 @@ export function repositoriesOf(): Repositories {
               ...(spec.caBundle !== undefined ? { caBundle: spec.caBundle } : {}),
               accessKeyId: credentials?.accessKeyId ?? '',
               secretAccessKey: credentials?.secretAccessKey ?? '',
+              targets,
+              ...(lookupAll !== undefined ? { lookupAll } : {}),
             }),
       );
       open.set(id, repo);
@@ -118,7 +123,7 @@ export function backupControllerFor(o: {
     manager: o.manager,
     events: o.events,
     executor: new NodeBackupExecutor(o.guests, o.qemuImg, o.log),
-    repositories: repositoriesOf(),
+    repositories: repositoriesOf(o.targets),
     claimPath: o.claimPath,
     targets: o.targets,
     localDirs: o.localDirs,

@@ -4,7 +4,9 @@
  * addresses are refused unless the admin allowed private targets (`hikube up
  * --allow-private-targets`). Without this, whoever may edit a strategy could point the platform at
  * the host's loopback services and read their answers back through the job's error messages.
- * The check is made on every address the endpoint's name resolves to, before each run opens it.
+ * The check is made on every address the endpoint's name resolves to, before each run opens it,
+ * so a refused endpoint fails the job before a point is taken; the S3 client then checks every
+ * connection again (src/backup/s3-target.ts), for a name that resolves elsewhere by then.
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';

@@ -83,6 +83,7 @@ function s3Harness(server: S3TestServer): Harness {
     forcePathStyle: true,
     accessKeyId: server.accessKeyId,
     secretAccessKey: server.secretAccessKey,
+    targets: { allowPrivateTargets: true },
   };
   return {
     target: s3Target(o),

@@ -23,6 +23,7 @@ import { virtualMachineKind, type VirtualMachine } from '../../../src/api/kubevi
 import { virtualMachineInstanceKind } from '../../../src/api/kubevirt/vmi.js';
 import type {
   ArtifactRepository,
+  Repositories,
   BackupExecutor,
   BackupPoint,
   BackupPointRequest,
@@ -164,6 +165,8 @@ export interface BackupHarness {
   log: string[];
   /** How S3 endpoint names resolve (default: no name resolves). */
   resolve: Resolve;
+  /** The repositories jobs use (default: always `repo`); a test may set real ones. */
+  repositories?: Repositories;
 }
 
 /** Registers beforeEach/afterEach hooks that build and tear down a BackupHarness. */
@@ -183,6 +186,7 @@ export function useBackupHarness(): BackupHarness {
     h.api = api;
     h.executor = new FakeExecutor();
     h.repo = new FakeRepository();
+    delete h.repositories;
     h.log.length = 0;
     h.resolve = (host) => Promise.reject(new Error(`getaddrinfo ENOTFOUND ${host}`));
     manager = new Manager(new RegistryTransport(registry));
@@ -190,7 +194,8 @@ export function useBackupHarness(): BackupHarness {
       manager,
       events: recorderFor(manager, 'backup-controller', 'node', () => h.now),
       executor: h.executor,
-      repositories: () => h.repo,
+      repositories: (spec, credentials) =>
+        h.repositories !== undefined ? h.repositories(spec, credentials) : h.repo,
       claimPath: (ns, claim) =>
         api.get(persistentVolumeClaimKind, ns, claim) !== undefined ||
         api.get(dataVolumeKind, ns, claim) !== undefined
