@@ -93,6 +93,37 @@ describe('a Plan keeps its finished BackupJobs to the history limits', () => {
   });
 });
 
+/** A BackupClass NAME on the BackupStrategy NAME, the VM `web` and a BackupJob `j` of it on that class. */
+function jobOn(name: string): void {
+  h.api.create(backupClassKind, {
+    apiVersion: B,
+    kind: 'BackupClass',
+    metadata: { name },
+    spec: {
+      strategies: [
+        {
+          strategyRef: { apiGroup: 'backups.hikube.io', kind: 'BackupStrategy', name },
+          application: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine' },
+        },
+      ],
+    },
+  });
+  makeVmIn(h.api, 'web', false);
+  h.api.create(backupJobKind, {
+    apiVersion: B,
+    kind: 'BackupJob',
+    metadata: { name: 'j', namespace: NS },
+    spec: { applicationRef: vmRef, backupClassName: name },
+  });
+}
+
+/** Job `j` once it Succeeded or Failed. */
+const jobOutcome = (): Promise<BackupJob> =>
+  eventually(() => {
+    const j = h.api.get<BackupJob>(backupJobKind, NS, 'j');
+    return j?.status?.phase === 'Succeeded' || j?.status?.phase === 'Failed' ? j : undefined;
+  }, 'the job finished');
+
 describe('an S3 endpoint obeys the outbound address policy', () => {
   const bucket = (endpoint: string): void => {
     h.api.create(namespaceKind, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'hikube-system' } });
@@ -113,32 +144,8 @@ describe('an S3 endpoint obeys the outbound address policy', () => {
         credentialsSecretRef: { namespace: 'hikube-system', name: 'bucket' },
       },
     });
-    h.api.create(backupClassKind, {
-      apiVersion: B,
-      kind: 'BackupClass',
-      metadata: { name: 'bucket' },
-      spec: {
-        strategies: [
-          {
-            strategyRef: { apiGroup: 'backups.hikube.io', kind: 'BackupStrategy', name: 'bucket' },
-            application: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine' },
-          },
-        ],
-      },
-    });
-    makeVmIn(h.api, 'web', false);
-    h.api.create(backupJobKind, {
-      apiVersion: B,
-      kind: 'BackupJob',
-      metadata: { name: 'j', namespace: NS },
-      spec: { applicationRef: vmRef, backupClassName: 'bucket' },
-    });
+    jobOn('bucket');
   };
-  const outcome = (): Promise<BackupJob> =>
-    eventually(() => {
-      const j = h.api.get<BackupJob>(backupJobKind, NS, 'j');
-      return j?.status?.phase === 'Succeeded' || j?.status?.phase === 'Failed' ? j : undefined;
-    }, 'the job finished');
 
   const refused: [what: string, endpoint: string, resolved: string[], reason: RegExp][] = [
     ['a loopback IP', 'http://127.0.0.1:9000', [], /127\.0\.0\.1 is a loopback address/],
@@ -161,7 +168,7 @@ describe('an S3 endpoint obeys the outbound address policy', () => {
     test(`${what}: the job fails with the reason, nothing sent`, async () => {
       h.resolve = () => Promise.resolve(resolved);
       bucket(endpoint);
-      const j = await outcome();
+      const j = await jobOutcome();
       assert.equal(j.status?.phase, 'Failed');
       assert.match(
         j.status?.message ?? '',
@@ -174,14 +181,14 @@ describe('an S3 endpoint obeys the outbound address policy', () => {
 
   test('a name that does not resolve: the job fails with the reason', async () => {
     bucket('https://s3.nowhere.test');
-    const j = await outcome();
+    const j = await jobOutcome();
     assert.match(j.status?.message ?? '', /cannot resolve s3\.nowhere\.test: getaddrinfo ENOTFOUND/);
   });
 
   test('a name resolving to a public address is used', async () => {
     h.resolve = () => Promise.resolve(['16.0.0.1']);
     bucket('https://s3.public.test');
-    const j = await outcome();
+    const j = await jobOutcome();
     assert.equal(j.status?.phase, 'Succeeded', j.status?.message);
     assert.equal(h.repo.writes.length, 1);
   });
@@ -195,32 +202,8 @@ describe('a local strategy stays under the allowed directories', () => {
       metadata: { name: 'disk' },
       spec: { target: 'local', path, ...(prefix !== undefined ? { prefix } : {}) },
     });
-    h.api.create(backupClassKind, {
-      apiVersion: B,
-      kind: 'BackupClass',
-      metadata: { name: 'disk' },
-      spec: {
-        strategies: [
-          {
-            strategyRef: { apiGroup: 'backups.hikube.io', kind: 'BackupStrategy', name: 'disk' },
-            application: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine' },
-          },
-        ],
-      },
-    });
-    makeVmIn(h.api, 'web', false);
-    h.api.create(backupJobKind, {
-      apiVersion: B,
-      kind: 'BackupJob',
-      metadata: { name: 'j', namespace: NS },
-      spec: { applicationRef: vmRef, backupClassName: 'disk' },
-    });
+    jobOn('disk');
   };
-  const outcome = (): Promise<BackupJob> =>
-    eventually(() => {
-      const j = h.api.get<BackupJob>(backupJobKind, NS, 'j');
-      return j?.status?.phase === 'Succeeded' || j?.status?.phase === 'Failed' ? j : undefined;
-    }, 'the job finished');
 
   for (const [what, path] of [
     ['a system directory', '/etc'],
@@ -229,7 +212,7 @@ describe('a local strategy stays under the allowed directories', () => {
   ] as const)
     test(`${what} (${path}): the job fails with the reason, nothing written`, async () => {
       local(path);
-      const j = await outcome();
+      const j = await jobOutcome();
       assert.equal(j.status?.phase, 'Failed');
       assert.match(
         j.status?.message ?? '',
@@ -241,7 +224,7 @@ describe('a local strategy stays under the allowed directories', () => {
 
   test('a directory under the root, with a prefix, is used', async () => {
     local('/data/backups/team', 'nightly');
-    const j = await outcome();
+    const j = await jobOutcome();
     assert.equal(j.status?.phase, 'Succeeded', j.status?.message);
     assert.equal(h.repo.writes.length, 1);
   });
