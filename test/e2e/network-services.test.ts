@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { openConsole, tinyVm, waitStatus } from '../support/guest.js';
+import { openConsole, tinyVm, waitStatus, waitTinyReady } from '../support/guest.js';
 import { guestVm, HTTP_PORT, httpName, serverUserData, UDP_PORT, udpAsk } from '../support/network.js';
 import { hikubeOk, kubectlOk, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { eventually } from '../support/wait.js';
@@ -254,7 +254,7 @@ describe('network: default network and services', () => {
     await waitStatus(p, 'web-c', 'Running', 60_000);
     const console = await openConsole(p, 'web-c');
     try {
-      await console.waitFor(/hikube-tiny: ready/, 60_000);
+      await waitTinyReady(console);
       const slice = async (): Promise<boolean | undefined> =>
         (await json<SliceList>(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=probed'])).items[0]
           ?.endpoints[0]?.conditions.ready;

@@ -155,3 +155,22 @@ export async function sh(c: Console, command: string, timeoutMs = 60_000): Promi
   const m = await c.waitFor(new RegExp(`@@B${n}@@\\r?\\n([\\s\\S]*?)@@E${n}@@`), timeoutMs, from);
   return (m[1] ?? '').replace(/\r/g, '').trim();
 }
+
+/**
+ * Waits until a hikube/tiny guest has finished booting: its ready marker, or, when the console was
+ * opened after the marker went by (the console does not replay), its shell answering a probe that
+ * prints the marker (the shell starts only once the boot script, user-data included, has run).
+ */
+export async function waitTinyReady(c: Console, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await c.waitFor(/hikube-tiny: ready/, 5_000, 0);
+      return;
+    } catch (err) {
+      if (Date.now() >= deadline) throw err;
+      // The quotes keep the echoed command line from matching.
+      c.send('\necho "hikube-tiny: re""ady"\n');
+    }
+  }
+}
