@@ -95,11 +95,16 @@ describe('x509 client certificates', () => {
     assert.equal((await as(carol, ['auth', 'can-i', 'create', 'vm', '-n', NS])).stdout.trim(), 'no');
     assert.equal((await as(carol, ['auth', 'can-i', 'list', 'vm', '-n', 'default'])).stdout.trim(), 'no');
     // The denial is audited under the certificate's user and groups.
-    const events = readFileSync(join(p.dataDir, 'audit.log'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as AuditEvent);
-    const refused = events.find((e) => e.user.username === 'carol' && e.responseStatus.code === 403);
+    const refused = await eventually(
+      () =>
+        readFileSync(join(p.dataDir, 'audit.log'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as AuditEvent)
+          .find((e) => e.user.username === 'carol' && e.responseStatus.code === 403),
+      "carol's denial in the audit log (written in batches)",
+      10_000,
+    );
     assert.deepEqual(refused?.user.groups, ['devs', 'ops', 'system:authenticated']);
   });
 

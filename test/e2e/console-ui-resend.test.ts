@@ -118,6 +118,8 @@ describe('console writes the network cuts off', () => {
     // The server created it the first time and refused the second as a duplicate: the console
     // read the network back, found what it sent, and reported success.
     // The refused subnet once (the attempt cut before the server never arrived), then the create and its duplicate.
+    // (Audit lines are written in batches, up to 10 ms after the response.)
+    await eventually(() => audited('create', 'lab').length === 3, 'the creates in the audit log', 10_000);
     assert.deepEqual(audited('create', 'lab'), [201, 409, 422]);
     await page.unroute(NADS);
   });

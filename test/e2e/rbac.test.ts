@@ -238,6 +238,11 @@ describe('RBAC with kubectl', () => {
         mine.some((e) => e.responseStatus.code === 403),
         'a denial is logged',
       );
+      // Audit lines are written in batches, up to 10 ms after the response (src/apiserver/auth/audit.ts).
+      assert.ok(
+        mine.some((e) => e.verb === 'create' && e.objectRef?.name === generatedName),
+        'the generated create is logged',
+      );
       return { lines, mine };
     }, "the audit log to hold alice's requests");
     const creates = events.mine.filter(
