@@ -130,7 +130,8 @@ for (const kind of transports) {
       });
       dv('copy', { sourceRef: { kind: 'DataSource', name: 'debian' } }, '32Mi');
       await succeeded('copy');
-      assert.ok(provisioner.claimPath(NS, 'copy') !== undefined);
+      // The provisioner reads its own cache, which may see the Succeeded phase a moment after ours.
+      await eventually(() => provisioner.claimPath(NS, 'copy') !== undefined, 'the copy usable', 10_000);
 
       dv('up', { source: { upload: {} } });
       await eventually(() => phase('up') === 'UploadReady', 'UploadReady');
