@@ -2,7 +2,6 @@
 export {
   BackupRepository,
   BackupNotFoundError,
-  type FillingBlockReader,
   type WriteRequest,
   type WriteResult,
   type Progress,
@@ -13,4 +12,4 @@ export { DEFAULT_PACK_SIZE } from './packs.js';
 export { localTarget } from './local-target.js';
 export { s3Target, type S3TargetOptions } from './s3-target.js';
 export { InvalidKeyError, ObjectNotFoundError, checkKey, type Target } from './target.js';
-export type { BlockReader, DiskSink, DiskSource, Extent } from './types.js';
+export type { BlockReader, DiskSink, DiskSource, Extent, FillingBlockReader } from './types.js';

@@ -26,7 +26,7 @@ import {
 import { DEFAULT_PACK_SIZE, packIdOfKey, PackWriter, storedChunks, type ChunkLocation } from './packs.js';
 import { restoreChunks } from './restore.js';
 import { checkKey, ObjectNotFoundError, type Target } from './target.js';
-import type { BlockReader, DiskSink, DiskSource } from './types.js';
+import type { BlockReader, DiskSink, DiskSource, FillingBlockReader } from './types.js';
 
 export type Progress = (done: number, total: number) => void;
 
@@ -55,14 +55,6 @@ export interface WriteResult {
   chunksReused: number;
 }
 
-/**
- * A BlockReader that can also fill a buffer it is given (returning the bytes read): the repository
- * then reads every chunk into memory a worker has finished with, instead of fresh memory per chunk,
- * whose page faults cost here about what hashing the chunk does.
- */
-export interface FillingBlockReader extends BlockReader {
-  readInto(offset: number, into: Buffer): Promise<number>;
-}
 const fills = (r: BlockReader): r is FillingBlockReader =>
   typeof (r as Partial<FillingBlockReader>).readInto === 'function';
 

@@ -15,6 +15,14 @@ export interface BlockReader {
   read(offset: number, length: number): Promise<Buffer>;
   close(): Promise<void>;
 }
+/**
+ * A BlockReader that can also fill a buffer it is given (returning the bytes read): the repository
+ * then reads every chunk into memory a worker has finished with, instead of fresh memory per chunk,
+ * whose page faults cost here about what hashing the chunk does.
+ */
+export interface FillingBlockReader extends BlockReader {
+  readInto(offset: number, into: Buffer): Promise<number>;
+}
 /** One disk of a backup point. */
 export interface DiskSource {
   /** The volume name in the VM spec. */

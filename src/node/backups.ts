@@ -9,7 +9,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import type { Indication } from '../api/snapshot/snapshot.js';
-import type { BlockReader, DiskSink, DiskSource } from '../backup/types.js';
+import type { DiskSink, DiskSource, FillingBlockReader } from '../backup/types.js';
 import { changedExtents } from '../storage/changed-extents.js';
 import { backingOf, checkLayer, childrenOf, markUnowned, type QemuImgRunner } from '../storage/layers.js';
 import { openNbd, type NbdExport } from '../storage/nbd.js';
@@ -135,6 +135,11 @@ export class NodeBackupExecutor implements BackupExecutor {
   }
 }
 
-function readerOf(nbd: NbdExport): BlockReader {
-  return { read: (offset, length) => nbd.client.read(offset, length), close: () => nbd.close() };
+/** A reader that also fills given buffers, so the repository reuses its chunk memory. */
+function readerOf(nbd: NbdExport): FillingBlockReader {
+  return {
+    read: (offset, length) => nbd.client.read(offset, length),
+    readInto: (offset, into) => nbd.client.readInto(offset, into),
+    close: () => nbd.close(),
+  };
 }

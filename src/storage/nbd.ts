@@ -36,6 +36,8 @@ const MAX_REQUEST = 8 * 1024 * 1024;
 
 interface Pending {
   length: number;
+  /** Where a read's payload goes, when the caller gave memory to fill. */
+  into?: Buffer;
   resolve: (data: Buffer) => void;
   reject: (err: Error) => void;
 }
@@ -80,6 +82,25 @@ class Incoming {
     this.size = rest.length;
     return Buffer.from(out);
   }
+
+  /** Fills `into` with the next `into.length` bytes, copying each received piece once. */
+  async takeInto(into: Buffer): Promise<Buffer> {
+    let filled = 0;
+    while (filled < into.length) {
+      while (this.size === 0) {
+        if (this.failure !== undefined) throw this.failure;
+        await new Promise<void>((r) => (this.waiter = r));
+      }
+      const head = this.chunks[0] as Buffer;
+      const n = Math.min(head.length, into.length - filled);
+      head.copy(into, filled, 0, n);
+      filled += n;
+      this.size -= n;
+      if (n === head.length) this.chunks.shift();
+      else this.chunks[0] = head.subarray(n);
+    }
+    return into;
+  }
 }
 
 /** One NBD connection in transmission phase; requests may be in flight together. */
@@ -119,6 +140,20 @@ export class NbdClient {
     return Buffer.concat(await Promise.all(parts));
   }
 
+  /**
+   * Reads `into.length` bytes at `offset` into the given memory (no buffer allocated per read: the
+   * backup reuses its chunk buffers this way). Returns the bytes read.
+   */
+  async readInto(offset: number, into: Buffer): Promise<number> {
+    const parts: Promise<Buffer>[] = [];
+    for (let at = 0; at < into.length; at += MAX_REQUEST) {
+      const piece = into.subarray(at, Math.min(into.length, at + MAX_REQUEST));
+      parts.push(this.request(CMD_READ, offset + at, piece.length, undefined, piece));
+    }
+    await Promise.all(parts);
+    return into.length;
+  }
+
   async write(offset: number, data: Buffer): Promise<void> {
     const parts: Promise<Buffer>[] = [];
     for (let at = 0; at < data.length; at += MAX_REQUEST) {
@@ -141,11 +176,22 @@ export class NbdClient {
     this.socket.destroy();
   }
 
-  private request(type: number, offset: number, length: number, payload?: Buffer): Promise<Buffer> {
+  private request(
+    type: number,
+    offset: number,
+    length: number,
+    payload?: Buffer,
+    into?: Buffer,
+  ): Promise<Buffer> {
     if (this.closed) return Promise.reject(new Error('the NBD connection is closed'));
     const handle = this.next++;
     const done = new Promise<Buffer>((resolve, reject) =>
-      this.pending.set(handle, { length: type === CMD_READ ? length : 0, resolve, reject }),
+      this.pending.set(handle, {
+        length: type === CMD_READ ? length : 0,
+        ...(into !== undefined ? { into } : {}),
+        resolve,
+        reject,
+      }),
     );
     this.socket.write(requestHeader(type, handle, offset, length));
     if (payload !== undefined) this.socket.write(payload);
@@ -166,7 +212,11 @@ export class NbdClient {
           p.reject(new Error(`NBD request failed with error ${error}`));
           continue;
         }
-        p.resolve(p.length > 0 ? await this.incoming.take(p.length) : Buffer.alloc(0));
+        if (p.length === 0) p.resolve(Buffer.alloc(0));
+        else
+          p.resolve(
+            await (p.into !== undefined ? this.incoming.takeInto(p.into) : this.incoming.take(p.length)),
+          );
       }
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));

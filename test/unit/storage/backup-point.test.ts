@@ -14,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { DiskSource, Extent } from '../../../src/backup/types.js';
+import type { DiskSource, Extent, FillingBlockReader } from '../../../src/backup/types.js';
 import { NodeBackupExecutor, type BackupPoint } from '../../../src/node/backups.js';
 import {
   adopt,
@@ -96,6 +96,20 @@ describe('backup points of a stopped VM', () => {
     const parallel = await Promise.all([0, 1, 2, 3].map((i) => d2.reader.read((20 + i) * MiB - 4096, 8192)));
     for (const [i, b] of parallel.entries())
       assert.ok(b.equals(Buffer.concat([Buffer.alloc(4096, i === 0 ? 0 : 0x22), Buffer.alloc(4096, 0x22)])));
+    // Filling given memory (what backups use) reads the same bytes, across the 8 MiB request split
+    // and interleaved with plain reads on the one connection.
+    const reader = d2.reader as FillingBlockReader;
+    const into = [Buffer.alloc(12 * MiB, 0xff), Buffer.alloc(MiB, 0xff)];
+    const [n0, plain, n1] = await Promise.all([
+      reader.readInto(16 * MiB, into[0] as Buffer),
+      reader.read(16 * MiB, 12 * MiB),
+      reader.readInto(0, into[1] as Buffer),
+    ]);
+    assert.equal(n0, 12 * MiB);
+    assert.equal(n1, MiB);
+    assert.ok((into[0] as Buffer).equals(plain), 'readInto and read agree');
+    assert.ok((into[0] as Buffer).subarray(4 * MiB, 8 * MiB).equals(Buffer.alloc(4 * MiB, 0x22)));
+    assert.ok((into[1] as Buffer).equals(Buffer.alloc(MiB, 0x11)));
     await assert.rejects(d2.reader.read(64 * MiB - 512, 1024), /NBD request failed/);
     await p2.close();
     await executor.releaseBoundary(b1);
