@@ -48,7 +48,16 @@ export class PlatformStopping extends Error {
 
 /** A backup or restore that cannot go on, with the reason shown to the user. */
 export class BackupError extends Error {
-  override readonly name = 'BackupError';
+  override readonly name: string = 'BackupError';
+}
+
+/**
+ * The platform's own configuration forbids using a strategy (gone, of a kind not served, without
+ * its credentials, or a target the admin's rules refuse), as opposed to a target that fails: the
+ * former does not get better by retrying, so a Backup being deleted lets go of its artifact.
+ */
+export class StrategyUnusable extends BackupError {
+  override readonly name = 'StrategyUnusable';
 }
 
 export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -108,11 +117,11 @@ export async function openStrategy(
   strategyRef: TypedLocalObjectReference,
 ): Promise<ResolvedStrategy> {
   if (strategyRef.apiGroup !== backupStrategyKind.group || strategyRef.kind !== backupStrategyKind.kind)
-    throw new BackupError(
+    throw new StrategyUnusable(
       `strategy ${strategyRef.apiGroup ?? ''}/${strategyRef.kind} is not served here (only ${backupStrategyKind.group}/${backupStrategyKind.kind})`,
     );
   const strategy = ctx.api.get<BackupStrategy>(backupStrategyKind, '', strategyRef.name);
-  if (strategy === undefined) throw new BackupError(`BackupStrategy ${strategyRef.name} not found`);
+  if (strategy === undefined) throw new StrategyUnusable(`BackupStrategy ${strategyRef.name} not found`);
   let credentials;
   const ref = strategy.spec.credentialsSecretRef;
   if (strategy.spec.target === 's3' && ref !== undefined) {
@@ -122,23 +131,23 @@ export async function openStrategy(
       ref.name,
     );
     if (secret === undefined)
-      throw new BackupError(`credentials Secret ${ref.namespace}/${ref.name} not found`);
+      throw new StrategyUnusable(`credentials Secret ${ref.namespace}/${ref.name} not found`);
     const field = (k: string): string => Buffer.from(secret.data?.[k] ?? '', 'base64').toString('utf8');
     const accessKeyId = field('accessKeyId');
     const secretAccessKey = field('secretAccessKey');
     if (accessKeyId === '' || secretAccessKey === '')
-      throw new BackupError(
+      throw new StrategyUnusable(
         `credentials Secret ${ref.namespace}/${ref.name} needs accessKeyId and secretAccessKey`,
       );
     credentials = { accessKeyId, secretAccessKey };
   }
   if (strategy.spec.target === 's3') {
     const refused = await endpointRefusal(ctx.targets, strategy.spec.endpoint ?? '', ctx.resolve);
-    if (refused !== undefined) throw new BackupError(`BackupStrategy ${strategyRef.name}: ${refused}`);
+    if (refused !== undefined) throw new StrategyUnusable(`BackupStrategy ${strategyRef.name}: ${refused}`);
   } else {
     const where = join(strategy.spec.path ?? '', strategy.spec.prefix ?? '');
     const refused = localPathRefusal(ctx.localDirs, where);
-    if (refused !== undefined) throw new BackupError(`BackupStrategy ${strategyRef.name}: ${refused}`);
+    if (refused !== undefined) throw new StrategyUnusable(`BackupStrategy ${strategyRef.name}: ${refused}`);
   }
   return {
     strategy,

@@ -3,14 +3,16 @@
  * finished BackupJobs to the history limits (newest Succeeded and Failed ones, CronJob's defaults
  * 3 and 1), leaving running jobs, other plans' jobs and every Backup alone; and an S3 endpoint on
  * a loopback, private or link-local address (given as such or resolved from a name) fails the
- * job with the reason unless private targets are allowed, before anything is sent.
+ * job with the reason unless private targets are allowed, before anything is sent; a Backup stays
+ * deletable when its strategy is gone or now refused (the artifact is kept, with a Warning event),
+ * while a target that fails only delays the deletion.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { backupJobKind, backupKind, type BackupJob } from '../../../src/api/backups/jobs.js';
+import { backupJobKind, backupKind, type Backup, type BackupJob } from '../../../src/api/backups/jobs.js';
 import { backupClassKind, planKind, type Plan } from '../../../src/api/backups/plan.js';
 import { backupStrategyKind } from '../../../src/api/backups/strategy.js';
-import { namespaceKind, secretKind } from '../../../src/api/core/core.js';
+import { eventKind, namespaceKind, secretKind, type Event } from '../../../src/api/core/core.js';
 import { eventually } from '../../support/wait.js';
 import { B, makeVmIn, NS, useBackupHarness } from './backup-fakes.js';
 
@@ -227,5 +229,55 @@ describe('a local strategy stays under the allowed directories', () => {
     const j = await jobOutcome();
     assert.equal(j.status?.phase, 'Succeeded', j.status?.message);
     assert.equal(h.repo.writes.length, 1);
+  });
+
+  const backupOf = (j: BackupJob): string => j.status?.backupRef?.name ?? assert.fail('no backupRef');
+  const warnings = (name: string): Event[] =>
+    h.api
+      .list<Event>(eventKind, NS)
+      .filter((e) => e.involvedObject.name === name && e.reason === 'ArtifactKept');
+
+  test('a Backup whose directory the rules now refuse is deleted; its artifact stays, and a Warning says so', async () => {
+    local('/data/backups/team');
+    const b = backupOf(await jobOutcome());
+    // The admin's rules change under the Backup (here: its strategy now points outside them).
+    h.api.mutate(backupStrategyKind, '', 'disk', (s) => void ((s.spec as { path: string }).path = '/etc'));
+    h.api.delete(backupKind, NS, b);
+    await eventually(() => h.api.get<Backup>(backupKind, NS, b) === undefined, 'the Backup gone');
+    assert.deepEqual(h.repo.deleted, [], 'nothing deleted through a refused target');
+    const [w] = warnings(b);
+    assert.match(
+      w?.message ?? '',
+      new RegExp(
+        `^the artifact default/web/${b} was left in its target: BackupStrategy disk: path /etc is outside`,
+      ),
+    );
+    assert.equal(w?.type, 'Warning');
+  });
+
+  test('a Backup whose strategy was deleted is deleted too, its artifact kept', async () => {
+    local('/data/backups/team');
+    const b = backupOf(await jobOutcome());
+    h.api.delete(backupStrategyKind, '', 'disk');
+    h.api.delete(backupKind, NS, b);
+    await eventually(() => h.api.get<Backup>(backupKind, NS, b) === undefined, 'the Backup gone');
+    assert.deepEqual(h.repo.deleted, []);
+    assert.match(warnings(b)[0]?.message ?? '', /BackupStrategy disk not found$/);
+  });
+
+  test('a target that fails keeps the Backup until a retry deletes its artifact', async () => {
+    local('/data/backups/team');
+    const b = backupOf(await jobOutcome());
+    const real = h.repo.delete.bind(h.repo);
+    let failures = 0;
+    h.repo.delete = (key) => (failures++ < 1 ? Promise.reject(new Error('connect ECONNREFUSED')) : real(key));
+    h.api.delete(backupKind, NS, b);
+    await eventually(
+      () => h.api.get<Backup>(backupKind, NS, b) === undefined,
+      'the Backup gone after a retry',
+    );
+    assert.equal(failures, 2, 'one failed attempt, then one that deleted');
+    assert.deepEqual(h.repo.deleted, [`default/web/${b}`]);
+    assert.deepEqual(warnings(b), [], 'no artifact was given up on');
   });
 });
