@@ -5,6 +5,7 @@
  * (ProxyCommand), so no guest port is ever exposed on the host.
  */
 import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { createServer } from 'node:net';
 import { Duplex } from 'node:stream';
 import { parseArgs } from 'node:util';
@@ -87,6 +88,62 @@ export async function runPortForward(args: string[]): Promise<void> {
   });
 }
 
+/** One word for `sh`: single-quoted, with embedded quotes closed, escaped and reopened. */
+export const shellWord = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+
+const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A login name ssh takes as such (never an option: no leading `-`). */
+const LOGIN = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+
+/**
+ * ssh's argument list for `hikube ssh`. The ProxyCommand is a shell line that ssh runs with
+ * `sh -c`: every word in it is quoted (`self` is the quoted command that runs this CLI), and the
+ * name, namespace, login and port are checked first, so no argument can add shell syntax or an
+ * ssh option.
+ */
+export function sshArgv(o: {
+  self: string;
+  name: string;
+  namespace: string;
+  user: string | undefined;
+  port: string;
+  passthrough: string[];
+  identity: string | undefined;
+  knownHosts: string | undefined;
+  command: string[];
+}): string[] {
+  for (const [what, v] of [
+    ['VM name', o.name],
+    ['namespace', o.namespace],
+  ] as const)
+    if (!LABEL.test(v)) throw new UsageError(`${JSON.stringify(v)} is not a ${what} (an RFC 1123 label)`);
+  if (o.user !== undefined && !LOGIN.test(o.user))
+    throw new UsageError(`${JSON.stringify(o.user)} is not a login name`);
+  const { remote } = parsePorts(o.port);
+  const proxy = [
+    o.self,
+    ...['port-forward', '--stdio', ...o.passthrough, '-n', o.namespace, `vmi/${o.name}`, String(remote)].map(
+      shellWord,
+    ),
+  ].join(' ');
+  return [
+    '-o',
+    `ProxyCommand=${proxy}`,
+    '-o',
+    `HostKeyAlias=vmi.${o.name}.${o.namespace}`,
+    '-o',
+    `UserKnownHostsFile=${o.knownHosts ?? '/dev/null'}`,
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'LogLevel=ERROR',
+    ...(o.identity !== undefined ? ['-i', o.identity, '-o', 'IdentitiesOnly=yes'] : []),
+    '--',
+    `${o.user !== undefined ? `${o.user}@` : ''}vmi.${o.name}.${o.namespace}`,
+    ...o.command,
+  ];
+}
+
 export async function runSsh(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
@@ -101,41 +158,40 @@ export async function runSsh(args: string[]): Promise<void> {
   const [target, ...command] = positionals;
   if (target === undefined) throw new UsageError('ssh needs a VM, e.g. `hikube ssh debian@web`');
   const at = target.lastIndexOf('@');
-  const user = at >= 0 ? target.slice(0, at) : undefined;
   const client = loadClient(values);
   const { name, namespace } = parseTarget(
     at >= 0 ? target.slice(at + 1) : target,
     values.namespace ?? client.namespace,
   );
-  const self = [process.execPath, ...process.execArgv, process.argv[1] ?? '']
-    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
-    .join(' ');
-  const passthrough = [
-    ...(values.kubeconfig !== undefined ? ['--kubeconfig', values.kubeconfig] : []),
-    ...(values['data-dir'] !== undefined ? ['--data-dir', values['data-dir']] : []),
-  ].map((a) => `'${a}'`);
-  const proxy = `${self} port-forward --stdio ${passthrough.join(' ')} -n ${namespace} vmi/${name} ${values.port}`;
-  const sshArgs = [
-    '-o',
-    `ProxyCommand=${proxy}`,
-    '-o',
-    `HostKeyAlias=vmi.${name}.${namespace}`,
-    '-o',
-    `UserKnownHostsFile=${values['known-hosts'] ?? '/dev/null'}`,
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'LogLevel=ERROR',
-    ...(values.identity !== undefined ? ['-i', values.identity, '-o', 'IdentitiesOnly=yes'] : []),
-    `${user !== undefined ? `${user}@` : ''}vmi.${name}.${namespace}`,
-    ...command,
-  ];
+  const sshArgs = sshArgv({
+    self: [process.execPath, ...process.execArgv, process.argv[1] ?? ''].map(shellWord).join(' '),
+    name,
+    namespace,
+    user: at >= 0 ? target.slice(0, at) : undefined,
+    port: values.port,
+    passthrough: [
+      ...(values.kubeconfig !== undefined ? ['--kubeconfig', values.kubeconfig] : []),
+      ...(values['data-dir'] !== undefined ? ['--data-dir', values['data-dir']] : []),
+    ],
+    identity: values.identity,
+    knownHosts: values['known-hosts'],
+    command,
+  });
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn('ssh', sshArgs, { stdio: 'inherit' });
+    // A signal for this process (a script's timeout, a service manager) goes on to ssh, which ends
+    // its ProxyCommand: nothing is left running behind a stopped `hikube ssh`. (At a terminal,
+    // Ctrl-C reaches ssh directly, as one process group.)
+    const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
+    const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+    for (const signal of signals) process.on(signal, forward);
     child.once('error', (err) =>
       reject(new Error(`failed running ssh: ${err.message} (install openssh-client)`)),
     );
-    child.once('exit', (c) => resolve(c ?? 1));
+    child.once('exit', (c, signal) => {
+      for (const s of signals) process.off(s, forward);
+      resolve(c ?? (signal !== null ? 128 + (osConstants.signals[signal] ?? 0) : 1));
+    });
   });
   process.exitCode = code;
 }
