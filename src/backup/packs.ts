@@ -71,23 +71,81 @@ export function decodePackIndex(data: Buffer, id: string): IndexEntry[] | undefi
 }
 
 /**
+ * The pack indexes a repository has read, by application and pack id. A stored index never
+ * changes (its pack id is random, its content checksummed), so a later write of the same
+ * application GETs only the indexes it has not read yet: for an incremental, reading every index
+ * again was a fixed cost of one GET per 32 MiB stored. Ids the listing no longer shows (packs
+ * collected) are dropped. Bounded in chunk entries (~100 bytes each): past the bound the least
+ * recently written application is forgotten, and read in full again next time.
+ */
+export class PackIndexCache {
+  private readonly apps = new Map<string, Map<string, readonly IndexEntry[]>>();
+  private entries = 0;
+
+  constructor(private readonly maxEntries = 1 << 18) {}
+
+  /** The cached indexes of `app`, trimmed to the ids `listed`; the app becomes the most recent. */
+  retain(app: string, listed: readonly string[]): Map<string, readonly IndexEntry[]> {
+    const cached = this.apps.get(app) ?? new Map<string, readonly IndexEntry[]>();
+    const keep = new Set(listed);
+    for (const [id, entries] of cached)
+      if (!keep.has(id)) {
+        cached.delete(id);
+        this.entries -= entries.length;
+      }
+    this.apps.delete(app);
+    this.apps.set(app, cached);
+    return cached;
+  }
+
+  add(app: string, id: string, entries: readonly IndexEntry[]): void {
+    const cached = this.apps.get(app);
+    if (cached === undefined || cached.has(id)) return;
+    cached.set(id, entries);
+    this.entries += entries.length;
+    for (const [other, indexes] of this.apps) {
+      if (this.entries <= this.maxEntries) break;
+      this.apps.delete(other);
+      for (const e of indexes.values()) this.entries -= e.length;
+    }
+  }
+
+  /** Chunk entries held (for tests). */
+  get size(): number {
+    return this.entries;
+  }
+}
+
+/**
  * Every chunk stored in the application's complete packs (those with an index), by sha256. An
- * index that does not verify is skipped: its chunks are simply sent again.
+ * index that does not verify is skipped: its chunks are simply sent again. With a cache, only the
+ * indexes it does not hold are read.
  */
 export async function storedChunks(
   target: Target,
   app: string,
   signal?: AbortSignal,
+  cache: PackIndexCache = new PackIndexCache(0),
 ): Promise<Map<string, ChunkLocation>> {
   const ids = (await target.list(`${app}/index/`, signal)).flatMap((k) => {
     const id = packIdOfKey(k);
     return id === undefined ? [] : [id];
   });
+  const known = cache.retain(app, ids);
   const out = new Map<string, ChunkLocation>();
+  const take = (id: string, entries: readonly IndexEntry[]): void => {
+    for (const [hash, offset, length] of entries) out.set(hash, { pack: id, offset, length });
+  };
+  const missing: string[] = [];
+  for (const id of ids) {
+    const entries = known.get(id);
+    if (entries !== undefined) take(id, entries);
+    else missing.push(id);
+  }
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < ids.length) {
-      const id = ids[next++] ?? '';
+    while (next < missing.length) {
+      const id = missing[next++] ?? '';
       let data: Buffer;
       try {
         data = await target.get(packIndexKey(app, id), signal);
@@ -95,11 +153,13 @@ export async function storedChunks(
         if (err instanceof ObjectNotFoundError) continue; // collected meanwhile by another process
         throw err;
       }
-      for (const [hash, offset, length] of decodePackIndex(data, id) ?? [])
-        out.set(hash, { pack: id, offset, length });
+      const entries = decodePackIndex(data, id);
+      if (entries === undefined) continue;
+      cache.add(app, id, entries);
+      take(id, entries);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(8, ids.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(8, missing.length) }, worker));
   return out;
 }
 
@@ -129,8 +189,14 @@ export class PackWriter {
   constructor(
     private readonly target: Target,
     private readonly app: string,
-    /** maxFrame: the largest frame `add` is given. */
-    private readonly o: { packSize: number; maxFrame: number; maxUploads: number; signal?: AbortSignal },
+    /** maxFrame: the largest frame `add` is given; indexes: where a stored pack's index is remembered. */
+    private readonly o: {
+      packSize: number;
+      maxFrame: number;
+      maxUploads: number;
+      signal?: AbortSignal;
+      indexes?: PackIndexCache;
+    },
   ) {
     this.signal = o.signal;
   }
@@ -195,5 +261,6 @@ export class PackWriter {
     const index = encodePackIndex(pack.id, pack.entries);
     await this.target.put(packIndexKey(this.app, pack.id), index, this.signal);
     this.bytesSent += index.length;
+    this.o.indexes?.add(this.app, pack.id, pack.entries);
   }
 }

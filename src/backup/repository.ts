@@ -23,7 +23,14 @@ import {
   type ManifestChunk,
   type ManifestDisk,
 } from './manifest.js';
-import { DEFAULT_PACK_SIZE, packIdOfKey, PackWriter, storedChunks, type ChunkLocation } from './packs.js';
+import {
+  DEFAULT_PACK_SIZE,
+  PackIndexCache,
+  packIdOfKey,
+  PackWriter,
+  storedChunks,
+  type ChunkLocation,
+} from './packs.js';
 import { restoreChunks } from './restore.js';
 import { checkKey, ObjectNotFoundError, type Target } from './target.js';
 import type { BlockReader, DiskSink, DiskSource, FillingBlockReader } from './types.js';
@@ -149,6 +156,8 @@ export class BackupRepository {
   private readonly packSize: number;
   private readonly workers: number;
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Pack indexes already read (see PackIndexCache): an incremental GETs only new ones. */
+  private readonly indexes = new PackIndexCache();
 
   constructor(
     private readonly target: Target,
@@ -197,7 +206,7 @@ export class BackupRepository {
     // The pack indexes load (one GET each) while the previous manifest is read and the first chunks
     // are read and hashed: a chunk is looked up only once it is hashed. For an incremental they were
     // a third of its time, in series before.
-    const loading = storedChunks(this.target, app, signal);
+    const loading = storedChunks(this.target, app, signal, this.indexes);
     loading.catch(() => undefined); // awaited below; a failure surfaces there
     let previous: Manifest | undefined;
     try {
@@ -214,6 +223,7 @@ export class BackupRepository {
       packSize: this.packSize,
       maxFrame: frameBound(this.chunkSize),
       maxUploads: PACK_UPLOADS,
+      indexes: this.indexes,
       ...(signal === undefined ? {} : { signal }),
     });
 

@@ -249,10 +249,44 @@ for (const [name, make] of implementations) {
       assert.ok(first !== undefined);
       const text = (await h.target.get(first)).toString();
       await h.tamper(first, Buffer.from(text.replace(/"chunks":\[\["[0-9a-f]/, '"chunks":[["0')));
-      const r = await repo.write({ key: key('b2'), disks: [bufferDisk('root', img)], spec: {} });
+      // Another repository (another process): this one remembers the indexes it wrote.
+      const other = new BackupRepository(h.target, { chunkSize: CHUNK, packSize: PACK });
+      const r = await other.write({ key: key('b2'), disks: [bufferDisk('root', img)], spec: {} });
       assert.equal(r.chunksSent, 4, 'the 4 chunks of the pack whose index was edited');
       assert.equal(r.chunksReused, 20);
       assert.ok((await restored(repo, key('b2'), 'root')).equals(img));
+    });
+
+    test('a second write reads no pack index it wrote or read before; collected packs are forgotten', async () => {
+      app++;
+      const img = firstImage();
+      const gets: string[] = [];
+      const t = h.target;
+      const counting: Target = {
+        uri: t.uri,
+        put: (k, data, signal) => t.put(k, data, signal),
+        get: (k, signal) => (gets.push(k), t.get(k, signal)),
+        getRange: (k, offset, length, signal) => t.getRange(k, offset, length, signal),
+        list: (prefix, signal) => t.list(prefix, signal),
+        delete: (keys, signal) => t.delete(keys, signal),
+      };
+      const mine = new BackupRepository(counting, { chunkSize: CHUNK, packSize: PACK });
+      await mine.write({ key: key('b1'), disks: [bufferDisk('root', img)], spec: {} });
+      gets.length = 0;
+      const b2 = await mine.write({ key: key('b2'), disks: [bufferDisk('root', img)], spec: {} });
+      assert.equal(b2.chunksReused, 24, 'every chunk found stored');
+      assert.deepEqual(
+        gets.filter((k) => k.includes('/index/')),
+        [],
+        'no index read again',
+      );
+      // Both backups deleted: their packs are collected, and the next write stores everything again.
+      await mine.delete(key('b1'));
+      await mine.delete(key('b2'));
+      assert.deepEqual(await ids('packs'), []);
+      const b3 = await mine.write({ key: key('b3'), disks: [bufferDisk('root', img)], spec: {} });
+      assert.equal(b3.chunksSent, 24, 'no chunk taken from a collected pack');
+      assert.ok((await restored(mine, key('b3'), 'root')).equals(img));
     });
 
     test('a tampered manifest is refused', async () => {
