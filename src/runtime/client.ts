@@ -14,6 +14,11 @@ export interface Client {
   /** From the cache; the kind must be watched (Manager.informer) before the manager starts. */
   get<T extends KubeObject>(def: KindDefinition, namespace: string, name: string): T | undefined;
   list<T extends KubeObject>(def: KindDefinition, namespace?: string): T[];
+  /**
+   * Whether the cache holds `namespace`'s objects of this kind: false only for a namespaced kind
+   * outside a namespaced manager's one namespace, where `get` answers undefined without knowing.
+   */
+  sees(def: KindDefinition, namespace: string): boolean;
   /** Objects filed under `value` in an index added with Informer.addIndex. */
   byIndex<T extends KubeObject>(def: KindDefinition, index: string, value: string): T[];
   /**
@@ -52,6 +57,12 @@ export class CachedClient implements Client {
     private readonly transport: ApiTransport,
     private readonly informers: InformerSource,
   ) {}
+
+  sees(def: KindDefinition, namespace: string): boolean {
+    if (!def.namespaced) return true;
+    const scope = this.informers(def).namespace;
+    return scope === undefined || scope === namespace;
+  }
 
   get<T extends KubeObject>(def: KindDefinition, namespace: string, name: string): T | undefined {
     const found = this.informers(def).get(namespace, name);

@@ -65,9 +65,12 @@ export async function syncDisk(ctx: DiskContext, namespace: string, name: string
   const phase = dv.status?.phase;
   const running = dv.status?.conditions?.find((c) => c.type === 'Running');
   const image = disk.spec?.source?.image?.name;
+  // A namespaced operator does not see the catalog's namespace: it cannot tell a missing image,
+  // and the DataVolume's own state (which names a missing DataSource) is shown instead.
   const imageMissing =
     phase !== 'Succeeded' &&
     image !== undefined &&
+    ctx.api.sees(dataSourceKind, GOLDEN_IMAGES_NAMESPACE) &&
     ctx.api.get(dataSourceKind, GOLDEN_IMAGES_NAMESPACE, goldenImageName(image)) === undefined;
   const ready: Condition =
     phase === 'Succeeded'

@@ -51,6 +51,14 @@ for (const kind of transports) {
         .map((p) => `${p.verb} @${p.namespace}`)
         .sort();
       assert.deepEqual(widgetCalls, ['list @mine', 'watch @mine']);
+      // It knows what it cannot see: an object elsewhere is not "absent" to it.
+      assert.equal(manager.client.sees(widgetKind, 'mine'), true);
+      assert.equal(manager.client.sees(widgetKind, 'theirs'), false);
+      assert.equal(
+        manager.client.sees(namespaceKind, 'theirs'),
+        true,
+        'a cluster-scoped kind is cached whole',
+      );
     });
   });
 }
